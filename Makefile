@@ -1,0 +1,40 @@
+# Two commands from a fresh clone: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PACKAGES := api schema resolvers records policies subscriptions twin device-bridge/device_bridge
+
+.PHONY: demo test lint typecheck migrations-check bench system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+demo: $(STAMP)
+	$(BIN)/plasmatwin demo $(DEMO_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(PACKAGES) tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy $(PACKAGES)
+
+migrations-check: $(STAMP)
+	$(BIN)/python -m records.migrate
+
+# pytest exits 5 when it collects nothing: that is a failure of the suite, not a pass.
+test: $(STAMP) system-deps lint typecheck migrations-check
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,119 @@
+"""The Starlette application: /graphql (HTTP and WebSocket), /health, and the frontend at /."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+import api
+from api.auth import authenticate
+from api.graphql_http import GraphQLHTTP
+from api.graphql_ws import LiveGraphQL
+from api.settings import Settings
+from policies.authorize import Authorizer
+from records.db import Database
+from resolvers.context import Context, Services
+from resolvers.identity import Lockout
+from schema.limits import limits_rule
+from schema.root import build_schema
+from subscriptions.bus import Bus
+from twin.state import PlantState
+
+
+def build_services(settings: Settings, db: Database | None = None) -> Services:
+    bus = Bus()
+    return Services(
+        db=db or Database(settings.database_url),
+        authorizer=Authorizer(),
+        bus=bus,
+        twin=PlantState(bus),
+        token_ttl=timedelta(seconds=settings.token_ttl_seconds),
+        lockout=Lockout(settings.lockout_attempts, settings.lockout_seconds),
+    )
+
+
+def _client(conn: HTTPConnection) -> str | None:
+    return conn.client.host if conn.client else None
+
+
+class GraphQLEndpoint:
+    """One path, two transports: HTTP requests to the HTTP view, WebSockets to Strawberry's."""
+
+    def __init__(self, http: GraphQLHTTP, ws: LiveGraphQL) -> None:
+        self.http = http
+        self.ws = ws
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.ws(scope, receive, send)
+            return
+        response = await self.http(Request(scope, receive))
+        await response(scope, receive, send)
+
+
+def create_app(settings: Settings, services: Services | None = None,
+               on_startup: list[Any] | None = None) -> Starlette:
+    svc = services or build_services(settings)
+    schema = build_schema(settings.max_query_depth, settings.max_query_cost)
+
+    async def http_context(request: Request, raw_variables: dict[str, Any]) -> Context:
+        client = _client(request)
+        principal = await authenticate(svc.db, request.headers.get("authorization"), client)
+        return Context(svc, principal, client, raw_variables)
+
+    def ws_context(ws: WebSocket) -> Context:
+        return Context(svc, None, _client(ws))
+
+    async def ws_auth(header: Any, ctx: Context) -> Any:
+        return await authenticate(svc.db, header, ctx.client)
+
+    http = GraphQLHTTP(schema._schema, http_context, max_body=settings.max_body_bytes,
+                       rules=[limits_rule(settings.max_query_depth, settings.max_query_cost)])
+    ws = LiveGraphQL(schema, base_context=ws_context, authenticate=ws_auth,
+                     allowed_origins=settings.allowed_origins)
+    endpoint = GraphQLEndpoint(http, ws)
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": api.__version__, "database": svc.db.engine.dialect.name})
+
+    routes: list[Any] = [
+        Route("/graphql", endpoint, methods=None),
+        WebSocketRoute("/graphql", endpoint),
+        Route("/health", health),
+    ]
+    static = settings.static_dir or Path(__file__).resolve().parent / "static"
+    if (static / "index.html").exists():
+        routes.append(Mount("/", StaticFiles(directory=static, html=True)))
+    else:
+        routes.append(Route("/", _no_frontend))
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        for hook in on_startup or []:
+            await hook()
+        yield
+        await svc.db.dispose()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.services = svc
+    app.state.settings = settings
+    return app
+
+
+async def _no_frontend(_: Request) -> Response:
+    return JSONResponse({
+        "service": "PlasmaTwin",
+        "graphql": "/graphql",
+        "hint": "the browser UI is not built into this install; the GraphQL API is at /graphql",
+    })

@@ -1,0 +1,137 @@
+"""The `plasmatwin` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from api.settings import Settings
+
+
+def _serve(settings: Settings, before: object = None) -> None:
+    import uvicorn
+
+    from api.app import build_services, create_app
+
+    services = build_services(settings)
+    hooks = [before] if before else []
+    app = create_app(settings, services, on_startup=hooks)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", ws="websockets-sansio")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from api import demo
+    from records.db import Database
+
+    data_dir = Path(args.data_dir)
+    url = demo.migrate_demo(data_dir)
+    users, _ = demo.prepare_files(data_dir)
+    settings = replace(Settings.from_env(), database_url=url, host=args.host, port=args.port,
+                       data_dir=data_dir, trust_anchors=data_dir / "pki" / "ca.pem", demo=True)
+
+    async def seed() -> None:
+        db = Database(url)
+        try:
+            await demo.seed_all(db, users)
+        finally:
+            await db.dispose()
+
+    asyncio.run(seed())
+    base = f"http://{args.host}:{args.port}"
+    print(f"""
+PlasmaTwin demo plant is starting.
+  Browser UI : {base}/
+  GraphQL    : {base}/graphql
+  Users      : {data_dir / 'demo-users.json'} (usernames, passwords, keys)
+Sign in, for example:
+  curl -s {base}/graphql -H 'content-type: application/json' \\
+    -d '{{"query":"mutation($u:String!,$p:String!){{signIn(username:$u,password:$p){{token expiresAt}}}}",
+         "variables":{{"u":"{users[0].username}","p":"<password from demo-users.json>"}}}}'
+""", flush=True)
+    _serve(settings)
+    return 0
+
+
+def cmd_serve(_: argparse.Namespace) -> int:
+    _serve(Settings.from_env())
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from records.migrate import upgrade
+
+    url = args.database_url or Settings.from_env().database_url
+    upgrade(url)
+    print("database is at the latest revision")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from records.audit import verify_chain
+    from records.db import Database
+
+    url = args.database_url or Settings.from_env().database_url
+
+    async def run() -> int:
+        db = Database(url)
+        try:
+            async with db.read() as s:
+                report = await verify_chain(s)
+        finally:
+            await db.dispose()
+        print(json.dumps({"ok": report.ok, "checked": report.checked, "firstBrokenAt": report.first_broken_at,
+                          "problem": report.problem}))
+        return 0 if report.ok else 1
+
+    return asyncio.run(run())
+
+
+def cmd_pki_init(args: argparse.Namespace) -> int:
+    from twin.demo_plant import DEMO_USERS
+
+    from policies import pki
+
+    keys = pki.write_pki(Path(args.dir), [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS])
+    for name, key in keys.items():
+        print(f"{name}\t{key.algorithm}\t{key.fingerprint}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="plasmatwin", description="PlasmaTwin electronic records and live plant")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="migrate, seed and run the synthetic demo plant in one process")
+    d.add_argument("--host", default="127.0.0.1")
+    d.add_argument("--port", type=int, default=8000)
+    d.add_argument("--data-dir", default="./var/demo")
+    d.set_defaults(func=cmd_demo)
+    sub.add_parser("serve", help="run with settings from PLASMATWIN_* variables").set_defaults(func=cmd_serve)
+    m = sub.add_parser("migrate", help="bring the database to the latest schema")
+    m.add_argument("--database-url")
+    m.set_defaults(func=cmd_migrate)
+    a = sub.add_parser("audit", help="audit-trail tools")
+    asub = a.add_subparsers(dest="audit_command", required=True)
+    v = asub.add_parser("verify", help="recompute the audit hash chain")
+    v.add_argument("--database-url")
+    v.set_defaults(func=cmd_audit_verify)
+    k = sub.add_parser("pki", help="demo public-key infrastructure")
+    ksub = k.add_subparsers(dest="pki_command", required=True)
+    ki = ksub.add_parser("init", help="create the demo CA and a key and certificate per demo user")
+    ki.add_argument("--dir", default="./var/demo/pki")
+    ki.set_defaults(func=cmd_pki_init)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""`plasmatwin demo`: one process with the synthetic plant, its users and their keys.
+
+Passwords are random per data directory and written to DIR/demo-users.json; re-running on the
+same directory keeps the database, the PKI and the passwords.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from twin.demo_plant import DEMO_PLANT, DEMO_USERS
+
+from api.seed import NewUser, new_password, seed_plant, seed_roles, seed_stations, seed_users
+from policies import pki
+from records.db import Database
+from records.migrate import upgrade
+
+
+def database_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{(data_dir / 'plasmatwin.db').resolve()}"
+
+
+def prepare_files(data_dir: Path) -> tuple[list[NewUser], list[dict[str, Any]]]:
+    """Create the PKI and pick passwords (keeping earlier ones); returns users and the JSON entries."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    users_file = data_dir / "demo-users.json"
+    old = {u["username"]: u for u in json.loads(users_file.read_text())} if users_file.exists() else {}
+    keys = pki.write_pki(data_dir / "pki", [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS])
+    users, entries = [], []
+    for spec in DEMO_USERS:
+        password = old.get(spec.username, {}).get("password") or new_password()
+        key = keys[spec.username]
+        users.append(NewUser(spec.username, spec.display_name, spec.roles, password, key))
+        entries.append({
+            "username": spec.username,
+            "displayName": spec.display_name,
+            "password": password,
+            "roles": list(spec.roles),
+            "algorithm": spec.algorithm,
+            "privateKey": f"pki/users/{spec.username}.key.pem",
+            "certificate": f"pki/users/{spec.username}.cert.pem",
+        })
+    tmp = users_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n")
+    os.chmod(tmp, 0o600)
+    tmp.replace(users_file)
+    return users, entries
+
+
+async def seed_all(db: Database, users: list[NewUser]) -> None:
+    await seed_roles(db)
+    await seed_plant(db, DEMO_PLANT)
+    await seed_stations(db)
+    await seed_users(db, users)
+
+
+def migrate_demo(data_dir: Path) -> str:
+    url = database_url(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(url)
+    return url

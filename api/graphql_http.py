@@ -1,0 +1,199 @@
+"""GraphQL over HTTP (GET and POST), per the GraphQL-over-HTTP spec.
+
+Negotiates `application/graphql-response+json` (4xx when a request never executes) and legacy
+`application/json` (200 with errors). Parsing and validation are cached per query text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from policies.errors import AppError, ErrorCode
+
+log = logging.getLogger("plasmatwin.graphql")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON_MEDIA = "application/json"
+MAX_TOKENS = 20_000
+
+
+class Refusal(Exception):
+    """A request that is not executed at all: status, media type and errors decided up front."""
+
+    def __init__(self, status: int, message: str, code: ErrorCode = ErrorCode.VALIDATION_FAILED,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = [{"message": message, "extensions": {"code": code.value}}]
+        self.headers = headers or {}
+
+
+def format_error(err: GraphQLError) -> dict[str, Any]:
+    out: dict[str, Any] = dict(err.formatted)
+    ext = dict(out.get("extensions") or {})
+    original = err.original_error
+    if "code" not in ext:
+        code = getattr(original, "code", None)
+        if original is None:
+            ext["code"] = ErrorCode.VALIDATION_FAILED.value
+        elif isinstance(code, str) and code in ErrorCode.__members__:
+            ext["code"] = code
+        else:
+            log.error("unexpected error in %s", err.path, exc_info=original)
+            out["message"] = "internal server error"
+            ext["code"] = ErrorCode.INTERNAL_SERVER_ERROR.value
+    out["extensions"] = ext
+    return out
+
+
+def negotiate(accept: str | None) -> str:
+    if not accept:
+        return JSON_MEDIA
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media == GRAPHQL_RESPONSE:
+            return GRAPHQL_RESPONSE
+        if media in (JSON_MEDIA, "application/*", "*/*"):
+            return JSON_MEDIA
+    raise Refusal(406, f"cannot answer with {accept}; accept {GRAPHQL_RESPONSE} or {JSON_MEDIA}")
+
+
+class GraphQLHTTP:
+    """The HTTP side of /graphql; `make_context(request, raw_variables)` builds the resolver context."""
+
+    def __init__(self, schema: GraphQLSchema, make_context: Callable[..., Any], *, max_body: int,
+                 rules: list[Any]) -> None:
+        self.schema = schema
+        self.make_context = make_context
+        self.max_body = max_body
+        self.rules = (*specified_rules, *rules)
+        self._parse = lru_cache(maxsize=512)(self._parse_uncached)
+        self._validate = lru_cache(maxsize=512)(self._validate_uncached)
+
+    def _parse_uncached(self, query: str) -> DocumentNode | GraphQLError:
+        try:
+            return parse(query, max_tokens=MAX_TOKENS)
+        except GraphQLError as e:
+            return e
+
+    def _validate_uncached(self, query: str) -> tuple[GraphQLError, ...]:
+        doc = self._parse(query)
+        assert isinstance(doc, DocumentNode)
+        return tuple(validate(self.schema, doc, self.rules))
+
+    async def __call__(self, request: Request) -> Response:
+        media = JSON_MEDIA
+        try:
+            media = negotiate(request.headers.get("accept"))
+            params = await self._params(request)
+            return await self._run(request, params, media)
+        except Refusal as r:
+            status = r.status if media == GRAPHQL_RESPONSE or r.status in (405, 406, 413, 415) else 400
+            return JSONResponse({"errors": r.errors}, status, headers=r.headers, media_type=media)
+
+    async def _params(self, request: Request) -> dict[str, Any]:
+        if request.method == "GET":
+            q = request.query_params
+            params: dict[str, Any] = {"query": q.get("query"), "operationName": q.get("operationName")}
+            for key in ("variables", "extensions"):
+                raw = q.get(key)
+                if raw:
+                    try:
+                        params[key] = json.loads(raw)
+                    except json.JSONDecodeError as e:
+                        raise Refusal(400, f"{key} is not valid JSON") from e
+            return self._check(params)
+        if request.method != "POST":
+            raise Refusal(405, "use GET or POST", headers={"Allow": "GET, POST"})
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != JSON_MEDIA:
+            raise Refusal(415, "send the request as application/json")
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body:
+            raise Refusal(413, f"request larger than {self.max_body} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body:
+                raise Refusal(413, f"request larger than {self.max_body} bytes")
+        try:
+            params = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise Refusal(400, "the body is not valid JSON") from e
+        if not isinstance(params, dict):
+            raise Refusal(400, "the body must be a JSON object")
+        return self._check(params)
+
+    @staticmethod
+    def _check(params: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(params.get("query"), str):
+            raise Refusal(400, "query must be a string")
+        if params.get("variables") is not None and not isinstance(params["variables"], dict):
+            raise Refusal(400, "variables must be an object")
+        if params.get("operationName") is not None and not isinstance(params["operationName"], str):
+            raise Refusal(400, "operationName must be a string")
+        if params.get("extensions") is not None and not isinstance(params["extensions"], dict):
+            raise Refusal(400, "extensions must be an object")
+        return params
+
+    def _not_executed(self, errors: list[GraphQLError] | tuple[GraphQLError, ...], media: str) -> Response:
+        status = 400 if media == GRAPHQL_RESPONSE else 200
+        return JSONResponse({"errors": [format_error(e) for e in errors]}, status, media_type=media)
+
+    async def _run(self, request: Request, params: dict[str, Any], media: str) -> Response:
+        query: str = params["query"]
+        doc = self._parse(query)
+        if isinstance(doc, GraphQLError):
+            return self._not_executed([doc], media)
+        errors = self._validate(query)
+        if errors:
+            return self._not_executed(errors, media)
+        op = get_operation_ast(doc, params.get("operationName"))
+        if op is None:
+            return self._not_executed([GraphQLError("could not pick an operation (check operationName)")], media)
+        if request.method == "GET" and op.operation != OperationType.QUERY:
+            raise Refusal(405, "only queries may be sent with GET", headers={"Allow": "POST"})
+        if op.operation == OperationType.SUBSCRIPTION:
+            raise Refusal(400, "subscriptions run over WebSocket (graphql-transport-ws)")
+        variables = params.get("variables") or {}
+        coerced = get_variable_values(self.schema, op.variable_definitions or [], variables)
+        if isinstance(coerced, list):
+            return self._not_executed(coerced, media)
+        try:
+            context = await self.make_context(request, variables)
+        except AppError as e:
+            status = 401 if e.code == ErrorCode.UNAUTHENTICATED else 403
+            return JSONResponse({"errors": [format_error(e)]}, status, media_type=media)
+        result = execute(self.schema, doc, context_value=context, variable_values=variables,
+                         operation_name=params.get("operationName"))
+        if not isinstance(result, ExecutionResult):
+            result = await result
+        return JSONResponse(_payload(result, op), 200, media_type=media)
+
+
+def _payload(result: ExecutionResult, _op: OperationDefinitionNode) -> dict[str, Any]:
+    out: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        out["errors"] = [format_error(e) for e in result.errors]
+    return out

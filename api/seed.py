@@ -1,0 +1,124 @@
+"""Seeding: roles from policies/roles.csv, the demo plant, stations and users with certificates.
+
+Every write goes through the audited unit of work as the `system` actor, so a fresh demo's
+audit trail starts with its own creation.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography import x509
+from policies.pki import IssuedKey
+from sqlalchemy import func, select
+from twin.demo_plant import DEMO_STATIONS, PlantSpec
+
+from policies.authorize import load_roles
+from records.audit import AuditContext
+from records.db import Database
+from records.identity import Role, User, UserCertificate, UserRole
+from records.plant import Area, Equipment, Plant, Room, Sensor, Site
+from records.plasma import PlasmaStation
+from resolvers.identity import hash_password
+
+SYSTEM = AuditContext(actor="system", reason="initial configuration")
+
+
+async def seed_roles(db: Database) -> None:
+    async with db.write(SYSTEM) as s:
+        have = set((await s.execute(select(Role.name))).scalars())
+        for info in load_roles().values():
+            if info.name not in have:
+                s.add(Role(name=info.name, kind=info.kind, description=info.description))
+
+
+async def seed_plant(db: Database, spec: PlantSpec) -> bool:
+    """Create the plant once; returns False when it already exists."""
+    async with db.write(SYSTEM) as s:
+        if (await s.execute(select(func.count()).select_from(Plant).where(Plant.code == spec.code))).scalar_one():
+            return False
+        site = (await s.execute(select(Site).where(Site.code == spec.site_code))).scalar_one_or_none()
+        if site is None:
+            site = Site(code=spec.site_code, name=spec.site_name)
+        plant = Plant(site=site, code=spec.code, name=spec.name, width=spec.width, height=spec.height)
+        s.add(plant)
+        for a in spec.areas:
+            area = Area(plant=plant, code=a.code, name=a.name)
+            for r in a.rooms:
+                room = Room(area=area, code=r.code, name=r.name, grade=r.grade,
+                            polygon=[list(p) for p in r.polygon])
+                for sensor in r.sensors:
+                    room.sensors.append(_sensor(sensor))
+                for e in r.equipment:
+                    eq = Equipment(
+                        room=room, code=e.code, name=e.name, kind=e.kind, x=e.x, y=e.y, status="IDLE",
+                        cleaning_status="CLEAN" if e.cleaning else None,
+                        sterilization_status="STERILE" if e.sterilization else None,
+                        calibration_status="CALIBRATED" if e.calibration else None,
+                    )
+                    for sensor in e.sensors:
+                        ss = _sensor(sensor)
+                        ss.room = room
+                        eq.sensors.append(ss)
+        return True
+
+
+def _sensor(spec: object) -> Sensor:
+    return Sensor(
+        tag=spec.tag, name=spec.name, kind=spec.kind, unit=spec.unit,  # type: ignore[attr-defined]
+        low_limit=spec.low_limit, high_limit=spec.high_limit, nominal=spec.nominal,  # type: ignore[attr-defined]
+    )
+
+
+async def seed_stations(db: Database) -> None:
+    async with db.write(SYSTEM) as s:
+        have = set((await s.execute(select(PlasmaStation.code))).scalars())
+        for st in DEMO_STATIONS:
+            if st.code not in have:
+                s.add(PlasmaStation(code=st.code, name=st.name, province=st.province,
+                                    licence_number=st.licence_number))
+
+
+@dataclass(frozen=True)
+class NewUser:
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    password: str
+    key: IssuedKey | None = None
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+async def seed_users(db: Database, users: Iterable[NewUser]) -> list[str]:
+    """Create missing users with their roles and certificate; returns the usernames created."""
+    created: list[str] = []
+    async with db.write(SYSTEM) as s:
+        roles = {r.name: r for r in (await s.execute(select(Role))).scalars()}
+        have = set((await s.execute(select(User.username))).scalars())
+        for u in users:
+            if u.username in have:
+                continue
+            user = User(username=u.username, display_name=u.display_name,
+                        password_hash=hash_password(u.password), active=True, failed_attempts=0)
+            for name in u.roles:
+                user.roles.append(UserRole(role=roles[name], site_code="*"))
+            s.add(user)
+            if u.key is not None:
+                cert = x509.load_pem_x509_certificate(u.key.cert_pem)
+                s.add(UserCertificate(
+                    user=user, fingerprint=u.key.fingerprint, algorithm=u.key.algorithm,
+                    pem=u.key.cert_pem.decode(), not_before=_aware(cert.not_valid_before_utc),
+                    not_after=_aware(cert.not_valid_after_utc),
+                ))
+            created.append(u.username)
+    return created
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)

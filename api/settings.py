@@ -1,0 +1,70 @@
+"""Settings, read once from PLASMATWIN_* environment variables and typed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{key} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///./var/plasmatwin.db"
+    redis_url: str | None = None
+    mqtt_url: str | None = None
+    opcua_endpoints: tuple[str, ...] = ()
+    trust_anchors: Path | None = None
+    data_dir: Path = Path("./var")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Sign-in and tokens (IT-57): a session token lives 8 hours; 5 failures lock for 15 minutes.
+    token_ttl_seconds: int = 8 * 3600
+    lockout_attempts: int = 5
+    lockout_seconds: int = 15 * 60
+    # GraphQL limits.
+    max_body_bytes: int = 1_000_000
+    max_query_depth: int = 12
+    max_query_cost: int = 50_000
+    signature_window_seconds: int = 300
+    allowed_origins: tuple[str, ...] = ()
+    static_dir: Path | None = None
+    demo: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        d = cls()
+        anchors = env.get("PLASMATWIN_TRUST_ANCHORS")
+        static = env.get("PLASMATWIN_STATIC_DIR")
+        return replace(
+            d,
+            database_url=env.get("PLASMATWIN_DATABASE_URL", d.database_url),
+            redis_url=env.get("PLASMATWIN_REDIS_URL") or None,
+            mqtt_url=env.get("PLASMATWIN_MQTT_URL") or None,
+            opcua_endpoints=tuple(x for x in env.get("PLASMATWIN_OPCUA_ENDPOINTS", "").split(",") if x),
+            trust_anchors=Path(anchors) if anchors else None,
+            data_dir=Path(env.get("PLASMATWIN_DATA_DIR", str(d.data_dir))),
+            host=env.get("PLASMATWIN_HOST", d.host),
+            port=_int(env, "PLASMATWIN_PORT", d.port),
+            token_ttl_seconds=_int(env, "PLASMATWIN_TOKEN_TTL_SECONDS", d.token_ttl_seconds),
+            lockout_attempts=_int(env, "PLASMATWIN_LOCKOUT_ATTEMPTS", d.lockout_attempts),
+            lockout_seconds=_int(env, "PLASMATWIN_LOCKOUT_SECONDS", d.lockout_seconds),
+            max_body_bytes=_int(env, "PLASMATWIN_MAX_BODY_BYTES", d.max_body_bytes),
+            max_query_depth=_int(env, "PLASMATWIN_MAX_QUERY_DEPTH", d.max_query_depth),
+            max_query_cost=_int(env, "PLASMATWIN_MAX_QUERY_COST", d.max_query_cost),
+            signature_window_seconds=_int(env, "PLASMATWIN_SIGNATURE_WINDOW_SECONDS", d.signature_window_seconds),
+            allowed_origins=tuple(x for x in env.get("PLASMATWIN_ALLOWED_ORIGINS", "").split(",") if x),
+            static_dir=Path(static) if static else None,
+        )

@@ -1,0 +1,1 @@
+"""Who may do what, and with what proof: Casbin policies, error codes, principals."""

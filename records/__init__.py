@@ -1,0 +1,4 @@
+"""Persistence: SQLAlchemy models, sessions, the hash-chained audit trail.
+
+Imports nothing of ours; everything else builds on it.
+"""

@@ -1,0 +1,31 @@
+"""Every model, imported in one place so metadata (and Alembic) sees them all."""
+
+from records.audit import AuditEvent
+from records.base import Base
+from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
+from records.plant import Area, Equipment, Plant, Room, Sensor, Site
+from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, Sample, batch_pool
+
+__all__ = [
+    "ApiToken",
+    "Area",
+    "AuditEvent",
+    "Base",
+    "Batch",
+    "Donor",
+    "Equipment",
+    "Plant",
+    "PlasmaStation",
+    "PlasmaUnit",
+    "Pool",
+    "Role",
+    "Room",
+    "Sample",
+    "Sensor",
+    "Setting",
+    "Site",
+    "User",
+    "UserCertificate",
+    "UserRole",
+    "batch_pool",
+]

@@ -1,0 +1,116 @@
+"""The plant as built: sites, plants, areas, rooms, equipment (Appendix B.2), sensors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from records.base import Base, BigId
+
+
+class Site(Base):
+    __tablename__ = "site"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    plants: Mapped[list[Plant]] = relationship(back_populates="site", order_by="Plant.id")
+
+
+class Plant(Base):
+    __tablename__ = "plant"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Floor-plan canvas in metres; rooms and equipment are placed in this frame.
+    width: Mapped[float] = mapped_column(Float)
+    height: Mapped[float] = mapped_column(Float)
+    site: Mapped[Site] = relationship(back_populates="plants")
+    areas: Mapped[list[Area]] = relationship(back_populates="plant", order_by="Area.id")
+
+
+class Area(Base):
+    __tablename__ = "area"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plant.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    plant: Mapped[Plant] = relationship(back_populates="areas")
+    rooms: Mapped[list[Room]] = relationship(back_populates="area", order_by="Room.id")
+
+
+class Room(Base):
+    __tablename__ = "room"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # GMP cleanliness grade: A, B, C, D or CNC (controlled not classified).
+    grade: Mapped[str] = mapped_column(String(8))
+    # Floor-plan polygon as [[x, y], ...] in plant metres.
+    polygon: Mapped[list[list[float]]] = mapped_column(JSON)
+    area: Mapped[Area] = relationship(back_populates="rooms")
+    equipment: Mapped[list[Equipment]] = relationship(back_populates="room", order_by="Equipment.id")
+    sensors: Mapped[list[Sensor]] = relationship(back_populates="room", order_by="Sensor.id")
+
+
+class Equipment(Base):
+    """Appendix B.2: name SBMC, code SBBH, status YXZT, cleaning QJ*, sterilisation MJ*, calibration JY*."""
+
+    __tablename__ = "equipment"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(64))
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="IDLE")
+    cleaning_status: Mapped[str | None] = mapped_column(String(16))
+    cleaned_at: Mapped[datetime | None]
+    cleaning_valid_until: Mapped[date | None]
+    sterilization_status: Mapped[str | None] = mapped_column(String(16))
+    sterilized_at: Mapped[datetime | None]
+    sterilization_valid_until: Mapped[date | None]
+    calibration_status: Mapped[str | None] = mapped_column(String(16))
+    calibrated_on: Mapped[date | None]
+    calibration_valid_until: Mapped[date | None]
+    room: Mapped[Room] = relationship(back_populates="equipment")
+    sensors: Mapped[list[Sensor]] = relationship(back_populates="equipment", order_by="Sensor.id")
+
+
+class Sensor(Base):
+    """A measured tag bound to a room and, where it has one, an equipment item."""
+
+    __tablename__ = "sensor"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(16))
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id"), index=True)
+    equipment_id: Mapped[int | None] = mapped_column(ForeignKey("equipment.id"), index=True)
+    low_limit: Mapped[float | None] = mapped_column(Float)
+    high_limit: Mapped[float | None] = mapped_column(Float)
+    # Simulator hint for the demo plant: the nominal value the signal hovers around.
+    nominal: Mapped[float | None] = mapped_column(Float)
+    room: Mapped[Room] = relationship(back_populates="sensors")
+    equipment: Mapped[Equipment | None] = relationship(back_populates="sensors")
+
+    def limits(self) -> dict[str, Any]:
+        return {"low": self.low_limit, "high": self.high_limit}

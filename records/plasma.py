@@ -1,0 +1,112 @@
+"""Source plasma and what it becomes: stations, donors, units (Appendix B.3), pools, batches, samples."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, ForeignKey, Numeric, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from records.base import Base, BigId
+
+
+class PlasmaStation(Base):
+    __tablename__ = "plasma_station"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    province: Mapped[str] = mapped_column(String(64))
+    licence_number: Mapped[str] = mapped_column(String(64))
+
+
+class Donor(Base):
+    __tablename__ = "donor"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    card_number: Mapped[str] = mapped_column(String(32), unique=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("plasma_station.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    blood_type: Mapped[str] = mapped_column(String(4))
+    # ACTIVE, DEFERRED or PERMANENTLY_DEFERRED
+    status: Mapped[str] = mapped_column(String(24), default="ACTIVE")
+    status_changed_at: Mapped[datetime | None]
+    station: Mapped[PlasmaStation] = relationship()
+
+
+class Pool(Base):
+    __tablename__ = "pool"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    product: Mapped[str] = mapped_column(String(64))
+    pooled_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="OPEN")
+    units: Mapped[list[PlasmaUnit]] = relationship(back_populates="pool")
+
+
+class PlasmaUnit(Base):
+    """One donation. Appendix B.3: XJBH donation number, KH card, XX blood type, CXJRQ date, XJZL weight."""
+
+    __tablename__ = "plasma_unit"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    donation_number: Mapped[str] = mapped_column(String(32), unique=True)
+    donor_id: Mapped[int] = mapped_column(ForeignKey("donor.id"), index=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("plasma_station.id"), index=True)
+    # Internal material code AAYYMMBBBBB, given at receipt.
+    material_code: Mapped[str | None] = mapped_column(String(11), unique=True)
+    blood_type: Mapped[str] = mapped_column(String(4))
+    collected_on: Mapped[date]
+    weight_g: Mapped[float] = mapped_column(Numeric(8, 1, asdecimal=False))
+    # IN_TRANSIT, RECEIVED, QUARANTINED, RELEASED, BLOCKED, POOLED, DISPOSED
+    status: Mapped[str] = mapped_column(String(16), default="IN_TRANSIT")
+    received_at: Mapped[datetime | None]
+    storage_location: Mapped[str | None] = mapped_column(String(64))
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("pool.id"), index=True)
+    donor: Mapped[Donor] = relationship()
+    station: Mapped[PlasmaStation] = relationship()
+    pool: Mapped[Pool | None] = relationship(back_populates="units")
+
+
+batch_pool = Table(
+    "batch_pool",
+    Base.metadata,
+    Column("batch_id", ForeignKey("batch.id"), primary_key=True),
+    Column("pool_id", ForeignKey("pool.id"), primary_key=True, index=True),
+)
+
+
+class Batch(Base):
+    __tablename__ = "batch"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_number: Mapped[str] = mapped_column(String(32), unique=True)
+    product: Mapped[str] = mapped_column(String(64))
+    # PLANNED, IN_PROGRESS, COMPLETED, UNDER_REVIEW, RELEASED, REJECTED
+    status: Mapped[str] = mapped_column(String(16), default="PLANNED")
+    started_at: Mapped[datetime | None]
+    expiry_date: Mapped[date | None]
+    pools: Mapped[list[Pool]] = relationship(secondary=batch_pool)
+
+
+class Sample(Base):
+    __tablename__ = "sample"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    # RETEST, RETAINED, IPC, RELEASE, ENVIRONMENT, WATER
+    kind: Mapped[str] = mapped_column(String(16))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"), index=True)
+    plasma_unit_id: Mapped[int | None] = mapped_column(ForeignKey("plasma_unit.id"), index=True)
+    taken_at: Mapped[datetime]
+    taken_by: Mapped[str] = mapped_column(String(64))
+    storage_location: Mapped[str | None] = mapped_column(String(64))
+    retain_until: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(16), default="TAKEN")

@@ -1,0 +1,1 @@
+"""The domain: one module per area; each mutation runs clean -> check -> save -> publish."""

@@ -1,0 +1,50 @@
+"""Audit-trail queries: filtered, keyset-paged reads and chain verification."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from records.audit import AuditEvent
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    entity: str | None = None
+    entity_id: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _filtered(q: AuditQuery) -> Select[AuditEvent]:
+    stmt = select(AuditEvent)
+    if q.entity:
+        stmt = stmt.where(AuditEvent.entity == q.entity)
+    if q.entity_id:
+        stmt = stmt.where(AuditEvent.entity_id == q.entity_id)
+    if q.actor:
+        stmt = stmt.where(AuditEvent.actor == q.actor)
+    if q.action:
+        stmt = stmt.where(AuditEvent.action == q.action)
+    if q.since:
+        stmt = stmt.where(AuditEvent.occurred_at >= q.since)
+    if q.until:
+        stmt = stmt.where(AuditEvent.occurred_at < q.until)
+    return stmt
+
+
+async def page(session: AsyncSession, q: AuditQuery, first: int, after_id: int | None
+               ) -> tuple[Sequence[AuditEvent], bool, int]:
+    """Newest first; returns the page, whether more follow, and the filtered total."""
+    stmt = _filtered(q)
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    if after_id is not None:
+        stmt = stmt.where(AuditEvent.id < after_id)
+    rows = (await session.execute(stmt.order_by(AuditEvent.id.desc()).limit(first + 1))).scalars().all()
+    return rows[:first], len(rows) > first, total

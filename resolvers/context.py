@@ -1,0 +1,62 @@
+"""What every resolver gets: the services of the process and the caller of this request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from policies.authorize import Authorizer
+from policies.errors import AppError, ErrorCode
+from policies.principal import Principal
+from records.audit import AuditContext, PendingEvent
+from records.db import Database
+from resolvers.identity import Lockout
+from subscriptions.bus import Bus
+from twin.state import PlantState
+
+
+@dataclass
+class Services:
+    db: Database
+    authorizer: Authorizer
+    bus: Bus
+    twin: PlantState
+    token_ttl: timedelta
+    lockout: Lockout
+
+
+@dataclass
+class Context:
+    services: Services
+    principal: Principal | None = None
+    client: str | None = None
+    # The variables exactly as the request carried them, for signature checks (design.md).
+    raw_variables: dict[str, Any] = field(default_factory=dict)
+    connection_params: dict[str, Any] | None = None
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    def audit_context(self, reason: str | None = None) -> AuditContext:
+        p = self.principal
+        return AuditContext(p.username if p else "anonymous", p.user_id if p else None, reason, self.client)
+
+    def signed_in(self) -> Principal:
+        if self.principal is None:
+            raise AppError(ErrorCode.UNAUTHENTICATED, "sign in first")
+        return self.principal
+
+    async def require(self, obj: str, act: str, site: str = "*") -> Principal:
+        """The enforcement point: unauthenticated or denied requests are refused and denials audited."""
+        self.signed_in()
+        assert self.principal is not None
+        if not self.services.authorizer.allows(self.principal, obj, act, site):
+            await self.db.record(
+                self.audit_context(),
+                PendingEvent("ACCESS_DENIED", obj.split(":")[0], None,
+                             {"object": obj, "action": act, "roles": self.principal.roles}),
+            )
+            raise AppError(ErrorCode.FORBIDDEN, f"your roles do not allow {act} on {obj}")
+        return self.principal

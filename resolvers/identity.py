@@ -1,0 +1,128 @@
+"""Sign-in, bearer tokens and the principal behind a request (IT-40, IT-57)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from policies.errors import AppError, ErrorCode
+from policies.principal import Principal, RoleGrant
+from records.audit import AuditContext, PendingEvent
+from records.base import utcnow
+from records.db import Database
+from records.identity import ApiToken, Role, User, UserRole
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so timing does not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Lockout:
+    attempts: int
+    seconds: int
+
+
+def _password_ok(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def sign_in(
+    db: Database, username: str, password: str, *, ttl: timedelta, lockout: Lockout,
+    client: str | None,
+) -> IssuedToken:
+    """Check the password, lock out after repeated failures, audit every attempt."""
+    now = utcnow()
+    async with db.write(AuditContext(actor=username[:64] or "?", client_address=client)) as s:
+        user = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
+        failure: tuple[str, int | None] | None
+        if user is None:
+            _password_ok(_DUMMY_HASH, password)
+            failure = ("unknown user", None)
+        elif user.locked_until and user.locked_until > now:
+            failure = ("account locked", user.id)
+        elif not user.active:
+            failure = ("account deactivated", user.id)
+        elif not _password_ok(user.password_hash, password):
+            user.failed_attempts += 1
+            locked = user.failed_attempts >= lockout.attempts
+            if locked:
+                user.locked_until = now + timedelta(seconds=lockout.seconds)
+                user.failed_attempts = 0
+            failure = ("wrong password" + (", account locked" if locked else ""), user.id)
+        else:
+            failure = None
+        if failure is None:
+            assert user is not None
+            token = secrets.token_urlsafe(32)
+            if user.failed_attempts:
+                user.failed_attempts = 0
+            s.add(ApiToken(token_hash=token_digest(token), user_id=user.id, expires_at=now + ttl))
+            s.info["audit"] = AuditContext(actor=username, actor_id=user.id, client_address=client,
+                                           reason="sign-in")
+            await s.flush()
+            await _audit(s, "SIGN_IN", user.id, {"result": "ok"})
+            return IssuedToken(token, now + ttl)
+        reason, user_id = failure
+        await _audit(s, "SIGN_IN_FAILED", user_id, {"result": reason})
+    # Committed above: the failed attempt and any lockout are recorded, then the caller is refused.
+    raise AppError(ErrorCode.UNAUTHENTICATED, "sign-in failed: wrong username or password, or account locked")
+
+
+async def _audit(s: AsyncSession, action: str, user_id: int | None, changes: dict[str, object]) -> None:
+    from records import audit
+
+    ctx = s.info["audit"]
+    await s.run_sync(lambda ss: audit.append(
+        ss.connection(), ctx, [PendingEvent(action, "app_user", str(user_id) if user_id else None, changes)]
+    ))
+
+
+async def sign_out(db: Database, principal: Principal, client: str | None) -> None:
+    ctx = AuditContext(principal.username, principal.user_id, "sign-out", client)
+    async with db.write(ctx) as s:
+        await s.execute(update(ApiToken).where(ApiToken.id == principal.token_id).values(revoked_at=utcnow()))
+        await _audit(s, "SIGN_OUT", principal.user_id, {"token": principal.token_id})
+
+
+async def principal_for(db: Database, token: str) -> Principal | None:
+    """The principal behind a bearer token, or None if unknown, expired, revoked or deactivated."""
+    now = utcnow()
+    async with db.read() as s:
+        row = (await s.execute(
+            select(ApiToken).where(ApiToken.token_hash == token_digest(token))
+        )).scalar_one_or_none()
+        if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
+            return None
+        grants = (await s.execute(
+            select(Role.name, UserRole.site_code).join(UserRole.role).where(UserRole.user_id == row.user_id)
+        )).all()
+        return Principal(
+            user_id=row.user_id, username=row.user.username, display_name=row.user.display_name,
+            grants=tuple(RoleGrant(r, site) for r, site in grants), token_id=row.id,
+            token_kind=row.kind, scope=row.scope,
+        )

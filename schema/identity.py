@@ -1,0 +1,50 @@
+"""Sign-in, sign-out and the viewer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import identity
+from resolvers.context import Context
+
+
+@strawberry.type
+class Viewer:
+    username: str
+    display_name: str
+    roles: list[str]
+
+
+@strawberry.type
+class SignInPayload:
+    token: str
+    expires_at: datetime
+
+
+@strawberry.type
+class IdentityQuery:
+    @strawberry.field(description="The signed-in caller, or null when the request has no valid token.")
+    def viewer(self, info: Info[Context, None]) -> Viewer | None:
+        p = info.context.principal
+        return Viewer(username=p.username, display_name=p.display_name, roles=p.roles) if p else None
+
+
+@strawberry.type
+class IdentityMutation:
+    @strawberry.mutation(description="Exchange a username and password for a bearer token.")
+    async def sign_in(self, info: Info[Context, None], username: str, password: str) -> SignInPayload:
+        ctx = info.context
+        issued = await identity.sign_in(
+            ctx.db, username, password, ttl=ctx.services.token_ttl, lockout=ctx.services.lockout,
+            client=ctx.client,
+        )
+        return SignInPayload(token=issued.token, expires_at=issued.expires_at)
+
+    @strawberry.mutation(description="Revoke the bearer token of this request.")
+    async def sign_out(self, info: Info[Context, None]) -> bool:
+        ctx = info.context
+        await identity.sign_out(ctx.db, ctx.signed_in(), ctx.client)
+        return True

@@ -1,0 +1,40 @@
+"""Live subscriptions over graphql-transport-ws."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.context import Context
+from twin.state import SENSOR_TOPIC, Reading
+
+
+@strawberry.type
+class SensorReading:
+    tag: str
+    value: float | None
+    quality: str
+    source_time: datetime
+    received_at: datetime
+
+
+@strawberry.type
+class LiveSubscription:
+    @strawberry.subscription(description="Sensor readings as they arrive; all tags unless some are named.")
+    async def sensor_updates(
+        self, info: Info[Context, None], tags: list[str] | None = None
+    ) -> AsyncGenerator[SensorReading, None]:
+        ctx = info.context
+        await ctx.require("plant:sensor", "read")
+        wanted = frozenset(tags) if tags else None
+
+        def accept(r: Reading) -> bool:
+            return wanted is None or r.tag in wanted
+
+        async with ctx.services.bus.subscribe(SENSOR_TOPIC, accept=accept) as stream:
+            async for r in stream:
+                yield SensorReading(tag=r.tag, value=r.value, quality=r.quality.value,
+                                    source_time=r.source_time, received_at=r.received_at)

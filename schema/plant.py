@@ -1,0 +1,167 @@
+"""The plant graph: plants, areas, rooms (with floor-plan polygons), equipment, sensors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from policies.errors import AppError, ErrorCode
+from records import plant as rec
+from resolvers import plant as res
+from resolvers.context import Context
+
+
+@strawberry.enum
+class EquipmentStatus(Enum):
+    RUNNING = "RUNNING"
+    IDLE = "IDLE"
+    FAULT = "FAULT"
+    MAINTENANCE = "MAINTENANCE"
+    OUT_OF_SERVICE = "OUT_OF_SERVICE"
+
+
+@strawberry.type
+class Sensor:
+    tag: str
+    name: str
+    kind: str
+    unit: str
+    low_limit: float | None
+    high_limit: float | None
+    room_code: str
+    equipment_code: str | None
+
+    @strawberry.field(description="Last value seen by the twin, null before the first reading.")
+    def value(self, info: Info[Context, None]) -> float | None:
+        r = info.context.services.twin.last(self.tag)
+        return r.value if r else None
+
+    @strawberry.field(description="GOOD, UNCERTAIN, BAD or STALE; null before the first reading.")
+    def quality(self, info: Info[Context, None]) -> str | None:
+        r = info.context.services.twin.last(self.tag)
+        return r.quality.value if r else None
+
+    @strawberry.field(description="Source timestamp of the last value.")
+    def source_time(self, info: Info[Context, None]) -> datetime | None:
+        r = info.context.services.twin.last(self.tag)
+        return r.source_time if r else None
+
+    @classmethod
+    def of(cls, s: rec.Sensor, room_code: str, equipment_code: str | None) -> Sensor:
+        return cls(tag=s.tag, name=s.name, kind=s.kind, unit=s.unit, low_limit=s.low_limit,
+                   high_limit=s.high_limit, room_code=room_code, equipment_code=equipment_code)
+
+
+@strawberry.type
+class Equipment:
+    """Appendix B.2 equipment identification: status, cleaning, sterilisation and calibration."""
+
+    code: str
+    name: str
+    kind: str
+    x: float
+    y: float
+    status: EquipmentStatus
+    room_code: str
+    cleaning_status: str | None
+    cleaned_at: datetime | None
+    cleaning_valid_until: date | None
+    sterilization_status: str | None
+    sterilized_at: datetime | None
+    sterilization_valid_until: date | None
+    calibration_status: str | None
+    calibrated_on: date | None
+    calibration_valid_until: date | None
+    sensors: list[Sensor]
+
+    @classmethod
+    def of(cls, e: rec.Equipment, room_code: str) -> Equipment:
+        return cls(
+            code=e.code, name=e.name, kind=e.kind, x=e.x, y=e.y, status=EquipmentStatus(e.status),
+            room_code=room_code, cleaning_status=e.cleaning_status, cleaned_at=e.cleaned_at,
+            cleaning_valid_until=e.cleaning_valid_until, sterilization_status=e.sterilization_status,
+            sterilized_at=e.sterilized_at, sterilization_valid_until=e.sterilization_valid_until,
+            calibration_status=e.calibration_status, calibrated_on=e.calibrated_on,
+            calibration_valid_until=e.calibration_valid_until,
+            sensors=[Sensor.of(s, room_code, e.code) for s in e.sensors],
+        )
+
+
+@strawberry.type
+class Room:
+    id: strawberry.ID
+    code: str
+    name: str
+    grade: str
+    area_code: str
+    polygon: list[list[float]]
+    equipment: list[Equipment]
+    sensors: list[Sensor] = strawberry.field(description="Every sensor in the room, with or without equipment.")
+
+
+@strawberry.type
+class Area:
+    id: strawberry.ID
+    code: str
+    name: str
+    room_codes: list[str]
+
+
+@strawberry.type
+class Plant:
+    id: strawberry.ID
+    code: str
+    name: str
+    width: float
+    height: float
+    areas: list[Area]
+    rooms: list[Room]
+
+    @classmethod
+    def of(cls, p: rec.Plant) -> Plant:
+        rooms = []
+        for a in p.areas:
+            for r in a.rooms:
+                eq_codes = {e.id: e.code for e in r.equipment}
+                rooms.append(Room(
+                    id=strawberry.ID(str(r.id)), code=r.code, name=r.name, grade=r.grade, area_code=a.code,
+                    polygon=r.polygon, equipment=[Equipment.of(e, r.code) for e in r.equipment],
+                    sensors=[Sensor.of(s, r.code, eq_codes.get(s.equipment_id or 0)) for s in r.sensors],
+                ))
+        areas = [Area(id=strawberry.ID(str(a.id)), code=a.code, name=a.name,
+                      room_codes=[r.code for r in a.rooms]) for a in p.areas]
+        return cls(id=strawberry.ID(str(p.id)), code=p.code, name=p.name, width=p.width, height=p.height,
+                   areas=areas, rooms=rooms)
+
+
+@strawberry.type
+class PlantQuery:
+    @strawberry.field(description="Every plant with its floor plan, rooms, equipment and sensors.")
+    async def plants(self, info: Info[Context, None]) -> list[Plant]:
+        ctx = info.context
+        await ctx.require("plant:layout", "read")
+        async with ctx.db.read() as s:
+            return [Plant.of(p) for p in await res.plants(s)]
+
+    @strawberry.field
+    async def plant(self, info: Info[Context, None], id: strawberry.ID) -> Plant | None:
+        ctx = info.context
+        await ctx.require("plant:layout", "read")
+        try:
+            pid = int(id)
+        except ValueError as exc:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "plant id must be numeric") from exc
+        async with ctx.db.read() as s:
+            found = await res.plants(s, pid)
+        return Plant.of(found[0]) if found else None
+
+    @strawberry.field(description="One equipment item by its code (SBBH).")
+    async def equipment(self, info: Info[Context, None], code: str) -> Equipment | None:
+        ctx = info.context
+        await ctx.require("plant:equipment", "read")
+        async with ctx.db.read() as s:
+            e = await res.equipment(s, code)
+            return Equipment.of(e, e.room.code) if e else None

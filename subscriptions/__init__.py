@@ -1,0 +1,1 @@
+"""The event bus and subscription streams. Imports nothing of ours."""

@@ -1,0 +1,200 @@
+"""Shared fixtures: databases (SQLite and a real PostgreSQL), the app, signed-in clients."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from api.app import build_services, create_app
+from api.seed import NewUser, seed_roles, seed_users
+from api.settings import Settings
+from records.db import Database
+from records.migrate import upgrade
+from tests import services
+
+PASSWORD = "correct horse battery staple"
+
+
+def _unavailable(reason: str) -> None:
+    if services.REQUIRE:
+        pytest.fail(f"required service missing (PLASMATWIN_REQUIRE_SERVICES=1): {reason}")
+    pytest.skip(f"SKIPPED LOUDLY: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[services.Postgres]:
+    try:
+        pg = services.start_postgres()
+    except services.ServiceUnavailable as e:
+        _unavailable(str(e))
+    yield pg
+    pg.stop()
+
+
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def pg_url(pg_server: services.Postgres) -> str:
+    return pg_server.create_database(f"t{os.getpid()}_{next(_counter)}")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+
+@pytest_asyncio.fixture
+async def db(any_url: str) -> AsyncIterator[Database]:
+    await asyncio.to_thread(upgrade, any_url)
+    database = Database(any_url)
+    await seed_roles(database)
+    yield database
+    await database.dispose()
+
+
+@pytest_asyncio.fixture
+async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
+    await asyncio.to_thread(upgrade, sqlite_url)
+    database = Database(sqlite_url)
+    await seed_roles(database)
+    yield database
+    await database.dispose()
+
+
+STANDARD_USERS = {
+    "op.one": ("operator",),
+    "qa.one": ("qa_officer",),
+    "audit.one": ("audit_admin",),
+    "admin.one": ("system_admin",),
+    "reg.one": ("regulator",),
+}
+
+
+async def add_users(db: Database, users: dict[str, tuple[str, ...]] = STANDARD_USERS) -> None:
+    await seed_users(db, [NewUser(u, u.replace(".", " ").title(), roles, PASSWORD) for u, roles in users.items()])
+
+
+class GQL:
+    """A GraphQL client over httpx (ASGI transport or a live URL) that can sign in."""
+
+    def __init__(self, client: httpx.AsyncClient, token: str | None = None) -> None:
+        self.client = client
+        self.token = token
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
+        h = {"accept": "application/graphql-response+json", **headers}
+        if self.token:
+            h.setdefault("authorization", f"Bearer {self.token}")
+        return await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=h)
+
+    async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        r = await self.post(query, variables)
+        body: dict[str, Any] = r.json()
+        return body
+
+    async def sign_in(self, username: str, password: str = PASSWORD) -> GQL:
+        body = await self(
+            "mutation($u:String!,$p:String!){signIn(username:$u,password:$p){token expiresAt}}",
+            {"u": username, "p": password},
+        )
+        assert "errors" not in body, body
+        return GQL(self.client, body["data"]["signIn"]["token"])
+
+
+def make_settings(url: str, **overrides: Any) -> Settings:
+    return replace(Settings(), database_url=url, **overrides)
+
+
+@pytest_asyncio.fixture
+async def app_db(sqlite_db: Database) -> Database:
+    await add_users(sqlite_db)
+    return sqlite_db
+
+
+@pytest_asyncio.fixture
+async def gql(app_db: Database) -> AsyncIterator[GQL]:
+    settings = make_settings(app_db.url)
+    app = create_app(settings, build_services(settings, app_db))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield GQL(client)
+
+
+class LiveServer:
+    def __init__(self, url: str, server: Any, thread: threading.Thread, app: Any) -> None:
+        self.url = url
+        self.server = server
+        self.thread = thread
+        self.app = app
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/graphql"
+
+    def call(self, fn: Any, *args: Any) -> None:
+        """Run a plain function on the server's event loop (the bus is not thread-safe)."""
+        assert self.loop is not None
+        self.loop.call_soon_threadsafe(fn, *args)
+
+
+def start_live_server(settings: Settings) -> LiveServer:
+    """Uvicorn in a thread on a free 127.0.0.1 port (for WebSocket and cross-process clients)."""
+    import uvicorn
+
+    port = services.free_port()
+    holder: list[LiveServer] = []
+
+    async def capture_loop() -> None:
+        holder[0].loop = asyncio.get_running_loop()
+
+    app = create_app(settings, on_startup=[capture_loop])
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio",
+                            lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    holder.append(LiveServer(f"http://127.0.0.1:{port}", server, thread, app))
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("live server did not start")
+        time.sleep(0.02)
+    return holder[0]
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'live.db'}"
+    upgrade(url)
+
+    async def seed() -> None:
+        database = Database(url)
+        await seed_roles(database)
+        await add_users(database)
+        await database.dispose()
+
+    asyncio.run(seed())
+    live = start_live_server(make_settings(url))
+    yield live
+    live.server.should_exit = True
+    live.thread.join(10)

@@ -1,0 +1,63 @@
+"""graphql-transport-ws on /graphql: token in connection_init, 4401 without one, live sensor updates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import PASSWORD, LiveServer
+from twin.state import Quality
+
+PROTO = "graphql-transport-ws"
+
+
+async def _token(live: LiveServer, user: str = "op.one") -> str:
+    async with httpx.AsyncClient(base_url=live.url) as c:
+        r = await c.post("/graphql", json={
+            "query": "mutation($u:String!,$p:String!){signIn(username:$u,password:$p){token}}",
+            "variables": {"u": user, "p": PASSWORD}})
+    return str(r.json()["data"]["signIn"]["token"])
+
+
+async def _recv(ws: Any) -> dict[str, Any]:
+    return dict(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+
+
+@pytest.mark.parametrize("payload", [{}, {"authorization": "Bearer not-a-token"}, {"authorization": 5}])
+async def test_connection_without_valid_token_is_closed_4401(live_server: LiveServer, payload: dict) -> None:
+    async with websockets.connect(live_server.ws_url, subprotocols=[PROTO]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        with pytest.raises(ConnectionClosed) as info:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 4401
+
+
+async def test_legacy_subprotocol_is_not_offered(live_server: LiveServer) -> None:
+    with pytest.raises(Exception):  # noqa: B017 - handshake refused or closed 4406
+        async with websockets.connect(live_server.ws_url, subprotocols=["graphql-ws"]) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            await asyncio.wait_for(ws.recv(), 5)
+
+
+async def test_sensor_updates_stream_to_a_signed_in_client(live_server: LiveServer) -> None:
+    token = await _token(live_server)
+    async with websockets.connect(live_server.ws_url, subprotocols=[PROTO]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+        assert (await _recv(ws))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+            "query": 'subscription{sensorUpdates(tags:["CS1-TT-101"]){tag value quality sourceTime}}'}}))
+        await asyncio.sleep(0.3)  # let the subscription register before publishing
+        twin = live_server.app.state.services.twin
+        live_server.call(twin.ingest, "OTHER-TAG", 1.0)
+        live_server.call(twin.ingest, "CS1-TT-101", -31.5, Quality.GOOD)
+        msg = await _recv(ws)
+        assert msg["type"] == "next" and msg["id"] == "1"
+        assert msg["payload"]["data"]["sensorUpdates"]["tag"] == "CS1-TT-101"
+        assert msg["payload"]["data"]["sensorUpdates"]["value"] == -31.5
+        await ws.send(json.dumps({"id": "1", "type": "complete"}))
