@@ -49,13 +49,13 @@ class Refusal(Exception):
         self.headers = headers or {}
 
 
-def format_error(err: GraphQLError) -> dict[str, Any]:
+def format_error(err: GraphQLError, pre_execution: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = dict(err.formatted)
     ext = dict(out.get("extensions") or {})
     original = err.original_error
     if "code" not in ext:
         code = getattr(original, "code", None)
-        if original is None:
+        if original is None or pre_execution:
             ext["code"] = ErrorCode.VALIDATION_FAILED.value
         elif isinstance(code, str) and code in ErrorCode.__members__:
             ext["code"] = code
@@ -159,7 +159,7 @@ class GraphQLHTTP:
 
     def _not_executed(self, errors: list[GraphQLError] | tuple[GraphQLError, ...], media: str) -> Response:
         status = 400 if media == GRAPHQL_RESPONSE else 200
-        return JSONResponse({"errors": [format_error(e) for e in errors]}, status, media_type=media)
+        return JSONResponse({"errors": [format_error(e, True) for e in errors]}, status, media_type=media)
 
     async def _run(self, request: Request, params: dict[str, Any], media: str) -> Response:
         query: str = params["query"]

@@ -10,11 +10,10 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from cryptography import x509
-from policies.pki import IssuedKey
 from sqlalchemy import func, select
-from twin.demo_plant import DEMO_STATIONS, PlantSpec
 
 from policies.authorize import load_roles
 from records.audit import AuditContext
@@ -23,6 +22,10 @@ from records.identity import Role, User, UserCertificate, UserRole
 from records.plant import Area, Equipment, Plant, Room, Sensor, Site
 from records.plasma import PlasmaStation
 from resolvers.identity import hash_password
+
+if TYPE_CHECKING:
+    from policies.pki import IssuedKey
+    from twin.demo_plant import PlantSpec
 
 SYSTEM = AuditContext(actor="system", reason="initial configuration")
 
@@ -74,6 +77,10 @@ def _sensor(spec: object) -> Sensor:
 
 
 async def seed_stations(db: Database) -> None:
+    from twin.demo_plant import DEMO_STATIONS
+
+    from twin.demo_plant import DEMO_STATIONS
+
     async with db.write(SYSTEM) as s:
         have = set((await s.execute(select(PlasmaStation.code))).scalars())
         for st in DEMO_STATIONS:

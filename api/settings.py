@@ -35,7 +35,7 @@ class Settings:
     # GraphQL limits.
     max_body_bytes: int = 1_000_000
     max_query_depth: int = 12
-    max_query_cost: int = 50_000
+    max_query_cost: int = 100_000
     signature_window_seconds: int = 300
     allowed_origins: tuple[str, ...] = ()
     static_dir: Path | None = None

@@ -35,14 +35,14 @@ def _mask(error: Exception) -> bool:
     return original is not None and not isinstance(original, AppError)
 
 
-def build_schema(max_depth: int = 12, max_cost: int = 50_000) -> strawberry.Schema:
+def build_schema(max_depth: int = 12, max_cost: int = 100_000) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[
-            AddValidationRules([limits_rule(max_depth, max_cost)]),  # type: ignore[list-item]
-            MaskErrors(should_mask_error=_mask),  # type: ignore[list-item]
+            lambda: AddValidationRules([limits_rule(max_depth, max_cost)]),
+            lambda: MaskErrors(should_mask_error=_mask),
         ],
     )

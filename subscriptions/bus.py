@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(eq=False)
 class Subscriber:
     topic: str
     queue: asyncio.Queue[Any]
