@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := api schema resolvers records policies subscriptions twin device-bridge/device_bridge
 
-.PHONY: demo test lint typecheck migrations-check bench system-deps clean
+.PHONY: demo test lint typecheck migrations-check matrix bench system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,6 +32,10 @@ migrations-check: $(STAMP)
 test: $(STAMP) system-deps lint typecheck migrations-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+matrix: $(STAMP)
+	$(BIN)/python -m pytest --collect-only -q --req-matrix docs/traceability.md >/dev/null
+	@head -5 docs/traceability.md | tail -1
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -7,6 +7,7 @@ from strawberry.extensions import AddValidationRules, MaskErrors
 from strawberry.schema.config import StrawberryConfig
 
 from policies.errors import AppError
+from schema.admin import AdminMutation, AdminQuery
 from schema.audit import AuditQuery
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.limits import limits_rule
@@ -15,12 +16,12 @@ from schema.plant import PlantQuery
 
 
 @strawberry.type
-class Query(IdentityQuery, PlantQuery, AuditQuery):
+class Query(IdentityQuery, PlantQuery, AuditQuery, AdminQuery):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutation):
+class Mutation(IdentityMutation, AdminMutation):
     pass
 
 

@@ -22,6 +22,8 @@ from records.db import Database
 from records.migrate import upgrade
 from tests import services
 
+pytest_plugins = ["tests.req_matrix"]
+
 PASSWORD = "correct horse battery staple"
 
 
