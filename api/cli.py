@@ -92,9 +92,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_pki_init(args: argparse.Namespace) -> int:
-    from twin.demo_plant import DEMO_USERS
-
     from policies import pki
+    from twin.demo_plant import DEMO_USERS
 
     keys = pki.write_pki(Path(args.dir), [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS])
     for name, key in keys.items():

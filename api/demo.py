@@ -11,12 +11,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from twin.demo_plant import DEMO_PLANT, DEMO_USERS
-
 from api.seed import NewUser, new_password, seed_plant, seed_roles, seed_stations, seed_users
 from policies import pki
 from records.db import Database
 from records.migrate import upgrade
+from twin.demo_plant import DEMO_PLANT, DEMO_USERS
 
 
 def database_url(data_dir: Path) -> str:

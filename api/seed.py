@@ -79,7 +79,6 @@ def _sensor(spec: object) -> Sensor:
 async def seed_stations(db: Database) -> None:
     from twin.demo_plant import DEMO_STATIONS
 
-    from twin.demo_plant import DEMO_STATIONS
 
     async with db.write(SYSTEM) as s:
         have = set((await s.execute(select(PlasmaStation.code))).scalars())

@@ -76,7 +76,7 @@ class Measure:
                 fdef = fields.get(s.name.value)
                 child_type = get_named_type(fdef.type) if fdef else None
                 d, c = self.selection(s.selection_set, child_type, depth + 1, seen)
-                is_list = fdef is not None and isinstance(get_nullable_type(fdef.type), GraphQLList)  # type: ignore[arg-type]
+                is_list = fdef is not None and isinstance(get_nullable_type(fdef.type), GraphQLList)
                 cost += 1 + (_multiplier(s) if is_list else 1) * c
             elif isinstance(s, InlineFragmentNode):
                 cond = self.schema.get_type(s.type_condition.name.value) if s.type_condition else parent
