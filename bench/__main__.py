@@ -1,0 +1,32 @@
+"""`python -m bench`: run every benchmark on SQLite and, when it can be started, PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+
+from bench import audit
+from tests import services
+
+
+def main() -> None:
+    results = []
+    with tempfile.TemporaryDirectory() as d:
+        results.append(asyncio.run(audit.run_store(f"sqlite+aiosqlite:///{d}/bench.db")))
+    try:
+        pg = services.start_postgres()
+    except services.ServiceUnavailable as e:
+        print(f"PostgreSQL benchmarks skipped: {e}")
+    else:
+        try:
+            results.append(asyncio.run(audit.run_store(pg.create_database("bench"))))
+        finally:
+            pg.stop()
+    print("audit trail")
+    for r in results:
+        print("  " + json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()
