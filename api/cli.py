@@ -63,12 +63,46 @@ def cmd_serve(_: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from api.seed import seed_roles
+    from records.db import Database
     from records.migrate import upgrade
 
     url = args.database_url or Settings.from_env().database_url
     upgrade(url)
-    print("database is at the latest revision")
+
+    async def roles() -> None:
+        db = Database(url)
+        try:
+            await seed_roles(db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(roles())
+    print("database is at the latest revision; roles are loaded from policies/roles.csv")
     return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    """First system administrator of a new installation; the password is read from stdin."""
+    from api.seed import NewUser, seed_users
+    from records.db import Database
+
+    url = args.database_url or Settings.from_env().database_url
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 12:
+        print("give a password of at least 12 characters on standard input", file=sys.stderr)
+        return 2
+
+    async def create() -> list[str]:
+        db = Database(url)
+        try:
+            return await seed_users(db, [NewUser(args.username, args.display_name, ("system_admin",), password)])
+        finally:
+            await db.dispose()
+
+    created = asyncio.run(create())
+    print(f"created system administrator {args.username}" if created else f"{args.username} already exists")
+    return 0 if created else 1
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -113,6 +147,11 @@ def parser() -> argparse.ArgumentParser:
     m = sub.add_parser("migrate", help="bring the database to the latest schema")
     m.add_argument("--database-url")
     m.set_defaults(func=cmd_migrate)
+    c = sub.add_parser("create-admin", help="create the first system administrator (password on stdin)")
+    c.add_argument("username")
+    c.add_argument("--display-name", default="System Administrator")
+    c.add_argument("--database-url")
+    c.set_defaults(func=cmd_create_admin)
     a = sub.add_parser("audit", help="audit-trail tools")
     asub = a.add_subparsers(dest="audit_command", required=True)
     v = asub.add_parser("verify", help="recompute the audit hash chain")
