@@ -22,6 +22,7 @@ from api.graphql_http import GraphQLHTTP
 from api.graphql_ws import LiveGraphQL
 from api.settings import Settings
 from policies.authorize import Authorizer
+from policies.signatures import TrustStore, load_meanings
 from records.db import Database
 from resolvers.context import Context, Services
 from resolvers.identity import Lockout
@@ -29,6 +30,12 @@ from schema.limits import limits_rule
 from schema.root import build_schema
 from subscriptions.bus import Bus
 from twin.state import PlantState
+
+
+def trust_store(settings: Settings) -> TrustStore:
+    if settings.trust_anchors is None or not settings.trust_anchors.exists():
+        return TrustStore([])
+    return TrustStore.from_files(settings.trust_anchors, settings.crl_files)
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
@@ -40,6 +47,9 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         twin=PlantState(bus),
         token_ttl=timedelta(seconds=settings.token_ttl_seconds),
         lockout=Lockout(settings.lockout_attempts, settings.lockout_seconds),
+        trust=trust_store(settings),
+        meanings=load_meanings(),
+        signature_window=settings.signature_window_seconds,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -36,6 +37,8 @@ log = logging.getLogger("plasmatwin.graphql")
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON_MEDIA = "application/json"
 MAX_TOKENS = 20_000
+# graphql-core's wording when a required `signature`/`verification` argument is left out.
+_MISSING_SIGNATURE = re.compile(r"Argument '[\w.]+\((signature|verification):\)' of type 'SignatureInput!' is required")
 
 
 class Refusal(Exception):
@@ -53,6 +56,8 @@ def format_error(err: GraphQLError, pre_execution: bool = False) -> dict[str, An
     out: dict[str, Any] = dict(err.formatted)
     ext = dict(out.get("extensions") or {})
     original = err.original_error
+    if "code" not in ext and pre_execution and _MISSING_SIGNATURE.search(err.message):
+        ext["code"] = ErrorCode.SIGNATURE_REQUIRED.value
     if "code" not in ext:
         code = getattr(original, "code", None)
         if original is None or pre_execution:

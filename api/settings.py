@@ -25,6 +25,7 @@ class Settings:
     mqtt_url: str | None = None
     opcua_endpoints: tuple[str, ...] = ()
     trust_anchors: Path | None = None
+    crl_files: tuple[Path, ...] = ()
     data_dir: Path = Path("./var")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -55,6 +56,7 @@ class Settings:
             mqtt_url=env.get("PLASMATWIN_MQTT_URL") or None,
             opcua_endpoints=tuple(x for x in env.get("PLASMATWIN_OPCUA_ENDPOINTS", "").split(",") if x),
             trust_anchors=Path(anchors) if anchors else None,
+            crl_files=tuple(Path(x) for x in env.get("PLASMATWIN_CRL_FILES", "").split(",") if x),
             data_dir=Path(env.get("PLASMATWIN_DATA_DIR", str(d.data_dir))),
             host=env.get("PLASMATWIN_HOST", d.host),
             port=_int(env, "PLASMATWIN_PORT", d.port),

@@ -9,6 +9,7 @@ from typing import Any
 from policies.authorize import Authorizer
 from policies.errors import AppError, ErrorCode
 from policies.principal import Principal
+from policies.signatures import TrustStore
 from records.audit import AuditContext, PendingEvent
 from records.db import Database
 from resolvers.identity import Lockout
@@ -24,6 +25,10 @@ class Services:
     twin: PlantState
     token_ttl: timedelta
     lockout: Lockout
+    trust: TrustStore = field(default_factory=lambda: TrustStore([]))
+    # operation -> meaning -> roles allowed to sign it (policies/signing.csv)
+    meanings: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    signature_window: int = 300
 
 
 @dataclass

@@ -10,8 +10,11 @@ from strawberry.types import Info
 
 from policies.errors import AppError, ErrorCode
 from records import plant as rec
+from records.signature import ESignature
+from resolvers import equipment as equipment_res
 from resolvers import plant as res
 from resolvers.context import Context
+from schema.signing import Signature, SignatureInput
 
 
 @strawberry.enum
@@ -165,3 +168,35 @@ class PlantQuery:
         async with ctx.db.read() as s:
             e = await res.equipment(s, code)
             return Equipment.of(e, e.room.code) if e else None
+
+
+@strawberry.input
+class SetEquipmentStatusInput:
+    code: str
+    status: EquipmentStatus
+    reason: str
+
+
+@strawberry.type
+class SetEquipmentStatusPayload:
+    equipment: Equipment
+    previous_status: EquipmentStatus
+    signature: Signature
+
+
+@strawberry.type
+class PlantMutation:
+    @strawberry.mutation(description="Change an equipment item's operating status (B.2 YXZT); signed.")
+    async def set_equipment_status(
+        self, info: Info[Context, None], input: SetEquipmentStatusInput, signature: SignatureInput
+    ) -> SetEquipmentStatusPayload:
+        ctx = info.context
+        change = await equipment_res.set_status(ctx, info._raw_info, input.code, input.status.value, input.reason,
+                                                signature.payload())
+        async with ctx.db.read() as s:
+            e = await res.equipment(s, change.code)
+            sig_row = await s.get(ESignature, change.signature_id)
+            assert e is not None and sig_row is not None
+            return SetEquipmentStatusPayload(equipment=Equipment.of(e, e.room.code),
+                                             previous_status=EquipmentStatus(change.previous),
+                                             signature=Signature.of(sig_row))

@@ -12,16 +12,17 @@ from schema.audit import AuditQuery
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.limits import limits_rule
 from schema.live import LiveSubscription
-from schema.plant import PlantQuery
+from schema.plant import PlantMutation, PlantQuery
+from schema.signing import SigningQuery
 
 
 @strawberry.type
-class Query(IdentityQuery, PlantQuery, AuditQuery, AdminQuery):
+class Query(IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutation, AdminMutation):
+class Mutation(IdentityMutation, AdminMutation, PlantMutation):
     pass
 
 

@@ -1,0 +1,179 @@
+"""Verification of signature payloads (design.md, "Signature payloads"), in the contract's order.
+
+Signing input: UTF-8 bytes of the RFC 8785 canonical JSON of
+{"operation", "input", "meaning", "signedAt", "nonce", "signer"}; `input` is the raw `$input`
+variable as the request carried it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from policies import pki
+from policies.errors import AppError, ErrorCode
+
+HERE = Path(__file__).resolve().parent
+MEANINGS = ("PERFORMED", "VERIFIED", "REVIEWED", "APPROVED", "RELEASED", "REJECTED", "ACKNOWLEDGED")
+
+
+@dataclass(frozen=True)
+class SignaturePayload:
+    signer: str
+    meaning: str
+    signed_at: str
+    nonce: str
+    algorithm: str
+    value: str
+    certificate: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisteredCert:
+    fingerprint: str
+    algorithm: str
+    pem: str
+
+
+@dataclass(frozen=True)
+class VerifiedSignature:
+    payload: SignaturePayload
+    operation: str
+    signing_input: bytes
+    fingerprint: str
+
+
+def signing_input(operation: str, raw_input: Any, p: SignaturePayload) -> bytes:
+    return rfc8785.dumps({"operation": operation, "input": raw_input, "meaning": p.meaning,
+                          "signedAt": p.signed_at, "nonce": p.nonce, "signer": p.signer})
+
+
+def load_meanings(path: Path = HERE / "signing.csv") -> dict[str, dict[str, frozenset[str]]]:
+    """operation -> meaning -> roles that may sign it with that meaning."""
+    out: dict[str, dict[str, frozenset[str]]] = {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            out.setdefault(row["operation"], {})[row["meaning"]] = frozenset(row["roles"].split("|"))
+    return out
+
+
+def parse_time(value: str) -> datetime:
+    """RFC 3339 UTC ('...Z' or '+00:00')."""
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise AppError(ErrorCode.SIGNATURE_INVALID, "signedAt is not an RFC 3339 timestamp") from exc
+    if ts.tzinfo is None or ts.utcoffset() != timedelta(0):
+        raise AppError(ErrorCode.SIGNATURE_INVALID, "signedAt must be in UTC")
+    return ts.astimezone(UTC)
+
+
+class TrustStore:
+    """Trust anchors (a PEM bundle) and the CRLs that revoke certificates they issued."""
+
+    def __init__(self, anchors: list[bytes], crls: list[x509.CertificateRevocationList] | None = None) -> None:
+        self.anchors = anchors
+        self.crls = crls or []
+
+    @classmethod
+    def from_files(cls, bundle: Path, crl_files: Iterable[Path] = ()) -> TrustStore:
+        text = bundle.read_bytes()
+        anchors = [c.public_bytes(Encoding.PEM) for c in x509.load_pem_x509_certificates(text)]
+        crls = [x509.load_pem_x509_crl(p.read_bytes()) for p in crl_files if p.exists()]
+        return cls(anchors, crls)
+
+    def issuer_of(self, cert_pem: bytes) -> bytes | None:
+        for anchor in self.anchors:
+            try:
+                if pki.verify_issued_by(cert_pem, anchor):
+                    return anchor
+            except ValueError:
+                continue
+        return None
+
+    def revoked(self, cert: x509.Certificate) -> bool:
+        return any(crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
+                   and crl.issuer == cert.issuer for crl in self.crls)
+
+
+def verify(
+    payload: SignaturePayload, *, operation: str, raw_input: Any, registered: list[RegisteredCert],
+    trust: TrustStore, now: datetime, window: timedelta,
+) -> VerifiedSignature:
+    """Checks 3 to 6 of the contract (signer and role checks come first, nonce last, at insert)."""
+    if payload.algorithm not in pki.ALGORITHMS:
+        raise AppError(ErrorCode.SIGNATURE_INVALID, f"unknown algorithm {payload.algorithm}")
+    if payload.meaning not in MEANINGS:
+        raise AppError(ErrorCode.SIGNATURE_INVALID, f"unknown meaning {payload.meaning}")
+    if not payload.nonce or len(payload.nonce) > 128:
+        raise AppError(ErrorCode.SIGNATURE_INVALID, "nonce must be 1-128 characters")
+    try:
+        value = base64.b64decode(payload.value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise AppError(ErrorCode.SIGNATURE_INVALID, "value is not standard base64") from exc
+    signed_at = parse_time(payload.signed_at)
+    cert_pem = _certificate(payload, registered)
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError as exc:
+        raise AppError(ErrorCode.SIGNATURE_INVALID, "certificate is not a PEM X.509 certificate") from exc
+    fp = pki.fingerprint(cert_pem)
+    match = next((r for r in registered if r.fingerprint == fp), None)
+    if trust.issuer_of(cert_pem) is None:
+        raise AppError(ErrorCode.CERTIFICATE_UNTRUSTED, "the certificate does not chain to a trust anchor")
+    if trust.revoked(cert):
+        raise AppError(ErrorCode.CERTIFICATE_UNTRUSTED, "the certificate is revoked")
+    if not cert.not_valid_before_utc <= signed_at <= cert.not_valid_after_utc:
+        raise AppError(ErrorCode.CERTIFICATE_UNTRUSTED, "the certificate was not valid at signedAt")
+    if match is None:
+        raise AppError(ErrorCode.CERTIFICATE_UNTRUSTED, "the certificate is not registered to the signer's account")
+    if match.algorithm != payload.algorithm:
+        raise AppError(ErrorCode.SIGNATURE_INVALID, f"the signer's certificate is for {match.algorithm}")
+    if abs(now - signed_at) > window:
+        raise AppError(ErrorCode.SIGNATURE_EXPIRED,
+                       f"signedAt is more than {int(window.total_seconds())} s from server time")
+    data = signing_input(operation, raw_input, payload)
+    try:
+        good = pki.verify_bytes(cert_pem, payload.algorithm, data, value)
+    except ValueError:
+        good = False
+    if not good:
+        raise AppError(ErrorCode.SIGNATURE_INVALID, "the signature does not verify over the signing input")
+    return VerifiedSignature(payload, operation, data, fp)
+
+
+def _certificate(payload: SignaturePayload, registered: list[RegisteredCert]) -> bytes:
+    if payload.certificate:
+        return payload.certificate.encode()
+    if len(registered) == 1:
+        return registered[0].pem.encode()
+    if not registered:
+        raise AppError(ErrorCode.CERTIFICATE_UNTRUSTED, "the signer has no registered certificate")
+    raise AppError(ErrorCode.SIGNATURE_INVALID, "the signer has several certificates: send the one used")
+
+
+def make_payload(key_pem: bytes, algorithm: str, signer: str, operation: str, raw_input: Any, meaning: str,
+                 *, signed_at: str | None = None, nonce: str | None = None,
+                 certificate: str | None = None) -> dict[str, Any]:
+    """Client side: a ready SignatureInput (as JSON) over `raw_input` (CLI, tests, tools)."""
+    import secrets
+
+    stamp = signed_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    p = SignaturePayload(signer=signer, meaning=meaning, signed_at=stamp, nonce=nonce or secrets.token_urlsafe(18),
+                         algorithm=algorithm, value="", certificate=certificate)
+    value = base64.b64encode(pki.sign_bytes(key_pem, algorithm, signing_input(operation, raw_input, p))).decode()
+    out: dict[str, Any] = {"signer": signer, "meaning": meaning, "signedAt": stamp, "nonce": p.nonce,
+                           "algorithm": algorithm, "value": value}
+    if certificate:
+        out["certificate"] = certificate
+    return out

@@ -1,0 +1,108 @@
+"""Signed mutations: check the payload, then store the signature record with the change.
+
+Every refusal is audited in its own transaction and leaves the business data untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from graphql import GraphQLResolveInfo, VariableNode
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from policies import signatures as sig
+from policies.errors import AppError, ErrorCode
+from policies.principal import Principal
+from records.audit import PendingEvent
+from records.base import utcnow
+from records.identity import User, UserCertificate
+from records.signature import ESignature, record_hash
+from resolvers.context import Context
+
+
+@dataclass(frozen=True)
+class SignedBy:
+    """A verified signature and the account behind it, ready to be stored with the change."""
+
+    verified: sig.VerifiedSignature
+    user_id: int
+    printed_name: str
+
+
+def raw_argument(info: GraphQLResolveInfo, ctx: Context, name: str = "input") -> Any:
+    """The argument exactly as the request carried it: only a variable qualifies (design.md)."""
+    for arg in info.field_nodes[0].arguments or ():
+        if arg.name.value == name:
+            if isinstance(arg.value, VariableNode):
+                return ctx.raw_variables.get(arg.value.name.value)
+            break
+    raise AppError(ErrorCode.VALIDATION_FAILED,
+                   f"a signed mutation takes its {name} as a variable ($input), not written inline")
+
+
+async def check_signature(
+    ctx: Context, info: GraphQLResolveInfo, operation: str, payload: sig.SignaturePayload | None,
+    *, second_person: bool = False,
+) -> SignedBy:
+    """All checks of the contract but the nonce (enforced on insert); refusals are audited."""
+    principal = ctx.signed_in()
+    try:
+        if payload is None:
+            raise AppError(ErrorCode.SIGNATURE_REQUIRED, f"{operation} needs a signature")
+        return await _check(ctx, info, operation, payload, principal, second_person)
+    except AppError as e:
+        await ctx.db.record(ctx.audit_context(), PendingEvent(
+            "SIGNATURE_REJECTED", "e_signature", None,
+            {"operation": operation, "code": e.code.value, "message": e.message,
+             "signer": payload.signer if payload else None, "nonce": payload.nonce if payload else None}))
+        raise
+
+
+async def _check(ctx: Context, info: GraphQLResolveInfo, operation: str, payload: sig.SignaturePayload,
+                 principal: Principal, second_person: bool) -> SignedBy:
+    if second_person == (payload.signer == principal.username):
+        who = "another person than the caller" if second_person else "the signed-in caller"
+        raise AppError(ErrorCode.SIGNATURE_INVALID, f"the signer must be {who}")
+    async with ctx.db.read() as s:
+        user = (await s.execute(select(User).where(User.username == payload.signer))).scalar_one_or_none()
+        if user is None or not user.active:
+            raise AppError(ErrorCode.SIGNATURE_INVALID, "the signer is not an active user")
+        roles = set(user.role_names)
+        certs = [sig.RegisteredCert(c.fingerprint, c.algorithm, c.pem) for c in (await s.execute(
+            select(UserCertificate).where(UserCertificate.user_id == user.id,
+                                          UserCertificate.revoked_at.is_(None)))).scalars()]
+        allowed = ctx.services.meanings.get(operation, {}).get(payload.meaning, frozenset())
+        if not roles & allowed:
+            raise AppError(ErrorCode.FORBIDDEN, f"{payload.signer} may not sign {operation} as {payload.meaning}")
+        raw = raw_argument(info, ctx)
+        verified = sig.verify(payload, operation=operation, raw_input=raw, registered=certs,
+                              trust=ctx.services.trust, now=utcnow(),
+                              window=timedelta(seconds=ctx.services.signature_window))
+        used = (await s.execute(select(ESignature.id).where(ESignature.nonce == payload.nonce))).first()
+        if used:
+            raise AppError(ErrorCode.SIGNATURE_REPLAYED, "this nonce was already used by a signature")
+        return SignedBy(verified, user.id, user.display_name)
+
+
+async def store_signature(s: AsyncSession, by: SignedBy, entity: str, entity_id: str,
+                          content: dict[str, Any]) -> ESignature:
+    """Link the signature for good to this version of the record (its hash)."""
+    v = by.verified
+    row = ESignature(
+        entity=entity, entity_id=entity_id, record_hash=record_hash(entity, entity_id, content),
+        operation=v.operation, meaning=v.payload.meaning, signer_id=by.user_id, signer=v.payload.signer,
+        printed_name=by.printed_name, signed_at=v.payload.signed_at, algorithm=v.payload.algorithm,
+        certificate_fingerprint=v.fingerprint, nonce=v.payload.nonce,
+        signing_input=v.signing_input.decode(), value=v.payload.value,
+    )
+    s.add(row)
+    try:
+        await s.flush()
+    except IntegrityError as exc:
+        # Two requests raced with one nonce: the unique constraint lets only one commit.
+        raise AppError(ErrorCode.SIGNATURE_REPLAYED, "this nonce was already used by a signature") from exc
+    return row

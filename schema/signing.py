@@ -1,0 +1,84 @@
+"""The signature payload of signed mutations and the signature records of any record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from sqlalchemy import select
+from strawberry.types import Info
+
+from policies import signatures as sig
+from records.signature import ESignature
+from resolvers.context import Context
+
+
+@strawberry.enum
+class SignatureMeaning(Enum):
+    PERFORMED = "PERFORMED"
+    VERIFIED = "VERIFIED"
+    REVIEWED = "REVIEWED"
+    APPROVED = "APPROVED"
+    RELEASED = "RELEASED"
+    REJECTED = "REJECTED"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+
+
+@strawberry.enum
+class SignatureAlgorithm(Enum):
+    ES256 = "ES256"
+    RS256 = "RS256"
+    SM2_SM3 = "SM2_SM3"
+
+
+@strawberry.input(description="A signature over the mutation's $input (design.md, 'Signature payloads').")
+class SignatureInput:
+    signer: str
+    meaning: SignatureMeaning
+    signed_at: str = strawberry.field(description="RFC 3339 UTC, exactly as signed, e.g. 2026-11-22T05:33:11Z")
+    nonce: str
+    algorithm: SignatureAlgorithm
+    value: str = strawberry.field(description="Standard base64 of the signature")
+    certificate: str | None = None
+
+    def payload(self) -> sig.SignaturePayload:
+        return sig.SignaturePayload(signer=self.signer, meaning=self.meaning.value, signed_at=self.signed_at,
+                                    nonce=self.nonce, algorithm=self.algorithm.value, value=self.value,
+                                    certificate=self.certificate)
+
+
+@strawberry.type(description="A stored electronic signature: who, when, what it means, and what it is bound to.")
+class Signature:
+    id: strawberry.ID
+    entity: str
+    entity_id: str
+    record_hash: str
+    operation: str
+    meaning: str
+    signer: str
+    printed_name: str
+    signed_at: str
+    recorded_at: datetime
+    algorithm: str
+    certificate_fingerprint: str
+
+    @classmethod
+    def of(cls, r: ESignature) -> Signature:
+        return cls(id=strawberry.ID(str(r.id)), entity=r.entity, entity_id=r.entity_id, record_hash=r.record_hash,
+                   operation=r.operation, meaning=r.meaning, signer=r.signer, printed_name=r.printed_name,
+                   signed_at=r.signed_at, recorded_at=r.recorded_at, algorithm=r.algorithm,
+                   certificate_fingerprint=r.certificate_fingerprint)
+
+
+@strawberry.type
+class SigningQuery:
+    @strawberry.field(description="Every signature of one record, oldest first.")
+    async def signatures(self, info: Info[Context, None], entity: str, entity_id: str) -> list[Signature]:
+        ctx = info.context
+        await ctx.require("plant:signature", "read")
+        async with ctx.db.read() as s:
+            rows = (await s.execute(select(ESignature).where(ESignature.entity == entity,
+                                                             ESignature.entity_id == entity_id)
+                                    .order_by(ESignature.id))).scalars()
+            return [Signature.of(r) for r in rows]

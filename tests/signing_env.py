@@ -1,0 +1,81 @@
+"""Test helpers for signed mutations: a PKI in a temp dir, users with certificates, a tiny plant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from api.seed import NewUser, seed_users
+from policies import pki
+from policies.signatures import make_payload
+from records.audit import AuditContext
+from records.db import Database
+from records.plant import Area, Equipment, Plant, Room, Site
+
+SIGNERS = {
+    "op.one": (("operator",), "ES256"),
+    "sup.rsa": (("production_supervisor",), "RS256"),
+    "op.sm2": (("operator",), "SM2_SM3"),
+    "op.two": (("operator",), "ES256"),
+}
+
+
+@dataclass
+class Signers:
+    directory: Path
+    keys: dict[str, pki.IssuedKey]
+
+    @property
+    def ca(self) -> Path:
+        return self.directory / "ca.pem"
+
+    @property
+    def crl(self) -> Path:
+        return self.directory / "crl.pem"
+
+    def sign(self, user: str, operation: str, raw_input: Any, meaning: str = "PERFORMED", **kw: Any) -> dict[str, Any]:
+        k = self.keys[user]
+        return make_payload(k.key_pem, k.algorithm, user, operation, raw_input, meaning, **kw)
+
+    def revoke(self, user: str) -> None:
+        ca_key = serialization.load_pem_private_key((self.directory / "ca-key.pem").read_bytes(), None)
+        ca = x509.load_pem_x509_certificate(self.ca.read_bytes())
+        cert = x509.load_pem_x509_certificate(self.keys[user].cert_pem)
+        now = datetime.now(UTC)
+        crl = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject).last_update(now)
+               .next_update(now + timedelta(days=7))
+               .add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(cert.serial_number)
+                                        .revocation_date(now).build())
+               .sign(ca_key, hashes.SHA256()))  # type: ignore[arg-type]
+        self.crl.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+
+
+def make_signers(directory: Path) -> Signers:
+    keys = pki.write_pki(directory, [(u, u.replace(".", " ").title(), alg) for u, (_, alg) in SIGNERS.items()])
+    return Signers(directory, keys)
+
+
+def foreign_key(directory: Path, username: str) -> pki.IssuedKey:
+    """A key and certificate for `username` from a CA the server does not trust."""
+    return pki.write_pki(directory, [(username, "Impostor", "ES256")])[username]
+
+
+async def add_signers(db: Database, signers: Signers, password: str) -> None:
+    await seed_users(db, [NewUser(u, u.replace(".", " ").title(), roles, password, signers.keys[u])
+                          for u, (roles, _) in SIGNERS.items()])
+
+
+async def add_tiny_plant(db: Database) -> None:
+    async with db.write(AuditContext("system", reason="test plant")) as s:
+        site = Site(code="S1", name="Site")
+        plant = Plant(site=site, code="P1", name="Plant", width=10, height=10)
+        area = Area(plant=plant, code="A1", name="Area")
+        room = Room(area=area, code="R1", name="Room", grade="C", polygon=[[0, 0], [5, 0], [5, 5], [0, 5]])
+        for code in ("EQ-1", "EQ-2", "EQ-3"):
+            room.equipment.append(Equipment(code=code, name=code, kind="tank", x=1, y=1, status="IDLE"))
+        s.add(plant)

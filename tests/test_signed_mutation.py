@@ -1,0 +1,245 @@
+"""setEquipmentStatus, the first signed mutation: every check of the contract, good and bad.
+
+Each refusal leaves the equipment and the signature table unchanged and writes an audit event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import func, select
+
+from api.app import build_services, create_app
+from records.audit import AuditEvent
+from records.db import Database
+from records.plant import Equipment
+from records.signature import ESignature
+from tests.conftest import GQL, PASSWORD, make_settings
+from tests.signing_env import Signers, add_signers, add_tiny_plant, foreign_key, make_signers
+
+SET = """mutation($input: SetEquipmentStatusInput!, $sig: SignatureInput!) {
+  setEquipmentStatus(input: $input, signature: $sig) {
+    equipment { code status } previousStatus
+    signature { signer printedName meaning signedAt algorithm recordHash }
+  }
+}"""
+OP = "setEquipmentStatus"
+
+
+@pytest_asyncio.fixture
+async def env(sqlite_db: Database, tmp_path: Path) -> AsyncIterator[tuple[GQL, Signers, Database]]:
+    signers = make_signers(tmp_path / "pki")
+    await add_signers(sqlite_db, signers, PASSWORD)
+    await add_tiny_plant(sqlite_db)
+    settings = replace(make_settings(sqlite_db.url), trust_anchors=signers.ca, crl_files=(signers.crl,))
+    services = build_services(settings, sqlite_db)
+    app = create_app(settings, services)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        client.app_services = services  # type: ignore[attr-defined]
+        yield GQL(client), signers, sqlite_db
+
+
+def _input(code: str = "EQ-1", status: str = "MAINTENANCE") -> dict[str, Any]:
+    return {"code": code, "status": status, "reason": "scheduled maintenance"}
+
+
+async def _state(db: Database) -> tuple[str, int]:
+    async with db.read() as s:
+        status = (await s.execute(select(Equipment.status).where(Equipment.code == "EQ-1"))).scalar_one()
+        sigs = (await s.execute(select(func.count()).select_from(ESignature))).scalar_one()
+    return status, int(sigs)
+
+
+async def _rejections(db: Database) -> list[dict[str, Any]]:
+    async with db.read() as s:
+        rows = (await s.execute(select(AuditEvent).where(AuditEvent.action == "SIGNATURE_REJECTED")
+                                .order_by(AuditEvent.id))).scalars()
+        return [r.changes for r in rows]
+
+
+def _code(body: dict[str, Any]) -> str:
+    assert body.get("data") is None or body["data"].get(OP) is None, body
+    return str(body["errors"][0]["extensions"]["code"])
+
+
+@pytest.mark.req("IT-44", "IT-42", "IT-49")
+@pytest.mark.parametrize("user", ["op.one", "sup.rsa", "op.sm2"])
+async def test_valid_signature_changes_status_and_stores_the_signature(env: Any, user: str) -> None:
+    gql, signers, db = env
+    me = await gql.sign_in(user)
+    inp = _input()
+    body = await me(SET, {"input": inp, "sig": signers.sign(user, OP, inp)})
+    out = body["data"][OP]
+    assert out["equipment"] == {"code": "EQ-1", "status": "MAINTENANCE"} and out["previousStatus"] == "IDLE"
+    assert out["signature"]["signer"] == user and out["signature"]["meaning"] == "PERFORMED"
+    assert out["signature"]["printedName"] == user.replace(".", " ").title()
+    assert await _state(db) == ("MAINTENANCE", 1)
+    async with db.read() as s:
+        actions = [a for (a,) in (await s.execute(select(AuditEvent.action).where(AuditEvent.entity == "equipment")))]
+    assert "UPDATE" in actions and "SIGN" in actions
+
+
+@pytest.mark.req("IT-41", "IT-44")
+async def test_forged_signature_is_invalid(env: Any) -> None:
+    gql, signers, db = env
+    me = await gql.sign_in("op.one")
+    inp = _input()
+    forged = signers.sign("op.two", OP, inp)  # right shape, someone else's key
+    forged["signer"] = "op.one"
+    assert _code(await me(SET, {"input": inp, "sig": forged})) == "SIGNATURE_INVALID"
+    assert await _state(db) == ("IDLE", 0)
+    assert (await _rejections(db))[-1]["code"] == "SIGNATURE_INVALID"
+
+
+@pytest.mark.req("IT-43", "IT-41")
+async def test_tampered_input_does_not_verify(env: Any) -> None:
+    gql, signers, db = env
+    me = await gql.sign_in("op.one")
+    sig = signers.sign("op.one", OP, _input(status="RUNNING"))
+    assert _code(await me(SET, {"input": _input(status="OUT_OF_SERVICE"), "sig": sig})) == "SIGNATURE_INVALID"
+    assert await _state(db) == ("IDLE", 0)
+
+
+@pytest.mark.req("IT-41")
+async def test_replayed_nonce_is_refused(env: Any) -> None:
+    gql, signers, db = env
+    me = await gql.sign_in("op.one")
+    inp = _input()
+    sig = signers.sign("op.one", OP, inp)
+    assert "errors" not in await me(SET, {"input": inp, "sig": sig})
+    back = _input(status="IDLE")
+    again = signers.sign("op.one", OP, back, nonce=sig["nonce"])
+    assert _code(await me(SET, {"input": back, "sig": again})) == "SIGNATURE_REPLAYED"
+    assert await _state(db) == ("MAINTENANCE", 1)
+    assert (await _rejections(db))[-1]["code"] == "SIGNATURE_REPLAYED"
+
+
+async def test_racing_requests_with_one_nonce_cannot_both_win(env: Any) -> None:
+    gql, signers, db = env
+    me = await gql.sign_in("op.one")
+    a, b = _input("EQ-2"), _input("EQ-3")
+    sa = signers.sign("op.one", OP, a, nonce="same-nonce")
+    sb = signers.sign("op.one", OP, b, nonce="same-nonce")
+    results = await asyncio.gather(me(SET, {"input": a, "sig": sa}), me(SET, {"input": b, "sig": sb}))
+    ok = [r for r in results if "errors" not in r]
+    refused = [r for r in results if "errors" in r]
+    assert len(ok) == 1 and len(refused) == 1 and _code(refused[0]) == "SIGNATURE_REPLAYED"
+    async with db.read() as s:
+        assert (await s.execute(select(func.count()).select_from(ESignature))).scalar_one() == 1
+
+
+@pytest.mark.req("IT-41")
+@pytest.mark.parametrize("offset", [-120, 120])
+async def test_signature_outside_the_window_is_expired(env: Any, offset: int) -> None:
+    gql, signers, db = env
+    gql.client.app_services.signature_window = 60  # type: ignore[attr-defined]
+    me = await gql.sign_in("op.one")
+    inp = _input()
+    stamp = (datetime.now(UTC) + timedelta(seconds=offset)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert _code(await me(SET, {"input": inp, "sig": signers.sign("op.one", OP, inp, signed_at=stamp)})) \
+        == "SIGNATURE_EXPIRED"
+    assert await _state(db) == ("IDLE", 0)
+
+
+@pytest.mark.req("IT-44")
+async def test_signing_for_someone_else_is_refused(env: Any) -> None:
+    gql, signers, db = env
+    me = await gql.sign_in("op.one")
+    inp = _input()
+    assert _code(await me(SET, {"input": inp, "sig": signers.sign("op.two", OP, inp)})) == "SIGNATURE_INVALID"
+    assert await _state(db) == ("IDLE", 0)
+
+
+@pytest.mark.req("IT-47", "IT-48")
+async def test_certificate_from_an_untrusted_ca_is_refused(env: Any, tmp_path: Path) -> None:
+    gql, _, db = env
+    me = await gql.sign_in("op.one")
+    inp = _input()
+    impostor = foreign_key(tmp_path / "other-ca", "op.one")
+    from policies.signatures import make_payload
+
+    sig = make_payload(impostor.key_pem, "ES256", "op.one", OP, inp, "PERFORMED",
+                       certificate=impostor.cert_pem.decode())
+    assert _code(await me(SET, {"input": inp, "sig": sig})) == "CERTIFICATE_UNTRUSTED"
+    assert await _state(db) == ("IDLE", 0)
+
+
+async def test_revoked_certificate_is_refused(env: Any) -> None:
+    gql, signers, db = env
+    signers.revoke("op.one")
+    services = gql.client.app_services  # type: ignore[attr-defined]
+    from policies.signatures import TrustStore
+
+    services.trust = TrustStore.from_files(signers.ca, [signers.crl])
+    me = await gql.sign_in("op.one")
+    inp = _input()
+    assert _code(await me(SET, {"input": inp, "sig": signers.sign("op.one", OP, inp)})) == "CERTIFICATE_UNTRUSTED"
+    assert await _state(db) == ("IDLE", 0)
+
+
+async def test_missing_signature_is_signature_required(env: Any) -> None:
+    gql, _, db = env
+    me = await gql.sign_in("op.one")
+    q = "mutation($input: SetEquipmentStatusInput!){setEquipmentStatus(input:$input){equipment{status}}}"
+    r = await me.post(q, {"input": _input()})
+    assert r.status_code == 400 and r.json()["errors"][0]["extensions"]["code"] == "SIGNATURE_REQUIRED"
+    assert await _state(db) == ("IDLE", 0)
+
+
+async def test_inline_input_cannot_be_signed(env: Any) -> None:
+    gql, signers, db = env
+    me = await gql.sign_in("op.one")
+    inp = _input()
+    q = """mutation($sig: SignatureInput!){setEquipmentStatus(
+        input:{code:"EQ-1",status:MAINTENANCE,reason:"scheduled maintenance"}, signature:$sig){equipment{status}}}"""
+    assert _code(await me(q, {"sig": signers.sign("op.one", OP, inp)})) == "VALIDATION_FAILED"
+    assert await _state(db) == ("IDLE", 0)
+
+
+@pytest.mark.req("IT-11")
+async def test_meaning_not_allowed_for_the_role_is_forbidden(env: Any) -> None:
+    gql, signers, db = env
+    me = await gql.sign_in("op.one")
+    inp = _input()
+    assert _code(await me(SET, {"input": inp, "sig": signers.sign("op.one", OP, inp, "VERIFIED")})) == "FORBIDDEN"
+    assert await _state(db) == ("IDLE", 0)
+
+
+@pytest.mark.req("IT-46", "IT-45")
+async def test_a_later_change_is_signed_anew_and_the_first_signature_stays(env: Any) -> None:
+    gql, signers, db = env
+    for user, status in (("op.one", "MAINTENANCE"), ("op.two", "IDLE")):
+        me = await gql.sign_in(user)
+        inp = _input(status=status)
+        assert "errors" not in await me(SET, {"input": inp, "sig": signers.sign(user, OP, inp)})
+    reader = await gql.sign_in("op.one")
+    async with db.read() as s:
+        eid = (await s.execute(select(Equipment.id).where(Equipment.code == "EQ-1"))).scalar_one()
+    sigs = (await reader('query($e:String!){signatures(entity:"equipment",entityId:$e){signer meaning recordHash}}',
+                         {"e": str(eid)}))["data"]["signatures"]
+    assert [s["signer"] for s in sigs] == ["op.one", "op.two"]
+    assert sigs[0]["recordHash"] != sigs[1]["recordHash"]
+
+
+@pytest.mark.req("IT-43")
+async def test_signature_rows_cannot_be_edited_or_deleted(env: Any) -> None:
+    gql, signers, db = env
+    me = await gql.sign_in("op.one")
+    inp = _input()
+    await me(SET, {"input": inp, "sig": signers.sign("op.one", OP, inp)})
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    for stmt in ("UPDATE e_signature SET entity_id = '999'", "DELETE FROM e_signature"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with db.engine.begin() as conn:
+                await conn.execute(text(stmt))
