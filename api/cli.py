@@ -135,6 +135,38 @@ def cmd_pki_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sign(args: argparse.Namespace) -> int:
+    """Print a ready SignatureInput for a mutation's $input (read from a JSON file or '-')."""
+    from policies import pki
+    from policies.signatures import make_payload
+
+    raw = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        print(f"--input is not JSON: {exc}", file=sys.stderr)
+        return 2
+    if args.key:
+        key_pem = Path(args.key).read_bytes()
+        algorithm = args.algorithm
+        if not algorithm:
+            print("--algorithm is required with --key", file=sys.stderr)
+            return 2
+    else:
+        data_dir = Path(args.data_dir)
+        users = {u["username"]: u for u in json.loads((data_dir / "demo-users.json").read_text())}
+        if args.user not in users:
+            print(f"{args.user} is not in {data_dir / 'demo-users.json'}", file=sys.stderr)
+            return 2
+        key_pem = (data_dir / users[args.user]["privateKey"]).read_bytes()
+        algorithm = users[args.user]["algorithm"]
+    if algorithm not in pki.ALGORITHMS:
+        print(f"unknown algorithm {algorithm}", file=sys.stderr)
+        return 2
+    print(json.dumps(make_payload(key_pem, algorithm, args.user, args.operation, value, args.meaning)))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="plasmatwin", description="PlasmaTwin electronic records and live plant")
     sub = p.add_subparsers(dest="command", required=True)
@@ -162,6 +194,15 @@ def parser() -> argparse.ArgumentParser:
     ki = ksub.add_parser("init", help="create the demo CA and a key and certificate per demo user")
     ki.add_argument("--dir", default="./var/demo/pki")
     ki.set_defaults(func=cmd_pki_init)
+    g = sub.add_parser("sign", help="print a SignatureInput JSON over a mutation's input")
+    g.add_argument("--user", required=True)
+    g.add_argument("--operation", required=True, help="the mutation's field name, e.g. setEquipmentStatus")
+    g.add_argument("--input", required=True, help="JSON file holding the $input value, or - for stdin")
+    g.add_argument("--meaning", default="PERFORMED")
+    g.add_argument("--data-dir", default="./var/demo", help="where demo-users.json and the keys are")
+    g.add_argument("--key", help="a PKCS#8 private key PEM instead of the demo user's")
+    g.add_argument("--algorithm", help="ES256, RS256 or SM2_SM3 (with --key)")
+    g.set_defaults(func=cmd_sign)
     return p
 
 

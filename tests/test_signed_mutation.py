@@ -243,3 +243,24 @@ async def test_signature_rows_cannot_be_edited_or_deleted(env: Any) -> None:
         with pytest.raises(DBAPIError, match="append-only"):
             async with db.engine.begin() as conn:
                 await conn.execute(text(stmt))
+
+
+async def test_cli_sign_output_is_accepted_by_the_server(env: Any, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    gql, signers, db = env
+    inp = _input()
+    (tmp_path / "input.json").write_text(json.dumps(inp))
+    key = signers.directory / "users" / "op.sm2.key.pem"
+    out = await asyncio.to_thread(subprocess.run, [
+        sys.executable, "-m", "api.cli", "sign", "--user", "op.sm2", "--operation", OP, "--input",
+        str(tmp_path / "input.json"), "--key", str(key), "--algorithm", "SM2_SM3"],
+        capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    sig = json.loads(out.stdout)
+    me = await gql.sign_in("op.sm2")
+    body = await me(SET, {"input": inp, "sig": sig})
+    assert body["data"][OP]["signature"]["algorithm"] == "SM2_SM3"
+    assert await _state(db) == ("MAINTENANCE", 1)

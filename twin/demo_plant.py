@@ -219,15 +219,6 @@ def _level() -> _Tpl:
     return _t("level", "Level", 60, 5, 95)
 
 
-def _ahu(zone: str) -> tuple[_Tpl, ...]:
-    return (
-        _t("temperature", f"Supply air temperature ({zone})", 18, 16, 20),
-        _t("humidity", f"Supply air humidity ({zone})", 45, 30, 60),
-        _t("differential_pressure", "HEPA filter pressure drop", 250, 100, 450),
-        _speed("Supply fan speed", 1450, 1000, 1800),
-    )
-
-
 def _room(code: str, name: str, grade: str, polygon: tuple[Point, ...], equipment: Sequence[_Eq],
           env: Sequence[_Tpl] | None = None) -> RoomSpec:
     """Numbers the tags: room loops 101.., equipment n loops (n+1)01..; equipment codes EQ-<room>-nn."""
@@ -250,6 +241,22 @@ def _sensor(prefix: str, loop: int, t: _Tpl) -> SensorSpec:
                       t.nominal)
 
 
+# --- the plant -------------------------------------------------------------------------------------------
+# Three bands of rooms (y 2-22, 28-50, 56-78) with corridors between them; the notches of the two
+# L-shaped rooms are left empty so even bounding boxes never overlap.
+
+_WFI_COND = _t("conductivity", "Conductivity (25 °C compensated)", 0.6, None, 1.3)
+_WFI_TOC = _t("toc", "Total organic carbon", 150, None, 500)
+_DOOR = _t("door", "Door open", 0)
+
+
+def _fridge_unit(name: str, x: float, y: float) -> _Eq:
+    return _Eq(name, "cold_room_unit", x, y, (
+        _t("temperature", "Supply air temperature", -36, -45, -28),
+        _speed("Compressor speed", 2900, 1000, 3600),
+    ))
+
+
 def _cohn(name: str, x: float, y: float, temp: float, ph: float) -> _Eq:
     # Cold-ethanol steps run a few degrees below zero; pH decides which proteins precipitate.
     return _Eq(name, "fractionation_tank", x, y, (
@@ -260,75 +267,114 @@ def _cohn(name: str, x: float, y: float, temp: float, ph: float) -> _Eq:
     ), cleaning=True)
 
 
-# --- the plant -------------------------------------------------------------------------------------------
-# Three bands of rooms (y 2-22, 28-50, 56-78) with corridors between them; the notches of the two
-# L-shaped rooms are left empty so even bounding boxes never overlap.
+def _centrifuge(name: str, x: float, y: float, rpm: float, temp: float, low: float, high: float) -> _Eq:
+    return _Eq(name, "centrifuge", x, y, (
+        _speed("Bowl speed", rpm, rpm - 1000, rpm + 1000),
+        _t("temperature", "Effluent temperature", temp, low, high),
+    ), cleaning=True)
 
-_WFI_COND = _t("conductivity", "Conductivity (25 °C compensated)", 0.6, None, 1.3)
-_WFI_TOC = _t("toc", "Total organic carbon", 150, None, 500)
 
-_LOGISTICS = AreaSpec("AR-LOG", "Plasma logistics", (
-    _room("RCV", "Plasma receipt", "CNC", _rect(2, 2, 18, 22), [
-        _Eq("Quarantine plasma freezer", "freezer", 6, 6, (_frozen(), _t("door", "Door open", 0))),
-        _Eq("Receipt carton scale", "balance", 12, 16, (_t("weight", "Carton weight", 18, None, 30),)),
-    ], env=[*_env("CNC"), _t("door", "Dock door open", 0)]),
-    _room("CS1", "Plasma cold store 1 (-30 °C)", "CNC", _rect(20, 2, 30, 22), [
-        _Eq("Refrigeration unit 1A", "cold_room_unit", 25, 5,
-            (_t("temperature", "Supply air temperature", -36, -45, -28), _speed("Compressor speed", 2900, 1000, 3600))),
-        _Eq("Refrigeration unit 1B (standby)", "cold_room_unit", 25, 19,
-            (_t("temperature", "Supply air temperature", -36, -45, -28), _speed("Compressor speed", 2900, 1000, 3600))),
-    ], env=_cold_store_env()),
-    _room("CS2", "Plasma cold store 2 (-30 °C)", "CNC", _rect(32, 2, 42, 22), [
-        _Eq("Refrigeration unit 2A", "cold_room_unit", 37, 5,
-            (_t("temperature", "Supply air temperature", -36, -45, -28), _speed("Compressor speed", 2900, 1000, 3600))),
-        _Eq("Refrigeration unit 2B (standby)", "cold_room_unit", 37, 19,
-            (_t("temperature", "Supply air temperature", -36, -45, -28), _speed("Compressor speed", 2900, 1000, 3600))),
-    ], env=_cold_store_env()),
-))
-
-_FRACTIONATION = AreaSpec("AR-FRA", "Thawing, pooling and fractionation", (
-    _room("THP", "Thawing and pooling", "D", _rect(44, 2, 60, 22), [
-        # Cryo-poor plasma is thawed cold so the cryoprecipitate can be taken off.
-        _Eq("Plasma thawing tank", "thawing_tank", 48, 6, (
-            _t("temperature", "Product temperature", 2, 0, 4), _speed("Agitator speed", 60, 30, 120), _level(),
-        ), cleaning=True),
-        _Eq("Plasma pooling tank", "pooling_tank", 56, 6, (
-            _t("temperature", "Product temperature", 2, 0, 4), _speed("Agitator speed", 60, 30, 120), _level(),
-            _t("weight", "Pool weight", 2400, 0, 4000),
-        ), cleaning=True),
-        _Eq("Cryoprecipitate centrifuge", "centrifuge", 52, 17, (
-            _speed("Bowl speed", 6000, 5000, 7000), _t("temperature", "Effluent temperature", 2, 0, 6),
-        ), cleaning=True),
-    ]),
-    _room("FRC", "Cold-ethanol fractionation (Cohn)", "C",
-          ((62, 2), (90, 2), (90, 22), (76, 22), (76, 12), (62, 12)), [
-        _cohn("Fraction I tank", 66, 6, -3, 7.2),
-        _cohn("Fraction II+III tank", 73, 6, -5, 6.9),
-        _cohn("Fraction IV tank", 80, 6, -5, 5.9),
-        _cohn("Fraction V tank", 86, 6, -5, 4.8),
-        _Eq("Filter press", "filter_press", 80, 17, (
-            _t("pressure", "Feed pressure", 2.5, None, 4), _t("temperature", "Filtrate temperature", -5, -7, -3),
-        ), cleaning=True),
-        _Eq("Fractionation centrifuge", "centrifuge", 86, 17, (
-            _speed("Bowl speed", 5500, 4500, 6500), _t("temperature", "Effluent temperature", -5, -7, -3),
-        ), cleaning=True),
-    ]),
-))
+def _cold_tank(name: str, kind: str, x: float, y: float, *extra: _Tpl) -> _Eq:
+    # Cryo-poor plasma is thawed and pooled cold so the cryoprecipitate can be taken off.
+    return _Eq(name, kind, x, y, (
+        _t("temperature", "Product temperature", 2, 0, 4),
+        _speed("Agitator speed", 60, 30, 120),
+        _level(),
+        *extra,
+    ), cleaning=True)
 
 
 def _chrom(name: str, x: float, y: float) -> _Eq:
     return _Eq(name, "chromatography_skid", x, y, (
-        _t("flow", "Column flow", 12, 5, 20), _t("pressure", "Column inlet pressure", 2, None, 3.5),
-        _t("conductivity", "Eluate conductivity", 12_000, 8_000, 16_000), _t("ph", "Eluate pH", 7.0, 6.8, 7.2),
+        _t("flow", "Column flow", 12, 5, 20),
+        _t("pressure", "Column inlet pressure", 2, None, 3.5),
+        _t("conductivity", "Eluate conductivity", 12_000, 8_000, 16_000),
+        _t("ph", "Eluate pH", 7.0, 6.8, 7.2),
     ), cleaning=True)
 
 
 def _uf(name: str, x: float, y: float) -> _Eq:
     return _Eq(name, "uf_skid", x, y, (
-        _t("pressure", "Feed pressure", 1.5, None, 3), _t("flow", "Retentate flow", 40, 10, 80),
+        _t("pressure", "Feed pressure", 1.5, None, 3),
+        _t("flow", "Retentate flow", 40, 10, 80),
         _t("temperature", "Retentate temperature", 8, 2, 12),
     ), cleaning=True)
 
+
+def _inactivation(name: str, x: float, y: float, temp: float, low: float, high: float) -> _Eq:
+    return _Eq(name, "inactivation_tank", x, y, (
+        _t("temperature", "Product temperature", temp, low, high),
+        _speed("Agitator speed", 60, 30, 90),
+        _level(),
+    ), cleaning=True, sterilization=True)
+
+
+def _lyo(name: str, x: float, y: float) -> _Eq:
+    return _Eq(name, "lyophilizer", x, y, (
+        _t("temperature", "Shelf temperature", -40, -55, 40),
+        _t("temperature", "Condenser temperature", -70, -80, -60),
+        _t("pressure", "Chamber pressure", 0.0002, None, 0.001),
+    ), cleaning=True, sterilization=True)
+
+
+def _inspection(name: str, x: float, y: float) -> _Eq:
+    return _Eq(name, "inspection_machine", x, y, (_speed("Star wheel speed", 200, 100, 300),))
+
+
+def _incubator(name: str, x: float, y: float, low: float, high: float) -> _Eq:
+    return _Eq(name, "incubator", x, y, (_t("temperature", "Chamber temperature", (low + high) / 2, low, high),))
+
+
+def _compressor(name: str, x: float, y: float) -> _Eq:
+    return _Eq(name, "air_compressor", x, y, (
+        _t("pressure", "Discharge pressure", 7, 6, 8.5),
+        _speed("Motor speed", 3000, 1000, 3600),
+    ))
+
+
+def _ahu(name: str, x: float, y: float) -> _Eq:
+    return _Eq(name, "ahu", x, y, (
+        _t("temperature", "Supply air temperature", 18, 16, 20),
+        _t("humidity", "Supply air humidity", 45, 30, 60),
+        _t("differential_pressure", "HEPA filter pressure drop", 250, 100, 450),
+        _speed("Supply fan speed", 1450, 1000, 1800),
+    ))
+
+
+_LOGISTICS = AreaSpec("AR-LOG", "Plasma logistics", (
+    _room("RCV", "Plasma receipt", "CNC", _rect(2, 2, 18, 22), [
+        _Eq("Quarantine plasma freezer", "freezer", 6, 6, (_frozen(), _DOOR)),
+        _Eq("Receipt carton scale", "balance", 12, 16, (_t("weight", "Carton weight", 18, None, 30),)),
+    ], env=[*_env("CNC"), _t("door", "Dock door open", 0)]),
+    _room("CS1", "Plasma cold store 1 (-30 °C)", "CNC", _rect(20, 2, 30, 22), [
+        _fridge_unit("Refrigeration unit 1A", 25, 5),
+        _fridge_unit("Refrigeration unit 1B (standby)", 25, 19),
+    ], env=_cold_store_env()),
+    _room("CS2", "Plasma cold store 2 (-30 °C)", "CNC", _rect(32, 2, 42, 22), [
+        _fridge_unit("Refrigeration unit 2A", 37, 5),
+        _fridge_unit("Refrigeration unit 2B (standby)", 37, 19),
+    ], env=_cold_store_env()),
+))
+
+_FRACTIONATION = AreaSpec("AR-FRA", "Thawing, pooling and fractionation", (
+    _room("THP", "Thawing and pooling", "D", _rect(44, 2, 60, 22), [
+        _cold_tank("Plasma thawing tank", "thawing_tank", 48, 6),
+        _cold_tank("Plasma pooling tank", "pooling_tank", 56, 6, _t("weight", "Pool weight", 2400, 0, 4000)),
+        _centrifuge("Cryoprecipitate centrifuge", 52, 17, 6000, 2, 0, 6),
+    ]),
+    _room("FRC", "Cold-ethanol fractionation (Cohn)", "C",
+          ((62, 2), (90, 2), (90, 22), (76, 22), (76, 12), (62, 12)), [
+              _cohn("Fraction I tank", 66, 6, -3, 7.2),
+              _cohn("Fraction II+III tank", 73, 6, -5, 6.9),
+              _cohn("Fraction IV tank", 80, 6, -5, 5.9),
+              _cohn("Fraction V tank", 86, 6, -5, 4.8),
+              _Eq("Filter press", "filter_press", 80, 17, (
+                  _t("pressure", "Feed pressure", 2.5, None, 4),
+                  _t("temperature", "Filtrate temperature", -5, -7, -3),
+              ), cleaning=True),
+              _centrifuge("Fractionation centrifuge", 86, 17, 5500, -5, -7, -3),
+          ]),
+))
 
 _PURIFICATION = AreaSpec("AR-PUR", "Purification and virus inactivation", (
     _room("CHR", "Chromatography", "C", _rect(92, 2, 118, 22), [
@@ -339,20 +385,19 @@ _PURIFICATION = AreaSpec("AR-PUR", "Purification and virus inactivation", (
         ), cleaning=True),
     ]),
     _room("UFD", "Ultrafiltration / diafiltration", "C", _rect(2, 28, 20, 50), [
-        _uf("UF/DF skid 1", 7, 34), _uf("UF/DF skid 2", 15, 34),
-        _Eq("Diafiltration buffer tank", "buffer_tank", 11, 45, (_level(), _t("ph", "Buffer pH", 7.0, 6.8, 7.2)),
-            cleaning=True),
+        _uf("UF/DF skid 1", 7, 34),
+        _uf("UF/DF skid 2", 15, 34),
+        _Eq("Diafiltration buffer tank", "buffer_tank", 11, 45, (
+            _level(), _t("ph", "Buffer pH", 7.0, 6.8, 7.2),
+        ), cleaning=True),
     ]),
     _room("VIN", "Virus inactivation and removal", "C", _rect(22, 28, 40, 50), [
         # Albumin is pasteurised at 60 °C for 10 h; the S/D step holds at 25 °C.
-        _Eq("Pasteurisation tank", "inactivation_tank", 27, 34, (
-            _t("temperature", "Product temperature", 60, 59.5, 60.5), _speed("Agitator speed", 60, 30, 90), _level(),
-        ), cleaning=True, sterilization=True),
-        _Eq("Solvent/detergent tank", "inactivation_tank", 35, 34, (
-            _t("temperature", "Product temperature", 25, 24, 26), _speed("Agitator speed", 80, 40, 120), _level(),
-        ), cleaning=True, sterilization=True),
+        _inactivation("Pasteurisation tank", 27, 34, 60, 59.5, 60.5),
+        _inactivation("Solvent/detergent tank", 35, 34, 25, 24, 26),
         _Eq("Nanofiltration skid", "nanofiltration_skid", 31, 45, (
-            _t("pressure", "Filter inlet pressure", 2, 0.5, 3.4), _t("flow", "Filtrate flow", 2, 0.5, 5),
+            _t("pressure", "Filter inlet pressure", 2, 0.5, 3.4),
+            _t("flow", "Filtrate flow", 2, 0.5, 5),
         ), cleaning=True, sterilization=True),
     ]),
 ))
@@ -360,10 +405,13 @@ _PURIFICATION = AreaSpec("AR-PUR", "Purification and virus inactivation", (
 _STERILE = AreaSpec("AR-STE", "Sterile manufacturing", (
     _room("FBG", "Aseptic preparation (grade B background)", "B", _rect(42, 28, 66, 50), [
         _Eq("Formulation tank", "formulation_tank", 47, 34, (
-            _t("temperature", "Product temperature", 5, 2, 8), _level(), _t("weight", "Bulk weight", 300, 0, 500),
+            _t("temperature", "Product temperature", 5, 2, 8),
+            _level(),
+            _t("weight", "Bulk weight", 300, 0, 500),
         ), cleaning=True, sterilization=True),
         _Eq("Steam sterilizer (autoclave)", "autoclave", 60, 34, (
-            _t("temperature", "Chamber temperature", 121.5, 121, 124), _t("pressure", "Chamber pressure", 2.1, 1.9, 2.5),
+            _t("temperature", "Chamber temperature", 121.5, 121, 124),
+            _t("pressure", "Chamber pressure", 2.1, 1.9, 2.5),
         ), cleaning=True),
         _Eq("Depyrogenation tunnel", "depyrogenation_tunnel", 54, 45, (
             _t("temperature", "Hot zone temperature", 300, 280, 330),
@@ -372,30 +420,26 @@ _STERILE = AreaSpec("AR-STE", "Sterile manufacturing", (
     ]),
     _room("FIL", "Aseptic filling core", "A", _rect(68, 28, 84, 42), [
         _Eq("Vial filling line", "filling_line", 73, 33, (
-            _speed("Filling speed", 120, 60, 180), _t("weight", "Fill weight", 0.0525, 0.051, 0.054),
+            _speed("Filling speed", 120, 60, 180),
+            _t("weight", "Fill weight", 0.0525, 0.051, 0.054),
         ), cleaning=True, sterilization=True),
-        _Eq("Stoppering and capping machine", "capping_machine", 80, 33, (_speed("Capping speed", 120, 60, 180),),
-            cleaning=True, sterilization=True),
+        _Eq("Stoppering and capping machine", "capping_machine", 80, 33, (
+            _speed("Capping speed", 120, 60, 180),
+        ), cleaning=True, sterilization=True),
         _Eq("RABS unidirectional airflow unit", "rabs", 76, 39, (
             _t("differential_pressure", "RABS to room pressure", 15, 10, 25),
         ), cleaning=True),
     ]),
     _room("LYO", "Freeze drying", "B", _rect(86, 28, 104, 50), [
-        _Eq("Freeze dryer 1", "lyophilizer", 91, 35, (
-            _t("temperature", "Shelf temperature", -40, -55, 40), _t("temperature", "Condenser temperature", -70, -80, -60),
-            _t("pressure", "Chamber pressure", 0.0002, None, 0.001),
-        ), cleaning=True, sterilization=True),
-        _Eq("Freeze dryer 2", "lyophilizer", 99, 35, (
-            _t("temperature", "Shelf temperature", -40, -55, 40), _t("temperature", "Condenser temperature", -70, -80, -60),
-            _t("pressure", "Chamber pressure", 0.0002, None, 0.001),
-        ), cleaning=True, sterilization=True),
+        _lyo("Freeze dryer 1", 91, 35),
+        _lyo("Freeze dryer 2", 99, 35),
     ]),
 ))
 
 _FINISHING = AreaSpec("AR-FIN", "Inspection and packaging", (
     _room("VIS", "Visual inspection", "D", _rect(106, 28, 118, 50), [
-        _Eq("Automatic inspection machine 1", "inspection_machine", 112, 33, (_speed("Star wheel speed", 200, 100, 300),)),
-        _Eq("Automatic inspection machine 2", "inspection_machine", 112, 44, (_speed("Star wheel speed", 200, 100, 300),)),
+        _inspection("Automatic inspection machine 1", 112, 33),
+        _inspection("Automatic inspection machine 2", 112, 44),
     ]),
     _room("PKG", "Packaging", "CNC", _rect(2, 56, 24, 78), [
         _Eq("Vial labeller", "labeller", 7, 62, (_speed("Labelling speed", 150, 60, 240),), calibration=False),
@@ -406,11 +450,13 @@ _FINISHING = AreaSpec("AR-FIN", "Inspection and packaging", (
 _QC = AreaSpec("AR-QC", "Quality control", (
     _room("QCL", "QC laboratory", "CNC", ((26, 56), (46, 56), (46, 66), (38, 66), (38, 78), (26, 78)), [
         _Eq("HPLC 1", "hplc", 30, 60, (
-            _t("pressure", "Pump pressure", 150, None, 400), _t("temperature", "Column oven temperature", 30, 28, 32),
+            _t("pressure", "Pump pressure", 150, None, 400),
+            _t("temperature", "Column oven temperature", 30, 28, 32),
         )),
         _Eq("Analytical balance", "balance", 42, 60, (_t("weight", "Load", 0.0, None, 0.22),)),
         _Eq("Stability chamber", "stability_chamber", 30, 72, (
-            _t("temperature", "Chamber temperature", 25, 23, 27), _t("humidity", "Chamber humidity", 60, 55, 65),
+            _t("temperature", "Chamber temperature", 25, 23, 27),
+            _t("humidity", "Chamber humidity", 60, 55, 65),
         )),
         _Eq("Retention sample freezer", "freezer", 35, 72, (_frozen("Cabinet temperature"),)),
     ]),
@@ -418,44 +464,46 @@ _QC = AreaSpec("AR-QC", "Quality control", (
         _Eq("Biosafety cabinet", "biosafety_cabinet", 52, 60, (
             _t("differential_pressure", "Exhaust filter pressure drop", 120, 80, 200),
         ), cleaning=True),
-        _Eq("Incubator 30-35 °C", "incubator", 52, 72, (_t("temperature", "Chamber temperature", 32.5, 30, 35),)),
-        _Eq("Incubator 20-25 °C", "incubator", 58, 72, (_t("temperature", "Chamber temperature", 22.5, 20, 25),)),
+        _incubator("Incubator 30-35 °C", 52, 72, 30, 35),
+        _incubator("Incubator 20-25 °C", 58, 72, 20, 25),
     ]),
 ))
 
 _UTILITIES = AreaSpec("AR-UTL", "Utilities", (
     _room("WTR", "Purified water and WFI", "CNC", _rect(64, 56, 84, 78), [
         _Eq("PW generator (RO/EDI)", "pw_generator", 68, 60, (
-            _t("conductivity", "Product water conductivity", 0.8, None, 5.1), _t("flow", "Product flow", 30, 10, 60),
+            _t("conductivity", "Product water conductivity", 0.8, None, 5.1),
+            _t("flow", "Product flow", 30, 10, 60),
         )),
         _Eq("Multi-effect still", "still", 76, 60, (
-            _t("temperature", "Distillate temperature", 95, 85, 100), _WFI_COND,
+            _t("temperature", "Distillate temperature", 95, 85, 100),
+            _WFI_COND,
             _t("pressure", "Plant steam pressure", 6, 4, 8),
         )),
         _Eq("WFI storage tank", "wfi_tank", 68, 72, (
             _level(), _t("temperature", "Tank temperature", 80, 70, 90),
         ), cleaning=True, sterilization=True),
-        # Hot loop: 70 °C is the lowest temperature that keeps WFI self-sanitising.
+        # Hot loop: at 70 °C and above WFI stays self-sanitising.
         _Eq("WFI distribution loop", "wfi_loop", 78, 72, (
-            _t("temperature", "Return temperature", 80, 70, 90), _WFI_COND, _WFI_TOC,
-            _t("flow", "Return flow", 120, 80, 200), _t("pressure", "Supply pressure", 3, 2, 5),
+            _t("temperature", "Return temperature", 80, 70, 90),
+            _WFI_COND,
+            _WFI_TOC,
+            _t("flow", "Return flow", 120, 80, 200),
+            _t("pressure", "Supply pressure", 3, 2, 5),
         ), cleaning=True, sterilization=True),
     ]),
     _room("HVC", "HVAC plant room", "CNC", _rect(86, 56, 104, 78), [
-        _Eq("AHU-01 sterile suite", "ahu", 91, 61, _ahu("sterile suite")),
-        _Eq("AHU-02 purification", "ahu", 99, 61, _ahu("purification")),
-        _Eq("AHU-03 general areas", "ahu", 95, 72, _ahu("general areas")),
+        _ahu("AHU-01 sterile suite", 91, 61),
+        _ahu("AHU-02 purification", 99, 61),
+        _ahu("AHU-03 general areas", 95, 72),
     ]),
     _room("UAS", "Compressed air and pure steam", "CNC", _rect(106, 56, 118, 78), [
-        _Eq("Oil-free air compressor 1", "air_compressor", 110, 60, (
-            _t("pressure", "Discharge pressure", 7, 6, 8.5), _speed("Motor speed", 3000, 1000, 3600),
-        )),
-        _Eq("Oil-free air compressor 2", "air_compressor", 115, 60, (
-            _t("pressure", "Discharge pressure", 7, 6, 8.5), _speed("Motor speed", 3000, 1000, 3600),
-        )),
-        # Saturated steam at 3 bar(g) is about 144 °C; condensate must meet WFI conductivity.
+        _compressor("Oil-free air compressor 1", 110, 60),
+        _compressor("Oil-free air compressor 2", 115, 60),
+        # Saturated steam at 3 bar(g) is about 144 °C; its condensate must meet WFI conductivity.
         _Eq("Pure steam generator", "pure_steam_generator", 112, 72, (
-            _t("pressure", "Steam pressure", 3, 2.5, 3.5), _t("temperature", "Steam temperature", 143, 138, 148),
+            _t("pressure", "Steam pressure", 3, 2.5, 3.5),
+            _t("temperature", "Steam temperature", 143, 138, 148),
             _t("conductivity", "Condensate conductivity", 0.6, None, 1.3),
         )),
     ]),
