@@ -43,9 +43,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     asyncio.run(seed())
     base = f"http://{args.host}:{args.port}"
+    static = Path(__file__).resolve().parent / "static" / "index.html"
+    ui = f"{base}/" if static.exists() else "not in this build yet (the root page points to the API)"
     print(f"""
 PlasmaTwin demo plant is starting.
-  Browser UI : {base}/
+  Browser UI : {ui}
   GraphQL    : {base}/graphql
   Users      : {data_dir / 'demo-users.json'} (usernames, passwords, keys)
 Sign in, for example:
@@ -208,6 +210,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("casbin", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     return int(args.func(args))
 

@@ -47,7 +47,6 @@ async def seed_plant(db: Database, spec: PlantSpec) -> bool:
         if site is None:
             site = Site(code=spec.site_code, name=spec.site_name)
         plant = Plant(site=site, code=spec.code, name=spec.name, width=spec.width, height=spec.height)
-        s.add(plant)
         for a in spec.areas:
             area = Area(plant=plant, code=a.code, name=a.name)
             for r in a.rooms:
@@ -66,6 +65,8 @@ async def seed_plant(db: Database, spec: PlantSpec) -> bool:
                         ss = _sensor(sensor)
                         ss.room = room
                         eq.sensors.append(ss)
+        # Added once the graph is built: SQLAlchemy 2 does not cascade backrefs into the session.
+        s.add(plant)
         return True
 
 

@@ -166,6 +166,10 @@ def _rect(x0: float, y0: float, x1: float, y1: float) -> tuple[Point, ...]:
     return ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
 
 
+def _opt(v: float | None) -> float | None:
+    return None if v is None else float(v)
+
+
 def _t(kind: str, name: str, nominal: float, low: float | None = None, high: float | None = None) -> _Tpl:
     return _Tpl(kind, name, nominal, low, high)
 
@@ -227,18 +231,20 @@ def _room(code: str, name: str, grade: str, polygon: tuple[Point, ...], equipmen
     room_sensors = tuple(_sensor(code, 100 + i, t) for i, t in enumerate(env or _env(grade), start=1))
     items = tuple(
         EquipmentSpec(
-            code=f"EQ-{code}-{n:02d}", name=e.name, kind=e.kind, x=e.x, y=e.y,
+            code=f"EQ-{code}-{n:02d}", name=e.name, kind=e.kind, x=float(e.x), y=float(e.y),
             sensors=tuple(_sensor(code, (n + 1) * 100 + i, t) for i, t in enumerate(e.sensors, start=1)),
             cleaning=e.cleaning, sterilization=e.sterilization, calibration=e.calibration,
         )
         for n, e in enumerate(equipment, start=1)
     )
-    return RoomSpec(code, name, grade, polygon, items, room_sensors)
+    # Floats throughout, so the JSON the twin serves does not mix 20 and 20.0.
+    points = tuple((float(x), float(y)) for x, y in polygon)
+    return RoomSpec(code, name, grade, points, items, room_sensors)
 
 
 def _sensor(prefix: str, loop: int, t: _Tpl) -> SensorSpec:
-    return SensorSpec(f"{prefix}-{_ISA[t.kind]}-{loop}", t.name, t.kind, SENSOR_UNITS[t.kind], t.low, t.high,
-                      t.nominal)
+    tag = f"{prefix}-{_ISA[t.kind]}-{loop}"
+    return SensorSpec(tag, t.name, t.kind, SENSOR_UNITS[t.kind], _opt(t.low), _opt(t.high), float(t.nominal))
 
 
 # --- the plant -------------------------------------------------------------------------------------------
@@ -322,7 +328,8 @@ def _inspection(name: str, x: float, y: float) -> _Eq:
 
 
 def _incubator(name: str, x: float, y: float, low: float, high: float) -> _Eq:
-    return _Eq(name, "incubator", x, y, (_t("temperature", "Chamber temperature", (low + high) / 2, low, high),))
+    mid = (low + high) / 2
+    return _Eq(name, "incubator", x, y, (_t("temperature", "Chamber temperature", mid, low, high),))
 
 
 def _compressor(name: str, x: float, y: float) -> _Eq:
@@ -442,7 +449,8 @@ _FINISHING = AreaSpec("AR-FIN", "Inspection and packaging", (
         _inspection("Automatic inspection machine 2", 112, 44),
     ]),
     _room("PKG", "Packaging", "CNC", _rect(2, 56, 24, 78), [
-        _Eq("Vial labeller", "labeller", 7, 62, (_speed("Labelling speed", 150, 60, 240),), calibration=False),
+        _Eq("Vial labeller", "labeller", 7, 62, (_speed("Labelling speed", 150, 60, 240),),
+            calibration=False),
         _Eq("Checkweigher", "checkweigher", 18, 70, (_t("weight", "Carton weight", 0.35, 0.33, 0.37),)),
     ]),
 ))
