@@ -5,6 +5,7 @@ from records.base import Base
 from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
 from records.plant import Area, Equipment, Plant, Room, Sensor, Site
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, Sample, batch_pool
+from records.signature import ESignature
 
 __all__ = [
     "ApiToken",
@@ -13,6 +14,7 @@ __all__ = [
     "Base",
     "Batch",
     "Donor",
+    "ESignature",
     "Equipment",
     "Plant",
     "PlasmaStation",
