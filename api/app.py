@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from graphql import FieldNode, OperationDefinitionNode, OperationType
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
@@ -22,8 +23,11 @@ from api.graphql_http import GraphQLHTTP
 from api.graphql_ws import LiveGraphQL
 from api.settings import Settings
 from policies.authorize import Authorizer
+from policies.errors import AppError, ErrorCode
+from policies.principal import Principal
 from policies.signatures import TrustStore, load_meanings
 from records.db import Database
+from resolvers import tokens
 from resolvers.context import Context, Services
 from resolvers.identity import Lockout
 from schema.limits import limits_rule
@@ -53,6 +57,15 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     )
 
 
+async def scoped_access(db: Database, principal: Principal, client: str | None, op: OperationDefinitionNode) -> None:
+    """Log every request under a scoped token; refuse writes under a read-only one."""
+    fields = [s.name.value for s in op.selection_set.selections if isinstance(s, FieldNode)]
+    await tokens.log_access(db, principal, client, {
+        "operation": op.operation.value, "name": op.name.value if op.name else None, "fields": fields})
+    if op.operation == OperationType.MUTATION and (principal.scope or {}).get("readOnly", True):
+        raise AppError(ErrorCode.FORBIDDEN, "this token is read-only")
+
+
 def _client(conn: HTTPConnection) -> str | None:
     return conn.client.host if conn.client else None
 
@@ -77,9 +90,11 @@ def create_app(settings: Settings, services: Services | None = None,
     svc = services or build_services(settings)
     schema = build_schema(settings.max_query_depth, settings.max_query_cost)
 
-    async def http_context(request: Request, raw_variables: dict[str, Any]) -> Context:
+    async def http_context(request: Request, raw_variables: dict[str, Any], op: OperationDefinitionNode) -> Context:
         client = _client(request)
         principal = await authenticate(svc.db, request.headers.get("authorization"), client)
+        if principal is not None and principal.is_scoped:
+            await scoped_access(svc.db, principal, client, op)
         return Context(svc, principal, client, raw_variables)
 
     def ws_context(ws: WebSocket) -> Context:

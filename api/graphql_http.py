@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -30,15 +29,13 @@ from graphql.execution.values import get_variable_values
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from policies.errors import AppError, ErrorCode
+from policies.errors import AppError, ErrorCode, code_for
 
 log = logging.getLogger("plasmatwin.graphql")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON_MEDIA = "application/json"
 MAX_TOKENS = 20_000
-# graphql-core's wording when a required `signature`/`verification` argument is left out.
-_MISSING_SIGNATURE = re.compile(r"Argument '[\w.]+\((signature|verification):\)' of type 'SignatureInput!' is required")
 
 
 class Refusal(Exception):
@@ -54,21 +51,12 @@ class Refusal(Exception):
 
 def format_error(err: GraphQLError, pre_execution: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = dict(err.formatted)
-    ext = dict(out.get("extensions") or {})
-    original = err.original_error
-    if "code" not in ext and pre_execution and _MISSING_SIGNATURE.search(err.message):
-        ext["code"] = ErrorCode.SIGNATURE_REQUIRED.value
-    if "code" not in ext:
-        code = getattr(original, "code", None)
-        if original is None or pre_execution:
-            ext["code"] = ErrorCode.VALIDATION_FAILED.value
-        elif isinstance(code, str) and code in ErrorCode.__members__:
-            ext["code"] = code
-        else:
-            log.error("unexpected error in %s", err.path, exc_info=original)
-            out["message"] = "internal server error"
-            ext["code"] = ErrorCode.INTERNAL_SERVER_ERROR.value
-    out["extensions"] = ext
+    code = code_for(err, pre_execution)
+    if code is None:
+        log.error("unexpected error in %s", err.path, exc_info=err.original_error)
+        out["message"] = "internal server error"
+        code = ErrorCode.INTERNAL_SERVER_ERROR.value
+    out["extensions"] = {**(out.get("extensions") or {}), "code": code}
     return out
 
 
@@ -186,7 +174,7 @@ class GraphQLHTTP:
         if isinstance(coerced, list):
             return self._not_executed(coerced, media)
         try:
-            context = await self.make_context(request, variables)
+            context = await self.make_context(request, variables, op)
         except AppError as e:
             status = 401 if e.code == ErrorCode.UNAUTHENTICATED else 403
             return JSONResponse({"errors": [format_error(e)]}, status, media_type=media)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -32,3 +33,23 @@ class AppError(GraphQLError):
     def __init__(self, code: ErrorCode, message: str, **details: Any) -> None:
         super().__init__(message, extensions={"code": code.value, **details})
         self.code = code
+
+
+# graphql-core's wording when a required `signature`/`verification` argument is left out.
+_MISSING_SIGNATURE = re.compile(r"Argument '[\w.]+\((signature|verification):\)' of type 'SignatureInput!' is required")
+
+
+def code_for(error: GraphQLError, pre_execution: bool = False) -> str | None:
+    """The code an error should carry; None means an unexpected exception (to be masked)."""
+    ext = error.extensions or {}
+    if isinstance(ext.get("code"), str):
+        return str(ext["code"])
+    if pre_execution and _MISSING_SIGNATURE.search(error.message):
+        return ErrorCode.SIGNATURE_REQUIRED.value
+    original = error.original_error
+    if original is None or pre_execution:
+        return ErrorCode.VALIDATION_FAILED.value
+    code = getattr(original, "code", None)
+    if isinstance(code, str) and code in ErrorCode.__members__:
+        return code
+    return None

@@ -23,5 +23,10 @@ class Principal:
     scope: dict[str, Any] | None = field(default=None)
 
     @property
+    def is_scoped(self) -> bool:
+        """A partner's or regulator's scoped token: its data is limited to `scope`."""
+        return self.token_kind == "scoped"  # noqa: S105 - a kind of token, not a secret
+
+    @property
     def roles(self) -> list[str]:
         return sorted({g.role for g in self.grants})

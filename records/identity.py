@@ -76,7 +76,11 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
     scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    user: Mapped[User] = relationship(lazy="joined")
+    # Scoped tokens for partners and regulators: who issued it, why, and from when it holds.
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    purpose: Mapped[str | None] = mapped_column(String(300))
+    valid_from: Mapped[datetime | None]
+    user: Mapped[User] = relationship(lazy="joined", foreign_keys=[user_id])
 
 
 class UserCertificate(Base):

@@ -24,6 +24,13 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
+def use_fast_hashing_for_tests() -> None:
+    """Cheap Argon2 parameters so test suites that create many users stay fast. Never in production."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -117,6 +124,8 @@ async def principal_for(db: Database, token: str) -> Principal | None:
             select(ApiToken).where(ApiToken.token_hash == token_digest(token))
         )).scalar_one_or_none()
         if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
+            return None
+        if row.valid_from is not None and row.valid_from > now:
             return None
         grants = (await s.execute(
             select(Role.name, UserRole.site_code).join(UserRole.role).where(UserRole.user_id == row.user_id)

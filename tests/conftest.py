@@ -20,9 +20,12 @@ from api.seed import NewUser, seed_roles, seed_users
 from api.settings import Settings
 from records.db import Database
 from records.migrate import upgrade
+from resolvers import identity
 from tests import services
 
 pytest_plugins = ["tests.req_matrix"]
+
+identity.use_fast_hashing_for_tests()
 
 PASSWORD = "correct horse battery staple"
 
@@ -200,3 +203,26 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     yield live
     live.server.should_exit = True
     live.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pki")
+
+
+@pytest_asyncio.fixture
+async def env(sqlite_db: Database, tmp_path: Path, pki_dir: Path) -> AsyncIterator[tuple[GQL, Any, Database]]:
+    """An app with trusted signers (tests/signing_env.py), the standard users and a tiny plant."""
+    from tests.signing_env import add_signers, add_tiny_plant, make_signers
+
+    signers = make_signers(pki_dir, tmp_path / "crl.pem")
+    await add_signers(sqlite_db, signers, PASSWORD)
+    await add_users(sqlite_db)
+    await add_tiny_plant(sqlite_db)
+    settings = replace(make_settings(sqlite_db.url), trust_anchors=signers.ca, crl_files=(signers.crl,))
+    services = build_services(settings, sqlite_db)
+    app = create_app(settings, services)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        client.app_services = services  # type: ignore[attr-defined]
+        yield GQL(client), signers, sqlite_db

@@ -22,6 +22,8 @@ SIGNERS = {
     "sup.rsa": (("production_supervisor",), "RS256"),
     "op.sm2": (("operator",), "SM2_SM3"),
     "op.two": (("operator",), "ES256"),
+    "qa.sig": (("qa_officer",), "ES256"),
+    "adm.sig": (("system_admin",), "ES256"),
 }
 
 
@@ -29,14 +31,11 @@ SIGNERS = {
 class Signers:
     directory: Path
     keys: dict[str, pki.IssuedKey]
+    crl: Path
 
     @property
     def ca(self) -> Path:
         return self.directory / "ca.pem"
-
-    @property
-    def crl(self) -> Path:
-        return self.directory / "crl.pem"
 
     def sign(self, user: str, operation: str, raw_input: Any, meaning: str = "PERFORMED", **kw: Any) -> dict[str, Any]:
         k = self.keys[user]
@@ -55,9 +54,10 @@ class Signers:
         self.crl.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
 
 
-def make_signers(directory: Path) -> Signers:
+def make_signers(directory: Path, crl: Path) -> Signers:
+    """Keys are made once per directory (RSA and SM2 key generation is slow); the CRL is per test."""
     keys = pki.write_pki(directory, [(u, u.replace(".", " ").title(), alg) for u, (_, alg) in SIGNERS.items()])
-    return Signers(directory, keys)
+    return Signers(directory, keys, crl)
 
 
 def foreign_key(directory: Path, username: str) -> pki.IssuedKey:

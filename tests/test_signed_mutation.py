@@ -6,24 +6,18 @@ Each refusal leaves the equipment and the signature table unchanged and writes a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import pytest_asyncio
 from sqlalchemy import func, select
 
-from api.app import build_services, create_app
 from records.audit import AuditEvent
 from records.db import Database
 from records.plant import Equipment
 from records.signature import ESignature
-from tests.conftest import GQL, PASSWORD, make_settings
-from tests.signing_env import Signers, add_signers, add_tiny_plant, foreign_key, make_signers
+from tests.signing_env import foreign_key
 
 SET = """mutation($input: SetEquipmentStatusInput!, $sig: SignatureInput!) {
   setEquipmentStatus(input: $input, signature: $sig) {
@@ -32,20 +26,6 @@ SET = """mutation($input: SetEquipmentStatusInput!, $sig: SignatureInput!) {
   }
 }"""
 OP = "setEquipmentStatus"
-
-
-@pytest_asyncio.fixture
-async def env(sqlite_db: Database, tmp_path: Path) -> AsyncIterator[tuple[GQL, Signers, Database]]:
-    signers = make_signers(tmp_path / "pki")
-    await add_signers(sqlite_db, signers, PASSWORD)
-    await add_tiny_plant(sqlite_db)
-    settings = replace(make_settings(sqlite_db.url), trust_anchors=signers.ca, crl_files=(signers.crl,))
-    services = build_services(settings, sqlite_db)
-    app = create_app(settings, services)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        client.app_services = services  # type: ignore[attr-defined]
-        yield GQL(client), signers, sqlite_db
 
 
 def _input(code: str = "EQ-1", status: str = "MAINTENANCE") -> dict[str, Any]:

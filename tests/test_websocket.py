@@ -61,3 +61,16 @@ async def test_sensor_updates_stream_to_a_signed_in_client(live_server: LiveServ
         assert msg["payload"]["data"]["sensorUpdates"]["tag"] == "CS1-TT-101"
         assert msg["payload"]["data"]["sensorUpdates"]["value"] == -31.5
         await ws.send(json.dumps({"id": "1", "type": "complete"}))
+
+
+async def test_websocket_errors_carry_codes(live_server: LiveServer) -> None:
+    token = await _token(live_server, "op.one")
+    async with websockets.connect(live_server.ws_url, subprotocols=[PROTO]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+        assert (await _recv(ws))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "bad", "type": "subscribe", "payload": {"query": "subscription{nope}"}}))
+        msg = await _recv(ws)
+        assert msg["type"] == "error" and msg["payload"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+        await ws.send(json.dumps({"id": "q", "type": "subscribe", "payload": {"query": "{verifyAuditChain{ok}}"}}))
+        msg = await _recv(ws)
+        assert msg["type"] == "next" and msg["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
