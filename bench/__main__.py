@@ -6,7 +6,7 @@ import asyncio
 import json
 import tempfile
 
-from bench import audit
+from bench import audit, signatures
 from tests import services
 
 
@@ -26,6 +26,10 @@ def main() -> None:
     print("audit trail")
     for r in results:
         print("  " + json.dumps(r))
+    print("signature verifications per second (one core):")
+    print("  " + json.dumps(signatures.verify_rates()))
+    print("signed mutation vs authenticated read (in-process ASGI, SQLite, p50):")
+    print("  " + json.dumps(asyncio.run(signatures.mutation_overhead())))
 
 
 if __name__ == "__main__":
