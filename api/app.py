@@ -22,10 +22,10 @@ from api.auth import authenticate
 from api.graphql_http import GraphQLHTTP
 from api.graphql_ws import LiveGraphQL
 from api.settings import Settings
-from policies.authorize import Authorizer
 from policies.errors import AppError, ErrorCode
+from policies.policy_set import PolicySet
 from policies.principal import Principal
-from policies.signatures import TrustStore, load_meanings
+from policies.signatures import TrustStore
 from records.db import Database
 from resolvers import tokens
 from resolvers.context import Context, Services
@@ -46,13 +46,12 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     bus = Bus()
     return Services(
         db=db or Database(settings.database_url),
-        authorizer=Authorizer(),
+        policy=PolicySet.load(),
         bus=bus,
         twin=PlantState(bus),
         token_ttl=timedelta(seconds=settings.token_ttl_seconds),
         lockout=Lockout(settings.lockout_attempts, settings.lockout_seconds),
         trust=trust_store(settings),
-        meanings=load_meanings(),
         signature_window=settings.signature_window_seconds,
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from policies.authorize import Authorizer
 from policies.errors import AppError, ErrorCode
+from policies.policy_set import PolicySet
 from policies.principal import Principal
 from policies.signatures import TrustStore
 from records.audit import AuditContext, PendingEvent
@@ -20,15 +21,22 @@ from twin.state import PlantState
 @dataclass
 class Services:
     db: Database
-    authorizer: Authorizer
+    policy: PolicySet
     bus: Bus
     twin: PlantState
     token_ttl: timedelta
     lockout: Lockout
     trust: TrustStore = field(default_factory=lambda: TrustStore([]))
-    # operation -> meaning -> roles allowed to sign it (policies/signing.csv)
-    meanings: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
     signature_window: int = 300
+
+    @property
+    def authorizer(self) -> Authorizer:
+        return self.policy.authorizer
+
+    @property
+    def meanings(self) -> dict[str, dict[str, frozenset[str]]]:
+        """operation -> meaning -> roles allowed to sign it (policies/signing.csv)."""
+        return self.policy.meanings
 
 
 @dataclass

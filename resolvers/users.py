@@ -49,7 +49,7 @@ async def create_user(ctx: Context, username: str, display_name: str, password: 
         raise AppError(ErrorCode.VALIDATION_FAILED, "username must be 1-64 characters without spaces")
     if len(password) < MIN_PASSWORD:
         raise AppError(ErrorCode.VALIDATION_FAILED, f"password must have at least {MIN_PASSWORD} characters")
-    wanted = check_role_set(roles, load_roles())
+    wanted = check_role_set(roles, load_roles(), ctx.services.policy.duties)
     try:
         async with ctx.db.write(ctx.audit_context(reason)) as s:
             if (await s.execute(select(User.id).where(User.username == username))).first():
@@ -67,7 +67,7 @@ async def create_user(ctx: Context, username: str, display_name: str, password: 
 async def set_user_roles(ctx: Context, username: str, roles: list[str], reason: str) -> UserView:
     await ctx.require("user:roles", "write")
     reason = _need_reason(reason)
-    wanted = check_role_set(roles, load_roles())
+    wanted = check_role_set(roles, load_roles(), ctx.services.policy.duties)
     async with ctx.db.write(ctx.audit_context(reason)) as s:
         user = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
         if user is None:

@@ -13,17 +13,18 @@ from schema.identity import IdentityMutation, IdentityQuery
 from schema.limits import limits_rule
 from schema.live import LiveSubscription
 from schema.plant import PlantMutation, PlantQuery
+from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.signing import SigningQuery
 from schema.tokens import TokenMutation, TokenQuery
 
 
 @strawberry.type
-class Query(IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery):
+class Query(IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutation, AdminMutation, PlantMutation, TokenMutation):
+class Mutation(IdentityMutation, AdminMutation, PlantMutation, TokenMutation, PolicyMutation):
     pass
 
 

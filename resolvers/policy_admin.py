@@ -1,0 +1,58 @@
+"""Activating a new version of the policy files: a signed, audited change (issue: policies reloadable)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graphql import GraphQLResolveInfo
+
+from policies import signatures as sig
+from policies.errors import AppError, ErrorCode
+from policies.policy_set import PolicySet, fingerprint
+from records import audit
+from records.audit import PendingEvent
+from resolvers.context import Context
+from resolvers.signing import check_signature, store_signature
+
+
+@dataclass(frozen=True)
+class PolicyStatus:
+    active: str
+    on_disk: str
+    loaded_at: str
+    rules: int
+
+
+def status(ctx: Context) -> PolicyStatus:
+    p = ctx.services.policy
+    return PolicyStatus(p.fingerprint, fingerprint(p.directory), audit.iso(p.loaded_at), len(p.lines))
+
+
+async def reload(ctx: Context, info: GraphQLResolveInfo, expected: str, reason: str,
+                 payload: sig.SignaturePayload | None) -> PolicyStatus:
+    await ctx.require("setting:policy", "write")
+    if not reason.strip():
+        raise AppError(ErrorCode.VALIDATION_FAILED, "a reason is required")
+    current = ctx.services.policy
+    try:
+        candidate = PolicySet.load(current.directory)
+    except Exception as exc:  # a broken file must never replace working policies
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"the policy files do not load: {exc}") from exc
+    if candidate.fingerprint != expected:
+        raise AppError(ErrorCode.CONFLICT, "the policy files on disk are not the version you approved",
+                       onDisk=candidate.fingerprint)
+    if candidate.fingerprint == current.fingerprint:
+        raise AppError(ErrorCode.CONFLICT, "this policy version is already active")
+    by = await check_signature(ctx, info, "reloadPolicies", payload)
+    added = sorted(candidate.lines - current.lines)
+    removed = sorted(current.lines - candidate.lines)
+    async with ctx.db.write(ctx.audit_context(reason.strip())) as s:
+        await store_signature(s, by, "policy", candidate.fingerprint,
+                              {"fingerprint": candidate.fingerprint, "previous": current.fingerprint})
+        ev = PendingEvent("POLICY_RELOADED", "policy", candidate.fingerprint,
+                          {"fingerprint": [current.fingerprint, candidate.fingerprint],
+                           "added": [None, added], "removed": [removed, None]})
+        await s.run_sync(lambda ss: audit.append(ss.connection(), ctx.audit_context(reason.strip()), [ev]))
+    # Swapped only after the change and its audit event are committed.
+    ctx.services.policy = candidate
+    return status(ctx)

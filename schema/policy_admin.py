@@ -1,0 +1,45 @@
+"""Which policy version is active, and activating a new one (signed)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import policy_admin as res
+from resolvers.context import Context
+from schema.signing import SignatureInput
+
+
+@strawberry.type
+class PolicyStatus:
+    active_fingerprint: str
+    on_disk_fingerprint: str = strawberry.field(description="Differs from the active one after the files changed")
+    loaded_at: str
+    rules: int
+
+    @classmethod
+    def of(cls, s: res.PolicyStatus) -> PolicyStatus:
+        return cls(active_fingerprint=s.active, on_disk_fingerprint=s.on_disk, loaded_at=s.loaded_at, rules=s.rules)
+
+
+@strawberry.input
+class ReloadPoliciesInput:
+    fingerprint: str = strawberry.field(description="The onDiskFingerprint being approved")
+    reason: str
+
+
+@strawberry.type
+class PolicyQuery:
+    @strawberry.field
+    async def policy_status(self, info: Info[Context, None]) -> PolicyStatus:
+        await info.context.require("setting:policy", "read")
+        return PolicyStatus.of(res.status(info.context))
+
+
+@strawberry.type
+class PolicyMutation:
+    @strawberry.mutation(description="Activate the policy files on disk; signed APPROVED by a system administrator.")
+    async def reload_policies(self, info: Info[Context, None], input: ReloadPoliciesInput,
+                              signature: SignatureInput) -> PolicyStatus:
+        return PolicyStatus.of(await res.reload(info.context, info._raw_info, input.fingerprint, input.reason,
+                                                signature.payload()))
