@@ -73,3 +73,17 @@ class Context:
             )
             raise AppError(ErrorCode.FORBIDDEN, f"your roles do not allow {act} on {obj}")
         return self.principal
+
+    async def require_duty(self, action: str, entity: str, entity_id: str, message: str, **record: Any) -> None:
+        """Dynamic separation of duties (policies/duties.csv) for one record; a refusal is audited."""
+        p = self.signed_in()
+        if self.services.policy.duties.allows(p.username, action, **record):
+            return
+        await self.db.record(self.audit_context(), PendingEvent(
+            "SOD_VIOLATION", entity, entity_id, {"action": action, "rule": message,
+                                                 **{k: _plain(v) for k, v in record.items()}}))
+        raise AppError(ErrorCode.SOD_VIOLATION, message)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, (tuple, set, frozenset)) else value

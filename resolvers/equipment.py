@@ -13,6 +13,7 @@ from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from records.audit import PendingEvent
 from records.plant import Equipment
+from records.signature import ESignature, record_hash
 from resolvers.context import Context
 from resolvers.signing import check_signature, store_signature
 
@@ -69,3 +70,33 @@ def _link(ss: Any, ctx: Context, equipment_id: int, signature_id: int, meaning: 
 
     audit.append(ss.connection(), ctx.audit_context(reason), [PendingEvent(
         "SIGN", "equipment", str(equipment_id), {"signature": [None, signature_id], "meaning": [None, meaning]})])
+
+
+async def verify_change(ctx: Context, info: GraphQLResolveInfo, signature_id: int,
+                        payload: sig.SignaturePayload | None) -> int:
+    """A second person verifies a status change; whoever performed it cannot (policies/duties.csv)."""
+    await ctx.require("equipment:status", "verify")
+    async with ctx.db.read() as s:
+        performed = await s.get(ESignature, signature_id)
+        if performed is None or performed.operation != "setEquipmentStatus" or performed.meaning != "PERFORMED":
+            raise AppError(ErrorCode.NOT_FOUND, f"no performed equipment status change {signature_id}")
+        e = (await s.execute(select(Equipment).where(Equipment.id == int(performed.entity_id))
+                             .options(selectinload(Equipment.room)))).scalar_one()
+        current = content(e)
+    if record_hash("equipment", performed.entity_id, current) != performed.record_hash:
+        raise AppError(ErrorCode.CONFLICT, "the equipment changed since; verify its latest change")
+    await ctx.require_duty("verify", "equipment", performed.entity_id,
+                           "whoever performed a change cannot verify it", performed_by=performed.signer)
+    by = await check_signature(ctx, info, "verifyEquipmentStatusChange", payload)
+    async with ctx.db.write(ctx.audit_context("verification of a status change")) as s:
+        row = await store_signature(s, by, "equipment", performed.entity_id, current)
+        ev = PendingEvent("VERIFY", "equipment", performed.entity_id,
+                          {"verifies": [None, performed.id], "signature": [None, row.id]})
+        await s.run_sync(lambda ss: _append(ss, ctx, ev))
+    return row.id
+
+
+def _append(ss: Any, ctx: Context, ev: PendingEvent) -> None:
+    from records import audit
+
+    audit.append(ss.connection(), ctx.audit_context("verification of a status change"), [ev])

@@ -200,3 +200,26 @@ class PlantMutation:
             return SetEquipmentStatusPayload(equipment=Equipment.of(e, e.room.code),
                                              previous_status=EquipmentStatus(change.previous),
                                              signature=Signature.of(sig_row))
+
+
+@strawberry.input
+class VerifyEquipmentStatusChangeInput:
+    signature_id: strawberry.ID = strawberry.field(description="The PERFORMED signature of the change")
+
+
+@strawberry.type
+class EquipmentVerificationMutation:
+    @strawberry.mutation(description="A second person verifies a status change; signed VERIFIED.")
+    async def verify_equipment_status_change(
+        self, info: Info[Context, None], input: VerifyEquipmentStatusChangeInput, signature: SignatureInput
+    ) -> Signature:
+        ctx = info.context
+        try:
+            sid = int(input.signature_id)
+        except ValueError as exc:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "signatureId must be numeric") from exc
+        new_id = await equipment_res.verify_change(ctx, info._raw_info, sid, signature.payload())
+        async with ctx.db.read() as s:
+            row = await s.get(ESignature, new_id)
+            assert row is not None
+            return Signature.of(row)

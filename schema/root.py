@@ -12,7 +12,7 @@ from schema.errors import ErrorCodes
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.limits import limits_rule
 from schema.live import LiveSubscription
-from schema.plant import PlantMutation, PlantQuery
+from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.signing import SigningQuery
 from schema.tokens import TokenMutation, TokenQuery
@@ -24,7 +24,9 @@ class Query(IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, Tok
 
 
 @strawberry.type
-class Mutation(IdentityMutation, AdminMutation, PlantMutation, TokenMutation, PolicyMutation):
+class Mutation(
+    IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation
+):
     pass
 
 

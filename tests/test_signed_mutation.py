@@ -244,3 +244,53 @@ async def test_cli_sign_output_is_accepted_by_the_server(env: Any, tmp_path: Pat
     body = await me(SET, {"input": inp, "sig": sig})
     assert body["data"][OP]["signature"]["algorithm"] == "SM2_SM3"
     assert await _state(db) == ("MAINTENANCE", 1)
+
+
+VERIFY = """mutation($input: VerifyEquipmentStatusChangeInput!, $sig: SignatureInput!) {
+  verifyEquipmentStatusChange(input: $input, signature: $sig) { signer meaning recordHash } }"""
+
+
+async def _perform(env: Any, user: str) -> str:
+    gql, signers, _ = env
+    me = await gql.sign_in(user)
+    inp = _input()
+    q = SET.replace("signature { signer", "signature { id signer")
+    body = await me(q, {"input": inp, "sig": signers.sign(user, OP, inp)})
+    return str(body["data"][OP]["signature"]["id"])
+
+
+@pytest.mark.req("IT-23")
+async def test_second_person_verifies_a_change(env: Any) -> None:
+    gql, signers, _ = env
+    sid = await _perform(env, "op.one")
+    sup = await gql.sign_in("sup.rsa")
+    inp = {"signatureId": sid}
+    body = await sup(VERIFY, {"input": inp, "sig": signers.sign("sup.rsa", "verifyEquipmentStatusChange", inp,
+                                                                 "VERIFIED")})
+    out = body["data"]["verifyEquipmentStatusChange"]
+    assert out["signer"] == "sup.rsa" and out["meaning"] == "VERIFIED"
+
+
+@pytest.mark.req("IT-23", "IT-11")
+async def test_performer_cannot_verify_own_change_sod(env: Any) -> None:
+    gql, signers, db = env
+    sid = await _perform(env, "sup.rsa")
+    sup = await gql.sign_in("sup.rsa")
+    inp = {"signatureId": sid}
+    body = await sup(VERIFY, {"input": inp, "sig": signers.sign("sup.rsa", "verifyEquipmentStatusChange", inp,
+                                                                 "VERIFIED")})
+    assert body["errors"][0]["extensions"]["code"] == "SOD_VIOLATION"
+    async with db.read() as s:
+        assert (await s.execute(select(func.count()).select_from(ESignature))).scalar_one() == 1
+        ev = (await s.execute(select(AuditEvent).where(AuditEvent.action == "SOD_VIOLATION"))).scalar_one()
+    assert ev.actor == "sup.rsa" and ev.changes["performed_by"] == "sup.rsa"
+
+
+async def test_operator_cannot_verify(env: Any) -> None:
+    gql, signers, _ = env
+    sid = await _perform(env, "op.one")
+    other = await gql.sign_in("op.two")
+    inp = {"signatureId": sid}
+    body = await other(VERIFY, {"input": inp, "sig": signers.sign("op.two", "verifyEquipmentStatusChange", inp,
+                                                                   "VERIFIED")})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
