@@ -32,7 +32,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     url = demo.migrate_demo(data_dir)
     users, _ = demo.prepare_files(data_dir)
     settings = replace(Settings.from_env(), database_url=url, host=args.host, port=args.port,
-                       data_dir=data_dir, trust_anchors=data_dir / "pki" / "ca.pem", demo=True)
+                       data_dir=data_dir, trust_anchors=data_dir / "pki" / "ca.pem",
+                       crl_files=(data_dir / "pki" / "crl.pem",), demo=True)
 
     async def seed() -> None:
         db = Database(url)
@@ -169,6 +170,18 @@ def cmd_sign(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pki_revoke(args: argparse.Namespace) -> int:
+    from policies import pki
+
+    try:
+        path = pki.revoke(Path(args.dir), args.user)
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"revoked the certificate of {args.user}; CRL written to {path} (the server re-reads it on change)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="plasmatwin", description="PlasmaTwin electronic records and live plant")
     sub = p.add_subparsers(dest="command", required=True)
@@ -196,6 +209,10 @@ def parser() -> argparse.ArgumentParser:
     ki = ksub.add_parser("init", help="create the demo CA and a key and certificate per demo user")
     ki.add_argument("--dir", default="./var/demo/pki")
     ki.set_defaults(func=cmd_pki_init)
+    kr = ksub.add_parser("revoke", help="revoke a user's certificate through the CRL")
+    kr.add_argument("--user", required=True)
+    kr.add_argument("--dir", default="./var/demo/pki")
+    kr.set_defaults(func=cmd_pki_revoke)
     g = sub.add_parser("sign", help="print a SignatureInput JSON over a mutation's input")
     g.add_argument("--user", required=True)
     g.add_argument("--operation", required=True, help="the mutation's field name, e.g. setEquipmentStatus")

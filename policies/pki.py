@@ -464,3 +464,29 @@ def write_pki(directory: Path, users: Iterable[tuple[str, str, str]]) -> dict[st
             _write(cert_path, key.cert_pem, 0o644)
         issued[username] = key
     return issued
+
+
+def revoke(directory: Path, username: str, days_valid: int = 30) -> Path:
+    """Add `username`'s certificate to `directory/crl.pem` (signed by the CA); returns the CRL path."""
+    if not (directory / "ca-key.pem").exists():
+        raise FileNotFoundError(f"no CA in {directory}: run `plasmatwin pki init` first")
+    ca_key_pem, ca_cert_pem = _ca_files(directory)
+    ca_key = serialization.load_pem_private_key(ca_key_pem, None)
+    ca = x509.load_pem_x509_certificate(ca_cert_pem)
+    cert = x509.load_pem_x509_certificate((directory / "users" / f"{username}.cert.pem").read_bytes())
+    crl_path = directory / "crl.pem"
+    now = datetime.now(UTC)
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject).last_update(now)
+               .next_update(now + timedelta(days=days_valid)))
+    serials = {cert.serial_number}
+    if crl_path.exists():
+        old = x509.load_pem_x509_crl(crl_path.read_bytes())
+        for entry in old:
+            if entry.serial_number not in serials:
+                builder = builder.add_revoked_certificate(entry)
+                serials.add(entry.serial_number)
+    builder = builder.add_revoked_certificate(
+        x509.RevokedCertificateBuilder().serial_number(cert.serial_number).revocation_date(now).build())
+    crl = builder.sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    _write(crl_path, crl.public_bytes(serialization.Encoding.PEM), 0o644)
+    return crl_path

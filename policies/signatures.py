@@ -79,18 +79,37 @@ def parse_time(value: str) -> datetime:
 
 
 class TrustStore:
-    """Trust anchors (a PEM bundle) and the CRLs that revoke certificates they issued."""
+    """Trust anchors (a PEM bundle) and the CRLs that revoke certificates they issued.
 
-    def __init__(self, anchors: list[bytes], crls: list[x509.CertificateRevocationList] | None = None) -> None:
+    CRL files are re-read when they change on disk, so publishing a new CRL takes effect at the
+    next signature without a restart. A CRL not signed by a trust anchor is ignored.
+    """
+
+    def __init__(self, anchors: list[bytes], crl_files: Iterable[Path] = ()) -> None:
         self.anchors = anchors
-        self.crls = crls or []
+        self.crl_files = tuple(crl_files)
+        self._stamp: tuple[float, ...] | None = None
+        self.crls: list[x509.CertificateRevocationList] = []
 
     @classmethod
     def from_files(cls, bundle: Path, crl_files: Iterable[Path] = ()) -> TrustStore:
         text = bundle.read_bytes()
         anchors = [c.public_bytes(Encoding.PEM) for c in x509.load_pem_x509_certificates(text)]
-        crls = [x509.load_pem_x509_crl(p.read_bytes()) for p in crl_files if p.exists()]
-        return cls(anchors, crls)
+        return cls(anchors, crl_files)
+
+    def _refresh(self) -> None:
+        stamp = tuple(p.stat().st_mtime if p.exists() else -1.0 for p in self.crl_files)
+        if stamp == self._stamp:
+            return
+        crls = []
+        anchors = [x509.load_pem_x509_certificate(a) for a in self.anchors]
+        for path in self.crl_files:
+            if not path.exists():
+                continue
+            crl = x509.load_pem_x509_crl(path.read_bytes())
+            if any(crl.issuer == a.subject and crl.is_signature_valid(a.public_key()) for a in anchors):  # type: ignore[arg-type]
+                crls.append(crl)
+        self.crls, self._stamp = crls, stamp
 
     def issuer_of(self, cert_pem: bytes) -> bytes | None:
         for anchor in self.anchors:
@@ -102,6 +121,7 @@ class TrustStore:
         return None
 
     def revoked(self, cert: x509.Certificate) -> bool:
+        self._refresh()
         return any(crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
                    and crl.issuer == cert.issuer for crl in self.crls)
 
