@@ -13,6 +13,7 @@ from typing import Any
 
 from api.seed import NewUser, new_password, seed_plant, seed_roles, seed_stations, seed_users
 from policies import pki
+from records import synthetic
 from records.db import Database
 from records.migrate import upgrade
 from twin.demo_plant import DEMO_PLANT, DEMO_USERS
@@ -53,6 +54,7 @@ async def seed_all(db: Database, users: list[NewUser]) -> None:
     await seed_roles(db)
     await seed_plant(db, DEMO_PLANT)
     await seed_stations(db)
+    await synthetic.generate(db, progress=lambda msg: print(f"  synthetic population: {msg}", flush=True))
     await seed_users(db, users)
 
 

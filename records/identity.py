@@ -36,6 +36,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Partner accounts belong to an organisation: a plasma station or distributor code.
+    organisation: Mapped[str | None] = mapped_column(String(32))
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     roles: Mapped[list[UserRole]] = relationship(

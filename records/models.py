@@ -2,6 +2,7 @@
 
 from records.audit import AuditEvent
 from records.base import Base
+from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit, Shipment
 from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
 from records.plant import Area, Equipment, Plant, Room, Sensor, Site
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, Sample, batch_pool
@@ -13,9 +14,13 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Batch",
+    "Distributor",
     "Donor",
     "ESignature",
     "Equipment",
+    "FinalLot",
+    "Intermediate",
+    "PackagingUnit",
     "Plant",
     "PlasmaStation",
     "PlasmaUnit",
@@ -25,6 +30,7 @@ __all__ = [
     "Sample",
     "Sensor",
     "Setting",
+    "Shipment",
     "Site",
     "User",
     "UserCertificate",

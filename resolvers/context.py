@@ -14,6 +14,7 @@ from policies.signatures import TrustStore
 from records.audit import AuditContext, PendingEvent
 from records.db import Database
 from resolvers.identity import Lockout
+from resolvers.trace import TraceScope
 from subscriptions.bus import Bus
 from twin.state import PlantState
 
@@ -55,6 +56,11 @@ class Context:
     def audit_context(self, reason: str | None = None) -> AuditContext:
         p = self.principal
         return AuditContext(p.username if p else "anonymous", p.user_id if p else None, reason, self.client)
+
+    def scope(self) -> TraceScope:
+        """The data scope of a partner's or regulator's token; unrestricted for session tokens."""
+        p = self.signed_in()
+        return TraceScope.of(p.scope) if p.is_scoped else TraceScope()
 
     def signed_in(self) -> Principal:
         if self.principal is None:

@@ -32,16 +32,17 @@ class Scope:
     stations: tuple[str, ...] = ()
     products: tuple[str, ...] = ()
     batch_numbers: tuple[str, ...] = ()
+    distributors: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"readOnly": self.read_only, "stations": list(self.stations), "products": list(self.products),
-                "batchNumbers": list(self.batch_numbers)}
+                "batchNumbers": list(self.batch_numbers), "distributors": list(self.distributors)}
 
     @classmethod
     def of(cls, raw: dict[str, Any] | None) -> Scope:
         raw = raw or {}
         return cls(bool(raw.get("readOnly", True)), tuple(raw.get("stations", ())), tuple(raw.get("products", ())),
-                   tuple(raw.get("batchNumbers", ())))
+                   tuple(raw.get("batchNumbers", ())), tuple(raw.get("distributors", ())))
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,9 @@ async def issue(ctx: Context, info: GraphQLResolveInfo, holder: str, scope: Scop
         raise AppError(ErrorCode.VALIDATION_FAILED, "the token would already be expired")
     if not purpose.strip():
         raise AppError(ErrorCode.VALIDATION_FAILED, "state the purpose of the token")
-    if not (scope.stations or scope.products or scope.batch_numbers):
-        raise AppError(ErrorCode.VALIDATION_FAILED, "a scoped token names at least one station, product or batch")
+    if not (scope.stations or scope.products or scope.batch_numbers or scope.distributors):
+        raise AppError(ErrorCode.VALIDATION_FAILED,
+                       "a scoped token names at least one station, product, batch or distributor")
     kinds = load_roles()
     async with ctx.db.read() as s:
         user = (await s.execute(select(User).where(User.username == holder))).scalar_one_or_none()

@@ -13,13 +13,17 @@ from schema.identity import IdentityMutation, IdentityQuery
 from schema.limits import limits_rule
 from schema.live import LiveSubscription
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
+from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.signing import SigningQuery
 from schema.tokens import TokenMutation, TokenQuery
+from schema.trace import TraceQuery
 
 
 @strawberry.type
-class Query(IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery):
+class Query(
+    IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery
+):
     pass
 
 

@@ -20,6 +20,7 @@ class IssueScopedTokenInput:
     stations: list[str] = strawberry.field(default_factory=list)
     products: list[str] = strawberry.field(default_factory=list)
     batch_numbers: list[str] = strawberry.field(default_factory=list)
+    distributors: list[str] = strawberry.field(default_factory=list)
     valid_from: datetime
     valid_until: datetime
     purpose: str
@@ -58,7 +59,8 @@ class TokenMutation:
     @strawberry.mutation(description="Issue a scoped token to a regulator or partner; signed (APPROVED).")
     async def issue_scoped_token(self, info: Info[Context, None], input: IssueScopedTokenInput,
                                  signature: SignatureInput) -> ScopedToken:
-        scope = res.Scope(input.read_only, tuple(input.stations), tuple(input.products), tuple(input.batch_numbers))
+        scope = res.Scope(input.read_only, tuple(input.stations), tuple(input.products), tuple(input.batch_numbers),
+                          tuple(input.distributors))
         return ScopedToken.of(await res.issue(info.context, info._raw_info, input.holder, scope, input.valid_from,
                                               input.valid_until, input.purpose, signature.payload()))
 

@@ -91,6 +91,8 @@ STANDARD_USERS = {
     "audit.one": ("audit_admin",),
     "admin.one": ("system_admin",),
     "reg.one": ("regulator",),
+    "st.one": ("station_partner",),
+    "dist.one": ("distributor_partner",),
 }
 
 

@@ -43,7 +43,8 @@ async def test_qa_issues_a_read_only_token_that_is_logged_on_every_use(env: Any)
     body = await _issue(env)
     tok = body["data"]["issueScopedToken"]
     assert tok["holder"] == "reg.one" and tok["issuedBy"] == "qa.sig" and tok["token"]
-    assert tok["scope"] == {"readOnly": True, "stations": [], "products": ["Human Albumin 20%"], "batchNumbers": []}
+    assert tok["scope"] == {"readOnly": True, "stations": [], "products": ["Human Albumin 20%"], "batchNumbers": [],
+                            "distributors": []}
     regulator = GQL(gql.client, tok["token"])
     assert (await regulator("{viewer{username roles}}"))["data"]["viewer"] == {
         "username": "reg.one", "roles": ["regulator"]}

@@ -1,0 +1,451 @@
+"""Batch release certificates as PDF, sealed with PAdES baseline-B signatures (pyHanko).
+
+Two signatures go on a release certificate: the organisation's, made on the server with a key the server
+holds (`sign_as_organisation`), then the Qualified Person's, made with pyHanko's interrupted signing so
+that the QP's private key never reaches the server (`prepare_external`, then `finish_external`).
+
+External signing contract:
+- `PreparedSignature.to_sign` is the DER encoding of the CMS SignedAttributes (a SET OF, tag 0x31):
+  content-type, message-digest (SHA-256 of the PDF's /ByteRange) and signing-certificate-v2.
+- The client signs those bytes as a message, hashing them with SHA-256 itself: ES256 (ECDSA P-256) or
+  RS256 (RSASSA-PKCS1-v1_5). That is WebCrypto's `sign()` and `pki.sign_bytes`. A client that can only
+  sign a pre-computed hash signs `PreparedSignature.to_sign_digest` (SHA-256 of `to_sign`) instead.
+- The client returns the raw signature: ES256 as r||s (64 bytes, as WebCrypto gives it; the server
+  converts it to the DER form CMS needs), RS256 as the PKCS#1 v1.5 signature block.
+
+All pyHanko calls are the async variants (the sync ones call asyncio.run()). No timestamp authority is
+reachable, so signatures are PAdES B-B: the signing time is the signer-reported /M entry, not a token.
+Rendering uses fpdf2's core fonts: text must be Windows-1252 (ASCII/Latin-1 plus typographic quotes and
+dashes); Chinese text is not supported.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from io import BytesIO
+from typing import Any
+
+from asn1crypto import cms
+from asn1crypto import x509 as ax509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
+from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
+from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+ALGORITHMS = ("ES256", "RS256")
+MD_ALGORITHM = "sha256"
+ORGANISATION_REASON = "Batch release certificate issued by the organisation"
+QP_REASON = "Batch certified and released by the Qualified Person"
+_STATE_VERSION = 1
+
+
+class ExternalSignatureError(ValueError):
+    """The client's signature does not verify with the signer's certificate over `to_sign`."""
+
+
+# --- rendering ---
+
+
+@dataclass(frozen=True)
+class ReleaseDocument:
+    title: str
+    batch_number: str
+    product: str
+    expiry_date: str
+    batch_size: str
+    status: str
+    lines: list[tuple[str, str]]
+    signatures: list[tuple[str, str, str]]
+    issued_at: str
+    organisation: str
+
+
+def document_id(doc: ReleaseDocument) -> str:
+    """A stable identifier derived from the document's content (printed in the footer)."""
+    canonical = json.dumps(asdict(doc), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "RC-" + hashlib.sha256(canonical.encode()).hexdigest()[:24].upper()
+
+
+def _creation_date(issued_at: str) -> datetime:
+    """issued_at as an aware datetime if it is ISO 8601 (naive means UTC), else the Unix epoch."""
+    try:
+        value = datetime.fromisoformat(issued_at)
+    except ValueError:
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _check_text(doc: ReleaseDocument) -> None:
+    """Refuse text the core fonts cannot show rather than printing '?' in a GMP record."""
+    texts = [doc.title, doc.batch_number, doc.product, doc.expiry_date, doc.batch_size, doc.status,
+             doc.issued_at, doc.organisation]
+    texts += [part for row in doc.lines for part in row] + [part for row in doc.signatures for part in row]
+    for text in texts:
+        try:
+            text.encode("cp1252")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"text not supported by the PDF's fonts (Windows-1252 only): {text!r}") from exc
+
+
+class _ReleasePdf(FPDF):
+    def __init__(self, doc_id: str, organisation: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.doc_id = doc_id
+        self.organisation = organisation
+        self.core_fonts_encoding = "cp1252"  # what /WinAnsiEncoding shows
+        self.set_margins(18, 18, 18)
+        self.set_auto_page_break(auto=True, margin=22)
+
+    def footer(self) -> None:
+        self.set_y(-14)
+        self.set_draw_color(160)
+        self.line(self.l_margin, self.get_y() - 1.5, self.w - self.r_margin, self.get_y() - 1.5)
+        self.set_font("Helvetica", size=8)
+        self.set_text_color(90)
+        self.cell(0, 5, f"{self.organisation}  |  Document ID: {self.doc_id}")
+        self.set_x(self.l_margin)
+        self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
+
+
+def _heading(pdf: FPDF, text: str) -> None:
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.set_text_color(20, 40, 90)
+    pdf.cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0)
+    pdf.set_font("Helvetica", size=10)
+
+
+def _field_table(pdf: FPDF, rows: list[tuple[str, str]]) -> None:
+    label_style = FontFace(emphasis="BOLD", fill_color=(235, 239, 246))
+    with pdf.table(col_widths=(34, 66), first_row_as_headings=False, text_align=("LEFT", "LEFT"),
+                   line_height=6, padding=1.5) as table:
+        for label, value in rows:
+            row = table.row()
+            row.cell(label, style=label_style)
+            row.cell(value)
+
+
+def _signature_table(pdf: FPDF, signatures: list[tuple[str, str, str]]) -> None:
+    if not signatures:
+        pdf.multi_cell(0, 6, "No electronic signatures recorded.", new_x="LMARGIN", new_y="NEXT")
+        return
+    heading = FontFace(emphasis="BOLD", fill_color=(235, 239, 246))
+    with pdf.table(col_widths=(40, 30, 30), headings_style=heading, text_align="LEFT", line_height=6,
+                   padding=1.5) as table:
+        table.row(["Printed name", "Meaning", "Time"])
+        for name, meaning, when in signatures:
+            table.row([name, meaning, when])
+
+
+def render_release_pdf(doc: ReleaseDocument) -> bytes:
+    """The release certificate as an A4 PDF; the same input gives the same bytes."""
+    _check_text(doc)
+    doc_id = document_id(doc)
+    pdf = _ReleasePdf(doc_id, doc.organisation)
+    pdf.set_compression(False)  # small text-only pages; keeps the content searchable and diffable
+    pdf.set_creation_date(_creation_date(doc.issued_at))
+    pdf.set_title(doc.title)
+    pdf.set_subject(f"Batch release certificate {doc.batch_number}")
+    pdf.set_author(doc.organisation)
+    pdf.set_creator("PlasmaTwin")
+    pdf.set_keywords(f"batch {doc.batch_number}; {doc_id}")
+    pdf.set_lang("en")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=9)
+    pdf.set_text_color(90)
+    pdf.cell(0, 5, doc.organisation, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0)
+    pdf.set_font("Helvetica", "B", 17)
+    pdf.multi_cell(0, 9, doc.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    pdf.cell(0, 6, f"Batch {doc.batch_number}  -  issued {doc.issued_at}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_draw_color(20, 40, 90)
+    pdf.line(pdf.l_margin, pdf.get_y() + 2, pdf.w - pdf.r_margin, pdf.get_y() + 2)
+    pdf.set_draw_color(150)
+    pdf.ln(4)
+    _heading(pdf, "Batch")
+    _field_table(pdf, [("Batch number", doc.batch_number), ("Product", doc.product),
+                       ("Batch size", doc.batch_size), ("Expiry date", doc.expiry_date),
+                       ("Status", doc.status), *doc.lines])
+    _heading(pdf, "Electronic signatures")
+    _signature_table(pdf, doc.signatures)
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "I", 8.5)
+    pdf.set_text_color(70)
+    pdf.multi_cell(0, 4.5, "This certificate is sealed with PAdES digital signatures of the organisation and of "
+                   "the Qualified Person. Any change to this file invalidates them.",
+                   new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+# --- certificates and keys ---
+
+
+def _certs(pem_or_der: list[bytes]) -> list[ax509.Certificate]:
+    return [cert for data in pem_or_der for cert in load_certs_from_pemder_data(data)]
+
+
+def _one_cert(data: bytes) -> ax509.Certificate:
+    certs = _certs([data])
+    if len(certs) != 1:
+        raise ValueError("expected exactly one certificate")
+    return certs[0]
+
+
+def _registry(chain: list[ax509.Certificate]) -> SimpleCertificateStore:
+    store = SimpleCertificateStore()
+    store.register_multiple(chain)
+    return store
+
+
+def _signature_meta(field_name: str, reason: str) -> signers.PdfSignatureMetadata:
+    return signers.PdfSignatureMetadata(field_name=field_name, reason=reason, subfilter=SigSeedSubFilter.PADES,
+                                        md_algorithm=MD_ALGORITHM)
+
+
+def _public_key(cert: ax509.Certificate) -> object:
+    try:
+        return x509.load_der_x509_certificate(cert.dump()).public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:  # e.g. an SM2 certificate
+        raise ValueError("the signer's certificate must hold an ECDSA P-256 or an RSA key") from exc
+
+
+def _algorithm_of(cert: ax509.Certificate) -> str:
+    key = _public_key(cert)
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return "ES256"
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RS256"
+    raise ValueError("the signer's certificate must hold an ECDSA P-256 or an RSA key")
+
+
+def _placeholder_size(cert: ax509.Certificate) -> int:
+    """Upper bound of the raw CMS signature length, for pyHanko's /Contents size estimate."""
+    key = _public_key(cert)
+    if isinstance(key, rsa.RSAPublicKey):
+        return (key.key_size + 7) // 8
+    return 72  # DER ECDSA P-256: SEQUENCE { INTEGER r, INTEGER s } is at most 72 bytes
+
+
+# --- server-side signature (organisation) ---
+
+
+def _spki(key: object) -> bytes:
+    if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise ValueError("the signer's key must be ECDSA P-256 or RSA")
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _check_key_pair(key_pem: bytes, cert: ax509.Certificate) -> None:
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise ValueError("the organisation's key is not an unencrypted PEM key") from exc
+    if _spki(key.public_key()) != _spki(_public_key(cert)):
+        raise ValueError("the organisation's key does not belong to its certificate")
+
+
+async def sign_as_organisation(pdf: bytes, key_pem: bytes, cert_pem: bytes, chain: list[bytes],
+                               field_name: str = "Organisation", reason: str = ORGANISATION_REASON) -> bytes:
+    """Add the organisation's PAdES B-B signature (new invisible field) as an incremental update."""
+    cert = _one_cert(cert_pem)
+    _algorithm_of(cert)
+    _check_key_pair(key_pem, cert)
+    signer = signers.SimpleSigner(signing_cert=cert, signing_key=load_private_key_from_pemder_data(key_pem, None),
+                                  cert_registry=_registry(_certs(chain)))
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    out = await signers.PdfSigner(_signature_meta(field_name, reason), signer=signer).async_sign_pdf(writer)
+    return bytes(out.getvalue())
+
+
+# --- external (interrupted) signature (Qualified Person) ---
+
+
+@dataclass(frozen=True)
+class PreparedSignature:
+    """A document waiting for an external signature: keep it on the server between the two calls."""
+
+    field_name: str
+    algorithm: str
+    to_sign: bytes
+    pdf: bytes
+    document_digest: bytes
+    reserved_region_start: int
+    reserved_region_end: int
+    signer_cert: bytes
+    chain: tuple[bytes, ...]
+
+    @property
+    def to_sign_digest(self) -> bytes:
+        """SHA-256 of `to_sign`, for clients that can only sign a pre-computed hash."""
+        return hashlib.sha256(self.to_sign).digest()
+
+    def state_bytes(self) -> bytes:
+        """JSON for server-side storage (not for the client: it must not be able to swap the document)."""
+        state: dict[str, Any] = {"v": _STATE_VERSION, "field_name": self.field_name, "algorithm": self.algorithm,
+                                 "start": self.reserved_region_start, "end": self.reserved_region_end}
+        for name in ("to_sign", "pdf", "document_digest", "signer_cert"):
+            state[name] = base64.b64encode(getattr(self, name)).decode()
+        state["chain"] = [base64.b64encode(cert).decode() for cert in self.chain]
+        return json.dumps(state, sort_keys=True).encode()
+
+    @classmethod
+    def from_state(cls, data: bytes) -> PreparedSignature:
+        """Inverse of `state_bytes`."""
+        try:
+            state = json.loads(data)
+            if state["v"] != _STATE_VERSION:
+                raise ValueError("unknown prepared-signature state version")
+            raw = {name: base64.b64decode(state[name], validate=True)
+                   for name in ("to_sign", "pdf", "document_digest", "signer_cert")}
+            return cls(field_name=str(state["field_name"]), algorithm=str(state["algorithm"]),
+                       reserved_region_start=int(state["start"]), reserved_region_end=int(state["end"]),
+                       chain=tuple(base64.b64decode(c, validate=True) for c in state["chain"]), **raw)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError("malformed prepared-signature state") from exc
+
+
+async def prepare_external(pdf: bytes, signer_cert_pem: bytes, chain: list[bytes],
+                           field_name: str = "QualifiedPerson", reason: str = QP_REASON) -> PreparedSignature:
+    """Reserve a PAdES signature field and compute the signed attributes the client must sign."""
+    cert = _one_cert(signer_cert_pem)
+    algorithm = _algorithm_of(cert)
+    chain_certs = _certs(chain)
+    ext_signer = signers.ExternalSigner(signing_cert=cert, cert_registry=_registry(chain_certs),
+                                        signature_value=_placeholder_size(cert))
+    pdf_signer = signers.PdfSigner(_signature_meta(field_name, reason), signer=ext_signer)
+    writer = IncrementalPdfFileWriter(BytesIO(pdf))
+    output = BytesIO()
+    prep_digest, _tbs, _ = await pdf_signer.async_digest_doc_for_signing(writer, output=output)
+    signed_attrs = await ext_signer.signed_attrs(prep_digest.document_digest, MD_ALGORITHM, use_pades=True)
+    return PreparedSignature(
+        field_name=field_name, algorithm=algorithm, to_sign=signed_attrs.dump(), pdf=bytes(output.getvalue()),
+        document_digest=prep_digest.document_digest, reserved_region_start=prep_digest.reserved_region_start,
+        reserved_region_end=prep_digest.reserved_region_end, signer_cert=cert.dump(),
+        chain=tuple(c.dump() for c in chain_certs))
+
+
+def _der_signature(prepared: PreparedSignature, signature: bytes, algorithm: str) -> bytes:
+    """The client's raw signature in the form CMS carries (DER for ECDSA)."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unsupported algorithm {algorithm!r} (ES256 or RS256)")
+    if algorithm != prepared.algorithm:
+        raise ValueError(f"the signer's certificate needs {prepared.algorithm}, not {algorithm}")
+    if algorithm == "ES256":
+        if len(signature) != 64:
+            raise ValueError("an ES256 signature is 64 bytes (r||s)")
+        return encode_dss_signature(int.from_bytes(signature[:32]), int.from_bytes(signature[32:]))
+    size = _placeholder_size(ax509.Certificate.load(prepared.signer_cert))
+    if len(signature) != size:
+        raise ValueError(f"an RS256 signature for this key is {size} bytes")
+    return signature
+
+
+def _verify(prepared: PreparedSignature, der_signature: bytes) -> None:
+    key = x509.load_der_x509_certificate(prepared.signer_cert).public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(der_signature, prepared.to_sign, ec.ECDSA(hashes.SHA256()))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(der_signature, prepared.to_sign, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            raise ValueError("unsupported signer key")
+    except InvalidSignature as exc:
+        raise ExternalSignatureError("the signature does not match the signer's certificate and to_sign") from exc
+
+
+async def finish_external(prepared: PreparedSignature, signature: bytes, algorithm: str, *,
+                          verify: bool = True) -> bytes:
+    """Embed the client's signature over `to_sign` and return the signed PDF.
+
+    With `verify` (the default) a signature that does not verify with the certificate's key raises
+    ExternalSignatureError instead of producing a PDF whose signature is invalid.
+    """
+    der_signature = _der_signature(prepared, signature, algorithm)
+    if verify:
+        _verify(prepared, der_signature)
+    cert = ax509.Certificate.load(prepared.signer_cert)
+    chain = [ax509.Certificate.load(c) for c in prepared.chain]
+    ext_signer = signers.ExternalSigner(signing_cert=cert, cert_registry=_registry(chain),
+                                        signature_value=der_signature)
+    signed_attrs = cms.CMSAttributes.load(prepared.to_sign)
+    signature_cms = await ext_signer.async_sign_prescribed_attributes(MD_ALGORITHM, signed_attrs=signed_attrs)
+    prep_digest = PreparedByteRangeDigest(document_digest=prepared.document_digest,
+                                          reserved_region_start=prepared.reserved_region_start,
+                                          reserved_region_end=prepared.reserved_region_end)
+    output = BytesIO(prepared.pdf)
+    await PdfTBSDocument.async_finish_signing(output, prep_digest, signature_cms)
+    return output.getvalue()
+
+
+# --- validation ---
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    field_name: str
+    signer_common_name: str | None
+    signing_time: str | None
+    intact: bool
+    valid: bool
+    trusted: bool
+    covers_whole_document: bool
+    summary: str
+    modifications_ok: bool = False
+
+
+def _common_name(cert: ax509.Certificate) -> str | None:
+    name = cert.subject.native.get("common_name")
+    return str(name) if name is not None else None
+
+
+async def validate(pdf: bytes, trust_roots: list[bytes]) -> list[SignatureReport]:
+    """Check every signature: integrity, cryptographic validity, trust (no fetching, soft-fail revocation).
+
+    `modifications_ok` says that whatever was appended after a signature is an allowed change (e.g. a
+    later signature), per pyHanko's difference analysis; it is True for a signature covering the file.
+    """
+    roots = _certs(trust_roots)
+    try:
+        reader = PdfFileReader(BytesIO(pdf))
+        embedded = list(reader.embedded_regular_signatures)
+    except PdfError as exc:
+        raise ValueError(f"not a readable PDF: {exc}") from exc
+    reports = []
+    for sig in embedded:
+        context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
+        try:
+            status = await async_validate_pdf_signature(sig, signer_validation_context=context)
+        except (SignatureValidationError, PdfError, ValueError) as exc:
+            reports.append(SignatureReport(str(sig.field_name), None, None, False, False, False, False,
+                                           f"ERROR: {exc}"))
+            continue
+        whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        when = status.signer_reported_dt
+        reports.append(SignatureReport(
+            field_name=str(sig.field_name), signer_common_name=_common_name(status.signing_cert),
+            signing_time=when.isoformat() if when is not None else None, intact=status.intact,
+            valid=status.valid, trusted=status.trusted, covers_whole_document=whole, summary=status.summary(),
+            modifications_ok=whole or status.docmdp_ok is True))
+    return reports

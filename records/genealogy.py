@@ -1,0 +1,76 @@
+"""What plasma becomes after the pool: intermediates, final lots, packaging units and shipments.
+
+Packaging units carry drug traceability codes (PR-30) and their aggregation: a unit sits in one
+carton, a carton in one case (parent_id, enforced single parent by the column itself).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from records.base import Base, BigId
+
+
+class Intermediate(Base):
+    """A bulk or fraction made from a production batch (e.g. Fraction V paste, albumin bulk)."""
+
+    __tablename__ = "intermediate"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[str | None] = mapped_column(String(32))
+
+
+class FinalLot(Base):
+    __tablename__ = "final_lot"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    lot_number: Mapped[str] = mapped_column(String(32), unique=True)
+    intermediate_id: Mapped[int] = mapped_column(ForeignKey("intermediate.id"), index=True)
+    product: Mapped[str] = mapped_column(String(64), index=True)
+    filled_on: Mapped[date | None]
+    expiry_date: Mapped[date | None]
+    # IN_PRODUCTION, QUARANTINE, RELEASED, REJECTED, RECALLED
+    status: Mapped[str] = mapped_column(String(16), default="QUARANTINE")
+
+
+class Distributor(Base):
+    __tablename__ = "distributor"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Shipment(Base):
+    __tablename__ = "shipment"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributor.id"), index=True)
+    shipped_at: Mapped[datetime]
+    distributor: Mapped[Distributor] = relationship()
+
+
+class PackagingUnit(Base):
+    """A sales packaging unit with its drug traceability code: UNIT, CARTON or CASE."""
+
+    __tablename__ = "packaging_unit"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    level: Mapped[str] = mapped_column(String(8))
+    final_lot_id: Mapped[int] = mapped_column(ForeignKey("final_lot.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("packaging_unit.id"), index=True)
+    # Set on the unit that was shipped (usually the case); its children travel with it.
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipment.id"), index=True)

@@ -1,0 +1,110 @@
+"""Reads of plasma units, donors and batches, with the caller's token scope applied in the query."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from policies.errors import AppError, ErrorCode
+from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, batch_pool
+from resolvers.trace import TraceScope, batch_visible
+
+LOOKBACK_MIN_DAYS = 60  # PL-03: the guideline's minimum; never configurable below
+
+
+def out_of_scope() -> AppError:
+    return AppError(ErrorCode.OUT_OF_SCOPE, "that record is not within your token's scope")
+
+
+async def unit(s: AsyncSession, donation_number: str, scope: TraceScope) -> PlasmaUnit | None:
+    row = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == donation_number)
+                           .options(selectinload(PlasmaUnit.donor), selectinload(PlasmaUnit.station),
+                                    selectinload(PlasmaUnit.pool)))).scalar_one_or_none()
+    if scope.unrestricted:
+        return row
+    if row is None or not await unit_visible(s, row, scope):
+        raise out_of_scope()
+    return row
+
+
+async def unit_visible(s: AsyncSession, u: PlasmaUnit, scope: TraceScope) -> bool:
+    if scope.stations and u.station.code in scope.stations:
+        return True
+    if u.pool_id is None or not (scope.products or scope.batch_numbers):
+        return False
+    rows = (await s.execute(select(Batch.product, Batch.batch_number)
+                            .join(batch_pool, batch_pool.c.batch_id == Batch.id)
+                            .where(batch_pool.c.pool_id == u.pool_id))).all()
+    return any(batch_visible(scope, p, b) for p, b in rows)
+
+
+async def donor(s: AsyncSession, card_number: str, scope: TraceScope) -> Donor | None:
+    row = (await s.execute(select(Donor).where(Donor.card_number == card_number)
+                           .options(selectinload(Donor.station)))).scalar_one_or_none()
+    if scope.unrestricted:
+        return row
+    if row is None or not (scope.stations and row.station.code in scope.stations):
+        raise out_of_scope()
+    return row
+
+
+async def donor_units(s: AsyncSession, donor_id: int) -> Sequence[PlasmaUnit]:
+    return (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donor_id == donor_id)
+                            .options(selectinload(PlasmaUnit.pool), selectinload(PlasmaUnit.donor))
+                            .order_by(PlasmaUnit.collected_on, PlasmaUnit.id))).scalars().all()
+
+
+async def lookback(s: AsyncSession, donor_id: int, days: int) -> Sequence[PlasmaUnit]:
+    """Every unit of the donor collected from `days` before the last donation onwards (inclusive)."""
+    if days < LOOKBACK_MIN_DAYS:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"the lookback is at least {LOOKBACK_MIN_DAYS} days (PL-03)")
+    units = await donor_units(s, donor_id)
+    if not units:
+        return []
+    since = units[-1].collected_on - timedelta(days=days)
+    return [u for u in units if u.collected_on >= since]
+
+
+def _batch_scope(stmt: Select[Any], scope: TraceScope) -> Select[Any]:
+    if scope.unrestricted:
+        return stmt
+    conds = []
+    if scope.products:
+        conds.append(Batch.product.in_(scope.products))
+    if scope.batch_numbers:
+        conds.append(Batch.batch_number.in_(scope.batch_numbers))
+    return stmt.where(or_(*conds) if conds else false())
+
+
+async def batch(s: AsyncSession, batch_number: str, scope: TraceScope) -> Batch | None:
+    row = (await s.execute(_batch_scope(select(Batch), scope).where(Batch.batch_number == batch_number)
+                           .options(selectinload(Batch.pools)))).scalar_one_or_none()
+    if row is None and not scope.unrestricted:
+        raise out_of_scope()
+    return row
+
+
+async def batches(s: AsyncSession, scope: TraceScope, product: str | None, status: str | None, first: int,
+                  after_id: int | None) -> tuple[Sequence[Batch], bool]:
+    stmt = _batch_scope(select(Batch), scope).options(selectinload(Batch.pools))
+    if product:
+        stmt = stmt.where(Batch.product == product)
+    if status:
+        stmt = stmt.where(Batch.status == status)
+    if after_id is not None:
+        stmt = stmt.where(Batch.id < after_id)
+    rows = (await s.execute(stmt.order_by(Batch.id.desc()).limit(first + 1))).scalars().all()
+    return rows[:first], len(rows) > first
+
+
+async def station_codes(s: AsyncSession) -> dict[int, str]:
+    return {i: c for i, c in (await s.execute(select(PlasmaStation.id, PlasmaStation.code)))}
+
+
+async def pools_of(s: AsyncSession, ids: Sequence[int]) -> dict[int, Pool]:
+    return {p.id: p for p in (await s.execute(select(Pool).where(Pool.id.in_(ids)))).scalars()}

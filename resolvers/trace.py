@@ -1,0 +1,376 @@
+"""Genealogy traversal: backward from any code to every donor, forward from a donor to every code.
+
+Each hop is one SQL statement over indexed keys of the previous hop (`WHERE id IN (...)` on the
+ids found), the plan both PostgreSQL and SQLite handle well (notes/stack.md). The caller's scope
+is applied at every hop, so out-of-scope nodes are never loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from policies.errors import AppError, ErrorCode
+from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit, Shipment
+from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, batch_pool
+
+CHUNK = 5000  # ids per IN list: far below every backend's parameter limit
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    kind: str
+    code: str
+    label: str
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    kind: str
+
+
+@dataclass
+class Graph:
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: set[Edge] = field(default_factory=set)
+
+    def node(self, n: Node) -> None:
+        self.nodes.setdefault(n.id, n)
+
+    def edge(self, source: str, target: str, kind: str) -> None:
+        self.edges.add(Edge(source, target, kind))
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for n in self.nodes.values():
+            out[n.kind] = out.get(n.kind, 0) + 1
+        return out
+
+
+@dataclass(frozen=True)
+class TraceScope:
+    """What a scoped token may see; None fields mean unrestricted (a session token)."""
+
+    products: frozenset[str] | None = None
+    stations: frozenset[str] | None = None
+    batch_numbers: frozenset[str] | None = None
+    distributors: frozenset[str] | None = None
+
+    @property
+    def unrestricted(self) -> bool:
+        return all(v is None for v in (self.products, self.stations, self.batch_numbers, self.distributors))
+
+    @classmethod
+    def of(cls, scope: dict[str, Any] | None) -> TraceScope:
+        if scope is None:
+            return cls()
+
+        def f(key: str) -> frozenset[str]:
+            return frozenset(scope.get(key) or ())
+
+        return cls(products=f("products"), stations=f("stations"), batch_numbers=f("batchNumbers"),
+                   distributors=f("distributors"))
+
+
+def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
+    items = sorted(set(ids))
+    for i in range(0, len(items), CHUNK):
+        yield items[i:i + CHUNK]
+
+
+async def _rows(s: AsyncSession, stmt_for: Any, ids: Iterable[int]) -> list[Any]:
+    out: list[Any] = []
+    for part in _chunks(ids):
+        out.extend((await s.execute(stmt_for(part))).all())
+    return out
+
+
+def nid(kind: str, key: int) -> str:
+    return f"{kind}:{key}"
+
+
+# --- which nodes a scope admits -----------------------------------------------------------
+
+def batch_visible(scope: TraceScope, product: str, batch_number: str) -> bool:
+    if scope.unrestricted:
+        return True
+    return bool((scope.products and product in scope.products)
+                or (scope.batch_numbers and batch_number in scope.batch_numbers))
+
+
+def upstream_visible(scope: TraceScope, station_code: str, reached_by_visible_batch: bool) -> bool:
+    """Units, donors and stations: visible with their station in scope, or as genealogy of a visible batch."""
+    return scope.unrestricted or reached_by_visible_batch or bool(scope.stations and station_code in scope.stations)
+
+
+# --- backward -----------------------------------------------------------------------------
+
+async def backward(s: AsyncSession, code: str, scope: TraceScope) -> Graph:
+    g = Graph()
+    start = await _resolve(s, code)
+    if start is None:
+        raise _missing(code, scope)
+    kind, key = start
+    batch_ids: set[int] = set()
+    lot_ids: set[int] = set()
+    pool_ids: set[int] = set()
+    unit_ids: set[int] = set()
+    if kind == "PACKAGING_UNIT":
+        pu = (await s.execute(select(PackagingUnit.id, PackagingUnit.code, PackagingUnit.level,
+                                     PackagingUnit.final_lot_id).where(PackagingUnit.id == key))).one()
+        g.node(Node(nid("PACKAGING_UNIT", pu.id), "PACKAGING_UNIT", pu.code, pu.level))
+        g.edge(nid("FINAL_LOT", pu.final_lot_id), nid("PACKAGING_UNIT", pu.id), "PACKED")
+        lot_ids.add(pu.final_lot_id)
+        if not scope.unrestricted and not await _packaging_visible(s, scope, [pu.id]):
+            raise _missing(code, scope)
+    elif kind == "FINAL_LOT":
+        lot_ids.add(key)
+    elif kind == "BATCH":
+        batch_ids.add(key)
+    elif kind == "POOL":
+        pool_ids.add(key)
+    elif kind == "PLASMA_UNIT":
+        unit_ids.add(key)
+    else:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"backward traces start from a product code, not a {kind}")
+
+    if lot_ids:
+        rows = await _rows(s, lambda ids: select(FinalLot.id, FinalLot.lot_number, FinalLot.product, FinalLot.status,
+                                                 FinalLot.intermediate_id, Intermediate.code, Intermediate.kind,
+                                                 Intermediate.batch_id)
+                           .join(Intermediate, Intermediate.id == FinalLot.intermediate_id)
+                           .where(FinalLot.id.in_(ids)), lot_ids)
+        for r in rows:
+            if not scope.unrestricted and not _lot_in_scope(scope, r.product, kind):
+                raise _missing(code, scope)
+            g.node(Node(nid("FINAL_LOT", r.id), "FINAL_LOT", r.lot_number, r.product, r.status))
+            g.node(Node(nid("INTERMEDIATE", r.intermediate_id), "INTERMEDIATE", r.code, r.kind))
+            g.edge(nid("INTERMEDIATE", r.intermediate_id), nid("FINAL_LOT", r.id), "FILLED")
+            g.edge(nid("BATCH", r.batch_id), nid("INTERMEDIATE", r.intermediate_id), "MADE")
+            batch_ids.add(r.batch_id)
+    visible_batches = await _batches(s, g, batch_ids, scope, start_kind=kind, code=code)
+    if visible_batches:
+        rows = await _rows(s, lambda ids: select(batch_pool.c.batch_id, Pool.id, Pool.code, Pool.product, Pool.status)
+                           .join(Pool, Pool.id == batch_pool.c.pool_id)
+                           .where(batch_pool.c.batch_id.in_(ids)), visible_batches)
+        for r in rows:
+            g.node(Node(nid("POOL", r.id), "POOL", r.code, r.product, r.status))
+            g.edge(nid("POOL", r.id), nid("BATCH", r.batch_id), "CHARGED")
+            pool_ids.add(r.id)
+    via_batch = bool(visible_batches)
+    if pool_ids:
+        if kind == "POOL" and not scope.unrestricted:
+            via_batch = await _pool_feeds_visible_batch(s, pool_ids, scope)
+        unit_rows = await _rows(s, _unit_select(PlasmaUnit.pool_id), pool_ids)
+        await _units(s, g, unit_rows, scope, via_batch)
+    if unit_ids:
+        unit_rows = await _rows(s, _unit_select(PlasmaUnit.id), unit_ids)
+        if not unit_rows or not upstream_visible(scope, unit_rows[0].station_code, False):
+            raise _missing(code, scope)
+        await _units(s, g, unit_rows, scope, False)
+    return g
+
+
+def _lot_in_scope(scope: TraceScope, product: str, start_kind: str) -> bool:
+    if scope.products and product in scope.products:
+        return True
+    # A distributor's packaging codes were checked already; it may also see their lot.
+    return start_kind == "PACKAGING_UNIT" and bool(scope.distributors)
+
+
+async def _batches(s: AsyncSession, g: Graph, batch_ids: set[int], scope: TraceScope, *, start_kind: str,
+                   code: str) -> set[int]:
+    if not batch_ids:
+        return set()
+    rows = await _rows(s, lambda ids: select(Batch.id, Batch.batch_number, Batch.product, Batch.status)
+                       .where(Batch.id.in_(ids)), batch_ids)
+    visible = set()
+    for r in rows:
+        if batch_visible(scope, r.product, r.batch_number):
+            g.node(Node(nid("BATCH", r.id), "BATCH", r.batch_number, r.product, r.status))
+            visible.add(r.id)
+        elif start_kind == "BATCH":
+            raise _missing(code, scope)
+    # Edges into batches the caller may not see are dropped with them.
+    g.edges = {e for e in g.edges if not e.source.startswith("BATCH:") or int(e.source[6:]) in visible}
+    return visible
+
+
+async def _pool_feeds_visible_batch(s: AsyncSession, pool_ids: set[int], scope: TraceScope) -> bool:
+    rows = (await s.execute(select(Batch.product, Batch.batch_number)
+                            .join(batch_pool, batch_pool.c.batch_id == Batch.id)
+                            .where(batch_pool.c.pool_id.in_(pool_ids)))).all()
+    return any(batch_visible(scope, r.product, r.batch_number) for r in rows)
+
+
+def _unit_select(key: Any) -> Any:
+    def stmt(ids: list[int]) -> Any:
+        return (select(PlasmaUnit.id, PlasmaUnit.donation_number, PlasmaUnit.status, PlasmaUnit.pool_id,
+                       Donor.id.label("donor_id"), Donor.card_number, Donor.status.label("donor_status"),
+                       PlasmaStation.id.label("station_id"), PlasmaStation.code.label("station_code"),
+                       PlasmaStation.name.label("station_name"))
+                .join(Donor, Donor.id == PlasmaUnit.donor_id)
+                .join(PlasmaStation, PlasmaStation.id == PlasmaUnit.station_id)
+                .where(key.in_(ids)))
+    return stmt
+
+
+async def _units(s: AsyncSession, g: Graph, rows: Sequence[Any], scope: TraceScope, via_batch: bool) -> None:
+    for r in rows:
+        if not upstream_visible(scope, r.station_code, via_batch):
+            continue
+        unit, donor, station = nid("PLASMA_UNIT", r.id), nid("DONOR", r.donor_id), nid("STATION", r.station_id)
+        g.node(Node(unit, "PLASMA_UNIT", r.donation_number, "plasma unit", r.status))
+        g.node(Node(donor, "DONOR", r.card_number, "donor", r.donor_status))
+        g.node(Node(station, "STATION", r.station_code, r.station_name))
+        g.edge(donor, unit, "DONATED")
+        g.edge(station, unit, "COLLECTED")
+        if r.pool_id is not None and nid("POOL", r.pool_id) in g.nodes:
+            g.edge(unit, nid("POOL", r.pool_id), "POOLED")
+
+
+async def _packaging_visible(s: AsyncSession, scope: TraceScope, ids: list[int]) -> bool:
+    """A packaging code is in a distributor's scope when it, or a unit above it, was shipped to them."""
+    if scope.products:
+        rows = (await s.execute(select(FinalLot.product).join(PackagingUnit, PackagingUnit.final_lot_id == FinalLot.id)
+                                .where(PackagingUnit.id.in_(ids)))).scalars().all()
+        if rows and all(p in scope.products for p in rows):
+            return True
+    if not scope.distributors:
+        return False
+    current = set(ids)
+    seen: set[int] = set()
+    while current:
+        found = (await s.execute(select(PackagingUnit.id, PackagingUnit.parent_id, Distributor.code)
+                                 .outerjoin(Shipment, Shipment.id == PackagingUnit.shipment_id)
+                                 .outerjoin(Distributor, Distributor.id == Shipment.distributor_id)
+                                 .where(PackagingUnit.id.in_(current)))).all()
+        if any(dist in scope.distributors for _, _, dist in found if dist):
+            return True
+        seen |= current
+        current = {parent for _, parent, _ in found if parent is not None} - seen
+    return False
+
+
+# --- forward ------------------------------------------------------------------------------
+
+async def forward(s: AsyncSession, code: str, scope: TraceScope) -> Graph:
+    g = Graph()
+    start = await _resolve(s, code)
+    if start is None:
+        raise _missing(code, scope)
+    kind, key = start
+    unit_rows: list[Any]
+    if kind == "DONOR":
+        unit_rows = list((await s.execute(_unit_select(PlasmaUnit.donor_id)([key]))).all())
+    elif kind == "PLASMA_UNIT":
+        unit_rows = list((await s.execute(_unit_select(PlasmaUnit.id)([key]))).all())
+    elif kind == "POOL":
+        unit_rows = []
+    else:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"forward traces start from a donor, unit or pool, not a {kind}")
+    if kind != "POOL":
+        if not unit_rows:
+            if kind == "DONOR" and scope.unrestricted:
+                return await _lonely_donor(s, g, key)
+            raise _missing(code, scope)
+        if not scope.unrestricted and not (scope.stations and unit_rows[0].station_code in scope.stations):
+            raise _missing(code, scope)
+        await _units(s, g, unit_rows, TraceScope(), True)
+    pool_ids = {key} if kind == "POOL" else {r.pool_id for r in unit_rows if r.pool_id is not None}
+    if kind == "POOL" and not scope.unrestricted and not await _pool_feeds_visible_batch(s, pool_ids, scope):
+        raise _missing(code, scope)
+    if not scope.unrestricted and kind != "POOL" and not (scope.products or scope.batch_numbers):
+        return g  # a station sees its own donors and units, not where the plasma went
+    if pool_ids:
+        rows = await _rows(s, lambda ids: select(Pool.id, Pool.code, Pool.product, Pool.status).where(Pool.id.in_(ids)),
+                           pool_ids)
+        for r in rows:
+            g.node(Node(nid("POOL", r.id), "POOL", r.code, r.product, r.status))
+        for r in unit_rows:
+            if r.pool_id is not None:
+                g.edge(nid("PLASMA_UNIT", r.id), nid("POOL", r.pool_id), "POOLED")
+        rows = await _rows(s, lambda ids: select(batch_pool.c.pool_id, Batch.id, Batch.batch_number, Batch.product,
+                                                 Batch.status).join(Batch, Batch.id == batch_pool.c.batch_id)
+                           .where(batch_pool.c.pool_id.in_(ids)), pool_ids)
+        batch_ids = set()
+        for r in rows:
+            if not batch_visible(scope, r.product, r.batch_number):
+                continue
+            g.node(Node(nid("BATCH", r.id), "BATCH", r.batch_number, r.product, r.status))
+            g.edge(nid("POOL", r.pool_id), nid("BATCH", r.id), "CHARGED")
+            batch_ids.add(r.id)
+        await _downstream(s, g, batch_ids, scope)
+    return g
+
+
+async def _lonely_donor(s: AsyncSession, g: Graph, key: int) -> Graph:
+    d = (await s.execute(select(Donor.id, Donor.card_number, Donor.status).where(Donor.id == key))).one()
+    g.node(Node(nid("DONOR", d.id), "DONOR", d.card_number, "donor", d.status))
+    return g
+
+
+async def _downstream(s: AsyncSession, g: Graph, batch_ids: set[int], scope: TraceScope) -> None:
+    if not batch_ids:
+        return
+    rows = await _rows(s, lambda ids: select(Intermediate.id, Intermediate.code, Intermediate.kind,
+                                             Intermediate.batch_id).where(Intermediate.batch_id.in_(ids)), batch_ids)
+    inter_ids = set()
+    for r in rows:
+        g.node(Node(nid("INTERMEDIATE", r.id), "INTERMEDIATE", r.code, r.kind))
+        g.edge(nid("BATCH", r.batch_id), nid("INTERMEDIATE", r.id), "MADE")
+        inter_ids.add(r.id)
+    lot_ids = set()
+    if inter_ids:
+        rows = await _rows(s, lambda ids: select(FinalLot.id, FinalLot.lot_number, FinalLot.product, FinalLot.status,
+                                                 FinalLot.intermediate_id).where(FinalLot.intermediate_id.in_(ids)),
+                           inter_ids)
+        for r in rows:
+            g.node(Node(nid("FINAL_LOT", r.id), "FINAL_LOT", r.lot_number, r.product, r.status))
+            g.edge(nid("INTERMEDIATE", r.intermediate_id), nid("FINAL_LOT", r.id), "FILLED")
+            lot_ids.add(r.id)
+    if lot_ids:
+        rows = await _rows(s, lambda ids: select(PackagingUnit.id, PackagingUnit.code, PackagingUnit.level,
+                                                 PackagingUnit.parent_id, PackagingUnit.final_lot_id)
+                           .where(PackagingUnit.final_lot_id.in_(ids)), lot_ids)
+        for r in rows:
+            g.node(Node(nid("PACKAGING_UNIT", r.id), "PACKAGING_UNIT", r.code, r.level))
+            if r.parent_id is None:
+                g.edge(nid("FINAL_LOT", r.final_lot_id), nid("PACKAGING_UNIT", r.id), "PACKED")
+            else:
+                g.edge(nid("PACKAGING_UNIT", r.id), nid("PACKAGING_UNIT", r.parent_id), "AGGREGATED")
+
+
+# --- starting points ----------------------------------------------------------------------
+
+async def _resolve(s: AsyncSession, code: str) -> tuple[str, int] | None:
+    """What a code names: packaging code, lot, batch, pool, donation number, donor card."""
+    probes: list[tuple[str, Any]] = [
+        ("PACKAGING_UNIT", select(PackagingUnit.id).where(PackagingUnit.code == code)),
+        ("FINAL_LOT", select(FinalLot.id).where(FinalLot.lot_number == code)),
+        ("BATCH", select(Batch.id).where(Batch.batch_number == code)),
+        ("POOL", select(Pool.id).where(Pool.code == code)),
+        ("PLASMA_UNIT", select(PlasmaUnit.id).where(PlasmaUnit.donation_number == code)),
+        ("PLASMA_UNIT", select(PlasmaUnit.id).where(PlasmaUnit.material_code == code)),
+        ("DONOR", select(Donor.id).where(Donor.card_number == code)),
+    ]
+    for kind, stmt in probes:
+        found = (await s.execute(stmt.limit(1))).scalar_one_or_none()
+        if found is not None:
+            return kind, int(found)
+    return None
+
+
+def _missing(code: str, scope: TraceScope) -> AppError:
+    # Under a scoped token an unknown code and a forbidden one look the same: nothing leaks.
+    if scope.unrestricted:
+        return AppError(ErrorCode.NOT_FOUND, f"no product, batch, pool, unit or donor with code {code}")
+    return AppError(ErrorCode.OUT_OF_SCOPE, "that code is not within your token's scope")

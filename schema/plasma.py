@@ -1,0 +1,130 @@
+"""Plasma units, donors, stations and batches (Appendix B.3), scoped for partner tokens."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+from strawberry.types import Info
+
+from records import plasma as rec
+from resolvers import plasma as res
+from resolvers.context import Context
+from schema.relay import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+
+
+@strawberry.type
+class Station:
+    code: str
+    name: str
+    province: str
+
+
+@strawberry.type(description="A donor as the plant may know them: no name or identity number is exposed.")
+class Donor:
+    card_number: str
+    blood_type: str
+    status: str
+    station: Station
+    _id: strawberry.Private[int]
+
+    @strawberry.field(description="Every unit of this donor, oldest first.")
+    async def units(self, info: Info[Context, None]) -> list[PlasmaUnit]:
+        async with info.context.db.read() as s:
+            return [PlasmaUnit.of(u, self.station) for u in await res.donor_units(s, self._id)]
+
+    @strawberry.field(description="Units collected from `days` (at least 60) before the last donation onwards.")
+    async def lookback(self, info: Info[Context, None], days: int = 60) -> list[PlasmaUnit]:
+        async with info.context.db.read() as s:
+            return [PlasmaUnit.of(u, self.station) for u in await res.lookback(s, self._id, days)]
+
+    @classmethod
+    def of(cls, d: rec.Donor) -> Donor:
+        st = d.station
+        return cls(card_number=d.card_number, blood_type=d.blood_type, status=d.status, _id=d.id,
+                   station=Station(code=st.code, name=st.name, province=st.province))
+
+
+@strawberry.type(description="One donation (B.3: XJBH, KH, XX, CXJRQ, XJZL, WLBM).")
+class PlasmaUnit:
+    donation_number: str
+    material_code: str | None
+    blood_type: str
+    collected_on: date
+    weight_g: float
+    status: str
+    received_at: datetime | None
+    storage_location: str | None
+    pool_code: str | None
+    station: Station
+    donor_card_number: str
+
+    @classmethod
+    def of(cls, u: rec.PlasmaUnit, station: Station | None = None) -> PlasmaUnit:
+        st = station or Station(code=u.station.code, name=u.station.name, province=u.station.province)
+        return cls(donation_number=u.donation_number, material_code=u.material_code, blood_type=u.blood_type,
+                   collected_on=u.collected_on, weight_g=u.weight_g, status=u.status, received_at=u.received_at,
+                   storage_location=u.storage_location, pool_code=u.pool.code if u.pool else None, station=st,
+                   donor_card_number=u.donor.card_number)
+
+
+@strawberry.type
+class Batch:
+    batch_number: str
+    product: str
+    status: str
+    started_at: datetime | None
+    expiry_date: date | None
+    pool_codes: list[str]
+
+    @classmethod
+    def of(cls, b: rec.Batch) -> Batch:
+        return cls(batch_number=b.batch_number, product=b.product, status=b.status, started_at=b.started_at,
+                   expiry_date=b.expiry_date, pool_codes=[p.code for p in b.pools])
+
+
+@strawberry.input
+class BatchFilter:
+    product: str | None = None
+    status: str | None = None
+
+
+@strawberry.type
+class PlasmaQuery:
+    @strawberry.field(description="A plasma unit by donation number, with its station and donor (PL-02).")
+    async def plasma_unit(self, info: Info[Context, None], donation_number: str) -> PlasmaUnit | None:
+        ctx = info.context
+        await ctx.require("plasma:unit", "read")
+        async with ctx.db.read() as s:
+            u = await res.unit(s, donation_number, ctx.scope())
+            return PlasmaUnit.of(u) if u else None
+
+    @strawberry.field
+    async def donor(self, info: Info[Context, None], card_number: str) -> Donor | None:
+        ctx = info.context
+        await ctx.require("plasma:donor", "read")
+        async with ctx.db.read() as s:
+            d = await res.donor(s, card_number, ctx.scope())
+            return Donor.of(d) if d else None
+
+    @strawberry.field
+    async def batch(self, info: Info[Context, None], batch_number: str) -> Batch | None:
+        ctx = info.context
+        await ctx.require("batch:record", "read")
+        async with ctx.db.read() as s:
+            b = await res.batch(s, batch_number, ctx.scope())
+            return Batch.of(b) if b else None
+
+    @strawberry.field(description="Batches, newest first; a scoped token sees only its products and batches.")
+    async def batches(self, info: Info[Context, None], filter: BatchFilter | None = None, first: int | None = None,
+                      after: str | None = None) -> Connection[Batch]:
+        ctx = info.context
+        await ctx.require("batch:record", "read")
+        f = filter or BatchFilter()
+        size = page_size(first)
+        async with ctx.db.read() as s:
+            rows, more = await res.batches(s, ctx.scope(), f.product, f.status, size, decode_cursor("batch", after))
+        edges = [Edge(node=Batch.of(b), cursor=encode_cursor("batch", b.id)) for b in rows]
+        return Connection(edges=edges, total_count=len(edges), page_info=PageInfo(
+            has_next_page=more, has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))

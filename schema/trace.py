@@ -1,0 +1,84 @@
+"""Traceability graphs: backward to every donor and station, forward to every lot and packaging code."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import trace as res
+from resolvers.context import Context
+
+MAX_NODES = 50_000
+
+
+@strawberry.type
+class TraceNode:
+    id: str
+    kind: str = strawberry.field(description="DONOR, STATION, PLASMA_UNIT, POOL, BATCH, INTERMEDIATE, FINAL_LOT, "
+                                             "PACKAGING_UNIT")
+    code: str
+    label: str
+    status: str | None
+
+
+@strawberry.type
+class TraceEdge:
+    source: str
+    target: str
+    kind: str
+
+
+@strawberry.type
+class TraceCount:
+    kind: str
+    count: int
+
+
+@strawberry.type
+class TraceGraph:
+    nodes: list[TraceNode]
+    edges: list[TraceEdge]
+    summary: list[TraceCount] = strawberry.field(description="Node counts per kind over the whole graph")
+    truncated: bool = strawberry.field(description="True when nodes were cut at maxNodes (the summary is whole)")
+
+    @classmethod
+    def of(cls, g: res.Graph, max_nodes: int) -> TraceGraph:
+        nodes = sorted(g.nodes.values(), key=lambda n: (n.kind, n.code))
+        kept = nodes[:max_nodes]
+        ids = {n.id for n in kept}
+        edges = sorted((e for e in g.edges if e.source in ids and e.target in ids),
+                       key=lambda e: (e.kind, e.source, e.target))
+        return cls(
+            nodes=[TraceNode(id=n.id, kind=n.kind, code=n.code, label=n.label, status=n.status) for n in kept],
+            edges=[TraceEdge(source=e.source, target=e.target, kind=e.kind) for e in edges],
+            summary=[TraceCount(kind=k, count=c) for k, c in sorted(g.counts().items())],
+            truncated=len(nodes) > max_nodes,
+        )
+
+
+def _limit(max_nodes: int) -> int:
+    from policies.errors import AppError, ErrorCode
+
+    if not 1 <= max_nodes <= MAX_NODES:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"maxNodes must be between 1 and {MAX_NODES}")
+    return max_nodes
+
+
+@strawberry.type
+class TraceQuery:
+    @strawberry.field(description="From a packaging code, lot, batch, pool or unit back to every unit, donor and "
+                                  "station.")
+    async def trace_backward(self, info: Info[Context, None], code: str, max_nodes: int = 10_000) -> TraceGraph:
+        ctx = info.context
+        await ctx.require("trace:graph", "read")
+        limit = _limit(max_nodes)
+        async with ctx.db.read() as s:
+            return TraceGraph.of(await res.backward(s, code.strip(), ctx.scope()), limit)
+
+    @strawberry.field(description="From a donor, unit or pool forward to every batch, lot and packaging code.")
+    async def trace_forward(self, info: Info[Context, None], code: str, max_nodes: int = 10_000) -> TraceGraph:
+        ctx = info.context
+        await ctx.require("trace:graph", "read")
+        limit = _limit(max_nodes)
+        async with ctx.db.read() as s:
+            return TraceGraph.of(await res.forward(s, code.strip(), ctx.scope()), limit)
