@@ -53,6 +53,8 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         lockout=Lockout(settings.lockout_attempts, settings.lockout_seconds),
         trust=trust_store(settings),
         signature_window=settings.signature_window_seconds,
+        org_key=settings.org_key.read_bytes() if settings.org_key else None,
+        org_cert=settings.org_cert.read_bytes() if settings.org_cert else None,
     )
 
 

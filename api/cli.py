@@ -33,7 +33,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     users, _ = demo.prepare_files(data_dir)
     settings = replace(Settings.from_env(), database_url=url, host=args.host, port=args.port,
                        data_dir=data_dir, trust_anchors=data_dir / "pki" / "ca.pem",
-                       crl_files=(data_dir / "pki" / "crl.pem",), demo=True)
+                       crl_files=(data_dir / "pki" / "crl.pem",), org_key=demo.org_files(data_dir)[0],
+                       org_cert=demo.org_files(data_dir)[1], demo=True)
 
     async def seed() -> None:
         db = Database(url)

@@ -18,6 +18,13 @@ from records.db import Database
 from records.migrate import upgrade
 from twin.demo_plant import DEMO_PLANT, DEMO_USERS
 
+ORG_KEY_NAME = "organisation"
+
+
+def org_files(data_dir: Path) -> tuple[Path, Path]:
+    users = data_dir / "pki" / "users"
+    return users / f"{ORG_KEY_NAME}.key.pem", users / f"{ORG_KEY_NAME}.cert.pem"
+
 
 def database_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{(data_dir / 'plasmatwin.db').resolve()}"
@@ -29,6 +36,8 @@ def prepare_files(data_dir: Path) -> tuple[list[NewUser], list[dict[str, Any]]]:
     users_file = data_dir / "demo-users.json"
     old = {u["username"]: u for u in json.loads(users_file.read_text())} if users_file.exists() else {}
     keys = pki.write_pki(data_dir / "pki", [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS])
+    # The organisation's own signing key for release documents (not a user: no demo-users.json entry).
+    pki.write_pki(data_dir / "pki", [(ORG_KEY_NAME, DEMO_PLANT.site_name, "ES256")])
     users, entries = [], []
     for spec in DEMO_USERS:
         password = old.get(spec.username, {}).get("password") or new_password()

@@ -26,6 +26,9 @@ class Settings:
     opcua_endpoints: tuple[str, ...] = ()
     trust_anchors: Path | None = None
     crl_files: tuple[Path, ...] = ()
+    # The organisation's signing key and certificate for release documents (PAdES).
+    org_key: Path | None = None
+    org_cert: Path | None = None
     data_dir: Path = Path("./var")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -56,6 +59,8 @@ class Settings:
             mqtt_url=env.get("PLASMATWIN_MQTT_URL") or None,
             opcua_endpoints=tuple(x for x in env.get("PLASMATWIN_OPCUA_ENDPOINTS", "").split(",") if x),
             trust_anchors=Path(anchors) if anchors else None,
+            org_key=Path(env["PLASMATWIN_ORG_KEY"]) if env.get("PLASMATWIN_ORG_KEY") else None,
+            org_cert=Path(env["PLASMATWIN_ORG_CERT"]) if env.get("PLASMATWIN_ORG_CERT") else None,
             crl_files=tuple(Path(x) for x in env.get("PLASMATWIN_CRL_FILES", "").split(",") if x),
             data_dir=Path(env.get("PLASMATWIN_DATA_DIR", str(d.data_dir))),
             host=env.get("PLASMATWIN_HOST", d.host),

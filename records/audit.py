@@ -143,18 +143,18 @@ def _entity_id(obj: object) -> str:
 def _row_changes(obj: object, mode: str) -> dict[str, Any]:
     mapper = inspect(type(obj))
     redact: frozenset[str] = getattr(type(obj), "__audit_redact__", frozenset())
+    digest: frozenset[str] = getattr(type(obj), "__audit_digest__", frozenset())
     changes: dict[str, Any] = {}
     for attr in mapper.column_attrs:
         key = attr.key
         hist = get_history(obj, key)
         if mode == "CREATE":
-            new = getattr(obj, key)
+            old, new = None, getattr(obj, key)
             if new is None:
                 continue
-            old_new = [None, to_json_value(new)]
         elif mode == "DELETE":
             old = hist.unchanged[0] if hist.unchanged else (hist.deleted[0] if hist.deleted else None)
-            old_new = [to_json_value(old), None]
+            new = None
         else:
             if not hist.has_changes():
                 continue
@@ -162,9 +162,21 @@ def _row_changes(obj: object, mode: str) -> dict[str, Any]:
             new = hist.added[0] if hist.added else None
             if old == new:
                 continue
-            old_new = [to_json_value(old), to_json_value(new)]
-        changes[key] = ["***", "***"] if key in redact else old_new
+        if key in redact:
+            changes[key] = ["***", "***"]
+        elif key in digest:
+            changes[key] = [_digest(old), _digest(new)]
+        else:
+            changes[key] = [to_json_value(old), to_json_value(new)]
     return changes
+
+
+def _digest(value: Any) -> str | None:
+    """Large values (documents) are audited by their SHA-256."""
+    if value is None:
+        return None
+    data = value if isinstance(value, bytes) else str(value).encode()
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def _collect(session: Session) -> list[PendingEvent]:

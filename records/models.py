@@ -6,6 +6,7 @@ from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit
 from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
 from records.plant import Area, Equipment, Plant, Room, Sensor, Site
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, Sample, batch_pool
+from records.release import ReleaseDocument
 from records.signature import ESignature
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "PlasmaStation",
     "PlasmaUnit",
     "Pool",
+    "ReleaseDocument",
     "Role",
     "Room",
     "Sample",

@@ -87,7 +87,8 @@ async def generate(db: Database, pop: Population = Population(),
             pool_rows.append({"id": pid, "code": f"PL{day:%y%m}{i + 1:04d}", "product": product,
                               "pooled_at": datetime.combine(day, datetime.min.time(), UTC), "status": "CLOSED"})
             batch_rows.append({"id": bid, "batch_number": f"B{day:%Y%m}{i + 1:04d}", "product": product,
-                               "status": "RELEASED" if i < pop.pools - 2 else "IN_PROGRESS",
+                               "status": "RELEASED" if i < pop.pools - 2 else (
+                                   "UNDER_REVIEW" if i == pop.pools - 2 else "IN_PROGRESS"),
                                "started_at": datetime.combine(day, datetime.min.time(), UTC),
                                "expiry_date": day + timedelta(days=3 * 365)})
             links.append({"batch_id": bid, "pool_id": pid})

@@ -18,6 +18,9 @@ from resolvers.trace import TraceScope
 from subscriptions.bus import Bus
 from twin.state import PlantState
 
+# What a scoped (partner or regulator) token can reach at all; plant and live data are outside.
+SCOPED_AREAS = frozenset({"plasma", "trace", "batch", "session"})
+
 
 @dataclass
 class Services:
@@ -29,6 +32,9 @@ class Services:
     lockout: Lockout
     trust: TrustStore = field(default_factory=lambda: TrustStore([]))
     signature_window: int = 300
+    # The organisation's PAdES key and certificate (PEM), when release documents are enabled.
+    org_key: bytes | None = None
+    org_cert: bytes | None = None
 
     @property
     def authorizer(self) -> Authorizer:
@@ -71,6 +77,10 @@ class Context:
         """The enforcement point: unauthenticated or denied requests are refused and denials audited."""
         self.signed_in()
         assert self.principal is not None
+        if self.principal.is_scoped and obj.split(":")[0] not in SCOPED_AREAS:
+            await self.db.record(self.audit_context(), PendingEvent(
+                "ACCESS_DENIED", obj.split(":")[0], None, {"object": obj, "action": act, "reason": "out of scope"}))
+            raise AppError(ErrorCode.OUT_OF_SCOPE, "this token's scope does not cover that data")
         if not self.services.authorizer.allows(self.principal, obj, act, site):
             await self.db.record(
                 self.audit_context(),

@@ -15,6 +15,7 @@ from schema.live import LiveSubscription
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
 from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
+from schema.release import ReleaseMutation, ReleaseQuery
 from schema.signing import SigningQuery
 from schema.tokens import TokenMutation, TokenQuery
 from schema.trace import TraceQuery
@@ -22,14 +23,16 @@ from schema.trace import TraceQuery
 
 @strawberry.type
 class Query(
-    IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery
+    IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
+    ReleaseQuery,
 ):
     pass
 
 
 @strawberry.type
 class Mutation(
-    IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation
+    IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation,
+    ReleaseMutation,
 ):
     pass
 

@@ -24,6 +24,8 @@ SIGNERS = {
     "op.two": (("operator",), "ES256"),
     "qa.sig": (("qa_officer",), "ES256"),
     "adm.sig": (("system_admin",), "ES256"),
+    "qp.sig": (("qualified_person",), "ES256"),
+    "qp.rsa": (("qualified_person",), "RS256"),
 }
 
 

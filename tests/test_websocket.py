@@ -74,3 +74,32 @@ async def test_websocket_errors_carry_codes(live_server: LiveServer) -> None:
         await ws.send(json.dumps({"id": "q", "type": "subscribe", "payload": {"query": "{verifyAuditChain{ok}}"}}))
         msg = await _recv(ws)
         assert msg["type"] == "next" and msg["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_scoped_token_subscription_is_out_of_scope(live_server: LiveServer) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from records.audit import AuditContext
+    from records.base import utcnow
+    from records.db import Database
+    from records.identity import ApiToken, User
+    from resolvers.identity import token_digest
+
+    url = live_server.app.state.settings.database_url
+    db = Database(url)
+    async with db.write(AuditContext("test")) as s:
+        uid = (await s.execute(select(User.id).where(User.username == "reg.one"))).scalar_one()
+        s.add(ApiToken(token_hash=token_digest("scoped-test-token"), user_id=uid, kind="scoped",
+                       expires_at=utcnow() + timedelta(hours=1), scope={"readOnly": True, "products": ["X"]}))
+    await db.dispose()
+    async with websockets.connect(live_server.ws_url, subprotocols=[PROTO]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init",
+                                  "payload": {"authorization": "Bearer scoped-test-token"}}))
+        assert (await _recv(ws))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "s", "type": "subscribe",
+                                  "payload": {"query": "subscription{sensorUpdates{tag value}}"}}))
+        msg = await _recv(ws)
+        errors = msg["payload"] if msg["type"] == "error" else msg["payload"].get("errors")
+        assert errors[0]["extensions"]["code"] == "OUT_OF_SCOPE"

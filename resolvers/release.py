@@ -1,0 +1,166 @@
+"""Batch release by the Qualified Person, with a PAdES-signed release document (PR-26, PR-29).
+
+prepare: render the batch-release summary, seal it with the organisation's key, reserve the QP's
+signature and hand the QP the bytes to sign. complete: the QP's key signs those bytes on the
+client (it never reaches the server); the server embeds the signature, validates the document,
+and releases the batch, all in one transaction with its signature record and audit events.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+
+from graphql import GraphQLResolveInfo
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from policies import pades
+from policies import signatures as sig
+from policies.errors import AppError, ErrorCode
+from records import audit
+from records.audit import PendingEvent
+from records.base import utcnow
+from records.genealogy import FinalLot, Intermediate
+from records.identity import UserCertificate
+from records.plasma import Batch, PlasmaUnit
+from records.release import ReleaseDocument
+from records.signature import ESignature
+from resolvers.context import Context
+from resolvers.signing import check_signature, store_signature
+
+RELEASABLE = ("COMPLETED", "UNDER_REVIEW")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    document_id: str
+    algorithm: str
+    to_sign: bytes
+    to_sign_digest: bytes
+
+
+async def _summary(ctx: Context, b: Batch) -> pades.ReleaseDocument:
+    async with ctx.db.read() as s:
+        pool_ids = [p.id for p in b.pools]
+        units, donors = (await s.execute(select(func.count(PlasmaUnit.id), func.count(func.distinct(
+            PlasmaUnit.donor_id))).where(PlasmaUnit.pool_id.in_(pool_ids)))).one()
+        lots = (await s.execute(select(FinalLot.lot_number)
+                                .join(Intermediate, Intermediate.id == FinalLot.intermediate_id)
+                                .where(Intermediate.batch_id == b.id).order_by(FinalLot.lot_number))).scalars().all()
+        sigs = (await s.execute(select(ESignature)
+                                .where(ESignature.entity == "batch", ESignature.entity_id == str(b.id))
+                                .order_by(ESignature.id))).scalars().all()
+    return pades.ReleaseDocument(
+        title="Batch release certificate - production and testing summary",
+        batch_number=b.batch_number, product=b.product,
+        expiry_date=b.expiry_date.isoformat() if b.expiry_date else "-", batch_size=f"{len(lots)} final lots",
+        status=b.status,
+        lines=[("Plasma pools", ", ".join(p.code for p in b.pools) or "-"),
+               ("Plasma units charged", str(units)), ("Donors", str(donors)),
+               ("Final lots", ", ".join(lots) or "-"),
+               ("Production started", b.started_at.date().isoformat() if b.started_at else "-")],
+        signatures=[(x.printed_name, x.meaning, x.signed_at) for x in sigs],
+        issued_at=audit.iso(utcnow()), organisation="PlasmaTwin plant",
+    )
+
+
+async def _batch(ctx: Context, batch_number: str) -> Batch:
+    async with ctx.db.read() as s:
+        b = (await s.execute(select(Batch).where(Batch.batch_number == batch_number)
+                             .options(selectinload(Batch.pools)))).scalar_one_or_none()
+    if b is None:
+        raise AppError(ErrorCode.NOT_FOUND, f"no batch {batch_number}")
+    return b
+
+
+async def _production_signers(ctx: Context, batch_id: int) -> list[str]:
+    async with ctx.db.read() as s:
+        return list((await s.execute(select(ESignature.signer).where(
+            ESignature.entity == "batch", ESignature.entity_id == str(batch_id),
+            ESignature.meaning.in_(("PERFORMED", "VERIFIED", "REVIEWED"))))).scalars())
+
+
+async def prepare(ctx: Context, batch_number: str) -> Prepared:
+    qp = await ctx.require("batch:release", "write")
+    if ctx.services.org_key is None or ctx.services.org_cert is None:
+        raise AppError(ErrorCode.VALIDATION_FAILED, "release documents need the organisation's signing key "
+                                                    "(PLASMATWIN_ORG_KEY, PLASMATWIN_ORG_CERT)")
+    b = await _batch(ctx, batch_number)
+    if b.status not in RELEASABLE:
+        raise AppError(ErrorCode.CONFLICT, f"batch {batch_number} is {b.status}; only {', '.join(RELEASABLE)} "
+                                           "batches can be released")
+    await ctx.require_duty("release", "batch", str(b.id), "whoever signed production steps of a batch cannot "
+                           "release it", production_signers=tuple(await _production_signers(ctx, b.id)))
+    async with ctx.db.read() as s:
+        certs = (await s.execute(select(UserCertificate.pem, UserCertificate.algorithm)
+                                 .where(UserCertificate.user_id == qp.user_id, UserCertificate.revoked_at.is_(None))
+                                 .order_by(UserCertificate.id.desc()))).all()
+    cert = next((pem for pem, alg in certs if alg in pades.ALGORITHMS), None)
+    if cert is None:
+        raise AppError(ErrorCode.VALIDATION_FAILED, "PAdES release signatures need an ES256 or RS256 certificate")
+    chain = list(ctx.services.trust.anchors)
+    summary = await _summary(ctx, b)
+    pdf = pades.render_release_pdf(summary)
+    sealed = await pades.sign_as_organisation(pdf, ctx.services.org_key, ctx.services.org_cert, chain)
+    prepared = await pades.prepare_external(sealed, cert.encode(), chain)
+    doc_id = pades.document_id(summary)
+    async with ctx.db.write(ctx.audit_context("batch release prepared")) as s:
+        s.add(ReleaseDocument(document_id=doc_id, batch_id=b.id, status="PREPARED", prepared_by=qp.username,
+                              prepared_state=prepared.state_bytes().decode(), pdf=sealed))
+    return Prepared(doc_id, prepared.algorithm, prepared.to_sign, prepared.to_sign_digest)
+
+
+async def complete(ctx: Context, info: GraphQLResolveInfo, document_id: str, cms_signature: str,
+                   payload: sig.SignaturePayload | None) -> ReleaseDocument:
+    qp = await ctx.require("batch:release", "write")
+    async with ctx.db.read() as s:
+        doc = (await s.execute(select(ReleaseDocument).where(ReleaseDocument.document_id == document_id)
+                               )).scalar_one_or_none()
+    if doc is None or doc.status != "PREPARED" or doc.prepared_state is None:
+        raise AppError(ErrorCode.NOT_FOUND, f"no release document {document_id} waiting for a signature")
+    if doc.prepared_by != qp.username:
+        raise AppError(ErrorCode.FORBIDDEN, "the QP who prepared the release completes it")
+    try:
+        raw = base64.b64decode(cms_signature, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise AppError(ErrorCode.SIGNATURE_INVALID, "cmsSignature is not standard base64") from exc
+    by = await check_signature(ctx, info, "completeRelease", payload)
+    prepared = pades.PreparedSignature.from_state(doc.prepared_state.encode())
+    try:
+        final = await pades.finish_external(prepared, raw, prepared.algorithm)
+    except ValueError as exc:
+        await ctx.db.record(ctx.audit_context(), PendingEvent(
+            "SIGNATURE_REJECTED", "release_document", document_id,
+            {"operation": "completeRelease", "code": "SIGNATURE_INVALID", "message": str(exc)}))
+        raise AppError(ErrorCode.SIGNATURE_INVALID, "the document signature does not verify") from exc
+    reports = await pades.validate(final, list(ctx.services.trust.anchors))
+    if not reports or not all(r.intact and r.valid and r.trusted for r in reports):
+        raise AppError(ErrorCode.CERTIFICATE_UNTRUSTED, "the signed document does not validate against the "
+                                                        "trust anchors")
+    async with ctx.db.write(ctx.audit_context("batch released by the Qualified Person")) as s:
+        row = await s.get(ReleaseDocument, doc.id)
+        b = await s.get(Batch, doc.batch_id)
+        assert row is not None and b is not None
+        if row.status != "PREPARED":
+            raise AppError(ErrorCode.CONFLICT, "this document was completed meanwhile")
+        row.pdf, row.status, row.released_at, row.prepared_state = final, "RELEASED", utcnow(), None
+        b.status = "RELEASED"
+        await s.flush()
+        await store_signature(s, by, "batch", str(b.id), {"batchNumber": b.batch_number, "status": "RELEASED",
+                                                          "document": hashlib.sha256(final).hexdigest()})
+    return row
+
+
+async def document(ctx: Context, batch_number: str) -> ReleaseDocument | None:
+    await ctx.require("batch:document", "read")
+    from resolvers.plasma import batch as scoped_batch
+
+    async with ctx.db.read() as s:
+        b = await scoped_batch(s, batch_number, ctx.scope())
+        if b is None:
+            return None
+        return (await s.execute(select(ReleaseDocument).where(ReleaseDocument.batch_id == b.id)
+                                .order_by(ReleaseDocument.id.desc()).limit(1))).scalar_one_or_none()

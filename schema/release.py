@@ -1,0 +1,108 @@
+"""Batch release: prepare and complete the QP's PAdES signature; fetch and validate the document."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from policies import pades
+from policies.errors import AppError, ErrorCode
+from records.release import ReleaseDocument as ReleaseRow
+from resolvers import release as res
+from resolvers.context import Context
+from schema.signing import SignatureInput
+
+
+@strawberry.type
+class PreparedRelease:
+    document_id: str
+    algorithm: str = strawberry.field(description="ES256 or RS256: the QP's certificate algorithm")
+    to_sign: str = strawberry.field(description="Base64 DER of the CMS signed attributes: sign these bytes")
+    to_sign_digest: str = strawberry.field(description="Base64 SHA-256 of toSign, for hash-only signers")
+
+
+@strawberry.type
+class DocumentSignature:
+    field_name: str
+    signer: str | None
+    signing_time: str | None
+    intact: bool
+    valid: bool
+    trusted: bool
+    covers_whole_document: bool
+    modifications_ok: bool
+    summary: str
+
+    @classmethod
+    def of(cls, r: pades.SignatureReport) -> DocumentSignature:
+        return cls(field_name=r.field_name, signer=r.signer_common_name, signing_time=r.signing_time,
+                   intact=r.intact, valid=r.valid, trusted=r.trusted, covers_whole_document=r.covers_whole_document,
+                   modifications_ok=r.modifications_ok, summary=r.summary)
+
+
+@strawberry.type
+class ReleaseDocument:
+    document_id: str
+    status: str
+    prepared_by: str
+    released_at: datetime | None
+    pdf: str = strawberry.field(description="The PDF, standard base64")
+    _pdf: strawberry.Private[bytes]
+
+    @strawberry.field(description="Signer, time, integrity and trust of every signature in the document")
+    async def signatures(self, info: Info[Context, None]) -> list[DocumentSignature]:
+        return [DocumentSignature.of(r) for r in await pades.validate(self._pdf,
+                                                                      list(info.context.services.trust.anchors))]
+
+    @classmethod
+    def of(cls, row: ReleaseRow) -> ReleaseDocument:
+        return cls(document_id=row.document_id, status=row.status, prepared_by=row.prepared_by,
+                   released_at=row.released_at, pdf=base64.b64encode(row.pdf).decode(), _pdf=row.pdf)
+
+
+@strawberry.input
+class CompleteReleaseInput:
+    document_id: str
+    cms_signature: str = strawberry.field(description="Base64 signature over toSign (ES256 r||s or RS256)")
+
+
+@strawberry.type
+class ReleaseQuery:
+    @strawberry.field(description="The newest release document of a batch")
+    async def release_document(self, info: Info[Context, None], batch_number: str) -> ReleaseDocument | None:
+        row = await res.document(info.context, batch_number)
+        return ReleaseDocument.of(row) if row else None
+
+    @strawberry.field(description="Validate the signatures of any PDF (for example a copy received by e-mail)")
+    async def validate_document(self, info: Info[Context, None], pdf: str) -> list[DocumentSignature]:
+        await info.context.require("batch:document", "read")
+        try:
+            data = base64.b64decode(pdf, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "pdf must be standard base64") from exc
+        try:
+            reports = await pades.validate(data, list(info.context.services.trust.anchors))
+        except Exception as exc:  # a corrupt file is the caller's input, not our failure
+            raise AppError(ErrorCode.VALIDATION_FAILED, "the file is not a readable signed PDF") from exc
+        return [DocumentSignature.of(r) for r in reports]
+
+
+@strawberry.type
+class ReleaseMutation:
+    @strawberry.mutation(description="Render and seal the release document; returns what the QP must sign")
+    async def prepare_release(self, info: Info[Context, None], batch_number: str) -> PreparedRelease:
+        p = await res.prepare(info.context, batch_number)
+        return PreparedRelease(document_id=p.document_id, algorithm=p.algorithm,
+                               to_sign=base64.b64encode(p.to_sign).decode(),
+                               to_sign_digest=base64.b64encode(p.to_sign_digest).decode())
+
+    @strawberry.mutation(description="Embed the QP's signature and release the batch; signed RELEASED")
+    async def complete_release(self, info: Info[Context, None], input: CompleteReleaseInput,
+                               signature: SignatureInput) -> ReleaseDocument:
+        row = await res.complete(info.context, info._raw_info, input.document_id, input.cms_signature,
+                                 signature.payload())
+        return ReleaseDocument.of(row)
