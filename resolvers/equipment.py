@@ -54,7 +54,6 @@ async def set_status(ctx: Context, info: GraphQLResolveInfo, code: str, status: 
             e.status = status
             await s.flush()
             row = await store_signature(s, by, "equipment", str(e.id), content(e))
-            await s.run_sync(lambda ss: _link(ss, ctx, e.id, row.id, by.verified.payload.meaning, reason))
     except AppError as err:
         if err.code == ErrorCode.SIGNATURE_REPLAYED:
             await ctx.db.record(ctx.audit_context(), PendingEvent(
@@ -63,13 +62,6 @@ async def set_status(ctx: Context, info: GraphQLResolveInfo, code: str, status: 
         raise
     ctx.services.bus.publish(EQUIPMENT_TOPIC, {"code": code, "status": status, "previous": previous})
     return StatusChange(code, status, previous, row.id)
-
-
-def _link(ss: Any, ctx: Context, equipment_id: int, signature_id: int, meaning: str, reason: str) -> None:
-    from records import audit
-
-    audit.append(ss.connection(), ctx.audit_context(reason), [PendingEvent(
-        "SIGN", "equipment", str(equipment_id), {"signature": [None, signature_id], "meaning": [None, meaning]})])
 
 
 async def verify_change(ctx: Context, info: GraphQLResolveInfo, signature_id: int,
@@ -89,14 +81,5 @@ async def verify_change(ctx: Context, info: GraphQLResolveInfo, signature_id: in
                            "whoever performed a change cannot verify it", performed_by=performed.signer)
     by = await check_signature(ctx, info, "verifyEquipmentStatusChange", payload)
     async with ctx.db.write(ctx.audit_context("verification of a status change")) as s:
-        row = await store_signature(s, by, "equipment", performed.entity_id, current)
-        ev = PendingEvent("VERIFY", "equipment", performed.entity_id,
-                          {"verifies": [None, performed.id], "signature": [None, row.id]})
-        await s.run_sync(lambda ss: _append(ss, ctx, ev))
+        row = await store_signature(s, by, "equipment", performed.entity_id, current, verifies=performed.id)
     return row.id
-
-
-def _append(ss: Any, ctx: Context, ev: PendingEvent) -> None:
-    from records import audit
-
-    audit.append(ss.connection(), ctx.audit_context("verification of a status change"), [ev])

@@ -5,6 +5,7 @@ Every refusal is audited in its own transaction and leaves the business data unt
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -14,10 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from policies import pki
 from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from policies.principal import Principal
-from records.audit import PendingEvent
+from records import audit
+from records.audit import AuditContext, AuditEvent, PendingEvent
 from records.base import utcnow
 from records.identity import User, UserCertificate
 from records.signature import ESignature, record_hash
@@ -89,8 +92,12 @@ async def _check(ctx: Context, info: GraphQLResolveInfo, operation: str, payload
 
 
 async def store_signature(s: AsyncSession, by: SignedBy, entity: str, entity_id: str,
-                          content: dict[str, Any]) -> ESignature:
-    """Link the signature for good to this version of the record (its hash)."""
+                          content: dict[str, Any], **link: Any) -> ESignature:
+    """Link the signature for good to this version of the record (its hash).
+
+    The link is also written as a SIGN event in the hash-chained audit trail, so a signature row
+    copied or moved to another record behind the application's back no longer verifies.
+    """
     v = by.verified
     row = ESignature(
         entity=entity, entity_id=entity_id, record_hash=record_hash(entity, entity_id, content),
@@ -105,4 +112,46 @@ async def store_signature(s: AsyncSession, by: SignedBy, entity: str, entity_id:
     except IntegrityError as exc:
         # Two requests raced with one nonce: the unique constraint lets only one commit.
         raise AppError(ErrorCode.SIGNATURE_REPLAYED, "this nonce was already used by a signature") from exc
+    ctx: AuditContext = s.info["audit"]
+    ev = PendingEvent("SIGN", entity, entity_id, {
+        "signature": [None, row.id], "recordHash": [None, row.record_hash], "meaning": [None, row.meaning],
+        "signer": [None, row.signer], "operation": [None, row.operation],
+        **{k: [None, val] for k, val in link.items()}})
+    await s.run_sync(lambda ss: audit.append(ss.connection(), ctx, [ev]))
     return row
+
+
+@dataclass(frozen=True)
+class StoredCheck:
+    signature_id: int
+    valid: bool
+    bound: bool
+    audit_event_id: int | None
+    problem: str | None
+
+
+async def verify_stored(ctx: Context, signature_id: int) -> StoredCheck:
+    """Re-verify a stored signature: its value over the signed input, and its link to the record."""
+    await ctx.require("plant:signature", "read")
+    async with ctx.db.read() as s:
+        row = await s.get(ESignature, signature_id)
+        if row is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no signature {signature_id}")
+        pem = (await s.execute(select(UserCertificate.pem).where(
+            UserCertificate.fingerprint == row.certificate_fingerprint))).scalar_one_or_none()
+        events = (await s.execute(select(AuditEvent).where(
+            AuditEvent.action == "SIGN", AuditEvent.entity == row.entity, AuditEvent.entity_id == row.entity_id)
+        )).scalars().all()
+    problem = None
+    try:
+        valid = pem is not None and pki.verify_bytes(pem.encode(), row.algorithm, row.signing_input.encode(),
+                                                     base64.b64decode(row.value))
+    except ValueError:
+        valid = False
+    if not valid:
+        problem = "the signature value does not verify over its signed input"
+    link = next((e for e in events if e.changes.get("signature", [None, None])[1] == row.id
+                 and e.changes.get("recordHash", [None, None])[1] == row.record_hash), None)
+    if link is None:
+        problem = problem or "no audit event links this signature to this record version"
+    return StoredCheck(row.id, valid, link is not None, link.id if link else None, problem)

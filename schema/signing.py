@@ -72,7 +72,30 @@ class Signature:
 
 
 @strawberry.type
+class SignatureCheck:
+    signature_id: strawberry.ID
+    valid: bool = strawberry.field(description="The value verifies over the signed input with the certificate")
+    bound: bool = strawberry.field(description="The audit trail links it to this record version")
+    audit_event_id: strawberry.ID | None
+    problem: str | None
+
+
+@strawberry.type
 class SigningQuery:
+    @strawberry.field(description="Re-verify a stored signature and its link to the signed record.")
+    async def verify_signature(self, info: Info[Context, None], id: strawberry.ID) -> SignatureCheck:
+        from policies.errors import AppError, ErrorCode
+        from resolvers.signing import verify_stored
+
+        try:
+            sid = int(id)
+        except ValueError as exc:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "id must be numeric") from exc
+        c = await verify_stored(info.context, sid)
+        return SignatureCheck(signature_id=strawberry.ID(str(c.signature_id)), valid=c.valid, bound=c.bound,
+                              audit_event_id=strawberry.ID(str(c.audit_event_id)) if c.audit_event_id else None,
+                              problem=c.problem)
+
     @strawberry.field(description="Every signature of one record, oldest first.")
     async def signatures(self, info: Info[Context, None], entity: str, entity_id: str) -> list[Signature]:
         ctx = info.context

@@ -292,3 +292,25 @@ async def test_operator_cannot_verify(env: Any) -> None:
     body = await other(VERIFY, {"input": inp, "sig": signers.sign("op.two", "verifyEquipmentStatusChange", inp,
                                                                    "VERIFIED")})
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.req("IT-43", "IT-45")
+async def test_stored_signature_reverifies_and_a_moved_copy_does_not(env: Any) -> None:
+    gql, _, db = env
+    sid = await _perform(env, "op.one")
+    me = await gql.sign_in("op.one")
+    q = "query($id:ID!){verifySignature(id:$id){valid bound auditEventId problem}}"
+    ok = (await me(q, {"id": sid}))["data"]["verifySignature"]
+    assert ok["valid"] and ok["bound"] and ok["auditEventId"] and ok["problem"] is None
+    from sqlalchemy import text
+
+    async with db.engine.begin() as conn:  # someone copies the row onto another equipment item
+        await conn.execute(text(
+            "INSERT INTO e_signature (entity, entity_id, record_hash, operation, meaning, signer_id, signer, "
+            "printed_name, signed_at, recorded_at, algorithm, certificate_fingerprint, nonce, signing_input, value) "
+            "SELECT entity, '3', record_hash, operation, meaning, signer_id, signer, printed_name, signed_at, "
+            "recorded_at, algorithm, certificate_fingerprint, 'copied', signing_input, value "
+            "FROM e_signature WHERE id = :i"), {"i": int(sid)})
+        copy = (await conn.execute(text("SELECT id FROM e_signature WHERE nonce = 'copied'"))).scalar_one()
+    bad = (await me(q, {"id": str(copy)}))["data"]["verifySignature"]
+    assert bad["valid"] and not bad["bound"] and "no audit event" in bad["problem"]
