@@ -5,7 +5,7 @@ from records.base import Base
 from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit, Shipment
 from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
 from records.plant import Area, Equipment, Plant, Room, Sensor, Site
-from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, Sample, batch_pool
+from records.plasma import Batch, Donor, PlasmaShipment, PlasmaStation, PlasmaUnit, Pool, Sample, batch_pool
 from records.release import ReleaseDocument
 from records.signature import ESignature
 
@@ -23,6 +23,7 @@ __all__ = [
     "Intermediate",
     "PackagingUnit",
     "Plant",
+    "PlasmaShipment",
     "PlasmaStation",
     "PlasmaUnit",
     "Pool",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Numeric, String, Table
+from sqlalchemy import Column, ForeignKey, Numeric, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from records.base import Base, BigId
@@ -48,6 +48,23 @@ class Pool(Base):
     units: Mapped[list[PlasmaUnit]] = relationship(back_populates="pool")
 
 
+class PlasmaShipment(Base):
+    """A consignment of plasma units declared by a station before it arrives."""
+
+    __tablename__ = "plasma_shipment"
+    __audited__ = True
+    __table_args__ = (UniqueConstraint("station_id", "code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    station_id: Mapped[int] = mapped_column(ForeignKey("plasma_station.id"), index=True)
+    submitted_by: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[datetime]
+    # DECLARED, RECEIVING, RECEIVED
+    status: Mapped[str] = mapped_column(String(16), default="DECLARED")
+    station: Mapped[PlasmaStation] = relationship()
+
+
 class PlasmaUnit(Base):
     """One donation. Appendix B.3: XJBH donation number, KH card, XX blood type, CXJRQ date, XJZL weight."""
 
@@ -68,6 +85,7 @@ class PlasmaUnit(Base):
     received_at: Mapped[datetime | None]
     storage_location: Mapped[str | None] = mapped_column(String(64))
     pool_id: Mapped[int | None] = mapped_column(ForeignKey("pool.id"), index=True)
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("plasma_shipment.id"), index=True)
     donor: Mapped[Donor] = relationship()
     station: Mapped[PlasmaStation] = relationship()
     pool: Mapped[Pool | None] = relationship(back_populates="units")

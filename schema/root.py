@@ -16,6 +16,7 @@ from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuer
 from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.release import ReleaseMutation, ReleaseQuery
+from schema.shipments import ShipmentMutation
 from schema.signing import SigningQuery
 from schema.tokens import TokenMutation, TokenQuery
 from schema.trace import TraceQuery
@@ -32,7 +33,7 @@ class Query(
 @strawberry.type
 class Mutation(
     IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation,
-    ReleaseMutation,
+    ReleaseMutation, ShipmentMutation,
 ):
     pass
 

@@ -26,6 +26,7 @@ SIGNERS = {
     "adm.sig": (("system_admin",), "ES256"),
     "qp.sig": (("qualified_person",), "ES256"),
     "qp.rsa": (("qualified_person",), "RS256"),
+    "st.sig": (("station_partner",), "ES256"),
 }
 
 

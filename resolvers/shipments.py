@@ -1,0 +1,165 @@
+"""Station exchange: a plasma station declares a shipment of units (issue: plasma lifecycle).
+
+Every row is checked on its own; good rows are written together in one transaction with their
+audit events and the station's signature, bad rows are reported with a code and reason and never
+block the good ones. A re-sent shipment creates no duplicates (the donation number is unique).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from policies import signatures as sig
+from policies.errors import AppError, ErrorCode
+from records.base import utcnow
+from records.plasma import Donor, PlasmaShipment, PlasmaStation, PlasmaUnit
+from resolvers.context import Context
+from resolvers.signing import check_signature, store_signature
+
+BLOOD_TYPES = ("A", "B", "O", "AB")
+WEIGHT_RANGE_G = (200.0, 1000.0)  # plausible source-plasma weights; the label value is checked at receipt
+MAX_AGE = timedelta(days=3 * 365)
+MAX_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    donation_number: str
+    donor_card_number: str
+    blood_type: str
+    collected_on: date
+    weight_g: float
+
+
+@dataclass(frozen=True)
+class RowResult:
+    row: int
+    donation_number: str
+    result: str  # ACCEPTED, DUPLICATE or REJECTED
+    code: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ShipmentReport:
+    shipment_code: str
+    station_code: str
+    rows: list[RowResult]
+
+    def count(self, result: str) -> int:
+        return sum(1 for r in self.rows if r.result == result)
+
+
+def _row_problem(r: UnitRow, today: date) -> str | None:
+    if not r.donation_number.strip() or len(r.donation_number) > 32:
+        return "donation number must be 1-32 characters"
+    if not r.donor_card_number.strip() or len(r.donor_card_number) > 32:
+        return "donor card number must be 1-32 characters"
+    if r.blood_type not in BLOOD_TYPES:
+        return f"blood type must be one of {', '.join(BLOOD_TYPES)}"
+    if r.collected_on > today:
+        return "collection date is in the future"
+    if today - r.collected_on > MAX_AGE:
+        return "collection date is more than three years ago"
+    if not WEIGHT_RANGE_G[0] <= r.weight_g <= WEIGHT_RANGE_G[1]:
+        return f"plasma weight {r.weight_g} g is outside {WEIGHT_RANGE_G[0]:.0f}-{WEIGHT_RANGE_G[1]:.0f} g"
+    return None
+
+
+async def submit(ctx: Context, info: GraphQLResolveInfo, station_code: str, shipment_code: str,
+                 rows: list[UnitRow], payload: sig.SignaturePayload | None) -> ShipmentReport:
+    principal = await ctx.require("plasma:shipment", "write")
+    if principal.is_scoped:
+        scope = principal.scope or {}
+        if station_code not in (scope.get("stations") or []):
+            raise AppError(ErrorCode.OUT_OF_SCOPE, "this token may only submit shipments of its own stations")
+    if not shipment_code.strip() or len(shipment_code) > 32:
+        raise AppError(ErrorCode.VALIDATION_FAILED, "shipment code must be 1-32 characters")
+    if not rows or len(rows) > MAX_ROWS:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"a shipment has 1 to {MAX_ROWS} units")
+    async with ctx.db.read() as s:
+        station = (await s.execute(select(PlasmaStation).where(PlasmaStation.code == station_code))
+                   ).scalar_one_or_none()
+    if station is None:
+        raise AppError(ErrorCode.NOT_FOUND if not principal.is_scoped else ErrorCode.OUT_OF_SCOPE,
+                       f"unknown plasma station {station_code}")
+    by = await check_signature(ctx, info, "submitPlasmaShipment", payload)
+    try:
+        return await _write(ctx, by, station, shipment_code.strip(), rows)
+    except IntegrityError as exc:
+        # Another request wrote some of these units meanwhile; nothing of this one was kept.
+        raise AppError(ErrorCode.CONFLICT, "the shipment was being written concurrently; send it again") from exc
+
+
+async def _write(ctx: Context, by: Any, station: PlasmaStation, code: str, rows: list[UnitRow]) -> ShipmentReport:
+    today = utcnow().date()
+    results: list[RowResult] = []
+    async with ctx.db.write(ctx.audit_context(f"shipment {code} from {station.code}")) as s:
+        numbers = [r.donation_number for r in rows]
+        existing = {u.donation_number: u for u in (await s.execute(
+            select(PlasmaUnit).where(PlasmaUnit.donation_number.in_(numbers))
+            .options(selectinload(PlasmaUnit.donor)))).scalars()}
+        cards = {r.donor_card_number for r in rows}
+        donors = {d.card_number: d for d in (await s.execute(select(Donor).where(Donor.card_number.in_(cards))
+                                                              )).scalars()}
+        shipment = (await s.execute(select(PlasmaShipment).where(
+            PlasmaShipment.station_id == station.id, PlasmaShipment.code == code))).scalar_one_or_none()
+        if shipment is None:
+            shipment = PlasmaShipment(code=code, station_id=station.id, submitted_by=by.verified.payload.signer,
+                                      submitted_at=utcnow(), status="DECLARED")
+            s.add(shipment)
+            await s.flush()
+        seen: set[str] = set()
+        for i, r in enumerate(rows, start=1):
+            results.append(_accept(s, i, r, today, station, shipment, existing, donors, seen))
+        await s.flush()
+        accepted = [r.donation_number for r in results if r.result == "ACCEPTED"]
+        await store_signature(s, by, "plasma_shipment", str(shipment.id),
+                              {"station": station.code, "shipment": code, "accepted": accepted})
+    return ShipmentReport(code, station.code, results)
+
+
+def _accept(s: Any, i: int, r: UnitRow, today: date, station: PlasmaStation, shipment: PlasmaShipment,
+            existing: dict[str, PlasmaUnit], donors: dict[str, Donor], seen: set[str]) -> RowResult:
+    def rejected(code: str, reason: str) -> RowResult:
+        return RowResult(i, r.donation_number, "REJECTED", code, reason)
+
+    problem = _row_problem(r, today)
+    if problem:
+        return rejected("VALIDATION_FAILED", problem)
+    if r.donation_number in seen:
+        return rejected("CONFLICT", "the donation number appears twice in this shipment")
+    seen.add(r.donation_number)
+    old = existing.get(r.donation_number)
+    if old is not None:
+        same = (old.station_id == station.id and old.collected_on == r.collected_on
+                and abs(old.weight_g - r.weight_g) < 0.05 and old.donor.card_number == r.donor_card_number)
+        if same:
+            return RowResult(i, r.donation_number, "DUPLICATE", None, "already declared with the same data")
+        return rejected("CONFLICT", "this donation number is already registered with different data")
+    donor = donors.get(r.donor_card_number)
+    if donor is not None:
+        if donor.station_id != station.id:
+            return rejected("VALIDATION_FAILED", "the donor card is registered at another station")
+        if donor.status != "ACTIVE":
+            return rejected("VALIDATION_FAILED", f"the donor is {donor.status.lower().replace('_', ' ')}")
+        if donor.blood_type != r.blood_type:
+            return rejected("VALIDATION_FAILED", f"blood type {r.blood_type} differs from the donor's "
+                                                 f"{donor.blood_type}")
+    else:
+        donor = Donor(card_number=r.donor_card_number, station_id=station.id, name="(registered by station)",
+                      blood_type=r.blood_type, status="ACTIVE")
+        s.add(donor)
+        donors[r.donor_card_number] = donor
+    unit = PlasmaUnit(donation_number=r.donation_number, donor=donor, station_id=station.id,
+                      blood_type=r.blood_type, collected_on=r.collected_on, weight_g=r.weight_g,
+                      status="IN_TRANSIT", shipment_id=shipment.id)
+    s.add(unit)
+    return RowResult(i, r.donation_number, "ACCEPTED")

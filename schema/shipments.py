@@ -1,0 +1,63 @@
+"""Plasma stations declare shipments; the answer is a per-row report."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import shipments as res
+from resolvers.context import Context
+from schema.signing import SignatureInput
+
+
+@strawberry.input
+class ShipmentUnitInput:
+    donation_number: str
+    donor_card_number: str
+    blood_type: str
+    collected_on: date
+    weight_g: float
+
+
+@strawberry.input
+class SubmitPlasmaShipmentInput:
+    station_code: str
+    shipment_code: str
+    units: list[ShipmentUnitInput]
+
+
+@strawberry.type
+class ShipmentRow:
+    row: int
+    donation_number: str
+    result: str = strawberry.field(description="ACCEPTED, DUPLICATE (already declared, same data) or REJECTED")
+    code: str | None
+    reason: str | None
+
+
+@strawberry.type
+class ShipmentReport:
+    shipment_code: str
+    station_code: str
+    accepted: int
+    duplicates: int
+    rejected: int
+    rows: list[ShipmentRow]
+
+
+@strawberry.type
+class ShipmentMutation:
+    @strawberry.mutation(description="Declare a shipment of plasma units (station partners); signed PERFORMED.")
+    async def submit_plasma_shipment(self, info: Info[Context, None], input: SubmitPlasmaShipmentInput,
+                                     signature: SignatureInput) -> ShipmentReport:
+        rows = [res.UnitRow(u.donation_number, u.donor_card_number, u.blood_type, u.collected_on, u.weight_g)
+                for u in input.units]
+        rep = await res.submit(info.context, info._raw_info, input.station_code, input.shipment_code, rows,
+                               signature.payload())
+        return ShipmentReport(
+            shipment_code=rep.shipment_code, station_code=rep.station_code, accepted=rep.count("ACCEPTED"),
+            duplicates=rep.count("DUPLICATE"), rejected=rep.count("REJECTED"),
+            rows=[ShipmentRow(row=r.row, donation_number=r.donation_number, result=r.result, code=r.code,
+                              reason=r.reason) for r in rep.rows])
