@@ -27,6 +27,7 @@ SIGNERS = {
     "qp.sig": (("qualified_person",), "ES256"),
     "qp.rsa": (("qualified_person",), "RS256"),
     "st.sig": (("station_partner",), "ES256"),
+    "qa.two": (("qa_officer",), "ES256"),
 }
 
 

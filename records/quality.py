@@ -1,0 +1,26 @@
+"""Quality events: deviations (raised, investigated, closed with independent approval)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from records.base import Base, BigId
+
+
+class Deviation(Base):
+    __tablename__ = "deviation"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"), index=True)
+    raised_by: Mapped[str] = mapped_column(String(64))
+    raised_at: Mapped[datetime]
+    # OPEN or CLOSED
+    status: Mapped[str] = mapped_column(String(16), default="OPEN")
+    closed_at: Mapped[datetime | None]

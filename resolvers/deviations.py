@@ -1,0 +1,72 @@
+"""Deviations: raised with a signature; closed only with an approval independent of the raiser."""
+
+from __future__ import annotations
+
+from graphql import GraphQLResolveInfo
+from sqlalchemy import func, select
+
+from policies import signatures as sig
+from policies.errors import AppError, ErrorCode
+from records.base import utcnow
+from records.plasma import Batch
+from records.quality import Deviation
+from records.signature import ESignature
+from resolvers.context import Context
+from resolvers.signing import check_signature, store_signature
+
+
+def content(d: Deviation) -> dict[str, object]:
+    return {"number": d.number, "title": d.title, "status": d.status, "raisedBy": d.raised_by}
+
+
+async def raise_deviation(ctx: Context, info: GraphQLResolveInfo, title: str, description: str,
+                          batch_number: str | None, payload: sig.SignaturePayload | None) -> Deviation:
+    p = await ctx.require("quality:deviation", "write")
+    if not title.strip() or len(title) > 200 or not description.strip():
+        raise AppError(ErrorCode.VALIDATION_FAILED, "a deviation needs a title (1-200 characters) and a description")
+    by = await check_signature(ctx, info, "raiseDeviation", payload)
+    async with ctx.db.write(ctx.audit_context("deviation raised")) as s:
+        batch_id = None
+        if batch_number:
+            batch_id = (await s.execute(select(Batch.id).where(Batch.batch_number == batch_number))
+                        ).scalar_one_or_none()
+            if batch_id is None:
+                raise AppError(ErrorCode.NOT_FOUND, f"no batch {batch_number}")
+        now = utcnow()
+        count = (await s.execute(select(func.count()).select_from(Deviation))).scalar_one()
+        d = Deviation(number=f"DEV-{now:%Y}-{count + 1:05d}", title=title.strip(), description=description.strip(),
+                      batch_id=batch_id, raised_by=p.username, raised_at=now, status="OPEN")
+        s.add(d)
+        await s.flush()
+        await store_signature(s, by, "deviation", str(d.id), content(d))
+    return d
+
+
+async def approve_closure(ctx: Context, info: GraphQLResolveInfo, number: str,
+                          payload: sig.SignaturePayload | None) -> Deviation:
+    """QA approves closure; the raiser's approval counts only beside someone else's (duties.csv)."""
+    p = await ctx.require("quality:closure", "write")
+    async with ctx.db.read() as s:
+        d = (await s.execute(select(Deviation).where(Deviation.number == number))).scalar_one_or_none()
+        if d is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no deviation {number}")
+        approvers = set((await s.execute(select(ESignature.signer).where(
+            ESignature.entity == "deviation", ESignature.entity_id == str(d.id),
+            ESignature.meaning == "APPROVED"))).scalars())
+    if d.status != "OPEN":
+        raise AppError(ErrorCode.CONFLICT, f"deviation {number} is {d.status}")
+    if p.username in approvers:
+        raise AppError(ErrorCode.CONFLICT, "you already approved this closure")
+    others = len(approvers - {d.raised_by})
+    await ctx.require_duty("approve_closure", "deviation", str(d.id),
+                           "whoever raised a deviation cannot alone approve its closure",
+                           raised_by=d.raised_by, other_approvals=others)
+    by = await check_signature(ctx, info, "approveDeviationClosure", payload)
+    async with ctx.db.write(ctx.audit_context("deviation closure approved")) as s:
+        row = await s.get(Deviation, d.id)
+        assert row is not None
+        if p.username != row.raised_by:
+            row.status, row.closed_at = "CLOSED", utcnow()
+        await s.flush()
+        await store_signature(s, by, "deviation", str(row.id), content(row))
+    return row

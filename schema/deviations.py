@@ -1,0 +1,55 @@
+"""Deviations: raise (signed) and approve closure (signed, independent of the raiser)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from records.quality import Deviation as Row
+from resolvers import deviations as res
+from resolvers.context import Context
+from schema.signing import SignatureInput
+
+
+@strawberry.type
+class Deviation:
+    number: str
+    title: str
+    status: str
+    raised_by: str
+    raised_at: datetime
+    closed_at: datetime | None
+
+    @classmethod
+    def of(cls, d: Row) -> Deviation:
+        return cls(number=d.number, title=d.title, status=d.status, raised_by=d.raised_by, raised_at=d.raised_at,
+                   closed_at=d.closed_at)
+
+
+@strawberry.input
+class RaiseDeviationInput:
+    title: str
+    description: str
+    batch_number: str | None = None
+
+
+@strawberry.input
+class ApproveDeviationClosureInput:
+    number: str
+
+
+@strawberry.type
+class DeviationMutation:
+    @strawberry.mutation(description="Raise a deviation; signed PERFORMED.")
+    async def raise_deviation(self, info: Info[Context, None], input: RaiseDeviationInput,
+                              signature: SignatureInput) -> Deviation:
+        return Deviation.of(await res.raise_deviation(info.context, info._raw_info, input.title, input.description,
+                                                      input.batch_number, signature.payload()))
+
+    @strawberry.mutation(description="Approve closure (QA); the raiser cannot be the only approver.")
+    async def approve_deviation_closure(self, info: Info[Context, None], input: ApproveDeviationClosureInput,
+                                        signature: SignatureInput) -> Deviation:
+        return Deviation.of(await res.approve_closure(info.context, info._raw_info, input.number,
+                                                      signature.payload()))
