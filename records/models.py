@@ -6,7 +6,7 @@ from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit
 from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
 from records.plant import Area, Equipment, Plant, Room, Sensor, Site
 from records.plasma import Batch, Donor, PlasmaShipment, PlasmaStation, PlasmaUnit, Pool, Sample, batch_pool
-from records.quality import Deviation
+from records.quality import Deviation, LineClearance
 from records.release import ReleaseDocument
 from records.signature import ESignature
 
@@ -23,6 +23,7 @@ __all__ = [
     "Equipment",
     "FinalLot",
     "Intermediate",
+    "LineClearance",
     "PackagingUnit",
     "Plant",
     "PlasmaShipment",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from records.base import Base, BigId
@@ -24,3 +24,23 @@ class Deviation(Base):
     # OPEN or CLOSED
     status: Mapped[str] = mapped_column(String(16), default="OPEN")
     closed_at: Mapped[datetime | None]
+
+
+class LineClearance(Base):
+    """Appendix B.8: room CZJBH, product CPMC, batch CPPH, step SCGX, date QCRQ, checklist JCXM/JCJG,
+    operator QCRY and reviewer QCFHR (both sign)."""
+
+    __tablename__ = "line_clearance"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    room_code: Mapped[str] = mapped_column(String(32), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
+    product: Mapped[str] = mapped_column(String(64))
+    process_step: Mapped[str] = mapped_column(String(100))
+    cleared_at: Mapped[datetime]
+    # [{"item": "...", "result": "PASS"|"FAIL", "note": "..."}]
+    checklist: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    passed: Mapped[bool]
+    operator: Mapped[str] = mapped_column(String(64))
+    reviewer: Mapped[str] = mapped_column(String(64))

@@ -90,10 +90,13 @@ class Context:
             raise AppError(ErrorCode.FORBIDDEN, f"your roles do not allow {act} on {obj}")
         return self.principal
 
-    async def require_duty(self, action: str, entity: str, entity_id: str, message: str, **record: Any) -> None:
-        """Dynamic separation of duties (policies/duties.csv) for one record; a refusal is audited."""
+    async def require_duty(self, action: str, entity: str, entity_id: str, message: str, *,
+                           subject: str | None = None, **record: Any) -> None:
+        """Dynamic separation of duties (policies/duties.csv) for one record; a refusal is audited.
+
+        The subject is the caller unless another person acts (a co-signing verifier)."""
         p = self.signed_in()
-        if self.services.policy.duties.allows(p.username, action, **record):
+        if self.services.policy.duties.allows(subject or p.username, action, **record):
             return
         await self.db.record(self.audit_context(), PendingEvent(
             "SOD_VIOLATION", entity, entity_id, {"action": action, "rule": message,

@@ -49,13 +49,15 @@ def raw_argument(info: GraphQLResolveInfo, ctx: Context, name: str = "input") ->
 
 async def check_signature(
     ctx: Context, info: GraphQLResolveInfo, operation: str, payload: sig.SignaturePayload | None,
-    *, second_person: bool = False,
+    *, second_person: bool = False, meanings: tuple[str, ...] | None = None,
 ) -> SignedBy:
     """All checks of the contract but the nonce (enforced on insert); refusals are audited."""
     principal = ctx.signed_in()
     try:
         if payload is None:
             raise AppError(ErrorCode.SIGNATURE_REQUIRED, f"{operation} needs a signature")
+        if meanings is not None and payload.meaning not in meanings:
+            raise AppError(ErrorCode.FORBIDDEN, f"this signature must mean {' or '.join(meanings)}")
         return await _check(ctx, info, operation, payload, principal, second_person)
     except AppError as e:
         await ctx.db.record(ctx.audit_context(), PendingEvent(

@@ -8,6 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.admin import AdminMutation, AdminQuery
 from schema.audit import AuditQuery
+from schema.clearance import ClearanceMutation
 from schema.deviations import DeviationMutation
 from schema.errors import ErrorCodes
 from schema.identity import IdentityMutation, IdentityQuery
@@ -34,7 +35,7 @@ class Query(
 @strawberry.type
 class Mutation(
     IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation,
-    ReleaseMutation, ShipmentMutation, DeviationMutation,
+    ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation,
 ):
     pass
 
