@@ -42,7 +42,6 @@ async def _roles(s: Any, names: list[str]) -> list[Role]:
 
 async def create_user(ctx: Context, username: str, display_name: str, password: str, roles: list[str],
                       reason: str) -> UserView:
-    await ctx.require("user:account", "write")
     reason = _need_reason(reason)
     username = username.strip().lower()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
@@ -65,7 +64,6 @@ async def create_user(ctx: Context, username: str, display_name: str, password: 
 
 
 async def set_user_roles(ctx: Context, username: str, roles: list[str], reason: str) -> UserView:
-    await ctx.require("user:roles", "write")
     reason = _need_reason(reason)
     wanted = check_role_set(roles, load_roles(), ctx.services.policy.duties)
     async with ctx.db.write(ctx.audit_context(reason)) as s:
@@ -87,7 +85,6 @@ async def set_user_roles(ctx: Context, username: str, roles: list[str], reason: 
 
 async def deactivate_user(ctx: Context, username: str, reason: str) -> UserView:
     """Accounts are deactivated, never deleted, so their name stays attributable (IT-40)."""
-    await ctx.require("user:account", "write")
     reason = _need_reason(reason)
     async with ctx.db.write(ctx.audit_context(reason)) as s:
         user = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
@@ -100,14 +97,12 @@ async def deactivate_user(ctx: Context, username: str, reason: str) -> UserView:
 
 
 async def list_users(ctx: Context) -> list[UserView]:
-    await ctx.require("user:account", "read")
     async with ctx.db.read() as s:
         users = (await s.execute(select(User).order_by(User.username))).scalars().all()
         return [UserView(u.username, u.display_name, u.active, u.role_names) for u in users]
 
 
 async def set_setting(ctx: Context, key: str, value: Any, reason: str) -> Any:
-    await ctx.require("setting:value", "write")
     reason = _need_reason(reason)
     async with ctx.db.write(ctx.audit_context(reason)) as s:
         row = await s.get(Setting, key)

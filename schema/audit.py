@@ -11,6 +11,7 @@ from strawberry.types import Info
 from records import audit as rec
 from resolvers import audit as res
 from resolvers.context import Context
+from schema.permissions import can
 from schema.relay import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
 
 
@@ -56,13 +57,13 @@ class ChainReport:
 
 @strawberry.type
 class AuditQuery:
-    @strawberry.field(description="Audit events, newest first, filtered by entity, actor, action and time.")
+    @strawberry.field(description="Audit events, newest first, filtered by entity, actor, action and time.",
+                      extensions=can("audit:trail", "read"))
     async def audit_trail(
         self, info: Info[Context, None], filter: AuditFilter | None = None, first: int | None = None,
         after: str | None = None,
     ) -> Connection[AuditEvent]:
         ctx = info.context
-        await ctx.require("audit:trail", "read")
         f = filter or AuditFilter()
         q = res.AuditQuery(f.entity, f.entity_id, f.actor, f.action, f.since, f.until)
         size = page_size(first)
@@ -76,10 +77,10 @@ class AuditQuery:
                                end_cursor=edges[-1].cursor if edges else None),
         )
 
-    @strawberry.field(description="Recompute the hash chain over every audit event.")
+    @strawberry.field(description="Recompute the hash chain over every audit event.",
+                      extensions=can("audit:chain", "read"))
     async def verify_audit_chain(self, info: Info[Context, None]) -> ChainReport:
         ctx = info.context
-        await ctx.require("audit:chain", "read")
         async with ctx.db.read() as s:
             r = await rec.verify_chain(s)
         return ChainReport(ok=r.ok, checked=r.checked, problem=r.problem,

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from resolvers import clearance as res
 from resolvers.context import Context
+from schema.permissions import can
 from schema.signing import SignatureInput
 
 
@@ -44,7 +45,7 @@ class LineClearance:
 @strawberry.type
 class ClearanceMutation:
     @strawberry.mutation(description="Record a line clearance (B.8); signed PERFORMED and VERIFIED by another "
-                                     "person present.")
+                                     "person present.", extensions=can("batch:clearance", "write"))
     async def record_line_clearance(self, info: Info[Context, None], input: RecordLineClearanceInput,
                                     signature: SignatureInput, verification: SignatureInput) -> LineClearance:
         items = [res.CheckItem(i.item, i.result, i.note) for i in input.checklist]

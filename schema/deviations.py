@@ -10,6 +10,7 @@ from strawberry.types import Info
 from records.quality import Deviation as Row
 from resolvers import deviations as res
 from resolvers.context import Context
+from schema.permissions import can
 from schema.signing import SignatureInput
 
 
@@ -42,13 +43,15 @@ class ApproveDeviationClosureInput:
 
 @strawberry.type
 class DeviationMutation:
-    @strawberry.mutation(description="Raise a deviation; signed PERFORMED.")
+    @strawberry.mutation(description="Raise a deviation; signed PERFORMED.",
+                         extensions=can("quality:deviation", "write"))
     async def raise_deviation(self, info: Info[Context, None], input: RaiseDeviationInput,
                               signature: SignatureInput) -> Deviation:
         return Deviation.of(await res.raise_deviation(info.context, info._raw_info, input.title, input.description,
                                                       input.batch_number, signature.payload()))
 
-    @strawberry.mutation(description="Approve closure (QA); the raiser cannot be the only approver.")
+    @strawberry.mutation(description="Approve closure (QA); the raiser cannot be the only approver.",
+                         extensions=can("quality:closure", "write"))
     async def approve_deviation_closure(self, info: Info[Context, None], input: ApproveDeviationClosureInput,
                                         signature: SignatureInput) -> Deviation:
         return Deviation.of(await res.approve_closure(info.context, info._raw_info, input.number,

@@ -28,6 +28,7 @@ class LiveSubscription:
         self, info: Info[Context, None], tags: list[str] | None = None
     ) -> AsyncGenerator[SensorReading, None]:
         ctx = info.context
+        # Subscriptions check in the generator, so the refusal reaches the client as a coded error.
         await ctx.require("plant:sensor", "read")
         wanted = frozenset(tags) if tags else None
 

@@ -14,6 +14,7 @@ from records.signature import ESignature
 from resolvers import equipment as equipment_res
 from resolvers import plant as res
 from resolvers.context import Context
+from schema.permissions import can
 from schema.signing import Signature, SignatureInput
 
 
@@ -142,17 +143,16 @@ class Plant:
 
 @strawberry.type
 class PlantQuery:
-    @strawberry.field(description="Every plant with its floor plan, rooms, equipment and sensors.")
+    @strawberry.field(description="Every plant with its floor plan, rooms, equipment and sensors.",
+                      extensions=can("plant:layout", "read"))
     async def plants(self, info: Info[Context, None]) -> list[Plant]:
         ctx = info.context
-        await ctx.require("plant:layout", "read")
         async with ctx.db.read() as s:
             return [Plant.of(p) for p in await res.plants(s)]
 
-    @strawberry.field
+    @strawberry.field(extensions=can("plant:layout", "read"))
     async def plant(self, info: Info[Context, None], id: strawberry.ID) -> Plant | None:
         ctx = info.context
-        await ctx.require("plant:layout", "read")
         try:
             pid = int(id)
         except ValueError as exc:
@@ -161,10 +161,9 @@ class PlantQuery:
             found = await res.plants(s, pid)
         return Plant.of(found[0]) if found else None
 
-    @strawberry.field(description="One equipment item by its code (SBBH).")
+    @strawberry.field(description="One equipment item by its code (SBBH).", extensions=can("plant:equipment", "read"))
     async def equipment(self, info: Info[Context, None], code: str) -> Equipment | None:
         ctx = info.context
-        await ctx.require("plant:equipment", "read")
         async with ctx.db.read() as s:
             e = await res.equipment(s, code)
             return Equipment.of(e, e.room.code) if e else None
@@ -186,7 +185,8 @@ class SetEquipmentStatusPayload:
 
 @strawberry.type
 class PlantMutation:
-    @strawberry.mutation(description="Change an equipment item's operating status (B.2 YXZT); signed.")
+    @strawberry.mutation(description="Change an equipment item's operating status (B.2 YXZT); signed.",
+                         extensions=can("equipment:status", "write"))
     async def set_equipment_status(
         self, info: Info[Context, None], input: SetEquipmentStatusInput, signature: SignatureInput
     ) -> SetEquipmentStatusPayload:
@@ -209,7 +209,8 @@ class VerifyEquipmentStatusChangeInput:
 
 @strawberry.type
 class EquipmentVerificationMutation:
-    @strawberry.mutation(description="A second person verifies a status change; signed VERIFIED.")
+    @strawberry.mutation(description="A second person verifies a status change; signed VERIFIED.",
+                         extensions=can("equipment:status", "verify"))
     async def verify_equipment_status_change(
         self, info: Info[Context, None], input: VerifyEquipmentStatusChangeInput, signature: SignatureInput
     ) -> Signature:

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from records import plasma as rec
 from resolvers import plasma as res
 from resolvers.context import Context
+from schema.permissions import can
 from schema.relay import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
 
 
@@ -91,35 +92,33 @@ class BatchFilter:
 
 @strawberry.type
 class PlasmaQuery:
-    @strawberry.field(description="A plasma unit by donation number, with its station and donor (PL-02).")
+    @strawberry.field(description="A plasma unit by donation number, with its station and donor (PL-02).",
+                      extensions=can("plasma:unit", "read"))
     async def plasma_unit(self, info: Info[Context, None], donation_number: str) -> PlasmaUnit | None:
         ctx = info.context
-        await ctx.require("plasma:unit", "read")
         async with ctx.db.read() as s:
             u = await res.unit(s, donation_number, ctx.scope())
             return PlasmaUnit.of(u) if u else None
 
-    @strawberry.field
+    @strawberry.field(extensions=can("plasma:donor", "read"))
     async def donor(self, info: Info[Context, None], card_number: str) -> Donor | None:
         ctx = info.context
-        await ctx.require("plasma:donor", "read")
         async with ctx.db.read() as s:
             d = await res.donor(s, card_number, ctx.scope())
             return Donor.of(d) if d else None
 
-    @strawberry.field
+    @strawberry.field(extensions=can("batch:record", "read"))
     async def batch(self, info: Info[Context, None], batch_number: str) -> Batch | None:
         ctx = info.context
-        await ctx.require("batch:record", "read")
         async with ctx.db.read() as s:
             b = await res.batch(s, batch_number, ctx.scope())
             return Batch.of(b) if b else None
 
-    @strawberry.field(description="Batches, newest first; a scoped token sees only its products and batches.")
+    @strawberry.field(description="Batches, newest first; a scoped token sees only its products and batches.",
+                      extensions=can("batch:record", "read"))
     async def batches(self, info: Info[Context, None], filter: BatchFilter | None = None, first: int | None = None,
                       after: str | None = None) -> Connection[Batch]:
         ctx = info.context
-        await ctx.require("batch:record", "read")
         f = filter or BatchFilter()
         size = page_size(first)
         async with ctx.db.read() as s:

@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from resolvers import policy_admin as res
 from resolvers.context import Context
+from schema.permissions import can
 from schema.signing import SignatureInput
 
 
@@ -30,15 +31,15 @@ class ReloadPoliciesInput:
 
 @strawberry.type
 class PolicyQuery:
-    @strawberry.field
+    @strawberry.field(extensions=can("setting:policy", "read"))
     async def policy_status(self, info: Info[Context, None]) -> PolicyStatus:
-        await info.context.require("setting:policy", "read")
         return PolicyStatus.of(res.status(info.context))
 
 
 @strawberry.type
 class PolicyMutation:
-    @strawberry.mutation(description="Activate the policy files on disk; signed APPROVED by a system administrator.")
+    @strawberry.mutation(description="Activate the policy files on disk; signed APPROVED by a system administrator.",
+                         extensions=can("setting:policy", "write"))
     async def reload_policies(self, info: Info[Context, None], input: ReloadPoliciesInput,
                               signature: SignatureInput) -> PolicyStatus:
         return PolicyStatus.of(await res.reload(info.context, info._raw_info, input.fingerprint, input.reason,

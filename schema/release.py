@@ -14,6 +14,7 @@ from policies.errors import AppError, ErrorCode
 from records.release import ReleaseDocument as ReleaseRow
 from resolvers import release as res
 from resolvers.context import Context
+from schema.permissions import can
 from schema.signing import SignatureInput
 
 
@@ -72,14 +73,14 @@ class CompleteReleaseInput:
 
 @strawberry.type
 class ReleaseQuery:
-    @strawberry.field(description="The newest release document of a batch")
+    @strawberry.field(description="The newest release document of a batch", extensions=can("batch:document", "read"))
     async def release_document(self, info: Info[Context, None], batch_number: str) -> ReleaseDocument | None:
         row = await res.document(info.context, batch_number)
         return ReleaseDocument.of(row) if row else None
 
-    @strawberry.field(description="Validate the signatures of any PDF (for example a copy received by e-mail)")
+    @strawberry.field(description="Validate the signatures of any PDF (for example a copy received by e-mail)",
+                      extensions=can("batch:document", "read"))
     async def validate_document(self, info: Info[Context, None], pdf: str) -> list[DocumentSignature]:
-        await info.context.require("batch:document", "read")
         try:
             data = base64.b64decode(pdf, validate=True)
         except (binascii.Error, ValueError) as exc:
@@ -93,14 +94,16 @@ class ReleaseQuery:
 
 @strawberry.type
 class ReleaseMutation:
-    @strawberry.mutation(description="Render and seal the release document; returns what the QP must sign")
+    @strawberry.mutation(description="Render and seal the release document; returns what the QP must sign",
+                         extensions=can("batch:release", "write"))
     async def prepare_release(self, info: Info[Context, None], batch_number: str) -> PreparedRelease:
         p = await res.prepare(info.context, batch_number)
         return PreparedRelease(document_id=p.document_id, algorithm=p.algorithm,
                                to_sign=base64.b64encode(p.to_sign).decode(),
                                to_sign_digest=base64.b64encode(p.to_sign_digest).decode())
 
-    @strawberry.mutation(description="Embed the QP's signature and release the batch; signed RELEASED")
+    @strawberry.mutation(description="Embed the QP's signature and release the batch; signed RELEASED",
+                         extensions=can("batch:release", "write"))
     async def complete_release(self, info: Info[Context, None], input: CompleteReleaseInput,
                                signature: SignatureInput) -> ReleaseDocument:
         row = await res.complete(info.context, info._raw_info, input.document_id, input.cms_signature,

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from resolvers import shipments as res
 from resolvers.context import Context
+from schema.permissions import can
 from schema.signing import SignatureInput
 
 
@@ -49,7 +50,8 @@ class ShipmentReport:
 
 @strawberry.type
 class ShipmentMutation:
-    @strawberry.mutation(description="Declare a shipment of plasma units (station partners); signed PERFORMED.")
+    @strawberry.mutation(description="Declare a shipment of plasma units (station partners); signed PERFORMED.",
+                         extensions=can("plasma:shipment", "write"))
     async def submit_plasma_shipment(self, info: Info[Context, None], input: SubmitPlasmaShipmentInput,
                                      signature: SignatureInput) -> ShipmentReport:
         rows = [res.UnitRow(u.donation_number, u.donor_card_number, u.blood_type, u.collected_on, u.weight_g)

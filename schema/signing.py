@@ -12,6 +12,7 @@ from strawberry.types import Info
 from policies import signatures as sig
 from records.signature import ESignature
 from resolvers.context import Context
+from schema.permissions import can
 
 
 @strawberry.enum
@@ -82,7 +83,8 @@ class SignatureCheck:
 
 @strawberry.type
 class SigningQuery:
-    @strawberry.field(description="Re-verify a stored signature and its link to the signed record.")
+    @strawberry.field(description="Re-verify a stored signature and its link to the signed record.",
+                      extensions=can("plant:signature", "read"))
     async def verify_signature(self, info: Info[Context, None], id: strawberry.ID) -> SignatureCheck:
         from policies.errors import AppError, ErrorCode
         from resolvers.signing import verify_stored
@@ -96,10 +98,10 @@ class SigningQuery:
                               audit_event_id=strawberry.ID(str(c.audit_event_id)) if c.audit_event_id else None,
                               problem=c.problem)
 
-    @strawberry.field(description="Every signature of one record, oldest first.")
+    @strawberry.field(description="Every signature of one record, oldest first.",
+                      extensions=can("plant:signature", "read"))
     async def signatures(self, info: Info[Context, None], entity: str, entity_id: str) -> list[Signature]:
         ctx = info.context
-        await ctx.require("plant:signature", "read")
         async with ctx.db.read() as s:
             rows = (await s.execute(select(ESignature).where(ESignature.entity == entity,
                                                              ESignature.entity_id == entity_id)

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from resolvers import tokens as res
 from resolvers.context import Context
+from schema.permissions import can
 from schema.signing import SignatureInput
 
 
@@ -49,14 +50,16 @@ class ScopedToken:
 
 @strawberry.type
 class TokenQuery:
-    @strawberry.field(description="Scoped tokens with their last use (QA, system and audit administrators).")
+    @strawberry.field(description="Scoped tokens with their last use (QA, system and audit administrators).",
+                      extensions=can("token:scoped", "read"))
     async def scoped_tokens(self, info: Info[Context, None]) -> list[ScopedToken]:
         return [ScopedToken.of(t) for t in await res.listing(info.context)]
 
 
 @strawberry.type
 class TokenMutation:
-    @strawberry.mutation(description="Issue a scoped token to a regulator or partner; signed (APPROVED).")
+    @strawberry.mutation(description="Issue a scoped token to a regulator or partner; signed (APPROVED).",
+                         extensions=can("token:scoped", "write"))
     async def issue_scoped_token(self, info: Info[Context, None], input: IssueScopedTokenInput,
                                  signature: SignatureInput) -> ScopedToken:
         scope = res.Scope(input.read_only, tuple(input.stations), tuple(input.products), tuple(input.batch_numbers),
@@ -64,7 +67,7 @@ class TokenMutation:
         return ScopedToken.of(await res.issue(info.context, info._raw_info, input.holder, scope, input.valid_from,
                                               input.valid_until, input.purpose, signature.payload()))
 
-    @strawberry.mutation
+    @strawberry.mutation(extensions=can("token:scoped", "write"))
     async def revoke_scoped_token(self, info: Info[Context, None], id: strawberry.ID, reason: str) -> ScopedToken:
         try:
             token_id = int(id)

@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from resolvers import trace as res
 from resolvers.context import Context
+from schema.permissions import can
 
 MAX_NODES = 50_000
 
@@ -67,18 +68,17 @@ def _limit(max_nodes: int) -> int:
 @strawberry.type
 class TraceQuery:
     @strawberry.field(description="From a packaging code, lot, batch, pool or unit back to every unit, donor and "
-                                  "station.")
+                                  "station.", extensions=can("trace:graph", "read"))
     async def trace_backward(self, info: Info[Context, None], code: str, max_nodes: int = 10_000) -> TraceGraph:
         ctx = info.context
-        await ctx.require("trace:graph", "read")
         limit = _limit(max_nodes)
         async with ctx.db.read() as s:
             return TraceGraph.of(await res.backward(s, code.strip(), ctx.scope()), limit)
 
-    @strawberry.field(description="From a donor, unit or pool forward to every batch, lot and packaging code.")
+    @strawberry.field(description="From a donor, unit or pool forward to every batch, lot and packaging code.",
+                      extensions=can("trace:graph", "read"))
     async def trace_forward(self, info: Info[Context, None], code: str, max_nodes: int = 10_000) -> TraceGraph:
         ctx = info.context
-        await ctx.require("trace:graph", "read")
         limit = _limit(max_nodes)
         async with ctx.db.read() as s:
             return TraceGraph.of(await res.forward(s, code.strip(), ctx.scope()), limit)
