@@ -102,7 +102,11 @@ def create_app(settings: Settings, services: Services | None = None,
         return Context(svc, None, _client(ws))
 
     async def ws_auth(header: Any, ctx: Context) -> Any:
-        return await authenticate(svc.db, header, ctx.client)
+        principal = await authenticate(svc.db, header, ctx.client)
+        if principal is not None and principal.is_scoped:
+            await tokens.log_access(svc.db, principal, ctx.client, {"operation": "websocket", "name": None,
+                                                                     "fields": []})
+        return principal
 
     http = GraphQLHTTP(schema._schema, http_context, max_body=settings.max_body_bytes,
                        rules=[limits_rule(settings.max_query_depth, settings.max_query_cost)])

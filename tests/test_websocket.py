@@ -103,3 +103,10 @@ async def test_scoped_token_subscription_is_out_of_scope(live_server: LiveServer
         msg = await _recv(ws)
         errors = msg["payload"] if msg["type"] == "error" else msg["payload"].get("errors")
         assert errors[0]["extensions"]["code"] == "OUT_OF_SCOPE"
+    db = Database(url)
+    async with db.read() as s:
+        from records.audit import AuditEvent
+
+        access = (await s.execute(select(AuditEvent.changes).where(AuditEvent.action == "ACCESS"))).scalars().all()
+    await db.dispose()
+    assert [a["operation"] for a in access] == ["websocket"]
