@@ -5,7 +5,17 @@ from records.base import Base
 from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit, Shipment
 from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
 from records.plant import Area, Equipment, Plant, Room, Sensor, Site
-from records.plasma import Batch, Donor, PlasmaShipment, PlasmaStation, PlasmaUnit, Pool, Sample, batch_pool
+from records.plasma import (
+    Batch,
+    CodeCounter,
+    Donor,
+    PlasmaShipment,
+    PlasmaStation,
+    PlasmaUnit,
+    Pool,
+    Sample,
+    batch_pool,
+)
 from records.quality import Deviation, LineClearance
 from records.release import ReleaseDocument
 from records.signature import ESignature
@@ -16,6 +26,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Batch",
+    "CodeCounter",
     "Deviation",
     "Distributor",
     "Donor",

@@ -48,6 +48,15 @@ class Pool(Base):
     units: Mapped[list[PlasmaUnit]] = relationship(back_populates="pool")
 
 
+class CodeCounter(Base):
+    """Last serial issued per material-code prefix (type + YYMM), for AAYYMMBBBBB codes (PR-12)."""
+
+    __tablename__ = "code_counter"
+
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int]
+
+
 class PlasmaShipment(Base):
     """A consignment of plasma units declared by a station before it arrives."""
 
@@ -84,6 +93,8 @@ class PlasmaUnit(Base):
     status: Mapped[str] = mapped_column(String(16), default="IN_TRANSIT")
     received_at: Mapped[datetime | None]
     storage_location: Mapped[str | None] = mapped_column(String(64))
+    received_weight_g: Mapped[float | None] = mapped_column(Numeric(8, 1, asdecimal=False))
+    received_by: Mapped[str | None] = mapped_column(String(64))
     pool_id: Mapped[int | None] = mapped_column(ForeignKey("pool.id"), index=True)
     shipment_id: Mapped[int | None] = mapped_column(ForeignKey("plasma_shipment.id"), index=True)
     donor: Mapped[Donor] = relationship()

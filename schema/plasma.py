@@ -56,6 +56,8 @@ class PlasmaUnit:
     status: str
     received_at: datetime | None
     storage_location: str | None
+    received_weight_g: float | None
+    received_by: str | None
     pool_code: str | None
     station: Station
     donor_card_number: str
@@ -65,7 +67,8 @@ class PlasmaUnit:
         st = station or Station(code=u.station.code, name=u.station.name, province=u.station.province)
         return cls(donation_number=u.donation_number, material_code=u.material_code, blood_type=u.blood_type,
                    collected_on=u.collected_on, weight_g=u.weight_g, status=u.status, received_at=u.received_at,
-                   storage_location=u.storage_location, pool_code=u.pool.code if u.pool else None, station=st,
+                   storage_location=u.storage_location, received_weight_g=u.received_weight_g,
+                   received_by=u.received_by, pool_code=u.pool.code if u.pool else None, station=st,
                    donor_card_number=u.donor.card_number)
 
 

@@ -17,6 +17,7 @@ from schema.live import LiveSubscription
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
 from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
+from schema.receipt import LabelQuery, ReceiptMutation
 from schema.release import ReleaseMutation, ReleaseQuery
 from schema.shipments import ShipmentMutation
 from schema.signing import SigningQuery
@@ -27,7 +28,7 @@ from schema.trace import TraceQuery
 @strawberry.type
 class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
-    ReleaseQuery,
+    ReleaseQuery, LabelQuery,
 ):
     pass
 
@@ -35,7 +36,7 @@ class Query(
 @strawberry.type
 class Mutation(
     IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation,
-    ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation,
+    ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation, ReceiptMutation,
 ):
     pass
 

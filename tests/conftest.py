@@ -23,7 +23,6 @@ from records.migrate import upgrade
 from resolvers import identity
 from tests import services
 
-
 identity.use_fast_hashing_for_tests()
 
 PASSWORD = "correct horse battery staple"

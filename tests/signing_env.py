@@ -28,6 +28,7 @@ SIGNERS = {
     "qp.rsa": (("qualified_person",), "RS256"),
     "st.sig": (("station_partner",), "ES256"),
     "qa.two": (("qa_officer",), "ES256"),
+    "log.sig": (("plasma_logistics",), "ES256"),
 }
 
 

@@ -1,0 +1,47 @@
+"""Printable labels (PR-13): material name, batch information and the code as Code 128 and QR."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import barcode
+import segno
+from barcode.writer import SVGWriter
+
+PLASMA_NAME = "Source plasma (human), frozen"
+PLASMA_SHELF_LIFE = timedelta(days=3 * 365)
+
+
+@dataclass(frozen=True)
+class Label:
+    material_code: str
+    material_name: str
+    lines: list[tuple[str, str]]
+    code128_svg: str
+    qr_svg: str
+
+
+def _code128(code: str) -> str:
+    out = io.BytesIO()
+    barcode.get("code128", code, writer=SVGWriter()).write(out, {"module_height": 10.0, "write_text": True})
+    return out.getvalue().decode()
+
+
+def _qr(code: str) -> str:
+    out = io.BytesIO()
+    segno.make(code, error="m").save(out, kind="svg", scale=3, xmldecl=False)
+    return out.getvalue().decode()
+
+
+def plasma_label(material_code: str, donation_number: str, station_name: str, collected_on: date,
+                 weight_g: float) -> Label:
+    lines = [
+        ("Donation number", donation_number),
+        ("Collecting unit", station_name),
+        ("Collected", collected_on.isoformat()),
+        ("Quantity", f"{weight_g:.1f} g (1 unit)"),
+        ("Expiry", (collected_on + PLASMA_SHELF_LIFE).isoformat()),
+    ]
+    return Label(material_code, PLASMA_NAME, lines, _code128(material_code), _qr(material_code))

@@ -1,0 +1,77 @@
+"""Plasma receipt by scan (PL-07, PL-09): each scanned unit is checked against the station's
+electronic manifest, gets its material code and starts its quarantine; refusals are audited."""
+
+from __future__ import annotations
+
+from graphql import GraphQLResolveInfo
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from policies import signatures as sig
+from policies.errors import AppError, ErrorCode
+from records.audit import PendingEvent
+from records.base import utcnow
+from records.plasma import PlasmaShipment, PlasmaStation, PlasmaUnit
+from resolvers import codes
+from resolvers.context import Context
+from resolvers.signing import check_signature, store_signature
+
+WEIGHT_TOLERANCE = 0.05  # measured vs declared weight
+
+
+async def _refuse(ctx: Context, code: ErrorCode, message: str, scanned: str, shipment: str) -> AppError:
+    await ctx.db.record(ctx.audit_context(), PendingEvent(
+        "RECEIPT_REJECTED", "plasma_unit", None,
+        {"scanned": scanned, "shipment": shipment, "code": code.value, "reason": message}))
+    return AppError(code, message)
+
+
+async def receive(ctx: Context, info: GraphQLResolveInfo, station_code: str, shipment_code: str, scanned: str,
+                  weight_g: float, location: str, payload: sig.SignaturePayload | None) -> PlasmaUnit:
+    p = ctx.signed_in()
+    scanned = scanned.strip()
+    if not location.strip():
+        raise AppError(ErrorCode.VALIDATION_FAILED, "give the storage location (freezer-rack-position)")
+    async with ctx.db.read() as s:
+        shipment = (await s.execute(select(PlasmaShipment).join(PlasmaStation).where(
+            PlasmaStation.code == station_code, PlasmaShipment.code == shipment_code))).scalar_one_or_none()
+        unit = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == scanned)
+                                .options(selectinload(PlasmaUnit.station)))).scalar_one_or_none()
+    if shipment is None:
+        raise await _refuse(ctx, ErrorCode.NOT_FOUND, f"no shipment {shipment_code} from {station_code}",
+                            scanned, shipment_code)
+    if unit is None:
+        raise await _refuse(ctx, ErrorCode.NOT_FOUND, f"unknown barcode {scanned}: not on any manifest",
+                            scanned, shipment_code)
+    if unit.shipment_id != shipment.id:
+        raise await _refuse(ctx, ErrorCode.CONFLICT, f"{scanned} is not on the manifest of shipment "
+                            f"{shipment_code}", scanned, shipment_code)
+    if unit.status != "IN_TRANSIT":
+        raise await _refuse(ctx, ErrorCode.CONFLICT, f"{scanned} was already received ({unit.material_code})",
+                            scanned, shipment_code)
+    if abs(weight_g - unit.weight_g) > unit.weight_g * WEIGHT_TOLERANCE:
+        raise await _refuse(ctx, ErrorCode.VALIDATION_FAILED, f"measured {weight_g:.1f} g differs from the "
+                            f"declared {unit.weight_g:.1f} g by more than {WEIGHT_TOLERANCE:.0%}", scanned,
+                            shipment_code)
+    by = await check_signature(ctx, info, "receivePlasmaUnit", payload)
+    async with ctx.db.write(ctx.audit_context(f"receipt of shipment {shipment_code}")) as s:
+        row = await s.get(PlasmaUnit, unit.id)
+        assert row is not None
+        if row.status != "IN_TRANSIT":  # another scan won meanwhile
+            raise AppError(ErrorCode.CONFLICT, f"{scanned} was already received")
+        now = utcnow()
+        row.material_code = await codes.next_code(s, "PL", now.date())
+        row.status, row.received_at, row.received_by = "QUARANTINED", now, p.username
+        row.received_weight_g, row.storage_location = round(weight_g, 1), location.strip()
+        ship = await s.get(PlasmaShipment, shipment.id)
+        assert ship is not None
+        ship.status = "RECEIVING"
+        await s.flush()
+        await store_signature(s, by, "plasma_unit", str(row.id),
+                              {"donationNumber": row.donation_number, "materialCode": row.material_code,
+                               "status": row.status, "location": row.storage_location})
+    async with ctx.db.read() as s:
+        done = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.id == unit.id).options(
+            selectinload(PlasmaUnit.station), selectinload(PlasmaUnit.donor), selectinload(PlasmaUnit.pool))
+        )).scalar_one()
+    return done
