@@ -14,6 +14,7 @@ from records.plasma import (
     PlasmaUnit,
     Pool,
     Sample,
+    StationNotice,
     batch_pool,
 )
 from records.quality import Deviation, LineClearance
@@ -49,6 +50,7 @@ __all__ = [
     "Setting",
     "Shipment",
     "Site",
+    "StationNotice",
     "User",
     "UserCertificate",
     "UserRole",

@@ -139,3 +139,22 @@ class Sample(Base):
     storage_location: Mapped[str | None] = mapped_column(String(64))
     retain_until: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(16), default="TAKEN")
+
+
+class StationNotice(Base):
+    """A message from the plant to a plasma station (unqualified plasma, donor deferral, retest result),
+    tracked until the station acknowledges it (PL-14, PL-19)."""
+
+    __tablename__ = "station_notice"
+    __audited__ = True
+    __audit_reason_required__ = False
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("plasma_station.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    donation_number: Mapped[str | None] = mapped_column(String(32))
+    donor_card_number: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))

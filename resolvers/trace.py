@@ -374,3 +374,28 @@ def _missing(code: str, scope: TraceScope) -> AppError:
     if scope.unrestricted:
         return AppError(ErrorCode.NOT_FOUND, f"no product, batch, pool, unit or donor with code {code}")
     return AppError(ErrorCode.OUT_OF_SCOPE, "that code is not within your token's scope")
+
+
+async def impact_of_units(s: AsyncSession, unit_ids: Iterable[int]) -> Graph:
+    """Everything the given units reached downstream: pools, batches, intermediates, lots, packaging."""
+    g = Graph()
+    rows = await _rows(s, _unit_select(PlasmaUnit.id), unit_ids)
+    await _units(s, g, rows, TraceScope(), True)
+    pool_ids = {r.pool_id for r in rows if r.pool_id is not None}
+    if not pool_ids:
+        return g
+    for r in await _rows(s, lambda ids: select(Pool.id, Pool.code, Pool.product, Pool.status)
+                         .where(Pool.id.in_(ids)), pool_ids):
+        g.node(Node(nid("POOL", r.id), "POOL", r.code, r.product, r.status))
+    for r in rows:
+        if r.pool_id is not None:
+            g.edge(nid("PLASMA_UNIT", r.id), nid("POOL", r.pool_id), "POOLED")
+    batch_ids = set()
+    for r in await _rows(s, lambda ids: select(batch_pool.c.pool_id, Batch.id, Batch.batch_number, Batch.product,
+                                               Batch.status).join(Batch, Batch.id == batch_pool.c.batch_id)
+                         .where(batch_pool.c.pool_id.in_(ids)), pool_ids):
+        g.node(Node(nid("BATCH", r.id), "BATCH", r.batch_number, r.product, r.status))
+        g.edge(nid("POOL", r.pool_id), nid("BATCH", r.id), "CHARGED")
+        batch_ids.add(r.id)
+    await _downstream(s, g, batch_ids, TraceScope())
+    return g

@@ -14,6 +14,7 @@ from schema.errors import ErrorCodes
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.limits import limits_rule
 from schema.live import LiveSubscription
+from schema.lookback import LookbackMutation, LookbackQuery
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
 from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
@@ -28,7 +29,7 @@ from schema.trace import TraceQuery
 @strawberry.type
 class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
-    ReleaseQuery, LabelQuery,
+    ReleaseQuery, LabelQuery, LookbackQuery,
 ):
     pass
 
@@ -37,6 +38,7 @@ class Query(
 class Mutation(
     IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation,
     ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation, ReceiptMutation,
+    LookbackMutation,
 ):
     pass
 

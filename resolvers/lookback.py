@@ -1,0 +1,73 @@
+"""Donor deferral and the lookback (PL-03, PL-04): block the donor's recent units not yet used,
+list everything the used ones reached (recall impact), and tell the station."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graphql import GraphQLResolveInfo
+from sqlalchemy import select
+
+from policies import signatures as sig
+from policies.errors import AppError, ErrorCode
+from records.base import utcnow
+from records.plasma import Donor, PlasmaUnit, StationNotice
+from resolvers import plasma as plasma_res
+from resolvers import trace
+from resolvers.context import Context
+from resolvers.signing import check_signature, store_signature
+
+DEFERRALS = ("DEFERRED", "PERMANENTLY_DEFERRED")
+# Units in these states are still in the plant's hands and can be stopped.
+BLOCKABLE = ("IN_TRANSIT", "RECEIVED", "QUARANTINED", "RELEASED")
+
+
+@dataclass(frozen=True)
+class Impact:
+    card_number: str
+    window_units: list[str]
+    blocked: list[str]
+    graph: trace.Graph
+
+
+async def preview(ctx: Context, card_number: str, days: int) -> Impact:
+    async with ctx.db.read() as s:
+        donor = await plasma_res.donor(s, card_number, ctx.scope())
+        if donor is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no donor {card_number}")
+        units = await plasma_res.lookback(s, donor.id, days)
+        graph = await trace.impact_of_units(s, [u.id for u in units])
+    return Impact(card_number, [u.donation_number for u in units], [], graph)
+
+
+async def defer(ctx: Context, info: GraphQLResolveInfo, card_number: str, status: str, reason: str, days: int,
+                payload: sig.SignaturePayload | None) -> Impact:
+    if status not in DEFERRALS:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"status must be one of {', '.join(DEFERRALS)}")
+    if not reason.strip():
+        raise AppError(ErrorCode.VALIDATION_FAILED, "give the reason for the deferral (for example a positive "
+                                                    "marker)")
+    by = await check_signature(ctx, info, "deferDonor", payload)
+    async with ctx.db.write(ctx.audit_context(reason.strip())) as s:
+        donor = (await s.execute(select(Donor).where(Donor.card_number == card_number))).scalar_one_or_none()
+        if donor is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no donor {card_number}")
+        if donor.status == status:
+            raise AppError(ErrorCode.CONFLICT, f"the donor is already {status}")
+        window = await plasma_res.lookback(s, donor.id, days)
+        now = utcnow()
+        donor.status, donor.status_changed_at = status, now
+        blocked = []
+        for u in window:
+            if u.status in BLOCKABLE:
+                unit = await s.get(PlasmaUnit, u.id)
+                assert unit is not None
+                unit.status = "BLOCKED"
+                blocked.append(unit.donation_number)
+        s.add(StationNotice(station_id=donor.station_id, kind="DONOR_DEFERRED", donor_card_number=card_number,
+                            reason=f"{status}: {reason.strip()}; {len(blocked)} units blocked", created_at=now))
+        await s.flush()
+        await store_signature(s, by, "donor", str(donor.id),
+                              {"cardNumber": card_number, "status": status, "blocked": blocked})
+        graph = await trace.impact_of_units(s, [u.id for u in window])
+    return Impact(card_number, [u.donation_number for u in window], blocked, graph)
