@@ -84,3 +84,19 @@ async def add_tiny_plant(db: Database) -> None:
         for code in ("EQ-1", "EQ-2", "EQ-3"):
             room.equipment.append(Equipment(code=code, name=code, kind="tank", x=1, y=1, status="IDLE"))
         s.add(plant)
+
+
+async def issue_token(gql: Any, signers: Signers, holder: str, issuer: str = "qa.sig", **scope: Any) -> Any:
+    """A scoped token for `holder`, issued and signed by `issuer`; returns a GQL client using it."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.conftest import GQL
+
+    now = datetime.now(UTC)
+    inp = {"holder": holder, "readOnly": True, "purpose": "test", "validFrom": (now - timedelta(minutes=1)).isoformat(),
+           "validUntil": (now + timedelta(days=1)).isoformat(), **scope}
+    me = await gql.sign_in(issuer)
+    body = await me("""mutation($input: IssueScopedTokenInput!, $sig: SignatureInput!) {
+        issueScopedToken(input: $input, signature: $sig) { token } }""",
+                    {"input": inp, "sig": signers.sign(issuer, "issueScopedToken", inp, "APPROVED")})
+    return GQL(gql.client, body["data"]["issueScopedToken"]["token"])

@@ -3,7 +3,6 @@ and notifies the station, which acknowledges through its own token."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from api.seed import seed_stations
 from records import synthetic
 from records.plasma import Donor, PlasmaStation, PlasmaUnit
-from tests.conftest import GQL
+from tests.signing_env import issue_token
 
 POP = synthetic.Population(donors=300, units=1200, pools=6, cases_per_lot=1, cartons_per_case=2,
                            units_per_carton=2)
@@ -54,13 +53,7 @@ async def test_station_reads_and_acknowledges_its_notice(lb: dict[str, Any]) -> 
     qa = await gql.sign_in("qa.sig")
     inp = {"cardNumber": lb["card"], "status": "DEFERRED", "reason": "HBsAg reactive"}
     await qa(DEFER, {"input": inp, "sig": signers.sign("qa.sig", "deferDonor", inp, "APPROVED")})
-    now = datetime.now(UTC)
-    tok_in = {"holder": "st.sig", "readOnly": False, "stations": [lb["station"]], "purpose": "notices",
-              "validFrom": (now - timedelta(minutes=1)).isoformat(), "validUntil": (now + timedelta(days=1)).isoformat()}
-    tok = (await qa("""mutation($input: IssueScopedTokenInput!, $sig: SignatureInput!) {
-        issueScopedToken(input: $input, signature: $sig) { token } }""",
-                    {"input": tok_in, "sig": signers.sign("qa.sig", "issueScopedToken", tok_in, "APPROVED")}))
-    station = GQL(gql.client, tok["data"]["issueScopedToken"]["token"])
+    station = await issue_token(gql, signers, "st.sig", readOnly=False, stations=[lb["station"]])
     notices = (await station("{stationNotices{id kind donorCardNumber reason}}"))["data"]["stationNotices"]
     assert [n["kind"] for n in notices] == ["DONOR_DEFERRED"] and notices[0]["donorCardNumber"] == lb["card"]
     ack = await station("mutation($id:ID!){acknowledgeNotice(id:$id){acknowledgedBy acknowledgedAt}}",

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from api.seed import seed_stations
 from records.audit import AuditContext
 from records.plasma import Donor, PlasmaStation, PlasmaUnit
-from tests.conftest import GQL
+from tests.signing_env import issue_token
 
 SUBMIT = """mutation($input: SubmitPlasmaShipmentInput!, $sig: SignatureInput!) {
   submitPlasmaShipment(input: $input, signature: $sig) {
@@ -30,16 +30,9 @@ def _unit(n: int, **kw: Any) -> dict[str, Any]:
 async def station(env: Any) -> dict[str, Any]:
     gql, signers, db = env
     await seed_stations(db)
-    now = datetime.now(UTC)
-    inp = {"holder": "st.sig", "readOnly": False, "stations": ["PS-N1"], "purpose": "station exchange",
-           "validFrom": (now - timedelta(minutes=1)).isoformat(), "validUntil": (now + timedelta(days=1)).isoformat()}
-    qa = await gql.sign_in("qa.sig")
-    tok = (await qa("""mutation($input: IssueScopedTokenInput!, $sig: SignatureInput!) {
-        issueScopedToken(input: $input, signature: $sig) { token } }""",
-                    {"input": inp, "sig": signers.sign("qa.sig", "issueScopedToken", inp, "APPROVED")}))
+    partner = await issue_token(gql, signers, "st.sig", readOnly=False, stations=["PS-N1"])
     # The station system signs with its own key; here the partner account's demo key plays that part.
-    return {"gql": gql, "signers": signers, "db": db, "partner": GQL(gql.client, tok["data"]["issueScopedToken"]
-                                                                       ["token"])}
+    return {"gql": gql, "signers": signers, "db": db, "partner": partner}
 
 
 async def _submit(w: dict[str, Any], units: list[dict[str, Any]], station_code: str = "PS-N1",
@@ -99,14 +92,7 @@ async def test_units_of_deferred_or_foreign_donors_are_rejected(station: dict[st
 async def test_read_only_station_token_cannot_submit(env: Any) -> None:
     gql, signers, db = env
     await seed_stations(db)
-    now = datetime.now(UTC)
-    inp = {"holder": "st.sig", "readOnly": True, "stations": ["PS-N1"], "purpose": "read",
-           "validFrom": (now - timedelta(minutes=1)).isoformat(), "validUntil": (now + timedelta(days=1)).isoformat()}
-    qa = await gql.sign_in("qa.sig")
-    tok = (await qa("""mutation($input: IssueScopedTokenInput!, $sig: SignatureInput!) {
-        issueScopedToken(input: $input, signature: $sig) { token } }""",
-                    {"input": inp, "sig": signers.sign("qa.sig", "issueScopedToken", inp, "APPROVED")}))
-    partner = GQL(gql.client, tok["data"]["issueScopedToken"]["token"])
+    partner = await issue_token(gql, signers, "st.sig", stations=["PS-N1"])
     s_inp = {"stationCode": "PS-N1", "shipmentCode": "SH", "units": [_unit(1)]}
     r = await partner.post(SUBMIT, {"input": s_inp, "sig": signers.sign("st.sig", "submitPlasmaShipment", s_inp)})
     assert r.status_code == 403 and r.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"

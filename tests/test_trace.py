@@ -6,7 +6,7 @@ connections and error messages (an unknown code and a forbidden one answer alike
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from records import synthetic
 from records.genealogy import PackagingUnit
 from records.plasma import Batch, Donor, PlasmaUnit
 from tests.conftest import GQL
+from tests.signing_env import issue_token
 
 POP = synthetic.Population(donors=300, units=1200, pools=6, lots_per_batch=2, cases_per_lot=2,
                            cartons_per_case=2, units_per_carton=3, distributors=2)
@@ -47,14 +48,8 @@ async def world(env: Any) -> dict[str, Any]:
 
 
 async def _token(w: dict[str, Any], holder: str, **scope: Any) -> GQL:
-    now = datetime.now(UTC)
-    inp = {"holder": holder, "readOnly": True, "validFrom": (now - timedelta(minutes=1)).isoformat(),
-           "validUntil": (now + timedelta(days=1)).isoformat(), "purpose": "test", **scope}
-    me = await w["gql"].sign_in("qa.sig")
-    body = await me("""mutation($input: IssueScopedTokenInput!, $sig: SignatureInput!) {
-        issueScopedToken(input: $input, signature: $sig) { token } }""",
-                    {"input": inp, "sig": w["signers"].sign("qa.sig", "issueScopedToken", inp, "APPROVED")})
-    return GQL(w["gql"].client, body["data"]["issueScopedToken"]["token"])
+    token: GQL = await issue_token(w["gql"], w["signers"], holder, **scope)
+    return token
 
 
 def _kinds(graph: dict[str, Any]) -> dict[str, int]:
