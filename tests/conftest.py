@@ -6,7 +6,7 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,7 @@ STANDARD_USERS = {
 }
 
 
-async def add_users(db: Database, users: dict[str, tuple[str, ...]] = STANDARD_USERS) -> None:
+async def add_users(db: Database, users: Mapping[str, tuple[str, ...]] = STANDARD_USERS) -> None:
     await seed_users(db, [NewUser(u, u.replace(".", " ").title(), roles, PASSWORD) for u, roles in users.items()])
 
 
