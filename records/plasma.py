@@ -158,3 +158,25 @@ class StationNotice(Base):
     created_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class RetestResult(Base):
+    """One retest of one donation (PL-13): test item, result, method and kit lot, instrument, analyst,
+    time; reviewed by a second person before it decides the unit's fate."""
+
+    __tablename__ = "retest_result"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("plasma_unit.id"), index=True)
+    test: Mapped[str] = mapped_column(String(16))
+    # NEGATIVE or REACTIVE; ALT also carries its value in U/L
+    result: Mapped[str] = mapped_column(String(16))
+    value: Mapped[float | None] = mapped_column(Numeric(10, 2, asdecimal=False))
+    method: Mapped[str] = mapped_column(String(64))
+    kit_lot: Mapped[str] = mapped_column(String(32))
+    instrument: Mapped[str] = mapped_column(String(64))
+    analyst: Mapped[str] = mapped_column(String(64))
+    tested_at: Mapped[datetime]
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]

@@ -20,6 +20,7 @@ from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.receipt import LabelQuery, ReceiptMutation
 from schema.release import ReleaseMutation, ReleaseQuery
+from schema.retest import RetestMutation, RetestQuery
 from schema.shipments import ShipmentMutation
 from schema.signing import SigningQuery
 from schema.tokens import TokenMutation, TokenQuery
@@ -29,7 +30,7 @@ from schema.trace import TraceQuery
 @strawberry.type
 class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
-    ReleaseQuery, LabelQuery, LookbackQuery,
+    ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery,
 ):
     pass
 
@@ -38,7 +39,7 @@ class Query(
 class Mutation(
     IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation,
     ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation, ReceiptMutation,
-    LookbackMutation,
+    LookbackMutation, RetestMutation,
 ):
     pass
 

@@ -29,6 +29,9 @@ SIGNERS = {
     "st.sig": (("station_partner",), "ES256"),
     "qa.two": (("qa_officer",), "ES256"),
     "log.sig": (("plasma_logistics",), "ES256"),
+    "qc.sig": (("qc_analyst",), "ES256"),
+    "qcr.sig": (("qc_reviewer",), "ES256"),
+    "qc.both": (("qc_analyst", "qc_reviewer"), "ES256"),
 }
 
 

@@ -1,0 +1,192 @@
+"""Retest of each donation (PL-13..PL-15): the analyst records, another person reviews; a reactive
+result blocks the unit and notifies its station; quarantine release by QA (PL-16..PL-18)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from graphql import GraphQLResolveInfo
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from policies import signatures as sig
+from policies.errors import AppError, ErrorCode
+from records.base import utcnow
+from records.identity import Setting
+from records.plasma import PlasmaUnit, RetestResult, StationNotice
+from resolvers.context import Context
+from resolvers.signing import check_signature, store_signature
+
+TESTS = ("HBSAG", "ANTI_HCV", "ANTI_HIV", "SYPHILIS", "ALT", "NAT")
+REQUIRED = ("HBSAG", "ANTI_HCV", "ANTI_HIV", "SYPHILIS", "ALT")
+ALT_LIMIT = 50.0  # U/L
+DEFAULT_QUARANTINE_DAYS = 60
+
+
+@dataclass(frozen=True)
+class TestInput:
+    test: str
+    result: str
+    value: float | None
+    method: str
+    kit_lot: str
+    instrument: str
+
+
+def reactive(r: RetestResult | TestInput) -> bool:
+    return r.result == "REACTIVE" or (r.test == "ALT" and r.value is not None and r.value > ALT_LIMIT)
+
+
+async def record(ctx: Context, info: GraphQLResolveInfo, donation_number: str, tests: list[TestInput],
+                 payload: sig.SignaturePayload | None) -> list[RetestResult]:
+    p = ctx.signed_in()
+    for t in tests:
+        if t.test not in TESTS or t.result not in ("NEGATIVE", "REACTIVE"):
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"tests are {', '.join(TESTS)}; results NEGATIVE or REACTIVE")
+        if t.test == "ALT" and t.value is None:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "ALT needs its value in U/L")
+        if not (t.method.strip() and t.kit_lot.strip() and t.instrument.strip()):
+            raise AppError(ErrorCode.VALIDATION_FAILED, "each result needs method, kit lot and instrument")
+    if not tests or len({t.test for t in tests}) != len(tests):
+        raise AppError(ErrorCode.VALIDATION_FAILED, "give each test once")
+    by = await check_signature(ctx, info, "recordRetest", payload, meanings=("PERFORMED",))
+    async with ctx.db.write(ctx.audit_context("retest results")) as s:
+        unit = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == donation_number))
+                ).scalar_one_or_none()
+        if unit is None or unit.status in ("IN_TRANSIT",):
+            raise AppError(ErrorCode.NOT_FOUND, f"no received unit {donation_number}")
+        now = utcnow()
+        rows = [RetestResult(unit_id=unit.id, test=t.test, result=t.result, value=t.value, method=t.method.strip(),
+                             kit_lot=t.kit_lot.strip(), instrument=t.instrument.strip(), analyst=p.username,
+                             tested_at=now) for t in tests]
+        s.add_all(rows)
+        await s.flush()
+        await store_signature(s, by, "plasma_unit", str(unit.id), {
+            "donationNumber": donation_number, "retests": [[r.test, r.result, r.value] for r in rows]})
+    return rows
+
+
+async def review(ctx: Context, info: GraphQLResolveInfo, donation_number: str,
+                 payload: sig.SignaturePayload | None) -> tuple[PlasmaUnit, list[RetestResult]]:
+    """A second person confirms the open results; a reactive one blocks the unit (PL-15, PL-19)."""
+    p = ctx.signed_in()
+    async with ctx.db.read() as s:
+        unit, open_rows = await _open(s, donation_number)
+    analysts = {r.analyst for r in open_rows}
+    for analyst in analysts:
+        await ctx.require_duty("review", "plasma_unit", str(unit.id), "whoever tested a unit cannot review "
+                               "the result", performed_by=analyst)
+    by = await check_signature(ctx, info, "reviewRetest", payload, meanings=("REVIEWED",))
+    async with ctx.db.write(ctx.audit_context("retest review")) as s:
+        unit, open_rows = await _open(s, donation_number)
+        now = utcnow()
+        for r in open_rows:
+            r.reviewed_by, r.reviewed_at = p.username, now
+        bad = [r for r in open_rows if reactive(r)]
+        if bad:
+            unit.status = "BLOCKED"
+            s.add(StationNotice(station_id=unit.station_id, kind="UNQUALIFIED_UNIT",
+                                donation_number=unit.donation_number,
+                                reason="retest reactive: " + ", ".join(f"{r.test}" for r in bad), created_at=now))
+        await s.flush()
+        await store_signature(s, by, "plasma_unit", str(unit.id), {
+            "donationNumber": donation_number, "reviewed": [r.id for r in open_rows], "status": unit.status})
+        all_rows = (await s.execute(select(RetestResult).where(RetestResult.unit_id == unit.id)
+                                    .order_by(RetestResult.id))).scalars().all()
+    return unit, list(all_rows)
+
+
+async def _open(s: AsyncSession, donation_number: str) -> tuple[PlasmaUnit, list[RetestResult]]:
+    unit = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == donation_number))
+            ).scalar_one_or_none()
+    if unit is None:
+        raise AppError(ErrorCode.NOT_FOUND, f"no unit {donation_number}")
+    rows = list((await s.execute(select(RetestResult).where(RetestResult.unit_id == unit.id,
+                                                            RetestResult.reviewed_at.is_(None)))).scalars())
+    if not rows:
+        raise AppError(ErrorCode.CONFLICT, f"{donation_number} has no retest results waiting for review")
+    return unit, rows
+
+
+# --- quarantine -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QuarantineState:
+    donation_number: str
+    status: str
+    eligible: bool
+    reasons: list[str]
+    quarantine_ends: date
+
+
+async def quarantine_days(s: AsyncSession) -> int:
+    row = await s.get(Setting, "quarantine.days")
+    days = int(row.value) if row is not None else DEFAULT_QUARANTINE_DAYS
+    return max(days, DEFAULT_QUARANTINE_DAYS)
+
+
+def _clean(results: list[RetestResult]) -> bool:
+    reviewed = {r.test: r for r in results if r.reviewed_at is not None}
+    return all(t in reviewed for t in REQUIRED) and not any(reactive(r) for r in reviewed.values())
+
+
+async def evaluate(s: AsyncSession, unit: PlasmaUnit, today: date) -> QuarantineState:
+    """Eligible for QA release: quarantine period over, own retests reviewed negative, and a later
+    donation of the same donor, after the period, retested negative too (PL-16, PL-17)."""
+    days = await quarantine_days(s)
+    ends = unit.collected_on + timedelta(days=days)
+    reasons = []
+    if unit.status != "QUARANTINED":
+        reasons.append(f"the unit is {unit.status}")
+    if today < ends:
+        reasons.append(f"quarantine runs until {ends.isoformat()}")
+    own = list((await s.execute(select(RetestResult).where(RetestResult.unit_id == unit.id))).scalars())
+    if not _clean(own):
+        reasons.append("its own retests are not all reviewed and negative")
+    later = (await s.execute(select(PlasmaUnit.id).where(PlasmaUnit.donor_id == unit.donor_id,
+                                                         PlasmaUnit.collected_on >= ends))).scalars().all()
+    follow_up = False
+    for uid in later:
+        rows = list((await s.execute(select(RetestResult).where(RetestResult.unit_id == uid))).scalars())
+        if _clean(rows):
+            follow_up = True
+            break
+    if not follow_up:
+        reasons.append("no later donation of the donor after the quarantine period has tested negative")
+    return QuarantineState(unit.donation_number, unit.status, not reasons, reasons, ends)
+
+
+async def release(ctx: Context, info: GraphQLResolveInfo, donation_numbers: list[str], reason: str,
+                  payload: sig.SignaturePayload | None) -> list[QuarantineState]:
+    """QA release of a plasma lot: every unit must be eligible, or nothing is released (PL-18)."""
+    if not donation_numbers or len(donation_numbers) > 5000:
+        raise AppError(ErrorCode.VALIDATION_FAILED, "release 1 to 5000 units at a time")
+    today = utcnow().date()
+    async with ctx.db.read() as s:
+        units = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number.in_(donation_numbers))
+                                 )).scalars().all()
+        states = [await evaluate(s, u, today) for u in units]
+    missing = set(donation_numbers) - {u.donation_number for u in units}
+    blocked = [st for st in states if not st.eligible]
+    if missing or blocked:
+        first = sorted(missing)[:3] or [f"{b.donation_number}: {b.reasons[0]}" for b in blocked[:3]]
+        raise AppError(ErrorCode.CONFLICT, f"{len(missing) + len(blocked)} units cannot be released ("
+                       + "; ".join(first) + ")", units=[b.donation_number for b in blocked] + sorted(missing))
+    by = await check_signature(ctx, info, "releasePlasma", payload, meanings=("RELEASED",))
+    async with ctx.db.write(ctx.audit_context(reason.strip() or "QA release of plasma")) as s:
+        rows = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number.in_(donation_numbers))
+                                )).scalars().all()
+        for u in rows:
+            u.status = "RELEASED"
+        await s.flush()
+        await store_signature(s, by, "plasma_release", _lot_key(donation_numbers),
+                              {"units": sorted(donation_numbers), "status": "RELEASED"})
+    return [QuarantineState(st.donation_number, "RELEASED", True, [], st.quarantine_ends) for st in states]
+
+
+def _lot_key(numbers: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(numbers)).encode()).hexdigest()[:32]
+
+

@@ -1,0 +1,127 @@
+"""Retests, their review, quarantine state and QA release of plasma."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+from sqlalchemy import select
+from strawberry.types import Info
+
+from policies.errors import AppError, ErrorCode
+from records.base import utcnow
+from records.plasma import PlasmaUnit, RetestResult
+from resolvers import retest as res
+from resolvers.context import Context
+from schema.permissions import can
+from schema.signing import SignatureInput
+
+
+@strawberry.type
+class Retest:
+    test: str
+    result: str
+    value: float | None
+    method: str
+    kit_lot: str
+    instrument: str
+    analyst: str
+    tested_at: datetime
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+
+    @classmethod
+    def of(cls, r: RetestResult) -> Retest:
+        return cls(test=r.test, result=r.result, value=r.value, method=r.method, kit_lot=r.kit_lot,
+                   instrument=r.instrument, analyst=r.analyst, tested_at=r.tested_at, reviewed_by=r.reviewed_by,
+                   reviewed_at=r.reviewed_at)
+
+
+@strawberry.type
+class QuarantineState:
+    donation_number: str
+    status: str
+    eligible: bool
+    reasons: list[str]
+    quarantine_ends: date
+
+    @classmethod
+    def of(cls, q: res.QuarantineState) -> QuarantineState:
+        return cls(donation_number=q.donation_number, status=q.status, eligible=q.eligible, reasons=q.reasons,
+                   quarantine_ends=q.quarantine_ends)
+
+
+@strawberry.input
+class RetestItemInput:
+    test: str = strawberry.field(description="HBSAG, ANTI_HCV, ANTI_HIV, SYPHILIS, ALT or NAT")
+    result: str = strawberry.field(description="NEGATIVE or REACTIVE")
+    value: float | None = None
+    method: str
+    kit_lot: str
+    instrument: str
+
+
+@strawberry.input
+class RecordRetestInput:
+    donation_number: str
+    tests: list[RetestItemInput]
+
+
+@strawberry.input
+class ReviewRetestInput:
+    donation_number: str
+
+
+@strawberry.input
+class ReleasePlasmaInput:
+    donation_numbers: list[str]
+    reason: str = ""
+
+
+@strawberry.type
+class RetestQuery:
+    @strawberry.field(description="Retest results of a unit", extensions=can("plasma:unit", "read"))
+    async def retests(self, info: Info[Context, None], donation_number: str) -> list[Retest]:
+        if info.context.signed_in().is_scoped:
+            raise AppError(ErrorCode.OUT_OF_SCOPE, "retest details are internal")
+        async with info.context.db.read() as s:
+            rows = (await s.execute(select(RetestResult).join(PlasmaUnit, PlasmaUnit.id == RetestResult.unit_id)
+                                    .where(PlasmaUnit.donation_number == donation_number)
+                                    .order_by(RetestResult.id))).scalars()
+            return [Retest.of(r) for r in rows]
+
+    @strawberry.field(description="Whether a unit may be released from quarantine, and why not",
+                      extensions=can("plasma:unit", "read"))
+    async def quarantine_state(self, info: Info[Context, None], donation_number: str) -> QuarantineState:
+        async with info.context.db.read() as s:
+            u = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == donation_number))
+                 ).scalar_one_or_none()
+            if u is None or info.context.signed_in().is_scoped:
+                raise AppError(ErrorCode.NOT_FOUND if u is None else ErrorCode.OUT_OF_SCOPE, "no such unit")
+            return QuarantineState.of(await res.evaluate(s, u, utcnow().date()))
+
+
+@strawberry.type
+class RetestMutation:
+    @strawberry.mutation(description="Record retest results of a unit; signed PERFORMED.",
+                         extensions=can("plasma:retest", "write"))
+    async def record_retest(self, info: Info[Context, None], input: RecordRetestInput,
+                            signature: SignatureInput) -> list[Retest]:
+        tests = [res.TestInput(t.test, t.result, t.value, t.method, t.kit_lot, t.instrument) for t in input.tests]
+        return [Retest.of(r) for r in await res.record(info.context, info._raw_info, input.donation_number, tests,
+                                                       signature.payload())]
+
+    @strawberry.mutation(description="Review a unit's open results (not the analyst); signed REVIEWED.",
+                         extensions=can("plasma:retest", "review"))
+    async def review_retest(self, info: Info[Context, None], input: ReviewRetestInput,
+                            signature: SignatureInput) -> list[Retest]:
+        _, rows = await res.review(info.context, info._raw_info, input.donation_number, signature.payload())
+        return [Retest.of(r) for r in rows]
+
+    @strawberry.mutation(description="QA releases a plasma lot from quarantine; all units eligible or none.",
+                         extensions=can("plasma:release", "write"))
+    async def release_plasma(self, info: Info[Context, None], input: ReleasePlasmaInput,
+                             signature: SignatureInput) -> list[QuarantineState]:
+        return [QuarantineState.of(q) for q in await res.release(info.context, info._raw_info,
+                                                                 input.donation_numbers, input.reason,
+                                                                 signature.payload())]
