@@ -74,7 +74,9 @@ def _row_problem(r: UnitRow, today: date) -> str | None:
 
 
 async def submit(ctx: Context, info: GraphQLResolveInfo, station_code: str, shipment_code: str,
-                 rows: list[UnitRow], payload: sig.SignaturePayload | None) -> ShipmentReport:
+                 rows: list[UnitRow], payload: sig.SignaturePayload | None, *, operation: str = "submitPlasmaShipment",
+                 line_numbers: list[int] | None = None, parse_errors: list[RowResult] | None = None,
+                 ) -> ShipmentReport:
     principal = ctx.signed_in()
     if principal.is_scoped:
         scope = principal.scope or {}
@@ -82,7 +84,7 @@ async def submit(ctx: Context, info: GraphQLResolveInfo, station_code: str, ship
             raise AppError(ErrorCode.OUT_OF_SCOPE, "this token may only submit shipments of its own stations")
     if not shipment_code.strip() or len(shipment_code) > 32:
         raise AppError(ErrorCode.VALIDATION_FAILED, "shipment code must be 1-32 characters")
-    if not rows or len(rows) > MAX_ROWS:
+    if not (rows or parse_errors) or len(rows) > MAX_ROWS:
         raise AppError(ErrorCode.VALIDATION_FAILED, f"a shipment has 1 to {MAX_ROWS} units")
     async with ctx.db.read() as s:
         station = (await s.execute(select(PlasmaStation).where(PlasmaStation.code == station_code))
@@ -90,12 +92,19 @@ async def submit(ctx: Context, info: GraphQLResolveInfo, station_code: str, ship
     if station is None:
         raise AppError(ErrorCode.NOT_FOUND if not principal.is_scoped else ErrorCode.OUT_OF_SCOPE,
                        f"unknown plasma station {station_code}")
-    by = await check_signature(ctx, info, "submitPlasmaShipment", payload)
+    by = await check_signature(ctx, info, operation, payload)
     try:
-        return await _write(ctx, by, station, shipment_code.strip(), rows)
+        report = await _write(ctx, by, station, shipment_code.strip(), rows)
     except IntegrityError as exc:
         # Another request wrote some of these units meanwhile; nothing of this one was kept.
         raise AppError(ErrorCode.CONFLICT, "the shipment was being written concurrently; send it again") from exc
+    if line_numbers is not None:
+        # Report file lines, not positions among the parsed rows, and merge in the rows that did not parse.
+        renumbered = [RowResult(line_numbers[r.row - 1], r.donation_number, r.result, r.code, r.reason)
+                      for r in report.rows]
+        report = ShipmentReport(report.shipment_code, report.station_code,
+                                sorted(renumbered + (parse_errors or []), key=lambda r: r.row))
+    return report
 
 
 async def _write(ctx: Context, by: Any, station: PlasmaStation, code: str, rows: list[UnitRow]) -> ShipmentReport:

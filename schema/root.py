@@ -21,7 +21,7 @@ from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.receipt import LabelQuery, ReceiptMutation
 from schema.release import ReleaseMutation, ReleaseQuery
 from schema.retest import RetestMutation, RetestQuery
-from schema.shipments import ShipmentMutation
+from schema.shipments import ShipmentFileMutation, ShipmentMutation
 from schema.signing import SigningQuery
 from schema.tokens import TokenMutation, TokenQuery
 from schema.trace import TraceQuery
@@ -39,7 +39,7 @@ class Query(
 class Mutation(
     IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation,
     ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation, ReceiptMutation,
-    LookbackMutation, RetestMutation,
+    LookbackMutation, RetestMutation, ShipmentFileMutation,
 ):
     pass
 

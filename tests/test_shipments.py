@@ -96,3 +96,46 @@ async def test_read_only_station_token_cannot_submit(env: Any) -> None:
     s_inp = {"stationCode": "PS-N1", "shipmentCode": "SH", "units": [_unit(1)]}
     r = await partner.post(SUBMIT, {"input": s_inp, "sig": signers.sign("st.sig", "submitPlasmaShipment", s_inp)})
     assert r.status_code == 403 and r.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+FILE = """mutation($input: SubmitPlasmaShipmentFileInput!, $sig: SignatureInput!) {
+  submitPlasmaShipmentFile(input: $input, signature: $sig) {
+    accepted duplicates rejected rows { row donationNumber result code reason } } }"""
+
+
+async def _file(w: dict[str, Any], fmt: str, content: str) -> dict[str, Any]:
+    inp = {"stationCode": "PS-N1", "shipmentCode": "SH-F", "format": fmt, "content": content}
+    body: dict[str, Any] = await w["partner"](FILE, {"input": inp, "sig": w["signers"].sign(
+        "st.sig", "submitPlasmaShipmentFile", inp)})
+    return body
+
+
+@pytest.mark.req("IT-30", "IT-31")
+async def test_csv_manifest_reports_each_line(station: dict[str, Any]) -> None:
+    day = (TODAY - timedelta(days=3)).isoformat()
+    csv_text = ("donation_number,donor_card_number,blood_type,collected_on,weight_g\n"
+                f"F-1,CARD-F1,A,{day},600\n"
+                f"F-2,CARD-F2,A,not-a-date,600\n"
+                f"F-3,CARD-F3,A,{day},heavy\n"
+                f"F-4,CARD-F4,A,{day},610.5\n")
+    rep = (await _file(station, "csv", csv_text))["data"]["submitPlasmaShipmentFile"]
+    assert (rep["accepted"], rep["rejected"]) == (2, 2)
+    by_line = {r["row"]: r for r in rep["rows"]}
+    assert by_line[2]["result"] == "ACCEPTED" and by_line[5]["result"] == "ACCEPTED"
+    assert "not a date" in by_line[3]["reason"] and "not a number" in by_line[4]["reason"]
+    again = (await _file(station, "csv", csv_text))["data"]["submitPlasmaShipmentFile"]
+    assert (again["accepted"], again["duplicates"]) == (0, 2)
+
+
+async def test_json_manifest_and_malformed_files(station: dict[str, Any]) -> None:
+    day = (TODAY - timedelta(days=3)).isoformat()
+    good = [{"donation_number": "J-1", "donor_card_number": "CJ-1", "blood_type": "b", "collected_on": day,
+             "weight_g": 590}, {"donation_number": "J-2"}, 7]
+    import json
+
+    rep = (await _file(station, "JSON", json.dumps({"units": good})))["data"]["submitPlasmaShipmentFile"]
+    assert [r["result"] for r in rep["rows"]] == ["ACCEPTED", "REJECTED", "REJECTED"]
+    assert "missing" in rep["rows"][1]["reason"]
+    for fmt, content in (("JSON", "{not json"), ("CSV", "a,b\n1,2\n"), ("XML", "<units/>")):
+        body = await _file(station, fmt, content)
+        assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED", fmt
