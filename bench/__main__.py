@@ -6,7 +6,7 @@ import asyncio
 import json
 import tempfile
 
-from bench import audit, signatures
+from bench import audit, signatures, trace
 from tests import services
 
 
@@ -30,6 +30,19 @@ def main() -> None:
     print("  " + json.dumps(signatures.verify_rates()))
     print("signed mutation vs authenticated read (in-process ASGI, SQLite, p50):")
     print("  " + json.dumps(asyncio.run(signatures.mutation_overhead())))
+    units = trace.units_from_env()
+    print(f"trace and lookback, {units} plasma units (BENCH_UNITS to change), p50/p95 over 50 random starts:")
+    with tempfile.TemporaryDirectory() as d:
+        print("  " + json.dumps(asyncio.run(trace.run_store(f"sqlite+aiosqlite:///{d}/trace.db", units))))
+    try:
+        pg = services.start_postgres()
+    except services.ServiceUnavailable as e:
+        print(f"  PostgreSQL trace benchmark skipped: {e}")
+    else:
+        try:
+            print("  " + json.dumps(asyncio.run(trace.run_store(pg.create_database("trace"), units))))
+        finally:
+            pg.stop()
 
 
 if __name__ == "__main__":

@@ -158,7 +158,8 @@ def _pool_assignment(rng: random.Random, pop: Population) -> list[int | None]:
 def _units(rng: random.Random, pop: Population, donor_station: list[int], ids: dict[Any, int],
            pool_of_unit: list[int | None]) -> Iterator[dict[str, Any]]:
     serial_by_month: dict[str, int] = {}
-    span = 240
+    # Spread over enough months that no month needs more than 80,000 codes (5-digit serials).
+    span = max(240, -(-pop.units // 80_000) * 31)
     for i in range(pop.units):
         donor = i % pop.donors
         # Units in donation order: a donor's units are about span*donors/units days apart.
@@ -181,38 +182,47 @@ def _units(rng: random.Random, pop: Population, donor_station: list[int], ids: d
 
 async def _packaging(conn: Any, pop: Population, rng: random.Random, ids: dict[Any, int],
                      lot_rows: list[dict[str, Any]], dist_rows: list[dict[str, Any]]) -> dict[str, int]:
-    next_id = ids[PackagingUnit]
     shipments: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
-    prefix = {p: pre for p, pre in PRODUCTS}
-    serial = 0
+    ship_of: dict[tuple[int, int], int] = {}
     for n, lot in enumerate(lot_rows):
+        if lot["status"] != "RELEASED":
+            continue
         for c in range(pop.cases_per_lot):
-            ship_id = None
-            if lot["status"] == "RELEASED":
-                ship_id = ids[Shipment] + len(shipments)
-                shipments.append({"id": ship_id, "code": f"SH-{n + 1:04d}-{c + 1}",
-                                  "distributor_id": dist_rows[(n + c) % len(dist_rows)]["id"],
-                                  "shipped_at": datetime.combine(lot["filled_on"] + timedelta(days=40),
-                                                                 datetime.min.time(), UTC)})
-            serial += 1
-            case_id = next_id
-            next_id += 1
-            rows.append({"id": case_id, "code": f"{prefix[lot['product']]}{serial:013d}", "level": "CASE",
-                         "final_lot_id": lot["id"], "parent_id": None, "shipment_id": ship_id})
-            for _ in range(pop.cartons_per_case):
-                serial += 1
-                carton_id = next_id
-                next_id += 1
-                rows.append({"id": carton_id, "code": f"{prefix[lot['product']]}{serial:013d}", "level": "CARTON",
-                             "final_lot_id": lot["id"], "parent_id": case_id, "shipment_id": None})
-                for _ in range(pop.units_per_carton):
-                    serial += 1
-                    rows.append({"id": next_id, "code": f"{prefix[lot['product']]}{serial:013d}", "level": "UNIT",
-                                 "final_lot_id": lot["id"], "parent_id": carton_id, "shipment_id": None})
-                    next_id += 1
+            ship_of[(n, c)] = ids[Shipment] + len(shipments)
+            shipments.append({"id": ship_of[(n, c)], "code": f"SH-{n + 1:05d}-{c + 1}",
+                              "distributor_id": dist_rows[(n + c) % len(dist_rows)]["id"],
+                              "shipped_at": datetime.combine(lot["filled_on"] + timedelta(days=40),
+                                                             datetime.min.time(), UTC)})
     if shipments:
-        await conn.execute(insert(Shipment), shipments)
-    for chunk in _chunked(iter(rows)):
+        for chunk in _chunked(iter(shipments)):
+            await conn.execute(insert(Shipment), chunk)
+    prefix = dict(PRODUCTS)
+    written = 0
+
+    def rows() -> Iterator[dict[str, Any]]:
+        nonlocal written
+        next_id, serial = ids[PackagingUnit], 0
+        for n, lot in enumerate(lot_rows):
+            pre = prefix[lot["product"]]
+            for c in range(pop.cases_per_lot):
+                serial += 1
+                case_id = next_id
+                next_id += 1
+                yield {"id": case_id, "code": f"{pre}{serial:013d}", "level": "CASE", "final_lot_id": lot["id"],
+                       "parent_id": None, "shipment_id": ship_of.get((n, c))}
+                for _ in range(pop.cartons_per_case):
+                    serial += 1
+                    carton_id = next_id
+                    next_id += 1
+                    yield {"id": carton_id, "code": f"{pre}{serial:013d}", "level": "CARTON",
+                           "final_lot_id": lot["id"], "parent_id": case_id, "shipment_id": None}
+                    for _ in range(pop.units_per_carton):
+                        serial += 1
+                        yield {"id": next_id, "code": f"{pre}{serial:013d}", "level": "UNIT",
+                               "final_lot_id": lot["id"], "parent_id": carton_id, "shipment_id": None}
+                        next_id += 1
+        written = next_id - ids[PackagingUnit]
+
+    for chunk in _chunked(rows()):
         await conn.execute(insert(PackagingUnit), chunk)
-    return {"shipments": len(shipments), "packagingUnits": len(rows)}
+    return {"shipments": len(shipments), "packagingUnits": written}
