@@ -15,7 +15,7 @@ import httpx
 from policies import pki
 
 
-def verify_rates(seconds: float = 1.0) -> dict[str, float]:
+def verify_rates(seconds: float = 1.0) -> dict[str, int]:
     ca_key, ca_cert = pki.create_ca()
     data = b'{"operation":"setEquipmentStatus","input":{"code":"EQ-1"}}'
     out = {}
