@@ -18,6 +18,7 @@ from schema.lookback import LookbackMutation, LookbackQuery
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
 from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
+from schema.pooling import PoolingMutation
 from schema.receipt import LabelQuery, ReceiptMutation
 from schema.release import ReleaseMutation, ReleaseQuery
 from schema.retest import RetestMutation, RetestQuery
@@ -39,7 +40,7 @@ class Query(
 class Mutation(
     IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation,
     ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation, ReceiptMutation,
-    LookbackMutation, RetestMutation, ShipmentFileMutation,
+    LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation,
 ):
     pass
 

@@ -1,0 +1,41 @@
+"""Pooling QA-released plasma for production, verified by a second person."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import pooling as res
+from resolvers.context import Context
+from schema.permissions import can
+from schema.signing import SignatureInput
+
+
+@strawberry.input
+class ChargePoolInput:
+    pool_code: str
+    product: str
+    donation_numbers: list[str]
+
+
+@strawberry.type
+class PoolResult:
+    code: str
+    product: str
+    status: str
+    pooled_at: datetime | None
+    units: int
+
+
+@strawberry.type
+class PoolingMutation:
+    @strawberry.mutation(description="Pool QA-released units, each with a retained sample; signed PERFORMED and "
+                                     "VERIFIED.", extensions=can("plasma:pool", "write"))
+    async def charge_pool(self, info: Info[Context, None], input: ChargePoolInput, signature: SignatureInput,
+                          verification: SignatureInput) -> PoolResult:
+        pool = await res.charge(info.context, info._raw_info, input.pool_code, input.product, input.donation_numbers,
+                                signature.payload(), verification.payload())
+        return PoolResult(code=pool.code, product=pool.product, status=pool.status, pooled_at=pool.pooled_at,
+                          units=len(input.donation_numbers))
