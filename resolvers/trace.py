@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,8 +21,8 @@ from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, batch_
 CHUNK = 5000  # ids per IN list: far below every backend's parameter limit
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
+    # NamedTuples: a trace builds tens of thousands of these, and they are cheaper than dataclasses.
     id: str
     kind: str
     code: str
@@ -30,8 +30,7 @@ class Node:
     status: str | None = None
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
     source: str
     target: str
     kind: str
@@ -87,9 +86,11 @@ def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
 
 
 async def _rows(s: AsyncSession, stmt_for: Any, ids: Iterable[int]) -> list[Any]:
+    # Core execution on the session's connection: these are plain column rows, no ORM entities.
+    conn = await s.connection()
     out: list[Any] = []
     for part in _chunks(ids):
-        out.extend((await s.execute(stmt_for(part))).all())
+        out.extend((await conn.execute(stmt_for(part))).all())
     return out
 
 
