@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket
 
 import api
 from api.auth import authenticate
+from api.fast_path import FastField
 from api.graphql_http import GraphQLHTTP
 from api.graphql_ws import LiveGraphQL
 from api.settings import Settings
@@ -32,6 +33,7 @@ from resolvers.context import Context, Services
 from resolvers.identity import Lockout
 from schema.limits import limits_rule
 from schema.root import build_schema
+from schema.trace import FAST_FIELDS
 from subscriptions.bus import Bus
 from twin.state import PlantState
 
@@ -108,8 +110,9 @@ def create_app(settings: Settings, services: Services | None = None,
                                                                      "fields": []})
         return principal
 
+    fast = {name: FastField(obj, act, run) for name, (obj, act, run) in FAST_FIELDS.items()}
     http = GraphQLHTTP(schema._schema, http_context, max_body=settings.max_body_bytes,
-                       rules=[limits_rule(settings.max_query_depth, settings.max_query_cost)])
+                       rules=[limits_rule(settings.max_query_depth, settings.max_query_cost)], fast_fields=fast)
     ws = LiveGraphQL(schema, base_context=ws_context, authenticate=ws_auth,
                      allowed_origins=settings.allowed_origins)
     endpoint = GraphQLEndpoint(http, ws)

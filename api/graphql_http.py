@@ -29,6 +29,7 @@ from graphql.execution.values import get_variable_values
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from api import fast_path
 from policies.errors import AppError, ErrorCode, code_for
 
 log = logging.getLogger("plasmatwin.graphql")
@@ -76,13 +77,15 @@ class GraphQLHTTP:
     """The HTTP side of /graphql; `make_context(request, raw_variables)` builds the resolver context."""
 
     def __init__(self, schema: GraphQLSchema, make_context: Callable[..., Any], *, max_body: int,
-                 rules: list[Any]) -> None:
+                 rules: list[Any], fast_fields: dict[str, fast_path.FastField] | None = None) -> None:
         self.schema = schema
+        self.fast_fields = fast_fields or {}
         self.make_context = make_context
         self.max_body = max_body
         self.rules = (*specified_rules, *rules)
         self._parse = lru_cache(maxsize=512)(self._parse_uncached)
         self._validate = lru_cache(maxsize=512)(self._validate_uncached)
+        self._plan = lru_cache(maxsize=512)(self._plan_uncached)
 
     def _parse_uncached(self, query: str) -> DocumentNode | GraphQLError:
         try:
@@ -94,6 +97,12 @@ class GraphQLHTTP:
         doc = self._parse(query)
         assert isinstance(doc, DocumentNode)
         return tuple(validate(self.schema, doc, self.rules))
+
+    def _plan_uncached(self, query: str, operation_name: str | None) -> Any:
+        doc = self._parse(query)
+        assert isinstance(doc, DocumentNode)
+        op = get_operation_ast(doc, operation_name)
+        return fast_path.plan(self.schema, doc, op, self.fast_fields) if op is not None else None
 
     async def __call__(self, request: Request) -> Response:
         media = JSON_MEDIA
@@ -178,6 +187,12 @@ class GraphQLHTTP:
         except AppError as e:
             status = 401 if e.code == ErrorCode.UNAUTHENTICATED else 403
             return JSONResponse({"errors": [format_error(e)]}, status, media_type=media)
+        planned = self._plan(query, params.get("operationName")) if self.fast_fields else None
+        if planned is not None:
+            out = await fast_path.execute(self.schema, planned[0], self.fast_fields, context, coerced, planned[1])
+            if out.get("errors"):
+                out["errors"] = [format_error(e) for e in out["errors"]]
+            return JSONResponse(out, 200, media_type=media)
         result = execute(self.schema, doc, context_value=context, variable_values=variables,
                          operation_name=params.get("operationName"))
         if not isinstance(result, ExecutionResult):

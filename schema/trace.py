@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
@@ -65,20 +67,35 @@ def _limit(max_nodes: int) -> int:
     return max_nodes
 
 
+async def backward_graph(ctx: Context, code: str, max_nodes: int = 10_000) -> TraceGraph:
+    limit = _limit(max_nodes)
+    async with ctx.db.read() as s:
+        return TraceGraph.of(await res.backward(s, code.strip(), ctx.scope()), limit)
+
+
+async def forward_graph(ctx: Context, code: str, max_nodes: int = 10_000) -> TraceGraph:
+    limit = _limit(max_nodes)
+    async with ctx.db.read() as s:
+        return TraceGraph.of(await res.forward(s, code.strip(), ctx.scope()), limit)
+
+
 @strawberry.type
 class TraceQuery:
     @strawberry.field(description="From a packaging code, lot, batch, pool or unit back to every unit, donor and "
                                   "station.", extensions=can("trace:graph", "read"))
     async def trace_backward(self, info: Info[Context, None], code: str, max_nodes: int = 10_000) -> TraceGraph:
-        ctx = info.context
-        limit = _limit(max_nodes)
-        async with ctx.db.read() as s:
-            return TraceGraph.of(await res.backward(s, code.strip(), ctx.scope()), limit)
+        return await backward_graph(info.context, code, max_nodes)
 
     @strawberry.field(description="From a donor, unit or pool forward to every batch, lot and packaging code.",
                       extensions=can("trace:graph", "read"))
     async def trace_forward(self, info: Info[Context, None], code: str, max_nodes: int = 10_000) -> TraceGraph:
-        ctx = info.context
-        limit = _limit(max_nodes)
-        async with ctx.db.read() as s:
-            return TraceGraph.of(await res.forward(s, code.strip(), ctx.scope()), limit)
+        return await forward_graph(info.context, code, max_nodes)
+
+
+# Root fields the HTTP view may answer by projection (api/fast_path.py): permission and resolver.
+FAST_FIELDS: dict[str, tuple[str, str, Any]] = {
+    "traceBackward": ("trace:graph", "read",
+                      lambda ctx, a: backward_graph(ctx, a["code"], a.get("maxNodes", 10_000))),
+    "traceForward": ("trace:graph", "read",
+                     lambda ctx, a: forward_graph(ctx, a["code"], a.get("maxNodes", 10_000))),
+}
