@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -23,15 +24,13 @@ QUERIES = [
 
 @pytest_asyncio.fixture
 async def both(env: Any) -> Any:
-    gql, signers, db = env
+    gql, _, db = env
     await seed_stations(db)
     await synthetic.generate(db, synthetic.Population(donors=60, units=240, pools=3, cases_per_lot=1,
                                                       cartons_per_case=2, units_per_carton=2))
     slow_settings = make_settings(db.url)
     slow_app = create_app(slow_settings, build_services(slow_settings, db))
     slow_app.router.routes[0].app.http.fast_fields = {}  # the same app with the fast path switched off
-    import httpx
-
     transport = httpx.ASGITransport(app=slow_app, client=("127.0.0.1", 50001))
     async with httpx.AsyncClient(transport=transport, base_url="http://slow") as client:
         yield gql, GQL(client), db
