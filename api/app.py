@@ -35,6 +35,7 @@ from schema.limits import limits_rule
 from schema.root import build_schema
 from schema.trace import FAST_FIELDS
 from subscriptions.bus import Bus
+from twin.recorder import Recorder
 from twin.state import PlantState
 
 
@@ -132,10 +133,16 @@ def create_app(settings: Settings, services: Services | None = None,
         routes.append(Route("/", _no_frontend))
 
     @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app_: Starlette) -> AsyncIterator[None]:
+        recorder = Recorder(svc.db)
+        await recorder.start()
+        svc.twin.store = recorder.record
+        app_.state.recorder = recorder
         for hook in on_startup or []:
             await hook()
         yield
+        svc.twin.store = None
+        await recorder.stop()
         await svc.db.dispose()
 
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -19,6 +19,7 @@ from records.plasma import (
     batch_pool,
 )
 from records.quality import Deviation, LineClearance
+from records.readings import SensorReading
 from records.release import ReleaseDocument
 from records.signature import ESignature
 
@@ -49,6 +50,7 @@ __all__ = [
     "Room",
     "Sample",
     "Sensor",
+    "SensorReading",
     "Setting",
     "Shipment",
     "Site",

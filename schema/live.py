@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
+from resolvers.history import history
+from schema.permissions import can
 from twin.state import SENSOR_TOPIC, Reading
 
 
@@ -39,3 +42,24 @@ class LiveSubscription:
             async for r in stream:
                 yield SensorReading(tag=r.tag, value=r.value, quality=r.quality.value,
                                     source_time=r.source_time, received_at=r.received_at)
+
+
+@strawberry.type
+class SensorPoint:
+    time: datetime
+    value: float | None = strawberry.field(description="The reading, or the bucket's average")
+    min: float | None
+    max: float | None
+    count: int
+
+
+@strawberry.type
+class HistoryQuery:
+    @strawberry.field(description="Stored readings of a tag for trends, downsampled to at most maxPoints buckets.",
+                      extensions=can("plant:sensor", "read"))
+    async def sensor_history(self, info: Info[Context, None], tag: str,
+                             since: Annotated[datetime, strawberry.argument(name="from")], to: datetime,
+                             max_points: int = 500) -> list[SensorPoint]:
+        async with info.context.db.read() as s:
+            points = await history(s, tag, since, to, max_points)
+        return [SensorPoint(time=p.time, value=p.value, min=p.min, max=p.max, count=p.count) for p in points]

@@ -25,4 +25,4 @@ class Can(BasePermission):
 
 
 def can(obj: str, act: str) -> list[FieldExtension]:
-    return [PermissionExtension(permissions=[Can(obj, act)], fail_silently=False)]
+    return [PermissionExtension(permissions=[Can(obj, act)], fail_silently=False, use_directives=False)]

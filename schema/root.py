@@ -13,7 +13,7 @@ from schema.deviations import DeviationMutation
 from schema.errors import ErrorCodes
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.limits import limits_rule
-from schema.live import LiveSubscription
+from schema.live import HistoryQuery, LiveSubscription
 from schema.lookback import LookbackMutation, LookbackQuery
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
 from schema.plasma import PlasmaQuery
@@ -31,7 +31,7 @@ from schema.trace import TraceQuery
 @strawberry.type
 class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
-    ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery,
+    ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery,
 ):
     pass
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -34,12 +35,16 @@ class PlantState:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self.readings: dict[str, Reading] = {}
+        # Set by the composition root when readings are stored (twin.recorder.Recorder.record).
+        self.store: Callable[[Reading], None] | None = None
 
     def ingest(self, tag: str, value: float | None, quality: Quality = Quality.GOOD,
                source_time: datetime | None = None) -> Reading:
         now = utcnow()
         reading = Reading(tag, value, quality, source_time or now, now)
         self.readings[tag] = reading
+        if self.store is not None:
+            self.store(reading)
         self.bus.publish(SENSOR_TOPIC, reading)
         return reading
 

@@ -1,0 +1,24 @@
+"""Raw sensor readings (automatic data capture): append-only, the source timestamp beside the
+server's receive time, quality kept (never silently dropped)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from records.base import Base, BigId
+
+
+class SensorReading(Base):
+    __tablename__ = "sensor_reading"
+    __table_args__ = (Index("ix_sensor_reading_sensor_time", "sensor_id", "source_time"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sensor_id: Mapped[int] = mapped_column(ForeignKey("sensor.id"))
+    source_time: Mapped[datetime]
+    received_at: Mapped[datetime]
+    value: Mapped[float | None] = mapped_column(Float)
+    # GOOD, UNCERTAIN, BAD or STALE
+    quality: Mapped[str] = mapped_column(String(10))
