@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from records import plasma as rec
 from resolvers import plasma as res
+from resolvers import storage
 from resolvers.context import Context
 from schema.permissions import can
 from schema.relay import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
@@ -46,6 +48,34 @@ class Donor:
                    station=Station(code=st.code, name=st.name, province=st.province))
 
 
+@strawberry.type
+class StoragePoint:
+    time: datetime
+    value: float | None
+    min: float | None
+    max: float | None
+
+
+@strawberry.type(description="Where a unit is stored, its cold store's temperature and its limits (PL-10, PL-11)")
+class UnitStorage:
+    location: str | None
+    room_code: str | None
+    sensor_tag: str | None
+    since: datetime | None
+    limit: date
+    high_limit: float | None
+    excursions: int
+    conforming: bool
+    reasons: list[str]
+    _state: strawberry.Private[Any]
+
+    @strawberry.field(description="The cold store's temperature over the storage period")
+    async def temperatures(self, info: Info[Context, None], max_points: int = 200) -> list[StoragePoint]:
+        async with info.context.db.read() as s:
+            points = await storage.temperatures(s, self._state, max_points)
+        return [StoragePoint(time=p.time, value=p.value, min=p.min, max=p.max) for p in points]
+
+
 @strawberry.type(description="One donation (B.3: XJBH, KH, XX, CXJRQ, XJZL, WLBM).")
 class PlasmaUnit:
     donation_number: str
@@ -61,6 +91,17 @@ class PlasmaUnit:
     pool_code: str | None
     station: Station
     donor_card_number: str
+    _id: strawberry.Private[int]
+
+    @strawberry.field(description="Storage location, temperature history and conformity")
+    async def storage(self, info: Info[Context, None]) -> UnitStorage:
+        async with info.context.db.read() as s:
+            row = await s.get(rec.PlasmaUnit, self._id)
+            assert row is not None
+            st = await storage.evaluate(s, row)
+        return UnitStorage(location=st.location, room_code=st.room_code, sensor_tag=st.sensor_tag, since=st.since,
+                           limit=st.limit, high_limit=st.high_limit, excursions=st.excursions,
+                           conforming=st.conforming, reasons=st.reasons, _state=st)
 
     @classmethod
     def of(cls, u: rec.PlasmaUnit, station: Station | None = None) -> PlasmaUnit:
@@ -69,7 +110,7 @@ class PlasmaUnit:
                    collected_on=u.collected_on, weight_g=u.weight_g, status=u.status, received_at=u.received_at,
                    storage_location=u.storage_location, received_weight_g=u.received_weight_g,
                    received_by=u.received_by, pool_code=u.pool.code if u.pool else None, station=st,
-                   donor_card_number=u.donor.card_number)
+                   donor_card_number=u.donor.card_number, _id=u.id)
 
 
 @strawberry.type
