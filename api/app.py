@@ -134,6 +134,8 @@ def create_app(settings: Settings, services: Services | None = None,
 
     @asynccontextmanager
     async def lifespan(app_: Starlette) -> AsyncIterator[None]:
+        # A process starting after a signed policy reload runs the approved version, not the files.
+        await svc.sync_policy(every=0)
         recorder = Recorder(svc.db)
         await recorder.start()
         svc.twin.store = recorder.record

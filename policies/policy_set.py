@@ -7,6 +7,7 @@ of the files it activates, so the signature approves exactly that content.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,13 +21,21 @@ HERE = Path(__file__).resolve().parent
 FILES = ("model.conf", "policy.csv", "duties.conf", "duties.csv", "signing.csv", "roles.csv")
 
 
-def fingerprint(directory: Path = HERE) -> str:
+def read_files(directory: Path = HERE) -> dict[str, str]:
+    return {name: (directory / name).read_text(encoding="utf-8") for name in FILES}
+
+
+def fingerprint_of(files: dict[str, str]) -> str:
     h = hashlib.sha256()
     for name in FILES:
-        data = (directory / name).read_bytes()
+        data = files[name].encode()
         h.update(f"{name}\0{len(data)}\0".encode())
         h.update(data)
     return h.hexdigest()
+
+
+def fingerprint(directory: Path = HERE) -> str:
+    return fingerprint_of(read_files(directory))
 
 
 def rule_lines(directory: Path = HERE) -> set[str]:
@@ -50,13 +59,24 @@ class PolicySet:
     lines: set[str] = field(default_factory=set)
     loaded_at: datetime = field(default_factory=utcnow)
 
+    files: dict[str, str] = field(default_factory=dict)
+
     @classmethod
-    def load(cls, directory: Path = HERE) -> PolicySet:
-        return cls(
-            directory=directory,
-            authorizer=Authorizer(directory / "model.conf", directory / "policy.csv"),
-            duties=Duties(directory / "duties.conf", directory / "duties.csv"),
-            meanings=load_meanings(directory / "signing.csv"),
-            fingerprint=fingerprint(directory),
-            lines=rule_lines(directory),
-        )
+    def load(cls, directory: Path = HERE, files: dict[str, str] | None = None) -> PolicySet:
+        """Load `files` (the approved content, from the database) or else the files in `directory`.
+
+        `directory` stays the staging place where edited files are proposed for the next reload."""
+        content = files if files is not None else read_files(directory)
+        with tempfile.TemporaryDirectory(prefix="plasmatwin-policy-") as tmp:
+            src = Path(tmp)
+            for name, text in content.items():
+                (src / name).write_text(text, encoding="utf-8")
+            return cls(
+                directory=directory,
+                authorizer=Authorizer(src / "model.conf", src / "policy.csv"),
+                duties=Duties(src / "duties.conf", src / "duties.csv"),
+                meanings=load_meanings(src / "signing.csv"),
+                fingerprint=fingerprint_of(content),
+                lines=rule_lines(src),
+                files=dict(content),
+            )

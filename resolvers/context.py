@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -13,10 +15,14 @@ from policies.principal import Principal
 from policies.signatures import TrustStore
 from records.audit import AuditContext, PendingEvent
 from records.db import Database
+from records.identity import Setting
 from resolvers.identity import Lockout
 from resolvers.trace import TraceScope
 from subscriptions.bus import Bus
 from twin.state import PlantState
+
+POLICY_KEY = "policy.active"
+log = logging.getLogger("plasmatwin.policy")
 
 # What a scoped (partner or regulator) token can reach at all; plant and live data are outside.
 SCOPED_AREAS = frozenset({"plasma", "trace", "batch", "session"})
@@ -32,9 +38,29 @@ class Services:
     lockout: Lockout
     trust: TrustStore = field(default_factory=lambda: TrustStore([]))
     signature_window: int = 300
+    # When the approved policy version in the database was last compared with ours (monotonic s).
+    policy_checked: float = float("-inf")
     # The organisation's PAdES key and certificate (PEM), when release documents are enabled.
     org_key: bytes | None = None
     org_cert: bytes | None = None
+
+    async def sync_policy(self, every: float = 5.0) -> None:
+        """Activate the approved policy version recorded in the database when another process
+        reloaded it; compared at most every `every` seconds."""
+        now = time.monotonic()
+        if now - self.policy_checked < every:
+            return
+        self.policy_checked = now
+        async with self.db.read() as s:
+            row = await s.get(Setting, POLICY_KEY)
+        if row is None or not isinstance(row.value, dict) or row.value.get("fingerprint") == self.policy.fingerprint:
+            return
+        loaded = PolicySet.load(self.policy.directory, row.value["files"])
+        if loaded.fingerprint == row.value["fingerprint"]:
+            self.policy = loaded
+        else:
+            log.error("the approved policy content does not match its fingerprint; keeping %s",
+                      self.policy.fingerprint)
 
     @property
     def authorizer(self) -> Authorizer:
@@ -77,6 +103,7 @@ class Context:
         """The enforcement point: unauthenticated or denied requests are refused and denials audited."""
         self.signed_in()
         assert self.principal is not None
+        await self.services.sync_policy()
         if self.principal.is_scoped and obj.split(":")[0] not in SCOPED_AREAS:
             await self.db.record(self.audit_context(), PendingEvent(
                 "ACCESS_DENIED", obj.split(":")[0], None, {"object": obj, "action": act, "reason": "out of scope"}))

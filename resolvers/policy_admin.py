@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from graphql import GraphQLResolveInfo
@@ -11,6 +12,8 @@ from policies.errors import AppError, ErrorCode
 from policies.policy_set import PolicySet, fingerprint
 from records import audit
 from records.audit import PendingEvent
+from records.identity import Setting
+from resolvers.context import POLICY_KEY as ACTIVE_KEY
 from resolvers.context import Context
 from resolvers.signing import check_signature, store_signature
 
@@ -52,6 +55,14 @@ async def reload(ctx: Context, info: GraphQLResolveInfo, expected: str, reason: 
                           {"fingerprint": [current.fingerprint, candidate.fingerprint],
                            "added": [None, added], "removed": [removed, None]})
         await s.run_sync(lambda ss: audit.append(ss.connection(), ctx.audit_context(reason.strip()), [ev]))
+        # The approved content itself, so every API process activates exactly this version.
+        row = await s.get(Setting, ACTIVE_KEY)
+        value = {"fingerprint": candidate.fingerprint, "files": candidate.files}
+        if row is None:
+            s.add(Setting(key=ACTIVE_KEY, value=value))
+        else:
+            row.value = value
     # Swapped only after the change and its audit event are committed.
     ctx.services.policy = candidate
+    ctx.services.policy_checked = time.monotonic()
     return status(ctx)

@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from api.app import build_services
 from policies.policy_set import HERE, PolicySet
+from policies.principal import Principal, RoleGrant
 from records.audit import AuditEvent
+from tests.conftest import make_settings
 
 RELOAD = """mutation($input: ReloadPoliciesInput!, $sig: SignatureInput!){
   reloadPolicies(input: $input, signature: $sig){ activeFingerprint onDiskFingerprint rules } }"""
@@ -58,6 +61,12 @@ async def test_edited_policy_takes_effect_only_after_a_signed_reload(env: Any, p
     assert ev.changes["added"] == [None, ["policy.csv: p, operator, *, audit:trail, read"]]
     assert ev.changes["fingerprint"] == [before["activeFingerprint"], pending["onDiskFingerprint"]]
     assert ev.actor == "adm.sig" and ev.reason == "grant operators the audit trail (CR-42)"
+    # Another API process on the same database picks the approved version up, content and all.
+    other = build_services(make_settings(db.url), db)
+    assert other.policy.fingerprint == before["activeFingerprint"]
+    await other.sync_policy(every=0)
+    assert other.policy.fingerprint == pending["onDiskFingerprint"]
+    assert other.authorizer.allows(Principal(1, "x", "X", (RoleGrant("operator"),), 1), "audit:trail", "read")
 
 
 async def test_only_the_system_administrator_reloads(env: Any, policy_dir: Path) -> None:
