@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Numeric, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Numeric, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from records.base import Base, BigId
@@ -71,6 +71,13 @@ class PlasmaShipment(Base):
     submitted_at: Mapped[datetime]
     # DECLARED, RECEIVING, RECEIVED
     status: Mapped[str] = mapped_column(String(16), default="DECLARED")
+    # The receipt and acceptance record, written when receipt is closed (PL-07).
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    declared_count: Mapped[int | None]
+    received_count: Mapped[int | None]
+    missing: Mapped[list[str] | None] = mapped_column(JSON)
+    refused_scans: Mapped[list[str] | None] = mapped_column(JSON)
     station: Mapped[PlasmaStation] = relationship()
 
 

@@ -9,9 +9,9 @@ from sqlalchemy.orm import selectinload
 
 from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
-from records.audit import PendingEvent
+from records.audit import AuditEvent, PendingEvent
 from records.base import utcnow
-from records.plasma import PlasmaShipment, PlasmaStation, PlasmaUnit
+from records.plasma import PlasmaShipment, PlasmaStation, PlasmaUnit, StationNotice
 from resolvers import codes
 from resolvers.context import Context
 from resolvers.signing import check_signature, store_signature
@@ -75,3 +75,44 @@ async def receive(ctx: Context, info: GraphQLResolveInfo, station_code: str, shi
             selectinload(PlasmaUnit.station), selectinload(PlasmaUnit.donor), selectinload(PlasmaUnit.pool))
         )).scalar_one()
     return done
+
+
+async def close(ctx: Context, info: GraphQLResolveInfo, station_code: str, shipment_code: str,
+                payload: sig.SignaturePayload | None) -> PlasmaShipment:
+    """The receipt and acceptance record (PL-07): declared, received, missing units and refused scans.
+
+    Units never scanned are marked MISSING and the station is told; the record is signed.
+    """
+    p = ctx.signed_in()
+    async with ctx.db.read() as s:
+        shipment = (await s.execute(select(PlasmaShipment).join(PlasmaStation).where(
+            PlasmaStation.code == station_code, PlasmaShipment.code == shipment_code))).scalar_one_or_none()
+    if shipment is None:
+        raise AppError(ErrorCode.NOT_FOUND, f"no shipment {shipment_code} from {station_code}")
+    if shipment.closed_at is not None:
+        raise AppError(ErrorCode.CONFLICT, f"receipt of {shipment_code} was closed already")
+    by = await check_signature(ctx, info, "closePlasmaReceipt", payload)
+    async with ctx.db.write(ctx.audit_context(f"receipt of shipment {shipment_code} closed")) as s:
+        ship = await s.get(PlasmaShipment, shipment.id)
+        assert ship is not None
+        units = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.shipment_id == ship.id))).scalars().all()
+        missing = sorted(u.donation_number for u in units if u.status == "IN_TRANSIT")
+        for u in units:
+            if u.status == "IN_TRANSIT":
+                u.status = "MISSING"
+        refused = (await s.execute(select(AuditEvent.changes).where(
+            AuditEvent.action == "RECEIPT_REJECTED", AuditEvent.entity == "plasma_unit"))).scalars().all()
+        now = utcnow()
+        ship.status, ship.closed_at, ship.closed_by = "RECEIVED", now, p.username
+        ship.declared_count, ship.received_count = len(units), len(units) - len(missing)
+        ship.missing = missing
+        ship.refused_scans = sorted({c["scanned"] for c in refused if c.get("shipment") == shipment_code})
+        if missing:
+            s.add(StationNotice(station_id=ship.station_id, kind="RECEIPT_DISCREPANCY",
+                                reason=f"shipment {shipment_code}: {len(missing)} declared units not received: "
+                                       + ", ".join(missing[:20]), created_at=now))
+        await s.flush()
+        await store_signature(s, by, "plasma_shipment", str(ship.id), {
+            "shipment": shipment_code, "declared": ship.declared_count, "received": ship.received_count,
+            "missing": missing, "refusedScans": ship.refused_scans})
+    return ship

@@ -78,3 +78,33 @@ class LabelQuery:
         if u is None or (info.context.signed_in().is_scoped):
             raise AppError(ErrorCode.NOT_FOUND if u is None else ErrorCode.OUT_OF_SCOPE, "no such material code")
         return MaterialLabel.of(u)
+
+
+@strawberry.input
+class ClosePlasmaReceiptInput:
+    station_code: str
+    shipment_code: str
+
+
+@strawberry.type(description="The receipt and acceptance record of a shipment (PL-07)")
+class ReceiptRecord:
+    shipment_code: str
+    status: str
+    closed_by: str | None
+    declared: int
+    received: int
+    missing: list[str]
+    refused_scans: list[str]
+
+
+@strawberry.type
+class ReceiptCloseMutation:
+    @strawberry.mutation(description="Close receipt: units never scanned become MISSING, the station is told; "
+                                     "signed PERFORMED.", extensions=can("plasma:receipt", "write"))
+    async def close_plasma_receipt(self, info: Info[Context, None], input: ClosePlasmaReceiptInput,
+                                   signature: SignatureInput) -> ReceiptRecord:
+        ship = await res.close(info.context, info._raw_info, input.station_code, input.shipment_code,
+                               signature.payload())
+        return ReceiptRecord(shipment_code=ship.code, status=ship.status, closed_by=ship.closed_by,
+                             declared=ship.declared_count or 0, received=ship.received_count or 0,
+                             missing=ship.missing or [], refused_scans=ship.refused_scans or [])

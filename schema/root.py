@@ -19,7 +19,7 @@ from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuer
 from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.pooling import PoolingMutation
-from schema.receipt import LabelQuery, ReceiptMutation
+from schema.receipt import LabelQuery, ReceiptCloseMutation, ReceiptMutation
 from schema.release import ReleaseMutation, ReleaseQuery
 from schema.retest import RetestMutation, RetestQuery
 from schema.shipments import ShipmentFileMutation, ShipmentMutation
@@ -40,7 +40,7 @@ class Query(
 class Mutation(
     IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation,
     ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation, ReceiptMutation,
-    LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation,
+    LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation, ReceiptCloseMutation,
 ):
     pass
 

@@ -99,3 +99,28 @@ async def test_the_100000th_code_of_a_month_is_refused(rc: dict[str, Any]) -> No
         s.add(CodeCounter(prefix=f"PL{TODAY:%y%m}", last=99_999))
     body = await _receive(rc, "DN-R-0001")
     assert body["errors"][0]["extensions"]["code"] == "CONFLICT"
+
+
+CLOSE = """mutation($input: ClosePlasmaReceiptInput!, $sig: SignatureInput!) {
+  closePlasmaReceipt(input: $input, signature: $sig) { status declared received missing refusedScans closedBy } }"""
+
+
+@pytest.mark.req("PL-07")
+async def test_closing_receipt_records_missing_units_and_refused_scans(rc: dict[str, Any]) -> None:
+    for n in (1, 2, 3):
+        assert "errors" not in await _receive(rc, f"DN-R-{n:04d}")
+    await _receive(rc, "STRAY-99")  # not on any manifest: refused at scan
+    inp = {"stationCode": "PS-N1", "shipmentCode": "SH-A"}
+    body = await rc["me"](CLOSE, {"input": inp, "sig": rc["signers"].sign("log.sig", "closePlasmaReceipt", inp)})
+    rec = body["data"]["closePlasmaReceipt"]
+    assert rec == {"status": "RECEIVED", "declared": 5, "received": 3, "missing": ["DN-R-0004", "DN-R-0005"],
+                   "refusedScans": ["STRAY-99"], "closedBy": "log.sig"}
+    from records.plasma import PlasmaUnit, StationNotice
+
+    async with rc["db"].read() as s:
+        status = (await s.execute(select(PlasmaUnit.status).where(PlasmaUnit.donation_number == "DN-R-0004"))
+                  ).scalar_one()
+        notice = (await s.execute(select(StationNotice.kind))).scalar_one()
+    assert status == "MISSING" and notice == "RECEIPT_DISCREPANCY"
+    again = await rc["me"](CLOSE, {"input": inp, "sig": rc["signers"].sign("log.sig", "closePlasmaReceipt", inp)})
+    assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
