@@ -15,6 +15,7 @@ from schema.identity import IdentityMutation, IdentityQuery
 from schema.limits import limits_rule
 from schema.live import HistoryQuery, LiveSubscription
 from schema.lookback import LookbackMutation, LookbackQuery
+from schema.packaging import PackagingMutation, PackagingQuery
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
 from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
@@ -31,7 +32,7 @@ from schema.trace import TraceQuery
 @strawberry.type
 class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
-    ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery,
+    ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
 ):
     pass
 
@@ -41,6 +42,7 @@ class Mutation(
     IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation,
     ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation, ReceiptMutation,
     LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation, ReceiptCloseMutation,
+    PackagingMutation,
 ):
     pass
 

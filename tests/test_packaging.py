@@ -1,36 +1,67 @@
-"""Packaging: our top-level packages are ours alone, and the console script is installed."""
+"""Packaging aggregation (PR-30): scanning a case lists its cartons; one parent per code; bad codes refused."""
 
 from __future__ import annotations
 
-import importlib
-import shutil
-from importlib.metadata import distributions
-from pathlib import Path
+from typing import Any
 
 import pytest
+import pytest_asyncio
+from sqlalchemy import select
 
-OURS = ("api", "schema", "resolvers", "records", "policies", "subscriptions", "twin", "device_bridge")
-ROOT = Path(__file__).resolve().parents[1]
+from api.seed import seed_stations
+from records import synthetic
+from records.audit import AuditContext
+from records.genealogy import PackagingUnit
 
-
-def test_no_installed_distribution_ships_a_module_named_like_ours() -> None:
-    clashes = []
-    for dist in distributions():
-        if (dist.metadata["Name"] or "").lower() == "plasmatwin":
-            continue
-        top = (dist.read_text("top_level.txt") or "").split()
-        files = {str(f).split("/")[0].removesuffix(".py") for f in (dist.files or ())}
-        for name in OURS:
-            if name in top or name in files:
-                clashes.append((dist.metadata["Name"], name))
-    assert clashes == []
+AGG = """mutation($input: AggregatePackagingInput!, $sig: SignatureInput!){
+  aggregatePackaging(input:$input, signature:$sig){ code level children } }"""
+LOOK = "query($c:String!){packagingUnit(code:$c){code level lotNumber parent children}}"
 
 
-@pytest.mark.parametrize("name", OURS)
-def test_our_packages_import_from_this_checkout(name: str) -> None:
-    module = importlib.import_module(name)
-    assert module.__file__ is not None and Path(module.__file__).resolve().is_relative_to(ROOT)
+@pytest_asyncio.fixture
+async def pk(env: Any) -> dict[str, Any]:
+    gql, signers, db = env
+    await seed_stations(db)
+    await synthetic.generate(db, synthetic.Population(donors=20, units=80, pools=2, cases_per_lot=1,
+                                                      cartons_per_case=2, units_per_carton=2))
+    async with db.read() as s:
+        case = (await s.execute(select(PackagingUnit).where(PackagingUnit.level == "CASE")
+                                .order_by(PackagingUnit.id))).scalars().first()
+        assert case is not None
+        cartons = (await s.execute(select(PackagingUnit).where(PackagingUnit.parent_id == case.id)
+                                   .order_by(PackagingUnit.id))).scalars().all()
+        unit = (await s.execute(select(PackagingUnit).where(PackagingUnit.parent_id == cartons[0].id))
+                ).scalars().first()
+        assert unit is not None
+    async with db.write(AuditContext("system", reason="test: a unit code not yet packed")) as s:
+        s.add(PackagingUnit(code="86123459999999999999", level="UNIT", final_lot_id=case.final_lot_id))
+    return {"gql": gql, "signers": signers, "case": case.code, "cartons": [c.code for c in cartons],
+            "packed": unit.code}
 
 
-def test_console_script_is_installed() -> None:
-    assert shutil.which("plasmatwin") or (ROOT / ".venv" / "bin" / "plasmatwin").exists()
+async def _agg(pk: dict[str, Any], parent: str, children: list[str]) -> Any:
+    me = await pk["gql"].sign_in("op.one")
+    inp = {"parentCode": parent, "childCodes": children}
+    return await me(AGG, {"input": inp, "sig": pk["signers"].sign("op.one", "aggregatePackaging", inp)})
+
+
+@pytest.mark.req("PR-30")
+async def test_scanning_a_case_lists_its_cartons(pk: dict[str, Any]) -> None:
+    me = await pk["gql"].sign_in("qa.one")
+    case = (await me(LOOK, {"c": pk["case"]}))["data"]["packagingUnit"]
+    assert case["level"] == "CASE" and case["children"] == sorted(pk["cartons"]) and case["parent"] is None
+
+
+@pytest.mark.req("PR-30")
+async def test_aggregation_rules(pk: dict[str, Any]) -> None:
+    ok = (await _agg(pk, pk["cartons"][1], ["86123459999999999999"]))["data"]["aggregatePackaging"]
+    assert "86123459999999999999" in ok["children"]
+    cases = [
+        (pk["cartons"][1], [pk["packed"]], "CONFLICT"),               # already in another carton
+        (pk["cartons"][1], ["12345"], "VALIDATION_FAILED"),          # malformed code
+        (pk["cartons"][1], [pk["cartons"][0]], "VALIDATION_FAILED"),  # a carton into a carton
+        ("00000000000000000000", [pk["packed"]], "NOT_FOUND"),
+    ]
+    for parent, children, code in cases:
+        body = await _agg(pk, parent, children)
+        assert body["errors"][0]["extensions"]["code"] == code, (parent, children)
