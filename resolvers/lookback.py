@@ -41,13 +41,17 @@ async def preview(ctx: Context, card_number: str, days: int) -> Impact:
 
 
 async def defer(ctx: Context, info: GraphQLResolveInfo, card_number: str, status: str, reason: str, days: int,
-                payload: sig.SignaturePayload | None) -> Impact:
+                payload: sig.SignaturePayload | None, operation: str = "deferDonor") -> Impact:
     if status not in DEFERRALS:
         raise AppError(ErrorCode.VALIDATION_FAILED, f"status must be one of {', '.join(DEFERRALS)}")
     if not reason.strip():
         raise AppError(ErrorCode.VALIDATION_FAILED, "give the reason for the deferral (for example a positive "
                                                     "marker)")
-    by = await check_signature(ctx, info, "deferDonor", payload)
+    p = ctx.signed_in()
+    if p.is_scoped:  # a station reports on its own donors only
+        async with ctx.db.read() as s:
+            await plasma_res.donor(s, card_number, ctx.scope())
+    by = await check_signature(ctx, info, operation, payload)
     async with ctx.db.write(ctx.audit_context(reason.strip())) as s:
         donor = (await s.execute(select(Donor).where(Donor.card_number == card_number))).scalar_one_or_none()
         if donor is None:

@@ -120,3 +120,20 @@ class LookbackMutation:
                 raise AppError(ErrorCode.CONFLICT, "already acknowledged")
             n.acknowledged_at, n.acknowledged_by = utcnow(), p.username
         return (await _notices(ctx, False, int(id)))[0]
+
+
+@strawberry.input
+class ReportDonorStatusInput:
+    card_number: str
+    status: str = strawberry.field(description="DEFERRED or PERMANENTLY_DEFERRED")
+    reason: str
+
+
+@strawberry.type
+class StationDonorMutation:
+    @strawberry.mutation(description="A station reports a donor deferral (its own donors); the lookback runs at "
+                                     "once; signed PERFORMED.", extensions=can("plasma:donor-status", "write"))
+    async def report_donor_status(self, info: Info[Context, None], input: ReportDonorStatusInput,
+                                  signature: SignatureInput) -> RecallImpact:
+        return RecallImpact.of(await res.defer(info.context, info._raw_info, input.card_number, input.status,
+                                               input.reason, 60, signature.payload(), "reportDonorStatus"))

@@ -14,7 +14,7 @@ from schema.errors import ErrorCodes
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.limits import limits_rule
 from schema.live import HistoryQuery, LiveSubscription
-from schema.lookback import LookbackMutation, LookbackQuery
+from schema.lookback import LookbackMutation, LookbackQuery, StationDonorMutation
 from schema.packaging import PackagingMutation, PackagingQuery
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
 from schema.plasma import PlasmaQuery
@@ -42,7 +42,7 @@ class Mutation(
     IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation,
     ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation, ReceiptMutation,
     LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation, ReceiptCloseMutation,
-    PackagingMutation,
+    PackagingMutation, StationDonorMutation,
 ):
     pass
 

@@ -68,3 +68,19 @@ async def test_lookback_preview_needs_at_least_60_days(lb: dict[str, Any]) -> No
     assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
     ok = await qa("query($c:String!){lookbackImpact(cardNumber:$c){windowUnits batches}}", {"c": lb["card"]})
     assert len(ok["data"]["lookbackImpact"]["windowUnits"]) == 2
+
+
+async def test_station_reports_a_deferral_of_its_own_donor_only(lb: dict[str, Any]) -> None:
+    gql, signers = lb["gql"], lb["signers"]
+    station = await issue_token(gql, signers, "st.sig", readOnly=False, stations=[lb["station"]])
+    q = """mutation($input: ReportDonorStatusInput!, $sig: SignatureInput!){
+      reportDonorStatus(input:$input, signature:$sig){ blockedUnits } }"""
+    inp = {"cardNumber": lb["card"], "status": "PERMANENTLY_DEFERRED", "reason": "confirmed HIV-1 positive"}
+    out = await station(q, {"input": inp, "sig": signers.sign("st.sig", "reportDonorStatus", inp)})
+    assert len(out["data"]["reportDonorStatus"]["blockedUnits"]) == 1
+    async with lb["db"].read() as s:
+        other = (await s.execute(select(Donor.card_number).join(Donor.station)
+                                 .where(PlasmaStation.code != lb["station"]))).scalars().first()
+    inp2 = {"cardNumber": other, "status": "DEFERRED", "reason": "x"}
+    body = await station(q, {"input": inp2, "sig": signers.sign("st.sig", "reportDonorStatus", inp2)})
+    assert body["errors"][0]["extensions"]["code"] == "OUT_OF_SCOPE"
