@@ -25,7 +25,7 @@ POLICY_KEY = "policy.active"
 log = logging.getLogger("plasmatwin.policy")
 
 # What a scoped (partner or regulator) token can reach at all; plant and live data are outside.
-SCOPED_AREAS = frozenset({"plasma", "trace", "batch", "session"})
+SCOPED_AREAS = frozenset({"plasma", "trace", "batch"})
 
 
 @dataclass

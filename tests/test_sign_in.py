@@ -90,3 +90,12 @@ async def test_malformed_authorization_header_is_refused(gql: GQL) -> None:
 async def test_sign_out_needs_a_session(gql: GQL) -> None:
     body = await gql("mutation{signOut}")
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_flood_of_bad_tokens_is_audited_once_per_window(gql: GQL, app_db: Database) -> None:
+    bad = GQL(gql.client, "flood-token")
+    for _ in range(20):
+        assert (await bad.post(VIEWER)).status_code == 401
+    async with app_db.read() as s:
+        events = (await s.execute(select(AuditEvent).where(AuditEvent.action == "ACCESS_DENIED"))).scalars().all()
+    assert len(events) == 1 and events[0].changes["attempts"] == 1
