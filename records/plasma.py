@@ -187,3 +187,5 @@ class RetestResult(Base):
     tested_at: Mapped[datetime]
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     reviewed_at: Mapped[datetime | None]
+    # PLANT (the manufacturer's retest) or STATION (the collecting station's result, sent to us)
+    source: Mapped[str] = mapped_column(String(8), default="PLANT", server_default="PLANT")

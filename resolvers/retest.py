@@ -16,6 +16,7 @@ from policies.errors import AppError, ErrorCode
 from records.base import utcnow
 from records.identity import Setting
 from records.plasma import PlasmaUnit, RetestResult, StationNotice
+from resolvers import plasma as plasma_res
 from resolvers.context import Context
 from resolvers.signing import check_signature, store_signature
 
@@ -42,15 +43,7 @@ def reactive(r: RetestResult | TestInput) -> bool:
 async def record(ctx: Context, info: GraphQLResolveInfo, donation_number: str, tests: list[TestInput],
                  payload: sig.SignaturePayload | None) -> list[RetestResult]:
     p = ctx.signed_in()
-    for t in tests:
-        if t.test not in TESTS or t.result not in ("NEGATIVE", "REACTIVE"):
-            raise AppError(ErrorCode.VALIDATION_FAILED, f"tests are {', '.join(TESTS)}; results NEGATIVE or REACTIVE")
-        if t.test == "ALT" and t.value is None:
-            raise AppError(ErrorCode.VALIDATION_FAILED, "ALT needs its value in U/L")
-        if not (t.method.strip() and t.kit_lot.strip() and t.instrument.strip()):
-            raise AppError(ErrorCode.VALIDATION_FAILED, "each result needs method, kit lot and instrument")
-    if not tests or len({t.test for t in tests}) != len(tests):
-        raise AppError(ErrorCode.VALIDATION_FAILED, "give each test once")
+    _validate(tests)
     by = await check_signature(ctx, info, "recordRetest", payload, meanings=("PERFORMED",))
     async with ctx.db.write(ctx.audit_context("retest results")) as s:
         unit = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == donation_number))
@@ -66,6 +59,18 @@ async def record(ctx: Context, info: GraphQLResolveInfo, donation_number: str, t
         await store_signature(s, by, "plasma_unit", str(unit.id), {
             "donationNumber": donation_number, "retests": [[r.test, r.result, r.value] for r in rows]})
     return rows
+
+
+def _validate(tests: list[TestInput]) -> None:
+    for t in tests:
+        if t.test not in TESTS or t.result not in ("NEGATIVE", "REACTIVE"):
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"tests are {', '.join(TESTS)}; results NEGATIVE or REACTIVE")
+        if t.test == "ALT" and t.value is None:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "ALT needs its value in U/L")
+        if not (t.method.strip() and t.kit_lot.strip() and t.instrument.strip()):
+            raise AppError(ErrorCode.VALIDATION_FAILED, "each result needs method, kit lot and instrument")
+    if not tests or len({t.test for t in tests}) != len(tests):
+        raise AppError(ErrorCode.VALIDATION_FAILED, "give each test once")
 
 
 async def review(ctx: Context, info: GraphQLResolveInfo, donation_number: str,
@@ -127,8 +132,8 @@ async def quarantine_days(s: AsyncSession) -> int:
     return max(days, DEFAULT_QUARANTINE_DAYS)
 
 
-def _clean(results: list[RetestResult]) -> bool:
-    reviewed = {r.test: r for r in results if r.reviewed_at is not None}
+def _clean(results: list[RetestResult], source: str | None = None) -> bool:
+    reviewed = {r.test: r for r in results if r.reviewed_at is not None and source in (None, r.source)}
     return all(t in reviewed for t in REQUIRED) and not any(reactive(r) for r in reviewed.values())
 
 
@@ -143,7 +148,7 @@ async def evaluate(s: AsyncSession, unit: PlasmaUnit, today: date) -> Quarantine
     if today < ends:
         reasons.append(f"quarantine runs until {ends.isoformat()}")
     own = list((await s.execute(select(RetestResult).where(RetestResult.unit_id == unit.id))).scalars())
-    if not _clean(own):
+    if not _clean(own, "PLANT"):
         reasons.append("its own retests are not all reviewed and negative")
     later = (await s.execute(select(PlasmaUnit.id).where(PlasmaUnit.donor_id == unit.donor_id,
                                                          PlasmaUnit.collected_on >= ends))).scalars().all()
@@ -190,3 +195,31 @@ def _lot_key(numbers: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(numbers)).encode()).hexdigest()[:32]
 
 
+
+
+async def station_results(ctx: Context, info: GraphQLResolveInfo, donation_number: str, tests: list[TestInput],
+                          payload: sig.SignaturePayload | None) -> list[RetestResult]:
+    """A station sends its test results for one of its donations (PL-17): they count as the
+    follow-up evidence for the donor's earlier units; a reactive one blocks the unit."""
+    p = ctx.signed_in()
+    _validate(tests)
+    async with ctx.db.read() as s:
+        unit = await plasma_res.unit(s, donation_number, ctx.scope())
+        if unit is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no unit {donation_number}")
+    by = await check_signature(ctx, info, "submitStationResults", payload, meanings=("PERFORMED",))
+    async with ctx.db.write(ctx.audit_context("station test results")) as s:
+        row = await s.get(PlasmaUnit, unit.id)
+        assert row is not None
+        now = utcnow()
+        rows = [RetestResult(unit_id=row.id, test=t.test, result=t.result, value=t.value, method=t.method.strip(),
+                             kit_lot=t.kit_lot.strip(), instrument=t.instrument.strip(), analyst=p.username,
+                             tested_at=now, reviewed_by=p.username, reviewed_at=now, source="STATION")
+                for t in tests]
+        s.add_all(rows)
+        if any(reactive(t) for t in tests) and row.status not in ("POOLED", "DISPOSED"):
+            row.status = "BLOCKED"
+        await s.flush()
+        await store_signature(s, by, "plasma_unit", str(row.id), {
+            "donationNumber": donation_number, "stationResults": [[r.test, r.result, r.value] for r in rows]})
+    return rows

@@ -29,12 +29,13 @@ class Retest:
     tested_at: datetime
     reviewed_by: str | None
     reviewed_at: datetime | None
+    source: str = strawberry.field(description="PLANT (our retest) or STATION (the station's result)")
 
     @classmethod
     def of(cls, r: RetestResult) -> Retest:
         return cls(test=r.test, result=r.result, value=r.value, method=r.method, kit_lot=r.kit_lot,
                    instrument=r.instrument, analyst=r.analyst, tested_at=r.tested_at, reviewed_by=r.reviewed_by,
-                   reviewed_at=r.reviewed_at)
+                   reviewed_at=r.reviewed_at, source=r.source)
 
 
 @strawberry.type
@@ -125,3 +126,14 @@ class RetestMutation:
         return [QuarantineState.of(q) for q in await res.release(info.context, info._raw_info,
                                                                  input.donation_numbers, input.reason,
                                                                  signature.payload())]
+
+
+@strawberry.type
+class StationResultsMutation:
+    @strawberry.mutation(description="A station sends its test results for one of its donations (PL-17); signed.",
+                         extensions=can("plasma:station-results", "write"))
+    async def submit_station_results(self, info: Info[Context, None], input: RecordRetestInput,
+                                     signature: SignatureInput) -> list[Retest]:
+        tests = [res.TestInput(t.test, t.result, t.value, t.method, t.kit_lot, t.instrument) for t in input.tests]
+        return [Retest.of(r) for r in await res.station_results(info.context, info._raw_info,
+                                                                input.donation_number, tests, signature.payload())]

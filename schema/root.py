@@ -22,7 +22,7 @@ from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.pooling import PoolingMutation
 from schema.receipt import LabelQuery, ReceiptCloseMutation, ReceiptMutation
 from schema.release import ReleaseMutation, ReleaseQuery
-from schema.retest import RetestMutation, RetestQuery
+from schema.retest import RetestMutation, RetestQuery, StationResultsMutation
 from schema.shipments import ShipmentFileMutation, ShipmentMutation
 from schema.signing import SigningQuery
 from schema.tokens import TokenMutation, TokenQuery
@@ -42,7 +42,7 @@ class Mutation(
     IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation,
     ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation, ReceiptMutation,
     LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation, ReceiptCloseMutation,
-    PackagingMutation, StationDonorMutation,
+    PackagingMutation, StationDonorMutation, StationResultsMutation,
 ):
     pass
 

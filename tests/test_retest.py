@@ -103,3 +103,20 @@ async def test_incomplete_results_are_refused(rt: dict[str, Any]) -> None:
     assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
     body = await _do(rt, "qcr.sig", REVIEW, "reviewRetest", {"donationNumber": "RT-A"}, "REVIEWED")
     assert body["errors"][0]["extensions"]["code"] == "CONFLICT"
+
+
+@pytest.mark.req("PL-17")
+async def test_station_results_of_a_later_donation_end_the_quarantine(rt: dict[str, Any]) -> None:
+    from tests.signing_env import issue_token
+
+    await _tested(rt, "RT-A")
+    station = await issue_token(rt["gql"], rt["signers"], "st.sig", readOnly=False, stations=["PS-N1"])
+    q = """mutation($input: RecordRetestInput!, $sig: SignatureInput!){
+      submitStationResults(input:$input, signature:$sig){ test source reviewedBy } }"""
+    inp = {"donationNumber": "RT-B", "tests": _panel()}
+    out = await station(q, {"input": inp, "sig": rt["signers"].sign("st.sig", "submitStationResults", inp)})
+    assert {r["source"] for r in out["data"]["submitStationResults"]} == {"STATION"}
+    qa = await rt["gql"].sign_in("qa.sig")
+    assert (await qa(STATE, {"d": "RT-A"}))["data"]["quarantineState"]["eligible"] is True
+    # The station's results alone never clear the unit they belong to: our own retest is still needed.
+    assert (await qa(STATE, {"d": "RT-B"}))["data"]["quarantineState"]["eligible"] is False
