@@ -77,11 +77,17 @@ def _plain(sel: SelectionSetNode, gtype: Any) -> bool:
         if s.name.value == "__typename":
             continue
         fdef = named.fields.get(s.name.value)
-        if fdef is None:
+        if fdef is None or _has_resolver(fdef):
             return False
         if s.selection_set is not None and not _plain(s.selection_set, fdef.type):
             return False
     return True
+
+
+def _has_resolver(fdef: Any) -> bool:
+    """A field computed by a resolver cannot be read as an attribute: such queries take the normal path."""
+    definition = (fdef.extensions or {}).get("strawberry-definition")
+    return getattr(definition, "base_resolver", None) is not None
 
 
 def _named(gtype: Any) -> Any:

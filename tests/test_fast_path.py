@@ -83,12 +83,15 @@ def test_only_plain_single_root_queries_are_planned() -> None:
     from schema.root import build_schema
 
     schema = build_schema()._schema
-    reg = {"traceBackward": fast_path.FastField("trace:graph", "read", None)}  # type: ignore[arg-type]
+    reg = {"traceBackward": fast_path.FastField("trace:graph", "read", None),  # type: ignore[arg-type]
+           "plants": fast_path.FastField("plant:layout", "read", None)}  # type: ignore[arg-type]
     for text, planned in [("{traceBackward(code:\"x\"){truncated}}", True),
                           ("{traceBackward(code:\"x\"){truncated} viewer{username}}", False),
                           ("{traceBackward(code:\"x\"){...F}} fragment F on TraceGraph{truncated}", False),
                           ("{traceBackward(code:\"x\") @include(if:true){truncated}}", False),
-                          ("{viewer{username}}", False)]:
+                          ("{viewer{username}}", False),
+                          ("{plants{rooms{sensors{tag}}}}", True),
+                          ("{plants{rooms{sensors{tag value}}}}", False)]:  # value has a resolver
         doc = parse(text)
         op = get_operation_ast(doc)
         assert op is not None
