@@ -280,3 +280,10 @@ async def verify_chain(session: Any, page: int = 5000) -> ChainReport:
             return failure
         after = rows[-1].id
         session.expunge_all()
+
+
+async def add(session: Any, *events: PendingEvent) -> None:
+    """Append explicit events (sign-ins, links, reloads...) in the session's transaction, under the
+    audit context of its unit of work, beside the automatic row events."""
+    ctx = session.info["audit"]
+    await session.run_sync(lambda s: append(s.connection(), ctx, events))

@@ -73,7 +73,7 @@ class Database:
     async def record(self, ctx: AuditContext, *events: PendingEvent) -> None:
         """Write stand-alone audit events (sign-in attempts, denials) in their own transaction."""
         async with self.write(ctx) as session:
-            await session.run_sync(lambda s: audit.append(s.connection(), ctx, events))
+            await audit.add(session, *events)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

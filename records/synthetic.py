@@ -127,7 +127,7 @@ async def generate(db: Database, pop: Population = Population(),
                    "intermediates": len(inter_rows), "finalLots": len(lot_rows), **counts}
         ev = PendingEvent("SYNTHETIC_IMPORT", "population", str(pop.seed),
                           {"counts": [None, written], "parameters": [None, audit.to_json_value(_jsonable(pop))]})
-        await s.run_sync(lambda ss: audit.append(ss.connection(), ctx, [ev]))
+        await audit.add(s, ev)
         return written
 
 

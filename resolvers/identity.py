@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
 from policies.principal import Principal, RoleGrant
+from records import audit
 from records.audit import AuditContext, PendingEvent
 from records.base import utcnow
 from records.db import Database
@@ -101,12 +102,7 @@ async def sign_in(
 
 
 async def _audit(s: AsyncSession, action: str, user_id: int | None, changes: dict[str, object]) -> None:
-    from records import audit
-
-    ctx = s.info["audit"]
-    await s.run_sync(lambda ss: audit.append(
-        ss.connection(), ctx, [PendingEvent(action, "app_user", str(user_id) if user_id else None, changes)]
-    ))
+    await audit.add(s, PendingEvent(action, "app_user", str(user_id) if user_id else None, changes))
 
 
 async def sign_out(db: Database, principal: Principal, client: str | None) -> None:

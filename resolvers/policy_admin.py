@@ -54,7 +54,7 @@ async def reload(ctx: Context, info: GraphQLResolveInfo, expected: str, reason: 
         ev = PendingEvent("POLICY_RELOADED", "policy", candidate.fingerprint,
                           {"fingerprint": [current.fingerprint, candidate.fingerprint],
                            "added": [None, added], "removed": [removed, None]})
-        await s.run_sync(lambda ss: audit.append(ss.connection(), ctx.audit_context(reason.strip()), [ev]))
+        await audit.add(s, ev)
         # The approved content itself, so every API process activates exactly this version.
         row = await s.get(Setting, ACTIVE_KEY)
         value = {"fingerprint": candidate.fingerprint, "files": candidate.files}

@@ -29,6 +29,7 @@ from records.plasma import Batch, PlasmaUnit
 from records.release import ReleaseDocument
 from records.signature import ESignature
 from resolvers.context import Context
+from resolvers.plasma import batch as scoped_batch
 from resolvers.signing import check_signature, store_signature
 
 RELEASABLE = ("COMPLETED", "UNDER_REVIEW")
@@ -155,8 +156,6 @@ async def complete(ctx: Context, info: GraphQLResolveInfo, document_id: str, cms
 
 
 async def document(ctx: Context, batch_number: str) -> ReleaseDocument | None:
-    from resolvers.plasma import batch as scoped_batch
-
     async with ctx.db.read() as s:
         b = await scoped_batch(s, batch_number, ctx.scope())
         if b is None:

@@ -20,7 +20,7 @@ from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from policies.principal import Principal
 from records import audit
-from records.audit import AuditContext, AuditEvent, PendingEvent
+from records.audit import AuditEvent, PendingEvent
 from records.base import utcnow
 from records.identity import User, UserCertificate
 from records.signature import ESignature, record_hash
@@ -114,12 +114,11 @@ async def store_signature(s: AsyncSession, by: SignedBy, entity: str, entity_id:
     except IntegrityError as exc:
         # Two requests raced with one nonce: the unique constraint lets only one commit.
         raise AppError(ErrorCode.SIGNATURE_REPLAYED, "this nonce was already used by a signature") from exc
-    ctx: AuditContext = s.info["audit"]
     ev = PendingEvent("SIGN", entity, entity_id, {
         "signature": [None, row.id], "recordHash": [None, row.record_hash], "meaning": [None, row.meaning],
         "signer": [None, row.signer], "operation": [None, row.operation],
         **{k: [None, val] for k, val in link.items()}})
-    await s.run_sync(lambda ss: audit.append(ss.connection(), ctx, [ev]))
+    await audit.add(s, ev)
     return row
 
 

@@ -92,7 +92,7 @@ async def issue(ctx: Context, info: GraphQLResolveInfo, holder: str, scope: Scop
                    "validUntil": audit.iso(valid_until)}
         await store_signature(s, by, "api_token", str(row.id), content)
         ev = PendingEvent("TOKEN_ISSUED", "api_token", str(row.id), {k: [None, v] for k, v in content.items()})
-        await s.run_sync(lambda ss: audit.append(ss.connection(), ctx.audit_context(purpose.strip()), [ev]))
+        await audit.add(s, ev)
     return TokenView(row.id, holder, issuer.username, row.purpose, scope, valid_from, valid_until, None, None, token)
 
 
@@ -107,7 +107,7 @@ async def revoke(ctx: Context, token_id: int, reason: str) -> TokenView:
             raise AppError(ErrorCode.CONFLICT, "the token is already revoked")
         row.revoked_at = utcnow()
         ev = PendingEvent("TOKEN_REVOKED", "api_token", str(row.id), {"revokedAt": [None, audit.iso(row.revoked_at)]})
-        await s.run_sync(lambda ss: audit.append(ss.connection(), ctx.audit_context(reason.strip()), [ev]))
+        await audit.add(s, ev)
     return (await listing(ctx, token_id))[0]
 
 
@@ -131,4 +131,4 @@ async def log_access(db: Any, principal: Principal, client: str | None, operatio
     async with db.write(ctx) as s:
         await s.execute(update(ApiToken).where(ApiToken.id == principal.token_id).values(last_used_at=utcnow()))
         ev = PendingEvent("ACCESS", "api_token", str(principal.token_id), operation)
-        await s.run_sync(lambda ss: audit.append(ss.connection(), ctx, [ev]))
+        await audit.add(s, ev)

@@ -79,7 +79,7 @@ async def set_user_roles(ctx: Context, username: str, roles: list[str], reason: 
             user.roles.append(UserRole(role=role, site_code="*"))
         await s.flush()
         ev = PendingEvent("ROLES_CHANGED", "app_user", str(user.id), {"roles": [before, wanted]})
-        await s.run_sync(lambda ss: audit.append(ss.connection(), ctx.audit_context(reason), [ev]))
+        await audit.add(s, ev)
     return UserView(user.username, user.display_name, user.active, wanted)
 
 

@@ -10,8 +10,10 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from policies import signatures as sig
+from policies.errors import AppError, ErrorCode
 from records.signature import ESignature
 from resolvers.context import Context
+from resolvers.signing import verify_stored
 from schema.permissions import can
 
 
@@ -86,9 +88,6 @@ class SigningQuery:
     @strawberry.field(description="Re-verify a stored signature and its link to the signed record.",
                       extensions=can("plant:signature", "read"))
     async def verify_signature(self, info: Info[Context, None], id: strawberry.ID) -> SignatureCheck:
-        from policies.errors import AppError, ErrorCode
-        from resolvers.signing import verify_stored
-
         try:
             sid = int(id)
         except ValueError as exc:
