@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -76,3 +78,7 @@ async def test_database_outage_keeps_readings_queued(tmp_path: Any) -> None:
         await rec.flush()
     assert len(rec.pending) == 1 and rec.stored == 0  # kept for the next attempt
     await db.dispose()
+    # aiosqlite stops its worker thread after a failed connect without awaiting it; let that thread
+    # finish while this loop is alive, or it reports to a closed loop during a later test.
+    workers = [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+    await asyncio.gather(*(asyncio.to_thread(t.join, 5) for t in workers))
