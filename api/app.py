@@ -22,6 +22,7 @@ from api.auth import authenticate
 from api.fast_path import FastField
 from api.graphql_http import GraphQLHTTP
 from api.graphql_ws import LiveGraphQL
+from api.ingest import ingest_endpoint
 from api.settings import Settings
 from policies.errors import AppError, ErrorCode
 from policies.policy_set import PolicySet
@@ -35,6 +36,7 @@ from schema.limits import limits_rule
 from schema.root import build_schema
 from schema.trace import FAST_FIELDS
 from subscriptions.bus import Bus
+from twin.alarming import AlarmService
 from twin.recorder import Recorder
 from twin.state import PlantState
 
@@ -47,11 +49,13 @@ def trust_store(settings: Settings) -> TrustStore:
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
     bus = Bus()
+    database = db or Database(settings.database_url)
     return Services(
-        db=db or Database(settings.database_url),
+        db=database,
         policy=PolicySet.load(),
         bus=bus,
         twin=PlantState(bus),
+        alarms=AlarmService(database, bus),
         token_ttl=timedelta(seconds=settings.token_ttl_seconds),
         lockout=Lockout(settings.lockout_attempts, settings.lockout_seconds),
         trust=trust_store(settings),
@@ -125,6 +129,7 @@ def create_app(settings: Settings, services: Services | None = None,
         Route("/graphql", endpoint, methods=None),
         WebSocketRoute("/graphql", endpoint),
         Route("/health", health),
+        Route("/ingest", ingest_endpoint(svc, settings.max_body_bytes), methods=["POST"]),
     ]
     static = settings.static_dir or Path(__file__).resolve().parent / "static"
     if (static / "index.html").exists():
@@ -139,11 +144,15 @@ def create_app(settings: Settings, services: Services | None = None,
         recorder = Recorder(svc.db)
         await recorder.start()
         svc.twin.store = recorder.record
+        svc.twin.tags = frozenset(recorder.sensor_ids)
         app_.state.recorder = recorder
+        await svc.alarms.start()
+        svc.twin.watch = svc.alarms.feed
         for hook in on_startup or []:
             await hook()
         yield
-        svc.twin.store = None
+        svc.twin.store = svc.twin.watch = None
+        await svc.alarms.stop()
         await recorder.stop()
         await svc.db.dispose()
 

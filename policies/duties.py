@@ -17,7 +17,7 @@ from policies.authorize import RoleInfo
 from policies.errors import AppError, ErrorCode
 
 HERE = Path(__file__).resolve().parent
-SOLITARY_KINDS = frozenset({"admin", "audit", "partner"})
+SOLITARY_KINDS = frozenset({"admin", "audit", "partner", "service"})
 
 
 class Duties:

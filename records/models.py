@@ -1,5 +1,7 @@
 """Every model, imported in one place so metadata (and Alembic) sees them all."""
 
+from records import video  # noqa: F401 - video monitoring models (records/video.py)
+from records.alarms import Alarm, alarm_unit
 from records.audit import AuditEvent
 from records.base import Base
 from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit, Shipment
@@ -24,6 +26,7 @@ from records.release import ReleaseDocument
 from records.signature import ESignature
 
 __all__ = [
+    "Alarm",
     "ApiToken",
     "Area",
     "AuditEvent",
@@ -58,5 +61,6 @@ __all__ = [
     "User",
     "UserCertificate",
     "UserRole",
+    "alarm_unit",
     "batch_pool",
 ]

@@ -109,6 +109,11 @@ class Sensor(Base):
     high_limit: Mapped[float | None] = mapped_column(Float)
     # Simulator hint for the demo plant: the nominal value the signal hovers around.
     nominal: Mapped[float | None] = mapped_column(Float)
+    # Alarm rule (ISA-18.2): out of limits this many seconds before raising, back inside by the
+    # deadband before clearing; priority LOW, MEDIUM, HIGH or CRITICAL.
+    alarm_delay_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    alarm_deadband: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    alarm_priority: Mapped[str] = mapped_column(String(10), default="MEDIUM", server_default="MEDIUM")
     room: Mapped[Room] = relationship(back_populates="sensors")
     equipment: Mapped[Equipment | None] = relationship(back_populates="sensors")
 

@@ -13,7 +13,8 @@ from records.base import Base, BigId
 
 class SensorReading(Base):
     __tablename__ = "sensor_reading"
-    __table_args__ = (Index("ix_sensor_reading_sensor_time", "sensor_id", "source_time"),)
+    # The idempotency key of a reading: a bridge replaying its buffer after an outage stores nothing twice.
+    __table_args__ = (Index("uq_sensor_reading_sensor_time", "sensor_id", "source_time", unique=True),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     sensor_id: Mapped[int] = mapped_column(ForeignKey("sensor.id"))

@@ -19,6 +19,7 @@ from records.identity import Setting
 from resolvers.identity import Lockout
 from resolvers.trace import TraceScope
 from subscriptions.bus import Bus
+from twin.alarming import AlarmService
 from twin.state import PlantState
 
 POLICY_KEY = "policy.active"
@@ -34,6 +35,7 @@ class Services:
     policy: PolicySet
     bus: Bus
     twin: PlantState
+    alarms: AlarmService
     token_ttl: timedelta
     lockout: Lockout
     trust: TrustStore = field(default_factory=lambda: TrustStore([]))

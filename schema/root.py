@@ -7,10 +7,12 @@ from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 
 from schema.admin import AdminMutation, AdminQuery
+from schema.alarms import AlarmMutation, AlarmQuery, AlarmSubscription
 from schema.audit import AuditQuery
 from schema.clearance import ClearanceMutation
 from schema.deviations import DeviationMutation
 from schema.errors import ErrorCodes
+from schema.execution import PerEventExecutionContext
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.limits import limits_rule
 from schema.live import HistoryQuery, LiveSubscription
@@ -27,12 +29,14 @@ from schema.shipments import ShipmentFileMutation, ShipmentMutation
 from schema.signing import SigningQuery
 from schema.tokens import TokenMutation, TokenQuery
 from schema.trace import TraceQuery
+from schema.video import VideoMutation, VideoQuery
 
 
 @strawberry.type
 class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
+    VideoQuery, AlarmQuery,
 ):
     pass
 
@@ -42,13 +46,14 @@ class Mutation(
     IdentityMutation, AdminMutation, PlantMutation, EquipmentVerificationMutation, TokenMutation, PolicyMutation,
     ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation, ReceiptMutation,
     LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation, ReceiptCloseMutation,
-    PackagingMutation, StationDonorMutation, StationResultsMutation,
+    PackagingMutation, StationDonorMutation, StationResultsMutation, VideoMutation,
+    AlarmMutation,
 ):
     pass
 
 
 @strawberry.type
-class Subscription(LiveSubscription):
+class Subscription(LiveSubscription, AlarmSubscription):
     pass
 
 
@@ -58,6 +63,7 @@ def build_schema(max_depth: int = 12, max_cost: int = 100_000) -> strawberry.Sch
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=PerEventExecutionContext,
         extensions=[
             lambda: AddValidationRules([limits_rule(max_depth, max_cost)]),
             ErrorCodes,

@@ -44,6 +44,29 @@ def pg_server() -> Iterator[services.Postgres]:
     pg.stop()
 
 
+@pytest.fixture
+def redis_server() -> Iterator[services.Process]:
+    """A fresh Redis on 127.0.0.1 per test (no persistence); `.port`."""
+    try:
+        r = services.start_redis()
+    except services.ServiceUnavailable as e:
+        _unavailable(str(e))
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def mosquitto_server() -> Iterator[services.Process]:
+    """A fresh Mosquitto broker on 127.0.0.1 per test (anonymous, no persistence); `.port`, `.stop()`
+    and `services.start_mosquitto(port)` to bring it back on the same port after an outage."""
+    try:
+        m = services.start_mosquitto()
+    except services.ServiceUnavailable as e:
+        _unavailable(str(e))
+    yield m
+    m.stop()
+
+
 _counter = iter(range(1_000_000))
 
 
@@ -91,6 +114,7 @@ STANDARD_USERS = {
     "reg.one": ("regulator",),
     "st.one": ("station_partner",),
     "dist.one": ("distributor_partner",),
+    "bridge.one": ("device_bridge",),
 }
 
 

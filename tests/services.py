@@ -132,11 +132,11 @@ def start_redis() -> Process:
     return Process(port, proc, work)
 
 
-def start_mosquitto() -> Process:
+def start_mosquitto(port: int | None = None) -> Process:
     exe = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
     if not exe:
         raise ServiceUnavailable("mosquitto is not installed: apt-get install mosquitto")
-    port = free_port()
+    port = port or free_port()
     work = Path(tempfile.mkdtemp(prefix="plasmatwin-mqtt-"))
     conf = work / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")

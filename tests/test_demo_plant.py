@@ -24,6 +24,7 @@ from twin.demo_plant import (
 ROLES = (
     "operator", "production_supervisor", "plasma_logistics", "qc_analyst", "qc_reviewer", "qa_officer",
     "qualified_person", "station_partner", "distributor_partner", "regulator", "system_admin", "audit_admin",
+    "device_bridge",
 )
 ADMIN_ROLES = {"system_admin", "audit_admin"}
 ROLES_CSV = Path(__file__).resolve().parents[1] / "policies" / "roles.csv"

@@ -55,6 +55,10 @@ class AlarmEngine:
     rules: dict[str, Rule] = field(default_factory=dict)
     _states: dict[str, _State] = field(default_factory=dict)
 
+    def restore(self, tag: str, condition: str, since: datetime) -> None:
+        """An alarm still standing when the process restarted: active again, not raised twice."""
+        self._states[tag] = _State(active=condition, active_since=since)
+
     def active(self) -> dict[str, str]:
         return {tag: st.active for tag, st in self._states.items() if st.active}
 

@@ -576,6 +576,7 @@ DEMO_USERS: tuple[UserSpec, ...] = (
     _user("reg.he", "He Ling (demo regulator)", "regulator"),
     _user("adm.lin", "Lin Dong (demo system admin)", "system_admin"),
     _user("aud.xu", "Xu Nan (demo audit admin)", "audit_admin"),
+    _user("svc.bridge", "Demo device bridge (service account)", "device_bridge"),
     _user("qc.song", "Song Xi (demo QC analyst, RSA key)", "qc_analyst", algorithm="RS256"),
     _user("qa.tang", "Tang Bei (demo QA officer, SM2 key)", "qa_officer", algorithm="SM2_SM3"),
 )

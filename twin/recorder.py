@@ -8,7 +8,8 @@ import contextlib
 import logging
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from records.db import Database
 from records.plant import Sensor
@@ -54,11 +55,16 @@ class Recorder:
         while self.pending:
             chunk = self.pending[:self.batch]
             async with self.db.write_engine.begin() as conn:
-                await conn.execute(insert(SensorReading), chunk)
+                await conn.execute(self._insert(), chunk)
             del self.pending[:len(chunk)]
             written += len(chunk)
         self.stored += written
         return written
+
+    def _insert(self) -> Insert:
+        # A reading already stored (same sensor and source time) is a replay: skip it, keep the batch.
+        dialect = postgresql if self.db.write_engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(SensorReading).on_conflict_do_nothing(index_elements=["sensor_id", "source_time"])
 
     async def _run(self) -> None:
         while True:

@@ -30,21 +30,45 @@ class Reading:
 
 
 class PlantState:
-    """The twin's memory of the plant; ingest updates it and publishes each reading after."""
+    """The twin's memory of the plant; ingest updates it and publishes each reading after.
+
+    A reading's identity is (tag, source time). The same reading again (a bridge replaying its buffer)
+    is dropped; an older one (late or replayed out of an outage) is stored but changes neither the
+    last value nor the alarms, which must see time move forwards.
+    """
 
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self.readings: dict[str, Reading] = {}
         # Set by the composition root when readings are stored (twin.recorder.Recorder.record).
         self.store: Callable[[Reading], None] | None = None
+        # Called with each new last value (the alarm service); set by the composition root.
+        self.watch: Callable[[Reading], None] | None = None
+        # Known tags, when the composition root loaded them; None accepts every tag.
+        self.tags: frozenset[str] | None = None
+        self.ingested = 0
+        self.duplicates = 0
 
     def ingest(self, tag: str, value: float | None, quality: Quality = Quality.GOOD,
-               source_time: datetime | None = None) -> Reading:
+               source_time: datetime | None = None) -> Reading | None:
+        """The reading, or None for a duplicate."""
         now = utcnow()
         reading = Reading(tag, value, quality, source_time or now, now)
+        last = self.readings.get(tag)
+        if last is not None and reading.source_time <= last.source_time:
+            if reading.source_time == last.source_time:
+                self.duplicates += 1
+                return None
+            if self.store is not None:
+                self.store(reading)
+            self.ingested += 1
+            return reading
         self.readings[tag] = reading
+        self.ingested += 1
         if self.store is not None:
             self.store(reading)
+        if self.watch is not None:
+            self.watch(reading)
         self.bus.publish(SENSOR_TOPIC, reading)
         return reading
 

@@ -1,0 +1,51 @@
+"""Alarm records (PR-75, PR-79, PR-82, PL-12): time, room, equipment, content, handler, handling method
+and recovery time, one row per alarm occurrence through its ISA-18.2 lifecycle."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Float, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from records.base import Base, BigId
+
+
+class Alarm(Base):
+    __tablename__ = "alarm"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # LIMIT (a tag's limits), VIDEO (video analytics) or EQUIPMENT
+    source: Mapped[str] = mapped_column(String(16))
+    # HIGH / LOW for limits; MASK_MISSING, GOWN_MISSING, OVER_OCCUPANCY, POST_ABSENT for video, ...
+    condition: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(10))
+    # ACTIVE (unacknowledged), ACKED (acknowledged, still active), CLEARED (returned to normal,
+    # unacknowledged) or CLOSED (returned to normal and acknowledged): ISA-18.2 states.
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    tag: Mapped[str | None] = mapped_column(String(64), index=True)
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("room.id"), index=True)
+    equipment_id: Mapped[int | None] = mapped_column(ForeignKey("equipment.id"), index=True)
+    camera_code: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)
+    limit_value: Mapped[float | None] = mapped_column(Float)
+    # Extreme value seen while active (the peak of an excursion).
+    peak: Mapped[float | None] = mapped_column(Float)
+    # When the condition began (before the on-delay), and when the alarm was raised.
+    began_at: Mapped[datetime]
+    raised_at: Mapped[datetime] = mapped_column(index=True)
+    cleared_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    handling: Mapped[str | None] = mapped_column(Text)
+
+
+# PL-12: plasma units that lay in the cold store while its excursion alarm was raised.
+alarm_unit = Table(
+    "alarm_unit",
+    Base.metadata,
+    Column("alarm_id", ForeignKey("alarm.id"), primary_key=True),
+    Column("plasma_unit_id", ForeignKey("plasma_unit.id"), primary_key=True, index=True),
+)

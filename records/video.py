@@ -1,0 +1,1 @@
+"""Video monitoring records (VM-…). Being built."""

@@ -1,0 +1,166 @@
+"""Alarm records: the list and its filters, acknowledgement with a signature, printable exports
+(PR-75, PR-79, PR-82: time, room, content, handler, handling method, recovery time)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fpdf import FPDF
+from graphql import GraphQLResolveInfo
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from policies import signatures as sig
+from policies.errors import AppError, ErrorCode
+from records.alarms import Alarm, alarm_unit
+from records.audit import iso
+from records.base import utcnow
+from records.plant import Equipment, Room
+from records.plasma import PlasmaUnit
+from resolvers.context import Context
+from resolvers.signing import check_signature, store_signature
+from twin.alarming import snapshot
+
+STANDING = ("ACTIVE", "ACKED", "CLEARED")
+MAX_EXPORT = 10_000
+
+
+@dataclass(frozen=True)
+class AlarmFilter:
+    active: bool | None = None
+    room_code: str | None = None
+    priority: str | None = None
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _query(f: AlarmFilter) -> Select[Alarm]:
+    q = select(Alarm)
+    if f.active is True:  # standing: still active or not yet acknowledged
+        q = q.where(Alarm.state.in_(STANDING))
+    elif f.active is False:
+        q = q.where(Alarm.state == "CLOSED")
+    if f.room_code:
+        q = q.where(Alarm.room_id == select(Room.id).where(Room.code == f.room_code).scalar_subquery())
+    if f.priority:
+        q = q.where(Alarm.priority == f.priority)
+    if f.source:
+        q = q.where(Alarm.source == f.source)
+    if f.since:
+        q = q.where(Alarm.raised_at >= f.since)
+    if f.until:
+        q = q.where(Alarm.raised_at < f.until)
+    return q
+
+
+async def page(s: AsyncSession, f: AlarmFilter, limit: int, before_id: int | None) -> tuple[list[Alarm], int, bool]:
+    """Newest first; `before_id` is the cursor of the last alarm of the previous page."""
+    q = _query(f)
+    total = (await s.execute(select(func.count()).select_from(q.subquery()))).scalar_one()
+    if before_id is not None:
+        q = q.where(Alarm.id < before_id)
+    rows = list((await s.execute(q.order_by(Alarm.id.desc()).limit(limit + 1))).scalars())
+    return rows[:limit], total, len(rows) > limit
+
+
+async def rows_for_export(s: AsyncSession, f: AlarmFilter) -> list[Alarm]:
+    rows = list((await s.execute(_query(f).order_by(Alarm.id).limit(MAX_EXPORT + 1))).scalars())
+    if len(rows) > MAX_EXPORT:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"more than {MAX_EXPORT} alarms: narrow the time range")
+    return rows
+
+
+async def affected_units(s: AsyncSession, alarm_id: int) -> list[str]:
+    return list((await s.execute(select(PlasmaUnit.donation_number).join(
+        alarm_unit, alarm_unit.c.plasma_unit_id == PlasmaUnit.id).where(alarm_unit.c.alarm_id == alarm_id)
+        .order_by(PlasmaUnit.donation_number))).scalars())
+
+
+def content(a: Alarm) -> dict[str, Any]:
+    """What an acknowledgement signature is bound to."""
+    return {"id": a.id, "source": a.source, "condition": a.condition, "tag": a.tag, "raisedAt": iso(a.raised_at),
+            "state": a.state, "handling": a.handling}
+
+
+async def acknowledge(ctx: Context, info: GraphQLResolveInfo, alarm_id: int, handling: str,
+                      payload: sig.SignaturePayload | None) -> Alarm:
+    p = ctx.signed_in()
+    if not handling.strip() or len(handling) > 2000:
+        raise AppError(ErrorCode.VALIDATION_FAILED, "the handling method (1-2000 characters) is required")
+    by = await check_signature(ctx, info, "acknowledgeAlarm", payload)
+    async with ctx.db.write(ctx.audit_context("alarm acknowledged")) as s:
+        a = await s.get(Alarm, alarm_id)
+        if a is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no alarm {alarm_id}")
+        if a.acknowledged_at is not None:
+            raise AppError(ErrorCode.CONFLICT, f"alarm {alarm_id} was acknowledged by {a.acknowledged_by}")
+        a.acknowledged_at, a.acknowledged_by, a.handling = utcnow(), p.username, handling.strip()
+        a.state = "ACKED" if a.state == "ACTIVE" else "CLOSED"
+        await s.flush()
+        await store_signature(s, by, "alarm", str(a.id), content(a))
+    ctx.services.alarms.published("ACKNOWLEDGED", a)
+    return a
+
+
+COLUMNS = ("id", "raised at", "room", "equipment", "tag", "priority", "content", "value", "peak", "state",
+           "acknowledged at", "handler", "handling method", "recovered at")
+
+
+def _cells(a: Alarm, rooms: dict[int, str], eq: dict[int, str]) -> list[str]:
+    def t(v: datetime | None) -> str:
+        return v.strftime("%Y-%m-%d %H:%M:%S") if v else ""
+
+    def n(v: float | None) -> str:
+        return "" if v is None else f"{v:g}"
+
+    return [str(a.id), t(a.raised_at), rooms.get(a.room_id or -1, ""), eq.get(a.equipment_id or -1, ""),
+            a.tag or a.camera_code or "", a.priority, a.message, n(a.value), n(a.peak), a.state, t(a.acknowledged_at),
+            a.acknowledged_by or "", a.handling or "", t(a.cleared_at)]
+
+
+def to_csv(rows: list[Alarm], rooms: dict[int, str], eq: dict[int, str]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(COLUMNS)
+    w.writerows(_cells(a, rooms, eq) for a in rows)
+    return buf.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet programs read UTF-8
+
+
+WIDTHS = (10, 30, 16, 18, 24, 16, 60, 14, 14, 16, 30, 18, 50, 30)
+
+
+def to_pdf(rows: list[Alarm], rooms: dict[int, str], eq: dict[int, str], title: str, printed_by: str) -> bytes:
+    pdf = FPDF(orientation="L", unit="mm", format="A3")
+    pdf.set_auto_page_break(True, margin=12)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=8)
+    pdf.cell(0, 6, f"Printed {utcnow():%Y-%m-%d %H:%M:%S} UTC by {printed_by}; {len(rows)} alarms",
+             new_x="LMARGIN", new_y="NEXT")
+    with pdf.table(col_widths=WIDTHS, text_align="LEFT", line_height=4) as table:
+        table.row(COLUMNS)
+        for a in rows:
+            table.row([_latin(c) for c in _cells(a, rooms, eq)])
+    return bytes(pdf.output())
+
+
+def _latin(text: str) -> str:
+    # The core PDF fonts are Latin-1; units such as µS/cm and °C are, other characters are replaced.
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+async def codes(s: AsyncSession) -> tuple[dict[int, str], dict[int, str]]:
+    """Room and equipment codes by id (small tables; alarms carry ids)."""
+    rooms = dict((await s.execute(select(Room.id, Room.code))).all())
+    eq = dict((await s.execute(select(Equipment.id, Equipment.code))).all())
+    return rooms, eq
+
+
+def as_dict(a: Alarm, rooms: dict[int, str], eq: dict[int, str]) -> dict[str, Any]:
+    return snapshot(a, rooms.get(a.room_id or -1), eq.get(a.equipment_id or -1))

@@ -1,0 +1,150 @@
+"""Alarms: the list (standing or all, filtered), acknowledgement with a signature, printable
+exports, and the alarmEvents subscription (lossless: an alarm event is never coalesced away)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import alarms as res
+from resolvers.context import Context
+from schema.permissions import can
+from schema.relay import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from schema.signing import SignatureInput
+from twin.alarming import ALARM_TOPIC
+from twin.alarming import AlarmEvent as BusEvent
+
+
+@strawberry.type(description="One alarm through its lifecycle: raised, acknowledged (signed), returned to normal.")
+class Alarm:
+    id: int
+    source: str = strawberry.field(description="LIMIT, VIDEO or EQUIPMENT")
+    condition: str = strawberry.field(description="HIGH or LOW for limits; the event type for other sources")
+    priority: str = strawberry.field(description="LOW, MEDIUM, HIGH or CRITICAL")
+    state: str = strawberry.field(description="ACTIVE, ACKED, CLEARED (returned, unacknowledged) or CLOSED")
+    tag: str | None
+    room_code: str | None
+    equipment_code: str | None
+    camera_code: str | None
+    message: str = strawberry.field(description="The alarm's content")
+    value: float | None
+    limit_value: float | None
+    peak: float | None
+    began_at: datetime = strawberry.field(description="When the condition began (before the on-delay)")
+    raised_at: datetime
+    cleared_at: datetime | None = strawberry.field(description="Recovery time: back to normal")
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None = strawberry.field(description="The handler")
+    handling: str | None = strawberry.field(description="The handling method")
+
+    @strawberry.field(description="PL-12: plasma units lying in the cold store when the excursion was raised.",
+                      extensions=can("plasma:unit", "read"))
+    async def affected_units(self, info: Info[Context, None]) -> list[str] | None:
+        async with info.context.db.read() as s:
+            return await res.affected_units(s, self.id)
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> Alarm:
+        return cls(**{f: d[f] for f in cls.__annotations__})
+
+
+@strawberry.type
+class AlarmEvent:
+    kind: str = strawberry.field(description="RAISED, ACKNOWLEDGED or CLEARED")
+    alarm: Alarm
+
+
+@strawberry.input
+class AlarmFilter:
+    active: bool | None = strawberry.field(default=None, description="true: standing (active or unacknowledged)")
+    room_code: str | None = None
+    priority: str | None = None
+    source: str | None = None
+    since: datetime | None = strawberry.field(default=None, name="from")
+    until: datetime | None = strawberry.field(default=None, name="to")
+
+    def plain(self, active: bool | None) -> res.AlarmFilter:
+        return res.AlarmFilter(active if active is not None else self.active, self.room_code, self.priority,
+                               self.source, self.since, self.until)
+
+
+@strawberry.enum
+class ReportFormat(Enum):
+    CSV = "CSV"
+    PDF = "PDF"
+
+
+@strawberry.type
+class AlarmReport:
+    filename: str
+    content_type: str
+    count: int
+    data: str = strawberry.field(description="The file, standard base64")
+
+
+@strawberry.input
+class AcknowledgeAlarmInput:
+    id: int
+    handling: str = strawberry.field(description="The handling method: what was done about it")
+
+
+@strawberry.type
+class AlarmQuery:
+    @strawberry.field(description="Alarms, newest first; active: true lists the standing ones.",
+                      extensions=can("plant:alarm", "read"))
+    async def alarms(self, info: Info[Context, None], active: bool | None = None, filter: AlarmFilter | None = None,
+                     first: int | None = None, after: str | None = None) -> Connection[Alarm]:
+        f = (filter or AlarmFilter()).plain(active)
+        async with info.context.db.read() as s:
+            rows, total, more = await res.page(s, f, page_size(first), decode_cursor("alarm", after))
+            rooms, eq = await res.codes(s)
+        edges = [Edge(node=Alarm.of(res.as_dict(a, rooms, eq)), cursor=encode_cursor("alarm", a.id)) for a in rows]
+        return Connection(edges=edges, total_count=total, page_info=PageInfo(
+            has_next_page=more, has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+
+    @strawberry.field(description="The alarm list as a printable file (CSV or PDF).",
+                      extensions=can("plant:alarm", "read"))
+    async def alarm_report(self, info: Info[Context, None], format: ReportFormat,
+                           filter: AlarmFilter | None = None) -> AlarmReport:
+        f = (filter or AlarmFilter()).plain(None)
+        async with info.context.db.read() as s:
+            rows = await res.rows_for_export(s, f)
+            rooms, eq = await res.codes(s)
+        who = info.context.signed_in().username
+        if format is ReportFormat.CSV:
+            data, ctype = res.to_csv(rows, rooms, eq), "text/csv"
+        else:
+            data, ctype = res.to_pdf(rows, rooms, eq, "Alarm record", who), "application/pdf"
+        return AlarmReport(filename=f"alarms.{format.value.lower()}", content_type=ctype, count=len(rows),
+                           data=base64.b64encode(data).decode())
+
+
+@strawberry.type
+class AlarmMutation:
+    @strawberry.mutation(description="Acknowledge an alarm with the handling method; signed PERFORMED.",
+                         extensions=can("plant:alarm", "acknowledge"))
+    async def acknowledge_alarm(self, info: Info[Context, None], input: AcknowledgeAlarmInput,
+                                signature: SignatureInput) -> Alarm:
+        ctx = info.context
+        a = await res.acknowledge(ctx, info._raw_info, input.id, input.handling, signature.payload())
+        async with ctx.db.read() as s:
+            rooms, eq = await res.codes(s)
+        return Alarm.of(res.as_dict(a, rooms, eq))
+
+
+@strawberry.type
+class AlarmSubscription:
+    @strawberry.subscription(description="Alarms raised, acknowledged and returned to normal; never coalesced.")
+    async def alarm_events(self, info: Info[Context, None]) -> AsyncGenerator[AlarmEvent, None]:
+        await info.context.require("plant:alarm", "read")
+        async with info.context.services.bus.subscribe(ALARM_TOPIC, lossless=True) as stream:
+            async for e in stream:
+                assert isinstance(e, BusEvent)
+                yield AlarmEvent(kind=e.kind, alarm=Alarm.of(e.alarm))

@@ -1,0 +1,224 @@
+"""Alarms end to end: readings through /ingest raise an alarm after its on-delay, linked to the units in
+the cold store; a signed acknowledgement records handler and handling method; return to normal records
+the recovery time; the list filters and prints; nothing is published before it is stored."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import func, select
+
+from api.seed import seed_stations
+from records.alarms import Alarm
+from records.audit import AuditContext, AuditEvent
+from records.plant import Area, Room, Sensor
+from records.plasma import Donor, PlasmaStation, PlasmaUnit
+from records.readings import SensorReading
+from twin.alarming import ALARM_TOPIC, AlarmService
+from twin.alarms import Priority
+from twin.recorder import Recorder
+
+T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+TAG = "CS9-TT-101"
+LIST = """query($a:Boolean){alarms(active:$a){totalCount edges{node{id state condition priority roomCode tag value
+  peak limitValue beganAt raisedAt clearedAt acknowledgedAt acknowledgedBy handling message affectedUnits}}}}"""
+ACK = """mutation($input: AcknowledgeAlarmInput!, $sig: SignatureInput!){
+  acknowledgeAlarm(input:$input, signature:$sig){ state acknowledgedBy handling }}"""
+REPORT = "query($f:ReportFormat!){alarmReport(format:$f){filename contentType count data}}"
+
+
+def _at(s: float) -> str:
+    return (T0 + timedelta(seconds=s)).isoformat()
+
+
+@pytest_asyncio.fixture
+async def plant(env: Any) -> AsyncIterator[Any]:
+    """A cold store CS9 with one air-temperature tag and a unit lying in it; recorder and alarms running."""
+    gql, signers, db = env
+    await seed_stations(db)
+    async with db.write(AuditContext("system", reason="test cold store")) as s:
+        area = (await s.execute(select(Area))).scalars().first()
+        assert area is not None
+        room = Room(area_id=area.id, code="CS9", name="Cold store 9", grade="CNC",
+                    polygon=[[0, 0], [1, 0], [1, 1], [0, 1]])
+        s.add(room)
+        await s.flush()
+        s.add(Sensor(tag=TAG, name="Air temperature", kind="temperature", unit="°C", room_id=room.id,
+                     high_limit=-25.0, nominal=-32.0, alarm_delay_s=60, alarm_deadband=1.0, alarm_priority="HIGH"))
+        st = (await s.execute(select(PlasmaStation).where(PlasmaStation.code == "PS-N1"))).scalar_one()
+        donor = Donor(card_number="AL-1", station_id=st.id, name="x", blood_type="A", status="ACTIVE")
+        s.add(donor)
+        await s.flush()
+        for n, status in (("AL-U1", "QUARANTINED"), ("AL-U2", "POOLED")):
+            s.add(PlasmaUnit(donation_number=n, donor_id=donor.id, station_id=st.id, blood_type="A",
+                             collected_on=T0.date(), weight_g=600, status=status, received_at=T0 - timedelta(days=1),
+                             storage_location="CS9-R01-P01"))
+    svc = gql.client.app_services
+    rec = Recorder(db)
+    await rec.start()
+    svc.twin.store, svc.twin.tags = rec.record, frozenset(rec.sensor_ids)
+    await svc.alarms.start()
+    svc.twin.watch = svc.alarms.feed
+    bridge = await gql.sign_in("bridge.one")
+    yield gql, signers, db, svc, rec, bridge
+    await svc.alarms.stop()
+    await rec.stop()
+
+
+async def _ingest(gql: Any, bridge: Any, readings: list[dict[str, Any]], token: str | None = "bridge") -> Any:
+    headers = {"authorization": f"Bearer {bridge.token}"} if token == "bridge" else (
+        {"authorization": f"Bearer {token}"} if token else {})
+    return await gql.client.post("/ingest", json={"bridge": "test", "readings": readings}, headers=headers)
+
+
+def _r(value: float, s: float, quality: str = "GOOD") -> dict[str, Any]:
+    return {"tag": TAG, "value": value, "quality": quality, "sourceTime": _at(s)}
+
+
+@pytest.mark.req("PL-12", "PR-79", "PR-75", "PR-80")
+async def test_excursion_is_raised_acknowledged_and_returns_to_normal(plant: Any) -> None:
+    gql, signers, db, svc, rec, bridge = plant
+    async with svc.bus.subscribe(ALARM_TOPIC, lossless=True) as events:
+        r = await _ingest(gql, bridge, [_r(-31, 0), _r(-20, 10), _r(-31, 30), _r(-21, 100)])
+        assert r.status_code == 200 and r.json()["accepted"] == 4
+        await svc.alarms.drain()
+        me = await gql.sign_in("log.sig")
+        assert (await me(LIST, {"a": True}))["data"]["alarms"]["totalCount"] == 0  # the door closed within the delay
+        await _ingest(gql, bridge, [_r(-18.5, 130), _r(-19, 161)])
+        await svc.alarms.drain()
+        raised = await anext(events)
+        assert raised.kind == "RAISED" and raised.alarm["state"] == "ACTIVE"
+        listed = await me(LIST, {"a": True})
+        assert "errors" not in listed, listed
+        node = listed["data"]["alarms"]["edges"][0]["node"]
+        assert node["state"] == "ACTIVE" and node["condition"] == "HIGH" and node["priority"] == "HIGH"
+        assert node["roomCode"] == "CS9" and node["value"] == -19 and node["limitValue"] == -25
+        assert node["beganAt"] == _at(100) and node["raisedAt"] == _at(161)
+        assert node["affectedUnits"] == ["AL-U1"]  # the pooled unit had left the cold store
+        assert "above high limit" in node["message"]
+
+        inp = {"id": node["id"], "handling": "Door found ajar; closed it, checked the seal"}
+        body = await me(ACK, {"input": inp, "sig": signers.sign("log.sig", "acknowledgeAlarm", inp)})
+        assert body["data"]["acknowledgeAlarm"] == {"state": "ACKED", "acknowledgedBy": "log.sig",
+                                                    "handling": inp["handling"]}
+        assert (await anext(events)).kind == "ACKNOWLEDGED"
+        again = await me(ACK, {"input": inp, "sig": signers.sign("log.sig", "acknowledgeAlarm", inp)})
+        assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
+
+        await _ingest(gql, bridge, [_r(-16, 170), _r(-25.5, 200), _r(-27, 230)])  # peak, deadband, normal
+        await svc.alarms.drain()
+        cleared = await anext(events)
+        assert cleared.kind == "CLEARED" and cleared.alarm["state"] == "CLOSED"
+    await rec.flush()
+    done = (await me(LIST, {"a": False}))["data"]["alarms"]["edges"][0]["node"]
+    assert done["clearedAt"] == _at(230) and done["peak"] == -16 and done["acknowledgedBy"] == "log.sig"
+    async with db.read() as s:
+        actions = (await s.execute(select(AuditEvent.action, AuditEvent.actor).where(
+            AuditEvent.entity == "alarm").order_by(AuditEvent.id))).all()
+        stored = (await s.execute(select(func.count()).select_from(SensorReading))).scalar_one()
+    assert [a for a, _ in actions][:1] == ["CREATE"] and ("UPDATE", "log.sig") in actions
+    assert stored == 9
+
+
+@pytest.mark.req("PR-75", "PR-82")
+async def test_alarm_list_prints_as_csv_and_pdf(plant: Any) -> None:
+    gql, _, _, svc, _, bridge = plant
+    await _ingest(gql, bridge, [_r(-10, 0), _r(-10, 61)])
+    await svc.alarms.drain()
+    me = await gql.sign_in("op.one")
+    csv = (await me(REPORT, {"f": "CSV"}))["data"]["alarmReport"]
+    text = base64.b64decode(csv["data"]).decode("utf-8-sig")
+    assert csv["count"] == 1 and csv["contentType"] == "text/csv"
+    header, row = text.splitlines()[:2]
+    assert header.startswith("id,raised at,room,equipment,tag,priority,content") and "recovered at" in header
+    assert ",CS9,," in row and TAG in row and "HIGH" in row
+    pdf = (await me(REPORT, {"f": "PDF"}))["data"]["alarmReport"]
+    assert base64.b64decode(pdf["data"]).startswith(b"%PDF") and pdf["filename"] == "alarms.pdf"
+
+
+async def test_acknowledgement_needs_a_signature_and_the_role(plant: Any) -> None:
+    gql, signers, db, svc, _, bridge = plant
+    await _ingest(gql, bridge, [_r(-10, 0), _r(-10, 61)])
+    await svc.alarms.drain()
+    me = await gql.sign_in("op.one")
+    alarm_id = (await me(LIST, {"a": True}))["data"]["alarms"]["edges"][0]["node"]["id"]
+    inp = {"id": alarm_id, "handling": "checked"}
+    unsigned = await me("mutation($input: AcknowledgeAlarmInput!){acknowledgeAlarm(input:$input){state}}",
+                        {"input": inp})
+    assert unsigned["errors"][0]["extensions"]["code"] == "SIGNATURE_REQUIRED"
+    reg = await gql.sign_in("reg.one")
+    refused = await reg(ACK, {"input": inp, "sig": signers.sign("op.one", "acknowledgeAlarm", inp)})
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    empty = {"id": alarm_id, "handling": "  "}
+    bad = await me(ACK, {"input": empty, "sig": signers.sign("op.one", "acknowledgeAlarm", empty)})
+    assert bad["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    missing = {"id": 999999, "handling": "x"}
+    nf = await me(ACK, {"input": missing, "sig": signers.sign("op.one", "acknowledgeAlarm", missing)})
+    assert nf["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    async with db.read() as s:
+        a = (await s.execute(select(Alarm))).scalar_one()
+    assert a.state == "ACTIVE" and a.acknowledged_by is None
+
+
+async def test_ingest_refuses_strangers_and_reports_bad_readings(plant: Any) -> None:
+    gql, _, db, _, rec, bridge = plant
+    anon = await _ingest(gql, bridge, [_r(-30, 0)], token=None)
+    assert anon.status_code == 401 and anon.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    op = await gql.sign_in("op.one")
+    denied = await _ingest(gql, bridge, [_r(-30, 0)], token=op.token)
+    assert denied.status_code == 403 and denied.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    junk = await gql.client.post("/ingest", content=b"{not json", headers={"authorization": f"Bearer {bridge.token}"})
+    assert junk.status_code == 400 and junk.json()["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    batch = [_r(-30, 0), {"tag": TAG, "value": "hot", "sourceTime": _at(1)}, {"tag": TAG, "value": 1},
+             {"tag": TAG, "value": 1, "sourceTime": "yesterday"}, {"tag": TAG, "value": 1, "quality": "NICE",
+                                                                   "sourceTime": _at(2)},
+             {"tag": "NO-SUCH", "value": 1, "sourceTime": _at(3)}, _r(-30.5, 4, "BAD")]
+    out = (await _ingest(gql, bridge, batch)).json()
+    assert out["accepted"] == 2 and out["unknownTags"] == ["NO-SUCH"]
+    assert [r["index"] for r in out["rejected"]] == [1, 2, 3, 4]
+    replay = (await _ingest(gql, bridge, [_r(-30, 0), _r(-30.5, 4, "BAD")])).json()
+    assert replay["accepted"] == 1 and replay["duplicates"] == 1  # an older one is stored (once), the last is known
+    await rec.flush()
+    async with db.read() as s:
+        rows = (await s.execute(select(SensorReading.value, SensorReading.quality).order_by(
+            SensorReading.source_time))).all()
+        denials = (await s.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "ACCESS_DENIED", AuditEvent.actor == "op.one"))).scalar_one()
+    assert rows == [(-30.0, "GOOD"), (-30.5, "BAD")] and denials == 1
+
+
+async def test_a_restart_picks_up_standing_alarms_without_raising_them_again(plant: Any) -> None:
+    gql, _, db, svc, _, bridge = plant
+    await _ingest(gql, bridge, [_r(-10, 0), _r(-10, 61)])
+    await svc.alarms.drain()
+    await svc.alarms.stop()
+    again = AlarmService(db, svc.bus)
+    await again.start()
+    svc.twin.watch = again.feed
+    await _ingest(gql, bridge, [_r(-9, 70), _r(-30, 90)])
+    await again.drain()
+    await again.stop()
+    async with db.read() as s:
+        rows = (await s.execute(select(Alarm.state, Alarm.peak, Alarm.cleared_at))).all()
+    assert len(rows) == 1 and rows[0][0] == "CLEARED" and rows[0][2] == T0 + timedelta(seconds=90)
+
+
+@pytest.mark.req("VM-12")
+async def test_event_alarms_wait_for_acknowledgement(plant: Any) -> None:
+    gql, signers, _, svc, _, _ = plant
+    alarm_id = await svc.alarms.raise_event(source="VIDEO", condition="MASK_MISSING", room_code="CS9",
+                                            message="Mask missing at the charging post", priority=Priority.HIGH,
+                                            camera_code="CAM-9")
+    me = await gql.sign_in("op.one")
+    node = (await me(LIST, {"a": True}))["data"]["alarms"]["edges"][0]["node"]
+    assert node["id"] == alarm_id and node["state"] == "CLEARED" and node["affectedUnits"] is None  # not theirs
+    inp = {"id": alarm_id, "handling": "Operator reminded, mask put on"}
+    body = await me(ACK, {"input": inp, "sig": signers.sign("op.one", "acknowledgeAlarm", inp)})
+    assert body["data"]["acknowledgeAlarm"]["state"] == "CLOSED"
+    with pytest.raises(KeyError):
+        await svc.alarms.raise_event(source="VIDEO", condition="X", room_code="NOPE", message="x")

@@ -1,0 +1,204 @@
+"""Alarms of the live plant: the rules engine fed by the twin, alarm records written by one task, and
+an event on the bus after each commit (never before: a subscriber never sees an alarm that is not stored).
+
+Limit alarms come from the sensors' limits and alarm settings. Event alarms (video analytics and other
+sources) are momentary: stored already returned to normal and waiting for acknowledgement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from records.alarms import Alarm, alarm_unit
+from records.audit import AuditContext
+from records.base import utcnow
+from records.db import Database
+from records.plant import Equipment, Room, Sensor
+from records.plasma import PlasmaUnit
+from subscriptions.bus import Bus
+from twin.alarms import AlarmEngine, Priority, Rule, Transition
+from twin.state import Reading
+
+log = logging.getLogger("plasmatwin.alarms")
+
+ALARM_TOPIC = "alarm"
+SYSTEM = AuditContext("system", reason="alarm rules")
+# Units still lying in a cold store (not yet pooled, disposed or shipped back).
+STORED_STATES = ("RECEIVED", "QUARANTINED", "RELEASED", "BLOCKED")
+
+
+@dataclass(frozen=True)
+class AlarmEvent:
+    """Published after commit: what happened (RAISED, ACKNOWLEDGED, CLEARED) and the alarm as stored."""
+
+    kind: str
+    alarm: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Place:
+    sensor_id: int
+    room_id: int
+    room_code: str
+    equipment_id: int | None
+    equipment_code: str | None
+    name: str
+    unit: str
+    cold_store: bool
+
+
+def snapshot(a: Alarm, room_code: str | None, equipment_code: str | None) -> dict[str, Any]:
+    cols = {c.key: getattr(a, c.key) for c in Alarm.__table__.columns}
+    return {**cols, "room_code": room_code, "equipment_code": equipment_code}
+
+
+@dataclass
+class AlarmService:
+    db: Database
+    bus: Bus
+    engine: AlarmEngine = field(default_factory=AlarmEngine)
+    places: dict[str, Place] = field(default_factory=dict)
+    rooms: dict[int, str] = field(default_factory=dict)
+    equipment: dict[int, str] = field(default_factory=dict)
+    # Open limit alarm id per tag, and the extreme value seen while it stands.
+    open_ids: dict[str, int] = field(default_factory=dict)
+    peaks: dict[str, float] = field(default_factory=dict)
+    raised = 0
+    _queue: asyncio.Queue[Transition] = field(default_factory=asyncio.Queue)
+    _task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.load()
+        self._task = asyncio.create_task(self._run(), name="alarm-writer")
+
+    async def load(self) -> None:
+        """Rules from the sensors; alarms still standing from before a restart are picked up, not raised again."""
+        async with self.db.read() as s:
+            self.rooms = dict((await s.execute(select(Room.id, Room.code))).all())
+            self.equipment = dict((await s.execute(select(Equipment.id, Equipment.code))).all())
+            rules: dict[str, Rule] = {}
+            for sn in (await s.execute(select(Sensor))).scalars():
+                code = self.rooms[sn.room_id]
+                self.places[sn.tag] = Place(
+                    sn.id, sn.room_id, code, sn.equipment_id, self.equipment.get(sn.equipment_id or -1),
+                    sn.name, sn.unit, sn.kind == "temperature" and code.startswith("CS") and sn.equipment_id is None)
+                if sn.high_limit is None and sn.low_limit is None:
+                    continue
+                rules[sn.tag] = Rule(sn.tag, high=sn.high_limit, low=sn.low_limit,
+                                     on_delay=timedelta(seconds=sn.alarm_delay_s), deadband=sn.alarm_deadband,
+                                     priority=Priority(sn.alarm_priority))
+            self.engine.rules = rules
+            standing = (await s.execute(select(Alarm).where(
+                Alarm.source == "LIMIT", Alarm.state.in_(("ACTIVE", "ACKED"))))).scalars().all()
+        for a in standing:
+            if a.tag is not None:
+                self.open_ids[a.tag] = a.id
+                self.engine.restore(a.tag, a.condition, a.began_at)
+
+    def feed(self, r: Reading) -> None:
+        """Called by the twin with every new last value; never waits for the database."""
+        if r.value is not None and r.tag in self.open_ids:
+            peak = self.peaks.get(r.tag, r.value)
+            self.peaks[r.tag] = max(peak, r.value) if self.engine.active().get(r.tag) == "HIGH" else min(peak, r.value)
+        for t in self.engine.feed(r.tag, r.value, r.source_time):
+            if t.kind == "RAISED":
+                self.peaks[t.tag] = t.value
+            self._queue.put_nowait(t)
+
+    async def drain(self) -> None:
+        """Wait until every transition fed so far is stored and published (tests, shutdown)."""
+        await self._queue.join()
+
+    async def _run(self) -> None:
+        while True:
+            t = await self._queue.get()
+            try:
+                for attempt in range(1, 1_000_000):
+                    try:
+                        await self._apply(t)
+                        break
+                    except Exception:  # keep the alarm: retry until the database takes it
+                        log.exception("storing alarm transition %s failed (attempt %d)", t, attempt)
+                        await asyncio.sleep(min(5.0, 0.1 * 2 ** attempt))
+            finally:
+                self._queue.task_done()
+
+    async def _apply(self, t: Transition) -> None:
+        place = self.places.get(t.tag)
+        if place is None:
+            return
+        if t.kind == "RAISED":
+            word = "above high limit" if t.condition == "HIGH" else "below low limit"
+            msg = f"{place.name} {t.value:g} {place.unit} {word} {t.limit:g} {place.unit}"
+            async with self.db.write(SYSTEM) as s:
+                a = Alarm(source="LIMIT", condition=t.condition, priority=t.priority.value, state="ACTIVE",
+                          tag=t.tag, room_id=place.room_id, equipment_id=place.equipment_id, message=msg,
+                          value=t.value, limit_value=t.limit, peak=t.value, began_at=t.since, raised_at=t.at)
+                s.add(a)
+                await s.flush()
+                if place.cold_store:
+                    await self._link_stored_units(s, a.id, place.room_code)
+            self.open_ids[t.tag] = a.id
+            self.raised += 1
+            self._publish("RAISED", a)
+            return
+        alarm_id = self.open_ids.pop(t.tag, None)
+        peak = self.peaks.pop(t.tag, None)
+        if alarm_id is None:
+            return
+        async with self.db.write(AuditContext("system", reason="returned to normal")) as s:
+            a = await s.get_one(Alarm, alarm_id)
+            a.cleared_at = t.at
+            a.peak = peak if peak is not None else a.peak
+            a.state = "CLOSED" if a.state == "ACKED" else "CLEARED"
+        self._publish("CLEARED", a)
+
+    async def _link_stored_units(self, s: Any, alarm_id: int, room_code: str) -> None:
+        # PL-12: the abnormality is linked to every unit lying in that cold store when it was raised.
+        ids = (await s.execute(select(PlasmaUnit.id).where(
+            PlasmaUnit.storage_location.like(f"{room_code}-%"), PlasmaUnit.status.in_(STORED_STATES)))).scalars().all()
+        if ids:
+            await s.execute(insert(alarm_unit), [{"alarm_id": alarm_id, "plasma_unit_id": i} for i in ids])
+
+    async def raise_event(self, *, source: str, condition: str, room_code: str, message: str,
+                          priority: Priority = Priority.MEDIUM, camera_code: str | None = None,
+                          equipment_code: str | None = None, at: datetime | None = None,
+                          actor: AuditContext | None = None) -> int:
+        """A momentary alarm (such as a video-analytics event): stored returned to normal, awaiting
+        acknowledgement. Returns the alarm id."""
+        room_id = next((i for i, c in self.rooms.items() if c == room_code), None)
+        if room_id is None:
+            raise KeyError(f"unknown room {room_code}")
+        eq_id = next((i for i, c in self.equipment.items() if c == equipment_code), None) if equipment_code else None
+        when = at or utcnow()
+        async with self.db.write(actor or AuditContext("system", reason=f"{source} event")) as s:
+            a = Alarm(source=source, condition=condition, priority=priority.value, state="CLEARED", room_id=room_id,
+                      equipment_id=eq_id, camera_code=camera_code, message=message, began_at=when, raised_at=when,
+                      cleared_at=when)
+            s.add(a)
+        self.raised += 1
+        self._publish("RAISED", a)
+        return a.id
+
+    def _publish(self, kind: str, a: Alarm) -> None:
+        self.bus.publish(ALARM_TOPIC, AlarmEvent(kind, snapshot(
+            a, self.rooms.get(a.room_id or -1), self.equipment.get(a.equipment_id or -1))))
+
+    def published(self, kind: str, a: Alarm) -> None:
+        """For writers outside this service (acknowledgement): publish after their commit."""
+        self._publish(kind, a)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.drain(), 10)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

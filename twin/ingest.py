@@ -1,0 +1,69 @@
+"""The ingest interface: batches of readings as the device bridge sends them (JSON objects with tag,
+value, quality and sourceTime), checked one by one so a bad reading never blocks the good ones."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from twin.state import PlantState, Quality
+
+MAX_BATCH = 20_000
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    unknown_tags: set[str] = field(default_factory=set)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "unknownTags": sorted(self.unknown_tags),
+                "rejected": self.rejected}
+
+
+def _parse(r: Any) -> tuple[str, float | None, Quality, datetime]:
+    if not isinstance(r, dict):
+        raise ValueError("a reading is a JSON object")
+    tag, value, quality, when = r.get("tag"), r.get("value"), r.get("quality", "GOOD"), r.get("sourceTime")
+    if not isinstance(tag, str) or not tag or len(tag) > 64:
+        raise ValueError("tag must be a string of 1-64 characters")
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if value is not None and (not number or not math.isfinite(value)):
+        raise ValueError("value must be a finite number or null")
+    if quality not in Quality.__members__:
+        raise ValueError(f"quality must be one of {', '.join(Quality)}")
+    if not isinstance(when, str):
+        raise ValueError("sourceTime (RFC 3339, UTC) is required")
+    try:
+        at = datetime.fromisoformat(when)
+    except ValueError as e:
+        raise ValueError(f"sourceTime is not RFC 3339: {when!r}") from e
+    if at.tzinfo is None:
+        raise ValueError("sourceTime needs a UTC offset")
+    return tag, None if value is None else float(value), Quality(quality), at
+
+
+def ingest_batch(twin: PlantState, readings: Any) -> IngestResult:
+    if not isinstance(readings, list):
+        raise ValueError("readings must be a list")
+    if len(readings) > MAX_BATCH:
+        raise ValueError(f"at most {MAX_BATCH} readings per batch")
+    out = IngestResult()
+    for i, r in enumerate(readings):
+        try:
+            tag, value, quality, at = _parse(r)
+        except ValueError as e:
+            out.rejected.append({"index": i, "reason": str(e)})
+            continue
+        if twin.tags is not None and tag not in twin.tags:
+            out.unknown_tags.add(tag)
+            continue
+        if twin.ingest(tag, value, quality, at) is None:
+            out.duplicates += 1
+        else:
+            out.accepted += 1
+    return out
