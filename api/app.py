@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,15 +30,21 @@ from policies.principal import Principal
 from policies.signatures import TrustStore
 from records.db import Database
 from resolvers import tokens
+from resolvers.batch_events import BATCH_CODEC, BATCH_TOPIC
 from resolvers.context import Context, Services
+from resolvers.equipment import EQUIPMENT_TOPIC
 from resolvers.identity import Lockout
 from schema.limits import limits_rule
 from schema.root import build_schema
 from schema.trace import FAST_FIELDS
 from subscriptions.bus import Bus
-from twin.alarming import AlarmService
+from subscriptions.redis_bus import RedisBus
+from twin.alarming import ALARM_TOPIC, AlarmService
+from twin.codec import CODECS
 from twin.recorder import Recorder
-from twin.state import PlantState
+from twin.state import SENSOR_TOPIC, PlantState
+
+LIVE_TOPICS = (SENSOR_TOPIC, ALARM_TOPIC, EQUIPMENT_TOPIC, BATCH_TOPIC)
 
 
 def trust_store(settings: Settings) -> TrustStore:
@@ -48,7 +54,9 @@ def trust_store(settings: Settings) -> TrustStore:
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
-    bus = Bus()
+    # Several API nodes share live events through Redis; one node needs no server.
+    codecs = {**CODECS, BATCH_TOPIC: BATCH_CODEC}
+    bus = RedisBus(settings.redis_url, LIVE_TOPICS, codecs) if settings.redis_url else Bus()
     database = db or Database(settings.database_url)
     return Services(
         db=database,
@@ -60,6 +68,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         lockout=Lockout(settings.lockout_attempts, settings.lockout_seconds),
         trust=trust_store(settings),
         signature_window=settings.signature_window_seconds,
+        plant_state_interval=settings.plant_state_interval_ms / 1000,
         org_key=settings.org_key.read_bytes() if settings.org_key else None,
         org_cert=settings.org_cert.read_bytes() if settings.org_cert else None,
     )
@@ -141,6 +150,10 @@ def create_app(settings: Settings, services: Services | None = None,
     async def lifespan(app_: Starlette) -> AsyncIterator[None]:
         # A process starting after a signed policy reload runs the approved version, not the files.
         await svc.sync_policy(every=0)
+        if isinstance(svc.bus, RedisBus):
+            await svc.bus.start()
+        stack = ExitStack()
+        stack.enter_context(svc.bus.listen(SENSOR_TOPIC, svc.twin.observe))  # other nodes' readings
         recorder = Recorder(svc.db)
         await recorder.start()
         svc.twin.store = recorder.record
@@ -154,6 +167,9 @@ def create_app(settings: Settings, services: Services | None = None,
         svc.twin.store = svc.twin.watch = None
         await svc.alarms.stop()
         await recorder.stop()
+        stack.close()
+        if isinstance(svc.bus, RedisBus):
+            await svc.bus.stop()
         await svc.db.dispose()
 
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -41,6 +41,8 @@ class Settings:
     max_query_depth: int = 12
     max_query_cost: int = 100_000
     signature_window_seconds: int = 300
+    # plantState sends at most one delta per this many milliseconds (changes in between are coalesced).
+    plant_state_interval_ms: int = 250
     allowed_origins: tuple[str, ...] = ()
     static_dir: Path | None = None
     demo: bool = False
@@ -72,6 +74,7 @@ class Settings:
             max_query_depth=_int(env, "PLASMATWIN_MAX_QUERY_DEPTH", d.max_query_depth),
             max_query_cost=_int(env, "PLASMATWIN_MAX_QUERY_COST", d.max_query_cost),
             signature_window_seconds=_int(env, "PLASMATWIN_SIGNATURE_WINDOW_SECONDS", d.signature_window_seconds),
+            plant_state_interval_ms=_int(env, "PLASMATWIN_PLANT_STATE_INTERVAL_MS", d.plant_state_interval_ms),
             allowed_origins=tuple(x for x in env.get("PLASMATWIN_ALLOWED_ORIGINS", "").split(",") if x),
             static_dir=Path(static) if static else None,
         )

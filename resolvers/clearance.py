@@ -13,6 +13,7 @@ from records.base import utcnow
 from records.plant import Room
 from records.plasma import Batch
 from records.quality import LineClearance
+from resolvers import batch_events
 from resolvers.context import Context
 from resolvers.signing import check_signature, store_signature
 
@@ -59,4 +60,6 @@ async def record(ctx: Context, info: GraphQLResolveInfo, room_code: str, batch_n
         content = {"room": room_code, "batch": batch_number, "step": row.process_step, "checklist": row.checklist}
         await store_signature(s, by, "line_clearance", str(row.id), content)
         await store_signature(s, checker, "line_clearance", str(row.id), content)
+    batch_events.publish(ctx, batch_number, "LINE_CLEARANCE",
+                         f"{room_code} {row.process_step}: {'passed' if row.passed else 'FAILED'}")
     return row

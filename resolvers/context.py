@@ -40,6 +40,7 @@ class Services:
     lockout: Lockout
     trust: TrustStore = field(default_factory=lambda: TrustStore([]))
     signature_window: int = 300
+    plant_state_interval: float = 0.25
     # When the approved policy version in the database was last compared with ours (monotonic s).
     policy_checked: float = float("-inf")
     # The organisation's PAdES key and certificate (PEM), when release documents are enabled.

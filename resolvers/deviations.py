@@ -11,6 +11,7 @@ from records.base import utcnow
 from records.plasma import Batch
 from records.quality import Deviation
 from records.signature import ESignature
+from resolvers import batch_events
 from resolvers.context import Context
 from resolvers.signing import check_signature, store_signature
 
@@ -39,6 +40,8 @@ async def raise_deviation(ctx: Context, info: GraphQLResolveInfo, title: str, de
         s.add(d)
         await s.flush()
         await store_signature(s, by, "deviation", str(d.id), content(d))
+    if batch_number:
+        batch_events.publish(ctx, batch_number, "DEVIATION_RAISED", f"{d.number}: {d.title}")
     return d
 
 

@@ -28,6 +28,7 @@ from records.identity import UserCertificate
 from records.plasma import Batch, PlasmaUnit
 from records.release import ReleaseDocument
 from records.signature import ESignature
+from resolvers import batch_events
 from resolvers.context import Context
 from resolvers.plasma import batch as scoped_batch
 from resolvers.signing import check_signature, store_signature
@@ -152,6 +153,7 @@ async def complete(ctx: Context, info: GraphQLResolveInfo, document_id: str, cms
         await s.flush()
         await store_signature(s, by, "batch", str(b.id), {"batchNumber": b.batch_number, "status": "RELEASED",
                                                           "document": hashlib.sha256(final).hexdigest()})
+    batch_events.publish(ctx, b.batch_number, "RELEASED", "released by the Qualified Person")
     return row
 
 

@@ -15,7 +15,7 @@ from schema.errors import ErrorCodes
 from schema.execution import PerEventExecutionContext
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.limits import limits_rule
-from schema.live import HistoryQuery, LiveSubscription
+from schema.live import BatchEventSubscription, HistoryQuery, LiveSubscription, PlantStateSubscription
 from schema.lookback import LookbackMutation, LookbackQuery, StationDonorMutation
 from schema.packaging import PackagingMutation, PackagingQuery
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
@@ -53,7 +53,7 @@ class Mutation(
 
 
 @strawberry.type
-class Subscription(LiveSubscription, AlarmSubscription):
+class Subscription(LiveSubscription, AlarmSubscription, PlantStateSubscription, BatchEventSubscription):
     pass
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,8 @@ class Subscriber:
     lossless: bool
     accept: Callable[[Any], bool] | None = None
     dropped: int = 0
+    # A listener is called in the publisher's turn instead of queueing (it must be quick).
+    callback: Callable[[Any], None] | None = None
 
 
 @dataclass
@@ -34,6 +36,9 @@ class Bus:
         """Never blocks: a slow subscriber loses its oldest state events, not the publisher's time."""
         for sub in tuple(self._subs.get(topic, ())):
             if sub.accept is not None and not sub.accept(message):
+                continue
+            if sub.callback is not None:
+                sub.callback(message)
                 continue
             if sub.lossless:
                 sub.queue.put_nowait(message)
@@ -52,6 +57,19 @@ class Bus:
         self._subs[topic].add(sub)
         try:
             yield self._drain(sub)
+        finally:
+            self._subs[topic].discard(sub)
+            if not self._subs[topic]:
+                del self._subs[topic]
+
+    @contextmanager
+    def listen(self, topic: str, callback: Callable[[Any], None],
+               accept: Callable[[Any], bool] | None = None) -> Iterator[None]:
+        """Call `callback` with each message (that `accept` lets through) while the block runs."""
+        sub = Subscriber(topic, asyncio.Queue(1), False, accept, callback=callback)
+        self._subs[topic].add(sub)
+        try:
+            yield
         finally:
             self._subs[topic].discard(sub)
             if not self._subs[topic]:

@@ -72,5 +72,11 @@ class PlantState:
         self.bus.publish(SENSOR_TOPIC, reading)
         return reading
 
+    def observe(self, r: Reading) -> None:
+        """A reading another API node ingested (through the bus): it becomes the last value here too."""
+        last = self.readings.get(r.tag)
+        if last is None or r.source_time > last.source_time:
+            self.readings[r.tag] = r
+
     def last(self, tag: str) -> Reading | None:
         return self.readings.get(tag)
