@@ -16,6 +16,7 @@ from policies import pki
 from records import synthetic
 from records.db import Database
 from records.migrate import upgrade
+from resolvers.video import seed_demo_cameras
 from twin.demo_plant import DEMO_PLANT, DEMO_USERS
 
 ORG_KEY_NAME = "organisation"
@@ -62,6 +63,7 @@ def prepare_files(data_dir: Path) -> tuple[list[NewUser], list[dict[str, Any]]]:
 async def seed_all(db: Database, users: list[NewUser]) -> None:
     await seed_roles(db)
     await seed_plant(db, DEMO_PLANT)
+    await seed_demo_cameras(db)
     await seed_stations(db)
     await synthetic.generate(db, progress=lambda msg: print(f"  synthetic population: {msg}", flush=True))
     await seed_users(db, users)

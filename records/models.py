@@ -1,6 +1,5 @@
 """Every model, imported in one place so metadata (and Alembic) sees them all."""
 
-from records import video  # noqa: F401 - video monitoring models (records/video.py)
 from records.alarms import Alarm, alarm_unit
 from records.audit import AuditEvent
 from records.base import Base
@@ -24,6 +23,7 @@ from records.quality import Deviation, LineClearance
 from records.readings import SensorReading
 from records.release import ReleaseDocument
 from records.signature import ESignature
+from records.video import Camera, CameraKeyPost, KeyPost, VideoClip, VideoEvidence, VideoEvidenceClip, VideoPurge
 
 __all__ = [
     "Alarm",
@@ -32,6 +32,8 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Batch",
+    "Camera",
+    "CameraKeyPost",
     "CodeCounter",
     "Deviation",
     "Distributor",
@@ -40,6 +42,7 @@ __all__ = [
     "Equipment",
     "FinalLot",
     "Intermediate",
+    "KeyPost",
     "LineClearance",
     "PackagingUnit",
     "Plant",
@@ -61,6 +64,10 @@ __all__ = [
     "User",
     "UserCertificate",
     "UserRole",
+    "VideoClip",
+    "VideoEvidence",
+    "VideoEvidenceClip",
+    "VideoPurge",
     "alarm_unit",
     "batch_pool",
 ]
