@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from datetime import timedelta
@@ -18,7 +19,9 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 import api
+from api import demo_live
 from api.auth import authenticate
+from api.demo_live import DemoLive
 from api.fast_path import FastField
 from api.graphql_http import GraphQLHTTP
 from api.graphql_ws import LiveGraphQL
@@ -140,6 +143,10 @@ def create_app(settings: Settings, services: Services | None = None,
         Route("/health", health),
         Route("/ingest", ingest_endpoint(svc, settings.max_body_bytes), methods=["POST"]),
     ]
+    live: dict[str, DemoLive] = {}
+    if settings.demo and settings.data_dir is not None:
+        key, simulate = demo_live.endpoints(svc, settings.data_dir, lambda: live.get("plant"))
+        routes += [Route("/demo/key", key), Route("/demo/simulate", simulate, methods=["POST"])]
     static = settings.static_dir or Path(__file__).resolve().parent / "static"
     if (static / "index.html").exists():
         routes.append(Mount("/", StaticFiles(directory=static, html=True)))
@@ -161,9 +168,13 @@ def create_app(settings: Settings, services: Services | None = None,
         app_.state.recorder = recorder
         await svc.alarms.start()
         svc.twin.watch = svc.alarms.feed
+        if settings.demo and settings.data_dir is not None:
+            live["plant"] = await demo_live.start(svc, settings.data_dir, _free_port())
         for hook in on_startup or []:
             await hook()
         yield
+        if "plant" in live:
+            await live.pop("plant").stop()
         svc.twin.store = svc.twin.watch = None
         await svc.alarms.stop()
         await recorder.stop()
@@ -176,6 +187,12 @@ def create_app(settings: Settings, services: Services | None = None,
     app.state.services = svc
     app.state.settings = settings
     return app
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 async def _no_frontend(_: Request) -> Response:

@@ -61,6 +61,13 @@ Sign in, for example:
     return 0
 
 
+def cmd_bridge(args: argparse.Namespace) -> int:
+    from device_bridge.cli import main as bridge_main
+
+    argv = ["--config", args.config, "--log-level", args.log_level] + (["--check"] if args.check else [])
+    return bridge_main(argv)
+
+
 def cmd_serve(_: argparse.Namespace) -> int:
     _serve(Settings.from_env())
     return 0
@@ -192,6 +199,11 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir", default="./var/demo")
     d.set_defaults(func=cmd_demo)
     sub.add_parser("serve", help="run with settings from PLASMATWIN_* variables").set_defaults(func=cmd_serve)
+    b = sub.add_parser("bridge", help="run a device bridge (OPC UA / MQTT to the core) from a TOML file")
+    b.add_argument("--config", required=True)
+    b.add_argument("--check", action="store_true", help="check the file and the token variable, then exit")
+    b.add_argument("--log-level", default="INFO")
+    b.set_defaults(func=cmd_bridge)
     m = sub.add_parser("migrate", help="bring the database to the latest schema")
     m.add_argument("--database-url")
     m.set_defaults(func=cmd_migrate)

@@ -25,7 +25,7 @@ from resolvers.identity import hash_password
 
 if TYPE_CHECKING:
     from policies.pki import IssuedKey
-    from twin.demo_plant import PlantSpec
+    from twin.demo_plant import PlantSpec, SensorSpec
 
 SYSTEM = AuditContext(actor="system", reason="initial configuration")
 
@@ -70,10 +70,26 @@ async def seed_plant(db: Database, spec: PlantSpec) -> bool:
         return True
 
 
-def _sensor(spec: object) -> Sensor:
+def alarm_rule(kind: str, nominal: float, low: float | None, high: float | None) -> tuple[float, float, str]:
+    """Demo alarm settings (on-delay s, deadband, priority). A plant sets validated values per tag (PR-76).
+    Cold stores alarm at once so the floor plan reacts within a second; others wait out brief spikes."""
+    limit = high if high is not None else low
+    deadband = 1.0 if kind == "temperature" else round(0.02 * abs(limit or nominal), 6)
+    if low is not None and high is not None:  # never wider than a tenth of the band between the limits
+        deadband = min(deadband, round(0.1 * (high - low), 6))
+    if kind == "temperature" and nominal <= -10:
+        return 0.0, deadband, "HIGH"
+    if kind in ("temperature", "differential_pressure"):
+        return 10.0, deadband, "HIGH" if nominal >= 65 or kind == "differential_pressure" else "MEDIUM"
+    return (30.0 if kind.startswith("particles") else 10.0), deadband, "MEDIUM"
+
+
+def _sensor(spec: SensorSpec) -> Sensor:
+    delay, deadband, priority = alarm_rule(spec.kind, spec.nominal, spec.low_limit, spec.high_limit)
     return Sensor(
-        tag=spec.tag, name=spec.name, kind=spec.kind, unit=spec.unit,  # type: ignore[attr-defined]
-        low_limit=spec.low_limit, high_limit=spec.high_limit, nominal=spec.nominal,  # type: ignore[attr-defined]
+        tag=spec.tag, name=spec.name, kind=spec.kind, unit=spec.unit, low_limit=spec.low_limit,
+        high_limit=spec.high_limit, nominal=spec.nominal, alarm_delay_s=delay, alarm_deadband=deadband,
+        alarm_priority=priority,
     )
 
 

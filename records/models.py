@@ -19,7 +19,7 @@ from records.plasma import (
     StationNotice,
     batch_pool,
 )
-from records.quality import Deviation, LineClearance
+from records.quality import ColdRoomCheck, Deviation, LineClearance
 from records.readings import SensorReading
 from records.release import ReleaseDocument
 from records.signature import ESignature
@@ -35,6 +35,7 @@ __all__ = [
     "Camera",
     "CameraKeyPost",
     "CodeCounter",
+    "ColdRoomCheck",
     "Deviation",
     "Distributor",
     "Donor",

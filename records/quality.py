@@ -44,3 +44,23 @@ class LineClearance(Base):
     passed: Mapped[bool]
     operator: Mapped[str] = mapped_column(String(64))
     reviewer: Mapped[str] = mapped_column(String(64))
+
+
+class ColdRoomCheck(Base):
+    """A person's check of a cold room (PR-78, PL-10): the reading they took, door and alarm status,
+    beside what the twin's sensor said at that moment."""
+
+    __tablename__ = "cold_room_check"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    room_code: Mapped[str] = mapped_column(String(32), index=True)
+    checked_at: Mapped[datetime]
+    checked_by: Mapped[str] = mapped_column(String(64))
+    temperature: Mapped[float]
+    sensor_tag: Mapped[str | None] = mapped_column(String(64))
+    sensor_value: Mapped[float | None]
+    door_closed: Mapped[bool]
+    active_alarms: Mapped[int]
+    conforming: Mapped[bool]
+    note: Mapped[str | None] = mapped_column(Text)

@@ -45,3 +45,8 @@ def plasma_label(material_code: str, donation_number: str, station_name: str, co
         ("Expiry", (collected_on + PLASMA_SHELF_LIFE).isoformat()),
     ]
     return Label(material_code, PLASMA_NAME, lines, _code128(material_code), _qr(material_code))
+
+
+def sample_label(code: str, kind: str, source: str, taken_at: str, taken_by: str) -> Label:
+    lines = [("Sample", kind.title()), ("From", source), ("Taken", taken_at), ("By", taken_by)]
+    return Label(code, "Sample", lines, _code128(code), _qr(code))

@@ -186,11 +186,11 @@ class LiveServer:
         self.loop.call_soon_threadsafe(fn, *args)
 
 
-def start_live_server(settings: Settings) -> LiveServer:
-    """Uvicorn in a thread on a free 127.0.0.1 port (for WebSocket and cross-process clients)."""
+def start_live_server(settings: Settings, port: int | None = None) -> LiveServer:
+    """Uvicorn in a thread on 127.0.0.1, a free port unless given (for WebSocket and cross-process clients)."""
     import uvicorn
 
-    port = services.free_port()
+    port = port or services.free_port()
     holder: list[LiveServer] = []
 
     async def capture_loop() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,10 @@ from tests import services
 SIGN_IN = "mutation($u:String!,$p:String!){signIn(username:$u,password:$p){token}}"
 PLANTS = "{plants{id name width height rooms{id code name grade polygon equipment{code name status x y " \
          "sensors{tag unit value}} sensors{tag}}}}"
+
+
+PLANTS_LIVE = "{plants{rooms{sensors{tag value quality}}}}"
+ALARMS = "{alarms(active:true){edges{node{tag condition state}}}}"
 
 
 def _start(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
@@ -39,6 +44,31 @@ def _gql(base: str, query: str, variables: dict[str, Any] | None = None, token: 
     headers = {"authorization": f"Bearer {token}"} if token else {}
     return httpx.post(f"{base}/graphql", json={"query": query, "variables": variables or {}}, headers=headers,
                       timeout=30).json()
+
+
+def _live_plant(base: str, token: str, data: Path, op: dict[str, Any]) -> None:
+    """The simulator feeds every tag through the bridge; an injected cold-store excursion alarms."""
+    for _ in range(150):
+        rooms = [r for p in _gql(base, PLANTS_LIVE, token=token)["data"]["plants"] for r in p["rooms"]]
+        live = [s for r in rooms for s in r["sensors"] if s["value"] is not None]
+        if len(live) >= 150:
+            break
+        time.sleep(0.1)
+    assert len(live) >= 150 and all(s["quality"] in ("GOOD", "UNCERTAIN") for s in live)
+    auth = {"authorization": f"Bearer {token}"}
+    key = httpx.get(f"{base}/demo/key", headers=auth).json()
+    assert key["privateKey"] == (data / op["privateKey"]).read_text() and key["algorithm"] == op["algorithm"]
+    assert httpx.get(f"{base}/demo/key").status_code == 401
+    bad = httpx.post(f"{base}/demo/simulate", headers=auth, json={"tag": "NOPE"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    r = httpx.post(f"{base}/demo/simulate", headers=auth, json={"tag": "CS1-TT-101", "delta": 25, "seconds": 20})
+    assert r.status_code == 200
+    for _ in range(100):
+        alarms = _gql(base, ALARMS, token=token)["data"]["alarms"]["edges"]
+        if any(a["node"]["tag"] == "CS1-TT-101" for a in alarms):
+            break
+        time.sleep(0.1)
+    assert [a["node"]["condition"] for a in alarms if a["node"]["tag"] == "CS1-TT-101"] == ["HIGH"]
 
 
 def test_demo_from_an_empty_directory_then_again(tmp_path: Path) -> None:
@@ -64,6 +94,7 @@ def test_demo_from_an_empty_directory_then_again(tmp_path: Path) -> None:
         tags = {s["tag"] for r in rooms for s in r["sensors"]}
         assert len(rooms) >= 12 and len(equipment) >= 40 and len(tags) >= 150
         assert all(len(r["polygon"]) >= 3 for r in rooms)
+        _live_plant(base, token, data, op)
         auditor = by_role["audit_admin"]
         atoken = _gql(base, SIGN_IN, {"u": auditor["username"], "p": auditor["password"]})["data"]["signIn"]["token"]
         chain = _gql(base, "{verifyAuditChain{ok checked}}", token=atoken)["data"]["verifyAuditChain"]

@@ -1,0 +1,138 @@
+"""The demo's live plant in one process: the simulator serves every demo tag over OPC UA on 127.0.0.1,
+the device bridge subscribes to it and hands readings to the core in-process (the same path a
+separate bridge takes over HTTP, store-and-forward buffer included).
+
+Demo-only endpoints (mounted only by `plasmatwin demo`): /demo/key returns the signed-in user's demo
+key for browser signing, and /demo/simulate injects a fault or an excursion into the simulator.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from api.auth import authenticate
+from device_bridge.config import OpcuaConfig
+from device_bridge.plant import FAULTS, Signal
+from device_bridge.runner import Bridge
+from device_bridge.simulator import Simulator
+from device_bridge.sink import CallableSink
+from policies.errors import AppError, ErrorCode
+from resolvers.context import Services
+from twin.demo_plant import DEMO_PLANT, all_sensors
+from twin.ingest import ingest_batch
+
+log = logging.getLogger("plasmatwin.demo")
+
+
+def _span(nominal: float, low: float | None, high: float | None) -> tuple[float, float]:
+    """The simulator's range (its noise scales with it): the limits, mirrored about the nominal value
+    where only one is set."""
+    if low is None and high is None:
+        m = abs(nominal) * 0.1 or 1.0
+        return nominal - m, nominal + m
+    if low is None:
+        assert high is not None
+        low = nominal - (high - nominal)
+    if high is None:
+        high = nominal + (nominal - low)
+    return min(low, nominal), max(high, nominal)
+
+
+def signals() -> list[Signal]:
+    out = []
+    for room, eq, s in all_sensors(DEMO_PLANT):
+        area = next(a.code for a in DEMO_PLANT.areas if room in a.rooms)
+        low, high = _span(s.nominal, s.low_limit, s.high_limit)
+        if s.kind == "door":
+            low, high = 0.0, 1.0
+        topic = f"{DEMO_PLANT.site_code}/{area}/{room.code}/{eq.code if eq else '_'}/{s.tag}"
+        out.append(Signal(s.tag, s.kind, s.nominal, low, high, topic=topic))
+    return out
+
+
+@dataclass
+class DemoLive:
+    simulator: Simulator
+    bridge: Bridge
+
+    async def stop(self) -> None:
+        await self.bridge.stop()
+        await self.simulator.stop()
+
+
+async def start(svc: Services, data_dir: Path, port: int) -> DemoLive:
+    logging.getLogger("asyncua").setLevel(logging.WARNING)  # it logs every publish at INFO
+    sim = Simulator(signals(), interval=1.0, opcua_endpoint=f"opc.tcp://127.0.0.1:{port}/plasmatwin/demo")
+    await sim.start()
+
+    async def ingest(readings: list[Any]) -> None:
+        result = ingest_batch(svc.twin, readings)
+        if result.rejected:
+            log.warning("demo bridge readings rejected: %s", result.rejected[:3])
+
+    bridge = Bridge("demo", CallableSink(ingest), data_dir / "bridge-buffer.db", stale_after=30.0)
+    bridge.add_opcua(OpcuaConfig(endpoint=sim.opcua_endpoint or "", tags={sim.node_id(s.tag): s.tag
+                                                                          for s in sim.signals},
+                                 publishing_interval_ms=250, name="simulator"))
+    await bridge.start()
+    return DemoLive(sim, bridge)
+
+
+def _error(code: ErrorCode, message: str, status: int) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status_code=status)
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def endpoints(svc: Services, data_dir: Path, live: Callable[[], DemoLive | None]) -> tuple[Endpoint, Endpoint]:
+    async def signed_in(request: Request) -> str:
+        p = await authenticate(svc.db, request.headers.get("authorization"),
+                               request.client.host if request.client else None)
+        if p is None:
+            raise AppError(ErrorCode.UNAUTHENTICATED, "sign in first")
+        return p.username
+
+    async def key(request: Request) -> Response:
+        try:
+            username = await signed_in(request)
+        except AppError as e:
+            return _error(e.code, e.message, 401)
+        users = json.loads((data_dir / "demo-users.json").read_text())
+        entry = next((u for u in users if u["username"] == username), None)
+        if entry is None:
+            return _error(ErrorCode.NOT_FOUND, f"{username} has no demo key", 404)
+        return JSONResponse({"username": username, "algorithm": entry["algorithm"],
+                             "privateKey": (data_dir / entry["privateKey"]).read_text(),
+                             "certificate": (data_dir / entry["certificate"]).read_text()})
+
+    async def simulate(request: Request) -> Response:
+        try:
+            await signed_in(request)
+        except AppError as e:
+            return _error(e.code, e.message, 401)
+        running = live()
+        try:
+            body = await request.json()
+            tag = str(body["tag"])
+            if running is None or tag not in {s.tag for s in running.simulator.signals}:
+                raise ValueError(f"no simulated tag {tag}")
+            if body.get("fault", "excursion") == "excursion":
+                running.simulator.excursion(tag, float(body.get("delta", 20)), float(body.get("seconds", 30)))
+            elif body["fault"] in (*FAULTS, None, "clear"):
+                running.simulator.inject(tag, None if body["fault"] in (None, "clear") else body["fault"])
+            else:
+                raise ValueError(f"fault is one of excursion, clear, {', '.join(FAULTS)}")
+        except (ValueError, KeyError, TypeError) as e:
+            return _error(ErrorCode.VALIDATION_FAILED, str(e), 400)
+        return JSONResponse({"ok": True, "tag": tag})
+
+    return key, simulate

@@ -1,0 +1,151 @@
+"""Work done on tablets in clean areas: sampling with a printable label, cold-room checks, and the
+task list (cold rooms due for a check, alarms waiting for acknowledgement)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from graphql import GraphQLResolveInfo
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from policies import signatures as sig
+from policies.errors import AppError, ErrorCode
+from records.alarms import Alarm
+from records.base import utcnow
+from records.plant import Room, Sensor
+from records.plasma import Batch, CodeCounter, PlasmaUnit, Sample
+from records.quality import ColdRoomCheck
+from resolvers.context import Context
+from resolvers.labels import Label, sample_label
+from resolvers.signing import check_signature, store_signature
+
+SAMPLE_KINDS = ("RETEST", "RETAINED", "IPC", "RELEASE", "ENVIRONMENT", "WATER")
+CHECK_EVERY = timedelta(hours=4)
+# A room is a cold room when its own air-temperature limit is at or below this (°C).
+COLD_LIMIT = 8.0
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    sample: Sample
+    source_code: str
+    label: Label
+
+
+async def _sample_code(s: AsyncSession, on: datetime) -> str:
+    pre = f"SP{on:%y%m%d}"
+    counter = (await s.execute(select(CodeCounter).where(CodeCounter.prefix == pre))).scalar_one_or_none()
+    if counter is None:
+        counter = CodeCounter(prefix=pre, last=0)
+        s.add(counter)
+    counter.last += 1
+    await s.flush()
+    return f"{pre}{counter.last:04d}"
+
+
+async def record_sample(ctx: Context, info: GraphQLResolveInfo, source_code: str, kind: str,
+                        storage_location: str | None, note: str | None,
+                        payload: sig.SignaturePayload | None) -> SampleRecord:
+    p = ctx.signed_in()
+    code = source_code.strip()
+    if kind not in SAMPLE_KINDS:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"kind must be one of {', '.join(SAMPLE_KINDS)}")
+    if not code or len(code) > 64:
+        raise AppError(ErrorCode.VALIDATION_FAILED, "scan or type the code of the unit or batch sampled")
+    by = await check_signature(ctx, info, "recordSample", payload)
+    reason = f"{kind.lower()} sample of {code}" + (f": {note.strip()}" if note and note.strip() else "")
+    async with ctx.db.write(ctx.audit_context(reason)) as s:
+        unit = (await s.execute(select(PlasmaUnit).where(or_(
+            PlasmaUnit.donation_number == code, PlasmaUnit.material_code == code)))).scalar_one_or_none()
+        batch = None if unit else (await s.execute(select(Batch).where(Batch.batch_number == code))
+                                   ).scalar_one_or_none()
+        if unit is None and batch is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no plasma unit or batch {code}")
+        now = utcnow()
+        row = Sample(code=await _sample_code(s, now), kind=kind, plasma_unit_id=unit.id if unit else None,
+                     batch_id=batch.id if batch else None, taken_at=now, taken_by=p.username,
+                     storage_location=(storage_location or "").strip() or None, status="TAKEN")
+        s.add(row)
+        await s.flush()
+        await store_signature(s, by, "sample", str(row.id), {"code": row.code, "kind": kind, "source": code})
+    label = sample_label(row.code, kind, code, f"{row.taken_at:%Y-%m-%d %H:%M} UTC", p.username)
+    return SampleRecord(row, code, label)
+
+
+async def _room_sensor(s: AsyncSession, room_code: str) -> tuple[Room, Sensor | None]:
+    room = (await s.execute(select(Room).where(Room.code == room_code))).scalar_one_or_none()
+    if room is None:
+        raise AppError(ErrorCode.NOT_FOUND, f"no room {room_code}")
+    sensor = (await s.execute(select(Sensor).where(
+        Sensor.room_id == room.id, Sensor.kind == "temperature", Sensor.equipment_id.is_(None))
+        .order_by(Sensor.tag).limit(1))).scalar_one_or_none()
+    return room, sensor
+
+
+async def record_cold_room_check(ctx: Context, info: GraphQLResolveInfo, room_code: str, temperature: float,
+                                 door_closed: bool, note: str | None,
+                                 payload: sig.SignaturePayload | None) -> ColdRoomCheck:
+    p = ctx.signed_in()
+    if not math.isfinite(temperature) or not -90 <= temperature <= 60:
+        raise AppError(ErrorCode.VALIDATION_FAILED, "the temperature must be between -90 and 60 °C")
+    async with ctx.db.read() as s:
+        room, sensor = await _room_sensor(s, room_code)
+    if sensor is None or sensor.high_limit is None or sensor.high_limit > COLD_LIMIT:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"{room_code} is not a monitored cold room")
+    by = await check_signature(ctx, info, "recordColdRoomCheck", payload)
+    last = ctx.services.twin.last(sensor.tag)
+    in_range = temperature <= sensor.high_limit and (sensor.low_limit is None or temperature >= sensor.low_limit)
+    async with ctx.db.write(ctx.audit_context(f"cold-room check of {room_code}")) as s:
+        active = (await s.execute(select(func.count()).select_from(Alarm).where(
+            Alarm.room_id == room.id, Alarm.state.in_(("ACTIVE", "ACKED"))))).scalar_one()
+        row = ColdRoomCheck(room_code=room_code, checked_at=utcnow(), checked_by=p.username, temperature=temperature,
+                            sensor_tag=sensor.tag, sensor_value=last.value if last else None, door_closed=door_closed,
+                            active_alarms=active, conforming=in_range and door_closed and active == 0,
+                            note=(note or "").strip() or None)
+        s.add(row)
+        await s.flush()
+        await store_signature(s, by, "cold_room_check", str(row.id), {
+            "room": room_code, "temperature": temperature, "doorClosed": door_closed})
+    return row
+
+
+async def check_page(s: AsyncSession, room_code: str | None, limit: int,
+                     before_id: int | None) -> tuple[list[ColdRoomCheck], bool]:
+    q = select(ColdRoomCheck)
+    if room_code:
+        q = q.where(ColdRoomCheck.room_code == room_code)
+    if before_id is not None:
+        q = q.where(ColdRoomCheck.id < before_id)
+    rows = list((await s.execute(q.order_by(ColdRoomCheck.id.desc()).limit(limit + 1))).scalars())
+    return rows[:limit], len(rows) > limit
+
+
+@dataclass(frozen=True)
+class Task:
+    kind: str  # COLD_ROOM_CHECK or ALARM_ACK
+    title: str
+    room_code: str | None
+    due_at: datetime
+    alarm_id: int | None = None
+
+
+async def tasks(s: AsyncSession) -> list[Task]:
+    now = utcnow()
+    cold = (await s.execute(select(Room.code).join(Sensor, Sensor.room_id == Room.id).where(
+        Sensor.kind == "temperature", Sensor.equipment_id.is_(None), Sensor.high_limit <= COLD_LIMIT)
+        .distinct())).scalars().all()
+    last = dict((await s.execute(select(ColdRoomCheck.room_code, func.max(ColdRoomCheck.checked_at))
+                                 .group_by(ColdRoomCheck.room_code))).all())
+    out = []
+    for code in sorted(cold):
+        due = last[code] + CHECK_EVERY if code in last else now
+        if due <= now + timedelta(hours=1):
+            out.append(Task("COLD_ROOM_CHECK", f"Check cold room {code}", code, due))
+    rooms = dict((await s.execute(select(Room.id, Room.code))).all())
+    for a in (await s.execute(select(Alarm).where(Alarm.state.in_(("ACTIVE", "CLEARED"))).order_by(Alarm.id))
+              ).scalars():
+        out.append(Task("ALARM_ACK", f"Acknowledge: {a.message}", rooms.get(a.room_id or -1), a.raised_at, a.id))
+    return sorted(out, key=lambda t: t.due_at)

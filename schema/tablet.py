@@ -1,0 +1,138 @@
+"""Tablet work in clean areas: sampling with a label, cold-room checks, the task list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from records.quality import ColdRoomCheck as CheckRow
+from resolvers import tablet as res
+from resolvers.context import Context
+from schema.permissions import can
+from schema.receipt import LabelLine
+from schema.relay import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from schema.signing import SignatureInput
+
+
+@strawberry.enum
+class SampleKind(Enum):
+    RETEST = "RETEST"
+    RETAINED = "RETAINED"
+    IPC = "IPC"
+    RELEASE = "RELEASE"
+    ENVIRONMENT = "ENVIRONMENT"
+    WATER = "WATER"
+
+
+@strawberry.type
+class SampleLabel:
+    lines: list[LabelLine]
+    code128_svg: str
+    qr_svg: str
+
+
+@strawberry.type
+class SampleRecord:
+    code: str
+    kind: str
+    source_code: str
+    taken_at: datetime
+    taken_by: str
+    storage_location: str | None
+    label: SampleLabel
+
+    @classmethod
+    def of(cls, r: res.SampleRecord) -> SampleRecord:
+        s, lab = r.sample, r.label
+        return cls(code=s.code, kind=s.kind, source_code=r.source_code, taken_at=s.taken_at, taken_by=s.taken_by,
+                   storage_location=s.storage_location,
+                   label=SampleLabel(lines=[LabelLine(label=k, value=v) for k, v in lab.lines],
+                                     code128_svg=lab.code128_svg, qr_svg=lab.qr_svg))
+
+
+@strawberry.input
+class RecordSampleInput:
+    source_code: str = strawberry.field(description="Donation number, material code or batch number sampled")
+    kind: SampleKind
+    storage_location: str | None = None
+    note: str | None = None
+
+
+@strawberry.type
+class ColdRoomCheck:
+    id: int
+    room_code: str
+    temperature: float
+    sensor_tag: str | None
+    sensor_value: float | None = strawberry.field(description="What the room's sensor read at the check")
+    door_closed: bool
+    active_alarms: int
+    conforming: bool
+    checked_by: str
+    checked_at: datetime
+    note: str | None
+
+    @classmethod
+    def of(cls, c: CheckRow) -> ColdRoomCheck:
+        return cls(id=c.id, room_code=c.room_code, temperature=c.temperature, sensor_tag=c.sensor_tag,
+                   sensor_value=c.sensor_value, door_closed=c.door_closed, active_alarms=c.active_alarms,
+                   conforming=c.conforming, checked_by=c.checked_by, checked_at=c.checked_at, note=c.note)
+
+
+@strawberry.input
+class ColdRoomCheckInput:
+    room_code: str
+    temperature: float
+    door_closed: bool
+    note: str | None = None
+
+
+@strawberry.type
+class TabletTask:
+    kind: str = strawberry.field(description="COLD_ROOM_CHECK or ALARM_ACK")
+    title: str
+    room_code: str | None
+    due_at: datetime
+    alarm_id: int | None
+
+
+@strawberry.type
+class TabletQuery:
+    @strawberry.field(description="Cold rooms due for a check and alarms waiting for acknowledgement, by due time.",
+                      extensions=can("plant:task", "read"))
+    async def tablet_tasks(self, info: Info[Context, None]) -> list[TabletTask]:
+        async with info.context.db.read() as s:
+            return [TabletTask(kind=t.kind, title=t.title, room_code=t.room_code, due_at=t.due_at, alarm_id=t.alarm_id)
+                    for t in await res.tasks(s)]
+
+    @strawberry.field(description="Cold-room checks, newest first.", extensions=can("plant:coldcheck", "read"))
+    async def cold_room_checks(self, info: Info[Context, None], room_code: str | None = None,
+                               first: int | None = None, after: str | None = None) -> Connection[ColdRoomCheck]:
+        async with info.context.db.read() as s:
+            rows, more = await res.check_page(s, room_code, page_size(first), decode_cursor("check", after))
+        edges = [Edge(node=ColdRoomCheck.of(r), cursor=encode_cursor("check", r.id)) for r in rows]
+        return Connection(edges=edges, total_count=len(edges), page_info=PageInfo(
+            has_next_page=more, has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+
+
+@strawberry.type
+class TabletMutation:
+    @strawberry.mutation(description="Record a sample taken from a unit or batch; signed PERFORMED. Returns its label.",
+                         extensions=can("sample:record", "write"))
+    async def record_sample(self, info: Info[Context, None], input: RecordSampleInput,
+                            signature: SignatureInput) -> SampleRecord:
+        return SampleRecord.of(await res.record_sample(info.context, info._raw_info, input.source_code,
+                                                       input.kind.value, input.storage_location, input.note,
+                                                       signature.payload()))
+
+    @strawberry.mutation(description="Record a cold-room check (reading, door); signed PERFORMED.",
+                         extensions=can("plant:coldcheck", "write"))
+    async def record_cold_room_check(self, info: Info[Context, None], input: ColdRoomCheckInput,
+                                     signature: SignatureInput) -> ColdRoomCheck:
+        return ColdRoomCheck.of(await res.record_cold_room_check(
+            info.context, info._raw_info, input.room_code, input.temperature, input.door_closed, input.note,
+            signature.payload()))
