@@ -11,6 +11,7 @@ from typing import Any
 
 from graphql import FieldNode, OperationDefinitionNode, OperationType
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -26,6 +27,7 @@ from api.fast_path import FastField
 from api.graphql_http import GraphQLHTTP
 from api.graphql_ws import LiveGraphQL
 from api.ingest import ingest_endpoint
+from api.metrics import Metrics, RequestTimer
 from api.settings import Settings
 from policies.errors import AppError, ErrorCode
 from policies.policy_set import PolicySet
@@ -144,6 +146,8 @@ def create_app(settings: Settings, services: Services | None = None,
         Route("/ingest", ingest_endpoint(svc, settings.max_body_bytes), methods=["POST"]),
     ]
     live: dict[str, DemoLive] = {}
+    metrics = Metrics(svc, lambda: live["plant"].bridge.status() if "plant" in live else None)
+    routes.append(Route("/metrics", metrics.endpoint))
     if settings.demo and settings.data_dir is not None:
         key, simulate = demo_live.endpoints(svc, settings.data_dir, lambda: live.get("plant"))
         routes += [Route("/demo/key", key), Route("/demo/simulate", simulate, methods=["POST"])]
@@ -166,6 +170,7 @@ def create_app(settings: Settings, services: Services | None = None,
         svc.twin.store = recorder.record
         svc.twin.tags = frozenset(recorder.sensor_ids)
         app_.state.recorder = recorder
+        metrics.recorder = recorder
         await svc.alarms.start()
         svc.twin.watch = svc.alarms.feed
         if settings.demo and settings.data_dir is not None:
@@ -183,7 +188,8 @@ def create_app(settings: Settings, services: Services | None = None,
             await svc.bus.stop()
         await svc.db.dispose()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(RequestTimer, histogram=metrics.latency)])
     app.state.services = svc
     app.state.settings = settings
     return app

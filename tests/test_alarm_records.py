@@ -222,3 +222,18 @@ async def test_event_alarms_wait_for_acknowledgement(plant: Any) -> None:
     assert body["data"]["acknowledgeAlarm"]["state"] == "CLOSED"
     with pytest.raises(KeyError):
         await svc.alarms.raise_event(source="VIDEO", condition="X", room_code="NOPE", message="x")
+
+
+async def test_metrics_show_ingest_alarms_subscribers_and_latency(plant: Any) -> None:
+    gql, _, _, svc, _, bridge = plant
+    await _ingest(gql, bridge, [_r(-10, 0), _r(-10, 61), _r(-10, 61)])
+    await svc.alarms.drain()
+    async with svc.bus.subscribe("sensor"):
+        text = (await gql.client.get("/metrics")).text
+    lines = dict(ln.rsplit(" ", 1) for ln in text.splitlines() if ln and not ln.startswith("#"))
+    assert float(lines["plasmatwin_readings_ingested_total"]) == 2
+    assert float(lines["plasmatwin_readings_duplicate_total"]) == 1
+    assert float(lines['plasmatwin_alarms_active{priority="HIGH"}']) == 1
+    assert float(lines['plasmatwin_alarms_active{priority="LOW"}']) == 0
+    assert float(lines["plasmatwin_subscribers"]) == 1
+    assert float(lines['plasmatwin_http_request_seconds_count{method="POST",route="/ingest"}']) == 1

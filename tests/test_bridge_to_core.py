@@ -12,6 +12,7 @@ from typing import Any
 import aiomqtt
 import httpx
 import pytest
+import websockets
 from sqlalchemy import func, select
 
 from device_bridge.config import MqttConfig
@@ -44,12 +45,25 @@ async def _seed(url: str) -> None:
     await db.dispose()
 
 
-async def _token(base: str) -> str:
+async def _token(base: str, user: str = "bridge.one") -> str:
     async with httpx.AsyncClient(base_url=base) as c:
         r = await c.post("/graphql", json={
             "query": "mutation($u:String!,$p:String!){signIn(username:$u,password:$p){token}}",
-            "variables": {"u": "bridge.one", "p": PASSWORD}})
+            "variables": {"u": user, "p": PASSWORD}})
     return str(r.json()["data"]["signIn"]["token"])
+
+
+async def _watch(core: Any, token: str, seen: list[float]) -> None:
+    """A control-room client: every reading that reaches the core reaches this subscriber."""
+    async with websockets.connect(core.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+        await ws.recv()
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+            "query": "subscription{sensorUpdates{tag value}}"}}))
+        async for raw in ws:
+            msg = json.loads(raw)
+            if msg.get("type") == "next":
+                seen.append(msg["payload"]["data"]["sensorUpdates"]["value"])
 
 
 async def _publish(port: int, start: int, n: int) -> None:
@@ -86,8 +100,10 @@ async def test_core_outage_loses_and_doubles_nothing(mosquitto_server: services.
     bridge.add_mqtt(MqttConfig(url=f"mqtt://127.0.0.1:{mosquitto_server.port}", topic="S1/#",
                                client_id="test-bridge"))
     await bridge.start()
+    seen: list[float] = []
+    watcher = asyncio.create_task(_watch(core, await _token(core.url, "op.one"), seen))
     try:
-        await asyncio.sleep(0.5)  # subscribed
+        await asyncio.sleep(0.5)  # bridge and watcher subscribed
         await _publish(mosquitto_server.port, 0, 20)
 
         async def first_stored() -> bool:
@@ -95,6 +111,12 @@ async def test_core_outage_loses_and_doubles_nothing(mosquitto_server: services.
             return await stored() == 40
 
         await _until(first_stored, "the first 40 readings in storage")
+
+        async def all_seen() -> bool:
+            return len(seen) == 40
+
+        await _until(all_seen, "the 40 readings at a subscriber")
+        watcher.cancel()
 
         core.server.should_exit = True  # the core goes away
         await asyncio.to_thread(core.thread.join, 10)

@@ -1,0 +1,113 @@
+"""/metrics in the Prometheus text format.
+
+Counters are totals since start (Prometheus derives per-second rates with rate()); gauges are read
+when scraped. Request latency is a histogram per route, recorded by a small ASGI middleware.
+No GMP data is exposed; restrict the path at the load balancer like any operations endpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from records.alarms import Alarm
+from resolvers.context import Services
+from subscriptions.redis_bus import RedisBus
+
+PRIORITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+
+
+class Snapshot(Collector):
+    """Values gathered by the (async) handler just before the (sync) exposition."""
+
+    def __init__(self) -> None:
+        self.counters: dict[str, tuple[str, float]] = {}
+        self.gauges: dict[str, tuple[str, float]] = {}
+        self.labelled: dict[str, tuple[str, str, dict[str, float]]] = {}
+
+    def collect(self) -> Iterator[Any]:
+        for name, (doc, value) in self.counters.items():
+            yield CounterMetricFamily(name, doc, value=value)
+        for name, (doc, value) in self.gauges.items():
+            yield GaugeMetricFamily(name, doc, value=value)
+        for name, (doc, label, values) in self.labelled.items():
+            g = GaugeMetricFamily(name, doc, labels=[label])
+            for k, v in values.items():
+                g.add_metric([k], v)
+            yield g
+
+
+class Metrics:
+    def __init__(self, svc: Services, bridge_status: Callable[[], dict[str, Any] | None]) -> None:
+        self.svc = svc
+        self.bridge_status = bridge_status
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.snapshot = Snapshot()
+        self.registry.register(self.snapshot)
+        self.latency = Histogram("plasmatwin_http_request_seconds", "Request latency by route and method",
+                                 ["route", "method"], registry=self.registry,
+                                 buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
+        self.recorder: Any = None
+
+    async def gather(self) -> None:
+        svc, snap = self.svc, self.snapshot
+        snap.counters = {
+            "plasmatwin_readings_ingested": ("Readings taken in by the twin", svc.twin.ingested),
+            "plasmatwin_readings_duplicate": ("Readings dropped as replays of one already taken", svc.twin.duplicates),
+            "plasmatwin_bus_events_coalesced": ("State events a slow subscriber lost to newer ones",
+                                                svc.bus.dropped_total),
+            "plasmatwin_alarms_raised": ("Alarms raised by this process", svc.alarms.raised),
+        }
+        snap.gauges = {"plasmatwin_subscribers": ("Open subscriptions on this node", svc.bus.subscriber_count())}
+        if self.recorder is not None:
+            snap.counters["plasmatwin_readings_stored"] = ("Readings written to storage", self.recorder.stored)
+            snap.gauges["plasmatwin_readings_pending"] = (
+                "Readings waiting to be stored", self.recorder.queue.qsize() + len(self.recorder.pending))
+        bridge = self.bridge_status()
+        if bridge is not None:
+            snap.gauges["plasmatwin_bridge_buffer_depth"] = ("Readings buffered by the in-process bridge",
+                                                             bridge.get("bufferDepth") or 0)
+        if isinstance(svc.bus, RedisBus):
+            snap.counters["plasmatwin_bus_redis_sent"] = ("Events sent to other nodes", svc.bus.sent)
+            snap.counters["plasmatwin_bus_redis_received"] = ("Events received from other nodes", svc.bus.received)
+            snap.gauges["plasmatwin_bus_redis_connected"] = ("1 when Redis is reachable", float(svc.bus.connected))
+        async with svc.db.read() as s:
+            rows = dict((await s.execute(select(Alarm.priority, func.count()).where(
+                Alarm.state.in_(("ACTIVE", "ACKED"))).group_by(Alarm.priority))).all())
+        snap.labelled = {"plasmatwin_alarms_active": ("Active alarms by priority", "priority",
+                                                      {p: float(rows.get(p, 0)) for p in PRIORITIES})}
+
+    async def endpoint(self, _: Request) -> Response:
+        await self.gather()
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+
+class RequestTimer:
+    """ASGI middleware: request latency per route into the histogram."""
+
+    ROUTES = frozenset({"/graphql", "/ingest", "/health", "/metrics"})
+
+    def __init__(self, app: ASGIApp, histogram: Histogram) -> None:
+        self.app = app
+        self.histogram = histogram
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            route = scope["path"] if scope["path"] in self.ROUTES else "other"
+            self.histogram.labels(route, scope["method"]).observe(time.perf_counter() - start)
