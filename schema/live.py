@@ -16,7 +16,7 @@ from resolvers.context import Context
 from resolvers.history import history
 from resolvers.live import plant_state
 from schema.permissions import can
-from twin.state import SENSOR_TOPIC, Reading
+from twin.state import SENSOR_TOPIC
 
 
 @strawberry.type
@@ -37,12 +37,8 @@ class LiveSubscription:
         ctx = info.context
         # Subscriptions check in the generator, so the refusal reaches the client as a coded error.
         await ctx.require("plant:sensor", "read")
-        wanted = frozenset(tags) if tags else None
-
-        def accept(r: Reading) -> bool:
-            return wanted is None or r.tag in wanted
-
-        async with ctx.services.bus.subscribe(SENSOR_TOPIC, accept=accept) as stream:
+        # Keyed by tag: a reading costs the bus only the subscribers of that tag.
+        async with ctx.services.bus.subscribe(SENSOR_TOPIC, keys=frozenset(tags) if tags else None) as stream:
             async for r in stream:
                 yield SensorReading(tag=r.tag, value=r.value, quality=r.quality.value,
                                     source_time=r.source_time, received_at=r.received_at)

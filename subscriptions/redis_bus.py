@@ -33,6 +33,8 @@ PREFIX = "plasmatwin:bus:"
 class Codec:
     encode: Callable[[Any], Any]
     decode: Callable[[Any], Any]
+    # The bus key of a decoded message (such as a reading's tag), for keyed subscribers.
+    key: Callable[[Any], str | None] = lambda _m: None
 
 
 PLAIN = Codec(lambda m: m, lambda d: d)
@@ -56,8 +58,8 @@ class RedisBus(Bus):
         self.sent = self.received = self.errors = 0
         self.connected = False
 
-    def publish(self, topic: str, message: Any) -> None:
-        super().publish(topic, message)
+    def publish(self, topic: str, message: Any, key: str | None = None) -> None:
+        super().publish(topic, message, key)
         if topic in self.topics:
             data = self.codecs.get(topic, PLAIN).encode(message)
             self._out.append((topic, json.dumps({"n": self.node, "d": data}, separators=(",", ":"), default=str)))
@@ -129,7 +131,7 @@ class RedisBus(Bus):
                     except Exception:  # a message this node cannot read must not stop the others
                         log.exception("undecodable %s message %s", topic, entry_id)
                         continue
-                    Bus.publish(self, topic, message)
+                    Bus.publish(self, topic, message, codec.key(message))
 
     async def flush(self, within: float = 5.0) -> None:
         """Wait until everything published so far reached Redis (shutdown, tests)."""

@@ -33,4 +33,4 @@ def _unalarm(d: dict[str, Any]) -> AlarmEvent:
     return AlarmEvent(d["kind"], a)
 
 
-CODECS = {SENSOR_TOPIC: Codec(_reading, _unreading), ALARM_TOPIC: Codec(_alarm, _unalarm)}
+CODECS = {SENSOR_TOPIC: Codec(_reading, _unreading, lambda r: r.tag), ALARM_TOPIC: Codec(_alarm, _unalarm)}

@@ -69,7 +69,7 @@ class PlantState:
             self.store(reading)
         if self.watch is not None:
             self.watch(reading)
-        self.bus.publish(SENSOR_TOPIC, reading)
+        self.bus.publish(SENSOR_TOPIC, reading, key=tag)
         return reading
 
     def observe(self, r: Reading) -> None:
