@@ -6,7 +6,7 @@ import asyncio
 import json
 import tempfile
 
-from bench import audit, signatures, trace
+from bench import audit, ingest, signatures, trace
 from tests import services
 
 
@@ -43,6 +43,11 @@ def main() -> None:
             print("  " + json.dumps(asyncio.run(trace.run_store(pg.create_database("trace"), units))))
         finally:
             pg.stop()
+    print("live path: MQTT -> bridge -> /ingest -> core -> WebSocket subscribers (BENCH_INGEST_* to change):")
+    try:
+        print("  " + json.dumps(ingest.run()))
+    except services.ServiceUnavailable as e:
+        print(f"  skipped: {e}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ class Subscriber:
 
 @dataclass
 class Bus:
-    queue_size: int = 1000
+    # A state subscriber holds at most this many undelivered events: newer ones push out the oldest,
+    # which bounds how far behind a slow client can fall (its lag), not only its memory.
+    queue_size: int = 32
     _subs: dict[str, set[Subscriber]] = field(default_factory=lambda: defaultdict(set))
     # Keyed subscribers by topic and key, so a reading costs only its own subscribers' time.
     _keyed: dict[str, dict[str, set[Subscriber]]] = field(default_factory=lambda: defaultdict(dict))

@@ -42,7 +42,7 @@ PLAIN = Codec(lambda m: m, lambda d: d)
 
 class RedisBus(Bus):
     def __init__(self, url: str, topics: Iterable[str], codecs: dict[str, Codec] | None = None,
-                 queue_size: int = 1000, maxlen: int = 100_000, batch: int = 1000) -> None:
+                 queue_size: int = 32, maxlen: int = 100_000, batch: int = 1000) -> None:
         super().__init__(queue_size=queue_size)
         self.url = url
         self.topics = tuple(topics)

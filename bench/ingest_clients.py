@@ -1,0 +1,68 @@
+"""The bench's control-room clients: N WebSocket subscriptions (graphql-transport-ws), each following
+one tag (sensorUpdates) or the plant (plantState). Writes delivery count and latency percentiles."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+from datetime import UTC, datetime
+from typing import Any
+
+import websockets
+
+TAG = "subscription($t:[String!]){sensorUpdates(tags:$t){tag value sourceTime}}"
+PLANT = "subscription{plantState(plantId:\"1\"){snapshot sensors{tag value sourceTime}}}"
+
+
+async def client(url: str, token: str, query: str, variables: dict[str, Any], lat: list[float],
+                 counts: list[int], stop: asyncio.Event) -> None:
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"], max_size=None) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+        await ws.recv()
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query,
+                                                                             "variables": variables}}))
+        counts[1] += 1
+        while not stop.is_set():
+            try:
+                raw = await asyncio.wait_for(ws.recv(), 1)
+            except TimeoutError:
+                continue
+            now = datetime.now(UTC)
+            data = json.loads(raw).get("payload", {}).get("data") or {}
+            items = [data["sensorUpdates"]] if "sensorUpdates" in data else (
+                [] if data.get("plantState", {}).get("snapshot") else data.get("plantState", {}).get("sensors", []))
+            for it in items:
+                counts[0] += 1
+                if len(lat) < 2_000_000:
+                    lat.append((now - datetime.fromisoformat(it["sourceTime"])).total_seconds() * 1000)
+
+
+async def main(url: str, token: str, n: int, mode: str, tags: list[str], seconds: float) -> dict[str, Any]:
+    lat: list[float] = []
+    counts = [0, 0]  # deliveries, connected
+    stop = asyncio.Event()
+    tasks = []
+    for i in range(n):
+        query, variables = (TAG, {"t": [tags[i % len(tags)]]}) if mode == "tag" else (PLANT, {})
+        tasks.append(asyncio.create_task(client(url, token, query, variables, lat, counts, stop)))
+        if i % 50 == 49:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(seconds)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    q = statistics.quantiles(lat, n=100) if len(lat) > 100 else [0.0] * 99
+    return {"connected": counts[1], "deliveries": counts[0], "p50_ms": round(q[49], 1), "p99_ms": round(q[98], 1)}
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    for name in ("--url", "--token", "--mode", "--tags", "--out"):
+        p.add_argument(name, required=True)
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--seconds", type=float, required=True)
+    a = p.parse_args()
+    result = asyncio.run(main(a.url, a.token, a.n, a.mode, a.tags.split(","), a.seconds))
+    with open(a.out, "w") as f:
+        json.dump(result, f)

@@ -1,0 +1,47 @@
+"""The bench's devices: publishes readings over MQTT (QoS 1) at a target rate, batched per tag per
+tick because the Python client, not the broker, is the limit (notes/stack.md). Prints a JSON line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+import aiomqtt
+
+
+async def main(port: int, rate: int, seconds: float, topics: list[str], tick: float = 0.1) -> None:
+    per_tick = rate * tick / len(topics)
+    sent = 0
+    carry = 0.0
+    async with aiomqtt.Client("127.0.0.1", port, identifier="bench-publisher", max_queued_outgoing_messages=0) as c:
+        start = time.monotonic()
+        n = 0
+        while time.monotonic() - start < seconds:
+            carry += per_tick
+            k, carry = int(carry), carry - int(carry)
+            if k:
+                now = datetime.now(UTC)
+                for topic in topics:
+                    # distinct source times a microsecond apart: (tag, time) is the reading's identity
+                    batch = [{"value": round(20 + random.random(), 3), "quality": "GOOD",
+                              "timestamp": (now - timedelta(microseconds=k - i)).isoformat()} for i in range(k)]
+                    await c.publish(topic, json.dumps(batch), qos=1)
+                    sent += k
+            n += 1
+            await asyncio.sleep(max(0.0, start + n * tick - time.monotonic()))
+        duration = time.monotonic() - start
+    print(json.dumps({"sent": sent, "seconds": round(duration, 2)}), flush=True)
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--rate", type=int, required=True)
+    p.add_argument("--seconds", type=float, required=True)
+    p.add_argument("--topics", required=True)
+    a = p.parse_args()
+    asyncio.run(main(a.port, a.rate, a.seconds, a.topics.split(",")))
