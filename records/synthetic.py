@@ -19,7 +19,9 @@ from records import audit
 from records.audit import AuditContext, PendingEvent
 from records.db import Database
 from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit, Shipment
+from records.plant import Sensor
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, batch_pool
+from records.readings import SensorReading
 
 PRODUCTS = (("Human Albumin 20%", "8612345"), ("Human Immunoglobulin (pH4) for IV", "8612346"),
             ("Human Coagulation Factor VIII", "8612347"))
@@ -39,6 +41,9 @@ class Population:
     distributors: int = 2
     seed: int = 20261122
     start: date = date(2026, 3, 1)
+
+
+HISTORY_STEP = timedelta(minutes=15)
 
 
 def _chunked(rows: Iterator[dict[str, Any]], size: int = 5000) -> Iterator[list[dict[str, Any]]]:
@@ -111,6 +116,9 @@ async def generate(db: Database, pop: Population = Population(),
         for chunk in _chunked(_units(rng, pop, donor_station, ids, pool_of_unit)):
             await conn.execute(insert(PlasmaUnit), chunk)
 
+        say("cold-store temperature history")
+        await _cold_store_history(conn, pop, rng)
+
         say("distributors, shipments and packaging codes")
         dist_rows = [{"id": ids[Distributor] + d, "code": f"DIST-{d + 1:02d}", "name": f"Distributor {d + 1}"}
                      for d in range(pop.distributors)]
@@ -178,6 +186,25 @@ def _units(rng: random.Random, pop: Population, donor_station: list[int], ids: d
                "received_at": datetime.combine(day + timedelta(days=3), datetime.min.time(), UTC),
                "storage_location": f"CS{1 + i % 2}-R{(i // 100) % 20 + 1:02d}-P{i % 100 + 1:02d}",
                "pool_id": ids[Pool] + pool if pool is not None else None}
+
+
+async def _cold_store_history(conn: Any, pop: Population, rng: random.Random) -> None:
+    """A quarter-hourly air-temperature record of the cold stores the units lie in (CS1, CS2), from the
+    first receipt until now, so their storage record is complete; the live twin continues it."""
+    sensors = (await conn.execute(select(Sensor.id).where(Sensor.tag.in_(("CS1-TT-101", "CS2-TT-101"))))
+               ).scalars().all()
+    start = datetime.combine(pop.start, datetime.min.time(), UTC)
+    steps = int((datetime.now(UTC) - start) / HISTORY_STEP)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for sid in sensors:
+            for i in range(steps):
+                t = start + i * HISTORY_STEP
+                yield {"sensor_id": sid, "source_time": t, "received_at": t, "quality": "GOOD",
+                       "value": round(-30.5 + rng.gauss(0, 0.6), 2)}
+
+    for chunk in _chunked(rows()):
+        await conn.execute(insert(SensorReading), chunk)
 
 
 async def _packaging(conn: Any, pop: Population, rng: random.Random, ids: dict[Any, int],

@@ -26,7 +26,7 @@ class Point:
     count: int
 
 
-def _bucket(dialect: str, since: datetime, width: float) -> Any:
+def bucket(dialect: str, since: datetime, width: float) -> Any:
     col = SensorReading.source_time
     if dialect == "sqlite":
         start = since.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
@@ -50,7 +50,7 @@ async def history(s: AsyncSession, tag: str, since: datetime, until: datetime, m
         return [Point(t, v, v, v, 1) for t, v in rows]
     width = (until - since).total_seconds() / max_points
     dialect = (await s.connection()).dialect.name
-    b = _bucket(dialect, since, width).label("b")
+    b = bucket(dialect, since, width).label("b")
     buckets: list[Any] = list((await s.execute(
         select(b, func.min(SensorReading.value), func.max(SensorReading.value), func.avg(SensorReading.value),
                func.count()).where(*window).group_by(b).order_by(b))).all())

@@ -15,6 +15,7 @@ from policies.errors import AppError, ErrorCode
 from records.base import utcnow
 from records.identity import Setting
 from records.plasma import PlasmaUnit, Pool, Sample
+from resolvers import storage
 from resolvers.context import Context
 from resolvers.signing import check_signature, store_signature
 
@@ -38,6 +39,9 @@ async def charge(ctx: Context, info: GraphQLResolveInfo, pool_code: str, product
     found = {u.donation_number: u for u in units}
     problems = [f"{n}: unknown" for n in donation_numbers if n not in found]
     problems += [f"{u.donation_number}: {u.status}, not QA-released" for u in units if u.status != "RELEASED"]
+    if not problems:
+        async with ctx.db.read() as s:
+            problems += [f"{n}: {why}" for n, why in (await storage.pooling_problems(s, list(units))).items()]
     if problems:
         raise AppError(ErrorCode.CONFLICT, f"{len(problems)} units cannot be pooled: " + "; ".join(problems[:5]),
                        units=[x.split(":")[0] for x in problems])

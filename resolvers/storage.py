@@ -13,9 +13,11 @@ from records.base import utcnow
 from records.plant import Room, Sensor
 from records.plasma import PlasmaUnit
 from records.readings import SensorReading
-from resolvers.history import Point, history
+from resolvers.history import Point, bucket, history
 
 STORAGE_LIMIT = timedelta(days=3 * 365)  # frozen source plasma, from collection; the MAH's value
+# The temperature record of a cold store is complete when no two readings are further apart than this.
+MAX_GAP = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,74 @@ async def evaluate(s: AsyncSession, u: PlasmaUnit) -> Storage:
             SensorReading.value > sensor.high_limit))).all()) if sensor.high_limit is not None else 0
         if excursions:
             reasons.append(f"{excursions} readings above {sensor.high_limit} {sensor.unit} while stored")
+        holes = await gaps(s, sensor.id, u.received_at, utcnow())
+        if holes:
+            reasons.append(f"temperature record incomplete: {len(holes)} gaps, the first from "
+                           f"{holes[0][0]:%Y-%m-%d %H:%M} to {holes[0][1]:%Y-%m-%d %H:%M} UTC")
     if utcnow().date() > limit:
         reasons.append(f"storage time limit {limit.isoformat()} passed")
     return Storage(u.storage_location, room, sensor.tag if sensor else None, u.received_at, limit,
                    sensor.high_limit if sensor else None, excursions, not reasons, reasons)
 
 
+async def gaps(s: AsyncSession, sensor_id: int, since: datetime, until: datetime,
+               max_gap: timedelta = MAX_GAP) -> list[tuple[datetime, datetime]]:
+    """Periods longer than `max_gap` without a reading. Counted in half-gap buckets by the database,
+    so months of one-second readings cost one grouped scan, not a row per reading here."""
+    if until - since <= max_gap:
+        return []
+    width = max_gap.total_seconds() / 2
+    n = int((until - since).total_seconds() // width)
+    b = bucket((await s.connection()).dialect.name, since, width)
+    present = sorted({int(x) for x in (await s.execute(select(b).where(
+        SensorReading.sensor_id == sensor_id, SensorReading.source_time >= since,
+        SensorReading.source_time < since + timedelta(seconds=n * width)).distinct())).scalars()})
+    out = []
+    prev = -1
+    for idx in [*present, n]:
+        if idx - prev - 1 >= 2:  # two empty buckets in a row: nothing for longer than max_gap
+            out.append((since + timedelta(seconds=(prev + 1) * width), since + timedelta(seconds=idx * width)))
+        prev = idx
+    return out
+
+
 async def temperatures(s: AsyncSession, st: Storage, max_points: int) -> list[Point]:
     if st.sensor_tag is None or st.since is None:
         return []
     return await history(s, st.sensor_tag, st.since, max(utcnow(), st.since + timedelta(seconds=1)), max_points)
+
+
+async def pooling_problems(s: AsyncSession, units: list[PlasmaUnit]) -> dict[str, str]:
+    """PR-32: a unit goes into production only with its storage temperature record complete and in
+    range and its storage time within the limit. One grouped query per cold store, not per unit."""
+    out: dict[str, str] = {}
+    now = utcnow()
+    by_room: dict[str | None, list[PlasmaUnit]] = {}
+    for u in units:
+        by_room.setdefault(room_of(u.storage_location) if u.received_at else None, []).append(u)
+    for room, members in by_room.items():
+        if room is None:
+            out.update({u.donation_number: "not in storage" for u in members})
+            continue
+        sensor = await _sensor(s, room)
+        if sensor is None:
+            out.update({u.donation_number: f"no temperature sensor is bound to {room}" for u in members})
+            continue
+        since = min(u.received_at for u in members if u.received_at is not None)
+        holes = await gaps(s, sensor.id, since, now)
+        high = (await s.execute(select(SensorReading.source_time).where(
+            SensorReading.sensor_id == sensor.id, SensorReading.source_time >= since,
+            SensorReading.value > sensor.high_limit).order_by(SensorReading.source_time).limit(100_000))
+        ).scalars().all() if sensor.high_limit is not None else []
+        for u in members:
+            assert u.received_at is not None
+            hole = next((h for h in holes if h[1] > u.received_at), None)
+            warm = next((t for t in high if t >= u.received_at), None)
+            if hole is not None:
+                out[u.donation_number] = (f"temperature record of {room} incomplete from "
+                                          f"{max(hole[0], u.received_at):%Y-%m-%d %H:%M} to {hole[1]:%Y-%m-%d %H:%M}")
+            elif warm is not None:
+                out[u.donation_number] = f"{room} above {sensor.high_limit} {sensor.unit} at {warm:%Y-%m-%d %H:%M}"
+            elif now.date() > u.collected_on + STORAGE_LIMIT:
+                out[u.donation_number] = "storage time limit passed"
+    return out

@@ -10,7 +10,11 @@ from sqlalchemy import select
 
 from api.seed import seed_stations
 from records import synthetic
+from records.audit import AuditContext
+from records.plant import Area, Room, Sensor
 from records.plasma import PlasmaUnit, Sample
+from twin.recorder import Recorder
+from twin.state import Quality
 
 Q = """mutation($input: ChargePoolInput!, $sig: SignatureInput!, $ver: SignatureInput!){
   chargePool(input:$input, signature:$sig, verification:$ver){ code status units } }"""
@@ -20,6 +24,15 @@ Q = """mutation($input: ChargePoolInput!, $sig: SignatureInput!, $ver: Signature
 async def pl(env: Any) -> dict[str, Any]:
     gql, signers, db = env
     await seed_stations(db)
+    async with db.write(AuditContext("system", reason="test cold stores")) as s:
+        area = (await s.execute(select(Area))).scalars().first()
+        assert area is not None
+        for code in ("CS1", "CS2", "CS3"):
+            room = Room(area_id=area.id, code=code, name=code, grade="CNC", polygon=[[0, 0], [1, 0], [1, 1]])
+            s.add(room)
+            await s.flush()
+            s.add(Sensor(tag=f"{code}-TT-101", name="Air", kind="temperature", unit="°C", room_id=room.id,
+                         high_limit=-25.0))
     await synthetic.generate(db, synthetic.Population(donors=40, units=160, pools=2, cases_per_lot=1,
                                                       cartons_per_case=1, units_per_carton=1))
     async with db.read() as s:
@@ -61,3 +74,25 @@ async def test_unreleased_units_are_refused_and_nothing_is_pooled(pl: dict[str, 
 async def test_pooling_needs_an_independent_verifier(pl: dict[str, Any]) -> None:
     body = await _charge(pl, pl["released"], verifier="op.two")
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.req("PR-32", "PL-10")
+async def test_units_without_a_complete_in_range_temperature_record_are_refused(pl: dict[str, Any]) -> None:
+    moved, warm = pl["released"][0], pl["released"][1]
+    async with pl["db"].write(AuditContext("system", reason="test: moved to the unmonitored store")) as s:
+        u = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == moved))).scalar_one()
+        u.storage_location = "CS3-R01-P01"
+        room = (await s.execute(select(PlasmaUnit.storage_location).where(PlasmaUnit.donation_number == warm))
+                ).scalar_one()
+    rec = Recorder(pl["db"])
+    await rec.start()
+    twin = pl["gql"].client.app_services.twin
+    twin.store = rec.record
+    twin.ingest(f"{room.split('-')[0]}-TT-101", -12.0, Quality.GOOD)  # the store of the other unit warms up
+    await rec.stop()
+    body = await _charge(pl, pl["released"])
+    err = body["errors"][0]
+    assert err["extensions"]["code"] == "CONFLICT" and set(err["extensions"]["units"]) >= {moved, warm}
+    assert "temperature record of CS3 incomplete" in err["message"] and "above -25.0" in err["message"]
+    async with pl["db"].read() as s:
+        assert not (await s.execute(select(Sample))).scalars().all()
