@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := api schema resolvers records policies subscriptions twin device-bridge/device_bridge
 
-.PHONY: demo test lint typecheck migrations-check matrix bench system-deps clean
+.PHONY: demo test lint typecheck migrations-check matrix bench system-deps clean frontend frontend-typecheck
+
+FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts \
+	frontend/tsconfig.json
+NODE_STAMP := frontend/node_modules/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,7 +20,20 @@ $(STAMP): pyproject.toml
 system-deps:
 	@bash scripts/system-deps.sh
 
-demo: $(STAMP)
+# The browser app: npm packages once per lockfile, a Vite build into api/static/ when a source changed.
+$(NODE_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+api/static/index.html: $(NODE_STAMP) $(FRONTEND_SRC)
+	cd frontend && npm run build
+
+frontend: api/static/index.html
+
+frontend-typecheck: $(NODE_STAMP)
+	cd frontend && npm run typecheck
+
+demo: $(STAMP) frontend
 	$(BIN)/plasmatwin demo $(DEMO_ARGS)
 
 lint: $(STAMP)
@@ -29,7 +46,7 @@ migrations-check: $(STAMP)
 	$(BIN)/python -m records.migrate
 
 # pytest exits 5 when it collects nothing: that is a failure of the suite, not a pass.
-test: $(STAMP) system-deps lint typecheck migrations-check
+test: $(STAMP) system-deps lint typecheck migrations-check frontend-typecheck frontend
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
@@ -41,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache frontend/node_modules api/static

@@ -129,7 +129,7 @@ def create_app(settings: Settings, services: Services | None = None,
                                                                      "fields": []})
         return principal
 
-    fast = {name: FastField(obj, act, run) for name, (obj, act, run) in FAST_FIELDS.items()}
+    fast = {name: FastField(*spec) for name, spec in FAST_FIELDS.items()}
     http = GraphQLHTTP(schema._schema, http_context, max_body=settings.max_body_bytes,
                        rules=[limits_rule(settings.max_query_depth, settings.max_query_cost)], fast_fields=fast)
     ws = LiveGraphQL(schema, base_context=ws_context, authenticate=ws_auth,
@@ -169,6 +169,7 @@ def create_app(settings: Settings, services: Services | None = None,
         await recorder.start()
         svc.twin.store = recorder.record
         svc.twin.tags = frozenset(recorder.sensor_ids)
+        svc.twin.backlog = recorder.backlog
         app_.state.recorder = recorder
         metrics.recorder = recorder
         await svc.alarms.start()

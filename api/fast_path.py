@@ -9,6 +9,7 @@ the root) goes the normal way.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,11 +37,24 @@ from policies.errors import AppError
 
 @dataclass(frozen=True)
 class FastField:
-    """A root field that may be answered by projection: its permission and its resolver."""
+    """A root field that may be answered by projection: its permission and its resolver, and optionally
+    a resolver that returns the field's JSON text itself (built by the database), or None to decline."""
 
     obj: str
     act: str
     run: Callable[[Any, dict[str, Any]], Awaitable[Any]]
+    raw: Callable[[Any, dict[str, Any], FieldNode], Awaitable[str | None]] | None = None
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A response whose field value is JSON text, spliced unparsed."""
+
+    key: str
+    text: str
+
+    def body(self) -> bytes:
+        return b'{"data":{' + json.dumps(self.key).encode() + b":" + self.text.encode() + b"}}"
 
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -131,7 +145,7 @@ def compile_projector(gtype: Any, sel: SelectionSetNode | None) -> Projector:
 
 
 async def execute(schema: GraphQLSchema, root: FieldNode, registry: dict[str, FastField], context: Any,
-                  variables: VariableValues, projector: Projector) -> dict[str, Any]:
+                  variables: VariableValues, projector: Projector) -> dict[str, Any] | Raw:
     """The response for a planned query: data, or the coded error exactly where the executor puts it."""
     assert schema.query_type is not None
     fdef = schema.query_type.fields[root.name.value]
@@ -140,6 +154,10 @@ async def execute(schema: GraphQLSchema, root: FieldNode, registry: dict[str, Fa
     try:
         args = get_argument_values(fdef, root, variables)
         await context.require(fast.obj, fast.act)
+        if fast.raw is not None:
+            text = await fast.raw(context, args, root)
+            if text is not None:
+                return Raw(key, text)
         result = await fast.run(context, args)
     except (AppError, GraphQLError) as exc:
         err = located_error(exc, [root], [key])

@@ -190,6 +190,8 @@ class GraphQLHTTP:
         planned = self._plan(query, params.get("operationName")) if self.fast_fields else None
         if planned is not None:
             out = await fast_path.execute(self.schema, planned[0], self.fast_fields, context, coerced, planned[1])
+            if isinstance(out, fast_path.Raw):
+                return Response(out.body(), 200, media_type=media)
             if out.get("errors"):
                 out["errors"] = [format_error(e) for e in out["errors"]]
             return JSONResponse(out, 200, media_type=media)

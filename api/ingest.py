@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from api.auth import authenticate
 from policies.errors import AppError, ErrorCode
 from resolvers.context import Context, Services
-from twin.ingest import ingest_batch
+from twin.ingest import Busy, ingest_batch
 
 STATUS = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403, ErrorCode.OUT_OF_SCOPE: 403}
 
@@ -41,6 +41,9 @@ def ingest_endpoint(svc: Services, max_body: int) -> Callable[[Request], Awaitab
             if not isinstance(doc, dict):
                 raise ValueError("the body is a JSON object with a readings list")
             result = ingest_batch(svc.twin, doc.get("readings"))
+        except Busy as e:
+            return JSONResponse({"errors": [{"message": str(e), "extensions": {"code": "BUSY"}}]}, status_code=503,
+                                headers={"retry-after": "1"})
         except ValueError as e:
             return _error(ErrorCode.VALIDATION_FAILED, str(e), 400)
         return JSONResponse(result.as_json())

@@ -313,6 +313,21 @@ async def forward(s: AsyncSession, code: str, scope: TraceScope) -> Graph:
     return g
 
 
+async def forward_start(s: AsyncSession, code: str, scope: TraceScope) -> tuple[str, int] | None:
+    """Where a forward trace starts, refused as `forward` refuses; None when the object path must answer
+    (a donor without units)."""
+    start = await _resolve(s, code)
+    if start is None:
+        raise _missing(code, scope)
+    kind, key = start
+    if kind not in ("DONOR", "PLASMA_UNIT", "POOL"):
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"forward traces start from a donor, unit or pool, not a {kind}")
+    if kind == "DONOR" and (await s.execute(select(PlasmaUnit.id).where(PlasmaUnit.donor_id == key).limit(1))
+                            ).first() is None:
+        return None
+    return kind, key
+
+
 async def _lonely_donor(s: AsyncSession, g: Graph, key: int) -> Graph:
     d = (await s.execute(select(Donor.id, Donor.card_number, Donor.status).where(Donor.id == key))).one()
     g.node(Node(nid("DONOR", d.id), "DONOR", d.card_number, "donor", d.status))

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from graphql import FieldNode
 from strawberry.types import Info
 
 from policies.errors import AppError, ErrorCode
 from resolvers import trace as res
+from resolvers import trace_sql
 from resolvers.context import Context
 from schema.permissions import can
 
@@ -93,10 +95,25 @@ class TraceQuery:
         return await forward_graph(info.context, code, max_nodes)
 
 
-# Root fields the HTTP view may answer by projection (api/fast_path.py): permission and resolver.
-FAST_FIELDS: dict[str, tuple[str, str, Any]] = {
+async def forward_json(ctx: Context, args: dict[str, Any], root: FieldNode) -> str | None:
+    """The forward trace as JSON built by the database, for unrestricted callers (resolvers/trace_sql.py)."""
+    sel = trace_sql.selection(root)
+    scope = ctx.scope()
+    if sel is None or not scope.unrestricted:
+        return None
+    limit = _limit(args.get("maxNodes", 10_000))
+    async with ctx.db.read() as s:
+        start = await res.forward_start(s, args["code"].strip(), scope)
+        if start is None:
+            return None
+        return await trace_sql.forward_json(s, start[0], start[1], sel, limit)
+
+
+# Root fields the HTTP view may answer by projection (api/fast_path.py): permission, resolver, and a
+# resolver writing the JSON itself where one exists.
+FAST_FIELDS: dict[str, tuple[str, str, Any, Any]] = {
     "traceBackward": ("trace:graph", "read",
-                      lambda ctx, a: backward_graph(ctx, a["code"], a.get("maxNodes", 10_000))),
+                      lambda ctx, a: backward_graph(ctx, a["code"], a.get("maxNodes", 10_000)), None),
     "traceForward": ("trace:graph", "read",
-                     lambda ctx, a: forward_graph(ctx, a["code"], a.get("maxNodes", 10_000))),
+                     lambda ctx, a: forward_graph(ctx, a["code"], a.get("maxNodes", 10_000)), forward_json),
 }

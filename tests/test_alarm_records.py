@@ -237,3 +237,11 @@ async def test_metrics_show_ingest_alarms_subscribers_and_latency(plant: Any) ->
     assert float(lines['plasmatwin_alarms_active{priority="LOW"}']) == 0
     assert float(lines["plasmatwin_subscribers"]) == 1
     assert float(lines['plasmatwin_http_request_seconds_count{method="POST",route="/ingest"}']) == 1
+
+
+async def test_a_core_behind_on_storage_answers_busy_and_takes_nothing(plant: Any) -> None:
+    gql, _, _, svc, _, bridge = plant
+    svc.twin.backlog = lambda: 250_000  # storage far behind: the bridge must keep the batch
+    r = await _ingest(gql, bridge, [_r(-30, 0)])
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert r.json()["errors"][0]["extensions"]["code"] == "BUSY" and svc.twin.ingested == 0

@@ -11,6 +11,13 @@ from typing import Any
 from twin.state import PlantState, Quality
 
 MAX_BATCH = 20_000
+# Readings waiting for storage beyond which ingest says "busy": the bridge keeps them in its own
+# durable buffer and retries, so a core that cannot keep up neither loses readings nor grows in memory.
+MAX_BACKLOG = 100_000
+
+
+class Busy(Exception):
+    pass
 
 
 @dataclass
@@ -52,6 +59,8 @@ def ingest_batch(twin: PlantState, readings: Any) -> IngestResult:
         raise ValueError("readings must be a list")
     if len(readings) > MAX_BATCH:
         raise ValueError(f"at most {MAX_BATCH} readings per batch")
+    if (waiting := twin.backlog()) > MAX_BACKLOG:
+        raise Busy(f"storage is behind ({waiting} readings waiting); keep the batch and retry")
     out = IngestResult()
     for i, r in enumerate(readings):
         try:

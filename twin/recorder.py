@@ -37,6 +37,9 @@ class Recorder:
             self.sensor_ids = {t: i for t, i in (await s.execute(select(Sensor.tag, Sensor.id))).all()}
         self._task = asyncio.create_task(self._run(), name="reading-recorder")
 
+    def backlog(self) -> int:
+        return self.queue.qsize() + len(self.pending)
+
     def record(self, r: Reading) -> None:
         self.queue.put_nowait(r)
 

@@ -46,6 +46,8 @@ class PlantState:
         self.watch: Callable[[Reading], None] | None = None
         # Known tags, when the composition root loaded them; None accepts every tag.
         self.tags: frozenset[str] | None = None
+        # Readings taken but not yet stored (the recorder's backlog); ingest refuses work beyond a limit.
+        self.backlog: Callable[[], int] = lambda: 0
         self.ingested = 0
         self.duplicates = 0
 

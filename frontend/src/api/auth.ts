@@ -1,0 +1,43 @@
+/** Sign-in and sign-out through the API; also used for a second person on a shared tablet. */
+
+import { gql } from "./gql";
+import { session, type Viewer } from "./session";
+
+const SIGN_IN = `mutation SignIn($u: String!, $p: String!) { signIn(username: $u, password: $p) { token expiresAt } }`;
+const VIEWER = `query Viewer { viewer { username displayName roles } }`;
+
+export interface Credentials {
+  token: string;
+  expiresAt: string;
+  viewer: Viewer;
+}
+
+/** Exchange a password for a token without touching this tab's session. */
+export async function authenticate(username: string, password: string): Promise<Credentials> {
+  const { signIn } = await gql<{ signIn: { token: string; expiresAt: string } }>(
+    SIGN_IN, { u: username, p: password }, null);
+  const { viewer } = await gql<{ viewer: Viewer | null }>(VIEWER, {}, signIn.token);
+  if (!viewer) throw new Error("signed in, but the server does not know the token");
+  return { ...signIn, viewer };
+}
+
+export async function signIn(username: string, password: string): Promise<Viewer> {
+  const c = await authenticate(username, password);
+  session.set(c.token, c.expiresAt, c.viewer);
+  return c.viewer;
+}
+
+/** Revoke a token; failures are ignored because the token is dropped locally either way. */
+export async function revoke(token: string): Promise<void> {
+  try {
+    await gql<{ signOut: boolean }>(`mutation SignOut { signOut }`, {}, token);
+  } catch {
+    /* already expired or the server is away: nothing more to do */
+  }
+}
+
+export async function signOut(): Promise<void> {
+  const token = session.token;
+  session.clear();
+  if (token) await revoke(token);
+}

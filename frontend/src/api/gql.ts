@@ -1,0 +1,68 @@
+/** GraphQL over HTTP: one POST per operation, errors surfaced with the server's code and message. */
+
+import { session } from "./session";
+
+export class GqlError extends Error {
+  constructor(public readonly code: string, message: string, public readonly path?: readonly (string | number)[]) {
+    super(message);
+    this.name = "GqlError";
+  }
+
+  /** What the UI shows: the server's reason, prefixed with its code. */
+  get display(): string {
+    return `${this.code}: ${this.message}`;
+  }
+}
+
+interface GqlResponse<T> {
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[];
+}
+
+let onUnauthenticated: (() => void) | null = null;
+
+/** Called when the server no longer accepts our token (expired, revoked). */
+export function setUnauthenticatedHandler(fn: () => void): void {
+  onUnauthenticated = fn;
+}
+
+export async function gql<T>(
+  query: string, variables: Record<string, unknown> = {}, token: string | null = session.token,
+): Promise<T> {
+  let resp: Response;
+  try {
+    resp = await fetch("/graphql", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/graphql-response+json, application/json",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch (e) {
+    throw new GqlError("NETWORK", `the server cannot be reached (${(e as Error).message})`);
+  }
+  let body: GqlResponse<T>;
+  try {
+    body = (await resp.json()) as GqlResponse<T>;
+  } catch {
+    throw new GqlError(`HTTP_${resp.status}`, `unexpected answer from the server (${resp.status} ${resp.statusText})`);
+  }
+  if (body.errors?.length) {
+    const first = body.errors[0];
+    const code = first.extensions?.code ?? "ERROR";
+    if (code === "UNAUTHENTICATED" && token === session.token && onUnauthenticated) onUnauthenticated();
+    const more = body.errors.length > 1 ? ` (+${body.errors.length - 1} more)` : "";
+    throw new GqlError(code, first.message + more, first.path);
+  }
+  if (!body.data) throw new GqlError(`HTTP_${resp.status}`, "the server answered without data");
+  return body.data;
+}
+
+/** Turn anything thrown into the text a refused action shows. */
+export function errorText(e: unknown): string {
+  if (e instanceof GqlError) return e.display;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

@@ -1,0 +1,63 @@
+/** The signed-in user of this tab: token and viewer, kept in sessionStorage. */
+
+export interface Viewer {
+  username: string;
+  displayName: string;
+  roles: string[];
+}
+
+const KEY = "plasmatwin.session";
+
+interface Stored {
+  token: string;
+  expiresAt: string;
+  viewer: Viewer;
+}
+
+type Listener = () => void;
+
+class Session {
+  private stored: Stored | null = null;
+  private listeners = new Set<Listener>();
+
+  constructor() {
+    try {
+      const raw = sessionStorage.getItem(KEY);
+      if (raw) this.stored = JSON.parse(raw) as Stored;
+      if (this.stored && new Date(this.stored.expiresAt).getTime() < Date.now()) this.stored = null;
+    } catch {
+      this.stored = null;
+    }
+  }
+
+  get token(): string | null {
+    return this.stored?.token ?? null;
+  }
+
+  get viewer(): Viewer | null {
+    return this.stored?.viewer ?? null;
+  }
+
+  set(token: string, expiresAt: string, viewer: Viewer): void {
+    this.stored = { token, expiresAt, viewer };
+    sessionStorage.setItem(KEY, JSON.stringify(this.stored));
+    this.emit();
+  }
+
+  clear(): void {
+    this.stored = null;
+    sessionStorage.removeItem(KEY);
+    this.emit();
+  }
+
+  onChange(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private emit(): void {
+    for (const fn of this.listeners) fn();
+  }
+}
+
+export const session = new Session();

@@ -1,0 +1,156 @@
+/** The alarm banner (always visible) and the alarm list with acknowledge, history and prints. */
+
+import { errorText, gql } from "../api/gql";
+import { fmtNumber, fmtTime, h } from "../dom";
+import { openAckDialog } from "../ui/ackDialog";
+import { alarmBadge } from "../ui/symbols";
+import { toast } from "../ui/modal";
+import { ALARM_FIELDS, compareAlarms, needsAck, type Alarm, type AlarmStore, type Priority } from "./alarms";
+
+const PRIORITIES: Priority[] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
+const STATE_TEXT: Record<string, string> = {
+  ACTIVE: "active, unacknowledged", ACKED: "acknowledged", CLEARED: "returned, unacknowledged", CLOSED: "closed",
+};
+
+export function alarmBanner(store: AlarmStore, onShow: (a: Alarm) => void): { el: HTMLElement; dispose(): void } {
+  const el = h("div", { class: "alarm-banner", role: "status", "aria-live": "polite", "data-testid": "alarm-banner" });
+  const render = () => {
+    const standing = store.standing();
+    const unack = standing.filter(needsAck);
+    el.replaceChildren();
+    el.classList.toggle("has-alarms", unack.length > 0);
+    if (store.error) el.append(h("span", { class: "banner-error" }, store.error));
+    if (!standing.length) {
+      el.append(h("span", { class: "muted" }, store.loaded ? "No standing alarms" : "Reading alarms…"));
+      return;
+    }
+    const counts = h("span", { class: "counts" });
+    for (const p of PRIORITIES) {
+      const n = standing.filter((a) => a.priority === p).length;
+      if (n) counts.append(h("span", { class: "count" }, alarmBadge({ priority: p, state: "ACKED" }, 16), ` ${n}`));
+    }
+    el.append(counts, h("span", { class: "muted" }, ` ${standing.length} standing, ${unack.length} unacknowledged`));
+    const top = unack[0];
+    if (top) {
+      el.append(
+        h("button", { class: "banner-top", onClick: () => onShow(top), title: "Show in the list" },
+          alarmBadge(top, 18), ` ${fmtTime(top.raisedAt).slice(11)} ${top.roomCode ?? ""} ${top.message}`),
+        h("button", { class: "small primary", onClick: () => openAckDialog(top, store) }, "Acknowledge"));
+    }
+  };
+  const off = store.onChange(render);
+  render();
+  return { el, dispose: off };
+}
+
+async function download(format: "CSV" | "PDF"): Promise<void> {
+  try {
+    const d = await gql<{ alarmReport: { filename: string; contentType: string; data: string; count: number } }>(
+      `query Report($format: ReportFormat!) { alarmReport(format: $format) { filename contentType data count } }`,
+      { format });
+    const bin = atob(d.alarmReport.data);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    const url = URL.createObjectURL(new Blob([bytes], { type: d.alarmReport.contentType }));
+    const a = h("a", { href: url, download: d.alarmReport.filename });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (e) {
+    toast(`The alarm report cannot be made: ${errorText(e)}`, "error", 8000);
+  }
+}
+
+export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
+  el: HTMLElement; highlight(id: number): void; dispose(): void;
+} {
+  let history: Alarm[] | null = null;
+  let historyError: string | null = null;
+  const body = h("tbody");
+  const historyToggle = h("input", { type: "checkbox", "aria-label": "Include closed alarms" });
+  const table = h("table", { class: "alarm-table", "data-testid": "alarm-list" },
+    h("thead", null, h("tr", null,
+      h("th", null, "Pri."), h("th", null, "State"), h("th", null, "Raised"), h("th", null, "Room"),
+      h("th", null, "Source"), h("th", null, "Message"), h("th", null, "Value / limit"),
+      h("th", null, "Handled"), h("th", null, ""))),
+    body);
+  const el = h("section", { class: "alarm-list", "aria-label": "Alarm list" },
+    h("div", { class: "list-head" },
+      h("h2", null, "Alarms"),
+      h("label", { class: "inline" }, historyToggle, " include closed (last 100)"),
+      h("span", { class: "spacer" }),
+      h("button", { class: "small", onClick: () => void download("CSV") }, "Print CSV"),
+      h("button", { class: "small", onClick: () => void download("PDF") }, "Print PDF")),
+    h("div", { class: "table-scroll" }, table));
+
+  const row = (a: Alarm): HTMLTableRowElement => {
+    const src = a.tag ?? a.equipmentCode ?? a.cameraCode ?? a.source;
+    const value = a.value !== null ? `${fmtNumber(a.value)} / ${a.limitValue !== null ? fmtNumber(a.limitValue) : "—"}` : "";
+    const tr = h("tr", { "data-alarm-id": a.id, "data-state": a.state, "data-priority": a.priority,
+      class: needsAck(a) ? "unack" : "" },
+    h("td", null, alarmBadge(a, 20), h("span", { class: "sr" }, a.priority)),
+    h("td", null, h("span", { class: `state state-${a.state}` }, STATE_TEXT[a.state] ?? a.state)),
+    h("td", { class: "num" }, fmtTime(a.raisedAt)),
+    h("td", null, a.roomCode ?? ""),
+    h("td", null, src),
+    h("td", null, a.message),
+    h("td", { class: "num" }, value),
+    h("td", null, a.acknowledgedBy ? `${a.acknowledgedBy}: ${a.handling ?? ""}` : ""),
+    h("td", null, needsAck(a)
+      ? h("button", { class: "small primary", "data-ack": a.id, onClick: (ev: Event) => {
+        ev.stopPropagation();
+        openAckDialog(a, store);
+      } }, "Acknowledge")
+      : ""));
+    tr.addEventListener("click", () => onPick(a));
+    return tr;
+  };
+
+  const render = () => {
+    const rows: Alarm[] = store.standing();
+    if (history) {
+      const ids = new Set(rows.map((a) => a.id));
+      for (const a of history) if (!ids.has(a.id)) rows.push(store.alarms.get(a.id) ?? a);
+    }
+    rows.sort((a, b) => Number(a.state === "CLOSED") - Number(b.state === "CLOSED") || compareAlarms(a, b));
+    body.replaceChildren(...rows.map(row));
+    if (!rows.length) {
+      body.append(h("tr", null, h("td", { colspan: 9, class: "muted" },
+        store.error ?? historyError ?? (store.loaded ? "No standing alarms." : "Reading alarms…"))));
+    }
+  };
+
+  historyToggle.addEventListener("change", async () => {
+    if (!historyToggle.checked) {
+      history = null;
+      render();
+      return;
+    }
+    try {
+      const d = await gql<{ alarms: { edges: { node: Alarm }[] } }>(
+        `query AlarmHistory { alarms(first: 100) { edges { node { ${ALARM_FIELDS} } } } }`);
+      history = d.alarms.edges.map((e) => e.node);
+      historyError = null;
+    } catch (e) {
+      historyError = `alarm history not available: ${errorText(e)}`;
+      toast(historyError, "error", 8000);
+    }
+    render();
+  });
+
+  const off = store.onChange(render);
+  render();
+  return {
+    el,
+    highlight(id: number) {
+      const tr = body.querySelector(`tr[data-alarm-id="${id}"]`);
+      if (tr) {
+        tr.scrollIntoView({ block: "nearest" });
+        tr.classList.add("flash");
+        setTimeout(() => tr.classList.remove("flash"), 1500);
+      }
+    },
+    dispose: off,
+  };
+}

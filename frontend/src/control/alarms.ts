@@ -1,0 +1,166 @@
+/** Standing alarms: the list read once (and after every reconnect), then kept by alarmEvents. */
+
+import { gql } from "../api/gql";
+import { live } from "../api/live";
+import { sendSigned } from "../sign/keyring";
+
+export type Priority = "CRITICAL" | "HIGH" | "MEDIUM" | "LOW";
+
+export interface Alarm {
+  id: number;
+  source: string;
+  condition: string;
+  priority: Priority;
+  state: "ACTIVE" | "ACKED" | "CLEARED" | "CLOSED";
+  tag: string | null;
+  roomCode: string | null;
+  equipmentCode: string | null;
+  cameraCode: string | null;
+  message: string;
+  value: number | null;
+  limitValue: number | null;
+  peak: number | null;
+  beganAt: string;
+  raisedAt: string;
+  clearedAt: string | null;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  handling: string | null;
+}
+
+export const ALARM_FIELDS = `id source condition priority state tag roomCode equipmentCode cameraCode message value
+  limitValue peak beganAt raisedAt clearedAt acknowledgedAt acknowledgedBy handling`;
+
+export const RANK: Record<Priority, number> = { CRITICAL: 4, HIGH: 3, MEDIUM: 2, LOW: 1 };
+/** ISA-101 style: the priority's number is printed in its shape, so colour is never alone. */
+export const PRIORITY_NUMBER: Record<Priority, string> = { CRITICAL: "1", HIGH: "2", MEDIUM: "3", LOW: "4" };
+
+export function needsAck(a: Alarm): boolean {
+  return a.state === "ACTIVE" || a.state === "CLEARED";
+}
+
+/** Higher priority first, then unacknowledged first, then newest first. */
+export function compareAlarms(a: Alarm, b: Alarm): number {
+  return RANK[b.priority] - RANK[a.priority]
+    || Number(needsAck(b)) - Number(needsAck(a))
+    || b.raisedAt.localeCompare(a.raisedAt);
+}
+
+const LIST = `query StandingAlarms { alarms(active: true, first: 500) { totalCount edges { node { ${ALARM_FIELDS} } } } }`;
+const EVENTS = `subscription AlarmEvents { alarmEvents { kind alarm { ${ALARM_FIELDS} } } }`;
+const ACK = `mutation Ack($input: AcknowledgeAlarmInput!, $signature: SignatureInput!) {
+  acknowledgeAlarm(input: $input, signature: $signature) { ${ALARM_FIELDS} }
+}`;
+
+type Listener = () => void;
+
+export class AlarmStore {
+  readonly alarms = new Map<number, Alarm>();
+  loaded = false;
+  error: string | null = null;
+  private queue: Alarm[] | null = null;
+  private listeners = new Set<Listener>();
+  private stops: (() => void)[] = [];
+  private pending = 0;
+
+  start(): void {
+    this.stops.push(live.subscribe<{ alarmEvents: { kind: string; alarm: Alarm } }>(EVENTS, {},
+      (d) => this.event(d.alarmEvents.alarm), (msg) => this.fail(msg)));
+    this.stops.push(live.onReconnect(() => void this.reload()));
+    // Re-read now and then as well: an event raised before the subscription was in place is
+    // never lost for longer than this.
+    const timer = window.setInterval(() => void this.reload(), 60_000);
+    this.stops.push(() => window.clearInterval(timer));
+    void this.reload();
+  }
+
+  dispose(): void {
+    for (const s of this.stops) s();
+    this.stops = [];
+    this.listeners.clear();
+  }
+
+  async reload(): Promise<void> {
+    this.queue = [];
+    try {
+      const d = await gql<{ alarms: { edges: { node: Alarm }[] } }>(LIST);
+      this.alarms.clear();
+      for (const e of d.alarms.edges) this.alarms.set(e.node.id, e.node);
+      const queued = this.queue ?? [];
+      this.queue = null;
+      for (const a of queued) this.put(a);
+      this.loaded = true;
+      this.error = null;
+    } catch (e) {
+      this.queue = null;
+      this.fail(`the alarm list cannot be read: ${(e as Error).message}`);
+      return;
+    }
+    this.changed();
+  }
+
+  standing(): Alarm[] {
+    return [...this.alarms.values()].filter((a) => a.state !== "CLOSED").sort(compareAlarms);
+  }
+
+  /** Highest standing priority per room, equipment and tag, for the floor plan. */
+  worst(): { rooms: Map<string, Alarm>; equipment: Map<string, Alarm>; tags: Map<string, Alarm> } {
+    const rooms = new Map<string, Alarm>();
+    const equipment = new Map<string, Alarm>();
+    const tags = new Map<string, Alarm>();
+    const keep = (m: Map<string, Alarm>, k: string | null, a: Alarm) => {
+      if (!k) return;
+      const cur = m.get(k);
+      if (!cur || compareAlarms(a, cur) < 0) m.set(k, a);
+    };
+    for (const a of this.standing()) {
+      keep(rooms, a.roomCode, a);
+      keep(equipment, a.equipmentCode, a);
+      keep(tags, a.tag, a);
+    }
+    return { rooms, equipment, tags };
+  }
+
+  onChange(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Acknowledge with the current user's signature; the returned alarm replaces ours at once. */
+  async acknowledge(id: number, handling: string): Promise<Alarm> {
+    const d = await sendSigned<{ acknowledgeAlarm: Alarm }>({
+      operation: "acknowledgeAlarm", document: ACK, input: { id, handling },
+    });
+    this.put(d.acknowledgeAlarm);
+    this.changed();
+    return d.acknowledgeAlarm;
+  }
+
+  private event(a: Alarm): void {
+    if (this.queue) {
+      this.queue.push(a);
+      return;
+    }
+    this.put(a);
+    this.changed();
+  }
+
+  private put(a: Alarm): void {
+    if (a.state === "CLOSED") this.alarms.delete(a.id);
+    else this.alarms.set(a.id, a);
+  }
+
+  private fail(msg: string): void {
+    this.error = msg;
+    this.changed();
+  }
+
+  /** Listeners run once per frame however many events arrived. */
+  private changed(): void {
+    if (this.pending) return;
+    this.pending = requestAnimationFrame(() => {
+      this.pending = 0;
+      for (const fn of this.listeners) fn();
+    });
+  }
+}

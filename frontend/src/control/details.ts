@@ -1,0 +1,280 @@
+/**
+ * The area and equipment levels of the HMI: a room's or an equipment item's live values, a trend,
+ * status and validity, cameras and its standing alarms. Rebuilt on selection; live values are
+ * patched per frame like the floor plan.
+ */
+
+import { errorText, gql } from "../api/gql";
+import { fmtTime, h } from "../dom";
+import { openAckDialog } from "../ui/ackDialog";
+import { alarmBadge } from "../ui/symbols";
+import { needsAck, type AlarmStore } from "./alarms";
+import { formatValue, qualityMark, type Selection } from "./floorplan";
+import { outOfLimits, type PlantIndex, type Sensor } from "./plant";
+import type { LiveStore } from "./store";
+import { Trend } from "./trend";
+
+export interface Camera {
+  code: string;
+  name: string;
+  roomCode: string;
+  x: number;
+  y: number;
+  deviceType: string;
+  directionDeg: number | null;
+  fieldOfViewDeg: number | null;
+  equipmentCode: string | null;
+  streamUri: string | null;
+  active: boolean;
+  keyPosts: { code: string; name: string }[];
+}
+
+export const CAMERAS = `query Cameras { cameras { code name roomCode x y deviceType directionDeg fieldOfViewDeg
+  equipmentCode streamUri active keyPosts { code name } } }`;
+
+const EQUIPMENT = `query Equipment($code: String!) { equipment(code: $code) {
+  code name kind status roomCode cleaningStatus cleanedAt cleaningValidUntil sterilizationStatus sterilizedAt
+  sterilizationValidUntil calibrationStatus calibratedOn calibrationValidUntil } }`;
+
+interface EquipmentDetail {
+  code: string;
+  name: string;
+  kind: string;
+  status: string;
+  roomCode: string;
+  cleaningStatus: string | null;
+  cleanedAt: string | null;
+  cleaningValidUntil: string | null;
+  sterilizationStatus: string | null;
+  sterilizedAt: string | null;
+  sterilizationValidUntil: string | null;
+  calibrationStatus: string | null;
+  calibratedOn: string | null;
+  calibrationValidUntil: string | null;
+}
+
+const STATUS_WORDS: Record<string, string> = {
+  RUNNING: "Running", IDLE: "Idle", FAULT: "FAULT", MAINTENANCE: "Maintenance", OUT_OF_SERVICE: "Out of service",
+};
+
+export class DetailsPanel {
+  readonly el: HTMLElement;
+  private valueCells = new Map<string, { sensor: Sensor; cell: HTMLElement; time: HTMLElement }[]>();
+  private statusCells = new Map<string, HTMLElement>();
+  private trend: Trend | null = null;
+  private offFrame: () => void;
+  private offAlarms: () => void;
+  private selection: Selection = null;
+  private alarmsBox: HTMLElement | null = null;
+
+  constructor(private readonly index: PlantIndex, private readonly store: LiveStore,
+              private readonly alarms: AlarmStore, private readonly cameras: () => Camera[],
+              private readonly navigate: (sel: Selection) => void) {
+    this.el = h("aside", { class: "details", "aria-label": "Details", "data-testid": "details" });
+    this.offFrame = store.onFrame((c) => {
+      for (const tag of c.tags) for (const n of this.valueCells.get(tag) ?? []) this.paintValue(n.sensor, n.cell, n.time);
+      for (const code of c.equipment) {
+        const cell = this.statusCells.get(code);
+        if (cell) this.paintStatus(code, cell);
+      }
+    });
+    this.offAlarms = alarms.onChange(() => this.renderAlarms());
+    this.show(null);
+  }
+
+  dispose(): void {
+    this.trend?.dispose();
+    this.offFrame();
+    this.offAlarms();
+  }
+
+  show(sel: Selection): void {
+    this.selection = sel;
+    this.trend?.dispose();
+    this.trend = null;
+    this.valueCells.clear();
+    this.statusCells.clear();
+    this.el.replaceChildren();
+    if (!sel) {
+      this.el.append(h("div", { class: "details-empty" },
+        h("h2", null, "Details"),
+        h("p", { class: "muted" }, "Select a room or an equipment item on the floor plan for its live values, trend, status and cameras."),
+        legend()));
+      return;
+    }
+    if (sel.kind === "room") this.showRoom(sel.code);
+    else void this.showEquipment(sel.code);
+  }
+
+  private header(title: string, subtitle: string): HTMLElement {
+    return h("header", { class: "details-head" },
+      h("div", null, h("h2", null, title), h("div", { class: "muted" }, subtitle)),
+      h("button", { class: "small", "aria-label": "Close details", onClick: () => this.navigate(null) }, "Close"));
+  }
+
+  private showRoom(code: string): void {
+    const room = this.index.rooms.get(code);
+    if (!room) return;
+    const area = this.index.plant.areas.find((a) => a.code === room.areaCode);
+    this.el.append(this.header(`${room.code} — ${room.name}`,
+      `${room.grade === "CNC" ? "Controlled not classified" : `Grade ${room.grade}`} · ${area?.name ?? room.areaCode}`));
+    this.alarmsBox = h("div", { class: "details-alarms" });
+    this.el.append(this.alarmsBox);
+    this.renderAlarms();
+    const trendBox = h("div", { class: "trend-box" });
+    const sensors = [...room.sensors].sort((a, b) => Number(!!a.equipmentCode) - Number(!!b.equipmentCode)
+      || (a.equipmentCode ?? "").localeCompare(b.equipmentCode ?? "") || a.tag.localeCompare(b.tag));
+    this.el.append(h("h3", null, "Trend"), trendBox, h("h3", null, "Values"), this.sensorTable(sensors, trendBox));
+    const eq = h("ul", { class: "eq-list" });
+    for (const e of room.equipment) {
+      const st = h("span", { class: "eq-state" });
+      this.statusCells.set(e.code, st);
+      this.paintStatus(e.code, st);
+      eq.append(h("li", null,
+        h("button", { class: "link", onClick: () => this.navigate({ kind: "equipment", code: e.code }) }, e.code),
+        ` ${e.name} `, st));
+    }
+    this.el.append(h("h3", null, "Equipment"), eq, h("h3", null, "Cameras"), this.cameraList(room.code, null));
+    const first = this.index.roomTemperature(code) ?? sensors[0];
+    if (first) this.trendOf(first, trendBox);
+  }
+
+  private async showEquipment(code: string): Promise<void> {
+    const e = this.index.equipment.get(code);
+    if (!e) return;
+    this.el.append(this.header(`${e.code} — ${e.name}`, `${e.kind.replace(/_/g, " ")} in ${e.roomCode}`));
+    this.alarmsBox = h("div", { class: "details-alarms" });
+    this.el.append(this.alarmsBox);
+    this.renderAlarms();
+    const st = h("span", { class: "eq-state" });
+    this.statusCells.set(code, st);
+    this.paintStatus(code, st);
+    const validity = h("dl", { class: "validity" }, h("dt", null, "Status"), h("dd", null, st));
+    const trendBox = h("div", { class: "trend-box" });
+    const sensors = this.index.sensorsOf(code);
+    this.el.append(validity, h("h3", null, "Trend"), trendBox, h("h3", null, "Values"),
+      this.sensorTable(sensors, trendBox),
+      h("p", null, h("button", { class: "link", onClick: () => this.navigate({ kind: "room", code: e.roomCode }) },
+        `Room ${e.roomCode}`)),
+      h("h3", null, "Cameras"), this.cameraList(e.roomCode, code));
+    if (sensors[0]) this.trendOf(sensors.find((sn) => sn.highLimit !== null || sn.lowLimit !== null) ?? sensors[0], trendBox);
+    try {
+      const d = await gql<{ equipment: EquipmentDetail | null }>(EQUIPMENT, { code });
+      if (this.selection?.kind !== "equipment" || this.selection.code !== code) return;
+      const eqd = d.equipment;
+      if (!eqd) {
+        validity.append(h("dt", null, "Record"), h("dd", { class: "error" }, "not found"));
+        return;
+      }
+      validity.append(
+        ...validityRow("Cleaning", eqd.cleaningStatus, eqd.cleanedAt, eqd.cleaningValidUntil),
+        ...validityRow("Sterilization", eqd.sterilizationStatus, eqd.sterilizedAt, eqd.sterilizationValidUntil),
+        ...validityRow("Calibration", eqd.calibrationStatus, eqd.calibratedOn, eqd.calibrationValidUntil));
+    } catch (err) {
+      validity.append(h("dt", null, "Validity"), h("dd", { class: "error" }, errorText(err)));
+    }
+  }
+
+  private sensorTable(sensors: Sensor[], trendBox: HTMLElement): HTMLElement {
+    const body = h("tbody");
+    for (const sn of sensors) {
+      const cell = h("td", { class: "num value" });
+      const time = h("td", { class: "num muted" });
+      const tr = h("tr", { class: "clickable", "data-tag": sn.tag, title: "Show the trend" },
+        h("td", null, h("div", null, sn.name), h("div", { class: "muted tag" }, sn.tag + (sn.equipmentCode ? ` · ${sn.equipmentCode}` : ""))),
+        cell,
+        h("td", { class: "num muted" }, limits(sn)),
+        time);
+      tr.addEventListener("click", () => this.trendOf(sn, trendBox));
+      body.append(tr);
+      const list = this.valueCells.get(sn.tag) ?? [];
+      list.push({ sensor: sn, cell, time });
+      this.valueCells.set(sn.tag, list);
+      this.paintValue(sn, cell, time);
+    }
+    return h("table", { class: "values" },
+      h("thead", null, h("tr", null, h("th", null, "Sensor"), h("th", null, "Value"), h("th", null, "Limits"), h("th", null, "Source time"))),
+      body);
+  }
+
+  private trendOf(sn: Sensor, box: HTMLElement): void {
+    this.trend?.dispose();
+    this.trend = new Trend(sn, this.store);
+    box.replaceChildren(h("div", { class: "trend-title" }, `${sn.name} · ${sn.tag}`), this.trend.el);
+    for (const tr of this.el.querySelectorAll("tr[data-tag]")) tr.classList.toggle("trended", tr.getAttribute("data-tag") === sn.tag);
+  }
+
+  private paintValue(sn: Sensor, cell: HTMLElement, time: HTMLElement): void {
+    const tv = this.store.tags.get(sn.tag);
+    const v = tv?.value ?? null;
+    const alarm = this.alarms.worst().tags.get(sn.tag);
+    cell.textContent = tv ? (tv.quality === "BAD" ? "BAD" : formatValue(sn, v) + qualityMark(tv.quality)) : "—";
+    cell.className = "num value" + (alarm ? ` v-alarm p-${alarm.priority}` : outOfLimits(sn, v) ? " v-off" : "")
+      + (tv && tv.quality !== "GOOD" ? ` q-${tv.quality}` : "");
+    time.textContent = tv?.sourceTime ? fmtTime(tv.sourceTime).slice(11) : "";
+  }
+
+  private paintStatus(code: string, cell: HTMLElement): void {
+    const st = this.store.equipment.get(code) ?? "IDLE";
+    cell.textContent = STATUS_WORDS[st] ?? st;
+    cell.className = `eq-state st-${st}`;
+  }
+
+  private renderAlarms(): void {
+    const box = this.alarmsBox;
+    const sel = this.selection;
+    if (!box || !sel) return;
+    const list = this.alarms.standing().filter((a) => sel.kind === "room"
+      ? a.roomCode === sel.code
+      : a.equipmentCode === sel.code || (a.tag !== null && this.index.sensors.get(a.tag)?.equipmentCode === sel.code));
+    box.replaceChildren(...list.map((a) => h("div", { class: "details-alarm" },
+      alarmBadge(a, 20), h("span", null, `${a.message} (${a.state.toLowerCase()})`),
+      needsAck(a) ? h("button", { class: "small primary", onClick: () => openAckDialog(a, this.alarms) }, "Acknowledge") : "")));
+    // Values shown here take their alarm colour from the same list.
+    for (const nodes of this.valueCells.values()) for (const n of nodes) this.paintValue(n.sensor, n.cell, n.time);
+  }
+
+  private cameraList(roomCode: string, equipmentCode: string | null): HTMLElement {
+    const cams = this.cameras().filter((c) => c.roomCode === roomCode);
+    if (!cams.length) return h("p", { class: "muted" }, "No camera in this room.");
+    const sorted = equipmentCode ? [...cams].sort((a, b) => Number(b.equipmentCode === equipmentCode) - Number(a.equipmentCode === equipmentCode)) : cams;
+    return h("ul", { class: "cam-list" }, ...sorted.map((c) => h("li", { "data-camera": c.code },
+      h("strong", null, c.code), ` ${c.name} · ${c.deviceType.replace("_", " ").toLowerCase()}`,
+      c.equipmentCode ? ` · watches ${c.equipmentCode}` : "",
+      c.active ? "" : " · inactive",
+      c.keyPosts.length ? h("div", { class: "muted" }, `Key posts: ${c.keyPosts.map((k) => k.name).join(", ")}`) : "",
+      c.streamUri ? h("div", null, h("a", { href: c.streamUri, target: "_blank", rel: "noopener" }, "Open live stream")) : "")));
+  }
+}
+
+function limits(sn: Sensor): string {
+  if (sn.lowLimit === null && sn.highLimit === null) return "";
+  const lo = sn.lowLimit === null ? "" : `${sn.lowLimit}`;
+  const hi = sn.highLimit === null ? "" : `${sn.highLimit}`;
+  return sn.lowLimit !== null && sn.highLimit !== null ? `${lo} … ${hi}` : sn.lowLimit !== null ? `≥ ${lo}` : `≤ ${hi}`;
+}
+
+function validityRow(label: string, status: string | null, at: string | null, until: string | null): HTMLElement[] {
+  if (!status && !until) return [h("dt", null, label), h("dd", { class: "muted" }, "not tracked")];
+  const expired = until !== null && new Date(`${until}T23:59:59`).getTime() < Date.now();
+  return [
+    h("dt", null, label),
+    h("dd", { class: expired ? "expired" : "" },
+      status ?? "", at ? ` · ${fmtTime(at).slice(0, 10)}` : "",
+      until ? ` · valid until ${until}` : "", expired ? h("strong", null, " · EXPIRED") : ""),
+  ];
+}
+
+/** What the symbols and markers mean (the HMI's legend). */
+export function legend(): HTMLElement {
+  const row = (p: "CRITICAL" | "HIGH" | "MEDIUM" | "LOW", text: string) =>
+    h("li", null, alarmBadge({ priority: p, state: "ACKED" }, 18), ` ${text}`);
+  return h("div", { class: "legend" },
+    h("h3", null, "Legend"),
+    h("ul", null,
+      row("CRITICAL", "1 critical"), row("HIGH", "2 high"), row("MEDIUM", "3 medium"), row("LOW", "4 low"),
+      h("li", null, "Blinking: not acknowledged · hollow: returned to normal, not acknowledged"),
+      h("li", null, h("strong", null, "Bold value"), ": outside its limits, alarm delay running"),
+      h("li", null, "Value ?: uncertain quality · BAD: no valid value · STALE: no recent reading"),
+      h("li", null, "Equipment: RUN running (dark) · IDLE · FAULT · MAINT (hatched) · OOS out of service (dashed)")));
+}

@@ -1,0 +1,127 @@
+/** The plant layout as the API gives it, plus lookups the views need. */
+
+import { gql } from "../api/gql";
+
+export interface Sensor {
+  tag: string;
+  name: string;
+  kind: string;
+  unit: string;
+  lowLimit: number | null;
+  highLimit: number | null;
+  roomCode: string;
+  equipmentCode: string | null;
+  value: number | null;
+  quality: string | null;
+  sourceTime: string | null;
+}
+
+export interface Equipment {
+  code: string;
+  name: string;
+  kind: string;
+  x: number;
+  y: number;
+  status: string;
+  roomCode: string;
+}
+
+export interface Room {
+  code: string;
+  name: string;
+  grade: string;
+  areaCode: string;
+  polygon: [number, number][];
+  equipment: Equipment[];
+  sensors: Sensor[];
+}
+
+export interface Area {
+  code: string;
+  name: string;
+  roomCodes: string[];
+}
+
+export interface Plant {
+  id: string;
+  code: string;
+  name: string;
+  width: number;
+  height: number;
+  areas: Area[];
+  rooms: Room[];
+}
+
+const PLANTS = `query Plants {
+  plants {
+    id code name width height
+    areas { code name roomCodes }
+    rooms {
+      code name grade areaCode polygon
+      equipment { code name kind x y status roomCode }
+      sensors { tag name kind unit lowLimit highLimit roomCode equipmentCode value quality sourceTime }
+    }
+  }
+}`;
+
+export class PlantIndex {
+  readonly sensors = new Map<string, Sensor>();
+  readonly equipment = new Map<string, Equipment>();
+  readonly rooms = new Map<string, Room>();
+
+  constructor(readonly plant: Plant) {
+    for (const r of plant.rooms) {
+      this.rooms.set(r.code, r);
+      for (const e of r.equipment) this.equipment.set(e.code, e);
+      for (const sn of r.sensors) this.sensors.set(sn.tag, sn);
+    }
+  }
+
+  sensorsOf(equipmentCode: string): Sensor[] {
+    const out: Sensor[] = [];
+    for (const sn of this.sensors.values()) if (sn.equipmentCode === equipmentCode) out.push(sn);
+    return out;
+  }
+
+  /** Sensors of the room itself (not of its equipment). */
+  roomSensors(roomCode: string): Sensor[] {
+    return (this.rooms.get(roomCode)?.sensors ?? []).filter((sn) => !sn.equipmentCode);
+  }
+
+  /** The room's air temperature sensor: the one cold-room checks compare with. */
+  roomTemperature(roomCode: string): Sensor | undefined {
+    return this.roomSensors(roomCode).filter((sn) => sn.kind === "temperature").sort((a, b) => a.tag.localeCompare(b.tag))[0];
+  }
+
+  /** Cold rooms as the server defines them: the room's own air limit at or below 8 °C. */
+  coldRooms(): Room[] {
+    return this.plant.rooms.filter((r) => {
+      const t = this.roomTemperature(r.code);
+      return t?.highLimit !== null && t?.highLimit !== undefined && t.highLimit <= 8;
+    });
+  }
+}
+
+export async function loadPlant(): Promise<PlantIndex> {
+  const { plants } = await gql<{ plants: Plant[] }>(PLANTS);
+  if (!plants.length) throw new Error("the server knows no plant");
+  return new PlantIndex(plants[0]);
+}
+
+/** "0/1" sensors (doors, switches) read as words; never colour alone. */
+export function isState(sn: Sensor): boolean {
+  return sn.unit === "state";
+}
+
+export function stateText(sn: Sensor, v: number | null): string {
+  if (v === null) return "—";
+  if (sn.kind === "door") return v >= 0.5 ? "OPEN" : "closed";
+  return v >= 0.5 ? "ON" : "off";
+}
+
+export function outOfLimits(sn: Sensor, v: number | null): "HIGH" | "LOW" | null {
+  if (v === null) return null;
+  if (sn.highLimit !== null && v > sn.highLimit) return "HIGH";
+  if (sn.lowLimit !== null && v < sn.lowLimit) return "LOW";
+  return null;
+}

@@ -1,0 +1,60 @@
+/** The control room: alarm banner, floor plan, details and the alarm list. */
+
+import { errorText, gql } from "../api/gql";
+import { fmtTime, h } from "../dom";
+import { toast } from "../ui/modal";
+import { alarmBanner, alarmList } from "./alarmPanel";
+import { AlarmStore } from "./alarms";
+import { CAMERAS, DetailsPanel, type Camera } from "./details";
+import { FloorPlan, type Selection } from "./floorplan";
+import { loadPlant } from "./plant";
+import { LiveStore } from "./store";
+
+export async function mountControlRoom(root: HTMLElement): Promise<() => void> {
+  root.replaceChildren(h("div", { class: "loading" }, "Loading the plant…"));
+  const index = await loadPlant();
+  const store = new LiveStore(index);
+  const alarms = new AlarmStore();
+  let cameras: Camera[] = [];
+  let plan: FloorPlan | null = null;
+  const details = new DetailsPanel(index, store, alarms, () => cameras, (sel: Selection) => plan?.select(sel));
+  plan = new FloorPlan(index, store, alarms, (sel) => details.show(sel));
+  const list = alarmList(alarms, (a) => {
+    if (a.equipmentCode && index.equipment.has(a.equipmentCode)) plan?.select({ kind: "equipment", code: a.equipmentCode });
+    else if (a.roomCode) plan?.select({ kind: "room", code: a.roomCode });
+  });
+  const banner = alarmBanner(alarms, (a) => list.highlight(a.id));
+  const liveLine = h("div", { class: "live-line muted", "aria-live": "off" });
+  const zoom = h("div", { class: "plan-zoom", role: "group", "aria-label": "Zoom" },
+    h("button", { class: "small", title: "Zoom in (or use the wheel)", onClick: () => plan?.zoom(1 / 1.4) }, "+"),
+    h("button", { class: "small", title: "Zoom out", onClick: () => plan?.zoom(1.4) }, "−"),
+    h("button", { class: "small", title: "Whole plant", onClick: () => plan?.resetZoom() }, "Fit"));
+  const planBox = h("div", { class: "plan-box" }, plan.el, zoom, liveLine);
+  root.replaceChildren(h("div", { class: "control-room" },
+    banner.el,
+    h("div", { class: "control-main" }, planBox, details.el),
+    list.el));
+  store.start(250);
+  alarms.start();
+  const timer = window.setInterval(() => {
+    const age = store.lastMessageAt ? Math.round((Date.now() - store.lastMessageAt) / 1000) : null;
+    liveLine.textContent = store.error
+      ? `Live values refused: ${store.error}`
+      : `${index.plant.name} · ${index.sensors.size} tags · ${store.readings} readings in ${store.messages} updates`
+        + (age === null ? " · waiting for the first values" : ` · last update ${age} s ago (${fmtTime(new Date(store.lastMessageAt).toISOString()).slice(11)})`);
+    liveLine.classList.toggle("error", !!store.error);
+  }, 1000);
+  gql<{ cameras: Camera[] }>(CAMERAS).then((d) => {
+    cameras = d.cameras;
+    plan?.addCameras(cameras);
+  }).catch((e) => toast(`Cameras not available: ${errorText(e)}`, "error", 8000));
+  return () => {
+    window.clearInterval(timer);
+    store.dispose();
+    alarms.dispose();
+    plan?.dispose();
+    details.dispose();
+    banner.dispose();
+    list.dispose();
+  };
+}

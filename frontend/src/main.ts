@@ -1,0 +1,128 @@
+/** The app shell: sign-in, navigation between the control room, trace and tablet views. */
+
+import "./styles.css";
+import { signIn, signOut } from "./api/auth";
+import { errorText, setUnauthenticatedHandler } from "./api/gql";
+import { live } from "./api/live";
+import { session } from "./api/session";
+import { h } from "./dom";
+import { connectionBanner } from "./ui/connection";
+
+type Route = { name: "control" | "trace" | "tablet"; sub: string; query: URLSearchParams };
+
+function route(): Route {
+  const [path, qs] = location.hash.replace(/^#/, "").split("?");
+  const parts = path.split("/").filter(Boolean);
+  const name = parts[0] === "trace" || parts[0] === "tablet" ? parts[0] : "control";
+  return { name, sub: parts[1] ?? "", query: new URLSearchParams(qs ?? "") };
+}
+
+const app = document.getElementById("app")!;
+let disposeView: (() => void) | null = null;
+let mountedKey = "";
+let signInNotice: string | null = null;
+
+function header(r: Route): HTMLElement {
+  const v = session.viewer!;
+  const link = (name: Route["name"], text: string) =>
+    h("a", { href: `#/${name}`, class: r.name === name ? "active" : "", "aria-current": r.name === name ? "page" : null }, text);
+  return h("header", { class: "topbar" },
+    h("span", { class: "brand" }, "PlasmaTwin"),
+    h("nav", { class: "mainnav", "aria-label": "Main" },
+      link("control", "Control room"), link("trace", "Trace"), link("tablet", "Tablet"),
+      h("span", { class: "nav-disabled", "aria-disabled": "true", title: "Batch record review comes in a later release" }, "Batch records")),
+    h("span", { class: "spacer" }),
+    h("span", { class: "who", "data-testid": "viewer" }, `${v.displayName} (${v.username})`,
+      h("span", { class: "roles" }, ` · ${v.roles.join(", ")}`)),
+    h("button", { class: "small", onClick: () => void doSignOut() }, "Sign out"));
+}
+
+async function doSignOut(): Promise<void> {
+  teardown();
+  live.stop();
+  await signOut();
+  render();
+}
+
+function teardown(): void {
+  disposeView?.();
+  disposeView = null;
+  mountedKey = "";
+}
+
+function signInView(r: Route): HTMLElement {
+  const user = h("input", { name: "username", autocomplete: "username", autocapitalize: "none", spellcheck: "false", required: true });
+  const pass = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
+  const err = h("div", { class: "error-box", role: "alert", hidden: !signInNotice }, signInNotice ?? "");
+  signInNotice = null;
+  const submit = h("button", { type: "submit", class: "primary big" }, "Sign in");
+  const form = h("form", { class: "signin" },
+    h("h1", null, "PlasmaTwin"),
+    h("p", { class: "muted" }, r.name === "tablet" ? "Tablet · clean areas" : "Sign in to the plant"),
+    h("label", { class: "field" }, h("span", null, "Username"), user),
+    h("label", { class: "field" }, h("span", null, "Password"), pass),
+    err, submit);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    submit.disabled = true;
+    err.hidden = true;
+    try {
+      await signIn(user.value.trim(), pass.value);
+      render();
+    } catch (e) {
+      err.hidden = false;
+      err.textContent = `Sign-in refused: ${errorText(e)}`;
+      submit.disabled = false;
+    }
+  });
+  setTimeout(() => user.focus(), 0);
+  return h("main", { class: `signin-page ${r.name === "tablet" ? "tablet-mode" : ""}` }, form);
+}
+
+const banner = connectionBanner();
+
+async function render(): Promise<void> {
+  const r = route();
+  document.body.classList.toggle("tablet-mode", r.name === "tablet");
+  if (!session.token || !session.viewer) {
+    teardown();
+    live.stop();
+    app.replaceChildren(signInView(r));
+    return;
+  }
+  live.start();
+  const key = `${session.viewer.username}|${location.hash.split("?")[0]}|${r.name === "trace" ? "" : r.query.toString()}`;
+  if (key === mountedKey) return;
+  teardown();
+  mountedKey = key;
+  const main = h("main", { class: `view view-${r.name}` });
+  app.replaceChildren(header(r), banner.el, main);
+  try {
+    if (r.name === "control") {
+      const { mountControlRoom } = await import("./control/view");
+      disposeView = await mountControlRoom(main);
+    } else if (r.name === "trace") {
+      const { mountTrace } = await import("./trace/view");
+      disposeView = mountTrace(main);
+    } else {
+      const { mountTablet } = await import("./tablet/view");
+      disposeView = await mountTablet(main, r.sub, r.query);
+    }
+  } catch (e) {
+    main.replaceChildren(h("div", { class: "error-box", role: "alert" }, `This view cannot be shown: ${errorText(e)}`),
+      h("button", { onClick: () => { mountedKey = ""; void render(); } }, "Try again"));
+  }
+}
+
+const expired = () => {
+  if (!session.token) return;
+  signInNotice = "Your session has ended (expired or revoked): sign in again.";
+  teardown();
+  live.stop();
+  session.clear();
+  void render();
+};
+setUnauthenticatedHandler(expired);
+live.onUnauthorized = expired;
+window.addEventListener("hashchange", () => void render());
+void render();

@@ -1,0 +1,46 @@
+/** The current user's signer, loaded once per session, and the signed-mutation round trip. */
+
+import { gql } from "../api/gql";
+import { session } from "../api/session";
+import { asSent, loadDemoSigner, signOperation, SignerUnavailable, type Meaning, type SignatureInput,
+  type Signer } from "./signer";
+
+let cached: { token: string; signer: Promise<Signer> } | null = null;
+
+session.onChange(() => {
+  cached = null;
+});
+
+/** The signed-in user's signer; a rejected load is not cached so a retry can succeed. */
+export function currentSigner(): Promise<Signer> {
+  const token = session.token;
+  if (!token) return Promise.reject(new SignerUnavailable("sign in first"));
+  if (cached && cached.token === token) return cached.signer;
+  const signer = loadDemoSigner(token);
+  cached = { token, signer };
+  signer.catch(() => {
+    if (cached?.signer === signer) cached = null;
+  });
+  return signer;
+}
+
+export interface SignedRequest {
+  /** The mutation's field name, which is also the signed `operation`. */
+  operation: string;
+  /** The mutation document; it must take `$input` and `$signature` (and `$verification` if given). */
+  document: string;
+  input: Record<string, unknown>;
+  meaning?: Meaning;
+  /** A second person's signature over the same input, already made. */
+  verification?: (input: Record<string, unknown>) => Promise<SignatureInput>;
+}
+
+/** Sign `input` as the current user and send it as `$input`; resolves to the mutation's data. */
+export async function sendSigned<T>(req: SignedRequest): Promise<T> {
+  const input = asSent(req.input);
+  const signer = await currentSigner();
+  const signature = await signOperation(signer, req.operation, input, req.meaning ?? "PERFORMED");
+  const variables: Record<string, unknown> = { input, signature };
+  if (req.verification) variables.verification = await req.verification(input);
+  return gql<T>(req.document, variables);
+}

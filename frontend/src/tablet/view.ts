@@ -1,0 +1,53 @@
+/** The tablet app for clean areas: large targets, one task per screen. */
+
+import { h } from "../dom";
+import { loadPlant, type PlantIndex } from "../control/plant";
+import { clearanceScreen } from "./clearance";
+import { coldRoomScreen } from "./coldRoom";
+import { samplingScreen } from "./sampling";
+import { tasksScreen } from "./tasks";
+
+const TABS = [
+  { id: "tasks", text: "Tasks" },
+  { id: "sample", text: "Sampling" },
+  { id: "cold", text: "Cold room" },
+  { id: "clearance", text: "Line clearance" },
+];
+
+let plantCache: Promise<PlantIndex> | null = null;
+
+export async function mountTablet(root: HTMLElement, sub: string, query: URLSearchParams): Promise<() => void> {
+  const tab = TABS.some((t) => t.id === sub) ? sub : "tasks";
+  const go = (hash: string) => {
+    location.hash = hash;
+  };
+  const nav = h("nav", { class: "tablet-tabs", "aria-label": "Tablet tasks" }, ...TABS.map((t) =>
+    h("a", { href: `#/tablet/${t.id}`, class: t.id === tab ? "active" : "", "aria-current": t.id === tab ? "page" : null }, t.text)));
+  const body = h("div", { class: "tablet-body" }, h("p", { class: "muted" }, "Loading…"));
+  root.replaceChildren(h("div", { class: "tablet" }, nav, body));
+  let dispose = () => {};
+  if (tab === "tasks") {
+    const t = tasksScreen(go);
+    body.replaceChildren(t.el);
+    dispose = t.dispose;
+  } else if (tab === "sample") {
+    body.replaceChildren(samplingScreen());
+  } else {
+    plantCache ??= loadPlant();
+    let index: PlantIndex;
+    try {
+      index = await plantCache;
+    } catch (e) {
+      plantCache = null;
+      throw e;
+    }
+    if (tab === "cold") {
+      const c = coldRoomScreen(index, query.get("room"));
+      body.replaceChildren(c.el);
+      dispose = c.dispose;
+    } else {
+      body.replaceChildren(clearanceScreen(index));
+    }
+  }
+  return () => dispose();
+}

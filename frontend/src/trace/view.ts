@@ -1,0 +1,160 @@
+/** Trace: a code typed or scanned, drawn backward (to donors) or forward (to packaging codes). */
+
+import { errorText, gql } from "../api/gql";
+import { h, s } from "../dom";
+import { KIND_TEXT, layout, NODE_H, NODE_W, type Layout, type PlacedNode, type TraceEdge, type TraceNode } from "./layout";
+
+interface TraceGraph {
+  nodes: TraceNode[];
+  edges: TraceEdge[];
+  summary: { kind: string; count: number }[];
+  truncated: boolean;
+}
+
+type Direction = "backward" | "forward";
+
+const QUERY = (dir: Direction) => `query Trace($code: String!, $maxNodes: Int!) {
+  graph: ${dir === "backward" ? "traceBackward" : "traceForward"}(code: $code, maxNodes: $maxNodes) {
+    nodes { id kind code label status } edges { source target kind } summary { kind count } truncated
+  }
+}`;
+
+/** Statuses that need a look: shown with a marker and outline, not colour alone. */
+const ATTENTION = /DEFER|BLOCK|REJECT|RECALL|QUARANTINE|MISSING|FAIL|HOLD|DESTROY/i;
+/** What a forward trace may start from (the server refuses the rest). */
+const FORWARD_KINDS = new Set(["DONOR", "PLASMA_UNIT", "POOL"]);
+
+function params(): { code: string; dir: Direction } {
+  const q = new URLSearchParams(location.hash.split("?")[1] ?? "");
+  return { code: q.get("code") ?? "", dir: q.get("dir") === "forward" ? "forward" : "backward" };
+}
+
+export function mountTrace(root: HTMLElement): () => void {
+  const start = params();
+  const input = h("input", {
+    type: "text", name: "code", value: start.code, autocomplete: "off", spellcheck: "false",
+    placeholder: "Scan or type a packaging code, lot, batch, pool, unit or donor card", "aria-label": "Code to trace",
+  });
+  const dirBackward = h("input", { type: "radio", name: "dir", value: "backward", checked: start.dir === "backward" });
+  const dirForward = h("input", { type: "radio", name: "dir", value: "forward", checked: start.dir === "forward" });
+  const go = h("button", { type: "submit", class: "primary" }, "Trace");
+  const status = h("div", { class: "trace-status", role: "status" });
+  const canvas = h("div", { class: "trace-canvas", "data-testid": "trace-graph" });
+  const info = h("aside", { class: "trace-info" }, h("p", { class: "muted" }, "Click a node for its details."));
+  const form = h("form", { class: "trace-form" }, input,
+    h("label", { class: "inline" }, dirBackward, " backward (to donors)"),
+    h("label", { class: "inline" }, dirForward, " forward (to packaging)"), go);
+  root.replaceChildren(h("div", { class: "trace-view" },
+    h("h1", null, "Traceability"), form, status, h("div", { class: "trace-body" }, canvas, info)));
+
+  let seq = 0;
+  const run = async (code: string, dir: Direction) => {
+    code = code.trim();
+    if (!code) {
+      status.textContent = "Scan or type a code first.";
+      return;
+    }
+    const mine = ++seq;
+    history.replaceState(null, "", `#/trace?code=${encodeURIComponent(code)}&dir=${dir}`);
+    status.className = "trace-status";
+    status.textContent = `Tracing ${code} ${dir}…`;
+    canvas.replaceChildren();
+    go.disabled = true;
+    try {
+      const d = await gql<{ graph: TraceGraph }>(QUERY(dir), { code, maxNodes: 2000 });
+      if (mine !== seq) return;
+      const g = d.graph;
+      const counts = g.summary.map((c) => `${c.count} ${(KIND_TEXT[c.kind] ?? c.kind).toLowerCase()}`).join(" · ");
+      status.replaceChildren(h("strong", null, `${code} ${dir}: `), counts || "nothing linked",
+        g.truncated ? h("span", { class: "warn" }, ` · showing ${g.nodes.length} nodes of a larger graph (cut at 2000)`) : "");
+      if (!g.nodes.length) {
+        canvas.replaceChildren(h("p", { class: "muted" }, "No nodes."));
+        return;
+      }
+      canvas.replaceChildren(draw(layout(g.nodes, g.edges, code), code, (p) => showInfo(p)));
+    } catch (e) {
+      if (mine !== seq) return;
+      status.className = "trace-status error";
+      status.textContent = `Trace refused: ${errorText(e)}`;
+    } finally {
+      if (mine === seq) go.disabled = false;
+    }
+  };
+
+  const showInfo = (p: PlacedNode) => {
+    if (!p.node) {
+      info.replaceChildren(h("h3", null, KIND_TEXT[p.kind] ?? p.kind),
+        h("p", null, `${p.hidden} more not drawn. Trace one of them to see it in the middle of its own graph.`));
+      return;
+    }
+    const n = p.node;
+    const traceFrom = (dir: Direction) => {
+      input.value = n.code;
+      (dir === "forward" ? dirForward : dirBackward).checked = true;
+      void run(n.code, dir);
+    };
+    info.replaceChildren(
+      h("h3", null, n.code),
+      h("dl", null, h("dt", null, "Kind"), h("dd", null, KIND_TEXT[n.kind] ?? n.kind),
+        h("dt", null, "Label"), h("dd", null, n.label), h("dt", null, "Status"), h("dd", null, n.status ?? "—")),
+      h("div", { class: "actions" },
+        h("button", { onClick: () => traceFrom("backward") }, "Trace backward from here"),
+        FORWARD_KINDS.has(n.kind) ? h("button", { onClick: () => traceFrom("forward") }, "Trace forward from here") : ""));
+  };
+
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void run(input.value, dirForward.checked ? "forward" : "backward");
+  });
+  if (start.code) void run(start.code, start.dir);
+  setTimeout(() => input.focus(), 0);
+  return () => {
+    seq++;
+  };
+}
+
+function draw(l: Layout, focus: string, onPick: (p: PlacedNode) => void): SVGSVGElement {
+  const svg = s("svg", { class: "trace-svg", width: l.width, height: l.height, viewBox: `-10 0 ${l.width} ${l.height}`,
+    role: "img", "aria-label": "Trace graph" });
+  for (const c of l.columns) {
+    svg.append(s("text", { class: "col-title", x: c.x, y: 16 }, `${KIND_TEXT[c.kind] ?? c.kind} (${c.total})`));
+  }
+  const edges = s("g", { class: "edges" });
+  for (const e of l.edges) {
+    const [a, b] = e.from.col <= e.to.col ? [e.from, e.to] : [e.to, e.from];
+    const y1 = a.y + NODE_H / 2;
+    const y2 = b.y + NODE_H / 2;
+    let d: string;
+    if (a.col === b.col) {
+      const x = a.x + NODE_W;
+      d = `M${x},${y1} C${x + 30},${y1} ${x + 30},${y2} ${x},${y2}`;
+    } else {
+      const x1 = a.x + NODE_W;
+      const x2 = b.x;
+      const mx = (x1 + x2) / 2;
+      d = `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`;
+    }
+    edges.append(s("path", { d, class: `edge edge-${e.kind}` }));
+  }
+  svg.append(edges);
+  const nodes = s("g", { class: "nodes" });
+  for (const p of l.nodes) {
+    const n = p.node;
+    const attention = !!n?.status && ATTENTION.test(n.status);
+    const cls = ["tnode", `k-${p.kind}`, n ? "" : "folded", n?.code === focus ? "focus" : "", attention ? "attention" : ""].join(" ");
+    const g = s("g", { class: cls, transform: `translate(${p.x},${p.y})`, tabindex: 0, role: "button",
+      "data-kind": p.kind, "data-code": n?.code ?? "" },
+    s("rect", { width: NODE_W, height: NODE_H, rx: 4 }),
+    s("text", { x: 8, y: 15, class: "tnode-code" }, n ? n.code : `+ ${p.hidden} more`),
+    s("text", { x: 8, y: 29, class: "tnode-label" },
+      n ? `${n.label}${n.status ? ` · ${n.status}` : ""}`.slice(0, 27) : (KIND_TEXT[p.kind] ?? p.kind).toLowerCase()));
+    if (attention) g.append(s("text", { x: NODE_W - 8, y: 15, class: "tnode-flag", "text-anchor": "end" }, "!"));
+    g.addEventListener("click", () => onPick(p));
+    g.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter") onPick(p);
+    });
+    nodes.append(g);
+  }
+  svg.append(nodes);
+  return svg;
+}

@@ -1,0 +1,62 @@
+/** Acknowledge an alarm: the handling method is required, the acknowledgement is signed. */
+
+import { errorText } from "../api/gql";
+import { session } from "../api/session";
+import { fmtTime, h } from "../dom";
+import type { Alarm, AlarmStore } from "../control/alarms";
+import { currentSigner } from "../sign/keyring";
+import { SignerUnavailable } from "../sign/signer";
+import { alarmBadge } from "./symbols";
+import { errorBox, openModal, toast } from "./modal";
+
+export function signatureLine(meaning: string): HTMLParagraphElement {
+  const v = session.viewer;
+  return h("p", { class: "sig-manifest" },
+    "Electronic signature: ", h("strong", null, v ? `${v.displayName} (${v.username})` : "—"),
+    ", meaning ", h("strong", null, meaning), ", at the time you press sign.");
+}
+
+export function openAckDialog(alarm: Alarm, store: AlarmStore): void {
+  openModal(`Acknowledge alarm #${alarm.id}`, (m) => {
+    const err = errorBox();
+    const handling = h("textarea", {
+      name: "handling", rows: 3, placeholder: "What was done about it (handling method)",
+      "aria-label": "Handling method",
+    });
+    const sign = h("button", { type: "submit", class: "primary" }, "Sign and acknowledge");
+    const cancel = h("button", { type: "button", onClick: () => m.close() }, "Cancel");
+    const form = h("form", { class: "ack-form" },
+      h("div", { class: "ack-summary" }, alarmBadge(alarm, 26),
+        h("div", null,
+          h("div", { class: "ack-msg" }, alarm.message),
+          h("div", { class: "muted" }, `${alarm.priority} · ${alarm.state} · ${alarm.roomCode ?? ""} ${alarm.tag ?? alarm.equipmentCode ?? alarm.cameraCode ?? ""} · raised ${fmtTime(alarm.raisedAt)}`))),
+      h("label", { class: "field" }, h("span", null, "Handling method"), handling),
+      signatureLine("PERFORMED"),
+      err.el,
+      h("div", { class: "actions" }, cancel, sign));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      err.clear();
+      const text = handling.value.trim();
+      if (!text) {
+        err.show("Write the handling method first: the acknowledgement records it.");
+        handling.focus();
+        return;
+      }
+      sign.disabled = true;
+      sign.textContent = "Signing…";
+      try {
+        await currentSigner();
+        await store.acknowledge(alarm.id, text);
+        m.close();
+        toast(`Alarm #${alarm.id} acknowledged`);
+      } catch (e) {
+        err.show(e instanceof SignerUnavailable ? `Cannot sign: ${e.message}` : errorText(e));
+        sign.disabled = false;
+        sign.textContent = "Sign and acknowledge";
+      }
+    });
+    m.body.append(form);
+    setTimeout(() => handling.focus(), 0);
+  }, "ack-dialog");
+}

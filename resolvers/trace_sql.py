@@ -1,0 +1,170 @@
+"""The forward trace answered by the database as JSON (design.md, "Hot reads").
+
+A donor's forward trace reaches ten thousand packaging codes; building that graph row by row in
+Python costs ten times the query. Here one statement walks unit -> pool -> batch -> intermediate ->
+lot -> packaging code, orders and truncates the nodes, keeps the edges between kept nodes, counts
+per kind, and writes the TraceGraph JSON for exactly the fields (and aliases) the query selected.
+The HTTP fast path splices that text into the response unparsed.
+
+It answers unrestricted callers only; a scoped token's trace takes the object path in
+resolvers/trace.py, which applies the scope at every hop. Same nodes, edges, order and summary as
+that path (tests/test_trace_sql.py compares them).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from graphql import FieldNode
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# SQL text is assembled from fixed fragments and the query's output keys, which are GraphQL names
+# (checked against NAME below), never from values: the start key and limit are bound parameters.
+NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+NODE_FIELDS = frozenset({"id", "kind", "code", "label", "status"})
+EDGE_FIELDS = frozenset({"source", "target", "kind"})
+COUNT_FIELDS = frozenset({"kind", "count"})
+START = {"DONOR": "donor_id", "PLASMA_UNIT": "id"}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The TraceGraph selection as (output key, field) pairs in query order; sub-lists for lists."""
+
+    top: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]
+
+
+def selection(root: FieldNode) -> Selection | None:
+    """None when the selection has anything this path does not write (typename, fragments, directives)."""
+    if root.selection_set is None:
+        return None
+    allowed = {"nodes": NODE_FIELDS, "edges": EDGE_FIELDS, "summary": COUNT_FIELDS, "truncated": frozenset()}
+    top = []
+    for s in root.selection_set.selections:
+        if not isinstance(s, FieldNode) or s.directives or s.arguments or s.name.value not in allowed:
+            return None
+        name = s.name.value
+        subs: list[tuple[str, str]] = []
+        if allowed[name]:
+            if s.selection_set is None:
+                return None
+            for c in s.selection_set.selections:
+                if not isinstance(c, FieldNode) or c.directives or c.selection_set or c.name.value not in allowed[name]:
+                    return None
+                subs.append((c.alias.value if c.alias else c.name.value, c.name.value))
+                if not NAME.fullmatch(subs[-1][0]):
+                    return None
+        elif s.selection_set is not None:
+            return None
+        out_key = s.alias.value if s.alias else name
+        if not NAME.fullmatch(out_key):
+            return None
+        top.append((out_key, name, tuple(subs)))
+    return Selection(tuple(top))
+
+
+def _units(kind: str) -> str:
+    if kind == "POOL":
+        return "SELECT id, donation_number, status, pool_id, donor_id, station_id FROM plasma_unit WHERE 0 = 1"
+    return ("SELECT id, donation_number, status, pool_id, donor_id, station_id FROM plasma_unit "  # noqa: S608
+            f"WHERE {START[kind]} = :key")
+
+
+def _pools(kind: str) -> str:
+    where = "id = :key" if kind == "POOL" else "id IN (SELECT pool_id FROM u)"
+    return f"SELECT id, code, product, status FROM pool WHERE {where}"  # noqa: S608 - fixed text
+
+
+GRAPH = """
+u AS MATERIALIZED ({units}),
+p AS MATERIALIZED ({pools}),
+bp AS MATERIALIZED (SELECT pool_id, batch_id FROM batch_pool WHERE pool_id IN (SELECT id FROM p)),
+b AS MATERIALIZED (SELECT id, batch_number, product, status FROM batch WHERE id IN (SELECT batch_id FROM bp)),
+i AS MATERIALIZED (SELECT id, code, kind, batch_id FROM intermediate WHERE batch_id IN (SELECT id FROM b)),
+l AS MATERIALIZED (SELECT id, lot_number, product, status, intermediate_id FROM final_lot
+                   WHERE intermediate_id IN (SELECT id FROM i)),
+k AS MATERIALIZED (SELECT id, code, level, parent_id, final_lot_id FROM packaging_unit
+                   WHERE final_lot_id IN (SELECT id FROM l)),
+n AS MATERIALIZED (
+  SELECT 'PLASMA_UNIT:' || id AS id, 'PLASMA_UNIT' AS kind, donation_number AS code, 'plasma unit' AS label,
+         status FROM u
+  UNION ALL SELECT 'DONOR:' || d.id, 'DONOR', d.card_number, 'donor', d.status FROM donor d
+            WHERE d.id IN (SELECT donor_id FROM u)
+  UNION ALL SELECT 'STATION:' || s.id, 'STATION', s.code, s.name, CAST(NULL AS TEXT) FROM plasma_station s
+            WHERE s.id IN (SELECT station_id FROM u)
+  UNION ALL SELECT 'POOL:' || id, 'POOL', code, product, status FROM p
+  UNION ALL SELECT 'BATCH:' || id, 'BATCH', batch_number, product, status FROM b
+  UNION ALL SELECT 'INTERMEDIATE:' || id, 'INTERMEDIATE', code, kind, CAST(NULL AS TEXT) FROM i
+  UNION ALL SELECT 'FINAL_LOT:' || id, 'FINAL_LOT', lot_number, product, status FROM l
+  UNION ALL SELECT 'PACKAGING_UNIT:' || id, 'PACKAGING_UNIT', code, level, CAST(NULL AS TEXT) FROM k),
+e AS MATERIALIZED (
+  SELECT 'DONOR:' || donor_id AS source, 'PLASMA_UNIT:' || id AS target, 'DONATED' AS kind FROM u
+  UNION ALL SELECT 'STATION:' || station_id, 'PLASMA_UNIT:' || id, 'COLLECTED' FROM u
+  UNION ALL SELECT 'PLASMA_UNIT:' || id, 'POOL:' || pool_id, 'POOLED' FROM u WHERE pool_id IS NOT NULL
+  UNION ALL SELECT 'POOL:' || pool_id, 'BATCH:' || batch_id, 'CHARGED' FROM bp
+  UNION ALL SELECT 'BATCH:' || batch_id, 'INTERMEDIATE:' || id, 'MADE' FROM i
+  UNION ALL SELECT 'INTERMEDIATE:' || intermediate_id, 'FINAL_LOT:' || id, 'FILLED' FROM l
+  UNION ALL SELECT 'FINAL_LOT:' || final_lot_id, 'PACKAGING_UNIT:' || id, 'PACKED' FROM k WHERE parent_id IS NULL
+  UNION ALL SELECT 'PACKAGING_UNIT:' || id, 'PACKAGING_UNIT:' || parent_id, 'AGGREGATED' FROM k
+            WHERE parent_id IS NOT NULL),
+kept AS MATERIALIZED (SELECT id, kind, code, label, status FROM n ORDER BY kind{c}, code{c} LIMIT :max_nodes)
+"""
+
+
+class Dialect:
+    def __init__(self, name: str) -> None:
+        self.pg = name == "postgresql"
+        self.c = ' COLLATE "C"' if self.pg else ""  # Python's order: code points, not the locale's
+
+    def obj(self, pairs: list[tuple[str, str]], raw: bool = False) -> str:
+        args = ", ".join(f"'{key}', {expr}" for key, expr in pairs)
+        return f"json_build_object({args})" if self.pg else f"json_object({args})"
+
+    def array(self, item: str, source: str, order: tuple[str, ...]) -> str:
+        """A JSON array of `item` over the rows of `source` (as x), in `order`."""
+        if self.pg:
+            by = ", ".join(f"x.{col}{self.c}" for col in order)
+            return f"COALESCE((SELECT json_agg({item} ORDER BY {by}) FROM ({source}) x), '[]'::json)"  # noqa: S608
+        by = ", ".join(order)
+        return f"json((SELECT json_group_array({item}) FROM (SELECT * FROM ({source}) ORDER BY {by}) x))"  # noqa: S608
+
+    def boolean(self, cond: str) -> str:
+        return f"({cond})" if self.pg else f"json(CASE WHEN {cond} THEN 'true' ELSE 'false' END)"
+
+
+def statement(dialect_name: str, start_kind: str, sel: Selection) -> str:
+    d = Dialect(dialect_name)
+    parts = []
+    for key, name, subs in sel.top:
+        if name == "nodes":
+            item = d.obj([(k, f"x.{f}") for k, f in subs])
+            parts.append((key, d.array(item, "SELECT * FROM kept", ("kind", "code"))))
+        elif name == "edges":
+            item = d.obj([(k, f"x.{f}") for k, f in subs])
+            # Every edge is unique by construction (batch_pool's key included); when nothing was cut, every
+            # edge is kept and the membership test is skipped.
+            src = "SELECT source, target, kind FROM e WHERE (SELECT count(*) FROM n) <= :max_nodes " \
+                  "OR (source IN (SELECT id FROM kept) AND target IN (SELECT id FROM kept))"
+            parts.append((key, d.array(item, src, ("source", "target", "kind"))))
+        elif name == "summary":
+            item = d.obj([(k, f"x.{'cnt' if f == 'count' else 'kind'}") for k, f in subs])
+            parts.append((key, d.array(item, "SELECT kind, count(*) AS cnt FROM n GROUP BY kind", ("kind",))))
+        else:
+            parts.append((key, d.boolean("(SELECT count(*) FROM n) > :max_nodes")))
+    graph = GRAPH.format(units=_units(start_kind), pools=_pools(start_kind), c=d.c)
+    return f"WITH {graph} SELECT {d.obj(parts, raw=True)} AS doc"
+
+
+async def forward_json(s: AsyncSession, start_kind: str, key: int, sel: Selection, max_nodes: int) -> str:
+    dialect = (await s.connection()).dialect.name
+    doc = (await s.execute(text(statement(dialect, start_kind, sel)), {"key": key, "max_nodes": max_nodes})
+           ).scalar_one()
+    return doc if isinstance(doc, str) else _dumps(doc)
+
+
+def _dumps(value: object) -> str:
+    import json
+
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
