@@ -328,6 +328,16 @@ async def forward_start(s: AsyncSession, code: str, scope: TraceScope) -> tuple[
     return kind, key
 
 
+async def backward_start(s: AsyncSession, code: str, scope: TraceScope) -> tuple[str, int]:
+    """Where a backward trace starts, refused as `backward` refuses."""
+    start = await _resolve(s, code)
+    if start is None:
+        raise _missing(code, scope)
+    if start[0] not in ("PACKAGING_UNIT", "FINAL_LOT", "BATCH", "POOL", "PLASMA_UNIT"):
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"backward traces start from a product code, not a {start[0]}")
+    return start
+
+
 async def _lonely_donor(s: AsyncSession, g: Graph, key: int) -> Graph:
     d = (await s.execute(select(Donor.id, Donor.card_number, Donor.status).where(Donor.id == key))).one()
     g.node(Node(nid("DONOR", d.id), "DONOR", d.card_number, "donor", d.status))

@@ -1,10 +1,11 @@
-"""The forward trace answered by the database as JSON (design.md, "Hot reads").
+"""Trace graphs answered by the database as JSON (design.md, "Hot reads").
 
 A donor's forward trace reaches ten thousand packaging codes; building that graph row by row in
-Python costs ten times the query. Here one statement walks unit -> pool -> batch -> intermediate ->
-lot -> packaging code, orders and truncates the nodes, keeps the edges between kept nodes, counts
-per kind, and writes the TraceGraph JSON for exactly the fields (and aliases) the query selected.
-The HTTP fast path splices that text into the response unparsed.
+Python costs ten times the query. Here one statement walks the hops (unit -> pool -> batch ->
+intermediate -> lot -> packaging code forwards, the reverse backwards), orders and truncates the
+nodes, keeps the edges between kept nodes, counts per kind, and writes the TraceGraph JSON for
+exactly the fields (and aliases) the query selected. The HTTP fast path splices that text into the
+response unparsed.
 
 It answers unrestricted callers only; a scoped token's trace takes the object path in
 resolvers/trace.py, which applies the scope at every hop. Same nodes, edges, order and summary as
@@ -26,7 +27,6 @@ NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 NODE_FIELDS = frozenset({"id", "kind", "code", "label", "status"})
 EDGE_FIELDS = frozenset({"source", "target", "kind"})
 COUNT_FIELDS = frozenset({"kind", "count"})
-START = {"DONOR": "donor_id", "PLASMA_UNIT": "id"}
 
 
 @dataclass(frozen=True)
@@ -65,28 +65,52 @@ def selection(root: FieldNode) -> Selection | None:
     return Selection(tuple(top))
 
 
-def _units(kind: str) -> str:
-    if kind == "POOL":
-        return "SELECT id, donation_number, status, pool_id, donor_id, station_id FROM plasma_unit WHERE 0 = 1"
-    return ("SELECT id, donation_number, status, pool_id, donor_id, station_id FROM plasma_unit "  # noqa: S608
-            f"WHERE {START[kind]} = :key")
+UNITS = "SELECT id, donation_number, status, pool_id, donor_id, station_id FROM plasma_unit WHERE {}"
+NONE = "0 = 1"
 
-
-def _pools(kind: str) -> str:
-    where = "id = :key" if kind == "POOL" else "id IN (SELECT pool_id FROM u)"
-    return f"SELECT id, code, product, status FROM pool WHERE {where}"  # noqa: S608 - fixed text
-
-
-GRAPH = """
+# Forward: from a donor, unit or pool down to every packaging code.
+FORWARD = """
 u AS MATERIALIZED ({units}),
-p AS MATERIALIZED ({pools}),
+p AS MATERIALIZED (SELECT id, code, product, status FROM pool WHERE {pools}),
 bp AS MATERIALIZED (SELECT pool_id, batch_id FROM batch_pool WHERE pool_id IN (SELECT id FROM p)),
 b AS MATERIALIZED (SELECT id, batch_number, product, status FROM batch WHERE id IN (SELECT batch_id FROM bp)),
 i AS MATERIALIZED (SELECT id, code, kind, batch_id FROM intermediate WHERE batch_id IN (SELECT id FROM b)),
 l AS MATERIALIZED (SELECT id, lot_number, product, status, intermediate_id FROM final_lot
                    WHERE intermediate_id IN (SELECT id FROM i)),
 k AS MATERIALIZED (SELECT id, code, level, parent_id, final_lot_id FROM packaging_unit
-                   WHERE final_lot_id IN (SELECT id FROM l)),
+                   WHERE final_lot_id IN (SELECT id FROM l)),"""
+FORWARD_START = {
+    "DONOR": {"units": UNITS.format("donor_id = :key"), "pools": "id IN (SELECT pool_id FROM u)"},
+    "PLASMA_UNIT": {"units": UNITS.format("id = :key"), "pools": "id IN (SELECT pool_id FROM u)"},
+    "POOL": {"units": UNITS.format(NONE), "pools": "id = :key"},
+}
+FORWARD_PACKAGING = """
+  UNION ALL SELECT 'FINAL_LOT:' || final_lot_id, 'PACKAGING_UNIT:' || id, 'PACKED' FROM k WHERE parent_id IS NULL
+  UNION ALL SELECT 'PACKAGING_UNIT:' || id, 'PACKAGING_UNIT:' || parent_id, 'AGGREGATED' FROM k
+            WHERE parent_id IS NOT NULL"""
+
+# Backward: from a packaging code, lot, batch, pool or unit up to every unit, donor and station.
+BACKWARD = """
+k AS MATERIALIZED (SELECT id, code, level, parent_id, final_lot_id FROM packaging_unit WHERE {k}),
+l AS MATERIALIZED (SELECT id, lot_number, product, status, intermediate_id FROM final_lot WHERE {l}),
+i AS MATERIALIZED (SELECT id, code, kind, batch_id FROM intermediate WHERE id IN (SELECT intermediate_id FROM l)),
+b AS MATERIALIZED (SELECT id, batch_number, product, status FROM batch WHERE {b}),
+bp AS MATERIALIZED (SELECT pool_id, batch_id FROM batch_pool WHERE batch_id IN (SELECT id FROM b)),
+p AS MATERIALIZED (SELECT id, code, product, status FROM pool WHERE id IN (SELECT pool_id FROM bp)),
+u AS MATERIALIZED ({units}),"""
+_FROM_LOTS = {"b": "id IN (SELECT batch_id FROM i)", "units": UNITS.format("pool_id IN (SELECT pool_id FROM bp)")}
+BACKWARD_START = {
+    "PACKAGING_UNIT": {"k": "id = :key", "l": "id IN (SELECT final_lot_id FROM k)", **_FROM_LOTS},
+    "FINAL_LOT": {"k": NONE, "l": "id = :key", **_FROM_LOTS},
+    "BATCH": {"k": NONE, "l": NONE, "b": "id = :key", "units": _FROM_LOTS["units"]},
+    "POOL": {"k": NONE, "l": NONE, "b": NONE, "units": UNITS.format("pool_id = :key")},
+    "PLASMA_UNIT": {"k": NONE, "l": NONE, "b": NONE, "units": UNITS.format("id = :key")},
+}
+BACKWARD_PACKAGING = """
+  UNION ALL SELECT 'FINAL_LOT:' || final_lot_id, 'PACKAGING_UNIT:' || id, 'PACKED' FROM k"""
+
+# Nodes and edges of whatever the hops found, the same for both directions.
+GRAPH = """
 n AS MATERIALIZED (
   SELECT 'PLASMA_UNIT:' || id AS id, 'PLASMA_UNIT' AS kind, donation_number AS code, 'plasma unit' AS label,
          status FROM u
@@ -102,13 +126,10 @@ n AS MATERIALIZED (
 e AS MATERIALIZED (
   SELECT 'DONOR:' || donor_id AS source, 'PLASMA_UNIT:' || id AS target, 'DONATED' AS kind FROM u
   UNION ALL SELECT 'STATION:' || station_id, 'PLASMA_UNIT:' || id, 'COLLECTED' FROM u
-  UNION ALL SELECT 'PLASMA_UNIT:' || id, 'POOL:' || pool_id, 'POOLED' FROM u WHERE pool_id IS NOT NULL
+  UNION ALL SELECT 'PLASMA_UNIT:' || id, 'POOL:' || pool_id, 'POOLED' FROM u WHERE pool_id IN (SELECT id FROM p)
   UNION ALL SELECT 'POOL:' || pool_id, 'BATCH:' || batch_id, 'CHARGED' FROM bp
   UNION ALL SELECT 'BATCH:' || batch_id, 'INTERMEDIATE:' || id, 'MADE' FROM i
-  UNION ALL SELECT 'INTERMEDIATE:' || intermediate_id, 'FINAL_LOT:' || id, 'FILLED' FROM l
-  UNION ALL SELECT 'FINAL_LOT:' || final_lot_id, 'PACKAGING_UNIT:' || id, 'PACKED' FROM k WHERE parent_id IS NULL
-  UNION ALL SELECT 'PACKAGING_UNIT:' || id, 'PACKAGING_UNIT:' || parent_id, 'AGGREGATED' FROM k
-            WHERE parent_id IS NOT NULL),
+  UNION ALL SELECT 'INTERMEDIATE:' || intermediate_id, 'FINAL_LOT:' || id, 'FILLED' FROM l{packaging}),
 kept AS MATERIALIZED (SELECT id, kind, code, label, status FROM n ORDER BY kind{c}, code{c} LIMIT :max_nodes)
 """
 
@@ -134,7 +155,7 @@ class Dialect:
         return f"({cond})" if self.pg else f"json(CASE WHEN {cond} THEN 'true' ELSE 'false' END)"
 
 
-def statement(dialect_name: str, start_kind: str, sel: Selection) -> str:
+def statement(dialect_name: str, start_kind: str, sel: Selection, direction: str = "forward") -> str:
     d = Dialect(dialect_name)
     parts = []
     for key, name, subs in sel.top:
@@ -153,14 +174,23 @@ def statement(dialect_name: str, start_kind: str, sel: Selection) -> str:
             parts.append((key, d.array(item, "SELECT kind, count(*) AS cnt FROM n GROUP BY kind", ("kind",))))
         else:
             parts.append((key, d.boolean("(SELECT count(*) FROM n) > :max_nodes")))
-    graph = GRAPH.format(units=_units(start_kind), pools=_pools(start_kind), c=d.c)
+    if direction == "forward":
+        hops, packaging = FORWARD.format(**FORWARD_START[start_kind]), FORWARD_PACKAGING
+    else:
+        hops, packaging = BACKWARD.format(**BACKWARD_START[start_kind]), BACKWARD_PACKAGING
+    graph = hops + GRAPH.format(packaging=packaging, c=d.c)
     return f"WITH {graph} SELECT {d.obj(parts, raw=True)} AS doc"
 
 
 async def forward_json(s: AsyncSession, start_kind: str, key: int, sel: Selection, max_nodes: int) -> str:
+    return await graph_json(s, "forward", start_kind, key, sel, max_nodes)
+
+
+async def graph_json(s: AsyncSession, direction: str, start_kind: str, key: int, sel: Selection,
+                     max_nodes: int) -> str:
     dialect = (await s.connection()).dialect.name
-    doc = (await s.execute(text(statement(dialect, start_kind, sel)), {"key": key, "max_nodes": max_nodes})
-           ).scalar_one()
+    stmt = statement(dialect, start_kind, sel, direction)
+    doc = (await s.execute(text(stmt), {"key": key, "max_nodes": max_nodes})).scalar_one()
     return doc if isinstance(doc, str) else _dumps(doc)
 
 

@@ -109,11 +109,23 @@ async def forward_json(ctx: Context, args: dict[str, Any], root: FieldNode) -> s
         return await trace_sql.forward_json(s, start[0], start[1], sel, limit)
 
 
+async def backward_json(ctx: Context, args: dict[str, Any], root: FieldNode) -> str | None:
+    """The backward trace as JSON built by the database, for unrestricted callers."""
+    sel = trace_sql.selection(root)
+    scope = ctx.scope()
+    if sel is None or not scope.unrestricted:
+        return None
+    limit = _limit(args.get("maxNodes", 10_000))
+    async with ctx.db.read() as s:
+        kind, key = await res.backward_start(s, args["code"].strip(), scope)
+        return await trace_sql.graph_json(s, "backward", kind, key, sel, limit)
+
+
 # Root fields the HTTP view may answer by projection (api/fast_path.py): permission, resolver, and a
 # resolver writing the JSON itself where one exists.
 FAST_FIELDS: dict[str, tuple[str, str, Any, Any]] = {
     "traceBackward": ("trace:graph", "read",
-                      lambda ctx, a: backward_graph(ctx, a["code"], a.get("maxNodes", 10_000)), None),
+                      lambda ctx, a: backward_graph(ctx, a["code"], a.get("maxNodes", 10_000)), backward_json),
     "traceForward": ("trace:graph", "read",
                      lambda ctx, a: forward_graph(ctx, a["code"], a.get("maxNodes", 10_000)), forward_json),
 }

@@ -16,6 +16,7 @@ from api.app import build_services, create_app
 from api.seed import seed_stations
 from records import synthetic
 from records.db import Database
+from records.genealogy import FinalLot, PackagingUnit
 from records.plasma import Batch, Donor, PlasmaUnit, Pool
 from resolvers import trace_sql
 from tests.conftest import GQL, add_users, make_settings
@@ -40,7 +41,7 @@ async def client(db: Database) -> AsyncIterator[tuple[GQL, Database]]:
 async def _both(me: GQL, selection: str, code: str, max_nodes: int = 10_000) -> tuple[Any, Any]:
     q = "query($c:String!,$m:Int!){" + selection + "}"
     fast = await me.post(q, {"c": code, "m": max_nodes})
-    slow = await me(q.replace("traceForward(code:$c, maxNodes:$m){", "traceForward(code:$c, maxNodes:$m){__typename "),
+    slow = await me(q.replace("(code:$c, maxNodes:$m){", "(code:$c, maxNodes:$m){__typename "),
                     {"c": code, "m": max_nodes})
     for body in (slow["data"] or {}).values():
         if body is not None:
@@ -86,3 +87,33 @@ async def test_refusals_are_the_same_as_the_object_path(client: Any) -> None:
         assert fast == slow
         if expected:
             assert fast["errors"][0]["extensions"]["code"] == expected
+
+
+@pytest.mark.req("PR-36")
+async def test_backward_sql_json_matches_the_object_path(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    me, db = client
+    calls: list[str] = []
+    real = trace_sql.graph_json
+
+    async def counted(*args: Any) -> str:
+        calls.append(args[1])
+        return await real(*args)
+
+    monkeypatch.setattr(trace_sql, "graph_json", counted)
+    back = FULL.replace("traceForward", "traceBackward")
+    async with db.read() as s:
+        codes = [*(await s.execute(select(PackagingUnit.code).order_by(PackagingUnit.id).limit(3))).scalars(),
+                 *(await s.execute(select(FinalLot.lot_number).limit(2))).scalars(),
+                 *(await s.execute(select(Batch.batch_number).limit(2))).scalars(),
+                 *(await s.execute(select(Pool.code).limit(2))).scalars(),
+                 *(await s.execute(select(PlasmaUnit.donation_number).limit(2))).scalars()]
+        donor = (await s.execute(select(Donor.card_number))).scalars().first()
+    for code in codes:
+        fast, slow = await _both(me, back, code)
+        assert fast == slow, code
+        assert fast["data"]["traceBackward"]["nodes"], code
+    assert calls == ["backward"] * len(codes)
+    fast, slow = await _both(me, back, codes[0], max_nodes=3)
+    assert fast == slow and fast["data"]["traceBackward"]["truncated"] is True
+    fast, slow = await _both(me, back, donor)
+    assert fast == slow and fast["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
