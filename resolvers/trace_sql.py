@@ -139,15 +139,20 @@ class Dialect:
         self.pg = name == "postgresql"
         self.c = ' COLLATE "C"' if self.pg else ""  # Python's order: code points, not the locale's
 
-    def obj(self, pairs: list[tuple[str, str]], raw: bool = False) -> str:
+    def obj(self, pairs: list[tuple[str, str]]) -> str:
         args = ", ".join(f"'{key}', {expr}" for key, expr in pairs)
         return f"json_build_object({args})" if self.pg else f"json_object({args})"
 
-    def array(self, item: str, source: str, order: tuple[str, ...]) -> str:
-        """A JSON array of `item` over the rows of `source` (as x), in `order`."""
+    def array(self, fields: list[tuple[str, str]], source: str, order: tuple[str, ...]) -> str:
+        """A JSON array of objects {key: column} over the rows of `source`, in `order`."""
         if self.pg:
-            by = ", ".join(f"x.{col}{self.c}" for col in order)
-            return f"COALESCE((SELECT json_agg({item} ORDER BY {by}) FROM ({source}) x), '[]'::json)"  # noqa: S608
+            # json_agg of a row is about a third cheaper than json_build_object per row; the row is
+            # built laterally so the order columns need not be among the selected keys.
+            by = ", ".join(f"y.{col}{self.c}" for col in order)
+            cols = ", ".join(f'y.{col} AS "{key}"' for key, col in fields)
+            return (f"COALESCE((SELECT json_agg(x ORDER BY {by}) FROM ({source}) y "  # noqa: S608
+                    f"CROSS JOIN LATERAL (SELECT {cols}) x), '[]'::json)")
+        item = self.obj([(key, f"x.{col}") for key, col in fields])
         by = ", ".join(order)
         return f"json((SELECT json_group_array({item}) FROM (SELECT * FROM ({source}) ORDER BY {by}) x))"  # noqa: S608
 
@@ -160,18 +165,16 @@ def statement(dialect_name: str, start_kind: str, sel: Selection, direction: str
     parts = []
     for key, name, subs in sel.top:
         if name == "nodes":
-            item = d.obj([(k, f"x.{f}") for k, f in subs])
-            parts.append((key, d.array(item, "SELECT * FROM kept", ("kind", "code"))))
+            parts.append((key, d.array(list(subs), "SELECT * FROM kept", ("kind", "code"))))
         elif name == "edges":
-            item = d.obj([(k, f"x.{f}") for k, f in subs])
             # Every edge is unique by construction (batch_pool's key included); when nothing was cut, every
             # edge is kept and the membership test is skipped.
             src = "SELECT source, target, kind FROM e WHERE (SELECT count(*) FROM n) <= :max_nodes " \
                   "OR (source IN (SELECT id FROM kept) AND target IN (SELECT id FROM kept))"
-            parts.append((key, d.array(item, src, ("source", "target", "kind"))))
+            parts.append((key, d.array(list(subs), src, ("source", "target", "kind"))))
         elif name == "summary":
-            item = d.obj([(k, f"x.{'cnt' if f == 'count' else 'kind'}") for k, f in subs])
-            parts.append((key, d.array(item, "SELECT kind, count(*) AS cnt FROM n GROUP BY kind", ("kind",))))
+            cols = [(k, "cnt" if f == "count" else "kind") for k, f in subs]
+            parts.append((key, d.array(cols, "SELECT kind, count(*) AS cnt FROM n GROUP BY kind", ("kind",))))
         else:
             parts.append((key, d.boolean("(SELECT count(*) FROM n) > :max_nodes")))
     if direction == "forward":
@@ -179,7 +182,7 @@ def statement(dialect_name: str, start_kind: str, sel: Selection, direction: str
     else:
         hops, packaging = BACKWARD.format(**BACKWARD_START[start_kind]), BACKWARD_PACKAGING
     graph = hops + GRAPH.format(packaging=packaging, c=d.c)
-    return f"WITH {graph} SELECT {d.obj(parts, raw=True)} AS doc"
+    return f"WITH {graph} SELECT {d.obj(parts)} AS doc"
 
 
 async def forward_json(s: AsyncSession, start_kind: str, key: int, sel: Selection, max_nodes: int) -> str:
