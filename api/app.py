@@ -27,6 +27,7 @@ from api.fast_path import FastField
 from api.graphql_http import GraphQLHTTP
 from api.graphql_ws import LiveGraphQL
 from api.ingest import ingest_endpoint
+from api.live_fast import LivePlanner
 from api.metrics import Metrics, RequestTimer
 from api.settings import Settings
 from policies.errors import AppError, ErrorCode
@@ -40,6 +41,7 @@ from resolvers.context import Context, Services
 from resolvers.equipment import EQUIPMENT_TOPIC
 from resolvers.identity import Lockout
 from schema.limits import limits_rule
+from schema.live import LIVE_FIELDS
 from schema.root import build_schema
 from schema.trace import FAST_FIELDS
 from subscriptions.bus import Bus
@@ -132,8 +134,10 @@ def create_app(settings: Settings, services: Services | None = None,
     fast = {name: FastField(*spec) for name, spec in FAST_FIELDS.items()}
     http = GraphQLHTTP(schema._schema, http_context, max_body=settings.max_body_bytes,
                        rules=[limits_rule(settings.max_query_depth, settings.max_query_cost)], fast_fields=fast)
+    planner = LivePlanner(schema._schema, LIVE_FIELDS,
+                          [limits_rule(settings.max_query_depth, settings.max_query_cost)])
     ws = LiveGraphQL(schema, base_context=ws_context, authenticate=ws_auth,
-                     allowed_origins=settings.allowed_origins)
+                     allowed_origins=settings.allowed_origins, live=planner)
     endpoint = GraphQLEndpoint(http, ws)
 
     async def health(_: Request) -> Response:

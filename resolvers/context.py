@@ -41,6 +41,8 @@ class Services:
     trust: TrustStore = field(default_factory=lambda: TrustStore([]))
     signature_window: int = 300
     plant_state_interval: float = 0.25
+    # The plantState channels (resolvers.live.PlantStateHub), made on first use.
+    live: Any = None
     # When the approved policy version in the database was last compared with ours (monotonic s).
     policy_checked: float = float("-inf")
     # The organisation's PAdES key and certificate (PEM), when release documents are enabled.

@@ -1,11 +1,20 @@
 """The plantState stream: a snapshot of every tag and equipment state of a plant, then only what
-changed, at most one message per interval (state streams coalesce: the newest value wins)."""
+changed, at most one message per interval (state streams coalesce: the newest value wins).
+
+One channel per plant and interval collects the changes for all its subscribers and builds each
+delta once; each distinct rendering of it (a query's selection, written as JSON by the live fast
+path) is made once per delta, however many control rooms watch. A subscriber that falls more than a
+few deltas behind is sent a fresh snapshot instead of the deltas it missed, so a slow client costs
+memory bounded by the plant, and never a wrong picture.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+import contextlib
+from collections.abc import AsyncGenerator, Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +23,11 @@ from policies.errors import AppError, ErrorCode
 from records.plant import Area, Equipment, Plant, Room, Sensor
 from resolvers.context import Context
 from resolvers.equipment import EQUIPMENT_TOPIC
-from twin.state import SENSOR_TOPIC, Reading
+from subscriptions.bus import Bus
+from twin.state import SENSOR_TOPIC, PlantState, Reading
+
+BEHIND = 8  # deltas a subscriber may have waiting before it is resynchronised with a snapshot
+RESYNC = object()
 
 
 @dataclass(frozen=True)
@@ -23,8 +36,117 @@ class StateMessage:
     readings: list[Reading]
     # (equipment code, status)
     equipment: list[tuple[str, str]]
-    # Changes replaced by newer ones before they were sent (this subscriber's coalescing).
+    # Tag values replaced by newer ones within the interval before this delta was built.
     coalesced: int
+
+
+Render = Callable[[StateMessage], Any]
+
+
+@dataclass(eq=False)
+class _Subscriber:
+    render: Render
+    queue: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(BEHIND))
+    # A snapshot is owed: deltas built meanwhile are older than it and are not queued.
+    resync: bool = False
+
+
+class Channel:
+    def __init__(self, bus: Bus, twin: PlantState, tags: frozenset[str], equipment: dict[str, str],
+                 interval: float) -> None:
+        self.twin = twin
+        self.tags = tags
+        self.equipment = equipment
+        self.interval = interval
+        self.subscribers: set[_Subscriber] = set()
+        self.changed: dict[str, Reading] = {}
+        self.changed_eq: dict[str, str] = {}
+        self.coalesced = 0
+        self.wake = asyncio.Event()
+        self.stack = ExitStack()
+        self.stack.enter_context(bus.listen(SENSOR_TOPIC, self._reading, lambda r: r.tag in tags))
+        self.stack.enter_context(bus.listen(EQUIPMENT_TOPIC, self._equipment, lambda e: e["code"] in equipment))
+        self.task = asyncio.create_task(self._run(), name="plant-state-channel")
+
+    def _reading(self, r: Reading) -> None:
+        if r.tag in self.changed:
+            self.coalesced += 1
+        self.changed[r.tag] = r
+        self.wake.set()
+
+    def _equipment(self, e: dict[str, Any]) -> None:
+        self.equipment[e["code"]] = self.changed_eq[e["code"]] = e["status"]
+        self.wake.set()
+
+    def snapshot(self) -> StateMessage:
+        current = [r for t in sorted(self.tags) if (r := self.twin.last(t)) is not None]
+        return StateMessage(True, current, sorted(self.equipment.items()), 0)
+
+    async def _run(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            msg = StateMessage(False, list(self.changed.values()), sorted(self.changed_eq.items()), self.coalesced)
+            self.changed, self.changed_eq, self.coalesced = {}, {}, 0
+            rendered: dict[Render, Any] = {}
+            for sub in tuple(self.subscribers):
+                if sub.render not in rendered:
+                    rendered[sub.render] = sub.render(msg)
+                self._offer(sub, rendered[sub.render])
+            await asyncio.sleep(self.interval)
+
+    @staticmethod
+    def _offer(sub: _Subscriber, item: Any) -> None:
+        if sub.resync:
+            return
+        if sub.queue.full():  # too far behind: drop its backlog, it gets a fresh snapshot next
+            while not sub.queue.empty():
+                sub.queue.get_nowait()
+            sub.resync = True
+            sub.queue.put_nowait(RESYNC)
+            return
+        sub.queue.put_nowait(item)
+
+    async def close(self) -> None:
+        self.stack.close()
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
+class PlantStateHub:
+    def __init__(self) -> None:
+        self.channels: dict[tuple[int, float], Channel] = {}
+        self.lock = asyncio.Lock()
+
+    async def _channel(self, ctx: Context, plant_id: int, interval: float) -> Channel:
+        async with self.lock:
+            channel = self.channels.get((plant_id, interval))
+            if channel is None:
+                tags, equipment = await _plant(ctx, plant_id)
+                channel = Channel(ctx.services.bus, ctx.services.twin, tags, equipment, interval)
+                self.channels[(plant_id, interval)] = channel
+            return channel
+
+    async def stream(self, ctx: Context, plant_id: int, interval: float, render: Render) -> AsyncGenerator[Any, None]:
+        channel = await self._channel(ctx, plant_id, interval)
+        sub = _Subscriber(render)
+        channel.subscribers.add(sub)
+        try:
+            yield render(channel.snapshot())
+            while True:
+                item = await sub.queue.get()
+                if item is RESYNC:
+                    sub.resync = False
+                    item = render(channel.snapshot())
+                yield item
+        finally:
+            channel.subscribers.discard(sub)
+            if not channel.subscribers:
+                async with self.lock:
+                    if not channel.subscribers and self.channels.get((plant_id, interval)) is channel:
+                        del self.channels[(plant_id, interval)]
+                        await channel.close()
 
 
 async def _plant(ctx: Context, plant_id: int) -> tuple[frozenset[str], dict[str, str]]:
@@ -38,37 +160,18 @@ async def _plant(ctx: Context, plant_id: int) -> tuple[frozenset[str], dict[str,
     return tags, eq
 
 
-async def plant_state(ctx: Context, plant_id: int, interval: float) -> AsyncGenerator[StateMessage, None]:
-    tags, equipment = await _plant(ctx, plant_id)
-    bus, twin = ctx.services.bus, ctx.services.twin
-    changed: dict[str, Reading] = {}
-    changed_eq: dict[str, str] = {}
-    coalesced = 0
-    wake = asyncio.Event()
+def hub(ctx: Context) -> PlantStateHub:
+    """The process's hub, made on first use."""
+    if ctx.services.live is None:
+        ctx.services.live = PlantStateHub()
+    assert isinstance(ctx.services.live, PlantStateHub)
+    return ctx.services.live
 
-    def on_reading(r: Reading) -> None:
-        nonlocal coalesced
-        if r.tag in changed:
-            coalesced += 1
-        changed[r.tag] = r
-        wake.set()
 
-    def on_equipment(e: dict[str, Any]) -> None:
-        changed_eq[e["code"]] = e["status"]
-        wake.set()
+def plant_state(ctx: Context, plant_id: int, interval: float) -> AsyncGenerator[StateMessage, None]:
+    """The stream as StateMessage objects (the schema's resolver renders them field by field)."""
+    return hub(ctx).stream(ctx, plant_id, interval, _identity)
 
-    # Collecting in the publisher's turn keeps this subscriber's memory bounded by the plant's size,
-    # however slowly it reads: newer values replace older ones.
-    with bus.listen(SENSOR_TOPIC, on_reading, lambda r: r.tag in tags), \
-            bus.listen(EQUIPMENT_TOPIC, on_equipment, lambda e: e["code"] in equipment):
-        current = [r for t in sorted(tags) if (r := twin.last(t)) is not None]
-        yield StateMessage(True, current, sorted(equipment.items()), 0)
-        while True:
-            await wake.wait()
-            wake.clear()
-            readings, eq, dropped = list(changed.values()), sorted(changed_eq.items()), coalesced
-            changed.clear()
-            changed_eq.clear()
-            coalesced = 0
-            yield StateMessage(False, readings, eq, dropped)
-            await asyncio.sleep(interval)
+
+def _identity(m: StateMessage) -> StateMessage:
+    return m

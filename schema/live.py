@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -14,9 +14,9 @@ from policies.errors import AppError, ErrorCode
 from resolvers import batch_events
 from resolvers.context import Context
 from resolvers.history import history
-from resolvers.live import plant_state
+from resolvers.live import StateMessage, hub, plant_state
 from schema.permissions import can
-from twin.state import SENSOR_TOPIC
+from twin.state import SENSOR_TOPIC, Reading
 
 
 @strawberry.type
@@ -40,8 +40,12 @@ class LiveSubscription:
         # Keyed by tag: a reading costs the bus only the subscribers of that tag.
         async with ctx.services.bus.subscribe(SENSOR_TOPIC, keys=frozenset(tags) if tags else None) as stream:
             async for r in stream:
-                yield SensorReading(tag=r.tag, value=r.value, quality=r.quality.value,
-                                    source_time=r.source_time, received_at=r.received_at)
+                yield sensor_reading(r)
+
+
+def sensor_reading(r: Reading) -> SensorReading:
+    return SensorReading(tag=r.tag, value=r.value, quality=r.quality.value, source_time=r.source_time,
+                         received_at=r.received_at)
 
 
 @strawberry.type
@@ -95,19 +99,53 @@ class PlantStateSubscription:
     async def plant_state(self, info: Info[Context, None], plant_id: strawberry.ID,
                           interval_ms: int | None = None) -> AsyncGenerator[PlantStateMessage, None]:
         ctx = info.context
-        await ctx.require("plant:sensor", "read")
-        try:
-            pid = int(plant_id)
-        except ValueError as exc:
-            raise AppError(ErrorCode.VALIDATION_FAILED, "plantId must be numeric") from exc
-        interval = max(0.05, interval_ms / 1000) if interval_ms is not None else ctx.services.plant_state_interval
+        pid, interval = await _plant_state_args(ctx, {"plantId": plant_id, "intervalMs": interval_ms})
         async with aclosing(plant_state(ctx, pid, interval)) as messages:  # unsubscribes as soon as it closes
             async for m in messages:
-                yield PlantStateMessage(
-                    snapshot=m.snapshot, coalesced=m.coalesced,
-                    sensors=[TagState(tag=r.tag, value=r.value, quality=r.quality.value, source_time=r.source_time)
-                             for r in m.readings],
-                    equipment=[EquipmentState(code=c, status=s) for c, s in m.equipment])
+                yield plant_state_message(m)
+
+
+async def _plant_state_args(ctx: Context, args: dict[str, Any]) -> tuple[int, float]:
+    await ctx.require("plant:sensor", "read")
+    try:
+        pid = int(args["plantId"])
+    except ValueError as exc:
+        raise AppError(ErrorCode.VALIDATION_FAILED, "plantId must be numeric") from exc
+    ms = args.get("intervalMs")
+    return pid, max(0.05, ms / 1000) if ms is not None else ctx.services.plant_state_interval
+
+
+def plant_state_message(m: StateMessage) -> PlantStateMessage:
+    return PlantStateMessage(
+        snapshot=m.snapshot, coalesced=m.coalesced,
+        sensors=[TagState(tag=r.tag, value=r.value, quality=r.quality.value, source_time=r.source_time)
+                 for r in m.readings],
+        equipment=[EquipmentState(code=c, status=s) for c, s in m.equipment])
+
+
+async def _plant_state_live(ctx: Context, args: dict[str, Any], render: Callable[[Any], str]
+                            ) -> AsyncGenerator[str, None]:
+    pid, interval = await _plant_state_args(ctx, args)
+    async with aclosing(hub(ctx).stream(ctx, pid, interval, render)) as texts:
+        async for text in texts:
+            yield text
+
+
+async def _sensor_updates_live(ctx: Context, args: dict[str, Any], render: Callable[[Any], str]
+                               ) -> AsyncGenerator[str, None]:
+    await ctx.require("plant:sensor", "read")
+    tags = args.get("tags")
+    async with ctx.services.bus.subscribe(SENSOR_TOPIC, keys=frozenset(tags) if tags else None) as stream:
+        async for r in stream:
+            yield render(r)
+
+
+# Subscriptions the WebSocket transport may answer by projection (api/live_fast.py): the stream of
+# JSON texts and how an event becomes the field's object.
+LIVE_FIELDS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
+    "plantState": (_plant_state_live, plant_state_message),
+    "sensorUpdates": (_sensor_updates_live, sensor_reading),
+}
 
 
 @strawberry.type
