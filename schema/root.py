@@ -27,7 +27,7 @@ from schema.release import ReleaseMutation, ReleaseQuery
 from schema.retest import RetestMutation, RetestQuery, StationResultsMutation
 from schema.shipments import ShipmentFileMutation, ShipmentMutation
 from schema.signing import SigningQuery
-from schema.tablet import TabletMutation, TabletQuery
+from schema.tablet import SampleMutation, SampleQuery, TabletMutation, TabletQuery
 from schema.tokens import TokenMutation, TokenQuery
 from schema.trace import TraceQuery
 from schema.video import VideoMutation, VideoQuery
@@ -37,7 +37,7 @@ from schema.video import VideoMutation, VideoQuery
 class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
-    VideoQuery, AlarmQuery, TabletQuery,
+    VideoQuery, AlarmQuery, TabletQuery, SampleQuery,
 ):
     pass
 
@@ -48,7 +48,7 @@ class Mutation(
     ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation, ReceiptMutation,
     LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation, ReceiptCloseMutation,
     PackagingMutation, StationDonorMutation, StationResultsMutation, VideoMutation,
-    AlarmMutation, TabletMutation,
+    AlarmMutation, TabletMutation, SampleMutation,
 ):
     pass
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 
 import strawberry
+from sqlalchemy import select
 from strawberry.types import Info
 
+from records.plasma import Sample
 from records.quality import ColdRoomCheck as CheckRow
+from resolvers import samples
 from resolvers import tablet as res
 from resolvers.context import Context
 from schema.permissions import can
@@ -136,3 +139,53 @@ class TabletMutation:
         return ColdRoomCheck.of(await res.record_cold_room_check(
             info.context, info._raw_info, input.room_code, input.temperature, input.door_closed, input.note,
             signature.payload()))
+
+
+@strawberry.type
+class SampleInfo:
+    code: str
+    kind: str
+    status: str
+    taken_at: datetime
+    taken_by: str
+    storage_location: str | None
+    retain_until: date | None = strawberry.field(
+        description="Retained samples: one year after the latest expiry of every product made from the plasma; "
+                    "null while an expiry is unknown (the sample cannot be destroyed then)")
+    retention_basis: str
+
+
+@strawberry.input
+class DestroySampleInput:
+    code: str
+    reason: str
+
+
+@strawberry.type
+class SampleQuery:
+    @strawberry.field(description="A sample and, for a retained sample, how long it must be kept (PR-33).",
+                      extensions=can("sample:record", "read"))
+    async def sample(self, info: Info[Context, None], code: str) -> SampleInfo | None:
+        async with info.context.db.read() as s:
+            row = (await s.execute(select(Sample).where(Sample.code == code))).scalar_one_or_none()
+            if row is None:
+                return None
+            kept = await samples.retention(s, row)
+        return SampleInfo(code=row.code, kind=row.kind, status=row.status, taken_at=row.taken_at,
+                          taken_by=row.taken_by, storage_location=row.storage_location,
+                          retain_until=kept.retain_until, retention_basis=kept.basis)
+
+
+@strawberry.type
+class SampleMutation:
+    @strawberry.mutation(description="Record a sample's destruction; refused for a retained sample still under "
+                                     "retention. Signed PERFORMED.", extensions=can("sample:destroy", "write"))
+    async def destroy_sample(self, info: Info[Context, None], input: DestroySampleInput,
+                             signature: SignatureInput) -> SampleInfo:
+        ctx = info.context
+        row = await samples.destroy(ctx, info._raw_info, input.code, input.reason, signature.payload())
+        async with ctx.db.read() as s:
+            kept = await samples.retention(s, row)
+        return SampleInfo(code=row.code, kind=row.kind, status=row.status, taken_at=row.taken_at,
+                          taken_by=row.taken_by, storage_location=row.storage_location,
+                          retain_until=kept.retain_until, retention_basis=kept.basis)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
 from api.seed import seed_stations
 from records import synthetic
-from records.audit import AuditContext
+from records.audit import AuditContext, AuditEvent
+from records.genealogy import FinalLot, Intermediate
 from records.plant import Area, Room, Sensor
-from records.plasma import PlasmaUnit, Sample
+from records.plasma import Batch, PlasmaUnit, Pool, Sample, batch_pool
 from twin.recorder import Recorder
 from twin.state import Quality
 
@@ -96,3 +98,60 @@ async def test_units_without_a_complete_in_range_temperature_record_are_refused(
     assert "temperature record of CS3 incomplete" in err["message"] and "above -25.0" in err["message"]
     async with pl["db"].read() as s:
         assert not (await s.execute(select(Sample))).scalars().all()
+
+
+SAMPLE_Q = "query($c:String!){sample(code:$c){code kind status retainUntil retentionBasis}}"
+DESTROY = """mutation($input: DestroySampleInput!, $sig: SignatureInput!){
+  destroySample(input:$input, signature:$sig){ code status } }"""
+
+
+async def _batch(db: Any, number: str, pool_code: str, batch_expiry: date | None, lot_expiry: date | None) -> None:
+    async with db.write(AuditContext("system", reason="test batch from the pool")) as s:
+        pool = (await s.execute(select(Pool).where(Pool.code == pool_code))).scalar_one()
+        b = Batch(batch_number=number, product="Human Albumin 20%", status="RELEASED", expiry_date=batch_expiry)
+        s.add(b)
+        await s.flush()
+        await s.execute(insert(batch_pool), [{"batch_id": b.id, "pool_id": pool.id}])
+        i = Intermediate(code=f"I-{number}", batch_id=b.id, kind="Fraction V")
+        s.add(i)
+        await s.flush()
+        s.add(FinalLot(lot_number=f"L-{number}", intermediate_id=i.id, product="Human Albumin 20%",
+                       expiry_date=lot_expiry, status="RELEASED"))
+
+
+@pytest.mark.req("PR-33")
+async def test_retained_samples_are_kept_a_year_past_the_latest_product_expiry(pl: dict[str, Any]) -> None:
+    assert "errors" not in await _charge(pl, pl["released"])
+    async with pl["db"].read() as s:
+        code = (await s.execute(select(Sample.code).where(Sample.kind == "RETAINED"))).scalars().first()
+    qa = await pl["gql"].sign_in("qa.sig")
+    info = (await qa(SAMPLE_Q, {"c": code}))["data"]["sample"]
+    assert info["retainUntil"] is None and "no batch" in info["retentionBasis"]
+    await _batch(pl["db"], "B-RS-1", "PL-T-1", date(2029, 1, 31), date(2029, 6, 30))
+    assert (await qa(SAMPLE_Q, {"c": code}))["data"]["sample"]["retainUntil"] == "2030-06-30"
+    await _batch(pl["db"], "B-RS-2", "PL-T-1", date(2030, 3, 31), None)  # a later batch from the same pool
+    assert (await qa(SAMPLE_Q, {"c": code}))["data"]["sample"]["retainUntil"] == "2031-03-31"
+
+    inp = {"code": code, "reason": "shelf space"}
+    refused = await qa(DESTROY, {"input": inp, "sig": pl["signers"].sign("qa.sig", "destroySample", inp)})
+    assert refused["errors"][0]["extensions"]["code"] == "CONFLICT" and "2031-03-31" in refused["errors"][0]["message"]
+    async with pl["db"].read() as s:
+        status = (await s.execute(select(Sample.status).where(Sample.code == code))).scalar_one()
+        audited = (await s.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "DESTRUCTION_REFUSED"))).scalar_one()
+    assert status == "RETAINED" and audited == 1
+
+
+async def test_a_retained_sample_past_its_date_may_be_destroyed_with_a_signature(pl: dict[str, Any]) -> None:
+    assert "errors" not in await _charge(pl, pl["released"])
+    await _batch(pl["db"], "B-OLD", "PL-T-1", date(2020, 1, 31), date(2020, 6, 30))
+    async with pl["db"].read() as s:
+        code = (await s.execute(select(Sample.code).where(Sample.kind == "RETAINED"))).scalars().first()
+    qc = await pl["gql"].sign_in("qc.sig")
+    inp = {"code": code, "reason": "retention period over (SOP-QC-021)"}
+    unsigned = await qc("mutation($input: DestroySampleInput!){destroySample(input:$input){status}}", {"input": inp})
+    assert unsigned["errors"][0]["extensions"]["code"] == "SIGNATURE_REQUIRED"
+    done = await qc(DESTROY, {"input": inp, "sig": pl["signers"].sign("qc.sig", "destroySample", inp)})
+    assert done["data"]["destroySample"] == {"code": code, "status": "DESTROYED"}
+    again = await qc(DESTROY, {"input": inp, "sig": pl["signers"].sign("qc.sig", "destroySample", inp)})
+    assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
