@@ -19,6 +19,7 @@ from policies.errors import AppError, ErrorCode
 from records.alarms import Alarm, alarm_unit
 from records.audit import iso
 from records.base import utcnow
+from records.identity import Setting
 from records.plant import Equipment, Room
 from records.plasma import PlasmaUnit
 from resolvers.context import Context
@@ -164,3 +165,44 @@ async def codes(s: AsyncSession) -> tuple[dict[int, str], dict[int, str]]:
 
 def as_dict(a: Alarm, rooms: dict[int, str], eq: dict[int, str]) -> dict[str, Any]:
     return snapshot(a, rooms.get(a.room_id or -1), eq.get(a.equipment_id or -1))
+
+
+# --- notification of designated people (PR-80) -------------------------------------------------
+
+RECIPIENTS_KEY = "alarm.recipients"
+PRIORITY_RANK = {"LOW": 0, "MEDIUM": 1, "HIGH": 2, "CRITICAL": 3}
+
+
+def check_recipients(value: Any) -> None:
+    """The setting is a list of rules: {"rooms": [room codes or prefixes], "minPriority": "HIGH",
+    "roles": [...], "users": [...]}; a rule without rooms covers every room."""
+    if not isinstance(value, list):
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"{RECIPIENTS_KEY} is a list of rules")
+    for i, rule in enumerate(value):
+        if not isinstance(rule, dict) or set(rule) - {"rooms", "minPriority", "roles", "users"}:
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"rule {i}: keys are rooms, minPriority, roles, users")
+        for k in ("rooms", "roles", "users"):
+            if not all(isinstance(x, str) for x in rule.get(k, [])):
+                raise AppError(ErrorCode.VALIDATION_FAILED, f"rule {i}: {k} is a list of strings")
+        if rule.get("minPriority", "LOW") not in PRIORITY_RANK:
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"rule {i}: minPriority is one of {', '.join(PRIORITY_RANK)}")
+        if not rule.get("roles") and not rule.get("users"):
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"rule {i} names nobody (roles or users)")
+
+
+def designated(rules: list[dict[str, Any]], alarm: dict[str, Any], username: str, roles: list[str]) -> bool:
+    room = alarm.get("room_code") or ""
+    for rule in rules:
+        rooms = rule.get("rooms") or []
+        if rooms and not any(room == r or room.startswith(r) for r in rooms):
+            continue
+        if PRIORITY_RANK[alarm["priority"]] < PRIORITY_RANK[rule.get("minPriority", "LOW")]:
+            continue
+        if username in rule.get("users", []) or set(roles) & set(rule.get("roles", [])):
+            return True
+    return False
+
+
+async def recipient_rules(s: AsyncSession) -> list[dict[str, Any]]:
+    row = await s.get(Setting, RECIPIENTS_KEY)
+    return list(row.value) if row is not None and isinstance(row.value, list) else []

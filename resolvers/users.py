@@ -15,6 +15,7 @@ from records import audit
 from records.audit import PendingEvent
 from records.base import utcnow
 from records.identity import ApiToken, Role, Setting, User, UserRole
+from resolvers import alarms
 from resolvers.context import Context
 from resolvers.identity import hash_password
 
@@ -104,6 +105,8 @@ async def list_users(ctx: Context) -> list[UserView]:
 
 async def set_setting(ctx: Context, key: str, value: Any, reason: str) -> Any:
     reason = _need_reason(reason)
+    if key == alarms.RECIPIENTS_KEY:
+        alarms.check_recipients(value)
     async with ctx.db.write(ctx.audit_context(reason)) as s:
         row = await s.get(Setting, key)
         if row is None:

@@ -4,6 +4,7 @@ exports, and the alarmEvents subscription (lossless: an alarm event is never coa
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
@@ -141,10 +142,20 @@ class AlarmMutation:
 
 @strawberry.type
 class AlarmSubscription:
-    @strawberry.subscription(description="Alarms raised, acknowledged and returned to normal; never coalesced.")
-    async def alarm_events(self, info: Info[Context, None]) -> AsyncGenerator[AlarmEvent, None]:
-        await info.context.require("plant:alarm", "read")
-        async with info.context.services.bus.subscribe(ALARM_TOPIC, lossless=True) as stream:
+    @strawberry.subscription(description="Alarms raised, acknowledged and returned to normal; never coalesced. "
+                                         "forMe: only those the setting alarm.recipients routes to the caller.")
+    async def alarm_events(self, info: Info[Context, None], for_me: bool = False) -> AsyncGenerator[AlarmEvent, None]:
+        ctx = info.context
+        p = await ctx.require("plant:alarm", "read")
+        rules: list[dict[str, Any]] = []
+        read_at = float("-inf")
+        async with ctx.services.bus.subscribe(ALARM_TOPIC, lossless=True) as stream:
             async for e in stream:
                 assert isinstance(e, BusEvent)
+                if for_me:
+                    if time.monotonic() - read_at > 10:  # routing changes are picked up within seconds
+                        async with ctx.db.read() as s:
+                            rules, read_at = await res.recipient_rules(s), time.monotonic()
+                    if not res.designated(rules, e.alarm, p.username, p.roles):
+                        continue
                 yield AlarmEvent(kind=e.kind, alarm=Alarm.of(e.alarm))

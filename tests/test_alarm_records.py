@@ -4,6 +4,7 @@ the recovery time; the list filters and prints; nothing is published before it i
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,9 @@ from records.audit import AuditContext, AuditEvent
 from records.plant import Area, Room, Sensor
 from records.plasma import Donor, PlasmaStation, PlasmaUnit
 from records.readings import SensorReading
+from resolvers import identity
+from resolvers.context import Context
+from schema.root import build_schema
 from twin.alarming import ALARM_TOPIC, AlarmService
 from twin.alarms import Priority
 from twin.recorder import Recorder
@@ -245,3 +249,49 @@ async def test_a_core_behind_on_storage_answers_busy_and_takes_nothing(plant: An
     r = await _ingest(gql, bridge, [_r(-30, 0)])
     assert r.status_code == 503 and r.headers["retry-after"] == "1"
     assert r.json()["errors"][0]["extensions"]["code"] == "BUSY" and svc.twin.ingested == 0
+
+
+SET = "mutation($k:String!,$v:JSON!){setSetting(key:$k, value:$v, reason:\"alarm routing\")}"
+MINE = "subscription{alarmEvents(forMe: true){kind alarm{tag priority roomCode}}}"
+
+
+@pytest.mark.req("PR-80")
+async def test_designated_people_are_notified_of_their_alarms(plant: Any) -> None:
+    gql, _, db, svc, _, bridge = plant
+    admin = await gql.sign_in("admin.one")
+    bad = await admin(SET, {"k": "alarm.recipients", "v": [{"rooms": ["CS"], "minPriority": "URGENT",
+                                                            "roles": ["plasma_logistics"]}]})
+    assert bad["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    ok = await admin(SET, {"k": "alarm.recipients", "v": [{"rooms": ["CS"], "minPriority": "HIGH",
+                                                           "roles": ["plasma_logistics"]}]})
+    assert "errors" not in ok, ok
+    streams = {}
+    for user in ("log.sig", "op.one"):
+        principal = await identity.principal_for(db, (await gql.sign_in(user)).token)
+        streams[user] = await build_schema().subscribe(MINE, context_value=Context(svc, principal, "127.0.0.1"))
+    got: dict[str, list[Any]] = {u: [] for u in streams}
+
+    async def read(user: str) -> None:
+        async for result in streams[user]:
+            got[user].append(result.data["alarmEvents"])
+
+    readers = [asyncio.create_task(read(u)) for u in streams]
+    for _ in range(100):
+        if svc.bus.subscriber_count(ALARM_TOPIC) == 2:
+            break
+        await asyncio.sleep(0.01)
+    await svc.alarms.raise_event(source="VIDEO", condition="POST_ABSENT", room_code="CS9", message="post empty",
+                                 priority=Priority.MEDIUM)  # below the rule's priority: nobody designated
+    await _ingest(gql, bridge, [_r(-10, 0), _r(-10, 61)])  # HIGH in CS9: logistics is designated
+    await svc.alarms.drain()
+    for _ in range(100):
+        if got["log.sig"]:
+            break
+        await asyncio.sleep(0.01)
+    for t in readers:
+        t.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    for s in streams.values():
+        await s.aclose()
+    assert got["log.sig"] == [{"kind": "RAISED", "alarm": {"tag": TAG, "priority": "HIGH", "roomCode": "CS9"}}]
+    assert got["op.one"] == []
