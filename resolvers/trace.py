@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
@@ -388,11 +388,13 @@ async def _resolve(s: AsyncSession, code: str) -> tuple[str, int] | None:
         ("PLASMA_UNIT", select(PlasmaUnit.id).where(PlasmaUnit.material_code == code)),
         ("DONOR", select(Donor.id).where(Donor.card_number == code)),
     ]
-    for kind, stmt in probes:
-        found = (await s.execute(stmt.limit(1))).scalar_one_or_none()
-        if found is not None:
-            return kind, int(found)
-    return None
+    # One round trip: every probe, in the order above; the first that finds the code wins.
+    union = union_all(*(
+        select(literal(rank).label("rank"), literal(kind).label("kind"), stmt.limit(1).scalar_subquery().label("id"))
+        for rank, (kind, stmt) in enumerate(probes))).subquery()
+    rows = (await s.execute(select(union.c.kind, union.c.id).where(union.c.id.is_not(None))
+                            .order_by(union.c.rank).limit(1))).all()
+    return (str(rows[0][0]), int(rows[0][1])) if rows else None
 
 
 def _missing(code: str, scope: TraceScope) -> AppError:

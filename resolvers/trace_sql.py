@@ -182,7 +182,9 @@ def statement(dialect_name: str, start_kind: str, sel: Selection, direction: str
     else:
         hops, packaging = BACKWARD.format(**BACKWARD_START[start_kind]), BACKWARD_PACKAGING
     graph = hops + GRAPH.format(packaging=packaging, c=d.c)
-    return f"WITH {graph} SELECT {d.obj(parts)} AS doc"
+    # As text: the driver would otherwise parse a megabyte of JSON only for us to write it out again.
+    doc = f"({d.obj(parts)})::text" if d.pg else d.obj(parts)
+    return f"WITH {graph} SELECT {doc} AS doc"
 
 
 async def forward_json(s: AsyncSession, start_kind: str, key: int, sel: Selection, max_nodes: int) -> str:
