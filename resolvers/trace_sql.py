@@ -165,7 +165,11 @@ def statement(dialect_name: str, start_kind: str, sel: Selection, direction: str
     parts = []
     for key, name, subs in sel.top:
         if name == "nodes":
-            parts.append((key, d.array(list(subs), "SELECT * FROM kept", ("kind", "code"))))
+            # Untruncated (the usual case) the nodes are all of n, sorted once by the aggregate; the kept
+            # CTE (a second sort, with the limit) is only read when the graph is cut.
+            src = "SELECT * FROM n WHERE (SELECT count(*) FROM n) <= :max_nodes " \
+                  "UNION ALL SELECT * FROM kept WHERE (SELECT count(*) FROM n) > :max_nodes"
+            parts.append((key, d.array(list(subs), src, ("kind", "code"))))
         elif name == "edges":
             # Every edge is unique by construction (batch_pool's key included); when nothing was cut, every
             # edge is kept and the membership test is skipped.
