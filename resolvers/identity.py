@@ -18,7 +18,7 @@ from records import audit
 from records.audit import AuditContext, PendingEvent
 from records.base import utcnow
 from records.db import Database
-from records.identity import ApiToken, Role, User, UserRole
+from records.identity import ApiToken, User
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so timing does not reveal which accounts exist.
@@ -123,9 +123,8 @@ async def principal_for(db: Database, token: str) -> Principal | None:
             return None
         if row.valid_from is not None and row.valid_from > now:
             return None
-        grants = (await s.execute(
-            select(Role.name, UserRole.site_code).join(UserRole.role).where(UserRole.user_id == row.user_id)
-        )).all()
+        # The user's roles came with the token row (User.roles loads eagerly): no second query.
+        grants = [(ur.role.name, ur.site_code) for ur in row.user.roles]
         return Principal(
             user_id=row.user_id, username=row.user.username, display_name=row.user.display_name,
             grants=tuple(RoleGrant(r, site) for r, site in grants), token_id=row.id,
