@@ -41,6 +41,9 @@ def ingest_endpoint(svc: Services, max_body: int) -> Callable[[Request], Awaitab
             if not isinstance(doc, dict):
                 raise ValueError("the body is a JSON object with a readings list")
             result = ingest_batch(svc.twin, doc.get("readings"))
+            name, depth = doc.get("bridge"), doc.get("bufferDepth")
+            if isinstance(name, str) and 0 < len(name) <= 64 and isinstance(depth, int) and depth >= 0:
+                svc.bridges[name] = depth
         except Busy as e:
             return JSONResponse({"errors": [{"message": str(e), "extensions": {"code": "BUSY"}}]}, status_code=503,
                                 headers={"retry-after": "1"})

@@ -72,10 +72,12 @@ class Metrics:
             snap.counters["plasmatwin_readings_stored"] = ("Readings written to storage", self.recorder.stored)
             snap.gauges["plasmatwin_readings_pending"] = (
                 "Readings waiting to be stored", self.recorder.queue.qsize() + len(self.recorder.pending))
+        depths = {name: float(d) for name, d in svc.bridges.items()}
         bridge = self.bridge_status()
         if bridge is not None:
-            snap.gauges["plasmatwin_bridge_buffer_depth"] = ("Readings buffered by the in-process bridge",
-                                                             bridge.get("bufferDepth") or 0)
+            depths["in-process"] = float(bridge.get("bufferDepth") or 0)
+        snap.labelled = {"plasmatwin_bridge_buffer_depth": (
+            "Readings waiting in each device bridge's buffer, as last reported", "bridge", depths)}
         if isinstance(svc.bus, RedisBus):
             snap.counters["plasmatwin_bus_redis_sent"] = ("Events sent to other nodes", svc.bus.sent)
             snap.counters["plasmatwin_bus_redis_received"] = ("Events received from other nodes", svc.bus.received)
@@ -83,8 +85,8 @@ class Metrics:
         async with svc.db.read() as s:
             rows = dict((await s.execute(select(Alarm.priority, func.count()).where(
                 Alarm.state.in_(("ACTIVE", "ACKED"))).group_by(Alarm.priority))).all())
-        snap.labelled = {"plasmatwin_alarms_active": ("Active alarms by priority", "priority",
-                                                      {p: float(rows.get(p, 0)) for p in PRIORITIES})}
+        snap.labelled["plasmatwin_alarms_active"] = ("Active alarms by priority", "priority",
+                                                     {p: float(rows.get(p, 0)) for p in PRIORITIES})
 
     async def endpoint(self, _: Request) -> Response:
         await self.gather()

@@ -43,6 +43,8 @@ class Services:
     plant_state_interval: float = 0.25
     # The plantState channels (resolvers.live.PlantStateHub), made on first use.
     live: Any = None
+    # Buffer depth each device bridge last reported with its readings, by bridge name.
+    bridges: dict[str, int] = field(default_factory=dict)
     # When the approved policy version in the database was last compared with ours (monotonic s).
     policy_checked: float = float("-inf")
     # The organisation's PAdES key and certificate (PEM), when release documents are enabled.

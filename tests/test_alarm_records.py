@@ -231,6 +231,8 @@ async def test_event_alarms_wait_for_acknowledgement(plant: Any) -> None:
 async def test_metrics_show_ingest_alarms_subscribers_and_latency(plant: Any) -> None:
     gql, _, _, svc, _, bridge = plant
     await _ingest(gql, bridge, [_r(-10, 0), _r(-10, 61), _r(-10, 61)])
+    await gql.client.post("/ingest", json={"bridge": "area-fra", "bufferDepth": 42, "readings": []},
+                          headers={"authorization": f"Bearer {bridge.token}"})
     await svc.alarms.drain()
     async with svc.bus.subscribe("sensor"):
         text = (await gql.client.get("/metrics")).text
@@ -240,7 +242,8 @@ async def test_metrics_show_ingest_alarms_subscribers_and_latency(plant: Any) ->
     assert float(lines['plasmatwin_alarms_active{priority="HIGH"}']) == 1
     assert float(lines['plasmatwin_alarms_active{priority="LOW"}']) == 0
     assert float(lines["plasmatwin_subscribers"]) == 1
-    assert float(lines['plasmatwin_http_request_seconds_count{method="POST",route="/ingest"}']) == 1
+    assert float(lines['plasmatwin_http_request_seconds_count{method="POST",route="/ingest"}']) == 2
+    assert float(lines['plasmatwin_bridge_buffer_depth{bridge="area-fra"}']) == 42
 
 
 async def test_a_core_behind_on_storage_answers_busy_and_takes_nothing(plant: Any) -> None:

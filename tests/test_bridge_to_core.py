@@ -135,6 +135,7 @@ async def test_core_outage_loses_and_doubles_nothing(mosquitto_server: services.
             return await stored() >= 80 and bridge.status()["bufferDepth"] == 0
 
         await _until(all_stored, "the buffered readings replayed")
+        assert isinstance(core.app.state.services.bridges.get("test"), int)  # the bridge reports its buffer
     finally:
         await bridge.stop()
         core.server.should_exit = True

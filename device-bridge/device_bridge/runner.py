@@ -107,6 +107,9 @@ class Bridge:
             log.info("bridge %s: %d readings left in %s from the last run; replaying them first", self.name,
                      self._buffer.depth, self.buffer_path)
         self._forwarder = Forwarder(self._buffer, self.sink, batch_max=self.batch_max, backoff=Backoff(*self.retry))
+        if isinstance(self.sink, HttpSink):
+            buffer = self._buffer
+            self.sink.depth = lambda: buffer.depth
         await self._forwarder.start()
         self.started_at = format_time(utc_now())
         for c in self.connectors:

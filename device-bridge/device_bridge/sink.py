@@ -41,9 +41,13 @@ class HttpSink:
         self.duplicates = 0
         self.unknown_tags: list[str] = []
         self.last_rejection: str | None = None
+        # Set by the bridge: readings waiting in its buffer, reported to the core for its /metrics.
+        self.depth: Callable[[], int] | None = None
 
     async def send(self, readings: list[Reading]) -> None:
-        body = {"bridge": self.bridge, "readings": readings}
+        body: dict[str, object] = {"bridge": self.bridge, "readings": readings}
+        if self.depth is not None:
+            body["bufferDepth"] = self.depth()
         try:
             response = await self._client.post(self.url, json=body, headers=self._headers)
         except httpx.TimeoutException as e:
