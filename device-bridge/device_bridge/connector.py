@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -57,7 +58,7 @@ class Link:
                 "history": [{"state": s, "at": t} for s, t in self.history]}
 
 
-class Connector:
+class Connector(ABC):
     """Base class: subclasses implement `_session()`, which connects, sets the link to connected, then
     delivers readings until the device side is lost (raise) or `self.stopping` is set (return)."""
 
@@ -139,8 +140,9 @@ class Connector:
         self.link.set("connected")
         self.backoff.reset()
 
+    @abstractmethod
     async def _session(self) -> None:
-        raise NotImplementedError
+        """One connected session of the concrete connector (OPC UA, MQTT)."""
 
     def status(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, **self.link.as_dict(), "received": self.received,
