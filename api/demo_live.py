@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.auth import authenticate
+from api.ingest import error_response
 from device_bridge.config import OpcuaConfig
 from device_bridge.plant import FAULTS, Signal
 from device_bridge.runner import Bridge
@@ -86,10 +87,6 @@ async def start(svc: Services, data_dir: Path, port: int) -> DemoLive:
     return DemoLive(sim, bridge)
 
 
-def _error(code: ErrorCode, message: str, status: int) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status_code=status)
-
-
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -105,11 +102,11 @@ def endpoints(svc: Services, data_dir: Path, live: Callable[[], DemoLive | None]
         try:
             username = await signed_in(request)
         except AppError as e:
-            return _error(e.code, e.message, 401)
+            return error_response(e.code, e.message, 401)
         users = json.loads((data_dir / "demo-users.json").read_text())
         entry = next((u for u in users if u["username"] == username), None)
         if entry is None:
-            return _error(ErrorCode.NOT_FOUND, f"{username} has no demo key", 404)
+            return error_response(ErrorCode.NOT_FOUND, f"{username} has no demo key", 404)
         return JSONResponse({"username": username, "algorithm": entry["algorithm"],
                              "privateKey": (data_dir / entry["privateKey"]).read_text(),
                              "certificate": (data_dir / entry["certificate"]).read_text()})
@@ -118,7 +115,7 @@ def endpoints(svc: Services, data_dir: Path, live: Callable[[], DemoLive | None]
         try:
             await signed_in(request)
         except AppError as e:
-            return _error(e.code, e.message, 401)
+            return error_response(e.code, e.message, 401)
         running = live()
         try:
             body = await request.json()
@@ -132,7 +129,7 @@ def endpoints(svc: Services, data_dir: Path, live: Callable[[], DemoLive | None]
             else:
                 raise ValueError(f"fault is one of excursion, clear, {', '.join(FAULTS)}")
         except (ValueError, KeyError, TypeError) as e:
-            return _error(ErrorCode.VALIDATION_FAILED, str(e), 400)
+            return error_response(ErrorCode.VALIDATION_FAILED, str(e), 400)
         return JSONResponse({"ok": True, "tag": tag})
 
     return key, simulate

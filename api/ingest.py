@@ -21,7 +21,8 @@ from twin.ingest import Busy, ingest_batch
 STATUS = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403, ErrorCode.OUT_OF_SCOPE: 403}
 
 
-def _error(code: ErrorCode, message: str, status: int) -> JSONResponse:
+def error_response(code: ErrorCode, message: str, status: int) -> JSONResponse:
+    """A refusal outside GraphQL, in the same shape: errors with extensions.code."""
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status_code=status)
 
 
@@ -32,10 +33,10 @@ def ingest_endpoint(svc: Services, max_body: int) -> Callable[[Request], Awaitab
             principal = await authenticate(svc.db, request.headers.get("authorization"), client)
             await Context(svc, principal, client).require("plant:reading", "write")
         except AppError as e:
-            return _error(e.code, e.message, STATUS.get(e.code, 400))
+            return error_response(e.code, e.message, STATUS.get(e.code, 400))
         body = await request.body()
         if len(body) > max_body:
-            return _error(ErrorCode.VALIDATION_FAILED, f"body larger than {max_body} bytes", 413)
+            return error_response(ErrorCode.VALIDATION_FAILED, f"body larger than {max_body} bytes", 413)
         try:
             doc = json.loads(body)
             if not isinstance(doc, dict):
@@ -48,7 +49,7 @@ def ingest_endpoint(svc: Services, max_body: int) -> Callable[[Request], Awaitab
             return JSONResponse({"errors": [{"message": str(e), "extensions": {"code": "BUSY"}}]}, status_code=503,
                                 headers={"retry-after": "1"})
         except ValueError as e:
-            return _error(ErrorCode.VALIDATION_FAILED, str(e), 400)
+            return error_response(ErrorCode.VALIDATION_FAILED, str(e), 400)
         return JSONResponse(result.as_json())
 
     return ingest

@@ -16,7 +16,7 @@ from strawberry.types import Info
 from resolvers import alarms as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.relay import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 from schema.signing import SignatureInput
 from twin.alarming import ALARM_TOPIC
 from twin.alarming import AlarmEvent as BusEvent
@@ -106,9 +106,7 @@ class AlarmQuery:
             rows, total, more = await res.page(s, f, page_size(first), decode_cursor("alarm", after))
             rooms, eq = await res.codes(s)
         edges = [Edge(node=Alarm.of(res.as_dict(a, rooms, eq)), cursor=encode_cursor("alarm", a.id)) for a in rows]
-        return Connection(edges=edges, total_count=total, page_info=PageInfo(
-            has_next_page=more, has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+        return connection(edges, total, more, after is not None)
 
     @strawberry.field(description="The alarm list as a printable file (CSV or PDF).",
                       extensions=can("plant:alarm", "read"))

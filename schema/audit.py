@@ -12,7 +12,7 @@ from records import audit as rec
 from resolvers import audit as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.relay import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 
 
 @strawberry.type
@@ -70,12 +70,7 @@ class AuditQuery:
         async with ctx.db.read() as s:
             rows, more, total = await res.page(s, q, size, decode_cursor("audit", after))
         edges = [Edge(node=AuditEvent.of(r), cursor=encode_cursor("audit", r.id)) for r in rows]
-        return Connection(
-            edges=edges, total_count=total,
-            page_info=PageInfo(has_next_page=more, has_previous_page=after is not None,
-                               start_cursor=edges[0].cursor if edges else None,
-                               end_cursor=edges[-1].cursor if edges else None),
-        )
+        return connection(edges, total, more, after is not None)
 
     @strawberry.field(description="Recompute the hash chain over every audit event.",
                       extensions=can("audit:chain", "read"))

@@ -13,7 +13,7 @@ from resolvers import plasma as res
 from resolvers import storage
 from resolvers.context import Context
 from schema.permissions import can
-from schema.relay import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 
 
 @strawberry.type
@@ -168,6 +168,4 @@ class PlasmaQuery:
         async with ctx.db.read() as s:
             rows, more = await res.batches(s, ctx.scope(), f.product, f.status, size, decode_cursor("batch", after))
         edges = [Edge(node=Batch.of(b), cursor=encode_cursor("batch", b.id)) for b in rows]
-        return Connection(edges=edges, total_count=len(edges), page_info=PageInfo(
-            has_next_page=more, has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+        return connection(edges, len(edges), more, after is not None)

@@ -55,3 +55,10 @@ def page_size(first: int | None, default: int = 50, maximum: int = 500) -> int:
     if first < 0 or first > maximum:
         raise AppError(ErrorCode.VALIDATION_FAILED, f"first must be between 0 and {maximum}")
     return first
+
+
+def connection(edges: list[Edge[T]], total: int, has_next: bool, has_previous: bool) -> Connection[T]:
+    """A page: its edges, the total, and page info with the first and last cursors."""
+    return Connection(edges=edges, total_count=total, page_info=PageInfo(
+        has_next_page=has_next, has_previous_page=has_previous,
+        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))

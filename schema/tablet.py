@@ -16,7 +16,7 @@ from resolvers import tablet as res
 from resolvers.context import Context
 from schema.permissions import can
 from schema.receipt import LabelLine
-from schema.relay import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 from schema.signing import SignatureInput
 
 
@@ -117,9 +117,7 @@ class TabletQuery:
         async with info.context.db.read() as s:
             rows, more = await res.check_page(s, room_code, page_size(first), decode_cursor("check", after))
         edges = [Edge(node=ColdRoomCheck.of(r), cursor=encode_cursor("check", r.id)) for r in rows]
-        return Connection(edges=edges, total_count=len(edges), page_info=PageInfo(
-            has_next_page=more, has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+        return connection(edges, len(edges), more, after is not None)
 
 
 @strawberry.type
@@ -154,6 +152,11 @@ class SampleInfo:
                     "null while an expiry is unknown (the sample cannot be destroyed then)")
     retention_basis: str
 
+    @classmethod
+    def of(cls, row: Sample, kept: samples.Retention) -> SampleInfo:
+        return cls(code=row.code, kind=row.kind, status=row.status, taken_at=row.taken_at, taken_by=row.taken_by,
+                   storage_location=row.storage_location, retain_until=kept.retain_until, retention_basis=kept.basis)
+
 
 @strawberry.input
 class DestroySampleInput:
@@ -171,9 +174,7 @@ class SampleQuery:
             if row is None:
                 return None
             kept = await samples.retention(s, row)
-        return SampleInfo(code=row.code, kind=row.kind, status=row.status, taken_at=row.taken_at,
-                          taken_by=row.taken_by, storage_location=row.storage_location,
-                          retain_until=kept.retain_until, retention_basis=kept.basis)
+        return SampleInfo.of(row, kept)
 
 
 @strawberry.type
@@ -186,6 +187,4 @@ class SampleMutation:
         row = await samples.destroy(ctx, info._raw_info, input.code, input.reason, signature.payload())
         async with ctx.db.read() as s:
             kept = await samples.retention(s, row)
-        return SampleInfo(code=row.code, kind=row.kind, status=row.status, taken_at=row.taken_at,
-                          taken_by=row.taken_by, storage_location=row.storage_location,
-                          retain_until=kept.retain_until, retention_basis=kept.basis)
+        return SampleInfo.of(row, kept)

@@ -14,7 +14,7 @@ from records.video import VideoEvidence as EvidenceRow
 from resolvers import video as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.relay import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 from schema.signing import SignatureInput
 
 
@@ -435,9 +435,7 @@ class VideoQuery:
         async with info.context.db.read() as s:
             rows, total, more = await res.search(s, (filter or VideoClipFilter()).plain(), page_size(first), start)
         edges = [Edge(node=VideoClip.of(v), cursor=encode_cursor("clip", start + i)) for i, v in enumerate(rows)]
-        return Connection(edges=edges, total_count=total, page_info=PageInfo(
-            has_next_page=more, has_previous_page=start > 0,
-            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+        return connection(edges, total, more, start > 0)
 
     @strawberry.field(description="One clip, with its retention and links.", extensions=can("video:clip", "read"))
     async def video_clip(self, info: Info[Context, None], id: int) -> VideoClip | None:

@@ -122,6 +122,15 @@ async def add_users(db: Database, users: Mapping[str, tuple[str, ...]] = STANDAR
     await seed_users(db, [NewUser(u, u.replace(".", " ").title(), roles, PASSWORD) for u, roles in users.items()])
 
 
+async def token_at(base_url: str, user: str, password: str = PASSWORD) -> str:
+    """Sign in over real HTTP (a live server, another process) and return the bearer token."""
+    async with httpx.AsyncClient(base_url=base_url) as c:
+        r = await c.post("/graphql", json={
+            "query": "mutation($u:String!,$p:String!){signIn(username:$u,password:$p){token}}",
+            "variables": {"u": user, "p": password}})
+    return str(r.json()["data"]["signIn"]["token"])
+
+
 class GQL:
     """A GraphQL client over httpx (ASGI transport or a live URL) that can sign in."""
 

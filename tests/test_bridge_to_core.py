@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
-import httpx
 import pytest
 import websockets
 from sqlalchemy import func, select
@@ -24,7 +23,7 @@ from records.migrate import upgrade
 from records.plant import Room, Sensor
 from records.readings import SensorReading
 from tests import services
-from tests.conftest import PASSWORD, add_users, make_settings, start_live_server
+from tests.conftest import add_users, make_settings, start_live_server, token_at
 from tests.signing_env import add_tiny_plant
 
 pytestmark = pytest.mark.mosquitto
@@ -43,14 +42,6 @@ async def _seed(url: str) -> None:
         room = (await s.execute(select(Room).where(Room.code == "R1"))).scalar_one()
         s.add_all([Sensor(tag=t, name=t, kind="temperature", unit="°C", room_id=room.id) for t in TAGS])
     await db.dispose()
-
-
-async def _token(base: str, user: str = "bridge.one") -> str:
-    async with httpx.AsyncClient(base_url=base) as c:
-        r = await c.post("/graphql", json={
-            "query": "mutation($u:String!,$p:String!){signIn(username:$u,password:$p){token}}",
-            "variables": {"u": user, "p": PASSWORD}})
-    return str(r.json()["data"]["signIn"]["token"])
 
 
 async def _watch(core: Any, token: str, seen: list[float]) -> None:
@@ -95,13 +86,13 @@ async def test_core_outage_loses_and_doubles_nothing(mosquitto_server: services.
         async with db.read() as s:
             return int((await s.execute(select(func.count()).select_from(SensorReading))).scalar_one())
 
-    sink = HttpSink(core.url, await _token(core.url), timeout=2.0, bridge="test")
+    sink = HttpSink(core.url, await token_at(core.url, "bridge.one"), timeout=2.0, bridge="test")
     bridge = Bridge("test", sink, tmp_path / "buffer.db", retry_initial=0.05, retry_max=0.5, owns_sink=True)
     bridge.add_mqtt(MqttConfig(url=f"mqtt://127.0.0.1:{mosquitto_server.port}", topic="S1/#",
                                client_id="test-bridge"))
     await bridge.start()
     seen: list[float] = []
-    watcher = asyncio.create_task(_watch(core, await _token(core.url, "op.one"), seen))
+    watcher = asyncio.create_task(_watch(core, await token_at(core.url, "op.one"), seen))
     try:
         await asyncio.sleep(0.5)  # bridge and watcher subscribed
         await _publish(mosquitto_server.port, 0, 20)

@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import websockets
 
 from api.seed import seed_plant
@@ -16,7 +15,7 @@ from records.db import Database
 from resolvers import identity
 from resolvers.context import Context
 from resolvers.live import BEHIND, PlantStateHub
-from tests.conftest import PASSWORD, LiveServer
+from tests.conftest import LiveServer, token_at
 from twin.demo_plant import DEMO_PLANT
 from twin.state import Quality
 
@@ -58,10 +57,7 @@ async def test_projected_frames_equal_the_executors(live_server: LiveServer) -> 
     db = Database(url)
     await seed_plant(db, DEMO_PLANT)
     await db.dispose()
-    async with httpx.AsyncClient(base_url=live_server.url) as c:
-        r = await c.post("/graphql", json={"query": "mutation($u:String!,$p:String!){signIn(username:$u,password:$p)"
-                                                    "{token}}", "variables": {"u": "op.one", "p": PASSWORD}})
-    token = r.json()["data"]["signIn"]["token"]
+    token = await token_at(live_server.url, "op.one")
     twin = live_server.app.state.services.twin
     live_server.call(twin.ingest, "CS1-TT-101", -30.0, Quality.GOOD, datetime.now(UTC) - timedelta(seconds=9))
     await asyncio.sleep(0.1)

@@ -23,7 +23,7 @@ from records.db import Database
 from records.migrate import upgrade
 from records.plant import Room, Sensor
 from tests import services
-from tests.conftest import PASSWORD, add_users
+from tests.conftest import add_users, token_at
 from tests.signing_env import add_tiny_plant
 
 PROTO = "graphql-transport-ws"
@@ -82,14 +82,6 @@ def two_nodes(pg_url: str, redis_server: services.Process, tmp_path: Path) -> It
                 p.wait()
 
 
-async def _sign_in(base: str, user: str) -> str:
-    async with httpx.AsyncClient(base_url=base) as c:
-        r = await c.post("/graphql", json={
-            "query": "mutation($u:String!,$p:String!){signIn(username:$u,password:$p){token}}",
-            "variables": {"u": user, "p": PASSWORD}})
-    return str(r.json()["data"]["signIn"]["token"])
-
-
 async def _next(ws: Any, sub_id: str) -> dict[str, Any]:
     while True:
         msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
@@ -100,8 +92,8 @@ async def _next(ws: Any, sub_id: str) -> dict[str, Any]:
 
 async def test_ingest_on_one_node_reaches_subscribers_of_the_other(two_nodes: tuple[str, str]) -> None:
     node_a, node_b = two_nodes
-    viewer = await _sign_in(node_b, "op.one")
-    bridge = await _sign_in(node_a, "bridge.one")
+    viewer = await token_at(node_b, "op.one")
+    bridge = await token_at(node_a, "bridge.one")
     ws_url = node_b.replace("http", "ws") + "/graphql"
     async with websockets.connect(ws_url, subprotocols=[PROTO]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {viewer}"}}))

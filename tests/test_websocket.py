@@ -6,23 +6,18 @@ import asyncio
 import json
 from typing import Any
 
-import httpx
 import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import PASSWORD, LiveServer
+from tests.conftest import LiveServer, token_at
 from twin.state import Quality
 
 PROTO = "graphql-transport-ws"
 
 
 async def _token(live: LiveServer, user: str = "op.one") -> str:
-    async with httpx.AsyncClient(base_url=live.url) as c:
-        r = await c.post("/graphql", json={
-            "query": "mutation($u:String!,$p:String!){signIn(username:$u,password:$p){token}}",
-            "variables": {"u": user, "p": PASSWORD}})
-    return str(r.json()["data"]["signIn"]["token"])
+    return await token_at(live.url, user)
 
 
 async def _recv(ws: Any) -> dict[str, Any]:
