@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from graphql import FieldNode, OperationDefinitionNode, OperationType
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
@@ -24,13 +28,13 @@ from api import demo_live
 from api.auth import authenticate
 from api.demo_live import DemoLive
 from api.fast_path import FastField
-from api.graphql_http import GraphQLHTTP
+from api.graphql_http import RETRY_AFTER, GraphQLHTTP, unavailable
 from api.graphql_ws import LiveGraphQL
-from api.ingest import ingest_endpoint
+from api.ingest import error_response, ingest_endpoint
 from api.live_fast import LivePlanner
 from api.metrics import Metrics, RequestTimer
 from api.settings import Settings
-from policies.errors import AppError, ErrorCode
+from policies.errors import AppError, ErrorCode, is_outage
 from policies.policy_set import PolicySet
 from policies.principal import Principal
 from policies.signatures import TrustStore
@@ -52,6 +56,11 @@ from twin.recorder import Recorder
 from twin.state import SENSOR_TOPIC, PlantState
 
 LIVE_TOPICS = (SENSOR_TOPIC, ALARM_TOPIC, EQUIPMENT_TOPIC, BATCH_TOPIC)
+# /health waits this long for the database's answer to SELECT 1 before reporting it down.
+HEALTH_TIMEOUT = 2.0
+DEMO_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+log = logging.getLogger("plasmatwin.api")
 
 
 def trust_store(settings: Settings) -> TrustStore:
@@ -141,7 +150,11 @@ def create_app(settings: Settings, services: Services | None = None,
     endpoint = GraphQLEndpoint(http, ws)
 
     async def health(_: Request) -> Response:
-        return JSONResponse({"status": "ok", "version": api.__version__, "database": svc.db.engine.dialect.name})
+        body = {"status": "ok", "version": api.__version__, "database": svc.db.engine.dialect.name,
+                "databaseStatus": "ok"}
+        if not await _database_answers(svc.db):
+            return JSONResponse({**body, "status": "unavailable", "databaseStatus": "down"}, 503, headers=RETRY_AFTER)
+        return JSONResponse(body)
 
     routes: list[Any] = [
         Route("/graphql", endpoint, methods=None),
@@ -155,6 +168,8 @@ def create_app(settings: Settings, services: Services | None = None,
     if settings.demo and settings.data_dir is not None:
         key, simulate = demo_live.endpoints(svc, settings.data_dir, lambda: live.get("plant"))
         routes += [Route("/demo/key", key), Route("/demo/simulate", simulate, methods=["POST"])]
+    else:  # `plasmatwin serve`: no demo endpoint answers, whatever the method (nor the frontend's files)
+        routes.append(Route("/demo/{rest:path}", _no_demo, methods=DEMO_METHODS))
     static = settings.static_dir or Path(__file__).resolve().parent / "static"
     if (static / "index.html").exists():
         routes.append(Mount("/", StaticFiles(directory=static, html=True)))
@@ -193,7 +208,10 @@ def create_app(settings: Settings, services: Services | None = None,
             await svc.bus.stop()
         await svc.db.dispose()
 
-    app = Starlette(routes=routes, lifespan=lifespan,
+    # Database errors are answered where they are caught (no re-raise); anything else reaches
+    # Starlette's outermost handler, which answers with ours and re-raises for the server's log.
+    handlers: dict[Any, Any] = {SQLAlchemyError: _database_error, OSError: _database_error, Exception: _server_error}
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers,
                     middleware=[Middleware(RequestTimer, histogram=metrics.latency)])
     app.state.services = svc
     app.state.settings = settings
@@ -204,6 +222,42 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def _database_answers(db: Database) -> bool:
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT), db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as e:  # whatever the reason, the database is not serving this process
+        log.warning("health: the database does not answer: %r", e)
+        return False
+    return True
+
+
+async def _database_error(conn: HTTPConnection, exc: Exception) -> Response | None:
+    if not is_outage(exc):
+        log.error("unexpected database error on %s", conn.url.path, exc_info=exc)
+    return await _server_error(conn, exc)
+
+
+async def _server_error(conn: HTTPConnection, exc: Exception) -> Response | None:
+    """Whatever escapes a route is answered in the API's error shape, never as plain text: 503
+    UNAVAILABLE with Retry-After when the database is out of reach, 500 INTERNAL_SERVER_ERROR otherwise.
+    A WebSocket (e.g. signing in on connection_init) is closed with 1013 (try again later) or 1011."""
+    outage = is_outage(exc)
+    if outage:
+        log.warning("database unavailable on %s: %r", conn.url.path, exc)
+    if isinstance(conn, WebSocket):
+        with suppress(Exception):
+            await conn.close(code=1013 if outage else 1011)
+        return None
+    if outage:
+        return unavailable()
+    return error_response(ErrorCode.INTERNAL_SERVER_ERROR, "internal server error", 500)
+
+
+async def _no_demo(_: Request) -> Response:
+    return error_response(ErrorCode.NOT_FOUND, "no demo endpoints here: only `plasmatwin demo` serves them", 404)
 
 
 async def _no_frontend(_: Request) -> Response:

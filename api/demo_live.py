@@ -2,8 +2,10 @@
 the device bridge subscribes to it and hands readings to the core in-process (the same path a
 separate bridge takes over HTTP, store-and-forward buffer included).
 
-Demo-only endpoints (mounted only by `plasmatwin demo`): /demo/key returns the signed-in user's demo
-key for browser signing, and /demo/simulate injects a fault or an excursion into the simulator.
+Demo-only endpoints (mounted only by `plasmatwin demo`; `plasmatwin serve` answers 404): /demo/key
+returns the signed-in user's own demo key for browser signing, and /demo/simulate injects a fault or
+an excursion into the simulator for a role allowed `demo:simulate` (policies/policy.csv), audited.
+Neither serves a scoped token (a partner's or regulator's); every refusal is audited.
 """
 
 from __future__ import annotations
@@ -13,20 +15,21 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.auth import authenticate
-from api.ingest import error_response
+from api.ingest import STATUS, error_response
 from device_bridge.config import OpcuaConfig
 from device_bridge.plant import FAULTS, Signal
 from device_bridge.runner import Bridge
 from device_bridge.simulator import Simulator
 from device_bridge.sink import CallableSink
 from policies.errors import AppError, ErrorCode
-from resolvers.context import Services
+from records.audit import PendingEvent
+from resolvers.context import Context, Services
 from twin.demo_plant import DEMO_PLANT, all_sensors
 from twin.ingest import ingest_batch
 
@@ -90,19 +93,43 @@ async def start(svc: Services, data_dir: Path, port: int) -> DemoLive:
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
+def _instruction(body: Any, tags: set[str]) -> dict[str, Any]:
+    """What a /demo/simulate body asks for; ValueError, KeyError or TypeError when it is not valid."""
+    tag = str(body["tag"])
+    if tag not in tags:
+        raise ValueError(f"no simulated tag {tag}")
+    fault = body.get("fault", "excursion")
+    if fault == "excursion":
+        return {"tag": tag, "fault": fault, "delta": float(body.get("delta", 20)),
+                "seconds": float(body.get("seconds", 30))}
+    if fault in (*FAULTS, None, "clear"):
+        return {"tag": tag, "fault": None if fault in (None, "clear") else fault}
+    raise ValueError(f"fault is one of excursion, clear, {', '.join(FAULTS)}")
+
+
 def endpoints(svc: Services, data_dir: Path, live: Callable[[], DemoLive | None]) -> tuple[Endpoint, Endpoint]:
-    async def signed_in(request: Request) -> str:
-        p = await authenticate(svc.db, request.headers.get("authorization"),
-                               request.client.host if request.client else None)
-        if p is None:
-            raise AppError(ErrorCode.UNAUTHENTICATED, "sign in first")
-        return p.username
+    async def refuse(ctx: Context, request: Request, reason: str) -> NoReturn:
+        await svc.db.record(ctx.audit_context(), PendingEvent(
+            "ACCESS_DENIED", "demo", request.url.path, {"endpoint": request.url.path, "reason": reason}))
+        raise AppError(ErrorCode.FORBIDDEN, reason)
+
+    async def caller(request: Request) -> Context:
+        """The signed-in person behind a session token; a scoped token is refused."""
+        client = request.client.host if request.client else None
+        ctx = Context(svc, await authenticate(svc.db, request.headers.get("authorization"), client), client)
+        if ctx.signed_in().token_kind != "session":  # noqa: S105 - a kind of token, not a secret
+            await refuse(ctx, request, "demo endpoints are not open to scoped tokens")
+        return ctx
 
     async def key(request: Request) -> Response:
         try:
-            username = await signed_in(request)
+            ctx = await caller(request)
+            username = ctx.signed_in().username
+            asked = [v for k, v in request.query_params.multi_items() if k in ("user", "username")]
+            if any(name != username for name in asked):
+                await refuse(ctx, request, "a demo key is handed only to its own user")
         except AppError as e:
-            return error_response(e.code, e.message, 401)
+            return error_response(e.code, e.message, STATUS.get(e.code, 400))
         users = json.loads((data_dir / "demo-users.json").read_text())
         entry = next((u for u in users if u["username"] == username), None)
         if entry is None:
@@ -113,23 +140,23 @@ def endpoints(svc: Services, data_dir: Path, live: Callable[[], DemoLive | None]
 
     async def simulate(request: Request) -> Response:
         try:
-            await signed_in(request)
+            ctx = await caller(request)
+            await ctx.require("demo:simulate", "write")  # audits a denial
         except AppError as e:
-            return error_response(e.code, e.message, 401)
+            return error_response(e.code, e.message, STATUS.get(e.code, 400))
         running = live()
         try:
-            body = await request.json()
-            tag = str(body["tag"])
-            if running is None or tag not in {s.tag for s in running.simulator.signals}:
-                raise ValueError(f"no simulated tag {tag}")
-            if body.get("fault", "excursion") == "excursion":
-                running.simulator.excursion(tag, float(body.get("delta", 20)), float(body.get("seconds", 30)))
-            elif body["fault"] in (*FAULTS, None, "clear"):
-                running.simulator.inject(tag, None if body["fault"] in (None, "clear") else body["fault"])
-            else:
-                raise ValueError(f"fault is one of excursion, clear, {', '.join(FAULTS)}")
+            what = _instruction(await request.json(), {s.tag for s in running.simulator.signals} if running else set())
         except (ValueError, KeyError, TypeError) as e:
             return error_response(ErrorCode.VALIDATION_FAILED, str(e), 400)
-        return JSONResponse({"ok": True, "tag": tag})
+        assert running is not None
+        # Recorded before it happens: a fault nobody can account for is never injected.
+        await svc.db.record(ctx.audit_context("demo simulation"),
+                            PendingEvent("DEMO_SIMULATION", "sensor", what["tag"], what))
+        if what["fault"] == "excursion":
+            running.simulator.excursion(what["tag"], what["delta"], what["seconds"])
+        else:
+            running.simulator.inject(what["tag"], what["fault"])
+        return JSONResponse({"ok": True, "tag": what["tag"]})
 
     return key, simulate

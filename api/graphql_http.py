@@ -30,7 +30,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api import fast_path
-from policies.errors import AppError, ErrorCode, code_for
+from policies.errors import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_MESSAGE,
+    AppError,
+    ErrorCode,
+    code_for,
+    is_outage,
+    public_outage,
+)
 
 log = logging.getLogger("plasmatwin.graphql")
 
@@ -51,6 +59,9 @@ class Refusal(Exception):
 
 
 def format_error(err: GraphQLError, pre_execution: bool = False) -> dict[str, Any]:
+    if is_outage(err.original_error):
+        log.warning("database unavailable in %s: %r", err.path, err.original_error)
+        err = public_outage(err)
     out: dict[str, Any] = dict(err.formatted)
     code = code_for(err, pre_execution)
     if code is None:
@@ -59,6 +70,22 @@ def format_error(err: GraphQLError, pre_execution: bool = False) -> dict[str, An
         code = ErrorCode.INTERNAL_SERVER_ERROR.value
     out["extensions"] = {**(out.get("extensions") or {}), "code": code}
     return out
+
+
+RETRY_AFTER = {"retry-after": str(RETRY_AFTER_SECONDS)}
+
+
+def unavailable(media: str = JSON_MEDIA) -> JSONResponse:
+    """The database is out of reach: 503, retryable, in the GraphQL error shape."""
+    error = {"message": UNAVAILABLE_MESSAGE, "extensions": {"code": ErrorCode.UNAVAILABLE.value}}
+    return JSONResponse({"errors": [error]}, 503, headers=RETRY_AFTER, media_type=media)
+
+
+def _answer(payload: dict[str, Any], errors: Any, media: str) -> JSONResponse:
+    """An executed result: 200, or 503 with Retry-After when an error is a database outage."""
+    if errors and any(is_outage(e) for e in errors):
+        return JSONResponse(payload, 503, headers=RETRY_AFTER, media_type=media)
+    return JSONResponse(payload, 200, media_type=media)
 
 
 def negotiate(accept: str | None) -> str:
@@ -113,6 +140,12 @@ class GraphQLHTTP:
         except Refusal as r:
             status = r.status if media == GRAPHQL_RESPONSE or r.status in (405, 406, 413, 415) else 400
             return JSONResponse({"errors": r.errors}, status, headers=r.headers, media_type=media)
+        except Exception as e:  # signing in or building the context met a dead database
+            if not is_outage(e):
+                raise  # the application's handler answers JSON 500 and logs it
+            log.warning("database unavailable: %s", e)
+            return unavailable(media)
+
 
     async def _params(self, request: Request) -> dict[str, Any]:
         if request.method == "GET":
@@ -192,14 +225,15 @@ class GraphQLHTTP:
             out = await fast_path.execute(self.schema, planned[0], self.fast_fields, context, coerced, planned[1])
             if isinstance(out, fast_path.Raw):
                 return Response(out.body(), 200, media_type=media)
-            if out.get("errors"):
-                out["errors"] = [format_error(e) for e in out["errors"]]
-            return JSONResponse(out, 200, media_type=media)
+            raised = out.get("errors")
+            if raised:
+                out["errors"] = [format_error(e) for e in raised]
+            return _answer(out, raised, media)
         result = execute(self.schema, doc, context_value=context, variable_values=variables,
                          operation_name=params.get("operationName"))
         if not isinstance(result, ExecutionResult):
             result = await result
-        return JSONResponse(_payload(result, op), 200, media_type=media)
+        return _answer(_payload(result, op), result.errors, media)
 
 
 def _payload(result: ExecutionResult, _op: OperationDefinitionNode) -> dict[str, Any]:

@@ -1,12 +1,17 @@
-"""The error codes of the public API (design.md) and the exception that carries them."""
+"""The error codes of the public API (design.md), the exception that carries them, and which
+exceptions mean the database is out of reach (a retryable UNAVAILABLE, not an internal error)."""
 
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 
+import asyncpg
 from graphql import GraphQLError
+from sqlalchemy import exc as sa
 
 
 class ErrorCode(StrEnum):
@@ -22,8 +27,15 @@ class ErrorCode(StrEnum):
     VALIDATION_FAILED = "VALIDATION_FAILED"
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"
+    # The database, or the connection to it, is down or was cut: retry later (HTTP 503 with Retry-After).
+    UNAVAILABLE = "UNAVAILABLE"
     # Not a client's fault; the message is masked.
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+# UNAVAILABLE is the one code a client retries unchanged, after this many seconds.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_MESSAGE = "the database cannot be reached right now; retry in a few seconds"
 
 
 class AppError(GraphQLError):
@@ -49,7 +61,65 @@ def code_for(error: GraphQLError, pre_execution: bool = False) -> str | None:
     original = error.original_error
     if original is None or pre_execution:
         return ErrorCode.VALIDATION_FAILED.value
+    if is_outage(original):
+        return ErrorCode.UNAVAILABLE.value
     code = getattr(original, "code", None)
     if isinstance(code, str) and code in ErrorCode.__members__:
         return code
     return None
+
+
+# SQLite's words for a file it cannot use right now; other operational errors ("no such table",
+# a syntax error) are bugs, not outages.
+_SQLITE_OUTAGE = ("database is locked", "database table is locked", "unable to open database file", "disk i/o error",
+                  "attempt to write a readonly database")
+# The server is shutting down, starting up, crashed or full; a cancelled statement is not an outage.
+_ASYNCPG_OUTAGE = (asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+                   asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)
+# A missing or forbidden local file is the code's own fault, not a store that went away.
+_LOCAL_FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
+def _causes(exc: BaseException | None) -> Iterator[BaseException]:
+    """The exception and everything it wraps: driver errors, causes, contexts, GraphQL originals."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        stack += [e.__cause__, None if e.__suppress_context__ else e.__context__]
+        if isinstance(e, sa.DBAPIError):
+            stack.append(e.orig)
+        if isinstance(e, GraphQLError):
+            stack.append(e.original_error)
+
+
+def _outage(e: BaseException) -> bool:
+    if isinstance(e, sa.DBAPIError) and e.connection_invalidated:
+        return True
+    if isinstance(e, sqlite3.Error):
+        return isinstance(e, sqlite3.OperationalError) and any(m in str(e).lower() for m in _SQLITE_OUTAGE)
+    if isinstance(e, sa.OperationalError | sa.InterfaceError):
+        return not isinstance(e.orig, sqlite3.Error)  # SQLite's are judged by their message above
+    if isinstance(e, sa.DisconnectionError | sa.TimeoutError):  # TimeoutError: no pooled connection in time
+        return True
+    if isinstance(e, OSError):  # refused, reset, unreachable, timed out (asyncpg raises these bare)
+        return not isinstance(e, _LOCAL_FILE_ERRORS)
+    return isinstance(e, _ASYNCPG_OUTAGE)
+
+
+def is_outage(exc: BaseException | None) -> bool:
+    """Whether an exception means the database, or the connection to it, is down or was cut."""
+    return any(_outage(e) for e in _causes(exc))
+
+
+def public_outage(error: GraphQLError) -> GraphQLError:
+    """An outage as clients see it on every transport: code UNAVAILABLE and a fixed message instead
+    of the driver's (which names hosts and ports); any other error is returned unchanged."""
+    if (error.extensions or {}).get("code") or not is_outage(error.original_error):
+        return error
+    return GraphQLError(UNAVAILABLE_MESSAGE, error.nodes, error.source, error.positions, error.path,
+                        error.original_error, {"code": ErrorCode.UNAVAILABLE.value})

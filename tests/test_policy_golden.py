@@ -43,3 +43,8 @@ def test_system_administrator_has_no_business_write() -> None:
 
 def test_matrix_equals_the_policy_file() -> None:
     assert sorted(tuple(p) for p in A.enforcer.get_policy()) == sorted(LINES)
+
+
+def test_only_control_room_roles_inject_demo_faults() -> None:
+    holders = {role for role in load_roles() if A.allows(_who(role), "demo:simulate", "write")}
+    assert holders == {"operator", "production_supervisor"}

@@ -1,0 +1,1 @@
+"""Attack matrix: one module per family of attack; every new mutation or query adds its cases here."""
