@@ -164,7 +164,7 @@ def create_app(settings: Settings, services: Services | None = None,
     ]
     live: dict[str, DemoLive] = {}
     metrics = Metrics(svc, lambda: live["plant"].bridge.status() if "plant" in live else None)
-    routes.append(Route("/metrics", metrics.endpoint))
+    routes.append(Route("/metrics", metrics.guarded(settings.metrics_token)))
     if settings.demo and settings.data_dir is not None:
         key, simulate = demo_live.endpoints(svc, settings.data_dir, lambda: live.get("plant"))
         routes += [Route("/demo/key", key), Route("/demo/simulate", simulate, methods=["POST"])]

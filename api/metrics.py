@@ -2,13 +2,17 @@
 
 Counters are totals since start (Prometheus derives per-second rates with rate()); gauges are read
 when scraped. Request latency is a histogram per route, recorded by a small ASGI middleware.
-No GMP data is exposed; restrict the path at the load balancer like any operations endpoint.
+No GMP data is exposed, but the numbers tell an outsider about the plant's activity: the path asks
+for a bearer token of its own (PLASMATWIN_METRICS_TOKEN) when one is set, and otherwise answers
+clients on this host's loopback only.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
@@ -19,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.ingest import error_response
+from policies.errors import ErrorCode
 from records.alarms import Alarm
 from resolvers.context import Services
 from subscriptions.redis_bus import RedisBus
@@ -92,6 +98,38 @@ class Metrics:
         await self.gather()
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
+    def guarded(self, token: str | None) -> Callable[[Request], Awaitable[Response]]:
+        """The endpoint behind `Authorization: Bearer <token>` if a token is set, else for loopback clients."""
+
+        async def endpoint(request: Request) -> Response:
+            refusal = _refusal(request, token)
+            return refusal if refusal is not None else await self.endpoint(request)
+
+        return endpoint
+
+
+def _refusal(request: Request, token: str | None) -> Response | None:
+    if token is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+            return None
+        response = error_response(ErrorCode.UNAUTHENTICATED, "/metrics needs its bearer token", 401)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    if _loopback(request.client.host if request.client else None):
+        return None
+    return error_response(ErrorCode.FORBIDDEN, "/metrics answers this host only unless PLASMATWIN_METRICS_TOKEN "
+                                               "is set", 403)
+
+
+def _loopback(host: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address(host or "")
+    except ValueError:
+        return False  # no address, or a name such as "testclient": not known to be this host
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
 
 
 class RequestTimer:

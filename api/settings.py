@@ -44,6 +44,8 @@ class Settings:
     # plantState sends at most one delta per this many milliseconds (changes in between are coalesced).
     plant_state_interval_ms: int = 250
     allowed_origins: tuple[str, ...] = ()
+    # /metrics asks for `Authorization: Bearer <this>` when set, else answers loopback clients only.
+    metrics_token: str | None = field(default=None, repr=False)
     static_dir: Path | None = None
     demo: bool = False
     extra: dict[str, str] = field(default_factory=dict)
@@ -76,5 +78,6 @@ class Settings:
             signature_window_seconds=_int(env, "PLASMATWIN_SIGNATURE_WINDOW_SECONDS", d.signature_window_seconds),
             plant_state_interval_ms=_int(env, "PLASMATWIN_PLANT_STATE_INTERVAL_MS", d.plant_state_interval_ms),
             allowed_origins=tuple(x for x in env.get("PLASMATWIN_ALLOWED_ORIGINS", "").split(",") if x),
+            metrics_token=env.get("PLASMATWIN_METRICS_TOKEN") or None,
             static_dir=Path(static) if static else None,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -124,11 +125,26 @@ def _cells(a: Alarm, rooms: dict[int, str], eq: dict[int, str]) -> list[str]:
             a.acknowledged_by or "", a.handling or "", t(a.cleared_at)]
 
 
+# A spreadsheet program reads a cell starting with one of these as a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
+
+
+def defuse(cell: str) -> str:
+    """A cell a spreadsheet shows as text, never runs: a leading quote before a formula start.
+
+    Plain numbers stay numbers (a cold store reads -19). defusedcsv does this too, but leaves tab and
+    carriage return, which OWASP lists, unescaped."""
+    if cell.startswith(FORMULA_START) and not NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 def to_csv(rows: list[Alarm], rooms: dict[int, str], eq: dict[int, str]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(COLUMNS)
-    w.writerows(_cells(a, rooms, eq) for a in rows)
+    w.writerows([defuse(c) for c in _cells(a, rooms, eq)] for a in rows)
     return buf.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet programs read UTF-8
 
 

@@ -21,7 +21,7 @@ from records.db import Database
 from records.identity import ApiToken, User
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so timing does not reveal which accounts exist.
+# Verified against when no real password is checked, so timing does not reveal which accounts exist.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
@@ -65,11 +65,16 @@ async def sign_in(
 ) -> IssuedToken:
     """Check the password, lock out after repeated failures, audit every attempt."""
     now = utcnow()
+    # A lone surrogate can be neither looked up, hashed nor audited; escaped, it fails like any wrong name.
+    username, password = (v.encode("utf-8", "backslashreplace").decode() for v in (username, password))
     async with db.write(AuditContext(actor=username[:64] or "?", client_address=client)) as s:
         user = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
         failure: tuple[str, int | None] | None
-        if user is None:
+        if user is None or (user.locked_until and user.locked_until > now) or not user.active:
+            # The same Argon2 work as checking a real password, so the time of the answer does not
+            # tell an unknown, a locked or a deactivated account from a wrong password.
             _password_ok(_DUMMY_HASH, password)
+        if user is None:
             failure = ("unknown user", None)
         elif user.locked_until and user.locked_until > now:
             failure = ("account locked", user.id)

@@ -1,12 +1,14 @@
 """Station exchange: a plasma station declares a shipment of units (issue: plasma lifecycle).
 
 Every row is checked on its own; good rows are written together in one transaction with their
-audit events and the station's signature, bad rows are reported with a code and reason and never
-block the good ones. A re-sent shipment creates no duplicates (the donation number is unique).
+audit events and the station's signature, bad rows are reported with a code and reason (and
+audited in the same transaction) and never block the good ones. A re-sent shipment creates no
+duplicates (the donation number is unique). A shipment refused as a whole is audited too.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -18,6 +20,8 @@ from sqlalchemy.orm import selectinload
 
 from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
+from records import audit
+from records.audit import PendingEvent
 from records.base import utcnow
 from records.plasma import Donor, PlasmaShipment, PlasmaStation, PlasmaUnit
 from resolvers.context import Context
@@ -27,6 +31,19 @@ BLOOD_TYPES = ("A", "B", "O", "AB")
 WEIGHT_RANGE_G = (200.0, 1000.0)  # plausible source-plasma weights; the label value is checked at receipt
 MAX_AGE = timedelta(days=3 * 365)
 MAX_ROWS = 5000
+# Donation numbers, donor cards, shipments and stations: ASCII letters, digits and "-", 1-32 characters,
+# starting with a letter or digit. Nothing a spreadsheet reads as a formula, no markup, no control characters.
+CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
+CODE_RULE = "1-32 letters, digits or '-', starting with a letter or digit"
+# The row of a manifest file's problem with the file as a whole (resolvers/manifest_files.py).
+WHOLE_FILE = 0
+SHOWN_CHARS = 40
+
+
+def shown(value: str) -> str:
+    """A value quoted back in a report or an audit event: cut short, anything not ASCII escaped
+    (a lone surrogate cannot be encoded, stored or hashed)."""
+    return value[:SHOWN_CHARS].encode("ascii", "backslashreplace").decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -58,10 +75,10 @@ class ShipmentReport:
 
 
 def _row_problem(r: UnitRow, today: date) -> str | None:
-    if not r.donation_number.strip() or len(r.donation_number) > 32:
-        return "donation number must be 1-32 characters"
-    if not r.donor_card_number.strip() or len(r.donor_card_number) > 32:
-        return "donor card number must be 1-32 characters"
+    if not CODE.fullmatch(r.donation_number):
+        return f"donation number must be {CODE_RULE}"
+    if not CODE.fullmatch(r.donor_card_number):
+        return f"donor card number must be {CODE_RULE}"
     if r.blood_type not in BLOOD_TYPES:
         return f"blood type must be one of {', '.join(BLOOD_TYPES)}"
     if r.collected_on > today:
@@ -70,6 +87,29 @@ def _row_problem(r: UnitRow, today: date) -> str | None:
         return "collection date is more than three years ago"
     if not WEIGHT_RANGE_G[0] <= r.weight_g <= WEIGHT_RANGE_G[1]:
         return f"plasma weight {r.weight_g} g is outside {WEIGHT_RANGE_G[0]:.0f}-{WEIGHT_RANGE_G[1]:.0f} g"
+    return None
+
+
+def _unicode(rows: list[UnitRow]) -> bool:
+    """No lone surrogate in the units' texts: such text can be neither signed nor stored."""
+    try:
+        for r in rows:
+            (r.donation_number + r.donor_card_number + r.blood_type).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shipment_problem(shipment_code: str, rows: list[UnitRow], parse_errors: list[RowResult]) -> str | None:
+    if not CODE.fullmatch(shipment_code):
+        return f"shipment code must be {CODE_RULE}"
+    if not _unicode(rows):
+        return "the units contain text that is not valid Unicode (a lone surrogate)"
+    whole_file = next((e.reason for e in parse_errors if e.row == WHOLE_FILE), None)
+    if whole_file is not None:
+        return whole_file
+    if not (rows or parse_errors) or len(rows) > MAX_ROWS:
+        return f"a shipment has 1 to {MAX_ROWS} units"
     return None
 
 
@@ -82,40 +122,40 @@ async def submit(ctx: Context, info: GraphQLResolveInfo, station_code: str, ship
         scope = principal.scope or {}
         if station_code not in (scope.get("stations") or []):
             raise AppError(ErrorCode.OUT_OF_SCOPE, "this token may only submit shipments of its own stations")
-    if not shipment_code.strip() or len(shipment_code) > 32:
-        raise AppError(ErrorCode.VALIDATION_FAILED, "shipment code must be 1-32 characters")
-    if not (rows or parse_errors) or len(rows) > MAX_ROWS:
-        raise AppError(ErrorCode.VALIDATION_FAILED, f"a shipment has 1 to {MAX_ROWS} units")
-    async with ctx.db.read() as s:
-        station = (await s.execute(select(PlasmaStation).where(PlasmaStation.code == station_code))
-                   ).scalar_one_or_none()
+    problem = _shipment_problem(shipment_code, rows, parse_errors or [])
+    if problem is not None:
+        await ctx.db.record(ctx.audit_context(), PendingEvent(
+            "SHIPMENT_REJECTED", "plasma_shipment", None,
+            {"operation": operation, "station": shown(station_code), "shipment": shown(shipment_code),
+             "code": ErrorCode.VALIDATION_FAILED.value, "reason": problem}))
+        raise AppError(ErrorCode.VALIDATION_FAILED, problem)
+    station = None
+    if CODE.fullmatch(station_code):
+        async with ctx.db.read() as s:
+            station = (await s.execute(select(PlasmaStation).where(PlasmaStation.code == station_code))
+                       ).scalar_one_or_none()
     if station is None:
         raise AppError(ErrorCode.NOT_FOUND if not principal.is_scoped else ErrorCode.OUT_OF_SCOPE,
-                       f"unknown plasma station {station_code}")
+                       f"unknown plasma station {shown(station_code)}")
     by = await check_signature(ctx, info, operation, payload)
     try:
-        report = await _write(ctx, by, station, shipment_code.strip(), rows)
+        return await _write(ctx, by, station, shipment_code, rows, line_numbers, parse_errors or [])
     except IntegrityError as exc:
         # Another request wrote some of these units meanwhile; nothing of this one was kept.
         raise AppError(ErrorCode.CONFLICT, "the shipment was being written concurrently; send it again") from exc
-    if line_numbers is not None:
-        # Report file lines, not positions among the parsed rows, and merge in the rows that did not parse.
-        renumbered = [RowResult(line_numbers[r.row - 1], r.donation_number, r.result, r.code, r.reason)
-                      for r in report.rows]
-        report = ShipmentReport(report.shipment_code, report.station_code,
-                                sorted(renumbered + (parse_errors or []), key=lambda r: r.row))
-    return report
 
 
-async def _write(ctx: Context, by: Any, station: PlasmaStation, code: str, rows: list[UnitRow]) -> ShipmentReport:
+async def _write(ctx: Context, by: Any, station: PlasmaStation, code: str, rows: list[UnitRow],
+                 line_numbers: list[int] | None, parse_errors: list[RowResult]) -> ShipmentReport:
     today = utcnow().date()
     results: list[RowResult] = []
     async with ctx.db.write(ctx.audit_context(f"shipment {code} from {station.code}")) as s:
-        numbers = [r.donation_number for r in rows]
+        # Only well-formed codes are looked up; the others are rejected row by row below.
+        numbers = [r.donation_number for r in rows if CODE.fullmatch(r.donation_number)]
         existing = {u.donation_number: u for u in (await s.execute(
             select(PlasmaUnit).where(PlasmaUnit.donation_number.in_(numbers))
             .options(selectinload(PlasmaUnit.donor)))).scalars()}
-        cards = {r.donor_card_number for r in rows}
+        cards = {r.donor_card_number for r in rows if CODE.fullmatch(r.donor_card_number)}
         donors = {d.card_number: d for d in (await s.execute(select(Donor).where(Donor.card_number.in_(cards))
                                                               )).scalars()}
         shipment = (await s.execute(select(PlasmaShipment).where(
@@ -129,16 +169,25 @@ async def _write(ctx: Context, by: Any, station: PlasmaStation, code: str, rows:
         for i, r in enumerate(rows, start=1):
             results.append(_accept(s, i, r, today, station, shipment, existing, donors, seen))
         await s.flush()
+        if line_numbers is not None:
+            # Report file lines, not positions among the parsed rows, and merge in the rows that did not parse.
+            results = sorted([RowResult(line_numbers[r.row - 1], r.donation_number, r.result, r.code, r.reason)
+                              for r in results] + parse_errors, key=lambda r: r.row)
         accepted = [r.donation_number for r in results if r.result == "ACCEPTED"]
         await store_signature(s, by, "plasma_shipment", str(shipment.id),
                               {"station": station.code, "shipment": code, "accepted": accepted})
+        rejected = [{"row": r.row, "donationNumber": r.donation_number, "code": r.code, "reason": r.reason}
+                    for r in results if r.result == "REJECTED"]
+        if rejected:
+            await audit.add(s, PendingEvent("SHIPMENT_ROWS_REJECTED", "plasma_shipment", str(shipment.id),
+                                            {"rows": rejected}))
     return ShipmentReport(code, station.code, results)
 
 
 def _accept(s: Any, i: int, r: UnitRow, today: date, station: PlasmaStation, shipment: PlasmaShipment,
             existing: dict[str, PlasmaUnit], donors: dict[str, Donor], seen: set[str]) -> RowResult:
     def rejected(code: str, reason: str) -> RowResult:
-        return RowResult(i, r.donation_number, "REJECTED", code, reason)
+        return RowResult(i, shown(r.donation_number), "REJECTED", code, reason)
 
     problem = _row_problem(r, today)
     if problem:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from policies.authorize import load_roles
 from policies.duties import check_role_set
 from policies.errors import AppError, ErrorCode
+from policies.passwords import check_password
 from records import audit
 from records.audit import PendingEvent
 from records.base import utcnow
@@ -47,8 +48,7 @@ async def create_user(ctx: Context, username: str, display_name: str, password: 
     username = username.strip().lower()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise AppError(ErrorCode.VALIDATION_FAILED, "username must be 1-64 characters without spaces")
-    if len(password) < MIN_PASSWORD:
-        raise AppError(ErrorCode.VALIDATION_FAILED, f"password must have at least {MIN_PASSWORD} characters")
+    check_password(password, username)
     wanted = check_role_set(roles, load_roles(), ctx.services.policy.duties)
     try:
         async with ctx.db.write(ctx.audit_context(reason)) as s:
