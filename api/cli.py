@@ -117,7 +117,8 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from records.audit import verify_chain
+    """The hash chain, then every audited row against its last audited values; one JSON line."""
+    from records.audit_state import verify_store
     from records.db import Database
 
     url = args.database_url or Settings.from_env().database_url
@@ -125,12 +126,17 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     async def run() -> int:
         db = Database(url)
         try:
-            async with db.read() as s:
-                report = await verify_chain(s)
+            report = await verify_store(db, keep=args.mismatches)
         finally:
             await db.dispose()
-        print(json.dumps({"ok": report.ok, "checked": report.checked, "firstBrokenAt": report.first_broken_at,
-                          "problem": report.problem}))
+        chain, state = report.chain, report.state
+        print(json.dumps({
+            "ok": report.ok, "checked": chain.checked, "firstBrokenAt": chain.first_broken_at,
+            "problem": report.problem, "rowsChecked": state.rows_checked, "stateOk": state.ok,
+            "mismatchCount": state.mismatch_count,
+            "mismatches": [{"entity": m.entity, "entityId": m.entity_id, "column": m.column, "audited": m.audited,
+                            "current": m.current, "problem": m.problem} for m in state.mismatches],
+        }))
         return 0 if report.ok else 1
 
     return asyncio.run(run())
@@ -214,8 +220,9 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_create_admin)
     a = sub.add_parser("audit", help="audit-trail tools")
     asub = a.add_subparsers(dest="audit_command", required=True)
-    v = asub.add_parser("verify", help="recompute the audit hash chain")
+    v = asub.add_parser("verify", help="recompute the audit hash chain and check every audited row against it")
     v.add_argument("--database-url")
+    v.add_argument("--mismatches", type=int, default=20, help="how many row differences to print (default 20)")
     v.set_defaults(func=cmd_audit_verify)
     k = sub.add_parser("pki", help="demo public-key infrastructure")
     ksub = k.add_subparsers(dest="pki_command", required=True)

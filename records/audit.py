@@ -179,6 +179,17 @@ def _digest(value: Any) -> str | None:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def audited_value(model: type, key: str, value: Any) -> Any:
+    """A column value as the trail writes it (redacted, digested or as JSON), to compare rows with events."""
+    if value is None:
+        return None
+    if key in getattr(model, "__audit_redact__", frozenset()):
+        return "***"
+    if key in getattr(model, "__audit_digest__", frozenset()):
+        return _digest(value)
+    return to_json_value(value)
+
+
 def _collect(session: Session) -> list[PendingEvent]:
     events: list[PendingEvent] = []
     for mode, objs in (("CREATE", session.new), ("UPDATE", session.dirty), ("DELETE", session.deleted)):

@@ -2,7 +2,9 @@
 
 Deterministic for a seed; written with bulk inserts in chunks (a million units in minutes), and
 recorded in the audit trail as one SYNTHETIC_IMPORT event with the counts, since these rows are
-generated test data, not GMP work.
+generated test data, not GMP work. The event carries a SHA-256 of each table's imported rows as
+stored (`stateDigests`), so `audit verify` can tell them from rows edited afterwards behind the
+application (records.audit_state).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from records import audit
+from records import audit, audit_state
 from records.audit import AuditContext, PendingEvent
 from records.db import Database
 from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit, Shipment
@@ -131,10 +133,12 @@ async def generate(db: Database, pop: Population = Population(),
                 name = t.__tablename__
                 await conn.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))")  # noqa: S608
+        digests = await audit_state.import_digests(conn, ids)
         written = {"donors": pop.donors, "plasmaUnits": pop.units, "pools": pop.pools, "batches": pop.pools,
                    "intermediates": len(inter_rows), "finalLots": len(lot_rows), **counts}
         ev = PendingEvent("SYNTHETIC_IMPORT", "population", str(pop.seed),
-                          {"counts": [None, written], "parameters": [None, audit.to_json_value(_jsonable(pop))]})
+                          {"counts": [None, written], "parameters": [None, audit.to_json_value(_jsonable(pop))],
+                           "stateDigests": [None, digests]})
         await audit.add(s, ev)
         return written
 

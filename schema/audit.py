@@ -1,14 +1,17 @@
-"""The audit trail: filtered pages and chain verification."""
+"""The audit trail: filtered pages, and verification of the chain and of the rows against it."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from records import audit as rec
+from records import audit_state
 from resolvers import audit as res
 from resolvers.context import Context
 from schema.permissions import can
@@ -47,12 +50,48 @@ class AuditFilter:
     until: datetime | None = strawberry.field(default=None, name="to")
 
 
+@strawberry.enum(description="How a row differs from its audit trail.")
+class RowProblem(Enum):
+    VALUE_CHANGED = strawberry.enum_value("VALUE_CHANGED", description="The column is not its last audited value.")
+    UNAUDITED_ROW = strawberry.enum_value(
+        "UNAUDITED_ROW", description="The row has no audited creation and is not part of a verified import.")
+    DELETED_ROW_PRESENT = strawberry.enum_value("DELETED_ROW_PRESENT", description="The row was audited as deleted.")
+    ROW_MISSING = strawberry.enum_value("ROW_MISSING", description="The row is audited as existing but is gone.")
+    IMPORT_DIGEST = strawberry.enum_value(
+        "IMPORT_DIGEST", description="A bulk import's rows (entityId: their id range) no longer hash to the "
+                                     "digest recorded with it; column names the column when one differs.")
+
+
+@strawberry.type
+class RowMismatch:
+    entity: str
+    entity_id: str | None
+    column: str | None
+    audited: str = strawberry.field(description="The last audited value, as JSON.")
+    current: str = strawberry.field(description="The value in the database, as JSON (redacted and digested "
+                                                "columns as the trail writes them).")
+    problem: RowProblem
+
+    @classmethod
+    def of(cls, m: audit_state.RowMismatch) -> RowMismatch:
+        return cls(entity=m.entity, entity_id=m.entity_id, column=m.column, audited=json.dumps(m.audited),
+                   current=json.dumps(m.current), problem=RowProblem(m.problem))
+
+
 @strawberry.type
 class ChainReport:
-    ok: bool
-    checked: int
+    ok: bool = strawberry.field(description="The chain is intact and every audited row matches it.")
+    checked: int = strawberry.field(description="Audit events checked.")
     first_broken_at: strawberry.ID | None
     problem: str | None
+    rows_checked: int = strawberry.field(description="Rows of audited tables compared with their audit trail.")
+    state_ok: bool = strawberry.field(description="Every audited row holds its last audited values.")
+    mismatch_count: int
+    found: strawberry.Private[tuple[audit_state.RowMismatch, ...]]
+
+    @strawberry.field(description="The first differences between the rows and their audit trail.")
+    def mismatches(self, first: int = 20) -> list[RowMismatch]:
+        return [RowMismatch.of(m) for m in self.found[:page_size(first, default=20, maximum=res.MAX_MISMATCHES)]]
 
 
 @strawberry.type
@@ -72,11 +111,13 @@ class AuditQuery:
         edges = [Edge(node=AuditEvent.of(r), cursor=encode_cursor("audit", r.id)) for r in rows]
         return connection(edges, total, more, after is not None)
 
-    @strawberry.field(description="Recompute the hash chain over every audit event.",
+    @strawberry.field(description="Recompute the hash chain over every audit event and compare every audited "
+                                  "row with its last audited values.",
                       extensions=can("audit:chain", "read"))
     async def verify_audit_chain(self, info: Info[Context, None]) -> ChainReport:
-        ctx = info.context
-        async with ctx.db.read() as s:
-            r = await rec.verify_chain(s)
-        return ChainReport(ok=r.ok, checked=r.checked, problem=r.problem,
-                           first_broken_at=strawberry.ID(str(r.first_broken_at)) if r.first_broken_at else None)
+        r = await res.verify(info.context.db)
+        broken = r.chain.first_broken_at
+        return ChainReport(ok=r.ok, checked=r.chain.checked, problem=r.problem,
+                           first_broken_at=strawberry.ID(str(broken)) if broken else None,
+                           rows_checked=r.state.rows_checked, state_ok=r.state.ok,
+                           mismatch_count=r.state.mismatch_count, found=r.state.mismatches)

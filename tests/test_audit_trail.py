@@ -164,7 +164,8 @@ def test_cli_audit_verify_reports_ok_then_broken(sqlite_url: str) -> None:
     ok = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout.strip().splitlines()[-1]) == {
-        "ok": True, "checked": 3, "firstBrokenAt": None, "problem": None}
+        "ok": True, "checked": 3, "firstBrokenAt": None, "problem": None,
+        "rowsChecked": 3, "stateOk": True, "mismatchCount": 0, "mismatches": []}
 
     async def tamper() -> None:
         database = Database(sqlite_url)
