@@ -44,7 +44,7 @@ from resolvers.batch_events import BATCH_CODEC, BATCH_TOPIC
 from resolvers.context import Context, Services
 from resolvers.equipment import EQUIPMENT_TOPIC
 from resolvers.identity import Lockout
-from schema.limits import limits_rule
+from schema.limits import Limits, limits_rule_for
 from schema.live import LIVE_FIELDS
 from schema.root import build_schema
 from schema.trace import FAST_FIELDS
@@ -141,10 +141,15 @@ def create_app(settings: Settings, services: Services | None = None,
         return principal
 
     fast = {name: FastField(*spec) for name, spec in FAST_FIELDS.items()}
-    http = GraphQLHTTP(schema._schema, http_context, max_body=settings.max_body_bytes,
-                       rules=[limits_rule(settings.max_query_depth, settings.max_query_cost)], fast_fields=fast)
-    planner = LivePlanner(schema._schema, LIVE_FIELDS,
-                          [limits_rule(settings.max_query_depth, settings.max_query_cost)])
+    limits = Limits(
+        max_depth=settings.max_query_depth, max_cost=settings.max_query_cost, max_length=settings.max_query_length,
+        max_tokens=settings.max_query_tokens, max_fields=settings.max_query_fields,
+        max_aliases=settings.max_query_aliases, max_root_fields=settings.max_query_root_fields,
+        max_repeated_fields=settings.max_query_repeated_fields, max_fragments=settings.max_query_fragments,
+        max_fragment_depth=settings.max_query_fragment_depth, max_variable_depth=settings.max_variable_depth)
+    http = GraphQLHTTP(schema._schema, http_context, max_body=settings.max_body_bytes, limits=limits,
+                       fast_fields=fast)
+    planner = LivePlanner(schema._schema, LIVE_FIELDS, [limits_rule_for(limits)])
     ws = LiveGraphQL(schema, base_context=ws_context, authenticate=ws_auth,
                      allowed_origins=settings.allowed_origins, live=planner)
     endpoint = GraphQLEndpoint(http, ws)

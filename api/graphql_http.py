@@ -21,7 +21,6 @@ from graphql import (
     OperationType,
     execute,
     get_operation_ast,
-    parse,
     specified_rules,
     validate,
 )
@@ -39,12 +38,12 @@ from policies.errors import (
     is_outage,
     public_outage,
 )
+from schema.limits import Limits, check_document, check_variables, parse_document
 
 log = logging.getLogger("plasmatwin.graphql")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON_MEDIA = "application/json"
-MAX_TOKENS = 20_000
 
 
 class Refusal(Exception):
@@ -104,26 +103,27 @@ class GraphQLHTTP:
     """The HTTP side of /graphql; `make_context(request, raw_variables)` builds the resolver context."""
 
     def __init__(self, schema: GraphQLSchema, make_context: Callable[..., Any], *, max_body: int,
-                 rules: list[Any], fast_fields: dict[str, fast_path.FastField] | None = None) -> None:
+                 limits: Limits, rules: list[Any] | None = None,
+                 fast_fields: dict[str, fast_path.FastField] | None = None) -> None:
         self.schema = schema
         self.fast_fields = fast_fields or {}
         self.make_context = make_context
         self.max_body = max_body
-        self.rules = (*specified_rules, *rules)
+        self.limits = limits
+        self.rules = (*specified_rules, *(rules or ()))
         self._parse = lru_cache(maxsize=512)(self._parse_uncached)
         self._validate = lru_cache(maxsize=512)(self._validate_uncached)
         self._plan = lru_cache(maxsize=512)(self._plan_uncached)
 
     def _parse_uncached(self, query: str) -> DocumentNode | GraphQLError:
-        try:
-            return parse(query, max_tokens=MAX_TOKENS)
-        except GraphQLError as e:
-            return e
+        return parse_document(query, self.limits)
 
     def _validate_uncached(self, query: str) -> tuple[GraphQLError, ...]:
         doc = self._parse(query)
         assert isinstance(doc, DocumentNode)
-        return tuple(validate(self.schema, doc, self.rules))
+        # The limits first, in linear time: graphql-core's rules are not all linear, and a
+        # document over a limit never reaches them.
+        return tuple(check_document(self.schema, doc, self.limits) or validate(self.schema, doc, self.rules))
 
     def _plan_uncached(self, query: str, operation_name: str | None) -> Any:
         doc = self._parse(query)
@@ -154,10 +154,7 @@ class GraphQLHTTP:
             for key in ("variables", "extensions"):
                 raw = q.get(key)
                 if raw:
-                    try:
-                        params[key] = json.loads(raw)
-                    except json.JSONDecodeError as e:
-                        raise Refusal(400, f"{key} is not valid JSON") from e
+                    params[key] = _json(raw, key)
             return self._check(params)
         if request.method != "POST":
             raise Refusal(405, "use GET or POST", headers={"Allow": "GET, POST"})
@@ -172,20 +169,19 @@ class GraphQLHTTP:
             body += chunk
             if len(body) > self.max_body:
                 raise Refusal(413, f"request larger than {self.max_body} bytes")
-        try:
-            params = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise Refusal(400, "the body is not valid JSON") from e
+        params = _json(body, "the body")
         if not isinstance(params, dict):
             raise Refusal(400, "the body must be a JSON object")
         return self._check(params)
 
-    @staticmethod
-    def _check(params: dict[str, Any]) -> dict[str, Any]:
+    def _check(self, params: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(params.get("query"), str):
             raise Refusal(400, "query must be a string")
         if params.get("variables") is not None and not isinstance(params["variables"], dict):
             raise Refusal(400, "variables must be an object")
+        too_deep = check_variables(params.get("variables") or {}, self.limits)
+        if too_deep:
+            raise Refusal(400, too_deep[0].message)
         if params.get("operationName") is not None and not isinstance(params["operationName"], str):
             raise Refusal(400, "operationName must be a string")
         if params.get("extensions") is not None and not isinstance(params["extensions"], dict):
@@ -234,6 +230,15 @@ class GraphQLHTTP:
         if not isinstance(result, ExecutionResult):
             result = await result
         return _answer(_payload(result, op), result.errors, media)
+
+
+def _json(raw: str | bytes | bytearray, what: str) -> Any:
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise Refusal(400, f"{what} is not valid JSON") from e
+    except RecursionError as e:  # the decoder recurses per level and gives up near 1,000
+        raise Refusal(400, f"{what} nests JSON too deeply to decode") from e
 
 
 def _payload(result: ExecutionResult, _op: OperationDefinitionNode) -> dict[str, Any]:

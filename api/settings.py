@@ -40,6 +40,16 @@ class Settings:
     max_body_bytes: int = 1_000_000
     max_query_depth: int = 12
     max_query_cost: int = 100_000
+    # Checked before graphql-core validates a document (schema/limits.py).
+    max_query_length: int = 20_000
+    max_query_tokens: int = 2_000
+    max_query_fields: int = 300
+    max_query_aliases: int = 100
+    max_query_root_fields: int = 50
+    max_query_repeated_fields: int = 30
+    max_query_fragments: int = 50
+    max_query_fragment_depth: int = 8
+    max_variable_depth: int = 64
     signature_window_seconds: int = 300
     # plantState sends at most one delta per this many milliseconds (changes in between are coalesced).
     plant_state_interval_ms: int = 250
@@ -75,6 +85,16 @@ class Settings:
             max_body_bytes=_int(env, "PLASMATWIN_MAX_BODY_BYTES", d.max_body_bytes),
             max_query_depth=_int(env, "PLASMATWIN_MAX_QUERY_DEPTH", d.max_query_depth),
             max_query_cost=_int(env, "PLASMATWIN_MAX_QUERY_COST", d.max_query_cost),
+            max_query_length=_int(env, "PLASMATWIN_MAX_QUERY_LENGTH", d.max_query_length),
+            max_query_tokens=_int(env, "PLASMATWIN_MAX_QUERY_TOKENS", d.max_query_tokens),
+            max_query_fields=_int(env, "PLASMATWIN_MAX_QUERY_FIELDS", d.max_query_fields),
+            max_query_aliases=_int(env, "PLASMATWIN_MAX_QUERY_ALIASES", d.max_query_aliases),
+            max_query_root_fields=_int(env, "PLASMATWIN_MAX_QUERY_ROOT_FIELDS", d.max_query_root_fields),
+            max_query_repeated_fields=_int(env, "PLASMATWIN_MAX_QUERY_REPEATED_FIELDS",
+                                           d.max_query_repeated_fields),
+            max_query_fragments=_int(env, "PLASMATWIN_MAX_QUERY_FRAGMENTS", d.max_query_fragments),
+            max_query_fragment_depth=_int(env, "PLASMATWIN_MAX_QUERY_FRAGMENT_DEPTH", d.max_query_fragment_depth),
+            max_variable_depth=_int(env, "PLASMATWIN_MAX_VARIABLE_DEPTH", d.max_variable_depth),
             signature_window_seconds=_int(env, "PLASMATWIN_SIGNATURE_WINDOW_SECONDS", d.signature_window_seconds),
             plant_state_interval_ms=_int(env, "PLASMATWIN_PLANT_STATE_INTERVAL_MS", d.plant_state_interval_ms),
             allowed_origins=tuple(x for x in env.get("PLASMATWIN_ALLOWED_ORIGINS", "").split(",") if x),

@@ -1,96 +1,182 @@
-"""Validation rules that refuse queries too deep or too large before they execute.
+"""Limits on what one GraphQL request may ask for, checked before graphql-core validates it.
 
-Cost estimates the number of fields a query can resolve: a list field multiplies the cost of
-its selection by its `first`/`maxPoints` argument, or by LIST_FACTOR when it has none.
+graphql-core's rules walk every node of a document and one of them (OverlappingFieldsCanBeMerged)
+compares fields that share a response name pairwise, so an uncached document of a few kilobytes
+could hold the event loop for seconds. `check_document` takes time linear in the limits: a
+document within them validates in milliseconds, one over them never reaches the rules, and the
+refusal names each limit it exceeds (the depth and cost first).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
     ASTValidationRule,
-    FieldNode,
+    DocumentNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    GraphQLList,
-    GraphQLNamedType,
     GraphQLSchema,
-    InlineFragmentNode,
+    Node,
     OperationDefinitionNode,
-    SelectionSetNode,
-    get_named_type,
-    get_nullable_type,
+    parse,
 )
+from graphql.validation.validate import ValidationAbortedError
 
-LIST_FACTOR = 10
+from schema.document_shape import fragment_spreads, shape, spread_depth, token_count
+from schema.query_cost import FIELD_WEIGHTS, Measure
 
 
-def limits_rule(max_depth: int, max_cost: int) -> type[ASTValidationRule]:
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int = 12
+    max_cost: int = 100_000  # schema/query_cost.py: fields, heavy resolvers weighted
+    max_length: int = 20_000  # characters of query text (comments and strings cost lexing time too)
+    max_tokens: int = 2_000
+    max_fields: int = 300  # with fragments inlined
+    max_aliases: int = 100
+    max_root_fields: int = 50  # per operation
+    max_repeated_fields: int = 30  # selected again under a response path already selected
+    max_fragments: int = 50
+    max_fragment_depth: int = 8  # the longest chain of fragment spreads
+    max_variable_depth: int = 64  # nesting of a variable's JSON value
+    weights: Mapping[str, int] = field(default_factory=lambda: FIELD_WEIGHTS)
+
+    @property
+    def parse_tokens(self) -> int:
+        """Where the parser gives up. A little past max_tokens, so that a document somewhat over it
+        is still parsed and told every limit it exceeds; the parse time stays bounded."""
+        return self.max_tokens * 5 // 2
+
+
+def _error(message: str, node: Node | None = None) -> GraphQLError:
+    return GraphQLError(message, node, extensions={"code": "VALIDATION_FAILED"})
+
+
+def parse_document(query: str, limits: Limits) -> DocumentNode | GraphQLError:
+    """Parse with the length and token limits; a syntax or limit error is returned, not raised."""
+    if len(query) > limits.max_length:
+        return _error(f"the query is {len(query)} characters long; the limit is {limits.max_length}")
+    try:
+        return parse(query, max_tokens=limits.parse_tokens)
+    except GraphQLError as e:
+        if f"more than {limits.parse_tokens} tokens" in e.message:  # the parser gave up
+            return _error(f"the query has more than {limits.parse_tokens} tokens; the limit is {limits.max_tokens}")
+        return e
+
+
+def check_request(schema: GraphQLSchema, query: str, variables: Mapping[str, Any] | None,
+                  limits: Limits) -> list[GraphQLError]:
+    """Every limit for one request, for a transport that parses and validates elsewhere (the
+    WebSocket subscribe message): call it before handing the query on. A syntax error comes back
+    as the only error, as the parser reports it."""
+    doc = parse_document(query, limits)
+    if isinstance(doc, GraphQLError):
+        return [doc]
+    return check_variables(variables or {}, limits) + check_document(schema, doc, limits)
+
+
+def check_document(schema: GraphQLSchema, doc: DocumentNode, limits: Limits) -> list[GraphQLError]:
+    """Every limit the document exceeds, one error each; empty when it is within all of them."""
+    errors: list[GraphQLError] = []
+    fragments = sum(isinstance(d, FragmentDefinitionNode) for d in doc.definitions)
+    if fragments > limits.max_fragments:
+        errors.append(_error(f"the document defines {fragments} fragments; the limit is {limits.max_fragments}"))
+    spreads = fragment_spreads(doc)
+    depth = spread_depth(doc, spreads)
+    if depth > limits.max_fragment_depth:
+        errors.append(_error(f"fragment spreads nest {depth} levels deep; the limit is {limits.max_fragment_depth}"))
+    if errors:  # the fragments bound how far the walks below go through spreads
+        return errors
+    errors += _measure_operations(schema, doc, limits)
+    tokens = token_count(doc)
+    if tokens is not None and tokens > limits.max_tokens:
+        errors.append(_error(f"the query has {tokens} tokens; the limit is {limits.max_tokens}"))
+    s = shape(doc, budget=4 * limits.max_fields)  # a little past the limit, to tell how far over it is
+    at_least = "at least " if s.truncated else ""
+    if s.fields > limits.max_fields or s.truncated:
+        errors.append(_error(f"the document selects {at_least}{s.fields} fields (fragments inlined); "
+                             f"the limit is {limits.max_fields}"))
+    if s.aliases > limits.max_aliases:
+        errors.append(_error(f"the document uses {at_least}{s.aliases} aliases; the limit is {limits.max_aliases}"))
+    if s.repeated > limits.max_repeated_fields:
+        errors.append(_error(f"the document selects {at_least}{s.repeated} fields again under a response name "
+                             f"already selected in the same place; the limit is {limits.max_repeated_fields}"))
+    for name, count in s.root_fields.items():
+        if count > limits.max_root_fields:
+            errors.append(_error(f"operation {name} selects {at_least}{count} root fields; "
+                                 f"the limit is {limits.max_root_fields}"))
+    return errors
+
+
+def _measure_operations(schema: GraphQLSchema, doc: DocumentNode, limits: Limits) -> list[GraphQLError]:
+    fragments = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
+    measure = Measure(schema, fragments, limits.max_depth, limits.weights)
+    errors: list[GraphQLError] = []
+    for op in doc.definitions:
+        if not isinstance(op, OperationDefinitionNode):
+            continue
+        name = op.name.value if op.name else "anonymous"
+        try:
+            depth, cost = measure.selection(op.selection_set, schema.get_root_type(op.operation), 0)
+        except RecursionError:  # inline fragments nested hundreds deep through a chain of spreads
+            depth, cost = limits.max_depth + 1, 0
+        if depth > limits.max_depth:
+            errors.append(_error(f"operation {name} is more than {limits.max_depth} levels deep; "
+                                 f"the limit is {limits.max_depth}", op))
+        elif cost > limits.max_cost:
+            errors.append(_error(f"operation {name} would cost about {cost} (fields, heavy resolvers weighted); "
+                                 f"the limit is {limits.max_cost}", op))
+    return errors
+
+
+def check_variables(variables: Mapping[str, Any], limits: Limits) -> list[GraphQLError]:
+    """Refuse variable values nested deeper than the limit, before coercion recurses into them."""
+    errors = []
+    for name, value in variables.items():
+        depth = json_depth(value)
+        if depth > limits.max_variable_depth:
+            errors.append(_error(f"variable ${name} is nested {depth} levels deep; "
+                                 f"the limit is {limits.max_variable_depth}"))
+    return errors
+
+
+def json_depth(value: Any) -> int:
+    """Nesting of a decoded JSON value: 0 for a scalar, 1 for a flat list or object. Iterative."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, dict):
+            v = v.values()
+        elif not isinstance(v, list):
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        stack.extend((c, depth) for c in v if isinstance(c, dict | list))
+    return deepest
+
+
+def limits_rule_for(limits: Limits) -> type[ASTValidationRule]:
+    """The limits as a validation rule, for paths that validate with graphql-core directly
+    (Strawberry's WebSocket handler, the live planner): a document over a limit stops the
+    validation before any other rule walks it, and the limits' errors are its only errors."""
+
     class QueryLimits(ASTValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            ctx = self.context
-            schema: GraphQLSchema = ctx.schema  # type: ignore[attr-defined]
-            root = schema.get_root_type(node.operation)
-            fragments = {
-                d.name.value: d for d in ctx.document.definitions if isinstance(d, FragmentDefinitionNode)
-            }
-            depth, cost = Measure(schema, fragments).selection(node.selection_set, root, 0, frozenset())
-            name = node.name.value if node.name else "anonymous"
-            if depth > max_depth:
-                ctx.report_error(GraphQLError(
-                    f"operation {name} is {depth} levels deep; the limit is {max_depth}",
-                    node, extensions={"code": "VALIDATION_FAILED"}))
-            elif cost > max_cost:
-                ctx.report_error(GraphQLError(
-                    f"operation {name} would cost about {cost} fields; the limit is {max_cost}",
-                    node, extensions={"code": "VALIDATION_FAILED"}))
+        def enter_document(self, node: DocumentNode, *_: Any) -> None:
+            errors = check_document(self.context.schema, node, limits)  # type: ignore[attr-defined]
+            if not errors:
+                return
+            for e in errors[:-1]:
+                self.report_error(e)
+            last = errors[-1]  # raised, as graphql-core stops on a ValidationAbortedError only
+            raise ValidationAbortedError(last.message, last.nodes, extensions=last.extensions)
 
     return QueryLimits
 
 
-def _multiplier(field: FieldNode) -> int:
-    for arg in field.arguments or ():
-        if arg.name.value in ("first", "last", "maxPoints"):
-            value = getattr(arg.value, "value", None)
-            if isinstance(value, str) and value.isdigit():
-                return max(1, int(value))
-    return LIST_FACTOR
-
-
-class Measure:
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]) -> None:
-        self.schema = schema
-        self.fragments = fragments
-
-    def selection(self, sel: SelectionSetNode | None, parent: GraphQLNamedType | None, depth: int,
-                  seen: frozenset[str]) -> tuple[int, int]:
-        """(deepest level, estimated cost) of a selection set on a parent type."""
-        if sel is None:
-            return depth, 0
-        deepest, cost = depth, 0
-        fields = getattr(parent, "fields", {}) if parent is not None else {}
-        for s in sel.selections:
-            if isinstance(s, FieldNode):
-                fdef = fields.get(s.name.value)
-                child_type = get_named_type(fdef.type) if fdef else None
-                d, c = self.selection(s.selection_set, child_type, depth + 1, seen)
-                is_list = fdef is not None and isinstance(get_nullable_type(fdef.type), GraphQLList)
-                cost += 1 + (_multiplier(s) if is_list else 1) * c
-            elif isinstance(s, InlineFragmentNode):
-                cond = self.schema.get_type(s.type_condition.name.value) if s.type_condition else parent
-                d, c = self.selection(s.selection_set, cond, depth, seen)
-                cost += c
-            elif isinstance(s, FragmentSpreadNode):
-                name = s.name.value
-                frag = self.fragments.get(name)
-                if frag is None or name in seen:  # other rules report unknown and cyclic fragments
-                    continue
-                cond = self.schema.get_type(frag.type_condition.name.value)
-                d, c = self.selection(frag.selection_set, cond, depth, seen | {name})
-                cost += c
-            else:
-                continue
-            deepest = max(deepest, d)
-        return deepest, cost
+def limits_rule(max_depth: int, max_cost: int) -> type[ASTValidationRule]:
+    """The default limits with the given depth and cost."""
+    return limits_rule_for(Limits(max_depth=max_depth, max_cost=max_cost))
