@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from graphql import FieldNode, OperationDefinitionNode, OperationType
+from graphql import DocumentNode, OperationDefinitionNode, get_operation_ast
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
@@ -25,26 +25,26 @@ from starlette.websockets import WebSocket
 
 import api
 from api import demo_live
+from api.access import admit
 from api.auth import authenticate
 from api.demo_live import DemoLive
 from api.fast_path import FastField
 from api.graphql_http import RETRY_AFTER, GraphQLHTTP, unavailable
-from api.graphql_ws import LiveGraphQL
+from api.graphql_ws import LiveGraphQL, OperationRefused
 from api.ingest import error_response, ingest_endpoint
 from api.live_fast import LivePlanner
 from api.metrics import Metrics, RequestTimer
 from api.settings import Settings
-from policies.errors import AppError, ErrorCode, is_outage
+from api.sockets import OpenSockets
+from policies.errors import ErrorCode, is_outage
 from policies.policy_set import PolicySet
-from policies.principal import Principal
 from policies.signatures import TrustStore
 from records.db import Database
-from resolvers import tokens
 from resolvers.batch_events import BATCH_CODEC, BATCH_TOPIC
 from resolvers.context import Context, Services
 from resolvers.equipment import EQUIPMENT_TOPIC
-from resolvers.identity import Lockout
-from schema.limits import Limits, limits_rule_for
+from resolvers.identity import SESSION_TOPIC, Lockout
+from schema.limits import Limits, check_request, limits_rule_for
 from schema.live import LIVE_FIELDS
 from schema.root import build_schema
 from schema.trace import FAST_FIELDS
@@ -55,7 +55,7 @@ from twin.codec import CODECS
 from twin.recorder import Recorder
 from twin.state import SENSOR_TOPIC, PlantState
 
-LIVE_TOPICS = (SENSOR_TOPIC, ALARM_TOPIC, EQUIPMENT_TOPIC, BATCH_TOPIC)
+LIVE_TOPICS = (SENSOR_TOPIC, ALARM_TOPIC, EQUIPMENT_TOPIC, BATCH_TOPIC, SESSION_TOPIC)
 # /health waits this long for the database's answer to SELECT 1 before reporting it down.
 HEALTH_TIMEOUT = 2.0
 DEMO_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -90,15 +90,6 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     )
 
 
-async def scoped_access(db: Database, principal: Principal, client: str | None, op: OperationDefinitionNode) -> None:
-    """Log every request under a scoped token; refuse writes under a read-only one."""
-    fields = [s.name.value for s in op.selection_set.selections if isinstance(s, FieldNode)]
-    await tokens.log_access(db, principal, client, {
-        "operation": op.operation.value, "name": op.name.value if op.name else None, "fields": fields})
-    if op.operation == OperationType.MUTATION and (principal.scope or {}).get("readOnly", True):
-        raise AppError(ErrorCode.FORBIDDEN, "this token is read-only")
-
-
 def _client(conn: HTTPConnection) -> str | None:
     return conn.client.host if conn.client else None
 
@@ -123,22 +114,17 @@ def create_app(settings: Settings, services: Services | None = None,
     svc = services or build_services(settings)
     schema = build_schema(settings.max_query_depth, settings.max_query_cost)
 
-    async def http_context(request: Request, raw_variables: dict[str, Any], op: OperationDefinitionNode) -> Context:
+    async def http_context(request: Request, raw_variables: dict[str, Any], doc: DocumentNode,
+                           op: OperationDefinitionNode) -> Context:
         client = _client(request)
         principal = await authenticate(svc.db, request.headers.get("authorization"), client)
-        if principal is not None and principal.is_scoped:
-            await scoped_access(svc.db, principal, client, op)
-        return Context(svc, principal, client, raw_variables)
+        return await admit(svc, principal, client, doc, op, raw_variables)
 
     def ws_context(ws: WebSocket) -> Context:
         return Context(svc, None, _client(ws))
 
     async def ws_auth(header: Any, ctx: Context) -> Any:
-        principal = await authenticate(svc.db, header, ctx.client)
-        if principal is not None and principal.is_scoped:
-            await tokens.log_access(svc.db, principal, ctx.client, {"operation": "websocket", "name": None,
-                                                                     "fields": []})
-        return principal
+        return await authenticate(svc.db, header, ctx.client)
 
     fast = {name: FastField(*spec) for name, spec in FAST_FIELDS.items()}
     limits = Limits(
@@ -150,7 +136,20 @@ def create_app(settings: Settings, services: Services | None = None,
     http = GraphQLHTTP(schema._schema, http_context, max_body=settings.max_body_bytes, limits=limits,
                        fast_fields=fast)
     planner = LivePlanner(schema._schema, LIVE_FIELDS, [limits_rule_for(limits)])
-    ws = LiveGraphQL(schema, base_context=ws_context, authenticate=ws_auth,
+    sockets = OpenSockets()
+
+    async def ws_admit(base: Context, query: str, operation_name: str | None,
+                       variables: dict[str, Any] | None) -> Context:
+        refused = check_request(schema._schema, query, variables, limits)  # the limits HTTP applies
+        if refused:
+            raise OperationRefused(refused)
+        doc = http.document(query)
+        op = get_operation_ast(doc, operation_name) if doc is not None else None
+        if doc is None or op is None:  # the executor reports what is wrong with the document
+            return Context(svc, base.principal, base.client, dict(variables or {}))
+        return await admit(svc, base.principal, base.client, doc, op, variables, transport="websocket")
+
+    ws = LiveGraphQL(schema, base_context=ws_context, authenticate=ws_auth, admit=ws_admit, sockets=sockets,
                      allowed_origins=settings.allowed_origins, live=planner)
     endpoint = GraphQLEndpoint(http, ws)
 
@@ -189,6 +188,7 @@ def create_app(settings: Settings, services: Services | None = None,
             await svc.bus.start()
         stack = ExitStack()
         stack.enter_context(svc.bus.listen(SENSOR_TOPIC, svc.twin.observe))  # other nodes' readings
+        stack.enter_context(svc.bus.listen(SESSION_TOPIC, sockets.on_event))  # revocations, every node
         recorder = Recorder(svc.db)
         await recorder.start()
         svc.twin.store = recorder.record

@@ -43,7 +43,7 @@ def prepare_files(data_dir: Path) -> tuple[list[NewUser], list[dict[str, Any]]]:
     for spec in DEMO_USERS:
         password = old.get(spec.username, {}).get("password") or new_password()
         key = keys[spec.username]
-        users.append(NewUser(spec.username, spec.display_name, spec.roles, password, key))
+        users.append(NewUser(spec.username, spec.display_name, spec.roles, password, key, spec.organisation))
         entries.append({
             "username": spec.username,
             "displayName": spec.display_name,

@@ -100,7 +100,7 @@ def negotiate(accept: str | None) -> str:
 
 
 class GraphQLHTTP:
-    """The HTTP side of /graphql; `make_context(request, raw_variables)` builds the resolver context."""
+    """The HTTP side of /graphql; `make_context(request, raw_variables, doc, op)` builds the resolver context."""
 
     def __init__(self, schema: GraphQLSchema, make_context: Callable[..., Any], *, max_body: int,
                  limits: Limits, rules: list[Any] | None = None,
@@ -125,6 +125,11 @@ class GraphQLHTTP:
         # document over a limit never reaches them.
         return tuple(check_document(self.schema, doc, self.limits) or validate(self.schema, doc, self.rules))
 
+    def document(self, query: str) -> DocumentNode | None:
+        """The parsed document (cached), or None when the query does not parse."""
+        doc = self._parse(query)
+        return doc if isinstance(doc, DocumentNode) else None
+
     def _plan_uncached(self, query: str, operation_name: str | None) -> Any:
         doc = self._parse(query)
         assert isinstance(doc, DocumentNode)
@@ -145,7 +150,6 @@ class GraphQLHTTP:
                 raise  # the application's handler answers JSON 500 and logs it
             log.warning("database unavailable: %s", e)
             return unavailable(media)
-
 
     async def _params(self, request: Request) -> dict[str, Any]:
         if request.method == "GET":
@@ -212,7 +216,7 @@ class GraphQLHTTP:
         if isinstance(coerced, list):
             return self._not_executed(coerced, media)
         try:
-            context = await self.make_context(request, variables, op)
+            context = await self.make_context(request, variables, doc, op)
         except AppError as e:
             status = 401 if e.code == ErrorCode.UNAUTHENTICATED else 403
             return JSONResponse({"errors": [format_error(e)]}, status, media_type=media)

@@ -112,6 +112,7 @@ class NewUser:
     roles: tuple[str, ...]
     password: str
     key: IssuedKey | None = None
+    organisation: str | None = None
 
 
 def new_password() -> str:
@@ -128,7 +129,8 @@ async def seed_users(db: Database, users: Iterable[NewUser]) -> list[str]:
             if u.username in have:
                 continue
             user = User(username=u.username, display_name=u.display_name,
-                        password_hash=hash_password(u.password), active=True, failed_attempts=0)
+                        password_hash=hash_password(u.password), active=True, failed_attempts=0,
+                        organisation=u.organisation)
             for name in u.roles:
                 user.roles.append(UserRole(role=roles[name], site_code="*"))
             s.add(user)

@@ -48,7 +48,8 @@ class AppError(GraphQLError):
 
 
 # graphql-core's wording when a required `signature`/`verification` argument is left out.
-_MISSING_SIGNATURE = re.compile(r"Argument '[\w.]+\((signature|verification):\)' of type 'SignatureInput!' is required")
+_MISSING_SIGNATURE = re.compile(
+    r"Argument '[\w.]+\((signature|verification|approval):\)' of type 'SignatureInput!' is required")
 
 
 def code_for(error: GraphQLError, pre_execution: bool = False) -> str | None:
@@ -59,7 +60,8 @@ def code_for(error: GraphQLError, pre_execution: bool = False) -> str | None:
     if pre_execution and _MISSING_SIGNATURE.search(error.message):
         return ErrorCode.SIGNATURE_REQUIRED.value
     original = error.original_error
-    if original is None or pre_execution:
+    # graphql-core's own refusals during execution (an argument that does not coerce) are the client's.
+    if original is None or pre_execution or isinstance(original, GraphQLError):
         return ErrorCode.VALIDATION_FAILED.value
     if is_outage(original):
         return ErrorCode.UNAVAILABLE.value

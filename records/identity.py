@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from records.base import Base, BigId, utcnow
@@ -39,6 +39,8 @@ class User(Base):
     # Partner accounts belong to an organisation: a plasma station or distributor code.
     organisation: Mapped[str | None] = mapped_column(String(32))
     locked_until: Mapped[datetime | None]
+    # A one-time password set by the server at creation: nothing but changePassword until replaced.
+    password_change_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from policies.authorize import Authorizer
 from policies.errors import AppError, ErrorCode
 from policies.policy_set import PolicySet
@@ -16,6 +18,7 @@ from policies.signatures import TrustStore
 from records.audit import AuditContext, PendingEvent
 from records.db import Database
 from records.identity import Setting
+from records.signature import ESignature
 from resolvers.identity import Lockout
 from resolvers.trace import TraceScope
 from subscriptions.bus import Bus
@@ -62,8 +65,19 @@ class Services:
             row = await s.get(Setting, POLICY_KEY)
         if row is None or not isinstance(row.value, dict) or row.value.get("fingerprint") == self.policy.fingerprint:
             return
+        fp = row.value.get("fingerprint")
+        async with self.db.read() as s:
+            # Only a version approved through reloadPolicies' signatures is activated: the settings
+            # row alone (written behind the application's back) grants nothing.
+            signed = (await s.execute(select(ESignature.id).where(
+                ESignature.entity == "policy", ESignature.entity_id == str(fp),
+                ESignature.operation == "reloadPolicies", ESignature.meaning == "APPROVED").limit(1))).first()
+        if signed is None:
+            log.error("policy version %s in the database has no approval signature; keeping %s",
+                      fp, self.policy.fingerprint)
+            return
         loaded = PolicySet.load(self.policy.directory, row.value["files"])
-        if loaded.fingerprint == row.value["fingerprint"]:
+        if loaded.fingerprint == fp:
             self.policy = loaded
         else:
             log.error("the approved policy content does not match its fingerprint; keeping %s",

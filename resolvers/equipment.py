@@ -40,7 +40,7 @@ async def set_status(ctx: Context, info: GraphQLResolveInfo, code: str, status: 
         raise AppError(ErrorCode.VALIDATION_FAILED, f"status must be one of {', '.join(STATUSES)}")
     if not reason.strip():
         raise AppError(ErrorCode.VALIDATION_FAILED, "a reason is required to change equipment status")
-    by = await check_signature(ctx, info, "setEquipmentStatus", payload)
+    by = await check_signature(ctx, info, "setEquipmentStatus", payload, meanings=("PERFORMED",))
     try:
         async with ctx.db.write(ctx.audit_context(reason.strip())) as s:
             e = (await s.execute(select(Equipment).where(Equipment.code == code)

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,6 +20,12 @@ from records.audit import AuditContext, PendingEvent
 from records.base import utcnow
 from records.db import Database
 from records.identity import ApiToken, User
+from subscriptions.bus import Bus
+
+# Ended sessions travel on this bus topic so every API node closes the WebSockets they hold.
+SESSION_TOPIC = "session"
+CLOSE_SIGNED_OUT = 4401
+CLOSE_FORBIDDEN = 4403
 
 _hasher = PasswordHasher()
 # Verified against when no real password is checked, so timing does not reveal which accounts exist.
@@ -110,11 +117,18 @@ async def _audit(s: AsyncSession, action: str, user_id: int | None, changes: dic
     await audit.add(s, PendingEvent(action, "app_user", str(user_id) if user_id else None, changes))
 
 
-async def sign_out(db: Database, principal: Principal, client: str | None) -> None:
+async def sign_out(db: Database, bus: Bus, principal: Principal, client: str | None) -> None:
     ctx = AuditContext(principal.username, principal.user_id, "sign-out", client)
     async with db.write(ctx) as s:
         await s.execute(update(ApiToken).where(ApiToken.id == principal.token_id).values(revoked_at=utcnow()))
         await _audit(s, "SIGN_OUT", principal.user_id, {"token": principal.token_id})
+    end_sessions(bus, "signed out", tokens=[principal.token_id])
+
+
+def end_sessions(bus: Bus, reason: str, *, tokens: list[int] | None = None, users: list[int] | None = None,
+                 code: int = CLOSE_SIGNED_OUT) -> None:
+    """After commit: every node closes the WebSockets of these tokens or accounts (api.sockets)."""
+    bus.publish(SESSION_TOPIC, {"tokens": tokens or [], "users": users or [], "code": code, "reason": reason})
 
 
 async def principal_for(db: Database, token: str) -> Principal | None:
@@ -130,8 +144,30 @@ async def principal_for(db: Database, token: str) -> Principal | None:
             return None
         # The user's roles came with the token row (User.roles loads eagerly): no second query.
         grants = [(ur.role.name, ur.site_code) for ur in row.user.roles]
+        partner = any(ur.role.kind == "partner" for ur in row.user.roles)
+        scope = row.scope if row.kind == "scoped" else account_scope(row.user) if partner else None
         return Principal(
             user_id=row.user_id, username=row.user.username, display_name=row.user.display_name,
             grants=tuple(RoleGrant(r, site) for r, site in grants), token_id=row.id,
-            token_kind=row.kind, scope=row.scope,
+            token_kind=row.kind, scope=scope, expires_at=row.expires_at, partner=partner,
+            password_change_required=row.user.password_change_required,
         )
+
+
+def account_scope(user: User) -> dict[str, Any]:
+    """What an external party's account reaches when it signs in with its password: its own
+    organisation (a station its own units and donors, with write for its declarations; a
+    distributor its own deliveries, read-only); a regulator or an account without an
+    organisation sees nothing without a scoped token."""
+    roles = set(user.role_names)
+    org = user.organisation
+    if org and "station_partner" in roles:
+        return {"readOnly": False, "stations": [org]}
+    if org and "distributor_partner" in roles:
+        return {"readOnly": True, "distributors": [org]}
+    return {"readOnly": True}
+
+
+def password_ok(stored: str, password: str) -> bool:
+    """Whether `password` matches the stored Argon2 hash (a password change re-checks the current one)."""
+    return _password_ok(stored, password)

@@ -32,7 +32,9 @@ def status(ctx: Context) -> PolicyStatus:
 
 
 async def reload(ctx: Context, info: GraphQLResolveInfo, expected: str, reason: str,
-                 payload: sig.SignaturePayload | None) -> PolicyStatus:
+                 payload: sig.SignaturePayload | None, approval: sig.SignaturePayload | None) -> PolicyStatus:
+    """The system administrator performs the change; a second person (QA) approves it with their
+    own signature, so no one person decides who may do what."""
     if not reason.strip():
         raise AppError(ErrorCode.VALIDATION_FAILED, "a reason is required")
     current = ctx.services.policy
@@ -45,12 +47,17 @@ async def reload(ctx: Context, info: GraphQLResolveInfo, expected: str, reason: 
                        onDisk=candidate.fingerprint)
     if candidate.fingerprint == current.fingerprint:
         raise AppError(ErrorCode.CONFLICT, "this policy version is already active")
-    by = await check_signature(ctx, info, "reloadPolicies", payload)
+    if approval is None:
+        raise AppError(ErrorCode.SIGNATURE_REQUIRED, "a policy change needs QA's approval signature")
+    by = await check_signature(ctx, info, "reloadPolicies", payload, meanings=("PERFORMED",))
+    approver = await check_signature(ctx, info, "reloadPolicies", approval, second_person=True,
+                                     meanings=("APPROVED",))
     added = sorted(candidate.lines - current.lines)
     removed = sorted(current.lines - candidate.lines)
     async with ctx.db.write(ctx.audit_context(reason.strip())) as s:
-        await store_signature(s, by, "policy", candidate.fingerprint,
-                              {"fingerprint": candidate.fingerprint, "previous": current.fingerprint})
+        content = {"fingerprint": candidate.fingerprint, "previous": current.fingerprint}
+        await store_signature(s, by, "policy", candidate.fingerprint, content)
+        await store_signature(s, approver, "policy", candidate.fingerprint, content)
         ev = PendingEvent("POLICY_RELOADED", "policy", candidate.fingerprint,
                           {"fingerprint": [current.fingerprint, candidate.fingerprint],
                            "added": [None, added], "removed": [removed, None]})

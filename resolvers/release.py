@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 
 from graphql import GraphQLResolveInfo
-from sqlalchemy import func, select
+from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from policies import pades
@@ -25,7 +25,8 @@ from records.audit import PendingEvent
 from records.base import utcnow
 from records.genealogy import FinalLot, Intermediate
 from records.identity import UserCertificate
-from records.plasma import Batch, PlasmaUnit
+from records.plasma import Batch, PlasmaUnit, batch_pool
+from records.quality import LineClearance
 from records.release import ReleaseDocument
 from records.signature import ESignature
 from resolvers import batch_events
@@ -79,10 +80,21 @@ async def _batch(ctx: Context, batch_number: str) -> Batch:
 
 
 async def _production_signers(ctx: Context, batch_id: int) -> list[str]:
+    """Everyone who signed a production record of the batch: its own steps, the line clearances
+    made for it and the charging of its pools (GP-06: whoever makes it does not release it)."""
+    clearances = select(cast(LineClearance.id, String)).where(LineClearance.batch_id == batch_id)
+    pools = select(cast(batch_pool.c.pool_id, String)).where(batch_pool.c.batch_id == batch_id)
     async with ctx.db.read() as s:
-        return list((await s.execute(select(ESignature.signer).where(
-            ESignature.entity == "batch", ESignature.entity_id == str(batch_id),
-            ESignature.meaning.in_(("PERFORMED", "VERIFIED", "REVIEWED"))))).scalars())
+        return sorted(set((await s.execute(select(ESignature.signer).where(
+            or_(and_(ESignature.entity == "batch", ESignature.entity_id == str(batch_id)),
+                and_(ESignature.entity == "line_clearance", ESignature.entity_id.in_(clearances)),
+                and_(ESignature.entity == "pool", ESignature.entity_id.in_(pools))),
+            ESignature.meaning.in_(("PERFORMED", "VERIFIED", "REVIEWED"))))).scalars()))
+
+
+async def _release_duty(ctx: Context, batch_id: int) -> None:
+    await ctx.require_duty("release", "batch", str(batch_id), "whoever signed production records of a batch "
+                           "cannot release it", production_signers=tuple(await _production_signers(ctx, batch_id)))
 
 
 async def prepare(ctx: Context, batch_number: str) -> Prepared:
@@ -94,8 +106,7 @@ async def prepare(ctx: Context, batch_number: str) -> Prepared:
     if b.status not in RELEASABLE:
         raise AppError(ErrorCode.CONFLICT, f"batch {batch_number} is {b.status}; only {', '.join(RELEASABLE)} "
                                            "batches can be released")
-    await ctx.require_duty("release", "batch", str(b.id), "whoever signed production steps of a batch cannot "
-                           "release it", production_signers=tuple(await _production_signers(ctx, b.id)))
+    await _release_duty(ctx, b.id)
     async with ctx.db.read() as s:
         certs = (await s.execute(select(UserCertificate.pem, UserCertificate.algorithm)
                                  .where(UserCertificate.user_id == qp.user_id, UserCertificate.revoked_at.is_(None))
@@ -125,6 +136,8 @@ async def complete(ctx: Context, info: GraphQLResolveInfo, document_id: str, cms
         raise AppError(ErrorCode.NOT_FOUND, f"no release document {document_id} waiting for a signature")
     if doc.prepared_by != qp.username:
         raise AppError(ErrorCode.FORBIDDEN, "the QP who prepared the release completes it")
+    # Checked again: a production record may have been signed since the release was prepared.
+    await _release_duty(ctx, doc.batch_id)
     try:
         raw = base64.b64decode(cms_signature, validate=True)
     except (binascii.Error, ValueError) as exc:

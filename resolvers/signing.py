@@ -37,11 +37,19 @@ class SignedBy:
 
 
 def raw_argument(info: GraphQLResolveInfo, ctx: Context, name: str = "input") -> Any:
-    """The argument exactly as the request carried it: only a variable qualifies (design.md)."""
+    """The argument exactly as the request carried it: only a variable the request sends qualifies
+    (design.md). A variable left to its default in the document, or sent as null, is refused: the
+    signature would cover nothing while the default is applied."""
     for arg in info.field_nodes[0].arguments or ():
         if arg.name.value == name:
             if isinstance(arg.value, VariableNode):
-                return ctx.raw_variables.get(arg.value.name.value)
+                var = arg.value.name.value
+                value = ctx.raw_variables.get(var)
+                if value is None:
+                    raise AppError(ErrorCode.VALIDATION_FAILED,
+                                   f"the signed ${var} must be sent in the request's variables; a default "
+                                   "written in the document is not covered by the signature")
+                return value
             break
     raise AppError(ErrorCode.VALIDATION_FAILED,
                    f"a signed mutation takes its {name} as a variable ($input), not written inline")

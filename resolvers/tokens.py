@@ -20,7 +20,7 @@ from records.audit import PendingEvent
 from records.base import utcnow
 from records.identity import ApiToken, User
 from resolvers.context import Context
-from resolvers.identity import token_digest
+from resolvers.identity import end_sessions, token_digest
 from resolvers.signing import check_signature, store_signature
 
 MAX_VALIDITY = timedelta(days=366)
@@ -108,6 +108,7 @@ async def revoke(ctx: Context, token_id: int, reason: str) -> TokenView:
         row.revoked_at = utcnow()
         ev = PendingEvent("TOKEN_REVOKED", "api_token", str(row.id), {"revokedAt": [None, audit.iso(row.revoked_at)]})
         await audit.add(s, ev)
+    end_sessions(ctx.services.bus, "token revoked", tokens=[token_id])
     return (await listing(ctx, token_id))[0]
 
 

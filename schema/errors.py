@@ -6,7 +6,7 @@ from __future__ import annotations
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from policies.errors import ErrorCode, code_for
+from policies.errors import ErrorCode, code_for, public_outage
 
 
 class ErrorCodes(MaskErrors):
@@ -19,7 +19,7 @@ class ErrorCodes(MaskErrors):
         return masked
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        out = super()._process_errors(errors)
+        out = [public_outage(e) for e in super()._process_errors(errors)]
         for e in out:
             if not (e.extensions or {}).get("code"):
                 e.extensions = {**(e.extensions or {}), "code": code_for(e) or ErrorCode.INTERNAL_SERVER_ERROR.value}

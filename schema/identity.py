@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from resolvers import identity
+from resolvers import identity, users
 from resolvers.context import Context
 
 
@@ -16,6 +16,8 @@ class Viewer:
     username: str
     display_name: str
     roles: list[str]
+    password_change_required: bool = strawberry.field(
+        description="Signed in with a one-time password: only changePassword is allowed until it is replaced")
 
 
 @strawberry.type
@@ -29,7 +31,8 @@ class IdentityQuery:
     @strawberry.field(description="The signed-in caller, or null when the request has no valid token.")
     def viewer(self, info: Info[Context, None]) -> Viewer | None:
         p = info.context.principal
-        return Viewer(username=p.username, display_name=p.display_name, roles=p.roles) if p else None
+        return Viewer(username=p.username, display_name=p.display_name, roles=p.roles,
+                      password_change_required=p.password_change_required) if p else None
 
 
 @strawberry.type
@@ -43,8 +46,14 @@ class IdentityMutation:
         )
         return SignInPayload(token=issued.token, expires_at=issued.expires_at)
 
+    @strawberry.mutation(description="Replace your own password (first of all a one-time one); your other "
+                                     "sessions end. The new one follows the password policy.")
+    async def change_password(self, info: Info[Context, None], current: str, new: str) -> bool:
+        await users.change_password(info.context, current, new)
+        return True
+
     @strawberry.mutation(description="Revoke the bearer token of this request.")
     async def sign_out(self, info: Info[Context, None]) -> bool:
         ctx = info.context
-        await identity.sign_out(ctx.db, ctx.signed_in(), ctx.client)
+        await identity.sign_out(ctx.db, ctx.services.bus, ctx.signed_in(), ctx.client)
         return True

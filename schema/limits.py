@@ -59,6 +59,8 @@ def parse_document(query: str, limits: Limits) -> DocumentNode | GraphQLError:
     """Parse with the length and token limits; a syntax or limit error is returned, not raised."""
     if len(query) > limits.max_length:
         return _error(f"the query is {len(query)} characters long; the limit is {limits.max_length}")
+    if not _is_unicode(query):
+        return _error("the query contains a lone surrogate (\\ud800-\\udfff), which is not text")
     try:
         return parse(query, max_tokens=limits.parse_tokens)
     except GraphQLError as e:
@@ -140,7 +142,34 @@ def check_variables(variables: Mapping[str, Any], limits: Limits) -> list[GraphQ
         if depth > limits.max_variable_depth:
             errors.append(_error(f"variable ${name} is nested {depth} levels deep; "
                                  f"the limit is {limits.max_variable_depth}"))
+        elif not _all_unicode(value):
+            # JSON's \ud800 escapes decode to strings that no database, signature or file can hold.
+            errors.append(_error(f"variable ${name} contains a lone surrogate (\\ud800-\\udfff), which is not text"))
     return errors
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _all_unicode(value: Any) -> bool:
+    """Every string in a decoded JSON value (keys included) is valid Unicode. Iterative."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if not _is_unicode(v):
+                return False
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return True
 
 
 def json_depth(value: Any) -> int:

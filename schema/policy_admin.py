@@ -38,9 +38,10 @@ class PolicyQuery:
 
 @strawberry.type
 class PolicyMutation:
-    @strawberry.mutation(description="Activate the policy files on disk; signed APPROVED by a system administrator.",
+    @strawberry.mutation(description="Activate the policy files on disk: signed PERFORMED by a system "
+                                     "administrator and APPROVED by a QA officer (a second person).",
                          extensions=can("setting:policy", "write"))
     async def reload_policies(self, info: Info[Context, None], input: ReloadPoliciesInput,
-                              signature: SignatureInput) -> PolicyStatus:
+                              signature: SignatureInput, approval: SignatureInput) -> PolicyStatus:
         return PolicyStatus.of(await res.reload(info.context, info._raw_info, input.fingerprint, input.reason,
-                                                signature.payload()))
+                                                signature.payload(), approval.payload()))

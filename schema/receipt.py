@@ -75,8 +75,10 @@ class LabelQuery:
         async with info.context.db.read() as s:
             u = (await s.execute(select(UnitRow).where(UnitRow.material_code == material_code)
                                  .options(selectinload(UnitRow.station)))).scalar_one_or_none()
-        if u is None or (info.context.signed_in().is_scoped):
-            raise AppError(ErrorCode.NOT_FOUND if u is None else ErrorCode.OUT_OF_SCOPE, "no such material code")
+        if info.context.signed_in().is_scoped:  # labels are internal; checked first so nothing leaks
+            raise AppError(ErrorCode.OUT_OF_SCOPE, "labels are not within your access")
+        if u is None:
+            raise AppError(ErrorCode.NOT_FOUND, "no such material code")
         return MaterialLabel.of(u)
 
 

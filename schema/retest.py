@@ -97,8 +97,10 @@ class RetestQuery:
         async with info.context.db.read() as s:
             u = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == donation_number))
                  ).scalar_one_or_none()
-            if u is None or info.context.signed_in().is_scoped:
-                raise AppError(ErrorCode.NOT_FOUND if u is None else ErrorCode.OUT_OF_SCOPE, "no such unit")
+            if info.context.signed_in().is_scoped:  # internal; the same answer whether or not the unit exists
+                raise AppError(ErrorCode.OUT_OF_SCOPE, "quarantine details are internal")
+            if u is None:
+                raise AppError(ErrorCode.NOT_FOUND, "no such unit")
             return QuarantineState.of(await res.evaluate(s, u, utcnow().date()))
 
 

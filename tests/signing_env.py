@@ -32,6 +32,8 @@ SIGNERS = {
     "qc.sig": (("qc_analyst",), "ES256"),
     "qcr.sig": (("qc_reviewer",), "ES256"),
     "qc.both": (("qc_analyst", "qc_reviewer"), "ES256"),
+    "qp.qa": (("qa_officer", "qualified_person"), "ES256"),
+    "adm.two": (("system_admin",), "ES256"),
 }
 
 

@@ -50,3 +50,8 @@ def test_deviation_raiser_cannot_alone_approve_closure() -> None:
 
 def test_actions_without_rules_are_not_restricted() -> None:
     assert D.allows("ann", "read")
+
+
+def test_nobody_grants_roles_to_their_own_account() -> None:
+    assert not D.allows("adm.lin", "grant_roles", target="adm.lin")
+    assert D.allows("adm.lin", "grant_roles", target="qc.new")

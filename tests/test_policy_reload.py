@@ -15,8 +15,8 @@ from policies.principal import Principal, RoleGrant
 from records.audit import AuditEvent
 from tests.conftest import make_settings
 
-RELOAD = """mutation($input: ReloadPoliciesInput!, $sig: SignatureInput!){
-  reloadPolicies(input: $input, signature: $sig){ activeFingerprint onDiskFingerprint rules } }"""
+RELOAD = """mutation($input: ReloadPoliciesInput!, $sig: SignatureInput!, $ok: SignatureInput!){
+  reloadPolicies(input: $input, signature: $sig, approval: $ok){ activeFingerprint onDiskFingerprint rules } }"""
 STATUS = "{policyStatus{activeFingerprint onDiskFingerprint}}"
 
 
@@ -30,12 +30,12 @@ def policy_dir(env: Any, tmp_path: Path) -> Path:
     return d
 
 
-async def _reload(env: Any, fingerprint: str, user: str = "adm.sig") -> dict[str, Any]:
+async def _reload(env: Any, fingerprint: str, user: str = "adm.sig", approver: str = "qa.sig") -> dict[str, Any]:
     gql, signers, _ = env
     me = await gql.sign_in(user)
     inp = {"fingerprint": fingerprint, "reason": "grant operators the audit trail (CR-42)"}
-    body: dict[str, Any] = await me(RELOAD, {"input": inp, "sig": signers.sign(user, "reloadPolicies", inp,
-                                                                               "APPROVED")})
+    body: dict[str, Any] = await me(RELOAD, {"input": inp, "sig": signers.sign(user, "reloadPolicies", inp),
+                                             "ok": signers.sign(approver, "reloadPolicies", inp, "APPROVED")})
     return body
 
 
@@ -74,7 +74,8 @@ async def test_only_the_system_administrator_reloads(env: Any, policy_dir: Path)
         fh.write("p, operator, *, audit:trail, read\n")
     from policies.policy_set import fingerprint
 
-    assert (await _reload(env, fingerprint(policy_dir), "qa.sig"))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    body = await _reload(env, fingerprint(policy_dir), "qa.sig", "qa.two")
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 async def test_broken_policy_files_never_replace_working_ones(env: Any, policy_dir: Path) -> None:

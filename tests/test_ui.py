@@ -332,3 +332,44 @@ def test_lost_connection_is_shown_and_recovers(browser: Any, demo: DemoServer) -
         close(page)
         relay.stop()
 
+
+
+@pytest.mark.req("IT-57")
+def test_a_new_account_replaces_its_one_time_password_before_anything_else(browser: Any, demo: DemoServer) -> None:
+    """An account made by the administrator (signed, with QA's approval) signs in with the server's
+    one-time password and is shown only the password form until it chooses its own."""
+    from policies.signatures import make_payload
+
+    def sign(user: str, inp: dict[str, Any], meaning: str) -> dict[str, Any]:
+        u = demo.users[user]
+        key = (demo.data_dir / u["privateKey"]).read_bytes()
+        return make_payload(key, u["algorithm"], user, "createUser", inp, meaning)
+
+    inp = {"username": "qc.ui", "displayName": "QC UI (synthetic)", "roles": ["qc_analyst"], "reason": "new hire"}
+    made = demo.gql("""mutation($input: CreateUserInput!, $sig: SignatureInput!, $ok: SignatureInput) {
+        createUser(input: $input, signature: $sig, approval: $ok) { initialPassword } }""",
+                    {"input": inp, "sig": sign("adm.lin", inp, "PERFORMED"), "ok": sign("qa.li", inp, "APPROVED")},
+                    as_user="adm.lin")["createUser"]
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{demo.url}/#/control")
+        page.fill("input[name=username]", "qc.ui")
+        page.fill("input[name=password]", made["initialPassword"])
+        page.click("form.signin button[type=submit]")
+        page.get_by_text("You signed in with a one-time password").wait_for(timeout=10000)
+        assert page.locator("svg.plan").count() == 0
+        page.fill("input[name=current]", made["initialPassword"])
+        page.fill("input[name=new]", "password1234")
+        page.fill("input[name=again]", "password1234")
+        page.click("form.signin button[type=submit]")
+        page.get_by_text("password refused").wait_for(timeout=10000)
+        page.fill("input[name=new]", "quartz lantern meadow 1987")
+        page.fill("input[name=again]", "quartz lantern meadow 1987")
+        page.click("form.signin button[type=submit]")
+        page.wait_for_selector("[data-testid=viewer]", timeout=10000)
+    finally:
+        context.close()
+    assert not errors, errors

@@ -241,8 +241,9 @@ async def test_clips_are_found_by_batch_workstation_location_movement_camera_and
     rest = (await qa(SEARCH, {"f": {"cameraCode": "CAM-1"}, "first": 2, "after": first["pageInfo"]["endCursor"]}))
     assert [e["node"]["id"] for e in rest["data"]["videoClips"]["edges"]] == [other["id"]]
 
-    # Playback: the reference of the VMS comes with the clip; readers beyond QA see it too.
-    reg = await GQL(gql.client).sign_in("reg.one")
+    # Playback: the reference of the VMS comes with the clip; readers beyond QA see it too (a
+    # regulator's account does not: video is outside every external party's scope).
+    reg = await GQL(gql.client).sign_in("audit.one")
     one = (await reg(f"query($id: Int!){{ videoClip(id: $id) {{ {CLIP} }} }}", {"id": key["id"]}))
     assert one["data"]["videoClip"]["playbackUri"] == "https://vms.local/play?cam=CAM-1&t=1"
     bridge = await GQL(gql.client).sign_in("bridge.one")

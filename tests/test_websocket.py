@@ -104,4 +104,5 @@ async def test_scoped_token_subscription_is_out_of_scope(live_server: LiveServer
 
         access = (await s.execute(select(AuditEvent.changes).where(AuditEvent.action == "ACCESS"))).scalars().all()
     await db.dispose()
-    assert [a["operation"] for a in access] == ["websocket"]
+    assert [(a["operation"], a["fields"], a["transport"]) for a in access] == [
+        ("subscription", ["sensorUpdates"], "websocket")]

@@ -138,6 +138,8 @@ class UserSpec:
     display_name: str
     roles: tuple[str, ...]
     algorithm: str
+    # External parties' accounts belong to an organisation (station or distributor code): their scope.
+    organisation: str | None = None
 
 
 # --- builders: templates without tags, numbered when the room is assembled ---------------------------
@@ -556,8 +558,9 @@ DEMO_STATIONS: tuple[StationSpec, ...] = (
 )
 
 
-def _user(username: str, display_name: str, *roles: str, algorithm: str = "ES256") -> UserSpec:
-    return UserSpec(username, display_name, roles, algorithm)
+def _user(username: str, display_name: str, *roles: str, algorithm: str = "ES256",
+          organisation: str | None = None) -> UserSpec:
+    return UserSpec(username, display_name, roles, algorithm, organisation)
 
 
 # Second operator and QA officer exist so separation-of-duties checks (perform vs. verify) can be shown.
@@ -571,8 +574,8 @@ DEMO_USERS: tuple[UserSpec, ...] = (
     _user("qa.li", "Li Qi (demo QA officer)", "qa_officer"),
     _user("qa.zheng", "Zheng Ba (demo QA officer)", "qa_officer"),
     _user("qp.feng", "Feng Jiu (demo qualified person)", "qualified_person"),
-    _user("stn.hua", "Hua Shi (demo station partner)", "station_partner"),
-    _user("dist.ma", "Ma Yao (demo distributor)", "distributor_partner"),
+    _user("stn.hua", "Hua Shi (demo station partner)", "station_partner", organisation="PS-N1"),
+    _user("dist.ma", "Ma Yao (demo distributor)", "distributor_partner", organisation="DIST-01"),
     _user("reg.he", "He Ling (demo regulator)", "regulator"),
     _user("adm.lin", "Lin Dong (demo system admin)", "system_admin"),
     _user("aud.xu", "Xu Nan (demo audit admin)", "audit_admin"),

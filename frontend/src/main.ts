@@ -1,7 +1,7 @@
 /** The app shell: sign-in, navigation between the control room, trace and tablet views. */
 
 import "./styles.css";
-import { signIn, signOut } from "./api/auth";
+import { changePassword, signIn, signOut } from "./api/auth";
 import { errorText, setUnauthenticatedHandler } from "./api/gql";
 import { live } from "./api/live";
 import { session } from "./api/session";
@@ -79,6 +79,43 @@ function signInView(r: Route): HTMLElement {
   return h("main", { class: `signin-page ${r.name === "tablet" ? "tablet-mode" : ""}` }, form);
 }
 
+/** A one-time password (a new account) is replaced before anything else is shown. */
+function changePasswordView(): HTMLElement {
+  const current = h("input", { name: "current", type: "password", autocomplete: "current-password", required: true });
+  const next = h("input", { name: "new", type: "password", autocomplete: "new-password", required: true, minlength: "12" });
+  const again = h("input", { name: "again", type: "password", autocomplete: "new-password", required: true });
+  const err = h("div", { class: "error-box", role: "alert", hidden: true }, "");
+  const submit = h("button", { type: "submit", class: "primary big" }, "Change password");
+  const form = h("form", { class: "signin" },
+    h("h1", null, "Choose your password"),
+    h("p", { class: "muted" }, "You signed in with a one-time password. Choose your own (at least 12 characters, " +
+      "not a common password or your username) before you continue."),
+    h("label", { class: "field" }, h("span", null, "One-time password"), current),
+    h("label", { class: "field" }, h("span", null, "New password"), next),
+    h("label", { class: "field" }, h("span", null, "New password again"), again),
+    err, submit);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    err.hidden = true;
+    if (next.value !== again.value) {
+      err.hidden = false;
+      err.textContent = "The two new passwords differ.";
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await changePassword(current.value, next.value);
+      render();
+    } catch (e) {
+      err.hidden = false;
+      err.textContent = `Password not changed: ${errorText(e)}`;
+      submit.disabled = false;
+    }
+  });
+  setTimeout(() => current.focus(), 0);
+  return h("main", { class: "signin-page" }, form);
+}
+
 const banner = connectionBanner();
 
 async function render(): Promise<void> {
@@ -88,6 +125,12 @@ async function render(): Promise<void> {
     teardown();
     live.stop();
     app.replaceChildren(signInView(r));
+    return;
+  }
+  if (session.viewer.passwordChangeRequired) {
+    teardown();
+    live.stop();
+    app.replaceChildren(changePasswordView());
     return;
   }
   live.start();

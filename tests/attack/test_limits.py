@@ -116,3 +116,37 @@ def test_one_call_checks_a_websocket_request() -> None:
     assert error.message == "variable $f is nested 70 levels deep; the limit is 64"
     assert [e.message for e in check_request(schema, chain(17), {}, Limits())] == [
         "fragment spreads nest 17 levels deep; the limit is 8"]
+
+
+async def test_the_websocket_applies_the_same_limits(signed_live: Any) -> None:
+    """A subscribe message goes through the limits HTTP applies, before Strawberry parses it."""
+    from tests.attack.conftest import WS, code
+
+    ws = await WS.open(signed_live.live.ws_url, await signed_live.token("op.one"))
+    try:
+        chain = "query { ...F0 } " + " ".join(
+            f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(17)) + \
+            " fragment F17 on Query { __typename }"
+        body = await ws.request(chain, op_id="chain")
+        assert code(body) == "VALIDATION_FAILED" and "fragment" in body["errors"][0]["message"]
+        deep: Any = 1
+        for _ in range(70):
+            deep = [deep]
+        body = await ws.request("query($v: JSON) { __typename }", {"v": deep}, op_id="deep")
+        assert code(body) == "VALIDATION_FAILED" and "nested" in body["errors"][0]["message"]
+        body = await ws.request("query($v: String) { __typename }", {"v": "\ud800"}, op_id="surrogate")
+        assert code(body) == "VALIDATION_FAILED" and "surrogate" in body["errors"][0]["message"]
+        body = await ws.request("{ __typename", op_id="syntax")
+        assert code(body) == "VALIDATION_FAILED"
+        assert (await ws.request("{ __typename }", op_id="fine"))["data"] == {"__typename": "Query"}
+    finally:
+        await ws.close()
+
+
+async def test_lone_surrogates_in_variables_are_refused_before_anything_runs(gql: Any) -> None:
+    me = await gql.sign_in("op.one")
+    body = json.dumps({"query": "query($v: String!) { equipment(code: $v) { code } }", "variables": {"v": "EQ-\ud800"}})
+    r = await me.client.post("/graphql", content=body.encode(), headers={
+        "content-type": "application/json", "authorization": f"Bearer {me.token}"})
+    assert r.status_code == 400 and r.json()["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    assert "surrogate" in r.json()["errors"][0]["message"]

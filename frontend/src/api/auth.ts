@@ -4,7 +4,7 @@ import { gql } from "./gql";
 import { session, type Viewer } from "./session";
 
 const SIGN_IN = `mutation SignIn($u: String!, $p: String!) { signIn(username: $u, password: $p) { token expiresAt } }`;
-const VIEWER = `query Viewer { viewer { username displayName roles } }`;
+const VIEWER = `query Viewer { viewer { username displayName roles passwordChangeRequired } }`;
 
 export interface Credentials {
   token: string;
@@ -25,6 +25,16 @@ export async function signIn(username: string, password: string): Promise<Viewer
   const c = await authenticate(username, password);
   session.set(c.token, c.expiresAt, c.viewer);
   return c.viewer;
+}
+
+/** Replace the signed-in user's password (a one-time one first of all); other sessions end. */
+export async function changePassword(current: string, next: string): Promise<void> {
+  await gql<{ changePassword: boolean }>(
+    `mutation ChangePassword($c: String!, $n: String!) { changePassword(current: $c, new: $n) }`,
+    { c: current, n: next });
+  const v = session.viewer;
+  const token = session.token;
+  if (v && token) session.set(token, session.expiresAt ?? "", { ...v, passwordChangeRequired: false });
 }
 
 /** Revoke a token; failures are ignored because the token is dropped locally either way. */

@@ -4,6 +4,8 @@ export interface Viewer {
   username: string;
   displayName: string;
   roles: string[];
+  /** Signed in with a one-time password: only a password change is allowed until it is replaced. */
+  passwordChangeRequired?: boolean;
 }
 
 const KEY = "plasmatwin.session";
@@ -36,6 +38,10 @@ class Session {
 
   get viewer(): Viewer | null {
     return this.stored?.viewer ?? null;
+  }
+
+  get expiresAt(): string | null {
+    return this.stored?.expiresAt ?? null;
   }
 
   set(token: string, expiresAt: string, viewer: Viewer): void {

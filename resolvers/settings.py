@@ -1,0 +1,65 @@
+"""Plain settings the system administrator changes with `setSetting`, each with its check.
+
+Only keys listed here are plain settings. Values that decide who may do what (the active policy
+version) or that carry a GMP approval of their own (video retention) are changed only through
+their signed mutations; `setSetting` refuses them and audits the attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from policies.errors import AppError, ErrorCode
+from records.audit import PendingEvent
+from records.identity import Setting
+from resolvers import alarms
+from resolvers.context import POLICY_KEY, Context
+from resolvers.retest import DEFAULT_QUARANTINE_DAYS
+from resolvers.video import SETTING_KEY as VIDEO_RETENTION_KEY
+
+
+def _int_between(low: int, high: int) -> Callable[[str, Any], None]:
+    def check(key: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"{key} is a whole number from {low} to {high}")
+    return check
+
+
+def _min_units(key: str, value: Any) -> None:
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and k.strip() and isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 10_000
+            for k, v in value.items()):
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"{key} maps each product to a number of units (1-10000)")
+
+
+PLAIN: dict[str, Callable[[str, Any], None]] = {
+    alarms.RECIPIENTS_KEY: lambda _k, v: alarms.check_recipients(v),
+    "quarantine.days": _int_between(DEFAULT_QUARANTINE_DAYS, 3650),
+    "pooling.minUnits": _min_units,
+    "audit.review.days": _int_between(1, 366),
+}
+
+# Keys changed only through their own signed mutation.
+GUARDED = {POLICY_KEY: "reloadPolicies", VIDEO_RETENTION_KEY: "setVideoRetentionPolicy"}
+
+
+async def set_setting(ctx: Context, key: str, value: Any, reason: str) -> Any:
+    if not reason or not reason.strip():
+        raise AppError(ErrorCode.VALIDATION_FAILED, "a reason is required")
+    check = PLAIN.get(key)
+    if check is None:
+        via = GUARDED.get(key)
+        message = (f"{key} is changed only through the signed {via} mutation" if via
+                   else f"{key} is not a setting; known settings: {', '.join(sorted(PLAIN))}")
+        await ctx.db.record(ctx.audit_context(reason.strip()), PendingEvent(
+            "ACCESS_DENIED", "setting", key, {"action": "setSetting", "reason": message}))
+        raise AppError(ErrorCode.FORBIDDEN if via else ErrorCode.VALIDATION_FAILED, message)
+    check(key, value)
+    async with ctx.db.write(ctx.audit_context(reason.strip())) as s:
+        row = await s.get(Setting, key)
+        if row is None:
+            s.add(Setting(key=key, value=value))
+        else:
+            row.value = value
+    return value
