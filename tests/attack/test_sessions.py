@@ -113,3 +113,24 @@ async def test_sign_out_on_one_node_closes_the_websocket_on_the_other(two_nodes:
     await asyncio.sleep(0.5)
     assert (await _post(node_a, token, "mutation{signOut}"))["data"]["signOut"] is True
     assert await _closed(ws) == 4401
+
+
+@pytest.mark.req("IT-57")
+async def test_a_websocket_closes_when_its_token_expires(signed_live: SignedLive) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from records.audit import AuditContext
+    from records.base import utcnow
+    from records.identity import ApiToken, User
+    from resolvers.identity import token_digest
+
+    db = Database(signed_live.url)
+    async with db.write(AuditContext("test", reason="a token about to expire")) as s:
+        uid = (await s.execute(select(User.id).where(User.username == "op.one"))).scalar_one()
+        s.add(ApiToken(token_hash=token_digest("short-lived"), user_id=uid, expires_at=utcnow() + timedelta(seconds=1)))
+    await db.dispose()
+    ws = await WS.open(signed_live.live.ws_url, "short-lived")
+    await ws.send("s", SENSORS)
+    assert await _closed(ws) == 4401
