@@ -18,10 +18,12 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
 )
 
 from policies.errors import AppError, ErrorCode
 from policies.principal import Principal
+from policies.signatures import RawInput
 from records.audit import PendingEvent
 from resolvers import tokens
 from resolvers.context import Context, Services
@@ -30,17 +32,16 @@ from resolvers.context import Context, Services
 PASSWORD_CHANGE_FIELDS = frozenset({"changePassword", "viewer", "signOut", "__typename"})
 
 
-def root_fields(doc: DocumentNode, op: OperationDefinitionNode) -> list[str]:
-    """The root fields an operation selects, through fragment spreads and inline fragments."""
+def root_nodes(doc: DocumentNode, op: OperationDefinitionNode) -> list[FieldNode]:
+    """The root field nodes an operation selects, through fragment spreads and inline fragments."""
     fragments = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
-    out: list[str] = []
+    out: list[FieldNode] = []
     seen: set[str] = set()
 
     def walk(sel: SelectionSetNode) -> None:
         for s in sel.selections:
             if isinstance(s, FieldNode):
-                if s.name.value not in out:
-                    out.append(s.name.value)
+                out.append(s)
             elif isinstance(s, InlineFragmentNode):
                 walk(s.selection_set)
             elif isinstance(s, FragmentSpreadNode) and s.name.value not in seen:
@@ -50,6 +51,30 @@ def root_fields(doc: DocumentNode, op: OperationDefinitionNode) -> list[str]:
                     walk(frag.selection_set)
 
     walk(op.selection_set)
+    return out
+
+
+def root_fields(doc: DocumentNode, op: OperationDefinitionNode) -> list[str]:
+    return list(dict.fromkeys(n.name.value for n in root_nodes(doc, op)))
+
+
+def raw_inputs(doc: DocumentNode, op: OperationDefinitionNode, variables: dict[str, Any]) -> dict[str, Any]:
+    """Each mutation field's `input` argument exactly as the request carried it, by response key:
+    the value of its variable, or RawInput.MISSING (not sent or null: a default would be applied)
+    or RawInput.INLINE (written in the document). This is what a signature covers (design.md)."""
+    if op.operation != OperationType.MUTATION:
+        return {}
+    out: dict[str, Any] = {}
+    for node in root_nodes(doc, op):
+        arg = next((a for a in node.arguments or () if a.name.value == "input"), None)
+        if arg is None:
+            continue
+        key = node.alias.value if node.alias else node.name.value
+        if isinstance(arg.value, VariableNode):
+            value = variables.get(arg.value.name.value)
+            out[key] = RawInput.MISSING if value is None else value
+        else:
+            out[key] = RawInput.INLINE
     return out
 
 
@@ -72,4 +97,4 @@ async def admit(svc: Services, principal: Principal | None, client: str | None, 
                 PendingEvent("ACCESS_DENIED", "api_token", str(principal.token_id),
                              {"reason": "read-only scope", "fields": root_fields(doc, op)}))
             raise AppError(ErrorCode.FORBIDDEN, "this account's access is read-only")
-    return Context(svc, principal, client, dict(raw_variables or {}))
+    return Context(svc, principal, client, raw_inputs(doc, op, raw_variables or {}))

@@ -146,7 +146,7 @@ def create_app(settings: Settings, services: Services | None = None,
         doc = http.document(query)
         op = get_operation_ast(doc, operation_name) if doc is not None else None
         if doc is None or op is None:  # the executor reports what is wrong with the document
-            return Context(svc, base.principal, base.client, dict(variables or {}))
+            return Context(svc, base.principal, base.client)
         return await admit(svc, base.principal, base.client, doc, op, variables, transport="websocket")
 
     ws = LiveGraphQL(schema, base_context=ws_context, authenticate=ws_auth, admit=ws_admit, sockets=sockets,

@@ -45,6 +45,8 @@ class AppError(GraphQLError):
     def __init__(self, code: ErrorCode, message: str, **details: Any) -> None:
         super().__init__(message, extensions={"code": code.value, **details})
         self.code = code
+        # Set where the refusal was already written to the audit trail, so nobody writes it twice.
+        self.audited = False
 
 
 # graphql-core's wording when a required `signature`/`verification` argument is left out.

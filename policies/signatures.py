@@ -13,6 +13,7 @@ import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,13 @@ from policies.errors import AppError, ErrorCode
 
 HERE = Path(__file__).resolve().parent
 MEANINGS = ("PERFORMED", "VERIFIED", "REVIEWED", "APPROVED", "RELEASED", "REJECTED", "ACKNOWLEDGED")
+
+
+class RawInput(Enum):
+    """What the transport found instead of a value for a signed mutation's `$input`."""
+
+    MISSING = "missing"  # the variable was not sent (or sent as null): a default would be applied
+    INLINE = "inline"  # written in the document: nothing exact for the signature to cover
 
 
 @dataclass(frozen=True)

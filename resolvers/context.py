@@ -98,8 +98,9 @@ class Context:
     services: Services
     principal: Principal | None = None
     client: str | None = None
-    # The variables exactly as the request carried them, for signature checks (design.md).
-    raw_variables: dict[str, Any] = field(default_factory=dict)
+    # Each mutation field's `input` exactly as the request carried it (by response key), or a
+    # policies.signatures.RawInput marker: what a signature covers (design.md).
+    raw_inputs: dict[str, Any] = field(default_factory=dict)
     connection_params: dict[str, Any] | None = None
 
     @property
@@ -128,14 +129,14 @@ class Context:
         if self.principal.is_scoped and obj.split(":")[0] not in SCOPED_AREAS:
             await self.db.record(self.audit_context(), PendingEvent(
                 "ACCESS_DENIED", obj.split(":")[0], None, {"object": obj, "action": act, "reason": "out of scope"}))
-            raise AppError(ErrorCode.OUT_OF_SCOPE, "this token's scope does not cover that data")
+            raise _audited(AppError(ErrorCode.OUT_OF_SCOPE, "this token's scope does not cover that data"))
         if not self.services.authorizer.allows(self.principal, obj, act, site):
             await self.db.record(
                 self.audit_context(),
                 PendingEvent("ACCESS_DENIED", obj.split(":")[0], None,
                              {"object": obj, "action": act, "roles": self.principal.roles}),
             )
-            raise AppError(ErrorCode.FORBIDDEN, f"your roles do not allow {act} on {obj}")
+            raise _audited(AppError(ErrorCode.FORBIDDEN, f"your roles do not allow {act} on {obj}"))
         return self.principal
 
     async def require_duty(self, action: str, entity: str, entity_id: str, message: str, *,
@@ -149,7 +150,12 @@ class Context:
         await self.db.record(self.audit_context(), PendingEvent(
             "SOD_VIOLATION", entity, entity_id, {"action": action, "rule": message,
                                                  **{k: _plain(v) for k, v in record.items()}}))
-        raise AppError(ErrorCode.SOD_VIOLATION, message)
+        raise _audited(AppError(ErrorCode.SOD_VIOLATION, message))
+
+
+def _audited(e: AppError) -> AppError:
+    e.audited = True
+    return e
 
 
 def _plain(value: Any) -> Any:

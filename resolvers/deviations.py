@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from graphql import GraphQLResolveInfo
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from records.base import utcnow
 from records.plasma import Batch
@@ -13,20 +12,23 @@ from records.quality import Deviation
 from records.signature import ESignature
 from resolvers import batch_events
 from resolvers.context import Context
-from resolvers.signing import check_signature, store_signature
+from resolvers.signed import Signatures, SignedRequest, perform
 
 
 def content(d: Deviation) -> dict[str, object]:
     return {"number": d.number, "title": d.title, "status": d.status, "raisedBy": d.raised_by}
 
 
-async def raise_deviation(ctx: Context, info: GraphQLResolveInfo, title: str, description: str,
-                          batch_number: str | None, payload: sig.SignaturePayload | None) -> Deviation:
+async def raise_deviation(ctx: Context, req: SignedRequest, title: str, description: str,
+                          batch_number: str | None) -> Deviation:
     p = ctx.signed_in()
-    if not title.strip() or len(title) > 200 or not description.strip():
-        raise AppError(ErrorCode.VALIDATION_FAILED, "a deviation needs a title (1-200 characters) and a description")
-    by = await check_signature(ctx, info, "raiseDeviation", payload)
-    async with ctx.db.write(ctx.audit_context("deviation raised")) as s:
+
+    async def clean() -> None:
+        if not title.strip() or len(title) > 200 or not description.strip():
+            raise AppError(ErrorCode.VALIDATION_FAILED,
+                           "a deviation needs a title (1-200 characters) and a description")
+
+    async def save(s: AsyncSession, _: None, signatures: Signatures[None]) -> Deviation:
         batch_id = None
         if batch_number:
             batch_id = (await s.execute(select(Batch.id).where(Batch.batch_number == batch_number))
@@ -39,37 +41,48 @@ async def raise_deviation(ctx: Context, info: GraphQLResolveInfo, title: str, de
                       batch_id=batch_id, raised_by=p.username, raised_at=now, status="OPEN")
         s.add(d)
         await s.flush()
-        await store_signature(s, by, "deviation", str(d.id), content(d))
-    if batch_number:
-        batch_events.publish(ctx, batch_number, "DEVIATION_RAISED", f"{d.number}: {d.title}")
-    return d
+        await signatures.bind(s, "deviation", str(d.id), content(d))
+        return d
+
+    def publish(d: Deviation) -> None:
+        if batch_number:
+            batch_events.publish(ctx, batch_number, "DEVIATION_RAISED", f"{d.number}: {d.title}")
+
+    return await perform(ctx, req, reason="deviation raised", clean=clean, save=save, publish=publish)
 
 
-async def approve_closure(ctx: Context, info: GraphQLResolveInfo, number: str,
-                          payload: sig.SignaturePayload | None) -> Deviation:
+async def approve_closure(ctx: Context, req: SignedRequest, number: str) -> Deviation:
     """QA approves closure; the raiser's approval counts only beside someone else's (duties.csv)."""
     p = ctx.signed_in()
-    async with ctx.db.read() as s:
-        d = (await s.execute(select(Deviation).where(Deviation.number == number))).scalar_one_or_none()
-        if d is None:
-            raise AppError(ErrorCode.NOT_FOUND, f"no deviation {number}")
-        approvers = set((await s.execute(select(ESignature.signer).where(
-            ESignature.entity == "deviation", ESignature.entity_id == str(d.id),
-            ESignature.meaning == "APPROVED"))).scalars())
-    if d.status != "OPEN":
-        raise AppError(ErrorCode.CONFLICT, f"deviation {number} is {d.status}")
-    if p.username in approvers:
-        raise AppError(ErrorCode.CONFLICT, "you already approved this closure")
-    others = len(approvers - {d.raised_by})
-    await ctx.require_duty("approve_closure", "deviation", str(d.id),
-                           "whoever raised a deviation cannot alone approve its closure",
-                           raised_by=d.raised_by, other_approvals=others)
-    by = await check_signature(ctx, info, "approveDeviationClosure", payload)
-    async with ctx.db.write(ctx.audit_context("deviation closure approved")) as s:
+
+    async def clean() -> Deviation:
+        async with ctx.db.read() as s:
+            d = (await s.execute(select(Deviation).where(Deviation.number == number))).scalar_one_or_none()
+            if d is None:
+                raise AppError(ErrorCode.NOT_FOUND, f"no deviation {number}")
+            approvers = set((await s.execute(select(ESignature.signer).where(
+                ESignature.entity == "deviation", ESignature.entity_id == str(d.id),
+                ESignature.meaning == "APPROVED"))).scalars())
+        if d.status != "OPEN":
+            raise AppError(ErrorCode.CONFLICT, f"deviation {number} is {d.status}")
+        if p.username in approvers:
+            raise AppError(ErrorCode.CONFLICT, "you already approved this closure")
+        others = len(approvers - {d.raised_by})
+        await ctx.require_duty("approve_closure", "deviation", str(d.id),
+                               "whoever raised a deviation cannot alone approve its closure",
+                               raised_by=d.raised_by, other_approvals=others)
+        return d
+
+    async def save(s: AsyncSession, d: Deviation, signatures: Signatures[Deviation]) -> Deviation:
         row = await s.get(Deviation, d.id)
         assert row is not None
+        if row.status != "OPEN":
+            raise AppError(ErrorCode.CONFLICT, f"deviation {number} was closed meanwhile")
         if p.username != row.raised_by:
             row.status, row.closed_at = "CLOSED", utcnow()
         await s.flush()
-        await store_signature(s, by, "deviation", str(row.id), content(row))
-    return row
+        await signatures.bind(s, "deviation", str(row.id), content(row))
+        return row
+
+    return await perform(ctx, req, reason="deviation closure approved", clean=clean, save=save,
+                         meanings=("APPROVED",))

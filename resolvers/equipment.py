@@ -5,17 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLResolveInfo
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
-from records.audit import PendingEvent
 from records.plant import Equipment
 from records.signature import ESignature, record_hash
 from resolvers.context import Context
-from resolvers.signing import check_signature, store_signature
+from resolvers.signed import Signatures, SignedRequest, perform
 
 STATUSES = ("RUNNING", "IDLE", "FAULT", "MAINTENANCE", "OUT_OF_SERVICE")
 EQUIPMENT_TOPIC = "equipment"
@@ -34,50 +32,52 @@ def content(e: Equipment) -> dict[str, Any]:
     return {"code": e.code, "status": e.status, "room": e.room.code}
 
 
-async def set_status(ctx: Context, info: GraphQLResolveInfo, code: str, status: str, reason: str,
-                     payload: sig.SignaturePayload | None) -> StatusChange:
-    if status not in STATUSES:
-        raise AppError(ErrorCode.VALIDATION_FAILED, f"status must be one of {', '.join(STATUSES)}")
-    if not reason.strip():
-        raise AppError(ErrorCode.VALIDATION_FAILED, "a reason is required to change equipment status")
-    by = await check_signature(ctx, info, "setEquipmentStatus", payload, meanings=("PERFORMED",))
-    try:
-        async with ctx.db.write(ctx.audit_context(reason.strip())) as s:
-            e = (await s.execute(select(Equipment).where(Equipment.code == code)
-                                 .options(selectinload(Equipment.room)))).scalar_one_or_none()
-            if e is None:
-                raise AppError(ErrorCode.NOT_FOUND, f"no equipment {code}")
-            previous = e.status
-            if previous == status:
-                raise AppError(ErrorCode.CONFLICT, f"{code} is already {status}")
-            e.status = status
-            await s.flush()
-            row = await store_signature(s, by, "equipment", str(e.id), content(e))
-    except AppError as err:
-        if err.code == ErrorCode.SIGNATURE_REPLAYED:
-            await ctx.db.record(ctx.audit_context(), PendingEvent(
-                "SIGNATURE_REJECTED", "e_signature", None,
-                {"operation": "setEquipmentStatus", "code": err.code.value, "nonce": by.verified.payload.nonce}))
-        raise
-    ctx.services.bus.publish(EQUIPMENT_TOPIC, {"code": code, "status": status, "previous": previous})
-    return StatusChange(code, status, previous, row.id)
+async def set_status(ctx: Context, req: SignedRequest, code: str, status: str, reason: str) -> StatusChange:
+    async def clean() -> None:
+        if status not in STATUSES:
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"status must be one of {', '.join(STATUSES)}")
+        if not reason.strip():
+            raise AppError(ErrorCode.VALIDATION_FAILED, "a reason is required to change equipment status")
+
+    async def save(s: AsyncSession, _: None, signatures: Signatures[None]) -> StatusChange:
+        e = (await s.execute(select(Equipment).where(Equipment.code == code)
+                             .options(selectinload(Equipment.room)))).scalar_one_or_none()
+        if e is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no equipment {code}")
+        previous = e.status
+        if previous == status:
+            raise AppError(ErrorCode.CONFLICT, f"{code} is already {status}")
+        e.status = status
+        await s.flush()
+        row = await signatures.bind(s, "equipment", str(e.id), content(e))
+        return StatusChange(code, status, previous, row.id)
+
+    def publish(change: StatusChange) -> None:
+        ctx.services.bus.publish(EQUIPMENT_TOPIC, {"code": code, "status": status, "previous": change.previous})
+
+    return await perform(ctx, req, reason=reason.strip(), clean=clean, save=save, publish=publish)
 
 
-async def verify_change(ctx: Context, info: GraphQLResolveInfo, signature_id: int,
-                        payload: sig.SignaturePayload | None) -> int:
+async def verify_change(ctx: Context, req: SignedRequest, signature_id: int) -> int:
     """A second person verifies a status change; whoever performed it cannot (policies/duties.csv)."""
-    async with ctx.db.read() as s:
-        performed = await s.get(ESignature, signature_id)
-        if performed is None or performed.operation != "setEquipmentStatus" or performed.meaning != "PERFORMED":
-            raise AppError(ErrorCode.NOT_FOUND, f"no performed equipment status change {signature_id}")
-        e = (await s.execute(select(Equipment).where(Equipment.id == int(performed.entity_id))
-                             .options(selectinload(Equipment.room)))).scalar_one()
-        current = content(e)
-    if record_hash("equipment", performed.entity_id, current) != performed.record_hash:
-        raise AppError(ErrorCode.CONFLICT, "the equipment changed since; verify its latest change")
-    await ctx.require_duty("verify", "equipment", performed.entity_id,
-                           "whoever performed a change cannot verify it", performed_by=performed.signer)
-    by = await check_signature(ctx, info, "verifyEquipmentStatusChange", payload)
-    async with ctx.db.write(ctx.audit_context("verification of a status change")) as s:
-        row = await store_signature(s, by, "equipment", performed.entity_id, current, verifies=performed.id)
-    return row.id
+    async def clean() -> tuple[ESignature, dict[str, Any]]:
+        async with ctx.db.read() as s:
+            performed = await s.get(ESignature, signature_id)
+            if performed is None or performed.operation != "setEquipmentStatus" or performed.meaning != "PERFORMED":
+                raise AppError(ErrorCode.NOT_FOUND, f"no performed equipment status change {signature_id}")
+            e = (await s.execute(select(Equipment).where(Equipment.id == int(performed.entity_id))
+                                 .options(selectinload(Equipment.room)))).scalar_one()
+            current = content(e)
+        if record_hash("equipment", performed.entity_id, current) != performed.record_hash:
+            raise AppError(ErrorCode.CONFLICT, "the equipment changed since; verify its latest change")
+        await ctx.require_duty("verify", "equipment", performed.entity_id,
+                               "whoever performed a change cannot verify it", performed_by=performed.signer)
+        return performed, current
+
+    async def save(s: AsyncSession, checked: tuple[ESignature, dict[str, Any]], signatures: Signatures[Any]) -> int:
+        performed, current = checked
+        row = await signatures.bind(s, "equipment", performed.entity_id, current, verifies=performed.id)
+        return row.id
+
+    return await perform(ctx, req, reason="verification of a status change", clean=clean, save=save,
+                         meanings=("VERIFIED",))

@@ -2,7 +2,8 @@
 
 Only keys listed here are plain settings. Values that decide who may do what (the active policy
 version) or that carry a GMP approval of their own (video retention) are changed only through
-their signed mutations; `setSetting` refuses them and audits the attempt.
+their signed mutations; `setSetting` refuses them and audits the attempt. A setting is GMP
+configuration: `setSetting` itself is signed by the system administrator, with a reason.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from policies.errors import AppError, ErrorCode
-from records.audit import PendingEvent
 from records.identity import Setting
 from resolvers import alarms
 from resolvers.context import POLICY_KEY, Context
 from resolvers.retest import DEFAULT_QUARANTINE_DAYS
+from resolvers.signed import Signatures, SignedRequest, perform
 from resolvers.video import SETTING_KEY as VIDEO_RETENTION_KEY
 
 
@@ -44,22 +47,27 @@ PLAIN: dict[str, Callable[[str, Any], None]] = {
 GUARDED = {POLICY_KEY: "reloadPolicies", VIDEO_RETENTION_KEY: "setVideoRetentionPolicy"}
 
 
-async def set_setting(ctx: Context, key: str, value: Any, reason: str) -> Any:
-    if not reason or not reason.strip():
-        raise AppError(ErrorCode.VALIDATION_FAILED, "a reason is required")
-    check = PLAIN.get(key)
-    if check is None:
-        via = GUARDED.get(key)
-        message = (f"{key} is changed only through the signed {via} mutation" if via
-                   else f"{key} is not a setting; known settings: {', '.join(sorted(PLAIN))}")
-        await ctx.db.record(ctx.audit_context(reason.strip()), PendingEvent(
-            "ACCESS_DENIED", "setting", key, {"action": "setSetting", "reason": message}))
-        raise AppError(ErrorCode.FORBIDDEN if via else ErrorCode.VALIDATION_FAILED, message)
-    check(key, value)
-    async with ctx.db.write(ctx.audit_context(reason.strip())) as s:
+async def set_setting(ctx: Context, req: SignedRequest, key: str, value: Any, reason: str) -> Any:
+    """Settings are GMP configuration: changed with the administrator's signature and a reason."""
+    async def clean() -> None:
+        if not reason or not reason.strip():
+            raise AppError(ErrorCode.VALIDATION_FAILED, "a reason is required")
+        check = PLAIN.get(key)
+        if check is None:
+            via = GUARDED.get(key)
+            message = (f"{key} is changed only through the signed {via} mutation" if via
+                       else f"{key} is not a setting; known settings: {', '.join(sorted(PLAIN))}")
+            raise AppError(ErrorCode.FORBIDDEN if via else ErrorCode.VALIDATION_FAILED, message)
+        check(key, value)
+
+    async def save(s: AsyncSession, _: None, signatures: Signatures[None]) -> Any:
         row = await s.get(Setting, key)
         if row is None:
             s.add(Setting(key=key, value=value))
         else:
             row.value = value
-    return value
+        await s.flush()
+        await signatures.bind(s, "setting", key, {"key": key, "value": value})
+        return value
+
+    return await perform(ctx, req, reason=(reason or "").strip(), clean=clean, save=save)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from graphql import GraphQLResolveInfo, VariableNode
+from graphql import GraphQLResolveInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,46 +36,61 @@ class SignedBy:
     printed_name: str
 
 
+def check_raw_input(raw: Any) -> Any:
+    if raw is sig.RawInput.MISSING:
+        raise AppError(ErrorCode.VALIDATION_FAILED,
+                       "the signed $input must be sent in the request's variables; a default written in the "
+                       "document is not covered by the signature")
+    if raw is sig.RawInput.INLINE:
+        raise AppError(ErrorCode.VALIDATION_FAILED,
+                       "a signed mutation takes its input as a variable ($input), not written inline")
+    return raw
+
+
 def raw_argument(info: GraphQLResolveInfo, ctx: Context, name: str = "input") -> Any:
-    """The argument exactly as the request carried it: only a variable the request sends qualifies
-    (design.md). A variable left to its default in the document, or sent as null, is refused: the
-    signature would cover nothing while the default is applied."""
-    for arg in info.field_nodes[0].arguments or ():
-        if arg.name.value == name:
-            if isinstance(arg.value, VariableNode):
-                var = arg.value.name.value
-                value = ctx.raw_variables.get(var)
-                if value is None:
-                    raise AppError(ErrorCode.VALIDATION_FAILED,
-                                   f"the signed ${var} must be sent in the request's variables; a default "
-                                   "written in the document is not covered by the signature")
-                return value
-            break
-    raise AppError(ErrorCode.VALIDATION_FAILED,
-                   f"a signed mutation takes its {name} as a variable ($input), not written inline")
+    """The `input` argument exactly as the request carried it, as the transport recorded it."""
+    return ctx.raw_inputs.get(str(info.path.key), sig.RawInput.MISSING)
 
 
 async def check_signature(
     ctx: Context, info: GraphQLResolveInfo, operation: str, payload: sig.SignaturePayload | None,
     *, second_person: bool = False, meanings: tuple[str, ...] | None = None,
 ) -> SignedBy:
-    """All checks of the contract but the nonce (enforced on insert); refusals are audited."""
-    principal = ctx.signed_in()
+    """All checks of the contract but the nonce (enforced on insert); refusals are audited.
+    (Mutations not yet on resolvers.signed.perform use this; perform audits refusals itself.)"""
     try:
-        if payload is None:
-            raise AppError(ErrorCode.SIGNATURE_REQUIRED, f"{operation} needs a signature")
-        if meanings is not None and payload.meaning not in meanings:
-            raise AppError(ErrorCode.FORBIDDEN, f"this signature must mean {' or '.join(meanings)}")
-        return await _check(ctx, info, operation, payload, principal, second_person)
+        return await verify_signature(ctx, operation, raw_argument(info, ctx), payload,
+                                      second_person=second_person, meanings=meanings)
     except AppError as e:
-        await ctx.db.record(ctx.audit_context(), PendingEvent(
-            "SIGNATURE_REJECTED", "e_signature", None,
-            {"operation": operation, "code": e.code.value, "message": e.message,
-             "signer": payload.signer if payload else None, "nonce": payload.nonce if payload else None}))
+        await audit_rejection(ctx, operation, e, payload)
         raise
 
 
-async def _check(ctx: Context, info: GraphQLResolveInfo, operation: str, payload: sig.SignaturePayload,
+async def audit_rejection(ctx: Context, operation: str, e: AppError, payload: sig.SignaturePayload | None,
+                          *, signature_stage: bool = True) -> None:
+    """One audit event per refused signed write: SIGNATURE_REJECTED when a signature failed its
+    checks, WRITE_REFUSED when the write itself was refused (bad input, state, a lost nonce race)."""
+    action, entity, entity_id = (("SIGNATURE_REJECTED", "e_signature", None) if signature_stage
+                                 else ("WRITE_REFUSED", "operation", operation))
+    await ctx.db.record(ctx.audit_context(), PendingEvent(action, entity, entity_id, {
+        "operation": operation, "code": e.code.value, "message": e.message,
+        "signer": payload.signer if payload else None, "nonce": payload.nonce if payload else None}))
+
+
+async def verify_signature(
+    ctx: Context, operation: str, raw_input: Any, payload: sig.SignaturePayload | None,
+    *, second_person: bool = False, meanings: tuple[str, ...] | None = None,
+) -> SignedBy:
+    """All checks of the contract but the nonce (enforced on insert), in its order; nothing audited here."""
+    principal = ctx.signed_in()
+    if payload is None:
+        raise AppError(ErrorCode.SIGNATURE_REQUIRED, f"{operation} needs a signature")
+    if meanings is not None and payload.meaning not in meanings:
+        raise AppError(ErrorCode.FORBIDDEN, f"this signature must mean {' or '.join(meanings)}")
+    return await _check(ctx, operation, raw_input, payload, principal, second_person)
+
+
+async def _check(ctx: Context, operation: str, raw_input: Any, payload: sig.SignaturePayload,
                  principal: Principal, second_person: bool) -> SignedBy:
     if second_person == (payload.signer == principal.username):
         who = "another person than the caller" if second_person else "the signed-in caller"
@@ -91,7 +106,7 @@ async def _check(ctx: Context, info: GraphQLResolveInfo, operation: str, payload
         allowed = ctx.services.meanings.get(operation, {}).get(payload.meaning, frozenset())
         if not roles & allowed:
             raise AppError(ErrorCode.FORBIDDEN, f"{payload.signer} may not sign {operation} as {payload.meaning}")
-        raw = raw_argument(info, ctx)
+        raw = check_raw_input(raw_input)
         verified = sig.verify(payload, operation=operation, raw_input=raw, registered=certs,
                               trust=ctx.services.trust, now=utcnow(),
                               window=timedelta(seconds=ctx.services.signature_window))

@@ -13,11 +13,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLResolveInfo
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from policies import signatures as sig
 from policies.authorize import RoleInfo, load_roles
 from policies.duties import check_role_set
 from policies.errors import AppError, ErrorCode
@@ -28,7 +26,7 @@ from records.base import utcnow
 from records.identity import ApiToken, Role, User, UserRole
 from resolvers.context import Context
 from resolvers.identity import CLOSE_FORBIDDEN, end_sessions, hash_password, password_ok
-from resolvers.signing import SignedBy, check_signature, store_signature
+from resolvers.signed import Second, Signatures, SignedRequest, perform
 
 # Roles whose accounts belong to an organisation (station or distributor code): their data scope.
 ORGANISATION_ROLES = frozenset({"station_partner", "distributor_partner"})
@@ -70,25 +68,20 @@ def _gmp_roles(names: list[str], known: dict[str, RoleInfo]) -> list[str]:
     return [n for n in names if known[n].kind == "business"]
 
 
-async def _signed(ctx: Context, info: GraphQLResolveInfo, operation: str, target: str, granted: list[str],
-                  payload: sig.SignaturePayload | None, approval: sig.SignaturePayload | None,
-                  ) -> tuple[SignedBy, SignedBy | None]:
-    """The administrator's signature, and QA's approval when GMP roles are granted (a second person,
-    not the account that receives them)."""
+APPROVAL = Second(("APPROVED",), "a QA officer's approval", required=False)
+
+
+async def _two_person(ctx: Context, req: SignedRequest, target: str, granted: list[str]) -> None:
+    """QA's approval when GMP roles are granted (a second person, not the account that receives
+    them); nobody acts on their own account."""
     await ctx.require_duty("grant_roles", "app_user", target, "nobody changes their own roles or account",
                            target=target)
-    if granted and approval is None:
+    if granted and req.second is None:
         raise AppError(ErrorCode.SIGNATURE_REQUIRED,
                        f"granting {', '.join(granted)} needs a QA officer's approval signature")
-    if approval is not None:
+    if req.second is not None:
         await ctx.require_duty("grant_roles", "app_user", target, "nobody approves a grant to themself",
-                               subject=approval.signer, target=target)
-    by = await check_signature(ctx, info, operation, payload, meanings=("PERFORMED",))
-    approver = None
-    if approval is not None:
-        approver = await check_signature(ctx, info, operation, approval, second_person=True,
-                                         meanings=("APPROVED",))
-    return by, approver
+                               subject=req.second.signer, target=target)
 
 
 def _organisation(roles: list[str], organisation: str | None) -> str | None:
@@ -101,52 +94,57 @@ def _organisation(roles: list[str], organisation: str | None) -> str | None:
     return org
 
 
-async def create_user(ctx: Context, info: GraphQLResolveInfo, username: str, display_name: str,
-                      roles: list[str], organisation: str | None, reason: str,
-                      payload: sig.SignaturePayload | None, approval: sig.SignaturePayload | None) -> CreatedUser:
-    reason = _need_reason(reason)
+async def create_user(ctx: Context, req: SignedRequest, username: str, display_name: str,
+                      roles: list[str], organisation: str | None, reason: str) -> CreatedUser:
     username = username.strip().lower()
-    if not username or len(username) > 64 or any(c.isspace() for c in username):
-        raise AppError(ErrorCode.VALIDATION_FAILED, "username must be 1-64 characters without spaces")
-    if not display_name.strip() or len(display_name) > 200:
-        raise AppError(ErrorCode.VALIDATION_FAILED, "display name must be 1-200 characters")
-    known = load_roles()
-    wanted = check_role_set(roles, known, ctx.services.policy.duties)
-    org = _organisation(wanted, organisation)
-    by, approver = await _signed(ctx, info, "createUser", username, _gmp_roles(wanted, known), payload, approval)
     password = secrets.token_urlsafe(15)
-    try:
-        async with ctx.db.write(ctx.audit_context(reason)) as s:
-            if (await s.execute(select(User.id).where(User.username == username))).first():
-                raise AppError(ErrorCode.CONFLICT, f"username {username} exists (usernames are never reused)")
-            user = User(username=username, display_name=display_name.strip(), password_hash=hash_password(password),
-                        active=True, failed_attempts=0, organisation=org, password_change_required=True)
-            for role in await _roles(s, wanted):
-                user.roles.append(UserRole(role=role, site_code="*"))
-            s.add(user)
-            await s.flush()
-            content = {"username": username, "roles": wanted, "organisation": org}
-            for signed in (by, approver):
-                if signed is not None:
-                    await store_signature(s, signed, "app_user", str(user.id), content)
-    except IntegrityError as exc:
-        raise AppError(ErrorCode.CONFLICT, f"username {username} exists") from exc
-    return CreatedUser(_view(user, wanted), password)
+
+    async def clean() -> tuple[list[str], str | None]:
+        _need_reason(reason)
+        if not username or len(username) > 64 or any(c.isspace() for c in username):
+            raise AppError(ErrorCode.VALIDATION_FAILED, "username must be 1-64 characters without spaces")
+        if not display_name.strip() or len(display_name) > 200:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "display name must be 1-200 characters")
+        known = load_roles()
+        wanted = check_role_set(roles, known, ctx.services.policy.duties)
+        org = _organisation(wanted, organisation)
+        await _two_person(ctx, req, username, _gmp_roles(wanted, known))
+        return wanted, org
+
+    async def save(s: AsyncSession, checked: tuple[list[str], str | None], signatures: Signatures[Any]) -> CreatedUser:
+        wanted, org = checked
+        if (await s.execute(select(User.id).where(User.username == username))).first():
+            raise AppError(ErrorCode.CONFLICT, f"username {username} exists (usernames are never reused)")
+        user = User(username=username, display_name=display_name.strip(), password_hash=hash_password(password),
+                    active=True, failed_attempts=0, organisation=org, password_change_required=True)
+        for role in await _roles(s, wanted):
+            user.roles.append(UserRole(role=role, site_code="*"))
+        s.add(user)
+        await s.flush()
+        await signatures.bind(s, "app_user", str(user.id), {"username": username, "roles": wanted,
+                                                            "organisation": org})
+        return CreatedUser(_view(user, wanted), password)
+
+    return await perform(ctx, req, reason=reason.strip(), clean=clean, save=save, second=APPROVAL)
 
 
-async def set_user_roles(ctx: Context, info: GraphQLResolveInfo, username: str, roles: list[str], reason: str,
-                         payload: sig.SignaturePayload | None, approval: sig.SignaturePayload | None) -> UserView:
-    reason = _need_reason(reason)
-    known = load_roles()
-    wanted = check_role_set(roles, known, ctx.services.policy.duties)
-    async with ctx.db.read() as s:
-        current = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
-        if current is None:
-            raise AppError(ErrorCode.NOT_FOUND, f"no user {username}")
-        before = current.role_names
-    added = [r for r in wanted if r not in before]
-    by, approver = await _signed(ctx, info, "setUserRoles", username, _gmp_roles(added, known), payload, approval)
-    async with ctx.db.write(ctx.audit_context(reason)) as s:
+async def set_user_roles(ctx: Context, req: SignedRequest, username: str, roles: list[str],
+                         reason: str) -> UserView:
+    async def clean() -> tuple[list[str], list[str]]:
+        _need_reason(reason)
+        known = load_roles()
+        wanted = check_role_set(roles, known, ctx.services.policy.duties)
+        async with ctx.db.read() as s:
+            current = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
+            if current is None:
+                raise AppError(ErrorCode.NOT_FOUND, f"no user {username}")
+            before = current.role_names
+        await _two_person(ctx, req, username, _gmp_roles([r for r in wanted if r not in before], known))
+        return wanted, before
+
+    async def save(s: AsyncSession, checked: tuple[list[str], list[str]],
+                   signatures: Signatures[Any]) -> tuple[UserView, int]:
+        wanted, before = checked
         user = (await s.execute(select(User).where(User.username == username))).scalar_one()
         if user.role_names != before:
             raise AppError(ErrorCode.CONFLICT, f"the roles of {username} changed meanwhile; look again")
@@ -158,16 +156,18 @@ async def set_user_roles(ctx: Context, info: GraphQLResolveInfo, username: str, 
         for role in await _roles(s, [r for r in wanted if r not in keep]):
             user.roles.append(UserRole(role=role, site_code="*"))
         await s.flush()
-        ev = PendingEvent("ROLES_CHANGED", "app_user", str(user.id), {"roles": [before, wanted]})
-        await audit.add(s, ev)
-        content = {"username": username, "roles": wanted, "previous": before}
-        for signed in (by, approver):
-            if signed is not None:
-                await store_signature(s, signed, "app_user", str(user.id), content)
-        user_id = user.id
-    # Open connections carry the old roles: close them so the account connects again with the new ones.
-    end_sessions(ctx.services.bus, "roles changed", users=[user_id], code=CLOSE_FORBIDDEN)
-    return _view(user, wanted)
+        await audit.add(s, PendingEvent("ROLES_CHANGED", "app_user", str(user.id), {"roles": [before, wanted]}))
+        await signatures.bind(s, "app_user", str(user.id), {"username": username, "roles": wanted,
+                                                            "previous": before})
+        return _view(user, wanted), user.id
+
+    def publish(changed: tuple[UserView, int]) -> None:
+        # Open connections carry the old roles: close them so the account connects again with the new ones.
+        end_sessions(ctx.services.bus, "roles changed", users=[changed[1]], code=CLOSE_FORBIDDEN)
+
+    view, _ = await perform(ctx, req, reason=reason.strip(), clean=clean, save=save, publish=publish,
+                            second=APPROVAL)
+    return view
 
 
 async def deactivate_user(ctx: Context, username: str, reason: str) -> UserView:

@@ -10,7 +10,7 @@ from resolvers import settings as settings_res
 from resolvers import users as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 
 
 @strawberry.type
@@ -52,6 +52,13 @@ class SetUserRolesInput:
     reason: str
 
 
+@strawberry.input
+class SetSettingInput:
+    key: str
+    value: JSON
+    reason: str
+
+
 @strawberry.type
 class AdminQuery:
     @strawberry.field(description="Every account with its roles (system and audit administrators).",
@@ -68,9 +75,8 @@ class AdminMutation:
                          extensions=can("user:account", "write"))
     async def create_user(self, info: Info[Context, None], input: CreateUserInput, signature: SignatureInput,
                           approval: SignatureInput | None = None) -> CreatedUser:
-        made = await res.create_user(
-            info.context, info._raw_info, input.username, input.display_name, input.roles, input.organisation,
-            input.reason, signature.payload(), approval.payload() if approval else None)
+        made = await res.create_user(info.context, signed(info, signature, approval), input.username,
+                                     input.display_name, input.roles, input.organisation, input.reason)
         return CreatedUser(user=User.of(made.user), initial_password=made.initial_password)
 
     @strawberry.mutation(description="Replace an account's roles; separation of duties is checked. Signed "
@@ -79,17 +85,17 @@ class AdminMutation:
                          extensions=can("user:roles", "write"))
     async def set_user_roles(self, info: Info[Context, None], input: SetUserRolesInput, signature: SignatureInput,
                              approval: SignatureInput | None = None) -> User:
-        return User.of(await res.set_user_roles(info.context, info._raw_info, input.username, input.roles,
-                                                input.reason, signature.payload(),
-                                                approval.payload() if approval else None))
+        return User.of(await res.set_user_roles(info.context, signed(info, signature, approval), input.username,
+                                                input.roles, input.reason))
 
     @strawberry.mutation(description="Deactivate an account and revoke its tokens; accounts are never deleted.",
                          extensions=can("user:account", "write"))
     async def deactivate_user(self, info: Info[Context, None], username: str, reason: str) -> User:
         return User.of(await res.deactivate_user(info.context, username, reason))
 
-    @strawberry.mutation(description="Change a plain setting (settings that decide who may do what have their "
-                                     "own signed mutations).",
+    @strawberry.mutation(description="Change a plain setting, signed PERFORMED by the system administrator "
+                                     "(settings that decide who may do what have their own signed mutations).",
                          extensions=can("setting:value", "write"))
-    async def set_setting(self, info: Info[Context, None], key: str, value: JSON, reason: str) -> JSON:
-        return await settings_res.set_setting(info.context, key, value, reason)
+    async def set_setting(self, info: Info[Context, None], input: SetSettingInput, signature: SignatureInput) -> JSON:
+        return await settings_res.set_setting(info.context, signed(info, signature), input.key, input.value,
+                                              input.reason)

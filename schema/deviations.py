@@ -11,7 +11,7 @@ from records.quality import Deviation as Row
 from resolvers import deviations as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 
 
 @strawberry.type
@@ -47,12 +47,11 @@ class DeviationMutation:
                          extensions=can("quality:deviation", "write"))
     async def raise_deviation(self, info: Info[Context, None], input: RaiseDeviationInput,
                               signature: SignatureInput) -> Deviation:
-        return Deviation.of(await res.raise_deviation(info.context, info._raw_info, input.title, input.description,
-                                                      input.batch_number, signature.payload()))
+        return Deviation.of(await res.raise_deviation(info.context, signed(info, signature), input.title,
+                                                      input.description, input.batch_number))
 
     @strawberry.mutation(description="Approve closure (QA); the raiser cannot be the only approver.",
                          extensions=can("quality:closure", "write"))
     async def approve_deviation_closure(self, info: Info[Context, None], input: ApproveDeviationClosureInput,
                                         signature: SignatureInput) -> Deviation:
-        return Deviation.of(await res.approve_closure(info.context, info._raw_info, input.number,
-                                                      signature.payload()))
+        return Deviation.of(await res.approve_closure(info.context, signed(info, signature), input.number))

@@ -15,7 +15,7 @@ from resolvers import equipment as equipment_res
 from resolvers import plant as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.signing import Signature, SignatureInput
+from schema.signing import Signature, SignatureInput, signed
 
 
 @strawberry.enum
@@ -191,8 +191,8 @@ class PlantMutation:
         self, info: Info[Context, None], input: SetEquipmentStatusInput, signature: SignatureInput
     ) -> SetEquipmentStatusPayload:
         ctx = info.context
-        change = await equipment_res.set_status(ctx, info._raw_info, input.code, input.status.value, input.reason,
-                                                signature.payload())
+        change = await equipment_res.set_status(ctx, signed(info, signature), input.code, input.status.value,
+                                                input.reason)
         async with ctx.db.read() as s:
             e = await res.equipment(s, change.code)
             sig_row = await s.get(ESignature, change.signature_id)
@@ -219,7 +219,7 @@ class EquipmentVerificationMutation:
             sid = int(input.signature_id)
         except ValueError as exc:
             raise AppError(ErrorCode.VALIDATION_FAILED, "signatureId must be numeric") from exc
-        new_id = await equipment_res.verify_change(ctx, info._raw_info, sid, signature.payload())
+        new_id = await equipment_res.verify_change(ctx, signed(info, signature), sid)
         async with ctx.db.read() as s:
             row = await s.get(ESignature, new_id)
             assert row is not None

@@ -8,7 +8,7 @@ from strawberry.types import Info
 from resolvers import policy_admin as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 
 
 @strawberry.type
@@ -43,5 +43,5 @@ class PolicyMutation:
                          extensions=can("setting:policy", "write"))
     async def reload_policies(self, info: Info[Context, None], input: ReloadPoliciesInput,
                               signature: SignatureInput, approval: SignatureInput) -> PolicyStatus:
-        return PolicyStatus.of(await res.reload(info.context, info._raw_info, input.fingerprint, input.reason,
-                                                signature.payload(), approval.payload()))
+        return PolicyStatus.of(await res.reload(info.context, signed(info, signature, approval), input.fingerprint,
+                                                input.reason))

@@ -13,6 +13,7 @@ from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from records.signature import ESignature
 from resolvers.context import Context
+from resolvers.signed import SignedRequest
 from resolvers.signing import verify_stored
 from schema.permissions import can
 
@@ -49,6 +50,15 @@ class SignatureInput:
         return sig.SignaturePayload(signer=self.signer, meaning=self.meaning.value, signed_at=self.signed_at,
                                     nonce=self.nonce, algorithm=self.algorithm.value, value=self.value,
                                     certificate=self.certificate)
+
+
+def signed(info: Info[Context, None], signature: SignatureInput | None,
+           second: SignatureInput | None = None) -> SignedRequest:
+    """The signed request of this mutation field: its name is the operation, and the transport
+    recorded its `input` exactly as sent (api/access.py)."""
+    raw = info.context.raw_inputs.get(str(info.path.key), sig.RawInput.MISSING)
+    return SignedRequest(info.field_name, raw, signature.payload() if signature else None,
+                         second.payload() if second else None)
 
 
 @strawberry.type(description="A stored electronic signature: who, when, what it means, and what it is bound to.")

@@ -26,6 +26,7 @@ from schema.root import build_schema
 from twin.alarming import ALARM_TOPIC, AlarmService
 from twin.alarms import Priority
 from twin.recorder import Recorder
+from tests.test_users import set_setting
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 TAG = "CS9-TT-101"
@@ -254,19 +255,17 @@ async def test_a_core_behind_on_storage_answers_busy_and_takes_nothing(plant: An
     assert r.json()["errors"][0]["extensions"]["code"] == "BUSY" and svc.twin.ingested == 0
 
 
-SET = "mutation($k:String!,$v:JSON!){setSetting(key:$k, value:$v, reason:\"alarm routing\")}"
 MINE = "subscription{alarmEvents(forMe: true){kind alarm{tag priority roomCode}}}"
 
 
 @pytest.mark.req("PR-80")
 async def test_designated_people_are_notified_of_their_alarms(plant: Any) -> None:
-    gql, _, db, svc, _, bridge = plant
-    admin = await gql.sign_in("admin.one")
-    bad = await admin(SET, {"k": "alarm.recipients", "v": [{"rooms": ["CS"], "minPriority": "URGENT",
-                                                            "roles": ["plasma_logistics"]}]})
+    gql, signers, db, svc, _, bridge = plant
+    bad = await set_setting(gql, signers, "alarm.recipients", [{"rooms": ["CS"], "minPriority": "URGENT",
+                                                                "roles": ["plasma_logistics"]}], "alarm routing")
     assert bad["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
-    ok = await admin(SET, {"k": "alarm.recipients", "v": [{"rooms": ["CS"], "minPriority": "HIGH",
-                                                           "roles": ["plasma_logistics"]}]})
+    ok = await set_setting(gql, signers, "alarm.recipients", [{"rooms": ["CS"], "minPriority": "HIGH",
+                                                               "roles": ["plasma_logistics"]}], "alarm routing")
     assert "errors" not in ok, ok
     streams = {}
     for user in ("log.sig", "op.one"):

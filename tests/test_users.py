@@ -46,6 +46,19 @@ async def set_roles(env: Any, inp: dict[str, Any], approver: str | None = "qa.si
     return await _admin(env, ROLES, "setUserRoles", inp, approver, admin)
 
 
+SET_SETTING = """mutation($input: SetSettingInput!, $sig: SignatureInput!){
+  setSetting(input: $input, signature: $sig) }"""
+
+
+async def set_setting(gql: GQL, signers: Any, key: str, value: Any, reason: str = "configuration",
+                      admin: str = "adm.sig") -> dict[str, Any]:
+    """setSetting, signed by the system administrator."""
+    me = await gql.sign_in(admin)
+    inp = {"key": key, "value": value, "reason": reason}
+    body: dict[str, Any] = await me(SET_SETTING, {"input": inp, "sig": signers.sign(admin, "setSetting", inp)})
+    return body
+
+
 async def _events(db: Database, action: str) -> list[AuditEvent]:
     async with db.read() as s:
         return list((await s.execute(select(AuditEvent).where(AuditEvent.action == action)
@@ -143,22 +156,28 @@ async def test_bad_user_input_is_refused_with_validation_failed(env: Any) -> Non
 
 
 @pytest.mark.req("IT-04", "IT-06")
-async def test_setting_changes_are_audited_with_old_and_new(gql: GQL, app_db: Database) -> None:
-    admin = await gql.sign_in("admin.one")
-    q = "mutation($v:JSON!,$r:String!){setSetting(key:\"audit.review.days\",value:$v,reason:$r)}"
-    assert (await admin(q, {"v": 30, "r": "initial"}))["data"]["setSetting"] == 30
-    assert (await admin(q, {"v": 14, "r": "tighter review"}))["data"]["setSetting"] == 14
-    async with app_db.read() as s:
+async def test_setting_changes_are_signed_and_audited_with_old_and_new(env: Any) -> None:
+    gql, signers, db = env
+    body = await set_setting(gql, signers, "audit.review.days", 30, "initial")
+    assert body["data"]["setSetting"] == 30
+    assert (await set_setting(gql, signers, "audit.review.days", 14, "tighter review"))["data"]["setSetting"] == 14
+    async with db.read() as s:
         evs = list((await s.execute(select(AuditEvent).where(AuditEvent.entity == "setting")
                                     .order_by(AuditEvent.id))).scalars())
-    assert [e.action for e in evs] == ["CREATE", "UPDATE"]
-    assert evs[1].changes == {"value": [30, 14]} and evs[1].reason == "tighter review"
+    assert [e.action for e in evs if e.action != "SIGN"] == ["CREATE", "UPDATE"]
+    assert [e for e in evs if e.action == "UPDATE"][0].changes == {"value": [30, 14]}
+    assert evs[-1].reason == "tighter review"
+    assert [e.changes["meaning"][1] for e in evs if e.action == "SIGN"] == ["PERFORMED", "PERFORMED"]
+    # Unsigned, it is not even a valid request.
+    admin = await gql.sign_in("adm.sig")
+    body = await admin("mutation{setSetting(input:{key:\"audit.review.days\",value:7,reason:\"x\"})}")
+    assert body["errors"][0]["extensions"]["code"] == "SIGNATURE_REQUIRED"
 
 
-async def test_unknown_and_malformed_settings_are_refused(gql: GQL) -> None:
-    admin = await gql.sign_in("admin.one")
-    q = "mutation($k:String!,$v:JSON!){setSetting(key:$k,value:$v,reason:\"try\")}"
+async def test_unknown_and_malformed_settings_are_refused_and_audited(env: Any) -> None:
+    gql, signers, db = env
     for key, value in (("no.such.setting", 1), ("quarantine.days", 10), ("pooling.minUnits", {"IVIG": 0}),
                        ("audit.review.days", "30")):
-        body = await admin(q, {"k": key, "v": value})
+        body = await set_setting(gql, signers, key, value, "try")
         assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED", key
+    assert len(await _events(db, "WRITE_REFUSED")) == 4

@@ -19,7 +19,7 @@ from records.identity import Setting, User
 from records.plasma import Batch
 from resolvers.context import POLICY_KEY
 from tests.attack.conftest import code, count_events
-from tests.test_users import create, new_user, set_roles
+from tests.test_users import create, new_user, set_roles, set_setting
 
 RELOAD = """mutation($input: ReloadPoliciesInput!, $sig: SignatureInput!, $ok: SignatureInput!){
   reloadPolicies(input: $input, signature: $sig, approval: $ok){ activeFingerprint } }"""
@@ -105,7 +105,7 @@ async def test_one_administrator_cannot_activate_a_policy_change_alone(env: Any,
 
 @pytest.mark.req("IT-04", "IT-15")
 async def test_set_setting_cannot_activate_policy_content(env: Any) -> None:
-    gql, _, db = env
+    gql, signers, db = env
     services = gql.client.app_services
     active = services.policy.fingerprint
     forged = PolicySet.load(services.policy.directory)
@@ -113,15 +113,15 @@ async def test_set_setting_cannot_activate_policy_content(env: Any) -> None:
     files["policy.csv"] = files["policy.csv"] + "p, system_admin, *, audit:trail, read\n"
     forged = PolicySet.load(services.policy.directory, files)
     admin = await gql.sign_in("adm.sig")
-    q = "mutation($k:String!,$v:JSON!){setSetting(key:$k,value:$v,reason:\"grant myself\")}"
     for key in (POLICY_KEY, "video.retention"):
-        body = await admin(q, {"k": key, "v": {"fingerprint": forged.fingerprint, "files": files}})
+        body = await set_setting(gql, signers, key, {"fingerprint": forged.fingerprint, "files": files},
+                                 "grant myself")
         assert code(body) == "FORBIDDEN", key
     async with db.read() as s:
         assert await s.get(Setting, POLICY_KEY) is None
-        denied = (await s.execute(select(AuditEvent).where(AuditEvent.action == "ACCESS_DENIED",
-                                                           AuditEvent.entity == "setting"))).scalars().all()
-    assert [e.entity_id for e in denied] == [POLICY_KEY, "video.retention"]
+        refused = (await s.execute(select(AuditEvent).where(AuditEvent.action == "WRITE_REFUSED",
+                                                            AuditEvent.entity_id == "setSetting"))).scalars().all()
+    assert [e.changes["message"].split()[0] for e in refused] == [POLICY_KEY, "video.retention"]
     # Written behind the application's back, the row still grants nothing: no approval signature.
     async with db.write(AuditContext("intruder", reason="direct write")) as s:
         s.add(Setting(key=POLICY_KEY, value={"fingerprint": forged.fingerprint, "files": files}))

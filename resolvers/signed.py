@@ -1,0 +1,131 @@
+"""One way to make a signed GMP write (design.md, "A GMP write"), in the spirit of Saleor's
+perform_mutation:
+
+    clean (domain checks, duties) -> verify the signatures -> save rows, audit events and the
+    signature records in one transaction -> publish after commit
+
+A resolver says only what is domain-specific: what to check, what to write, what to announce.
+The operation name comes from the GraphQL field and the raw `$input` from the transport
+(`SignedRequest`, made in schema/signing.py). Every refusal is audited the same way: a failed
+signature as SIGNATURE_REJECTED, any other refusal of the write (bad input, state, a lost nonce
+race) as WRITE_REFUSED; refusals already audited where they were decided (a denied permission, a
+separation-of-duties rule) are not written twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from policies import signatures as sig
+from policies.errors import AppError, ErrorCode
+from records.signature import ESignature
+from resolvers.context import Context
+from resolvers.signing import SignedBy, audit_rejection, store_signature, verify_signature
+
+P = TypeVar("P")
+# Refusals about a signature itself, wherever they are decided (a missing second signature is found
+# by `clean` when only the record tells whether one is needed).
+SIGNATURE_CODES = frozenset({ErrorCode.SIGNATURE_REQUIRED, ErrorCode.SIGNATURE_INVALID, ErrorCode.SIGNATURE_REPLAYED,
+                             ErrorCode.SIGNATURE_EXPIRED, ErrorCode.CERTIFICATE_UNTRUSTED})
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """One signed mutation as the transport carried it."""
+
+    operation: str
+    raw_input: Any
+    signature: sig.SignaturePayload | None
+    # A second person's signature in the same request (`verification` or `approval`).
+    second: sig.SignaturePayload | None = None
+
+
+@dataclass(frozen=True)
+class Second:
+    """A second person signs in the same request: the meanings their signature may carry."""
+
+    meanings: tuple[str, ...]
+    what: str = "a second person's signature"
+    required: bool = True
+
+
+@dataclass
+class Signatures(Generic[P]):
+    """The verified signatures of a request, handed to `save`; `bind` links them to a record."""
+
+    by: SignedBy
+    second: SignedBy | None
+    stored: list[ESignature] = field(default_factory=list)
+
+    @property
+    def signer(self) -> str:
+        return self.by.verified.payload.signer
+
+    @property
+    def second_signer(self) -> str | None:
+        return self.second.verified.payload.signer if self.second else None
+
+    async def bind(self, s: AsyncSession, entity: str, entity_id: str, content: dict[str, Any],
+                   **link: Any) -> ESignature:
+        """Store every signature of the request, bound to this version of the record; the first is returned."""
+        rows = [await store_signature(s, by, entity, entity_id, content, **link)
+                for by in (self.by, self.second) if by is not None]
+        self.stored.extend(rows)
+        return rows[0]
+
+
+Clean = Callable[[], Awaitable[P]]
+Save = Callable[[AsyncSession, P, Signatures[P]], Awaitable[R]]
+
+
+def _audited(e: AppError) -> bool:
+    return bool(getattr(e, "audited", False))
+
+
+async def perform(ctx: Context, req: SignedRequest, *, reason: str | Callable[[P], str],
+                  clean: Clean[P], save: Save[P, R], publish: Callable[[R], None] | None = None,
+                  meanings: tuple[str, ...] = ("PERFORMED",), second: Second | None = None) -> R:
+    """Run one signed write; see the module's docstring. `clean` returns what `save` needs."""
+    signing, current = False, req.signature
+    try:
+        prepared = await clean()
+        signing = True
+        by = await verify_signature(ctx, req.operation, req.raw_input, req.signature, meanings=meanings)
+        other = None
+        if second is not None and (req.second is not None or second.required):
+            current = req.second
+            if req.second is None:
+                raise AppError(ErrorCode.SIGNATURE_REQUIRED, f"{req.operation} needs {second.what}")
+            other = await verify_signature(ctx, req.operation, req.raw_input, req.second, second_person=True,
+                                           meanings=second.meanings)
+        signing, current = False, req.signature
+        signatures: Signatures[P] = Signatures(by, other)
+        why = reason(prepared) if callable(reason) else reason
+        try:
+            async with ctx.db.write(ctx.audit_context(why)) as s:
+                result = await save(s, prepared, signatures)
+                if not signatures.stored:
+                    raise RuntimeError(f"{req.operation} wrote no signature record")
+        except IntegrityError as exc:
+            # Another request wrote the same record meanwhile; nothing of this one was kept.
+            raise AppError(ErrorCode.CONFLICT, "the record was written concurrently; look again and send it "
+                                               "again") from exc
+    except AppError as e:
+        if not _audited(e):
+            await audit_rejection(ctx, req.operation, e, current,
+                                  signature_stage=signing or e.code in SIGNATURE_CODES)
+        raise
+    if publish is not None:
+        publish(result)
+    return result
+
+
+async def nothing() -> None:
+    """A `clean` for writes whose checks all happen inside `save`."""
+    return None

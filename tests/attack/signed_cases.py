@@ -1,0 +1,149 @@
+"""How to make a valid request for each signed mutation (used by test_signed_mutations.py).
+
+Every mutation of the schema that takes a `signature` needs a `Case` here: who signs with which
+meaning, and a `prepare` that builds a valid `$input` (creating through the API whatever record
+the mutation acts on). The test then proves that the mutation refuses a missing, a forged and a
+replayed signature with nothing written, and that the valid request works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from records.plant import Equipment
+from tests.conftest import GQL
+
+
+@dataclass
+class World:
+    """The app (GQL over ASGI), the signing users and the database, with a tiny plant."""
+
+    gql: GQL
+    signers: Any
+    db: Any
+
+    async def call(self, user: str, operation: str, inp: dict[str, Any], meaning: str = "PERFORMED",
+                   second: tuple[str, str] | None = None, second_arg: str = "verification") -> dict[str, Any]:
+        """A valid signed request, made through the API (to prepare records other cases act on)."""
+        me = await self.gql.sign_in(user)
+        variables: dict[str, Any] = {"input": inp, "sig": self.signers.sign(user, operation, inp, meaning)}
+        if second:
+            variables["second"] = self.signers.sign(second[0], operation, inp, second[1])
+        body: dict[str, Any] = await me(document(operation, second_arg if second else None), variables)
+        assert "errors" not in body, (operation, body)
+        return body
+
+
+Prepare = Callable[[World], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Case:
+    signer: str
+    prepare: Prepare
+    meaning: str = "PERFORMED"
+    # (signer, meaning) of a second person's signature that the request carries.
+    second: tuple[str, str] | None = None
+
+
+def document(operation: str, second_arg: str | None, with_signature: bool = True) -> str:
+    """A mutation document for `operation` built from the schema (its result selection included)."""
+    from schema.root import build_schema
+
+    schema = build_schema()._schema
+    assert schema.mutation_type is not None
+    field = schema.mutation_type.fields[operation]
+    from graphql import get_named_type, is_object_type
+
+    result = get_named_type(field.type)
+    selection = "{ __typename }" if is_object_type(result) else ""
+    input_type = field.args["input"].type
+    params = [f"$input: {input_type}"]
+    args = ["input: $input"]
+    if with_signature:
+        params.append("$sig: SignatureInput!")
+        args.append("signature: $sig")
+    if second_arg:
+        params.append("$second: SignatureInput!")
+        args.append(f"{second_arg}: $second")
+    return f"mutation({', '.join(params)}) {{ {operation}({', '.join(args)}) {selection} }}"
+
+
+# --- cases -----------------------------------------------------------------------------------------
+
+async def _status(_: World) -> dict[str, Any]:
+    return {"code": "EQ-2", "status": "MAINTENANCE", "reason": "seal"}
+
+
+async def _verify_status(w: World) -> dict[str, Any]:
+    inp = {"code": "EQ-3", "status": "FAULT", "reason": "pump"}
+    await w.call("op.one", "setEquipmentStatus", inp)
+    async with w.db.read() as s:
+        from records.signature import ESignature
+
+        eq = (await s.execute(select(Equipment.id).where(Equipment.code == "EQ-3"))).scalar_one()
+        sid = (await s.execute(select(ESignature.id).where(ESignature.entity == "equipment",
+                                                           ESignature.entity_id == str(eq)))).scalar_one()
+    return {"signatureId": str(sid)}
+
+
+async def _deviation(_: World) -> dict[str, Any]:
+    return {"title": "Door left open", "description": "CS1 door open for 4 minutes"}
+
+
+async def _closure(w: World) -> dict[str, Any]:
+    body = await w.call("op.one", "raiseDeviation", {"title": "Late sample", "description": "taken at 10:05"})
+    assert body is not None
+    async with w.db.read() as s:
+        from records.quality import Deviation
+
+        number = (await s.execute(select(Deviation.number).order_by(Deviation.id.desc()).limit(1))).scalar_one()
+    return {"number": number}
+
+
+async def _new_user(_: World) -> dict[str, Any]:
+    return {"username": "qc.case", "displayName": "QC Case", "roles": ["qc_analyst"], "reason": "new hire"}
+
+
+async def _roles(_: World) -> dict[str, Any]:
+    return {"username": "op.two", "roles": ["operator", "production_supervisor"], "reason": "promotion"}
+
+
+async def _setting(_: World) -> dict[str, Any]:
+    return {"key": "audit.review.days", "value": 30, "reason": "review monthly"}
+
+
+async def _policy(w: World) -> dict[str, Any]:
+    """A copy of the policy files with one more rule, made the directory the app reads."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from policies.policy_set import HERE, PolicySet, fingerprint
+
+    d = Path(tempfile.mkdtemp(prefix="policies-"))
+    for name in ("model.conf", "policy.csv", "duties.conf", "duties.csv", "signing.csv", "roles.csv"):
+        shutil.copy(HERE / name, d / name)
+    w.gql.client.app_services.policy = PolicySet.load(d)  # type: ignore[attr-defined]
+    with (d / "policy.csv").open("a") as fh:
+        fh.write("p, qc_reviewer, *, audit:trail, read\n")
+    return {"fingerprint": fingerprint(d), "reason": "reviewers read the audit trail (CR-7)"}
+
+
+CASES: dict[str, Case] = {
+    "setEquipmentStatus": Case("op.one", _status),
+    "verifyEquipmentStatusChange": Case("sup.rsa", _verify_status, "VERIFIED"),
+    "raiseDeviation": Case("op.one", _deviation),
+    "approveDeviationClosure": Case("qa.sig", _closure, "APPROVED"),
+    "createUser": Case("adm.sig", _new_user, second=("qa.sig", "APPROVED")),
+    "setUserRoles": Case("adm.sig", _roles, second=("qa.sig", "APPROVED")),
+    "setSetting": Case("adm.sig", _setting),
+    "reloadPolicies": Case("adm.sig", _policy, second=("qa.sig", "APPROVED")),
+}
+
+# The argument that carries the second person's signature, where it is not `verification`.
+SECOND_ARG = {"createUser": "approval", "setUserRoles": "approval", "reloadPolicies": "approval"}
