@@ -27,6 +27,7 @@ import api
 from api import demo_live
 from api.access import admit
 from api.auth import authenticate
+from api.bridge import start_configured
 from api.demo_live import DemoLive
 from api.fast_path import FastField
 from api.graphql_http import RETRY_AFTER, GraphQLHTTP, unavailable
@@ -36,6 +37,7 @@ from api.live_fast import LivePlanner
 from api.metrics import Metrics, RequestTimer
 from api.settings import Settings
 from api.sockets import OpenSockets
+from device_bridge.runner import Bridge
 from policies.errors import ErrorCode, is_outage
 from policies.policy_set import PolicySet
 from policies.signatures import TrustStore
@@ -167,7 +169,13 @@ def create_app(settings: Settings, services: Services | None = None,
         Route("/ingest", ingest_endpoint(svc, settings.max_body_bytes), methods=["POST"]),
     ]
     live: dict[str, DemoLive] = {}
-    metrics = Metrics(svc, lambda: live["plant"].bridge.status() if "plant" in live else None)
+    bridges: dict[str, Bridge] = {}  # the in-process bridge of PLASMATWIN_BRIDGE_CONFIG
+
+    def bridge_status() -> dict[str, Any] | None:
+        running = bridges.get("configured") or (live["plant"].bridge if "plant" in live else None)
+        return running.status() if running is not None else None
+
+    metrics = Metrics(svc, bridge_status)
     routes.append(Route("/metrics", metrics.guarded(settings.metrics_token)))
     if settings.demo and settings.data_dir is not None:
         key, simulate = demo_live.endpoints(svc, settings.data_dir, lambda: live.get("plant"))
@@ -200,9 +208,13 @@ def create_app(settings: Settings, services: Services | None = None,
         svc.twin.watch = svc.alarms.feed
         if settings.demo and settings.data_dir is not None:
             live["plant"] = await demo_live.start(svc, settings.data_dir, _free_port())
+        if settings.bridge_config is not None:
+            bridges["configured"] = await start_configured(svc, settings.bridge_config)
         for hook in on_startup or []:
             await hook()
         yield
+        if "configured" in bridges:
+            await bridges.pop("configured").stop()
         if "plant" in live:
             await live.pop("plant").stop()
         svc.twin.store = svc.twin.watch = None

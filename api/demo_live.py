@@ -21,17 +21,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.auth import authenticate
+from api.bridge import sink as bridge_sink
 from api.ingest import STATUS, error_response
 from device_bridge.config import OpcuaConfig
 from device_bridge.plant import FAULTS, Signal
 from device_bridge.runner import Bridge
 from device_bridge.simulator import Simulator
-from device_bridge.sink import CallableSink
 from policies.errors import AppError, ErrorCode
 from records.audit import PendingEvent
 from resolvers.context import Context, Services
 from twin.demo_plant import DEMO_PLANT, all_sensors
-from twin.ingest import ingest_batch
 
 log = logging.getLogger("plasmatwin.demo")
 
@@ -77,12 +76,7 @@ async def start(svc: Services, data_dir: Path, port: int) -> DemoLive:
     sim = Simulator(signals(), interval=1.0, opcua_endpoint=f"opc.tcp://127.0.0.1:{port}/plasmatwin/demo")
     await sim.start()
 
-    async def ingest(readings: list[Any]) -> None:
-        result = ingest_batch(svc.twin, readings)
-        if result.rejected:
-            log.warning("demo bridge readings rejected: %s", result.rejected[:3])
-
-    bridge = Bridge("demo", CallableSink(ingest), data_dir / "bridge-buffer.db", stale_after=30.0)
+    bridge = Bridge("demo", bridge_sink(svc, "demo"), data_dir / "bridge-buffer.db", stale_after=30.0)
     bridge.add_opcua(OpcuaConfig(endpoint=sim.opcua_endpoint or "", tags={sim.node_id(s.tag): s.tag
                                                                           for s in sim.signals},
                                  publishing_interval_ms=250, name="simulator"))

@@ -81,7 +81,7 @@ class Metrics:
         depths = {name: float(d) for name, d in svc.bridges.items()}
         bridge = self.bridge_status()
         if bridge is not None:
-            depths["in-process"] = float(bridge.get("bufferDepth") or 0)
+            depths[str(bridge.get("name") or "in-process")] = float(bridge.get("bufferDepth") or 0)
         snap.labelled = {"plasmatwin_bridge_buffer_depth": (
             "Readings waiting in each device bridge's buffer, as last reported", "bridge", depths)}
         if isinstance(svc.bus, RedisBus):

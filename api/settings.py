@@ -22,8 +22,9 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
 class Settings:
     database_url: str = "sqlite+aiosqlite:///./var/plasmatwin.db"
     redis_url: str | None = None
-    mqtt_url: str | None = None
-    opcua_endpoints: tuple[str, ...] = ()
+    # A device-bridge TOML (device-bridge/README.md) run inside this process: its OPC UA and MQTT
+    # connectors feed this node's twin directly, store-and-forward buffer included.
+    bridge_config: Path | None = None
     trust_anchors: Path | None = None
     crl_files: tuple[Path, ...] = ()
     # The organisation's signing key and certificate for release documents (PAdES).
@@ -70,8 +71,7 @@ class Settings:
             d,
             database_url=env.get("PLASMATWIN_DATABASE_URL", d.database_url),
             redis_url=env.get("PLASMATWIN_REDIS_URL") or None,
-            mqtt_url=env.get("PLASMATWIN_MQTT_URL") or None,
-            opcua_endpoints=tuple(x for x in env.get("PLASMATWIN_OPCUA_ENDPOINTS", "").split(",") if x),
+            bridge_config=Path(env["PLASMATWIN_BRIDGE_CONFIG"]) if env.get("PLASMATWIN_BRIDGE_CONFIG") else None,
             trust_anchors=Path(anchors) if anchors else None,
             org_key=Path(env["PLASMATWIN_ORG_KEY"]) if env.get("PLASMATWIN_ORG_KEY") else None,
             org_cert=Path(env["PLASMATWIN_ORG_CERT"]) if env.get("PLASMATWIN_ORG_CERT") else None,
