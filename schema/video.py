@@ -15,7 +15,7 @@ from resolvers import video as res
 from resolvers.context import Context
 from schema.permissions import can
 from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 
 
 @strawberry.enum(description="VM-10: what a key post is.")
@@ -462,8 +462,8 @@ class VideoMutation:
                          extensions=can("video:camera", "write"))
     async def define_key_post(self, info: Info[Context, None], input: DefineKeyPostInput,
                               signature: SignatureInput) -> KeyPost:
-        v = await res.define_key_post(info.context, info._raw_info, input.code, input.name, input.category.value,
-                                      input.room_code, input.equipment_code, input.description, signature.payload())
+        v = await res.define_key_post(info.context, signed(info, signature), input.code, input.name,
+                                      input.category.value, input.room_code, input.equipment_code, input.description)
         return KeyPost.of(v)
 
     @strawberry.mutation(description="Register a camera on the floor plan with the key posts it covers; "
@@ -475,8 +475,7 @@ class VideoMutation:
             direction_deg=input.direction_deg, field_of_view_deg=input.field_of_view_deg, resolution=input.resolution,
             equipment_code=input.equipment_code, key_post_codes=input.key_post_codes, stream_uri=input.stream_uri,
             risk_assessment_ref=input.risk_assessment_ref, validation_ref=input.validation_ref)
-        return Camera.of(await res.register_camera(info.context, info._raw_info, input.code, spec,
-                                                   signature.payload()))
+        return Camera.of(await res.register_camera(info.context, signed(info, signature), input.code, spec))
 
     @strawberry.mutation(description="Move, re-aim, re-map or retire a camera, with a reason; signed PERFORMED.",
                          extensions=can("video:camera", "write"))
@@ -487,8 +486,8 @@ class VideoMutation:
             direction_deg=input.direction_deg, field_of_view_deg=input.field_of_view_deg, resolution=input.resolution,
             equipment_code=input.equipment_code, key_post_codes=input.key_post_codes, stream_uri=input.stream_uri,
             risk_assessment_ref=input.risk_assessment_ref, validation_ref=input.validation_ref, active=input.active)
-        return Camera.of(await res.update_camera(info.context, info._raw_info, input.code, spec, input.reason,
-                                                 signature.payload()))
+        return Camera.of(await res.update_camera(info.context, signed(info, signature), input.code, spec,
+                                                 input.reason))
 
     @strawberry.mutation(description="Record a clip of the VMS with its indices and playback reference; signed "
                                      "PERFORMED.", extensions=can("video:clip", "write"))
@@ -500,22 +499,21 @@ class VideoMutation:
             operation=input.operation, batch_number=input.batch_number, process_step=input.process_step,
             warehouse_location=input.warehouse_location, movement=_v(input.movement), movement_ref=input.movement_ref,
             note=input.note, retention_class=_v(input.retention_class))
-        return VideoClip.of(await res.record_clip(info.context, info._raw_info, spec, signature.payload()))
+        return VideoClip.of(await res.record_clip(info.context, signed(info, signature), spec))
 
     @strawberry.mutation(description="Correct a clip's times, with a reason; audited (VM-09); signed PERFORMED.",
                          extensions=can("video:clip", "correct"))
     async def correct_video_clip_time(self, info: Info[Context, None], input: CorrectVideoClipTimeInput,
                                       signature: SignatureInput) -> VideoClip:
-        return VideoClip.of(await res.correct_time(info.context, info._raw_info, input.clip_id, input.started_at,
-                                                   input.ended_at, input.reason, signature.payload()))
+        return VideoClip.of(await res.correct_time(info.context, signed(info, signature), input.clip_id,
+                                                   input.started_at, input.ended_at, input.reason))
 
     @strawberry.mutation(description="Raise a clip's retention class (never lower); signed APPROVED (QA).",
                          extensions=can("video:retention", "write"))
     async def set_video_clip_retention(self, info: Info[Context, None], input: SetVideoClipRetentionInput,
                                        signature: SignatureInput) -> VideoClip:
-        return VideoClip.of(await res.set_clip_retention(info.context, info._raw_info, input.clip_id,
-                                                         input.retention_class.value, input.reason,
-                                                         signature.payload()))
+        return VideoClip.of(await res.set_clip_retention(info.context, signed(info, signature), input.clip_id,
+                                                         input.retention_class.value, input.reason))
 
     @strawberry.mutation(description="Link clips to a deviation, key change or key validation (VM-07); their "
                                      "retention rises to product expiry + 1 year or permanent (VM-04); signed "
@@ -525,7 +523,7 @@ class VideoMutation:
         spec = res.LinkSpec(record_kind=input.record_kind.value, record_ref=input.record_ref, reason=input.reason,
                             clip_ids=input.clip_ids, camera_code=input.camera_code, since=input.since,
                             until=input.until, batch_number=input.batch_number, permanent=input.permanent)
-        ev, clips = await res.link_clips(info.context, info._raw_info, spec, signature.payload())
+        ev, clips = await res.link_clips(info.context, signed(info, signature), spec)
         return _evidence(ev, clips)
 
     @strawberry.mutation(description="Purge clips whose retention has ended, all or none; a clip still retained "
@@ -533,8 +531,7 @@ class VideoMutation:
                                      "APPROVED (QA).", extensions=can("video:clip", "purge"))
     async def purge_video_clips(self, info: Info[Context, None], input: PurgeVideoClipsInput,
                                 signature: SignatureInput) -> VideoPurge:
-        purge, clips = await res.purge_clips(info.context, info._raw_info, input.clip_ids, input.reason,
-                                             signature.payload())
+        purge, clips = await res.purge_clips(info.context, signed(info, signature), input.clip_ids, input.reason)
         return VideoPurge(id=purge.id, purged_by=purge.purged_by, purged_at=purge.purged_at, reason=purge.reason,
                           clips=[VideoClip.of(v) for v in clips])
 
@@ -542,8 +539,8 @@ class VideoMutation:
                          extensions=can("video:retention-policy", "write"))
     async def set_video_retention_policy(self, info: Info[Context, None], input: SetVideoRetentionPolicyInput,
                                          signature: SignatureInput) -> VideoRetentionPolicy:
-        p = await res.set_retention_policy(info.context, info._raw_info, input.standard_months, input.key_months,
-                                           input.reason, signature.payload())
+        p = await res.set_retention_policy(info.context, signed(info, signature), input.standard_months,
+                                           input.key_months, input.reason)
         return VideoRetentionPolicy(standard_months=p.standard_months, key_months=p.key_months)
 
     @strawberry.mutation(description="VM-12: an event of the video-analytics source becomes an alarm linked to "
