@@ -250,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("casbin", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
+    from resolvers import identity
+
+    env = Settings.from_env()  # every command that hashes a password uses the configured cost
+    identity.configure_hashing(env.argon2_time_cost, env.argon2_memory_kib, env.argon2_parallelism)
     return int(args.func(args))
 
 

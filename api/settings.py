@@ -37,6 +37,10 @@ class Settings:
     token_ttl_seconds: int = 8 * 3600
     lockout_attempts: int = 5
     lockout_seconds: int = 15 * 60
+    # Argon2id cost of password hashes (argon2-cffi's defaults: 3 passes over 64 MiB, 4 lanes).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65_536
+    argon2_parallelism: int = 4
     # GraphQL limits.
     max_body_bytes: int = 1_000_000
     max_query_depth: int = 12
@@ -82,6 +86,9 @@ class Settings:
             token_ttl_seconds=_int(env, "PLASMATWIN_TOKEN_TTL_SECONDS", d.token_ttl_seconds),
             lockout_attempts=_int(env, "PLASMATWIN_LOCKOUT_ATTEMPTS", d.lockout_attempts),
             lockout_seconds=_int(env, "PLASMATWIN_LOCKOUT_SECONDS", d.lockout_seconds),
+            argon2_time_cost=_int(env, "PLASMATWIN_ARGON2_TIME_COST", d.argon2_time_cost),
+            argon2_memory_kib=_int(env, "PLASMATWIN_ARGON2_MEMORY_KIB", d.argon2_memory_kib),
+            argon2_parallelism=_int(env, "PLASMATWIN_ARGON2_PARALLELISM", d.argon2_parallelism),
             max_body_bytes=_int(env, "PLASMATWIN_MAX_BODY_BYTES", d.max_body_bytes),
             max_query_depth=_int(env, "PLASMATWIN_MAX_QUERY_DEPTH", d.max_query_depth),
             max_query_cost=_int(env, "PLASMATWIN_MAX_QUERY_COST", d.max_query_cost),

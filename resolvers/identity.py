@@ -32,10 +32,11 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
-def use_fast_hashing_for_tests() -> None:
-    """Cheap Argon2 parameters so test suites that create many users stay fast. Never in production."""
+def configure_hashing(time_cost: int, memory_kib: int, parallelism: int) -> None:
+    """Argon2id cost for this process (PLASMATWIN_ARGON2_*; tune it to the hardware, OWASP's
+    guidance). The dummy hash follows, so an unknown account still costs one real verification."""
     global _hasher, _DUMMY_HASH
-    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
     _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 

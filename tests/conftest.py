@@ -23,7 +23,8 @@ from records.migrate import upgrade
 from resolvers import identity
 from tests import services
 
-identity.use_fast_hashing_for_tests()
+# Cheap Argon2 for suites that create many users (the command line applies PLASMATWIN_ARGON2_*).
+identity.configure_hashing(time_cost=1, memory_kib=1024, parallelism=1)
 
 PASSWORD = "correct horse battery staple"
 
