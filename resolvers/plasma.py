@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from policies.errors import AppError, ErrorCode
-from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, batch_pool
+from records.plasma import Batch, Donor, PlasmaUnit, batch_pool
 from resolvers.trace import TraceScope, batch_visible
 
 LOOKBACK_MIN_DAYS = 60  # PL-03: the guideline's minimum; never configurable below
@@ -100,11 +100,3 @@ async def batches(s: AsyncSession, scope: TraceScope, product: str | None, statu
         stmt = stmt.where(Batch.id < after_id)
     rows = (await s.execute(stmt.order_by(Batch.id.desc()).limit(first + 1))).scalars().all()
     return rows[:first], len(rows) > first
-
-
-async def station_codes(s: AsyncSession) -> dict[int, str]:
-    return {i: c for i, c in (await s.execute(select(PlasmaStation.id, PlasmaStation.code)))}
-
-
-async def pools_of(s: AsyncSession, ids: Sequence[int]) -> dict[int, Pool]:
-    return {p.id: p for p in (await s.execute(select(Pool).where(Pool.id.in_(ids)))).scalars()}
