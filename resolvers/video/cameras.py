@@ -235,15 +235,15 @@ def _camera_fields(spec: CameraSpec) -> dict[str, Any]:
 async def register_camera(ctx: Context, req: SignedRequest, code: str, spec: CameraSpec) -> CameraView:
     ctx.signed_in()
 
-    async def placed(s: AsyncSession, code: str) -> tuple[Room, int | None, list[KeyPost]]:
+    async def placed(s: AsyncSession, camera_code: str) -> tuple[Room, int | None, list[KeyPost]]:
         """Where the camera goes and what it watches, checked against the plant."""
         assert spec.room_code is not None and spec.x is not None and spec.y is not None
         room = await find_room(s, spec.room_code)
         await _place(s, room, spec.x, spec.y)
         eq_id = await find_equipment_id(s, spec.equipment_code, room)
         posts = await find_key_posts(s, spec.key_post_codes or (), room)
-        if (await s.execute(select(Camera.id).where(Camera.code == code))).first():
-            raise AppError(ErrorCode.CONFLICT, f"camera {code} already exists")
+        if (await s.execute(select(Camera.id).where(Camera.code == camera_code))).first():
+            raise AppError(ErrorCode.CONFLICT, f"camera {camera_code} already exists")
         return room, eq_id, posts
 
     async def clean() -> tuple[str, dict[str, Any]]:
@@ -258,10 +258,10 @@ async def register_camera(ctx: Context, req: SignedRequest, code: str, spec: Cam
 
     async def save(s: AsyncSession, new: tuple[str, dict[str, Any]],
                    signatures: Signatures[tuple[str, dict[str, Any]]]) -> CameraView:
-        code, fields = new
-        room, eq_id, posts = await placed(s, code)
+        camera_code, fields = new
+        room, eq_id, posts = await placed(s, camera_code)
         assert spec.x is not None and spec.y is not None
-        cam = Camera(code=code, room_id=room.id, equipment_id=eq_id, x=float(spec.x), y=float(spec.y),
+        cam = Camera(code=camera_code, room_id=room.id, equipment_id=eq_id, x=float(spec.x), y=float(spec.y),
                      **{"active": True, **fields})
         s.add(cam)
         await s.flush()
