@@ -3,19 +3,27 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The validated versions (docs/validation.md): every install of the project's dependencies goes through it.
+CONSTRAINTS := constraints.txt
 PACKAGES := api schema resolvers records policies subscriptions twin device-bridge/device_bridge
 
-.PHONY: demo test lint typecheck migrations-check matrix bench system-deps clean frontend frontend-typecheck
+.PHONY: demo test lint typecheck migrations-check matrix bench system-deps clean frontend frontend-typecheck \
+	constraints
 
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts \
 	frontend/tsconfig.json
 NODE_STAMP := frontend/node_modules/.installed
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[dev]'
 	touch $(STAMP)
+
+# After a dependency change in pyproject.toml (or an upgrade in .venv): pin what .venv now runs, and
+# the table of docs/validation.md. tests/test_install.py fails while either is stale.
+constraints: $(STAMP)
+	$(BIN)/python -m tests.test_install
 
 system-deps:
 	@bash scripts/system-deps.sh
