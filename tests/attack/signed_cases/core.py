@@ -1,77 +1,13 @@
-"""How to make a valid request for each signed mutation (used by test_signed_mutations.py).
-
-Every mutation of the schema that takes a `signature` needs a `Case` here: who signs with which
-meaning, and a `prepare` that builds a valid `$input` (creating through the API whatever record
-the mutation acts on). The test then proves that the mutation refuses a missing, a forged and a
-replayed signature with nothing written, and that the valid request works.
-"""
+"""Signed-mutation cases: equipment, deviations, administration and policies."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from records.plant import Equipment
-from tests.conftest import GQL
-
-
-@dataclass
-class World:
-    """The app (GQL over ASGI), the signing users and the database, with a tiny plant."""
-
-    gql: GQL
-    signers: Any
-    db: Any
-
-    async def call(self, user: str, operation: str, inp: dict[str, Any], meaning: str = "PERFORMED",
-                   second: tuple[str, str] | None = None, second_arg: str = "verification") -> dict[str, Any]:
-        """A valid signed request, made through the API (to prepare records other cases act on)."""
-        me = await self.gql.sign_in(user)
-        variables: dict[str, Any] = {"input": inp, "sig": self.signers.sign(user, operation, inp, meaning)}
-        if second:
-            variables["second"] = self.signers.sign(second[0], operation, inp, second[1])
-        body: dict[str, Any] = await me(document(operation, second_arg if second else None), variables)
-        assert "errors" not in body, (operation, body)
-        return body
-
-
-Prepare = Callable[[World], Awaitable[dict[str, Any]]]
-
-
-@dataclass(frozen=True)
-class Case:
-    signer: str
-    prepare: Prepare
-    meaning: str = "PERFORMED"
-    # (signer, meaning) of a second person's signature that the request carries.
-    second: tuple[str, str] | None = None
-
-
-def document(operation: str, second_arg: str | None, with_signature: bool = True) -> str:
-    """A mutation document for `operation` built from the schema (its result selection included)."""
-    from schema.root import build_schema
-
-    schema = build_schema()._schema
-    assert schema.mutation_type is not None
-    field = schema.mutation_type.fields[operation]
-    from graphql import get_named_type, is_object_type
-
-    result = get_named_type(field.type)
-    selection = "{ __typename }" if is_object_type(result) else ""
-    input_type = field.args["input"].type
-    params = [f"$input: {input_type}"]
-    args = ["input: $input"]
-    if with_signature:
-        params.append("$sig: SignatureInput!")
-        args.append("signature: $sig")
-    if second_arg:
-        params.append("$second: SignatureInput!")
-        args.append(f"{second_arg}: $second")
-    return f"mutation({', '.join(params)}) {{ {operation}({', '.join(args)}) {selection} }}"
-
+from tests.attack.signed_cases.base import Case, World
 
 # --- cases -----------------------------------------------------------------------------------------
 
