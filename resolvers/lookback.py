@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from graphql import GraphQLResolveInfo
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from records.base import utcnow
 from records.plasma import Donor, PlasmaUnit, StationNotice
 from resolvers import plasma as plasma_res
 from resolvers import trace
 from resolvers.context import Context
-from resolvers.signing import check_signature, store_signature
+from resolvers.signed import Signatures, SignedRequest, perform
 
 DEFERRALS = ("DEFERRED", "PERMANENTLY_DEFERRED")
 # Units in these states are still in the plant's hands and can be stopped.
@@ -40,19 +39,34 @@ async def preview(ctx: Context, card_number: str, days: int) -> Impact:
     return Impact(card_number, [u.donation_number for u in units], [], graph)
 
 
-async def defer(ctx: Context, info: GraphQLResolveInfo, card_number: str, status: str, reason: str, days: int,
-                payload: sig.SignaturePayload | None, operation: str = "deferDonor") -> Impact:
-    if status not in DEFERRALS:
-        raise AppError(ErrorCode.VALIDATION_FAILED, f"status must be one of {', '.join(DEFERRALS)}")
-    if not reason.strip():
-        raise AppError(ErrorCode.VALIDATION_FAILED, "give the reason for the deferral (for example a positive "
-                                                    "marker)")
+async def defer(ctx: Context, req: SignedRequest, card_number: str, status: str, reason: str,
+                days: int) -> Impact:
+    """QA defers a donor (deferDonor), signed APPROVED."""
+    return await _defer(ctx, req, card_number, status, reason, days, meanings=("APPROVED",))
+
+
+async def report_status(ctx: Context, req: SignedRequest, card_number: str, status: str, reason: str) -> Impact:
+    """A station reports a deferral of one of its donors (reportDonorStatus), signed PERFORMED; the
+    lookback runs at once over the minimum window."""
+    return await _defer(ctx, req, card_number, status, reason, plasma_res.LOOKBACK_MIN_DAYS,
+                        meanings=("PERFORMED",))
+
+
+async def _defer(ctx: Context, req: SignedRequest, card_number: str, status: str, reason: str, days: int, *,
+                 meanings: tuple[str, ...]) -> Impact:
     p = ctx.signed_in()
-    if p.is_scoped:  # a station reports on its own donors only
-        async with ctx.db.read() as s:
-            await plasma_res.donor(s, card_number, ctx.scope())
-    by = await check_signature(ctx, info, operation, payload)
-    async with ctx.db.write(ctx.audit_context(reason.strip())) as s:
+
+    async def clean() -> None:
+        if status not in DEFERRALS:
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"status must be one of {', '.join(DEFERRALS)}")
+        if not reason.strip():
+            raise AppError(ErrorCode.VALIDATION_FAILED, "give the reason for the deferral (for example a positive "
+                                                        "marker)")
+        if p.is_scoped:  # a station reports on its own donors only
+            async with ctx.db.read() as s:
+                await plasma_res.donor(s, card_number, ctx.scope())
+
+    async def save(s: AsyncSession, _: None, signatures: Signatures[None]) -> Impact:
         donor = (await s.execute(select(Donor).where(Donor.card_number == card_number))).scalar_one_or_none()
         if donor is None:
             raise AppError(ErrorCode.NOT_FOUND, f"no donor {card_number}")
@@ -71,7 +85,9 @@ async def defer(ctx: Context, info: GraphQLResolveInfo, card_number: str, status
         s.add(StationNotice(station_id=donor.station_id, kind="DONOR_DEFERRED", donor_card_number=card_number,
                             reason=f"{status}: {reason.strip()}; {len(blocked)} units blocked", created_at=now))
         await s.flush()
-        await store_signature(s, by, "donor", str(donor.id),
+        await signatures.bind(s, "donor", str(donor.id),
                               {"cardNumber": card_number, "status": status, "blocked": blocked})
         graph = await trace.impact_of_units(s, [u.id for u in window])
-    return Impact(card_number, [u.donation_number for u in window], blocked, graph)
+        return Impact(card_number, [u.donation_number for u in window], blocked, graph)
+
+    return await perform(ctx, req, reason=reason.strip(), clean=clean, save=save, meanings=meanings)

@@ -6,15 +6,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from graphql import GraphQLResolveInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from records.genealogy import FinalLot, PackagingUnit
 from resolvers.context import Context
-from resolvers.signing import check_signature, store_signature
+from resolvers.signed import Signatures, SignedRequest, perform
 
 CODE = re.compile(r"^\d{20}$")  # 20-digit drug traceability code: 7-digit product identifier + serial
 PARENT_LEVEL = {"UNIT": "CARTON", "CARTON": "CASE"}
@@ -50,40 +48,44 @@ async def view(s: AsyncSession, code: str) -> PackView | None:
     return PackView(pu.code, pu.level, lot, product, parent, children)
 
 
-async def aggregate(ctx: Context, info: GraphQLResolveInfo, parent_code: str, child_codes: list[str],
-                    payload: sig.SignaturePayload | None) -> PackView:
-    if not child_codes or len(set(child_codes)) != len(child_codes):
-        raise AppError(ErrorCode.VALIDATION_FAILED, "list each child code once")
-    for c in [parent_code, *child_codes]:
-        check_code(c)
-    async with ctx.db.read() as s:
-        parent = (await s.execute(select(PackagingUnit).where(PackagingUnit.code == parent_code))).scalar_one_or_none()
-        kids = (await s.execute(select(PackagingUnit).where(PackagingUnit.code.in_(child_codes)))).scalars().all()
-    if parent is None:
-        raise AppError(ErrorCode.NOT_FOUND, f"no packaging code {parent_code}")
-    found = {k.code: k for k in kids}
-    unknown = [c for c in child_codes if c not in found]
-    if unknown:
-        raise AppError(ErrorCode.NOT_FOUND, f"unknown codes: {', '.join(unknown[:5])}")
-    for k in kids:
-        if PARENT_LEVEL.get(k.level) != parent.level:
-            raise AppError(ErrorCode.VALIDATION_FAILED, f"a {k.level} goes into a {PARENT_LEVEL.get(k.level)}, "
-                                                        f"not a {parent.level}")
-        if k.parent_id is not None and k.parent_id != parent.id:
-            raise AppError(ErrorCode.CONFLICT, f"{k.code} is already aggregated under another parent")
-        if k.final_lot_id != parent.final_lot_id:
-            raise AppError(ErrorCode.VALIDATION_FAILED, f"{k.code} belongs to another lot")
-    by = await check_signature(ctx, info, "aggregatePackaging", payload)
-    async with ctx.db.write(ctx.audit_context("packaging aggregation")) as s:
+async def aggregate(ctx: Context, req: SignedRequest, parent_code: str, child_codes: list[str]) -> PackView:
+    async def clean() -> int:
+        if not child_codes or len(set(child_codes)) != len(child_codes):
+            raise AppError(ErrorCode.VALIDATION_FAILED, "list each child code once")
+        for c in [parent_code, *child_codes]:
+            check_code(c)
+        async with ctx.db.read() as s:
+            parent = (await s.execute(select(PackagingUnit).where(PackagingUnit.code == parent_code))
+                      ).scalar_one_or_none()
+            kids = (await s.execute(select(PackagingUnit).where(PackagingUnit.code.in_(child_codes)))).scalars().all()
+        if parent is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no packaging code {parent_code}")
+        found = {k.code: k for k in kids}
+        unknown = [c for c in child_codes if c not in found]
+        if unknown:
+            raise AppError(ErrorCode.NOT_FOUND, f"unknown codes: {', '.join(unknown[:5])}")
+        for k in kids:
+            if PARENT_LEVEL.get(k.level) != parent.level:
+                raise AppError(ErrorCode.VALIDATION_FAILED, f"a {k.level} goes into a {PARENT_LEVEL.get(k.level)}, "
+                                                            f"not a {parent.level}")
+            if k.parent_id is not None and k.parent_id != parent.id:
+                raise AppError(ErrorCode.CONFLICT, f"{k.code} is already aggregated under another parent")
+            if k.final_lot_id != parent.final_lot_id:
+                raise AppError(ErrorCode.VALIDATION_FAILED, f"{k.code} belongs to another lot")
+        return parent.id
+
+    async def save(s: AsyncSession, parent_id: int, signatures: Signatures[int]) -> None:
         rows = (await s.execute(select(PackagingUnit).where(PackagingUnit.code.in_(child_codes))
                                 .with_for_update())).scalars().all()
         for k in rows:
-            if k.parent_id is not None and k.parent_id != parent.id:
+            if k.parent_id is not None and k.parent_id != parent_id:
                 raise AppError(ErrorCode.CONFLICT, f"{k.code} was aggregated meanwhile")
-            k.parent_id = parent.id
+            k.parent_id = parent_id
         await s.flush()
-        await store_signature(s, by, "packaging_unit", str(parent.id), {"parent": parent_code,
-                                                                        "children": sorted(child_codes)})
+        await signatures.bind(s, "packaging_unit", str(parent_id), {"parent": parent_code,
+                                                                    "children": sorted(child_codes)})
+
+    await perform(ctx, req, reason="packaging aggregation", clean=clean, save=save, meanings=("PERFORMED",))
     async with ctx.db.read() as s:
         out = await view(s, parent_code)
     assert out is not None

@@ -3,59 +3,65 @@ electronic manifest, gets its material code and starts its quarantine; refusals 
 
 from __future__ import annotations
 
-from graphql import GraphQLResolveInfo
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from records.audit import AuditEvent, PendingEvent
 from records.base import utcnow
 from records.plasma import PlasmaShipment, PlasmaStation, PlasmaUnit, StationNotice
 from resolvers import codes
 from resolvers.context import Context
-from resolvers.signing import check_signature, store_signature
+from resolvers.signed import Signatures, SignedRequest, perform
 
 WEIGHT_TOLERANCE = 0.05  # measured vs declared weight
 
 
 async def _refuse(ctx: Context, code: ErrorCode, message: str, scanned: str, shipment: str) -> AppError:
+    """A refused scan, audited as RECEIPT_REJECTED (closePlasmaReceipt lists them) and only so."""
     await ctx.db.record(ctx.audit_context(), PendingEvent(
         "RECEIPT_REJECTED", "plasma_unit", None,
         {"scanned": scanned, "shipment": shipment, "code": code.value, "reason": message}))
-    return AppError(code, message)
+    err = AppError(code, message)
+    err.audited = True
+    return err
 
 
-async def receive(ctx: Context, info: GraphQLResolveInfo, station_code: str, shipment_code: str, scanned: str,
-                  weight_g: float, location: str, payload: sig.SignaturePayload | None) -> PlasmaUnit:
+async def receive(ctx: Context, req: SignedRequest, station_code: str, shipment_code: str, scanned: str,
+                  weight_g: float, location: str) -> PlasmaUnit:
     p = ctx.signed_in()
     scanned = scanned.strip()
-    if not location.strip():
-        raise AppError(ErrorCode.VALIDATION_FAILED, "give the storage location (freezer-rack-position)")
-    async with ctx.db.read() as s:
-        shipment = (await s.execute(select(PlasmaShipment).join(PlasmaStation).where(
-            PlasmaStation.code == station_code, PlasmaShipment.code == shipment_code))).scalar_one_or_none()
-        unit = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == scanned)
-                                .options(selectinload(PlasmaUnit.station)))).scalar_one_or_none()
-    if shipment is None:
-        raise await _refuse(ctx, ErrorCode.NOT_FOUND, f"no shipment {shipment_code} from {station_code}",
-                            scanned, shipment_code)
-    if unit is None:
-        raise await _refuse(ctx, ErrorCode.NOT_FOUND, f"unknown barcode {scanned}: not on any manifest",
-                            scanned, shipment_code)
-    if unit.shipment_id != shipment.id:
-        raise await _refuse(ctx, ErrorCode.CONFLICT, f"{scanned} is not on the manifest of shipment "
-                            f"{shipment_code}", scanned, shipment_code)
-    if unit.status != "IN_TRANSIT":
-        raise await _refuse(ctx, ErrorCode.CONFLICT, f"{scanned} was already received ({unit.material_code})",
-                            scanned, shipment_code)
-    if abs(weight_g - unit.weight_g) > unit.weight_g * WEIGHT_TOLERANCE:
-        raise await _refuse(ctx, ErrorCode.VALIDATION_FAILED, f"measured {weight_g:.1f} g differs from the "
-                            f"declared {unit.weight_g:.1f} g by more than {WEIGHT_TOLERANCE:.0%}", scanned,
-                            shipment_code)
-    by = await check_signature(ctx, info, "receivePlasmaUnit", payload)
-    async with ctx.db.write(ctx.audit_context(f"receipt of shipment {shipment_code}")) as s:
-        row = await s.get(PlasmaUnit, unit.id)
+
+    async def clean() -> tuple[int, int]:
+        if not location.strip():
+            raise AppError(ErrorCode.VALIDATION_FAILED, "give the storage location (freezer-rack-position)")
+        async with ctx.db.read() as s:
+            shipment = (await s.execute(select(PlasmaShipment).join(PlasmaStation).where(
+                PlasmaStation.code == station_code, PlasmaShipment.code == shipment_code))).scalar_one_or_none()
+            unit = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == scanned)
+                                    .options(selectinload(PlasmaUnit.station)))).scalar_one_or_none()
+        if shipment is None:
+            raise await _refuse(ctx, ErrorCode.NOT_FOUND, f"no shipment {shipment_code} from {station_code}",
+                                scanned, shipment_code)
+        if unit is None:
+            raise await _refuse(ctx, ErrorCode.NOT_FOUND, f"unknown barcode {scanned}: not on any manifest",
+                                scanned, shipment_code)
+        if unit.shipment_id != shipment.id:
+            raise await _refuse(ctx, ErrorCode.CONFLICT, f"{scanned} is not on the manifest of shipment "
+                                f"{shipment_code}", scanned, shipment_code)
+        if unit.status != "IN_TRANSIT":
+            raise await _refuse(ctx, ErrorCode.CONFLICT, f"{scanned} was already received ({unit.material_code})",
+                                scanned, shipment_code)
+        if abs(weight_g - unit.weight_g) > unit.weight_g * WEIGHT_TOLERANCE:
+            raise await _refuse(ctx, ErrorCode.VALIDATION_FAILED, f"measured {weight_g:.1f} g differs from the "
+                                f"declared {unit.weight_g:.1f} g by more than {WEIGHT_TOLERANCE:.0%}", scanned,
+                                shipment_code)
+        return unit.id, shipment.id
+
+    async def save(s: AsyncSession, ids: tuple[int, int], signatures: Signatures[tuple[int, int]]) -> int:
+        unit_id, shipment_id = ids
+        row = await s.get(PlasmaUnit, unit_id)
         assert row is not None
         if row.status != "IN_TRANSIT":  # another scan won meanwhile
             raise AppError(ErrorCode.CONFLICT, f"{scanned} was already received")
@@ -63,37 +69,43 @@ async def receive(ctx: Context, info: GraphQLResolveInfo, station_code: str, shi
         row.material_code = await codes.next_code(s, "PL", now.date())
         row.status, row.received_at, row.received_by = "QUARANTINED", now, p.username
         row.received_weight_g, row.storage_location = round(weight_g, 1), location.strip()
-        ship = await s.get(PlasmaShipment, shipment.id)
+        ship = await s.get(PlasmaShipment, shipment_id)
         assert ship is not None
         ship.status = "RECEIVING"
         await s.flush()
-        await store_signature(s, by, "plasma_unit", str(row.id),
+        await signatures.bind(s, "plasma_unit", str(row.id),
                               {"donationNumber": row.donation_number, "materialCode": row.material_code,
                                "status": row.status, "location": row.storage_location})
+        return row.id
+
+    received = await perform(ctx, req, reason=f"receipt of shipment {shipment_code}", clean=clean, save=save,
+                             meanings=("PERFORMED",))
     async with ctx.db.read() as s:
-        done = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.id == unit.id).options(
+        done = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.id == received).options(
             selectinload(PlasmaUnit.station), selectinload(PlasmaUnit.donor), selectinload(PlasmaUnit.pool))
         )).scalar_one()
     return done
 
 
-async def close(ctx: Context, info: GraphQLResolveInfo, station_code: str, shipment_code: str,
-                payload: sig.SignaturePayload | None) -> PlasmaShipment:
+async def close(ctx: Context, req: SignedRequest, station_code: str, shipment_code: str) -> PlasmaShipment:
     """The receipt and acceptance record (PL-07): declared, received, missing units and refused scans.
 
     Units never scanned are marked MISSING and the station is told; the record is signed.
     """
     p = ctx.signed_in()
-    async with ctx.db.read() as s:
-        shipment = (await s.execute(select(PlasmaShipment).join(PlasmaStation).where(
-            PlasmaStation.code == station_code, PlasmaShipment.code == shipment_code))).scalar_one_or_none()
-    if shipment is None:
-        raise AppError(ErrorCode.NOT_FOUND, f"no shipment {shipment_code} from {station_code}")
-    if shipment.closed_at is not None:
-        raise AppError(ErrorCode.CONFLICT, f"receipt of {shipment_code} was closed already")
-    by = await check_signature(ctx, info, "closePlasmaReceipt", payload)
-    async with ctx.db.write(ctx.audit_context(f"receipt of shipment {shipment_code} closed")) as s:
-        ship = await s.get(PlasmaShipment, shipment.id)
+
+    async def clean() -> int:
+        async with ctx.db.read() as s:
+            shipment = (await s.execute(select(PlasmaShipment).join(PlasmaStation).where(
+                PlasmaStation.code == station_code, PlasmaShipment.code == shipment_code))).scalar_one_or_none()
+        if shipment is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no shipment {shipment_code} from {station_code}")
+        if shipment.closed_at is not None:
+            raise AppError(ErrorCode.CONFLICT, f"receipt of {shipment_code} was closed already")
+        return shipment.id
+
+    async def save(s: AsyncSession, shipment_id: int, signatures: Signatures[int]) -> PlasmaShipment:
+        ship = await s.get(PlasmaShipment, shipment_id)
         assert ship is not None
         units = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.shipment_id == ship.id))).scalars().all()
         missing = sorted(u.donation_number for u in units if u.status == "IN_TRANSIT")
@@ -112,7 +124,10 @@ async def close(ctx: Context, info: GraphQLResolveInfo, station_code: str, shipm
                                 reason=f"shipment {shipment_code}: {len(missing)} declared units not received: "
                                        + ", ".join(missing[:20]), created_at=now))
         await s.flush()
-        await store_signature(s, by, "plasma_shipment", str(ship.id), {
+        await signatures.bind(s, "plasma_shipment", str(ship.id), {
             "shipment": shipment_code, "declared": ship.declared_count, "received": ship.received_count,
             "missing": missing, "refusedScans": ship.refused_scans})
-    return ship
+        return ship
+
+    return await perform(ctx, req, reason=f"receipt of shipment {shipment_code} closed", clean=clean, save=save,
+                         meanings=("PERFORMED",))

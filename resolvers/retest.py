@@ -7,18 +7,16 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from graphql import GraphQLResolveInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from records.base import utcnow
 from records.identity import Setting
 from records.plasma import PlasmaUnit, RetestResult, StationNotice
 from resolvers import plasma as plasma_res
 from resolvers.context import Context
-from resolvers.signing import check_signature, store_signature
+from resolvers.signed import Signatures, SignedRequest, perform
 
 TESTS = ("HBSAG", "ANTI_HCV", "ANTI_HIV", "SYPHILIS", "ALT", "NAT")
 REQUIRED = ("HBSAG", "ANTI_HCV", "ANTI_HIV", "SYPHILIS", "ALT")
@@ -40,12 +38,14 @@ def reactive(r: RetestResult | TestInput) -> bool:
     return r.result == "REACTIVE" or (r.test == "ALT" and r.value is not None and r.value > ALT_LIMIT)
 
 
-async def record(ctx: Context, info: GraphQLResolveInfo, donation_number: str, tests: list[TestInput],
-                 payload: sig.SignaturePayload | None) -> list[RetestResult]:
+async def record(ctx: Context, req: SignedRequest, donation_number: str,
+                 tests: list[TestInput]) -> list[RetestResult]:
     p = ctx.signed_in()
-    _validate(tests)
-    by = await check_signature(ctx, info, "recordRetest", payload, meanings=("PERFORMED",))
-    async with ctx.db.write(ctx.audit_context("retest results")) as s:
+
+    async def clean() -> None:
+        _validate(tests)
+
+    async def save(s: AsyncSession, _: None, signatures: Signatures[None]) -> list[RetestResult]:
         unit = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == donation_number))
                 ).scalar_one_or_none()
         if unit is None or unit.status in ("IN_TRANSIT",):
@@ -56,9 +56,11 @@ async def record(ctx: Context, info: GraphQLResolveInfo, donation_number: str, t
                              tested_at=now) for t in tests]
         s.add_all(rows)
         await s.flush()
-        await store_signature(s, by, "plasma_unit", str(unit.id), {
+        await signatures.bind(s, "plasma_unit", str(unit.id), {
             "donationNumber": donation_number, "retests": [[r.test, r.result, r.value] for r in rows]})
-    return rows
+        return rows
+
+    return await perform(ctx, req, reason="retest results", clean=clean, save=save, meanings=("PERFORMED",))
 
 
 def _validate(tests: list[TestInput]) -> None:
@@ -73,18 +75,21 @@ def _validate(tests: list[TestInput]) -> None:
         raise AppError(ErrorCode.VALIDATION_FAILED, "give each test once")
 
 
-async def review(ctx: Context, info: GraphQLResolveInfo, donation_number: str,
-                 payload: sig.SignaturePayload | None) -> tuple[PlasmaUnit, list[RetestResult]]:
+async def review(ctx: Context, req: SignedRequest,
+                 donation_number: str) -> tuple[PlasmaUnit, list[RetestResult]]:
     """A second person confirms the open results; a reactive one blocks the unit (PL-15, PL-19)."""
     p = ctx.signed_in()
-    async with ctx.db.read() as s:
-        unit, open_rows = await _open(s, donation_number)
-    analysts = {r.analyst for r in open_rows}
-    for analyst in analysts:
-        await ctx.require_duty("review", "plasma_unit", str(unit.id), "whoever tested a unit cannot review "
-                               "the result", performed_by=analyst)
-    by = await check_signature(ctx, info, "reviewRetest", payload, meanings=("REVIEWED",))
-    async with ctx.db.write(ctx.audit_context("retest review")) as s:
+
+    async def clean() -> None:
+        async with ctx.db.read() as s:
+            unit, open_rows = await _open(s, donation_number)
+        analysts = {r.analyst for r in open_rows}
+        for analyst in analysts:
+            await ctx.require_duty("review", "plasma_unit", str(unit.id), "whoever tested a unit cannot review "
+                                   "the result", performed_by=analyst)
+
+    async def save(s: AsyncSession, _: None,
+                   signatures: Signatures[None]) -> tuple[PlasmaUnit, list[RetestResult]]:
         unit, open_rows = await _open(s, donation_number)
         now = utcnow()
         for r in open_rows:
@@ -96,11 +101,13 @@ async def review(ctx: Context, info: GraphQLResolveInfo, donation_number: str,
                                 donation_number=unit.donation_number,
                                 reason="retest reactive: " + ", ".join(f"{r.test}" for r in bad), created_at=now))
         await s.flush()
-        await store_signature(s, by, "plasma_unit", str(unit.id), {
+        await signatures.bind(s, "plasma_unit", str(unit.id), {
             "donationNumber": donation_number, "reviewed": [r.id for r in open_rows], "status": unit.status})
         all_rows = (await s.execute(select(RetestResult).where(RetestResult.unit_id == unit.id)
                                     .order_by(RetestResult.id))).scalars().all()
-    return unit, list(all_rows)
+        return unit, list(all_rows)
+
+    return await perform(ctx, req, reason="retest review", clean=clean, save=save, meanings=("REVIEWED",))
 
 
 async def _open(s: AsyncSession, donation_number: str) -> tuple[PlasmaUnit, list[RetestResult]]:
@@ -163,53 +170,60 @@ async def evaluate(s: AsyncSession, unit: PlasmaUnit, today: date) -> Quarantine
     return QuarantineState(unit.donation_number, unit.status, not reasons, reasons, ends)
 
 
-async def release(ctx: Context, info: GraphQLResolveInfo, donation_numbers: list[str], reason: str,
-                  payload: sig.SignaturePayload | None) -> list[QuarantineState]:
+async def release(ctx: Context, req: SignedRequest, donation_numbers: list[str],
+                  reason: str) -> list[QuarantineState]:
     """QA release of a plasma lot: every unit must be eligible, or nothing is released (PL-18)."""
-    if not donation_numbers or len(donation_numbers) > 5000:
-        raise AppError(ErrorCode.VALIDATION_FAILED, "release 1 to 5000 units at a time")
-    today = utcnow().date()
-    async with ctx.db.read() as s:
-        units = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number.in_(donation_numbers))
-                                 )).scalars().all()
-        states = [await evaluate(s, u, today) for u in units]
-    missing = set(donation_numbers) - {u.donation_number for u in units}
-    blocked = [st for st in states if not st.eligible]
-    if missing or blocked:
-        first = sorted(missing)[:3] or [f"{b.donation_number}: {b.reasons[0]}" for b in blocked[:3]]
-        raise AppError(ErrorCode.CONFLICT, f"{len(missing) + len(blocked)} units cannot be released ("
-                       + "; ".join(first) + ")", units=[b.donation_number for b in blocked] + sorted(missing))
-    by = await check_signature(ctx, info, "releasePlasma", payload, meanings=("RELEASED",))
-    async with ctx.db.write(ctx.audit_context(reason.strip() or "QA release of plasma")) as s:
+    async def clean() -> list[QuarantineState]:
+        if not donation_numbers or len(donation_numbers) > 5000:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "release 1 to 5000 units at a time")
+        today = utcnow().date()
+        async with ctx.db.read() as s:
+            units = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number.in_(donation_numbers))
+                                     )).scalars().all()
+            states = [await evaluate(s, u, today) for u in units]
+        missing = set(donation_numbers) - {u.donation_number for u in units}
+        blocked = [st for st in states if not st.eligible]
+        if missing or blocked:
+            first = sorted(missing)[:3] or [f"{b.donation_number}: {b.reasons[0]}" for b in blocked[:3]]
+            raise AppError(ErrorCode.CONFLICT, f"{len(missing) + len(blocked)} units cannot be released ("
+                           + "; ".join(first) + ")", units=[b.donation_number for b in blocked] + sorted(missing))
+        return states
+
+    async def save(s: AsyncSession, states: list[QuarantineState],
+                   signatures: Signatures[list[QuarantineState]]) -> list[QuarantineState]:
         rows = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number.in_(donation_numbers))
                                 )).scalars().all()
         for u in rows:
             u.status = "RELEASED"
         await s.flush()
-        await store_signature(s, by, "plasma_release", _lot_key(donation_numbers),
+        await signatures.bind(s, "plasma_release", _lot_key(donation_numbers),
                               {"units": sorted(donation_numbers), "status": "RELEASED"})
-    return [QuarantineState(st.donation_number, "RELEASED", True, [], st.quarantine_ends) for st in states]
+        return [QuarantineState(st.donation_number, "RELEASED", True, [], st.quarantine_ends) for st in states]
+
+    return await perform(ctx, req, reason=reason.strip() or "QA release of plasma", clean=clean, save=save,
+                         meanings=("RELEASED",))
 
 
 def _lot_key(numbers: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(numbers)).encode()).hexdigest()[:32]
 
 
-
-
-async def station_results(ctx: Context, info: GraphQLResolveInfo, donation_number: str, tests: list[TestInput],
-                          payload: sig.SignaturePayload | None) -> list[RetestResult]:
+async def station_results(ctx: Context, req: SignedRequest, donation_number: str,
+                          tests: list[TestInput]) -> list[RetestResult]:
     """A station sends its test results for one of its donations (PL-17): they count as the
     follow-up evidence for the donor's earlier units; a reactive one blocks the unit."""
     p = ctx.signed_in()
-    _validate(tests)
-    async with ctx.db.read() as s:
-        unit = await plasma_res.unit(s, donation_number, ctx.scope())
-        if unit is None:
-            raise AppError(ErrorCode.NOT_FOUND, f"no unit {donation_number}")
-    by = await check_signature(ctx, info, "submitStationResults", payload, meanings=("PERFORMED",))
-    async with ctx.db.write(ctx.audit_context("station test results")) as s:
-        row = await s.get(PlasmaUnit, unit.id)
+
+    async def clean() -> int:
+        _validate(tests)
+        async with ctx.db.read() as s:
+            unit = await plasma_res.unit(s, donation_number, ctx.scope())
+            if unit is None:
+                raise AppError(ErrorCode.NOT_FOUND, f"no unit {donation_number}")
+        return unit.id
+
+    async def save(s: AsyncSession, unit_id: int, signatures: Signatures[int]) -> list[RetestResult]:
+        row = await s.get(PlasmaUnit, unit_id)
         assert row is not None
         now = utcnow()
         rows = [RetestResult(unit_id=row.id, test=t.test, result=t.result, value=t.value, method=t.method.strip(),
@@ -220,6 +234,8 @@ async def station_results(ctx: Context, info: GraphQLResolveInfo, donation_numbe
         if any(reactive(t) for t in tests) and row.status not in ("POOLED", "DISPOSED"):
             row.status = "BLOCKED"
         await s.flush()
-        await store_signature(s, by, "plasma_unit", str(row.id), {
+        await signatures.bind(s, "plasma_unit", str(row.id), {
             "donationNumber": donation_number, "stationResults": [[r.test, r.result, r.value] for r in rows]})
-    return rows
+        return rows
+
+    return await perform(ctx, req, reason="station test results", clean=clean, save=save, meanings=("PERFORMED",))

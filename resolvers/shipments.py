@@ -13,19 +13,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from graphql import GraphQLResolveInfo
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from records import audit
 from records.audit import PendingEvent
 from records.base import utcnow
 from records.plasma import Donor, PlasmaShipment, PlasmaStation, PlasmaUnit
 from resolvers.context import Context
-from resolvers.signing import check_signature, store_signature
+from resolvers.signed import Signatures, SignedRequest, perform
 
 BLOOD_TYPES = ("A", "B", "O", "AB")
 WEIGHT_RANGE_G = (200.0, 1000.0)  # plausible source-plasma weights; the label value is checked at receipt
@@ -113,74 +111,82 @@ def _shipment_problem(shipment_code: str, rows: list[UnitRow], parse_errors: lis
     return None
 
 
-async def submit(ctx: Context, info: GraphQLResolveInfo, station_code: str, shipment_code: str,
-                 rows: list[UnitRow], payload: sig.SignaturePayload | None, *, operation: str = "submitPlasmaShipment",
+async def submit(ctx: Context, req: SignedRequest, station_code: str, shipment_code: str, rows: list[UnitRow], *,
                  line_numbers: list[int] | None = None, parse_errors: list[RowResult] | None = None,
                  ) -> ShipmentReport:
+    """submitPlasmaShipment, and submitPlasmaShipmentFile with the file's line numbers and the rows
+    that did not parse (resolvers/manifest_files.py)."""
     principal = ctx.signed_in()
-    if principal.is_scoped:
-        scope = principal.scope or {}
-        if station_code not in (scope.get("stations") or []):
-            raise AppError(ErrorCode.OUT_OF_SCOPE, "this token may only submit shipments of its own stations")
-    problem = _shipment_problem(shipment_code, rows, parse_errors or [])
-    if problem is not None:
-        await ctx.db.record(ctx.audit_context(), PendingEvent(
-            "SHIPMENT_REJECTED", "plasma_shipment", None,
-            {"operation": operation, "station": shown(station_code), "shipment": shown(shipment_code),
-             "code": ErrorCode.VALIDATION_FAILED.value, "reason": problem}))
-        raise AppError(ErrorCode.VALIDATION_FAILED, problem)
-    station = None
-    if CODE.fullmatch(station_code):
-        async with ctx.db.read() as s:
-            station = (await s.execute(select(PlasmaStation).where(PlasmaStation.code == station_code))
-                       ).scalar_one_or_none()
-    if station is None:
-        raise AppError(ErrorCode.NOT_FOUND if not principal.is_scoped else ErrorCode.OUT_OF_SCOPE,
-                       f"unknown plasma station {shown(station_code)}")
-    by = await check_signature(ctx, info, operation, payload)
-    try:
-        return await _write(ctx, by, station, shipment_code, rows, line_numbers, parse_errors or [])
-    except IntegrityError as exc:
-        # Another request wrote some of these units meanwhile; nothing of this one was kept.
-        raise AppError(ErrorCode.CONFLICT, "the shipment was being written concurrently; send it again") from exc
+    errors = parse_errors or []
+
+    async def clean() -> PlasmaStation:
+        if principal.is_scoped:
+            scope = principal.scope or {}
+            if station_code not in (scope.get("stations") or []):
+                raise AppError(ErrorCode.OUT_OF_SCOPE, "this token may only submit shipments of its own stations")
+        problem = _shipment_problem(shipment_code, rows, errors)
+        if problem is not None:
+            await ctx.db.record(ctx.audit_context(), PendingEvent(
+                "SHIPMENT_REJECTED", "plasma_shipment", None,
+                {"operation": req.operation, "station": shown(station_code), "shipment": shown(shipment_code),
+                 "code": ErrorCode.VALIDATION_FAILED.value, "reason": problem}))
+            refused = AppError(ErrorCode.VALIDATION_FAILED, problem)
+            refused.audited = True
+            raise refused
+        station = None
+        if CODE.fullmatch(station_code):
+            async with ctx.db.read() as s:
+                station = (await s.execute(select(PlasmaStation).where(PlasmaStation.code == station_code))
+                           ).scalar_one_or_none()
+        if station is None:
+            raise AppError(ErrorCode.NOT_FOUND if not principal.is_scoped else ErrorCode.OUT_OF_SCOPE,
+                           f"unknown plasma station {shown(station_code)}")
+        return station
+
+    async def save(s: AsyncSession, station: PlasmaStation, signatures: Signatures[PlasmaStation]
+                   ) -> ShipmentReport:
+        return await _write(s, signatures, station, shipment_code, rows, line_numbers, errors)
+
+    return await perform(ctx, req, reason=lambda station: f"shipment {shipment_code} from {station.code}",
+                         clean=clean, save=save, meanings=("PERFORMED",))
 
 
-async def _write(ctx: Context, by: Any, station: PlasmaStation, code: str, rows: list[UnitRow],
-                 line_numbers: list[int] | None, parse_errors: list[RowResult]) -> ShipmentReport:
+async def _write(s: AsyncSession, signatures: Signatures[PlasmaStation], station: PlasmaStation, code: str,
+                 rows: list[UnitRow], line_numbers: list[int] | None, parse_errors: list[RowResult]
+                 ) -> ShipmentReport:
     today = utcnow().date()
     results: list[RowResult] = []
-    async with ctx.db.write(ctx.audit_context(f"shipment {code} from {station.code}")) as s:
-        # Only well-formed codes are looked up; the others are rejected row by row below.
-        numbers = [r.donation_number for r in rows if CODE.fullmatch(r.donation_number)]
-        existing = {u.donation_number: u for u in (await s.execute(
-            select(PlasmaUnit).where(PlasmaUnit.donation_number.in_(numbers))
-            .options(selectinload(PlasmaUnit.donor)))).scalars()}
-        cards = {r.donor_card_number for r in rows if CODE.fullmatch(r.donor_card_number)}
-        donors = {d.card_number: d for d in (await s.execute(select(Donor).where(Donor.card_number.in_(cards))
-                                                              )).scalars()}
-        shipment = (await s.execute(select(PlasmaShipment).where(
-            PlasmaShipment.station_id == station.id, PlasmaShipment.code == code))).scalar_one_or_none()
-        if shipment is None:
-            shipment = PlasmaShipment(code=code, station_id=station.id, submitted_by=by.verified.payload.signer,
-                                      submitted_at=utcnow(), status="DECLARED")
-            s.add(shipment)
-            await s.flush()
-        seen: set[str] = set()
-        for i, r in enumerate(rows, start=1):
-            results.append(_accept(s, i, r, today, station, shipment, existing, donors, seen))
+    # Only well-formed codes are looked up; the others are rejected row by row below.
+    numbers = [r.donation_number for r in rows if CODE.fullmatch(r.donation_number)]
+    existing = {u.donation_number: u for u in (await s.execute(
+        select(PlasmaUnit).where(PlasmaUnit.donation_number.in_(numbers))
+        .options(selectinload(PlasmaUnit.donor)))).scalars()}
+    cards = {r.donor_card_number for r in rows if CODE.fullmatch(r.donor_card_number)}
+    donors = {d.card_number: d for d in (await s.execute(select(Donor).where(Donor.card_number.in_(cards))
+                                                          )).scalars()}
+    shipment = (await s.execute(select(PlasmaShipment).where(
+        PlasmaShipment.station_id == station.id, PlasmaShipment.code == code))).scalar_one_or_none()
+    if shipment is None:
+        shipment = PlasmaShipment(code=code, station_id=station.id, submitted_by=signatures.signer,
+                                  submitted_at=utcnow(), status="DECLARED")
+        s.add(shipment)
         await s.flush()
-        if line_numbers is not None:
-            # Report file lines, not positions among the parsed rows, and merge in the rows that did not parse.
-            results = sorted([RowResult(line_numbers[r.row - 1], r.donation_number, r.result, r.code, r.reason)
-                              for r in results] + parse_errors, key=lambda r: r.row)
-        accepted = [r.donation_number for r in results if r.result == "ACCEPTED"]
-        await store_signature(s, by, "plasma_shipment", str(shipment.id),
-                              {"station": station.code, "shipment": code, "accepted": accepted})
-        rejected = [{"row": r.row, "donationNumber": r.donation_number, "code": r.code, "reason": r.reason}
-                    for r in results if r.result == "REJECTED"]
-        if rejected:
-            await audit.add(s, PendingEvent("SHIPMENT_ROWS_REJECTED", "plasma_shipment", str(shipment.id),
-                                            {"rows": rejected}))
+    seen: set[str] = set()
+    for i, r in enumerate(rows, start=1):
+        results.append(_accept(s, i, r, today, station, shipment, existing, donors, seen))
+    await s.flush()
+    if line_numbers is not None:
+        # Report file lines, not positions among the parsed rows, and merge in the rows that did not parse.
+        results = sorted([RowResult(line_numbers[r.row - 1], r.donation_number, r.result, r.code, r.reason)
+                          for r in results] + parse_errors, key=lambda r: r.row)
+    accepted = [r.donation_number for r in results if r.result == "ACCEPTED"]
+    await signatures.bind(s, "plasma_shipment", str(shipment.id),
+                          {"station": station.code, "shipment": code, "accepted": accepted})
+    rejected = [{"row": r.row, "donationNumber": r.donation_number, "code": r.code, "reason": r.reason}
+                for r in results if r.result == "REJECTED"]
+    if rejected:
+        await audit.add(s, PendingEvent("SHIPMENT_ROWS_REJECTED", "plasma_shipment", str(shipment.id),
+                                        {"rows": rejected}))
     return ShipmentReport(code, station.code, results)
 
 

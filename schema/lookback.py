@@ -14,7 +14,7 @@ from records.plasma import PlasmaStation, StationNotice
 from resolvers import lookback as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 from schema.trace import TraceGraph
 
 
@@ -102,8 +102,8 @@ class LookbackMutation:
                                      "station; signed APPROVED.", extensions=can("plasma:donor", "write"))
     async def defer_donor(self, info: Info[Context, None], input: DeferDonorInput,
                           signature: SignatureInput) -> RecallImpact:
-        return RecallImpact.of(await res.defer(info.context, info._raw_info, input.card_number, input.status,
-                                               input.reason, input.lookback_days, signature.payload()))
+        return RecallImpact.of(await res.defer(info.context, signed(info, signature), input.card_number,
+                                               input.status, input.reason, input.lookback_days))
 
     @strawberry.mutation(description="The station confirms it received a notice.",
                          extensions=can("plasma:notice", "write"))
@@ -135,5 +135,5 @@ class StationDonorMutation:
                                      "once; signed PERFORMED.", extensions=can("plasma:donor-status", "write"))
     async def report_donor_status(self, info: Info[Context, None], input: ReportDonorStatusInput,
                                   signature: SignatureInput) -> RecallImpact:
-        return RecallImpact.of(await res.defer(info.context, info._raw_info, input.card_number, input.status,
-                                               input.reason, 60, signature.payload(), "reportDonorStatus"))
+        return RecallImpact.of(await res.report_status(info.context, signed(info, signature), input.card_number,
+                                                       input.status, input.reason))

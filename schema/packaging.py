@@ -9,7 +9,7 @@ from policies.errors import AppError, ErrorCode
 from resolvers import packaging as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 
 
 @strawberry.type
@@ -51,5 +51,5 @@ class PackagingMutation:
                          extensions=can("packaging:aggregate", "write"))
     async def aggregate_packaging(self, info: Info[Context, None], input: AggregatePackagingInput,
                                   signature: SignatureInput) -> PackagingUnit:
-        return PackagingUnit.of(await res.aggregate(info.context, info._raw_info, input.parent_code,
-                                                    input.child_codes, signature.payload()))
+        return PackagingUnit.of(await res.aggregate(info.context, signed(info, signature), input.parent_code,
+                                                    input.child_codes))

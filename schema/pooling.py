@@ -10,7 +10,7 @@ from strawberry.types import Info
 from resolvers import pooling as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 
 
 @strawberry.input
@@ -35,7 +35,7 @@ class PoolingMutation:
                                      "VERIFIED.", extensions=can("plasma:pool", "write"))
     async def charge_pool(self, info: Info[Context, None], input: ChargePoolInput, signature: SignatureInput,
                           verification: SignatureInput) -> PoolResult:
-        pool = await res.charge(info.context, info._raw_info, input.pool_code, input.product, input.donation_numbers,
-                                signature.payload(), verification.payload())
+        pool = await res.charge(info.context, signed(info, signature, verification), input.pool_code, input.product,
+                                input.donation_numbers)
         return PoolResult(code=pool.code, product=pool.product, status=pool.status, pooled_at=pool.pooled_at,
                           units=len(input.donation_numbers))

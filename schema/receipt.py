@@ -14,7 +14,7 @@ from resolvers import receipt as res
 from resolvers.context import Context
 from schema.permissions import can
 from schema.plasma import PlasmaUnit
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 
 
 @strawberry.type
@@ -62,8 +62,8 @@ class ReceiptMutation:
                          extensions=can("plasma:receipt", "write"))
     async def receive_plasma_unit(self, info: Info[Context, None], input: ReceivePlasmaUnitInput,
                                   signature: SignatureInput) -> ReceivedUnit:
-        u = await res.receive(info.context, info._raw_info, input.station_code, input.shipment_code,
-                              input.scanned_code, input.weight_g, input.storage_location, signature.payload())
+        u = await res.receive(info.context, signed(info, signature), input.station_code, input.shipment_code,
+                              input.scanned_code, input.weight_g, input.storage_location)
         return ReceivedUnit(unit=PlasmaUnit.of(u), label=MaterialLabel.of(u))
 
 
@@ -105,8 +105,7 @@ class ReceiptCloseMutation:
                                      "signed PERFORMED.", extensions=can("plasma:receipt", "write"))
     async def close_plasma_receipt(self, info: Info[Context, None], input: ClosePlasmaReceiptInput,
                                    signature: SignatureInput) -> ReceiptRecord:
-        ship = await res.close(info.context, info._raw_info, input.station_code, input.shipment_code,
-                               signature.payload())
+        ship = await res.close(info.context, signed(info, signature), input.station_code, input.shipment_code)
         return ReceiptRecord(shipment_code=ship.code, status=ship.status, closed_by=ship.closed_by,
                              declared=ship.declared_count or 0, received=ship.received_count or 0,
                              missing=ship.missing or [], refused_scans=ship.refused_scans or [])

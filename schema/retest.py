@@ -14,7 +14,7 @@ from records.plasma import PlasmaUnit, RetestResult
 from resolvers import retest as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 
 
 @strawberry.type
@@ -111,23 +111,22 @@ class RetestMutation:
     async def record_retest(self, info: Info[Context, None], input: RecordRetestInput,
                             signature: SignatureInput) -> list[Retest]:
         tests = [res.TestInput(t.test, t.result, t.value, t.method, t.kit_lot, t.instrument) for t in input.tests]
-        return [Retest.of(r) for r in await res.record(info.context, info._raw_info, input.donation_number, tests,
-                                                       signature.payload())]
+        return [Retest.of(r) for r in await res.record(info.context, signed(info, signature), input.donation_number,
+                                                       tests)]
 
     @strawberry.mutation(description="Review a unit's open results (not the analyst); signed REVIEWED.",
                          extensions=can("plasma:retest", "review"))
     async def review_retest(self, info: Info[Context, None], input: ReviewRetestInput,
                             signature: SignatureInput) -> list[Retest]:
-        _, rows = await res.review(info.context, info._raw_info, input.donation_number, signature.payload())
+        _, rows = await res.review(info.context, signed(info, signature), input.donation_number)
         return [Retest.of(r) for r in rows]
 
     @strawberry.mutation(description="QA releases a plasma lot from quarantine; all units eligible or none.",
                          extensions=can("plasma:release", "write"))
     async def release_plasma(self, info: Info[Context, None], input: ReleasePlasmaInput,
                              signature: SignatureInput) -> list[QuarantineState]:
-        return [QuarantineState.of(q) for q in await res.release(info.context, info._raw_info,
-                                                                 input.donation_numbers, input.reason,
-                                                                 signature.payload())]
+        return [QuarantineState.of(q) for q in await res.release(info.context, signed(info, signature),
+                                                                 input.donation_numbers, input.reason)]
 
 
 @strawberry.type
@@ -137,5 +136,5 @@ class StationResultsMutation:
     async def submit_station_results(self, info: Info[Context, None], input: RecordRetestInput,
                                      signature: SignatureInput) -> list[Retest]:
         tests = [res.TestInput(t.test, t.result, t.value, t.method, t.kit_lot, t.instrument) for t in input.tests]
-        return [Retest.of(r) for r in await res.station_results(info.context, info._raw_info,
-                                                                input.donation_number, tests, signature.payload())]
+        return [Retest.of(r) for r in await res.station_results(info.context, signed(info, signature),
+                                                                input.donation_number, tests)]

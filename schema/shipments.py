@@ -11,7 +11,7 @@ from resolvers import manifest_files
 from resolvers import shipments as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 
 
 @strawberry.input
@@ -65,8 +65,8 @@ class ShipmentMutation:
                                      signature: SignatureInput) -> ShipmentReport:
         rows = [res.UnitRow(u.donation_number, u.donor_card_number, u.blood_type, u.collected_on, u.weight_g)
                 for u in input.units]
-        rep = await res.submit(info.context, info._raw_info, input.station_code, input.shipment_code, rows,
-                               signature.payload())
+        rep = await res.submit(info.context, signed(info, signature), input.station_code, input.shipment_code,
+                               rows)
         return _report(rep)
 
 
@@ -86,7 +86,6 @@ class ShipmentFileMutation:
     async def submit_plasma_shipment_file(self, info: Info[Context, None], input: SubmitPlasmaShipmentFileInput,
                                           signature: SignatureInput) -> ShipmentReport:
         parsed = manifest_files.parse(input.content, input.format.upper())
-        rep = await res.submit(info.context, info._raw_info, input.station_code, input.shipment_code, parsed.rows,
-                               signature.payload(), operation="submitPlasmaShipmentFile",
-                               line_numbers=parsed.lines, parse_errors=parsed.errors)
+        rep = await res.submit(info.context, signed(info, signature), input.station_code, input.shipment_code,
+                               parsed.rows, line_numbers=parsed.lines, parse_errors=parsed.errors)
         return _report(rep)
