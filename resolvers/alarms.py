@@ -11,11 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from fpdf import FPDF
-from graphql import GraphQLResolveInfo
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from records.alarms import Alarm, alarm_unit
 from records.audit import iso
@@ -24,7 +22,7 @@ from records.identity import Setting
 from records.plant import Equipment, Room
 from records.plasma import PlasmaUnit
 from resolvers.context import Context
-from resolvers.signing import check_signature, store_signature
+from resolvers.signed import Signatures, SignedRequest, perform
 from twin.alarming import snapshot
 
 STANDING = ("ACTIVE", "ACKED", "CLEARED")
@@ -89,13 +87,14 @@ def content(a: Alarm) -> dict[str, Any]:
             "state": a.state, "handling": a.handling}
 
 
-async def acknowledge(ctx: Context, info: GraphQLResolveInfo, alarm_id: int, handling: str,
-                      payload: sig.SignaturePayload | None) -> Alarm:
+async def acknowledge(ctx: Context, req: SignedRequest, alarm_id: int, handling: str) -> Alarm:
     p = ctx.signed_in()
-    if not handling.strip() or len(handling) > 2000:
-        raise AppError(ErrorCode.VALIDATION_FAILED, "the handling method (1-2000 characters) is required")
-    by = await check_signature(ctx, info, "acknowledgeAlarm", payload)
-    async with ctx.db.write(ctx.audit_context("alarm acknowledged")) as s:
+
+    async def clean() -> None:
+        if not handling.strip() or len(handling) > 2000:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "the handling method (1-2000 characters) is required")
+
+    async def save(s: AsyncSession, _: None, signatures: Signatures[None]) -> Alarm:
         a = await s.get(Alarm, alarm_id)
         if a is None:
             raise AppError(ErrorCode.NOT_FOUND, f"no alarm {alarm_id}")
@@ -104,9 +103,14 @@ async def acknowledge(ctx: Context, info: GraphQLResolveInfo, alarm_id: int, han
         a.acknowledged_at, a.acknowledged_by, a.handling = utcnow(), p.username, handling.strip()
         a.state = "ACKED" if a.state == "ACTIVE" else "CLOSED"
         await s.flush()
-        await store_signature(s, by, "alarm", str(a.id), content(a))
-    ctx.services.alarms.published("ACKNOWLEDGED", a)
-    return a
+        await signatures.bind(s, "alarm", str(a.id), content(a))
+        return a
+
+    def publish(a: Alarm) -> None:
+        ctx.services.alarms.published("ACKNOWLEDGED", a)
+
+    return await perform(ctx, req, reason="alarm acknowledged", clean=clean, save=save, publish=publish,
+                         meanings=("PERFORMED",))
 
 
 COLUMNS = ("id", "raised at", "room", "equipment", "tag", "priority", "content", "value", "peak", "state",

@@ -13,12 +13,11 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 
-from graphql import GraphQLResolveInfo
 from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from policies import pades
-from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from records import audit
 from records.audit import PendingEvent
@@ -32,7 +31,7 @@ from records.signature import ESignature
 from resolvers import batch_events
 from resolvers.context import Context
 from resolvers.plasma import batch as scoped_batch
-from resolvers.signing import check_signature, store_signature
+from resolvers.signed import Signatures, SignedRequest, perform
 
 RELEASABLE = ("COMPLETED", "UNDER_REVIEW")
 
@@ -126,36 +125,53 @@ async def prepare(ctx: Context, batch_number: str) -> Prepared:
     return Prepared(doc_id, prepared.algorithm, prepared.to_sign, prepared.to_sign_digest)
 
 
-async def complete(ctx: Context, info: GraphQLResolveInfo, document_id: str, cms_signature: str,
-                   payload: sig.SignaturePayload | None) -> ReleaseDocument:
+async def _document_rejected(ctx: Context, req: SignedRequest, document_id: str, code: ErrorCode,
+                             message: str, detail: str | None = None) -> AppError:
+    """A QP's document signature refused: audited on the release document (not as the e-signature's
+    refusal that perform would write), so the error is marked as audited."""
+    await ctx.db.record(ctx.audit_context(), PendingEvent(
+        "SIGNATURE_REJECTED", "release_document", document_id,
+        {"operation": req.operation, "code": code.value, "message": detail or message}))
+    e = AppError(code, message)
+    e.audited = True
+    return e
+
+
+async def complete(ctx: Context, req: SignedRequest, document_id: str, cms_signature: str) -> ReleaseDocument:
     qp = ctx.signed_in()
-    async with ctx.db.read() as s:
-        doc = (await s.execute(select(ReleaseDocument).where(ReleaseDocument.document_id == document_id)
-                               )).scalar_one_or_none()
-    if doc is None or doc.status != "PREPARED" or doc.prepared_state is None:
-        raise AppError(ErrorCode.NOT_FOUND, f"no release document {document_id} waiting for a signature")
-    if doc.prepared_by != qp.username:
-        raise AppError(ErrorCode.FORBIDDEN, "the QP who prepared the release completes it")
-    # Checked again: a production record may have been signed since the release was prepared.
-    await _release_duty(ctx, doc.batch_id)
-    try:
-        raw = base64.b64decode(cms_signature, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise AppError(ErrorCode.SIGNATURE_INVALID, "cmsSignature is not standard base64") from exc
-    by = await check_signature(ctx, info, "completeRelease", payload)
-    prepared = pades.PreparedSignature.from_state(doc.prepared_state.encode())
-    try:
-        final = await pades.finish_external(prepared, raw, prepared.algorithm)
-    except ValueError as exc:
-        await ctx.db.record(ctx.audit_context(), PendingEvent(
-            "SIGNATURE_REJECTED", "release_document", document_id,
-            {"operation": "completeRelease", "code": "SIGNATURE_INVALID", "message": str(exc)}))
-        raise AppError(ErrorCode.SIGNATURE_INVALID, "the document signature does not verify") from exc
-    reports = await pades.validate(final, list(ctx.services.trust.anchors))
-    if not reports or not all(r.intact and r.valid and r.trusted for r in reports):
-        raise AppError(ErrorCode.CERTIFICATE_UNTRUSTED, "the signed document does not validate against the "
-                                                        "trust anchors")
-    async with ctx.db.write(ctx.audit_context("batch released by the Qualified Person")) as s:
+
+    async def clean() -> tuple[ReleaseDocument, bytes]:
+        """The document is signed and validated here, before the e-signature is checked: perform
+        has no step between the signature checks and the transaction, and this must not run inside it."""
+        async with ctx.db.read() as s:
+            doc = (await s.execute(select(ReleaseDocument).where(ReleaseDocument.document_id == document_id)
+                                   )).scalar_one_or_none()
+        if doc is None or doc.status != "PREPARED" or doc.prepared_state is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no release document {document_id} waiting for a signature")
+        if doc.prepared_by != qp.username:
+            raise AppError(ErrorCode.FORBIDDEN, "the QP who prepared the release completes it")
+        # Checked again: a production record may have been signed since the release was prepared.
+        await _release_duty(ctx, doc.batch_id)
+        try:
+            raw = base64.b64decode(cms_signature, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise await _document_rejected(ctx, req, document_id, ErrorCode.SIGNATURE_INVALID,
+                                           "cmsSignature is not standard base64", str(exc)) from exc
+        prepared = pades.PreparedSignature.from_state(doc.prepared_state.encode())
+        try:
+            final = await pades.finish_external(prepared, raw, prepared.algorithm)
+        except ValueError as exc:
+            raise await _document_rejected(ctx, req, document_id, ErrorCode.SIGNATURE_INVALID,
+                                           "the document signature does not verify", str(exc)) from exc
+        reports = await pades.validate(final, list(ctx.services.trust.anchors))
+        if not reports or not all(r.intact and r.valid and r.trusted for r in reports):
+            raise await _document_rejected(ctx, req, document_id, ErrorCode.CERTIFICATE_UNTRUSTED,
+                                           "the signed document does not validate against the trust anchors")
+        return doc, final
+
+    async def save(s: AsyncSession, signed_doc: tuple[ReleaseDocument, bytes],
+                   signatures: Signatures[tuple[ReleaseDocument, bytes]]) -> tuple[ReleaseDocument, str]:
+        doc, final = signed_doc
         row = await s.get(ReleaseDocument, doc.id)
         b = await s.get(Batch, doc.batch_id)
         assert row is not None and b is not None
@@ -164,9 +180,15 @@ async def complete(ctx: Context, info: GraphQLResolveInfo, document_id: str, cms
         row.pdf, row.status, row.released_at, row.prepared_state = final, "RELEASED", utcnow(), None
         b.status = "RELEASED"
         await s.flush()
-        await store_signature(s, by, "batch", str(b.id), {"batchNumber": b.batch_number, "status": "RELEASED",
-                                                          "document": hashlib.sha256(final).hexdigest()})
-    batch_events.publish(ctx, b.batch_number, "RELEASED", "released by the Qualified Person")
+        await signatures.bind(s, "batch", str(b.id), {"batchNumber": b.batch_number, "status": "RELEASED",
+                                                      "document": hashlib.sha256(final).hexdigest()})
+        return row, b.batch_number
+
+    def publish(released: tuple[ReleaseDocument, str]) -> None:
+        batch_events.publish(ctx, released[1], "RELEASED", "released by the Qualified Person")
+
+    row, _ = await perform(ctx, req, reason="batch released by the Qualified Person", clean=clean, save=save,
+                           publish=publish, meanings=("RELEASED",))
     return row
 
 

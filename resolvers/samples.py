@@ -8,18 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from graphql import GraphQLResolveInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from records.audit import PendingEvent
 from records.base import utcnow
 from records.genealogy import FinalLot, Intermediate
 from records.plasma import Batch, PlasmaUnit, Sample, batch_pool
 from resolvers.context import Context
-from resolvers.signing import check_signature, store_signature
+from resolvers.signed import Signatures, SignedRequest, perform
 
 AFTER_EXPIRY = timedelta(days=365)
 
@@ -55,27 +53,32 @@ async def retention(s: AsyncSession, sample: Sample) -> Retention:
     return Retention(latest + AFTER_EXPIRY, f"latest expiry {latest.isoformat()} of {n} batches, plus one year")
 
 
-async def destroy(ctx: Context, info: GraphQLResolveInfo, code: str, reason: str,
-                  payload: sig.SignaturePayload | None) -> Sample:
-    if not reason.strip():
-        raise AppError(ErrorCode.VALIDATION_FAILED, "a reason is required to destroy a sample")
-    async with ctx.db.read() as s:
-        sample = (await s.execute(select(Sample).where(Sample.code == code))).scalar_one_or_none()
-        if sample is None:
-            raise AppError(ErrorCode.NOT_FOUND, f"no sample {code}")
-        kept = await retention(s, sample)
-    if sample.status == "DESTROYED":
-        raise AppError(ErrorCode.CONFLICT, f"sample {code} was destroyed already")
-    if sample.kind == "RETAINED" and not kept.allows_destruction(utcnow().date()):
-        await ctx.db.record(ctx.audit_context(reason.strip()), PendingEvent(
-            "DESTRUCTION_REFUSED", "sample", str(sample.id),
-            {"code": code, "retainUntil": kept.retain_until.isoformat() if kept.retain_until else None}))
-        until = kept.retain_until.isoformat() if kept.retain_until else "a date not yet known"
-        raise AppError(ErrorCode.CONFLICT, f"retained sample {code} must be kept until {until} ({kept.basis})")
-    by = await check_signature(ctx, info, "destroySample", payload)
-    async with ctx.db.write(ctx.audit_context(reason.strip())) as s:
-        row = await s.get_one(Sample, sample.id)
+async def destroy(ctx: Context, req: SignedRequest, code: str, reason: str) -> Sample:
+    async def clean() -> int:
+        if not reason.strip():
+            raise AppError(ErrorCode.VALIDATION_FAILED, "a reason is required to destroy a sample")
+        async with ctx.db.read() as s:
+            sample = (await s.execute(select(Sample).where(Sample.code == code))).scalar_one_or_none()
+            if sample is None:
+                raise AppError(ErrorCode.NOT_FOUND, f"no sample {code}")
+            kept = await retention(s, sample)
+        if sample.status == "DESTROYED":
+            raise AppError(ErrorCode.CONFLICT, f"sample {code} was destroyed already")
+        if sample.kind == "RETAINED" and not kept.allows_destruction(utcnow().date()):
+            await ctx.db.record(ctx.audit_context(reason.strip()), PendingEvent(
+                "DESTRUCTION_REFUSED", "sample", str(sample.id),
+                {"code": code, "retainUntil": kept.retain_until.isoformat() if kept.retain_until else None}))
+            until = kept.retain_until.isoformat() if kept.retain_until else "a date not yet known"
+            refused = AppError(ErrorCode.CONFLICT, f"retained sample {code} must be kept until {until} ({kept.basis})")
+            refused.audited = True  # as DESTRUCTION_REFUSED, just above
+            raise refused
+        return sample.id
+
+    async def save(s: AsyncSession, sample_id: int, signatures: Signatures[int]) -> Sample:
+        row = await s.get_one(Sample, sample_id)
         row.status = "DESTROYED"
         await s.flush()
-        await store_signature(s, by, "sample", str(row.id), {"code": code, "status": "DESTROYED"})
-    return row
+        await signatures.bind(s, "sample", str(row.id), {"code": code, "status": "DESTROYED"})
+        return row
+
+    return await perform(ctx, req, reason=reason.strip(), clean=clean, save=save, meanings=("PERFORMED",))

@@ -7,11 +7,9 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from graphql import GraphQLResolveInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from records.alarms import Alarm
 from records.base import utcnow
@@ -20,7 +18,7 @@ from records.plasma import Batch, CodeCounter, PlasmaUnit, Sample
 from records.quality import ColdRoomCheck
 from resolvers.context import Context
 from resolvers.labels import Label, sample_label
-from resolvers.signing import check_signature, store_signature
+from resolvers.signed import Signatures, SignedRequest, perform
 
 SAMPLE_KINDS = ("RETEST", "RETAINED", "IPC", "RELEASE", "ENVIRONMENT", "WATER")
 CHECK_EVERY = timedelta(hours=4)
@@ -46,18 +44,18 @@ async def _sample_code(s: AsyncSession, on: datetime) -> str:
     return f"{pre}{counter.last:04d}"
 
 
-async def record_sample(ctx: Context, info: GraphQLResolveInfo, source_code: str, kind: str,
-                        storage_location: str | None, note: str | None,
-                        payload: sig.SignaturePayload | None) -> SampleRecord:
+async def record_sample(ctx: Context, req: SignedRequest, source_code: str, kind: str,
+                        storage_location: str | None, note: str | None) -> SampleRecord:
     p = ctx.signed_in()
     code = source_code.strip()
-    if kind not in SAMPLE_KINDS:
-        raise AppError(ErrorCode.VALIDATION_FAILED, f"kind must be one of {', '.join(SAMPLE_KINDS)}")
-    if not code or len(code) > 64:
-        raise AppError(ErrorCode.VALIDATION_FAILED, "scan or type the code of the unit or batch sampled")
-    by = await check_signature(ctx, info, "recordSample", payload)
-    reason = f"{kind.lower()} sample of {code}" + (f": {note.strip()}" if note and note.strip() else "")
-    async with ctx.db.write(ctx.audit_context(reason)) as s:
+
+    async def clean() -> None:
+        if kind not in SAMPLE_KINDS:
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"kind must be one of {', '.join(SAMPLE_KINDS)}")
+        if not code or len(code) > 64:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "scan or type the code of the unit or batch sampled")
+
+    async def save(s: AsyncSession, _: None, signatures: Signatures[None]) -> SampleRecord:
         unit = (await s.execute(select(PlasmaUnit).where(or_(
             PlasmaUnit.donation_number == code, PlasmaUnit.material_code == code)))).scalar_one_or_none()
         batch = None if unit else (await s.execute(select(Batch).where(Batch.batch_number == code))
@@ -70,9 +68,12 @@ async def record_sample(ctx: Context, info: GraphQLResolveInfo, source_code: str
                      storage_location=(storage_location or "").strip() or None, status="TAKEN")
         s.add(row)
         await s.flush()
-        await store_signature(s, by, "sample", str(row.id), {"code": row.code, "kind": kind, "source": code})
-    label = sample_label(row.code, kind, code, f"{row.taken_at:%Y-%m-%d %H:%M} UTC", p.username)
-    return SampleRecord(row, code, label)
+        await signatures.bind(s, "sample", str(row.id), {"code": row.code, "kind": kind, "source": code})
+        label = sample_label(row.code, kind, code, f"{row.taken_at:%Y-%m-%d %H:%M} UTC", p.username)
+        return SampleRecord(row, code, label)
+
+    reason = f"{kind.lower()} sample of {code}" + (f": {note.strip()}" if note and note.strip() else "")
+    return await perform(ctx, req, reason=reason, clean=clean, save=save, meanings=("PERFORMED",))
 
 
 async def _room_sensor(s: AsyncSession, room_code: str) -> tuple[Room, Sensor | None]:
@@ -85,20 +86,24 @@ async def _room_sensor(s: AsyncSession, room_code: str) -> tuple[Room, Sensor | 
     return room, sensor
 
 
-async def record_cold_room_check(ctx: Context, info: GraphQLResolveInfo, room_code: str, temperature: float,
-                                 door_closed: bool, note: str | None,
-                                 payload: sig.SignaturePayload | None) -> ColdRoomCheck:
+async def record_cold_room_check(ctx: Context, req: SignedRequest, room_code: str, temperature: float,
+                                 door_closed: bool, note: str | None) -> ColdRoomCheck:
     p = ctx.signed_in()
-    if not math.isfinite(temperature) or not -90 <= temperature <= 60:
-        raise AppError(ErrorCode.VALIDATION_FAILED, "the temperature must be between -90 and 60 °C")
-    async with ctx.db.read() as s:
-        room, sensor = await _room_sensor(s, room_code)
-    if sensor is None or sensor.high_limit is None or sensor.high_limit > COLD_LIMIT:
-        raise AppError(ErrorCode.VALIDATION_FAILED, f"{room_code} is not a monitored cold room")
-    by = await check_signature(ctx, info, "recordColdRoomCheck", payload)
-    last = ctx.services.twin.last(sensor.tag)
-    in_range = temperature <= sensor.high_limit and (sensor.low_limit is None or temperature >= sensor.low_limit)
-    async with ctx.db.write(ctx.audit_context(f"cold-room check of {room_code}")) as s:
+
+    async def clean() -> tuple[Room, Sensor, bool]:
+        if not math.isfinite(temperature) or not -90 <= temperature <= 60:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "the temperature must be between -90 and 60 °C")
+        async with ctx.db.read() as s:
+            room, sensor = await _room_sensor(s, room_code)
+        if sensor is None or sensor.high_limit is None or sensor.high_limit > COLD_LIMIT:
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"{room_code} is not a monitored cold room")
+        in_range = temperature <= sensor.high_limit and (sensor.low_limit is None or temperature >= sensor.low_limit)
+        return room, sensor, in_range
+
+    async def save(s: AsyncSession, monitored: tuple[Room, Sensor, bool],
+                   signatures: Signatures[tuple[Room, Sensor, bool]]) -> ColdRoomCheck:
+        room, sensor, in_range = monitored
+        last = ctx.services.twin.last(sensor.tag)
         active = (await s.execute(select(func.count()).select_from(Alarm).where(
             Alarm.room_id == room.id, Alarm.state.in_(("ACTIVE", "ACKED"))))).scalar_one()
         row = ColdRoomCheck(room_code=room_code, checked_at=utcnow(), checked_by=p.username, temperature=temperature,
@@ -107,9 +112,12 @@ async def record_cold_room_check(ctx: Context, info: GraphQLResolveInfo, room_co
                             note=(note or "").strip() or None)
         s.add(row)
         await s.flush()
-        await store_signature(s, by, "cold_room_check", str(row.id), {
+        await signatures.bind(s, "cold_room_check", str(row.id), {
             "room": room_code, "temperature": temperature, "doorClosed": door_closed})
-    return row
+        return row
+
+    return await perform(ctx, req, reason=f"cold-room check of {room_code}", clean=clean, save=save,
+                         meanings=("PERFORMED",))
 
 
 async def check_page(s: AsyncSession, room_code: str | None, limit: int,

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from graphql import GraphQLResolveInfo
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from policies import signatures as sig
 from policies.authorize import load_roles
 from policies.errors import AppError, ErrorCode
 from policies.principal import Principal
@@ -21,7 +20,7 @@ from records.base import utcnow
 from records.identity import ApiToken, User
 from resolvers.context import Context
 from resolvers.identity import end_sessions, token_digest
-from resolvers.signing import check_signature, store_signature
+from resolvers.signed import Signatures, SignedRequest, perform
 
 MAX_VALIDITY = timedelta(days=366)
 
@@ -59,41 +58,47 @@ class TokenView:
     token: str | None = field(default=None, repr=False)
 
 
-async def issue(ctx: Context, info: GraphQLResolveInfo, holder: str, scope: Scope, valid_from: datetime,
-                valid_until: datetime, purpose: str, payload: sig.SignaturePayload | None) -> TokenView:
+async def issue(ctx: Context, req: SignedRequest, holder: str, scope: Scope, valid_from: datetime,
+                valid_until: datetime, purpose: str) -> TokenView:
     issuer = ctx.signed_in()
-    if valid_until <= valid_from or valid_until - valid_from > MAX_VALIDITY:
-        raise AppError(ErrorCode.VALIDATION_FAILED, "validity must be a window of at most 366 days")
-    if valid_until <= utcnow():
-        raise AppError(ErrorCode.VALIDATION_FAILED, "the token would already be expired")
-    if not purpose.strip():
-        raise AppError(ErrorCode.VALIDATION_FAILED, "state the purpose of the token")
-    if not (scope.stations or scope.products or scope.batch_numbers or scope.distributors):
-        raise AppError(ErrorCode.VALIDATION_FAILED,
-                       "a scoped token names at least one station, product, batch or distributor")
-    kinds = load_roles()
-    async with ctx.db.read() as s:
-        user = (await s.execute(select(User).where(User.username == holder))).scalar_one_or_none()
-    if user is None or not user.active:
-        raise AppError(ErrorCode.NOT_FOUND, f"no active user {holder}")
-    if any(kinds[r].kind != "partner" for r in user.role_names):
-        raise AppError(ErrorCode.VALIDATION_FAILED, "scoped tokens are for partner and regulator accounts")
-    if not scope.read_only and "regulator" in user.role_names:
-        raise AppError(ErrorCode.VALIDATION_FAILED, "regulator tokens are read-only")
-    by = await check_signature(ctx, info, "issueScopedToken", payload)
-    token = secrets.token_urlsafe(32)
-    async with ctx.db.write(ctx.audit_context(purpose.strip())) as s:
-        row = ApiToken(token_hash=token_digest(token), user_id=user.id, kind="scoped", expires_at=valid_until,
+
+    async def clean() -> int:
+        if valid_until <= valid_from or valid_until - valid_from > MAX_VALIDITY:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "validity must be a window of at most 366 days")
+        if valid_until <= utcnow():
+            raise AppError(ErrorCode.VALIDATION_FAILED, "the token would already be expired")
+        if not purpose.strip():
+            raise AppError(ErrorCode.VALIDATION_FAILED, "state the purpose of the token")
+        if not (scope.stations or scope.products or scope.batch_numbers or scope.distributors):
+            raise AppError(ErrorCode.VALIDATION_FAILED,
+                           "a scoped token names at least one station, product, batch or distributor")
+        kinds = load_roles()
+        async with ctx.db.read() as s:
+            user = (await s.execute(select(User).where(User.username == holder))).scalar_one_or_none()
+        if user is None or not user.active:
+            raise AppError(ErrorCode.NOT_FOUND, f"no active user {holder}")
+        if any(kinds[r].kind != "partner" for r in user.role_names):
+            raise AppError(ErrorCode.VALIDATION_FAILED, "scoped tokens are for partner and regulator accounts")
+        if not scope.read_only and "regulator" in user.role_names:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "regulator tokens are read-only")
+        return user.id
+
+    async def save(s: AsyncSession, user_id: int, signatures: Signatures[int]) -> TokenView:
+        token = secrets.token_urlsafe(32)
+        row = ApiToken(token_hash=token_digest(token), user_id=user_id, kind="scoped", expires_at=valid_until,
                        valid_from=valid_from, scope=scope.as_json(), issued_by_id=issuer.user_id,
                        purpose=purpose.strip())
         s.add(row)
         await s.flush()
         content = {"holder": holder, "scope": scope.as_json(), "validFrom": audit.iso(valid_from),
                    "validUntil": audit.iso(valid_until)}
-        await store_signature(s, by, "api_token", str(row.id), content)
+        await signatures.bind(s, "api_token", str(row.id), content)
         ev = PendingEvent("TOKEN_ISSUED", "api_token", str(row.id), {k: [None, v] for k, v in content.items()})
         await audit.add(s, ev)
-    return TokenView(row.id, holder, issuer.username, row.purpose, scope, valid_from, valid_until, None, None, token)
+        return TokenView(row.id, holder, issuer.username, row.purpose, scope, valid_from, valid_until, None, None,
+                         token)
+
+    return await perform(ctx, req, reason=purpose.strip(), clean=clean, save=save, meanings=("APPROVED",))
 
 
 async def revoke(ctx: Context, token_id: int, reason: str) -> TokenView:

@@ -17,7 +17,7 @@ from resolvers import alarms as res
 from resolvers.context import Context
 from schema.permissions import can
 from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 from twin.alarming import ALARM_TOPIC
 from twin.alarming import AlarmEvent as BusEvent
 
@@ -132,7 +132,7 @@ class AlarmMutation:
     async def acknowledge_alarm(self, info: Info[Context, None], input: AcknowledgeAlarmInput,
                                 signature: SignatureInput) -> Alarm:
         ctx = info.context
-        a = await res.acknowledge(ctx, info._raw_info, input.id, input.handling, signature.payload())
+        a = await res.acknowledge(ctx, signed(info, signature), input.id, input.handling)
         async with ctx.db.read() as s:
             rooms, eq = await res.codes(s)
         return Alarm.of(res.as_dict(a, rooms, eq))

@@ -11,7 +11,7 @@ from strawberry.types import Info
 from resolvers import clearance as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 
 
 @strawberry.input
@@ -49,8 +49,8 @@ class ClearanceMutation:
     async def record_line_clearance(self, info: Info[Context, None], input: RecordLineClearanceInput,
                                     signature: SignatureInput, verification: SignatureInput) -> LineClearance:
         items = [res.CheckItem(i.item, i.result, i.note) for i in input.checklist]
-        row = await res.record(info.context, info._raw_info, input.room_code, input.batch_number, input.process_step,
-                               items, signature.payload(), verification.payload())
+        row = await res.record(info.context, signed(info, signature, verification), input.room_code,
+                               input.batch_number, input.process_step, items)
         return LineClearance(id=strawberry.ID(str(row.id)), room_code=row.room_code, product=row.product,
                              process_step=row.process_step, cleared_at=row.cleared_at, passed=row.passed,
                              operator=row.operator, reviewer=row.reviewer,

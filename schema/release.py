@@ -15,7 +15,7 @@ from records.release import ReleaseDocument as ReleaseRow
 from resolvers import release as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 
 
 @strawberry.type
@@ -106,6 +106,5 @@ class ReleaseMutation:
                          extensions=can("batch:release", "write"))
     async def complete_release(self, info: Info[Context, None], input: CompleteReleaseInput,
                                signature: SignatureInput) -> ReleaseDocument:
-        row = await res.complete(info.context, info._raw_info, input.document_id, input.cms_signature,
-                                 signature.payload())
+        row = await res.complete(info.context, signed(info, signature), input.document_id, input.cms_signature)
         return ReleaseDocument.of(row)

@@ -17,7 +17,7 @@ from resolvers.context import Context
 from schema.permissions import can
 from schema.receipt import LabelLine
 from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 
 
 @strawberry.enum
@@ -126,17 +126,16 @@ class TabletMutation:
                          extensions=can("sample:record", "write"))
     async def record_sample(self, info: Info[Context, None], input: RecordSampleInput,
                             signature: SignatureInput) -> SampleRecord:
-        return SampleRecord.of(await res.record_sample(info.context, info._raw_info, input.source_code,
-                                                       input.kind.value, input.storage_location, input.note,
-                                                       signature.payload()))
+        return SampleRecord.of(await res.record_sample(info.context, signed(info, signature), input.source_code,
+                                                       input.kind.value, input.storage_location, input.note))
 
     @strawberry.mutation(description="Record a cold-room check (reading, door); signed PERFORMED.",
                          extensions=can("plant:coldcheck", "write"))
     async def record_cold_room_check(self, info: Info[Context, None], input: ColdRoomCheckInput,
                                      signature: SignatureInput) -> ColdRoomCheck:
         return ColdRoomCheck.of(await res.record_cold_room_check(
-            info.context, info._raw_info, input.room_code, input.temperature, input.door_closed, input.note,
-            signature.payload()))
+            info.context, signed(info, signature), input.room_code, input.temperature, input.door_closed,
+            input.note))
 
 
 @strawberry.type
@@ -184,7 +183,7 @@ class SampleMutation:
     async def destroy_sample(self, info: Info[Context, None], input: DestroySampleInput,
                              signature: SignatureInput) -> SampleInfo:
         ctx = info.context
-        row = await samples.destroy(ctx, info._raw_info, input.code, input.reason, signature.payload())
+        row = await samples.destroy(ctx, signed(info, signature), input.code, input.reason)
         async with ctx.db.read() as s:
             kept = await samples.retention(s, row)
         return SampleInfo.of(row, kept)

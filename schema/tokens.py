@@ -11,7 +11,7 @@ from strawberry.types import Info
 from resolvers import tokens as res
 from resolvers.context import Context
 from schema.permissions import can
-from schema.signing import SignatureInput
+from schema.signing import SignatureInput, signed
 
 
 @strawberry.input
@@ -64,8 +64,8 @@ class TokenMutation:
                                  signature: SignatureInput) -> ScopedToken:
         scope = res.Scope(input.read_only, tuple(input.stations), tuple(input.products), tuple(input.batch_numbers),
                           tuple(input.distributors))
-        return ScopedToken.of(await res.issue(info.context, info._raw_info, input.holder, scope, input.valid_from,
-                                              input.valid_until, input.purpose, signature.payload()))
+        return ScopedToken.of(await res.issue(info.context, signed(info, signature), input.holder, scope,
+                                              input.valid_from, input.valid_until, input.purpose))
 
     @strawberry.mutation(extensions=can("token:scoped", "write"))
     async def revoke_scoped_token(self, info: Info[Context, None], id: strawberry.ID, reason: str) -> ScopedToken:
