@@ -24,7 +24,7 @@ from records.plasma import PlasmaStation
 from resolvers.identity import hash_password
 
 if TYPE_CHECKING:
-    from policies.pki import IssuedKey
+    from policies.demo_ca import IssuedKey
     from twin.demo_plant import PlantSpec, SensorSpec
 
 SYSTEM = AuditContext(actor="system", reason="initial configuration")

@@ -1,0 +1,154 @@
+"""The batch release certificate's layout: an A4 PDF of the batch-release summary (fpdf2).
+
+`policies.pades` seals the PDF with the organisation's and the Qualified Person's PAdES signatures;
+`records.release` keeps the signed file. The same summary always gives the same bytes, and its
+`document_id` (printed in the footer) is derived from its content.
+
+Rendering uses fpdf2's core fonts: text must be Windows-1252 (ASCII/Latin-1 plus typographic quotes and
+dashes); Chinese text is refused rather than printed as '?'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+
+@dataclass(frozen=True)
+class ReleaseSummary:
+    """What the release certificate shows (the batch-release production and testing summary)."""
+
+    title: str
+    batch_number: str
+    product: str
+    expiry_date: str
+    batch_size: str
+    status: str
+    lines: list[tuple[str, str]]
+    signatures: list[tuple[str, str, str]]
+    issued_at: str
+    organisation: str
+
+
+def document_id(doc: ReleaseSummary) -> str:
+    """A stable identifier derived from the document's content (printed in the footer)."""
+    canonical = json.dumps(asdict(doc), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "RC-" + hashlib.sha256(canonical.encode()).hexdigest()[:24].upper()
+
+
+def _creation_date(issued_at: str) -> datetime:
+    """issued_at as an aware datetime if it is ISO 8601 (naive means UTC), else the Unix epoch."""
+    try:
+        value = datetime.fromisoformat(issued_at)
+    except ValueError:
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _check_text(doc: ReleaseSummary) -> None:
+    """Refuse text the core fonts cannot show rather than printing '?' in a GMP record."""
+    texts = [doc.title, doc.batch_number, doc.product, doc.expiry_date, doc.batch_size, doc.status,
+             doc.issued_at, doc.organisation]
+    texts += [part for row in doc.lines for part in row] + [part for row in doc.signatures for part in row]
+    for text in texts:
+        try:
+            text.encode("cp1252")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"text not supported by the PDF's fonts (Windows-1252 only): {text!r}") from exc
+
+
+class _ReleasePdf(FPDF):
+    def __init__(self, doc_id: str, organisation: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.doc_id = doc_id
+        self.organisation = organisation
+        self.core_fonts_encoding = "cp1252"  # what /WinAnsiEncoding shows
+        self.set_margins(18, 18, 18)
+        self.set_auto_page_break(auto=True, margin=22)
+
+    def footer(self) -> None:
+        self.set_y(-14)
+        self.set_draw_color(160)
+        self.line(self.l_margin, self.get_y() - 1.5, self.w - self.r_margin, self.get_y() - 1.5)
+        self.set_font("Helvetica", size=8)
+        self.set_text_color(90)
+        self.cell(0, 5, f"{self.organisation}  |  Document ID: {self.doc_id}")
+        self.set_x(self.l_margin)
+        self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
+
+
+def _heading(pdf: FPDF, text: str) -> None:
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.set_text_color(20, 40, 90)
+    pdf.cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0)
+    pdf.set_font("Helvetica", size=10)
+
+
+def _field_table(pdf: FPDF, rows: list[tuple[str, str]]) -> None:
+    label_style = FontFace(emphasis="BOLD", fill_color=(235, 239, 246))
+    with pdf.table(col_widths=(34, 66), first_row_as_headings=False, text_align=("LEFT", "LEFT"),
+                   line_height=6, padding=1.5) as table:
+        for label, value in rows:
+            row = table.row()
+            row.cell(label, style=label_style)
+            row.cell(value)
+
+
+def _signature_table(pdf: FPDF, signatures: list[tuple[str, str, str]]) -> None:
+    if not signatures:
+        pdf.multi_cell(0, 6, "No electronic signatures recorded.", new_x="LMARGIN", new_y="NEXT")
+        return
+    heading = FontFace(emphasis="BOLD", fill_color=(235, 239, 246))
+    with pdf.table(col_widths=(40, 30, 30), headings_style=heading, text_align="LEFT", line_height=6,
+                   padding=1.5) as table:
+        table.row(["Printed name", "Meaning", "Time"])
+        for name, meaning, when in signatures:
+            table.row([name, meaning, when])
+
+
+def render_release_pdf(doc: ReleaseSummary) -> bytes:
+    """The release certificate as an A4 PDF; the same input gives the same bytes."""
+    _check_text(doc)
+    doc_id = document_id(doc)
+    pdf = _ReleasePdf(doc_id, doc.organisation)
+    pdf.set_compression(False)  # small text-only pages; keeps the content searchable and diffable
+    pdf.set_creation_date(_creation_date(doc.issued_at))
+    pdf.set_title(doc.title)
+    pdf.set_subject(f"Batch release certificate {doc.batch_number}")
+    pdf.set_author(doc.organisation)
+    pdf.set_creator("PlasmaTwin")
+    pdf.set_keywords(f"batch {doc.batch_number}; {doc_id}")
+    pdf.set_lang("en")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=9)
+    pdf.set_text_color(90)
+    pdf.cell(0, 5, doc.organisation, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0)
+    pdf.set_font("Helvetica", "B", 17)
+    pdf.multi_cell(0, 9, doc.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    pdf.cell(0, 6, f"Batch {doc.batch_number}  -  issued {doc.issued_at}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_draw_color(20, 40, 90)
+    pdf.line(pdf.l_margin, pdf.get_y() + 2, pdf.w - pdf.r_margin, pdf.get_y() + 2)
+    pdf.set_draw_color(150)
+    pdf.ln(4)
+    _heading(pdf, "Batch")
+    _field_table(pdf, [("Batch number", doc.batch_number), ("Product", doc.product),
+                       ("Batch size", doc.batch_size), ("Expiry date", doc.expiry_date),
+                       ("Status", doc.status), *doc.lines])
+    _heading(pdf, "Electronic signatures")
+    _signature_table(pdf, doc.signatures)
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "I", 8.5)
+    pdf.set_text_color(70)
+    pdf.multi_cell(0, 4.5, "This certificate is sealed with PAdES digital signatures of the organisation and of "
+                   "the Qualified Person. Any change to this file invalidates them.",
+                   new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
