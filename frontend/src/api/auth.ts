@@ -1,10 +1,14 @@
 /** Sign-in and sign-out through the API; also used for a second person on a shared tablet. */
 
+import type { ChangePasswordMutation, ChangePasswordMutationVariables, SignInMutation, SignInMutationVariables,
+  SignOutMutation, ViewerQuery } from "./generated";
 import { gql } from "./gql";
 import { session, type Viewer } from "./session";
 
-const SIGN_IN = `mutation SignIn($u: String!, $p: String!) { signIn(username: $u, password: $p) { token expiresAt } }`;
-const VIEWER = `query Viewer { viewer { username displayName roles passwordChangeRequired } }`;
+const SIGN_IN = /* GraphQL */ `mutation SignIn($u: String!, $p: String!) { signIn(username: $u, password: $p) { token expiresAt } }`;
+const VIEWER = /* GraphQL */ `query Viewer { viewer { username displayName roles passwordChangeRequired } }`;
+const CHANGE_PASSWORD = /* GraphQL */ `mutation ChangePassword($c: String!, $n: String!) { changePassword(current: $c, new: $n) }`;
+const SIGN_OUT = /* GraphQL */ `mutation SignOut { signOut }`;
 
 export interface Credentials {
   token: string;
@@ -14,9 +18,8 @@ export interface Credentials {
 
 /** Exchange a password for a token without touching this tab's session. */
 export async function authenticate(username: string, password: string): Promise<Credentials> {
-  const { signIn } = await gql<{ signIn: { token: string; expiresAt: string } }>(
-    SIGN_IN, { u: username, p: password }, null);
-  const { viewer } = await gql<{ viewer: Viewer | null }>(VIEWER, {}, signIn.token);
+  const { signIn } = await gql<SignInMutation, SignInMutationVariables>(SIGN_IN, { u: username, p: password }, null);
+  const { viewer } = await gql<ViewerQuery>(VIEWER, {}, signIn.token);
   if (!viewer) throw new Error("signed in, but the server does not know the token");
   return { ...signIn, viewer };
 }
@@ -29,9 +32,7 @@ export async function signIn(username: string, password: string): Promise<Viewer
 
 /** Replace the signed-in user's password (a one-time one first of all); other sessions end. */
 export async function changePassword(current: string, next: string): Promise<void> {
-  await gql<{ changePassword: boolean }>(
-    `mutation ChangePassword($c: String!, $n: String!) { changePassword(current: $c, new: $n) }`,
-    { c: current, n: next });
+  await gql<ChangePasswordMutation, ChangePasswordMutationVariables>(CHANGE_PASSWORD, { c: current, n: next });
   const v = session.viewer;
   const token = session.token;
   if (v && token) session.set(token, session.expiresAt ?? "", { ...v, passwordChangeRequired: false });
@@ -40,7 +41,7 @@ export async function changePassword(current: string, next: string): Promise<voi
 /** Revoke a token; failures are ignored because the token is dropped locally either way. */
 export async function revoke(token: string): Promise<void> {
   try {
-    await gql<{ signOut: boolean }>(`mutation SignOut { signOut }`, {}, token);
+    await gql<SignOutMutation>(SIGN_OUT, {}, token);
   } catch {
     /* already expired or the server is away: nothing more to do */
   }

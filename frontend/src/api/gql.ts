@@ -1,4 +1,8 @@
-/** GraphQL over HTTP: one POST per operation, errors surfaced with the server's code and message. */
+/**
+ * GraphQL over HTTP: one POST per operation, errors surfaced with the server's code and message.
+ * Documents are plain strings led by a GraphQL magic comment, so `npm run codegen` finds them; their
+ * result and variable types come from `./generated` (README, "Query types").
+ */
 
 import { session } from "./session";
 
@@ -26,8 +30,11 @@ export function setUnauthenticatedHandler(fn: () => void): void {
   onUnauthenticated = fn;
 }
 
-export async function gql<T>(
-  query: string, variables: Record<string, unknown> = {}, token: string | null = session.token,
+export type Variables = Record<string, unknown>;
+
+/** `T` and `V` are the document's generated types, e.g. `gql<EquipmentQuery, EquipmentQueryVariables>`. */
+export async function gql<T, V extends Variables = Variables>(
+  query: string, variables?: V, token: string | null = session.token,
 ): Promise<T> {
   let resp: Response;
   try {
@@ -38,7 +45,7 @@ export async function gql<T>(
         accept: "application/graphql-response+json, application/json",
         ...(token ? { authorization: `Bearer ${token}` } : {}),
       },
-      body: JSON.stringify({ query, variables }),
+      body: JSON.stringify({ query, variables: variables ?? {} }),
     });
   } catch (e) {
     throw new GqlError("NETWORK", `the server cannot be reached (${(e as Error).message})`);

@@ -5,6 +5,7 @@
  */
 
 import { createClient, type Client } from "graphql-ws";
+import type { Variables } from "./gql";
 import { session } from "./session";
 
 /** idle: not started or stopped on purpose (signed out); closed: given up after a fatal error. */
@@ -107,9 +108,12 @@ class Live {
     this.set({ state: "idle", attempts: 0, reason: null, reconnectedAt: null });
   }
 
-  /** A subscription that survives reconnects (graphql-ws re-subscribes); returns the unsubscribe. */
-  subscribe<T>(query: string, variables: Record<string, unknown>, next: (data: T) => void,
-               error: (message: string) => void): () => void {
+  /**
+   * A subscription that survives reconnects (graphql-ws re-subscribes); returns the unsubscribe.
+   * `T` and `V` are the document's generated types, e.g. `subscribe<PlantStateSubscription, ...>`.
+   */
+  subscribe<T, V extends Variables = Variables>(query: string, variables: V, next: (data: T) => void,
+                                                error: (message: string) => void): () => void {
     if (!this.client) this.start();
     return this.client!.subscribe<T>({ query, variables }, {
       next: (r) => {

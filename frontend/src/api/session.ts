@@ -1,12 +1,9 @@
 /** The signed-in user of this tab: token and viewer, kept in sessionStorage. */
 
-export interface Viewer {
-  username: string;
-  displayName: string;
-  roles: string[];
-  /** Signed in with a one-time password: only a password change is allowed until it is replaced. */
-  passwordChangeRequired?: boolean;
-}
+import type { ViewerQuery } from "./generated";
+
+/** The user as the Viewer query answers (`passwordChangeRequired`: signed in with a one-time password). */
+export type Viewer = NonNullable<ViewerQuery["viewer"]>;
 
 const KEY = "plasmatwin.session";
 

@@ -1,5 +1,6 @@
 /** The alarm banner (always visible) and the alarm list with acknowledge, history and prints. */
 
+import type { AlarmHistoryQuery, ReportQuery, ReportQueryVariables } from "../api/generated";
 import { errorText, gql } from "../api/gql";
 import { fmtNumber, fmtTime, h } from "../dom";
 import { openAckDialog } from "../ui/ackDialog";
@@ -8,6 +9,8 @@ import { toast } from "../ui/modal";
 import { ALARM_FIELDS, compareAlarms, needsAck, type Alarm, type AlarmStore, type Priority } from "./alarms";
 
 const PRIORITIES: Priority[] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
+const REPORT = /* GraphQL */ `query Report($format: ReportFormat!) { alarmReport(format: $format) { filename contentType data count } }`;
+const HISTORY = /* GraphQL */ `query AlarmHistory { alarms(first: 100) { edges { node { ...AlarmFields } } } } ${ALARM_FIELDS}`;
 const STATE_TEXT: Record<string, string> = {
   ACTIVE: "active, unacknowledged", ACKED: "acknowledged", CLEARED: "returned, unacknowledged", CLOSED: "closed",
 };
@@ -45,9 +48,7 @@ export function alarmBanner(store: AlarmStore, onShow: (a: Alarm) => void): { el
 
 async function download(format: "CSV" | "PDF"): Promise<void> {
   try {
-    const d = await gql<{ alarmReport: { filename: string; contentType: string; data: string; count: number } }>(
-      `query Report($format: ReportFormat!) { alarmReport(format: $format) { filename contentType data count } }`,
-      { format });
+    const d = await gql<ReportQuery, ReportQueryVariables>(REPORT, { format });
     const bin = atob(d.alarmReport.data);
     const bytes = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
@@ -128,8 +129,7 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
       return;
     }
     try {
-      const d = await gql<{ alarms: { edges: { node: Alarm }[] } }>(
-        `query AlarmHistory { alarms(first: 100) { edges { node { ${ALARM_FIELDS} } } } }`);
+      const d = await gql<AlarmHistoryQuery>(HISTORY);
       history = d.alarms.edges.map((e) => e.node);
       historyError = null;
     } catch (e) {

@@ -1,39 +1,25 @@
 /** Standing alarms: the list read once (and after every reconnect), then kept by alarmEvents. */
 
+import type { AckMutation, AckMutationVariables, AlarmEventsSubscription, AlarmFieldsFragment,
+  StandingAlarmsQuery } from "../api/generated";
 import { gql } from "../api/gql";
 import { live } from "../api/live";
 import { sendSigned } from "../sign/keyring";
 
+/** The priorities the server raises; the schema types `Alarm.priority` as a String. */
 export type Priority = "CRITICAL" | "HIGH" | "MEDIUM" | "LOW";
 
-export interface Alarm {
-  id: number;
-  source: string;
-  condition: string;
-  priority: Priority;
-  state: "ACTIVE" | "ACKED" | "CLEARED" | "CLOSED";
-  tag: string | null;
-  roomCode: string | null;
-  equipmentCode: string | null;
-  cameraCode: string | null;
-  message: string;
-  value: number | null;
-  limitValue: number | null;
-  peak: number | null;
-  beganAt: string;
-  raisedAt: string;
-  clearedAt: string | null;
-  acknowledgedAt: string | null;
-  acknowledgedBy: string | null;
-  handling: string | null;
-}
+export type Alarm = AlarmFieldsFragment;
 
-export const ALARM_FIELDS = `id source condition priority state tag roomCode equipmentCode cameraCode message value
-  limitValue peak beganAt raisedAt clearedAt acknowledgedAt acknowledgedBy handling`;
+/** Every document that reads alarms appends this fragment, so all of them read the same fields. */
+export const ALARM_FIELDS = /* GraphQL */ `fragment AlarmFields on Alarm { id source condition priority state tag
+  roomCode equipmentCode cameraCode message value limitValue peak beganAt raisedAt clearedAt acknowledgedAt
+  acknowledgedBy handling }`;
 
-export const RANK: Record<Priority, number> = { CRITICAL: 4, HIGH: 3, MEDIUM: 2, LOW: 1 };
+export const RANK: Record<string, number> = { CRITICAL: 4, HIGH: 3, MEDIUM: 2, LOW: 1 } satisfies Record<Priority, number>;
 /** ISA-101 style: the priority's number is printed in its shape, so colour is never alone. */
-export const PRIORITY_NUMBER: Record<Priority, string> = { CRITICAL: "1", HIGH: "2", MEDIUM: "3", LOW: "4" };
+export const PRIORITY_NUMBER: Record<string, string> =
+  { CRITICAL: "1", HIGH: "2", MEDIUM: "3", LOW: "4" } satisfies Record<Priority, string>;
 
 export function needsAck(a: Alarm): boolean {
   return a.state === "ACTIVE" || a.state === "CLEARED";
@@ -46,11 +32,13 @@ export function compareAlarms(a: Alarm, b: Alarm): number {
     || b.raisedAt.localeCompare(a.raisedAt);
 }
 
-const LIST = `query StandingAlarms { alarms(active: true, first: 500) { totalCount edges { node { ${ALARM_FIELDS} } } } }`;
-const EVENTS = `subscription AlarmEvents { alarmEvents { kind alarm { ${ALARM_FIELDS} } } }`;
-const ACK = `mutation Ack($input: AcknowledgeAlarmInput!, $signature: SignatureInput!) {
-  acknowledgeAlarm(input: $input, signature: $signature) { ${ALARM_FIELDS} }
-}`;
+const LIST = /* GraphQL */ `query StandingAlarms {
+  alarms(active: true, first: 500) { totalCount edges { node { ...AlarmFields } } }
+} ${ALARM_FIELDS}`;
+const EVENTS = /* GraphQL */ `subscription AlarmEvents { alarmEvents { kind alarm { ...AlarmFields } } } ${ALARM_FIELDS}`;
+const ACK = /* GraphQL */ `mutation Ack($input: AcknowledgeAlarmInput!, $signature: SignatureInput!) {
+  acknowledgeAlarm(input: $input, signature: $signature) { ...AlarmFields }
+} ${ALARM_FIELDS}`;
 
 type Listener = () => void;
 
@@ -64,7 +52,7 @@ export class AlarmStore {
   private pending = 0;
 
   start(): void {
-    this.stops.push(live.subscribe<{ alarmEvents: { kind: string; alarm: Alarm } }>(EVENTS, {},
+    this.stops.push(live.subscribe<AlarmEventsSubscription>(EVENTS, {},
       (d) => this.event(d.alarmEvents.alarm), (msg) => this.fail(msg)));
     this.stops.push(live.onReconnect(() => void this.reload()));
     // Re-read now and then as well: an event raised before the subscription was in place is
@@ -83,7 +71,7 @@ export class AlarmStore {
   async reload(): Promise<void> {
     this.queue = [];
     try {
-      const d = await gql<{ alarms: { edges: { node: Alarm }[] } }>(LIST);
+      const d = await gql<StandingAlarmsQuery>(LIST);
       this.alarms.clear();
       for (const e of d.alarms.edges) this.alarms.set(e.node.id, e.node);
       const queued = this.queue ?? [];
@@ -128,7 +116,7 @@ export class AlarmStore {
 
   /** Acknowledge with the current user's signature; the returned alarm replaces ours at once. */
   async acknowledge(id: number, handling: string): Promise<Alarm> {
-    const d = await sendSigned<{ acknowledgeAlarm: Alarm }>({
+    const d = await sendSigned<AckMutation, AckMutationVariables>({
       operation: "acknowledgeAlarm", document: ACK, input: { id, handling },
     });
     this.put(d.acknowledgeAlarm);

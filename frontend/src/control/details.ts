@@ -4,6 +4,7 @@
  * patched per frame like the floor plan.
  */
 
+import type { CamerasQuery, EquipmentQuery, EquipmentQueryVariables } from "../api/generated";
 import { errorText, gql } from "../api/gql";
 import { fmtTime, h } from "../dom";
 import { openAckDialog } from "../ui/ackDialog";
@@ -14,44 +15,14 @@ import { outOfLimits, type PlantIndex, type Sensor } from "./plant";
 import type { LiveStore } from "./store";
 import { Trend } from "./trend";
 
-export interface Camera {
-  code: string;
-  name: string;
-  roomCode: string;
-  x: number;
-  y: number;
-  deviceType: string;
-  directionDeg: number | null;
-  fieldOfViewDeg: number | null;
-  equipmentCode: string | null;
-  streamUri: string | null;
-  active: boolean;
-  keyPosts: { code: string; name: string }[];
-}
+export type Camera = CamerasQuery["cameras"][number];
 
-export const CAMERAS = `query Cameras { cameras { code name roomCode x y deviceType directionDeg fieldOfViewDeg
+export const CAMERAS = /* GraphQL */ `query Cameras { cameras { code name roomCode x y deviceType directionDeg fieldOfViewDeg
   equipmentCode streamUri active keyPosts { code name } } }`;
 
-const EQUIPMENT = `query Equipment($code: String!) { equipment(code: $code) {
+const EQUIPMENT = /* GraphQL */ `query Equipment($code: String!) { equipment(code: $code) {
   code name kind status roomCode cleaningStatus cleanedAt cleaningValidUntil sterilizationStatus sterilizedAt
   sterilizationValidUntil calibrationStatus calibratedOn calibrationValidUntil } }`;
-
-interface EquipmentDetail {
-  code: string;
-  name: string;
-  kind: string;
-  status: string;
-  roomCode: string;
-  cleaningStatus: string | null;
-  cleanedAt: string | null;
-  cleaningValidUntil: string | null;
-  sterilizationStatus: string | null;
-  sterilizedAt: string | null;
-  sterilizationValidUntil: string | null;
-  calibrationStatus: string | null;
-  calibratedOn: string | null;
-  calibrationValidUntil: string | null;
-}
 
 const STATUS_WORDS: Record<string, string> = {
   RUNNING: "Running", IDLE: "Idle", FAULT: "FAULT", MAINTENANCE: "Maintenance", OUT_OF_SERVICE: "Out of service",
@@ -159,7 +130,7 @@ export class DetailsPanel {
       h("h3", null, "Cameras"), this.cameraList(e.roomCode, code));
     if (sensors[0]) this.trendOf(sensors.find((sn) => sn.highLimit !== null || sn.lowLimit !== null) ?? sensors[0], trendBox);
     try {
-      const d = await gql<{ equipment: EquipmentDetail | null }>(EQUIPMENT, { code });
+      const d = await gql<EquipmentQuery, EquipmentQueryVariables>(EQUIPMENT, { code });
       if (this.selection?.kind !== "equipment" || this.selection.code !== code) return;
       const eqd = d.equipment;
       if (!eqd) {

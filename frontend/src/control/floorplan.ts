@@ -6,6 +6,7 @@
 
 import { s } from "../dom";
 import type { AlarmStore, Alarm } from "./alarms";
+import type { Camera } from "./details";
 import { fmtNumber } from "../dom";
 import { isState, outOfLimits, stateText, type PlantIndex, type Room, type Sensor } from "./plant";
 import type { Changes, LiveStore } from "./store";
@@ -33,14 +34,14 @@ interface Marked {
   alarm: Alarm | null;
 }
 
-function bbox(poly: [number, number][]): { x0: number; y0: number; x1: number; y1: number } {
+function bbox(poly: number[][]): { x0: number; y0: number; x1: number; y1: number } {
   const xs = poly.map((p) => p[0]);
   const ys = poly.map((p) => p[1]);
   return { x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) };
 }
 
 /** Top-left and bottom-left corners that lie on the polygon (rooms may be L-shaped). */
-function corners(poly: [number, number][]): { top: [number, number]; bottom: [number, number]; topRight: [number, number] } {
+function corners(poly: number[][]): { top: [number, number]; bottom: [number, number]; topRight: [number, number] } {
   const b = bbox(poly);
   const onTop = poly.filter((p) => p[1] === b.y0);
   const onBottom = poly.filter((p) => p[1] === b.y1);
@@ -62,7 +63,7 @@ function fitText(text: string, size: number, width: number): string {
 }
 
 /** Length of the lowest horizontal wall, where the key values are written. */
-function bottomEdge(poly: [number, number][]): number {
+function bottomEdge(poly: number[][]): number {
   const y1 = Math.max(...poly.map((p) => p[1]));
   const xs = poly.filter((p) => p[1] === y1).map((p) => p[0]);
   return Math.max(...xs) - Math.min(...xs);
@@ -203,8 +204,7 @@ export class FloorPlan {
   }
 
   /** Cameras as small grey glyphs with their field of view; a click opens their room. */
-  addCameras(cams: { code: string; name: string; roomCode: string; x: number; y: number;
-    directionDeg: number | null; fieldOfViewDeg: number | null; active: boolean }[]): void {
+  addCameras(cams: Camera[]): void {
     const layer = s("g", { class: "cameras" });
     for (const c of cams) {
       const dir = ((c.directionDeg ?? 90) - 90) * Math.PI / 180; // 0° = north (up), clockwise

@@ -1,58 +1,15 @@
 /** The plant layout as the API gives it, plus lookups the views need. */
 
+import type { PlantsQuery } from "../api/generated";
 import { gql } from "../api/gql";
 
-export interface Sensor {
-  tag: string;
-  name: string;
-  kind: string;
-  unit: string;
-  lowLimit: number | null;
-  highLimit: number | null;
-  roomCode: string;
-  equipmentCode: string | null;
-  value: number | null;
-  quality: string | null;
-  sourceTime: string | null;
-}
+export type Plant = PlantsQuery["plants"][number];
+export type Area = Plant["areas"][number];
+export type Room = Plant["rooms"][number];
+export type Equipment = Room["equipment"][number];
+export type Sensor = Room["sensors"][number];
 
-export interface Equipment {
-  code: string;
-  name: string;
-  kind: string;
-  x: number;
-  y: number;
-  status: string;
-  roomCode: string;
-}
-
-export interface Room {
-  code: string;
-  name: string;
-  grade: string;
-  areaCode: string;
-  polygon: [number, number][];
-  equipment: Equipment[];
-  sensors: Sensor[];
-}
-
-export interface Area {
-  code: string;
-  name: string;
-  roomCodes: string[];
-}
-
-export interface Plant {
-  id: string;
-  code: string;
-  name: string;
-  width: number;
-  height: number;
-  areas: Area[];
-  rooms: Room[];
-}
-
-const PLANTS = `query Plants {
+const PLANTS = /* GraphQL */ `query Plants {
   plants {
     id code name width height
     areas { code name roomCodes }
@@ -103,7 +60,7 @@ export class PlantIndex {
 }
 
 export async function loadPlant(): Promise<PlantIndex> {
-  const { plants } = await gql<{ plants: Plant[] }>(PLANTS);
+  const { plants } = await gql<PlantsQuery>(PLANTS);
   if (!plants.length) throw new Error("the server knows no plant");
   return new PlantIndex(plants[0]);
 }

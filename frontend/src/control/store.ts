@@ -3,6 +3,7 @@
  * only mark what changed; views repaint once per animation frame, touching only those nodes.
  */
 
+import type { PlantStateSubscription, PlantStateSubscriptionVariables } from "../api/generated";
 import { live } from "../api/live";
 import type { PlantIndex } from "./plant";
 
@@ -19,22 +20,13 @@ export interface Changes {
 
 type FrameListener = (c: Changes) => void;
 
-const PLANT_STATE = `subscription PlantState($plantId: ID!, $intervalMs: Int) {
+const PLANT_STATE = /* GraphQL */ `subscription PlantState($plantId: ID!, $intervalMs: Int) {
   plantState(plantId: $plantId, intervalMs: $intervalMs) {
     snapshot coalesced
     sensors { tag value quality sourceTime }
     equipment { code status }
   }
 }`;
-
-interface PlantStateMsg {
-  plantState: {
-    snapshot: boolean;
-    coalesced: number;
-    sensors: { tag: string; value: number | null; quality: string; sourceTime: string }[];
-    equipment: { code: string; status: string }[];
-  };
-}
 
 export class LiveStore {
   readonly tags = new Map<string, TagValue>();
@@ -59,7 +51,8 @@ export class LiveStore {
 
   start(intervalMs = 250): void {
     this.stop?.();
-    this.stop = live.subscribe<PlantStateMsg>(PLANT_STATE, { plantId: this.index.plant.id, intervalMs },
+    const vars: PlantStateSubscriptionVariables = { plantId: this.index.plant.id, intervalMs };
+    this.stop = live.subscribe<PlantStateSubscription, PlantStateSubscriptionVariables>(PLANT_STATE, vars,
       (d) => this.apply(d.plantState), (msg) => {
         this.error = msg;
         this.markAll();
@@ -73,7 +66,7 @@ export class LiveStore {
     this.listeners.clear();
   }
 
-  apply(m: PlantStateMsg["plantState"]): void {
+  apply(m: PlantStateSubscription["plantState"]): void {
     this.messages++;
     this.lastMessageAt = Date.now();
     this.error = null;

@@ -2,21 +2,15 @@
 
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import type { HistoryQuery, HistoryQueryVariables } from "../api/generated";
 import { gql, errorText } from "../api/gql";
 import { h } from "../dom";
 import type { Sensor } from "./plant";
 import type { LiveStore } from "./store";
 
-const HISTORY = `query History($tag: String!, $from: DateTime!, $to: DateTime!, $maxPoints: Int!) {
+const HISTORY = /* GraphQL */ `query History($tag: String!, $from: DateTime!, $to: DateTime!, $maxPoints: Int!) {
   sensorHistory(tag: $tag, from: $from, to: $to, maxPoints: $maxPoints) { time value min max count }
 }`;
-
-interface Point {
-  time: string;
-  value: number | null;
-  min: number | null;
-  max: number | null;
-}
 
 const MAX_POINTS = 4000;
 
@@ -49,7 +43,7 @@ export class Trend {
     const to = new Date();
     const from = new Date(to.getTime() - this.hours * 3600_000);
     try {
-      const d = await gql<{ sensorHistory: Point[] }>(HISTORY, {
+      const d = await gql<HistoryQuery, HistoryQueryVariables>(HISTORY, {
         tag: this.sensor.tag, from: from.toISOString(), to: to.toISOString(), maxPoints: 400,
       });
       if (this.disposed) return;

@@ -1,5 +1,6 @@
 /** The control room: alarm banner, floor plan, details and the alarm list. */
 
+import type { CamerasQuery } from "../api/generated";
 import { errorText, gql } from "../api/gql";
 import { fmtTime, h } from "../dom";
 import { toast } from "../ui/modal";
@@ -44,7 +45,7 @@ export async function mountControlRoom(root: HTMLElement): Promise<() => void> {
         + (age === null ? " · waiting for the first values" : ` · last update ${age} s ago (${fmtTime(new Date(store.lastMessageAt).toISOString()).slice(11)})`);
     liveLine.classList.toggle("error", !!store.error);
   }, 1000);
-  gql<{ cameras: Camera[] }>(CAMERAS).then((d) => {
+  gql<CamerasQuery>(CAMERAS).then((d) => {
     cameras = d.cameras;
     plan?.addCameras(cameras);
   }).catch((e) => toast(`Cameras not available: ${errorText(e)}`, "error", 8000));

@@ -24,19 +24,22 @@ export function currentSigner(): Promise<Signer> {
   return signer;
 }
 
-export interface SignedRequest {
+export interface SignedRequest<I extends object> {
   /** The mutation's field name, which is also the signed `operation`. */
   operation: string;
   /** The mutation document; it must take `$input` and `$signature` (and `$verification` if given). */
   document: string;
-  input: Record<string, unknown>;
+  input: I;
   meaning?: Meaning;
   /** A second person's signature over the same input, already made. */
-  verification?: (input: Record<string, unknown>) => Promise<SignatureInput>;
+  verification?: (input: I) => Promise<SignatureInput>;
 }
 
-/** Sign `input` as the current user and send it as `$input`; resolves to the mutation's data. */
-export async function sendSigned<T>(req: SignedRequest): Promise<T> {
+/**
+ * Sign `input` as the current user and send it as `$input`; resolves to the mutation's data. `T` and
+ * `V` are the document's generated types, e.g. `sendSigned<AckMutation, AckMutationVariables>`.
+ */
+export async function sendSigned<T, V extends { input: object }>(req: SignedRequest<V["input"]>): Promise<T> {
   const input = asSent(req.input);
   const signer = await currentSigner();
   const signature = await signOperation(signer, req.operation, input, req.meaning ?? "PERFORMED");

@@ -6,19 +6,11 @@
  */
 
 import canonicalize from "canonicalize";
+import type { SignatureAlgorithm, SignatureInput, SignatureMeaning } from "../api/generated";
 
-export type Algorithm = "ES256" | "RS256" | "SM2_SM3";
-export type Meaning = "PERFORMED" | "VERIFIED" | "REVIEWED" | "APPROVED" | "RELEASED" | "REJECTED" | "ACKNOWLEDGED";
-
-export interface SignatureInput {
-  signer: string;
-  meaning: Meaning;
-  signedAt: string;
-  nonce: string;
-  algorithm: Algorithm;
-  certificate?: string;
-  value: string;
-}
+export type { SignatureInput };
+export type Algorithm = SignatureAlgorithm;
+export type Meaning = SignatureMeaning;
 
 /** Something that holds a person's key: the demo's WebCrypto key today, a smart card tomorrow. */
 export interface Signer {

@@ -5,6 +5,7 @@
  */
 
 import { authenticate, revoke } from "../api/auth";
+import type { LineClearanceMutation, LineClearanceMutationVariables, OpenBatchesQuery } from "../api/generated";
 import { gql } from "../api/gql";
 import { h } from "../dom";
 import type { PlantIndex } from "../control/plant";
@@ -24,22 +25,14 @@ export const DEFAULT_CHECKLIST = [
   "Materials for this batch checked against the batch record",
 ];
 
-interface LineClearance {
-  id: string;
-  roomCode: string;
-  product: string;
-  processStep: string;
-  clearedAt: string;
-  passed: boolean;
-  operator: string;
-  reviewer: string;
-}
+type LineClearance = LineClearanceMutation["recordLineClearance"];
 
-const RECORD = `mutation LineClearance($input: RecordLineClearanceInput!, $signature: SignatureInput!, $verification: SignatureInput!) {
+const RECORD = /* GraphQL */ `mutation LineClearance($input: RecordLineClearanceInput!, $signature: SignatureInput!, $verification: SignatureInput!) {
   recordLineClearance(input: $input, signature: $signature, verification: $verification) {
     id roomCode product processStep clearedAt passed operator reviewer
   }
 }`;
+const OPEN_BATCHES = /* GraphQL */ `query OpenBatches { batches(first: 20) { edges { node { batchNumber product status } } } }`;
 
 type Result = "PASS" | "FAIL" | "NA";
 
@@ -51,8 +44,7 @@ export function clearanceScreen(index: PlantIndex): HTMLElement {
       ...index.plant.rooms.map((r) => h("option", { value: r.code }, `${r.code} · ${r.name}`)));
     const batch = h("input", { name: "batchNumber", type: "text", autocomplete: "off", placeholder: "Scan or type", list: "batch-list" });
     const batchList = h("datalist", { id: "batch-list" });
-    void gql<{ batches: { edges: { node: { batchNumber: string; product: string; status: string } }[] } }>(
-      `query OpenBatches { batches(first: 20) { edges { node { batchNumber product status } } } }`).then((d) => {
+    void gql<OpenBatchesQuery>(OPEN_BATCHES).then((d) => {
       batchList.replaceChildren(...d.batches.edges.map((e) => h("option", { value: e.node.batchNumber }, `${e.node.product} · ${e.node.status}`)));
     }).catch(() => undefined); // typing the number works without the list
     const step = h("input", { name: "processStep", type: "text", autocomplete: "off", placeholder: "e.g. Filling" });
@@ -84,7 +76,7 @@ export function clearanceScreen(index: PlantIndex): HTMLElement {
         checklist: items.map((i) => ({ item: i.text, result: i.result.value()!, ...(i.note.value.trim() ? { note: i.note.value.trim() } : {}) })),
       };
       askVerifier(async (verifier) => {
-        const d = await sendSigned<{ recordLineClearance: LineClearance }>({
+        const d = await sendSigned<LineClearanceMutation, LineClearanceMutationVariables>({
           operation: "recordLineClearance", document: RECORD, input,
           verification: (sent) => signOperation(verifier, "recordLineClearance", sent, "VERIFIED"),
         });

@@ -1,9 +1,11 @@
 /** Cold-room check: pick the room, read its live state, enter the thermometer reading and door. */
 
+import type { ColdCheckMutation, ColdCheckMutationVariables, ColdRoomCheckFieldsFragment, ColdRoomCheckInput,
+  ColdRoomQuery, ColdRoomQueryVariables, RoomTagsSubscription, RoomTagsSubscriptionVariables } from "../api/generated";
 import { errorText, gql } from "../api/gql";
 import { live } from "../api/live";
 import { fmtTime, h } from "../dom";
-import { ALARM_FIELDS, needsAck, type Alarm } from "../control/alarms";
+import { ALARM_FIELDS, needsAck } from "../control/alarms";
 import { formatValue, qualityMark } from "../control/floorplan";
 import type { PlantIndex, Sensor } from "../control/plant";
 import { sendSigned } from "../sign/keyring";
@@ -12,29 +14,18 @@ import { errorBox } from "../ui/modal";
 import { alarmBadge } from "../ui/symbols";
 import { busy, choice, field, refusal } from "./common";
 
-interface ColdRoomCheck {
-  id: number;
-  roomCode: string;
-  temperature: number;
-  sensorTag: string | null;
-  sensorValue: number | null;
-  doorClosed: boolean;
-  activeAlarms: number;
-  conforming: boolean;
-  checkedBy: string;
-  checkedAt: string;
-  note: string | null;
-}
+type ColdRoomCheck = ColdRoomCheckFieldsFragment;
 
-const CHECK_FIELDS = "id roomCode temperature sensorTag sensorValue doorClosed activeAlarms conforming checkedBy checkedAt note";
-const RECORD = `mutation ColdCheck($input: ColdRoomCheckInput!, $signature: SignatureInput!) {
-  recordColdRoomCheck(input: $input, signature: $signature) { ${CHECK_FIELDS} }
-}`;
-const ROOM_STATE = `query ColdRoom($room: String!) {
-  alarms(active: true, filter: { roomCode: $room }, first: 50) { totalCount edges { node { ${ALARM_FIELDS} } } }
-  coldRoomChecks(roomCode: $room, first: 3) { edges { node { ${CHECK_FIELDS} } } }
-}`;
-const UPDATES = `subscription RoomTags($tags: [String!]) { sensorUpdates(tags: $tags) { tag value quality sourceTime } }`;
+const CHECK_FIELDS = /* GraphQL */ `fragment ColdRoomCheckFields on ColdRoomCheck { id roomCode temperature sensorTag
+  sensorValue doorClosed activeAlarms conforming checkedBy checkedAt note }`;
+const RECORD = /* GraphQL */ `mutation ColdCheck($input: ColdRoomCheckInput!, $signature: SignatureInput!) {
+  recordColdRoomCheck(input: $input, signature: $signature) { ...ColdRoomCheckFields }
+} ${CHECK_FIELDS}`;
+const ROOM_STATE = /* GraphQL */ `query ColdRoom($room: String!) {
+  alarms(active: true, filter: { roomCode: $room }, first: 50) { totalCount edges { node { ...AlarmFields } } }
+  coldRoomChecks(roomCode: $room, first: 3) { edges { node { ...ColdRoomCheckFields } } }
+} ${ALARM_FIELDS} ${CHECK_FIELDS}`;
+const UPDATES = /* GraphQL */ `subscription RoomTags($tags: [String!]) { sensorUpdates(tags: $tags) { tag value quality sourceTime } }`;
 
 export function coldRoomScreen(index: PlantIndex, initialRoom: string | null): { el: HTMLElement; dispose(): void } {
   const root = h("section", { class: "tablet-screen", "data-screen": "cold-room" });
@@ -81,14 +72,13 @@ export function coldRoomScreen(index: PlantIndex, initialRoom: string | null): {
       liveBox.replaceChildren(h("h3", null, `${code}: live`), table, h("p", { class: "muted" }, limits), alarmsBox);
       const tags = rows.map((r) => r.sn.tag);
       if (tags.length) {
-        stopLive = live.subscribe<{ sensorUpdates: { tag: string; value: number | null; quality: string; sourceTime: string } }>(
+        stopLive = live.subscribe<RoomTagsSubscription, RoomTagsSubscriptionVariables>(
           UPDATES, { tags }, (d) => {
             const r = rows.find((x) => x.sn.tag === d.sensorUpdates.tag);
             if (r) r.cell.textContent = formatValue(r.sn, d.sensorUpdates.value) + qualityMark(d.sensorUpdates.quality);
           }, (msg) => err.show(`Live values refused: ${msg}`));
       }
-      void gql<{ alarms: { totalCount: number; edges: { node: Alarm }[] }; coldRoomChecks: { edges: { node: ColdRoomCheck }[] } }>(
-        ROOM_STATE, { room: code }).then((d) => {
+      void gql<ColdRoomQuery, ColdRoomQueryVariables>(ROOM_STATE, { room: code }).then((d) => {
         const list = d.alarms.edges.map((e) => e.node);
         alarmsBox.replaceChildren(list.length
           ? h("div", null, h("strong", null, `${list.length} standing alarm${list.length > 1 ? "s" : ""}`),
@@ -117,10 +107,10 @@ export function coldRoomScreen(index: PlantIndex, initialRoom: string | null): {
       if (!code) return err.show("Choose the cold room.");
       if (!temp.value.trim() || !Number.isFinite(t)) return err.show("Enter the thermometer reading in °C.");
       if (!door.value()) return err.show("Confirm whether the door is closed.");
-      const input: Record<string, unknown> = { roomCode: code, temperature: t, doorClosed: door.value() === "closed" };
+      const input: ColdRoomCheckInput = { roomCode: code, temperature: t, doorClosed: door.value() === "closed" };
       if (note.value.trim()) input.note = note.value.trim();
       void busy(submit, "Signing…", async () => {
-        const d = await sendSigned<{ recordColdRoomCheck: ColdRoomCheck }>({
+        const d = await sendSigned<ColdCheckMutation, ColdCheckMutationVariables>({
           operation: "recordColdRoomCheck", document: RECORD, input });
         dispose();
         root.replaceChildren(result(d.recordColdRoomCheck, index, () => root.replaceChildren(form(code))));

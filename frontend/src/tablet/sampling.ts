@@ -1,5 +1,6 @@
 /** Sampling: scan the unit or batch, choose the kind, sign; then print or show the label. */
 
+import type { RecordSampleInput, RecordSampleMutation, RecordSampleMutationVariables } from "../api/generated";
 import { fmtTime, h } from "../dom";
 import { sendSigned } from "../sign/keyring";
 import { signatureLine } from "../ui/ackDialog";
@@ -13,17 +14,9 @@ const KINDS = [
 ] as const;
 type Kind = (typeof KINDS)[number]["value"];
 
-interface SampleRecord {
-  code: string;
-  kind: string;
-  sourceCode: string;
-  takenAt: string;
-  takenBy: string;
-  storageLocation: string | null;
-  label: { lines: { label: string; value: string }[]; code128Svg: string; qrSvg: string };
-}
+type SampleRecord = RecordSampleMutation["recordSample"];
 
-const RECORD = `mutation RecordSample($input: RecordSampleInput!, $signature: SignatureInput!) {
+const RECORD = /* GraphQL */ `mutation RecordSample($input: RecordSampleInput!, $signature: SignatureInput!) {
   recordSample(input: $input, signature: $signature) {
     code kind sourceCode takenAt takenBy storageLocation label { lines { label value } code128Svg qrSvg }
   }
@@ -53,11 +46,12 @@ export function samplingScreen(): HTMLElement {
       const k = kind.value();
       if (!source.value.trim()) return err.show("Scan or type the code of the unit or batch sampled.");
       if (!k) return err.show("Choose the kind of sample.");
-      const input: Record<string, unknown> = { sourceCode: source.value.trim(), kind: k };
+      const input: RecordSampleInput = { sourceCode: source.value.trim(), kind: k };
       if (location.value.trim()) input.storageLocation = location.value.trim();
       if (note.value.trim()) input.note = note.value.trim();
       void busy(submit, "Signing…", async () => {
-        const d = await sendSigned<{ recordSample: SampleRecord }>({ operation: "recordSample", document: RECORD, input });
+        const d = await sendSigned<RecordSampleMutation, RecordSampleMutationVariables>({
+          operation: "recordSample", document: RECORD, input });
         root.replaceChildren(labelCard(d.recordSample, () => root.replaceChildren(form())));
       }, (e) => err.show(refusal(e)));
     });

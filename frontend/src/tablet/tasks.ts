@@ -1,20 +1,18 @@
 /** The tablet's task list: cold rooms due for a check and alarms waiting for acknowledgement. */
 
+import type { StandingQuery, TasksQuery } from "../api/generated";
 import { errorText, gql } from "../api/gql";
 import { fmtTime, h } from "../dom";
-import { ALARM_FIELDS, AlarmStore, type Alarm } from "../control/alarms";
+import { ALARM_FIELDS, AlarmStore } from "../control/alarms";
 import { openAckDialog } from "../ui/ackDialog";
 import { toast } from "../ui/modal";
 
-interface Task {
-  kind: "COLD_ROOM_CHECK" | "ALARM_ACK" | string;
-  title: string;
-  roomCode: string | null;
-  dueAt: string;
-  alarmId: number | null;
-}
+type Task = TasksQuery["tabletTasks"][number];
 
-const TASKS = `query Tasks { tabletTasks { kind title roomCode dueAt alarmId } }`;
+const TASKS = /* GraphQL */ `query Tasks { tabletTasks { kind title roomCode dueAt alarmId } }`;
+const STANDING = /* GraphQL */ `query Standing {
+  alarms(active: true, first: 500) { edges { node { ...AlarmFields } } }
+} ${ALARM_FIELDS}`;
 
 export function tasksScreen(go: (hash: string) => void): { el: HTMLElement; dispose(): void } {
   const list = h("ul", { class: "task-list", "data-testid": "task-list" });
@@ -25,7 +23,7 @@ export function tasksScreen(go: (hash: string) => void): { el: HTMLElement; disp
   const alarms = new AlarmStore(); // only for signing acknowledgements here; no subscription
   const load = async () => {
     try {
-      const d = await gql<{ tabletTasks: Task[] }>(TASKS);
+      const d = await gql<TasksQuery>(TASKS);
       status.textContent = d.tabletTasks.length ? `${d.tabletTasks.length} open, by due time` : "Nothing due.";
       list.replaceChildren(...d.tabletTasks.map((t) => item(t)));
     } catch (e) {
@@ -48,8 +46,7 @@ export function tasksScreen(go: (hash: string) => void): { el: HTMLElement; disp
   };
   const ack = async (id: number) => {
     try {
-      const d = await gql<{ alarms: { edges: { node: Alarm }[] } }>(
-        `query Standing { alarms(active: true, first: 500) { edges { node { ${ALARM_FIELDS} } } } }`);
+      const d = await gql<StandingQuery>(STANDING);
       const a = d.alarms.edges.map((e) => e.node).find((x) => x.id === id);
       if (!a) {
         toast(`Alarm #${id} is no longer waiting for acknowledgement`);

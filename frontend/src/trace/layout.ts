@@ -4,19 +4,12 @@
  * of 750 donors stays readable.
  */
 
-export interface TraceNode {
-  id: string;
-  kind: string;
-  code: string;
-  label: string;
-  status: string | null;
-}
+import type { TraceBackwardQuery } from "../api/generated";
 
-export interface TraceEdge {
-  source: string;
-  target: string;
-  kind: string;
-}
+/** Both directions select the same fields (trace/view.ts). */
+type TraceGraph = TraceBackwardQuery["graph"];
+export type TraceNode = TraceGraph["nodes"][number];
+export type TraceEdge = TraceGraph["edges"][number];
 
 export const KIND_ORDER = ["STATION", "DONOR", "PLASMA_UNIT", "POOL", "BATCH", "INTERMEDIATE", "FINAL_LOT", "PACKAGING_UNIT"];
 export const KIND_TEXT: Record<string, string> = {

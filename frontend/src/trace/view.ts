@@ -1,23 +1,26 @@
 /** Trace: a code typed or scanned, drawn backward (to donors) or forward (to packaging codes). */
 
+import type { TraceBackwardQuery, TraceBackwardQueryVariables, TraceForwardQuery,
+  TraceForwardQueryVariables } from "../api/generated";
 import { errorText, gql } from "../api/gql";
 import { h, s } from "../dom";
-import { KIND_TEXT, layout, NODE_H, NODE_W, type Layout, type PlacedNode, type TraceEdge, type TraceNode } from "./layout";
-
-interface TraceGraph {
-  nodes: TraceNode[];
-  edges: TraceEdge[];
-  summary: { kind: string; count: number }[];
-  truncated: boolean;
-}
+import { KIND_TEXT, layout, NODE_H, NODE_W, type Layout, type PlacedNode } from "./layout";
 
 type Direction = "backward" | "forward";
 
-const QUERY = (dir: Direction) => `query Trace($code: String!, $maxNodes: Int!) {
-  graph: ${dir === "backward" ? "traceBackward" : "traceForward"}(code: $code, maxNodes: $maxNodes) {
+// The same selection twice, not a fragment: the server's fast path for traces declines fragments.
+const QUERY: Record<Direction, string> = {
+  backward: /* GraphQL */ `query TraceBackward($code: String!, $maxNodes: Int!) {
+  graph: traceBackward(code: $code, maxNodes: $maxNodes) {
     nodes { id kind code label status } edges { source target kind } summary { kind count } truncated
   }
-}`;
+}`,
+  forward: /* GraphQL */ `query TraceForward($code: String!, $maxNodes: Int!) {
+  graph: traceForward(code: $code, maxNodes: $maxNodes) {
+    nodes { id kind code label status } edges { source target kind } summary { kind count } truncated
+  }
+}`,
+};
 
 /** Statuses that need a look: shown with a marker and outline, not colour alone. */
 const ATTENTION = /DEFER|BLOCK|REJECT|RECALL|QUARANTINE|MISSING|FAIL|HOLD|DESTROY/i;
@@ -61,7 +64,8 @@ export function mountTrace(root: HTMLElement): () => void {
     canvas.replaceChildren();
     go.disabled = true;
     try {
-      const d = await gql<{ graph: TraceGraph }>(QUERY(dir), { code, maxNodes: 2000 });
+      const d = await gql<TraceBackwardQuery | TraceForwardQuery,
+        TraceBackwardQueryVariables | TraceForwardQueryVariables>(QUERY[dir], { code, maxNodes: 2000 });
       if (mine !== seq) return;
       const g = d.graph;
       const counts = g.summary.map((c) => `${c.count} ${(KIND_TEXT[c.kind] ?? c.kind).toLowerCase()}`).join(" · ");

@@ -5,9 +5,9 @@
  */
 
 import { s } from "../dom";
-import { PRIORITY_NUMBER, type Alarm, type Priority } from "../control/alarms";
+import { PRIORITY_NUMBER, type Alarm } from "../control/alarms";
 
-function shape(p: Priority, r: number): SVGElement {
+function shape(p: string, r: number): SVGElement {
   switch (p) {
     case "CRITICAL": // diamond
       return s("polygon", { points: `0,${-r} ${r},0 0,${r} ${-r},0`, class: "sym-shape" });
