@@ -148,7 +148,8 @@ async def submit(ctx: Context, req: SignedRequest, station_code: str, shipment_c
         return await _write(s, signatures, station, shipment_code, rows, line_numbers, errors)
 
     return await perform(ctx, req, reason=lambda station: f"shipment {shipment_code} from {station.code}",
-                         clean=clean, save=save, meanings=("PERFORMED",))
+                         clean=clean, save=save, meanings=("PERFORMED",),
+                         conflict="the shipment was being written concurrently; send it again")
 
 
 async def _write(s: AsyncSession, signatures: Signatures[PlasmaStation], station: PlasmaStation, code: str,

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
+from records.audit import PendingEvent
 from records.signature import ESignature
 from resolvers.context import Context
 from resolvers.signing import SignedBy, audit_rejection, store_signature, verify_signature
@@ -44,6 +45,11 @@ class SignedRequest:
     signature: sig.SignaturePayload | None
     # A second person's signature in the same request (`verification` or `approval`).
     second: sig.SignaturePayload | None = None
+
+    @property
+    def second_signer(self) -> str | None:
+        """Who the second signature says it is (not yet verified: for duty checks in `clean`)."""
+        return self.second.signer if self.second is not None else None
 
 
 @dataclass(frozen=True)
@@ -88,10 +94,22 @@ def _audited(e: AppError) -> bool:
     return bool(getattr(e, "audited", False))
 
 
+def refused(e: AppError, *events: PendingEvent) -> AppError:
+    """A refusal that is audited under its own events (written after the rollback) instead of
+    WRITE_REFUSED: `raise refused(AppError(...), PendingEvent("PURGE_REFUSED", ...))`."""
+    e.audit_events = events  # type: ignore[attr-defined]
+    return e
+
+
 async def perform(ctx: Context, req: SignedRequest, *, reason: str | Callable[[P], str],
                   clean: Clean[P], save: Save[P, R], publish: Callable[[R], None] | None = None,
-                  meanings: tuple[str, ...] = ("PERFORMED",), second: Second | None = None) -> R:
-    """Run one signed write; see the module's docstring. `clean` returns what `save` needs."""
+                  meanings: tuple[str, ...] = ("PERFORMED",), second: Second | None = None,
+                  signed: Callable[[P, Signatures[P]], Awaitable[P]] | None = None,
+                  conflict: str = "the record was written concurrently; look again and send it again") -> R:
+    """Run one signed write; see the module's docstring. `clean` returns what `save` needs;
+    `signed`, when given, runs once the signatures verified and before the transaction opens
+    (slow work that needs a verified signer, such as sealing a document). `conflict` is the
+    message when another request wrote the same record meanwhile (a unique constraint)."""
     signing, current = False, req.signature
     try:
         prepared = await clean()
@@ -106,6 +124,8 @@ async def perform(ctx: Context, req: SignedRequest, *, reason: str | Callable[[P
                                            meanings=second.meanings)
         signing, current = False, req.signature
         signatures: Signatures[P] = Signatures(by, other)
+        if signed is not None:
+            prepared = await signed(prepared, signatures)
         why = reason(prepared) if callable(reason) else reason
         try:
             async with ctx.db.write(ctx.audit_context(why)) as s:
@@ -114,18 +134,15 @@ async def perform(ctx: Context, req: SignedRequest, *, reason: str | Callable[[P
                     raise RuntimeError(f"{req.operation} wrote no signature record")
         except IntegrityError as exc:
             # Another request wrote the same record meanwhile; nothing of this one was kept.
-            raise AppError(ErrorCode.CONFLICT, "the record was written concurrently; look again and send it "
-                                               "again") from exc
+            raise AppError(ErrorCode.CONFLICT, conflict) from exc
     except AppError as e:
-        if not _audited(e):
+        events = getattr(e, "audit_events", ())
+        if events:
+            await ctx.db.record(ctx.audit_context(), *events)
+        elif not _audited(e):
             await audit_rejection(ctx, req.operation, e, current,
                                   signature_stage=signing or e.code in SIGNATURE_CODES)
         raise
     if publish is not None:
         publish(result)
     return result
-
-
-async def nothing() -> None:
-    """A `clean` for writes whose checks all happen inside `save`."""
-    return None

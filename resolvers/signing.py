@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from graphql import GraphQLResolveInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,25 +44,6 @@ def check_raw_input(raw: Any) -> Any:
         raise AppError(ErrorCode.VALIDATION_FAILED,
                        "a signed mutation takes its input as a variable ($input), not written inline")
     return raw
-
-
-def raw_argument(info: GraphQLResolveInfo, ctx: Context, name: str = "input") -> Any:
-    """The `input` argument exactly as the request carried it, as the transport recorded it."""
-    return ctx.raw_inputs.get(str(info.path.key), sig.RawInput.MISSING)
-
-
-async def check_signature(
-    ctx: Context, info: GraphQLResolveInfo, operation: str, payload: sig.SignaturePayload | None,
-    *, second_person: bool = False, meanings: tuple[str, ...] | None = None,
-) -> SignedBy:
-    """All checks of the contract but the nonce (enforced on insert); refusals are audited.
-    (Mutations not yet on resolvers.signed.perform use this; perform audits refusals itself.)"""
-    try:
-        return await verify_signature(ctx, operation, raw_argument(info, ctx), payload,
-                                      second_person=second_person, meanings=meanings)
-    except AppError as e:
-        await audit_rejection(ctx, operation, e, payload)
-        raise
 
 
 async def audit_rejection(ctx: Context, operation: str, e: AppError, payload: sig.SignaturePayload | None,
