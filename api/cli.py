@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from api.settings import Settings
+from policies import demo_ca
 
 
 def _serve(settings: Settings, before: object = None) -> None:
@@ -143,10 +144,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_pki_init(args: argparse.Namespace) -> int:
-    from policies import pki
     from twin.demo_plant import DEMO_USERS
 
-    keys = pki.write_pki(Path(args.dir), [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS])
+    keys = demo_ca.write_pki(Path(args.dir), [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS])
     for name, key in keys.items():
         print(f"{name}\t{key.algorithm}\t{key.fingerprint}")
     return 0
@@ -185,10 +185,9 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 
 def cmd_pki_revoke(args: argparse.Namespace) -> int:
-    from policies import pki
 
     try:
-        path = pki.revoke(Path(args.dir), args.user)
+        path = demo_ca.revoke(Path(args.dir), args.user)
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return 2

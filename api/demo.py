@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from api.seed import NewUser, new_password, seed_plant, seed_roles, seed_stations, seed_users
-from policies import pki
+from policies import demo_ca
 from records import synthetic
 from records.db import Database
 from records.migrate import upgrade
@@ -36,9 +36,9 @@ def prepare_files(data_dir: Path) -> tuple[list[NewUser], list[dict[str, Any]]]:
     data_dir.mkdir(parents=True, exist_ok=True)
     users_file = data_dir / "demo-users.json"
     old = {u["username"]: u for u in json.loads(users_file.read_text())} if users_file.exists() else {}
-    keys = pki.write_pki(data_dir / "pki", [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS])
+    keys = demo_ca.write_pki(data_dir / "pki", [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS])
     # The organisation's own signing key for release documents (not a user: no demo-users.json entry).
-    pki.write_pki(data_dir / "pki", [(ORG_KEY_NAME, DEMO_PLANT.site_name, "ES256")])
+    demo_ca.write_pki(data_dir / "pki", [(ORG_KEY_NAME, DEMO_PLANT.site_name, "ES256")])
     users, entries = [], []
     for spec in DEMO_USERS:
         password = old.get(spec.username, {}).get("password") or new_password()

@@ -12,15 +12,15 @@ from typing import Any
 
 import httpx
 
-from policies import pki
+from policies import demo_ca, pki
 
 
 def verify_rates(seconds: float = 1.0) -> dict[str, int]:
-    ca_key, ca_cert = pki.create_ca()
+    ca_key, ca_cert = demo_ca.create_ca()
     data = b'{"operation":"setEquipmentStatus","input":{"code":"EQ-1"}}'
     out = {}
     for alg in pki.ALGORITHMS:
-        key = pki.issue_user(ca_key, ca_cert, "bench", "Bench", alg)
+        key = demo_ca.issue_user(ca_key, ca_cert, "bench", "Bench", alg)
         sig = pki.sign_bytes(key.key_pem, alg, data)
         n, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < seconds:

@@ -16,8 +16,7 @@ External signing contract:
 All pyHanko calls are the async variants (the sync ones call asyncio.run()). No timestamp authority is
 reachable, so signatures are PAdES B-B: the signing time is the signer-reported /M entry, not a token.
 
-The certificate's layout is `records.release_pdf`; `ReleaseDocument` (its `ReleaseSummary`), `document_id`
-and `render_release_pdf` are still importable from here for the callers that used them from this module.
+The certificate's layout is `records.release_pdf`.
 """
 
 from __future__ import annotations
@@ -49,10 +48,6 @@ from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
-
-from records.release_pdf import ReleaseSummary as ReleaseDocument  # noqa: F401  (the name callers know)
-from records.release_pdf import document_id as document_id
-from records.release_pdf import render_release_pdf as render_release_pdf
 
 ALGORITHMS = ("ES256", "RS256")
 MD_ALGORITHM = "sha256"

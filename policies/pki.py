@@ -7,15 +7,13 @@ SM2 signing, which works with the private key and a secret nonce, is done by GmS
 bits) and takes its default nonce from `random`. Every signature is checked against the key file's
 public key before it is returned.
 
-The demo certificate authority that issues keys and certificates is `policies.demo_ca`. Its names
-are still reachable here (`pki.create_ca`, `pki.write_pki`...) for the callers that used them from
-this module; they are loaded on first use, so importing this module never imports the CA.
+The demo certificate authority that issues keys and certificates is `policies.demo_ca`; the
+server's verification path never imports it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
 
 import gmssl_pyx
 from asn1crypto import keys as akeys
@@ -27,14 +25,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from gmssl.sm2 import CryptSM2
-
-if TYPE_CHECKING:
-    from policies.demo_ca import EKU_DOCUMENT_SIGNING as EKU_DOCUMENT_SIGNING
-    from policies.demo_ca import IssuedKey as IssuedKey
-    from policies.demo_ca import create_ca as create_ca
-    from policies.demo_ca import issue_user as issue_user
-    from policies.demo_ca import revoke as revoke
-    from policies.demo_ca import write_pki as write_pki
 
 ALGORITHMS = ("ES256", "RS256", "SM2_SM3")
 
@@ -48,17 +38,7 @@ SM2_CURVE_OID = "1.2.156.10197.1.301"
 # asn1crypto needs the curve's private-key length to encode SM2 keys (the documented extension point).
 akeys.NamedCurve.register("sm2p256v1", SM2_CURVE_OID, 32)
 
-_DEMO_CA_NAMES = frozenset({"EKU_DOCUMENT_SIGNING", "IssuedKey", "create_ca", "issue_user", "revoke", "write_pki"})
 _SM2_KEY_CHECK = b"PlasmaTwin SM2 key pair check"
-
-
-def __getattr__(name: str) -> object:
-    """The demo CA's names, imported only when a caller asks for one (PEP 562)."""
-    if name in _DEMO_CA_NAMES:
-        from policies import demo_ca
-
-        return getattr(demo_ca, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- parsing ---

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from policies import pades
 from policies.errors import AppError, ErrorCode
-from records import audit
+from records import audit, release_pdf
 from records.audit import PendingEvent
 from records.base import utcnow
 from records.genealogy import FinalLot, Intermediate
@@ -44,7 +44,7 @@ class Prepared:
     to_sign_digest: bytes
 
 
-async def _summary(ctx: Context, b: Batch) -> pades.ReleaseDocument:
+async def _summary(ctx: Context, b: Batch) -> release_pdf.ReleaseSummary:
     async with ctx.db.read() as s:
         pool_ids = [p.id for p in b.pools]
         units, donors = (await s.execute(select(func.count(PlasmaUnit.id), func.count(func.distinct(
@@ -55,7 +55,7 @@ async def _summary(ctx: Context, b: Batch) -> pades.ReleaseDocument:
         sigs = (await s.execute(select(ESignature)
                                 .where(ESignature.entity == "batch", ESignature.entity_id == str(b.id))
                                 .order_by(ESignature.id))).scalars().all()
-    return pades.ReleaseDocument(
+    return release_pdf.ReleaseSummary(
         title="Batch release certificate - production and testing summary",
         batch_number=b.batch_number, product=b.product,
         expiry_date=b.expiry_date.isoformat() if b.expiry_date else "-", batch_size=f"{len(lots)} final lots",
@@ -115,10 +115,10 @@ async def prepare(ctx: Context, batch_number: str) -> Prepared:
         raise AppError(ErrorCode.VALIDATION_FAILED, "PAdES release signatures need an ES256 or RS256 certificate")
     chain = list(ctx.services.trust.anchors)
     summary = await _summary(ctx, b)
-    pdf = pades.render_release_pdf(summary)
+    pdf = release_pdf.render_release_pdf(summary)
     sealed = await pades.sign_as_organisation(pdf, ctx.services.org_key, ctx.services.org_cert, chain)
     prepared = await pades.prepare_external(sealed, cert.encode(), chain)
-    doc_id = pades.document_id(summary)
+    doc_id = release_pdf.document_id(summary)
     async with ctx.db.write(ctx.audit_context("batch release prepared")) as s:
         s.add(ReleaseDocument(document_id=doc_id, batch_id=b.id, status="PREPARED", prepared_by=qp.username,
                               prepared_state=prepared.state_bytes().decode(), pdf=sealed))

@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from api.seed import NewUser, seed_users
-from policies import pki
+from policies import demo_ca
 from policies.signatures import make_payload
 from records.audit import AuditContext
 from records.db import Database
@@ -40,7 +40,7 @@ SIGNERS = {
 @dataclass
 class Signers:
     directory: Path
-    keys: dict[str, pki.IssuedKey]
+    keys: dict[str, demo_ca.IssuedKey]
     crl: Path
 
     @property
@@ -66,13 +66,13 @@ class Signers:
 
 def make_signers(directory: Path, crl: Path) -> Signers:
     """Keys are made once per directory (RSA and SM2 key generation is slow); the CRL is per test."""
-    keys = pki.write_pki(directory, [(u, u.replace(".", " ").title(), alg) for u, (_, alg) in SIGNERS.items()])
+    keys = demo_ca.write_pki(directory, [(u, u.replace(".", " ").title(), alg) for u, (_, alg) in SIGNERS.items()])
     return Signers(directory, keys, crl)
 
 
-def foreign_key(directory: Path, username: str) -> pki.IssuedKey:
+def foreign_key(directory: Path, username: str) -> demo_ca.IssuedKey:
     """A key and certificate for `username` from a CA the server does not trust."""
-    return pki.write_pki(directory, [(username, "Impostor", "ES256")])[username]
+    return demo_ca.write_pki(directory, [(username, "Impostor", "ES256")])[username]
 
 
 async def add_signers(db: Database, signers: Signers, password: str) -> None:

@@ -23,10 +23,10 @@ from records.readings import SensorReading
 from resolvers import identity
 from resolvers.context import Context
 from schema.root import build_schema
+from tests.test_users import set_setting
 from twin.alarming import ALARM_TOPIC, AlarmService
 from twin.alarms import Priority
 from twin.recorder import Recorder
-from tests.test_users import set_setting
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 TAG = "CS9-TT-101"

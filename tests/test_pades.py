@@ -10,12 +10,13 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from policies import pades, pki
+from policies import demo_ca, pades, pki
+from records import release_pdf
 
 BATCH = "PT-2026-0042"
 
 
-def _doc(**changes: object) -> pades.ReleaseDocument:
+def _doc(**changes: object) -> release_pdf.ReleaseSummary:
     fields: dict[str, object] = {
         "title": "Batch release certificate",
         "batch_number": BATCH,
@@ -31,34 +32,34 @@ def _doc(**changes: object) -> pades.ReleaseDocument:
         "organisation": "PlasmaTwin Demo Fractionation Ltd.",
     }
     fields.update(changes)
-    return pades.ReleaseDocument(**fields)  # type: ignore[arg-type]
+    return release_pdf.ReleaseSummary(**fields)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
 def ca() -> tuple[bytes, bytes]:
-    return pki.create_ca()
+    return demo_ca.create_ca()
 
 
 @pytest.fixture(scope="module")
-def org(ca: tuple[bytes, bytes]) -> pki.IssuedKey:
-    return pki.issue_user(*ca, "org", "PlasmaTwin Demo Fractionation Ltd.", "RS256")
+def org(ca: tuple[bytes, bytes]) -> demo_ca.IssuedKey:
+    return demo_ca.issue_user(*ca, "org", "PlasmaTwin Demo Fractionation Ltd.", "RS256")
 
 
 @pytest.fixture(scope="module")
-def qp_es(ca: tuple[bytes, bytes]) -> pki.IssuedKey:
-    return pki.issue_user(*ca, "qp.schmidt", "Anna Schmidt", "ES256")
+def qp_es(ca: tuple[bytes, bytes]) -> demo_ca.IssuedKey:
+    return demo_ca.issue_user(*ca, "qp.schmidt", "Anna Schmidt", "ES256")
 
 
 @pytest.fixture(scope="module")
-def qp_rs(ca: tuple[bytes, bytes]) -> pki.IssuedKey:
-    return pki.issue_user(*ca, "qp.meyer", "Jonas Meyer", "RS256")
+def qp_rs(ca: tuple[bytes, bytes]) -> demo_ca.IssuedKey:
+    return demo_ca.issue_user(*ca, "qp.meyer", "Jonas Meyer", "RS256")
 
 
-async def _org_signed(ca: tuple[bytes, bytes], org: pki.IssuedKey) -> bytes:
-    return await pades.sign_as_organisation(pades.render_release_pdf(_doc()), org.key_pem, org.cert_pem, [ca[1]])
+async def _org_signed(ca: tuple[bytes, bytes], org: demo_ca.IssuedKey) -> bytes:
+    return await pades.sign_as_organisation(release_pdf.render_release_pdf(_doc()), org.key_pem, org.cert_pem, [ca[1]])
 
 
-async def _both_signed(ca: tuple[bytes, bytes], org: pki.IssuedKey, qp: pki.IssuedKey) -> bytes:
+async def _both_signed(ca: tuple[bytes, bytes], org: demo_ca.IssuedKey, qp: demo_ca.IssuedKey) -> bytes:
     prepared = await pades.prepare_external(await _org_signed(ca, org), qp.cert_pem, [ca[1]])
     signature = pki.sign_bytes(qp.key_pem, qp.algorithm, prepared.to_sign)  # the client's part
     return await pades.finish_external(prepared, signature, qp.algorithm)
@@ -79,23 +80,23 @@ def _assert_sound(report: pades.SignatureReport) -> None:
 
 def test_render_shows_the_batch_and_is_deterministic() -> None:
     doc = _doc()
-    pdf = pades.render_release_pdf(doc)
-    assert pdf.startswith(b"%PDF-") and pdf == pades.render_release_pdf(doc)
+    pdf = release_pdf.render_release_pdf(doc)
+    assert pdf.startswith(b"%PDF-") and pdf == release_pdf.render_release_pdf(doc)
     reader = PdfFileReader(BytesIO(pdf))
     assert int(reader.root["/Pages"]["/Count"]) == 1
     content = _page_content(pdf)
-    for text in (BATCH, "Electronic signatures", "Anna Schmidt", "Page 1 of 1", pades.document_id(doc)):
+    for text in (BATCH, "Electronic signatures", "Anna Schmidt", "Page 1 of 1", release_pdf.document_id(doc)):
         assert text.encode() in content
-    assert pades.document_id(_doc(status="REJECTED")) != pades.document_id(doc)
+    assert release_pdf.document_id(_doc(status="REJECTED")) != release_pdf.document_id(doc)
 
 
 def test_render_refuses_text_the_fonts_cannot_show() -> None:
     with pytest.raises(ValueError, match="Windows-1252"):
-        pades.render_release_pdf(_doc(product="\u4eba\u8840\u767d\u86cb\u767d"))
+        release_pdf.render_release_pdf(_doc(product="\u4eba\u8840\u767d\u86cb\u767d"))
 
 
 def test_long_documents_flow_onto_more_pages() -> None:
-    pdf = pades.render_release_pdf(_doc(lines=[(f"QC test {i}", "Within specification") for i in range(60)]))
+    pdf = release_pdf.render_release_pdf(_doc(lines=[(f"QC test {i}", "Within specification") for i in range(60)]))
     pages = int(PdfFileReader(BytesIO(pdf)).root["/Pages"]["/Count"])
     assert pages >= 2
     assert f"Page 1 of {pages}".encode() in _page_content(pdf)
@@ -104,8 +105,8 @@ def test_long_documents_flow_onto_more_pages() -> None:
 # --- signing and validation ---
 
 
-async def test_organisation_then_qp_es256(ca: tuple[bytes, bytes], org: pki.IssuedKey,
-                                          qp_es: pki.IssuedKey) -> None:
+async def test_organisation_then_qp_es256(ca: tuple[bytes, bytes], org: demo_ca.IssuedKey,
+                                          qp_es: demo_ca.IssuedKey) -> None:
     org_signed = await _org_signed(ca, org)
     prepared = await pades.prepare_external(org_signed, qp_es.cert_pem, [ca[1]])
     # to_sign is the DER SET OF signed attributes; its message-digest is the /ByteRange digest
@@ -125,8 +126,8 @@ async def test_organisation_then_qp_es256(ca: tuple[bytes, bytes], org: pki.Issu
     assert final.startswith(org_signed)  # incremental: the organisation's revision is untouched
 
 
-async def test_organisation_then_qp_rs256_with_stored_state(ca: tuple[bytes, bytes], org: pki.IssuedKey,
-                                                            qp_rs: pki.IssuedKey) -> None:
+async def test_organisation_then_qp_rs256_with_stored_state(ca: tuple[bytes, bytes], org: demo_ca.IssuedKey,
+                                                            qp_rs: demo_ca.IssuedKey) -> None:
     prepared = await pades.prepare_external(await _org_signed(ca, org), qp_rs.cert_pem, [ca[1]])
     restored = pades.PreparedSignature.from_state(prepared.state_bytes())  # e.g. kept in Redis between calls
     assert restored == prepared
@@ -141,7 +142,7 @@ async def test_organisation_then_qp_rs256_with_stored_state(ca: tuple[bytes, byt
 
 
 async def test_one_changed_byte_in_the_page_content_breaks_both_signatures(
-        ca: tuple[bytes, bytes], org: pki.IssuedKey, qp_es: pki.IssuedKey) -> None:
+        ca: tuple[bytes, bytes], org: demo_ca.IssuedKey, qp_es: demo_ca.IssuedKey) -> None:
     final = await _both_signed(ca, org, qp_es)
     position = final.index(f"({BATCH}) Tj".encode()) + len(BATCH)  # last digit, inside the page's content stream
     for sig in PdfFileReader(BytesIO(final)).embedded_regular_signatures:  # covered by both /ByteRanges
@@ -156,7 +157,7 @@ async def test_one_changed_byte_in_the_page_content_breaks_both_signatures(
 
 
 async def test_content_appended_after_the_signatures_is_flagged(
-        ca: tuple[bytes, bytes], org: pki.IssuedKey, qp_es: pki.IssuedKey) -> None:
+        ca: tuple[bytes, bytes], org: demo_ca.IssuedKey, qp_es: demo_ca.IssuedKey) -> None:
     final = await _both_signed(ca, org, qp_es)
     writer = IncrementalPdfFileWriter(BytesIO(final))
     overlay = writer.add_object(generic.StreamObject(stream_data=b"BT /F1 30 Tf 80 400 Td (REJECTED) Tj ET"))
@@ -169,9 +170,9 @@ async def test_content_appended_after_the_signatures_is_flagged(
     assert not any(r.covers_whole_document or r.modifications_ok for r in reports)  # ... but the page is not
 
 
-async def test_signature_from_the_wrong_key(ca: tuple[bytes, bytes], org: pki.IssuedKey,
-                                            qp_es: pki.IssuedKey) -> None:
-    impostor = pki.issue_user(*ca, "mallory", "Mallory", "ES256")
+async def test_signature_from_the_wrong_key(ca: tuple[bytes, bytes], org: demo_ca.IssuedKey,
+                                            qp_es: demo_ca.IssuedKey) -> None:
+    impostor = demo_ca.issue_user(*ca, "mallory", "Mallory", "ES256")
     prepared = await pades.prepare_external(await _org_signed(ca, org), qp_es.cert_pem, [ca[1]])
     forged = pki.sign_bytes(impostor.key_pem, "ES256", prepared.to_sign)
     with pytest.raises(pades.ExternalSignatureError):  # refused by default before anything is written
@@ -185,10 +186,10 @@ async def test_signature_from_the_wrong_key(ca: tuple[bytes, bytes], org: pki.Is
     assert qp_report.summary == "INVALID"
 
 
-async def test_another_ca_is_not_trusted(ca: tuple[bytes, bytes], org: pki.IssuedKey,
-                                         qp_es: pki.IssuedKey) -> None:
+async def test_another_ca_is_not_trusted(ca: tuple[bytes, bytes], org: demo_ca.IssuedKey,
+                                         qp_es: demo_ca.IssuedKey) -> None:
     final = await _both_signed(ca, org, qp_es)
-    other_ca = pki.create_ca("Another CA")[1]
+    other_ca = demo_ca.create_ca("Another CA")[1]
     reports = await pades.validate(final, [other_ca])
     assert len(reports) == 2
     for report in reports:
@@ -196,8 +197,8 @@ async def test_another_ca_is_not_trusted(ca: tuple[bytes, bytes], org: pki.Issue
         assert "UNTRUSTED" in report.summary
 
 
-async def test_finish_checks_algorithm_and_signature_shape(ca: tuple[bytes, bytes], org: pki.IssuedKey,
-                                                           qp_es: pki.IssuedKey) -> None:
+async def test_finish_checks_algorithm_and_signature_shape(ca: tuple[bytes, bytes], org: demo_ca.IssuedKey,
+                                                           qp_es: demo_ca.IssuedKey) -> None:
     prepared = await pades.prepare_external(await _org_signed(ca, org), qp_es.cert_pem, [ca[1]])
     assert prepared.algorithm == "ES256"
     with pytest.raises(ValueError, match="needs ES256"):
@@ -211,12 +212,13 @@ async def test_finish_checks_algorithm_and_signature_shape(ca: tuple[bytes, byte
 
 
 async def test_unsigned_pdf_has_no_reports(ca: tuple[bytes, bytes]) -> None:
-    assert await pades.validate(pades.render_release_pdf(_doc()), [ca[1]]) == []
+    assert await pades.validate(release_pdf.render_release_pdf(_doc()), [ca[1]]) == []
 
 
-async def test_unsuitable_keys_are_refused(ca: tuple[bytes, bytes], org: pki.IssuedKey, qp_es: pki.IssuedKey) -> None:
-    pdf = pades.render_release_pdf(_doc())
-    sm2 = pki.issue_user(*ca, "qp.sm2", "SM2 user", "SM2_SM3")
+async def test_unsuitable_keys_are_refused(ca: tuple[bytes, bytes], org: demo_ca.IssuedKey,
+                                          qp_es: demo_ca.IssuedKey) -> None:
+    pdf = release_pdf.render_release_pdf(_doc())
+    sm2 = demo_ca.issue_user(*ca, "qp.sm2", "SM2 user", "SM2_SM3")
     with pytest.raises(ValueError, match="ECDSA P-256 or an RSA key"):
         await pades.prepare_external(pdf, sm2.cert_pem, [ca[1]])
     with pytest.raises(ValueError, match="does not belong"):

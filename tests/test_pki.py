@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from gmssl.sm2 import CryptSM2
 
-from policies import pki
+from policies import demo_ca, pki
 
 DATA = b'{"input":{"lot":"L-0001"},"meaning":"APPROVED","nonce":"n-1","operation":"releaseLot"}'
 SIG_LEN = {"ES256": 64, "RS256": 384, "SM2_SM3": 64}
@@ -32,22 +32,22 @@ PUB_04 = ("0446f31460fa55aedeae3058b1e14362b67f16b109ceaf1ab7ee8f41e1d9670f"
 
 @pytest.fixture(scope="module")
 def ca() -> tuple[bytes, bytes]:
-    return pki.create_ca()
+    return demo_ca.create_ca()
 
 
 @pytest.fixture(scope="module")
 def other_ca() -> tuple[bytes, bytes]:
-    return pki.create_ca("Another CA")
+    return demo_ca.create_ca("Another CA")
 
 
 @pytest.fixture(scope="module")
-def users(ca: tuple[bytes, bytes]) -> dict[str, pki.IssuedKey]:
-    return {a: pki.issue_user(*ca, f"user-{a.lower()}", f"User {a} 张伟", a) for a in pki.ALGORITHMS}
+def users(ca: tuple[bytes, bytes]) -> dict[str, demo_ca.IssuedKey]:
+    return {a: demo_ca.issue_user(*ca, f"user-{a.lower()}", f"User {a} 张伟", a) for a in pki.ALGORITHMS}
 
 
 @pytest.fixture(scope="module")
-def others(ca: tuple[bytes, bytes]) -> dict[str, pki.IssuedKey]:
-    return {a: pki.issue_user(*ca, f"other-{a.lower()}", f"Other {a}", a) for a in pki.ALGORITHMS}
+def others(ca: tuple[bytes, bytes]) -> dict[str, demo_ca.IssuedKey]:
+    return {a: demo_ca.issue_user(*ca, f"other-{a.lower()}", f"Other {a}", a) for a in pki.ALGORITHMS}
 
 
 def _der(pem: bytes) -> bytes:
@@ -86,7 +86,7 @@ def _reissue_for(cert_pem: bytes, ca_key_pem: bytes, public_hex: str) -> bytes:
 
 
 @pytest.mark.parametrize("algorithm", pki.ALGORITHMS)
-def test_sign_then_verify(users: dict[str, pki.IssuedKey], algorithm: str) -> None:
+def test_sign_then_verify(users: dict[str, demo_ca.IssuedKey], algorithm: str) -> None:
     key = users[algorithm]
     signature = pki.sign_bytes(key.key_pem, algorithm, DATA)
     assert len(signature) == SIG_LEN[algorithm]
@@ -94,7 +94,7 @@ def test_sign_then_verify(users: dict[str, pki.IssuedKey], algorithm: str) -> No
 
 
 @pytest.mark.parametrize("algorithm", pki.ALGORITHMS)
-def test_tampered_data_or_signature_fails(users: dict[str, pki.IssuedKey], algorithm: str) -> None:
+def test_tampered_data_or_signature_fails(users: dict[str, demo_ca.IssuedKey], algorithm: str) -> None:
     key = users[algorithm]
     signature = pki.sign_bytes(key.key_pem, algorithm, DATA)
     assert not pki.verify_bytes(key.cert_pem, algorithm, DATA.replace(b"L-0001", b"L-0002"), signature)
@@ -103,7 +103,7 @@ def test_tampered_data_or_signature_fails(users: dict[str, pki.IssuedKey], algor
 
 
 @pytest.mark.parametrize("algorithm", pki.ALGORITHMS)
-def test_another_users_signature_fails(users: dict[str, pki.IssuedKey], others: dict[str, pki.IssuedKey],
+def test_another_users_signature_fails(users: dict[str, demo_ca.IssuedKey], others: dict[str, demo_ca.IssuedKey],
                                        algorithm: str) -> None:
     signature = pki.sign_bytes(others[algorithm].key_pem, algorithm, DATA)
     assert pki.verify_bytes(others[algorithm].cert_pem, algorithm, DATA, signature)
@@ -111,12 +111,12 @@ def test_another_users_signature_fails(users: dict[str, pki.IssuedKey], others: 
 
 
 @pytest.mark.parametrize("algorithm", pki.ALGORITHMS)
-def test_issued_by_the_ca_only(users: dict[str, pki.IssuedKey], ca: tuple[bytes, bytes],
+def test_issued_by_the_ca_only(users: dict[str, demo_ca.IssuedKey], ca: tuple[bytes, bytes],
                                other_ca: tuple[bytes, bytes], algorithm: str) -> None:
     cert = users[algorithm].cert_pem
     assert pki.verify_issued_by(cert, ca[1])
     assert not pki.verify_issued_by(cert, other_ca[1])
-    same_name = pki.create_ca()  # same subject name, different key
+    same_name = demo_ca.create_ca()  # same subject name, different key
     assert not pki.verify_issued_by(cert, same_name[1])
     assert not pki.verify_issued_by(cert, users["ES256"].cert_pem)  # not a CA
     # cryptography agrees, SM2 included (it only needs the CA's P-256 key)
@@ -124,7 +124,7 @@ def test_issued_by_the_ca_only(users: dict[str, pki.IssuedKey], ca: tuple[bytes,
 
 
 @pytest.mark.parametrize("algorithm", pki.ALGORITHMS)
-def test_certificate_profile(users: dict[str, pki.IssuedKey], ca: tuple[bytes, bytes], algorithm: str) -> None:
+def test_certificate_profile(users: dict[str, demo_ca.IssuedKey], ca: tuple[bytes, bytes], algorithm: str) -> None:
     key = users[algorithm]
     cert = x509.load_pem_x509_certificate(key.cert_pem)
     ca_cert = x509.load_pem_x509_certificate(ca[1])
@@ -137,7 +137,7 @@ def test_certificate_profile(users: dict[str, pki.IssuedKey], ca: tuple[bytes, b
     assert usage.critical and usage.value.digital_signature and usage.value.content_commitment
     assert not usage.value.key_cert_sign
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    assert {o.dotted_string for o in eku} == set(pki.EKU_DOCUMENT_SIGNING)
+    assert {o.dotted_string for o in eku} == set(demo_ca.EKU_DOCUMENT_SIGNING)
     assert ExtendedKeyUsageOID.SERVER_AUTH not in eku
     assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
     aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
@@ -167,7 +167,7 @@ def test_ca_profile(ca: tuple[bytes, bytes]) -> None:
     cert.verify_directly_issued_by(cert)
 
 
-def test_es256_signature_is_raw_r_s(users: dict[str, pki.IssuedKey]) -> None:
+def test_es256_signature_is_raw_r_s(users: dict[str, demo_ca.IssuedKey]) -> None:
     signature = pki.sign_bytes(users["ES256"].key_pem, "ES256", DATA)
     public = x509.load_pem_x509_certificate(users["ES256"].cert_pem).public_key()
     assert isinstance(public, ec.EllipticCurvePublicKey)
@@ -176,7 +176,7 @@ def test_es256_signature_is_raw_r_s(users: dict[str, pki.IssuedKey]) -> None:
 
 
 @pytest.mark.parametrize("algorithm", pki.ALGORITHMS)
-def test_malformed_input_raises(users: dict[str, pki.IssuedKey], algorithm: str) -> None:
+def test_malformed_input_raises(users: dict[str, demo_ca.IssuedKey], algorithm: str) -> None:
     key = users[algorithm]
     signature = pki.sign_bytes(key.key_pem, algorithm, DATA)
     for bad in (signature[:-1], signature + b"\0", b""):
@@ -197,13 +197,13 @@ def test_malformed_input_raises(users: dict[str, pki.IssuedKey], algorithm: str)
 
 def test_unknown_algorithm_cannot_be_issued(ca: tuple[bytes, bytes]) -> None:
     with pytest.raises(ValueError):
-        pki.issue_user(*ca, "x", "X", "ES384")
+        demo_ca.issue_user(*ca, "x", "X", "ES384")
 
 
 # --- SM2 specifics ---
 
 
-def test_sm2_certificate_parses(users: dict[str, pki.IssuedKey]) -> None:
+def test_sm2_certificate_parses(users: dict[str, demo_ca.IssuedKey]) -> None:
     cert_pem = users["SM2_SM3"].cert_pem
     cert = ax509.Certificate.load(_der(cert_pem))
     spki = cert["tbs_certificate"]["subject_public_key_info"]
@@ -215,7 +215,7 @@ def test_sm2_certificate_parses(users: dict[str, pki.IssuedKey]) -> None:
     assert x509.load_pem_x509_certificate(cert_pem).serial_number == cert.serial_number
 
 
-def test_sm2_pkcs8_round_trip(users: dict[str, pki.IssuedKey]) -> None:
+def test_sm2_pkcs8_round_trip(users: dict[str, demo_ca.IssuedKey]) -> None:
     key_pem = users["SM2_SM3"].key_pem
     assert key_pem.startswith(b"-----BEGIN PRIVATE KEY-----")
     info = akeys.PrivateKeyInfo.load(_der(key_pem))
@@ -231,7 +231,7 @@ def test_sm2_pkcs8_round_trip(users: dict[str, pki.IssuedKey]) -> None:
     assert len(pki.load_sm2_private(_sm2_key_pem(D_04, PUB_04))[0]) == 64
 
 
-def test_sm2_key_with_a_wrong_public_key_is_rejected(users: dict[str, pki.IssuedKey]) -> None:
+def test_sm2_key_with_a_wrong_public_key_is_rejected(users: dict[str, demo_ca.IssuedKey]) -> None:
     private_hex, _ = pki.load_sm2_private(users["SM2_SM3"].key_pem)
     with pytest.raises(ValueError):
         pki.load_sm2_private(_sm2_key_pem(int(private_hex, 16), PUB_04))
@@ -241,7 +241,7 @@ def test_sm2_key_with_a_wrong_public_key_is_rejected(users: dict[str, pki.Issued
         pki.sm2_public_from_cert(users["ES256"].cert_pem)
 
 
-def test_sm2_matches_gmssl(users: dict[str, pki.IssuedKey]) -> None:
+def test_sm2_matches_gmssl(users: dict[str, demo_ca.IssuedKey]) -> None:
     key = users["SM2_SM3"]
     private_hex, public_hex = pki.load_sm2_private(key.key_pem)
     signature = pki.sign_bytes(key.key_pem, "SM2_SM3", DATA)
@@ -252,7 +252,7 @@ def test_sm2_matches_gmssl(users: dict[str, pki.IssuedKey]) -> None:
     assert pki.verify_bytes(key.cert_pem, "SM2_SM3", DATA, bytes.fromhex(gm.sign_with_sm3(DATA, "1" * 64)))
 
 
-def test_sm2_nonce_does_not_come_from_random(users: dict[str, pki.IssuedKey]) -> None:
+def test_sm2_nonce_does_not_come_from_random(users: dict[str, demo_ca.IssuedKey]) -> None:
     key = users["SM2_SM3"].key_pem
     random.seed(7)
     first = pki.sign_bytes(key, "SM2_SM3", DATA)
@@ -261,7 +261,7 @@ def test_sm2_nonce_does_not_come_from_random(users: dict[str, pki.IssuedKey]) ->
     assert first != second  # gmssl's default nonce (random.choice) would repeat: a nonce reuse leaks the key
 
 
-def test_sm2_out_of_range_r_or_s_is_false(users: dict[str, pki.IssuedKey]) -> None:
+def test_sm2_out_of_range_r_or_s_is_false(users: dict[str, demo_ca.IssuedKey]) -> None:
     cert = users["SM2_SM3"].cert_pem
     signature = pki.sign_bytes(users["SM2_SM3"].key_pem, "SM2_SM3", DATA)
     n = pki.SM2_N.to_bytes(32)
@@ -272,7 +272,7 @@ def test_sm2_out_of_range_r_or_s_is_false(users: dict[str, pki.IssuedKey]) -> No
 
 def test_sm2_public_key_hex_starting_with_0_or_4(ca: tuple[bytes, bytes]) -> None:
     for _ in range(200):
-        key = pki.issue_user(*ca, "zero", "Zero", "SM2_SM3")
+        key = demo_ca.issue_user(*ca, "zero", "Zero", "SM2_SM3")
         public_hex = pki.sm2_public_from_cert(key.cert_pem)
         if public_hex[0] in "04":
             break
@@ -283,7 +283,7 @@ def test_sm2_public_key_hex_starting_with_0_or_4(ca: tuple[bytes, bytes]) -> Non
     assert pki.verify_bytes(key.cert_pem, "SM2_SM3", DATA, signature)
 
 
-def test_sm2_public_key_hex_starting_with_04(users: dict[str, pki.IssuedKey], ca: tuple[bytes, bytes]) -> None:
+def test_sm2_public_key_hex_starting_with_04(users: dict[str, demo_ca.IssuedKey], ca: tuple[bytes, bytes]) -> None:
     assert CryptSM2(private_key="", public_key=PUB_04).public_key != PUB_04  # the gmssl pitfall
     assert CryptSM2(private_key="", public_key="04" + PUB_04).public_key != PUB_04
     key_pem = _sm2_key_pem(D_04, PUB_04)
@@ -302,7 +302,7 @@ USERS = [("alice", "Alice 李", "ES256"), ("bob", "Bob", "RS256"), ("chen.wei", 
 
 
 def test_write_pki_creates_files_with_private_modes(tmp_path: Path) -> None:
-    keys = pki.write_pki(tmp_path / "pki", USERS)
+    keys = demo_ca.write_pki(tmp_path / "pki", USERS)
     root = tmp_path / "pki"
     assert set(keys) == {"alice", "bob", "chen.wei"}
     assert (root / "ca-key.pem").stat().st_mode & 0o777 == 0o600
@@ -319,22 +319,22 @@ def test_write_pki_creates_files_with_private_modes(tmp_path: Path) -> None:
 
 
 def test_write_pki_is_idempotent(tmp_path: Path) -> None:
-    first = pki.write_pki(tmp_path, USERS)
+    first = demo_ca.write_pki(tmp_path, USERS)
     ca_pem = (tmp_path / "ca.pem").read_bytes()
-    second = pki.write_pki(tmp_path, USERS)
+    second = demo_ca.write_pki(tmp_path, USERS)
     assert second == first
     assert {u: k.fingerprint for u, k in second.items()} == {u: k.fingerprint for u, k in first.items()}
     assert (tmp_path / "ca.pem").read_bytes() == ca_pem
-    more = pki.write_pki(tmp_path, [*USERS, ("dana", "Dana", "ES256")])
+    more = demo_ca.write_pki(tmp_path, [*USERS, ("dana", "Dana", "ES256")])
     assert more["alice"] == first["alice"] and pki.verify_issued_by(more["dana"].cert_pem, ca_pem)
 
 
 def test_write_pki_reissues_when_the_algorithm_or_ca_changes(tmp_path: Path) -> None:
-    first = pki.write_pki(tmp_path, USERS)
-    changed = pki.write_pki(tmp_path, [("alice", "Alice 李", "SM2_SM3")])
+    first = demo_ca.write_pki(tmp_path, USERS)
+    changed = demo_ca.write_pki(tmp_path, [("alice", "Alice 李", "SM2_SM3")])
     assert changed["alice"].algorithm == "SM2_SM3" and changed["alice"].fingerprint != first["alice"].fingerprint
     (tmp_path / "ca-key.pem").unlink()
-    again = pki.write_pki(tmp_path, USERS)
+    again = demo_ca.write_pki(tmp_path, USERS)
     ca_pem = (tmp_path / "ca.pem").read_bytes()
     assert all(pki.verify_issued_by(k.cert_pem, ca_pem) for k in again.values())
     assert again["bob"].fingerprint != first["bob"].fingerprint
@@ -342,7 +342,7 @@ def test_write_pki_reissues_when_the_algorithm_or_ca_changes(tmp_path: Path) -> 
 
 def test_write_pki_rejects_path_like_usernames(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
-        pki.write_pki(tmp_path, [("../evil", "Evil", "ES256")])
+        demo_ca.write_pki(tmp_path, [("../evil", "Evil", "ES256")])
     assert not (tmp_path / "evil.key.pem").exists()
 
 
@@ -361,7 +361,7 @@ def _openssl() -> str:
 
 def test_openssl_reads_the_sm2_key_and_certificates(tmp_path: Path) -> None:
     openssl = _openssl()
-    pki.write_pki(tmp_path, USERS)
+    demo_ca.write_pki(tmp_path, USERS)
     sm2_cert, sm2_key = tmp_path / "users" / "chen.wei.cert.pem", tmp_path / "users" / "chen.wei.key.pem"
     text = subprocess.run([openssl, "x509", "-in", sm2_cert, "-noout", "-text"], capture_output=True, text=True,
                           check=True).stdout
@@ -376,7 +376,7 @@ def test_openssl_reads_the_sm2_key_and_certificates(tmp_path: Path) -> None:
         assert out.returncode == 0, out.stderr
 
 
-def test_openssl_sm2_signatures_interoperate(tmp_path: Path, users: dict[str, pki.IssuedKey]) -> None:
+def test_openssl_sm2_signatures_interoperate(tmp_path: Path, users: dict[str, demo_ca.IssuedKey]) -> None:
     openssl = _openssl()
     key = users["SM2_SM3"]
     (tmp_path / "key.pem").write_bytes(key.key_pem)

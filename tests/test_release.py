@@ -11,7 +11,7 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from api.seed import seed_stations
-from policies import pki
+from policies import demo_ca, pki
 from records import synthetic
 from records.audit import AuditContext
 from records.plasma import Batch
@@ -31,7 +31,7 @@ async def rel(env: Any, pki_dir: Any) -> dict[str, Any]:
     await seed_stations(db)
     await synthetic.generate(db, synthetic.Population(donors=50, units=200, pools=4, cases_per_lot=1,
                                                       cartons_per_case=1, units_per_carton=2))
-    org = pki.write_pki(pki_dir, [("organisation", "Demo Biologics (synthetic)", "ES256")])["organisation"]
+    org = demo_ca.write_pki(pki_dir, [("organisation", "Demo Biologics (synthetic)", "ES256")])["organisation"]
     services = gql.client.app_services
     services.org_key, services.org_cert = org.key_pem, org.cert_pem
     async with db.read() as s:

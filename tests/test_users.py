@@ -165,7 +165,7 @@ async def test_setting_changes_are_signed_and_audited_with_old_and_new(env: Any)
         evs = list((await s.execute(select(AuditEvent).where(AuditEvent.entity == "setting")
                                     .order_by(AuditEvent.id))).scalars())
     assert [e.action for e in evs if e.action != "SIGN"] == ["CREATE", "UPDATE"]
-    assert [e for e in evs if e.action == "UPDATE"][0].changes == {"value": [30, 14]}
+    assert next(e for e in evs if e.action == "UPDATE").changes == {"value": [30, 14]}
     assert evs[-1].reason == "tighter review"
     assert [e.changes["meaning"][1] for e in evs if e.action == "SIGN"] == ["PERFORMED", "PERFORMED"]
     # Unsigned, it is not even a valid request.
