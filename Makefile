@@ -8,6 +8,7 @@ CONSTRAINTS := constraints.txt
 PACKAGES := api schema resolvers records policies subscriptions twin device-bridge/device_bridge
 
 .PHONY: demo test lint typecheck migrations-check matrix bench system-deps clean frontend frontend-typecheck \
+	frontend-codegen \
 	constraints
 
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts \
@@ -40,6 +41,10 @@ frontend: api/static/index.html
 
 frontend-typecheck: $(NODE_STAMP)
 	cd frontend && npm run typecheck
+
+# After a schema change: frontend/schema.graphql and the query types in frontend/src/api/generated.ts.
+frontend-codegen: $(STAMP) $(NODE_STAMP)
+	cd frontend && npm run codegen
 
 demo: $(STAMP) frontend
 	$(BIN)/plasmatwin demo $(DEMO_ARGS)
