@@ -39,6 +39,9 @@ class Case:
     meaning: str = "PERFORMED"
     # (signer, meaning) of a second person's signature that the request carries.
     second: tuple[str, str] | None = None
+    # The client the signer calls with, where a password session is not it (a station's scoped
+    # token); made after `prepare`, before the rows are counted. None: the signer signs in.
+    client: Callable[[World], Awaitable[GQL]] | None = None
 
 
 def document(operation: str, second_arg: str | None, with_signature: bool = True) -> str:
