@@ -1,5 +1,6 @@
 """Attack matrix, every signed mutation: each refuses a missing, a forged and a replayed signature
-with nothing written (and the refusal audited), and works with a valid one.
+with nothing written, and works with a valid one. A forged or replayed signature is audited as
+SIGNATURE_REJECTED; a missing one never runs (the document fails validation).
 
 The list comes from the schema: a new mutation that takes a `signature` fails
 `test_every_signed_mutation_has_a_case` until tests/attack/signed_cases.py says how to call it.
