@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 # The validated versions (docs/validation.md): every install of the project's dependencies goes through it.
 CONSTRAINTS := constraints.txt
 PACKAGES := api schema resolvers records policies subscriptions twin device-bridge/device_bridge
+MATRIX := docs/traceability.md
 
 .PHONY: demo test lint typecheck migrations-check matrix bench system-deps clean frontend frontend-typecheck \
 	frontend-codegen \
@@ -59,13 +60,16 @@ migrations-check: $(STAMP)
 	$(BIN)/python -m records.migrate
 
 # pytest exits 5 when it collects nothing: that is a failure of the suite, not a pass.
+# The run rewrites the traceability matrix from the req marks, so it is never stale; a run narrowed by
+# PYTEST_ARGS (paths, -k, -m, --deselect) leaves it as it is (tests/req_matrix.py).
 test: $(STAMP) system-deps lint typecheck migrations-check frontend-typecheck frontend
-	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/python -m pytest --req-matrix $(MATRIX) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
+# The matrix alone, from a collection without running the tests.
 matrix: $(STAMP)
-	$(BIN)/python -m pytest --collect-only -q --req-matrix docs/traceability.md >/dev/null
-	@head -5 docs/traceability.md | tail -1
+	$(BIN)/python -m pytest --collect-only -q --req-matrix $(MATRIX) >/dev/null
+	@head -5 $(MATRIX) | tail -1
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -114,6 +114,46 @@ class GraphQLEndpoint:
 def create_app(settings: Settings, services: Services | None = None,
                on_startup: list[Any] | None = None) -> Starlette:
     svc = services or build_services(settings)
+    sockets = OpenSockets()
+    endpoint = _graphql_endpoint(svc, settings, sockets)
+    background = _Background(svc, settings, sockets, on_startup or [])
+
+    async def health(_: Request) -> Response:
+        body = {"status": "ok", "version": api.__version__, "database": svc.db.engine.dialect.name,
+                "databaseStatus": "ok"}
+        if not await _database_answers(svc.db):
+            return JSONResponse({**body, "status": "unavailable", "databaseStatus": "down"}, 503, headers=RETRY_AFTER)
+        return JSONResponse(body)
+
+    routes: list[Any] = [
+        Route("/graphql", endpoint, methods=None),
+        WebSocketRoute("/graphql", endpoint),
+        Route("/health", health),
+        Route("/ingest", ingest_endpoint(svc, settings.max_body_bytes), methods=["POST"]),
+        Route("/metrics", background.metrics.guarded(settings.metrics_token)),
+        *_demo_and_frontend_routes(svc, settings, background),
+    ]
+    # Database errors are answered where they are caught (no re-raise); anything else reaches
+    # Starlette's outermost handler, which answers with ours and re-raises for the server's log.
+    handlers: dict[Any, Any] = {SQLAlchemyError: _database_error, OSError: _database_error, Exception: _server_error}
+    app = Starlette(routes=routes, lifespan=background.lifespan, exception_handlers=handlers,
+                    middleware=[Middleware(RequestTimer, histogram=background.metrics.latency)])
+    app.state.services = svc
+    app.state.settings = settings
+    return app
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(
+        max_depth=settings.max_query_depth, max_cost=settings.max_query_cost, max_length=settings.max_query_length,
+        max_tokens=settings.max_query_tokens, max_fields=settings.max_query_fields,
+        max_aliases=settings.max_query_aliases, max_root_fields=settings.max_query_root_fields,
+        max_repeated_fields=settings.max_query_repeated_fields, max_fragments=settings.max_query_fragments,
+        max_fragment_depth=settings.max_query_fragment_depth, max_variable_depth=settings.max_variable_depth)
+
+
+def _graphql_endpoint(svc: Services, settings: Settings, sockets: OpenSockets) -> GraphQLEndpoint:
+    """/graphql over HTTP and WebSocket: one schema, and the same limits and admission on both."""
     schema = build_schema(settings.max_query_depth, settings.max_query_cost)
 
     async def http_context(request: Request, raw_variables: dict[str, Any], doc: DocumentNode,
@@ -129,16 +169,10 @@ def create_app(settings: Settings, services: Services | None = None,
         return await authenticate(svc.db, header, ctx.client)
 
     fast = {name: FastField(*spec) for name, spec in FAST_FIELDS.items()}
-    limits = Limits(
-        max_depth=settings.max_query_depth, max_cost=settings.max_query_cost, max_length=settings.max_query_length,
-        max_tokens=settings.max_query_tokens, max_fields=settings.max_query_fields,
-        max_aliases=settings.max_query_aliases, max_root_fields=settings.max_query_root_fields,
-        max_repeated_fields=settings.max_query_repeated_fields, max_fragments=settings.max_query_fragments,
-        max_fragment_depth=settings.max_query_fragment_depth, max_variable_depth=settings.max_variable_depth)
+    limits = _limits(settings)
     http = GraphQLHTTP(schema._schema, http_context, max_body=settings.max_body_bytes, limits=limits,
                        fast_fields=fast)
     planner = LivePlanner(schema._schema, LIVE_FIELDS, [limits_rule_for(limits)])
-    sockets = OpenSockets()
 
     async def ws_admit(base: Context, query: str, operation_name: str | None,
                        variables: dict[str, Any] | None) -> Context:
@@ -153,32 +187,13 @@ def create_app(settings: Settings, services: Services | None = None,
 
     ws = LiveGraphQL(schema, base_context=ws_context, authenticate=ws_auth, admit=ws_admit, sockets=sockets,
                      allowed_origins=settings.allowed_origins, live=planner)
-    endpoint = GraphQLEndpoint(http, ws)
+    return GraphQLEndpoint(http, ws)
 
-    async def health(_: Request) -> Response:
-        body = {"status": "ok", "version": api.__version__, "database": svc.db.engine.dialect.name,
-                "databaseStatus": "ok"}
-        if not await _database_answers(svc.db):
-            return JSONResponse({**body, "status": "unavailable", "databaseStatus": "down"}, 503, headers=RETRY_AFTER)
-        return JSONResponse(body)
 
-    routes: list[Any] = [
-        Route("/graphql", endpoint, methods=None),
-        WebSocketRoute("/graphql", endpoint),
-        Route("/health", health),
-        Route("/ingest", ingest_endpoint(svc, settings.max_body_bytes), methods=["POST"]),
-    ]
-    live: dict[str, DemoLive] = {}
-    bridges: dict[str, Bridge] = {}  # the in-process bridge of PLASMATWIN_BRIDGE_CONFIG
-
-    def bridge_status() -> dict[str, Any] | None:
-        running = bridges.get("configured") or (live["plant"].bridge if "plant" in live else None)
-        return running.status() if running is not None else None
-
-    metrics = Metrics(svc, bridge_status)
-    routes.append(Route("/metrics", metrics.guarded(settings.metrics_token)))
+def _demo_and_frontend_routes(svc: Services, settings: Settings, background: _Background) -> list[Any]:
+    routes: list[Any] = []
     if settings.demo and settings.data_dir is not None:
-        key, simulate = demo_live.endpoints(svc, settings.data_dir, lambda: live.get("plant"))
+        key, simulate = demo_live.endpoints(svc, settings.data_dir, lambda: background.plant)
         routes += [Route("/demo/key", key), Route("/demo/simulate", simulate, methods=["POST"])]
     else:  # `plasmatwin serve`: no demo endpoint answers, whatever the method (nor the frontend's files)
         routes.append(Route("/demo/{rest:path}", _no_demo, methods=DEMO_METHODS))
@@ -187,36 +202,59 @@ def create_app(settings: Settings, services: Services | None = None,
         routes.append(Mount("/", StaticFiles(directory=static, html=True)))
     else:
         routes.append(Route("/", _no_frontend))
+    return routes
+
+
+class _Background:
+    """What runs beside the requests, from the app's startup to its shutdown: the bus, the recorder,
+    the alarm service, the demo plant and the bridge of PLASMATWIN_BRIDGE_CONFIG. The metrics are
+    made here because they report on these (the recorder's queue, a bridge's buffer)."""
+
+    def __init__(self, svc: Services, settings: Settings, sockets: OpenSockets, on_startup: list[Any]) -> None:
+        self.svc = svc
+        self.settings = settings
+        self.sockets = sockets
+        self.on_startup = on_startup
+        self.plant: DemoLive | None = None  # the simulated plant of `plasmatwin demo`
+        self.bridge: Bridge | None = None  # the in-process bridge of PLASMATWIN_BRIDGE_CONFIG
+        self.metrics = Metrics(svc, self.bridge_status)
+
+    def bridge_status(self) -> dict[str, Any] | None:
+        running = self.bridge or (self.plant.bridge if self.plant is not None else None)
+        return running.status() if running is not None else None
 
     @asynccontextmanager
-    async def lifespan(app_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(self, app_: Starlette) -> AsyncIterator[None]:
+        svc, settings = self.svc, self.settings
         # A process starting after a signed policy reload runs the approved version, not the files.
         await svc.sync_policy(every=0)
         if isinstance(svc.bus, RedisBus):
             await svc.bus.start()
         stack = ExitStack()
         stack.enter_context(svc.bus.listen(SENSOR_TOPIC, svc.twin.observe))  # other nodes' readings
-        stack.enter_context(svc.bus.listen(SESSION_TOPIC, sockets.on_event))  # revocations, every node
+        stack.enter_context(svc.bus.listen(SESSION_TOPIC, self.sockets.on_event))  # revocations, every node
         recorder = Recorder(svc.db)
         await recorder.start()
         svc.twin.store = recorder.record
         svc.twin.tags = frozenset(recorder.sensor_ids)
         svc.twin.backlog = recorder.backlog
         app_.state.recorder = recorder
-        metrics.recorder = recorder
+        self.metrics.recorder = recorder
         await svc.alarms.start()
         svc.twin.watch = svc.alarms.feed
         if settings.demo and settings.data_dir is not None:
-            live["plant"] = await demo_live.start(svc, settings.data_dir, _free_port())
+            self.plant = await demo_live.start(svc, settings.data_dir, _free_port())
         if settings.bridge_config is not None:
-            bridges["configured"] = await start_configured(svc, settings.bridge_config)
-        for hook in on_startup or []:
+            self.bridge = await start_configured(svc, settings.bridge_config)
+        for hook in self.on_startup:
             await hook()
         yield
-        if "configured" in bridges:
-            await bridges.pop("configured").stop()
-        if "plant" in live:
-            await live.pop("plant").stop()
+        if self.bridge is not None:
+            bridge, self.bridge = self.bridge, None
+            await bridge.stop()
+        if self.plant is not None:
+            plant, self.plant = self.plant, None
+            await plant.stop()
         svc.twin.store = svc.twin.watch = None
         await svc.alarms.stop()
         await recorder.stop()
@@ -224,15 +262,6 @@ def create_app(settings: Settings, services: Services | None = None,
         if isinstance(svc.bus, RedisBus):
             await svc.bus.stop()
         await svc.db.dispose()
-
-    # Database errors are answered where they are caught (no re-raise); anything else reaches
-    # Starlette's outermost handler, which answers with ours and re-raises for the server's log.
-    handlers: dict[Any, Any] = {SQLAlchemyError: _database_error, OSError: _database_error, Exception: _server_error}
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers,
-                    middleware=[Middleware(RequestTimer, histogram=metrics.latency)])
-    app.state.services = svc
-    app.state.settings = settings
-    return app
 
 
 def _free_port() -> int:

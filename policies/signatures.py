@@ -138,7 +138,29 @@ def verify(
     payload: SignaturePayload, *, operation: str, raw_input: Any, registered: list[RegisteredCert],
     trust: TrustStore, now: datetime, window: timedelta,
 ) -> VerifiedSignature:
-    """Checks 3 to 6 of the contract (signer and role checks come first, nonce last, at insert)."""
+    """Checks 3 to 6 of the contract (signer and role checks come first, nonce last, at insert).
+
+    The checks run in the order of the contract's table (3 and 4 in helpers, 5 and 6 here): the first
+    failure is the one reported, so the order is part of the contract."""
+    value, signed_at, cert_pem, cert = _well_formed(payload, registered)
+    fp = _trusted(payload, registered, trust, cert_pem, cert, signed_at)
+    if abs(now - signed_at) > window:
+        raise AppError(ErrorCode.SIGNATURE_EXPIRED,
+                       f"signedAt is more than {int(window.total_seconds())} s from server time")
+    data = signing_input(operation, raw_input, payload)
+    try:
+        good = pki.verify_bytes(cert_pem, payload.algorithm, data, value)
+    except ValueError:
+        good = False
+    if not good:
+        raise AppError(ErrorCode.SIGNATURE_INVALID, "the signature does not verify over the signing input")
+    return VerifiedSignature(payload, operation, data, fp)
+
+
+def _well_formed(payload: SignaturePayload,
+                 registered: list[RegisteredCert]) -> tuple[bytes, datetime, bytes, x509.Certificate]:
+    """Check 3: known algorithm and meaning, a nonce, base64, a timestamp and a PEM certificate.
+    Returns the decoded value, signedAt, the certificate's PEM and the certificate."""
     if payload.algorithm not in pki.ALGORITHMS:
         raise AppError(ErrorCode.SIGNATURE_INVALID, f"unknown algorithm {payload.algorithm}")
     if payload.meaning not in MEANINGS:
@@ -155,6 +177,13 @@ def verify(
         cert = x509.load_pem_x509_certificate(cert_pem)
     except ValueError as exc:
         raise AppError(ErrorCode.SIGNATURE_INVALID, "certificate is not a PEM X.509 certificate") from exc
+    return value, signed_at, cert_pem, cert
+
+
+def _trusted(payload: SignaturePayload, registered: list[RegisteredCert], trust: TrustStore, cert_pem: bytes,
+             cert: x509.Certificate, signed_at: datetime) -> str:
+    """Check 4: the certificate chains to a trust anchor, is not revoked, was valid at signedAt and is
+    the one registered to the signer for this algorithm. Returns its fingerprint."""
     fp = pki.fingerprint(cert_pem)
     match = next((r for r in registered if r.fingerprint == fp), None)
     if trust.issuer_of(cert_pem) is None:
@@ -167,17 +196,7 @@ def verify(
         raise AppError(ErrorCode.CERTIFICATE_UNTRUSTED, "the certificate is not registered to the signer's account")
     if match.algorithm != payload.algorithm:
         raise AppError(ErrorCode.SIGNATURE_INVALID, f"the signer's certificate is for {match.algorithm}")
-    if abs(now - signed_at) > window:
-        raise AppError(ErrorCode.SIGNATURE_EXPIRED,
-                       f"signedAt is more than {int(window.total_seconds())} s from server time")
-    data = signing_input(operation, raw_input, payload)
-    try:
-        good = pki.verify_bytes(cert_pem, payload.algorithm, data, value)
-    except ValueError:
-        good = False
-    if not good:
-        raise AppError(ErrorCode.SIGNATURE_INVALID, "the signature does not verify over the signing input")
-    return VerifiedSignature(payload, operation, data, fp)
+    return fp
 
 
 def _certificate(payload: SignaturePayload, registered: list[RegisteredCert]) -> bytes:

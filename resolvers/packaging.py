@@ -48,6 +48,17 @@ async def view(s: AsyncSession, code: str) -> PackView | None:
     return PackView(pu.code, pu.level, lot, product, parent, children)
 
 
+def _check_fits(child: PackagingUnit, parent: PackagingUnit) -> None:
+    """A child goes into a parent one packaging level up, of its own lot, and into one parent only."""
+    if PARENT_LEVEL.get(child.level) != parent.level:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"a {child.level} goes into a {PARENT_LEVEL.get(child.level)}, "
+                                                    f"not a {parent.level}")
+    if child.parent_id is not None and child.parent_id != parent.id:
+        raise AppError(ErrorCode.CONFLICT, f"{child.code} is already aggregated under another parent")
+    if child.final_lot_id != parent.final_lot_id:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"{child.code} belongs to another lot")
+
+
 async def aggregate(ctx: Context, req: SignedRequest, parent_code: str, child_codes: list[str]) -> PackView:
     async def clean() -> int:
         if not child_codes or len(set(child_codes)) != len(child_codes):
@@ -65,13 +76,7 @@ async def aggregate(ctx: Context, req: SignedRequest, parent_code: str, child_co
         if unknown:
             raise AppError(ErrorCode.NOT_FOUND, f"unknown codes: {', '.join(unknown[:5])}")
         for k in kids:
-            if PARENT_LEVEL.get(k.level) != parent.level:
-                raise AppError(ErrorCode.VALIDATION_FAILED, f"a {k.level} goes into a {PARENT_LEVEL.get(k.level)}, "
-                                                            f"not a {parent.level}")
-            if k.parent_id is not None and k.parent_id != parent.id:
-                raise AppError(ErrorCode.CONFLICT, f"{k.code} is already aggregated under another parent")
-            if k.final_lot_id != parent.final_lot_id:
-                raise AppError(ErrorCode.VALIDATION_FAILED, f"{k.code} belongs to another lot")
+            _check_fits(k, parent)
         return parent.id
 
     async def save(s: AsyncSession, parent_id: int, signatures: Signatures[int]) -> None:

@@ -116,68 +116,76 @@ def upstream_visible(scope: TraceScope, station_code: str, reached_by_visible_ba
 
 async def backward(s: AsyncSession, code: str, scope: TraceScope) -> Graph:
     g = Graph()
-    start = await _resolve(s, code)
-    if start is None:
-        raise _missing(code, scope)
-    kind, key = start
-    batch_ids: set[int] = set()
-    lot_ids: set[int] = set()
-    pool_ids: set[int] = set()
-    unit_ids: set[int] = set()
+    kind, key = await backward_start(s, code, scope)
+    seeds = await _backward_seeds(s, g, code, scope, kind, key)
+    # Each hop adds what it found to the ids of the next, after the seeds of the start.
+    if seeds["FINAL_LOT"]:
+        seeds["BATCH"] |= await _lots_backward(s, g, seeds["FINAL_LOT"], scope, kind, code)
+    visible_batches = await _batches(s, g, seeds["BATCH"], scope, start_kind=kind, code=code)
+    if visible_batches:
+        seeds["POOL"] |= await _charged_pools(s, g, visible_batches)
+    via_batch = bool(visible_batches)
+    if seeds["POOL"]:
+        if kind == "POOL" and not scope.unrestricted:
+            via_batch = await _pool_feeds_visible_batch(s, seeds["POOL"], scope)
+        unit_rows = await _rows(s, _unit_select(PlasmaUnit.pool_id), seeds["POOL"])
+        await _units(s, g, unit_rows, scope, via_batch)
+    if seeds["PLASMA_UNIT"]:
+        unit_rows = await _rows(s, _unit_select(PlasmaUnit.id), seeds["PLASMA_UNIT"])
+        if not unit_rows or not upstream_visible(scope, unit_rows[0].station_code, False):
+            raise _missing(code, scope)
+        await _units(s, g, unit_rows, scope, False)
+    return g
+
+
+async def _backward_seeds(s: AsyncSession, g: Graph, code: str, scope: TraceScope, kind: str,
+                          key: int) -> dict[str, set[int]]:
+    """The ids a backward trace starts from, by kind (a packaging code: its lot, once drawn and checked)."""
+    seeds: dict[str, set[int]] = {"FINAL_LOT": set(), "BATCH": set(), "POOL": set(), "PLASMA_UNIT": set()}
     if kind == "PACKAGING_UNIT":
         pu = (await s.execute(select(PackagingUnit.id, PackagingUnit.code, PackagingUnit.level,
                                      PackagingUnit.final_lot_id).where(PackagingUnit.id == key))).one()
         g.node(Node(nid("PACKAGING_UNIT", pu.id), "PACKAGING_UNIT", pu.code, pu.level))
         g.edge(nid("FINAL_LOT", pu.final_lot_id), nid("PACKAGING_UNIT", pu.id), "PACKED")
-        lot_ids.add(pu.final_lot_id)
+        seeds["FINAL_LOT"].add(pu.final_lot_id)
         if not scope.unrestricted and not await _packaging_visible(s, scope, [pu.id]):
             raise _missing(code, scope)
-    elif kind == "FINAL_LOT":
-        lot_ids.add(key)
-    elif kind == "BATCH":
-        batch_ids.add(key)
-    elif kind == "POOL":
-        pool_ids.add(key)
-    elif kind == "PLASMA_UNIT":
-        unit_ids.add(key)
     else:
-        raise AppError(ErrorCode.VALIDATION_FAILED, f"backward traces start from a product code, not a {kind}")
+        seeds[kind].add(key)
+    return seeds
 
-    if lot_ids:
-        rows = await _rows(s, lambda ids: select(FinalLot.id, FinalLot.lot_number, FinalLot.product, FinalLot.status,
-                                                 FinalLot.intermediate_id, Intermediate.code, Intermediate.kind,
-                                                 Intermediate.batch_id)
-                           .join(Intermediate, Intermediate.id == FinalLot.intermediate_id)
-                           .where(FinalLot.id.in_(ids)), lot_ids)
-        for r in rows:
-            if not scope.unrestricted and not _lot_in_scope(scope, r.product, kind):
-                raise _missing(code, scope)
-            g.node(Node(nid("FINAL_LOT", r.id), "FINAL_LOT", r.lot_number, r.product, r.status))
-            g.node(Node(nid("INTERMEDIATE", r.intermediate_id), "INTERMEDIATE", r.code, r.kind))
-            g.edge(nid("INTERMEDIATE", r.intermediate_id), nid("FINAL_LOT", r.id), "FILLED")
-            g.edge(nid("BATCH", r.batch_id), nid("INTERMEDIATE", r.intermediate_id), "MADE")
-            batch_ids.add(r.batch_id)
-    visible_batches = await _batches(s, g, batch_ids, scope, start_kind=kind, code=code)
-    if visible_batches:
-        rows = await _rows(s, lambda ids: select(batch_pool.c.batch_id, Pool.id, Pool.code, Pool.product, Pool.status)
-                           .join(Pool, Pool.id == batch_pool.c.pool_id)
-                           .where(batch_pool.c.batch_id.in_(ids)), visible_batches)
-        for r in rows:
-            g.node(Node(nid("POOL", r.id), "POOL", r.code, r.product, r.status))
-            g.edge(nid("POOL", r.id), nid("BATCH", r.batch_id), "CHARGED")
-            pool_ids.add(r.id)
-    via_batch = bool(visible_batches)
-    if pool_ids:
-        if kind == "POOL" and not scope.unrestricted:
-            via_batch = await _pool_feeds_visible_batch(s, pool_ids, scope)
-        unit_rows = await _rows(s, _unit_select(PlasmaUnit.pool_id), pool_ids)
-        await _units(s, g, unit_rows, scope, via_batch)
-    if unit_ids:
-        unit_rows = await _rows(s, _unit_select(PlasmaUnit.id), unit_ids)
-        if not unit_rows or not upstream_visible(scope, unit_rows[0].station_code, False):
+
+async def _lots_backward(s: AsyncSession, g: Graph, lot_ids: set[int], scope: TraceScope, start_kind: str,
+                         code: str) -> set[int]:
+    """Final lots with the intermediates they were filled from; the ids of the batches that made those."""
+    rows = await _rows(s, lambda ids: select(FinalLot.id, FinalLot.lot_number, FinalLot.product, FinalLot.status,
+                                             FinalLot.intermediate_id, Intermediate.code, Intermediate.kind,
+                                             Intermediate.batch_id)
+                       .join(Intermediate, Intermediate.id == FinalLot.intermediate_id)
+                       .where(FinalLot.id.in_(ids)), lot_ids)
+    batch_ids = set()
+    for r in rows:
+        if not scope.unrestricted and not _lot_in_scope(scope, r.product, start_kind):
             raise _missing(code, scope)
-        await _units(s, g, unit_rows, scope, False)
-    return g
+        g.node(Node(nid("FINAL_LOT", r.id), "FINAL_LOT", r.lot_number, r.product, r.status))
+        g.node(Node(nid("INTERMEDIATE", r.intermediate_id), "INTERMEDIATE", r.code, r.kind))
+        g.edge(nid("INTERMEDIATE", r.intermediate_id), nid("FINAL_LOT", r.id), "FILLED")
+        g.edge(nid("BATCH", r.batch_id), nid("INTERMEDIATE", r.intermediate_id), "MADE")
+        batch_ids.add(r.batch_id)
+    return batch_ids
+
+
+async def _charged_pools(s: AsyncSession, g: Graph, batch_ids: set[int]) -> set[int]:
+    """The pools charged into the batches, with their edges; the pools' ids."""
+    rows = await _rows(s, lambda ids: select(batch_pool.c.batch_id, Pool.id, Pool.code, Pool.product, Pool.status)
+                       .join(Pool, Pool.id == batch_pool.c.pool_id)
+                       .where(batch_pool.c.batch_id.in_(ids)), batch_ids)
+    pool_ids = set()
+    for r in rows:
+        g.node(Node(nid("POOL", r.id), "POOL", r.code, r.product, r.status))
+        g.edge(nid("POOL", r.id), nid("BATCH", r.batch_id), "CHARGED")
+        pool_ids.add(r.id)
+    return pool_ids
 
 
 def _lot_in_scope(scope: TraceScope, product: str, start_kind: str) -> bool:
@@ -269,16 +277,13 @@ async def forward(s: AsyncSession, code: str, scope: TraceScope) -> Graph:
     if start is None:
         raise _missing(code, scope)
     kind, key = start
-    unit_rows: list[Any]
-    if kind == "DONOR":
-        unit_rows = list((await s.execute(_unit_select(PlasmaUnit.donor_id)([key]))).all())
-    elif kind == "PLASMA_UNIT":
-        unit_rows = list((await s.execute(_unit_select(PlasmaUnit.id)([key]))).all())
-    elif kind == "POOL":
-        unit_rows = []
+    unit_rows: list[Any] = []
+    if kind == "POOL":
+        pool_ids = {key}
+        if not scope.unrestricted and not await _pool_feeds_visible_batch(s, pool_ids, scope):
+            raise _missing(code, scope)
     else:
-        raise AppError(ErrorCode.VALIDATION_FAILED, f"forward traces start from a donor, unit or pool, not a {kind}")
-    if kind != "POOL":
+        unit_rows = await _forward_units(s, kind, key)
         if not unit_rows:
             if kind == "DONOR" and scope.unrestricted:
                 return await _lonely_donor(s, g, key)
@@ -286,31 +291,45 @@ async def forward(s: AsyncSession, code: str, scope: TraceScope) -> Graph:
         if not scope.unrestricted and not (scope.stations and unit_rows[0].station_code in scope.stations):
             raise _missing(code, scope)
         await _units(s, g, unit_rows, TraceScope(), True)
-    pool_ids = {key} if kind == "POOL" else {r.pool_id for r in unit_rows if r.pool_id is not None}
-    if kind == "POOL" and not scope.unrestricted and not await _pool_feeds_visible_batch(s, pool_ids, scope):
-        raise _missing(code, scope)
-    if not scope.unrestricted and kind != "POOL" and not (scope.products or scope.batch_numbers):
-        return g  # a station sees its own donors and units, not where the plasma went
+        pool_ids = {r.pool_id for r in unit_rows if r.pool_id is not None}
+        if not scope.unrestricted and not (scope.products or scope.batch_numbers):
+            return g  # a station sees its own donors and units, not where the plasma went
     if pool_ids:
-        rows = await _rows(s, lambda ids: select(Pool.id, Pool.code, Pool.product, Pool.status).where(Pool.id.in_(ids)),
-                           pool_ids)
-        for r in rows:
-            g.node(Node(nid("POOL", r.id), "POOL", r.code, r.product, r.status))
-        for r in unit_rows:
-            if r.pool_id is not None:
-                g.edge(nid("PLASMA_UNIT", r.id), nid("POOL", r.pool_id), "POOLED")
-        rows = await _rows(s, lambda ids: select(batch_pool.c.pool_id, Batch.id, Batch.batch_number, Batch.product,
-                                                 Batch.status).join(Batch, Batch.id == batch_pool.c.batch_id)
-                           .where(batch_pool.c.pool_id.in_(ids)), pool_ids)
-        batch_ids = set()
-        for r in rows:
-            if not batch_visible(scope, r.product, r.batch_number):
-                continue
-            g.node(Node(nid("BATCH", r.id), "BATCH", r.batch_number, r.product, r.status))
-            g.edge(nid("POOL", r.pool_id), nid("BATCH", r.id), "CHARGED")
-            batch_ids.add(r.id)
-        await _downstream(s, g, batch_ids, scope)
+        await _downstream(s, g, await _pooled_into(s, g, pool_ids, unit_rows, scope), scope)
     return g
+
+
+async def _forward_units(s: AsyncSession, kind: str, key: int) -> list[Any]:
+    """The units a forward trace from a donor or a unit starts from."""
+    if kind == "DONOR":
+        return list((await s.execute(_unit_select(PlasmaUnit.donor_id)([key]))).all())
+    if kind == "PLASMA_UNIT":
+        return list((await s.execute(_unit_select(PlasmaUnit.id)([key]))).all())
+    raise AppError(ErrorCode.VALIDATION_FAILED, f"forward traces start from a donor, unit or pool, not a {kind}")
+
+
+async def _pooled_into(s: AsyncSession, g: Graph, pool_ids: set[int], unit_rows: Sequence[Any],
+                       scope: TraceScope) -> set[int]:
+    """The pools, the units' edges into them and the batches they charged that the scope admits; the
+    batches' ids."""
+    rows = await _rows(s, lambda ids: select(Pool.id, Pool.code, Pool.product, Pool.status).where(Pool.id.in_(ids)),
+                       pool_ids)
+    for r in rows:
+        g.node(Node(nid("POOL", r.id), "POOL", r.code, r.product, r.status))
+    for r in unit_rows:
+        if r.pool_id is not None:
+            g.edge(nid("PLASMA_UNIT", r.id), nid("POOL", r.pool_id), "POOLED")
+    rows = await _rows(s, lambda ids: select(batch_pool.c.pool_id, Batch.id, Batch.batch_number, Batch.product,
+                                             Batch.status).join(Batch, Batch.id == batch_pool.c.batch_id)
+                       .where(batch_pool.c.pool_id.in_(ids)), pool_ids)
+    batch_ids = set()
+    for r in rows:
+        if not batch_visible(scope, r.product, r.batch_number):
+            continue
+        g.node(Node(nid("BATCH", r.id), "BATCH", r.batch_number, r.product, r.status))
+        g.edge(nid("POOL", r.pool_id), nid("BATCH", r.id), "CHARGED")
+        batch_ids.add(r.id)
+    return batch_ids
 
 
 async def forward_start(s: AsyncSession, code: str, scope: TraceScope) -> tuple[str, int] | None:
@@ -412,18 +431,6 @@ async def impact_of_units(s: AsyncSession, unit_ids: Iterable[int]) -> Graph:
     pool_ids = {r.pool_id for r in rows if r.pool_id is not None}
     if not pool_ids:
         return g
-    for r in await _rows(s, lambda ids: select(Pool.id, Pool.code, Pool.product, Pool.status)
-                         .where(Pool.id.in_(ids)), pool_ids):
-        g.node(Node(nid("POOL", r.id), "POOL", r.code, r.product, r.status))
-    for r in rows:
-        if r.pool_id is not None:
-            g.edge(nid("PLASMA_UNIT", r.id), nid("POOL", r.pool_id), "POOLED")
-    batch_ids = set()
-    for r in await _rows(s, lambda ids: select(batch_pool.c.pool_id, Batch.id, Batch.batch_number, Batch.product,
-                                               Batch.status).join(Batch, Batch.id == batch_pool.c.batch_id)
-                         .where(batch_pool.c.pool_id.in_(ids)), pool_ids):
-        g.node(Node(nid("BATCH", r.id), "BATCH", r.batch_number, r.product, r.status))
-        g.edge(nid("POOL", r.pool_id), nid("BATCH", r.id), "CHARGED")
-        batch_ids.add(r.id)
+    batch_ids = await _pooled_into(s, g, pool_ids, rows, TraceScope())
     await _downstream(s, g, batch_ids, TraceScope())
     return g

@@ -87,53 +87,80 @@ def shape(doc: DocumentNode, budget: int) -> Shape:
     """Walk every operation with its fragments inlined, then each fragment no operation reaches
     (the rules check those too)."""
     fragments = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
-    out = Shape()
-    paths: dict[tuple[int, str], int] = {}
-    reached: set[str] = set()
+    walk = _Walk(fragments, budget)
     roots: list[tuple[SelectionSetNode, str | None, frozenset[str]]] = []
     for d in doc.definitions:
         if isinstance(d, OperationDefinitionNode):
             name = d.name.value if d.name else "anonymous"
-            out.root_fields[name] = 0
+            walk.out.root_fields[name] = 0
             roots.append((d.selection_set, name, frozenset()))
     for i, (sel, op, inlined) in enumerate([*roots, *((f.selection_set, None, frozenset({n}))
                                                     for n, f in fragments.items())]):
-        if i >= len(roots) and next(iter(inlined)) in reached:
+        if i >= len(roots) and next(iter(inlined)) in walk.reached:
             continue  # a fragment already walked where it is spread
-        stack: list[_Todo] = [(sel, -1 - i, op, inlined, set())]
+        if not walk.run((sel, -1 - i, op, inlined, set())):
+            break
+    return walk.out
+
+
+class _Walk:
+    """The counts of one document's walk, the response paths selected so far (path, response name ->
+    path id) and the fragments reached from a spread. Each step returns False once the budget is
+    spent: the counts are then marked truncated and the walk stops."""
+
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode], budget: int) -> None:
+        self.fragments = fragments
+        self.budget = budget
+        self.out = Shape()
+        self.paths: dict[tuple[int, str], int] = {}
+        self.reached: set[str] = set()
+
+    def run(self, root: _Todo) -> bool:
+        stack = [root]
         while stack:
             sel, path, op, inlined, merged = stack.pop()
             for s in sel.selections:
                 if isinstance(s, FieldNode):
-                    out.fields += 1
-                    if out.fields > budget:
-                        out.truncated = True
-                        return out
-                    out.aliases += s.alias is not None
-                    if op is not None:
-                        out.root_fields[op] += 1
-                    key = (path, s.alias.value if s.alias else s.name.value)
-                    if key in paths:
-                        out.repeated += 1
-                    else:
-                        paths[key] = len(paths)
-                    if s.selection_set is not None:
-                        stack.append((s.selection_set, paths[key], None, inlined, set()))
+                    if not self._field(s, path, op, inlined, stack):
+                        return False
                 elif isinstance(s, InlineFragmentNode):
                     stack.append((s.selection_set, path, op, inlined, merged))
-                elif isinstance(s, FragmentSpreadNode):
-                    name = s.name.value
-                    frag = fragments.get(name)
-                    if frag is None or name in inlined or name in merged:
-                        continue  # unknown and cyclic fragments are reported by other rules
-                    merged.add(name)
-                    reached.add(name)
-                    out.spreads += 1
-                    if out.spreads > budget:
-                        out.truncated = True
-                        return out
-                    stack.append((frag.selection_set, path, op, inlined | {name}, set()))
-    return out
+                elif isinstance(s, FragmentSpreadNode) and not self._spread(s, path, op, inlined, merged, stack):
+                    return False
+        return True
+
+    def _field(self, s: FieldNode, path: int, op: str | None, inlined: frozenset[str], stack: list[_Todo]) -> bool:
+        out = self.out
+        out.fields += 1
+        if out.fields > self.budget:
+            out.truncated = True
+            return False
+        out.aliases += s.alias is not None
+        if op is not None:
+            out.root_fields[op] += 1
+        key = (path, s.alias.value if s.alias else s.name.value)
+        if key in self.paths:
+            out.repeated += 1
+        else:
+            self.paths[key] = len(self.paths)
+        if s.selection_set is not None:
+            stack.append((s.selection_set, self.paths[key], None, inlined, set()))
+        return True
+
+    def _spread(self, s: FragmentSpreadNode, path: int, op: str | None, inlined: frozenset[str], merged: set[str],
+                stack: list[_Todo]) -> bool:
+        name = s.name.value
+        frag = self.fragments.get(name)
+        if frag is None or name in inlined or name in merged:
+            return True  # unknown and cyclic fragments are reported by other rules
+        merged.add(name)
+        self.reached.add(name)
+        self.out.spreads += 1
+        if self.out.spreads > self.budget:
+            self.out.truncated = True
+            return False
+        stack.append((frag.selection_set, path, op, inlined | {name}, set()))
+        return True
 
 
 def token_count(doc: DocumentNode) -> int | None:

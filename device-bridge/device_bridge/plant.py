@@ -170,28 +170,13 @@ class Plant:
         if k == "door":
             return 1.0 if self._door(s, st, dt) else 0.0
         if k == "temperature":
-            profile = s.temperature_profile
-            if profile == "cold_store":
-                # air relaxes to the set point with the door shut, towards the corridor with it open
-                if self._door(s, st, dt):
-                    target, tau = AMBIENT, 300.0
-                else:
-                    target, tau = s.nominal + self._wander(s, st, dt, 0.02), 60.0
-                return st.value + (target - st.value) * (1 - math.exp(-dt / tau))
-            if profile == "inactivation":
-                return self._inactivation(s, st, dt)
-            share = 0.01 if profile == "wfi" else 0.05
-            return s.nominal + self._wander(s, st, dt, share)
+            return self._temperature(s, st, dt)
         if k == "differential_pressure":
             base = s.nominal + self._wander(s, st, dt, 0.03)
             # an open door between grades lets the cascade collapse towards zero
             return base * 0.15 if s.room and self.door_open(s.room) else base
         if k in ("particles_0_5", "particles_5_0"):
-            if st.burst_until <= self.t and (self._chance(1 / 120, dt) or (s.room and self.door_open(s.room))):
-                st.burst_until = self.t + self.rng.uniform(5, 20)
-                st.burst_factor = self.rng.uniform(3, 10)
-            factor = st.burst_factor if st.burst_until > self.t else 1.0
-            return max(0.0, round(s.nominal * factor * math.exp(self.rng.gauss(0, 0.3))))
+            return self._particles(s, st, dt)
         if k == "level":
             return self._sawtooth(s, st, dt, period=300.0, reverse=True)
         if k == "weight":
@@ -201,6 +186,28 @@ class Plant:
         if k in ("flow", "conductivity", "toc", "speed"):
             return max(0.0, s.nominal + self._wander(s, st, dt, 0.02 if k == "speed" else 0.05))
         return s.nominal + self._wander(s, st, dt, 0.02 if k == "ph" else 0.05)
+
+    def _temperature(self, s: Signal, st: _State, dt: float) -> float:
+        profile = s.temperature_profile
+        if profile == "cold_store":
+            # air relaxes to the set point with the door shut, towards the corridor with it open
+            if self._door(s, st, dt):
+                target, tau = AMBIENT, 300.0
+            else:
+                target, tau = s.nominal + self._wander(s, st, dt, 0.02), 60.0
+            return st.value + (target - st.value) * (1 - math.exp(-dt / tau))
+        if profile == "inactivation":
+            return self._inactivation(s, st, dt)
+        share = 0.01 if profile == "wfi" else 0.05
+        return s.nominal + self._wander(s, st, dt, share)
+
+    def _particles(self, s: Signal, st: _State, dt: float) -> float:
+        """Counts at the nominal level, with bursts now and then and whenever the room's door opens."""
+        if st.burst_until <= self.t and (self._chance(1 / 120, dt) or (s.room and self.door_open(s.room))):
+            st.burst_until = self.t + self.rng.uniform(5, 20)
+            st.burst_factor = self.rng.uniform(3, 10)
+        factor = st.burst_factor if st.burst_until > self.t else 1.0
+        return max(0.0, round(s.nominal * factor * math.exp(self.rng.gauss(0, 0.3))))
 
     def _inactivation(self, s: Signal, st: _State, dt: float) -> float:
         """Heat-up (20 %), hold at the set point (60 %), cool-down (20 %) of each cycle."""

@@ -209,6 +209,21 @@ def _camera_fields(spec: CameraSpec) -> dict[str, Any]:
         out["name"] = valid_text(spec.name, "name", 200, required=True)
     if spec.device_type is not None:
         out["device_type"] = one_of(spec.device_type, DEVICE_TYPES, "deviceType")
+    out.update(_camera_view_fields(spec))
+    if spec.stream_uri is not None:
+        out["stream_uri"] = valid_uri(spec.stream_uri, "streamUri")
+    if spec.risk_assessment_ref is not None:
+        out["risk_assessment_ref"] = valid_text(spec.risk_assessment_ref, "riskAssessmentRef", 64)
+    if spec.validation_ref is not None:
+        out["validation_ref"] = valid_text(spec.validation_ref, "validationRef", 64)
+    if spec.active is not None:
+        out["active"] = spec.active
+    return out
+
+
+def _camera_view_fields(spec: CameraSpec) -> dict[str, Any]:
+    """Validate what the camera sees (direction, field of view, resolution); returns those given."""
+    out: dict[str, Any] = {}
     if spec.direction_deg is not None:
         if not 0 <= spec.direction_deg < 360:
             raise invalid("directionDeg is between 0 and 360 (clockwise)")
@@ -221,14 +236,6 @@ def _camera_fields(spec: CameraSpec) -> dict[str, Any]:
         if not RESOLUTION.match(spec.resolution.strip()):
             raise invalid("resolution is WIDTHxHEIGHT in pixels, e.g. 1920x1080")
         out["resolution"] = spec.resolution.strip()
-    if spec.stream_uri is not None:
-        out["stream_uri"] = valid_uri(spec.stream_uri, "streamUri")
-    if spec.risk_assessment_ref is not None:
-        out["risk_assessment_ref"] = valid_text(spec.risk_assessment_ref, "riskAssessmentRef", 64)
-    if spec.validation_ref is not None:
-        out["validation_ref"] = valid_text(spec.validation_ref, "validationRef", 64)
-    if spec.active is not None:
-        out["active"] = spec.active
     return out
 
 
@@ -286,18 +293,8 @@ async def update_camera(ctx: Context, req: SignedRequest, code: str, spec: Camer
         y = spec.y if spec.y is not None else cam.y
         if spec.room_code or spec.x is not None or spec.y is not None:
             await _place(s, room, x, y)
-        if spec.equipment_code is not None:
-            eq_id = await find_equipment_id(s, spec.equipment_code, room) if spec.equipment_code else None
-        else:
-            eq_id = cam.equipment_id
-            if eq_id is not None and spec.room_code and (await s.get_one(Equipment, eq_id)).room_id != room.id:
-                raise invalid("the camera's equipment is not in the new room: name the equipment it watches there")
-        posts = await find_key_posts(s, spec.key_post_codes, room) if spec.key_post_codes is not None else None
-        if posts is None and spec.room_code and room.id != cam.room_id:
-            current = list((await s.execute(select(KeyPost).join(CameraKeyPost).where(
-                CameraKeyPost.camera_id == cam.id))).scalars())
-            if current:
-                raise invalid("the camera's key posts are not in the new room: name its keyPostCodes there")
+        eq_id = await _watched_equipment(s, spec, cam, room)
+        posts = await _watched_key_posts(s, spec, cam, room)
         return cam, room, eq_id, posts
 
     async def clean() -> dict[str, Any]:
@@ -318,14 +315,7 @@ async def update_camera(ctx: Context, req: SignedRequest, code: str, spec: Camer
         for k, v in fields.items():
             setattr(cam, k, v)
         if posts is not None:
-            have = {m.key_post_id: m for m in (await s.execute(select(CameraKeyPost).where(
-                CameraKeyPost.camera_id == cam.id))).scalars()}
-            want = {k.id for k in posts}
-            for kp_id, m in have.items():
-                if kp_id not in want:
-                    await s.delete(m)
-            for kp_id in want - set(have):
-                s.add(CameraKeyPost(camera_id=cam.id, key_post_id=kp_id))
+            await _map_key_posts(s, cam, posts)
         await s.flush()
         view = (await camera_views(s, code=cam.code))[0]
         await signatures.bind(s, "video_camera", str(cam.id),
@@ -333,3 +323,39 @@ async def update_camera(ctx: Context, req: SignedRequest, code: str, spec: Camer
         return view
 
     return await perform(ctx, req, reason=reason.strip(), clean=clean, save=save, meanings=("PERFORMED",))
+
+
+async def _watched_equipment(s: AsyncSession, spec: CameraSpec, cam: Camera, room: Room) -> int | None:
+    """The equipment an updated camera watches: the one named ("" for none), else its current one,
+    which must then be in the room it moves to."""
+    if spec.equipment_code is not None:
+        return await find_equipment_id(s, spec.equipment_code, room) if spec.equipment_code else None
+    eq_id = cam.equipment_id
+    if eq_id is not None and spec.room_code and (await s.get_one(Equipment, eq_id)).room_id != room.id:
+        raise invalid("the camera's equipment is not in the new room: name the equipment it watches there")
+    return eq_id
+
+
+async def _watched_key_posts(s: AsyncSession, spec: CameraSpec, cam: Camera, room: Room) -> list[KeyPost] | None:
+    """The key posts an updated camera watches, or None to keep its own, which a move to another room
+    allows only when it has none."""
+    if spec.key_post_codes is not None:
+        return await find_key_posts(s, spec.key_post_codes, room)
+    if spec.room_code and room.id != cam.room_id:
+        current = list((await s.execute(select(KeyPost).join(CameraKeyPost).where(
+            CameraKeyPost.camera_id == cam.id))).scalars())
+        if current:
+            raise invalid("the camera's key posts are not in the new room: name its keyPostCodes there")
+    return None
+
+
+async def _map_key_posts(s: AsyncSession, cam: Camera, posts: list[KeyPost]) -> None:
+    """The camera's key-post links become exactly `posts`: links kept, dropped or added, never rewritten."""
+    have = {m.key_post_id: m for m in (await s.execute(select(CameraKeyPost).where(
+        CameraKeyPost.camera_id == cam.id))).scalars()}
+    want = {k.id for k in posts}
+    for kp_id, m in have.items():
+        if kp_id not in want:
+            await s.delete(m)
+    for kp_id in want - set(have):
+        s.add(CameraKeyPost(camera_id=cam.id, key_post_id=kp_id))

@@ -86,13 +86,7 @@ async def link_clips(ctx: Context, req: SignedRequest, spec: LinkSpec) -> tuple[
         batch_id = await find_batch_id(s, spec.batch_number) or batch_id
         clips = await find_clips(s, spec.clip_ids) if spec.clip_ids else []
         if by_range:
-            cam = await find_camera(s, spec.camera_code or "")
-            cam_id = cam.id
-            found = list((await s.execute(select(VideoClip).where(
-                VideoClip.camera_id == cam.id, VideoClip.ended_at >= t.since, VideoClip.started_at <= t.until,
-                VideoClip.status == "AVAILABLE").order_by(VideoClip.id))).scalars())
-            if not found:
-                raise AppError(ErrorCode.NOT_FOUND, f"no available clip of camera {cam.code} in that time range")
+            cam_id, found = await _clips_in_range(s, spec.camera_code or "", t)
             clips = sorted({c.id: c for c in (*clips, *found)}.values(), key=lambda c: c.id)
         ensure_available(clips)
         return _Found(dev_id, batch_id, cam_id, clips)
@@ -102,15 +96,8 @@ async def link_clips(ctx: Context, req: SignedRequest, spec: LinkSpec) -> tuple[
         ref = valid_text(spec.record_ref, "recordRef", 64, required=True)
         valid_reason(spec.reason)
         assert ref is not None
-        t = _Target(ref)
-        if by_range:
-            if spec.camera_code is None or spec.since is None or spec.until is None:
-                raise invalid("a time range link names the camera, from and to")
-            since, until = aware(spec.since, "from"), aware(spec.until, "to")
-            if until <= since:
-                raise invalid("the time range ends before it starts")
-            t = _Target(ref, since, until)
-        elif not spec.clip_ids:
+        t = _ranged_target(spec, ref) if by_range else _Target(ref)
+        if not by_range and not spec.clip_ids:
             raise invalid("name the clips (clipIds) or a camera and time range")
         async with ctx.db.read() as s:
             await find(s, t)
@@ -127,12 +114,39 @@ async def link_clips(ctx: Context, req: SignedRequest, spec: LinkSpec) -> tuple[
         await s.flush()
         for c in f.clips:
             s.add(VideoEvidenceClip(evidence_id=ev.id, clip_id=c.id))
-            product = f.batch_id is not None or c.batch_id is not None
-            target = "PERMANENT" if spec.permanent or not product else "PRODUCT_EXPIRY"
-            if RANK[target] > RANK[c.retention_class]:
-                c.retention_class = target
+            _raise_retention(c, spec.permanent, f.batch_id)
         await s.flush()
         await signatures.bind(s, "video_evidence", str(ev.id), evidence_content(ev, [c.id for c in f.clips]))
         return ev, await views(s, f.clips)
 
     return await perform(ctx, req, reason=spec.reason.strip(), clean=clean, save=save, meanings=("APPROVED",))
+
+
+def _ranged_target(spec: LinkSpec, ref: str) -> _Target:
+    """A time range link: the camera and both ends named, the range not ending before it starts."""
+    if spec.camera_code is None or spec.since is None or spec.until is None:
+        raise invalid("a time range link names the camera, from and to")
+    since, until = aware(spec.since, "from"), aware(spec.until, "to")
+    if until <= since:
+        raise invalid("the time range ends before it starts")
+    return _Target(ref, since, until)
+
+
+async def _clips_in_range(s: AsyncSession, camera_code: str, t: _Target) -> tuple[int, list[VideoClip]]:
+    """The camera's id and its available clips overlapping the range; a range without one is refused."""
+    cam = await find_camera(s, camera_code)
+    found = list((await s.execute(select(VideoClip).where(
+        VideoClip.camera_id == cam.id, VideoClip.ended_at >= t.since, VideoClip.started_at <= t.until,
+        VideoClip.status == "AVAILABLE").order_by(VideoClip.id))).scalars())
+    if not found:
+        raise AppError(ErrorCode.NOT_FOUND, f"no available clip of camera {cam.code} in that time range")
+    return cam.id, found
+
+
+def _raise_retention(clip: VideoClip, permanent: bool, batch_id: int | None) -> None:
+    """Evidence keeps a clip until product expiry + 1 year when a product is involved, for good otherwise
+    (or when the link says so); a link never lowers a clip's retention."""
+    product = batch_id is not None or clip.batch_id is not None
+    target = "PERMANENT" if permanent or not product else "PRODUCT_EXPIRY"
+    if RANK[target] > RANK[clip.retention_class]:
+        clip.retention_class = target

@@ -43,6 +43,11 @@ def _query(f: ClipFilter) -> Select[VideoClip]:
     q = select(VideoClip)
     if not f.include_purged:
         q = q.where(VideoClip.status == "AVAILABLE")
+    return _by_place_time_and_record(_by_activity(q, f), f)
+
+
+def _by_activity(q: Select[VideoClip], f: ClipFilter) -> Select[VideoClip]:
+    """The indexes of what was filmed: batch, key post, category, operation, step, location, movement."""
     if f.batch_number:
         q = q.where(VideoClip.batch_id == select(Batch.id).where(Batch.batch_number == f.batch_number)
                     .scalar_subquery())
@@ -61,6 +66,11 @@ def _query(f: ClipFilter) -> Select[VideoClip]:
         q = q.where(VideoClip.movement == f.movement)
     if f.movement_ref:
         q = q.where(VideoClip.movement_ref == f.movement_ref)
+    return q
+
+
+def _by_place_time_and_record(q: Select[VideoClip], f: ClipFilter) -> Select[VideoClip]:
+    """Where and when it was filmed, the record it is evidence of and how long it is kept."""
     if f.camera_code:
         q = q.where(VideoClip.camera_id == select(Camera.id).where(Camera.code == f.camera_code).scalar_subquery())
     if f.room_code:
