@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,10 +76,14 @@ async def rows_for_export(s: AsyncSession, f: AlarmFilter) -> list[Alarm]:
     return rows
 
 
-async def affected_units(s: AsyncSession, alarm_id: int) -> list[str]:
-    return list((await s.execute(select(PlasmaUnit.donation_number).join(
-        alarm_unit, alarm_unit.c.plasma_unit_id == PlasmaUnit.id).where(alarm_unit.c.alarm_id == alarm_id)
-        .order_by(PlasmaUnit.donation_number))).scalars())
+async def units_by_alarm_ids(s: AsyncSession, alarm_ids: Sequence[int]) -> list[list[str]]:
+    """PL-12: the donation numbers linked to each alarm, in the order of `alarm_ids`, in one statement."""
+    found: dict[int, list[str]] = {i: [] for i in alarm_ids}
+    for alarm_id, number in (await s.execute(select(alarm_unit.c.alarm_id, PlasmaUnit.donation_number).join(
+            alarm_unit, alarm_unit.c.plasma_unit_id == PlasmaUnit.id).where(alarm_unit.c.alarm_id.in_(set(alarm_ids)))
+            .order_by(alarm_unit.c.alarm_id, PlasmaUnit.donation_number))).all():
+        found[alarm_id].append(number)
+    return [found[i] for i in alarm_ids]
 
 
 def content(a: Alarm) -> dict[str, Any]:

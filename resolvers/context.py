@@ -6,7 +6,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -24,6 +25,9 @@ from resolvers.trace import TraceScope
 from subscriptions.bus import Bus
 from twin.alarming import AlarmService
 from twin.state import PlantState
+
+if TYPE_CHECKING:
+    from resolvers.loaders import Loaders
 
 POLICY_KEY = "policy.active"
 log = logging.getLogger("plasmatwin.policy")
@@ -106,6 +110,13 @@ class Context:
     @property
     def db(self) -> Database:
         return self.services.db
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        """This request's DataLoaders, made on first use."""
+        from resolvers.loaders import Loaders  # here: the loaders' batch functions import this module
+
+        return Loaders(self.db)
 
     def audit_context(self, reason: str | None = None) -> AuditContext:
         p = self.principal

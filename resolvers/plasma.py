@@ -54,16 +54,33 @@ async def donor(s: AsyncSession, card_number: str, scope: TraceScope) -> Donor |
 
 
 async def donor_units(s: AsyncSession, donor_id: int) -> Sequence[PlasmaUnit]:
-    return (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donor_id == donor_id)
-                            .options(selectinload(PlasmaUnit.pool), selectinload(PlasmaUnit.donor))
-                            .order_by(PlasmaUnit.collected_on, PlasmaUnit.id))).scalars().all()
+    return (await units_by_donor_ids(s, [donor_id]))[0]
+
+
+async def units_by_donor_ids(s: AsyncSession, donor_ids: Sequence[int]) -> list[list[PlasmaUnit]]:
+    """Every unit of each donor, oldest first, in the order of `donor_ids`: one statement (and one per
+    relationship loaded) however many donors."""
+    found: dict[int, list[PlasmaUnit]] = {i: [] for i in donor_ids}
+    for u in (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donor_id.in_(set(donor_ids)))
+                              .options(selectinload(PlasmaUnit.pool), selectinload(PlasmaUnit.donor))
+                              .order_by(PlasmaUnit.collected_on, PlasmaUnit.id))).scalars():
+        found[u.donor_id].append(u)
+    return [found[i] for i in donor_ids]
 
 
 async def lookback(s: AsyncSession, donor_id: int, days: int) -> Sequence[PlasmaUnit]:
     """Every unit of the donor collected from `days` before the last donation onwards (inclusive)."""
+    lookback_days(days)
+    return within_lookback(await donor_units(s, donor_id), days)
+
+
+def lookback_days(days: int) -> None:
     if days < LOOKBACK_MIN_DAYS:
         raise AppError(ErrorCode.VALIDATION_FAILED, f"the lookback is at least {LOOKBACK_MIN_DAYS} days (PL-03)")
-    units = await donor_units(s, donor_id)
+
+
+def within_lookback(units: Sequence[PlasmaUnit], days: int) -> list[PlasmaUnit]:
+    """Of one donor's units, oldest first, those collected from `days` before the last donation onwards."""
     if not units:
         return []
     since = units[-1].collected_on - timedelta(days=days)

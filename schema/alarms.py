@@ -47,8 +47,7 @@ class Alarm:
     @strawberry.field(description="PL-12: plasma units lying in the cold store when the excursion was raised.",
                       extensions=can("plasma:unit", "read"))
     async def affected_units(self, info: Info[Context, None]) -> list[str] | None:
-        async with info.context.db.read() as s:
-            return await res.affected_units(s, self.id)
+        return await info.context.loaders.units_by_alarm_id.load(self.id)
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> Alarm:

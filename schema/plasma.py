@@ -33,13 +33,13 @@ class Donor:
 
     @strawberry.field(description="Every unit of this donor, oldest first.")
     async def units(self, info: Info[Context, None]) -> list[PlasmaUnit]:
-        async with info.context.db.read() as s:
-            return [PlasmaUnit.of(u, self.station) for u in await res.donor_units(s, self._id)]
+        return [PlasmaUnit.of(u, self.station) for u in await info.context.loaders.units_by_donor_id.load(self._id)]
 
     @strawberry.field(description="Units collected from `days` (at least 60) before the last donation onwards.")
     async def lookback(self, info: Info[Context, None], days: int = 60) -> list[PlasmaUnit]:
-        async with info.context.db.read() as s:
-            return [PlasmaUnit.of(u, self.station) for u in await res.lookback(s, self._id, days)]
+        res.lookback_days(days)
+        units = await info.context.loaders.units_by_donor_id.load(self._id)
+        return [PlasmaUnit.of(u, self.station) for u in res.within_lookback(units, days)]
 
     @classmethod
     def of(cls, d: rec.Donor) -> Donor:
@@ -71,8 +71,8 @@ class UnitStorage:
 
     @strawberry.field(description="The cold store's temperature over the storage period")
     async def temperatures(self, info: Info[Context, None], max_points: int = 200) -> list[StoragePoint]:
-        async with info.context.db.read() as s:
-            points = await storage.temperatures(s, self._state, max_points)
+        window = storage.window(self._state, max_points)
+        points = await info.context.loaders.history_by_window.load(window) if window else []
         return [StoragePoint(time=p.time, value=p.value, min=p.min, max=p.max) for p in points]
 
 
@@ -95,10 +95,7 @@ class PlasmaUnit:
 
     @strawberry.field(description="Storage location, temperature history and conformity")
     async def storage(self, info: Info[Context, None]) -> UnitStorage:
-        async with info.context.db.read() as s:
-            row = await s.get(rec.PlasmaUnit, self._id)
-            assert row is not None
-            st = await storage.evaluate(s, row)
+        st = await info.context.loaders.storage_by_unit_id.load(self._id)
         return UnitStorage(location=st.location, room_code=st.room_code, sensor_tag=st.sensor_tag, since=st.since,
                            limit=st.limit, high_limit=st.high_limit, excursions=st.excursions,
                            conforming=st.conforming, reasons=st.reasons, _state=st)

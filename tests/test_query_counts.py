@@ -1,0 +1,548 @@
+"""The SQL statements a query sends do not grow with the objects it lists (issue 10; ../shared/style.md,
+tests: "a guard that the SQL query count is the same for 1 and for N objects").
+
+Every list-of-objects field reachable from Query, by its path from the root, is measured by a probe in
+PROBES or named in EXEMPT with the reason; test_every_list_field_is_guarded walks the schema, so a new
+list field cannot be forgotten. Each world adds its objects through the API where the API can create
+them (signed mutations, /ingest), otherwise directly in the database as the other tests do. Its probes
+run once with 1 and once with N objects of every list and must send the same number of statements,
+counted on the read and the write engine (before_cursor_execute): the request's authentication,
+permission and audit statements are in both counts, so they cancel out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, get_named_type
+from sqlalchemy import event, insert, select
+
+from api.seed import seed_stations
+from policies.errors import AppError
+from records.alarms import Alarm, alarm_unit
+from records.audit import AuditContext, PendingEvent
+from records.db import Database
+from records.plant import Area, Equipment, Plant, Room, Sensor
+from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, RetestResult, batch_pool
+from records.readings import SensorReading
+from records.signature import ESignature
+from resolvers import alarms, plasma, storage
+from resolvers.history import Window, histories
+from schema.root import build_schema
+from tests.conftest import GQL
+from tests.signing_env import add_tiny_plant
+from twin.alarming import AlarmService
+from twin.recorder import Recorder
+
+N = 50
+SYSTEM = AuditContext("system", reason="query-count test data")
+NOW = datetime.now(UTC).replace(microsecond=0)
+ALBUMIN = "Human Albumin 20%"
+
+# Lists that are not grown to N, with the reason.
+EXEMPT = {
+    "releaseDocument.signatures": "read from the document's PDF bytes in memory, no SQL per signature; a release "
+                                  "document carries the one PAdES signature of its QP, there are no 50 to make",
+    "validateDocument": "the signatures of the posted PDF, validated in memory without SQL",
+    "plasmaUnitLabel.lines": "the fixed lines of one unit's label, built from its row, not a list of records",
+}
+# Lists whose length does not follow the objects (reason), measured for a constant count all the same.
+FIXED = {"summary": "one count per kind of node"}
+
+
+class Statements:
+    """The SQL statements sent on the app's engines, read and write."""
+
+    def __init__(self, db: Database) -> None:
+        self.engines = list({id(e): e.sync_engine for e in (db.engine, db.write_engine)}.values())
+        self.seen: list[str] = []
+        for e in self.engines:
+            event.listen(e, "before_cursor_execute", self._on)
+
+    def _on(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.seen.append(statement)
+
+    def close(self) -> None:
+        for e in self.engines:
+            event.remove(e, "before_cursor_execute", self._on)
+
+
+@dataclass
+class World:
+    gql: GQL
+    signers: Any
+    db: Database
+    clients: dict[str, GQL] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def svc(self) -> Any:
+        return getattr(self.gql.client, "app_services")  # noqa: B009 - set on the client by the env fixture
+
+    async def client(self, user: str) -> GQL:
+        if user not in self.clients:
+            self.clients[user] = await self.gql.sign_in(user)
+        return self.clients[user]
+
+    async def signed(self, user: str, op: str, input_type: str, inp: dict[str, Any], select_: str = "__typename",
+                     meaning: str = "PERFORMED", approver: str | None = None) -> Any:
+        """A signed mutation by `user`; `approver` adds the second (APPROVED) signature."""
+        extra, args = (", $ok: SignatureInput", ", approval: $ok") if approver else ("", "")
+        q = (f"mutation($input: {input_type}!, $sig: SignatureInput!{extra})"
+             f"{{ {op}(input: $input, signature: $sig{args}) {{ {select_} }} }}")
+        variables = {"input": inp, "sig": self.signers.sign(user, op, inp, meaning)}
+        if approver:
+            variables["ok"] = self.signers.sign(approver, op, inp, "APPROVED")
+        body = await (await self.client(user))(q, variables)
+        assert "errors" not in body, body
+        return body["data"][op]
+
+    async def ingest(self, readings: list[dict[str, Any]], alarms: bool = False) -> None:
+        """Readings through POST /ingest as the device bridge, stored (and alarmed) before this returns."""
+        svc, rec = self.svc, Recorder(self.db)
+        await rec.start()
+        svc.twin.store, svc.twin.tags = rec.record, frozenset(rec.sensor_ids)
+        service = AlarmService(self.db, svc.bus) if alarms else None
+        if service is not None:
+            await service.start()
+            svc.twin.watch = service.feed
+        bridge = await self.client("bridge.one")
+        r = await self.gql.client.post("/ingest", json={"bridge": "qcount", "readings": readings},
+                                       headers={"authorization": f"Bearer {bridge.token}"})
+        assert r.status_code == 200 and r.json()["accepted"] == len(readings), r.text
+        if service is not None:
+            await service.drain()
+            await service.stop()
+            svc.twin.watch = None
+        await rec.stop()
+        svc.twin.store = None
+
+
+def reading(tag: str, value: float, at: datetime) -> dict[str, Any]:
+    return {"tag": tag, "value": value, "quality": "GOOD", "sourceTime": at.isoformat()}
+
+
+async def cold_store(db: Database, code: str, **sensor: Any) -> None:
+    async with db.write(SYSTEM) as s:
+        area = (await s.execute(select(Area).where(Area.code == "A1"))).scalar_one()
+        room = Room(area_id=area.id, code=code, name=f"Cold store {code}", grade="CNC",
+                    polygon=[[0, 0], [1, 0], [1, 1], [0, 1]])
+        s.add(room)
+        await s.flush()
+        s.add(Sensor(tag=f"{code}-TT-101", name="Air temperature", kind="temperature", unit="°C", room_id=room.id,
+                     high_limit=-25.0, nominal=-32.0, **sensor))
+
+
+async def donor(db: Database, card: str) -> None:
+    await seed_stations(db)
+    async with db.write(SYSTEM) as s:
+        st = (await s.execute(select(PlasmaStation).where(PlasmaStation.code == "PS-N1"))).scalar_one()
+        s.add(Donor(card_number=card, station_id=st.id, name="x", blood_type="A", status="ACTIVE"))
+
+
+async def units(db: Database, card: str, room: str, first: int, k: int, **extra: Any) -> None:
+    async with db.write(SYSTEM) as s:
+        d = (await s.execute(select(Donor).where(Donor.card_number == card))).scalar_one()
+        for i in range(first, first + k):
+            s.add(PlasmaUnit(donation_number=f"{card}-U{i}", donor_id=d.id, station_id=d.station_id, blood_type="A",
+                             collected_on=(NOW - timedelta(days=5)).date(), weight_g=600, status="QUARANTINED",
+                             received_at=NOW - timedelta(hours=3, minutes=i), storage_location=f"{room}-R01-P{i}",
+                             **extra))
+
+
+# --- the worlds: setup once, then `add(world, first, k)` adds k more objects to every list ----------------
+
+async def plant_add(w: World, first: int, k: int) -> None:
+    """k plants; P1 gets k areas, area A1 k rooms, room R1 k equipment and k sensors, EQ-1 k sensors."""
+    async with w.db.write(SYSTEM) as s:
+        p1 = (await s.execute(select(Plant).where(Plant.code == "P1"))).scalar_one()
+        a1 = (await s.execute(select(Area).where(Area.code == "A1"))).scalar_one()
+        r1 = (await s.execute(select(Room).where(Room.code == "R1"))).scalar_one()
+        eq1 = (await s.execute(select(Equipment).where(Equipment.code == "EQ-1"))).scalar_one()
+        for i in range(first, first + k):
+            s.add(Plant(site_id=p1.site_id, code=f"QP{i}", name=f"Plant {i}", width=10, height=10))
+            s.add(Area(plant_id=p1.id, code=f"QA{i}", name=f"Area {i}"))
+            s.add(Room(area_id=a1.id, code=f"QR{i}", name=f"Room {i}", grade="D", polygon=[[0, 0], [1, 0], [1, 1]]))
+            s.add(Equipment(room_id=r1.id, code=f"QE-{i}", name=f"Tank {i}", kind="tank", x=1, y=1, status="IDLE"))
+            s.add(Sensor(tag=f"EQ-1-QT{i}", name="Level", kind="level", unit="%", room_id=r1.id, equipment_id=eq1.id))
+            s.add(Sensor(tag=f"R1-QT{i}", name="Room temperature", kind="temperature", unit="°C", room_id=r1.id))
+
+
+async def plant_setup(w: World) -> None:
+    async with w.db.read() as s:
+        w.state["plant"] = str((await s.execute(select(Plant.id).where(Plant.code == "P1"))).scalar_one())
+
+
+async def audit_add(w: World, first: int, k: int) -> None:
+    """k audit events of one entity, and k rows written behind the application (unaudited)."""
+    for i in range(first, first + k):
+        await w.db.record(AuditContext("qcount", reason="query count"),
+                          PendingEvent("QUERY_COUNT", "qcount", str(i), {"i": [None, i]}))
+    async with w.db.write_engine.begin() as conn:
+        await conn.execute(insert(PlasmaStation), [
+            {"code": f"QS{i}", "name": f"Station {i}", "province": "X", "licence_number": f"L{i}"}
+            for i in range(first, first + k)])
+
+
+async def users_add(w: World, first: int, k: int) -> None:
+    for i in range(first, first + k):
+        await w.signed("adm.sig", "createUser", "CreateUserInput", {
+            "username": f"q.user{i}", "displayName": f"Person {i}", "roles": ["operator"], "reason": "new hire"},
+            "user { username }", approver="qa.sig")
+
+
+async def signatures_add(w: World, first: int, k: int) -> None:
+    for i in range(first, first + k):
+        await w.signed("op.one", "setEquipmentStatus", "SetEquipmentStatusInput", {
+            "code": "EQ-1", "status": "MAINTENANCE" if i % 2 == 0 else "IDLE", "reason": f"change {i}"})
+    async with w.db.read() as s:
+        w.state["entity"], w.state["entityId"] = (await s.execute(
+            select(ESignature.entity, ESignature.entity_id).where(ESignature.operation == "setEquipmentStatus")
+            .limit(1))).one()
+
+
+async def tokens_add(w: World, first: int, k: int) -> None:
+    for i in range(first, first + k):
+        await w.signed("qa.sig", "issueScopedToken", "IssueScopedTokenInput", {
+            "holder": "reg.one", "readOnly": True, "products": [ALBUMIN], "purpose": f"inspection {i}",
+            "validFrom": (NOW - timedelta(days=1)).isoformat(), "validUntil": (NOW + timedelta(days=30)).isoformat()},
+            "id", meaning="APPROVED")
+
+
+async def plasma_setup(w: World) -> None:
+    await donor(w.db, "DQ")
+    await cold_store(w.db, "CSQ")
+    async with w.db.write(SYSTEM) as s:
+        s.add(Pool(code="PQ-1", product=ALBUMIN, status="CLOSED", pooled_at=NOW - timedelta(hours=1)))
+
+
+async def plasma_add(w: World, first: int, k: int) -> None:
+    """k units of donor DQ stored in CSQ and pooled in PQ-1, k batches of PQ-1, k retests of the first
+    unit, k readings of the cold store while the units lay there."""
+    async with w.db.read() as s:
+        pool = (await s.execute(select(Pool.id).where(Pool.code == "PQ-1"))).scalar_one()
+    await units(w.db, "DQ", "CSQ", first, k, pool_id=pool)
+    async with w.db.write(SYSTEM) as s:
+        unit = (await s.execute(select(PlasmaUnit.id).where(PlasmaUnit.donation_number == "DQ-U0"))).scalar_one()
+        for i in range(first, first + k):
+            b = Batch(batch_number=f"BQ-{i}", product=ALBUMIN, status="IN_PROGRESS", started_at=NOW)
+            s.add(b)
+            await s.flush()
+            await s.execute(insert(batch_pool).values(batch_id=b.id, pool_id=pool))
+            s.add(RetestResult(unit_id=unit, test=f"T{i}", result="NEGATIVE", method="ELISA", kit_lot="K1",
+                               instrument="I1", analyst="qc.sig", tested_at=NOW - timedelta(minutes=i)))
+    await w.ingest([reading("CSQ-TT-101", -31.5, NOW - timedelta(hours=1) + timedelta(seconds=30 * i))
+                    for i in range(first, first + k)])
+
+
+async def notices_setup(w: World) -> None:
+    await seed_stations(w.db)
+
+
+async def notices_add(w: World, first: int, k: int) -> None:
+    """k donors deferred by QA: a notice to their station each."""
+    for i in range(first, first + k):
+        await donor(w.db, f"DN-{i}")
+        await w.signed("qa.sig", "deferDonor", "DeferDonorInput", {
+            "cardNumber": f"DN-{i}", "status": "DEFERRED", "reason": "positive marker", "lookbackDays": 60},
+            "cardNumber", meaning="APPROVED")
+
+
+async def video_add(w: World, first: int, k: int) -> None:
+    """k mapped and k unmapped key posts in R1, k cameras (the newest watching every mapped post), k clips
+    of CAM-Q0 and k deviations the first clip is evidence of."""
+    for i in range(first, first + k):
+        await w.signed("qa.sig", "defineKeyPost", "DefineKeyPostInput", {
+            "code": f"KPM-{i}", "name": f"Charging {i}", "category": "KEY_WORKSTATION", "roomCode": "R1"},
+            "code", meaning="APPROVED")
+        await w.signed("qa.sig", "defineKeyPost", "DefineKeyPostInput", {
+            "code": f"KPU-{i}", "name": f"Sampling {i}", "category": "MANUAL_SAMPLING", "roomCode": "R1"},
+            "code", meaning="APPROVED")
+        await w.signed("sup.rsa", "registerCamera", "RegisterCameraInput", {
+            "code": f"CAM-Q{i}", "name": f"Camera {i}", "roomCode": "R1", "x": 1, "y": 1, "deviceType": "FIXED",
+            "keyPostCodes": [f"KPM-{j}" for j in range(i + 1)]}, "code")
+        clip = await w.signed("op.one", "recordVideoClip", "RecordVideoClipInput", {
+            "cameraCode": "CAM-Q0", "category": "GENERAL", "playbackUri": f"https://vms.local/play?clip={i}",
+            "startedAt": (NOW - timedelta(minutes=60 - i)).isoformat(),
+            "endedAt": (NOW - timedelta(minutes=59 - i)).isoformat()}, "id")
+        w.state.setdefault("clip", clip["id"])
+        dev = await w.signed("op.one", "raiseDeviation", "RaiseDeviationInput", {
+            "title": f"Deviation {i}", "description": "glove contact at the charging port"}, "number")
+        await w.signed("qa.sig", "linkVideoClips", "LinkVideoClipsInput", {
+            "recordKind": "DEVIATION", "recordRef": dev["number"], "reason": "investigation",
+            "clipIds": [w.state["clip"]]}, "id", meaning="APPROVED")
+
+
+async def alarms_setup(w: World) -> None:
+    await donor(w.db, "DA")
+    await cold_store(w.db, "CSA", alarm_delay_s=60, alarm_deadband=1.0, alarm_priority="HIGH")
+    w.state["clock"] = NOW - timedelta(days=2)
+
+
+async def alarms_add(w: World, first: int, k: int) -> None:
+    """k units in cold store CSA, k excursions there (an alarm each, linked to the units lying there),
+    k cold rooms due for a check, k signed checks of CSA."""
+    await units(w.db, "DA", "CSA", first, k)
+    for i in range(first, first + k):
+        await cold_store(w.db, f"CT{i}")
+    readings = []
+    for _ in range(k):
+        t = w.state["clock"]
+        readings += [reading("CSA-TT-101", -10, t), reading("CSA-TT-101", -10, t + timedelta(seconds=61)),
+                     reading("CSA-TT-101", -31, t + timedelta(seconds=62))]
+        w.state["clock"] = t + timedelta(minutes=5)
+    await w.ingest(readings, alarms=True)
+    for i in range(first, first + k):
+        await w.signed("op.one", "recordColdRoomCheck", "ColdRoomCheckInput", {
+            "roomCode": "CSA", "temperature": -30.5, "doorClosed": True, "note": f"check {i}"}, "id")
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    add: Callable[[World, int, int], Awaitable[None]]
+    setup: Callable[[World], Awaitable[None]] | None = None
+
+
+WORLDS = {
+    "plant": WorldSpec(plant_add, plant_setup),
+    "audit": WorldSpec(audit_add),
+    "users": WorldSpec(users_add),
+    "signatures": WorldSpec(signatures_add),
+    "tokens": WorldSpec(tokens_add),
+    "plasma": WorldSpec(plasma_add, plasma_setup),
+    "notices": WorldSpec(notices_add, notices_setup),
+    "video": WorldSpec(video_add),
+    "alarms": WorldSpec(alarms_add, alarms_setup),
+}
+
+
+# --- the probes: a query of one world and the list paths it measures -------------------------------------
+
+SENSOR = "tag name kind unit value quality sourceTime"
+PLANT = (f"id code areas {{ code roomCodes }} rooms {{ code equipment {{ code status sensors {{ {SENSOR} }} }} "
+         f"sensors {{ {SENSOR} }} }}")
+STORAGE = ("storage { location roomCode sensorTag since limit highLimit excursions conforming reasons "
+           "temperatures(maxPoints: 200) { time value min max } }")
+UNIT = f"donationNumber materialCode status poolCode donorCardNumber station {{ code }} {STORAGE}"
+GRAPH = "nodes { id kind code label status } edges { source target kind } summary { kind count } truncated"
+CLIP = ("id cameraCode roomCode startedAt status retention { retentionClass retainUntil purgeable } "
+        "links { evidenceId recordKind recordRef linkedBy }")
+PLANT_PATHS = ("areas", "rooms", "rooms.equipment", "rooms.equipment.sensors", "rooms.sensors")
+GRAPH_PATHS = ("nodes", "edges", "summary")
+
+
+@dataclass(frozen=True)
+class Probe:
+    world: str
+    user: str
+    query: str
+    paths: tuple[str, ...]
+    variables: Callable[[World], dict[str, Any]] = lambda _w: {}
+
+
+PROBES = {
+    "plants": Probe("plant", "op.one", f"{{ plants {{ {PLANT} }} }}", ("plants", *(f"plants.{p}" for p in
+                                                                                    PLANT_PATHS))),
+    "plant": Probe("plant", "op.one", f"query($id: ID!) {{ plant(id: $id) {{ {PLANT} }} }}",
+                   tuple(f"plant.{p}" for p in PLANT_PATHS), lambda w: {"id": w.state["plant"]}),
+    "equipment": Probe("plant", "op.one", f'{{ equipment(code: "EQ-1") {{ code sensors {{ {SENSOR} }} }} }}',
+                       ("equipment.sensors",)),
+    "auditTrail": Probe("audit", "audit.one", """{ auditTrail(filter: {entity: "qcount"}, first: 100) { totalCount
+        edges { cursor node { id occurredAt actor action entity entityId changes reason hash prevHash } } } }""",
+                        ("auditTrail.edges",)),
+    "verifyAuditChain": Probe("audit", "audit.one", """{ verifyAuditChain { ok checked rowsChecked mismatchCount
+        mismatches(first: 1000) { entity entityId column audited current problem } } }""",
+                              ("verifyAuditChain.mismatches",)),
+    "users": Probe("users", "audit.one", "{ users { username displayName active roles organisation } }", ("users",)),
+    "signatures": Probe("signatures", "qa.one", """query($e: String!, $id: String!) { signatures(entity: $e,
+        entityId: $id) { id operation meaning signer printedName signedAt algorithm certificateFingerprint } }""",
+                        ("signatures",), lambda w: {"e": w.state["entity"], "id": w.state["entityId"]}),
+    "scopedTokens": Probe("tokens", "qa.one", "{ scopedTokens { id holder issuedBy purpose scope validFrom "
+                                              "expiresAt revokedAt lastUsedAt } }", ("scopedTokens",)),
+    "plasmaUnit": Probe("plasma", "qa.one", f'{{ plasmaUnit(donationNumber: "DQ-U0") {{ {UNIT} }} }}',
+                        ("plasmaUnit.storage.temperatures",)),
+    "donor.units": Probe("plasma", "qa.one", f'{{ donor(cardNumber: "DQ") {{ cardNumber units {{ {UNIT} }} }} }}',
+                         ("donor.units", "donor.units.storage.temperatures")),
+    "donor.lookback": Probe("plasma", "qa.one",
+                            f'{{ donor(cardNumber: "DQ") {{ cardNumber lookback(days: 60) {{ {UNIT} }} }} }}',
+                            ("donor.lookback", "donor.lookback.storage.temperatures")),
+    "batches": Probe("plasma", "qa.one", "{ batches(first: 100) { totalCount edges { node { batchNumber product "
+                                         "status startedAt poolCodes } } } }", ("batches.edges",)),
+    "traceBackward": Probe("plasma", "qa.one", f'{{ traceBackward(code: "PQ-1") {{ {GRAPH} }} }}',
+                           tuple(f"traceBackward.{p}" for p in GRAPH_PATHS)),
+    "traceForward": Probe("plasma", "qa.one", f'{{ traceForward(code: "DQ") {{ {GRAPH} }} }}',
+                          tuple(f"traceForward.{p}" for p in GRAPH_PATHS)),
+    "lookbackImpact": Probe("plasma", "qa.one", f'{{ lookbackImpact(cardNumber: "DQ") {{ windowUnits pools '
+                                                f'batches graph {{ {GRAPH} }} }} }}',
+                            tuple(f"lookbackImpact.graph.{p}" for p in GRAPH_PATHS)),
+    "retests": Probe("plasma", "qa.one", '{ retests(donationNumber: "DQ-U0") { test result value method kitLot '
+                                         'instrument analyst testedAt reviewedBy source } }', ("retests",)),
+    "sensorHistory": Probe("plasma", "qa.one", """query($f: DateTime!, $t: DateTime!) { sensorHistory(
+        tag: "CSQ-TT-101", from: $f, to: $t, maxPoints: 200) { time value min max count } }""", ("sensorHistory",),
+                           lambda _w: {"f": (NOW - timedelta(hours=2)).isoformat(), "t": NOW.isoformat()}),
+    "stationNotices": Probe("notices", "log.sig", "{ stationNotices { id stationCode kind donationNumber "
+                                                  "donorCardNumber reason createdAt } }", ("stationNotices",)),
+    "cameras": Probe("video", "qa.one", "{ cameras { code roomCode active keyPosts { code name category } } }",
+                     ("cameras", "cameras.keyPosts")),
+    "keyPosts": Probe("video", "qa.one", "{ keyPosts { code name category roomCode cameraCodes } }", ("keyPosts",)),
+    "keyPostCoverage": Probe("video", "qa.one", "{ keyPostCoverage { complete keyPosts { code cameraCodes } "
+                                                "unmapped { code cameraCodes } } }",
+                             ("keyPostCoverage.keyPosts", "keyPostCoverage.unmapped")),
+    "videoClips": Probe("video", "qa.one",
+                        f"{{ videoClips(first: 100) {{ totalCount edges {{ node {{ {CLIP} }} }} }} }}",
+                        ("videoClips.edges", "videoClips.edges.node.links")),
+    "videoClip": Probe("video", "qa.one", f"query($id: Int!) {{ videoClip(id: $id) {{ {CLIP} }} }}",
+                       ("videoClip.links",), lambda w: {"id": w.state["clip"]}),
+    # As a caller allowed to read plasma units: for one who is not, affectedUnits is null on every alarm
+    # and each refusal is audited on its own (Context.require), three statements per alarm listed.
+    "alarms": Probe("alarms", "qa.one", """{ alarms(first: 100) { totalCount edges { node { id source condition
+        priority state tag roomCode equipmentCode message value peak raisedAt clearedAt affectedUnits } } } }""",
+                    ("alarms.edges",)),
+    "tabletTasks": Probe("alarms", "qa.one", "{ tabletTasks { kind title roomCode dueAt alarmId } }",
+                         ("tabletTasks",)),
+    "coldRoomChecks": Probe("alarms", "qa.one", """{ coldRoomChecks(roomCode: "CSA", first: 100) { totalCount
+        edges { node { id roomCode temperature sensorTag sensorValue conforming checkedBy checkedAt } } } }""",
+                            ("coldRoomChecks.edges",)),
+}
+GUARD = {path: name for name, p in PROBES.items() for path in p.paths}
+
+
+def list_paths() -> set[str]:
+    """Every list-of-objects field reachable from Query, by its path of field names."""
+    found: set[str] = set()
+
+    def is_list(t: GraphQLOutputType) -> bool:
+        return isinstance(t.of_type if isinstance(t, GraphQLNonNull) else t, GraphQLList)
+
+    def walk(t: GraphQLObjectType, path: str, seen: frozenset[str]) -> None:
+        for name, f in t.fields.items():
+            named = get_named_type(f.type)
+            if isinstance(named, GraphQLObjectType) and named.name not in seen:
+                here = f"{path}.{name}" if path else name
+                if is_list(f.type):
+                    found.add(here)
+                walk(named, here, seen | {named.name})
+
+    query = build_schema()._schema.query_type
+    assert query is not None
+    walk(query, "", frozenset())
+    return found
+
+
+def test_every_list_field_is_guarded() -> None:
+    paths = list_paths()
+    assert not set(GUARD) & set(EXEMPT)
+    assert paths - set(GUARD) - set(EXEMPT) == set(), "list fields without a query-count probe (add one to PROBES)"
+    assert set(GUARD) | set(EXEMPT) <= paths, "probes for paths the schema no longer has"
+
+
+def lengths(data: Any, path: str) -> list[int]:
+    level = [data]
+    for name in path.split("."):
+        level = [item[name] for v in level for item in (v if isinstance(v, list) else [v]) if item is not None]
+    return [len(v) for v in level]
+
+
+async def measure(w: World, counter: Statements, probe: Probe) -> tuple[list[str], dict[str, Any]]:
+    me = await w.client(probe.user)
+    w.svc.policy_checked = -math.inf  # the periodic policy re-check runs in every measured request alike
+    counter.seen.clear()
+    body = await me(probe.query, probe.variables(w))
+    sent = list(counter.seen)
+    assert "errors" not in body, body
+    return sent, body["data"]
+
+
+@pytest.mark.parametrize("world", sorted(WORLDS))
+async def test_statements_do_not_grow_with_the_objects_listed(env: Any, world: str) -> None:
+    gql, signers, db = env
+    w, spec = World(gql, signers, db), WORLDS[world]
+    probes = {name: p for name, p in PROBES.items() if p.world == world}
+    if spec.setup is not None:
+        await spec.setup(w)
+    counter = Statements(db)
+    try:
+        await spec.add(w, 0, 1)
+        one = {name: await measure(w, counter, p) for name, p in probes.items()}
+        await spec.add(w, 1, N - 1)
+        many = {name: await measure(w, counter, p) for name, p in probes.items()}
+    finally:
+        counter.close()
+    for name, p in probes.items():
+        for path in p.paths:
+            few, lots = lengths(one[name][1], path), lengths(many[name][1], path)
+            assert few and max(few) >= 1, (path, few)
+            assert max(lots) >= (max(few) if path.rsplit(".", 1)[-1] in FIXED else N), (path, lots)
+        print(f"{name}: {len(one[name][0])} statements for 1, {len(many[name][0])} for {N}")
+    grown = {name: (len(one[name][0]), len(many[name][0])) for name in probes
+             if len(one[name][0]) != len(many[name][0])}
+    extra = {name: Counter(many[name][0]) - Counter(one[name][0]) for name in grown}
+    assert not grown, f"statements grow with the objects listed: {grown}, the extra ones: {extra}"
+
+
+async def test_the_batches_answer_each_key_as_it_would_alone(db: Database) -> None:
+    """The batch functions behind the loaders, on SQLite and PostgreSQL: keys in any order, repeated or
+    unknown, each answered as a batch of that key alone would answer it. The units of a cold store
+    arrive a multiple of the gap grid apart (15 minutes), so sharing the store's record changes nothing."""
+    await add_tiny_plant(db)
+    await donor(db, "DB")
+    await cold_store(db, "CSB")
+    await cold_store(db, "CSC")
+    start = NOW - timedelta(hours=7)
+    async with db.write(SYSTEM) as s:
+        d = (await s.execute(select(Donor).where(Donor.card_number == "DB"))).scalar_one()
+        sensors = dict((await s.execute(select(Sensor.tag, Sensor.id))).all())
+        for i, (room, received) in enumerate([("CSB", 6 * 60), ("CSB", 5 * 60 + 45), ("CSB", 60), ("CSC", 90),
+                                              (None, None)]):
+            s.add(PlasmaUnit(donation_number=f"DB-U{i}", donor_id=d.id, station_id=d.station_id, blood_type="A",
+                             collected_on=(NOW - timedelta(days=i)).date(), weight_g=600, status="QUARANTINED",
+                             received_at=NOW - timedelta(minutes=received) if received else None,
+                             storage_location=f"{room}-R01-P{i}" if room else None))
+        rows = []
+        for minute in range(0, 7 * 60, 5):
+            t = start + timedelta(minutes=minute, seconds=97)  # off the bucket edges (float julianday in SQLite)
+            if not 3 * 60 <= minute < 5 * 60:  # CSB's record has a two-hour hole, and two warm readings
+                rows.append({"sensor_id": sensors["CSB-TT-101"], "source_time": t, "received_at": t, "quality": "GOOD",
+                             "value": -20.0 if minute in (65, 400) else -31.0})
+            rows.append({"sensor_id": sensors["CSC-TT-101"], "source_time": t, "received_at": t, "quality": "GOOD",
+                         "value": -31.0})
+        await s.execute(insert(SensorReading), rows)
+        s.add_all([Alarm(source="LIMIT", condition="HIGH", priority="HIGH", state="CLEARED", message=f"alarm {i}",
+                         began_at=NOW, raised_at=NOW) for i in range(2)])
+    async with db.write(SYSTEM) as s:
+        unit_ids = list((await s.execute(select(PlasmaUnit.id).order_by(PlasmaUnit.id))).scalars())
+        alarm_ids = list((await s.execute(select(Alarm.id).order_by(Alarm.id))).scalars())
+        await s.execute(insert(alarm_unit), [{"alarm_id": alarm_ids[1], "plasma_unit_id": u} for u in unit_ids[2:0:-1]])
+
+    async def both(batch: Any, keys: list[Any]) -> tuple[list[Any], list[Any]]:
+        async with db.read() as s:
+            return list(await batch(s, keys)), [(await batch(s, [k]))[0] for k in keys]
+
+    keys = [*unit_ids[::-1], unit_ids[0], -1]
+    together, alone = await both(storage.storage_by_unit_ids, keys)
+    assert together[:-1] == alone[:-1] and isinstance(together[-1], AppError) and isinstance(alone[-1], AppError)
+    first, _, late, other, nowhere = together[4], together[3], together[2], together[1], together[0]
+    assert first.excursions == 2 and any("1 gaps" in r for r in first.reasons), first
+    assert late.excursions == 1 and late.reasons == ["1 readings above -25.0 °C while stored"], late
+    assert other.conforming and nowhere.reasons == ["not in storage yet"], (other, nowhere)
+
+    windows = [Window("CSB-TT-101", start, NOW, 1000), Window("CSC-TT-101", start, NOW, 10), Window("NOPE", start,
+               NOW, 10), Window("CSB-TT-101", start, NOW, 1), Window("CSB-TT-101", start + timedelta(hours=1), NOW, 5)]
+    together, alone = await both(histories, windows)
+    assert together[:2] + together[4:] == alone[:2] + alone[4:]
+    assert len(together[0]) == 60 and len(together[1]) == 10 and sum(p.count for p in together[1]) == 84
+    assert [e.extensions["code"] for e in together[2:4]] == ["NOT_FOUND", "VALIDATION_FAILED"]
+
+    together, alone = await both(alarms.units_by_alarm_ids, [alarm_ids[1], alarm_ids[0], alarm_ids[1], -1])
+    assert together == alone == [["DB-U1", "DB-U2"], [], ["DB-U1", "DB-U2"], []]
+    async with db.read() as s:
+        donor_id = (await s.execute(select(Donor.id).where(Donor.card_number == "DB"))).scalar_one()
+    together, alone = await both(plasma.units_by_donor_ids, [-1, donor_id])
+    assert [[u.donation_number for u in units] for units in together] == [[], [f"DB-U{i}" for i in range(4, -1, -1)]]
+    assert [[u.id for u in units] for units in together] == [[u.id for u in units] for units in alone]
