@@ -6,7 +6,7 @@ import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator
-from contextlib import ExitStack, asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -225,43 +225,52 @@ class _Background:
 
     @asynccontextmanager
     async def lifespan(self, app_: Starlette) -> AsyncIterator[None]:
+        """Started in order, stopped in reverse, also when a later step fails to start (a broken
+        bridge file stops the start with everything before it closed, the database included)."""
         svc, settings = self.svc, self.settings
-        # A process starting after a signed policy reload runs the approved version, not the files.
-        await svc.sync_policy(every=0)
-        if isinstance(svc.bus, RedisBus):
-            await svc.bus.start()
-        stack = ExitStack()
-        stack.enter_context(svc.bus.listen(SENSOR_TOPIC, svc.twin.observe))  # other nodes' readings
-        stack.enter_context(svc.bus.listen(SESSION_TOPIC, self.sockets.on_event))  # revocations, every node
-        recorder = Recorder(svc.db)
-        await recorder.start()
-        svc.twin.store = recorder.record
-        svc.twin.tags = frozenset(recorder.sensor_ids)
-        svc.twin.backlog = recorder.backlog
-        app_.state.recorder = recorder
-        self.metrics.recorder = recorder
-        await svc.alarms.start()
-        svc.twin.watch = svc.alarms.feed
-        if settings.demo and settings.data_dir is not None:
-            self.plant = await demo_live.start(svc, settings.data_dir, _free_port())
-        if settings.bridge_config is not None:
-            self.bridge = await start_configured(svc, settings.bridge_config)
-        for hook in self.on_startup:
-            await hook()
-        yield
-        if self.bridge is not None:
-            bridge, self.bridge = self.bridge, None
-            await bridge.stop()
-        if self.plant is not None:
-            plant, self.plant = self.plant, None
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(svc.db.dispose)
+            # A process starting after a signed policy reload runs the approved version, not the files.
+            await svc.sync_policy(every=0)
+            if isinstance(svc.bus, RedisBus):
+                await svc.bus.start()
+                stack.push_async_callback(svc.bus.stop)
+            stack.enter_context(svc.bus.listen(SENSOR_TOPIC, svc.twin.observe))  # other nodes' readings
+            stack.enter_context(svc.bus.listen(SESSION_TOPIC, self.sockets.on_event))  # revocations
+            recorder = Recorder(svc.db)
+            await recorder.start()
+            stack.push_async_callback(recorder.stop)
+            svc.twin.store = recorder.record
+            svc.twin.tags = frozenset(recorder.sensor_ids)
+            svc.twin.backlog = recorder.backlog
+            app_.state.recorder = recorder
+            self.metrics.recorder = recorder
+            await svc.alarms.start()
+            stack.push_async_callback(svc.alarms.stop)
+            svc.twin.watch = svc.alarms.feed
+            stack.callback(self._detach_twin)
+            if settings.demo and settings.data_dir is not None:
+                self.plant = await demo_live.start(svc, settings.data_dir, _free_port())
+                stack.push_async_callback(self._stop_plant)
+            if settings.bridge_config is not None:
+                self.bridge = await start_configured(svc, settings.bridge_config)
+                stack.push_async_callback(self._stop_bridge)
+            for hook in self.on_startup:
+                await hook()
+            yield
+
+    def _detach_twin(self) -> None:
+        self.svc.twin.store = self.svc.twin.watch = None
+
+    async def _stop_plant(self) -> None:
+        plant, self.plant = self.plant, None
+        if plant is not None:
             await plant.stop()
-        svc.twin.store = svc.twin.watch = None
-        await svc.alarms.stop()
-        await recorder.stop()
-        stack.close()
-        if isinstance(svc.bus, RedisBus):
-            await svc.bus.stop()
-        await svc.db.dispose()
+
+    async def _stop_bridge(self) -> None:
+        bridge, self.bridge = self.bridge, None
+        if bridge is not None:
+            await bridge.stop()
 
 
 def _free_port() -> int:
