@@ -25,6 +25,7 @@ from records.readings import SensorReading
 from tests import services
 from tests.conftest import add_users, make_settings, start_live_server, token_at
 from tests.signing_env import add_tiny_plant
+from twin.state import SENSOR_TOPIC
 
 pytestmark = pytest.mark.mosquitto
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
@@ -92,9 +93,15 @@ async def test_core_outage_loses_and_doubles_nothing(mosquitto_server: services.
                                client_id="test-bridge"))
     await bridge.start()
     seen: list[float] = []
+    bus = core.app.state.services.bus
+    listeners = bus.subscriber_count(SENSOR_TOPIC)  # the node's own (the twin's) before the client's
     watcher = asyncio.create_task(_watch(core, await token_at(core.url, "op.one"), seen))
     try:
-        await asyncio.sleep(0.5)  # bridge and watcher subscribed
+        async def subscribed() -> bool:  # the watcher's subscription is registered on the core's bus
+            return bool(bus.subscriber_count(SENSOR_TOPIC) > listeners)
+
+        await _until(subscribed, "the control-room client's subscription")
+        await asyncio.sleep(0.5)  # the bridge's MQTT subscription
         await _publish(mosquitto_server.port, 0, 20)
 
         async def first_stored() -> bool:
