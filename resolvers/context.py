@@ -106,6 +106,8 @@ class Context:
     # policies.signatures.RawInput marker: what a signature covers (design.md).
     raw_inputs: dict[str, Any] = field(default_factory=dict)
     connection_params: dict[str, Any] | None = None
+    # Denials already audited in this request: a field refused on each of 50 objects is one event.
+    denied: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def db(self) -> Database:
@@ -138,17 +140,20 @@ class Context:
         assert self.principal is not None
         await self.services.sync_policy()
         if self.principal.is_scoped and obj.split(":")[0] not in SCOPED_AREAS:
-            await self.db.record(self.audit_context(), PendingEvent(
-                "ACCESS_DENIED", obj.split(":")[0], None, {"object": obj, "action": act, "reason": "out of scope"}))
+            await self._deny(obj, act, {"reason": "out of scope"})
             raise _audited(AppError(ErrorCode.OUT_OF_SCOPE, "this token's scope does not cover that data"))
         if not self.services.authorizer.allows(self.principal, obj, act, site):
-            await self.db.record(
-                self.audit_context(),
-                PendingEvent("ACCESS_DENIED", obj.split(":")[0], None,
-                             {"object": obj, "action": act, "roles": self.principal.roles}),
-            )
+            await self._deny(obj, act, {"roles": self.principal.roles})
             raise _audited(AppError(ErrorCode.FORBIDDEN, f"your roles do not allow {act} on {obj}"))
         return self.principal
+
+    async def _deny(self, obj: str, act: str, why: dict[str, Any]) -> None:
+        """Audit a denial once per request and object/action, however many objects asked for it."""
+        if (obj, act) in self.denied:
+            return
+        self.denied.add((obj, act))
+        await self.db.record(self.audit_context(), PendingEvent(
+            "ACCESS_DENIED", obj.split(":")[0], None, {"object": obj, "action": act, **why}))
 
     async def require_duty(self, action: str, entity: str, entity_id: str, message: str, *,
                            subject: str | None = None, **record: Any) -> None:

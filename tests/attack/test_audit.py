@@ -34,6 +34,7 @@ from api.demo import seed_all
 from api.seed import NewUser, seed_stations
 from records import synthetic
 from records.audit import AuditContext, PendingEvent, append, verify_chain
+from records.audit import AuditEvent as AuditEventModel
 from records.audit_state import TableDigest, audited_tables, verify_store
 from records.db import Database
 from records.plant import Room, Sensor
@@ -292,3 +293,28 @@ def test_the_import_digest_is_sha256_of_the_canonical_json_of_the_rows() -> None
     assert got["columns"]["status"] == hashlib.sha256(rfc8785.dumps(["RELEASED", "BLOCKED"])).hexdigest()
     assert TableDigest(["id"]).result()["sha256"] == hashlib.sha256(b"[]").hexdigest()
 
+
+
+async def test_a_field_refused_on_every_object_is_audited_once_per_request(gql: GQL, app_db: Database) -> None:
+    """An operator may read alarms but not plasma units: asking each alarm's affected units is one
+    denial in the audit trail per request, not one per alarm (an attacker could flood the chain)."""
+    async with app_db.write(AuditContext("system", reason="test alarms")) as s:
+        from records.alarms import Alarm
+        from records.base import utcnow
+
+        now = utcnow()
+        for i in range(5):
+            s.add(Alarm(tag=f"T-{i}", source="LIMIT", condition="HIGH", priority="HIGH",
+                        state="ACTIVE", message="test", began_at=now, raised_at=now))
+    op = await gql.sign_in("op.one")
+
+    async def denials() -> int:
+        async with app_db.read() as s:
+            return int((await s.execute(select(func.count()).select_from(AuditEventModel).where(
+                AuditEventModel.action == "ACCESS_DENIED"))).scalar_one())
+
+    before = await denials()
+    body = await op("{alarms{edges{node{tag affectedUnits}}}}")
+    assert len(body["data"]["alarms"]["edges"]) == 5
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"} and len(body["errors"]) == 5
+    assert await denials() == before + 1
