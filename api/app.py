@@ -52,7 +52,7 @@ from schema.root import build_schema
 from schema.trace import FAST_FIELDS
 from subscriptions.bus import Bus
 from subscriptions.redis_bus import RedisBus
-from twin.alarming import ALARM_TOPIC, AlarmService
+from twin.alarm_service import ALARM_TOPIC, AlarmService
 from twin.codec import CODECS
 from twin.recorder import Recorder
 from twin.state import SENSOR_TOPIC, PlantState

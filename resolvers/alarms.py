@@ -24,7 +24,7 @@ from records.plant import Equipment, Room
 from records.plasma import PlasmaUnit
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
-from twin.alarming import snapshot
+from twin.alarm_service import snapshot
 
 STANDING = ("ACTIVE", "ACKED", "CLEARED")
 MAX_EXPORT = 10_000

@@ -23,7 +23,7 @@ from records.signature import ESignature
 from resolvers.identity import Lockout
 from resolvers.trace import TraceScope
 from subscriptions.bus import Bus
-from twin.alarming import AlarmService
+from twin.alarm_service import AlarmService
 from twin.state import PlantState
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from resolvers.context import Context
 from schema.permissions import can
 from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 from schema.signing import SignatureInput, signed
-from twin.alarming import ALARM_TOPIC
-from twin.alarming import AlarmEvent as BusEvent
+from twin.alarm_service import ALARM_TOPIC
+from twin.alarm_service import AlarmEvent as BusEvent
 
 
 @strawberry.type(description="One alarm through its lifecycle: raised, acknowledged (signed), returned to normal.")

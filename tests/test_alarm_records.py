@@ -24,8 +24,8 @@ from resolvers import identity
 from resolvers.context import Context
 from schema.root import build_schema
 from tests.test_users import set_setting
-from twin.alarming import ALARM_TOPIC, AlarmService
-from twin.alarms import Priority
+from twin.alarm_rules import Priority
+from twin.alarm_service import ALARM_TOPIC, AlarmService
 from twin.recorder import Recorder
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)

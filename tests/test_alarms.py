@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from twin.alarms import AlarmEngine, Priority, Rule
+from twin.alarm_rules import AlarmEngine, Priority, Rule
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 

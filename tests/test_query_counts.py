@@ -37,7 +37,7 @@ from resolvers.history import Window, histories
 from schema.root import build_schema
 from tests.conftest import GQL
 from tests.signing_env import add_tiny_plant
-from twin.alarming import AlarmService
+from twin.alarm_service import AlarmService
 from twin.recorder import Recorder
 
 N = 50

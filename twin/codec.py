@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from subscriptions.redis_bus import Codec
-from twin.alarming import ALARM_TOPIC, AlarmEvent
+from twin.alarm_service import ALARM_TOPIC, AlarmEvent
 from twin.state import SENSOR_TOPIC, Quality, Reading
 
 ALARM_TIMES = ("began_at", "raised_at", "cleared_at", "acknowledged_at")

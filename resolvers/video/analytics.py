@@ -15,7 +15,7 @@ from records.plant import Equipment, Room
 from records.video import CameraKeyPost, KeyPost
 from resolvers.context import Context
 from resolvers.video.checks import CLOCK_TOLERANCE, aware, find_camera, invalid, one_of, valid_text
-from twin.alarms import Priority
+from twin.alarm_rules import Priority
 
 # What a video-analytics source may report, its alarm priority and its wording.
 ANALYTICS: dict[str, tuple[Priority, str]] = {

@@ -1,5 +1,6 @@
-"""Alarms of the live plant: the rules engine fed by the twin, alarm records written by one task, and
-an event on the bus after each commit (never before: a subscriber never sees an alarm that is not stored).
+"""Alarms of the live plant, stored and announced: the rules engine (twin/alarm_rules.py) fed by the
+twin, alarm records written by one task, and an event on the bus after each commit (never before: a
+subscriber never sees an alarm that is not stored).
 
 Limit alarms come from the sensors' limits and alarm settings. Event alarms (video analytics and other
 sources) are momentary: stored already returned to normal and waiting for acknowledgement.
@@ -23,7 +24,7 @@ from records.db import Database
 from records.plant import Equipment, Room, Sensor
 from records.plasma import PlasmaUnit
 from subscriptions.bus import Bus
-from twin.alarms import AlarmEngine, Priority, Rule, Transition
+from twin.alarm_rules import AlarmEngine, Priority, Rule, Transition
 from twin.state import Reading
 
 log = logging.getLogger("plasmatwin.alarms")

@@ -1,7 +1,7 @@
 """Alarm rules per tag in the ISA-18.2 manner: high/low limits, on-delay, deadband, priority.
 
 A pure state machine: readings in, alarm transitions out. The twin feeds it every reading; storage,
-acknowledgement and notification are layered on top.
+acknowledgement and notification are layered on top, in twin/alarm_service.py.
 """
 
 from __future__ import annotations
