@@ -220,6 +220,13 @@ class GraphQLHTTP:
         except AppError as e:
             status = 401 if e.code == ErrorCode.UNAUTHENTICATED else 403
             return JSONResponse({"errors": [format_error(e)]}, status, media_type=media)
+        try:
+            return await self._execute(query, doc, op, params, variables, coerced, context, media)
+        finally:
+            await context.settle()  # nothing the request started keeps running after its answer
+
+    async def _execute(self, query: str, doc: DocumentNode, op: OperationDefinitionNode, params: dict[str, Any],
+                       variables: dict[str, Any], coerced: Any, context: Any, media: str) -> Response:
         planned = self._plan(query, params.get("operationName")) if self.fast_fields else None
         if planned is not None:
             out = await fast_path.execute(self.schema, planned[0], self.fast_fields, context, coerced, planned[1])

@@ -60,6 +60,13 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             with suppress(Exception):
                 await operation.send_initial_errors(refused.errors)
             return
+        try:
+            await self._run(operation, context)
+        finally:
+            await context.settle()  # nothing the operation started keeps running after it
+
+    async def _run(self, operation: Operation[Context, None], context: Context) -> None:
+        view: LiveGraphQL = self.view  # type: ignore[assignment]
         plan = view.live.plan(operation.query, operation.operation_name) if view.live is not None else None
         if plan is None:
             await self._run_executor(operation, context)

@@ -120,6 +120,11 @@ class Context:
 
         return Loaders(self.db)
 
+    async def settle(self) -> None:
+        """At the end of a request: nothing it started keeps running (DataLoader batches)."""
+        if "loaders" in self.__dict__:
+            await self.loaders.settle()
+
     def audit_context(self, reason: str | None = None) -> AuditContext:
         p = self.principal
         return AuditContext(p.username if p else "anonymous", p.user_id if p else None, reason, self.client)

@@ -9,6 +9,7 @@ with rows read for the first.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -30,6 +31,9 @@ MAX_BATCH = 250
 class Loaders:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Batches still running: a field whose result was dropped (an error elsewhere nulled its
+        # parent) leaves its batch behind; the request waits for it so no query outlives the request.
+        self.running: set[asyncio.Task[object]] = set()
         self.units_by_alarm_id: DataLoader[int, list[str]] = self._loader(alarms.units_by_alarm_ids)
         self.units_by_donor_id: DataLoader[int, list[PlasmaUnit]] = self._loader(plasma.units_by_donor_ids)
         self.storage_by_unit_id: DataLoader[int, storage.Storage] = self._loader(storage.storage_by_unit_ids)
@@ -38,7 +42,18 @@ class Loaders:
     def _loader(self, batch: Callable[[AsyncSession, list[K]], Awaitable[Sequence[V | AppError]]]
                 ) -> DataLoader[K, V]:
         async def load(keys: list[K]) -> Sequence[V | AppError]:
-            async with self.db.read() as s:
-                return await batch(s, keys)
+            task = asyncio.current_task()
+            if task is not None:
+                self.running.add(task)
+            try:
+                async with self.db.read() as s:
+                    return await batch(s, keys)
+            finally:
+                self.running.discard(task)
 
         return DataLoader(load, max_batch_size=MAX_BATCH, cache=False)
+
+    async def settle(self) -> None:
+        """Wait for batches still running (their results are unused; their errors are not raised)."""
+        while self.running:
+            await asyncio.gather(*tuple(self.running), return_exceptions=True)
