@@ -75,7 +75,7 @@ def _one_cert(data: bytes) -> ax509.Certificate:
 
 
 def _registry(chain: list[ax509.Certificate]) -> SimpleCertificateStore:
-    store = SimpleCertificateStore()
+    store = SimpleCertificateStore()  # type: ignore[no-untyped-call]
     store.register_multiple(chain)
     return store
 

@@ -70,7 +70,7 @@ def fingerprint(cert_pem: bytes) -> str:
 
 
 def _is_sm2(params: akeys.ECDomainParameters) -> bool:
-    return params.name == "named" and params.chosen.dotted == SM2_CURVE_OID
+    return bool(params.name == "named" and params.chosen.dotted == SM2_CURVE_OID)
 
 
 def algorithm_of(cert_pem: bytes) -> str:

@@ -459,7 +459,8 @@ class _TableCheck:
 
 
 def _after(pk: Any, last: tuple[Any, ...]) -> ColumnElement[bool]:
-    return pk > (tuple_(*last) if len(last) > 1 else last[0])
+    bound: ColumnElement[bool] = pk > (tuple_(*last) if len(last) > 1 else last[0])
+    return bound
 
 
 async def verify_state(s: Executor, *, page: int = 500, keep: int = 1000) -> StateReport:

@@ -103,7 +103,8 @@ async def batch(s: AsyncSession, batch_number: str, scope: TraceScope) -> Batch 
                            .options(selectinload(Batch.pools)))).scalar_one_or_none()
     if row is None and not scope.unrestricted:
         raise out_of_scope()
-    return row
+    found: Batch | None = row
+    return found
 
 
 async def batches(s: AsyncSession, scope: TraceScope, product: str | None, status: str | None, first: int,

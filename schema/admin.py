@@ -97,5 +97,6 @@ class AdminMutation:
                                      "(settings that decide who may do what have their own signed mutations).",
                          extensions=can("setting:value", "write"))
     async def set_setting(self, info: Info[Context, None], input: SetSettingInput, signature: SignatureInput) -> JSON:
-        return await settings_res.set_setting(info.context, signed(info, signature), input.key, input.value,
-                                              input.reason)
+        value: JSON = await settings_res.set_setting(info.context, signed(info, signature), input.key, input.value,
+                                                     input.reason)
+        return value

@@ -67,7 +67,9 @@ class Recorder:
     def _insert(self) -> Insert:
         # A reading already stored (same sensor and source time) is a replay: skip it, keep the batch.
         dialect = postgresql if self.db.write_engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(SensorReading).on_conflict_do_nothing(index_elements=["sensor_id", "source_time"])
+        insert: Insert = dialect.insert(SensorReading).on_conflict_do_nothing(
+            index_elements=["sensor_id", "source_time"])
+        return insert
 
     async def _run(self) -> None:
         while True:

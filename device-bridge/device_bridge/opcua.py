@@ -17,8 +17,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from asyncua import Client, ua
+from asyncua import ua
+from asyncua.client.client import Client
 from asyncua.common.subscription import DataChangeEvent, OverflowPolicy, StatusChangeEvent, Subscription
+from asyncua.ua.attribute_ids import AttributeIds
 
 from device_bridge.backoff import Backoff
 from device_bridge.connector import ConnectionLost, Connector, Emit
@@ -97,7 +99,7 @@ class OpcuaConnector(Connector):
         for handle, (node_id, tag) in enumerate(self.nodes.items(), start=1):
             item = ua.ReadValueId()
             item.NodeId = node_id
-            item.AttributeId = ua.AttributeIds.Value
+            item.AttributeId = AttributeIds.Value
             params = ua.MonitoringParameters()
             params.ClientHandle = handle
             params.SamplingInterval = 0  # the server samples as fast as it updates

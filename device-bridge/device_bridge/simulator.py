@@ -29,8 +29,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 import aiomqtt
-from asyncua import Server, ua
+from asyncua import ua
 from asyncua.server.binary_server_asyncio import BinaryServer
+from asyncua.server.server import Server
+from asyncua.ua.status_codes import StatusCodes
 
 from device_bridge.model import format_time, utc_now
 from device_bridge.plant import FAULTS, Plant, Sample, Signal
@@ -167,7 +169,7 @@ class Simulator:
         if server is None or not self._opcua_up:
             return
         for smp in samples:
-            code = ua.StatusCodes.BadSensorFailure if smp.quality == "BAD" else ua.StatusCodes.Good
+            code = StatusCodes.BadSensorFailure if smp.quality == "BAD" else StatusCodes.Good
             status = ua.StatusCode(ua.UInt32(code))
             dv = ua.DataValue(ua.Variant(float(smp.value), ua.VariantType.Double), StatusCode=status,
                               SourceTimestamp=stamp, ServerTimestamp=stamp)
