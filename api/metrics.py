@@ -25,11 +25,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.ingest import error_response
 from policies.errors import ErrorCode
-from records.alarms import Alarm
+from records.alarms import UNCLEARED, Alarm, Priority
 from resolvers.context import Services
 from subscriptions.redis_bus import RedisBus
 
-PRIORITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+PRIORITIES = tuple(Priority)
 
 
 class Snapshot(Collector):
@@ -90,7 +90,7 @@ class Metrics:
             snap.gauges["plasmatwin_bus_redis_connected"] = ("1 when Redis is reachable", float(svc.bus.connected))
         async with svc.db.read() as s:
             rows = dict((await s.execute(select(Alarm.priority, func.count()).where(
-                Alarm.state.in_(("ACTIVE", "ACKED"))).group_by(Alarm.priority))).all())
+                Alarm.state.in_(UNCLEARED)).group_by(Alarm.priority))).all())
         snap.labelled["plasmatwin_alarms_active"] = ("Active alarms by priority", "priority",
                                                      {p: float(rows.get(p, 0)) for p in PRIORITIES})
 

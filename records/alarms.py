@@ -4,11 +4,53 @@ and recovery time, one row per alarm occurrence through its ISA-18.2 lifecycle."
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Float, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from records.base import Base, BigId
+
+
+class Priority(StrEnum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"
+
+
+class AlarmSource(StrEnum):
+    LIMIT = "LIMIT"  # a tag's limits
+    VIDEO = "VIDEO"  # video analytics
+    EQUIPMENT = "EQUIPMENT"
+
+
+class AlarmState(StrEnum):
+    """ISA-18.2 states, and the two transitions every alarm takes (written only here)."""
+
+    ACTIVE = "ACTIVE"  # unacknowledged
+    ACKED = "ACKED"  # acknowledged, still active
+    CLEARED = "CLEARED"  # returned to normal, unacknowledged
+    CLOSED = "CLOSED"  # returned to normal and acknowledged
+
+    def acknowledged(self) -> AlarmState:
+        return AlarmState.ACKED if self is AlarmState.ACTIVE else AlarmState.CLOSED
+
+    def cleared(self) -> AlarmState:
+        return AlarmState.CLOSED if self is AlarmState.ACKED else AlarmState.CLEARED
+
+
+# Still asking for attention (not closed), and still out of limits (not returned to normal).
+STANDING = (AlarmState.ACTIVE, AlarmState.ACKED, AlarmState.CLEARED)
+UNCLEARED = (AlarmState.ACTIVE, AlarmState.ACKED)
+
+
+class AlarmEventKind(StrEnum):
+    """What happened to an alarm, as subscribers are told after commit."""
+
+    RAISED = "RAISED"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    CLEARED = "CLEARED"
 
 
 class Alarm(Base):

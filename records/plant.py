@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, String
@@ -65,6 +66,16 @@ class Room(Base):
     sensors: Mapped[list[Sensor]] = relationship(back_populates="room", order_by="Sensor.id")
 
 
+class EquipmentStatus(StrEnum):
+    """Appendix B.2 YXZT, the operating status of equipment."""
+
+    RUNNING = "RUNNING"
+    IDLE = "IDLE"
+    FAULT = "FAULT"
+    MAINTENANCE = "MAINTENANCE"
+    OUT_OF_SERVICE = "OUT_OF_SERVICE"
+
+
 class Equipment(Base):
     """Appendix B.2: name SBMC, code SBBH, status YXZT, cleaning QJ*, sterilisation MJ*, calibration JY*."""
 
@@ -78,7 +89,7 @@ class Equipment(Base):
     kind: Mapped[str] = mapped_column(String(64))
     x: Mapped[float] = mapped_column(Float)
     y: Mapped[float] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(16), default="IDLE")
+    status: Mapped[str] = mapped_column(String(16), default=EquipmentStatus.IDLE)
     cleaning_status: Mapped[str | None] = mapped_column(String(16))
     cleaned_at: Mapped[datetime | None]
     cleaning_valid_until: Mapped[date | None]

@@ -4,11 +4,21 @@ server's receive time, quality kept (never silently dropped)."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from records.base import Base, BigId
+
+
+class Quality(StrEnum):
+    """OPC UA's quality of a value; STALE marks a tag silent past its limit (device-bridge)."""
+
+    GOOD = "GOOD"
+    UNCERTAIN = "UNCERTAIN"
+    BAD = "BAD"
+    STALE = "STALE"
 
 
 class SensorReading(Base):

@@ -16,7 +16,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
-from records.alarms import Alarm, alarm_unit
+from records.alarms import STANDING, Alarm, alarm_unit
+from records.alarms import AlarmEventKind as AlarmEventKind  # the value lists, for the schema
+from records.alarms import AlarmSource as AlarmSource
+from records.alarms import AlarmState as AlarmState
+from records.alarms import Priority as Priority
 from records.audit import iso
 from records.base import utcnow
 from records.identity import Setting
@@ -26,7 +30,6 @@ from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 from twin.alarm_service import snapshot
 
-STANDING = ("ACTIVE", "ACKED", "CLEARED")
 MAX_EXPORT = 10_000
 
 
@@ -106,7 +109,7 @@ async def acknowledge(ctx: Context, req: SignedRequest, alarm_id: int, handling:
         if a.acknowledged_at is not None:
             raise AppError(ErrorCode.CONFLICT, f"alarm {alarm_id} was acknowledged by {a.acknowledged_by}")
         a.acknowledged_at, a.acknowledged_by, a.handling = utcnow(), p.username, handling.strip()
-        a.state = "ACKED" if a.state == "ACTIVE" else "CLOSED"
+        a.state = AlarmState(a.state).acknowledged()
         await s.flush()
         await signatures.bind(s, "alarm", str(a.id), content(a))
         return a
@@ -195,7 +198,7 @@ def as_dict(a: Alarm, rooms: dict[int, str], eq: dict[int, str]) -> dict[str, An
 # --- notification of designated people (PR-80) -------------------------------------------------
 
 RECIPIENTS_KEY = "alarm.recipients"
-PRIORITY_RANK = {"LOW": 0, "MEDIUM": 1, "HIGH": 2, "CRITICAL": 3}
+PRIORITY_RANK = {p.value: i for i, p in enumerate(Priority)}
 
 
 def check_recipients(value: Any) -> None:

@@ -11,11 +11,12 @@ from sqlalchemy.orm import selectinload
 
 from policies.errors import AppError, ErrorCode
 from records.plant import Equipment
+from records.plant import EquipmentStatus as EquipmentStatus  # the value list, for the schema
 from records.signature import ESignature, record_hash
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 
-STATUSES = ("RUNNING", "IDLE", "FAULT", "MAINTENANCE", "OUT_OF_SERVICE")
+STATUSES = tuple(EquipmentStatus)
 EQUIPMENT_TOPIC = "equipment"
 
 

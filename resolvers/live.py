@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from policies.errors import AppError, ErrorCode
 from records.plant import Area, Equipment, Plant, Room, Sensor
+from records.readings import Quality as Quality  # the value list, for the schema
 from resolvers.context import Context
 from resolvers.equipment import EQUIPMENT_TOPIC
 from subscriptions.bus import Bus

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
-from records.alarms import Alarm
+from records.alarms import UNCLEARED, Alarm
 from records.base import utcnow
 from records.plant import Room, Sensor
 from records.plasma import Batch, CodeCounter, PlasmaUnit, Sample
@@ -105,7 +105,7 @@ async def record_cold_room_check(ctx: Context, req: SignedRequest, room_code: st
         room, sensor, in_range = monitored
         last = ctx.services.twin.last(sensor.tag)
         active = (await s.execute(select(func.count()).select_from(Alarm).where(
-            Alarm.room_id == room.id, Alarm.state.in_(("ACTIVE", "ACKED"))))).scalar_one()
+            Alarm.room_id == room.id, Alarm.state.in_(UNCLEARED)))).scalar_one()
         row = ColdRoomCheck(room_code=room_code, checked_at=utcnow(), checked_by=p.username, temperature=temperature,
                             sensor_tag=sensor.tag, sensor_value=last.value if last else None, door_closed=door_closed,
                             active_alarms=active, conforming=in_range and door_closed and active == 0,

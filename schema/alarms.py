@@ -15,6 +15,8 @@ from strawberry.types import Info
 
 from resolvers import alarms as res
 from resolvers.context import Context
+from schema.convert import of
+from schema.enums import AlarmEventKind, AlarmSource, AlarmState, Priority
 from schema.permissions import can
 from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 from schema.signing import SignatureInput, signed
@@ -25,10 +27,10 @@ from twin.alarm_service import AlarmEvent as BusEvent
 @strawberry.type(description="One alarm through its lifecycle: raised, acknowledged (signed), returned to normal.")
 class Alarm:
     id: int
-    source: str = strawberry.field(description="LIMIT, VIDEO or EQUIPMENT")
+    source: AlarmSource
     condition: str = strawberry.field(description="HIGH or LOW for limits; the event type for other sources")
-    priority: str = strawberry.field(description="LOW, MEDIUM, HIGH or CRITICAL")
-    state: str = strawberry.field(description="ACTIVE, ACKED, CLEARED (returned, unacknowledged) or CLOSED")
+    priority: Priority
+    state: AlarmState
     tag: str | None
     room_code: str | None
     equipment_code: str | None
@@ -49,14 +51,11 @@ class Alarm:
     async def affected_units(self, info: Info[Context, None]) -> list[str] | None:
         return await info.context.loaders.units_by_alarm_id.load(self.id)
 
-    @classmethod
-    def of(cls, d: dict[str, Any]) -> Alarm:
-        return cls(**{f: d[f] for f in cls.__annotations__})
 
 
 @strawberry.type
 class AlarmEvent:
-    kind: str = strawberry.field(description="RAISED, ACKNOWLEDGED or CLEARED")
+    kind: AlarmEventKind
     alarm: Alarm
 
 
@@ -64,8 +63,8 @@ class AlarmEvent:
 class AlarmFilter:
     active: bool | None = strawberry.field(default=None, description="true: standing (active or unacknowledged)")
     room_code: str | None = None
-    priority: str | None = None
-    source: str | None = None
+    priority: Priority | None = None
+    source: AlarmSource | None = None
     since: datetime | None = strawberry.field(default=None, name="from")
     until: datetime | None = strawberry.field(default=None, name="to")
 
@@ -104,7 +103,7 @@ class AlarmQuery:
         async with info.context.db.read() as s:
             rows, total, more = await res.page(s, f, page_size(first), decode_cursor("alarm", after))
             rooms, eq = await res.codes(s)
-        edges = [Edge(node=Alarm.of(res.as_dict(a, rooms, eq)), cursor=encode_cursor("alarm", a.id)) for a in rows]
+        edges = [Edge(node=of(Alarm, res.as_dict(a, rooms, eq)), cursor=encode_cursor("alarm", a.id)) for a in rows]
         return connection(edges, total, more, after is not None)
 
     @strawberry.field(description="The alarm list as a printable file (CSV or PDF).",
@@ -134,7 +133,7 @@ class AlarmMutation:
         a = await res.acknowledge(ctx, signed(info, signature), input.id, input.handling)
         async with ctx.db.read() as s:
             rooms, eq = await res.codes(s)
-        return Alarm.of(res.as_dict(a, rooms, eq))
+        return of(Alarm, res.as_dict(a, rooms, eq))
 
 
 @strawberry.type
@@ -155,4 +154,4 @@ class AlarmSubscription:
                             rules, read_at = await res.recipient_rules(s), time.monotonic()
                     if not res.designated(rules, e.alarm, p.username, p.roles):
                         continue
-                yield AlarmEvent(kind=e.kind, alarm=Alarm.of(e.alarm))
+                yield AlarmEvent(kind=AlarmEventKind(e.kind), alarm=of(Alarm, e.alarm))

@@ -15,6 +15,7 @@ from resolvers import batch_events
 from resolvers.context import Context
 from resolvers.history import history
 from resolvers.live import StateMessage, hub, plant_state
+from schema.enums import EquipmentStatus, Quality
 from schema.permissions import can
 from twin.state import SENSOR_TOPIC, Reading
 
@@ -23,7 +24,7 @@ from twin.state import SENSOR_TOPIC, Reading
 class SensorReading:
     tag: str
     value: float | None
-    quality: str
+    quality: Quality
     source_time: datetime
     received_at: datetime
 
@@ -44,7 +45,7 @@ class LiveSubscription:
 
 
 def sensor_reading(r: Reading) -> SensorReading:
-    return SensorReading(tag=r.tag, value=r.value, quality=r.quality.value, source_time=r.source_time,
+    return SensorReading(tag=r.tag, value=r.value, quality=r.quality, source_time=r.source_time,
                          received_at=r.received_at)
 
 
@@ -73,14 +74,14 @@ class HistoryQuery:
 class TagState:
     tag: str
     value: float | None
-    quality: str
+    quality: Quality
     source_time: datetime
 
 
 @strawberry.type
 class EquipmentState:
     code: str
-    status: str
+    status: EquipmentStatus
 
 
 @strawberry.type(name="PlantState", description="The first message holds every tag and equipment state of the "
@@ -118,9 +119,9 @@ async def _plant_state_args(ctx: Context, args: dict[str, Any]) -> tuple[int, fl
 def plant_state_message(m: StateMessage) -> PlantStateMessage:
     return PlantStateMessage(
         snapshot=m.snapshot, coalesced=m.coalesced,
-        sensors=[TagState(tag=r.tag, value=r.value, quality=r.quality.value, source_time=r.source_time)
+        sensors=[TagState(tag=r.tag, value=r.value, quality=r.quality, source_time=r.source_time)
                  for r in m.readings],
-        equipment=[EquipmentState(code=c, status=s) for c, s in m.equipment])
+        equipment=[EquipmentState(code=c, status=EquipmentStatus(s)) for c, s in m.equipment])
 
 
 async def _plant_state_live(ctx: Context, args: dict[str, Any], render: Callable[[Any], str]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import Enum
 
 import strawberry
 from strawberry.types import Info
@@ -14,17 +13,10 @@ from records.signature import ESignature
 from resolvers import equipment as equipment_res
 from resolvers import plant as res
 from resolvers.context import Context
+from schema.convert import of
+from schema.enums import EquipmentStatus, Quality
 from schema.permissions import can
 from schema.signing import Signature, SignatureInput, signed
-
-
-@strawberry.enum
-class EquipmentStatus(Enum):
-    RUNNING = "RUNNING"
-    IDLE = "IDLE"
-    FAULT = "FAULT"
-    MAINTENANCE = "MAINTENANCE"
-    OUT_OF_SERVICE = "OUT_OF_SERVICE"
 
 
 @strawberry.type
@@ -43,20 +35,15 @@ class Sensor:
         r = info.context.services.twin.last(self.tag)
         return r.value if r else None
 
-    @strawberry.field(description="GOOD, UNCERTAIN, BAD or STALE; null before the first reading.")
-    def quality(self, info: Info[Context, None]) -> str | None:
+    @strawberry.field(description="Null before the first reading.")
+    def quality(self, info: Info[Context, None]) -> Quality | None:
         r = info.context.services.twin.last(self.tag)
-        return r.quality.value if r else None
+        return r.quality if r else None
 
     @strawberry.field(description="Source timestamp of the last value.")
     def source_time(self, info: Info[Context, None]) -> datetime | None:
         r = info.context.services.twin.last(self.tag)
         return r.source_time if r else None
-
-    @classmethod
-    def of(cls, s: rec.Sensor, room_code: str, equipment_code: str | None) -> Sensor:
-        return cls(tag=s.tag, name=s.name, kind=s.kind, unit=s.unit, low_limit=s.low_limit,
-                   high_limit=s.high_limit, room_code=room_code, equipment_code=equipment_code)
 
 
 @strawberry.type
@@ -81,17 +68,10 @@ class Equipment:
     calibration_valid_until: date | None
     sensors: list[Sensor]
 
-    @classmethod
-    def of(cls, e: rec.Equipment, room_code: str) -> Equipment:
-        return cls(
-            code=e.code, name=e.name, kind=e.kind, x=e.x, y=e.y, status=EquipmentStatus(e.status),
-            room_code=room_code, cleaning_status=e.cleaning_status, cleaned_at=e.cleaned_at,
-            cleaning_valid_until=e.cleaning_valid_until, sterilization_status=e.sterilization_status,
-            sterilized_at=e.sterilized_at, sterilization_valid_until=e.sterilization_valid_until,
-            calibration_status=e.calibration_status, calibrated_on=e.calibrated_on,
-            calibration_valid_until=e.calibration_valid_until,
-            sensors=[Sensor.of(s, room_code, e.code) for s in e.sensors],
-        )
+
+def _equipment(e: rec.Equipment, room_code: str) -> Equipment:
+    return of(Equipment, e, room_code=room_code,
+              sensors=[of(Sensor, s, room_code=room_code, equipment_code=e.code) for s in e.sensors])
 
 
 @strawberry.type
@@ -124,21 +104,18 @@ class Plant:
     areas: list[Area]
     rooms: list[Room]
 
-    @classmethod
-    def of(cls, p: rec.Plant) -> Plant:
-        rooms = []
-        for a in p.areas:
-            for r in a.rooms:
-                eq_codes = {e.id: e.code for e in r.equipment}
-                rooms.append(Room(
-                    id=strawberry.ID(str(r.id)), code=r.code, name=r.name, grade=r.grade, area_code=a.code,
-                    polygon=r.polygon, equipment=[Equipment.of(e, r.code) for e in r.equipment],
-                    sensors=[Sensor.of(s, r.code, eq_codes.get(s.equipment_id or 0)) for s in r.sensors],
-                ))
-        areas = [Area(id=strawberry.ID(str(a.id)), code=a.code, name=a.name,
-                      room_codes=[r.code for r in a.rooms]) for a in p.areas]
-        return cls(id=strawberry.ID(str(p.id)), code=p.code, name=p.name, width=p.width, height=p.height,
-                   areas=areas, rooms=rooms)
+
+def _plant(p: rec.Plant) -> Plant:
+    rooms = []
+    for a in p.areas:
+        for r in a.rooms:
+            eq_codes = {e.id: e.code for e in r.equipment}
+            rooms.append(of(Room, r, id=strawberry.ID(str(r.id)), area_code=a.code,
+                            equipment=[_equipment(e, r.code) for e in r.equipment],
+                            sensors=[of(Sensor, s, room_code=r.code, equipment_code=eq_codes.get(s.equipment_id or 0))
+                                     for s in r.sensors]))
+    areas = [of(Area, a, id=strawberry.ID(str(a.id)), room_codes=[r.code for r in a.rooms]) for a in p.areas]
+    return of(Plant, p, id=strawberry.ID(str(p.id)), areas=areas, rooms=rooms)
 
 
 @strawberry.type
@@ -148,7 +125,7 @@ class PlantQuery:
     async def plants(self, info: Info[Context, None]) -> list[Plant]:
         ctx = info.context
         async with ctx.db.read() as s:
-            return [Plant.of(p) for p in await res.plants(s)]
+            return [_plant(p) for p in await res.plants(s)]
 
     @strawberry.field(extensions=can("plant:layout", "read"))
     async def plant(self, info: Info[Context, None], id: strawberry.ID) -> Plant | None:
@@ -159,14 +136,14 @@ class PlantQuery:
             raise AppError(ErrorCode.VALIDATION_FAILED, "plant id must be numeric") from exc
         async with ctx.db.read() as s:
             found = await res.plants(s, pid)
-        return Plant.of(found[0]) if found else None
+        return _plant(found[0]) if found else None
 
     @strawberry.field(description="One equipment item by its code (SBBH).", extensions=can("plant:equipment", "read"))
     async def equipment(self, info: Info[Context, None], code: str) -> Equipment | None:
         ctx = info.context
         async with ctx.db.read() as s:
             e = await res.equipment(s, code)
-            return Equipment.of(e, e.room.code) if e else None
+            return _equipment(e, e.room.code) if e else None
 
 
 @strawberry.input
@@ -197,7 +174,7 @@ class PlantMutation:
             e = await res.equipment(s, change.code)
             sig_row = await s.get(ESignature, change.signature_id)
             assert e is not None and sig_row is not None
-            return SetEquipmentStatusPayload(equipment=Equipment.of(e, e.room.code),
+            return SetEquipmentStatusPayload(equipment=_equipment(e, e.room.code),
                                              previous_status=EquipmentStatus(change.previous),
                                              signature=Signature.of(sig_row))
 

@@ -530,7 +530,7 @@ async def test_an_analytics_event_becomes_an_alarm_linked_to_camera_room_and_tim
         assert (await bridge(ANALYTICS, {"input": crowd}))["data"]["postVideoAnalyticsEvent"]["roomCode"] == "R2"
 
         qa = await gql.sign_in("qa.sig")
-        alarms = (await qa('{ alarms(filter: {source: "VIDEO"}) { edges { node { id condition cameraCode roomCode '
+        alarms = (await qa('{ alarms(filter: {source: VIDEO}) { edges { node { id condition cameraCode roomCode '
                            'raisedAt state } } } }'))["data"]["alarms"]["edges"]
         mask = next(e["node"] for e in alarms if e["node"]["id"] == out["alarmId"])
         assert mask["cameraCode"] == "CAM-1" and mask["roomCode"] == "R1" and mask["condition"] == "MASK_MISSING"

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from records.alarms import Alarm, alarm_unit
+from records.alarms import UNCLEARED, Alarm, AlarmSource, AlarmState, alarm_unit
 from records.audit import AuditContext
 from records.base import utcnow
 from records.db import Database
@@ -97,7 +97,7 @@ class AlarmService:
                                      priority=Priority(sn.alarm_priority))
             self.engine.rules = rules
             standing = (await s.execute(select(Alarm).where(
-                Alarm.source == "LIMIT", Alarm.state.in_(("ACTIVE", "ACKED"))))).scalars().all()
+                Alarm.source == AlarmSource.LIMIT, Alarm.state.in_(UNCLEARED)))).scalars().all()
         for a in standing:
             if a.tag is not None:
                 self.open_ids[a.tag] = a.id
@@ -158,7 +158,7 @@ class AlarmService:
             a = await s.get_one(Alarm, alarm_id)
             a.cleared_at = t.at
             a.peak = peak if peak is not None else a.peak
-            a.state = "CLOSED" if a.state == "ACKED" else "CLEARED"
+            a.state = AlarmState(a.state).cleared()
         self._publish("CLEARED", a)
 
     async def _link_stored_units(self, s: Any, alarm_id: int, room_code: str) -> None:

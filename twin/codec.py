@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from records.readings import Quality
 from subscriptions.redis_bus import Codec
 from twin.alarm_service import ALARM_TOPIC, AlarmEvent
-from twin.state import SENSOR_TOPIC, Quality, Reading
+from twin.state import SENSOR_TOPIC, Reading
 
 ALARM_TIMES = ("began_at", "raised_at", "cleared_at", "acknowledged_at")
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from twin.state import PlantState, Quality
+from records.readings import Quality
+from twin.state import PlantState
 
 MAX_BATCH = 20_000
 # Readings waiting for storage beyond which ingest says "busy": the bridge keeps them in its own

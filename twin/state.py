@@ -5,19 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from records.base import utcnow
+from records.readings import Quality
 from subscriptions.bus import Bus
 
 SENSOR_TOPIC = "sensor"
-
-
-class Quality(StrEnum):
-    GOOD = "GOOD"
-    UNCERTAIN = "UNCERTAIN"
-    BAD = "BAD"
-    STALE = "STALE"
 
 
 @dataclass(frozen=True)

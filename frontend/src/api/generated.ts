@@ -9,6 +9,25 @@ export type AcknowledgeAlarmInput = {
   id: number;
 };
 
+/** What happened to an alarm */
+export type AlarmEventKind =
+  | 'ACKNOWLEDGED'
+  | 'CLEARED'
+  | 'RAISED';
+
+/** Where an alarm comes from: a tag's limits, video analytics or equipment */
+export type AlarmSource =
+  | 'EQUIPMENT'
+  | 'LIMIT'
+  | 'VIDEO';
+
+/** ISA-18.2: ACTIVE (unacknowledged), ACKED (acknowledged, still active), CLEARED (returned to normal, unacknowledged) or CLOSED */
+export type AlarmState =
+  | 'ACKED'
+  | 'ACTIVE'
+  | 'CLEARED'
+  | 'CLOSED';
+
 /** VM-06: the kind of device (pan-tilt-zoom or wide angle where access is hard). */
 export type CameraDeviceType =
   | 'DOME'
@@ -31,12 +50,27 @@ export type ColdRoomCheckInput = {
   temperature: number;
 };
 
+/** Appendix B.2 YXZT: the operating status of equipment */
 export type EquipmentStatus =
   | 'FAULT'
   | 'IDLE'
   | 'MAINTENANCE'
   | 'OUT_OF_SERVICE'
   | 'RUNNING';
+
+/** An alarm's priority (ISA-18.2) */
+export type Priority =
+  | 'CRITICAL'
+  | 'HIGH'
+  | 'LOW'
+  | 'MEDIUM';
+
+/** The quality of a value as OPC UA gives it; STALE: silent past its limit */
+export type Quality =
+  | 'BAD'
+  | 'GOOD'
+  | 'STALE'
+  | 'UNCERTAIN';
 
 export type RecordLineClearanceInput = {
   batchNumber: string;
@@ -128,19 +162,19 @@ export type ReportQuery = { alarmReport: { filename: string, contentType: string
 export type AlarmHistoryQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type AlarmHistoryQuery = { alarms: { edges: Array<{ node: { id: number, source: string, condition: string, priority: string, state: string, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } }> } };
+export type AlarmHistoryQuery = { alarms: { edges: Array<{ node: { id: number, source: AlarmSource, condition: string, priority: Priority, state: AlarmState, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } }> } };
 
-export type AlarmFieldsFragment = { id: number, source: string, condition: string, priority: string, state: string, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null };
+export type AlarmFieldsFragment = { id: number, source: AlarmSource, condition: string, priority: Priority, state: AlarmState, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null };
 
 export type StandingAlarmsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type StandingAlarmsQuery = { alarms: { totalCount: number, edges: Array<{ node: { id: number, source: string, condition: string, priority: string, state: string, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } }> } };
+export type StandingAlarmsQuery = { alarms: { totalCount: number, edges: Array<{ node: { id: number, source: AlarmSource, condition: string, priority: Priority, state: AlarmState, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } }> } };
 
 export type AlarmEventsSubscriptionVariables = Exact<{ [key: string]: never; }>;
 
 
-export type AlarmEventsSubscription = { alarmEvents: { kind: string, alarm: { id: number, source: string, condition: string, priority: string, state: string, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } } };
+export type AlarmEventsSubscription = { alarmEvents: { kind: AlarmEventKind, alarm: { id: number, source: AlarmSource, condition: string, priority: Priority, state: AlarmState, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } } };
 
 export type AckMutationVariables = Exact<{
   input: AcknowledgeAlarmInput;
@@ -148,7 +182,7 @@ export type AckMutationVariables = Exact<{
 }>;
 
 
-export type AckMutation = { acknowledgeAlarm: { id: number, source: string, condition: string, priority: string, state: string, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } };
+export type AckMutation = { acknowledgeAlarm: { id: number, source: AlarmSource, condition: string, priority: Priority, state: AlarmState, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } };
 
 export type CamerasQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -165,7 +199,7 @@ export type EquipmentQuery = { equipment: { code: string, name: string, kind: st
 export type PlantsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type PlantsQuery = { plants: Array<{ id: string, code: string, name: string, width: number, height: number, areas: Array<{ code: string, name: string, roomCodes: Array<string> }>, rooms: Array<{ code: string, name: string, grade: string, areaCode: string, polygon: Array<Array<number>>, equipment: Array<{ code: string, name: string, kind: string, x: number, y: number, status: EquipmentStatus, roomCode: string }>, sensors: Array<{ tag: string, name: string, kind: string, unit: string, lowLimit: number | null, highLimit: number | null, roomCode: string, equipmentCode: string | null, value: number | null, quality: string | null, sourceTime: string | null }> }> }> };
+export type PlantsQuery = { plants: Array<{ id: string, code: string, name: string, width: number, height: number, areas: Array<{ code: string, name: string, roomCodes: Array<string> }>, rooms: Array<{ code: string, name: string, grade: string, areaCode: string, polygon: Array<Array<number>>, equipment: Array<{ code: string, name: string, kind: string, x: number, y: number, status: EquipmentStatus, roomCode: string }>, sensors: Array<{ tag: string, name: string, kind: string, unit: string, lowLimit: number | null, highLimit: number | null, roomCode: string, equipmentCode: string | null, value: number | null, quality: Quality | null, sourceTime: string | null }> }> }> };
 
 export type PlantStateSubscriptionVariables = Exact<{
   plantId: string | number;
@@ -173,7 +207,7 @@ export type PlantStateSubscriptionVariables = Exact<{
 }>;
 
 
-export type PlantStateSubscription = { plantState: { snapshot: boolean, coalesced: number, sensors: Array<{ tag: string, value: number | null, quality: string, sourceTime: string }>, equipment: Array<{ code: string, status: string }> } };
+export type PlantStateSubscription = { plantState: { snapshot: boolean, coalesced: number, sensors: Array<{ tag: string, value: number | null, quality: Quality, sourceTime: string }>, equipment: Array<{ code: string, status: EquipmentStatus }> } };
 
 export type HistoryQueryVariables = Exact<{
   tag: string;
@@ -214,14 +248,14 @@ export type ColdRoomQueryVariables = Exact<{
 }>;
 
 
-export type ColdRoomQuery = { alarms: { totalCount: number, edges: Array<{ node: { id: number, source: string, condition: string, priority: string, state: string, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } }> }, coldRoomChecks: { edges: Array<{ node: { id: number, roomCode: string, temperature: number, sensorTag: string | null, sensorValue: number | null, doorClosed: boolean, activeAlarms: number, conforming: boolean, checkedBy: string, checkedAt: string, note: string | null } }> } };
+export type ColdRoomQuery = { alarms: { totalCount: number, edges: Array<{ node: { id: number, source: AlarmSource, condition: string, priority: Priority, state: AlarmState, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } }> }, coldRoomChecks: { edges: Array<{ node: { id: number, roomCode: string, temperature: number, sensorTag: string | null, sensorValue: number | null, doorClosed: boolean, activeAlarms: number, conforming: boolean, checkedBy: string, checkedAt: string, note: string | null } }> } };
 
 export type RoomTagsSubscriptionVariables = Exact<{
   tags?: Array<string> | string | null | undefined;
 }>;
 
 
-export type RoomTagsSubscription = { sensorUpdates: { tag: string, value: number | null, quality: string, sourceTime: string } };
+export type RoomTagsSubscription = { sensorUpdates: { tag: string, value: number | null, quality: Quality, sourceTime: string } };
 
 export type RecordSampleMutationVariables = Exact<{
   input: RecordSampleInput;
@@ -239,7 +273,7 @@ export type TasksQuery = { tabletTasks: Array<{ kind: string, title: string, roo
 export type StandingQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type StandingQuery = { alarms: { edges: Array<{ node: { id: number, source: string, condition: string, priority: string, state: string, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } }> } };
+export type StandingQuery = { alarms: { edges: Array<{ node: { id: number, source: AlarmSource, condition: string, priority: Priority, state: AlarmState, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } }> } };
 
 export type TraceBackwardQueryVariables = Exact<{
   code: string;
