@@ -42,22 +42,21 @@ from policies.errors import ErrorCode, is_outage
 from policies.policy_set import PolicySet
 from policies.signatures import TrustStore
 from records.db import Database
-from resolvers.batch_events import BATCH_CODEC, BATCH_TOPIC
+from resolvers.batch_events import BATCH_CODEC
 from resolvers.context import Context, Services
-from resolvers.equipment import EQUIPMENT_TOPIC
-from resolvers.identity import SESSION_TOPIC, Lockout
+from resolvers.identity import Lockout
 from schema.limits import Limits, check_request, limits_rule_for
 from schema.live import LIVE_FIELDS
 from schema.root import build_schema
 from schema.trace import FAST_FIELDS
 from subscriptions.bus import Bus
 from subscriptions.redis_bus import RedisBus
-from twin.alarm_service import ALARM_TOPIC, AlarmService
+from subscriptions.topics import BATCH_TOPIC, LIVE_TOPICS, SENSOR_TOPIC, SESSION_TOPIC
+from twin.alarm_service import AlarmService
 from twin.codec import CODECS
 from twin.recorder import Recorder
-from twin.state import SENSOR_TOPIC, PlantState
+from twin.state import PlantState
 
-LIVE_TOPICS = (SENSOR_TOPIC, ALARM_TOPIC, EQUIPMENT_TOPIC, BATCH_TOPIC, SESSION_TOPIC)
 # /health waits this long for the database's answer to SELECT 1 before reporting it down.
 HEALTH_TIMEOUT = 2.0
 DEMO_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]

@@ -3,8 +3,10 @@ and recovery time, one row per alarm occurrence through its ISA-18.2 lifecycle."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Column, Float, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -91,3 +93,16 @@ alarm_unit = Table(
     Column("alarm_id", ForeignKey("alarm.id"), primary_key=True),
     Column("plasma_unit_id", ForeignKey("plasma_unit.id"), primary_key=True, index=True),
 )
+
+
+@dataclass(frozen=True)
+class AlarmEvent:
+    """Published after commit: what happened (RAISED, ACKNOWLEDGED, CLEARED) and the alarm as stored."""
+
+    kind: str
+    alarm: dict[str, Any]
+
+
+def snapshot(a: Alarm, room_code: str | None, equipment_code: str | None) -> dict[str, Any]:
+    cols = {c.key: getattr(a, c.key) for c in Alarm.__table__.columns}
+    return {**cols, "room_code": room_code, "equipment_code": equipment_code}

@@ -3,6 +3,7 @@ server's receive time, quality kept (never silently dropped)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -33,3 +34,14 @@ class SensorReading(Base):
     value: Mapped[float | None] = mapped_column(Float)
     # GOOD, UNCERTAIN, BAD or STALE
     quality: Mapped[str] = mapped_column(String(10))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One value of a tag as the twin takes it in, with its quality and the device's time."""
+
+    tag: str
+    value: float | None
+    quality: Quality
+    source_time: datetime
+    received_at: datetime

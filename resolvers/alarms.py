@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
-from records.alarms import STANDING, Alarm, alarm_unit
+from policies.principal import Principal
+from records.alarms import STANDING, Alarm, AlarmEvent, alarm_unit, snapshot
 from records.alarms import AlarmEventKind as AlarmEventKind  # the value lists, for the schema
 from records.alarms import AlarmSource as AlarmSource
 from records.alarms import AlarmState as AlarmState
@@ -28,7 +30,7 @@ from records.plant import Equipment, Room
 from records.plasma import PlasmaUnit
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
-from twin.alarm_service import snapshot
+from subscriptions.topics import ALARM_TOPIC
 
 MAX_EXPORT = 10_000
 
@@ -234,3 +236,20 @@ def designated(rules: list[dict[str, Any]], alarm: dict[str, Any], username: str
 async def recipient_rules(s: AsyncSession) -> list[dict[str, Any]]:
     row = await s.get(Setting, RECIPIENTS_KEY)
     return list(row.value) if row is not None and isinstance(row.value, list) else []
+
+
+async def events(ctx: Context, p: Principal, for_me: bool) -> AsyncGenerator[AlarmEvent, None]:
+    """Alarm events as they are committed, never coalesced; `for_me`: only those the setting
+    alarm.recipients routes to this person (routing changes are picked up within seconds)."""
+    rules: list[dict[str, Any]] = []
+    read_at = float("-inf")
+    async with ctx.services.bus.subscribe(ALARM_TOPIC, lossless=True) as stream:
+        async for e in stream:
+            assert isinstance(e, AlarmEvent)
+            if for_me:
+                if time.monotonic() - read_at > 10:
+                    async with ctx.db.read() as s:
+                        rules, read_at = await recipient_rules(s), time.monotonic()
+                if not designated(rules, e.alarm, p.username, p.roles):
+                    continue
+            yield e

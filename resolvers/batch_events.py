@@ -11,8 +11,7 @@ from records.base import utcnow
 from resolvers.context import Context
 from resolvers.plasma import batch as scoped_batch
 from subscriptions.redis_bus import Codec
-
-BATCH_TOPIC = "batch"
+from subscriptions.topics import BATCH_TOPIC
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ from records.signature import ESignature
 from resolvers.identity import Lockout
 from resolvers.trace import TraceScope
 from subscriptions.bus import Bus
-from twin.alarm_service import AlarmService
-from twin.state import PlantState
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the twin reaches resolvers through the Services the composition root builds
     from resolvers.loaders import Loaders
+    from twin.alarm_service import AlarmService
+    from twin.state import PlantState
 
 POLICY_KEY = "policy.active"
 log = logging.getLogger("plasmatwin.policy")

@@ -15,9 +15,9 @@ from records.plant import EquipmentStatus as EquipmentStatus  # the value list, 
 from records.signature import ESignature, record_hash
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
+from subscriptions.topics import EQUIPMENT_TOPIC
 
 STATUSES = tuple(EquipmentStatus)
-EQUIPMENT_TOPIC = "equipment"
 
 
 @dataclass(frozen=True)

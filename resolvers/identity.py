@@ -21,9 +21,9 @@ from records.base import utcnow
 from records.db import Database
 from records.identity import ApiToken, User
 from subscriptions.bus import Bus
+from subscriptions.topics import SESSION_TOPIC
 
 # Ended sessions travel on this bus topic so every API node closes the WebSockets they hold.
-SESSION_TOPIC = "session"
 CLOSE_SIGNED_OUT = 4401
 CLOSE_FORBIDDEN = 4403
 

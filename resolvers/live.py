@@ -15,17 +15,20 @@ import contextlib
 from collections.abc import AsyncGenerator, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from policies.errors import AppError, ErrorCode
 from records.plant import Area, Equipment, Plant, Room, Sensor
 from records.readings import Quality as Quality  # the value list, for the schema
+from records.readings import Reading as Reading  # the value the schema converts
 from resolvers.context import Context
-from resolvers.equipment import EQUIPMENT_TOPIC
 from subscriptions.bus import Bus
-from twin.state import SENSOR_TOPIC, PlantState, Reading
+from subscriptions.topics import EQUIPMENT_TOPIC, SENSOR_TOPIC
+
+if TYPE_CHECKING:  # the twin reaches resolvers through the Services the composition root builds
+    from twin.state import PlantState
 
 BEHIND = 8  # deltas a subscriber may have waiting before it is resynchronised with a snapshot
 RESYNC = object()
@@ -176,3 +179,11 @@ def plant_state(ctx: Context, plant_id: int, interval: float) -> AsyncGenerator[
 
 def _identity(m: StateMessage) -> StateMessage:
     return m
+
+
+async def readings(ctx: Context, tags: list[str] | None) -> AsyncGenerator[Reading, None]:
+    """Readings as the twin takes them in; keyed by tag, so a reading costs the bus only its own
+    tag's subscribers."""
+    async with ctx.services.bus.subscribe(SENSOR_TOPIC, keys=frozenset(tags) if tags else None) as stream:
+        async for r in stream:
+            yield r

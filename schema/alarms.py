@@ -4,11 +4,9 @@ exports, and the alarmEvents subscription (lossless: an alarm event is never coa
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -20,8 +18,6 @@ from schema.enums import AlarmEventKind, AlarmSource, AlarmState, Priority
 from schema.permissions import can
 from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 from schema.signing import SignatureInput, signed
-from twin.alarm_service import ALARM_TOPIC
-from twin.alarm_service import AlarmEvent as BusEvent
 
 
 @strawberry.type(description="One alarm through its lifecycle: raised, acknowledged (signed), returned to normal.")
@@ -143,15 +139,5 @@ class AlarmSubscription:
     async def alarm_events(self, info: Info[Context, None], for_me: bool = False) -> AsyncGenerator[AlarmEvent, None]:
         ctx = info.context
         p = await ctx.require("plant:alarm", "read")
-        rules: list[dict[str, Any]] = []
-        read_at = float("-inf")
-        async with ctx.services.bus.subscribe(ALARM_TOPIC, lossless=True) as stream:
-            async for e in stream:
-                assert isinstance(e, BusEvent)
-                if for_me:
-                    if time.monotonic() - read_at > 10:  # routing changes are picked up within seconds
-                        async with ctx.db.read() as s:
-                            rules, read_at = await res.recipient_rules(s), time.monotonic()
-                    if not res.designated(rules, e.alarm, p.username, p.roles):
-                        continue
-                yield AlarmEvent(kind=AlarmEventKind(e.kind), alarm=of(Alarm, e.alarm))
+        async for e in res.events(ctx, p, for_me):
+            yield AlarmEvent(kind=AlarmEventKind(e.kind), alarm=of(Alarm, e.alarm))

@@ -12,12 +12,12 @@ from strawberry.types import Info
 
 from policies.errors import AppError, ErrorCode
 from resolvers import batch_events
+from resolvers import live as live_res
 from resolvers.context import Context
 from resolvers.history import history
-from resolvers.live import StateMessage, hub, plant_state
+from resolvers.live import Reading, StateMessage, hub, plant_state
 from schema.enums import EquipmentStatus, Quality
 from schema.permissions import can
-from twin.state import SENSOR_TOPIC, Reading
 
 
 @strawberry.type
@@ -39,9 +39,8 @@ class LiveSubscription:
         # Subscriptions check in the generator, so the refusal reaches the client as a coded error.
         await ctx.require("plant:sensor", "read")
         # Keyed by tag: a reading costs the bus only the subscribers of that tag.
-        async with ctx.services.bus.subscribe(SENSOR_TOPIC, keys=frozenset(tags) if tags else None) as stream:
-            async for r in stream:
-                yield sensor_reading(r)
+        async for r in live_res.readings(ctx, tags):
+            yield sensor_reading(r)
 
 
 def sensor_reading(r: Reading) -> SensorReading:
@@ -135,10 +134,8 @@ async def _plant_state_live(ctx: Context, args: dict[str, Any], render: Callable
 async def _sensor_updates_live(ctx: Context, args: dict[str, Any], render: Callable[[Any], str]
                                ) -> AsyncGenerator[str, None]:
     await ctx.require("plant:sensor", "read")
-    tags = args.get("tags")
-    async with ctx.services.bus.subscribe(SENSOR_TOPIC, keys=frozenset(tags) if tags else None) as stream:
-        async for r in stream:
-            yield render(r)
+    async for r in live_res.readings(ctx, args.get("tags")):
+        yield render(r)
 
 
 # Subscriptions the WebSocket transport may answer by projection (api/live_fast.py): the stream of

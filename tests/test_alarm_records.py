@@ -23,9 +23,10 @@ from records.readings import SensorReading
 from resolvers import identity
 from resolvers.context import Context
 from schema.root import build_schema
+from subscriptions.topics import ALARM_TOPIC
 from tests.test_users import set_setting
 from twin.alarm_rules import Priority
-from twin.alarm_service import ALARM_TOPIC, AlarmService
+from twin.alarm_service import AlarmService
 from twin.recorder import Recorder
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)

@@ -22,10 +22,10 @@ from records.db import Database
 from records.migrate import upgrade
 from records.plant import Room, Sensor
 from records.readings import SensorReading
+from subscriptions.topics import SENSOR_TOPIC
 from tests import services
 from tests.conftest import add_users, make_settings, start_live_server, token_at
 from tests.signing_env import add_tiny_plant
-from twin.state import SENSOR_TOPIC
 
 pytestmark = pytest.mark.mosquitto
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)

@@ -17,30 +17,22 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from records.alarms import UNCLEARED, Alarm, AlarmSource, AlarmState, alarm_unit
+from records.alarms import UNCLEARED, Alarm, AlarmEvent, AlarmSource, AlarmState, alarm_unit, snapshot
 from records.audit import AuditContext
 from records.base import utcnow
 from records.db import Database
 from records.plant import Equipment, Room, Sensor
 from records.plasma import PlasmaUnit
 from subscriptions.bus import Bus
+from subscriptions.topics import ALARM_TOPIC
 from twin.alarm_rules import AlarmEngine, Priority, Rule, Transition
 from twin.state import Reading
 
 log = logging.getLogger("plasmatwin.alarms")
 
-ALARM_TOPIC = "alarm"
 SYSTEM = AuditContext("system", reason="alarm rules")
 # Units still lying in a cold store (not yet pooled, disposed or shipped back).
 STORED_STATES = ("RECEIVED", "QUARANTINED", "RELEASED", "BLOCKED")
-
-
-@dataclass(frozen=True)
-class AlarmEvent:
-    """Published after commit: what happened (RAISED, ACKNOWLEDGED, CLEARED) and the alarm as stored."""
-
-    kind: str
-    alarm: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -53,11 +45,6 @@ class Place:
     name: str
     unit: str
     cold_store: bool
-
-
-def snapshot(a: Alarm, room_code: str | None, equipment_code: str | None) -> dict[str, Any]:
-    cols = {c.key: getattr(a, c.key) for c in Alarm.__table__.columns}
-    return {**cols, "room_code": room_code, "equipment_code": equipment_code}
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from records.readings import Quality
+from records.alarms import AlarmEvent
+from records.readings import Quality, Reading
 from subscriptions.redis_bus import Codec
-from twin.alarm_service import ALARM_TOPIC, AlarmEvent
-from twin.state import SENSOR_TOPIC, Reading
+from subscriptions.topics import ALARM_TOPIC, SENSOR_TOPIC
 
 ALARM_TIMES = ("began_at", "raised_at", "cleared_at", "acknowledged_at")
 

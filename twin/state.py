@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from records.base import utcnow
-from records.readings import Quality
+from records.readings import Quality as Quality  # callers of the twin name them here too
+from records.readings import Reading as Reading
 from subscriptions.bus import Bus
-
-SENSOR_TOPIC = "sensor"
-
-
-@dataclass(frozen=True)
-class Reading:
-    tag: str
-    value: float | None
-    quality: Quality
-    source_time: datetime
-    received_at: datetime
+from subscriptions.topics import SENSOR_TOPIC as SENSOR_TOPIC
 
 
 class PlantState:

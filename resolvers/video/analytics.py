@@ -9,13 +9,12 @@ from datetime import datetime
 from sqlalchemy import select
 
 from policies.errors import AppError, ErrorCode
-from records.alarms import Alarm
+from records.alarms import Alarm, Priority
 from records.base import utcnow
 from records.plant import Equipment, Room
 from records.video import CameraKeyPost, KeyPost
 from resolvers.context import Context
 from resolvers.video.checks import CLOCK_TOLERANCE, aware, find_camera, invalid, one_of, valid_text
-from twin.alarm_rules import Priority
 
 # What a video-analytics source may report, its alarm priority and its wording.
 ANALYTICS: dict[str, tuple[Priority, str]] = {
