@@ -52,6 +52,7 @@ demo: $(STAMP) frontend
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(PACKAGES) tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy $(PACKAGES)

@@ -197,6 +197,35 @@ def as_dict(a: Alarm, rooms: dict[int, str], eq: dict[int, str]) -> dict[str, An
     return snapshot(a, rooms.get(a.room_id or -1), eq.get(a.equipment_id or -1))
 
 
+# --- one field each ---------------------------------------------------------------------------
+
+async def listing(ctx: Context, f: AlarmFilter, limit: int, before_id: int | None
+                  ) -> tuple[list[dict[str, Any]], int, bool]:
+    """A page of alarms as snapshots (with room and equipment codes), the total, and whether more follow."""
+    async with ctx.db.read() as s:
+        rows, total, more = await page(s, f, limit, before_id)
+        rooms, eq = await codes(s)
+    return [as_dict(a, rooms, eq) for a in rows], total, more
+
+
+async def export(ctx: Context, f: AlarmFilter, pdf: bool) -> tuple[bytes, int]:
+    """The filtered alarms as CSV or PDF, and how many rows it holds."""
+    async with ctx.db.read() as s:
+        rows = await rows_for_export(s, f)
+        rooms, eq = await codes(s)
+    if not pdf:
+        return to_csv(rows, rooms, eq), len(rows)
+    return to_pdf(rows, rooms, eq, "Alarm record", ctx.signed_in().username), len(rows)
+
+
+async def acknowledged(ctx: Context, req: SignedRequest, alarm_id: int, handling: str) -> dict[str, Any]:
+    """Acknowledge, and return the alarm's snapshot."""
+    a = await acknowledge(ctx, req, alarm_id, handling)
+    async with ctx.db.read() as s:
+        rooms, eq = await codes(s)
+    return as_dict(a, rooms, eq)
+
+
 # --- notification of designated people (PR-80) -------------------------------------------------
 
 RECIPIENTS_KEY = "alarm.recipients"

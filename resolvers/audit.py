@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from records.audit import AuditEvent
+from records.audit import AuditEvent as AuditEvent
+from records.audit_state import RowMismatch as RowMismatch
 from records.audit_state import StoreReport, verify_store
 from records.db import Database
 
@@ -44,14 +44,15 @@ def _filtered(q: AuditQuery) -> Select[AuditEvent]:
     return stmt
 
 
-async def page(session: AsyncSession, q: AuditQuery, first: int, after_id: int | None
+async def page(db: Database, q: AuditQuery, first: int, after_id: int | None
                ) -> tuple[Sequence[AuditEvent], bool, int]:
     """Newest first; returns the page, whether more follow, and the filtered total."""
     stmt = _filtered(q)
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    if after_id is not None:
-        stmt = stmt.where(AuditEvent.id < after_id)
-    rows = (await session.execute(stmt.order_by(AuditEvent.id.desc()).limit(first + 1))).scalars().all()
+    async with db.read() as s:
+        total = (await s.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+        if after_id is not None:
+            stmt = stmt.where(AuditEvent.id < after_id)
+        rows = (await s.execute(stmt.order_by(AuditEvent.id.desc()).limit(first + 1))).scalars().all()
     return rows[:first], len(rows) > first, total
 
 

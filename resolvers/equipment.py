@@ -12,7 +12,9 @@ from sqlalchemy.orm import selectinload
 from policies.errors import AppError, ErrorCode
 from records.plant import Equipment
 from records.plant import EquipmentStatus as EquipmentStatus  # the value list, for the schema
-from records.signature import ESignature, record_hash
+from records.signature import ESignature as ESignature  # the row the schema shows
+from records.signature import record_hash
+from resolvers import plant
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 from subscriptions.topics import EQUIPMENT_TOPIC
@@ -57,6 +59,23 @@ async def set_status(ctx: Context, req: SignedRequest, code: str, status: str, r
         ctx.services.bus.publish(EQUIPMENT_TOPIC, {"code": code, "status": status, "previous": change.previous})
 
     return await perform(ctx, req, reason=reason.strip(), clean=clean, save=save, publish=publish)
+
+
+async def changed(ctx: Context, change: StatusChange) -> tuple[Equipment, ESignature]:
+    """The equipment as the change left it, with the signature on the change: what the mutation answers."""
+    async with ctx.db.read() as s:
+        e = await plant.equipment(s, change.code)
+        row = await s.get(ESignature, change.signature_id)
+    assert e is not None and row is not None
+    return e, row
+
+
+async def signature(ctx: Context, signature_id: int) -> ESignature:
+    """A signature a verification just stored."""
+    async with ctx.db.read() as s:
+        row = await s.get(ESignature, signature_id)
+    assert row is not None
+    return row
 
 
 async def verify_change(ctx: Context, req: SignedRequest, signature_id: int) -> int:

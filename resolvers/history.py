@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from policies.errors import AppError, ErrorCode
 from records.plant import Sensor
 from records.readings import SensorReading
+from resolvers.context import Context
 
 Parts = Select[*tuple[Any, ...]]  # the terms of a UNION ALL, one per window
 MAX_POINTS = 5000
@@ -44,6 +45,12 @@ def bucket(dialect: str, since: datetime, width: float) -> Any:
         start = since.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
         return cast((func.julianday(col) - func.julianday(start)) * 86400.0 / width, Integer)
     return func.floor(func.extract("epoch", col - since) / width)
+
+
+async def tag_history(ctx: Context, tag: str, since: datetime, until: datetime, max_points: int) -> list[Point]:
+    """One field: a tag's history in its own read session."""
+    async with ctx.db.read() as s:
+        return await history(s, tag, since, until, max_points)
 
 
 async def history(s: AsyncSession, tag: str, since: datetime, until: datetime, max_points: int) -> list[Point]:

@@ -1,5 +1,6 @@
 """Donor deferral and the lookback (PL-03, PL-04): block the donor's recent units not yet used,
-list everything the used ones reached (recall impact), and tell the station."""
+list everything the used ones reached (recall impact), and tell the station; station notices and
+their acknowledgement."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
 from records.base import utcnow
-from records.plasma import Donor, PlasmaUnit, StationNotice
+from records.plasma import Donor, PlasmaStation, PlasmaUnit
+from records.plasma import StationNotice as StationNotice
 from resolvers import plasma as plasma_res
 from resolvers import trace
 from resolvers.context import Context
@@ -91,3 +93,36 @@ async def _defer(ctx: Context, req: SignedRequest, card_number: str, status: str
         return Impact(card_number, [u.donation_number for u in window], blocked, graph)
 
     return await perform(ctx, req, reason=reason.strip(), clean=clean, save=save, meanings=meanings)
+
+
+# --- station notices --------------------------------------------------------------------------
+
+async def notices(ctx: Context, *, only_open: bool, notice_id: int | None = None) -> list[tuple[StationNotice, str]]:
+    """Notices with their station's code, oldest first; a station token sees its own stations' only."""
+    scope = ctx.scope()
+    stmt = select(StationNotice, PlasmaStation.code).join(PlasmaStation,
+                                                          PlasmaStation.id == StationNotice.station_id)
+    if not scope.unrestricted:
+        stmt = stmt.where(PlasmaStation.code.in_(scope.stations or ()))
+    if only_open:
+        stmt = stmt.where(StationNotice.acknowledged_at.is_(None))
+    if notice_id is not None:
+        stmt = stmt.where(StationNotice.id == notice_id)
+    async with ctx.db.read() as s:
+        return [(n, code) for n, code in (await s.execute(stmt.order_by(StationNotice.id)))]
+
+
+async def acknowledge(ctx: Context, notice_id: str) -> tuple[StationNotice, str]:
+    """The station confirms it received a notice; one outside the caller's scope is not theirs to see."""
+    p = ctx.signed_in()
+    key = int(notice_id) if notice_id.isdigit() else -1
+    found = await notices(ctx, only_open=False, notice_id=key)
+    if not found:
+        raise AppError(ErrorCode.NOT_FOUND if not p.is_scoped else ErrorCode.OUT_OF_SCOPE, "no such notice")
+    async with ctx.db.write(ctx.audit_context("notice acknowledged")) as s:
+        n = await s.get(StationNotice, key)
+        assert n is not None
+        if n.acknowledged_at is not None:
+            raise AppError(ErrorCode.CONFLICT, "already acknowledged")
+        n.acknowledged_at, n.acknowledged_by = utcnow(), p.username
+    return n, found[0][1]

@@ -34,6 +34,15 @@ def check_code(code: str) -> str:
     return code
 
 
+async def lookup(ctx: Context, code: str) -> PackView | None:
+    """A packaging code for an unrestricted caller; a scoped token traces it with traceBackward, which
+    applies the scope."""
+    if ctx.signed_in().is_scoped:
+        raise AppError(ErrorCode.OUT_OF_SCOPE, "use traceBackward for scoped access to packaging codes")
+    async with ctx.db.read() as s:
+        return await view(s, code)
+
+
 async def view(s: AsyncSession, code: str) -> PackView | None:
     row = (await s.execute(select(PackagingUnit, FinalLot.lot_number, FinalLot.product)
                            .join(FinalLot, FinalLot.id == PackagingUnit.final_lot_id)

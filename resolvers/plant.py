@@ -9,7 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from records.plant import Area, Equipment, Plant, Room
+from records.plant import Area, Room
+from records.plant import Equipment as Equipment  # the rows the schema converts
+from records.plant import Plant as Plant
+from resolvers.context import Context
 
 
 def _plant_graph() -> list[Any]:
@@ -32,3 +35,14 @@ async def equipment(session: AsyncSession, code: str) -> Equipment | None:
     stmt = (select(Equipment).where(Equipment.code == code)
             .options(selectinload(Equipment.sensors), selectinload(Equipment.room)))
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def read_plants(ctx: Context, plant_id: int | None = None) -> Sequence[Plant]:
+    """`plants` in a session of its own, for the plant fields: every relation they show is loaded."""
+    async with ctx.db.read() as s:
+        return await plants(s, plant_id)
+
+
+async def read_equipment(ctx: Context, code: str) -> Equipment | None:
+    async with ctx.db.read() as s:
+        return await equipment(s, code)

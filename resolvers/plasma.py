@@ -1,4 +1,8 @@
-"""Reads of plasma units, donors and batches, with the caller's token scope applied in the query."""
+"""Reads of plasma units, donors and batches, with the caller's token scope applied in the query.
+
+The functions taking a session are the building blocks other resolvers share; those taking the
+Context answer one GraphQL field each, in their own read session.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from policies.errors import AppError, ErrorCode
-from records.plasma import Batch, Donor, PlasmaUnit, batch_pool
+from records.plasma import Batch as Batch
+from records.plasma import Donor as Donor
+from records.plasma import PlasmaUnit as PlasmaUnit
+from records.plasma import batch_pool
+from resolvers.context import Context
 from resolvers.trace import TraceScope, batch_visible
 
 LOOKBACK_MIN_DAYS = 60  # PL-03: the guideline's minimum; never configurable below
@@ -118,3 +126,30 @@ async def batches(s: AsyncSession, scope: TraceScope, product: str | None, statu
         stmt = stmt.where(Batch.id < after_id)
     rows = (await s.execute(stmt.order_by(Batch.id.desc()).limit(first + 1))).scalars().all()
     return rows[:first], len(rows) > first
+
+
+# --- one field each ---------------------------------------------------------------------------
+
+async def get_unit(ctx: Context, donation_number: str) -> PlasmaUnit | None:
+    """A unit with its donor, station and pool loaded; out of scope for a token that may not see it."""
+    async with ctx.db.read() as s:
+        return await unit(s, donation_number, ctx.scope())
+
+
+async def get_donor(ctx: Context, card_number: str) -> Donor | None:
+    """A donor with their station loaded; out of scope for a token of another station."""
+    async with ctx.db.read() as s:
+        return await donor(s, card_number, ctx.scope())
+
+
+async def get_batch(ctx: Context, batch_number: str) -> Batch | None:
+    """A batch with its pools loaded; out of scope for a token that may not see it."""
+    async with ctx.db.read() as s:
+        return await batch(s, batch_number, ctx.scope())
+
+
+async def batch_page(ctx: Context, product: str | None, status: str | None, first: int,
+                     after_id: int | None) -> tuple[Sequence[Batch], bool]:
+    """Newest first, within the caller's scope; returns the page and whether more follow."""
+    async with ctx.db.read() as s:
+        return await batches(s, ctx.scope(), product, status, first, after_id)

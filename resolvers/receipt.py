@@ -11,7 +11,7 @@ from policies.errors import AppError, ErrorCode
 from records.audit import AuditEvent, PendingEvent
 from records.base import utcnow
 from records.plasma import PlasmaShipment, PlasmaStation, PlasmaUnit, StationNotice
-from resolvers import codes
+from resolvers import codes, labels
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 
@@ -131,3 +131,22 @@ async def close(ctx: Context, req: SignedRequest, station_code: str, shipment_co
 
     return await perform(ctx, req, reason=f"receipt of shipment {shipment_code} closed", clean=clean, save=save,
                          meanings=("PERFORMED",))
+
+
+def label(u: PlasmaUnit) -> labels.Label:
+    """The printable label of a received unit (PR-13), from its row with the station loaded."""
+    assert u.material_code is not None
+    return labels.plasma_label(u.material_code, u.donation_number, u.station.name, u.collected_on,
+                               u.received_weight_g or u.weight_g)
+
+
+async def unit_label(ctx: Context, material_code: str) -> labels.Label:
+    """The label of a received unit, for (re)printing."""
+    if ctx.signed_in().is_scoped:  # labels are internal: refused before the lookup, so nothing leaks
+        raise AppError(ErrorCode.OUT_OF_SCOPE, "labels are not within your access")
+    async with ctx.db.read() as s:
+        u = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.material_code == material_code)
+                             .options(selectinload(PlasmaUnit.station)))).scalar_one_or_none()
+    if u is None:
+        raise AppError(ErrorCode.NOT_FOUND, "no such material code")
+    return label(u)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from policies import pades
 from policies.errors import AppError, ErrorCode
+from policies.pades import SignatureReport as SignatureReport
 from records import audit, release_pdf
 from records.audit import PendingEvent
 from records.base import utcnow
@@ -26,7 +27,7 @@ from records.genealogy import FinalLot, Intermediate
 from records.identity import UserCertificate
 from records.plasma import Batch, PlasmaUnit, batch_pool
 from records.quality import LineClearance
-from records.release import ReleaseDocument
+from records.release import ReleaseDocument as ReleaseDocument
 from records.signature import ESignature
 from resolvers import batch_events
 from resolvers.context import Context
@@ -199,3 +200,21 @@ async def document(ctx: Context, batch_number: str) -> ReleaseDocument | None:
             return None
         return (await s.execute(select(ReleaseDocument).where(ReleaseDocument.batch_id == b.id)
                                 .order_by(ReleaseDocument.id.desc()).limit(1))).scalar_one_or_none()
+
+
+async def document_signatures(ctx: Context, pdf: bytes) -> list[SignatureReport]:
+    """Signer, time, integrity and trust of every signature in a PDF, against the trust anchors."""
+    return await pades.validate(pdf, list(ctx.services.trust.anchors))
+
+
+async def validate(ctx: Context, pdf_base64: str) -> list[SignatureReport]:
+    """The signatures of any PDF sent in (a copy received by e-mail): the caller's file, so a file
+    that cannot be read is their input's failure, not ours."""
+    try:
+        data = base64.b64decode(pdf_base64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise AppError(ErrorCode.VALIDATION_FAILED, "pdf must be standard base64") from exc
+    try:
+        return await document_signatures(ctx, data)
+    except Exception as exc:  # a corrupt file is the caller's input, not our failure
+        raise AppError(ErrorCode.VALIDATION_FAILED, "the file is not a readable signed PDF") from exc

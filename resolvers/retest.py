@@ -122,6 +122,16 @@ async def _open(s: AsyncSession, donation_number: str) -> tuple[PlasmaUnit, list
     return unit, rows
 
 
+async def results(ctx: Context, donation_number: str) -> list[RetestResult]:
+    """Every retest result of a unit, oldest first; internal, so refused to a scoped token."""
+    if ctx.signed_in().is_scoped:
+        raise AppError(ErrorCode.OUT_OF_SCOPE, "retest details are internal")
+    async with ctx.db.read() as s:
+        return list((await s.execute(select(RetestResult).join(PlasmaUnit, PlasmaUnit.id == RetestResult.unit_id)
+                                     .where(PlasmaUnit.donation_number == donation_number)
+                                     .order_by(RetestResult.id))).scalars())
+
+
 # --- quarantine -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -168,6 +178,18 @@ async def evaluate(s: AsyncSession, unit: PlasmaUnit, today: date) -> Quarantine
     if not follow_up:
         reasons.append("no later donation of the donor after the quarantine period has tested negative")
     return QuarantineState(unit.donation_number, unit.status, not reasons, reasons, ends)
+
+
+async def quarantine_state(ctx: Context, donation_number: str) -> QuarantineState:
+    """Whether a unit may be released from quarantine today, and why not."""
+    if ctx.signed_in().is_scoped:  # internal; refused before the lookup, so the same whether or not it exists
+        raise AppError(ErrorCode.OUT_OF_SCOPE, "quarantine details are internal")
+    async with ctx.db.read() as s:
+        u = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == donation_number))
+             ).scalar_one_or_none()
+        if u is None:
+            raise AppError(ErrorCode.NOT_FOUND, "no such unit")
+        return await evaluate(s, u, utcnow().date())
 
 
 async def release(ctx: Context, req: SignedRequest, donation_numbers: list[str],

@@ -22,7 +22,8 @@ from records import audit
 from records.audit import AuditEvent, PendingEvent
 from records.base import utcnow
 from records.identity import User, UserCertificate
-from records.signature import ESignature, record_hash
+from records.signature import ESignature as ESignature
+from records.signature import record_hash
 from resolvers.context import Context
 
 
@@ -158,3 +159,11 @@ async def verify_stored(ctx: Context, signature_id: int) -> StoredCheck:
     if link is None:
         problem = problem or "no audit event links this signature to this record version"
     return StoredCheck(row.id, valid, link is not None, link.id if link else None, problem)
+
+
+async def record_signatures(ctx: Context, entity: str, entity_id: str) -> list[ESignature]:
+    """Every signature of one record, oldest first."""
+    async with ctx.db.read() as s:
+        return list((await s.execute(select(ESignature).where(ESignature.entity == entity,
+                                                              ESignature.entity_id == entity_id)
+                                     .order_by(ESignature.id))).scalars())

@@ -1,5 +1,5 @@
-"""Work done on tablets in clean areas: sampling with a printable label, cold-room checks, and the
-task list (cold rooms due for a check, alarms waiting for acknowledgement)."""
+"""Work done on tablets in clean areas: sampling with a printable label, cold-room checks, the
+task list (cold rooms due for a check, alarms waiting for acknowledgement), and a sample's retention."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from records.base import utcnow
 from records.plant import Room, Sensor
 from records.plasma import Batch, CodeCounter, PlasmaUnit, Sample
 from records.quality import ColdRoomCheck
+from resolvers import samples
 from resolvers.context import Context
 from resolvers.labels import Label, sample_label
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -120,14 +121,15 @@ async def record_cold_room_check(ctx: Context, req: SignedRequest, room_code: st
                          meanings=("PERFORMED",))
 
 
-async def check_page(s: AsyncSession, room_code: str | None, limit: int,
+async def check_page(ctx: Context, room_code: str | None, limit: int,
                      before_id: int | None) -> tuple[list[ColdRoomCheck], bool]:
     q = select(ColdRoomCheck)
     if room_code:
         q = q.where(ColdRoomCheck.room_code == room_code)
     if before_id is not None:
         q = q.where(ColdRoomCheck.id < before_id)
-    rows = list((await s.execute(q.order_by(ColdRoomCheck.id.desc()).limit(limit + 1))).scalars())
+    async with ctx.db.read() as s:
+        rows = list((await s.execute(q.order_by(ColdRoomCheck.id.desc()).limit(limit + 1))).scalars())
     return rows[:limit], len(rows) > limit
 
 
@@ -140,7 +142,12 @@ class Task:
     alarm_id: int | None = None
 
 
-async def tasks(s: AsyncSession) -> list[Task]:
+async def tasks(ctx: Context) -> list[Task]:
+    async with ctx.db.read() as s:
+        return await _tasks(s)
+
+
+async def _tasks(s: AsyncSession) -> list[Task]:
     now = utcnow()
     cold = (await s.execute(select(Room.code).join(Sensor, Sensor.room_id == Room.id).where(
         Sensor.kind == "temperature", Sensor.equipment_id.is_(None), Sensor.high_limit <= COLD_LIMIT)
@@ -157,3 +164,26 @@ async def tasks(s: AsyncSession) -> list[Task]:
               ).scalars():
         out.append(Task("ALARM_ACK", f"Acknowledge: {a.message}", rooms.get(a.room_id or -1), a.raised_at, a.id))
     return sorted(out, key=lambda t: t.due_at)
+
+
+@dataclass(frozen=True)
+class KeptSample:
+    """A sample with how long it must be kept (PR-33)."""
+
+    sample: Sample
+    retention: samples.Retention
+
+
+async def sample(ctx: Context, code: str) -> KeptSample | None:
+    async with ctx.db.read() as s:
+        row = (await s.execute(select(Sample).where(Sample.code == code))).scalar_one_or_none()
+        if row is None:
+            return None
+        return KeptSample(row, await samples.retention(s, row))
+
+
+async def destroy_sample(ctx: Context, req: SignedRequest, code: str, reason: str) -> KeptSample:
+    """Record a sample's destruction (refused while it is under retention); the sample as it is left."""
+    row = await samples.destroy(ctx, req, code, reason)
+    async with ctx.db.read() as s:
+        return KeptSample(row, await samples.retention(s, row))

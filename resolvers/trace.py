@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +18,11 @@ from policies.errors import AppError, ErrorCode
 from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit, Shipment
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, batch_pool
 
+if TYPE_CHECKING:
+    from resolvers.context import Context  # which imports TraceScope from here
+
 CHUNK = 5000  # ids per IN list: far below every backend's parameter limit
+MAX_NODES = 50_000  # the most nodes a trace answer may list (maxNodes)
 
 
 class Node(NamedTuple):
@@ -96,6 +100,25 @@ async def _rows(s: AsyncSession, stmt_for: Any, ids: Iterable[int]) -> list[Any]
 
 def nid(kind: str, key: int) -> str:
     return f"{kind}:{key}"
+
+
+def node_limit(max_nodes: int) -> int:
+    """The caller's maxNodes, refused outside 1..MAX_NODES."""
+    if not 1 <= max_nodes <= MAX_NODES:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"maxNodes must be between 1 and {MAX_NODES}")
+    return max_nodes
+
+
+async def trace_backward(ctx: Context, code: str) -> Graph:
+    """The backward graph from a code, within the caller's scope."""
+    async with ctx.db.read() as s:
+        return await backward(s, code.strip(), ctx.scope())
+
+
+async def trace_forward(ctx: Context, code: str) -> Graph:
+    """The forward graph from a donor, unit or pool, within the caller's scope."""
+    async with ctx.db.read() as s:
+        return await forward(s, code.strip(), ctx.scope())
 
 
 # --- which nodes a scope admits -----------------------------------------------------------

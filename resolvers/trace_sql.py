@@ -7,8 +7,9 @@ nodes, keeps the edges between kept nodes, counts per kind, and writes the Trace
 exactly the fields (and aliases) the query selected. The HTTP fast path splices that text into the
 response unparsed.
 
-It answers unrestricted callers only; a scoped token's trace takes the object path in
-resolvers/trace.py, which applies the scope at every hop. Same nodes, edges, order and summary as
+It answers unrestricted callers only (`document`: None for anyone
+else); a scoped token's trace takes the object path in resolvers/trace.py, which applies the scope
+at every hop. Same nodes, edges, order and summary as
 that path (tests/test_trace_sql.py compares them).
 """
 
@@ -16,10 +17,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from graphql import FieldNode
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from resolvers import trace
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
 
 # SQL text is assembled from fixed fragments and the query's output keys, which are GraphQL names
 # (checked against NAME below), never from values: the start key and limit are bound parameters.
@@ -189,6 +196,23 @@ def statement(dialect_name: str, start_kind: str, sel: Selection, direction: str
     # As text: the driver would otherwise parse a megabyte of JSON only for us to write it out again.
     doc = f"({d.obj(parts)})::text" if d.pg else d.obj(parts)
     return f"WITH {graph} SELECT {doc} AS doc"
+
+
+async def document(ctx: Context, direction: str, code: str, max_nodes: int, root: FieldNode) -> str | None:
+    """The trace's JSON for the selection under `root`; None when the object path must answer."""
+    sel = selection(root)
+    scope = ctx.scope()
+    if sel is None or not scope.unrestricted:
+        return None
+    limit = trace.node_limit(max_nodes)
+    async with ctx.db.read() as s:
+        if direction == "backward":
+            kind, key = await trace.backward_start(s, code.strip(), scope)
+            return await graph_json(s, "backward", kind, key, sel, limit)
+        start = await trace.forward_start(s, code.strip(), scope)
+        if start is None:
+            return None
+        return await forward_json(s, start[0], start[1], sel, limit)
 
 
 async def forward_json(s: AsyncSession, start_kind: str, key: int, sel: Selection, max_nodes: int) -> str:

@@ -96,10 +96,8 @@ class AlarmQuery:
     async def alarms(self, info: Info[Context, None], active: bool | None = None, filter: AlarmFilter | None = None,
                      first: int | None = None, after: str | None = None) -> Connection[Alarm]:
         f = (filter or AlarmFilter()).plain(active)
-        async with info.context.db.read() as s:
-            rows, total, more = await res.page(s, f, page_size(first), decode_cursor("alarm", after))
-            rooms, eq = await res.codes(s)
-        edges = [Edge(node=of(Alarm, res.as_dict(a, rooms, eq)), cursor=encode_cursor("alarm", a.id)) for a in rows]
+        rows, total, more = await res.listing(info.context, f, page_size(first), decode_cursor("alarm", after))
+        edges = [Edge(node=of(Alarm, a), cursor=encode_cursor("alarm", a["id"])) for a in rows]
         return connection(edges, total, more, after is not None)
 
     @strawberry.field(description="The alarm list as a printable file (CSV or PDF).",
@@ -107,15 +105,10 @@ class AlarmQuery:
     async def alarm_report(self, info: Info[Context, None], format: ReportFormat,
                            filter: AlarmFilter | None = None) -> AlarmReport:
         f = (filter or AlarmFilter()).plain(None)
-        async with info.context.db.read() as s:
-            rows = await res.rows_for_export(s, f)
-            rooms, eq = await res.codes(s)
-        who = info.context.signed_in().username
-        if format is ReportFormat.CSV:
-            data, ctype = res.to_csv(rows, rooms, eq), "text/csv"
-        else:
-            data, ctype = res.to_pdf(rows, rooms, eq, "Alarm record", who), "application/pdf"
-        return AlarmReport(filename=f"alarms.{format.value.lower()}", content_type=ctype, count=len(rows),
+        pdf = format is ReportFormat.PDF
+        data, count = await res.export(info.context, f, pdf)
+        return AlarmReport(filename=f"alarms.{format.value.lower()}",
+                           content_type="application/pdf" if pdf else "text/csv", count=count,
                            data=base64.b64encode(data).decode())
 
 
@@ -125,11 +118,7 @@ class AlarmMutation:
                          extensions=can("plant:alarm", "acknowledge"))
     async def acknowledge_alarm(self, info: Info[Context, None], input: AcknowledgeAlarmInput,
                                 signature: SignatureInput) -> Alarm:
-        ctx = info.context
-        a = await res.acknowledge(ctx, signed(info, signature), input.id, input.handling)
-        async with ctx.db.read() as s:
-            rooms, eq = await res.codes(s)
-        return of(Alarm, res.as_dict(a, rooms, eq))
+        return of(Alarm, await res.acknowledged(info.context, signed(info, signature), input.id, input.handling))
 
 
 @strawberry.type

@@ -10,10 +10,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from records import audit as rec
-from records import audit_state
 from resolvers import audit as res
 from resolvers.context import Context
+from schema.convert import of
 from schema.permissions import can
 from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 
@@ -31,13 +30,6 @@ class AuditEvent:
     client_address: str | None
     hash: str
     prev_hash: str
-
-    @classmethod
-    def of(cls, e: rec.AuditEvent) -> AuditEvent:
-        return cls(id=strawberry.ID(str(e.id)), occurred_at=e.occurred_at, actor=e.actor, action=e.action,
-                   entity=e.entity, entity_id=e.entity_id, changes=e.changes,  # type: ignore[arg-type]
-                   reason=e.reason,
-                   client_address=e.client_address, hash=e.hash, prev_hash=e.prev_hash)
 
 
 @strawberry.input
@@ -72,11 +64,6 @@ class RowMismatch:
                                                 "columns as the trail writes them).")
     problem: RowProblem
 
-    @classmethod
-    def of(cls, m: audit_state.RowMismatch) -> RowMismatch:
-        return cls(entity=m.entity, entity_id=m.entity_id, column=m.column, audited=json.dumps(m.audited),
-                   current=json.dumps(m.current), problem=RowProblem(m.problem))
-
 
 @strawberry.type
 class ChainReport:
@@ -87,11 +74,12 @@ class ChainReport:
     rows_checked: int = strawberry.field(description="Rows of audited tables compared with their audit trail.")
     state_ok: bool = strawberry.field(description="Every audited row holds its last audited values.")
     mismatch_count: int
-    found: strawberry.Private[tuple[audit_state.RowMismatch, ...]]
+    found: strawberry.Private[tuple[res.RowMismatch, ...]]
 
     @strawberry.field(description="The first differences between the rows and their audit trail.")
     def mismatches(self, first: int = 20) -> list[RowMismatch]:
-        return [RowMismatch.of(m) for m in self.found[:page_size(first, default=20, maximum=res.MAX_MISMATCHES)]]
+        return [of(RowMismatch, m, audited=json.dumps(m.audited), current=json.dumps(m.current))
+                for m in self.found[:page_size(first, default=20, maximum=res.MAX_MISMATCHES)]]
 
 
 @strawberry.type
@@ -102,13 +90,11 @@ class AuditQuery:
         self, info: Info[Context, None], filter: AuditFilter | None = None, first: int | None = None,
         after: str | None = None,
     ) -> Connection[AuditEvent]:
-        ctx = info.context
         f = filter or AuditFilter()
         q = res.AuditQuery(f.entity, f.entity_id, f.actor, f.action, f.since, f.until)
-        size = page_size(first)
-        async with ctx.db.read() as s:
-            rows, more, total = await res.page(s, q, size, decode_cursor("audit", after))
-        edges = [Edge(node=AuditEvent.of(r), cursor=encode_cursor("audit", r.id)) for r in rows]
+        rows, more, total = await res.page(info.context.db, q, page_size(first), decode_cursor("audit", after))
+        edges = [Edge(node=of(AuditEvent, r, id=strawberry.ID(str(r.id))), cursor=encode_cursor("audit", r.id))
+                 for r in rows]
         return connection(edges, total, more, after is not None)
 
     @strawberry.field(description="Recompute the hash chain over every audit event and compare every audited "

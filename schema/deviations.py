@@ -7,9 +7,9 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from records.quality import Deviation as Row
 from resolvers import deviations as res
 from resolvers.context import Context
+from schema.convert import of
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
@@ -22,11 +22,6 @@ class Deviation:
     raised_by: str
     raised_at: datetime
     closed_at: datetime | None
-
-    @classmethod
-    def of(cls, d: Row) -> Deviation:
-        return cls(number=d.number, title=d.title, status=d.status, raised_by=d.raised_by, raised_at=d.raised_at,
-                   closed_at=d.closed_at)
 
 
 @strawberry.input
@@ -47,11 +42,11 @@ class DeviationMutation:
                          extensions=can("quality:deviation", "write"))
     async def raise_deviation(self, info: Info[Context, None], input: RaiseDeviationInput,
                               signature: SignatureInput) -> Deviation:
-        return Deviation.of(await res.raise_deviation(info.context, signed(info, signature), input.title,
-                                                      input.description, input.batch_number))
+        return of(Deviation, await res.raise_deviation(info.context, signed(info, signature), input.title,
+                                                       input.description, input.batch_number))
 
     @strawberry.mutation(description="Approve closure (QA); the raiser cannot be the only approver.",
                          extensions=can("quality:closure", "write"))
     async def approve_deviation_closure(self, info: Info[Context, None], input: ApproveDeviationClosureInput,
                                         signature: SignatureInput) -> Deviation:
-        return Deviation.of(await res.approve_closure(info.context, signed(info, signature), input.number))
+        return of(Deviation, await res.approve_closure(info.context, signed(info, signature), input.number))

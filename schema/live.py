@@ -14,7 +14,7 @@ from policies.errors import AppError, ErrorCode
 from resolvers import batch_events
 from resolvers import live as live_res
 from resolvers.context import Context
-from resolvers.history import history
+from resolvers.history import tag_history
 from resolvers.live import Reading, StateMessage, hub, plant_state
 from schema.enums import EquipmentStatus, Quality
 from schema.permissions import can
@@ -64,8 +64,7 @@ class HistoryQuery:
     async def sensor_history(self, info: Info[Context, None], tag: str,
                              since: Annotated[datetime, strawberry.argument(name="from")], to: datetime,
                              max_points: int = 500) -> list[SensorPoint]:
-        async with info.context.db.read() as s:
-            points = await history(s, tag, since, to, max_points)
+        points = await tag_history(info.context, tag, since, to, max_points)
         return [SensorPoint(time=p.time, value=p.value, min=p.min, max=p.max, count=p.count) for p in points]
 
 

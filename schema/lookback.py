@@ -5,14 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
-from policies.errors import AppError, ErrorCode
-from records.base import utcnow
-from records.plasma import PlasmaStation, StationNotice
 from resolvers import lookback as res
 from resolvers.context import Context
+from schema.convert import of
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 from schema.trace import TraceGraph
@@ -62,25 +59,8 @@ class StationNoticeType:
     acknowledged_by: str | None
 
 
-def _notice(n: StationNotice, station: str) -> StationNoticeType:
-    return StationNoticeType(id=strawberry.ID(str(n.id)), station_code=station, kind=n.kind,
-                             donation_number=n.donation_number, donor_card_number=n.donor_card_number,
-                             reason=n.reason, created_at=n.created_at, acknowledged_at=n.acknowledged_at,
-                             acknowledged_by=n.acknowledged_by)
-
-
-async def _notices(ctx: Context, only_open: bool, notice_id: int | None = None) -> list[StationNoticeType]:
-    scope = ctx.scope()
-    stmt = select(StationNotice, PlasmaStation.code).join(PlasmaStation,
-                                                          PlasmaStation.id == StationNotice.station_id)
-    if not scope.unrestricted:
-        stmt = stmt.where(PlasmaStation.code.in_(scope.stations or ()))
-    if only_open:
-        stmt = stmt.where(StationNotice.acknowledged_at.is_(None))
-    if notice_id is not None:
-        stmt = stmt.where(StationNotice.id == notice_id)
-    async with ctx.db.read() as s:
-        return [_notice(n, code) for n, code in (await s.execute(stmt.order_by(StationNotice.id)))]
+def _notice(n: res.StationNotice, station_code: str) -> StationNoticeType:
+    return of(StationNoticeType, n, id=strawberry.ID(str(n.id)), station_code=station_code)
 
 
 @strawberry.type
@@ -93,7 +73,7 @@ class LookbackQuery:
     @strawberry.field(description="Notices to plasma stations; a station token sees its own.",
                       extensions=can("plasma:notice", "read"))
     async def station_notices(self, info: Info[Context, None], open_only: bool = True) -> list[StationNoticeType]:
-        return await _notices(info.context, open_only)
+        return [_notice(n, code) for n, code in await res.notices(info.context, only_open=open_only)]
 
 
 @strawberry.type
@@ -108,18 +88,7 @@ class LookbackMutation:
     @strawberry.mutation(description="The station confirms it received a notice.",
                          extensions=can("plasma:notice", "write"))
     async def acknowledge_notice(self, info: Info[Context, None], id: strawberry.ID) -> StationNoticeType:
-        ctx = info.context
-        p = ctx.signed_in()
-        found = await _notices(ctx, False, int(id) if id.isdigit() else -1)
-        if not found:
-            raise AppError(ErrorCode.NOT_FOUND if not p.is_scoped else ErrorCode.OUT_OF_SCOPE, "no such notice")
-        async with ctx.db.write(ctx.audit_context("notice acknowledged")) as s:
-            n = await s.get(StationNotice, int(id))
-            assert n is not None
-            if n.acknowledged_at is not None:
-                raise AppError(ErrorCode.CONFLICT, "already acknowledged")
-            n.acknowledged_at, n.acknowledged_by = utcnow(), p.username
-        return (await _notices(ctx, False, int(id)))[0]
+        return _notice(*await res.acknowledge(info.context, id))
 
 
 @strawberry.input

@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from policies.errors import AppError, ErrorCode
 from resolvers import packaging as res
 from resolvers.context import Context
+from schema.convert import of
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
@@ -21,11 +21,6 @@ class PackagingUnit:
     parent: str | None
     children: list[str]
 
-    @classmethod
-    def of(cls, v: res.PackView) -> PackagingUnit:
-        return cls(code=v.code, level=v.level, lot_number=v.lot_number, product=v.product, parent=v.parent,
-                   children=v.children)
-
 
 @strawberry.input
 class AggregatePackagingInput:
@@ -38,11 +33,8 @@ class PackagingQuery:
     @strawberry.field(description="A packaging code with its lot, parent and children (scan a case to list it)",
                       extensions=can("trace:graph", "read"))
     async def packaging_unit(self, info: Info[Context, None], code: str) -> PackagingUnit | None:
-        if info.context.signed_in().is_scoped:
-            raise AppError(ErrorCode.OUT_OF_SCOPE, "use traceBackward for scoped access to packaging codes")
-        async with info.context.db.read() as s:
-            v = await res.view(s, code)
-        return PackagingUnit.of(v) if v else None
+        v = await res.lookup(info.context, code)
+        return of(PackagingUnit, v) if v else None
 
 
 @strawberry.type
@@ -51,5 +43,5 @@ class PackagingMutation:
                          extensions=can("packaging:aggregate", "write"))
     async def aggregate_packaging(self, info: Info[Context, None], input: AggregatePackagingInput,
                                   signature: SignatureInput) -> PackagingUnit:
-        return PackagingUnit.of(await res.aggregate(info.context, signed(info, signature), input.parent_code,
-                                                    input.child_codes))
+        return of(PackagingUnit, await res.aggregate(info.context, signed(info, signature), input.parent_code,
+                                                     input.child_codes))

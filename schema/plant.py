@@ -8,8 +8,6 @@ import strawberry
 from strawberry.types import Info
 
 from policies.errors import AppError, ErrorCode
-from records import plant as rec
-from records.signature import ESignature
 from resolvers import equipment as equipment_res
 from resolvers import plant as res
 from resolvers.context import Context
@@ -69,7 +67,7 @@ class Equipment:
     sensors: list[Sensor]
 
 
-def _equipment(e: rec.Equipment, room_code: str) -> Equipment:
+def _equipment(e: res.Equipment, room_code: str) -> Equipment:
     return of(Equipment, e, room_code=room_code,
               sensors=[of(Sensor, s, room_code=room_code, equipment_code=e.code) for s in e.sensors])
 
@@ -105,7 +103,7 @@ class Plant:
     rooms: list[Room]
 
 
-def _plant(p: rec.Plant) -> Plant:
+def _plant(p: res.Plant) -> Plant:
     rooms = []
     for a in p.areas:
         for r in a.rooms:
@@ -118,32 +116,30 @@ def _plant(p: rec.Plant) -> Plant:
     return of(Plant, p, id=strawberry.ID(str(p.id)), areas=areas, rooms=rooms)
 
 
+def _signature(row: equipment_res.ESignature) -> Signature:
+    return of(Signature, row, id=strawberry.ID(str(row.id)))
+
+
 @strawberry.type
 class PlantQuery:
     @strawberry.field(description="Every plant with its floor plan, rooms, equipment and sensors.",
                       extensions=can("plant:layout", "read"))
     async def plants(self, info: Info[Context, None]) -> list[Plant]:
-        ctx = info.context
-        async with ctx.db.read() as s:
-            return [_plant(p) for p in await res.plants(s)]
+        return [_plant(p) for p in await res.read_plants(info.context)]
 
     @strawberry.field(extensions=can("plant:layout", "read"))
     async def plant(self, info: Info[Context, None], id: strawberry.ID) -> Plant | None:
-        ctx = info.context
         try:
             pid = int(id)
         except ValueError as exc:
             raise AppError(ErrorCode.VALIDATION_FAILED, "plant id must be numeric") from exc
-        async with ctx.db.read() as s:
-            found = await res.plants(s, pid)
+        found = await res.read_plants(info.context, pid)
         return _plant(found[0]) if found else None
 
     @strawberry.field(description="One equipment item by its code (SBBH).", extensions=can("plant:equipment", "read"))
     async def equipment(self, info: Info[Context, None], code: str) -> Equipment | None:
-        ctx = info.context
-        async with ctx.db.read() as s:
-            e = await res.equipment(s, code)
-            return _equipment(e, e.room.code) if e else None
+        e = await res.read_equipment(info.context, code)
+        return _equipment(e, e.room.code) if e else None
 
 
 @strawberry.input
@@ -170,13 +166,10 @@ class PlantMutation:
         ctx = info.context
         change = await equipment_res.set_status(ctx, signed(info, signature), input.code, input.status.value,
                                                 input.reason)
-        async with ctx.db.read() as s:
-            e = await res.equipment(s, change.code)
-            sig_row = await s.get(ESignature, change.signature_id)
-            assert e is not None and sig_row is not None
-            return SetEquipmentStatusPayload(equipment=_equipment(e, e.room.code),
-                                             previous_status=EquipmentStatus(change.previous),
-                                             signature=Signature.of(sig_row))
+        e, sig_row = await equipment_res.changed(ctx, change)
+        return SetEquipmentStatusPayload(equipment=_equipment(e, e.room.code),
+                                         previous_status=EquipmentStatus(change.previous),
+                                         signature=_signature(sig_row))
 
 
 @strawberry.input
@@ -197,7 +190,4 @@ class EquipmentVerificationMutation:
         except ValueError as exc:
             raise AppError(ErrorCode.VALIDATION_FAILED, "signatureId must be numeric") from exc
         new_id = await equipment_res.verify_change(ctx, signed(info, signature), sid)
-        async with ctx.db.read() as s:
-            row = await s.get(ESignature, new_id)
-            assert row is not None
-            return Signature.of(row)
+        return _signature(await equipment_res.signature(ctx, new_id))

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from records import plasma as rec
 from resolvers import plasma as res
 from resolvers import storage
 from resolvers.context import Context
+from schema.convert import of
 from schema.permissions import can
 from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 
@@ -33,19 +32,18 @@ class Donor:
 
     @strawberry.field(description="Every unit of this donor, oldest first.")
     async def units(self, info: Info[Context, None]) -> list[PlasmaUnit]:
-        return [PlasmaUnit.of(u, self.station) for u in await info.context.loaders.units_by_donor_id.load(self._id)]
+        return [unit_of(u, self.station) for u in await info.context.loaders.units_by_donor_id.load(self._id)]
 
     @strawberry.field(description="Units collected from `days` (at least 60) before the last donation onwards.")
     async def lookback(self, info: Info[Context, None], days: int = 60) -> list[PlasmaUnit]:
         res.lookback_days(days)
         units = await info.context.loaders.units_by_donor_id.load(self._id)
-        return [PlasmaUnit.of(u, self.station) for u in res.within_lookback(units, days)]
+        return [unit_of(u, self.station) for u in res.within_lookback(units, days)]
 
-    @classmethod
-    def of(cls, d: rec.Donor) -> Donor:
-        st = d.station
-        return cls(card_number=d.card_number, blood_type=d.blood_type, status=d.status, _id=d.id,
-                   station=Station(code=st.code, name=st.name, province=st.province))
+
+def _donor(d: res.Donor) -> Donor:
+    return Donor(card_number=d.card_number, blood_type=d.blood_type, status=d.status, station=of(Station, d.station),
+                 _id=d.id)
 
 
 @strawberry.type
@@ -67,13 +65,13 @@ class UnitStorage:
     excursions: int
     conforming: bool
     reasons: list[str]
-    _state: strawberry.Private[Any]
+    _state: strawberry.Private[storage.Storage]
 
     @strawberry.field(description="The cold store's temperature over the storage period")
     async def temperatures(self, info: Info[Context, None], max_points: int = 200) -> list[StoragePoint]:
         window = storage.window(self._state, max_points)
         points = await info.context.loaders.history_by_window.load(window) if window else []
-        return [StoragePoint(time=p.time, value=p.value, min=p.min, max=p.max) for p in points]
+        return [of(StoragePoint, p) for p in points]
 
 
 @strawberry.type(description="One donation (B.3: XJBH, KH, XX, CXJRQ, XJZL, WLBM).")
@@ -100,14 +98,14 @@ class PlasmaUnit:
                            limit=st.limit, high_limit=st.high_limit, excursions=st.excursions,
                            conforming=st.conforming, reasons=st.reasons, _state=st)
 
-    @classmethod
-    def of(cls, u: rec.PlasmaUnit, station: Station | None = None) -> PlasmaUnit:
-        st = station or Station(code=u.station.code, name=u.station.name, province=u.station.province)
-        return cls(donation_number=u.donation_number, material_code=u.material_code, blood_type=u.blood_type,
-                   collected_on=u.collected_on, weight_g=u.weight_g, status=u.status, received_at=u.received_at,
-                   storage_location=u.storage_location, received_weight_g=u.received_weight_g,
-                   received_by=u.received_by, pool_code=u.pool.code if u.pool else None, station=st,
-                   donor_card_number=u.donor.card_number, _id=u.id)
+
+def unit_of(u: res.PlasmaUnit, station: Station | None = None) -> PlasmaUnit:
+    """The unit's type (its station, donor and pool loaded); `station` when the caller has it already."""
+    return PlasmaUnit(donation_number=u.donation_number, material_code=u.material_code, blood_type=u.blood_type,
+                      collected_on=u.collected_on, weight_g=u.weight_g, status=u.status, received_at=u.received_at,
+                      storage_location=u.storage_location, received_weight_g=u.received_weight_g,
+                      received_by=u.received_by, pool_code=u.pool.code if u.pool else None,
+                      station=station or of(Station, u.station), donor_card_number=u.donor.card_number, _id=u.id)
 
 
 @strawberry.type
@@ -119,10 +117,9 @@ class Batch:
     expiry_date: date | None
     pool_codes: list[str]
 
-    @classmethod
-    def of(cls, b: rec.Batch) -> Batch:
-        return cls(batch_number=b.batch_number, product=b.product, status=b.status, started_at=b.started_at,
-                   expiry_date=b.expiry_date, pool_codes=[p.code for p in b.pools])
+
+def _batch(b: res.Batch) -> Batch:
+    return of(Batch, b, pool_codes=[p.code for p in b.pools])
 
 
 @strawberry.input
@@ -136,33 +133,25 @@ class PlasmaQuery:
     @strawberry.field(description="A plasma unit by donation number, with its station and donor (PL-02).",
                       extensions=can("plasma:unit", "read"))
     async def plasma_unit(self, info: Info[Context, None], donation_number: str) -> PlasmaUnit | None:
-        ctx = info.context
-        async with ctx.db.read() as s:
-            u = await res.unit(s, donation_number, ctx.scope())
-            return PlasmaUnit.of(u) if u else None
+        u = await res.get_unit(info.context, donation_number)
+        return unit_of(u) if u else None
 
     @strawberry.field(extensions=can("plasma:donor", "read"))
     async def donor(self, info: Info[Context, None], card_number: str) -> Donor | None:
-        ctx = info.context
-        async with ctx.db.read() as s:
-            d = await res.donor(s, card_number, ctx.scope())
-            return Donor.of(d) if d else None
+        d = await res.get_donor(info.context, card_number)
+        return _donor(d) if d else None
 
     @strawberry.field(extensions=can("batch:record", "read"))
     async def batch(self, info: Info[Context, None], batch_number: str) -> Batch | None:
-        ctx = info.context
-        async with ctx.db.read() as s:
-            b = await res.batch(s, batch_number, ctx.scope())
-            return Batch.of(b) if b else None
+        b = await res.get_batch(info.context, batch_number)
+        return _batch(b) if b else None
 
     @strawberry.field(description="Batches, newest first; a scoped token sees only its products and batches.",
                       extensions=can("batch:record", "read"))
     async def batches(self, info: Info[Context, None], filter: BatchFilter | None = None, first: int | None = None,
                       after: str | None = None) -> Connection[Batch]:
-        ctx = info.context
         f = filter or BatchFilter()
-        size = page_size(first)
-        async with ctx.db.read() as s:
-            rows, more = await res.batches(s, ctx.scope(), f.product, f.status, size, decode_cursor("batch", after))
-        edges = [Edge(node=Batch.of(b), cursor=encode_cursor("batch", b.id)) for b in rows]
+        rows, more = await res.batch_page(info.context, f.product, f.status, page_size(first),
+                                          decode_cursor("batch", after))
+        edges = [Edge(node=_batch(b), cursor=encode_cursor("batch", b.id)) for b in rows]
         return connection(edges, len(edges), more, after is not None)

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from strawberry.types import Info
 
-from policies.errors import AppError, ErrorCode
-from records.plasma import PlasmaUnit as UnitRow
 from resolvers import labels
 from resolvers import receipt as res
 from resolvers.context import Context
+from schema.convert import of
 from schema.permissions import can
-from schema.plasma import PlasmaUnit
+from schema.plasma import PlasmaUnit, unit_of
 from schema.signing import SignatureInput, signed
 
 
@@ -31,14 +28,9 @@ class MaterialLabel:
     code128_svg: str
     qr_svg: str
 
-    @classmethod
-    def of(cls, u: UnitRow) -> MaterialLabel:
-        assert u.material_code is not None
-        lab = labels.plasma_label(u.material_code, u.donation_number, u.station.name, u.collected_on,
-                                  u.received_weight_g or u.weight_g)
-        return cls(material_code=lab.material_code, material_name=lab.material_name,
-                   lines=[LabelLine(label=k, value=v) for k, v in lab.lines], code128_svg=lab.code128_svg,
-                   qr_svg=lab.qr_svg)
+
+def _label(lab: labels.Label) -> MaterialLabel:
+    return of(MaterialLabel, lab, lines=[LabelLine(label=k, value=v) for k, v in lab.lines])
 
 
 @strawberry.input
@@ -64,7 +56,7 @@ class ReceiptMutation:
                                   signature: SignatureInput) -> ReceivedUnit:
         u = await res.receive(info.context, signed(info, signature), input.station_code, input.shipment_code,
                               input.scanned_code, input.weight_g, input.storage_location)
-        return ReceivedUnit(unit=PlasmaUnit.of(u), label=MaterialLabel.of(u))
+        return ReceivedUnit(unit=unit_of(u), label=_label(res.label(u)))
 
 
 @strawberry.type
@@ -72,14 +64,7 @@ class LabelQuery:
     @strawberry.field(description="The label of a received unit, for (re)printing", extensions=can("plasma:unit",
                                                                                                      "read"))
     async def plasma_unit_label(self, info: Info[Context, None], material_code: str) -> MaterialLabel:
-        async with info.context.db.read() as s:
-            u = (await s.execute(select(UnitRow).where(UnitRow.material_code == material_code)
-                                 .options(selectinload(UnitRow.station)))).scalar_one_or_none()
-        if info.context.signed_in().is_scoped:  # labels are internal; checked first so nothing leaks
-            raise AppError(ErrorCode.OUT_OF_SCOPE, "labels are not within your access")
-        if u is None:
-            raise AppError(ErrorCode.NOT_FOUND, "no such material code")
-        return MaterialLabel.of(u)
+        return _label(await res.unit_label(info.context, material_code))
 
 
 @strawberry.input
@@ -106,6 +91,6 @@ class ReceiptCloseMutation:
     async def close_plasma_receipt(self, info: Info[Context, None], input: ClosePlasmaReceiptInput,
                                    signature: SignatureInput) -> ReceiptRecord:
         ship = await res.close(info.context, signed(info, signature), input.station_code, input.shipment_code)
-        return ReceiptRecord(shipment_code=ship.code, status=ship.status, closed_by=ship.closed_by,
-                             declared=ship.declared_count or 0, received=ship.received_count or 0,
-                             missing=ship.missing or [], refused_scans=ship.refused_scans or [])
+        return of(ReceiptRecord, ship, shipment_code=ship.code, declared=ship.declared_count or 0,
+                  received=ship.received_count or 0, missing=ship.missing or [],
+                  refused_scans=ship.refused_scans or [])

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
 
-from policies import pades
-from policies.errors import AppError, ErrorCode
-from records.release import ReleaseDocument as ReleaseRow
 from resolvers import release as res
 from resolvers.context import Context
+from schema.convert import of
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
@@ -38,11 +35,9 @@ class DocumentSignature:
     modifications_ok: bool
     summary: str
 
-    @classmethod
-    def of(cls, r: pades.SignatureReport) -> DocumentSignature:
-        return cls(field_name=r.field_name, signer=r.signer_common_name, signing_time=r.signing_time,
-                   intact=r.intact, valid=r.valid, trusted=r.trusted, covers_whole_document=r.covers_whole_document,
-                   modifications_ok=r.modifications_ok, summary=r.summary)
+
+def _signature(r: res.SignatureReport) -> DocumentSignature:
+    return of(DocumentSignature, r, signer=r.signer_common_name)
 
 
 @strawberry.type
@@ -56,13 +51,12 @@ class ReleaseDocument:
 
     @strawberry.field(description="Signer, time, integrity and trust of every signature in the document")
     async def signatures(self, info: Info[Context, None]) -> list[DocumentSignature]:
-        return [DocumentSignature.of(r) for r in await pades.validate(self._pdf,
-                                                                      list(info.context.services.trust.anchors))]
+        return [_signature(r) for r in await res.document_signatures(info.context, self._pdf)]
 
-    @classmethod
-    def of(cls, row: ReleaseRow) -> ReleaseDocument:
-        return cls(document_id=row.document_id, status=row.status, prepared_by=row.prepared_by,
-                   released_at=row.released_at, pdf=base64.b64encode(row.pdf).decode(), _pdf=row.pdf)
+
+def _document(row: res.ReleaseDocument) -> ReleaseDocument:
+    return ReleaseDocument(document_id=row.document_id, status=row.status, prepared_by=row.prepared_by,
+                           released_at=row.released_at, pdf=base64.b64encode(row.pdf).decode(), _pdf=row.pdf)
 
 
 @strawberry.input
@@ -76,20 +70,12 @@ class ReleaseQuery:
     @strawberry.field(description="The newest release document of a batch", extensions=can("batch:document", "read"))
     async def release_document(self, info: Info[Context, None], batch_number: str) -> ReleaseDocument | None:
         row = await res.document(info.context, batch_number)
-        return ReleaseDocument.of(row) if row else None
+        return _document(row) if row else None
 
     @strawberry.field(description="Validate the signatures of any PDF (for example a copy received by e-mail)",
                       extensions=can("batch:document", "read"))
     async def validate_document(self, info: Info[Context, None], pdf: str) -> list[DocumentSignature]:
-        try:
-            data = base64.b64decode(pdf, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise AppError(ErrorCode.VALIDATION_FAILED, "pdf must be standard base64") from exc
-        try:
-            reports = await pades.validate(data, list(info.context.services.trust.anchors))
-        except Exception as exc:  # a corrupt file is the caller's input, not our failure
-            raise AppError(ErrorCode.VALIDATION_FAILED, "the file is not a readable signed PDF") from exc
-        return [DocumentSignature.of(r) for r in reports]
+        return [_signature(r) for r in await res.validate(info.context, pdf)]
 
 
 @strawberry.type
@@ -107,4 +93,4 @@ class ReleaseMutation:
     async def complete_release(self, info: Info[Context, None], input: CompleteReleaseInput,
                                signature: SignatureInput) -> ReleaseDocument:
         row = await res.complete(info.context, signed(info, signature), input.document_id, input.cms_signature)
-        return ReleaseDocument.of(row)
+        return _document(row)

@@ -5,14 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
-from policies.errors import AppError, ErrorCode
-from records.base import utcnow
-from records.plasma import PlasmaUnit, RetestResult
 from resolvers import retest as res
 from resolvers.context import Context
+from schema.convert import of
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
@@ -31,12 +28,6 @@ class Retest:
     reviewed_at: datetime | None
     source: str = strawberry.field(description="PLANT (our retest) or STATION (the station's result)")
 
-    @classmethod
-    def of(cls, r: RetestResult) -> Retest:
-        return cls(test=r.test, result=r.result, value=r.value, method=r.method, kit_lot=r.kit_lot,
-                   instrument=r.instrument, analyst=r.analyst, tested_at=r.tested_at, reviewed_by=r.reviewed_by,
-                   reviewed_at=r.reviewed_at, source=r.source)
-
 
 @strawberry.type
 class QuarantineState:
@@ -45,11 +36,6 @@ class QuarantineState:
     eligible: bool
     reasons: list[str]
     quarantine_ends: date
-
-    @classmethod
-    def of(cls, q: res.QuarantineState) -> QuarantineState:
-        return cls(donation_number=q.donation_number, status=q.status, eligible=q.eligible, reasons=q.reasons,
-                   quarantine_ends=q.quarantine_ends)
 
 
 @strawberry.input
@@ -83,25 +69,12 @@ class ReleasePlasmaInput:
 class RetestQuery:
     @strawberry.field(description="Retest results of a unit", extensions=can("plasma:unit", "read"))
     async def retests(self, info: Info[Context, None], donation_number: str) -> list[Retest]:
-        if info.context.signed_in().is_scoped:
-            raise AppError(ErrorCode.OUT_OF_SCOPE, "retest details are internal")
-        async with info.context.db.read() as s:
-            rows = (await s.execute(select(RetestResult).join(PlasmaUnit, PlasmaUnit.id == RetestResult.unit_id)
-                                    .where(PlasmaUnit.donation_number == donation_number)
-                                    .order_by(RetestResult.id))).scalars()
-            return [Retest.of(r) for r in rows]
+        return [of(Retest, r) for r in await res.results(info.context, donation_number)]
 
     @strawberry.field(description="Whether a unit may be released from quarantine, and why not",
                       extensions=can("plasma:unit", "read"))
     async def quarantine_state(self, info: Info[Context, None], donation_number: str) -> QuarantineState:
-        async with info.context.db.read() as s:
-            u = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == donation_number))
-                 ).scalar_one_or_none()
-            if info.context.signed_in().is_scoped:  # internal; the same answer whether or not the unit exists
-                raise AppError(ErrorCode.OUT_OF_SCOPE, "quarantine details are internal")
-            if u is None:
-                raise AppError(ErrorCode.NOT_FOUND, "no such unit")
-            return QuarantineState.of(await res.evaluate(s, u, utcnow().date()))
+        return of(QuarantineState, await res.quarantine_state(info.context, donation_number))
 
 
 @strawberry.type
@@ -111,22 +84,22 @@ class RetestMutation:
     async def record_retest(self, info: Info[Context, None], input: RecordRetestInput,
                             signature: SignatureInput) -> list[Retest]:
         tests = [res.TestInput(t.test, t.result, t.value, t.method, t.kit_lot, t.instrument) for t in input.tests]
-        return [Retest.of(r) for r in await res.record(info.context, signed(info, signature), input.donation_number,
-                                                       tests)]
+        return [of(Retest, r) for r in await res.record(info.context, signed(info, signature), input.donation_number,
+                                                        tests)]
 
     @strawberry.mutation(description="Review a unit's open results (not the analyst); signed REVIEWED.",
                          extensions=can("plasma:retest", "review"))
     async def review_retest(self, info: Info[Context, None], input: ReviewRetestInput,
                             signature: SignatureInput) -> list[Retest]:
         _, rows = await res.review(info.context, signed(info, signature), input.donation_number)
-        return [Retest.of(r) for r in rows]
+        return [of(Retest, r) for r in rows]
 
     @strawberry.mutation(description="QA releases a plasma lot from quarantine; all units eligible or none.",
                          extensions=can("plasma:release", "write"))
     async def release_plasma(self, info: Info[Context, None], input: ReleasePlasmaInput,
                              signature: SignatureInput) -> list[QuarantineState]:
-        return [QuarantineState.of(q) for q in await res.release(info.context, signed(info, signature),
-                                                                 input.donation_numbers, input.reason)]
+        return [of(QuarantineState, q) for q in await res.release(info.context, signed(info, signature),
+                                                                  input.donation_numbers, input.reason)]
 
 
 @strawberry.type
@@ -136,5 +109,5 @@ class StationResultsMutation:
     async def submit_station_results(self, info: Info[Context, None], input: RecordRetestInput,
                                      signature: SignatureInput) -> list[Retest]:
         tests = [res.TestInput(t.test, t.result, t.value, t.method, t.kit_lot, t.instrument) for t in input.tests]
-        return [Retest.of(r) for r in await res.station_results(info.context, signed(info, signature),
-                                                                input.donation_number, tests)]
+        return [of(Retest, r) for r in await res.station_results(info.context, signed(info, signature),
+                                                                 input.donation_number, tests)]

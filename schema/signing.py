@@ -6,15 +6,14 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
 from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
-from records.signature import ESignature
+from resolvers import signing as res
 from resolvers.context import Context
 from resolvers.signed import SignedRequest
-from resolvers.signing import verify_stored
+from schema import convert
 from schema.permissions import can
 
 
@@ -77,11 +76,8 @@ class Signature:
     certificate_fingerprint: str
 
     @classmethod
-    def of(cls, r: ESignature) -> Signature:
-        return cls(id=strawberry.ID(str(r.id)), entity=r.entity, entity_id=r.entity_id, record_hash=r.record_hash,
-                   operation=r.operation, meaning=r.meaning, signer=r.signer, printed_name=r.printed_name,
-                   signed_at=r.signed_at, recorded_at=r.recorded_at, algorithm=r.algorithm,
-                   certificate_fingerprint=r.certificate_fingerprint)
+    def of(cls, r: res.ESignature) -> Signature:
+        return convert.of(cls, r, id=strawberry.ID(str(r.id)))
 
 
 @strawberry.type
@@ -102,7 +98,7 @@ class SigningQuery:
             sid = int(id)
         except ValueError as exc:
             raise AppError(ErrorCode.VALIDATION_FAILED, "id must be numeric") from exc
-        c = await verify_stored(info.context, sid)
+        c = await res.verify_stored(info.context, sid)
         return SignatureCheck(signature_id=strawberry.ID(str(c.signature_id)), valid=c.valid, bound=c.bound,
                               audit_event_id=strawberry.ID(str(c.audit_event_id)) if c.audit_event_id else None,
                               problem=c.problem)
@@ -110,9 +106,4 @@ class SigningQuery:
     @strawberry.field(description="Every signature of one record, oldest first.",
                       extensions=can("plant:signature", "read"))
     async def signatures(self, info: Info[Context, None], entity: str, entity_id: str) -> list[Signature]:
-        ctx = info.context
-        async with ctx.db.read() as s:
-            rows = (await s.execute(select(ESignature).where(ESignature.entity == entity,
-                                                             ESignature.entity_id == entity_id)
-                                    .order_by(ESignature.id))).scalars()
-            return [Signature.of(r) for r in rows]
+        return [Signature.of(r) for r in await res.record_signatures(info.context, entity, entity_id)]

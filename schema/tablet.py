@@ -6,14 +6,11 @@ from datetime import date, datetime
 from enum import Enum
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
-from records.plasma import Sample
-from records.quality import ColdRoomCheck as CheckRow
-from resolvers import samples
 from resolvers import tablet as res
 from resolvers.context import Context
+from schema.convert import of
 from schema.permissions import can
 from schema.receipt import LabelLine
 from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
@@ -47,13 +44,10 @@ class SampleRecord:
     storage_location: str | None
     label: SampleLabel
 
-    @classmethod
-    def of(cls, r: res.SampleRecord) -> SampleRecord:
-        s, lab = r.sample, r.label
-        return cls(code=s.code, kind=s.kind, source_code=r.source_code, taken_at=s.taken_at, taken_by=s.taken_by,
-                   storage_location=s.storage_location,
-                   label=SampleLabel(lines=[LabelLine(label=k, value=v) for k, v in lab.lines],
-                                     code128_svg=lab.code128_svg, qr_svg=lab.qr_svg))
+
+def _sample_record(r: res.SampleRecord) -> SampleRecord:
+    label = of(SampleLabel, r.label, lines=[LabelLine(label=k, value=v) for k, v in r.label.lines])
+    return of(SampleRecord, r.sample, source_code=r.source_code, label=label)
 
 
 @strawberry.input
@@ -78,12 +72,6 @@ class ColdRoomCheck:
     checked_at: datetime
     note: str | None
 
-    @classmethod
-    def of(cls, c: CheckRow) -> ColdRoomCheck:
-        return cls(id=c.id, room_code=c.room_code, temperature=c.temperature, sensor_tag=c.sensor_tag,
-                   sensor_value=c.sensor_value, door_closed=c.door_closed, active_alarms=c.active_alarms,
-                   conforming=c.conforming, checked_by=c.checked_by, checked_at=c.checked_at, note=c.note)
-
 
 @strawberry.input
 class ColdRoomCheckInput:
@@ -107,16 +95,13 @@ class TabletQuery:
     @strawberry.field(description="Cold rooms due for a check and alarms waiting for acknowledgement, by due time.",
                       extensions=can("plant:task", "read"))
     async def tablet_tasks(self, info: Info[Context, None]) -> list[TabletTask]:
-        async with info.context.db.read() as s:
-            return [TabletTask(kind=t.kind, title=t.title, room_code=t.room_code, due_at=t.due_at, alarm_id=t.alarm_id)
-                    for t in await res.tasks(s)]
+        return [of(TabletTask, t) for t in await res.tasks(info.context)]
 
     @strawberry.field(description="Cold-room checks, newest first.", extensions=can("plant:coldcheck", "read"))
     async def cold_room_checks(self, info: Info[Context, None], room_code: str | None = None,
                                first: int | None = None, after: str | None = None) -> Connection[ColdRoomCheck]:
-        async with info.context.db.read() as s:
-            rows, more = await res.check_page(s, room_code, page_size(first), decode_cursor("check", after))
-        edges = [Edge(node=ColdRoomCheck.of(r), cursor=encode_cursor("check", r.id)) for r in rows]
+        rows, more = await res.check_page(info.context, room_code, page_size(first), decode_cursor("check", after))
+        edges = [Edge(node=of(ColdRoomCheck, r), cursor=encode_cursor("check", r.id)) for r in rows]
         return connection(edges, len(edges), more, after is not None)
 
 
@@ -126,14 +111,14 @@ class TabletMutation:
                          extensions=can("sample:record", "write"))
     async def record_sample(self, info: Info[Context, None], input: RecordSampleInput,
                             signature: SignatureInput) -> SampleRecord:
-        return SampleRecord.of(await res.record_sample(info.context, signed(info, signature), input.source_code,
-                                                       input.kind.value, input.storage_location, input.note))
+        return _sample_record(await res.record_sample(info.context, signed(info, signature), input.source_code,
+                                                      input.kind.value, input.storage_location, input.note))
 
     @strawberry.mutation(description="Record a cold-room check (reading, door); signed PERFORMED.",
                          extensions=can("plant:coldcheck", "write"))
     async def record_cold_room_check(self, info: Info[Context, None], input: ColdRoomCheckInput,
                                      signature: SignatureInput) -> ColdRoomCheck:
-        return ColdRoomCheck.of(await res.record_cold_room_check(
+        return of(ColdRoomCheck, await res.record_cold_room_check(
             info.context, signed(info, signature), input.room_code, input.temperature, input.door_closed,
             input.note))
 
@@ -151,10 +136,9 @@ class SampleInfo:
                     "null while an expiry is unknown (the sample cannot be destroyed then)")
     retention_basis: str
 
-    @classmethod
-    def of(cls, row: Sample, kept: samples.Retention) -> SampleInfo:
-        return cls(code=row.code, kind=row.kind, status=row.status, taken_at=row.taken_at, taken_by=row.taken_by,
-                   storage_location=row.storage_location, retain_until=kept.retain_until, retention_basis=kept.basis)
+
+def _sample_info(k: res.KeptSample) -> SampleInfo:
+    return of(SampleInfo, k.sample, retain_until=k.retention.retain_until, retention_basis=k.retention.basis)
 
 
 @strawberry.input
@@ -168,12 +152,8 @@ class SampleQuery:
     @strawberry.field(description="A sample and, for a retained sample, how long it must be kept (PR-33).",
                       extensions=can("sample:record", "read"))
     async def sample(self, info: Info[Context, None], code: str) -> SampleInfo | None:
-        async with info.context.db.read() as s:
-            row = (await s.execute(select(Sample).where(Sample.code == code))).scalar_one_or_none()
-            if row is None:
-                return None
-            kept = await samples.retention(s, row)
-        return SampleInfo.of(row, kept)
+        kept = await res.sample(info.context, code)
+        return _sample_info(kept) if kept else None
 
 
 @strawberry.type
@@ -182,8 +162,5 @@ class SampleMutation:
                                      "retention. Signed PERFORMED.", extensions=can("sample:destroy", "write"))
     async def destroy_sample(self, info: Info[Context, None], input: DestroySampleInput,
                              signature: SignatureInput) -> SampleInfo:
-        ctx = info.context
-        row = await samples.destroy(ctx, signed(info, signature), input.code, input.reason)
-        async with ctx.db.read() as s:
-            kept = await samples.retention(s, row)
-        return SampleInfo.of(row, kept)
+        return _sample_info(await res.destroy_sample(info.context, signed(info, signature), input.code,
+                                                     input.reason))

@@ -8,13 +8,10 @@ import strawberry
 from graphql import FieldNode
 from strawberry.types import Info
 
-from policies.errors import AppError, ErrorCode
 from resolvers import trace as res
 from resolvers import trace_sql
 from resolvers.context import Context
 from schema.permissions import can
-
-MAX_NODES = 50_000
 
 
 @strawberry.type
@@ -64,22 +61,14 @@ class TraceGraph:
         )
 
 
-def _limit(max_nodes: int) -> int:
-    if not 1 <= max_nodes <= MAX_NODES:
-        raise AppError(ErrorCode.VALIDATION_FAILED, f"maxNodes must be between 1 and {MAX_NODES}")
-    return max_nodes
-
-
 async def backward_graph(ctx: Context, code: str, max_nodes: int = 10_000) -> TraceGraph:
-    limit = _limit(max_nodes)
-    async with ctx.db.read() as s:
-        return TraceGraph.of(await res.backward(s, code.strip(), ctx.scope()), limit)
+    limit = res.node_limit(max_nodes)
+    return TraceGraph.of(await res.trace_backward(ctx, code), limit)
 
 
 async def forward_graph(ctx: Context, code: str, max_nodes: int = 10_000) -> TraceGraph:
-    limit = _limit(max_nodes)
-    async with ctx.db.read() as s:
-        return TraceGraph.of(await res.forward(s, code.strip(), ctx.scope()), limit)
+    limit = res.node_limit(max_nodes)
+    return TraceGraph.of(await res.trace_forward(ctx, code), limit)
 
 
 @strawberry.type
@@ -97,28 +86,12 @@ class TraceQuery:
 
 async def forward_json(ctx: Context, args: dict[str, Any], root: FieldNode) -> str | None:
     """The forward trace as JSON built by the database, for unrestricted callers (resolvers/trace_sql.py)."""
-    sel = trace_sql.selection(root)
-    scope = ctx.scope()
-    if sel is None or not scope.unrestricted:
-        return None
-    limit = _limit(args.get("maxNodes", 10_000))
-    async with ctx.db.read() as s:
-        start = await res.forward_start(s, args["code"].strip(), scope)
-        if start is None:
-            return None
-        return await trace_sql.forward_json(s, start[0], start[1], sel, limit)
+    return await trace_sql.document(ctx, "forward", args["code"], args.get("maxNodes", 10_000), root)
 
 
 async def backward_json(ctx: Context, args: dict[str, Any], root: FieldNode) -> str | None:
     """The backward trace as JSON built by the database, for unrestricted callers."""
-    sel = trace_sql.selection(root)
-    scope = ctx.scope()
-    if sel is None or not scope.unrestricted:
-        return None
-    limit = _limit(args.get("maxNodes", 10_000))
-    async with ctx.db.read() as s:
-        kind, key = await res.backward_start(s, args["code"].strip(), scope)
-        return await trace_sql.graph_json(s, "backward", kind, key, sel, limit)
+    return await trace_sql.document(ctx, "backward", args["code"], args.get("maxNodes", 10_000), root)
 
 
 # Root fields the HTTP view may answer by projection (api/fast_path.py): permission, resolver, and a

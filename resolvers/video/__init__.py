@@ -26,13 +26,26 @@ from resolvers.video.cameras import (
     inside,
     key_post_content,
     key_post_views,
+    read_cameras,
+    read_coverage,
+    read_key_posts,
     register_camera,
     update_camera,
 )
 from resolvers.video.checks import CATEGORIES, DEVICE_TYPES, KEY_CATEGORIES, MOVEMENTS, RECORD_KINDS, RETENTION_CLASSES
-from resolvers.video.clips import ClipSpec, ClipView, EvidenceRef, clip, clip_content, correct_time, record_clip, views
+from resolvers.video.clips import (
+    ClipSpec,
+    ClipView,
+    EvidenceRef,
+    clip,
+    clip_content,
+    correct_time,
+    read_clip,
+    record_clip,
+    views,
+)
 from resolvers.video.demo import DEMO_CAMERAS, DEMO_KEY_POSTS, seed_demo_cameras
-from resolvers.video.evidence import LinkSpec, evidence_content, link_clips
+from resolvers.video.evidence import LinkSpec, VideoEvidence, evidence_content, link_clips
 from resolvers.video.purge import purge_clips, set_clip_retention, set_retention_policy
 from resolvers.video.retention import (
     MAX_MONTHS,
@@ -43,18 +56,20 @@ from resolvers.video.retention import (
     RetentionPolicy,
     add_months,
     one_year_after,
+    read_retention_policy,
     retention_of,
     retention_policy,
 )
-from resolvers.video.search import ClipFilter, search
+from resolvers.video.search import ClipFilter, search, search_clips
 
 __all__ = [
     "ANALYTICS", "CATEGORIES", "DEMO_CAMERAS", "DEMO_KEY_POSTS", "DEVICE_TYPES", "KEY_CATEGORIES", "MAX_MONTHS",
     "MIN_KEY_MONTHS", "MIN_STANDARD_MONTHS", "MOVEMENTS", "RECORD_KINDS", "RETENTION_CLASSES", "SETTING_KEY",
     "AnalyticsResult", "CameraSpec", "CameraView", "ClipFilter", "ClipSpec", "ClipView", "Coverage", "EvidenceRef",
-    "KeyPostView", "LinkSpec", "Retention", "RetentionPolicy", "add_months", "analytics_event", "camera_content",
-    "camera_views", "clip", "clip_content", "correct_time", "coverage", "define_key_post", "evidence_content",
-    "inside", "key_post_content", "key_post_views", "link_clips", "one_year_after", "purge_clips", "record_clip",
-    "register_camera", "retention_of", "retention_policy", "search", "seed_demo_cameras", "set_clip_retention",
-    "set_retention_policy", "update_camera", "views",
+    "KeyPostView", "LinkSpec", "Retention", "RetentionPolicy", "VideoEvidence", "add_months", "analytics_event",
+    "camera_content", "camera_views", "clip", "clip_content", "correct_time", "coverage", "define_key_post",
+    "evidence_content", "inside", "key_post_content", "key_post_views", "link_clips", "one_year_after", "purge_clips",
+    "read_cameras", "read_clip", "read_coverage", "read_key_posts", "read_retention_policy", "record_clip",
+    "register_camera", "retention_of", "retention_policy", "search", "search_clips", "seed_demo_cameras",
+    "set_clip_retention", "set_retention_policy", "update_camera", "views",
 ]

@@ -101,6 +101,21 @@ async def coverage(s: AsyncSession) -> Coverage:
     return Coverage(utcnow(), [k for k in await key_post_views(s) if k.key_post.active])
 
 
+async def read_cameras(ctx: Context, room_code: str | None = None) -> list[CameraView]:
+    async with ctx.db.read() as s:
+        return await camera_views(s, room_code)
+
+
+async def read_key_posts(ctx: Context, room_code: str | None = None) -> list[KeyPostView]:
+    async with ctx.db.read() as s:
+        return await key_post_views(s, room_code)
+
+
+async def read_coverage(ctx: Context) -> Coverage:
+    async with ctx.db.read() as s:
+        return await coverage(s)
+
+
 # --- the floor plan ---------------------------------------------------------------------------------
 
 def inside(polygon: Iterable[Sequence[float]], x: float, y: float, tolerance: float = 0.5) -> bool:

@@ -65,6 +65,11 @@ class ClipView:
     retention: Retention
     links: list[EvidenceRef] = field(default_factory=list)
 
+    @property
+    def purgeable(self) -> bool:
+        """Still available, and its retention has ended."""
+        return self.clip.status == "AVAILABLE" and self.retention.purgeable(utcnow())
+
 
 async def views(s: AsyncSession, clips: Sequence[VideoClip]) -> list[ClipView]:
     if not clips:
@@ -92,6 +97,11 @@ async def views(s: AsyncSession, clips: Sequence[VideoClip]) -> list[ClipView]:
 async def clip(s: AsyncSession, clip_id: int) -> ClipView | None:
     c = await s.get(VideoClip, clip_id)
     return (await views(s, [c]))[0] if c else None
+
+
+async def read_clip(ctx: Context, clip_id: int) -> ClipView | None:
+    async with ctx.db.read() as s:
+        return await clip(s, clip_id)
 
 
 def clip_content(c: VideoClip) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from policies.errors import AppError, ErrorCode
 from records.base import utcnow
 from records.quality import Deviation
-from records.video import VideoClip, VideoEvidence, VideoEvidenceClip
+from records.video import VideoClip, VideoEvidenceClip
+from records.video import VideoEvidence as VideoEvidence  # the row link_clips returns, for the schema
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 from resolvers.video.checks import (

@@ -27,6 +27,7 @@ from records.genealogy import FinalLot, Intermediate
 from records.identity import Setting
 from records.plasma import Batch
 from records.video import VideoClip, VideoEvidence, VideoEvidenceClip
+from resolvers.context import Context
 
 SETTING_KEY = "video.retention"
 MIN_STANDARD_MONTHS = 3
@@ -54,6 +55,11 @@ def one_year_after(d: date) -> datetime:
 class RetentionPolicy:
     standard_months: int = MIN_STANDARD_MONTHS
     key_months: int = MIN_KEY_MONTHS
+
+
+async def read_retention_policy(ctx: Context) -> RetentionPolicy:
+    async with ctx.db.read() as s:
+        return await retention_policy(s)
 
 
 async def retention_policy(s: AsyncSession) -> RetentionPolicy:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from records.plant import Room
 from records.plasma import Batch
 from records.video import Camera, KeyPost, VideoClip, VideoEvidence, VideoEvidenceClip
+from resolvers.context import Context
 from resolvers.video.checks import CATEGORIES, MOVEMENTS, RETENTION_CLASSES, aware, one_of
 from resolvers.video.clips import ClipView, views
 
@@ -99,3 +100,9 @@ async def search(s: AsyncSession, f: ClipFilter, limit: int, offset: int) -> tup
                 .scalars())
     return await views(s, rows[:limit]), int(total), len(rows) > limit
 
+
+
+async def search_clips(ctx: Context, f: ClipFilter, limit: int, offset: int) -> tuple[list[ClipView], int, bool]:
+    """`search` in a session of its own: a page of clips, the total and whether more follow."""
+    async with ctx.db.read() as s:
+        return await search(s, f, limit, offset)

@@ -7,9 +7,8 @@ from datetime import datetime
 
 import strawberry
 
-from records.base import utcnow
-from records.video import VideoEvidence as EvidenceRow
 from resolvers import video as res
+from schema.convert import of
 from schema.video.enums import (
     CameraDeviceType,
     EvidenceKind,
@@ -31,12 +30,10 @@ class KeyPost:
     active: bool
     camera_codes: list[str] = strawberry.field(description="Active cameras covering it; empty: unmapped")
 
-    @classmethod
-    def of(cls, v: res.KeyPostView) -> KeyPost:
-        k = v.key_post
-        return cls(code=k.code, name=k.name, category=KeyPostCategory(k.category), room_code=v.room_code,
-                   equipment_code=v.equipment_code, description=k.description, active=k.active,
-                   camera_codes=v.camera_codes)
+
+def key_post_of(v: res.KeyPostView) -> KeyPost:
+    return of(KeyPost, v.key_post, room_code=v.room_code, equipment_code=v.equipment_code,
+              camera_codes=v.camera_codes)
 
 
 @strawberry.type
@@ -64,16 +61,10 @@ class Camera:
     active: bool
     key_posts: list[KeyPostSummary]
 
-    @classmethod
-    def of(cls, v: res.CameraView) -> Camera:
-        c = v.camera
-        return cls(code=c.code, name=c.name, room_code=v.room_code, x=c.x, y=c.y,
-                   device_type=CameraDeviceType(c.device_type), direction_deg=c.direction_deg,
-                   field_of_view_deg=c.field_of_view_deg, resolution=c.resolution, equipment_code=v.equipment_code,
-                   stream_uri=c.stream_uri, risk_assessment_ref=c.risk_assessment_ref, validation_ref=c.validation_ref,
-                   active=c.active, key_posts=[KeyPostSummary(code=k.code, name=k.name,
-                                                              category=KeyPostCategory(k.category))
-                                               for k in v.key_posts])
+
+def camera_of(v: res.CameraView) -> Camera:
+    return of(Camera, v.camera, room_code=v.room_code, equipment_code=v.equipment_code,
+              key_posts=[of(KeyPostSummary, k) for k in v.key_posts])
 
 
 @strawberry.type(description="VM-01: every active key post with its active cameras; unmapped ones listed apart.")
@@ -127,21 +118,14 @@ class VideoClip:
     retention: VideoRetention
     links: list[VideoLink]
 
-    @classmethod
-    def of(cls, v: res.ClipView) -> VideoClip:
-        c, r = v.clip, v.retention
-        return cls(
-            id=c.id, camera_code=v.camera_code, room_code=v.room_code, started_at=c.started_at, ended_at=c.ended_at,
-            time_source=c.time_source, time_corrections=c.time_corrections,
-            playback_uri=c.playback_uri if c.status == "AVAILABLE" else None, key_post_code=v.key_post_code,
-            category=VideoCategory(c.category), operation=c.operation, batch_number=v.batch_number,
-            process_step=c.process_step, warehouse_location=c.warehouse_location,
-            movement=StockMovement(c.movement) if c.movement else None, movement_ref=c.movement_ref, note=c.note,
-            recorded_by=c.recorded_by, registered_at=c.registered_at, status=c.status,
-            retention=VideoRetention(retention_class=RetentionClass(r.retention_class), retain_until=r.retain_until,
-                                     basis=r.basis, purgeable=c.status == "AVAILABLE" and r.purgeable(utcnow())),
-            links=[VideoLink(evidence_id=e.id, record_kind=EvidenceKind(e.record_kind), record_ref=e.record_ref,
-                             linked_by=e.linked_by, linked_at=e.linked_at) for e in v.links])
+
+def clip_of(v: res.ClipView) -> VideoClip:
+    c = v.clip
+    return of(VideoClip, c, camera_code=v.camera_code, room_code=v.room_code, key_post_code=v.key_post_code,
+              batch_number=v.batch_number, movement=c.movement or None,
+              playback_uri=c.playback_uri if c.status == "AVAILABLE" else None,
+              retention=of(VideoRetention, v.retention, purgeable=v.purgeable),
+              links=[of(VideoLink, e, evidence_id=e.id) for e in v.links])
 
 
 @strawberry.type(description="Clips linked as evidence of one record (VM-07).")
@@ -155,11 +139,9 @@ class VideoEvidence:
     reason: str
     clips: list[VideoClip]
 
-    @classmethod
-    def of(cls, ev: EvidenceRow, clips: list[res.ClipView]) -> VideoEvidence:
-        return cls(id=ev.id, record_kind=EvidenceKind(ev.record_kind), record_ref=ev.record_ref,
-                   permanent=ev.permanent, linked_by=ev.linked_by, linked_at=ev.linked_at, reason=ev.reason,
-                   clips=[VideoClip.of(v) for v in clips])
+
+def evidence_of(ev: res.VideoEvidence, clips: list[res.ClipView]) -> VideoEvidence:
+    return of(VideoEvidence, ev, clips=[clip_of(v) for v in clips])
 
 
 @strawberry.type(description="A signed destruction of clips whose retention had ended.")
