@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The validated versions (docs/validation.md): every install of the project's dependencies goes through it.
 CONSTRAINTS := constraints.txt
-PACKAGES := api schema resolvers records policies subscriptions twin device-bridge/device_bridge
+PACKAGES := api schema resolvers records policies subscriptions twin device-bridge/device_bridge demo
 MATRIX := docs/traceability.md
 
 .PHONY: demo test lint typecheck migrations-check matrix bench system-deps clean frontend frontend-typecheck \

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,17 +17,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 import api
-from api import demo_live
 from api.access import admit
 from api.auth import authenticate
 from api.bridge import start_configured
-from api.demo_live import DemoLive
 from api.fast_path import FastField
 from api.graphql_http import RETRY_AFTER, GraphQLHTTP, unavailable
 from api.graphql_ws import LiveGraphQL, OperationRefused
@@ -62,6 +59,11 @@ HEALTH_TIMEOUT = 2.0
 DEMO_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 log = logging.getLogger("plasmatwin.api")
+
+# Something run beside the requests that the product does not know (the demo's simulated plant),
+# given the services: entered after the core's own parts, left before them. A bridge it yields is
+# the one /metrics reports when no PLASMATWIN_BRIDGE_CONFIG bridge runs.
+Extension = Callable[[Services], AbstractAsyncContextManager[Bridge | None]]
 
 
 def trust_store(settings: Settings) -> TrustStore:
@@ -110,12 +112,14 @@ class GraphQLEndpoint:
         await response(scope, receive, send)
 
 
-def create_app(settings: Settings, services: Services | None = None,
-               on_startup: list[Any] | None = None) -> Starlette:
+def create_app(settings: Settings, services: Services | None = None, on_startup: list[Any] | None = None, *,
+               extra_routes: Sequence[BaseRoute] = (), extensions: Sequence[Extension] = ()) -> Starlette:
+    """`extra_routes` come before the product's own /demo and frontend routes; `extensions` run in the
+    lifespan. `plasmatwin demo` passes its plant and endpoints here (demo/live.py)."""
     svc = services or build_services(settings)
     sockets = OpenSockets()
     endpoint = _graphql_endpoint(svc, settings, sockets)
-    background = _Background(svc, settings, sockets, on_startup or [])
+    background = _Background(svc, settings, sockets, on_startup or [], extensions)
 
     async def health(_: Request) -> Response:
         body = {"status": "ok", "version": api.__version__, "database": svc.db.engine.dialect.name,
@@ -130,7 +134,8 @@ def create_app(settings: Settings, services: Services | None = None,
         Route("/health", health),
         Route("/ingest", ingest_endpoint(svc, settings.max_body_bytes), methods=["POST"]),
         Route("/metrics", background.metrics.guarded(settings.metrics_token)),
-        *_demo_and_frontend_routes(svc, settings, background),
+        *extra_routes,
+        *_no_demo_and_frontend_routes(settings),
     ]
     # Database errors are answered where they are caught (no re-raise); anything else reaches
     # Starlette's outermost handler, which answers with ours and re-raises for the server's log.
@@ -189,14 +194,15 @@ def _graphql_endpoint(svc: Services, settings: Settings, sockets: OpenSockets) -
     return GraphQLEndpoint(http, ws)
 
 
-def _demo_and_frontend_routes(svc: Services, settings: Settings, background: _Background) -> list[Any]:
-    routes: list[Any] = []
-    if settings.demo and settings.data_dir is not None:
-        key, simulate = demo_live.endpoints(svc, settings.data_dir, lambda: background.plant)
-        routes += [Route("/demo/key", key), Route("/demo/simulate", simulate, methods=["POST"])]
-    else:  # `plasmatwin serve`: no demo endpoint answers, whatever the method (nor the frontend's files)
-        routes.append(Route("/demo/{rest:path}", _no_demo, methods=DEMO_METHODS))
-    static = settings.static_dir or Path(__file__).resolve().parent / "static"
+def static_dir(settings: Settings) -> Path:
+    return settings.static_dir or Path(__file__).resolve().parent / "static"
+
+
+def _no_demo_and_frontend_routes(settings: Settings) -> list[Any]:
+    # No demo endpoint answers, whatever the method (nor the frontend's files), unless an extra route
+    # serves /demo first: the Mount of `plasmatwin demo`.
+    routes: list[Any] = [Route("/demo/{rest:path}", _no_demo, methods=DEMO_METHODS)]
+    static = static_dir(settings)
     if (static / "index.html").exists():
         routes.append(Mount("/", StaticFiles(directory=static, html=True)))
     else:
@@ -206,20 +212,22 @@ def _demo_and_frontend_routes(svc: Services, settings: Settings, background: _Ba
 
 class _Background:
     """What runs beside the requests, from the app's startup to its shutdown: the bus, the recorder,
-    the alarm service, the demo plant and the bridge of PLASMATWIN_BRIDGE_CONFIG. The metrics are
-    made here because they report on these (the recorder's queue, a bridge's buffer)."""
+    the alarm service, the extensions (the demo's plant) and the bridge of PLASMATWIN_BRIDGE_CONFIG.
+    The metrics are made here because they report on these (the recorder's queue, a bridge's buffer)."""
 
-    def __init__(self, svc: Services, settings: Settings, sockets: OpenSockets, on_startup: list[Any]) -> None:
+    def __init__(self, svc: Services, settings: Settings, sockets: OpenSockets, on_startup: list[Any],
+                 extensions: Sequence[Extension]) -> None:
         self.svc = svc
         self.settings = settings
         self.sockets = sockets
         self.on_startup = on_startup
-        self.plant: DemoLive | None = None  # the simulated plant of `plasmatwin demo`
+        self.extensions = extensions
+        self.extension_bridges: list[Bridge] = []  # bridges the extensions run (the demo's)
         self.bridge: Bridge | None = None  # the in-process bridge of PLASMATWIN_BRIDGE_CONFIG
         self.metrics = Metrics(svc, self.bridge_status)
 
     def bridge_status(self) -> dict[str, Any] | None:
-        running = self.bridge or (self.plant.bridge if self.plant is not None else None)
+        running = self.bridge or next(iter(self.extension_bridges), None)
         return running.status() if running is not None else None
 
     @asynccontextmanager
@@ -248,9 +256,11 @@ class _Background:
             stack.push_async_callback(svc.alarms.stop)
             svc.twin.watch = svc.alarms.feed
             stack.callback(self._detach_twin)
-            if settings.demo and settings.data_dir is not None:
-                self.plant = await demo_live.start(svc, settings.data_dir, _free_port())
-                stack.push_async_callback(self._stop_plant)
+            for extension in self.extensions:
+                bridge = await stack.enter_async_context(extension(svc))
+                if bridge is not None:
+                    self.extension_bridges.append(bridge)
+                    stack.callback(self.extension_bridges.remove, bridge)
             if settings.bridge_config is not None:
                 self.bridge = await start_configured(svc, settings.bridge_config)
                 stack.push_async_callback(self._stop_bridge)
@@ -261,21 +271,10 @@ class _Background:
     def _detach_twin(self) -> None:
         self.svc.twin.store = self.svc.twin.watch = None
 
-    async def _stop_plant(self) -> None:
-        plant, self.plant = self.plant, None
-        if plant is not None:
-            await plant.stop()
-
     async def _stop_bridge(self) -> None:
         bridge, self.bridge = self.bridge, None
         if bridge is not None:
             await bridge.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _database_answers(db: Database) -> bool:

@@ -7,59 +7,35 @@ import asyncio
 import json
 import logging
 import sys
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from api.settings import Settings
-from policies import demo_ca
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 
 def _serve(settings: Settings, before: object = None) -> None:
-    import uvicorn
-
     from api.app import build_services, create_app
 
     services = build_services(settings)
     hooks = [before] if before else []
-    app = create_app(settings, services, on_startup=hooks)
+    serve_app(create_app(settings, services, on_startup=hooks), settings)
+
+
+def serve_app(app: Starlette, settings: Settings) -> None:
+    import uvicorn
+
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", ws="websockets-sansio")
 
 
+# The demo's commands live in demo/cli.py, imported here only when one runs (the one import of demo
+# code from a product package: pyproject.toml's import-linter contract names this edge).
 def cmd_demo(args: argparse.Namespace) -> int:
-    from api import demo
-    from records.db import Database
+    from demo.cli import demo
 
-    data_dir = Path(args.data_dir)
-    url = demo.migrate_demo(data_dir)
-    users, _ = demo.prepare_files(data_dir)
-    settings = replace(Settings.from_env(), database_url=url, host=args.host, port=args.port,
-                       data_dir=data_dir, trust_anchors=data_dir / "pki" / "ca.pem",
-                       crl_files=(data_dir / "pki" / "crl.pem",), org_key=demo.org_files(data_dir)[0],
-                       org_cert=demo.org_files(data_dir)[1], demo=True)
-
-    async def seed() -> None:
-        db = Database(url)
-        try:
-            await demo.seed_all(db, users)
-        finally:
-            await db.dispose()
-
-    asyncio.run(seed())
-    base = f"http://{args.host}:{args.port}"
-    static = Path(__file__).resolve().parent / "static" / "index.html"
-    ui = f"{base}/" if static.exists() else "not in this build yet (the root page points to the API)"
-    print(f"""
-PlasmaTwin demo plant is starting.
-  Browser UI : {ui}
-  GraphQL    : {base}/graphql
-  Users      : {data_dir / 'demo-users.json'} (usernames, passwords, keys)
-Sign in, for example:
-  curl -s {base}/graphql -H 'content-type: application/json' \\
-    -d '{{"query":"mutation($u:String!,$p:String!){{signIn(username:$u,password:$p){{token expiresAt}}}}",
-         "variables":{{"u":"{users[0].username}","p":"<password from demo-users.json>"}}}}'
-""", flush=True)
-    _serve(settings)
-    return 0
+    return demo(args)
 
 
 def cmd_bridge(args: argparse.Namespace) -> int:
@@ -144,12 +120,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_pki_init(args: argparse.Namespace) -> int:
-    from twin.demo_plant import DEMO_USERS
+    from demo.cli import pki_init
 
-    keys = demo_ca.write_pki(Path(args.dir), [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS])
-    for name, key in keys.items():
-        print(f"{name}\t{key.algorithm}\t{key.fingerprint}")
-    return 0
+    return pki_init(args)
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
@@ -170,13 +143,13 @@ def cmd_sign(args: argparse.Namespace) -> int:
             print("--algorithm is required with --key", file=sys.stderr)
             return 2
     else:
-        data_dir = Path(args.data_dir)
-        users = {u["username"]: u for u in json.loads((data_dir / "demo-users.json").read_text())}
-        if args.user not in users:
-            print(f"{args.user} is not in {data_dir / 'demo-users.json'}", file=sys.stderr)
+        from demo.cli import user_key
+
+        try:
+            key_pem, algorithm = user_key(Path(args.data_dir), args.user)
+        except LookupError as exc:
+            print(exc, file=sys.stderr)
             return 2
-        key_pem = (data_dir / users[args.user]["privateKey"]).read_bytes()
-        algorithm = users[args.user]["algorithm"]
     if algorithm not in pki.ALGORITHMS:
         print(f"unknown algorithm {algorithm}", file=sys.stderr)
         return 2
@@ -185,14 +158,9 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 
 def cmd_pki_revoke(args: argparse.Namespace) -> int:
+    from demo.cli import pki_revoke
 
-    try:
-        path = demo_ca.revoke(Path(args.dir), args.user)
-    except FileNotFoundError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    print(f"revoked the certificate of {args.user}; CRL written to {path} (the server re-reads it on change)")
-    return 0
+    return pki_revoke(args)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -62,7 +62,6 @@ class Settings:
     # /metrics asks for `Authorization: Bearer <this>` when set, else answers loopback clients only.
     metrics_token: str | None = field(default=None, repr=False)
     static_dir: Path | None = None
-    demo: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

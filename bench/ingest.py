@@ -33,10 +33,11 @@ def _env_int(name: str, default: int) -> int:
 
 
 async def _prepare(url: str, password: str) -> list[str]:
-    from api.seed import NewUser, seed_plant, seed_roles, seed_users
+    from api.seed import NewUser, seed_roles, seed_users
+    from demo.plant import DEMO_PLANT, all_sensors
+    from demo.seed import seed_plant
     from records.db import Database
     from records.migrate import upgrade
-    from twin.demo_plant import DEMO_PLANT, all_sensors
 
     await asyncio.to_thread(upgrade, url)
     db = Database(url)

@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from policies import demo_ca, pki
+from demo import ca as demo_ca
+from policies import pki
 
 
 def verify_rates(seconds: float = 1.0) -> dict[str, int]:

@@ -19,9 +19,10 @@ import httpx
 from graphql import parse
 from sqlalchemy import func, select, text
 
-from api.seed import NewUser, seed_roles, seed_stations, seed_users
+from api.seed import NewUser, seed_roles, seed_users
 from api.settings import Settings
-from records import synthetic
+from demo.population import Population, generate
+from demo.seed import seed_stations
 from records.db import Database
 from records.genealogy import PackagingUnit
 from records.migrate import upgrade
@@ -60,11 +61,11 @@ assert GRAPH_SELECTION is not None
 LOOK_Q = "query($c:String!){donor(cardNumber:$c){lookback(days:60){donationNumber collectedOn}}}"
 
 
-def population(units: int) -> synthetic.Population:
+def population(units: int) -> Population:
     scale = units / 1_000_000
-    return synthetic.Population(donors=max(100, int(100_000 * scale)), units=units, pools=max(4, int(2000 * scale)),
-                                lots_per_batch=10, cases_per_lot=1, cartons_per_case=9, units_per_carton=10,
-                                distributors=20)
+    return Population(donors=max(100, int(100_000 * scale)), units=units, pools=max(4, int(2000 * scale)),
+                      lots_per_batch=10, cases_per_lot=1, cartons_per_case=9, units_per_carton=10,
+                      distributors=20)
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -79,7 +80,7 @@ async def run_store(url: str, units: int, starts: int = 50) -> dict[str, Any]:
         await seed_roles(db)
         await seed_stations(db)
         t0 = time.perf_counter()
-        await synthetic.generate(db, population(units))
+        await generate(db, population(units))
         gen_s = time.perf_counter() - t0
         await seed_users(db, [NewUser("bench.qa", "Bench QA", ("qa_officer",), "bench password 1")])
         if db.engine.dialect.name == "postgresql":

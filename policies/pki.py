@@ -7,13 +7,14 @@ SM2 signing, which works with the private key and a secret nonce, is done by GmS
 bits) and takes its default nonce from `random`. Every signature is checked against the key file's
 public key before it is returned.
 
-The demo certificate authority that issues keys and certificates is `policies.demo_ca`; the
+The demo certificate authority that issues keys and certificates is `demo.ca`; the
 server's verification path never imports it.
 """
 
 from __future__ import annotations
 
 import hashlib
+from enum import StrEnum
 
 import gmssl_pyx
 from asn1crypto import keys as akeys
@@ -26,7 +27,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from gmssl.sm2 import CryptSM2
 
-ALGORITHMS = ("ES256", "RS256", "SM2_SM3")
+
+class Algorithm(StrEnum):
+    """The signature algorithms a payload may name."""
+
+    ES256 = "ES256"
+    RS256 = "RS256"
+    SM2_SM3 = "SM2_SM3"
+
+
+ALGORITHMS = tuple(Algorithm)
 
 # sm2p256v1 (GB/T 32918.5-2017 / GM/T 0003.5-2012): what checking a public point needs.
 SM2_P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF

@@ -13,7 +13,7 @@ import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,21 @@ from policies import pki
 from policies.errors import AppError, ErrorCode
 
 HERE = Path(__file__).resolve().parent
-MEANINGS = ("PERFORMED", "VERIFIED", "REVIEWED", "APPROVED", "RELEASED", "REJECTED", "ACKNOWLEDGED")
+
+
+class Meaning(StrEnum):
+    """What a signature means (design.md, 'Signature payloads')."""
+
+    PERFORMED = "PERFORMED"
+    VERIFIED = "VERIFIED"
+    REVIEWED = "REVIEWED"
+    APPROVED = "APPROVED"
+    RELEASED = "RELEASED"
+    REJECTED = "REJECTED"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+
+
+MEANINGS = tuple(Meaning)
 
 
 class RawInput(Enum):

@@ -7,11 +7,32 @@ carton, a carton in one case (parent_id, enforced single parent by the column it
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from records.base import Base, BigId
+
+
+class LotStatus(StrEnum):
+    IN_PRODUCTION = "IN_PRODUCTION"
+    QUARANTINE = "QUARANTINE"
+    RELEASED = "RELEASED"
+    REJECTED = "REJECTED"
+    RECALLED = "RECALLED"
+
+
+class PackagingLevel(StrEnum):
+    """The drug traceability code hierarchy: a unit sits in a carton, a carton in a case."""
+
+    UNIT = "UNIT"
+    CARTON = "CARTON"
+    CASE = "CASE"
+
+    def parent(self) -> PackagingLevel | None:
+        """The level a unit of this level is packed into; None for a case."""
+        return {PackagingLevel.UNIT: PackagingLevel.CARTON, PackagingLevel.CARTON: PackagingLevel.CASE}.get(self)
 
 
 class Intermediate(Base):
@@ -37,8 +58,7 @@ class FinalLot(Base):
     product: Mapped[str] = mapped_column(String(64), index=True)
     filled_on: Mapped[date | None]
     expiry_date: Mapped[date | None]
-    # IN_PRODUCTION, QUARANTINE, RELEASED, REJECTED, RECALLED
-    status: Mapped[str] = mapped_column(String(16), default="QUARANTINE")
+    status: Mapped[str] = mapped_column(String(16), default=LotStatus.QUARANTINE.value)
 
 
 class Distributor(Base):
@@ -69,7 +89,7 @@ class PackagingUnit(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
-    level: Mapped[str] = mapped_column(String(8))
+    level: Mapped[str] = mapped_column(String(8))  # PackagingLevel
     final_lot_id: Mapped[int] = mapped_column(ForeignKey("final_lot.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("packaging_unit.id"), index=True)
     # Set on the unit that was shipped (usually the case); its children travel with it.

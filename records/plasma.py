@@ -3,11 +3,106 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, Column, ForeignKey, Numeric, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from records.base import Base, BigId
+
+
+class DonorStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    DEFERRED = "DEFERRED"
+    PERMANENTLY_DEFERRED = "PERMANENTLY_DEFERRED"
+
+
+class Deferral(StrEnum):
+    """The donor statuses a deferral sets (PL-19)."""
+
+    DEFERRED = "DEFERRED"
+    PERMANENTLY_DEFERRED = "PERMANENTLY_DEFERRED"
+
+
+class NoticeKind(StrEnum):
+    """What a notice to a plasma station is about."""
+
+    RECEIPT_DISCREPANCY = "RECEIPT_DISCREPANCY"
+    DONOR_DEFERRED = "DONOR_DEFERRED"
+    UNQUALIFIED_UNIT = "UNQUALIFIED_UNIT"
+
+
+class PoolStatus(StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class ShipmentStatus(StrEnum):
+    """A station's declared consignment: DECLARED, RECEIVING once the first unit is scanned, RECEIVED."""
+
+    DECLARED = "DECLARED"
+    RECEIVING = "RECEIVING"
+    RECEIVED = "RECEIVED"
+
+
+class UnitStatus(StrEnum):
+    """A plasma unit's place in its life: in transit, received, in quarantine, released by QA, blocked
+    (reactive retest, lookback, deferral), pooled into production, or disposed."""
+
+    IN_TRANSIT = "IN_TRANSIT"
+    RECEIVED = "RECEIVED"
+    QUARANTINED = "QUARANTINED"
+    RELEASED = "RELEASED"
+    BLOCKED = "BLOCKED"
+    POOLED = "POOLED"
+    DISPOSED = "DISPOSED"
+
+
+class BatchStatus(StrEnum):
+    PLANNED = "PLANNED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    UNDER_REVIEW = "UNDER_REVIEW"
+    RELEASED = "RELEASED"
+    REJECTED = "REJECTED"
+
+
+class SampleKind(StrEnum):
+    RETEST = "RETEST"
+    RETAINED = "RETAINED"
+    IPC = "IPC"
+    RELEASE = "RELEASE"
+    ENVIRONMENT = "ENVIRONMENT"
+    WATER = "WATER"
+
+
+class SampleStatus(StrEnum):
+    TAKEN = "TAKEN"
+    RETAINED = "RETAINED"
+    DESTROYED = "DESTROYED"
+
+
+class RetestItem(StrEnum):
+    """The pharmacopoeia's plasma tests (PL-13)."""
+
+    HBSAG = "HBSAG"
+    ANTI_HCV = "ANTI_HCV"
+    ANTI_HIV = "ANTI_HIV"
+    SYPHILIS = "SYPHILIS"
+    ALT = "ALT"
+    NAT = "NAT"
+
+
+class RetestOutcome(StrEnum):
+    NEGATIVE = "NEGATIVE"
+    REACTIVE = "REACTIVE"
+
+
+class ResultSource(StrEnum):
+    """PLANT: the manufacturer's retest; STATION: the collecting station's result, sent to us."""
+
+    PLANT = "PLANT"
+    STATION = "STATION"
 
 
 class PlasmaStation(Base):
@@ -30,8 +125,7 @@ class Donor(Base):
     station_id: Mapped[int] = mapped_column(ForeignKey("plasma_station.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     blood_type: Mapped[str] = mapped_column(String(4))
-    # ACTIVE, DEFERRED or PERMANENTLY_DEFERRED
-    status: Mapped[str] = mapped_column(String(24), default="ACTIVE")
+    status: Mapped[str] = mapped_column(String(24), default=DonorStatus.ACTIVE.value)
     status_changed_at: Mapped[datetime | None]
     station: Mapped[PlasmaStation] = relationship()
 
@@ -44,7 +138,7 @@ class Pool(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     product: Mapped[str] = mapped_column(String(64))
     pooled_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(16), default="OPEN")
+    status: Mapped[str] = mapped_column(String(16), default=PoolStatus.OPEN.value)
     units: Mapped[list[PlasmaUnit]] = relationship(back_populates="pool")
 
 
@@ -69,8 +163,7 @@ class PlasmaShipment(Base):
     station_id: Mapped[int] = mapped_column(ForeignKey("plasma_station.id"), index=True)
     submitted_by: Mapped[str] = mapped_column(String(64))
     submitted_at: Mapped[datetime]
-    # DECLARED, RECEIVING, RECEIVED
-    status: Mapped[str] = mapped_column(String(16), default="DECLARED")
+    status: Mapped[str] = mapped_column(String(16), default=ShipmentStatus.DECLARED.value)
     # The receipt and acceptance record, written when receipt is closed (PL-07).
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(64))
@@ -96,8 +189,7 @@ class PlasmaUnit(Base):
     blood_type: Mapped[str] = mapped_column(String(4))
     collected_on: Mapped[date]
     weight_g: Mapped[float] = mapped_column(Numeric(8, 1, asdecimal=False))
-    # IN_TRANSIT, RECEIVED, QUARANTINED, RELEASED, BLOCKED, POOLED, DISPOSED
-    status: Mapped[str] = mapped_column(String(16), default="IN_TRANSIT")
+    status: Mapped[str] = mapped_column(String(16), default=UnitStatus.IN_TRANSIT.value)
     received_at: Mapped[datetime | None]
     storage_location: Mapped[str | None] = mapped_column(String(64))
     received_weight_g: Mapped[float | None] = mapped_column(Numeric(8, 1, asdecimal=False))
@@ -124,8 +216,7 @@ class Batch(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     batch_number: Mapped[str] = mapped_column(String(32), unique=True)
     product: Mapped[str] = mapped_column(String(64))
-    # PLANNED, IN_PROGRESS, COMPLETED, UNDER_REVIEW, RELEASED, REJECTED
-    status: Mapped[str] = mapped_column(String(16), default="PLANNED")
+    status: Mapped[str] = mapped_column(String(16), default=BatchStatus.PLANNED.value)
     started_at: Mapped[datetime | None]
     expiry_date: Mapped[date | None]
     pools: Mapped[list[Pool]] = relationship(secondary=batch_pool)
@@ -137,15 +228,14 @@ class Sample(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    # RETEST, RETAINED, IPC, RELEASE, ENVIRONMENT, WATER
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # SampleKind
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"), index=True)
     plasma_unit_id: Mapped[int | None] = mapped_column(ForeignKey("plasma_unit.id"), index=True)
     taken_at: Mapped[datetime]
     taken_by: Mapped[str] = mapped_column(String(64))
     storage_location: Mapped[str | None] = mapped_column(String(64))
     retain_until: Mapped[date | None]
-    status: Mapped[str] = mapped_column(String(16), default="TAKEN")
+    status: Mapped[str] = mapped_column(String(16), default=SampleStatus.TAKEN.value)
 
 
 class StationNotice(Base):
@@ -158,7 +248,7 @@ class StationNotice(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     station_id: Mapped[int] = mapped_column(ForeignKey("plasma_station.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(24))
+    kind: Mapped[str] = mapped_column(String(24))  # NoticeKind
     donation_number: Mapped[str | None] = mapped_column(String(32))
     donor_card_number: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(String(300))
@@ -176,8 +266,8 @@ class RetestResult(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("plasma_unit.id"), index=True)
-    test: Mapped[str] = mapped_column(String(16))
-    # NEGATIVE or REACTIVE; ALT also carries its value in U/L
+    test: Mapped[str] = mapped_column(String(16))  # RetestItem
+    # RetestOutcome; ALT also carries its value in U/L
     result: Mapped[str] = mapped_column(String(16))
     value: Mapped[float | None] = mapped_column(Numeric(10, 2, asdecimal=False))
     method: Mapped[str] = mapped_column(String(64))
@@ -187,5 +277,4 @@ class RetestResult(Base):
     tested_at: Mapped[datetime]
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     reviewed_at: Mapped[datetime | None]
-    # PLANT (the manufacturer's retest) or STATION (the collecting station's result, sent to us)
-    source: Mapped[str] = mapped_column(String(8), default="PLANT", server_default="PLANT")
+    source: Mapped[str] = mapped_column(String(8), default=ResultSource.PLANT.value, server_default="PLANT")

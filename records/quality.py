@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from records.base import Base, BigId
+
+
+class DeviationStatus(StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class CheckResult(StrEnum):
+    """One line-clearance checklist item: passed, failed or not applicable."""
+
+    PASS = "PASS"  # noqa: S105 (a result, not a password)
+    FAIL = "FAIL"
+    NA = "NA"
 
 
 class Deviation(Base):
@@ -21,8 +35,7 @@ class Deviation(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"), index=True)
     raised_by: Mapped[str] = mapped_column(String(64))
     raised_at: Mapped[datetime]
-    # OPEN or CLOSED
-    status: Mapped[str] = mapped_column(String(16), default="OPEN")
+    status: Mapped[str] = mapped_column(String(16), default=DeviationStatus.OPEN.value)
     closed_at: Mapped[datetime | None]
 
 
@@ -39,7 +52,7 @@ class LineClearance(Base):
     product: Mapped[str] = mapped_column(String(64))
     process_step: Mapped[str] = mapped_column(String(100))
     cleared_at: Mapped[datetime]
-    # [{"item": "...", "result": "PASS"|"FAIL", "note": "..."}]
+    # [{"item": "...", "result": CheckResult, "note": "..."}]
     checklist: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     passed: Mapped[bool]
     operator: Mapped[str] = mapped_column(String(64))

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from records.base import Base, BigId, utcnow
+
+
+class DocumentStatus(StrEnum):
+    PREPARED = "PREPARED"  # organisation-signed, waiting for the QP
+    RELEASED = "RELEASED"
 
 
 class ReleaseDocument(Base):
@@ -19,7 +25,6 @@ class ReleaseDocument(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     document_id: Mapped[str] = mapped_column(String(40), unique=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
-    # PREPARED (organisation-signed, waiting for the QP) or RELEASED
     status: Mapped[str] = mapped_column(String(16))
     prepared_by: Mapped[str] = mapped_column(String(64))
     prepared_at: Mapped[datetime] = mapped_column(default=utcnow)

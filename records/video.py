@@ -9,11 +9,75 @@ the signed purge record, so the index keeps proof of what existed and who destro
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from records.base import Base, BigId
+
+
+class KeyPostCategory(StrEnum):
+    """VM-10: what a key post is."""
+
+    KEY_WORKSTATION = "KEY_WORKSTATION"
+    KEY_OPERATION = "KEY_OPERATION"
+    MANUAL_INTERVENTION = "MANUAL_INTERVENTION"
+    MANUAL_SAMPLING = "MANUAL_SAMPLING"
+
+
+class VideoCategory(StrEnum):
+    """VM-10/VM-11: the operation category a clip is indexed under (the key post categories and two more)."""
+
+    KEY_WORKSTATION = "KEY_WORKSTATION"
+    KEY_OPERATION = "KEY_OPERATION"
+    MANUAL_INTERVENTION = "MANUAL_INTERVENTION"
+    MANUAL_SAMPLING = "MANUAL_SAMPLING"
+    WAREHOUSE = "WAREHOUSE"
+    GENERAL = "GENERAL"
+
+
+class CameraDeviceType(StrEnum):
+    FIXED = "FIXED"
+    DOME = "DOME"
+    PTZ = "PTZ"
+    WIDE_ANGLE = "WIDE_ANGLE"
+    FISHEYE = "FISHEYE"
+
+
+class StockMovement(StrEnum):
+    STOCK_IN = "STOCK_IN"
+    STOCK_OUT = "STOCK_OUT"
+    TRANSFER = "TRANSFER"
+    SPECIAL_TRANSPORT = "SPECIAL_TRANSPORT"
+
+
+class RetentionClass(StrEnum):
+    """Lowest to highest; a clip's class is only ever raised."""
+
+    STANDARD = "STANDARD"
+    KEY = "KEY"
+    PRODUCT_EXPIRY = "PRODUCT_EXPIRY"
+    PERMANENT = "PERMANENT"
+
+
+class EvidenceKind(StrEnum):
+    DEVIATION = "DEVIATION"
+    CHANGE = "CHANGE"
+    VALIDATION = "VALIDATION"
+
+
+class TimeSource(StrEnum):
+    """Where a clip's times come from: the VMS, the plant clock stamping its end, or a signed correction."""
+
+    VMS = "VMS"
+    SERVER = "SERVER"
+    CORRECTED = "CORRECTED"
+
+
+class ClipStatus(StrEnum):
+    AVAILABLE = "AVAILABLE"
+    PURGED = "PURGED"
 
 
 class KeyPost(Base):
@@ -26,8 +90,7 @@ class KeyPost(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    # KEY_WORKSTATION, KEY_OPERATION, MANUAL_INTERVENTION or MANUAL_SAMPLING
-    category: Mapped[str] = mapped_column(String(24), index=True)
+    category: Mapped[str] = mapped_column(String(24), index=True)  # KeyPostCategory
     room_id: Mapped[int] = mapped_column(ForeignKey("room.id"), index=True)
     equipment_id: Mapped[int | None] = mapped_column(ForeignKey("equipment.id"))
     description: Mapped[str | None] = mapped_column(Text)
@@ -120,7 +183,7 @@ class VideoClip(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
     registered_at: Mapped[datetime]
     # AVAILABLE or PURGED
-    status: Mapped[str] = mapped_column(String(10), default="AVAILABLE", index=True)
+    status: Mapped[str] = mapped_column(String(10), default=ClipStatus.AVAILABLE.value, index=True)
     purge_id: Mapped[int | None] = mapped_column(ForeignKey("video_purge.id"))
 
 
@@ -132,7 +195,6 @@ class VideoEvidence(Base):
     __audited__ = True
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    # DEVIATION, CHANGE or VALIDATION
     record_kind: Mapped[str] = mapped_column(String(16))
     record_ref: Mapped[str] = mapped_column(String(64), index=True)
     deviation_id: Mapped[int | None] = mapped_column(ForeignKey("deviation.id"), index=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from policies.errors import AppError, ErrorCode
 from records.base import utcnow
@@ -14,16 +15,22 @@ from subscriptions.redis_bus import Codec
 from subscriptions.topics import BATCH_TOPIC
 
 
+class BatchEventKind(StrEnum):
+    LINE_CLEARANCE = "LINE_CLEARANCE"
+    DEVIATION_RAISED = "DEVIATION_RAISED"
+    RELEASED = "RELEASED"
+
+
 @dataclass(frozen=True)
 class BatchEvent:
     batch_number: str
-    kind: str  # LINE_CLEARANCE, DEVIATION_RAISED, RELEASED
+    kind: BatchEventKind
     detail: str
     actor: str
     at: datetime
 
 
-def publish(ctx: Context, batch_number: str, kind: str, detail: str) -> None:
+def publish(ctx: Context, batch_number: str, kind: BatchEventKind, detail: str) -> None:
     ctx.services.bus.publish(BATCH_TOPIC, BatchEvent(batch_number, kind, detail, ctx.signed_in().username, utcnow()))
 
 
@@ -42,7 +49,7 @@ def _encode(e: BatchEvent) -> list[str]:
 
 
 def _decode(d: list[str]) -> BatchEvent:
-    return BatchEvent(d[0], d[1], d[2], d[3], datetime.fromisoformat(d[4]))
+    return BatchEvent(d[0], BatchEventKind(d[1]), d[2], d[3], datetime.fromisoformat(d[4]))
 
 
 # How a batch event crosses between API nodes (subscriptions.redis_bus).

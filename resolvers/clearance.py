@@ -11,12 +11,13 @@ from policies.errors import AppError, ErrorCode
 from records.base import utcnow
 from records.plant import Room
 from records.plasma import Batch
+from records.quality import CheckResult as CheckResult  # the value list, for the schema
 from records.quality import LineClearance
 from resolvers import batch_events
 from resolvers.context import Context
 from resolvers.signed import Second, Signatures, SignedRequest, perform
 
-RESULTS = ("PASS", "FAIL", "NA")
+RESULTS = tuple(CheckResult)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ async def record(ctx: Context, req: SignedRequest, room_code: str, batch_number:
         return row
 
     def publish(row: LineClearance) -> None:
-        batch_events.publish(ctx, batch_number, "LINE_CLEARANCE",
+        batch_events.publish(ctx, batch_number, batch_events.BatchEventKind.LINE_CLEARANCE,
                              f"{room_code} {row.process_step}: {'passed' if row.passed else 'FAILED'}")
 
     return await perform(ctx, req, reason=f"line clearance of {room_code} for {batch_number}", clean=clean,

@@ -9,6 +9,7 @@ from policies.errors import AppError, ErrorCode
 from records.base import utcnow
 from records.plasma import Batch
 from records.quality import Deviation
+from records.quality import DeviationStatus as DeviationStatus  # the value list, for the schema
 from records.signature import ESignature
 from resolvers import batch_events
 from resolvers.context import Context
@@ -46,7 +47,8 @@ async def raise_deviation(ctx: Context, req: SignedRequest, title: str, descript
 
     def publish(d: Deviation) -> None:
         if batch_number:
-            batch_events.publish(ctx, batch_number, "DEVIATION_RAISED", f"{d.number}: {d.title}")
+            batch_events.publish(ctx, batch_number, batch_events.BatchEventKind.DEVIATION_RAISED,
+                                 f"{d.number}: {d.title}")
 
     return await perform(ctx, req, reason="deviation raised", clean=clean, save=save, publish=publish)
 

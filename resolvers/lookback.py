@@ -11,16 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
 from records.base import utcnow
-from records.plasma import Donor, PlasmaStation, PlasmaUnit
+from records.plasma import Deferral as Deferral  # the value lists, for the schema
+from records.plasma import Donor, PlasmaStation, PlasmaUnit, UnitStatus
+from records.plasma import NoticeKind as NoticeKind
 from records.plasma import StationNotice as StationNotice
 from resolvers import plasma as plasma_res
 from resolvers import trace
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 
-DEFERRALS = ("DEFERRED", "PERMANENTLY_DEFERRED")
+DEFERRALS = tuple(Deferral)
 # Units in these states are still in the plant's hands and can be stopped.
-BLOCKABLE = ("IN_TRANSIT", "RECEIVED", "QUARANTINED", "RELEASED")
+BLOCKABLE = (UnitStatus.IN_TRANSIT, UnitStatus.RECEIVED, UnitStatus.QUARANTINED, UnitStatus.RELEASED)
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ async def _defer(ctx: Context, req: SignedRequest, card_number: str, status: str
                 assert unit is not None
                 unit.status = "BLOCKED"
                 blocked.append(unit.donation_number)
-        s.add(StationNotice(station_id=donor.station_id, kind="DONOR_DEFERRED", donor_card_number=card_number,
+        s.add(StationNotice(station_id=donor.station_id, kind=NoticeKind.DONOR_DEFERRED, donor_card_number=card_number,
                             reason=f"{status}: {reason.strip()}; {len(blocked)} units blocked", created_at=now))
         await s.flush()
         await signatures.bind(s, "donor", str(donor.id),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from resolvers.shipments import WHOLE_FILE, RowResult, UnitRow, shown
+from resolvers.shipments import WHOLE_FILE, RowOutcome, RowResult, UnitRow, shown
 
 COLUMNS = ("donation_number", "donor_card_number", "blood_type", "collected_on", "weight_g")
 TEXT_COLUMNS = ("donation_number", "donor_card_number", "blood_type", "collected_on")
@@ -106,7 +106,7 @@ def parse(content: str, fmt: str) -> Parsed:
     try:
         items = _items(content, fmt)
     except Unreadable as exc:
-        return Parsed([], [], [RowResult(WHOLE_FILE, "", "REJECTED", "VALIDATION_FAILED", str(exc))])
+        return Parsed([], [], [RowResult(WHOLE_FILE, "", RowOutcome.REJECTED, "VALIDATION_FAILED", str(exc))])
     rows, lines, errors = [], [], []
     for line, raw in items:
         try:
@@ -116,6 +116,6 @@ def parse(content: str, fmt: str) -> Parsed:
             lines.append(line)
         except ValueError as exc:
             number = raw.get("donation_number") if isinstance(raw, dict) else None
-            errors.append(RowResult(line, shown(number) if isinstance(number, str) else "", "REJECTED",
+            errors.append(RowResult(line, shown(number) if isinstance(number, str) else "", RowOutcome.REJECTED,
                                     "VALIDATION_FAILED", str(exc)))
     return Parsed(rows, lines, errors)

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
 from records.genealogy import FinalLot, PackagingUnit
+from records.genealogy import PackagingLevel as PackagingLevel  # the value list, for the schema
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 
 CODE = re.compile(r"^\d{20}$")  # 20-digit drug traceability code: 7-digit product identifier + serial
-PARENT_LEVEL = {"UNIT": "CARTON", "CARTON": "CASE"}
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,11 @@ async def view(s: AsyncSession, code: str) -> PackView | None:
 
 def _check_fits(child: PackagingUnit, parent: PackagingUnit) -> None:
     """A child goes into a parent one packaging level up, of its own lot, and into one parent only."""
-    if PARENT_LEVEL.get(child.level) != parent.level:
-        raise AppError(ErrorCode.VALIDATION_FAILED, f"a {child.level} goes into a {PARENT_LEVEL.get(child.level)}, "
-                                                    f"not a {parent.level}")
+    up = PackagingLevel(child.level).parent()
+    if up is None:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"a {child.level} is not packed into anything")
+    if up != parent.level:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"a {child.level} goes into a {up}, not a {parent.level}")
     if child.parent_id is not None and child.parent_id != parent.id:
         raise AppError(ErrorCode.CONFLICT, f"{child.code} is already aggregated under another parent")
     if child.final_lot_id != parent.final_lot_id:

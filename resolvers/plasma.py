@@ -16,8 +16,11 @@ from sqlalchemy.orm import selectinload
 
 from policies.errors import AppError, ErrorCode
 from records.plasma import Batch as Batch
+from records.plasma import BatchStatus as BatchStatus  # the value lists, for the schema
 from records.plasma import Donor as Donor
+from records.plasma import DonorStatus as DonorStatus
 from records.plasma import PlasmaUnit as PlasmaUnit
+from records.plasma import UnitStatus as UnitStatus
 from records.plasma import batch_pool
 from resolvers.context import Context
 from resolvers.trace import TraceScope, batch_visible

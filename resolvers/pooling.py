@@ -14,6 +14,7 @@ from policies.errors import AppError, ErrorCode
 from records.base import utcnow
 from records.identity import Setting
 from records.plasma import PlasmaUnit, Pool, Sample
+from records.plasma import PoolStatus as PoolStatus  # the value list, for the schema
 from resolvers import storage
 from resolvers.context import Context
 from resolvers.signed import Second, Signatures, SignedRequest, perform

@@ -10,7 +10,8 @@ from sqlalchemy.orm import selectinload
 from policies.errors import AppError, ErrorCode
 from records.audit import AuditEvent, PendingEvent
 from records.base import utcnow
-from records.plasma import PlasmaShipment, PlasmaStation, PlasmaUnit, StationNotice
+from records.plasma import NoticeKind, PlasmaShipment, PlasmaStation, PlasmaUnit, StationNotice
+from records.plasma import ShipmentStatus as ShipmentStatus  # the value list, for the schema
 from resolvers import codes, labels
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -120,7 +121,7 @@ async def close(ctx: Context, req: SignedRequest, station_code: str, shipment_co
         ship.missing = missing
         ship.refused_scans = sorted({c["scanned"] for c in refused if c.get("shipment") == shipment_code})
         if missing:
-            s.add(StationNotice(station_id=ship.station_id, kind="RECEIPT_DISCREPANCY",
+            s.add(StationNotice(station_id=ship.station_id, kind=NoticeKind.RECEIPT_DISCREPANCY,
                                 reason=f"shipment {shipment_code}: {len(missing)} declared units not received: "
                                        + ", ".join(missing[:20]), created_at=now))
         await s.flush()

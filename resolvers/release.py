@@ -25,8 +25,9 @@ from records.audit import PendingEvent
 from records.base import utcnow
 from records.genealogy import FinalLot, Intermediate
 from records.identity import UserCertificate
-from records.plasma import Batch, PlasmaUnit, batch_pool
+from records.plasma import Batch, BatchStatus, PlasmaUnit, batch_pool
 from records.quality import LineClearance
+from records.release import DocumentStatus as DocumentStatus  # the value list, for the schema
 from records.release import ReleaseDocument as ReleaseDocument
 from records.signature import ESignature
 from resolvers import batch_events
@@ -34,7 +35,7 @@ from resolvers.context import Context
 from resolvers.plasma import batch as scoped_batch
 from resolvers.signed import Signatures, SignedRequest, perform
 
-RELEASABLE = ("COMPLETED", "UNDER_REVIEW")
+RELEASABLE = (BatchStatus.COMPLETED, BatchStatus.UNDER_REVIEW)
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ async def complete(ctx: Context, req: SignedRequest, document_id: str, cms_signa
         return row, b.batch_number
 
     def publish(released: tuple[ReleaseDocument, str]) -> None:
-        batch_events.publish(ctx, released[1], "RELEASED", "released by the Qualified Person")
+        batch_events.publish(ctx, released[1], batch_events.BatchEventKind.RELEASED, "released by the Qualified Person")
 
     row, _ = await perform(ctx, req, reason="batch released by the Qualified Person", clean=clean, save=save,
                            publish=publish, meanings=("RELEASED",))

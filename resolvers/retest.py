@@ -13,12 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from policies.errors import AppError, ErrorCode
 from records.base import utcnow
 from records.identity import Setting
-from records.plasma import PlasmaUnit, RetestResult, StationNotice
+from records.plasma import NoticeKind, PlasmaUnit, RetestResult, StationNotice
+from records.plasma import ResultSource as ResultSource  # the value lists, for the schema
+from records.plasma import RetestItem as RetestItem
+from records.plasma import RetestOutcome as RetestOutcome
 from resolvers import plasma as plasma_res
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 
-TESTS = ("HBSAG", "ANTI_HCV", "ANTI_HIV", "SYPHILIS", "ALT", "NAT")
+TESTS = tuple(RetestItem)
 REQUIRED = ("HBSAG", "ANTI_HCV", "ANTI_HIV", "SYPHILIS", "ALT")
 ALT_LIMIT = 50.0  # U/L
 DEFAULT_QUARANTINE_DAYS = 60
@@ -97,7 +100,7 @@ async def review(ctx: Context, req: SignedRequest,
         bad = [r for r in open_rows if reactive(r)]
         if bad:
             unit.status = "BLOCKED"
-            s.add(StationNotice(station_id=unit.station_id, kind="UNQUALIFIED_UNIT",
+            s.add(StationNotice(station_id=unit.station_id, kind=NoticeKind.UNQUALIFIED_UNIT,
                                 donation_number=unit.donation_number,
                                 reason="retest reactive: " + ", ".join(f"{r.test}" for r in bad), created_at=now))
         await s.flush()

@@ -15,7 +15,7 @@ from policies.errors import AppError, ErrorCode
 from records.audit import PendingEvent
 from records.base import utcnow
 from records.genealogy import FinalLot, Intermediate
-from records.plasma import Batch, PlasmaUnit, Sample, batch_pool
+from records.plasma import Batch, PlasmaUnit, Sample, SampleStatus, batch_pool
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 
@@ -62,7 +62,7 @@ async def destroy(ctx: Context, req: SignedRequest, code: str, reason: str) -> S
             if sample is None:
                 raise AppError(ErrorCode.NOT_FOUND, f"no sample {code}")
             kept = await retention(s, sample)
-        if sample.status == "DESTROYED":
+        if sample.status == SampleStatus.DESTROYED:
             raise AppError(ErrorCode.CONFLICT, f"sample {code} was destroyed already")
         if sample.kind == "RETAINED" and not kept.allows_destruction(utcnow().date()):
             await ctx.db.record(ctx.audit_context(reason.strip()), PendingEvent(
@@ -76,7 +76,7 @@ async def destroy(ctx: Context, req: SignedRequest, code: str, reason: str) -> S
 
     async def save(s: AsyncSession, sample_id: int, signatures: Signatures[int]) -> Sample:
         row = await s.get_one(Sample, sample_id)
-        row.status = "DESTROYED"
+        row.status = SampleStatus.DESTROYED
         await s.flush()
         await signatures.bind(s, "sample", str(row.id), {"code": code, "status": "DESTROYED"})
         return row

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -53,11 +54,19 @@ class UnitRow:
     weight_g: float
 
 
+class RowOutcome(StrEnum):
+    """A declared row: accepted, a duplicate (already declared with the same data), or rejected."""
+
+    ACCEPTED = "ACCEPTED"
+    DUPLICATE = "DUPLICATE"
+    REJECTED = "REJECTED"
+
+
 @dataclass(frozen=True)
 class RowResult:
     row: int
     donation_number: str
-    result: str  # ACCEPTED, DUPLICATE or REJECTED
+    result: RowOutcome
     code: str | None = None
     reason: str | None = None
 
@@ -180,11 +189,11 @@ async def _write(s: AsyncSession, signatures: Signatures[PlasmaStation], station
         # Report file lines, not positions among the parsed rows, and merge in the rows that did not parse.
         results = sorted([RowResult(line_numbers[r.row - 1], r.donation_number, r.result, r.code, r.reason)
                           for r in results] + parse_errors, key=lambda r: r.row)
-    accepted = [r.donation_number for r in results if r.result == "ACCEPTED"]
+    accepted = [r.donation_number for r in results if r.result == RowOutcome.ACCEPTED]
     await signatures.bind(s, "plasma_shipment", str(shipment.id),
                           {"station": station.code, "shipment": code, "accepted": accepted})
     rejected = [{"row": r.row, "donationNumber": r.donation_number, "code": r.code, "reason": r.reason}
-                for r in results if r.result == "REJECTED"]
+                for r in results if r.result == RowOutcome.REJECTED]
     if rejected:
         await audit.add(s, PendingEvent("SHIPMENT_ROWS_REJECTED", "plasma_shipment", str(shipment.id),
                                         {"rows": rejected}))
@@ -194,7 +203,7 @@ async def _write(s: AsyncSession, signatures: Signatures[PlasmaStation], station
 def _accept(s: Any, i: int, r: UnitRow, today: date, station: PlasmaStation, shipment: PlasmaShipment,
             existing: dict[str, PlasmaUnit], donors: dict[str, Donor], seen: set[str]) -> RowResult:
     def rejected(code: str, reason: str) -> RowResult:
-        return RowResult(i, shown(r.donation_number), "REJECTED", code, reason)
+        return RowResult(i, shown(r.donation_number), RowOutcome.REJECTED, code, reason)
 
     problem = _row_problem(r, today)
     if problem:
@@ -207,7 +216,7 @@ def _accept(s: Any, i: int, r: UnitRow, today: date, station: PlasmaStation, shi
         same = (old.station_id == station.id and old.collected_on == r.collected_on
                 and abs(old.weight_g - r.weight_g) < 0.05 and old.donor.card_number == r.donor_card_number)
         if same:
-            return RowResult(i, r.donation_number, "DUPLICATE", None, "already declared with the same data")
+            return RowResult(i, r.donation_number, RowOutcome.DUPLICATE, None, "already declared with the same data")
         return rejected("CONFLICT", "this donation number is already registered with different data")
     donor = donors.get(r.donor_card_number)
     if donor is not None:
@@ -227,4 +236,4 @@ def _accept(s: Any, i: int, r: UnitRow, today: date, station: PlasmaStation, shi
                       blood_type=r.blood_type, collected_on=r.collected_on, weight_g=r.weight_g,
                       status="IN_TRANSIT", shipment_id=shipment.id)
     s.add(unit)
-    return RowResult(i, r.donation_number, "ACCEPTED")
+    return RowResult(i, r.donation_number, RowOutcome.ACCEPTED)

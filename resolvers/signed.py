@@ -105,16 +105,20 @@ async def perform(ctx: Context, req: SignedRequest, *, reason: str | Callable[[P
                   clean: Clean[P], save: Save[P, R], publish: Callable[[R], None] | None = None,
                   meanings: tuple[str, ...] = ("PERFORMED",), second: Second | None = None,
                   signed: Callable[[P, Signatures[P]], Awaitable[P]] | None = None,
+                  enrolling: Callable[[P], sig.RegisteredCert] | None = None,
                   conflict: str = "the record was written concurrently; look again and send it again") -> R:
     """Run one signed write; see the module's docstring. `clean` returns what `save` needs;
     `signed`, when given, runs once the signatures verified and before the transaction opens
     (slow work that needs a verified signer, such as sealing a document). `conflict` is the
-    message when another request wrote the same record meanwhile (a unique constraint)."""
+    message when another request wrote the same record meanwhile (a unique constraint).
+    `enrolling` names a certificate not yet registered that the first signature may be made with
+    (the enrolment of that certificate, signed with its own key)."""
     signing, current = False, req.signature
     try:
         prepared = await clean()
         signing = True
-        by = await verify_signature(ctx, req.operation, req.raw_input, req.signature, meanings=meanings)
+        by = await verify_signature(ctx, req.operation, req.raw_input, req.signature, meanings=meanings,
+                                    enrolling=enrolling(prepared) if enrolling else None)
         other = None
         if second is not None and (req.second is not None or second.required):
             current = req.second

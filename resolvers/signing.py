@@ -61,6 +61,7 @@ async def audit_rejection(ctx: Context, operation: str, e: AppError, payload: si
 async def verify_signature(
     ctx: Context, operation: str, raw_input: Any, payload: sig.SignaturePayload | None,
     *, second_person: bool = False, meanings: tuple[str, ...] | None = None,
+    enrolling: sig.RegisteredCert | None = None,
 ) -> SignedBy:
     """All checks of the contract but the nonce (enforced on insert), in its order; nothing audited here."""
     principal = ctx.signed_in()
@@ -68,11 +69,11 @@ async def verify_signature(
         raise AppError(ErrorCode.SIGNATURE_REQUIRED, f"{operation} needs a signature")
     if meanings is not None and payload.meaning not in meanings:
         raise AppError(ErrorCode.FORBIDDEN, f"this signature must mean {' or '.join(meanings)}")
-    return await _check(ctx, operation, raw_input, payload, principal, second_person)
+    return await _check(ctx, operation, raw_input, payload, principal, second_person, enrolling)
 
 
 async def _check(ctx: Context, operation: str, raw_input: Any, payload: sig.SignaturePayload,
-                 principal: Principal, second_person: bool) -> SignedBy:
+                 principal: Principal, second_person: bool, enrolling: sig.RegisteredCert | None) -> SignedBy:
     if second_person == (payload.signer == principal.username):
         who = "another person than the caller" if second_person else "the signed-in caller"
         raise AppError(ErrorCode.SIGNATURE_INVALID, f"the signer must be {who}")
@@ -84,6 +85,8 @@ async def _check(ctx: Context, operation: str, raw_input: Any, payload: sig.Sign
         certs = [sig.RegisteredCert(c.fingerprint, c.algorithm, c.pem) for c in (await s.execute(
             select(UserCertificate).where(UserCertificate.user_id == user.id,
                                           UserCertificate.revoked_at.is_(None)))).scalars()]
+        if enrolling is not None and user.id == principal.user_id:
+            certs.append(enrolling)
         allowed = ctx.services.meanings.get(operation, {}).get(payload.meaning, frozenset())
         if not roles & allowed:
             raise AppError(ErrorCode.FORBIDDEN, f"{payload.signer} may not sign {operation} as {payload.meaning}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,13 +16,15 @@ from records.alarms import UNCLEARED, Alarm
 from records.base import utcnow
 from records.plant import Room, Sensor
 from records.plasma import Batch, CodeCounter, PlasmaUnit, Sample
+from records.plasma import SampleKind as SampleKind  # the value lists, for the schema
+from records.plasma import SampleStatus as SampleStatus
 from records.quality import ColdRoomCheck
 from resolvers import samples
 from resolvers.context import Context
 from resolvers.labels import Label, sample_label
 from resolvers.signed import Signatures, SignedRequest, perform
 
-SAMPLE_KINDS = ("RETEST", "RETAINED", "IPC", "RELEASE", "ENVIRONMENT", "WATER")
+SAMPLE_KINDS = tuple(SampleKind)
 CHECK_EVERY = timedelta(hours=4)
 # A room is a cold room when its own air-temperature limit is at or below this (°C).
 COLD_LIMIT = 8.0
@@ -66,7 +69,7 @@ async def record_sample(ctx: Context, req: SignedRequest, source_code: str, kind
         now = utcnow()
         row = Sample(code=await _sample_code(s, now), kind=kind, plasma_unit_id=unit.id if unit else None,
                      batch_id=batch.id if batch else None, taken_at=now, taken_by=p.username,
-                     storage_location=(storage_location or "").strip() or None, status="TAKEN")
+                     storage_location=(storage_location or "").strip() or None, status=SampleStatus.TAKEN)
         s.add(row)
         await s.flush()
         await signatures.bind(s, "sample", str(row.id), {"code": row.code, "kind": kind, "source": code})
@@ -133,9 +136,14 @@ async def check_page(ctx: Context, room_code: str | None, limit: int,
     return rows[:limit], len(rows) > limit
 
 
+class TaskKind(StrEnum):
+    COLD_ROOM_CHECK = "COLD_ROOM_CHECK"
+    ALARM_ACK = "ALARM_ACK"
+
+
 @dataclass(frozen=True)
 class Task:
-    kind: str  # COLD_ROOM_CHECK or ALARM_ACK
+    kind: TaskKind
     title: str
     room_code: str | None
     due_at: datetime
@@ -158,11 +166,11 @@ async def _tasks(s: AsyncSession) -> list[Task]:
     for code in sorted(cold):
         due = last[code] + CHECK_EVERY if code in last else now
         if due <= now + timedelta(hours=1):
-            out.append(Task("COLD_ROOM_CHECK", f"Check cold room {code}", code, due))
+            out.append(Task(TaskKind.COLD_ROOM_CHECK, f"Check cold room {code}", code, due))
     rooms = dict((await s.execute(select(Room.id, Room.code))).all())
     for a in (await s.execute(select(Alarm).where(Alarm.state.in_(("ACTIVE", "CLEARED"))).order_by(Alarm.id))
               ).scalars():
-        out.append(Task("ALARM_ACK", f"Acknowledge: {a.message}", rooms.get(a.room_id or -1), a.raised_at, a.id))
+        out.append(Task(TaskKind.ALARM_ACK, f"Acknowledge: {a.message}", rooms.get(a.room_id or -1), a.raised_at, a.id))
     return sorted(out, key=lambda t: t.due_at)
 
 

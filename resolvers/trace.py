@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import literal, select, union_all
@@ -23,6 +24,19 @@ if TYPE_CHECKING:
 
 CHUNK = 5000  # ids per IN list: far below every backend's parameter limit
 MAX_NODES = 50_000  # the most nodes a trace answer may list (maxNodes)
+
+
+class TraceKind(StrEnum):
+    """The kinds of a trace's nodes, from the donor to the packaging code."""
+
+    DONOR = "DONOR"
+    STATION = "STATION"
+    PLASMA_UNIT = "PLASMA_UNIT"
+    POOL = "POOL"
+    BATCH = "BATCH"
+    INTERMEDIATE = "INTERMEDIATE"
+    FINAL_LOT = "FINAL_LOT"
+    PACKAGING_UNIT = "PACKAGING_UNIT"
 
 
 class Node(NamedTuple):

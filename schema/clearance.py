@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from resolvers import clearance as res
 from resolvers.context import Context
+from schema.enums import CheckResult
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
@@ -17,7 +18,7 @@ from schema.signing import SignatureInput, signed
 @strawberry.input
 class CheckItemInput:
     item: str
-    result: str = strawberry.field(description="PASS, FAIL or NA")
+    result: CheckResult
     note: str | None = None
 
 

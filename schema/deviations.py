@@ -10,6 +10,7 @@ from strawberry.types import Info
 from resolvers import deviations as res
 from resolvers.context import Context
 from schema.convert import of
+from schema.enums import DeviationStatus
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
@@ -18,7 +19,7 @@ from schema.signing import SignatureInput, signed
 class Deviation:
     number: str
     title: str
-    status: str
+    status: DeviationStatus
     raised_by: str
     raised_at: datetime
     closed_at: datetime | None

@@ -1,7 +1,8 @@
 """The domain's value lists, exposed as GraphQL enums: one source, the StrEnum beside its rows.
 
 Each is registered here once (strawberry.enum marks the class itself), and the types annotate
-their fields with the domain class, reached through the resolvers that own it.
+their fields with the domain class, reached through the resolvers that own it. The video ones
+are in schema/video/enums.py.
 """
 
 from __future__ import annotations
@@ -9,8 +10,22 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.alarms import AlarmEventKind, AlarmSource, AlarmState, Priority
+from resolvers.batch_events import BatchEventKind
+from resolvers.clearance import CheckResult
+from resolvers.deviations import DeviationStatus
 from resolvers.equipment import EquipmentStatus
+from resolvers.layout import RoomGrade
 from resolvers.live import Quality
+from resolvers.lookback import Deferral, NoticeKind
+from resolvers.packaging import PackagingLevel
+from resolvers.plasma import BatchStatus, DonorStatus, UnitStatus
+from resolvers.pooling import PoolStatus
+from resolvers.receipt import ShipmentStatus
+from resolvers.release import DocumentStatus
+from resolvers.retest import ResultSource, RetestItem, RetestOutcome
+from resolvers.shipments import RowOutcome
+from resolvers.tablet import SampleKind, SampleStatus, TaskKind
+from resolvers.trace import TraceKind
 
 strawberry.enum(EquipmentStatus, description="Appendix B.2 YXZT: the operating status of equipment")
 strawberry.enum(Quality, description="The quality of a value as OPC UA gives it; STALE: silent past its limit")
@@ -19,5 +34,31 @@ strawberry.enum(AlarmSource, description="Where an alarm comes from: a tag's lim
 strawberry.enum(AlarmState, description="ISA-18.2: ACTIVE (unacknowledged), ACKED (acknowledged, still active), "
                                         "CLEARED (returned to normal, unacknowledged) or CLOSED")
 strawberry.enum(AlarmEventKind, description="What happened to an alarm")
+strawberry.enum(DonorStatus, description="Whether a donor may give plasma")
+strawberry.enum(Deferral, description="The donor statuses a deferral sets (PL-19)")
+strawberry.enum(NoticeKind, description="What a notice to a plasma station is about")
+strawberry.enum(UnitStatus, description="A plasma unit's place in its life, from transit to pooling or disposal")
+strawberry.enum(ShipmentStatus, description="A station's declared consignment: DECLARED, RECEIVING once the "
+                                            "first unit is scanned, RECEIVED when receipt is closed")
+strawberry.enum(RowOutcome, description="A declared row: ACCEPTED, DUPLICATE (already declared, same data) "
+                                        "or REJECTED")
+strawberry.enum(PoolStatus, description="A plasma pool: OPEN while units are added, CLOSED once charged")
+strawberry.enum(BatchStatus, description="A production batch's status")
+strawberry.enum(RetestItem, description="The pharmacopoeia's plasma tests (PL-13)")
+strawberry.enum(RetestOutcome, description="A retest's result")
+strawberry.enum(ResultSource, description="PLANT (our retest) or STATION (the collecting station's result)")
+strawberry.enum(SampleKind, description="Why a sample was taken")
+strawberry.enum(SampleStatus, description="TAKEN, RETAINED (kept for its period) or DESTROYED")
+strawberry.enum(TaskKind, description="What a tablet task asks for")
+strawberry.enum(PackagingLevel, description="The drug traceability code hierarchy: a UNIT in a CARTON in a CASE")
+strawberry.enum(DeviationStatus, description="OPEN until closed with independent approval")
+strawberry.enum(CheckResult, description="One line-clearance checklist item: PASS, FAIL or NA (not applicable)")
+strawberry.enum(DocumentStatus, description="PREPARED (organisation-signed, waiting for the QP) or RELEASED")
+strawberry.enum(BatchEventKind, description="What happened to a batch")
+strawberry.enum(RoomGrade, description="GMP cleanliness grade; CNC: controlled, not classified")
+strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the donor to the packaging code")
 
-__all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "EquipmentStatus", "Priority", "Quality"]
+__all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CheckResult", "Deferral",
+           "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "NoticeKind", "PackagingLevel",
+           "PoolStatus", "Priority", "Quality", "ResultSource", "RetestItem", "RetestOutcome", "RoomGrade",
+           "RowOutcome", "SampleKind", "SampleStatus", "ShipmentStatus", "TaskKind", "TraceKind", "UnitStatus"]

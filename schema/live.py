@@ -16,7 +16,7 @@ from resolvers import live as live_res
 from resolvers.context import Context
 from resolvers.history import tag_history
 from resolvers.live import Reading, StateMessage, hub, plant_state
-from schema.enums import EquipmentStatus, Quality
+from schema.enums import BatchEventKind, EquipmentStatus, Quality
 from schema.permissions import can
 
 
@@ -148,7 +148,7 @@ LIVE_FIELDS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
 @strawberry.type
 class BatchEvent:
     batch_number: str
-    kind: str = strawberry.field(description="LINE_CLEARANCE, DEVIATION_RAISED or RELEASED")
+    kind: BatchEventKind
     detail: str
     actor: str
     at: datetime

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from resolvers import lookback as res
 from resolvers.context import Context
 from schema.convert import of
+from schema.enums import Deferral, NoticeKind
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 from schema.trace import TraceGraph
@@ -41,7 +42,7 @@ class RecallImpact:
 @strawberry.input
 class DeferDonorInput:
     card_number: str
-    status: str = strawberry.field(description="DEFERRED or PERMANENTLY_DEFERRED")
+    status: Deferral
     reason: str
     lookback_days: int = 60
 
@@ -50,7 +51,7 @@ class DeferDonorInput:
 class StationNoticeType:
     id: strawberry.ID
     station_code: str
-    kind: str
+    kind: NoticeKind
     donation_number: str | None
     donor_card_number: str | None
     reason: str
@@ -94,7 +95,7 @@ class LookbackMutation:
 @strawberry.input
 class ReportDonorStatusInput:
     card_number: str
-    status: str = strawberry.field(description="DEFERRED or PERMANENTLY_DEFERRED")
+    status: Deferral
     reason: str
 
 

@@ -8,6 +8,7 @@ from strawberry.types import Info
 from resolvers import packaging as res
 from resolvers.context import Context
 from schema.convert import of
+from schema.enums import PackagingLevel
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
@@ -15,7 +16,7 @@ from schema.signing import SignatureInput, signed
 @strawberry.type
 class PackagingUnit:
     code: str
-    level: str = strawberry.field(description="UNIT, CARTON or CASE")
+    level: PackagingLevel
     lot_number: str
     product: str
     parent: str | None

@@ -11,6 +11,7 @@ from resolvers import plasma as res
 from resolvers import storage
 from resolvers.context import Context
 from schema.convert import of
+from schema.enums import BatchStatus, DonorStatus, UnitStatus
 from schema.permissions import can
 from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 
@@ -26,7 +27,7 @@ class Station:
 class Donor:
     card_number: str
     blood_type: str
-    status: str
+    status: DonorStatus
     station: Station
     _id: strawberry.Private[int]
 
@@ -42,8 +43,8 @@ class Donor:
 
 
 def _donor(d: res.Donor) -> Donor:
-    return Donor(card_number=d.card_number, blood_type=d.blood_type, status=d.status, station=of(Station, d.station),
-                 _id=d.id)
+    return Donor(card_number=d.card_number, blood_type=d.blood_type, status=DonorStatus(d.status),
+                 station=of(Station, d.station), _id=d.id)
 
 
 @strawberry.type
@@ -81,7 +82,7 @@ class PlasmaUnit:
     blood_type: str
     collected_on: date
     weight_g: float
-    status: str
+    status: UnitStatus
     received_at: datetime | None
     storage_location: str | None
     received_weight_g: float | None
@@ -102,9 +103,10 @@ class PlasmaUnit:
 def unit_of(u: res.PlasmaUnit, station: Station | None = None) -> PlasmaUnit:
     """The unit's type (its station, donor and pool loaded); `station` when the caller has it already."""
     return PlasmaUnit(donation_number=u.donation_number, material_code=u.material_code, blood_type=u.blood_type,
-                      collected_on=u.collected_on, weight_g=u.weight_g, status=u.status, received_at=u.received_at,
-                      storage_location=u.storage_location, received_weight_g=u.received_weight_g,
-                      received_by=u.received_by, pool_code=u.pool.code if u.pool else None,
+                      collected_on=u.collected_on, weight_g=u.weight_g, status=UnitStatus(u.status),
+                      received_at=u.received_at, storage_location=u.storage_location,
+                      received_weight_g=u.received_weight_g, received_by=u.received_by,
+                      pool_code=u.pool.code if u.pool else None,
                       station=station or of(Station, u.station), donor_card_number=u.donor.card_number, _id=u.id)
 
 
@@ -112,7 +114,7 @@ def unit_of(u: res.PlasmaUnit, station: Station | None = None) -> PlasmaUnit:
 class Batch:
     batch_number: str
     product: str
-    status: str
+    status: BatchStatus
     started_at: datetime | None
     expiry_date: date | None
     pool_codes: list[str]
@@ -125,7 +127,7 @@ def _batch(b: res.Batch) -> Batch:
 @strawberry.input
 class BatchFilter:
     product: str | None = None
-    status: str | None = None
+    status: BatchStatus | None = None
 
 
 @strawberry.type

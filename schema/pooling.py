@@ -9,6 +9,8 @@ from strawberry.types import Info
 
 from resolvers import pooling as res
 from resolvers.context import Context
+from schema.convert import of
+from schema.enums import PoolStatus
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
@@ -24,7 +26,7 @@ class ChargePoolInput:
 class PoolResult:
     code: str
     product: str
-    status: str
+    status: PoolStatus
     pooled_at: datetime | None
     units: int
 
@@ -37,5 +39,4 @@ class PoolingMutation:
                           verification: SignatureInput) -> PoolResult:
         pool = await res.charge(info.context, signed(info, signature, verification), input.pool_code, input.product,
                                 input.donation_numbers)
-        return PoolResult(code=pool.code, product=pool.product, status=pool.status, pooled_at=pool.pooled_at,
-                          units=len(input.donation_numbers))
+        return of(PoolResult, pool, status=PoolStatus(pool.status), units=len(input.donation_numbers))

@@ -9,6 +9,7 @@ from resolvers import labels
 from resolvers import receipt as res
 from resolvers.context import Context
 from schema.convert import of
+from schema.enums import ShipmentStatus
 from schema.permissions import can
 from schema.plasma import PlasmaUnit, unit_of
 from schema.signing import SignatureInput, signed
@@ -76,7 +77,7 @@ class ClosePlasmaReceiptInput:
 @strawberry.type(description="The receipt and acceptance record of a shipment (PL-07)")
 class ReceiptRecord:
     shipment_code: str
-    status: str
+    status: ShipmentStatus
     closed_by: str | None
     declared: int
     received: int

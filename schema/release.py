@@ -11,6 +11,7 @@ from strawberry.types import Info
 from resolvers import release as res
 from resolvers.context import Context
 from schema.convert import of
+from schema.enums import DocumentStatus
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
@@ -43,7 +44,7 @@ def _signature(r: res.SignatureReport) -> DocumentSignature:
 @strawberry.type
 class ReleaseDocument:
     document_id: str
-    status: str
+    status: DocumentStatus
     prepared_by: str
     released_at: datetime | None
     pdf: str = strawberry.field(description="The PDF, standard base64")
@@ -55,7 +56,7 @@ class ReleaseDocument:
 
 
 def _document(row: res.ReleaseDocument) -> ReleaseDocument:
-    return ReleaseDocument(document_id=row.document_id, status=row.status, prepared_by=row.prepared_by,
+    return ReleaseDocument(document_id=row.document_id, status=DocumentStatus(row.status), prepared_by=row.prepared_by,
                            released_at=row.released_at, pdf=base64.b64encode(row.pdf).decode(), _pdf=row.pdf)
 
 

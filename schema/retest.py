@@ -10,14 +10,15 @@ from strawberry.types import Info
 from resolvers import retest as res
 from resolvers.context import Context
 from schema.convert import of
+from schema.enums import ResultSource, RetestItem, RetestOutcome, UnitStatus
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
 
 @strawberry.type
 class Retest:
-    test: str
-    result: str
+    test: RetestItem
+    result: RetestOutcome
     value: float | None
     method: str
     kit_lot: str
@@ -26,13 +27,13 @@ class Retest:
     tested_at: datetime
     reviewed_by: str | None
     reviewed_at: datetime | None
-    source: str = strawberry.field(description="PLANT (our retest) or STATION (the station's result)")
+    source: ResultSource
 
 
 @strawberry.type
 class QuarantineState:
     donation_number: str
-    status: str
+    status: UnitStatus
     eligible: bool
     reasons: list[str]
     quarantine_ends: date
@@ -40,8 +41,8 @@ class QuarantineState:
 
 @strawberry.input
 class RetestItemInput:
-    test: str = strawberry.field(description="HBSAG, ANTI_HCV, ANTI_HIV, SYPHILIS, ALT or NAT")
-    result: str = strawberry.field(description="NEGATIVE or REACTIVE")
+    test: RetestItem
+    result: RetestOutcome
     value: float | None = None
     method: str
     kit_lot: str

@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.admin import AdminMutation, AdminQuery
 from schema.alarms import AlarmMutation, AlarmQuery, AlarmSubscription
 from schema.audit import AuditQuery
+from schema.certificates import CertificateMutation, CertificateQuery
 from schema.clearance import ClearanceMutation
 from schema.deviations import DeviationMutation
 from schema.errors import ErrorCodes
@@ -27,6 +28,7 @@ from schema.release import ReleaseMutation, ReleaseQuery
 from schema.retest import RetestMutation, RetestQuery, StationResultsMutation
 from schema.shipments import ShipmentFileMutation, ShipmentMutation
 from schema.signing import SigningQuery
+from schema.stations import StationMutation, StationQuery
 from schema.tablet import SampleMutation, SampleQuery, TabletMutation, TabletQuery
 from schema.tokens import TokenMutation, TokenQuery
 from schema.trace import TraceQuery
@@ -37,7 +39,7 @@ from schema.video import VideoMutation, VideoQuery
 class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
-    VideoQuery, AlarmQuery, TabletQuery, SampleQuery,
+    VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery,
 ):
     pass
 
@@ -48,7 +50,7 @@ class Mutation(
     ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation, ReceiptMutation,
     LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation, ReceiptCloseMutation,
     PackagingMutation, StationDonorMutation, StationResultsMutation, VideoMutation,
-    AlarmMutation, TabletMutation, SampleMutation,
+    AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation,
 ):
     pass
 

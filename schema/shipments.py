@@ -10,6 +10,7 @@ from strawberry.types import Info
 from resolvers import manifest_files
 from resolvers import shipments as res
 from resolvers.context import Context
+from schema.enums import RowOutcome
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
@@ -34,7 +35,7 @@ class SubmitPlasmaShipmentInput:
 class ShipmentRow:
     row: int
     donation_number: str
-    result: str = strawberry.field(description="ACCEPTED, DUPLICATE (already declared, same data) or REJECTED")
+    result: RowOutcome
     code: str | None
     reason: str | None
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from strawberry.types import Info
 
+from policies import pki
 from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from resolvers import signing as res
@@ -16,32 +16,19 @@ from resolvers.signed import SignedRequest
 from schema import convert
 from schema.permissions import can
 
-
-@strawberry.enum
-class SignatureMeaning(Enum):
-    PERFORMED = "PERFORMED"
-    VERIFIED = "VERIFIED"
-    REVIEWED = "REVIEWED"
-    APPROVED = "APPROVED"
-    RELEASED = "RELEASED"
-    REJECTED = "REJECTED"
-    ACKNOWLEDGED = "ACKNOWLEDGED"
-
-
-@strawberry.enum
-class SignatureAlgorithm(Enum):
-    ES256 = "ES256"
-    RS256 = "RS256"
-    SM2_SM3 = "SM2_SM3"
+# The payload's value lists, under the names the public contract gives them.
+strawberry.enum(sig.Meaning, name="SignatureMeaning",
+                description="What a signature means (design.md, 'Signature payloads')")
+strawberry.enum(pki.Algorithm, name="SignatureAlgorithm", description="The signature algorithm")
 
 
 @strawberry.input(description="A signature over the mutation's $input (design.md, 'Signature payloads').")
 class SignatureInput:
     signer: str
-    meaning: SignatureMeaning
+    meaning: sig.Meaning
     signed_at: str = strawberry.field(description="RFC 3339 UTC, exactly as signed, e.g. 2026-11-22T05:33:11Z")
     nonce: str
-    algorithm: SignatureAlgorithm
+    algorithm: pki.Algorithm
     value: str = strawberry.field(description="Standard base64 of the signature")
     certificate: str | None = None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import Enum
 
 import strawberry
 from strawberry.types import Info
@@ -11,20 +10,11 @@ from strawberry.types import Info
 from resolvers import tablet as res
 from resolvers.context import Context
 from schema.convert import of
+from schema.enums import SampleKind, SampleStatus, TaskKind
 from schema.permissions import can
 from schema.receipt import LabelLine
 from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 from schema.signing import SignatureInput, signed
-
-
-@strawberry.enum
-class SampleKind(Enum):
-    RETEST = "RETEST"
-    RETAINED = "RETAINED"
-    IPC = "IPC"
-    RELEASE = "RELEASE"
-    ENVIRONMENT = "ENVIRONMENT"
-    WATER = "WATER"
 
 
 @strawberry.type
@@ -37,7 +27,7 @@ class SampleLabel:
 @strawberry.type
 class SampleRecord:
     code: str
-    kind: str
+    kind: SampleKind
     source_code: str
     taken_at: datetime
     taken_by: str
@@ -83,7 +73,7 @@ class ColdRoomCheckInput:
 
 @strawberry.type
 class TabletTask:
-    kind: str = strawberry.field(description="COLD_ROOM_CHECK or ALARM_ACK")
+    kind: TaskKind
     title: str
     room_code: str | None
     due_at: datetime
@@ -126,8 +116,8 @@ class TabletMutation:
 @strawberry.type
 class SampleInfo:
     code: str
-    kind: str
-    status: str
+    kind: SampleKind
+    status: SampleStatus
     taken_at: datetime
     taken_by: str
     storage_location: str | None

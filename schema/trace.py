@@ -11,14 +11,14 @@ from strawberry.types import Info
 from resolvers import trace as res
 from resolvers import trace_sql
 from resolvers.context import Context
+from schema.enums import TraceKind
 from schema.permissions import can
 
 
 @strawberry.type
 class TraceNode:
     id: str
-    kind: str = strawberry.field(description="DONOR, STATION, PLASMA_UNIT, POOL, BATCH, INTERMEDIATE, FINAL_LOT, "
-                                             "PACKAGING_UNIT")
+    kind: TraceKind
     code: str
     label: str
     status: str | None
@@ -33,7 +33,7 @@ class TraceEdge:
 
 @strawberry.type
 class TraceCount:
-    kind: str
+    kind: TraceKind
     count: int
 
 
@@ -56,7 +56,7 @@ class TraceGraph:
         return cls(
             nodes=kept,  # type: ignore[arg-type]
             edges=edges,  # type: ignore[arg-type]
-            summary=[TraceCount(kind=k, count=c) for k, c in sorted(g.counts().items())],
+            summary=[TraceCount(kind=TraceKind(k), count=c) for k, c in sorted(g.counts().items())],
             truncated=len(nodes) > max_nodes,
         )
 

@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from api.seed import NewUser, seed_users
-from policies import demo_ca
+from demo import ca as demo_ca
 from policies.signatures import make_payload
 from records.audit import AuditContext
 from records.db import Database
@@ -34,7 +34,10 @@ SIGNERS = {
     "qc.both": (("qc_analyst", "qc_reviewer"), "ES256"),
     "qp.qa": (("qa_officer", "qualified_person"), "ES256"),
     "adm.two": (("system_admin",), "ES256"),
+    "op.new": (("operator",), "ES256"),
 }
+# Holders of a key from the trusted CA whose certificate is not registered yet (enrolCertificate).
+UNENROLLED = frozenset({"op.new"})
 
 
 @dataclass
@@ -76,7 +79,8 @@ def foreign_key(directory: Path, username: str) -> demo_ca.IssuedKey:
 
 
 async def add_signers(db: Database, signers: Signers, password: str) -> None:
-    await seed_users(db, [NewUser(u, u.replace(".", " ").title(), roles, password, signers.keys[u])
+    await seed_users(db, [NewUser(u, u.replace(".", " ").title(), roles, password,
+                                  None if u in UNENROLLED else signers.keys[u])
                           for u, (roles, _) in SIGNERS.items()])
 
 

@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
 
-from api.seed import seed_stations
+from demo.seed import seed_stations
 from records.alarms import Alarm
 from records.audit import AuditContext, AuditEvent
 from records.plant import Area, Room, Sensor

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.seed import seed_roles
-from device_bridge.plant import Signal
-from device_bridge.simulator import Simulator
+from demo.signals import Signal
+from demo.simulator import Simulator
 from records.audit import AuditContext
 from records.db import Database
 from records.migrate import upgrade

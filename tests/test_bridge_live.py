@@ -17,11 +17,11 @@ import aiomqtt
 import pytest
 import pytest_asyncio
 
+from demo.signals import Signal
+from demo.simulator import Simulator
 from device_bridge.config import MqttConfig, OpcuaConfig
 from device_bridge.model import format_time, utc_now
-from device_bridge.plant import Signal
 from device_bridge.runner import Bridge, run_from_config
-from device_bridge.simulator import Simulator
 from device_bridge.sink import MemorySink
 from tests import services
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from demo.signals import Plant, Signal
 from device_bridge.backoff import Backoff
 from device_bridge.model import (
     ReceiveClock,
@@ -21,7 +22,6 @@ from device_bridge.model import (
     reading_key,
     validate_reading,
 )
-from device_bridge.plant import Plant, Signal
 from device_bridge.sink import CallableSink, HttpSink, MemorySink, SinkUnavailable
 from device_bridge.stale import StaleWatch
 
@@ -273,7 +273,7 @@ def test_opcua_status_and_timestamps_map_to_quality_and_source_time() -> None:
 def test_example_simulator_file_loads() -> None:
     from pathlib import Path
 
-    from device_bridge.simulator import load_simulator
+    from demo.simulator import load_simulator
 
     sim = load_simulator(Path(__file__).resolve().parents[1] / "device-bridge" / "example-simulator.toml")
     assert sim.opcua_endpoint and "127.0.0.1" in sim.opcua_endpoint and sim.mqtt_url == "mqtt://127.0.0.1:1883"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from twin.demo_plant import (
+from demo.plant import (
     DEMO_PLANT,
     DEMO_STATIONS,
     DEMO_USERS,

@@ -10,8 +10,8 @@ import pytest_asyncio
 
 from api import fast_path
 from api.app import build_services, create_app
-from api.seed import seed_stations
-from records import synthetic
+from demo import population
+from demo.seed import seed_stations
 from tests.conftest import GQL, make_settings
 
 QUERIES = [
@@ -26,8 +26,8 @@ QUERIES = [
 async def both(env: Any) -> Any:
     gql, _, db = env
     await seed_stations(db)
-    await synthetic.generate(db, synthetic.Population(donors=60, units=240, pools=3, cases_per_lot=1,
-                                                      cartons_per_case=2, units_per_carton=2))
+    await population.generate(db, population.Population(donors=60, units=240, pools=3, cases_per_lot=1,
+                                                        cartons_per_case=2, units_per_carton=2))
     slow_settings = make_settings(db.url)
     slow_app = create_app(slow_settings, build_services(slow_settings, db))
     slow_app.router.routes[0].app.http.fast_fields = {}  # the same app with the fast path switched off

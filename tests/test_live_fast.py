@@ -10,13 +10,13 @@ from typing import Any
 
 import websockets
 
-from api.seed import seed_plant
+from demo.plant import DEMO_PLANT
+from demo.seed import seed_plant
 from records.db import Database
 from resolvers import identity
 from resolvers.context import Context
 from resolvers.live import BEHIND, PlantStateHub
 from tests.conftest import LiveServer, token_at
-from twin.demo_plant import DEMO_PLANT
 from twin.state import Quality
 
 PROTO = "graphql-transport-ws"

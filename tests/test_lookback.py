@@ -9,13 +9,13 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from api.seed import seed_stations
-from records import synthetic
+from demo import population
+from demo.seed import seed_stations
 from records.plasma import Donor, PlasmaStation, PlasmaUnit
 from tests.signing_env import issue_token
 
-POP = synthetic.Population(donors=300, units=1200, pools=6, cases_per_lot=1, cartons_per_case=2,
-                           units_per_carton=2)
+POP = population.Population(donors=300, units=1200, pools=6, cases_per_lot=1, cartons_per_case=2,
+                            units_per_carton=2)
 DEFER = """mutation($input: DeferDonorInput!, $sig: SignatureInput!){ deferDonor(input:$input, signature:$sig){
   windowUnits blockedUnits pools batches finalLots packagingUnits } }"""
 
@@ -24,7 +24,7 @@ DEFER = """mutation($input: DeferDonorInput!, $sig: SignatureInput!){ deferDonor
 async def lb(env: Any) -> dict[str, Any]:
     gql, signers, db = env
     await seed_stations(db)
-    await synthetic.generate(db, POP)
+    await population.generate(db, POP)
     async with db.read() as s:
         card, station = (await s.execute(select(Donor.card_number, PlasmaStation.code).join(Donor.station)
                                          .where(Donor.id == 9))).one()

@@ -8,8 +8,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from api.seed import seed_stations
-from records import synthetic
+from demo import population
+from demo.seed import seed_stations
 from records.audit import AuditContext
 from records.genealogy import PackagingUnit
 
@@ -22,8 +22,8 @@ LOOK = "query($c:String!){packagingUnit(code:$c){code level lotNumber parent chi
 async def pk(env: Any) -> dict[str, Any]:
     gql, signers, db = env
     await seed_stations(db)
-    await synthetic.generate(db, synthetic.Population(donors=20, units=80, pools=2, cases_per_lot=1,
-                                                      cartons_per_case=2, units_per_carton=2))
+    await population.generate(db, population.Population(donors=20, units=80, pools=2, cases_per_lot=1,
+                                                        cartons_per_case=2, units_per_carton=2))
     async with db.read() as s:
         case = (await s.execute(select(PackagingUnit).where(PackagingUnit.level == "CASE")
                                 .order_by(PackagingUnit.id))).scalars().first()

@@ -10,7 +10,8 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from policies import demo_ca, pades, pki
+from demo import ca as demo_ca
+from policies import pades, pki
 from records import release_pdf
 
 BATCH = "PT-2026-0042"

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from gmssl.sm2 import CryptSM2
 
-from policies import demo_ca, pki
+from demo import ca as demo_ca
+from policies import pki
 
 DATA = b'{"input":{"lot":"L-0001"},"meaning":"APPROVED","nonce":"n-1","operation":"releaseLot"}'
 SIG_LEN = {"ES256": 64, "RS256": 384, "SM2_SM3": 64}

@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, insert, select
 
-from api.seed import seed_stations
-from records import synthetic
+from demo import population
+from demo.seed import seed_stations
 from records.audit import AuditContext, AuditEvent
 from records.genealogy import FinalLot, Intermediate
 from records.plant import Area, Room, Sensor
@@ -35,8 +35,8 @@ async def pl(env: Any) -> dict[str, Any]:
             await s.flush()
             s.add(Sensor(tag=f"{code}-TT-101", name="Air", kind="temperature", unit="°C", room_id=room.id,
                          high_limit=-25.0))
-    await synthetic.generate(db, synthetic.Population(donors=40, units=160, pools=2, cases_per_lot=1,
-                                                      cartons_per_case=1, units_per_carton=1))
+    await population.generate(db, population.Population(donors=40, units=160, pools=2, cases_per_lot=1,
+                                                        cartons_per_case=1, units_per_carton=1))
     async with db.read() as s:
         released = (await s.execute(select(PlasmaUnit.donation_number).where(PlasmaUnit.status == "RELEASED")
                                     .order_by(PlasmaUnit.id))).scalars().all()

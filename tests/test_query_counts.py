@@ -23,13 +23,14 @@ import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, get_named_type
 from sqlalchemy import event, insert, select
 
-from api.seed import seed_stations
+from demo.seed import seed_stations
 from policies.errors import AppError
 from records.alarms import Alarm, alarm_unit
 from records.audit import AuditContext, PendingEvent
 from records.db import Database
+from records.identity import User, UserCertificate
 from records.plant import Area, Equipment, Plant, Room, Sensor
-from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, RetestResult, batch_pool
+from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, RetestItem, RetestResult, batch_pool
 from records.readings import SensorReading
 from records.signature import ESignature
 from resolvers import alarms, plasma, storage
@@ -235,10 +236,26 @@ async def plasma_add(w: World, first: int, k: int) -> None:
             s.add(b)
             await s.flush()
             await s.execute(insert(batch_pool).values(batch_id=b.id, pool_id=pool))
-            s.add(RetestResult(unit_id=unit, test=f"T{i}", result="NEGATIVE", method="ELISA", kit_lot="K1",
-                               instrument="I1", analyst="qc.sig", tested_at=NOW - timedelta(minutes=i)))
+            s.add(RetestResult(unit_id=unit, test=ITEMS[i % len(ITEMS)], result="NEGATIVE", method="ELISA",
+                               kit_lot="K1", instrument="I1", analyst="qc.sig", tested_at=NOW - timedelta(minutes=i)))
     await w.ingest([reading("CSQ-TT-101", -31.5, NOW - timedelta(hours=1) + timedelta(seconds=30 * i))
                     for i in range(first, first + k)])
+
+
+ITEMS = list(RetestItem)
+
+
+async def stations_add(w: World, first: int, k: int) -> None:
+    """k stations approved by QA; k certificates of op.one (rows: enrolment needs k keys of op.one)."""
+    for i in range(first, first + k):
+        await w.signed("qa.sig", "registerPlasmaStation", "RegisterPlasmaStationInput", {
+            "code": f"PS-Q{i}", "name": f"Station {i}", "province": "Test", "licenceNumber": f"L-{i}",
+            "reason": "approved supplier"}, "code", meaning="APPROVED")
+    async with w.db.write(SYSTEM) as s:
+        user = (await s.execute(select(User.id).where(User.username == "op.one"))).scalar_one()
+        for i in range(first, first + k):
+            s.add(UserCertificate(user_id=user, fingerprint=f"{i:064x}", algorithm="ES256", pem="-",
+                                  not_before=NOW - timedelta(days=1), not_after=NOW + timedelta(days=365)))
 
 
 async def notices_setup(w: World) -> None:
@@ -319,6 +336,7 @@ WORLDS = {
     "notices": WorldSpec(notices_add, notices_setup),
     "video": WorldSpec(video_add),
     "alarms": WorldSpec(alarms_add, alarms_setup),
+    "stations": WorldSpec(stations_add),
 }
 
 
@@ -386,6 +404,10 @@ PROBES = {
     "sensorHistory": Probe("plasma", "qa.one", """query($f: DateTime!, $t: DateTime!) { sensorHistory(
         tag: "CSQ-TT-101", from: $f, to: $t, maxPoints: 200) { time value min max count } }""", ("sensorHistory",),
                            lambda _w: {"f": (NOW - timedelta(hours=2)).isoformat(), "t": NOW.isoformat()}),
+    "plasmaStations": Probe("stations", "qa.one", "{ plasmaStations { code name province } }",
+                            ("plasmaStations",)),
+    "myCertificates": Probe("stations", "op.one", "{ myCertificates { fingerprint algorithm notAfter } }",
+                            ("myCertificates",)),
     "stationNotices": Probe("notices", "log.sig", "{ stationNotices { id stationCode kind donationNumber "
                                                   "donorCardNumber reason createdAt } }", ("stationNotices",)),
     "cameras": Probe("video", "qa.one", "{ cameras { code roomCode active keyPosts { code name category } } }",

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from api.seed import seed_stations
+from demo.seed import seed_stations
 from records.audit import AuditContext, AuditEvent
 from records.plasma import CodeCounter
 from resolvers.codes import PATTERN

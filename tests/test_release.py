@@ -10,9 +10,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from api.seed import seed_stations
-from policies import demo_ca, pki
-from records import synthetic
+from demo import ca as demo_ca
+from demo import population
+from demo.seed import seed_stations
+from policies import pki
 from records.audit import AuditContext
 from records.plasma import Batch
 from records.signature import ESignature
@@ -29,8 +30,8 @@ VALIDATE = "query($p:String!){validateDocument(pdf:$p){fieldName signer intact v
 async def rel(env: Any, pki_dir: Any) -> dict[str, Any]:
     gql, signers, db = env
     await seed_stations(db)
-    await synthetic.generate(db, synthetic.Population(donors=50, units=200, pools=4, cases_per_lot=1,
-                                                      cartons_per_case=1, units_per_carton=2))
+    await population.generate(db, population.Population(donors=50, units=200, pools=4, cases_per_lot=1,
+                                                        cartons_per_case=1, units_per_carton=2))
     org = demo_ca.write_pki(pki_dir, [("organisation", "Demo Biologics (synthetic)", "ES256")])["organisation"]
     services = gql.client.app_services
     services.org_key, services.org_cert = org.key_pem, org.cert_pem

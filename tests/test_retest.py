@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from api.seed import seed_stations
+from demo.seed import seed_stations
 from records.plasma import PlasmaUnit, StationNotice
 
 TODAY = datetime.now(UTC).date()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from api.seed import seed_stations
+from demo.seed import seed_stations
 from records.audit import AuditContext
 from records.plant import Area, Room, Sensor
 from records.plasma import Donor, PlasmaStation, PlasmaUnit

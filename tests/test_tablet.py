@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
 
-from api.seed import seed_stations
+from demo.seed import seed_stations
 from records.audit import AuditContext
 from records.plant import Area, Room, Sensor
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Sample

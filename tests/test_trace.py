@@ -13,15 +13,15 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from api.seed import seed_stations
-from records import synthetic
+from demo import population
+from demo.seed import seed_stations
 from records.genealogy import PackagingUnit
 from records.plasma import Batch, Donor, PlasmaUnit
 from tests.conftest import GQL
 from tests.signing_env import issue_token
 
-POP = synthetic.Population(donors=300, units=1200, pools=6, lots_per_batch=2, cases_per_lot=2,
-                           cartons_per_case=2, units_per_carton=3, distributors=2)
+POP = population.Population(donors=300, units=1200, pools=6, lots_per_batch=2, cases_per_lot=2,
+                            cartons_per_case=2, units_per_carton=3, distributors=2)
 ALBUMIN = "Human Albumin 20%"
 BACK = """query($c:String!){traceBackward(code:$c){nodes{id kind code} edges{source target kind}
           summary{kind count} truncated}}"""
@@ -32,7 +32,7 @@ FWD = BACK.replace("traceBackward", "traceForward")
 async def world(env: Any) -> dict[str, Any]:
     gql, signers, db = env
     await seed_stations(db)
-    await synthetic.generate(db, POP)
+    await population.generate(db, POP)
     async with db.read() as s:
         albumin = (await s.execute(select(Batch.batch_number).where(Batch.product == ALBUMIN)
                                    .order_by(Batch.id))).scalars().first()

@@ -13,8 +13,8 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from api.app import build_services, create_app
-from api.seed import seed_stations
-from records import synthetic
+from demo import population
+from demo.seed import seed_stations
 from records.db import Database
 from records.genealogy import FinalLot, PackagingUnit
 from records.plasma import Batch, Donor, PlasmaUnit, Pool
@@ -29,8 +29,8 @@ FULL = "traceForward(code:$c, maxNodes:$m){summary{kind count} nodes{id kind cod
 async def client(db: Database) -> AsyncIterator[tuple[GQL, Database]]:
     await add_users(db)
     await seed_stations(db)
-    await synthetic.generate(db, synthetic.Population(donors=30, units=240, pools=3, lots_per_batch=2,
-                                                      cases_per_lot=1, cartons_per_case=2, units_per_carton=3))
+    await population.generate(db, population.Population(donors=30, units=240, pools=3, lots_per_batch=2,
+                                                        cases_per_lot=1, cartons_per_case=2, units_per_carton=3))
     settings = make_settings(db.url)
     app = create_app(settings, build_services(settings, db))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 1)),

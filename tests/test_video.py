@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
 
-from api.seed import seed_plant
+from demo.seed import seed_plant
 from records.audit import AuditContext, AuditEvent
 from records.db import Database
 from records.genealogy import FinalLot, Intermediate
@@ -556,17 +556,18 @@ async def test_an_analytics_event_becomes_an_alarm_linked_to_camera_room_and_tim
 
 @pytest.mark.req("VM-01")
 async def test_demo_cameras_cover_every_demo_key_post(sqlite_db: Database) -> None:
-    from twin.demo_plant import DEMO_PLANT
+    from demo.cameras import DEMO_CAMERAS, DEMO_KEY_POSTS, seed_demo_cameras
+    from demo.plant import DEMO_PLANT
 
     await seed_plant(sqlite_db, DEMO_PLANT)
-    assert await res.seed_demo_cameras(sqlite_db) == len(res.DEMO_CAMERAS) + len(res.DEMO_KEY_POSTS)
-    assert await res.seed_demo_cameras(sqlite_db) == 0
+    assert await seed_demo_cameras(sqlite_db) == len(DEMO_CAMERAS) + len(DEMO_KEY_POSTS)
+    assert await seed_demo_cameras(sqlite_db) == 0
     async with sqlite_db.read() as s:
         cov = await res.coverage(s)
         cams = await res.camera_views(s)
         rooms = {r.code: r for r in (await s.execute(select(Room))).scalars()}
-    assert len(cov.key_posts) == len(res.DEMO_KEY_POSTS) and cov.unmapped == []
-    assert len(cams) == len(res.DEMO_CAMERAS)
+    assert len(cov.key_posts) == len(DEMO_KEY_POSTS) and cov.unmapped == []
+    assert len(cams) == len(DEMO_CAMERAS)
     for v in cams:
         assert res.inside(rooms[v.room_code].polygon, v.camera.x, v.camera.y), v.camera.code
     equipment = {k.key_post.code: k.equipment_code for k in cov.key_posts}

@@ -7,7 +7,7 @@
 - purge: retention raised, the retention periods set, and clips purged once their retention ended;
 - search: finding clips by their indices;
 - analytics: video-analytics events raised as alarms (VM-12);
-- checks: the input rules and lookups the writes share; demo: the demo plant's cameras.
+- checks: the input rules and lookups the writes share.
 
 Every GMP write is signed and goes through resolvers.signed.perform. The names other modules use are
 importable from here.
@@ -44,7 +44,6 @@ from resolvers.video.clips import (
     record_clip,
     views,
 )
-from resolvers.video.demo import DEMO_CAMERAS, DEMO_KEY_POSTS, seed_demo_cameras
 from resolvers.video.evidence import LinkSpec, VideoEvidence, evidence_content, link_clips
 from resolvers.video.purge import purge_clips, set_clip_retention, set_retention_policy
 from resolvers.video.retention import (
@@ -63,13 +62,13 @@ from resolvers.video.retention import (
 from resolvers.video.search import ClipFilter, search, search_clips
 
 __all__ = [
-    "ANALYTICS", "CATEGORIES", "DEMO_CAMERAS", "DEMO_KEY_POSTS", "DEVICE_TYPES", "KEY_CATEGORIES", "MAX_MONTHS",
+    "ANALYTICS", "CATEGORIES", "DEVICE_TYPES", "KEY_CATEGORIES", "MAX_MONTHS",
     "MIN_KEY_MONTHS", "MIN_STANDARD_MONTHS", "MOVEMENTS", "RECORD_KINDS", "RETENTION_CLASSES", "SETTING_KEY",
     "AnalyticsResult", "CameraSpec", "CameraView", "ClipFilter", "ClipSpec", "ClipView", "Coverage", "EvidenceRef",
     "KeyPostView", "LinkSpec", "Retention", "RetentionPolicy", "VideoEvidence", "add_months", "analytics_event",
     "camera_content", "camera_views", "clip", "clip_content", "correct_time", "coverage", "define_key_post",
     "evidence_content", "inside", "key_post_content", "key_post_views", "link_clips", "one_year_after", "purge_clips",
     "read_cameras", "read_clip", "read_coverage", "read_key_posts", "read_retention_policy", "record_clip",
-    "register_camera", "retention_of", "retention_policy", "search", "search_clips", "seed_demo_cameras",
+    "register_camera", "retention_of", "retention_policy", "search", "search_clips",
     "set_clip_retention", "set_retention_policy", "update_camera", "views",
 ]

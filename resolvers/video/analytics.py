@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select
 
@@ -16,12 +17,22 @@ from records.video import CameraKeyPost, KeyPost
 from resolvers.context import Context
 from resolvers.video.checks import CLOCK_TOLERANCE, aware, find_camera, invalid, one_of, valid_text
 
-# What a video-analytics source may report, its alarm priority and its wording.
+
+class VideoAnalyticsKind(StrEnum):
+    """What a video-analytics source may report (VM-12); not stored: it becomes an alarm's condition."""
+
+    MASK_MISSING = "MASK_MISSING"
+    GOWN_MISSING = "GOWN_MISSING"
+    OVER_OCCUPANCY = "OVER_OCCUPANCY"
+    POST_ABSENT = "POST_ABSENT"
+
+
+# Each kind's alarm priority and wording.
 ANALYTICS: dict[str, tuple[Priority, str]] = {
-    "MASK_MISSING": (Priority.HIGH, "Mask not worn as required"),
-    "GOWN_MISSING": (Priority.HIGH, "Protective clothing not worn as required"),
-    "OVER_OCCUPANCY": (Priority.MEDIUM, "Too many people in the controlled area"),
-    "POST_ABSENT": (Priority.MEDIUM, "Staff absent from the post"),
+    VideoAnalyticsKind.MASK_MISSING: (Priority.HIGH, "Mask not worn as required"),
+    VideoAnalyticsKind.GOWN_MISSING: (Priority.HIGH, "Protective clothing not worn as required"),
+    VideoAnalyticsKind.OVER_OCCUPANCY: (Priority.MEDIUM, "Too many people in the controlled area"),
+    VideoAnalyticsKind.POST_ABSENT: (Priority.MEDIUM, "Staff absent from the post"),
 }
 
 

@@ -14,14 +14,22 @@ from policies.errors import AppError, ErrorCode
 from records.plant import Equipment, Room
 from records.plasma import Batch
 from records.video import Camera, KeyPost, VideoClip
+from records.video import CameraDeviceType as CameraDeviceType  # the value lists, for the schema
+from records.video import ClipStatus as ClipStatus
+from records.video import EvidenceKind as EvidenceKind
+from records.video import KeyPostCategory as KeyPostCategory
+from records.video import RetentionClass as RetentionClass
+from records.video import StockMovement as StockMovement
+from records.video import TimeSource as TimeSource
+from records.video import VideoCategory as VideoCategory
 
-KEY_CATEGORIES = ("KEY_WORKSTATION", "KEY_OPERATION", "MANUAL_INTERVENTION", "MANUAL_SAMPLING")
-CATEGORIES = (*KEY_CATEGORIES, "WAREHOUSE", "GENERAL")
-DEVICE_TYPES = ("FIXED", "DOME", "PTZ", "WIDE_ANGLE", "FISHEYE")
-MOVEMENTS = ("STOCK_IN", "STOCK_OUT", "TRANSFER", "SPECIAL_TRANSPORT")
-RETENTION_CLASSES = ("STANDARD", "KEY", "PRODUCT_EXPIRY", "PERMANENT")
-RANK = {c: i for i, c in enumerate(RETENTION_CLASSES)}
-RECORD_KINDS = ("DEVIATION", "CHANGE", "VALIDATION")
+KEY_CATEGORIES = tuple(KeyPostCategory)
+CATEGORIES = tuple(VideoCategory)
+DEVICE_TYPES = tuple(CameraDeviceType)
+MOVEMENTS = tuple(StockMovement)
+RETENTION_CLASSES = tuple(RetentionClass)
+RANK: dict[str, int] = {c: i for i, c in enumerate(RETENTION_CLASSES)}
+RECORD_KINDS = tuple(EvidenceKind)
 # VM-09: times from the VMS must agree with the plant clock; a clip cannot end in the future.
 CLOCK_TOLERANCE = timedelta(seconds=60)
 MAX_CLIP = timedelta(hours=24)
@@ -87,7 +95,7 @@ def one_of(value: str | None, allowed: Sequence[str], what: str) -> str | None:
 def clip_times(started_at: datetime, ended_at: datetime | None, now: datetime) -> tuple[datetime, datetime, str]:
     """VM-09: a clip ends at the latest now (the plant clock); without an end the server stamps it."""
     start = aware(started_at, "startedAt")
-    end, source = (aware(ended_at, "endedAt"), "VMS") if ended_at is not None else (now, "SERVER")
+    end, source = (aware(ended_at, "endedAt"), TimeSource.VMS) if ended_at is not None else (now, TimeSource.SERVER)
     if end > now + CLOCK_TOLERANCE:
         raise invalid("the clip ends later than the plant clock: check the VMS time synchronisation")
     if end < start:
@@ -159,6 +167,6 @@ async def find_clips(s: AsyncSession, ids: Sequence[int]) -> list[VideoClip]:
 
 
 def ensure_available(clips: Iterable[VideoClip]) -> None:
-    gone = [c.id for c in clips if c.status != "AVAILABLE"]
+    gone = [c.id for c in clips if c.status != ClipStatus.AVAILABLE]
     if gone:
         raise AppError(ErrorCode.CONFLICT, f"clip {', '.join(map(str, gone))} was already purged")

@@ -1,4 +1,5 @@
-"""The video monitoring enums of the schema (VM-01..VM-12)."""
+"""The video monitoring enums of the schema (VM-01..VM-12): the StrEnums beside the video rows,
+registered once here."""
 
 from __future__ import annotations
 
@@ -6,63 +7,32 @@ from enum import Enum
 
 import strawberry
 
+from resolvers.video.analytics import VideoAnalyticsKind
+from resolvers.video.checks import (
+    CameraDeviceType,
+    ClipStatus,
+    EvidenceKind,
+    KeyPostCategory,
+    RetentionClass,
+    StockMovement,
+    TimeSource,
+    VideoCategory,
+)
 
-@strawberry.enum(description="VM-10: what a key post is.")
-class KeyPostCategory(Enum):
-    KEY_WORKSTATION = "KEY_WORKSTATION"
-    KEY_OPERATION = "KEY_OPERATION"
-    MANUAL_INTERVENTION = "MANUAL_INTERVENTION"
-    MANUAL_SAMPLING = "MANUAL_SAMPLING"
+strawberry.enum(KeyPostCategory, description="VM-10: what a key post is.")
+strawberry.enum(VideoCategory, description="VM-10/VM-11: the operation category a clip is indexed under.")
+strawberry.enum(CameraDeviceType,
+                description="VM-06: the kind of device (pan-tilt-zoom or wide angle where access is hard).")
+strawberry.enum(StockMovement, description="VM-11: the movement a storage or transport clip shows.")
+strawberry.enum(RetentionClass, description="Lowest to highest; a clip's class is only ever raised (VM-02..VM-04).")
+strawberry.enum(EvidenceKind, description="The record a clip is evidence for (VM-04, VM-07).")
+strawberry.enum(VideoAnalyticsKind, description="VM-12: events a video-analytics source reports.")
+strawberry.enum(TimeSource, description="VM-09: VMS (times from the VMS), SERVER (end stamped by the plant "
+                                        "clock) or CORRECTED (changed afterwards by a signed correction)")
+strawberry.enum(ClipStatus, description="AVAILABLE, or PURGED (the footage destroyed by a signed purge)")
 
-
-@strawberry.enum(description="VM-10/VM-11: the operation category a clip is indexed under.")
-class VideoCategory(Enum):
-    KEY_WORKSTATION = "KEY_WORKSTATION"
-    KEY_OPERATION = "KEY_OPERATION"
-    MANUAL_INTERVENTION = "MANUAL_INTERVENTION"
-    MANUAL_SAMPLING = "MANUAL_SAMPLING"
-    WAREHOUSE = "WAREHOUSE"
-    GENERAL = "GENERAL"
-
-
-@strawberry.enum(description="VM-06: the kind of device (pan-tilt-zoom or wide angle where access is hard).")
-class CameraDeviceType(Enum):
-    FIXED = "FIXED"
-    DOME = "DOME"
-    PTZ = "PTZ"
-    WIDE_ANGLE = "WIDE_ANGLE"
-    FISHEYE = "FISHEYE"
-
-
-@strawberry.enum(description="VM-11: the movement a storage or transport clip shows.")
-class StockMovement(Enum):
-    STOCK_IN = "STOCK_IN"
-    STOCK_OUT = "STOCK_OUT"
-    TRANSFER = "TRANSFER"
-    SPECIAL_TRANSPORT = "SPECIAL_TRANSPORT"
-
-
-@strawberry.enum(description="Lowest to highest; a clip's class is only ever raised (VM-02..VM-04).")
-class RetentionClass(Enum):
-    STANDARD = "STANDARD"
-    KEY = "KEY"
-    PRODUCT_EXPIRY = "PRODUCT_EXPIRY"
-    PERMANENT = "PERMANENT"
-
-
-@strawberry.enum(description="The record a clip is evidence for (VM-04, VM-07).")
-class EvidenceKind(Enum):
-    DEVIATION = "DEVIATION"
-    CHANGE = "CHANGE"
-    VALIDATION = "VALIDATION"
-
-
-@strawberry.enum(description="VM-12: events a video-analytics source reports.")
-class VideoAnalyticsKind(Enum):
-    MASK_MISSING = "MASK_MISSING"
-    GOWN_MISSING = "GOWN_MISSING"
-    OVER_OCCUPANCY = "OVER_OCCUPANCY"
-    POST_ABSENT = "POST_ABSENT"
+__all__ = ["CameraDeviceType", "ClipStatus", "EvidenceKind", "KeyPostCategory", "RetentionClass", "StockMovement",
+           "TimeSource", "VideoAnalyticsKind", "VideoCategory", "value_of"]
 
 
 def value_of(e: Enum | None) -> str | None:

@@ -11,10 +11,12 @@ from resolvers import video as res
 from schema.convert import of
 from schema.video.enums import (
     CameraDeviceType,
+    ClipStatus,
     EvidenceKind,
     KeyPostCategory,
     RetentionClass,
     StockMovement,
+    TimeSource,
     VideoCategory,
 )
 
@@ -100,7 +102,7 @@ class VideoClip:
     room_code: str
     started_at: datetime
     ended_at: datetime
-    time_source: str = strawberry.field(description="VMS, SERVER (end stamped by the plant clock) or CORRECTED")
+    time_source: TimeSource
     time_corrections: int
     playback_uri: str | None = strawberry.field(description="The VMS playback reference; null once purged")
     key_post_code: str | None = strawberry.field(description="The workstation (key post)")
@@ -114,7 +116,7 @@ class VideoClip:
     note: str | None
     recorded_by: str
     registered_at: datetime
-    status: str = strawberry.field(description="AVAILABLE or PURGED")
+    status: ClipStatus
     retention: VideoRetention
     links: list[VideoLink]
 

@@ -30,9 +30,10 @@ from sqlalchemy import func, insert, select, text
 
 from api import cli
 from api.app import build_services, create_app
-from api.demo import seed_all
-from api.seed import NewUser, seed_stations
-from records import synthetic
+from api.seed import NewUser
+from demo import population
+from demo.seed import seed_stations
+from demo.setup import seed_all
 from records.audit import AuditContext, PendingEvent, append, verify_chain
 from records.audit import AuditEvent as AuditEventModel
 from records.audit_state import TableDigest, audited_tables, verify_store
@@ -42,7 +43,7 @@ from records.plasma import Batch, Donor, PlasmaUnit
 from tests.conftest import GQL, PASSWORD, add_users, make_settings
 from tests.signing_env import add_tiny_plant
 
-SMALL = synthetic.Population(donors=20, units=60, pools=3, distributors=1, start=date.today() - timedelta(days=5))
+SMALL = population.Population(donors=20, units=60, pools=3, distributors=1, start=date.today() - timedelta(days=5))
 ALICE = AuditContext("alice", None, "correction after review", "10.1.2.3")
 VERIFY = """{verifyAuditChain{ok checked firstBrokenAt problem rowsChecked stateOk mismatchCount
             mismatches(first: 50){entity entityId column audited current problem}}}"""
@@ -75,7 +76,7 @@ async def store(db: Database) -> AsyncIterator[Store]:
     """Stations, a small synthetic import, a batch and a unit made through the ORM, the standard users, and
     the API over the same database (SQLite and PostgreSQL)."""
     await seed_stations(db)
-    await synthetic.generate(db, SMALL)
+    await population.generate(db, SMALL)
     orm_batch, orm_unit = await _orm_rows(db)
     await add_users(db)
     async with db.read() as s:
@@ -131,7 +132,7 @@ async def _chain_ok(db: Database) -> bool:
 async def test_the_demo_seeding_leaves_every_audited_row_accounted_for(
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """`plasmatwin demo`'s seeding (ORM rows with events, the bulk import with its digests) verifies clean."""
-    monkeypatch.setattr(synthetic, "generate", functools.partial(synthetic.generate, pop=SMALL))
+    monkeypatch.setattr(population, "generate", functools.partial(population.generate, pop=SMALL))
     await seed_all(db, [NewUser("qa.demo", "QA Demo", ("qa_officer",), PASSWORD)])
     report = await verify_store(db)
     assert report.state.mismatches == () and report.ok, report.state.mismatches[:5]

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from api.app import build_services, create_app
-from api.seed import new_password
 from api.settings import Settings
+from demo.seed import new_password
 from policies.errors import AppError
 from policies.passwords import check_password
 from records.audit import AuditEvent

@@ -26,11 +26,13 @@ import uvicorn
 import websockets
 from sqlalchemy import func, select
 from starlette.applications import Starlette
+from starlette.routing import Mount
 from websockets.exceptions import ConnectionClosed
 
 from api import cli
 from api.app import build_services, create_app
 from api.seed import seed_roles
+from demo.live import demo_app
 from records.audit import PG_AUDIT_LOCK, AuditEvent, verify_chain
 from records.db import Database
 from records.identity import ApiToken
@@ -75,7 +77,7 @@ def _code(r: httpx.Response) -> str:
 @pytest_asyncio.fixture
 async def demo(sqlite_db: Database, tmp_path: Path, pki_dir: Path) -> AsyncIterator[tuple[GQL, Signers, Database,
                                                                                             Starlette, Path]]:
-    """A `plasmatwin demo` app: demo settings, a data dir whose demo-users.json holds every signer's key."""
+    """A `plasmatwin demo` app: the demo's wiring, a data dir whose demo-users.json holds every signer's key."""
     signers = make_signers(pki_dir, tmp_path / "crl.pem")
     await add_signers(sqlite_db, signers, PASSWORD)
     await add_users(sqlite_db)
@@ -88,9 +90,9 @@ async def demo(sqlite_db: Database, tmp_path: Path, pki_dir: Path) -> AsyncItera
         entries.append({"username": user, "algorithm": k.algorithm, "privateKey": f"keys/{user}.key.pem",
                         "certificate": f"keys/{user}.cert.pem"})
     (data / "demo-users.json").write_text(json.dumps(entries))
-    settings = replace(make_settings(sqlite_db.url), demo=True, data_dir=data, trust_anchors=signers.ca,
+    settings = replace(make_settings(sqlite_db.url), data_dir=data, trust_anchors=signers.ca,
                        crl_files=(signers.crl,))
-    app = create_app(settings, build_services(settings, sqlite_db))
+    app = demo_app(settings, data, build_services(settings, sqlite_db))
     async with _client(app) as client:
         yield GQL(client), signers, sqlite_db, app, data
 
@@ -113,7 +115,7 @@ async def test_serve_has_no_demo_endpoints(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
     assert cli.cmd_serve(argparse.Namespace()) == 0
     app = served[0]
-    assert app.state.settings.demo is False
+    assert not [r for r in app.routes if isinstance(r, Mount) and r.path == "/demo"]  # the demo's routes
     try:
         async with _client(app) as client:
             token = (await GQL(client).sign_in("op.one")).token

@@ -18,7 +18,7 @@ import pytest_asyncio
 import rfc8785
 from sqlalchemy import func, select
 
-from api.seed import seed_stations
+from demo.seed import seed_stations
 from records.alarms import Alarm
 from records.audit import AuditContext, AuditEvent
 from records.base import utcnow

@@ -12,8 +12,9 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from api.seed import NewUser, seed_stations, seed_users
-from records import synthetic
+from api.seed import NewUser, seed_users
+from demo import population
+from demo.seed import seed_stations
 from records.audit import AuditEvent
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit
 from tests.attack.conftest import WS, SignedLive, code
@@ -30,8 +31,8 @@ INTERNAL = ['{plants{name}}', '{equipment(code:"EQ-1"){code}}', "{alarms{totalCo
 async def plasma(env: Any) -> dict[str, Any]:
     gql, signers, db = env
     await seed_stations(db)
-    await synthetic.generate(db, synthetic.Population(donors=40, units=160, pools=4, cases_per_lot=1,
-                                                      cartons_per_case=1, units_per_carton=2))
+    await population.generate(db, population.Population(donors=40, units=160, pools=4, cases_per_lot=1,
+                                                        cartons_per_case=1, units_per_carton=2))
     await seed_users(db, [NewUser("st.org", "Station N1 System", ("station_partner",), PASSWORD,
                                   organisation="PS-N1"),
                           NewUser("dist.org", "Distributor 1", ("distributor_partner",), PASSWORD,

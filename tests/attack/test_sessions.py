@@ -13,7 +13,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from records import synthetic
+from demo import population
 from records.db import Database
 from tests.attack.conftest import WS, SignedLive
 from tests.conftest import GQL, token_at
@@ -54,11 +54,11 @@ async def test_sign_out_closes_the_sessions_websocket(signed_live: SignedLive) -
 @pytest.mark.req("IT-57")
 async def test_revoking_a_scoped_token_closes_its_batch_events(signed_live: SignedLive) -> None:
     db = Database(signed_live.url)
-    from api.seed import seed_stations
+    from demo.seed import seed_stations
 
     await seed_stations(db)
-    await synthetic.generate(db, synthetic.Population(donors=20, units=60, pools=2, cases_per_lot=1,
-                                                      cartons_per_case=1, units_per_carton=2))
+    await population.generate(db, population.Population(donors=20, units=60, pools=2, cases_per_lot=1,
+                                                        cartons_per_case=1, units_per_carton=2))
     from sqlalchemy import select
 
     from records.plasma import Batch

@@ -81,7 +81,7 @@ SUBMIT = """mutation($input: SubmitPlasmaShipmentInput!, $sig: SignatureInput!) 
 
 @pytest.mark.req("IT-55")
 async def test_a_read_only_station_token_cannot_write_over_the_websocket(signed_live: SignedLive) -> None:
-    from api.seed import seed_stations
+    from demo.seed import seed_stations
     from tests.conftest import GQL
     from tests.signing_env import issue_token
 

@@ -28,6 +28,15 @@ export type AlarmState =
   | 'CLEARED'
   | 'CLOSED';
 
+/** A production batch's status */
+export type BatchStatus =
+  | 'COMPLETED'
+  | 'IN_PROGRESS'
+  | 'PLANNED'
+  | 'REJECTED'
+  | 'RELEASED'
+  | 'UNDER_REVIEW';
+
 /** VM-06: the kind of device (pan-tilt-zoom or wide angle where access is hard). */
 export type CameraDeviceType =
   | 'DOME'
@@ -39,9 +48,14 @@ export type CameraDeviceType =
 export type CheckItemInput = {
   item: string;
   note?: string | null | undefined;
-  /** PASS, FAIL or NA */
-  result: string;
+  result: CheckResult;
 };
+
+/** One line-clearance checklist item: PASS, FAIL or NA (not applicable) */
+export type CheckResult =
+  | 'FAIL'
+  | 'NA'
+  | 'PASS';
 
 export type ColdRoomCheckInput = {
   doorClosed: boolean;
@@ -91,6 +105,7 @@ export type ReportFormat =
   | 'CSV'
   | 'PDF';
 
+/** Why a sample was taken */
 export type SampleKind =
   | 'ENVIRONMENT'
   | 'IPC'
@@ -99,6 +114,7 @@ export type SampleKind =
   | 'RETEST'
   | 'WATER';
 
+/** The signature algorithm */
 export type SignatureAlgorithm =
   | 'ES256'
   | 'RS256'
@@ -117,6 +133,7 @@ export type SignatureInput = {
   value: string;
 };
 
+/** What a signature means (design.md, 'Signature payloads') */
 export type SignatureMeaning =
   | 'ACKNOWLEDGED'
   | 'APPROVED'
@@ -125,6 +142,22 @@ export type SignatureMeaning =
   | 'RELEASED'
   | 'REVIEWED'
   | 'VERIFIED';
+
+/** What a tablet task asks for */
+export type TaskKind =
+  | 'ALARM_ACK'
+  | 'COLD_ROOM_CHECK';
+
+/** The kinds of a trace's nodes, from the donor to the packaging code */
+export type TraceKind =
+  | 'BATCH'
+  | 'DONOR'
+  | 'FINAL_LOT'
+  | 'INTERMEDIATE'
+  | 'PACKAGING_UNIT'
+  | 'PLASMA_UNIT'
+  | 'POOL'
+  | 'STATION';
 
 export type SignInMutationVariables = Exact<{
   u: string;
@@ -231,7 +264,7 @@ export type LineClearanceMutation = { recordLineClearance: { id: string, roomCod
 export type OpenBatchesQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type OpenBatchesQuery = { batches: { edges: Array<{ node: { batchNumber: string, product: string, status: string } }> } };
+export type OpenBatchesQuery = { batches: { edges: Array<{ node: { batchNumber: string, product: string, status: BatchStatus } }> } };
 
 export type ColdRoomCheckFieldsFragment = { id: number, roomCode: string, temperature: number, sensorTag: string | null, sensorValue: number | null, doorClosed: boolean, activeAlarms: number, conforming: boolean, checkedBy: string, checkedAt: string, note: string | null };
 
@@ -263,12 +296,12 @@ export type RecordSampleMutationVariables = Exact<{
 }>;
 
 
-export type RecordSampleMutation = { recordSample: { code: string, kind: string, sourceCode: string, takenAt: string, takenBy: string, storageLocation: string | null, label: { code128Svg: string, qrSvg: string, lines: Array<{ label: string, value: string }> } } };
+export type RecordSampleMutation = { recordSample: { code: string, kind: SampleKind, sourceCode: string, takenAt: string, takenBy: string, storageLocation: string | null, label: { code128Svg: string, qrSvg: string, lines: Array<{ label: string, value: string }> } } };
 
 export type TasksQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type TasksQuery = { tabletTasks: Array<{ kind: string, title: string, roomCode: string | null, dueAt: string, alarmId: number | null }> };
+export type TasksQuery = { tabletTasks: Array<{ kind: TaskKind, title: string, roomCode: string | null, dueAt: string, alarmId: number | null }> };
 
 export type StandingQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -281,7 +314,7 @@ export type TraceBackwardQueryVariables = Exact<{
 }>;
 
 
-export type TraceBackwardQuery = { graph: { truncated: boolean, nodes: Array<{ id: string, kind: string, code: string, label: string, status: string | null }>, edges: Array<{ source: string, target: string, kind: string }>, summary: Array<{ kind: string, count: number }> } };
+export type TraceBackwardQuery = { graph: { truncated: boolean, nodes: Array<{ id: string, kind: TraceKind, code: string, label: string, status: string | null }>, edges: Array<{ source: string, target: string, kind: string }>, summary: Array<{ kind: TraceKind, count: number }> } };
 
 export type TraceForwardQueryVariables = Exact<{
   code: string;
@@ -289,4 +322,4 @@ export type TraceForwardQueryVariables = Exact<{
 }>;
 
 
-export type TraceForwardQuery = { graph: { truncated: boolean, nodes: Array<{ id: string, kind: string, code: string, label: string, status: string | null }>, edges: Array<{ source: string, target: string, kind: string }>, summary: Array<{ kind: string, count: number }> } };
+export type TraceForwardQuery = { graph: { truncated: boolean, nodes: Array<{ id: string, kind: TraceKind, code: string, label: string, status: string | null }>, edges: Array<{ source: string, target: string, kind: string }>, summary: Array<{ kind: TraceKind, count: number }> } };

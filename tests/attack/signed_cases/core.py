@@ -49,6 +49,17 @@ async def _roles(_: World) -> dict[str, Any]:
     return {"username": "op.two", "roles": ["operator", "production_supervisor"], "reason": "promotion"}
 
 
+async def _enrolment(w: World) -> dict[str, Any]:
+    from tests.signing_env import UNENROLLED
+
+    return {"certificate": w.signers.keys[next(iter(UNENROLLED))].cert_pem.decode(), "reason": "first certificate"}
+
+
+async def _station(_: World) -> dict[str, Any]:
+    return {"code": "PS-CASE", "name": "Case Station", "province": "Test", "licenceNumber": "LIC-1",
+            "reason": "supplier audit passed"}
+
+
 async def _setting(_: World) -> dict[str, Any]:
     return {"key": "audit.review.days", "value": 30, "reason": "review monthly"}
 
@@ -78,6 +89,8 @@ CASES: dict[str, Case] = {
     "createUser": Case("adm.sig", _new_user, second=("qa.sig", "APPROVED")),
     "setUserRoles": Case("adm.sig", _roles, second=("qa.sig", "APPROVED")),
     "setSetting": Case("adm.sig", _setting),
+    "enrolCertificate": Case("op.new", _enrolment),
+    "registerPlasmaStation": Case("qa.sig", _station, "APPROVED"),
     "reloadPolicies": Case("adm.sig", _policy, second=("qa.sig", "APPROVED")),
 }
 

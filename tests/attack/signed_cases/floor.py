@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from policies import demo_ca, pki
+from demo import ca as demo_ca
+from policies import pki
 from records.alarms import Alarm
 from records.audit import AuditContext
 from records.plant import Room

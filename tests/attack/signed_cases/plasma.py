@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from api.seed import seed_stations
+from demo.seed import seed_stations
 from records.audit import AuditContext
 from records.genealogy import FinalLot, Intermediate, PackagingUnit
 from records.plant import Area, Room, Sensor

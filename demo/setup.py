@@ -1,4 +1,4 @@
-"""`plasmatwin demo`: one process with the synthetic plant, its users and their keys.
+"""`plasmatwin demo`'s data directory: the database, the synthetic plant, its users and their keys.
 
 Passwords are random per data directory and written to DIR/demo-users.json; re-running on the
 same directory keeps the database, the PKI and the passwords.
@@ -11,13 +11,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from api.seed import NewUser, new_password, seed_plant, seed_roles, seed_stations, seed_users
-from policies import demo_ca
-from records import synthetic
+from api.seed import NewUser, seed_roles, seed_users
+from demo import ca, population
+from demo.cameras import seed_demo_cameras
+from demo.plant import DEMO_PLANT, DEMO_USERS
+from demo.seed import new_password, seed_plant, seed_stations
 from records.db import Database
 from records.migrate import upgrade
-from resolvers.video import seed_demo_cameras
-from twin.demo_plant import DEMO_PLANT, DEMO_USERS
 
 ORG_KEY_NAME = "organisation"
 
@@ -36,9 +36,9 @@ def prepare_files(data_dir: Path) -> tuple[list[NewUser], list[dict[str, Any]]]:
     data_dir.mkdir(parents=True, exist_ok=True)
     users_file = data_dir / "demo-users.json"
     old = {u["username"]: u for u in json.loads(users_file.read_text())} if users_file.exists() else {}
-    keys = demo_ca.write_pki(data_dir / "pki", [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS])
+    keys = ca.write_pki(data_dir / "pki", [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS])
     # The organisation's own signing key for release documents (not a user: no demo-users.json entry).
-    demo_ca.write_pki(data_dir / "pki", [(ORG_KEY_NAME, DEMO_PLANT.site_name, "ES256")])
+    ca.write_pki(data_dir / "pki", [(ORG_KEY_NAME, DEMO_PLANT.site_name, "ES256")])
     users, entries = [], []
     for spec in DEMO_USERS:
         password = old.get(spec.username, {}).get("password") or new_password()
@@ -65,7 +65,7 @@ async def seed_all(db: Database, users: list[NewUser]) -> None:
     await seed_plant(db, DEMO_PLANT)
     await seed_demo_cameras(db)
     await seed_stations(db)
-    await synthetic.generate(db, progress=lambda msg: print(f"  synthetic population: {msg}", flush=True))
+    await population.generate(db, progress=lambda msg: print(f"  synthetic population: {msg}", flush=True))
     await seed_users(db, users)
 
 

@@ -1,7 +1,7 @@
 """The synthetic demo plasma fractionation plant: floor plan, equipment, sensors, stations and users.
 
-Pure data, no database and no I/O: `api.seed` turns `DEMO_PLANT` into records and `api.demo` issues
-keys for `DEMO_USERS`. Every name here is made up; the plant is a plausible layout, not a real site.
+Pure data, no database and no I/O: `demo.seed` turns `DEMO_PLANT` into records and `demo.setup`
+issues keys for `DEMO_USERS`. Every name here is made up; the plant is a plausible layout, not a real site.
 
 Coordinates are metres on a canvas of `width` x `height`. Sensor tags are ISA-style
 `<room>-<instrument>-<loop>`: loops 1xx belong to the room itself, loops (n+1)xx to its n-th equipment.

@@ -2,7 +2,8 @@
 the device bridge subscribes to it and hands readings to the core in-process (the same path a
 separate bridge takes over HTTP, store-and-forward buffer included).
 
-Demo-only endpoints (mounted only by `plasmatwin demo`; `plasmatwin serve` answers 404): /demo/key
+The product app takes all of it from outside (`demo_app`): the plant as a lifespan extension, the
+endpoints as one Mount at /demo. Demo-only endpoints (`plasmatwin serve` answers 404): /demo/key
 returns the signed-in user's own demo key for browser signing, and /demo/simulate injects a fault or
 an excursion into the simulator for a role allowed `demo:simulate` (policies/policy.csv), audited.
 Neither serves a scoped token (a partner's or regulator's); every refusal is audited.
@@ -12,25 +13,31 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
 
+from api.app import build_services, create_app
 from api.auth import authenticate
 from api.bridge import sink as bridge_sink
 from api.ingest import STATUS, error_response
+from api.settings import Settings
+from demo.plant import DEMO_PLANT, all_sensors
+from demo.signals import FAULTS, Signal
+from demo.simulator import Simulator
 from device_bridge.config import OpcuaConfig
-from device_bridge.plant import FAULTS, Signal
 from device_bridge.runner import Bridge
-from device_bridge.simulator import Simulator
 from policies.errors import AppError, ErrorCode
 from records.audit import PendingEvent
 from resolvers.context import Context, Services
-from twin.demo_plant import DEMO_PLANT, all_sensors
 
 log = logging.getLogger("plasmatwin.demo")
 
@@ -154,3 +161,39 @@ def endpoints(svc: Services, data_dir: Path, live: Callable[[], DemoLive | None]
         return JSONResponse({"ok": True, "tag": what["tag"]})
 
     return key, simulate
+
+
+class LivePlant:
+    """The demo's part of one app: the simulated plant while the app runs, and the /demo routes."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.running: DemoLive | None = None
+
+    @asynccontextmanager
+    async def run(self, svc: Services) -> AsyncIterator[Bridge]:
+        """Started in the app's lifespan; yields the bridge, whose status /metrics reports."""
+        live = await start(svc, self.data_dir, free_port())
+        self.running = live
+        try:
+            yield live.bridge
+        finally:
+            self.running = None
+            await live.stop()
+
+    def routes(self, svc: Services) -> Mount:
+        key, simulate = endpoints(svc, self.data_dir, lambda: self.running)
+        return Mount("/demo", routes=[Route("/key", key), Route("/simulate", simulate, methods=["POST"])])
+
+
+def demo_app(settings: Settings, data_dir: Path, services: Services | None = None) -> Starlette:
+    """The app `plasmatwin demo` serves: the product's app with the live plant and the /demo routes."""
+    svc = services or build_services(settings)
+    plant = LivePlant(data_dir)
+    return create_app(settings, svc, extra_routes=[plant.routes(svc)], extensions=[plant.run])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,4 +1,4 @@
-"""The demo plant simulator: serves `plant.Plant` signals over OPC UA and/or MQTT.
+"""The demo plant simulator: serves `demo.signals.Plant` signals over OPC UA and/or MQTT.
 
 OPC UA: an asyncua Server on the given endpoint (127.0.0.1), one Double variable per signal with
 node id `ns=<idx>;s=<tag>` under Objects/Plant. Each sample is written with its source timestamp
@@ -9,7 +9,7 @@ Fault injection for tests and demos: `inject(tag, "stuck" | "drift" | "dropout" 
 `excursion(tag, delta, seconds)`, and `await disconnect(seconds)` (the OPC UA listener and MQTT
 publishing go away for that long, then come back).
 
-Run standalone: `python -m device_bridge.simulator --config FILE`.
+Run standalone: `python -m demo.simulator --config FILE`.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from asyncua.server.binary_server_asyncio import BinaryServer
 from asyncua.server.server import Server
 from asyncua.ua.status_codes import StatusCodes
 
+from demo.signals import FAULTS, Plant, Sample, Signal
 from device_bridge.model import format_time, utc_now
-from device_bridge.plant import FAULTS, Plant, Sample, Signal
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +268,7 @@ async def _serve(path: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m device_bridge.simulator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m demo.simulator", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="simulator TOML file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
