@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
@@ -48,7 +48,7 @@ from schema.root import build_schema
 from schema.trace import FAST_FIELDS
 from subscriptions.bus import Bus
 from subscriptions.redis_bus import RedisBus
-from subscriptions.topics import BATCH_TOPIC, LIVE_TOPICS, SENSOR_TOPIC, SESSION_TOPIC
+from subscriptions.topics import BATCH_TOPIC, CONFIG_TOPIC, LIVE_TOPICS, SENSOR_TOPIC, SESSION_TOPIC
 from twin.alarm_service import AlarmService
 from twin.codec import CODECS
 from twin.recorder import Recorder
@@ -225,6 +225,12 @@ class _Background:
         self.extension_bridges: list[Bridge] = []  # bridges the extensions run (the demo's)
         self.bridge: Bridge | None = None  # the in-process bridge of PLASMATWIN_BRIDGE_CONFIG
         self.metrics = Metrics(svc, self.bridge_status)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._tasks.discard)
 
     def bridge_status(self) -> dict[str, Any] | None:
         running = self.bridge or next(iter(self.extension_bridges), None)
@@ -256,6 +262,8 @@ class _Background:
             stack.push_async_callback(svc.alarms.stop)
             svc.twin.watch = svc.alarms.feed
             stack.callback(self._detach_twin)
+            # A layout imported on any node: its tags are taken and watched here too.
+            stack.enter_context(svc.bus.listen(CONFIG_TOPIC, lambda _: self._spawn(reload_layout(svc, recorder))))
             for extension in self.extensions:
                 bridge = await stack.enter_async_context(extension(svc))
                 if bridge is not None:
@@ -275,6 +283,16 @@ class _Background:
         bridge, self.bridge = self.bridge, None
         if bridge is not None:
             await bridge.stop()
+
+
+async def reload_layout(svc: Services, recorder: Recorder) -> None:
+    """After a layout import (resolvers.layout): the new tags are stored and accepted, their limits watched."""
+    try:
+        await recorder.load_sensors()
+        svc.twin.tags = frozenset(recorder.sensor_ids)
+        await svc.alarms.load()
+    except Exception:  # the next import or a restart loads it again; the request was already answered
+        log.exception("reloading the plant layout failed")
 
 
 async def _database_answers(db: Database) -> bool:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
+
+from records.alarms import Priority
+from resolvers.layout import AreaLayout, EquipmentLayout, PlantLayout, RoomGrade, RoomLayout, SensorLayout
 
 __all__ = [
     "DEMO_PLANT",
@@ -33,7 +36,7 @@ __all__ = [
 
 Point = tuple[float, float]
 
-GRADES = ("A", "B", "C", "D", "CNC")
+GRADES = tuple(RoomGrade)
 
 # One unit per kind keeps the twin's trend axes and alarm texts consistent across rooms.
 SENSOR_UNITS: dict[str, str] = {
@@ -73,55 +76,25 @@ _ISA: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class SensorSpec:
-    tag: str
-    name: str
-    kind: str
-    unit: str
-    low_limit: float | None
-    high_limit: float | None
-    nominal: float
+class SensorSpec(SensorLayout):
+    """A layout sensor and the value the simulator makes it hover around."""
+
+    nominal: float = 0.0
 
 
 @dataclass(frozen=True)
-class EquipmentSpec:
-    code: str
-    name: str
-    kind: str
-    x: float
-    y: float
-    sensors: tuple[SensorSpec, ...]
-    cleaning: bool
-    sterilization: bool
-    calibration: bool
+class EquipmentSpec(EquipmentLayout):
+    """Layout equipment, and whether the demo starts it cleaned, sterilised and calibrated."""
+
+    cleaning: bool = False
+    sterilization: bool = False
+    calibration: bool = True
 
 
-@dataclass(frozen=True)
-class RoomSpec:
-    code: str
-    name: str
-    grade: str
-    polygon: tuple[Point, ...]
-    equipment: tuple[EquipmentSpec, ...]
-    sensors: tuple[SensorSpec, ...]  # room-level only; equipment sensors live on the equipment
-
-
-@dataclass(frozen=True)
-class AreaSpec:
-    code: str
-    name: str
-    rooms: tuple[RoomSpec, ...]
-
-
-@dataclass(frozen=True)
-class PlantSpec:
-    site_code: str
-    site_name: str
-    code: str
-    name: str
-    width: float
-    height: float
-    areas: tuple[AreaSpec, ...]
+# The demo plant is a layout like any plant's (resolvers.layout), imported by demo.seed.
+RoomSpec = RoomLayout
+AreaSpec = AreaLayout
+PlantSpec = PlantLayout
 
 
 @dataclass(frozen=True)
@@ -241,12 +214,31 @@ def _room(code: str, name: str, grade: str, polygon: tuple[Point, ...], equipmen
     )
     # Floats throughout, so the JSON the twin serves does not mix 20 and 20.0.
     points = tuple((float(x), float(y)) for x, y in polygon)
-    return RoomSpec(code, name, grade, points, items, room_sensors)
+    return RoomSpec(code, name, RoomGrade(grade), points, items, room_sensors)
 
 
 def _sensor(prefix: str, loop: int, t: _Tpl) -> SensorSpec:
     tag = f"{prefix}-{_ISA[t.kind]}-{loop}"
-    return SensorSpec(tag, t.name, t.kind, SENSOR_UNITS[t.kind], _opt(t.low), _opt(t.high), float(t.nominal))
+    low, high, nominal = _opt(t.low), _opt(t.high), float(t.nominal)
+    delay, deadband, priority = alarm_rule(t.kind, nominal, low, high)
+    return SensorSpec(tag, t.name, t.kind, SENSOR_UNITS[t.kind], low, high, delay, deadband, priority,
+                      nominal=nominal)
+
+
+def alarm_rule(kind: str, nominal: float, low: float | None,
+               high: float | None) -> tuple[float, float, Priority]:
+    """Demo alarm settings (on-delay s, deadband, priority). A plant sets validated values per tag (PR-76).
+    Cold stores alarm at once so the floor plan reacts within a second; others wait out brief spikes."""
+    limit = high if high is not None else low
+    deadband = 1.0 if kind == "temperature" else round(0.02 * abs(limit or nominal), 6)
+    if low is not None and high is not None:  # never wider than a tenth of the band between the limits
+        deadband = min(deadband, round(0.1 * (high - low), 6))
+    if kind == "temperature" and nominal <= -10:
+        return 0.0, deadband, Priority.HIGH
+    if kind in ("temperature", "differential_pressure"):
+        high_priority = nominal >= 65 or kind == "differential_pressure"
+        return 10.0, deadband, Priority.HIGH if high_priority else Priority.MEDIUM
+    return (30.0 if kind.startswith("particles") else 10.0), deadband, Priority.MEDIUM
 
 
 # --- the plant -------------------------------------------------------------------------------------------
@@ -534,16 +526,18 @@ def all_rooms(plant: PlantSpec) -> list[RoomSpec]:
     return [r for a in plant.areas for r in a.rooms]
 
 
+# The demo's layout holds only its own spec types (made by _room and _sensor above).
+
 def all_equipment(plant: PlantSpec) -> list[tuple[RoomSpec, EquipmentSpec]]:
-    return [(r, e) for r in all_rooms(plant) for e in r.equipment]
+    return [(r, cast("EquipmentSpec", e)) for r in all_rooms(plant) for e in r.equipment]
 
 
 def all_sensors(plant: PlantSpec) -> list[tuple[RoomSpec, EquipmentSpec | None, SensorSpec]]:
     """Room-level sensors first (equipment None), then each equipment's, room by room."""
     out: list[tuple[RoomSpec, EquipmentSpec | None, SensorSpec]] = []
     for r in all_rooms(plant):
-        out += [(r, None, s) for s in r.sensors]
-        out += [(r, e, s) for e in r.equipment for s in e.sensors]
+        out += [(r, None, cast("SensorSpec", s)) for s in r.sensors]
+        out += [(r, cast("EquipmentSpec", e), cast("SensorSpec", s)) for e in r.equipment for s in e.sensors]
     return out
 
 

@@ -15,6 +15,7 @@ from schema.deviations import DeviationMutation
 from schema.errors import ErrorCodes
 from schema.execution import PerEventExecutionContext
 from schema.identity import IdentityMutation, IdentityQuery
+from schema.layout import LayoutMutation
 from schema.limits import limits_rule
 from schema.live import BatchEventSubscription, HistoryQuery, LiveSubscription, PlantStateSubscription
 from schema.lookback import LookbackMutation, LookbackQuery, StationDonorMutation
@@ -50,7 +51,7 @@ class Mutation(
     ReleaseMutation, ShipmentMutation, DeviationMutation, ClearanceMutation, ReceiptMutation,
     LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation, ReceiptCloseMutation,
     PackagingMutation, StationDonorMutation, StationResultsMutation, VideoMutation,
-    AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation,
+    AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation, LayoutMutation,
 ):
     pass
 

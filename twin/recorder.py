@@ -32,9 +32,13 @@ class Recorder:
         self.pending: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    async def load_sensors(self) -> None:
+        """The tags it stores readings of (again after a layout import)."""
         async with self.db.read() as s:
             self.sensor_ids = {t: i for t, i in (await s.execute(select(Sensor.tag, Sensor.id))).all()}
+
+    async def start(self) -> None:
+        await self.load_sensors()
         self._task = asyncio.create_task(self._run(), name="reading-recorder")
 
     def backlog(self) -> int:

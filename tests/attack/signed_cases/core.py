@@ -60,6 +60,14 @@ async def _station(_: World) -> dict[str, Any]:
             "reason": "supplier audit passed"}
 
 
+async def _layout(_: World) -> dict[str, Any]:
+    return {"siteCode": "S9", "siteName": "Case site", "code": "P9", "name": "Case plant", "width": 10, "height": 10,
+            "reason": "qualified", "areas": [{"code": "A9", "name": "Case area", "rooms": [
+                {"code": "R9", "name": "Case room", "grade": "D", "polygon": [[0, 0], [10, 0], [10, 10], [0, 10]],
+                 "sensors": [{"tag": "R9-TT-101", "name": "Room temperature", "kind": "temperature", "unit": "°C",
+                              "lowLimit": 15, "highLimit": 25}]}]}]}
+
+
 async def _setting(_: World) -> dict[str, Any]:
     return {"key": "audit.review.days", "value": 30, "reason": "review monthly"}
 
@@ -91,8 +99,10 @@ CASES: dict[str, Case] = {
     "setSetting": Case("adm.sig", _setting),
     "enrolCertificate": Case("op.new", _enrolment),
     "registerPlasmaStation": Case("qa.sig", _station, "APPROVED"),
+    "importPlantLayout": Case("adm.sig", _layout, second=("qa.sig", "APPROVED")),
     "reloadPolicies": Case("adm.sig", _policy, second=("qa.sig", "APPROVED")),
 }
 
 # The argument that carries the second person's signature, where it is not `verification`.
-SECOND_ARG = {"createUser": "approval", "setUserRoles": "approval", "reloadPolicies": "approval"}
+SECOND_ARG = {"createUser": "approval", "setUserRoles": "approval", "reloadPolicies": "approval",
+              "importPlantLayout": "approval"}
