@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from graphql import DocumentNode, OperationDefinitionNode, get_operation_ast
+from graphql import DocumentNode, OperationDefinitionNode
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
@@ -26,11 +26,11 @@ import api
 from api.access import admit
 from api.auth import authenticate
 from api.bridge import start_configured
-from api.fast_path import FastField
+from api.engine.execution import Engine
+from api.engine.fast_path import FastField
 from api.graphql_http import RETRY_AFTER, GraphQLHTTP, unavailable
-from api.graphql_ws import LiveGraphQL, OperationRefused
+from api.graphql_ws import LiveGraphQL
 from api.ingest import error_response, ingest_endpoint
-from api.live_fast import LivePlanner
 from api.metrics import Metrics, RequestTimer
 from api.settings import Settings
 from api.sockets import OpenSockets
@@ -42,7 +42,7 @@ from records.db import Database
 from resolvers.batch_events import BATCH_CODEC
 from resolvers.context import Context, Services
 from resolvers.identity import Lockout
-from schema.limits import Limits, check_request, limits_rule_for
+from schema.limits import Limits
 from schema.live import LIVE_FIELDS
 from schema.root import build_schema
 from schema.trace import FAST_FIELDS
@@ -157,7 +157,7 @@ def _limits(settings: Settings) -> Limits:
 
 
 def _graphql_endpoint(svc: Services, settings: Settings, sockets: OpenSockets) -> GraphQLEndpoint:
-    """/graphql over HTTP and WebSocket: one schema, and the same limits and admission on both."""
+    """/graphql over HTTP and WebSocket: one schema, one engine (limits, rules, errors), one admission."""
     schema = build_schema(settings.max_query_depth, settings.max_query_cost)
 
     async def http_context(request: Request, raw_variables: dict[str, Any], doc: DocumentNode,
@@ -172,25 +172,15 @@ def _graphql_endpoint(svc: Services, settings: Settings, sockets: OpenSockets) -
     async def ws_auth(header: Any, ctx: Context) -> Any:
         return await authenticate(svc.db, header, ctx.client)
 
-    fast = {name: FastField(*spec) for name, spec in FAST_FIELDS.items()}
-    limits = _limits(settings)
-    http = GraphQLHTTP(schema._schema, http_context, max_body=settings.max_body_bytes, limits=limits,
-                       fast_fields=fast)
-    planner = LivePlanner(schema._schema, LIVE_FIELDS, [limits_rule_for(limits)])
-
-    async def ws_admit(base: Context, query: str, operation_name: str | None,
+    async def ws_admit(base: Context, doc: DocumentNode, op: OperationDefinitionNode,
                        variables: dict[str, Any] | None) -> Context:
-        refused = check_request(schema._schema, query, variables, limits)  # the limits HTTP applies
-        if refused:
-            raise OperationRefused(refused)
-        doc = http.document(query)
-        op = get_operation_ast(doc, operation_name) if doc is not None else None
-        if doc is None or op is None:  # the executor reports what is wrong with the document
-            return Context(svc, base.principal, base.client)
         return await admit(svc, base.principal, base.client, doc, op, variables, transport="websocket")
 
-    ws = LiveGraphQL(schema, base_context=ws_context, authenticate=ws_auth, admit=ws_admit, sockets=sockets,
-                     allowed_origins=settings.allowed_origins, live=planner)
+    engine = Engine(schema._schema, _limits(settings), executor_class=schema.execution_context_class,
+                    fast_fields={name: FastField(*spec) for name, spec in FAST_FIELDS.items()}, live_fields=LIVE_FIELDS)
+    http = GraphQLHTTP(engine, http_context, max_body=settings.max_body_bytes)
+    ws = LiveGraphQL(schema, engine, base_context=ws_context, authenticate=ws_auth, admit=ws_admit, sockets=sockets,
+                     allowed_origins=settings.allowed_origins)
     return GraphQLEndpoint(http, ws)
 
 

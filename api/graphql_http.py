@@ -1,7 +1,8 @@
 """GraphQL over HTTP (GET and POST), per the GraphQL-over-HTTP spec.
 
 Negotiates `application/graphql-response+json` (4xx when a request never executes) and legacy
-`application/json` (200 with errors). Parsing and validation are cached per query text.
+`application/json` (200 with errors). What runs the request is the engine (api/engine), the same as
+the WebSocket's: parsing and validation cached per query text, one list of rules, one error formatter.
 """
 
 from __future__ import annotations
@@ -9,36 +10,23 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
-from graphql import (
-    DocumentNode,
-    ExecutionResult,
-    GraphQLError,
-    GraphQLSchema,
-    OperationDefinitionNode,
-    OperationType,
-    execute,
-    get_operation_ast,
-    specified_rules,
-    validate,
-)
-from graphql.execution.values import get_variable_values
+from graphql import ExecutionResult, GraphQLError, OperationType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api import fast_path
+from api.engine.documents import Prepared
+from api.engine.errors import format_error, format_errors, result_json
+from api.engine.execution import Engine
+from api.engine.fast_path import Raw
 from policies.errors import (
     RETRY_AFTER_SECONDS,
     UNAVAILABLE_MESSAGE,
     AppError,
     ErrorCode,
-    code_for,
     is_outage,
-    public_outage,
 )
-from schema.limits import Limits, check_document, check_variables, parse_document
 
 log = logging.getLogger("plasmatwin.graphql")
 
@@ -57,20 +45,6 @@ class Refusal(Exception):
         self.headers = headers or {}
 
 
-def format_error(err: GraphQLError, pre_execution: bool = False) -> dict[str, Any]:
-    if is_outage(err.original_error):
-        log.warning("database unavailable in %s: %r", err.path, err.original_error)
-        err = public_outage(err)
-    out: dict[str, Any] = dict(err.formatted)
-    code = code_for(err, pre_execution)
-    if code is None:
-        log.error("unexpected error in %s", err.path, exc_info=err.original_error)
-        out["message"] = "internal server error"
-        code = ErrorCode.INTERNAL_SERVER_ERROR.value
-    out["extensions"] = {**(out.get("extensions") or {}), "code": code}
-    return out
-
-
 RETRY_AFTER = {"retry-after": str(RETRY_AFTER_SECONDS)}
 
 
@@ -80,11 +54,11 @@ def unavailable(media: str = JSON_MEDIA) -> JSONResponse:
     return JSONResponse({"errors": [error]}, 503, headers=RETRY_AFTER, media_type=media)
 
 
-def _answer(payload: dict[str, Any], errors: Any, media: str) -> JSONResponse:
+def _answer(result: ExecutionResult, media: str) -> JSONResponse:
     """An executed result: 200, or 503 with Retry-After when an error is a database outage."""
-    if errors and any(is_outage(e) for e in errors):
-        return JSONResponse(payload, 503, headers=RETRY_AFTER, media_type=media)
-    return JSONResponse(payload, 200, media_type=media)
+    if result.errors and any(is_outage(e) for e in result.errors):
+        return JSONResponse(result_json(result), 503, headers=RETRY_AFTER, media_type=media)
+    return JSONResponse(result_json(result), 200, media_type=media)
 
 
 def negotiate(accept: str | None) -> str:
@@ -102,39 +76,10 @@ def negotiate(accept: str | None) -> str:
 class GraphQLHTTP:
     """The HTTP side of /graphql; `make_context(request, raw_variables, doc, op)` builds the resolver context."""
 
-    def __init__(self, schema: GraphQLSchema, make_context: Callable[..., Any], *, max_body: int,
-                 limits: Limits, rules: list[Any] | None = None,
-                 fast_fields: dict[str, fast_path.FastField] | None = None) -> None:
-        self.schema = schema
-        self.fast_fields = fast_fields or {}
+    def __init__(self, engine: Engine, make_context: Callable[..., Any], *, max_body: int) -> None:
+        self.engine = engine
         self.make_context = make_context
         self.max_body = max_body
-        self.limits = limits
-        self.rules = (*specified_rules, *(rules or ()))
-        self._parse = lru_cache(maxsize=512)(self._parse_uncached)
-        self._validate = lru_cache(maxsize=512)(self._validate_uncached)
-        self._plan = lru_cache(maxsize=512)(self._plan_uncached)
-
-    def _parse_uncached(self, query: str) -> DocumentNode | GraphQLError:
-        return parse_document(query, self.limits)
-
-    def _validate_uncached(self, query: str) -> tuple[GraphQLError, ...]:
-        doc = self._parse(query)
-        assert isinstance(doc, DocumentNode)
-        # The limits first, in linear time: graphql-core's rules are not all linear, and a
-        # document over a limit never reaches them.
-        return tuple(check_document(self.schema, doc, self.limits) or validate(self.schema, doc, self.rules))
-
-    def document(self, query: str) -> DocumentNode | None:
-        """The parsed document (cached), or None when the query does not parse."""
-        doc = self._parse(query)
-        return doc if isinstance(doc, DocumentNode) else None
-
-    def _plan_uncached(self, query: str, operation_name: str | None) -> Any:
-        doc = self._parse(query)
-        assert isinstance(doc, DocumentNode)
-        op = get_operation_ast(doc, operation_name)
-        return fast_path.plan(self.schema, doc, op, self.fast_fields) if op is not None else None
 
     async def __call__(self, request: Request) -> Response:
         media = JSON_MEDIA
@@ -183,7 +128,7 @@ class GraphQLHTTP:
             raise Refusal(400, "query must be a string")
         if params.get("variables") is not None and not isinstance(params["variables"], dict):
             raise Refusal(400, "variables must be an object")
-        too_deep = check_variables(params.get("variables") or {}, self.limits)
+        too_deep = self.engine.documents.check_variables(params.get("variables") or {})
         if too_deep:
             raise Refusal(400, too_deep[0].message)
         if params.get("operationName") is not None and not isinstance(params["operationName"], str):
@@ -192,55 +137,35 @@ class GraphQLHTTP:
             raise Refusal(400, "extensions must be an object")
         return params
 
-    def _not_executed(self, errors: list[GraphQLError] | tuple[GraphQLError, ...], media: str) -> Response:
+    def _not_executed(self, errors: list[GraphQLError], media: str) -> Response:
         status = 400 if media == GRAPHQL_RESPONSE else 200
-        return JSONResponse({"errors": [format_error(e, True) for e in errors]}, status, media_type=media)
+        return JSONResponse({"errors": format_errors(errors, True)}, status, media_type=media)
 
     async def _run(self, request: Request, params: dict[str, Any], media: str) -> Response:
-        query: str = params["query"]
-        doc = self._parse(query)
-        if isinstance(doc, GraphQLError):
-            return self._not_executed([doc], media)
-        errors = self._validate(query)
-        if errors:
-            return self._not_executed(errors, media)
-        op = get_operation_ast(doc, params.get("operationName"))
-        if op is None:
-            return self._not_executed([GraphQLError("could not pick an operation (check operationName)")], media)
+        prepared = self.engine.documents.prepare(params["query"], params.get("operationName"))
+        if not isinstance(prepared, Prepared):
+            return self._not_executed(prepared, media)
+        op = prepared.op
         if request.method == "GET" and op.operation != OperationType.QUERY:
             raise Refusal(405, "only queries may be sent with GET", headers={"Allow": "POST"})
         if op.operation == OperationType.SUBSCRIPTION:
             raise Refusal(400, "subscriptions run over WebSocket (graphql-transport-ws)")
         variables = params.get("variables") or {}
-        coerced = get_variable_values(self.schema, op.variable_definitions or [], variables)
+        coerced = self.engine.documents.coerce(prepared, variables)
         if isinstance(coerced, list):
             return self._not_executed(coerced, media)
         try:
-            context = await self.make_context(request, variables, doc, op)
+            context = await self.make_context(request, variables, prepared.doc, op)
         except AppError as e:
             status = 401 if e.code == ErrorCode.UNAUTHENTICATED else 403
             return JSONResponse({"errors": [format_error(e)]}, status, media_type=media)
         try:
-            return await self._execute(query, doc, op, params, variables, coerced, context, media)
+            result = await self.engine.execute(prepared, context, variables, coerced)
         finally:
             await context.settle()  # nothing the request started keeps running after its answer
-
-    async def _execute(self, query: str, doc: DocumentNode, op: OperationDefinitionNode, params: dict[str, Any],
-                       variables: dict[str, Any], coerced: Any, context: Any, media: str) -> Response:
-        planned = self._plan(query, params.get("operationName")) if self.fast_fields else None
-        if planned is not None:
-            out = await fast_path.execute(self.schema, planned[0], self.fast_fields, context, coerced, planned[1])
-            if isinstance(out, fast_path.Raw):
-                return Response(out.body(), 200, media_type=media)
-            raised = out.get("errors")
-            if raised:
-                out["errors"] = [format_error(e) for e in raised]
-            return _answer(out, raised, media)
-        result = execute(self.schema, doc, context_value=context, variable_values=variables,
-                         operation_name=params.get("operationName"))
-        if not isinstance(result, ExecutionResult):
-            result = await result
-        return _answer(_payload(result, op), result.errors, media)
+        if isinstance(result, Raw):
+            return Response(result.body(), 200, media_type=media)
+        return _answer(result, media)
 
 
 def _json(raw: str | bytes | bytearray, what: str) -> Any:
@@ -250,10 +175,3 @@ def _json(raw: str | bytes | bytearray, what: str) -> Any:
         raise Refusal(400, f"{what} is not valid JSON") from e
     except RecursionError as e:  # the decoder recurses per level and gives up near 1,000
         raise Refusal(400, f"{what} nests JSON too deeply to decode") from e
-
-
-def _payload(result: ExecutionResult, _op: OperationDefinitionNode) -> dict[str, Any]:
-    out: dict[str, Any] = {"data": result.data}
-    if result.errors:
-        out["errors"] = [format_error(e) for e in result.errors]
-    return out

@@ -1,9 +1,11 @@
-"""graphql-transport-ws on /graphql, through Strawberry's handler.
+"""graphql-transport-ws on /graphql: Strawberry's protocol handler, the engine's operations.
 
 The token comes in the connection_init payload; a missing or bad one closes the socket with
-4401 before the connection is acknowledged. Every operation then passes the same admission as an
-HTTP request (api.access.admit): scope logging, read-only refusal, and its own context carrying
-the operation's variables as sent, which is what a signature covers. A sign-out, revocation or
+4401 before the connection is acknowledged. Every operation then runs as an HTTP request does
+(api/engine): the same limits, parsing, rules, variable coercion and error formatter, then the same
+admission (api.access.admit): scope logging, read-only refusal, and its own context carrying the
+operation's variables as sent, which is what a signature covers. An operation refused before it
+runs gets an `error` message; a result, `next` messages, then `complete`. A sign-out, revocation or
 role change closes the socket (api.sockets) with 4401 or 4403.
 """
 
@@ -11,37 +13,33 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing, suppress
-from typing import Any
+from typing import Any, cast
 
-from graphql import GraphQLError, located_error
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationDefinitionNode, OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import GraphQL
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-    Operation,
-    _OperationStreamClosed,
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    ErrorMessage,
+    NextMessage,
+    NextMessagePayload,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
-from api.live_fast import LivePlan, LivePlanner, next_frame
+from api.engine.documents import Prepared
+from api.engine.errors import as_error, format_errors, result_json
+from api.engine.execution import Engine
+from api.engine.fast_path import Raw
 from api.sockets import OpenSocket, OpenSockets
 from policies.errors import AppError
 from resolvers.context import Context
 
-
-class OperationRefused(Exception):
-    """A subscribe message refused before it runs (the document's limits), with its errors."""
-
-    def __init__(self, errors: list[GraphQLError]) -> None:
-        super().__init__(errors[0].message)
-        for e in errors:  # a syntax error comes from the parser without a code
-            e.extensions = {"code": "VALIDATION_FAILED", **(e.extensions or {})}
-        self.errors = errors
+# The admission of one operation: the connection's context, the document, its operation, the variables as sent.
+Admit = Callable[[Context, DocumentNode, OperationDefinitionNode, dict[str, Any] | None], Awaitable[Context]]
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -49,45 +47,28 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         view: LiveGraphQL = self.view  # type: ignore[assignment]
-        try:
-            context = await view.admit_ws(self.context, operation.query, operation.operation_name,
-                                          operation.variables)
-        except AppError as exc:
-            with suppress(Exception):
-                await operation.send_initial_errors([exc])
+        engine = view.engine
+        variables = operation.variables or {}
+        too_deep = engine.documents.check_variables(variables)
+        if too_deep:  # the first, as HTTP refuses the request
+            await self._refuse(operation, too_deep[:1], pre_execution=True)
             return
-        except OperationRefused as refused:
-            with suppress(Exception):
-                await operation.send_initial_errors(refused.errors)
+        prepared = engine.documents.prepare(operation.query, operation.operation_name)
+        if not isinstance(prepared, Prepared):
+            await self._refuse(operation, prepared, pre_execution=True)
             return
-        try:
-            await self._run(operation, context)
-        finally:
-            await context.settle()  # nothing the operation started keeps running after it
-
-    async def _run(self, operation: Operation[Context, None], context: Context) -> None:
-        view: LiveGraphQL = self.view  # type: ignore[assignment]
-        plan = view.live.plan(operation.query, operation.operation_name) if view.live is not None else None
-        if plan is None:
-            await self._run_executor(operation, context)
+        coerced = engine.documents.coerce(prepared, variables)
+        if isinstance(coerced, list):
+            await self._refuse(operation, coerced, pre_execution=True)
             return
         try:
-            await self._run_live(operation, plan, view.live, context)  # type: ignore[arg-type]
+            context = await view.admit_ws(self.context, prepared.doc, prepared.op, variables)
+        except Exception as exc:  # a refusal (coded), or a database out of reach: answered, not raised
+            await self._refuse(operation, [as_error(exc)])
+            return
+        try:
+            await self._run(operation, engine, prepared, context, variables, coerced)
         except (WebSocketDisconnected, WebSocketDisconnect):
-            return
-        with suppress(Exception):
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
-
-    async def _run_executor(self, operation: Operation[Context, None], context: Context) -> None:
-        """Strawberry's run_operation, with this operation's own context instead of the connection's."""
-        try:
-            result_source = await self.schema.stream(
-                operation.query, variable_values=operation.variables, context_value=context,
-                root_value=self.root_value, operation_name=operation.operation_name)
-            async with aclosing(result_source):
-                await self._send_result_stream(operation, result_source)
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
-        except _OperationStreamClosed:
             return
         except Exception as error:  # as Strawberry does: log, complete, forget the operation
             await self.handle_task_exception(error)
@@ -95,28 +76,39 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
             raise
+        finally:
+            await context.settle()  # nothing the operation started keeps running after it
+        with suppress(Exception):
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
-    async def _run_live(self, operation: Operation[Context, None], plan: LivePlan, planner: LivePlanner,
-                        context: Context) -> None:
-        """Stream a planned subscription: each event's JSON written once per query, sent as is."""
-        coerced = get_variable_values(planner.schema, plan.op.variable_definitions or [], operation.variables or {})
-        if isinstance(coerced, list):
-            await operation.send_initial_errors(coerced)
+    async def _run(self, operation: Operation[Context, None], engine: Engine, prepared: Prepared, context: Context,
+                   variables: dict[str, Any], coerced: Any) -> None:
+        if prepared.op.operation != OperationType.SUBSCRIPTION:
+            await self._send(operation, await engine.execute(prepared, context, variables, coerced))
             return
-        sub_type = planner.schema.subscription_type
-        assert sub_type is not None
-        ws = self.websocket.ws  # type: ignore[attr-defined]
-        try:
-            args = get_argument_values(sub_type.fields[plan.root.name.value], plan.root, coerced)
-            async with aclosing(plan.stream(context, args, plan.render)) as texts:
-                async for text in texts:
-                    if operation.completed:
-                        return
-                    await ws.send_text(next_frame(operation.id, plan.key, text))
-        except (AppError, GraphQLError) as exc:  # refused: a result with the coded error, as the executor does
-            err = located_error(exc, [plan.root], [plan.key])
-            await operation.send_operation_message({"id": operation.id, "type": "next",
-                                                    "payload": {"data": None, "errors": [err.formatted]}})
+        responses = await engine.subscribe(prepared, context, variables, coerced)
+        if isinstance(responses, ExecutionResult):  # refused before its stream started
+            await self._refuse(operation, responses.errors or [])
+            return
+        async with aclosing(responses) as stream:
+            async for response in stream:
+                if operation.completed:
+                    return
+                await self._send(operation, response)
+
+    async def _send(self, operation: Operation[Context, None], response: ExecutionResult | Raw) -> None:
+        if isinstance(response, Raw):  # JSON written once per event and query, sent as is
+            if not operation.completed:
+                await self.websocket.ws.send_text(response.frame(operation.id))  # type: ignore[attr-defined]
+            return
+        await operation.send_operation_message(
+            NextMessage(id=operation.id, type="next", payload=cast(NextMessagePayload, result_json(response))))
+
+    async def _refuse(self, operation: Operation[Context, None], errors: list[GraphQLError],
+                      pre_execution: bool = False) -> None:
+        with suppress(Exception):
+            await operation.send_operation_message(
+                ErrorMessage(id=operation.id, type="error", payload=format_errors(errors, pre_execution)))
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload = message.get("payload") or {}
@@ -150,18 +142,16 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 class LiveGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
 
-    def __init__(self, schema: Any, *, base_context: Callable[[WebSocket], Context],
-                 authenticate: Callable[[Any, Context], Awaitable[Any]],
-                 admit: Callable[[Context, str, str | None, dict[str, Any] | None], Awaitable[Context]],
-                 sockets: OpenSockets, allowed_origins: tuple[str, ...] = (),
-                 live: LivePlanner | None = None) -> None:
+    def __init__(self, schema: Any, engine: Engine, *, base_context: Callable[[WebSocket], Context],
+                 authenticate: Callable[[Any, Context], Awaitable[Any]], admit: Admit,
+                 sockets: OpenSockets, allowed_origins: tuple[str, ...] = ()) -> None:
         super().__init__(schema, graphql_ide=None, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          allowed_origins=allowed_origins, max_subscriptions_per_connection=50)
+        self.engine = engine
         self._base_context = base_context
         self.authenticate_ws = authenticate
         self.admit_ws = admit
         self.sockets = sockets
-        self.live = live
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         assert isinstance(request, WebSocket)

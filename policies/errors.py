@@ -36,6 +36,8 @@ class ErrorCode(StrEnum):
 # UNAVAILABLE is the one code a client retries unchanged, after this many seconds.
 RETRY_AFTER_SECONDS = 5
 UNAVAILABLE_MESSAGE = "the database cannot be reached right now; retry in a few seconds"
+# What a client is told of an unexpected exception (the rest goes to the log).
+INTERNAL_MESSAGE = "internal server error"
 
 
 class AppError(GraphQLError):
@@ -118,6 +120,22 @@ def _outage(e: BaseException) -> bool:
 def is_outage(exc: BaseException | None) -> bool:
     """Whether an exception means the database, or the connection to it, is down or was cut."""
     return any(_outage(e) for e in _causes(exc))
+
+
+def public_error(error: GraphQLError, pre_execution: bool = False) -> GraphQLError:
+    """The error as a client sees it on every transport and path: with `extensions.code`, an outage
+    as UNAVAILABLE with a fixed message, an unexpected exception masked as INTERNAL_SERVER_ERROR
+    (locations and path kept). `pre_execution`: the request was refused before it ran."""
+    error = public_outage(error)
+    code = code_for(error, pre_execution)
+    extensions = error.extensions or {}
+    if code is None:
+        return GraphQLError(INTERNAL_MESSAGE, error.nodes, error.source, error.positions, error.path, None,
+                            {**extensions, "code": ErrorCode.INTERNAL_SERVER_ERROR.value})
+    if extensions.get("code") == code:
+        return error
+    return GraphQLError(error.message, error.nodes, error.source, error.positions, error.path, error.original_error,
+                        {**extensions, "code": code})
 
 
 def public_outage(error: GraphQLError) -> GraphQLError:

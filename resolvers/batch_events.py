@@ -11,7 +11,7 @@ from policies.errors import AppError, ErrorCode
 from records.base import utcnow
 from resolvers.context import Context
 from resolvers.plasma import batch as scoped_batch
-from subscriptions.redis_bus import Codec
+from subscriptions.codecs import Codec
 from subscriptions.topics import BATCH_TOPIC
 
 

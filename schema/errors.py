@@ -1,26 +1,18 @@
-"""Error codes on the WebSocket transport too: every error gets `extensions.code`; unexpected
-exceptions are masked (the HTTP view does the same in api/graphql_http.py)."""
+"""Error codes when the schema is run by Strawberry itself (`schema.execute`/`subscribe`, as tests and
+scripts do): every error shown as policies.errors.public_error shows it, which is what the served
+transports show too (api/engine runs HTTP and WebSocket without Strawberry's extensions)."""
 
 from __future__ import annotations
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from policies.errors import ErrorCode, code_for, public_outage
+from policies.errors import INTERNAL_MESSAGE, public_error
 
 
 class ErrorCodes(MaskErrors):
     def __init__(self) -> None:
-        super().__init__(should_mask_error=lambda e: code_for(e) is None, error_message="internal server error")
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        masked = super().anonymise_error(error)
-        masked.extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
-        return masked
+        super().__init__(error_message=INTERNAL_MESSAGE)
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        out = [public_outage(e) for e in super()._process_errors(errors)]
-        for e in out:
-            if not (e.extensions or {}).get("code"):
-                e.extensions = {**(e.extensions or {}), "code": code_for(e) or ErrorCode.INTERNAL_SERVER_ERROR.value}
-        return out
+        return [public_error(e) for e in errors]

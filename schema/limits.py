@@ -71,9 +71,8 @@ def parse_document(query: str, limits: Limits) -> DocumentNode | GraphQLError:
 
 def check_request(schema: GraphQLSchema, query: str, variables: Mapping[str, Any] | None,
                   limits: Limits) -> list[GraphQLError]:
-    """Every limit for one request, for a transport that parses and validates elsewhere (the
-    WebSocket subscribe message): call it before handing the query on. A syntax error comes back
-    as the only error, as the parser reports it."""
+    """Every limit for one request in one call (the transports check them step by step in
+    api/engine/documents.py). A syntax error comes back as the only error, as the parser reports it."""
     doc = parse_document(query, limits)
     if isinstance(doc, GraphQLError):
         return [doc]
@@ -189,9 +188,9 @@ def json_depth(value: Any) -> int:
 
 
 def limits_rule_for(limits: Limits) -> type[ASTValidationRule]:
-    """The limits as a validation rule, for paths that validate with graphql-core directly
-    (Strawberry's WebSocket handler, the live planner): a document over a limit stops the
-    validation before any other rule walks it, and the limits' errors are its only errors."""
+    """The limits as a validation rule, the first of the one rule list every transport and path
+    validates with (api/engine/documents.py): a document over a limit stops the validation before
+    any other rule walks it, and the limits' errors are its only errors."""
 
     class QueryLimits(ASTValidationRule):
         def enter_document(self, node: DocumentNode, *_: Any) -> None:
@@ -207,5 +206,5 @@ def limits_rule_for(limits: Limits) -> type[ASTValidationRule]:
 
 
 def limits_rule(max_depth: int, max_cost: int) -> type[ASTValidationRule]:
-    """The default limits with the given depth and cost."""
+    """The default limits with the given depth and cost (Strawberry's own execution of the schema)."""
     return limits_rule_for(Limits(max_depth=max_depth, max_cost=max_cost))

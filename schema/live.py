@@ -137,7 +137,7 @@ async def _sensor_updates_live(ctx: Context, args: dict[str, Any], render: Calla
         yield render(r)
 
 
-# Subscriptions the WebSocket transport may answer by projection (api/live_fast.py): the stream of
+# Subscriptions the WebSocket transport may answer by projection (api/engine/live_fast.py): the stream of
 # JSON texts and how an event becomes the field's object.
 LIVE_FIELDS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "plantState": (_plant_state_live, plant_state_message),

@@ -94,7 +94,7 @@ async def backward_json(ctx: Context, args: dict[str, Any], root: FieldNode) -> 
     return await trace_sql.document(ctx, "backward", args["code"], args.get("maxNodes", 10_000), root)
 
 
-# Root fields the HTTP view may answer by projection (api/fast_path.py): permission, resolver, and a
+# Root fields the HTTP view may answer by projection (api/engine/fast_path.py): permission, resolver, and a
 # resolver writing the JSON itself where one exists.
 FAST_FIELDS: dict[str, tuple[str, str, Any, Any]] = {
     "traceBackward": ("trace:graph", "read",

@@ -4,8 +4,8 @@ Streams rather than pub/sub because a node that loses Redis for a moment resumes
 entry it read: alarm events are not lost to a reconnect. Each topic is one stream, trimmed to about
 `maxlen` entries. A node skips its own entries (it delivered them locally already).
 
-Messages cross the wire through codecs the composition root registers per topic (the bus knows no
-domain types); a topic without a codec carries plain JSON values.
+Messages cross the wire through codecs the composition root registers per topic (subscriptions/codecs.py:
+the bus knows no domain types); a topic without a codec carries plain JSON values.
 """
 
 from __future__ import annotations
@@ -15,29 +15,18 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from subscriptions.bus import Bus
+from subscriptions.codecs import PLAIN, Codec
 
 log = logging.getLogger("plasmatwin.bus")
 
 PREFIX = "plasmatwin:bus:"
-
-
-@dataclass(frozen=True)
-class Codec:
-    encode: Callable[[Any], Any]
-    decode: Callable[[Any], Any]
-    # The bus key of a decoded message (such as a reading's tag), for keyed subscribers.
-    key: Callable[[Any], str | None] = lambda _m: None
-
-
-PLAIN = Codec(lambda m: m, lambda d: d)
 
 
 class RedisBus(Bus):

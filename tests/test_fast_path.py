@@ -8,8 +8,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from api import fast_path
 from api.app import build_services, create_app
+from api.engine import fast_path
 from demo import population
 from demo.seed import seed_stations
 from tests.conftest import GQL, make_settings
@@ -30,7 +30,7 @@ async def both(env: Any) -> Any:
                                                         cartons_per_case=2, units_per_carton=2))
     slow_settings = make_settings(db.url)
     slow_app = create_app(slow_settings, build_services(slow_settings, db))
-    slow_app.router.routes[0].app.http.fast_fields = {}  # the same app with the fast path switched off
+    slow_app.router.routes[0].app.http.engine.fast_fields = {}  # the same app with the fast path switched off
     transport = httpx.ASGITransport(app=slow_app, client=("127.0.0.1", 50001))
     async with httpx.AsyncClient(transport=transport, base_url="http://slow") as client:
         yield gql, GQL(client), db

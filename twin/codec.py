@@ -7,7 +7,7 @@ from typing import Any
 
 from records.alarms import AlarmEvent
 from records.readings import Quality, Reading
-from subscriptions.redis_bus import Codec
+from subscriptions.codecs import Codec
 from subscriptions.topics import ALARM_TOPIC, SENSOR_TOPIC
 
 ALARM_TIMES = ("began_at", "raised_at", "cleared_at", "acknowledged_at")

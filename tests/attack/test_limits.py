@@ -99,8 +99,8 @@ async def test_a_long_query_is_refused_before_it_is_parsed(gql: GQL) -> None:
 
 
 def test_the_limits_as_a_rule_stop_graphql_core_at_the_first_node() -> None:
-    """The WebSocket path validates through Strawberry with the limits as a rule: a document over
-    them gets the limits' errors only, before any other rule walks it."""
+    """Every transport validates with the limits as the first rule (api/engine/documents.py): a
+    document over them gets the limits' errors only, before any other rule walks it."""
     schema = build_schema()._schema
     rules: list[Any] = [*specified_rules, limits_rule_for(Limits())]
     errors = validate(schema, parse("{" + "viewer { username } " * 300 + "}"), rules)
@@ -119,7 +119,7 @@ def test_one_call_checks_a_websocket_request() -> None:
 
 
 async def test_the_websocket_applies_the_same_limits(signed_live: Any) -> None:
-    """A subscribe message goes through the limits HTTP applies, before Strawberry parses it."""
+    """A subscribe message goes through the limits HTTP applies (the same engine), before anything runs."""
     from tests.attack.conftest import WS, code
 
     ws = await WS.open(signed_live.live.ws_url, await signed_live.token("op.one"))

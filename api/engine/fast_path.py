@@ -4,7 +4,8 @@ selection in one pass, instead of graphql-core resolving tens of thousands of fi
 
 The answer is the same JSON the executor would produce (same keys, order, aliases, scalar
 serialisation); anything the projection does not handle (fragments, directives, arguments below
-the root) goes the normal way.
+the root) goes the normal way. The document was parsed and validated before (api/engine/documents.py)
+and errors are formatted after (api/engine/errors.py), as for every other answer.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
+    ExecutionResult,
     FieldNode,
-    GraphQLError,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -31,8 +32,6 @@ from graphql import (
     located_error,
 )
 from graphql.execution.values import VariableValues, get_argument_values
-
-from policies.errors import AppError
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,15 @@ class Raw:
 
     def body(self) -> bytes:
         return b'{"data":{' + json.dumps(self.key).encode() + b":" + self.text.encode() + b"}}"
+
+    def frame(self, operation_id: str) -> str:
+        """The graphql-transport-ws `next` message carrying this response."""
+        return '{"id":' + dumps(operation_id) + ',"type":"next","payload":{"data":{' + dumps(self.key) + ":" + \
+            self.text + "}}}"
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -145,8 +153,9 @@ def compile_projector(gtype: Any, sel: SelectionSetNode | None) -> Projector:
 
 
 async def execute(schema: GraphQLSchema, root: FieldNode, registry: dict[str, FastField], context: Any,
-                  variables: VariableValues, projector: Projector) -> dict[str, Any] | Raw:
-    """The response for a planned query: data, or the coded error exactly where the executor puts it."""
+                  variables: VariableValues, projector: Projector) -> ExecutionResult | Raw:
+    """The result of a planned query: data, or the error exactly where the executor puts it (an
+    unexpected exception too: the formatter masks it as it masks the executor's)."""
     assert schema.query_type is not None
     fdef = schema.query_type.fields[root.name.value]
     key = root.alias.value if root.alias else root.name.value
@@ -159,8 +168,8 @@ async def execute(schema: GraphQLSchema, root: FieldNode, registry: dict[str, Fa
             if text is not None:
                 return Raw(key, text)
         result = await fast.run(context, args)
-    except (AppError, GraphQLError) as exc:
+    except Exception as exc:  # as graphql-core catches a resolver's exception
         err = located_error(exc, [root], [key])
         data = None if isinstance(fdef.type, GraphQLNonNull) else {key: None}
-        return {"data": data, "errors": [err]}
-    return {"data": {key: projector(result)}}
+        return ExecutionResult(data, [err])
+    return ExecutionResult({key: projector(result)})
