@@ -21,6 +21,7 @@ from records.plasma import (
 )
 from records.quality import ColdRoomCheck, Deviation, LineClearance
 from records.readings import SensorReading
+from records.recipe import Recipe
 from records.release import ReleaseDocument
 from records.signature import ESignature
 from records.video import Camera, CameraKeyPost, KeyPost, VideoClip, VideoEvidence, VideoEvidenceClip, VideoPurge
@@ -51,6 +52,7 @@ __all__ = [
     "PlasmaStation",
     "PlasmaUnit",
     "Pool",
+    "Recipe",
     "ReleaseDocument",
     "RetestResult",
     "Role",

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Column, ForeignKey, Numeric, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from records.base import Base, BigId
+
+if TYPE_CHECKING:
+    from records.recipe import Recipe
 
 
 class DonorStatus(StrEnum):
@@ -65,6 +69,19 @@ class BatchStatus(StrEnum):
     UNDER_REVIEW = "UNDER_REVIEW"
     RELEASED = "RELEASED"
     REJECTED = "REJECTED"
+
+    def can_become(self, new: BatchStatus) -> bool:
+        """The allowed moves: production starts and completes, QA reviews, then releases or rejects
+        (a reject is possible at any point before release)."""
+        return new in _BATCH_MOVES.get(self, ())
+
+
+_BATCH_MOVES: dict[BatchStatus, tuple[BatchStatus, ...]] = {
+    BatchStatus.PLANNED: (BatchStatus.IN_PROGRESS, BatchStatus.REJECTED),
+    BatchStatus.IN_PROGRESS: (BatchStatus.COMPLETED, BatchStatus.REJECTED),
+    BatchStatus.COMPLETED: (BatchStatus.UNDER_REVIEW, BatchStatus.REJECTED),
+    BatchStatus.UNDER_REVIEW: (BatchStatus.RELEASED, BatchStatus.REJECTED),
+}
 
 
 class SampleKind(StrEnum):
@@ -219,7 +236,10 @@ class Batch(Base):
     status: Mapped[str] = mapped_column(String(16), default=BatchStatus.PLANNED.value)
     started_at: Mapped[datetime | None]
     expiry_date: Mapped[date | None]
+    # The approved master recipe version it is made by (none for batches from before recipes).
+    recipe_id: Mapped[int | None] = mapped_column(ForeignKey("recipe.id"), index=True)
     pools: Mapped[list[Pool]] = relationship(secondary=batch_pool)
+    recipe: Mapped[Recipe | None] = relationship()
 
 
 class Sample(Base):

@@ -111,7 +111,7 @@ def _batch_scope(stmt: Select[Any], scope: TraceScope) -> Select[Any]:
 
 async def batch(s: AsyncSession, batch_number: str, scope: TraceScope) -> Batch | None:
     row = (await s.execute(_batch_scope(select(Batch), scope).where(Batch.batch_number == batch_number)
-                           .options(selectinload(Batch.pools)))).scalar_one_or_none()
+                           .options(selectinload(Batch.pools), selectinload(Batch.recipe)))).scalar_one_or_none()
     if row is None and not scope.unrestricted:
         raise out_of_scope()
     found: Batch | None = row
@@ -120,7 +120,7 @@ async def batch(s: AsyncSession, batch_number: str, scope: TraceScope) -> Batch 
 
 async def batches(s: AsyncSession, scope: TraceScope, product: str | None, status: str | None, first: int,
                   after_id: int | None) -> tuple[Sequence[Batch], bool]:
-    stmt = _batch_scope(select(Batch), scope).options(selectinload(Batch.pools))
+    stmt = _batch_scope(select(Batch), scope).options(selectinload(Batch.pools), selectinload(Batch.recipe))
     if product:
         stmt = stmt.where(Batch.product == product)
     if status:

@@ -21,6 +21,7 @@ from resolvers.packaging import PackagingLevel
 from resolvers.plasma import BatchStatus, DonorStatus, UnitStatus
 from resolvers.pooling import PoolStatus
 from resolvers.receipt import ShipmentStatus
+from resolvers.recipes import RecipeStatus
 from resolvers.release import DocumentStatus
 from resolvers.retest import ResultSource, RetestItem, RetestOutcome
 from resolvers.shipments import RowOutcome
@@ -56,9 +57,37 @@ strawberry.enum(CheckResult, description="One line-clearance checklist item: PAS
 strawberry.enum(DocumentStatus, description="PREPARED (organisation-signed, waiting for the QP) or RELEASED")
 strawberry.enum(BatchEventKind, description="What happened to a batch")
 strawberry.enum(RoomGrade, description="GMP cleanliness grade; CNC: controlled, not classified")
+strawberry.enum(RecipeStatus, description="DRAFT, REVIEWED, APPROVED (the one a batch starts from) or "
+                                              "SUPERSEDED by a newer approved version")
 strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the donor to the packaging code")
 
-__all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CheckResult", "Deferral",
-           "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "NoticeKind", "PackagingLevel",
-           "PoolStatus", "Priority", "Quality", "ResultSource", "RetestItem", "RetestOutcome", "RoomGrade",
-           "RowOutcome", "SampleKind", "SampleStatus", "ShipmentStatus", "TaskKind", "TraceKind", "UnitStatus"]
+__all__ = [
+                                        "AlarmEventKind",
+                                        "AlarmSource",
+                                        "AlarmState",
+                                        "BatchEventKind",
+                                        "BatchStatus",
+                                        "CheckResult",
+                                        "Deferral",
+                                        "DeviationStatus",
+                                        "DocumentStatus",
+                                        "DonorStatus",
+                                        "EquipmentStatus",
+                                        "NoticeKind",
+                                        "PackagingLevel",
+                                        "PoolStatus",
+                                        "Priority",
+                                        "Quality",
+                                        "RecipeStatus",
+                                        "ResultSource",
+                                        "RetestItem",
+                                        "RetestOutcome",
+                                        "RoomGrade",
+                                        "RowOutcome",
+                                        "SampleKind",
+                                        "SampleStatus",
+                                        "ShipmentStatus",
+                                        "TaskKind",
+                                        "TraceKind",
+                                        "UnitStatus",
+]

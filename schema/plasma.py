@@ -118,10 +118,15 @@ class Batch:
     started_at: datetime | None
     expiry_date: date | None
     pool_codes: list[str]
+    recipe_code: str | None = strawberry.field(description="The master recipe it is made by")
+    recipe_version: int | None
 
 
-def _batch(b: res.Batch) -> Batch:
-    return of(Batch, b, pool_codes=[p.code for p in b.pools])
+def batch_of(b: res.Batch) -> Batch:
+    """The batch's type (its pools and recipe loaded)."""
+    r = b.recipe
+    return of(Batch, b, pool_codes=[p.code for p in b.pools], recipe_code=r.code if r else None,
+              recipe_version=r.version if r else None)
 
 
 @strawberry.input
@@ -146,7 +151,7 @@ class PlasmaQuery:
     @strawberry.field(extensions=can("batch:record", "read"))
     async def batch(self, info: Info[Context, None], batch_number: str) -> Batch | None:
         b = await res.get_batch(info.context, batch_number)
-        return _batch(b) if b else None
+        return batch_of(b) if b else None
 
     @strawberry.field(description="Batches, newest first; a scoped token sees only its products and batches.",
                       extensions=can("batch:record", "read"))
@@ -155,5 +160,5 @@ class PlasmaQuery:
         f = filter or BatchFilter()
         rows, more = await res.batch_page(info.context, f.product, f.status, page_size(first),
                                           decode_cursor("batch", after))
-        edges = [Edge(node=_batch(b), cursor=encode_cursor("batch", b.id)) for b in rows]
+        edges = [Edge(node=batch_of(b), cursor=encode_cursor("batch", b.id)) for b in rows]
         return connection(edges, len(edges), more, after is not None)

@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.admin import AdminMutation, AdminQuery
 from schema.alarms import AlarmMutation, AlarmQuery, AlarmSubscription
 from schema.audit import AuditQuery
+from schema.batches import BatchMutation
 from schema.certificates import CertificateMutation, CertificateQuery
 from schema.clearance import ClearanceMutation
 from schema.deviations import DeviationMutation
@@ -25,6 +26,7 @@ from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.pooling import PoolingMutation
 from schema.receipt import LabelQuery, ReceiptCloseMutation, ReceiptMutation
+from schema.recipes import RecipeMutation, RecipeQuery
 from schema.release import ReleaseMutation, ReleaseQuery
 from schema.retest import RetestMutation, RetestQuery, StationResultsMutation
 from schema.shipments import ShipmentFileMutation, ShipmentMutation
@@ -40,7 +42,7 @@ from schema.video import VideoMutation, VideoQuery
 class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
-    VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery,
+    VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
 ):
     pass
 
@@ -52,6 +54,7 @@ class Mutation(
     LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation, ReceiptCloseMutation,
     PackagingMutation, StationDonorMutation, StationResultsMutation, VideoMutation,
     AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation, LayoutMutation,
+    RecipeMutation, BatchMutation,
 ):
     pass
 

@@ -52,6 +52,7 @@ EXEMPT = {
                                   "document carries the one PAdES signature of its QP, there are no 50 to make",
     "validateDocument": "the signatures of the posted PDF, validated in memory without SQL",
     "plasmaUnitLabel.lines": "the fixed lines of one unit's label, built from its row, not a list of records",
+    "compareRecipes.differences": "computed in memory from the two versions, each read in one statement",
 }
 # Lists whose length does not follow the objects (reason), measured for a constant count all the same.
 FIXED = {"summary": "one count per kind of node"}
@@ -245,6 +246,25 @@ async def plasma_add(w: World, first: int, k: int) -> None:
 ITEMS = list(RetestItem)
 
 
+def _recipe_phase(j: int, items: int) -> dict[str, Any]:
+    return {"code": f"P{j}", "name": f"Phase {j}", "unitProcedure": "UP", "operation": "OP", "equipmentClass": "tank",
+            "instructions": "Do it.", "after": [f"P{j - 1}"] if j else [],
+            "materials": [{"code": f"M{m}", "name": "Material", "quantity": 1, "unit": "kg", "tolerancePct": 1}
+                          for m in range(items)],
+            "parameters": [{"name": f"T{m}", "unit": "°C", "low": 0, "high": 4} for m in range(items)],
+            "controls": [{"name": f"C{m}", "method": "m", "unit": "%", "low": 1} for m in range(items)]}
+
+
+async def recipes_add(w: World, first: int, k: int) -> None:
+    """k recipes; recipe i has i+1 phases, its first phase i+1 materials, parameters and controls."""
+    for i in range(first, first + k):
+        await w.signed("sup.rsa", "draftRecipe", "DraftRecipeInput", {
+            "code": f"RQ-{i}", "product": "P", "name": f"Recipe {i}", "batchSize": 1, "batchUnit": "L",
+            "changeNote": "first", "phases": [_recipe_phase(j, i + 1 if j == 0 else 0) for j in range(i + 1)]},
+            "version")
+    w.state["recipe"] = f"RQ-{first + k - 1}"
+
+
 async def stations_add(w: World, first: int, k: int) -> None:
     """k stations approved by QA; k certificates of op.one (rows: enrolment needs k keys of op.one)."""
     for i in range(first, first + k):
@@ -337,6 +357,7 @@ WORLDS = {
     "video": WorldSpec(video_add),
     "alarms": WorldSpec(alarms_add, alarms_setup),
     "stations": WorldSpec(stations_add),
+    "recipes": WorldSpec(recipes_add),
 }
 
 
@@ -363,6 +384,10 @@ class Probe:
     paths: tuple[str, ...]
     variables: Callable[[World], dict[str, Any]] = lambda _w: {}
 
+
+RECIPE = ("code version status phases { code after materials { code quantity } parameters { name low high } "
+          "controls { name low } }")
+RECIPE_PATHS = ("phases", "phases.materials", "phases.parameters", "phases.controls")
 
 PROBES = {
     "plants": Probe("plant", "op.one", f"{{ plants {{ {PLANT} }} }}", ("plants", *(f"plants.{p}" for p in
@@ -404,6 +429,10 @@ PROBES = {
     "sensorHistory": Probe("plasma", "qa.one", """query($f: DateTime!, $t: DateTime!) { sensorHistory(
         tag: "CSQ-TT-101", from: $f, to: $t, maxPoints: 200) { time value min max count } }""", ("sensorHistory",),
                            lambda _w: {"f": (NOW - timedelta(hours=2)).isoformat(), "t": NOW.isoformat()}),
+    "recipes": Probe("recipes", "qa.one", f"{{ recipes {{ {RECIPE} }} }}",
+                     ("recipes", *(f"recipes.{p}" for p in RECIPE_PATHS))),
+    "recipe": Probe("recipes", "qa.one", f"query($c: String!) {{ recipe(code: $c) {{ {RECIPE} }} }}",
+                    tuple(f"recipe.{p}" for p in RECIPE_PATHS), lambda w: {"c": w.state["recipe"]}),
     "plasmaStations": Probe("stations", "qa.one", "{ plasmaStations { code name province } }",
                             ("plasmaStations",)),
     "myCertificates": Probe("stations", "op.one", "{ myCertificates { fingerprint algorithm notAfter } }",
