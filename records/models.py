@@ -3,6 +3,7 @@
 from records.alarms import Alarm, alarm_unit
 from records.audit import AuditEvent
 from records.base import Base
+from records.execution import PhaseRun
 from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit, Shipment
 from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
 from records.plant import Area, Equipment, Plant, Room, Sensor, Site
@@ -47,6 +48,7 @@ __all__ = [
     "KeyPost",
     "LineClearance",
     "PackagingUnit",
+    "PhaseRun",
     "Plant",
     "PlasmaShipment",
     "PlasmaStation",

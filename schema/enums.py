@@ -14,6 +14,7 @@ from resolvers.batch_events import BatchEventKind
 from resolvers.clearance import CheckResult
 from resolvers.deviations import DeviationStatus
 from resolvers.equipment import EquipmentStatus
+from resolvers.execution import PhaseStatus, ValueSource
 from resolvers.layout import RoomGrade
 from resolvers.live import Quality
 from resolvers.lookback import Deferral, NoticeKind
@@ -59,35 +60,12 @@ strawberry.enum(BatchEventKind, description="What happened to a batch")
 strawberry.enum(RoomGrade, description="GMP cleanliness grade; CNC: controlled, not classified")
 strawberry.enum(RecipeStatus, description="DRAFT, REVIEWED, APPROVED (the one a batch starts from) or "
                                               "SUPERSEDED by a newer approved version")
+strawberry.enum(PhaseStatus, description="A phase of a batch: RUNNING or COMPLETED")
+strawberry.enum(ValueSource, description="TWIN (the tag's readings over the phase) or MANUAL (entered by a person)")
 strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the donor to the packaging code")
 
-__all__ = [
-                                        "AlarmEventKind",
-                                        "AlarmSource",
-                                        "AlarmState",
-                                        "BatchEventKind",
-                                        "BatchStatus",
-                                        "CheckResult",
-                                        "Deferral",
-                                        "DeviationStatus",
-                                        "DocumentStatus",
-                                        "DonorStatus",
-                                        "EquipmentStatus",
-                                        "NoticeKind",
-                                        "PackagingLevel",
-                                        "PoolStatus",
-                                        "Priority",
-                                        "Quality",
-                                        "RecipeStatus",
-                                        "ResultSource",
-                                        "RetestItem",
-                                        "RetestOutcome",
-                                        "RoomGrade",
-                                        "RowOutcome",
-                                        "SampleKind",
-                                        "SampleStatus",
-                                        "ShipmentStatus",
-                                        "TaskKind",
-                                        "TraceKind",
-                                        "UnitStatus",
-]
+__all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CheckResult", "Deferral",
+           "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "NoticeKind", "PackagingLevel",
+           "PhaseStatus", "PoolStatus", "Priority", "Quality", "RecipeStatus", "ResultSource", "RetestItem",
+           "RetestOutcome", "RoomGrade", "RowOutcome", "SampleKind", "SampleStatus", "ShipmentStatus", "TaskKind",
+           "TraceKind", "UnitStatus", "ValueSource"]

@@ -21,6 +21,7 @@ from schema.limits import limits_rule
 from schema.live import BatchEventSubscription, HistoryQuery, LiveSubscription, PlantStateSubscription
 from schema.lookback import LookbackMutation, LookbackQuery, StationDonorMutation
 from schema.packaging import PackagingMutation, PackagingQuery
+from schema.phases import ExecutionMutation, ExecutionQuery
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
 from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
@@ -43,6 +44,7 @@ class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
     VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
+    ExecutionQuery,
 ):
     pass
 
@@ -54,7 +56,7 @@ class Mutation(
     LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation, ReceiptCloseMutation,
     PackagingMutation, StationDonorMutation, StationResultsMutation, VideoMutation,
     AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation, LayoutMutation,
-    RecipeMutation, BatchMutation,
+    RecipeMutation, BatchMutation, ExecutionMutation,
 ):
     pass
 

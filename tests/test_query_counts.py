@@ -28,6 +28,7 @@ from policies.errors import AppError
 from records.alarms import Alarm, alarm_unit
 from records.audit import AuditContext, PendingEvent
 from records.db import Database
+from records.execution import PhaseRun
 from records.identity import User, UserCertificate
 from records.plant import Area, Equipment, Plant, Room, Sensor
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, RetestItem, RetestResult, batch_pool
@@ -255,6 +256,23 @@ def _recipe_phase(j: int, items: int) -> dict[str, Any]:
             "controls": [{"name": f"C{m}", "method": "m", "unit": "%", "low": 1} for m in range(items)]}
 
 
+async def phases_add(w: World, first: int, k: int) -> None:
+    """k phase runs of batch BQ-P on EQ-1; run i records i+1 parameters and i+1 controls."""
+    async with w.db.write(SYSTEM) as s:
+        batch = (await s.execute(select(Batch).where(Batch.batch_number == "BQ-P"))).scalar_one_or_none()
+        if batch is None:
+            batch = Batch(batch_number="BQ-P", product=ALBUMIN, status="IN_PROGRESS", started_at=NOW)
+            s.add(batch)
+            await s.flush()
+        eq = (await s.execute(select(Equipment.id).where(Equipment.code == "EQ-1"))).scalar_one()
+        for i in range(first, first + k):
+            values = [{"name": f"V{j}", "unit": "°C", "low": 0, "high": 4, "tag": None, "source": "MANUAL",
+                       "value": 2.0, "within": True, "enteredBy": "op.one"} for j in range(i + 1)]
+            s.add(PhaseRun(batch_id=batch.id, phase_code=f"P{i}", status="COMPLETED", equipment_id=eq, pre_check={},
+                           started_at=NOW, started_by="op.one", completed_at=NOW, completed_by="op.one",
+                           parameters=values, controls=values, exception=False))
+
+
 async def recipes_add(w: World, first: int, k: int) -> None:
     """k recipes; recipe i has i+1 phases, its first phase i+1 materials, parameters and controls."""
     for i in range(first, first + k):
@@ -358,6 +376,7 @@ WORLDS = {
     "alarms": WorldSpec(alarms_add, alarms_setup),
     "stations": WorldSpec(stations_add),
     "recipes": WorldSpec(recipes_add),
+    "phases": WorldSpec(phases_add),
 }
 
 
@@ -433,6 +452,9 @@ PROBES = {
                      ("recipes", *(f"recipes.{p}" for p in RECIPE_PATHS))),
     "recipe": Probe("recipes", "qa.one", f"query($c: String!) {{ recipe(code: $c) {{ {RECIPE} }} }}",
                     tuple(f"recipe.{p}" for p in RECIPE_PATHS), lambda w: {"c": w.state["recipe"]}),
+    "batchPhases": Probe("phases", "qa.one", '{ batchPhases(batchNumber: "BQ-P") { phaseCode status equipmentCode '
+                                             'parameters { name value within } controls { name value } } }',
+                         ("batchPhases", "batchPhases.parameters", "batchPhases.controls")),
     "plasmaStations": Probe("stations", "qa.one", "{ plasmaStations { code name province } }",
                             ("plasmaStations",)),
     "myCertificates": Probe("stations", "op.one", "{ myCertificates { fingerprint algorithm notAfter } }",

@@ -39,9 +39,26 @@ async def _batch(w: World) -> dict[str, Any]:
     return {"batchNumber": "CASE-B1", "recipeCode": "CASE-MR", "poolCodes": [pool["poolCode"]], "reason": "plan"}
 
 
+CHECKED = ["equipment clean and ready", "no product, material or document of the previous batch",
+           "materials and documents for this phase present"]
+
+
+async def _phase_start(w: World) -> dict[str, Any]:
+    inp = await _batch(w)
+    await w.call("sup.rsa", "createBatch", inp)
+    return {"batchNumber": "CASE-B1", "phaseCode": "P1", "equipmentCode": "EQ-1", "confirmed": CHECKED}
+
+
+async def _phase_end(w: World) -> dict[str, Any]:
+    await w.call("op.one", "startPhase", await _phase_start(w))
+    return {"batchNumber": "CASE-B1", "phaseCode": "P1", "manual": [{"name": "Temperature", "value": 5.0}]}
+
+
 CASES: dict[str, Case] = {
     "draftRecipe": Case("sup.rsa", _draft),
     "reviewRecipe": Case("qa.two", _drafted, "REVIEWED"),
     "approveRecipe": Case("qa.sig", _reviewed, "APPROVED"),
     "createBatch": Case("sup.rsa", _batch),
+    "startPhase": Case("op.one", _phase_start),
+    "completePhase": Case("op.one", _phase_end),
 }

@@ -1,0 +1,250 @@
+"""Guided execution of a batch's phases (PR-38, PR-40, PR-41, PR-44, PR-45, PR-47, PR-49, PR-51).
+
+A phase starts only in the recipe's order (each phase it comes after complete), on equipment of the
+phase's class that is usable now (status, cleaning, sterilisation and calibration in date: the
+refusal names the reason) and after the pre-operation check is confirmed. It completes with the
+critical process parameters taken from the twin's readings of their tags over the time the phase ran
+(min, max, average, count) or entered by hand where the recipe gives no tag, the in-process control
+results and the yield; anything outside its limits marks the phase as an exception and raises a
+deviation against the batch at once. The operator signs; where the recipe asks, a second person
+verifies in the same request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from policies.errors import AppError, ErrorCode
+from records.base import utcnow
+from records.execution import PhaseRun as PhaseRun
+from records.execution import PhaseStatus as PhaseStatus  # the value lists, for the schema
+from records.execution import ValueSource as ValueSource
+from records.plant import Equipment, EquipmentStatus, Sensor
+from records.plasma import Batch, BatchStatus
+from records.quality import Deviation, DeviationStatus
+from records.readings import SensorReading
+from resolvers import plasma
+from resolvers.context import Context
+from resolvers.signed import Second, Signatures, SignedRequest, perform
+
+PRE_CHECK = ("equipment clean and ready", "no product, material or document of the previous batch",
+             "materials and documents for this phase present")
+UNUSABLE = (EquipmentStatus.FAULT, EquipmentStatus.MAINTENANCE, EquipmentStatus.OUT_OF_SERVICE)
+
+
+@dataclass(frozen=True)
+class Step:
+    batch: Batch
+    phase: dict[str, Any]
+    equipment: Equipment | None = None
+
+
+def _conflict(message: str) -> AppError:
+    return AppError(ErrorCode.CONFLICT, message)
+
+
+async def _step(s: AsyncSession, batch_number: str, phase_code: str) -> Step:
+    batch = (await s.execute(select(Batch).where(Batch.batch_number == batch_number)
+                             .options(selectinload(Batch.recipe)))).scalar_one_or_none()
+    if batch is None:
+        raise AppError(ErrorCode.NOT_FOUND, f"no batch {batch_number}")
+    if batch.recipe is None:
+        raise _conflict(f"batch {batch_number} has no master recipe to execute")
+    phase = next((p for p in batch.recipe.procedure if p["code"] == phase_code), None)
+    if phase is None:
+        raise AppError(ErrorCode.NOT_FOUND, f"recipe {batch.recipe.code} has no phase {phase_code}")
+    return Step(batch, phase)
+
+
+def unusable(e: Equipment, equipment_class: str, today: date) -> list[str]:
+    """Why this equipment cannot run the phase now (PR-06); empty when it can."""
+    reasons = []
+    if e.kind != equipment_class:
+        reasons.append(f"it is a {e.kind}, the phase needs a {equipment_class}")
+    if e.status in UNUSABLE:
+        reasons.append(f"its status is {e.status}")
+    for what, state, good, until in (("cleaning", e.cleaning_status, "CLEAN", e.cleaning_valid_until),
+                                     ("sterilisation", e.sterilization_status, "STERILE", e.sterilization_valid_until),
+                                     ("calibration", e.calibration_status, "CALIBRATED", e.calibration_valid_until)):
+        if state is not None and state != good:
+            reasons.append(f"its {what} status is {state}")
+        elif until is not None and until < today:
+            reasons.append(f"its {what} expired on {until.isoformat()}")
+    return reasons
+
+
+async def start(ctx: Context, req: SignedRequest, batch_number: str, phase_code: str, equipment_code: str,
+                confirmed: list[str]) -> PhaseRun:
+    """Start a phase; signed PERFORMED by the operator."""
+    async def clean() -> Step:
+        missing = [c for c in PRE_CHECK if c not in confirmed]
+        if missing:
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"confirm the pre-operation check: {'; '.join(missing)}")
+        async with ctx.db.read() as s:
+            step = await _step(s, batch_number, phase_code)
+            runs = {r.phase_code: r for r in (await s.execute(select(PhaseRun).where(
+                PhaseRun.batch_id == step.batch.id))).scalars()}
+            equipment = (await s.execute(select(Equipment).where(Equipment.code == equipment_code))
+                         ).scalar_one_or_none()
+        if step.batch.status not in (BatchStatus.PLANNED, BatchStatus.IN_PROGRESS):
+            raise _conflict(f"batch {batch_number} is {step.batch.status}")
+        if phase_code in runs:
+            raise _conflict(f"phase {phase_code} of {batch_number} was started at {runs[phase_code].started_at}")
+        waiting = [a for a in step.phase["after"] if runs.get(a) is None or runs[a].status != PhaseStatus.COMPLETED]
+        if waiting:
+            raise _conflict(f"phase {phase_code} comes after {', '.join(waiting)}, not complete yet")
+        if equipment is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no equipment {equipment_code}")
+        reasons = unusable(equipment, step.phase["equipment_class"], utcnow().date())
+        if reasons:
+            raise _conflict(f"{equipment_code} cannot be used: {'; '.join(reasons)}")
+        return Step(step.batch, step.phase, equipment)
+
+    async def save(s: AsyncSession, step: Step, signatures: Signatures[Step]) -> PhaseRun:
+        assert step.equipment is not None
+        now = utcnow()
+        run = PhaseRun(batch_id=step.batch.id, phase_code=phase_code, status=PhaseStatus.RUNNING.value,
+                       equipment_id=step.equipment.id, pre_check=dict.fromkeys(PRE_CHECK, True), started_at=now,
+                       started_by=signatures.signer)
+        s.add(run)
+        batch = await s.get(Batch, step.batch.id)
+        assert batch is not None
+        if batch.status == BatchStatus.PLANNED:
+            batch.status, batch.started_at = BatchStatus.IN_PROGRESS.value, now
+        await s.flush()
+        await signatures.bind(s, "phase_run", str(run.id), {
+            "batch": batch_number, "phase": phase_code, "equipment": equipment_code, "startedAt": now.isoformat()})
+        return run
+
+    return await perform(ctx, req, reason=f"phase {phase_code} of {batch_number} started", clean=clean, save=save,
+                         conflict=f"phase {phase_code} of {batch_number} was started meanwhile")
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    value: float
+    reason: str | None = None
+
+
+def _within(low: float | None, high: float | None, lo: float | None, hi: float | None) -> bool:
+    return (low is None or (lo is not None and lo >= low)) and (high is None or (hi is not None and hi <= high))
+
+
+async def _captured(s: AsyncSession, p: dict[str, Any], since: datetime, until: datetime) -> dict[str, Any]:
+    """A tagged parameter over the phase: the twin's readings of its tag (PR-41, PR-47)."""
+    lo, hi, avg, n = (await s.execute(
+        select(func.min(SensorReading.value), func.max(SensorReading.value), func.avg(SensorReading.value),
+               func.count(SensorReading.value)).join(Sensor, Sensor.id == SensorReading.sensor_id)
+        .where(Sensor.tag == p["tag"], SensorReading.source_time >= since, SensorReading.source_time <= until))).one()
+    within = n > 0 and _within(p["low"], p["high"], lo, hi)
+    return {**p, "source": ValueSource.TWIN.value, "min": lo, "max": hi, "avg": avg, "count": n, "within": within,
+            **({} if n else {"problem": "no readings of the tag while the phase ran"})}
+
+
+def _entered(p: dict[str, Any], e: Entry | None, who: str) -> dict[str, Any]:
+    if e is None:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"enter {p['name']} ({p['unit']}): the recipe gives no tag for it")
+    return {**p, "source": ValueSource.MANUAL.value, "value": e.value, "within": _within(p["low"], p["high"],
+            e.value, e.value), "enteredBy": who, "reason": e.reason}
+
+
+@dataclass(frozen=True)
+class Completion:
+    run: PhaseRun
+    step: Step
+
+
+async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_code: str, manual: list[Entry],
+                   controls: list[Entry], yield_pct: float | None) -> PhaseRun:
+    """Complete a running phase with its values; PERFORMED, and VERIFIED by a second person where the
+    recipe asks. An excursion raises a deviation against the batch in the same transaction."""
+    p = ctx.signed_in()
+
+    async def clean() -> Completion:
+        async with ctx.db.read() as s:
+            step = await _step(s, batch_number, phase_code)
+            run = (await s.execute(select(PhaseRun).where(PhaseRun.batch_id == step.batch.id,
+                                                          PhaseRun.phase_code == phase_code))).scalar_one_or_none()
+        if run is None or run.status != PhaseStatus.RUNNING:
+            raise _conflict(f"phase {phase_code} of {batch_number} is not running")
+        needs_check = "VERIFIED" in step.phase["signatures"]
+        if needs_check and req.second is None:
+            raise AppError(ErrorCode.SIGNATURE_REQUIRED, f"phase {phase_code} needs a second person's verification")
+        if req.second is not None:
+            await ctx.require_duty("verify", "phase_run", str(run.id), "whoever performs a phase cannot verify it",
+                                   subject=req.second.signer, performed_by=p.username)
+        known = {x["name"] for x in step.phase["parameters"]} | {x["name"] for x in step.phase["controls"]}
+        unknown = [e.name for e in (*manual, *controls) if e.name not in known]
+        if unknown:
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"not in the recipe's phase: {', '.join(unknown)}")
+        return Completion(run, step)
+
+    async def save(s: AsyncSession, c: Completion, signatures: Signatures[Completion]) -> PhaseRun:
+        run = await s.get(PhaseRun, c.run.id)
+        assert run is not None
+        if run.status != PhaseStatus.RUNNING:
+            raise _conflict(f"phase {phase_code} of {batch_number} was completed meanwhile")
+        now = utcnow()
+        by_name = {e.name: e for e in manual}
+        params = [await _captured(s, x, run.started_at, now) if x.get("tag") else _entered(x, by_name.get(x["name"]),
+                  p.username) for x in c.step.phase["parameters"]]
+        results = {e.name: e for e in controls}
+        checks = [_entered(x, results.get(x["name"]), p.username) for x in c.step.phase["controls"]]
+        low, high = c.step.phase.get("yield_low_pct"), c.step.phase.get("yield_high_pct")
+        if low is not None and yield_pct is None:
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"enter the yield of phase {phase_code} (%)")
+        outside = [x["name"] for x in (*params, *checks) if not x["within"]]
+        if low is not None and yield_pct is not None and not low <= yield_pct <= (high or low):
+            outside.append(f"yield {yield_pct} % (limits {low}-{high} %)")
+        run.status, run.completed_at, run.completed_by = PhaseStatus.COMPLETED.value, now, signatures.signer
+        run.verified_by, run.parameters, run.controls = signatures.second_signer, params, checks
+        run.yield_pct, run.exception = yield_pct, bool(outside)
+        if outside:
+            await _deviation(s, c.step.batch, phase_code, outside, p.username)
+        await _finish_batch(s, c.step)
+        await s.flush()
+        await signatures.bind(s, "phase_run", str(run.id), {
+            "batch": batch_number, "phase": phase_code, "parameters": params, "controls": checks,
+            "yieldPct": yield_pct, "exception": run.exception})
+        return run
+
+    return await perform(ctx, req, reason=f"phase {phase_code} of {batch_number} completed", clean=clean, save=save,
+                         second=Second(("VERIFIED",), "the verifier's signature", required=False))
+
+
+async def _deviation(s: AsyncSession, batch: Batch, phase_code: str, outside: list[str], who: str) -> None:
+    """PR-51, PR-55: an excursion becomes a deviation of the batch at once, for QA to investigate."""
+    now = utcnow()
+    count = (await s.execute(select(func.count()).select_from(Deviation))).scalar_one()
+    s.add(Deviation(number=f"DEV-{now:%Y}-{count + 1:05d}", title=f"{batch.batch_number} {phase_code}: outside limits",
+                    description="Outside the recipe's limits: " + "; ".join(outside), batch_id=batch.id,
+                    raised_by=who, raised_at=now, status=DeviationStatus.OPEN.value))
+
+
+async def _finish_batch(s: AsyncSession, step: Step) -> None:
+    """The batch is COMPLETED when every phase of its recipe is."""
+    done = set((await s.execute(select(PhaseRun.phase_code).where(
+        PhaseRun.batch_id == step.batch.id, PhaseRun.status == PhaseStatus.COMPLETED))).scalars())
+    assert step.batch.recipe is not None
+    if {x["code"] for x in step.batch.recipe.procedure} <= done:
+        batch = await s.get(Batch, step.batch.id)
+        assert batch is not None
+        batch.status = BatchStatus.COMPLETED.value
+
+
+async def runs(ctx: Context, batch_number: str) -> list[tuple[PhaseRun, str]]:
+    """The batch's phase runs in start order, with their equipment codes; none for a batch out of scope."""
+    async with ctx.db.read() as s:
+        if await plasma.batch(s, batch_number, ctx.scope()) is None:
+            return []
+        rows = (await s.execute(select(PhaseRun, Equipment.code).join(Equipment, Equipment.id == PhaseRun.equipment_id)
+                                .join(Batch, Batch.id == PhaseRun.batch_id).where(Batch.batch_number == batch_number)
+                                .order_by(PhaseRun.id))).all()
+    return [(r, code) for r, code in rows]

@@ -1,0 +1,119 @@
+"""Guided execution of a batch's phases: start in order on usable equipment, complete with values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import execution as res
+from resolvers.context import Context
+from schema.convert import of
+from schema.enums import PhaseStatus, ValueSource
+from schema.permissions import can
+from schema.signing import SignatureInput, signed
+
+
+@strawberry.type(description="A parameter or in-process control as recorded when the phase completed.")
+class RecordedValue:
+    name: str
+    unit: str
+    low: float | None
+    high: float | None
+    tag: str | None
+    source: ValueSource
+    value: float | None = strawberry.field(description="The value entered (MANUAL)")
+    min: float | None = strawberry.field(description="Over the phase (TWIN)")
+    max: float | None
+    avg: float | None
+    count: int | None
+    within: bool
+    problem: str | None
+    entered_by: str | None
+    reason: str | None
+
+
+def _value(d: dict[str, Any]) -> RecordedValue:
+    keys = ("tag", "value", "min", "max", "avg", "count", "problem", "reason")
+    return of(RecordedValue, {**dict.fromkeys(keys), **d, "entered_by": d.get("enteredBy")})
+
+
+@strawberry.type(description="One executed phase of a batch (eBR: GXKSSJ/GXJSSJ, operators, CPPs, IPCs, yield).")
+class PhaseRun:
+    phase_code: str
+    status: PhaseStatus
+    equipment_code: str
+    started_at: datetime
+    started_by: str
+    completed_at: datetime | None
+    completed_by: str | None
+    verified_by: str | None
+    parameters: list[RecordedValue]
+    controls: list[RecordedValue]
+    yield_pct: float | None
+    exception: bool = strawberry.field(description="A value was outside its limits: a deviation was raised")
+
+
+def run_of(r: res.PhaseRun, equipment_code: str) -> PhaseRun:
+    return of(PhaseRun, r, equipment_code=equipment_code, parameters=[_value(x) for x in r.parameters or []],
+              controls=[_value(x) for x in r.controls or []])
+
+
+@strawberry.input
+class StartPhaseInput:
+    batch_number: str
+    phase_code: str
+    equipment_code: str
+    confirmed: list[str] = strawberry.field(description="The pre-operation check items confirmed (preOperationCheck)")
+
+
+@strawberry.input
+class EnteredValueInput:
+    name: str
+    value: float
+    reason: str | None = None
+
+
+@strawberry.input
+class CompletePhaseInput:
+    batch_number: str
+    phase_code: str
+    manual: list[EnteredValueInput] = strawberry.field(default_factory=list,
+                                                       description="Parameters the recipe gives no tag for")
+    controls: list[EnteredValueInput] = strawberry.field(default_factory=list)
+    yield_pct: float | None = None
+
+
+@strawberry.type
+class ExecutionQuery:
+    @strawberry.field(description="The items an operator confirms before a phase starts (PR-38).",
+                      extensions=can("batch:phase", "read"))
+    def pre_operation_check(self) -> list[str]:
+        return list(res.PRE_CHECK)
+
+    @strawberry.field(description="A batch's executed phases, in start order.", extensions=can("batch:phase", "read"))
+    async def batch_phases(self, info: Info[Context, None], batch_number: str) -> list[PhaseRun]:
+        return [run_of(r, code) for r, code in await res.runs(info.context, batch_number)]
+
+
+@strawberry.type
+class ExecutionMutation:
+    @strawberry.mutation(description="Start a phase in the recipe's order on usable equipment; signed PERFORMED.",
+                         extensions=can("batch:phase", "write"))
+    async def start_phase(self, info: Info[Context, None], input: StartPhaseInput,
+                          signature: SignatureInput) -> PhaseRun:
+        r = await res.start(info.context, signed(info, signature), input.batch_number, input.phase_code,
+                            input.equipment_code, input.confirmed)
+        return run_of(r, input.equipment_code)
+
+    @strawberry.mutation(description="Complete a running phase with its values; signed PERFORMED, and VERIFIED by a "
+                                     "second person where the recipe asks.", extensions=can("batch:phase", "write"))
+    async def complete_phase(self, info: Info[Context, None], input: CompletePhaseInput, signature: SignatureInput,
+                             verification: SignatureInput | None = None) -> PhaseRun:
+        r = await res.complete(info.context, signed(info, signature, verification), input.batch_number,
+                               input.phase_code, [res.Entry(e.name, e.value, e.reason) for e in input.manual],
+                               [res.Entry(e.name, e.value, e.reason) for e in input.controls], input.yield_pct)
+        runs = await res.runs(info.context, input.batch_number)
+        return next(run_of(x, code) for x, code in runs if x.id == r.id)
