@@ -76,6 +76,14 @@ class EquipmentStatus(StrEnum):
     OUT_OF_SERVICE = "OUT_OF_SERVICE"
 
 
+class CareKind(StrEnum):
+    """What keeps equipment fit for use (B.2): cleaning QJ*, sterilisation MJ*, calibration JY*."""
+
+    CLEANING = "CLEANING"
+    STERILIZATION = "STERILIZATION"
+    CALIBRATION = "CALIBRATION"
+
+
 class Equipment(Base):
     """Appendix B.2: name SBMC, code SBBH, status YXZT, cleaning QJ*, sterilisation MJ*, calibration JY*."""
 

@@ -14,6 +14,7 @@ from resolvers.batch_events import BatchEventKind
 from resolvers.clearance import CheckResult
 from resolvers.deviations import DeviationStatus
 from resolvers.equipment import EquipmentStatus
+from resolvers.equipment_care import CareKind
 from resolvers.execution import PhaseStatus, ValueSource
 from resolvers.layout import RoomGrade
 from resolvers.live import Quality
@@ -62,10 +63,11 @@ strawberry.enum(RecipeStatus, description="DRAFT, REVIEWED, APPROVED (the one a 
                                               "SUPERSEDED by a newer approved version")
 strawberry.enum(PhaseStatus, description="A phase of a batch: RUNNING or COMPLETED")
 strawberry.enum(ValueSource, description="TWIN (the tag's readings over the phase) or MANUAL (entered by a person)")
+strawberry.enum(CareKind, description="What keeps equipment fit for use (B.2): cleaning, sterilisation, calibration")
 strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the donor to the packaging code")
 
-__all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CheckResult", "Deferral",
-           "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "NoticeKind", "PackagingLevel",
-           "PhaseStatus", "PoolStatus", "Priority", "Quality", "RecipeStatus", "ResultSource", "RetestItem",
-           "RetestOutcome", "RoomGrade", "RowOutcome", "SampleKind", "SampleStatus", "ShipmentStatus", "TaskKind",
-           "TraceKind", "UnitStatus", "ValueSource"]
+__all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CareKind", "CheckResult",
+           "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "NoticeKind",
+           "PackagingLevel", "PhaseStatus", "PoolStatus", "Priority", "Quality", "RecipeStatus", "ResultSource",
+           "RetestItem", "RetestOutcome", "RoomGrade", "RowOutcome", "SampleKind", "SampleStatus", "ShipmentStatus",
+           "TaskKind", "TraceKind", "UnitStatus", "ValueSource"]

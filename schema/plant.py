@@ -67,6 +67,11 @@ class Equipment:
     sensors: list[Sensor]
 
 
+def equipment_of(e: res.Equipment) -> Equipment:
+    """The type of an equipment item loaded with its room and sensors."""
+    return _equipment(e, e.room.code)
+
+
 def _equipment(e: res.Equipment, room_code: str) -> Equipment:
     return of(Equipment, e, room_code=room_code,
               sensors=[of(Sensor, s, room_code=room_code, equipment_code=e.code) for s in e.sensors])

@@ -13,6 +13,7 @@ from schema.batches import BatchMutation
 from schema.certificates import CertificateMutation, CertificateQuery
 from schema.clearance import ClearanceMutation
 from schema.deviations import DeviationMutation
+from schema.equipment_care import EquipmentCareMutation
 from schema.errors import ErrorCodes
 from schema.execution import PerEventExecutionContext
 from schema.identity import IdentityMutation, IdentityQuery
@@ -56,7 +57,7 @@ class Mutation(
     LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation, ReceiptCloseMutation,
     PackagingMutation, StationDonorMutation, StationResultsMutation, VideoMutation,
     AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation, LayoutMutation,
-    RecipeMutation, BatchMutation, ExecutionMutation,
+    RecipeMutation, BatchMutation, ExecutionMutation, EquipmentCareMutation,
 ):
     pass
 

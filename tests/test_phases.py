@@ -8,12 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from records.audit import AuditContext
 from records.base import utcnow
 from records.execution import PhaseRun
-from records.plant import Equipment, Room, Sensor
+from records.plant import Room, Sensor
 from records.plasma import Batch
 from records.quality import Deviation
 from records.readings import SensorReading
@@ -128,10 +128,11 @@ async def test_equipment_out_of_date_or_wrong_and_a_missing_pre_check_are_refuse
     w = World(gql, signers, db)
     await _batch(w)
     yesterday = utcnow().date() - timedelta(days=1)
-    async with db.write(AuditContext("test", reason="cleaning validity")) as s:
-        await s.execute(update(Equipment).where(Equipment.code == "EQ-2").values(
-            cleaning_status="CLEAN", cleaning_valid_until=yesterday))
-        await s.execute(update(Equipment).where(Equipment.code == "EQ-3").values(status="MAINTENANCE"))
+    done = utcnow() - timedelta(days=8)
+    cleaning = {"equipmentCode": "EQ-2", "kind": "CLEANING", "passed": True, "performedAt": done.isoformat(),
+                "validUntil": yesterday.isoformat(), "reference": "SOP-CLN-004"}
+    await w.call("op.one", "recordEquipmentCare", cleaning)
+    await w.call("op.one", "setEquipmentStatus", {"code": "EQ-3", "status": "MAINTENANCE", "reason": "seal"})
 
     body = await _start(w, "MIX", "EQ-2")
     assert _code(body) == "CONFLICT" and f"cleaning expired on {yesterday.isoformat()}" in str(body), body

@@ -68,6 +68,14 @@ async def _layout(_: World) -> dict[str, Any]:
                               "lowLimit": 15, "highLimit": 25}]}]}]}
 
 
+async def _care(_: World) -> dict[str, Any]:
+    from datetime import UTC, datetime, timedelta
+
+    done = datetime.now(UTC) - timedelta(hours=1)
+    return {"equipmentCode": "EQ-1", "kind": "CLEANING", "passed": True, "performedAt": done.isoformat(),
+            "validUntil": (done + timedelta(days=7)).date().isoformat(), "reference": "SOP-CLN-004"}
+
+
 async def _setting(_: World) -> dict[str, Any]:
     return {"key": "audit.review.days", "value": 30, "reason": "review monthly"}
 
@@ -97,6 +105,7 @@ CASES: dict[str, Case] = {
     "createUser": Case("adm.sig", _new_user, second=("qa.sig", "APPROVED")),
     "setUserRoles": Case("adm.sig", _roles, second=("qa.sig", "APPROVED")),
     "setSetting": Case("adm.sig", _setting),
+    "recordEquipmentCare": Case("op.one", _care),
     "enrolCertificate": Case("op.new", _enrolment),
     "registerPlasmaStation": Case("qa.sig", _station, "APPROVED"),
     "importPlantLayout": Case("adm.sig", _layout, second=("qa.sig", "APPROVED")),
