@@ -31,10 +31,12 @@ from records.quality import Deviation, DeviationStatus
 from records.readings import SensorReading
 from resolvers import plasma
 from resolvers.context import Context
+from resolvers.history import history
 from resolvers.signed import Second, Signatures, SignedRequest, perform
 
 PRE_CHECK = ("equipment clean and ready", "no product, material or document of the previous batch",
              "materials and documents for this phase present")
+TREND_POINTS = 200
 UNUSABLE = (EquipmentStatus.FAULT, EquipmentStatus.MAINTENANCE, EquipmentStatus.OUT_OF_SERVICE)
 
 
@@ -144,8 +146,11 @@ async def _captured(s: AsyncSession, p: dict[str, Any], since: datetime, until: 
                func.count(SensorReading.value)).join(Sensor, Sensor.id == SensorReading.sensor_id)
         .where(Sensor.tag == p["tag"], SensorReading.source_time >= since, SensorReading.source_time <= until))).one()
     within = n > 0 and _within(p["low"], p["high"], lo, hi)
+    # The trend kept with the batch record: at most TREND_POINTS buckets over the phase (resolvers.history).
+    trend = [{"time": x.time.isoformat(), "value": x.value, "min": x.min, "max": x.max}
+             for x in await history(s, p["tag"], since, until, TREND_POINTS)] if n else []
     return {**p, "source": ValueSource.TWIN.value, "min": lo, "max": hi, "avg": avg, "count": n, "within": within,
-            **({} if n else {"problem": "no readings of the tag while the phase ran"})}
+            "trend": trend, **({} if n else {"problem": "no readings of the tag while the phase ran"})}
 
 
 def _entered(p: dict[str, Any], e: Entry | None, who: str) -> dict[str, Any]:

@@ -16,6 +16,14 @@ from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
 
+@strawberry.type
+class TrendPoint:
+    time: datetime
+    value: float | None = strawberry.field(description="The reading, or the bucket's average")
+    min: float | None
+    max: float | None
+
+
 @strawberry.type(description="A parameter or in-process control as recorded when the phase completed.")
 class RecordedValue:
     name: str
@@ -33,11 +41,14 @@ class RecordedValue:
     problem: str | None
     entered_by: str | None
     reason: str | None
+    trend: list[TrendPoint] = strawberry.field(description="The tag's trend over the phase (TWIN), at most 200 points")
 
 
 def _value(d: dict[str, Any]) -> RecordedValue:
     keys = ("tag", "value", "min", "max", "avg", "count", "problem", "reason")
-    return of(RecordedValue, {**dict.fromkeys(keys), **d, "entered_by": d.get("enteredBy")})
+    trend = [TrendPoint(time=datetime.fromisoformat(x["time"]), value=x["value"], min=x["min"], max=x["max"])
+             for x in d.get("trend", [])]
+    return of(RecordedValue, {**dict.fromkeys(keys), **d, "entered_by": d.get("enteredBy")}, trend=trend)
 
 
 @strawberry.type(description="One executed phase of a batch (eBR: GXKSSJ/GXJSSJ, operators, CPPs, IPCs, yield).")

@@ -24,7 +24,8 @@ START = """mutation($input: StartPhaseInput!, $sig: SignatureInput!) {
   startPhase(input: $input, signature: $sig) { phaseCode status equipmentCode startedBy } }"""
 COMPLETE = """mutation($input: CompletePhaseInput!, $sig: SignatureInput!, $v: SignatureInput) {
   completePhase(input: $input, signature: $sig, verification: $v) { phaseCode status exception verifiedBy yieldPct
-    parameters { name source min max count value within enteredBy } controls { name value within } } }"""
+    parameters { name source min max count value within enteredBy trend { value } } controls { name value within } }
+  }"""
 CHECKED = ["equipment clean and ready", "no product, material or document of the previous batch",
            "materials and documents for this phase present"]
 RECIPE: dict[str, Any] = {
@@ -99,7 +100,8 @@ async def test_phases_run_in_order_with_captured_parameters_and_an_excursion_rai
     body = await _complete(w, {"phaseCode": "MIX", "controls": [{"name": "pH", "value": 7.0}], "yieldPct": 96})
     mix = body["data"]["completePhase"]
     assert mix["parameters"] == [{"name": "Temperature", "source": "TWIN", "min": 4.0, "max": 6.1, "count": 3,
-                                  "value": None, "within": True, "enteredBy": None}], body
+                                  "value": None, "within": True, "enteredBy": None,
+                                  "trend": [{"value": 4.0}, {"value": 5.5}, {"value": 6.1}]}], body
     assert (mix["status"], mix["exception"], mix["controls"][0]["within"]) == ("COMPLETED", False, True)
 
     # FILL needs a second person's verification; the fill volume is entered by hand, and is out of limits.
@@ -109,7 +111,8 @@ async def test_phases_run_in_order_with_captured_parameters_and_an_excursion_rai
     done = (await _complete(w, fill, verifier="sup.rsa"))["data"]["completePhase"]
     assert (done["exception"], done["verifiedBy"]) == (True, "sup.rsa")
     assert done["parameters"][0] == {"name": "Fill volume", "source": "MANUAL", "min": None, "max": None,
-                                     "count": None, "value": 11.0, "within": False, "enteredBy": "op.one"}
+                                     "count": None, "value": 11.0, "within": False, "enteredBy": "op.one",
+                                     "trend": []}
     async with db.read() as s:
         batch = (await s.execute(select(Batch).where(Batch.batch_number == "EX-1"))).scalar_one()
         deviation = (await s.execute(select(Deviation).where(Deviation.batch_id == batch.id))).scalar_one()

@@ -54,6 +54,8 @@ EXEMPT = {
     "validateDocument": "the signatures of the posted PDF, validated in memory without SQL",
     "plasmaUnitLabel.lines": "the fixed lines of one unit's label, built from its row, not a list of records",
     "compareRecipes.differences": "computed in memory from the two versions, each read in one statement",
+    "batchPhases.parameters.trend": "stored with the phase run when it completed, read with it",
+    "batchPhases.controls.trend": "stored with the phase run (empty: controls are entered, not captured)",
 }
 # Lists whose length does not follow the objects (reason), measured for a constant count all the same.
 FIXED = {"summary": "one count per kind of node"}
