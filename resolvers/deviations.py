@@ -20,6 +20,17 @@ def content(d: Deviation) -> dict[str, object]:
     return {"number": d.number, "title": d.title, "status": d.status, "raisedBy": d.raised_by}
 
 
+async def opened(s: AsyncSession, title: str, description: str, batch_id: int | None, raised_by: str) -> Deviation:
+    """A new OPEN deviation with the next number of the year, in the caller's transaction."""
+    now = utcnow()
+    count = (await s.execute(select(func.count()).select_from(Deviation))).scalar_one()
+    d = Deviation(number=f"DEV-{now:%Y}-{count + 1:05d}", title=title, description=description, batch_id=batch_id,
+                  raised_by=raised_by, raised_at=now, status=DeviationStatus.OPEN.value)
+    s.add(d)
+    await s.flush()
+    return d
+
+
 async def raise_deviation(ctx: Context, req: SignedRequest, title: str, description: str,
                           batch_number: str | None) -> Deviation:
     p = ctx.signed_in()
@@ -36,12 +47,7 @@ async def raise_deviation(ctx: Context, req: SignedRequest, title: str, descript
                         ).scalar_one_or_none()
             if batch_id is None:
                 raise AppError(ErrorCode.NOT_FOUND, f"no batch {batch_number}")
-        now = utcnow()
-        count = (await s.execute(select(func.count()).select_from(Deviation))).scalar_one()
-        d = Deviation(number=f"DEV-{now:%Y}-{count + 1:05d}", title=title.strip(), description=description.strip(),
-                      batch_id=batch_id, raised_by=p.username, raised_at=now, status="OPEN")
-        s.add(d)
-        await s.flush()
+        d = await opened(s, title.strip(), description.strip(), batch_id, p.username)
         await signatures.bind(s, "deviation", str(d.id), content(d))
         return d
 

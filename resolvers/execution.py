@@ -27,9 +27,8 @@ from records.execution import PhaseStatus as PhaseStatus  # the value lists, for
 from records.execution import ValueSource as ValueSource
 from records.plant import Equipment, EquipmentStatus, Sensor
 from records.plasma import Batch, BatchStatus
-from records.quality import Deviation, DeviationStatus
 from records.readings import SensorReading
-from resolvers import plasma
+from resolvers import deviations, plasma
 from resolvers.context import Context
 from resolvers.history import history
 from resolvers.signed import Second, Signatures, SignedRequest, perform
@@ -226,11 +225,8 @@ async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_co
 
 async def _deviation(s: AsyncSession, batch: Batch, phase_code: str, outside: list[str], who: str) -> None:
     """PR-51, PR-55: an excursion becomes a deviation of the batch at once, for QA to investigate."""
-    now = utcnow()
-    count = (await s.execute(select(func.count()).select_from(Deviation))).scalar_one()
-    s.add(Deviation(number=f"DEV-{now:%Y}-{count + 1:05d}", title=f"{batch.batch_number} {phase_code}: outside limits",
-                    description="Outside the recipe's limits: " + "; ".join(outside), batch_id=batch.id,
-                    raised_by=who, raised_at=now, status=DeviationStatus.OPEN.value))
+    await deviations.opened(s, f"{batch.batch_number} {phase_code}: outside limits",
+                            "Outside the recipe's limits: " + "; ".join(outside), batch.id, who)
 
 
 async def _finish_batch(s: AsyncSession, step: Step) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from policies.errors import AppError, ErrorCode
 from records.alarms import Priority
 from records.plant import Area, Equipment, EquipmentStatus, Plant, Room, Sensor, Site
+from resolvers.checks import invalid, text
 from resolvers.context import Context
 from resolvers.signed import Second, Signatures, SignedRequest, perform
 from subscriptions.topics import CONFIG_TOPIC
@@ -104,19 +105,10 @@ class PlantLayout:
         return asdict(self)
 
 
-def _bad(message: str) -> AppError:
-    return AppError(ErrorCode.VALIDATION_FAILED, message)
-
-
-def _text(what: str, value: str, most: int = 200) -> None:
-    if not value.strip() or len(value) > most:
-        raise _bad(f"{what}: 1-{most} characters")
-
-
 def _once(what: str, values: Iterable[str]) -> None:
     twice = sorted(v for v, n in Counter(values).items() if n > 1)
     if twice:
-        raise _bad(f"{what} used more than once in the layout: {', '.join(twice[:10])}")
+        raise invalid(f"{what} used more than once in the layout: {', '.join(twice[:10])}")
 
 
 def inside(x: float, y: float, polygon: Sequence[tuple[float, ...]]) -> bool:
@@ -133,31 +125,31 @@ def inside(x: float, y: float, polygon: Sequence[tuple[float, ...]]) -> bool:
 
 def _sensor(s: SensorLayout, where: str) -> None:
     if not TAG.fullmatch(s.tag):
-        raise _bad(f"{where}: tag {s.tag!r}: 1-64 letters, digits, '_', '.', ':' or '-'")
-    _text(f"sensor {s.tag} name", s.name)
-    _text(f"sensor {s.tag} kind", s.kind, 32)
-    _text(f"sensor {s.tag} unit", s.unit, 16)
+        raise invalid(f"{where}: tag {s.tag!r}: 1-64 letters, digits, '_', '.', ':' or '-'")
+    text(f"sensor {s.tag} name", s.name)
+    text(f"sensor {s.tag} kind", s.kind, 32)
+    text(f"sensor {s.tag} unit", s.unit, 16)
     if s.low_limit is not None and s.high_limit is not None and s.low_limit >= s.high_limit:
-        raise _bad(f"sensor {s.tag}: lowLimit must be below highLimit")
+        raise invalid(f"sensor {s.tag}: lowLimit must be below highLimit")
     if not 0 <= s.alarm_delay_s <= 3600 or s.alarm_deadband < 0:
-        raise _bad(f"sensor {s.tag}: alarmDelayS 0-3600 and alarmDeadband at least 0")
+        raise invalid(f"sensor {s.tag}: alarmDelayS 0-3600 and alarmDeadband at least 0")
 
 
 def _room(r: RoomLayout, width: float, height: float) -> None:
     if not CODE.fullmatch(r.code):
-        raise _bad(f"room code {r.code!r}: 1-32 letters, digits, '_', '.' or '-'")
-    _text(f"room {r.code} name", r.name)
+        raise invalid(f"room code {r.code!r}: 1-32 letters, digits, '_', '.' or '-'")
+    text(f"room {r.code} name", r.name)
     if any(len(pt) != 2 for pt in r.polygon):
-        raise _bad(f"room {r.code}: each polygon point is [x, y]")
+        raise invalid(f"room {r.code}: each polygon point is [x, y]")
     if len(r.polygon) < 3 or any(not (0 <= x <= width and 0 <= y <= height) for x, y in r.polygon):
-        raise _bad(f"room {r.code}: the polygon needs at least 3 points inside the plant's {width} x {height} m")
+        raise invalid(f"room {r.code}: the polygon needs at least 3 points inside the plant's {width} x {height} m")
     for e in r.equipment:
         if not CODE.fullmatch(e.code):
-            raise _bad(f"equipment code {e.code!r}: 1-32 letters, digits, '_', '.' or '-'")
-        _text(f"equipment {e.code} name", e.name)
-        _text(f"equipment {e.code} kind", e.kind, 64)
+            raise invalid(f"equipment code {e.code!r}: 1-32 letters, digits, '_', '.' or '-'")
+        text(f"equipment {e.code} name", e.name)
+        text(f"equipment {e.code} kind", e.kind, 64)
         if not inside(e.x, e.y, r.polygon):
-            raise _bad(f"equipment {e.code} at ({e.x}, {e.y}) is not inside room {r.code}")
+            raise invalid(f"equipment {e.code} at ({e.x}, {e.y}) is not inside room {r.code}")
         for s in e.sensors:
             _sensor(s, f"equipment {e.code}")
     for s in r.sensors:
@@ -168,22 +160,22 @@ def check(p: PlantLayout) -> None:
     """Everything that can be told from the layout alone."""
     for what, code in (("siteCode", p.site_code), ("code", p.code)):
         if not CODE.fullmatch(code):
-            raise _bad(f"{what} {code!r}: 1-32 letters, digits, '_', '.' or '-'")
-    _text("siteName", p.site_name)
-    _text("name", p.name)
+            raise invalid(f"{what} {code!r}: 1-32 letters, digits, '_', '.' or '-'")
+    text("siteName", p.site_name)
+    text("name", p.name)
     if not (0 < p.width <= 10_000 and 0 < p.height <= 10_000):
-        raise _bad("width and height: metres, above 0 and at most 10000")
+        raise invalid("width and height: metres, above 0 and at most 10000")
     rooms = list(p.rooms())
     equipment = [e for r in rooms for e in r.equipment]
     sensors = list(p.sensors())
     if not rooms:
-        raise _bad("a layout has at least one room")
+        raise invalid("a layout has at least one room")
     if len(p.areas) + len(rooms) + len(equipment) + len(sensors) > MAX_OBJECTS:
-        raise _bad(f"at most {MAX_OBJECTS} areas, rooms, equipment and sensors in one import")
+        raise invalid(f"at most {MAX_OBJECTS} areas, rooms, equipment and sensors in one import")
     for a in p.areas:
         if not CODE.fullmatch(a.code):
-            raise _bad(f"area code {a.code!r}: 1-32 letters, digits, '_', '.' or '-'")
-        _text(f"area {a.code} name", a.name)
+            raise invalid(f"area code {a.code!r}: 1-32 letters, digits, '_', '.' or '-'")
+        text(f"area {a.code} name", a.name)
     _once("area codes", (a.code for a in p.areas))
     _once("room codes", (r.code for r in rooms))
     _once("equipment codes", (e.code for e in equipment))
@@ -246,7 +238,7 @@ async def import_layout(ctx: Context, req: SignedRequest, layout: PlantLayout, r
     """A new plant from its layout: signed PERFORMED by the administrator, APPROVED by QA."""
     async def clean() -> PlantLayout:
         if not reason.strip():
-            raise _bad("a reason is required")
+            raise invalid("a reason is required")
         check(layout)
         return layout
 

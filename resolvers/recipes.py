@@ -21,6 +21,7 @@ from policies.errors import AppError, ErrorCode
 from records.base import utcnow
 from records.recipe import Recipe as Recipe
 from records.recipe import RecipeStatus as RecipeStatus  # the value list, for the schema
+from resolvers.checks import invalid, text
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 
@@ -87,78 +88,69 @@ class RecipeDraft:
     phases: tuple[Phase, ...]
 
 
-def _bad(message: str) -> AppError:
-    return AppError(ErrorCode.VALIDATION_FAILED, message)
-
-
-def _text(what: str, value: str, most: int = 200) -> None:
-    if not value.strip() or len(value) > most:
-        raise _bad(f"{what}: 1-{most} characters")
-
-
 def _limits(what: str, low: float | None, high: float | None) -> None:
     if low is None and high is None:
-        raise _bad(f"{what}: give a low limit, a high limit or both")
+        raise invalid(f"{what}: give a low limit, a high limit or both")
     if low is not None and high is not None and low >= high:
-        raise _bad(f"{what}: the low limit must be below the high limit")
+        raise invalid(f"{what}: the low limit must be below the high limit")
 
 
 def _phase(p: Phase, earlier: set[str]) -> None:
     where = f"phase {p.code}"
     if not CODE.fullmatch(p.code):
-        raise _bad(f"phase code {p.code!r}: 1-32 capitals, digits, '_', '.' or '-'")
+        raise invalid(f"phase code {p.code!r}: 1-32 capitals, digits, '_', '.' or '-'")
     for what, value in (("name", p.name), ("unitProcedure", p.unit_procedure), ("operation", p.operation),
                         ("equipmentClass", p.equipment_class)):
-        _text(f"{where} {what}", value)
-    _text(f"{where} instructions", p.instructions, 20_000)
+        text(f"{where} {what}", value)
+    text(f"{where} instructions", p.instructions, 20_000)
     missing = [a for a in p.after if a not in earlier]
     if missing:
-        raise _bad(f"{where} comes after {', '.join(missing)}, which must be earlier phases of the recipe")
+        raise invalid(f"{where} comes after {', '.join(missing)}, which must be earlier phases of the recipe")
     _items(p, where)
     if "PERFORMED" not in p.signatures or not set(p.signatures) <= set(PHASE_MEANINGS):
-        raise _bad(f"{where}: signatures are PERFORMED, with VERIFIED where a second person checks")
+        raise invalid(f"{where}: signatures are PERFORMED, with VERIFIED where a second person checks")
     if p.yield_low_pct is not None or p.yield_high_pct is not None:
         low, high = p.yield_low_pct, p.yield_high_pct
         if low is None or high is None or not 0 <= low <= high <= 200:
-            raise _bad(f"{where}: a yield range is a low and a high percentage, 0-200, low not above high")
+            raise invalid(f"{where}: a yield range is a low and a high percentage, 0-200, low not above high")
 
 
 def _items(p: Phase, where: str) -> None:
     """A phase's materials, parameters and controls."""
     for m in p.materials:
-        _text(f"{where} material code", m.code, 32)
-        _text(f"{where} material {m.code} name", m.name)
-        _text(f"{where} material {m.code} unit", m.unit, 16)
+        text(f"{where} material code", m.code, 32)
+        text(f"{where} material {m.code} name", m.name)
+        text(f"{where} material {m.code} unit", m.unit, 16)
         if m.quantity <= 0 or not 0 <= m.tolerance_pct <= 100:
-            raise _bad(f"{where} material {m.code}: quantity above 0, tolerance 0-100 %")
+            raise invalid(f"{where} material {m.code}: quantity above 0, tolerance 0-100 %")
     limited: list[Parameter | Control] = [*p.parameters, *p.controls]
     for c in limited:
-        _text(f"{where} parameter name", c.name)
-        _text(f"{where} {c.name} unit", c.unit, 16)
+        text(f"{where} parameter name", c.name)
+        text(f"{where} {c.name} unit", c.unit, 16)
         _limits(f"{where} {c.name}", c.low, c.high)
     for c in p.controls:
-        _text(f"{where} {c.name} method", c.method)
+        text(f"{where} {c.name} method", c.method)
     for what, names in (("parameters", [x.name for x in p.parameters]), ("controls", [x.name for x in p.controls]),
                         ("materials", [x.code for x in p.materials])):
         if len(set(names)) != len(names):
-            raise _bad(f"{where}: {what} named twice")
+            raise invalid(f"{where}: {what} named twice")
 
 
 def check(d: RecipeDraft) -> None:
     """Everything that can be told from the draft alone."""
     if not CODE.fullmatch(d.code):
-        raise _bad(f"code {d.code!r}: 1-32 capitals, digits, '_', '.' or '-'")
-    _text("product", d.product, 64)
-    _text("name", d.name)
-    _text("batchUnit", d.batch_unit, 16)
+        raise invalid(f"code {d.code!r}: 1-32 capitals, digits, '_', '.' or '-'")
+    text("product", d.product, 64)
+    text("name", d.name)
+    text("batchUnit", d.batch_unit, 16)
     if d.batch_size <= 0:
-        raise _bad("batchSize: above 0")
+        raise invalid("batchSize: above 0")
     if not 0 < len(d.phases) <= MAX_PHASES:
-        raise _bad(f"a recipe has 1-{MAX_PHASES} phases")
+        raise invalid(f"a recipe has 1-{MAX_PHASES} phases")
     earlier: set[str] = set()
     for p in d.phases:
         if p.code in earlier:
-            raise _bad(f"phase {p.code} appears twice")
+            raise invalid(f"phase {p.code} appears twice")
         _phase(p, earlier)
         earlier.add(p.code)
 
@@ -187,7 +179,7 @@ async def draft(ctx: Context, req: SignedRequest, d: RecipeDraft, change_note: s
     p = ctx.signed_in()
 
     async def clean() -> RecipeDraft:
-        _text("changeNote (what changed and why)", change_note, 2000)
+        text("changeNote (what changed and why)", change_note, 2000)
         check(d)
         return d
 
@@ -216,7 +208,7 @@ async def draft(ctx: Context, req: SignedRequest, d: RecipeDraft, change_note: s
 async def review(ctx: Context, req: SignedRequest, code: str, version: int, comment: str) -> Recipe:
     """Another person reviews the draft; signed REVIEWED."""
     async def clean() -> Recipe:
-        _text("comment", comment, 2000)
+        text("comment", comment, 2000)
         async with ctx.db.read() as s:
             r = await _find(s, code, version)
         if r.status != RecipeStatus.DRAFT:
@@ -240,7 +232,7 @@ async def review(ctx: Context, req: SignedRequest, code: str, version: int, comm
 async def approve(ctx: Context, req: SignedRequest, code: str, version: int, reason: str) -> Recipe:
     """QA approves a reviewed version, by a third person; the version approved before is superseded."""
     async def clean() -> Recipe:
-        _text("reason", reason, 2000)
+        text("reason", reason, 2000)
         async with ctx.db.read() as s:
             r = await _find(s, code, version)
         if r.status != RecipeStatus.REVIEWED:
