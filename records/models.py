@@ -6,7 +6,7 @@ from records.base import Base
 from records.execution import PhaseRun
 from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit, Shipment
 from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
-from records.plant import Area, Equipment, Plant, Room, Sensor, Site
+from records.plant import Area, Equipment, EquipmentLog, Plant, Room, Sensor, Site
 from records.plasma import (
     Batch,
     CodeCounter,
@@ -43,6 +43,7 @@ __all__ = [
     "Donor",
     "ESignature",
     "Equipment",
+    "EquipmentLog",
     "FinalLot",
     "Intermediate",
     "KeyPost",

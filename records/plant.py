@@ -1,4 +1,4 @@
-"""The plant as built: sites, plants, areas, rooms, equipment (Appendix B.2), sensors."""
+"""The plant as built: sites, plants, areas, rooms, equipment (Appendix B.2) and its logbook, sensors."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from records.base import Base, BigId
+from records.base import Base, BigId, utcnow
 
 
 class Site(Base):
@@ -138,3 +138,44 @@ class Sensor(Base):
 
     def limits(self) -> dict[str, Any]:
         return {"low": self.low_limit, "high": self.high_limit}
+
+
+class LogKind(StrEnum):
+    """What an equipment logbook entry records (B.2, PR-01, PR-05)."""
+
+    STATUS = "STATUS"
+    USE = "USE"
+    CLEANING = "CLEANING"
+    STERILIZATION = "STERILIZATION"
+    CALIBRATION = "CALIBRATION"
+    ALARM = "ALARM"
+    MAINTENANCE = "MAINTENANCE"
+    NOTE = "NOTE"
+
+
+class EquipmentLog(Base):
+    """The equipment logbook: one line per event in the life of an item, written by the system as it
+    happens (use by a batch phase, status changes, care records, alarms on its tags) or by a person
+    (maintenance, notes). Lines are only added; a correction is a new line."""
+
+    __tablename__ = "equipment_log"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(64))
+    # True when a person wrote the line by hand; False when the system wrote it from the event itself.
+    manual: Mapped[bool] = mapped_column(Boolean)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"), index=True)
+    # What the line came from: "phase_run:12", "alarm:5", "signature:40".
+    reference: Mapped[str | None] = mapped_column(String(64))
+
+
+def log_line(equipment_id: int, kind: LogKind, text: str, by: str, *, manual: bool = False,
+             batch_id: int | None = None, reference: str | None = None, at: datetime | None = None) -> EquipmentLog:
+    """A new logbook line, for the caller's session to add in the transaction of the event it records."""
+    return EquipmentLog(equipment_id=equipment_id, at=at or utcnow(), kind=kind.value, text=text, by=by,
+                        manual=manual, batch_id=batch_id, reference=reference)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from policies.errors import AppError, ErrorCode
-from records.plant import Equipment
+from records.plant import Equipment, LogKind, log_line
 from records.plant import EquipmentStatus as EquipmentStatus  # the value list, for the schema
 from records.signature import ESignature as ESignature  # the row the schema shows
 from records.signature import record_hash
@@ -53,6 +53,8 @@ async def set_status(ctx: Context, req: SignedRequest, code: str, status: str, r
         e.status = status
         await s.flush()
         row = await signatures.bind(s, "equipment", str(e.id), content(e))
+        s.add(log_line(e.id, LogKind.STATUS, f"{previous} -> {status}: {reason.strip()}", signatures.signer,
+                       manual=True, reference=f"signature:{row.id}"))
         return StatusChange(code, status, previous, row.id)
 
     def publish(change: StatusChange) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from policies.errors import AppError, ErrorCode
 from records.base import utcnow
 from records.plant import CareKind as CareKind  # the value list, for the schema
-from records.plant import Equipment
+from records.plant import Equipment, LogKind, log_line
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 
@@ -74,10 +74,14 @@ async def record(ctx: Context, req: SignedRequest, code: str, care: Care, note: 
             raise AppError(ErrorCode.NOT_FOUND, f"no equipment {code}")
         _apply(e, c)
         await s.flush()
-        await signatures.bind(s, "equipment", str(e.id), {
+        sig = await signatures.bind(s, "equipment", str(e.id), {
             "code": code, "kind": c.kind.value, "passed": c.passed, "performedAt": c.performed_at.isoformat(),
             "validUntil": c.valid_until.isoformat() if c.valid_until else None, "reference": c.reference.strip(),
             "note": note})
+        until = f", valid until {c.valid_until.isoformat()}" if c.valid_until else ""
+        s.add(log_line(e.id, LogKind(c.kind.value), f"{'passed' if c.passed else 'FAILED'}{until}: "
+                       f"{c.reference.strip()}{f' ({note})' if note else ''}", signatures.signer, manual=True,
+                       at=c.performed_at, reference=f"signature:{sig.id}"))
         return e
 
     def why(c: Care) -> str:

@@ -25,13 +25,15 @@ from records.base import utcnow
 from records.execution import PhaseRun as PhaseRun
 from records.execution import PhaseStatus as PhaseStatus  # the value lists, for the schema
 from records.execution import ValueSource as ValueSource
-from records.plant import Equipment, EquipmentStatus, Sensor
+from records.plant import Equipment, EquipmentStatus, LogKind, Room, Sensor, log_line
 from records.plasma import Batch, BatchStatus
+from records.quality import LineClearance
 from records.readings import SensorReading
 from resolvers import deviations, plasma
 from resolvers.context import Context
 from resolvers.history import history
 from resolvers.signed import Second, Signatures, SignedRequest, perform
+from subscriptions.topics import EQUIPMENT_TOPIC
 
 PRE_CHECK = ("equipment clean and ready", "no product, material or document of the previous batch",
              "materials and documents for this phase present")
@@ -80,9 +82,42 @@ def unusable(e: Equipment, equipment_class: str, today: date) -> list[str]:
     return reasons
 
 
+async def _in_use(s: AsyncSession, equipment: Equipment) -> str | None:
+    """The phase running on this equipment now, if any."""
+    row = (await s.execute(select(Batch.batch_number, PhaseRun.phase_code).join(Batch, Batch.id == PhaseRun.batch_id)
+                           .where(PhaseRun.equipment_id == equipment.id, PhaseRun.status == PhaseStatus.RUNNING))
+           ).first()
+    return f"it is in use by batch {row[0]} phase {row[1]}" if row else None
+
+
+async def room_ready(s: AsyncSession, batch: Batch, room_id: int) -> str | None:
+    """Why the room cannot take this batch yet (PR-38, PR-57); None when it can. Another batch may not
+    be running in it, and the last batch that ran in it must have been cleared out: a passed line
+    clearance of that batch in this room, verified, recorded after its last phase there ended."""
+    in_room = (select(PhaseRun, Batch.batch_number, Room.code).join(Batch, Batch.id == PhaseRun.batch_id)
+               .join(Equipment, Equipment.id == PhaseRun.equipment_id).join(Room, Room.id == Equipment.room_id)
+               .where(Equipment.room_id == room_id))
+    running = (await s.execute(in_room.where(PhaseRun.status == PhaseStatus.RUNNING, PhaseRun.batch_id != batch.id)
+                               .limit(1))).first()
+    if running is not None:
+        return f"room {running[2]} is in use by batch {running[1]} phase {running[0].phase_code}"
+    last = (await s.execute(in_room.order_by(PhaseRun.started_at.desc(), PhaseRun.id.desc()).limit(1))).first()
+    if last is None or last[0].batch_id == batch.id:
+        return None
+    run, previous, room = last
+    cleared = (await s.execute(select(LineClearance.id).where(
+        LineClearance.room_code == room, LineClearance.batch_id == run.batch_id, LineClearance.passed.is_(True),
+        LineClearance.cleared_at >= run.completed_at).limit(1))).first()
+    if cleared is None:
+        return f"the line clearance of room {room} after batch {previous} is not recorded"
+    return None
+
+
 async def start(ctx: Context, req: SignedRequest, batch_number: str, phase_code: str, equipment_code: str,
                 confirmed: list[str]) -> PhaseRun:
     """Start a phase; signed PERFORMED by the operator."""
+    moves: list[dict[str, str]] = []
+
     async def clean() -> Step:
         missing = [c for c in PRE_CHECK if c not in confirmed]
         if missing:
@@ -102,7 +137,13 @@ async def start(ctx: Context, req: SignedRequest, batch_number: str, phase_code:
             raise _conflict(f"phase {phase_code} comes after {', '.join(waiting)}, not complete yet")
         if equipment is None:
             raise AppError(ErrorCode.NOT_FOUND, f"no equipment {equipment_code}")
-        reasons = unusable(equipment, step.phase["equipment_class"], utcnow().date())
+        async with ctx.db.read() as s:
+            reasons = unusable(equipment, step.phase["equipment_class"], utcnow().date())
+            busy = await _in_use(s, equipment)
+            room = await room_ready(s, step.batch, equipment.room_id)
+        reasons += [busy] if busy else []
+        if room:
+            raise _conflict(f"phase {phase_code} cannot start: {room}")
         if reasons:
             raise _conflict(f"{equipment_code} cannot be used: {'; '.join(reasons)}")
         return Step(step.batch, step.phase, equipment)
@@ -121,10 +162,33 @@ async def start(ctx: Context, req: SignedRequest, batch_number: str, phase_code:
         await s.flush()
         await signatures.bind(s, "phase_run", str(run.id), {
             "batch": batch_number, "phase": phase_code, "equipment": equipment_code, "startedAt": now.isoformat()})
+        await _use(s, run, batch.id, f"batch {batch_number} phase {phase_code} started", EquipmentStatus.RUNNING,
+                   moves)
         return run
 
     return await perform(ctx, req, reason=f"phase {phase_code} of {batch_number} started", clean=clean, save=save,
+                         publish=lambda _: _announce(ctx, moves),
                          conflict=f"phase {phase_code} of {batch_number} was started meanwhile")
+
+
+async def _use(s: AsyncSession, run: PhaseRun, batch_id: int, what: str, status: EquipmentStatus,
+               moves: list[dict[str, str]]) -> None:
+    """The equipment's logbook records the use, and its status follows it: RUNNING while a phase runs on it,
+    IDLE after (a status a person set, such as MAINTENANCE, is left alone). `moves` collects the status
+    changes to announce after the commit."""
+    e = await s.get_one(Equipment, run.equipment_id)
+    s.add(log_line(e.id, LogKind.USE, what, run.completed_by or run.started_by, batch_id=batch_id,
+                   reference=f"phase_run:{run.id}"))
+    if e.status in (EquipmentStatus.IDLE, EquipmentStatus.RUNNING) and e.status != status:
+        s.add(log_line(e.id, LogKind.STATUS, f"{e.status} -> {status}: {what}", "system", batch_id=batch_id,
+                       reference=f"phase_run:{run.id}"))
+        moves.append({"code": e.code, "status": status.value, "previous": e.status})
+        e.status = status.value
+
+
+def _announce(ctx: Context, moves: list[dict[str, str]]) -> None:
+    for m in moves:
+        ctx.services.bus.publish(EQUIPMENT_TOPIC, m)
 
 
 @dataclass(frozen=True)
@@ -170,6 +234,7 @@ async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_co
     """Complete a running phase with its values; PERFORMED, and VERIFIED by a second person where the
     recipe asks. An excursion raises a deviation against the batch in the same transaction."""
     p = ctx.signed_in()
+    moves: list[dict[str, str]] = []
 
     async def clean() -> Completion:
         async with ctx.db.read() as s:
@@ -214,12 +279,18 @@ async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_co
             await _deviation(s, c.step.batch, phase_code, outside, p.username)
         await _finish_batch(s, c.step)
         await s.flush()
+        still = (await s.execute(select(PhaseRun.id).where(PhaseRun.equipment_id == run.equipment_id,
+                                                           PhaseRun.status == PhaseStatus.RUNNING).limit(1))).first()
+        await _use(s, run, c.step.batch.id, f"batch {batch_number} phase {phase_code} completed"
+                   + (" (exception)" if run.exception else ""),
+                   EquipmentStatus.RUNNING if still else EquipmentStatus.IDLE, moves)
         await signatures.bind(s, "phase_run", str(run.id), {
             "batch": batch_number, "phase": phase_code, "parameters": params, "controls": checks,
             "yieldPct": yield_pct, "exception": run.exception})
         return run
 
     return await perform(ctx, req, reason=f"phase {phase_code} of {batch_number} completed", clean=clean, save=save,
+                         publish=lambda _: _announce(ctx, moves),
                          second=Second(("VERIFIED",), "the verifier's signature", required=False))
 
 

@@ -18,6 +18,7 @@ from resolvers.equipment_care import CareKind
 from resolvers.execution import PhaseStatus, ValueSource
 from resolvers.layout import RoomGrade
 from resolvers.live import Quality
+from resolvers.logbook import LogKind
 from resolvers.lookback import Deferral, NoticeKind
 from resolvers.packaging import PackagingLevel
 from resolvers.plasma import BatchStatus, DonorStatus, UnitStatus
@@ -64,10 +65,11 @@ strawberry.enum(RecipeStatus, description="DRAFT, REVIEWED, APPROVED (the one a 
 strawberry.enum(PhaseStatus, description="A phase of a batch: RUNNING or COMPLETED")
 strawberry.enum(ValueSource, description="TWIN (the tag's readings over the phase) or MANUAL (entered by a person)")
 strawberry.enum(CareKind, description="What keeps equipment fit for use (B.2): cleaning, sterilisation, calibration")
+strawberry.enum(LogKind, description="What an equipment logbook line records")
 strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the donor to the packaging code")
 
 __all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CareKind", "CheckResult",
-           "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "NoticeKind",
+           "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "LogKind", "NoticeKind",
            "PackagingLevel", "PhaseStatus", "PoolStatus", "Priority", "Quality", "RecipeStatus", "ResultSource",
            "RetestItem", "RetestOutcome", "RoomGrade", "RowOutcome", "SampleKind", "SampleStatus", "ShipmentStatus",
            "TaskKind", "TraceKind", "UnitStatus", "ValueSource"]

@@ -13,7 +13,7 @@ from schema.batches import BatchMutation
 from schema.certificates import CertificateMutation, CertificateQuery
 from schema.clearance import ClearanceMutation
 from schema.deviations import DeviationMutation
-from schema.equipment_care import EquipmentCareMutation
+from schema.equipment_care import EquipmentCareMutation, EquipmentLogMutation, EquipmentLogQuery
 from schema.errors import ErrorCodes
 from schema.execution import PerEventExecutionContext
 from schema.identity import IdentityMutation, IdentityQuery
@@ -45,7 +45,7 @@ class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
     VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
-    ExecutionQuery,
+    ExecutionQuery, EquipmentLogQuery,
 ):
     pass
 
@@ -57,7 +57,7 @@ class Mutation(
     LookbackMutation, RetestMutation, ShipmentFileMutation, PoolingMutation, ReceiptCloseMutation,
     PackagingMutation, StationDonorMutation, StationResultsMutation, VideoMutation,
     AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation, LayoutMutation,
-    RecipeMutation, BatchMutation, ExecutionMutation, EquipmentCareMutation,
+    RecipeMutation, BatchMutation, ExecutionMutation, EquipmentCareMutation, EquipmentLogMutation,
 ):
     pass
 

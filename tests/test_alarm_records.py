@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,16 +65,25 @@ async def plant(env: Any) -> AsyncIterator[Any]:
             s.add(PlasmaUnit(donation_number=n, donor_id=donor.id, station_id=st.id, blood_type="A",
                              collected_on=T0.date(), weight_g=600, status=status, received_at=T0 - timedelta(days=1),
                              storage_location="CS9-R01-P01"))
+    async with recording(gql, db) as (svc, rec):
+        bridge = await gql.sign_in("bridge.one")
+        yield gql, signers, db, svc, rec, bridge
+
+
+@contextlib.asynccontextmanager
+async def recording(gql: Any, db: Any) -> AsyncIterator[tuple[Any, Recorder]]:
+    """The twin storing readings and feeding the alarm rules, as the server runs them."""
     svc = gql.client.app_services
     rec = Recorder(db)
     await rec.start()
     svc.twin.store, svc.twin.tags = rec.record, frozenset(rec.sensor_ids)
     await svc.alarms.start()
     svc.twin.watch = svc.alarms.feed
-    bridge = await gql.sign_in("bridge.one")
-    yield gql, signers, db, svc, rec, bridge
-    await svc.alarms.stop()
-    await rec.stop()
+    try:
+        yield svc, rec
+    finally:
+        await svc.alarms.stop()
+        await rec.stop()
 
 
 async def _ingest(gql: Any, bridge: Any, readings: list[dict[str, Any]], token: str | None = "bridge") -> Any:

@@ -30,7 +30,7 @@ from records.audit import AuditContext, PendingEvent
 from records.db import Database
 from records.execution import PhaseRun
 from records.identity import User, UserCertificate
-from records.plant import Area, Equipment, Plant, Room, Sensor
+from records.plant import Area, Equipment, LogKind, Plant, Room, Sensor, log_line
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, RetestItem, RetestResult, batch_pool
 from records.readings import SensorReading
 from records.signature import ESignature
@@ -177,6 +177,7 @@ async def plant_add(w: World, first: int, k: int) -> None:
             s.add(Equipment(room_id=r1.id, code=f"QE-{i}", name=f"Tank {i}", kind="tank", x=1, y=1, status="IDLE"))
             s.add(Sensor(tag=f"EQ-1-QT{i}", name="Level", kind="level", unit="%", room_id=r1.id, equipment_id=eq1.id))
             s.add(Sensor(tag=f"R1-QT{i}", name="Room temperature", kind="temperature", unit="°C", room_id=r1.id))
+            s.add(log_line(eq1.id, LogKind.NOTE, f"note {i}", "op.one", manual=True))
 
 
 async def plant_setup(w: World) -> None:
@@ -417,6 +418,8 @@ PROBES = {
                    tuple(f"plant.{p}" for p in PLANT_PATHS), lambda w: {"id": w.state["plant"]}),
     "equipment": Probe("plant", "op.one", f'{{ equipment(code: "EQ-1") {{ code sensors {{ {SENSOR} }} }} }}',
                        ("equipment.sensors",)),
+    "equipmentLogbook": Probe("plant", "op.one", '{ equipmentLogbook(code: "EQ-1") { at kind text by batchNumber } }',
+                              ("equipmentLogbook",)),
     "auditTrail": Probe("audit", "audit.one", """{ auditTrail(filter: {entity: "qcount"}, first: 100) { totalCount
         edges { cursor node { id occurredAt actor action entity entityId changes reason hash prevHash } } } }""",
                         ("auditTrail.edges",)),

@@ -21,7 +21,7 @@ from records.alarms import UNCLEARED, Alarm, AlarmEvent, AlarmSource, AlarmState
 from records.audit import AuditContext
 from records.base import utcnow
 from records.db import Database
-from records.plant import Equipment, Room, Sensor
+from records.plant import Equipment, LogKind, Room, Sensor, log_line
 from records.plasma import PlasmaUnit
 from subscriptions.bus import Bus
 from subscriptions.topics import ALARM_TOPIC
@@ -131,6 +131,9 @@ class AlarmService:
                           value=t.value, limit_value=t.limit, peak=t.value, began_at=t.since, raised_at=t.at)
                 s.add(a)
                 await s.flush()
+                if place.equipment_id is not None:  # the equipment's logbook (B.2) notes it as it happens
+                    s.add(log_line(place.equipment_id, LogKind.ALARM, f"alarm raised: {msg}", "system", at=t.at,
+                                   reference=f"alarm:{a.id}"))
                 if place.cold_store:
                     await self._link_stored_units(s, a.id, place.room_code)
             self.open_ids[t.tag] = a.id
@@ -146,6 +149,9 @@ class AlarmService:
             a.cleared_at = t.at
             a.peak = peak if peak is not None else a.peak
             a.state = AlarmState(a.state).cleared()
+            if a.equipment_id is not None:
+                s.add(log_line(a.equipment_id, LogKind.ALARM, f"returned to normal: {a.message}", "system", at=t.at,
+                               reference=f"alarm:{a.id}"))
         self._publish("CLEARED", a)
 
     async def _link_stored_units(self, s: Any, alarm_id: int, room_code: str) -> None:
@@ -171,6 +177,10 @@ class AlarmService:
                       equipment_id=eq_id, camera_code=camera_code, message=message, began_at=when, raised_at=when,
                       cleared_at=when)
             s.add(a)
+            if eq_id is not None:
+                await s.flush()
+                s.add(log_line(eq_id, LogKind.ALARM, f"{source} event: {message}", "system", at=when,
+                               reference=f"alarm:{a.id}"))
         self.raised += 1
         self._publish("RAISED", a)
         return a.id

@@ -76,6 +76,10 @@ async def _care(_: World) -> dict[str, Any]:
             "validUntil": (done + timedelta(days=7)).date().isoformat(), "reference": "SOP-CLN-004"}
 
 
+async def _log_line(_: World) -> dict[str, Any]:
+    return {"equipmentCode": "EQ-2", "kind": "MAINTENANCE", "text": "Seal replaced, WO-7781"}
+
+
 async def _setting(_: World) -> dict[str, Any]:
     return {"key": "audit.review.days", "value": 30, "reason": "review monthly"}
 
@@ -106,6 +110,7 @@ CASES: dict[str, Case] = {
     "setUserRoles": Case("adm.sig", _roles, second=("qa.sig", "APPROVED")),
     "setSetting": Case("adm.sig", _setting),
     "recordEquipmentCare": Case("op.one", _care),
+    "addEquipmentLogEntry": Case("op.one", _log_line),
     "enrolCertificate": Case("op.new", _enrolment),
     "registerPlasmaStation": Case("qa.sig", _station, "APPROVED"),
     "importPlantLayout": Case("adm.sig", _layout, second=("qa.sig", "APPROVED")),
