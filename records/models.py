@@ -6,6 +6,7 @@ from records.base import Base
 from records.execution import PhaseRun
 from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit, Shipment
 from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
+from records.materials import MaterialLot, Weighing
 from records.plant import Area, Equipment, EquipmentLog, Plant, Room, Sensor, Site
 from records.plasma import (
     Batch,
@@ -48,6 +49,7 @@ __all__ = [
     "Intermediate",
     "KeyPost",
     "LineClearance",
+    "MaterialLot",
     "PackagingUnit",
     "PhaseRun",
     "Plant",
@@ -74,6 +76,7 @@ __all__ = [
     "VideoEvidence",
     "VideoEvidenceClip",
     "VideoPurge",
+    "Weighing",
     "alarm_unit",
     "batch_pool",
 ]

@@ -107,6 +107,8 @@ class Equipment(Base):
     calibration_status: Mapped[str | None] = mapped_column(String(16))
     calibrated_on: Mapped[date | None]
     calibration_valid_until: Mapped[date | None]
+    # A measuring instrument's smallest division, as its certificate states it (B.4 CJJD: "0.01 kg").
+    precision: Mapped[str | None] = mapped_column(String(32))
     room: Mapped[Room] = relationship(back_populates="equipment")
     sensors: Mapped[list[Sensor]] = relationship(back_populates="equipment", order_by="Sensor.id")
 

@@ -37,6 +37,8 @@ class Recipe(Base):
     version: Mapped[int]
     product: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The product's specification the recipe makes (B.6 CPGG, on weighing labels): "20 %, 50 mL".
+    specification: Mapped[str] = mapped_column(String(100), default="", server_default="")
     status: Mapped[str] = mapped_column(String(12), default=RecipeStatus.DRAFT.value)
     # What changed from the version it was made from, and why (the change's reason).
     change_note: Mapped[str] = mapped_column(Text)

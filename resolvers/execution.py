@@ -25,6 +25,7 @@ from records.base import utcnow
 from records.execution import PhaseRun as PhaseRun
 from records.execution import PhaseStatus as PhaseStatus  # the value lists, for the schema
 from records.execution import ValueSource as ValueSource
+from records.materials import Weighing
 from records.plant import Equipment, EquipmentStatus, LogKind, Room, Sensor, log_line
 from records.plasma import Batch, BatchStatus
 from records.quality import LineClearance
@@ -113,6 +114,13 @@ async def room_ready(s: AsyncSession, batch: Batch, room_id: int) -> str | None:
     return None
 
 
+async def _unweighed(s: AsyncSession, batch_id: int, phase: dict[str, Any]) -> list[str]:
+    """The phase's materials not weighed for the batch yet (PR-38: materials present)."""
+    done = set((await s.execute(select(Weighing.material_code).where(
+        Weighing.batch_id == batch_id, Weighing.phase_code == phase["code"]))).scalars())
+    return [m["code"] for m in phase["materials"] if m["code"] not in done]
+
+
 async def start(ctx: Context, req: SignedRequest, batch_number: str, phase_code: str, equipment_code: str,
                 confirmed: list[str]) -> PhaseRun:
     """Start a phase; signed PERFORMED by the operator."""
@@ -141,9 +149,12 @@ async def start(ctx: Context, req: SignedRequest, batch_number: str, phase_code:
             reasons = unusable(equipment, step.phase["equipment_class"], utcnow().date())
             busy = await _in_use(s, equipment)
             room = await room_ready(s, step.batch, equipment.room_id)
+            unweighed = await _unweighed(s, step.batch.id, step.phase)
         reasons += [busy] if busy else []
         if room:
             raise _conflict(f"phase {phase_code} cannot start: {room}")
+        if unweighed:
+            raise _conflict(f"phase {phase_code} cannot start: not weighed yet: {', '.join(unweighed)}")
         if reasons:
             raise _conflict(f"{equipment_code} cannot be used: {'; '.join(reasons)}")
         return Step(step.batch, step.phase, equipment)

@@ -50,3 +50,8 @@ def plasma_label(material_code: str, donation_number: str, station_name: str, co
 def sample_label(code: str, kind: str, source: str, taken_at: str, taken_by: str) -> Label:
     lines = [("Sample", kind.title()), ("From", source), ("Taken", taken_at), ("By", taken_by)]
     return Label(code, "Sample", lines, _code128(code), _qr(code))
+
+
+def material_label(code: str, name: str, lines: list[tuple[str, str]]) -> Label:
+    """A material, a weighed portion or an intermediate: its name, the lines it needs, and the code."""
+    return Label(code, name, lines, _code128(code), _qr(code))

@@ -62,6 +62,7 @@ class EquipmentLayout:
     x: float
     y: float
     sensors: tuple[SensorLayout, ...] = ()
+    precision: str | None = None  # a measuring instrument's smallest division (a scale: "0.01 kg")
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ def _room(r: RoomLayout, width: float, height: float) -> None:
             raise invalid(f"equipment code {e.code!r}: 1-32 letters, digits, '_', '.' or '-'")
         text(f"equipment {e.code} name", e.name)
         text(f"equipment {e.code} kind", e.kind, 64)
+        if e.precision is not None:
+            text(f"equipment {e.code} precision", e.precision, 32)
         if not inside(e.x, e.y, r.polygon):
             raise invalid(f"equipment {e.code} at ({e.x}, {e.y}) is not inside room {r.code}")
         for s in e.sensors:
@@ -217,7 +220,7 @@ async def create(s: AsyncSession, p: PlantLayout) -> Plant:
                 _sensor_row(x, room)  # joins room.sensors through the relationship
             for e in r.equipment:
                 eq = Equipment(room=room, code=e.code, name=e.name.strip(), kind=e.kind.strip(), x=e.x, y=e.y,
-                               status=EquipmentStatus.IDLE.value)
+                               status=EquipmentStatus.IDLE.value, precision=e.precision)
                 for x in e.sensors:
                     _sensor_row(x, room).equipment = eq
     # Added once the graph is built: SQLAlchemy 2 does not cascade backrefs into the session.

@@ -86,6 +86,7 @@ class RecipeDraft:
     batch_size: float
     batch_unit: str
     phases: tuple[Phase, ...]
+    specification: str = ""  # the product's specification (CPGG), such as "20 %, 50 mL"
 
 
 def _limits(what: str, low: float | None, high: float | None) -> None:
@@ -143,6 +144,8 @@ def check(d: RecipeDraft) -> None:
     text("product", d.product, 64)
     text("name", d.name)
     text("batchUnit", d.batch_unit, 16)
+    if len(d.specification) > 100:
+        raise invalid("specification: at most 100 characters")
     if d.batch_size <= 0:
         raise invalid("batchSize: above 0")
     if not 0 < len(d.phases) <= MAX_PHASES:
@@ -164,7 +167,8 @@ def procedure(d: RecipeDraft) -> list[dict[str, Any]]:
 def content(r: Recipe) -> dict[str, Any]:
     """What a recipe signature is bound to: the version as a whole and its status."""
     return {"code": r.code, "version": r.version, "product": r.product, "name": r.name, "status": r.status,
-            "batchSize": r.batch_size, "batchUnit": r.batch_unit, "procedure": r.procedure}
+            "batchSize": r.batch_size, "batchUnit": r.batch_unit, "specification": r.specification,
+            "procedure": r.procedure}
 
 
 async def _find(s: AsyncSession, code: str, version: int) -> Recipe:
@@ -195,6 +199,7 @@ async def draft(ctx: Context, req: SignedRequest, d: RecipeDraft, change_note: s
                          based_on_id=base.id if base else None, status=RecipeStatus.DRAFT.value)
             s.add(row)
         row.product, row.name, row.batch_size, row.batch_unit = new.product, new.name, new.batch_size, new.batch_unit
+        row.specification = new.specification.strip()
         row.procedure, row.change_note = procedure(new), change_note.strip()
         row.drafted_by, row.drafted_at = p.username, utcnow()
         await s.flush()
@@ -301,7 +306,7 @@ class Difference:
     after: Any
 
 
-HEADER = ("product", "name", "batch_size", "batch_unit")
+HEADER = ("product", "name", "specification", "batch_size", "batch_unit")
 
 
 def differences(a: Recipe, b: Recipe) -> list[Difference]:

@@ -20,6 +20,7 @@ from resolvers.layout import RoomGrade
 from resolvers.live import Quality
 from resolvers.logbook import LogKind
 from resolvers.lookback import Deferral, NoticeKind
+from resolvers.materials import MaterialKind, MaterialStatus
 from resolvers.packaging import PackagingLevel
 from resolvers.plasma import BatchStatus, DonorStatus, UnitStatus
 from resolvers.pooling import PoolStatus
@@ -66,10 +67,12 @@ strawberry.enum(PhaseStatus, description="A phase of a batch: RUNNING or COMPLET
 strawberry.enum(ValueSource, description="TWIN (the tag's readings over the phase) or MANUAL (entered by a person)")
 strawberry.enum(CareKind, description="What keeps equipment fit for use (B.2): cleaning, sterilisation, calibration")
 strawberry.enum(LogKind, description="What an equipment logbook line records")
+strawberry.enum(MaterialKind, description="A lot's kind: raw material, excipient or packaging material")
+strawberry.enum(MaterialStatus, description="A material lot's quality status: QUARANTINE, RELEASED or REJECTED")
 strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the donor to the packaging code")
 
 __all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CareKind", "CheckResult",
-           "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "LogKind", "NoticeKind",
-           "PackagingLevel", "PhaseStatus", "PoolStatus", "Priority", "Quality", "RecipeStatus", "ResultSource",
-           "RetestItem", "RetestOutcome", "RoomGrade", "RowOutcome", "SampleKind", "SampleStatus", "ShipmentStatus",
-           "TaskKind", "TraceKind", "UnitStatus", "ValueSource"]
+           "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "LogKind", "MaterialKind",
+           "MaterialStatus", "NoticeKind", "PackagingLevel", "PhaseStatus", "PoolStatus", "Priority", "Quality",
+           "RecipeStatus", "ResultSource", "RetestItem", "RetestOutcome", "RoomGrade", "RowOutcome", "SampleKind",
+           "SampleStatus", "ShipmentStatus", "TaskKind", "TraceKind", "UnitStatus", "ValueSource"]

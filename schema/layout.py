@@ -38,10 +38,12 @@ class EquipmentLayoutInput:
     x: float = strawberry.field(description="Plant metres, inside its room")
     y: float
     sensors: list[SensorLayoutInput] = strawberry.field(default_factory=list)
+    precision: str | None = strawberry.field(default=None, description="A measuring instrument's smallest "
+                                                                       "division, e.g. '0.01 kg' (B.4 CJJD)")
 
     def plain(self) -> res.EquipmentLayout:
         return res.EquipmentLayout(self.code, self.name, self.kind, self.x, self.y,
-                                   tuple(s.plain() for s in self.sensors))
+                                   tuple(s.plain() for s in self.sensors), self.precision)
 
 
 @strawberry.input

@@ -30,7 +30,7 @@ class MaterialLabel:
     qr_svg: str
 
 
-def _label(lab: labels.Label) -> MaterialLabel:
+def label_of(lab: labels.Label) -> MaterialLabel:
     return of(MaterialLabel, lab, lines=[LabelLine(label=k, value=v) for k, v in lab.lines])
 
 
@@ -57,7 +57,7 @@ class ReceiptMutation:
                                   signature: SignatureInput) -> ReceivedUnit:
         u = await res.receive(info.context, signed(info, signature), input.station_code, input.shipment_code,
                               input.scanned_code, input.weight_g, input.storage_location)
-        return ReceivedUnit(unit=unit_of(u), label=_label(res.label(u)))
+        return ReceivedUnit(unit=unit_of(u), label=label_of(res.label(u)))
 
 
 @strawberry.type
@@ -65,7 +65,7 @@ class LabelQuery:
     @strawberry.field(description="The label of a received unit, for (re)printing", extensions=can("plasma:unit",
                                                                                                      "read"))
     async def plasma_unit_label(self, info: Info[Context, None], material_code: str) -> MaterialLabel:
-        return _label(await res.unit_label(info.context, material_code))
+        return label_of(await res.unit_label(info.context, material_code))
 
 
 @strawberry.input

@@ -77,6 +77,7 @@ class Recipe:
     change_note: str
     batch_size: float
     batch_unit: str
+    specification: str
     phases: list[RecipePhase]
     drafted_by: str
     drafted_at: datetime
@@ -167,6 +168,8 @@ class DraftRecipeInput:
     batch_size: float
     batch_unit: str
     phases: list[RecipePhaseInput]
+    specification: str = strawberry.field(default="", description="The product's specification (CPGG), "
+                                                                   "e.g. '20 %, 50 mL'")
     change_note: str = strawberry.field(description="What changed from the last version, and why")
 
 
@@ -206,7 +209,7 @@ class RecipeMutation:
     async def draft_recipe(self, info: Info[Context, None], input: DraftRecipeInput,
                            signature: SignatureInput) -> Recipe:
         d = res.RecipeDraft(input.code, input.product, input.name, input.batch_size, input.batch_unit,
-                            tuple(p.plain() for p in input.phases))
+                            tuple(p.plain() for p in input.phases), input.specification)
         return recipe_of(await res.draft(info.context, signed(info, signature), d, input.change_note))
 
     @strawberry.mutation(description="Review a draft (not its author); signed REVIEWED.",

@@ -21,6 +21,7 @@ from schema.layout import LayoutMutation
 from schema.limits import limits_rule
 from schema.live import BatchEventSubscription, HistoryQuery, LiveSubscription, PlantStateSubscription
 from schema.lookback import LookbackMutation, LookbackQuery, StationDonorMutation
+from schema.materials import MaterialMutation, MaterialQuery
 from schema.packaging import PackagingMutation, PackagingQuery
 from schema.phases import ExecutionMutation, ExecutionQuery
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
@@ -45,7 +46,7 @@ class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
     VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
-    ExecutionQuery, EquipmentLogQuery,
+    ExecutionQuery, EquipmentLogQuery, MaterialQuery,
 ):
     pass
 
@@ -58,6 +59,7 @@ class Mutation(
     PackagingMutation, StationDonorMutation, StationResultsMutation, VideoMutation,
     AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation, LayoutMutation,
     RecipeMutation, BatchMutation, ExecutionMutation, EquipmentCareMutation, EquipmentLogMutation,
+    MaterialMutation,
 ):
     pass
 

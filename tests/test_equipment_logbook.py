@@ -20,7 +20,7 @@ from records.recipe import Recipe
 from subscriptions.topics import EQUIPMENT_TOPIC
 from tests.attack.signed_cases.base import World
 from tests.test_alarm_records import recording
-from tests.test_phases import CHECKED, START, _batch, _complete, _readings, _start
+from tests.test_phases import CHECKED, START, _batch, _complete, _readings, _start, approved
 
 LOGBOOK = """query($code: String!) { equipmentLogbook(code: $code) { equipmentCode kind text by manual batchNumber
   reference } }"""
@@ -133,10 +133,7 @@ async def _second_batch(w: World) -> None:
            "batchUnit": "L", "changeNote": "first", "phases": [
                {"code": code, "name": code, "unitProcedure": "Prep", "operation": "Prep", "equipmentClass": "tank",
                 "instructions": "Prepare."} for code in ("A", "B")]}
-    await w.call("sup.rsa", "draftRecipe", par)
-    decision = {"code": "PAR-MR", "version": 1, "comment": "ok"}
-    await w.call("qa.two", "reviewRecipe", decision, "REVIEWED")
-    await w.call("qa.sig", "approveRecipe", decision, "APPROVED")
+    await approved(w, par)
     async with w.db.write(AuditContext("test", reason="a second batch")) as s:
         recipe = (await s.execute(select(Recipe).where(Recipe.code == "PAR-MR"))).scalar_one()
         s.add(Batch(batch_number="EX-2", product=recipe.product, status="PLANNED", recipe_id=recipe.id))

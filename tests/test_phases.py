@@ -44,14 +44,24 @@ def _code(body: dict[str, Any]) -> str:
     return str(body["errors"][0]["extensions"]["code"])
 
 
-async def _batch(w: World) -> None:
-    pool = await _charged_pool(w)
-    await w.call("sup.rsa", "draftRecipe", RECIPE)
-    decision = {"code": "EXEC-MR", "version": 1, "comment": "ok"}
+async def approved(w: World, recipe: dict[str, Any]) -> None:
+    """The recipe drafted, reviewed and approved by three people."""
+    await w.call("sup.rsa", "draftRecipe", recipe)
+    decision = {"code": recipe["code"], "version": 1, "comment": "ok"}
     await w.call("qa.two", "reviewRecipe", decision, "REVIEWED")
     await w.call("qa.sig", "approveRecipe", decision, "APPROVED")
-    await w.call("sup.rsa", "createBatch", {"batchNumber": "EX-1", "recipeCode": "EXEC-MR", "poolCodes": [pool],
-                                            "reason": "plan"})
+
+
+async def planned(w: World, recipe: dict[str, Any], batch_number: str) -> None:
+    """A batch of the approved recipe on a charged pool, created through the API."""
+    pool = await _charged_pool(w)
+    await approved(w, recipe)
+    await w.call("sup.rsa", "createBatch", {"batchNumber": batch_number, "recipeCode": recipe["code"],
+                                            "poolCodes": [pool], "reason": "plan"})
+
+
+async def _batch(w: World) -> None:
+    await planned(w, RECIPE, "EX-1")
     async with w.db.write(AuditContext("test", reason="a temperature sensor in R1")) as s:
         room = (await s.execute(select(Room).where(Room.code == "R1"))).scalar_one()
         s.add(Sensor(tag="R1-TT-901", name="Tank temperature", kind="temperature", unit="°C", room_id=room.id,

@@ -30,9 +30,11 @@ from records.audit import AuditContext, PendingEvent
 from records.db import Database
 from records.execution import PhaseRun
 from records.identity import User, UserCertificate
+from records.materials import MaterialLot, Weighing
 from records.plant import Area, Equipment, LogKind, Plant, Room, Sensor, log_line
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, RetestItem, RetestResult, batch_pool
 from records.readings import SensorReading
+from records.recipe import Recipe
 from records.signature import ESignature
 from resolvers import alarms, plasma, storage
 from resolvers.history import Window, histories
@@ -53,6 +55,9 @@ EXEMPT = {
                                   "document carries the one PAdES signature of its QP, there are no 50 to make",
     "validateDocument": "the signatures of the posted PDF, validated in memory without SQL",
     "plasmaUnitLabel.lines": "the fixed lines of one unit's label, built from its row, not a list of records",
+    "materialLots.label.lines": "the fixed lines of one lot's label, built from its row",
+    "materialLot.label.lines": "the fixed lines of one lot's label, built from its row",
+    "batchWeighings.label.lines": "the fixed lines of one weighing's label, built from its row",
     "compareRecipes.differences": "computed in memory from the two versions, each read in one statement",
     "batchPhases.parameters.trend": "stored with the phase run when it completed, read with it",
     "batchPhases.controls.trend": "stored with the phase run (empty: controls are entered, not captured)",
@@ -276,6 +281,32 @@ async def phases_add(w: World, first: int, k: int) -> None:
                            parameters=values, controls=values, exception=False))
 
 
+async def materials_add(w: World, first: int, k: int) -> None:
+    """k released lots of ETH-96, and k weighings of batch BQ-W (each of its own phase) from them on EQ-1."""
+    async with w.db.write(SYSTEM) as s:
+        batch = (await s.execute(select(Batch).where(Batch.batch_number == "BQ-W"))).scalar_one_or_none()
+        if batch is None:
+            recipe = Recipe(code="RQ-W", version=1, product=ALBUMIN, name="W", status="APPROVED", change_note="x",
+                            batch_size=1, batch_unit="L", procedure=[], drafted_by="sup.rsa", drafted_at=NOW)
+            s.add(recipe)
+            await s.flush()
+            batch = Batch(batch_number="BQ-W", product=ALBUMIN, status="IN_PROGRESS", started_at=NOW,
+                          recipe_id=recipe.id)
+            s.add(batch)
+            await s.flush()
+        eq = (await s.execute(select(Equipment.id).where(Equipment.code == "EQ-1"))).scalar_one()
+        for i in range(first, first + k):
+            lot = MaterialLot(code=f"EX2612{i:05d}", kind="EXCIPIENT", material_code="ETH-96", name="Ethanol",
+                              lot_number=f"E-{i}", supplier="S", quantity=10, remaining=9, unit="kg",
+                              expires_on=NOW.date(), received_at=NOW, received_by="log.sig", status="RELEASED")
+            s.add(lot)
+            await s.flush()
+            s.add(Weighing(batch_id=batch.id, phase_code=f"P{i}", material_code="ETH-96", material_lot_id=lot.id,
+                           scanned=True, scale_id=eq, scale_calibration="CALIBRATED", tare=0, gross=1, net=1,
+                           unit="kg", target=1, tolerance_pct=5, source="TWIN", weighed_at=NOW, weighed_by="op.one",
+                           verified_by="sup.rsa", label_code=f"WG2612{i:05d}"))
+
+
 async def recipes_add(w: World, first: int, k: int) -> None:
     """k recipes; recipe i has i+1 phases, its first phase i+1 materials, parameters and controls."""
     for i in range(first, first + k):
@@ -380,6 +411,7 @@ WORLDS = {
     "stations": WorldSpec(stations_add),
     "recipes": WorldSpec(recipes_add),
     "phases": WorldSpec(phases_add),
+    "materials": WorldSpec(materials_add),
 }
 
 
@@ -460,6 +492,11 @@ PROBES = {
     "batchPhases": Probe("phases", "qa.one", '{ batchPhases(batchNumber: "BQ-P") { phaseCode status equipmentCode '
                                              'parameters { name value within } controls { name value } } }',
                          ("batchPhases", "batchPhases.parameters", "batchPhases.controls")),
+    "materialLots": Probe("materials", "qa.one", "{ materialLots { code lotNumber status label { lines { value } } } }",
+                          ("materialLots",)),
+    "batchWeighings": Probe("materials", "qa.one", '{ batchWeighings(batchNumber: "BQ-W") { materialLotCode net '
+                                                   'scaleCode label { lines { value } } } }',
+                            ("batchWeighings",)),
     "plasmaStations": Probe("stations", "qa.one", "{ plasmaStations { code name province } }",
                             ("plasmaStations",)),
     "myCertificates": Probe("stations", "op.one", "{ myCertificates { fingerprint algorithm notAfter } }",

@@ -1,4 +1,4 @@
-"""Signed-mutation cases: the batch record (master recipes)."""
+"""Signed-mutation cases: the batch record (master recipes, batches, phases, materials, weighing)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,27 @@ async def _phase_end(w: World) -> dict[str, Any]:
     return {"batchNumber": "CASE-B1", "phaseCode": "P1", "manual": [{"name": "Temperature", "value": 5.0}]}
 
 
+async def _receipt(_: World) -> dict[str, Any]:
+    from tests.test_weighing import _receipt
+
+    return _receipt("ETH-96", "E-CASE")
+
+
+async def _quarantined(w: World) -> dict[str, Any]:
+    from tests.test_weighing import _received
+
+    return {"code": await _received(w, "ETH-96", "E-CASE", release=False), "decision": "RELEASED", "reason": "CoA"}
+
+
+async def _weighing(w: World) -> dict[str, Any]:
+    from tests.test_weighing import _on_scale, _plant, _received, _weigh
+
+    await _plant(w)
+    lot = await _received(w, "ETH-96", "E-CASE")
+    _on_scale(w, 22.5)
+    return _weigh(lot)
+
+
 CASES: dict[str, Case] = {
     "draftRecipe": Case("sup.rsa", _draft),
     "reviewRecipe": Case("qa.two", _drafted, "REVIEWED"),
@@ -61,4 +82,7 @@ CASES: dict[str, Case] = {
     "createBatch": Case("sup.rsa", _batch),
     "startPhase": Case("op.one", _phase_start),
     "completePhase": Case("op.one", _phase_end),
+    "receiveMaterial": Case("log.sig", _receipt),
+    "decideMaterial": Case("qa.sig", _quarantined, "APPROVED"),
+    "weighMaterial": Case("op.one", _weighing, second=("sup.rsa", "VERIFIED")),
 }
