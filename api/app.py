@@ -48,7 +48,7 @@ from schema.root import build_schema
 from schema.trace import FAST_FIELDS
 from subscriptions.bus import Bus
 from subscriptions.redis_bus import RedisBus
-from subscriptions.topics import BATCH_TOPIC, CONFIG_TOPIC, LIVE_TOPICS, SENSOR_TOPIC, SESSION_TOPIC
+from subscriptions.topics import BATCH_TOPIC, CONFIG_TOPIC, LIVE_TOPICS, PHASE_TOPIC, SENSOR_TOPIC, SESSION_TOPIC
 from twin.alarm_service import AlarmService
 from twin.codec import CODECS
 from twin.recorder import Recorder
@@ -254,6 +254,8 @@ class _Background:
             stack.callback(self._detach_twin)
             # A layout imported on any node: its tags are taken and watched here too.
             stack.enter_context(svc.bus.listen(CONFIG_TOPIC, lambda _: self._spawn(reload_layout(svc, recorder))))
+            # A phase started or completed on any node: its parameters are watched here, or no longer.
+            stack.enter_context(svc.bus.listen(PHASE_TOPIC, svc.alarms.phases_changed))
             for extension in self.extensions:
                 bridge = await stack.enter_async_context(extension(svc))
                 if bridge is not None:

@@ -25,6 +25,7 @@ class AlarmSource(StrEnum):
     LIMIT = "LIMIT"  # a tag's limits
     VIDEO = "VIDEO"  # video analytics
     EQUIPMENT = "EQUIPMENT"
+    PROCESS = "PROCESS"  # a critical process parameter outside its recipe's limits while its phase runs
 
 
 class AlarmState(StrEnum):
@@ -84,6 +85,9 @@ class Alarm(Base):
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     handling: Mapped[str | None] = mapped_column(Text)
+    # The batch and phase running when it was raised, where the tag is a parameter of that phase (PR-51).
+    batch_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    phase_code: Mapped[str | None] = mapped_column(String(32))
 
 
 # PL-12: plasma units that lay in the cold store while its excursion alarm was raised.

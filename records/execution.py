@@ -46,6 +46,11 @@ class PhaseRun(Base):
     # One entry per recipe parameter: limits, source, and min/max/avg/count (twin) or the value (manual).
     parameters: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     controls: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # What the phase gave and what was collected as losses (samples, hold-up, spills), in the recipe's
+    # output unit; yield and material balance against the theoretical output, computed (PR-21, PR-49).
+    output: Mapped[float | None] = mapped_column(Float)
+    losses: Mapped[float | None] = mapped_column(Float)
     yield_pct: Mapped[float | None] = mapped_column(Float)
+    balance_pct: Mapped[float | None] = mapped_column(Float)
     # True when a parameter, a control or the yield was outside its limits (an exception of the batch).
     exception: Mapped[bool] = mapped_column(Boolean, default=False)

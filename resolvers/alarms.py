@@ -43,6 +43,7 @@ class AlarmFilter:
     source: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    batch_number: str | None = None
 
 
 def _query(f: AlarmFilter) -> Select[Alarm]:
@@ -57,6 +58,8 @@ def _query(f: AlarmFilter) -> Select[Alarm]:
         q = q.where(Alarm.priority == f.priority)
     if f.source:
         q = q.where(Alarm.source == f.source)
+    if f.batch_number:
+        q = q.where(Alarm.batch_number == f.batch_number)
     if f.since:
         q = q.where(Alarm.raised_at >= f.since)
     if f.until:

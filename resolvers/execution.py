@@ -12,6 +12,7 @@ verifies in the same request.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from policies.errors import AppError, ErrorCode
+from records.alarms import UNCLEARED, Alarm, AlarmSource, AlarmState
 from records.base import utcnow
 from records.execution import PhaseRun as PhaseRun
 from records.execution import PhaseStatus as PhaseStatus  # the value lists, for the schema
@@ -34,7 +36,7 @@ from resolvers import deviations, plasma
 from resolvers.context import Context
 from resolvers.history import history
 from resolvers.signed import Second, Signatures, SignedRequest, perform
-from subscriptions.topics import EQUIPMENT_TOPIC
+from subscriptions.topics import EQUIPMENT_TOPIC, PHASE_TOPIC
 
 PRE_CHECK = ("equipment clean and ready", "no product, material or document of the previous batch",
              "materials and documents for this phase present")
@@ -178,7 +180,7 @@ async def start(ctx: Context, req: SignedRequest, batch_number: str, phase_code:
         return run
 
     return await perform(ctx, req, reason=f"phase {phase_code} of {batch_number} started", clean=clean, save=save,
-                         publish=lambda _: _announce(ctx, moves),
+                         publish=lambda run: _announce(ctx, run, moves),
                          conflict=f"phase {phase_code} of {batch_number} was started meanwhile")
 
 
@@ -197,9 +199,17 @@ async def _use(s: AsyncSession, run: PhaseRun, batch_id: int, what: str, status:
         e.status = status.value
 
 
-def _announce(ctx: Context, moves: list[dict[str, str]]) -> None:
+def _announce(ctx: Context, run: PhaseRun, moves: list[dict[str, str]], cleared: list[Alarm] | None = None,
+              raised: list[Alarm] | None = None) -> None:
+    """After the commit: equipment status moves, alarms raised or cleared by the phase's end, and the
+    phase itself (every node's alarm service watches the running phases' parameters)."""
     for m in moves:
         ctx.services.bus.publish(EQUIPMENT_TOPIC, m)
+    for a in cleared or []:
+        ctx.services.alarms.published("CLEARED", a)
+    for a in raised or []:
+        ctx.services.alarms.published("RAISED", a)
+    ctx.services.bus.publish(PHASE_TOPIC, {"phaseRun": run.id, "status": run.status})
 
 
 @dataclass(frozen=True)
@@ -238,14 +248,51 @@ def _entered(p: dict[str, Any], e: Entry | None, who: str) -> dict[str, Any]:
 class Completion:
     run: PhaseRun
     step: Step
+    balance: Balance
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A phase's output against its theoretical output (PR-21, PR-49), computed, never typed."""
+
+    output: float | None
+    losses: float
+    yield_pct: float | None
+    balance_pct: float | None
+    outside: tuple[tuple[str, str], ...]  # (alarm condition, what) for each figure outside its range
+
+
+def balance(phase: dict[str, Any], output: float | None, losses: float) -> Balance:
+    theoretical, unit = phase.get("output"), phase.get("output_unit") or ""
+    if theoretical is None:
+        if output is not None or losses:
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"phase {phase['code']} has no theoretical output to "
+                                                        "weigh an output against")
+        return Balance(None, 0, None, None, ())
+    if output is None:
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"enter the output of phase {phase['code']} ({unit})")
+    if not (math.isfinite(output) and math.isfinite(losses)) or output < 0 or losses < 0:
+        raise AppError(ErrorCode.VALIDATION_FAILED, "output and losses are quantities, not below 0")
+    yield_pct = round(output / theoretical * 100, 2)
+    balance_pct = round((output + losses) / theoretical * 100, 2)
+    outside = [(condition, f"{what} {pct:g} % (limits {low:g}-{high:g} %)")
+               for condition, what, pct, low, high in (
+                   ("YIELD", "yield", yield_pct, phase.get("yield_low_pct"), phase.get("yield_high_pct")),
+                   ("MATERIAL_BALANCE", "material balance", balance_pct, phase.get("balance_low_pct"),
+                    phase.get("balance_high_pct")))
+               if low is not None and high is not None and not low <= pct <= high]
+    return Balance(output, losses, yield_pct, balance_pct, tuple(outside))
 
 
 async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_code: str, manual: list[Entry],
-                   controls: list[Entry], yield_pct: float | None) -> PhaseRun:
+                   controls: list[Entry], output: float | None, losses: float) -> PhaseRun:
     """Complete a running phase with its values; PERFORMED, and VERIFIED by a second person where the
-    recipe asks. An excursion raises a deviation against the batch in the same transaction."""
+    recipe asks. An excursion raises a deviation against the batch in the same transaction, and an
+    alarm of the batch and phase for each figure out of range that no live alarm announced."""
     p = ctx.signed_in()
     moves: list[dict[str, str]] = []
+    cleared: list[Alarm] = []
+    raised: list[Alarm] = []
 
     async def clean() -> Completion:
         async with ctx.db.read() as s:
@@ -264,7 +311,7 @@ async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_co
         unknown = [e.name for e in (*manual, *controls) if e.name not in known]
         if unknown:
             raise AppError(ErrorCode.VALIDATION_FAILED, f"not in the recipe's phase: {', '.join(unknown)}")
-        return Completion(run, step)
+        return Completion(run, step, balance(step.phase, output, losses))
 
     async def save(s: AsyncSession, c: Completion, signatures: Signatures[Completion]) -> PhaseRun:
         run = await s.get(PhaseRun, c.run.id)
@@ -277,18 +324,20 @@ async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_co
                   p.username) for x in c.step.phase["parameters"]]
         results = {e.name: e for e in controls}
         checks = [_entered(x, results.get(x["name"]), p.username) for x in c.step.phase["controls"]]
-        low, high = c.step.phase.get("yield_low_pct"), c.step.phase.get("yield_high_pct")
-        if low is not None and yield_pct is None:
-            raise AppError(ErrorCode.VALIDATION_FAILED, f"enter the yield of phase {phase_code} (%)")
-        outside = [x["name"] for x in (*params, *checks) if not x["within"]]
-        if low is not None and yield_pct is not None and not low <= yield_pct <= (high or low):
-            outside.append(f"yield {yield_pct} % (limits {low}-{high} %)")
+        b = c.balance
+        unannounced = [(kind, f"{x['name']} {x['value']:g} {x['unit']} (limits {x['low']}-{x['high']})")
+                       for kind, xs in (("PARAMETER", params), ("CONTROL", checks)) for x in xs
+                       if not x["within"] and x["source"] == ValueSource.MANUAL]  # the twin's raised live
+        outside = [x["name"] for x in (*params, *checks) if not x["within"]] + [what for _, what in b.outside]
         run.status, run.completed_at, run.completed_by = PhaseStatus.COMPLETED.value, now, signatures.signer
         run.verified_by, run.parameters, run.controls = signatures.second_signer, params, checks
-        run.yield_pct, run.exception = yield_pct, bool(outside)
+        run.output, run.losses, run.yield_pct, run.balance_pct = b.output, b.losses, b.yield_pct, b.balance_pct
+        run.exception = bool(outside)
         if outside:
             await _deviation(s, c.step.batch, phase_code, outside, p.username)
+            raised.extend(await _alerts(s, run, batch_number, [*unannounced, *b.outside], now))
         await _finish_batch(s, c.step)
+        cleared.extend(await _end_watch(s, batch_number, phase_code, now))
         await s.flush()
         still = (await s.execute(select(PhaseRun.id).where(PhaseRun.equipment_id == run.equipment_id,
                                                            PhaseRun.status == PhaseStatus.RUNNING).limit(1))).first()
@@ -297,11 +346,12 @@ async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_co
                    EquipmentStatus.RUNNING if still else EquipmentStatus.IDLE, moves)
         await signatures.bind(s, "phase_run", str(run.id), {
             "batch": batch_number, "phase": phase_code, "parameters": params, "controls": checks,
-            "yieldPct": yield_pct, "exception": run.exception})
+            "output": b.output, "losses": b.losses, "yieldPct": b.yield_pct, "balancePct": b.balance_pct,
+            "exception": run.exception})
         return run
 
     return await perform(ctx, req, reason=f"phase {phase_code} of {batch_number} completed", clean=clean, save=save,
-                         publish=lambda _: _announce(ctx, moves),
+                         publish=lambda run: _announce(ctx, run, moves, cleared, raised),
                          second=Second(("VERIFIED",), "the verifier's signature", required=False))
 
 
@@ -309,6 +359,30 @@ async def _deviation(s: AsyncSession, batch: Batch, phase_code: str, outside: li
     """PR-51, PR-55: an excursion becomes a deviation of the batch at once, for QA to investigate."""
     await deviations.opened(s, f"{batch.batch_number} {phase_code}: outside limits",
                             "Outside the recipe's limits: " + "; ".join(outside), batch.id, who)
+
+
+async def _alerts(s: AsyncSession, run: PhaseRun, batch_number: str, items: list[tuple[str, str]],
+                  now: datetime) -> list[Alarm]:
+    """PR-21, PR-51: each figure found out of range at the phase's end is an alarm of the batch and phase,
+    returned to normal at once (the phase is over) and waiting to be acknowledged and reviewed."""
+    room_id = (await s.execute(select(Equipment.room_id).where(Equipment.id == run.equipment_id))).scalar_one()
+    alarms = [Alarm(source=AlarmSource.PROCESS.value, condition=condition, priority="HIGH",
+                    state=AlarmState.CLEARED.value, room_id=room_id, equipment_id=run.equipment_id,
+                    message=f"{batch_number} {run.phase_code}: {what}", began_at=now, raised_at=now, cleared_at=now,
+                    batch_number=batch_number, phase_code=run.phase_code) for condition, what in items]
+    s.add_all(alarms)
+    return alarms
+
+
+async def _end_watch(s: AsyncSession, batch_number: str, phase_code: str, now: datetime) -> list[Alarm]:
+    """The phase's parameter alarms still standing end with it: returned to normal at its end (they stay
+    to be acknowledged and reviewed)."""
+    standing = list((await s.execute(select(Alarm).where(
+        Alarm.source == AlarmSource.PROCESS, Alarm.batch_number == batch_number, Alarm.phase_code == phase_code,
+        Alarm.state.in_(UNCLEARED), Alarm.cleared_at.is_(None)))).scalars())
+    for a in standing:
+        a.cleared_at, a.state = now, AlarmState(a.state).cleared()
+    return standing
 
 
 async def _finish_batch(s: AsyncSession, step: Step) -> None:

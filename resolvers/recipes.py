@@ -48,6 +48,7 @@ class Parameter:
     low: float | None
     high: float | None
     tag: str | None = None
+    alarm_delay_s: float = 0  # outside its limits this long while the phase runs before it alarms (PR-51)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,12 @@ class Phase:
     signatures: tuple[str, ...] = ("PERFORMED",)
     yield_low_pct: float | None = None
     yield_high_pct: float | None = None
+    # The phase's theoretical output for the recipe's batch size; yield and material balance are
+    # computed against it (PR-21, PR-49), each checked against its range.
+    output: float | None = None
+    output_unit: str | None = None
+    balance_low_pct: float | None = None
+    balance_high_pct: float | None = None
 
 
 @dataclass(frozen=True)
@@ -110,10 +117,18 @@ def _phase(p: Phase, earlier: set[str]) -> None:
     _items(p, where)
     if "PERFORMED" not in p.signatures or not set(p.signatures) <= set(PHASE_MEANINGS):
         raise invalid(f"{where}: signatures are PERFORMED, with VERIFIED where a second person checks")
-    if p.yield_low_pct is not None or p.yield_high_pct is not None:
-        low, high = p.yield_low_pct, p.yield_high_pct
+    for what, low, high in (("yield", p.yield_low_pct, p.yield_high_pct),
+                            ("material balance", p.balance_low_pct, p.balance_high_pct)):
+        if low is None and high is None:
+            continue
         if low is None or high is None or not 0 <= low <= high <= 200:
-            raise invalid(f"{where}: a yield range is a low and a high percentage, 0-200, low not above high")
+            raise invalid(f"{where}: a {what} range is a low and a high percentage, 0-200, low not above high")
+        if p.output is None:
+            raise invalid(f"{where}: a {what} range needs the phase's theoretical output")
+    if p.output is not None:
+        text(f"{where} outputUnit", p.output_unit or "", 16)
+        if p.output <= 0:
+            raise invalid(f"{where}: the theoretical output is above 0")
 
 
 def _items(p: Phase, where: str) -> None:
@@ -129,6 +144,8 @@ def _items(p: Phase, where: str) -> None:
         text(f"{where} parameter name", c.name)
         text(f"{where} {c.name} unit", c.unit, 16)
         _limits(f"{where} {c.name}", c.low, c.high)
+    if any(not 0 <= x.alarm_delay_s <= 3600 for x in p.parameters):
+        raise invalid(f"{where}: a parameter's alarmDelayS is 0-3600 seconds")
     for c in p.controls:
         text(f"{where} {c.name} method", c.method)
     for what, names in (("parameters", [x.name for x in p.parameters]), ("controls", [x.name for x in p.controls]),

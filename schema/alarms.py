@@ -41,6 +41,8 @@ class Alarm:
     acknowledged_at: datetime | None
     acknowledged_by: str | None = strawberry.field(description="The handler")
     handling: str | None = strawberry.field(description="The handling method")
+    batch_number: str | None = strawberry.field(description="The batch whose running phase the alarm belongs to")
+    phase_code: str | None
 
     @strawberry.field(description="PL-12: plasma units lying in the cold store when the excursion was raised.",
                       extensions=can("plasma:unit", "read"))
@@ -63,10 +65,11 @@ class AlarmFilter:
     source: AlarmSource | None = None
     since: datetime | None = strawberry.field(default=None, name="from")
     until: datetime | None = strawberry.field(default=None, name="to")
+    batch_number: str | None = strawberry.field(default=None, description="The alarms of a batch's phases")
 
     def plain(self, active: bool | None) -> res.AlarmFilter:
         return res.AlarmFilter(active if active is not None else self.active, self.room_code, self.priority,
-                               self.source, self.since, self.until)
+                               self.source, self.since, self.until, self.batch_number)
 
 
 @strawberry.enum

@@ -63,7 +63,11 @@ class PhaseRun:
     verified_by: str | None
     parameters: list[RecordedValue]
     controls: list[RecordedValue]
-    yield_pct: float | None
+    output: float | None = strawberry.field(description="What the phase gave, in the recipe's output unit")
+    losses: float | None = strawberry.field(description="Collected losses: samples, hold-up, spills")
+    yield_pct: float | None = strawberry.field(description="GXWLPH: output against the theoretical output, computed")
+    balance_pct: float | None = strawberry.field(description="Material balance: (output + losses) against the "
+                                                             "theoretical output, computed")
     exception: bool = strawberry.field(description="A value was outside its limits: a deviation was raised")
 
 
@@ -94,7 +98,9 @@ class CompletePhaseInput:
     manual: list[EnteredValueInput] = strawberry.field(default_factory=list,
                                                        description="Parameters the recipe gives no tag for")
     controls: list[EnteredValueInput] = strawberry.field(default_factory=list)
-    yield_pct: float | None = None
+    output: float | None = strawberry.field(default=None, description="What the phase gave, where the recipe "
+                                                                      "gives a theoretical output")
+    losses: float = strawberry.field(default=0.0, description="Collected losses: samples, hold-up, spills")
 
 
 @strawberry.type
@@ -125,6 +131,7 @@ class ExecutionMutation:
                              verification: SignatureInput | None = None) -> PhaseRun:
         r = await res.complete(info.context, signed(info, signature, verification), input.batch_number,
                                input.phase_code, [res.Entry(e.name, e.value, e.reason) for e in input.manual],
-                               [res.Entry(e.name, e.value, e.reason) for e in input.controls], input.yield_pct)
+                               [res.Entry(e.name, e.value, e.reason) for e in input.controls], input.output,
+                               input.losses)
         runs = await res.runs(info.context, input.batch_number)
         return next(run_of(x, code) for x, code in runs if x.id == r.id)

@@ -33,6 +33,8 @@ class RecipeParameter:
     low: float | None
     high: float | None
     tag: str | None = strawberry.field(description="The twin tag it is read from; null: entered by hand")
+    alarm_delay_s: float = strawberry.field(description="Outside its limits this long while the phase runs "
+                                                        "before it alarms")
 
 
 @strawberry.type
@@ -59,11 +61,18 @@ class RecipePhase:
     signatures: list[str] = strawberry.field(description="PERFORMED, and VERIFIED where a second person checks")
     yield_low_pct: float | None
     yield_high_pct: float | None
+    output: float | None = strawberry.field(description="The theoretical output for the recipe's batch size")
+    output_unit: str | None
+    balance_low_pct: float | None
+    balance_high_pct: float | None
+
+
+PHASE_DEFAULTS = {"output": None, "output_unit": None, "balance_low_pct": None, "balance_high_pct": None}
 
 
 def _phase(p: dict[str, Any]) -> RecipePhase:
-    return of(RecipePhase, p, materials=[of(RecipeMaterial, m) for m in p["materials"]],
-              parameters=[of(RecipeParameter, x) for x in p["parameters"]],
+    return of(RecipePhase, {**PHASE_DEFAULTS, **p}, materials=[of(RecipeMaterial, m) for m in p["materials"]],
+              parameters=[of(RecipeParameter, {"alarm_delay_s": 0.0, **x}) for x in p["parameters"]],
               controls=[of(RecipeControl, c) for c in p["controls"]])
 
 
@@ -123,6 +132,7 @@ class RecipeParameterInput:
     low: float | None = None
     high: float | None = None
     tag: str | None = None
+    alarm_delay_s: float = 0
 
 
 @strawberry.input
@@ -149,15 +159,21 @@ class RecipePhaseInput:
     signatures: list[str] = strawberry.field(default_factory=lambda: ["PERFORMED"])
     yield_low_pct: float | None = None
     yield_high_pct: float | None = None
+    output: float | None = strawberry.field(default=None, description="The theoretical output for the recipe's "
+                                                                      "batch size; yield and balance use it")
+    output_unit: str | None = None
+    balance_low_pct: float | None = None
+    balance_high_pct: float | None = None
 
     def plain(self) -> res.Phase:
         return res.Phase(
             self.code, self.name, self.unit_procedure, self.operation, self.equipment_class, self.instructions,
             tuple(self.after), tuple(res.Material(m.code, m.name, m.quantity, m.unit, m.tolerance_pct)
                                      for m in self.materials),
-            tuple(res.Parameter(x.name, x.unit, x.low, x.high, x.tag) for x in self.parameters),
+            tuple(res.Parameter(x.name, x.unit, x.low, x.high, x.tag, x.alarm_delay_s) for x in self.parameters),
             tuple(res.Control(c.name, c.method, c.unit, c.low, c.high) for c in self.controls),
-            tuple(self.signatures), self.yield_low_pct, self.yield_high_pct)
+            tuple(self.signatures), self.yield_low_pct, self.yield_high_pct, self.output, self.output_unit,
+            self.balance_low_pct, self.balance_high_pct)
 
 
 @strawberry.input

@@ -8,5 +8,6 @@ EQUIPMENT_TOPIC = "equipment"  # equipment status changes, after commit
 BATCH_TOPIC = "batch"  # what happened to a batch, after commit
 SESSION_TOPIC = "session"  # ended sessions: every node closes their WebSockets
 CONFIG_TOPIC = "config"  # configuration changed (a plant layout): every node reloads it
+PHASE_TOPIC = "phase"  # a phase started or completed: every node's alarm service reloads the watched parameters
 
-LIVE_TOPICS = (SENSOR_TOPIC, ALARM_TOPIC, EQUIPMENT_TOPIC, BATCH_TOPIC, SESSION_TOPIC, CONFIG_TOPIC)
+LIVE_TOPICS = (SENSOR_TOPIC, ALARM_TOPIC, EQUIPMENT_TOPIC, BATCH_TOPIC, SESSION_TOPIC, CONFIG_TOPIC, PHASE_TOPIC)

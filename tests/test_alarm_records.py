@@ -24,7 +24,7 @@ from records.readings import SensorReading
 from resolvers import identity
 from resolvers.context import Context
 from schema.root import build_schema
-from subscriptions.topics import ALARM_TOPIC
+from subscriptions.topics import ALARM_TOPIC, PHASE_TOPIC
 from tests.test_users import set_setting
 from twin.alarm_rules import Priority
 from twin.alarm_service import AlarmService
@@ -72,7 +72,7 @@ async def plant(env: Any) -> AsyncIterator[Any]:
 
 @contextlib.asynccontextmanager
 async def recording(gql: Any, db: Any) -> AsyncIterator[tuple[Any, Recorder]]:
-    """The twin storing readings and feeding the alarm rules, as the server runs them."""
+    """The twin storing readings and feeding the alarm rules, as the server runs them (api/app.py)."""
     svc = gql.client.app_services
     rec = Recorder(db)
     await rec.start()
@@ -80,7 +80,8 @@ async def recording(gql: Any, db: Any) -> AsyncIterator[tuple[Any, Recorder]]:
     await svc.alarms.start()
     svc.twin.watch = svc.alarms.feed
     try:
-        yield svc, rec
+        with svc.bus.listen(PHASE_TOPIC, svc.alarms.phases_changed):
+            yield svc, rec
     finally:
         await svc.alarms.stop()
         await rec.stop()
@@ -246,6 +247,7 @@ async def test_metrics_show_ingest_alarms_subscribers_and_latency(plant: Any) ->
     await gql.client.post("/ingest", json={"bridge": "area-fra", "bufferDepth": 42, "readings": []},
                           headers={"authorization": f"Bearer {bridge.token}"})
     await svc.alarms.drain()
+    own = svc.bus.subscriber_count()  # the node's own listeners (the PHASE topic), before the client's
     async with svc.bus.subscribe("sensor"):
         text = (await gql.client.get("/metrics")).text
     lines = dict(ln.rsplit(" ", 1) for ln in text.splitlines() if ln and not ln.startswith("#"))
@@ -253,7 +255,7 @@ async def test_metrics_show_ingest_alarms_subscribers_and_latency(plant: Any) ->
     assert float(lines["plasmatwin_readings_duplicate_total"]) == 1
     assert float(lines['plasmatwin_alarms_active{priority="HIGH"}']) == 1
     assert float(lines['plasmatwin_alarms_active{priority="LOW"}']) == 0
-    assert float(lines["plasmatwin_subscribers"]) == 1
+    assert float(lines["plasmatwin_subscribers"]) == own + 1
     assert float(lines['plasmatwin_http_request_seconds_count{method="POST",route="/ingest"}']) == 2
     assert float(lines['plasmatwin_bridge_buffer_depth{bridge="area-fra"}']) == 42
 

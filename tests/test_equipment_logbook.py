@@ -26,7 +26,7 @@ LOGBOOK = """query($code: String!) { equipmentLogbook(code: $code) { equipmentCo
   reference } }"""
 ADD = """mutation($input: AddEquipmentLogEntryInput!, $sig: SignatureInput!) {
   addEquipmentLogEntry(input: $input, signature: $sig) { kind text by manual batchNumber reference } }"""
-MIX_DONE = {"phaseCode": "MIX", "controls": [{"name": "pH", "value": 7.0}], "yieldPct": 96}
+MIX_DONE = {"phaseCode": "MIX", "controls": [{"name": "pH", "value": 7.0}], "output": 96, "losses": 2}
 
 
 def _code(body: dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ START = """mutation($input: StartPhaseInput!, $sig: SignatureInput!) {
   startPhase(input: $input, signature: $sig) { phaseCode status equipmentCode startedBy } }"""
 COMPLETE = """mutation($input: CompletePhaseInput!, $sig: SignatureInput!, $v: SignatureInput) {
   completePhase(input: $input, signature: $sig, verification: $v) { phaseCode status exception verifiedBy yieldPct
+    balancePct output losses
     parameters { name source min max count value within enteredBy trend { value } } controls { name value within } }
   }"""
 CHECKED = ["equipment clean and ready", "no product, material or document of the previous batch",
@@ -33,6 +34,7 @@ RECIPE: dict[str, Any] = {
     "changeNote": "first", "phases": [
         {"code": "MIX", "name": "Mix", "unitProcedure": "Preparation", "operation": "Mixing", "equipmentClass": "tank",
          "instructions": "Mix at 2-8 °C.", "yieldLowPct": 90, "yieldHighPct": 100,
+         "output": 100, "outputUnit": "L", "balanceLowPct": 95, "balanceHighPct": 105,
          "parameters": [{"name": "Temperature", "unit": "°C", "low": 2, "high": 8, "tag": "R1-TT-901"}],
          "controls": [{"name": "pH", "method": "pH meter", "unit": "pH", "low": 6.8, "high": 7.2}]},
         {"code": "FILL", "name": "Fill", "unitProcedure": "Filling", "operation": "Filling", "equipmentClass": "tank",
@@ -107,7 +109,8 @@ async def test_phases_run_in_order_with_captured_parameters_and_an_excursion_rai
         assert (await s.execute(select(Batch.status).where(Batch.batch_number == "EX-1"))).scalar_one() == "IN_PROGRESS"
 
     await _readings(w, 4.0, 5.5, 6.1)
-    body = await _complete(w, {"phaseCode": "MIX", "controls": [{"name": "pH", "value": 7.0}], "yieldPct": 96})
+    body = await _complete(w, {"phaseCode": "MIX", "controls": [{"name": "pH", "value": 7.0}], "output": 96,
+                                     "losses": 2})
     mix = body["data"]["completePhase"]
     assert mix["parameters"] == [{"name": "Temperature", "source": "TWIN", "min": 4.0, "max": 6.1, "count": 3,
                                   "value": None, "within": True, "enteredBy": None,

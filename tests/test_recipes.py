@@ -39,7 +39,7 @@ ALBUMIN: dict[str, Any] = {
                         {"name": "Ethanol addition rate", "unit": "L/min", "low": 1, "high": 3}],
          "controls": [{"name": "Ethanol concentration", "method": "densitometry", "unit": "%", "low": 7.5,
                        "high": 8.5}],
-         "yieldLowPct": 90, "yieldHighPct": 100},
+         "yieldLowPct": 90, "yieldHighPct": 100, "output": 2900, "outputUnit": "L"},
     ],
 }
 

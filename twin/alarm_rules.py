@@ -53,6 +53,11 @@ class AlarmEngine:
         """An alarm still standing when the process restarted: active again, not raised twice."""
         self._states[tag] = _State(active=condition, active_since=since)
 
+    def keep(self, tags: set[str] | frozenset[str]) -> None:
+        """Forget the state of every other tag (rules that went away)."""
+        for tag in [t for t in self._states if t not in tags]:
+            del self._states[tag]
+
     def active(self) -> dict[str, str]:
         return {tag: st.active for tag, st in self._states.items() if st.active}
 

@@ -26,6 +26,7 @@ from records.plasma import PlasmaUnit
 from subscriptions.bus import Bus
 from subscriptions.topics import ALARM_TOPIC
 from twin.alarm_rules import AlarmEngine, Priority, Rule, Transition
+from twin.process_watch import Excursion, ProcessWatch
 from twin.state import Reading
 
 log = logging.getLogger("plasmatwin.alarms")
@@ -58,13 +59,34 @@ class AlarmService:
     # Open limit alarm id per tag, and the extreme value seen while it stands.
     open_ids: dict[str, int] = field(default_factory=dict)
     peaks: dict[str, float] = field(default_factory=dict)
+    # The running phases' critical parameters, against their recipe's limits (PR-51).
+    process: ProcessWatch = field(default_factory=ProcessWatch)
     raised = 0
-    _queue: asyncio.Queue[Transition] = field(default_factory=asyncio.Queue)
+    _queue: asyncio.Queue[Transition | Excursion] = field(default_factory=asyncio.Queue)
     _task: asyncio.Task[None] | None = None
+    _reloads: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self) -> None:
         await self.load()
         self._task = asyncio.create_task(self._run(), name="alarm-writer")
+
+    def phases_changed(self, _: object = None) -> None:
+        """A phase started or completed on some node (the PHASE topic): reload the watched parameters."""
+        task = asyncio.get_running_loop().create_task(self.load_phases(), name="alarm-phases")
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+    async def load_phases(self) -> None:
+        try:
+            async with self.db.read() as s:
+                await self.process.load(s)
+        except Exception:  # the next phase event or a restart loads them again
+            log.exception("loading the running phases' parameters failed")
+
+    async def settled(self) -> None:
+        """Wait for the phase reloads under way (tests)."""
+        while self._reloads:
+            await asyncio.gather(*self._reloads)
 
     async def load(self) -> None:
         """Rules from the sensors; alarms still standing from before a restart are picked up, not raised again."""
@@ -85,6 +107,7 @@ class AlarmService:
             self.engine.rules = rules
             standing = (await s.execute(select(Alarm).where(
                 Alarm.source == AlarmSource.LIMIT, Alarm.state.in_(UNCLEARED)))).scalars().all()
+            await self.process.load(s)
         for a in standing:
             if a.tag is not None:
                 self.open_ids[a.tag] = a.id
@@ -99,6 +122,8 @@ class AlarmService:
             if t.kind == "RAISED":
                 self.peaks[t.tag] = t.value
             self._queue.put_nowait(t)
+        for x in self.process.feed(r.tag, r.value, r.source_time):
+            self._queue.put_nowait(x)
 
     async def drain(self) -> None:
         """Wait until every transition fed so far is stored and published (tests, shutdown)."""
@@ -118,17 +143,24 @@ class AlarmService:
             finally:
                 self._queue.task_done()
 
-    async def _apply(self, t: Transition) -> None:
+    async def _apply(self, item: Transition | Excursion) -> None:
+        if isinstance(item, Excursion):
+            await self._apply_process(item)
+            return
+        t = item
         place = self.places.get(t.tag)
         if place is None:
             return
         if t.kind == "RAISED":
             word = "above high limit" if t.condition == "HIGH" else "below low limit"
             msg = f"{place.name} {t.value:g} {place.unit} {word} {t.limit:g} {place.unit}"
+            link = self.process.watched.get(t.tag)  # the tag is a parameter of a running phase
             async with self.db.write(SYSTEM) as s:
                 a = Alarm(source="LIMIT", condition=t.condition, priority=t.priority.value, state="ACTIVE",
                           tag=t.tag, room_id=place.room_id, equipment_id=place.equipment_id, message=msg,
-                          value=t.value, limit_value=t.limit, peak=t.value, began_at=t.since, raised_at=t.at)
+                          value=t.value, limit_value=t.limit, peak=t.value, began_at=t.since, raised_at=t.at,
+                          batch_number=link.batch_number if link else None,
+                          phase_code=link.phase_code if link else None)
                 s.add(a)
                 await s.flush()
                 if place.equipment_id is not None:  # the equipment's logbook (B.2) notes it as it happens
@@ -148,6 +180,41 @@ class AlarmService:
             a = await s.get_one(Alarm, alarm_id)
             a.cleared_at = t.at
             a.peak = peak if peak is not None else a.peak
+            a.state = AlarmState(a.state).cleared()
+            if a.equipment_id is not None:
+                s.add(log_line(a.equipment_id, LogKind.ALARM, f"returned to normal: {a.message}", "system", at=t.at,
+                               reference=f"alarm:{a.id}"))
+        self._publish("CLEARED", a)
+
+    async def _apply_process(self, x: Excursion) -> None:
+        """A running phase's parameter left its recipe's limits, or came back (PR-51)."""
+        t, w, place = x.transition, x.watched, self.places.get(x.transition.tag)
+        if t.kind == "RAISED":
+            word = "above its high limit" if t.condition == "HIGH" else "below its low limit"
+            msg = f"{w.batch_number} {w.phase_code}: {w.name} {t.value:g} {w.unit} {word} {t.limit:g} {w.unit}"
+            async with self.db.write(AuditContext("system", reason="recipe limits")) as s:
+                a = Alarm(source=AlarmSource.PROCESS.value, condition=t.condition, priority=t.priority.value,
+                          state="ACTIVE", tag=t.tag, room_id=place.room_id if place else None,
+                          equipment_id=place.equipment_id if place else None, message=msg, value=t.value,
+                          limit_value=t.limit, peak=t.value, began_at=t.since, raised_at=t.at,
+                          batch_number=w.batch_number, phase_code=w.phase_code)
+                s.add(a)
+                await s.flush()
+                if a.equipment_id is not None:
+                    s.add(log_line(a.equipment_id, LogKind.ALARM, f"alarm raised: {msg}", "system", at=t.at,
+                                   reference=f"alarm:{a.id}"))
+            self.process.open_ids[t.tag] = a.id
+            self.raised += 1
+            self._publish("RAISED", a)
+            return
+        alarm_id = self.process.open_ids.pop(t.tag, None)
+        if alarm_id is None:
+            return
+        async with self.db.write(AuditContext("system", reason="back within the recipe's limits")) as s:
+            a = await s.get_one(Alarm, alarm_id)
+            if a.cleared_at is not None:  # the phase completed meanwhile and cleared it
+                return
+            a.cleared_at = t.at
             a.state = AlarmState(a.state).cleared()
             if a.equipment_id is not None:
                 s.add(log_line(a.equipment_id, LogKind.ALARM, f"returned to normal: {a.message}", "system", at=t.at,
@@ -194,6 +261,7 @@ class AlarmService:
         self._publish(kind, a)
 
     async def stop(self) -> None:
+        await self.settled()
         if self._task is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.drain(), 10)

@@ -19,6 +19,7 @@ export type AlarmEventKind =
 export type AlarmSource =
   | 'EQUIPMENT'
   | 'LIMIT'
+  | 'PROCESS'
   | 'VIDEO';
 
 /** ISA-18.2: ACTIVE (unacknowledged), ACKED (acknowledged, still active), CLEARED (returned to normal, unacknowledged) or CLOSED */
