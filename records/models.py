@@ -25,6 +25,7 @@ from records.quality import ColdRoomCheck, Deviation, LineClearance
 from records.readings import SensorReading
 from records.recipe import Recipe
 from records.release import ReleaseDocument
+from records.review import BatchReview, ReviewedItem
 from records.signature import ESignature
 from records.video import Camera, CameraKeyPost, KeyPost, VideoClip, VideoEvidence, VideoEvidenceClip, VideoPurge
 
@@ -35,6 +36,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Batch",
+    "BatchReview",
     "Camera",
     "CameraKeyPost",
     "CodeCounter",
@@ -60,6 +62,7 @@ __all__ = [
     "Recipe",
     "ReleaseDocument",
     "RetestResult",
+    "ReviewedItem",
     "Role",
     "Room",
     "Sample",

@@ -13,7 +13,7 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -23,19 +23,20 @@ from policies.pades import SignatureReport as SignatureReport
 from records import audit, release_pdf
 from records.audit import PendingEvent
 from records.base import utcnow
+from records.execution import PhaseRun
 from records.genealogy import FinalLot, Intermediate
 from records.identity import UserCertificate
-from records.plasma import Batch, BatchStatus, PlasmaUnit, batch_pool
-from records.quality import LineClearance
+from records.plasma import Batch, BatchStatus, PlasmaUnit
 from records.release import DocumentStatus as DocumentStatus  # the value list, for the schema
 from records.release import ReleaseDocument as ReleaseDocument
+from records.review import BatchReview
 from records.signature import ESignature
-from resolvers import batch_events
+from resolvers import batch_events, review
 from resolvers.context import Context
 from resolvers.plasma import batch as scoped_batch
 from resolvers.signed import Signatures, SignedRequest, perform
 
-RELEASABLE = (BatchStatus.COMPLETED, BatchStatus.UNDER_REVIEW)
+RELEASABLE = (BatchStatus.UNDER_REVIEW,)  # QA concluded its review (resolvers.review)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ async def _summary(ctx: Context, b: Batch) -> release_pdf.ReleaseSummary:
         lots = (await s.execute(select(FinalLot.lot_number)
                                 .join(Intermediate, Intermediate.id == FinalLot.intermediate_id)
                                 .where(Intermediate.batch_id == b.id).order_by(FinalLot.lot_number))).scalars().all()
+        concluded = (await s.execute(select(BatchReview).where(BatchReview.batch_id == b.id))).scalar_one_or_none()
+        phases = (await s.execute(select(PhaseRun.phase_code, PhaseRun.exception).where(PhaseRun.batch_id == b.id)
+                                  .order_by(PhaseRun.id))).all()
         sigs = (await s.execute(select(ESignature)
                                 .where(ESignature.entity == "batch", ESignature.entity_id == str(b.id))
                                 .order_by(ESignature.id))).scalars().all()
@@ -65,7 +69,12 @@ async def _summary(ctx: Context, b: Batch) -> release_pdf.ReleaseSummary:
         lines=[("Plasma pools", ", ".join(p.code for p in b.pools) or "-"),
                ("Plasma units charged", str(units)), ("Donors", str(donors)),
                ("Final lots", ", ".join(lots) or "-"),
-               ("Production started", b.started_at.date().isoformat() if b.started_at else "-")],
+               ("Production started", b.started_at.date().isoformat() if b.started_at else "-"),
+               ("Phases", ", ".join(f"{code}{' (exception)' if exc else ''}" for code, exc in phases) or "-"),
+               ("QA review", f"{concluded.opinion} ({concluded.items} exceptions reviewed; {concluded.concluded_by})"
+                if concluded else "-"),
+               # The QC laboratory's results join this summary when QC records are kept here (issue 13).
+               ("QC results", "pending: not recorded in PlasmaTwin")],
         signatures=[(x.printed_name, x.meaning, x.signed_at) for x in sigs],
         issued_at=audit.iso(utcnow()), organisation="PlasmaTwin plant",
     )
@@ -80,22 +89,11 @@ async def _batch(ctx: Context, batch_number: str) -> Batch:
     return b
 
 
-async def _production_signers(ctx: Context, batch_id: int) -> list[str]:
-    """Everyone who signed a production record of the batch: its own steps, the line clearances
-    made for it and the charging of its pools (GP-06: whoever makes it does not release it)."""
-    clearances = select(cast(LineClearance.id, String)).where(LineClearance.batch_id == batch_id)
-    pools = select(cast(batch_pool.c.pool_id, String)).where(batch_pool.c.batch_id == batch_id)
-    async with ctx.db.read() as s:
-        return sorted(set((await s.execute(select(ESignature.signer).where(
-            or_(and_(ESignature.entity == "batch", ESignature.entity_id == str(batch_id)),
-                and_(ESignature.entity == "line_clearance", ESignature.entity_id.in_(clearances)),
-                and_(ESignature.entity == "pool", ESignature.entity_id.in_(pools))),
-            ESignature.meaning.in_(("PERFORMED", "VERIFIED", "REVIEWED"))))).scalars()))
-
-
 async def _release_duty(ctx: Context, batch_id: int) -> None:
+    async with ctx.db.read() as s:
+        signers = await review.production_signers(s, batch_id)
     await ctx.require_duty("release", "batch", str(batch_id), "whoever signed production records of a batch "
-                           "cannot release it", production_signers=tuple(await _production_signers(ctx, batch_id)))
+                           "cannot release it", production_signers=tuple(signers))
 
 
 async def prepare(ctx: Context, batch_number: str) -> Prepared:
@@ -109,6 +107,7 @@ async def prepare(ctx: Context, batch_number: str) -> Prepared:
                                            "batches can be released")
     await _release_duty(ctx, b.id)
     async with ctx.db.read() as s:
+        await review.ready_for_release(s, b)
         certs = (await s.execute(select(UserCertificate.pem, UserCertificate.algorithm)
                                  .where(UserCertificate.user_id == qp.user_id, UserCertificate.revoked_at.is_(None))
                                  .order_by(UserCertificate.id.desc()))).all()
@@ -152,8 +151,10 @@ async def complete(ctx: Context, req: SignedRequest, document_id: str, cms_signa
             raise AppError(ErrorCode.NOT_FOUND, f"no release document {document_id} waiting for a signature")
         if doc.prepared_by != qp.username:
             raise AppError(ErrorCode.FORBIDDEN, "the QP who prepared the release completes it")
-        # Checked again: a production record may have been signed since the release was prepared.
+        # Checked again: a production record may have been signed, or an exception found, since.
         await _release_duty(ctx, doc.batch_id)
+        async with ctx.db.read() as s:
+            await review.ready_for_release(s, await s.get_one(Batch, doc.batch_id))
         try:
             raw = base64.b64decode(cms_signature, validate=True)
         except (binascii.Error, ValueError) as exc:

@@ -28,6 +28,7 @@ from resolvers.receipt import ShipmentStatus
 from resolvers.recipes import RecipeStatus
 from resolvers.release import DocumentStatus
 from resolvers.retest import ResultSource, RetestItem, RetestOutcome
+from resolvers.review import ReviewKind
 from resolvers.shipments import RowOutcome
 from resolvers.tablet import SampleKind, SampleStatus, TaskKind
 from resolvers.trace import TraceKind
@@ -69,10 +70,11 @@ strawberry.enum(CareKind, description="What keeps equipment fit for use (B.2): c
 strawberry.enum(LogKind, description="What an equipment logbook line records")
 strawberry.enum(MaterialKind, description="A lot's kind: raw material, excipient or packaging material")
 strawberry.enum(MaterialStatus, description="A material lot's quality status: QUARANTINE, RELEASED or REJECTED")
+strawberry.enum(ReviewKind, description="What an exception of a batch record is")
 strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the donor to the packaging code")
 
 __all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CareKind", "CheckResult",
            "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "LogKind", "MaterialKind",
            "MaterialStatus", "NoticeKind", "PackagingLevel", "PhaseStatus", "PoolStatus", "Priority", "Quality",
-           "RecipeStatus", "ResultSource", "RetestItem", "RetestOutcome", "RoomGrade", "RowOutcome", "SampleKind",
-           "SampleStatus", "ShipmentStatus", "TaskKind", "TraceKind", "UnitStatus", "ValueSource"]
+           "RecipeStatus", "ResultSource", "RetestItem", "RetestOutcome", "ReviewKind", "RoomGrade", "RowOutcome",
+           "SampleKind", "SampleStatus", "ShipmentStatus", "TaskKind", "TraceKind", "UnitStatus", "ValueSource"]

@@ -32,6 +32,7 @@ from schema.receipt import LabelQuery, ReceiptCloseMutation, ReceiptMutation
 from schema.recipes import RecipeMutation, RecipeQuery
 from schema.release import ReleaseMutation, ReleaseQuery
 from schema.retest import RetestMutation, RetestQuery, StationResultsMutation
+from schema.review import ReviewMutation, ReviewQuery
 from schema.shipments import ShipmentFileMutation, ShipmentMutation
 from schema.signing import SigningQuery
 from schema.stations import StationMutation, StationQuery
@@ -46,7 +47,7 @@ class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
     VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
-    ExecutionQuery, EquipmentLogQuery, MaterialQuery,
+    ExecutionQuery, EquipmentLogQuery, MaterialQuery, ReviewQuery,
 ):
     pass
 
@@ -59,7 +60,7 @@ class Mutation(
     PackagingMutation, StationDonorMutation, StationResultsMutation, VideoMutation,
     AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation, LayoutMutation,
     RecipeMutation, BatchMutation, ExecutionMutation, EquipmentCareMutation, EquipmentLogMutation,
-    MaterialMutation,
+    MaterialMutation, ReviewMutation,
 ):
     pass
 

@@ -33,6 +33,7 @@ from records.identity import User, UserCertificate
 from records.materials import MaterialLot, Weighing
 from records.plant import Area, Equipment, LogKind, Plant, Room, Sensor, log_line
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, RetestItem, RetestResult, batch_pool
+from records.quality import Deviation
 from records.readings import SensorReading
 from records.recipe import Recipe
 from records.signature import ESignature
@@ -307,6 +308,21 @@ async def materials_add(w: World, first: int, k: int) -> None:
                            verified_by="sup.rsa", label_code=f"WG2612{i:05d}"))
 
 
+async def review_add(w: World, first: int, k: int) -> None:
+    """k deviations and k alarms of batch BQ-R: 2k exceptions for its review."""
+    async with w.db.write(SYSTEM) as s:
+        batch = (await s.execute(select(Batch).where(Batch.batch_number == "BQ-R"))).scalar_one_or_none()
+        if batch is None:
+            batch = Batch(batch_number="BQ-R", product=ALBUMIN, status="COMPLETED", started_at=NOW)
+            s.add(batch)
+            await s.flush()
+        for i in range(first, first + k):
+            s.add(Deviation(number=f"DEV-Q-{i}", title=f"d{i}", description="x", batch_id=batch.id, raised_by="op.one",
+                            raised_at=NOW, status="OPEN"))
+            s.add(Alarm(source="PROCESS", condition="HIGH", priority="HIGH", state="CLEARED", message=f"a{i}",
+                        began_at=NOW, raised_at=NOW, cleared_at=NOW, batch_number="BQ-R", phase_code="P1"))
+
+
 async def recipes_add(w: World, first: int, k: int) -> None:
     """k recipes; recipe i has i+1 phases, its first phase i+1 materials, parameters and controls."""
     for i in range(first, first + k):
@@ -412,6 +428,7 @@ WORLDS = {
     "recipes": WorldSpec(recipes_add),
     "phases": WorldSpec(phases_add),
     "materials": WorldSpec(materials_add),
+    "review": WorldSpec(review_add),
 }
 
 
@@ -497,6 +514,8 @@ PROBES = {
     "batchWeighings": Probe("materials", "qa.one", '{ batchWeighings(batchNumber: "BQ-W") { materialLotCode net '
                                                    'scaleCode label { lines { value } } } }',
                             ("batchWeighings",)),
+    "batchReview": Probe("review", "qa.one", '{ batchReview(batchNumber: "BQ-R") { total blockers items { key kind '
+                                            'summary reviewed } } }', ("batchReview.items",)),
     "plasmaStations": Probe("stations", "qa.one", "{ plasmaStations { code name province } }",
                             ("plasmaStations",)),
     "myCertificates": Probe("stations", "op.one", "{ myCertificates { fingerprint algorithm notAfter } }",

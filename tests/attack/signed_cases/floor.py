@@ -62,6 +62,7 @@ async def _release(w: World) -> dict[str, Any]:
     """A batch under review, its release document prepared by the QP (sealed with the organisation's
     key, as tests/test_release.py does) and the document's bytes signed with the QP's key."""
     await _batch(w, "B-REL-1", "UNDER_REVIEW")
+    await w.call("qa.sig", "concludeBatchReview", {"batchNumber": "B-REL-1", "opinion": "record complete"}, "REVIEWED")
     org = demo_ca.write_pki(w.signers.directory, [("organisation", "Demo Biologics (synthetic)", "ES256")])[
         "organisation"]
     services = w.gql.client.app_services  # type: ignore[attr-defined]

@@ -75,6 +75,29 @@ async def _weighing(w: World) -> dict[str, Any]:
     return _weigh(lot)
 
 
+async def _exception(w: World) -> dict[str, Any]:
+    """A completed batch with one exception: a deviation raised against it."""
+    from tests.attack.signed_cases.floor import _batch as bare
+
+    await bare(w, "B-REV-1", "COMPLETED")
+    await w.call("op.one", "raiseDeviation", {"title": "Late sample", "description": "x", "batchNumber": "B-REV-1"})
+    return {"batchNumber": "B-REV-1", "keys": ["deviation:1"], "conclusion": "sample time explained"}
+
+
+async def _reviewed_batch(w: World) -> dict[str, Any]:
+    from tests.attack.signed_cases.floor import _batch as bare
+
+    await bare(w, "B-REV-2", "COMPLETED")
+    return {"batchNumber": "B-REV-2", "opinion": "record complete, no exceptions"}
+
+
+async def _to_reject(w: World) -> dict[str, Any]:
+    from tests.attack.signed_cases.floor import _batch as bare
+
+    await bare(w, "B-REJ-1", "IN_PROGRESS")
+    return {"batchNumber": "B-REJ-1", "reason": "pool reactive in lookback"}
+
+
 CASES: dict[str, Case] = {
     "draftRecipe": Case("sup.rsa", _draft),
     "reviewRecipe": Case("qa.two", _drafted, "REVIEWED"),
@@ -85,4 +108,7 @@ CASES: dict[str, Case] = {
     "receiveMaterial": Case("log.sig", _receipt),
     "decideMaterial": Case("qa.sig", _quarantined, "APPROVED"),
     "weighMaterial": Case("op.one", _weighing, second=("sup.rsa", "VERIFIED")),
+    "reviewBatchItems": Case("qa.sig", _exception, "REVIEWED"),
+    "concludeBatchReview": Case("qa.sig", _reviewed_batch, "REVIEWED"),
+    "rejectBatch": Case("qp.sig", _to_reject, "REJECTED"),
 }
