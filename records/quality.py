@@ -37,6 +37,9 @@ class Deviation(Base):
     raised_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default=DeviationStatus.OPEN.value)
     closed_at: Mapped[datetime | None]
+    # B.7: when it happened (PCFSSJ; raised_at when not given) and the emergency measures taken (JJCLCS).
+    occurred_at: Mapped[datetime | None]
+    emergency_measures: Mapped[str | None] = mapped_column(Text)
 
 
 class LineClearance(Base):

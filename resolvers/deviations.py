@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,13 +34,18 @@ async def opened(s: AsyncSession, title: str, description: str, batch_id: int | 
 
 
 async def raise_deviation(ctx: Context, req: SignedRequest, title: str, description: str,
-                          batch_number: str | None) -> Deviation:
+                          batch_number: str | None, occurred_at: datetime | None = None,
+                          emergency_measures: str | None = None) -> Deviation:
     p = ctx.signed_in()
 
     async def clean() -> None:
         if not title.strip() or len(title) > 200 or not description.strip():
             raise AppError(ErrorCode.VALIDATION_FAILED,
                            "a deviation needs a title (1-200 characters) and a description")
+        if occurred_at is not None and (occurred_at.tzinfo is None or occurred_at > utcnow()):
+            raise AppError(ErrorCode.VALIDATION_FAILED, "occurredAt: a past time with its zone")
+        if emergency_measures is not None and len(emergency_measures) > 4000:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "emergencyMeasures: at most 4000 characters")
 
     async def save(s: AsyncSession, _: None, signatures: Signatures[None]) -> Deviation:
         batch_id = None
@@ -48,6 +55,9 @@ async def raise_deviation(ctx: Context, req: SignedRequest, title: str, descript
             if batch_id is None:
                 raise AppError(ErrorCode.NOT_FOUND, f"no batch {batch_number}")
         d = await opened(s, title.strip(), description.strip(), batch_id, p.username)
+        d.occurred_at = occurred_at
+        d.emergency_measures = (emergency_measures or "").strip() or None
+        await s.flush()
         await signatures.bind(s, "deviation", str(d.id), content(d))
         return d
 

@@ -7,7 +7,8 @@ Context answer one GraphQL field each, in their own read session.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, false, or_, select
@@ -118,13 +119,30 @@ async def batch(s: AsyncSession, batch_number: str, scope: TraceScope) -> Batch 
     return found
 
 
-async def batches(s: AsyncSession, scope: TraceScope, product: str | None, status: str | None, first: int,
+@dataclass(frozen=True)
+class BatchSearch:
+    """PR-52: by batch number (its beginning), product, status and production date (when it started)."""
+
+    product: str | None = None
+    status: str | None = None
+    number: str | None = None
+    started_from: datetime | None = None
+    started_to: datetime | None = None
+
+
+async def batches(s: AsyncSession, scope: TraceScope, f: BatchSearch, first: int,
                   after_id: int | None) -> tuple[Sequence[Batch], bool]:
     stmt = _batch_scope(select(Batch), scope).options(selectinload(Batch.pools), selectinload(Batch.recipe))
-    if product:
-        stmt = stmt.where(Batch.product == product)
-    if status:
-        stmt = stmt.where(Batch.status == status)
+    if f.product:
+        stmt = stmt.where(Batch.product == f.product)
+    if f.status:
+        stmt = stmt.where(Batch.status == f.status)
+    if f.number:
+        stmt = stmt.where(Batch.batch_number.startswith(f.number, autoescape=True))
+    if f.started_from:
+        stmt = stmt.where(Batch.started_at >= f.started_from)
+    if f.started_to:
+        stmt = stmt.where(Batch.started_at < f.started_to)
     if after_id is not None:
         stmt = stmt.where(Batch.id < after_id)
     rows = (await s.execute(stmt.order_by(Batch.id.desc()).limit(first + 1))).scalars().all()
@@ -151,8 +169,7 @@ async def get_batch(ctx: Context, batch_number: str) -> Batch | None:
         return await batch(s, batch_number, ctx.scope())
 
 
-async def batch_page(ctx: Context, product: str | None, status: str | None, first: int,
-                     after_id: int | None) -> tuple[Sequence[Batch], bool]:
+async def batch_page(ctx: Context, f: BatchSearch, first: int, after_id: int | None) -> tuple[Sequence[Batch], bool]:
     """Newest first, within the caller's scope; returns the page and whether more follow."""
     async with ctx.db.read() as s:
-        return await batches(s, ctx.scope(), product, status, first, after_id)
+        return await batches(s, ctx.scope(), f, first, after_id)

@@ -23,6 +23,8 @@ class Deviation:
     raised_by: str
     raised_at: datetime
     closed_at: datetime | None
+    occurred_at: datetime | None
+    emergency_measures: str | None
 
 
 @strawberry.input
@@ -30,6 +32,9 @@ class RaiseDeviationInput:
     title: str
     description: str
     batch_number: str | None = None
+    occurred_at: datetime | None = strawberry.field(default=None, description="When it happened (B.7 PCFSSJ); "
+                                                                              "the time it is raised if not given")
+    emergency_measures: str | None = strawberry.field(default=None, description="B.7 JJCLCS")
 
 
 @strawberry.input
@@ -44,7 +49,8 @@ class DeviationMutation:
     async def raise_deviation(self, info: Info[Context, None], input: RaiseDeviationInput,
                               signature: SignatureInput) -> Deviation:
         return of(Deviation, await res.raise_deviation(info.context, signed(info, signature), input.title,
-                                                       input.description, input.batch_number))
+                                                       input.description, input.batch_number, input.occurred_at,
+                                                       input.emergency_measures))
 
     @strawberry.mutation(description="Approve closure (QA); the raiser cannot be the only approver.",
                          extensions=can("quality:closure", "write"))

@@ -133,6 +133,9 @@ def batch_of(b: res.Batch) -> Batch:
 class BatchFilter:
     product: str | None = None
     status: BatchStatus | None = None
+    batch_number: str | None = strawberry.field(default=None, description="Batches whose number begins so")
+    started_from: datetime | None = strawberry.field(default=None, description="Production started at or after")
+    started_to: datetime | None = strawberry.field(default=None, description="Production started before")
 
 
 @strawberry.type
@@ -158,7 +161,7 @@ class PlasmaQuery:
     async def batches(self, info: Info[Context, None], filter: BatchFilter | None = None, first: int | None = None,
                       after: str | None = None) -> Connection[Batch]:
         f = filter or BatchFilter()
-        rows, more = await res.batch_page(info.context, f.product, f.status, page_size(first),
-                                          decode_cursor("batch", after))
+        search = res.BatchSearch(f.product, f.status, f.batch_number, f.started_from, f.started_to)
+        rows, more = await res.batch_page(info.context, search, page_size(first), decode_cursor("batch", after))
         edges = [Edge(node=batch_of(b), cursor=encode_cursor("batch", b.id)) for b in rows]
         return connection(edges, len(edges), more, after is not None)

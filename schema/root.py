@@ -15,6 +15,7 @@ from schema.clearance import ClearanceMutation
 from schema.deviations import DeviationMutation
 from schema.equipment_care import EquipmentCareMutation, EquipmentLogMutation, EquipmentLogQuery
 from schema.errors import ErrorCodes
+from schema.exchange import ExchangeQuery
 from schema.execution import PerEventExecutionContext
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.layout import LayoutMutation
@@ -47,7 +48,7 @@ class Query(
     IdentityQuery, PlantQuery, AuditQuery, AdminQuery, SigningQuery, TokenQuery, PolicyQuery, PlasmaQuery, TraceQuery,
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
     VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
-    ExecutionQuery, EquipmentLogQuery, MaterialQuery, ReviewQuery,
+    ExecutionQuery, EquipmentLogQuery, MaterialQuery, ReviewQuery, ExchangeQuery,
 ):
     pass
 

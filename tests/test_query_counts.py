@@ -59,6 +59,8 @@ EXEMPT = {
     "materialLots.label.lines": "the fixed lines of one lot's label, built from its row",
     "materialLot.label.lines": "the fixed lines of one lot's label, built from its row",
     "batchWeighings.label.lines": "the fixed lines of one weighing's label, built from its row",
+    "appendixBDatasets": "the guideline's dataset definitions, from code; no SQL",
+    "appendixBDatasets.fields": "the guideline's dataset definitions, from code; no SQL",
     "compareRecipes.differences": "computed in memory from the two versions, each read in one statement",
     "batchPhases.parameters.trend": "stored with the phase run when it completed, read with it",
     "batchPhases.controls.trend": "stored with the phase run (empty: controls are entered, not captured)",

@@ -1,0 +1,128 @@
+"""The whole electronic batch record of one batch, exported as JSON or PDF for authorised roles and
+audited (PR-47, PR-53, PR-58): the B.6 header and phases, weighings (B.4), line clearances (B.8),
+deviations (B.7), the review by exception with QA's conclusion, and every signature on its records."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fpdf import FPDF
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from policies.errors import AppError, ErrorCode
+from records.audit import PendingEvent
+from records.base import utcnow
+from records.execution import PhaseRun
+from records.materials import Weighing
+from records.quality import LineClearance
+from records.review import BatchReview
+from records.signature import ESignature
+from resolvers import exchange, plasma, review
+from resolvers.appendix_b import DATASETS
+from resolvers.checks import invalid
+from resolvers.context import Context
+
+SECTIONS = (("Production record (B.6)", "B.6"), ("Weighings (B.4)", "B.4"), ("Line clearances (B.8)", "B.8"),
+            ("Deviations (B.7)", "B.7"))
+
+
+@dataclass(frozen=True)
+class RecordFile:
+    batch_number: str
+    format: str
+    filename: str
+    content_type: str
+    data: str  # JSON text, or the PDF in base64
+
+
+async def _signatures(s: AsyncSession, batch_id: int) -> list[dict[str, Any]]:
+    """Every signature on the batch's records, in the order they were made."""
+    owned = {"batch": [str(batch_id)],
+             "phase_run": [str(i) for i in (await s.execute(select(PhaseRun.id).where(
+                 PhaseRun.batch_id == batch_id))).scalars()],
+             "weighing": [str(i) for i in (await s.execute(select(Weighing.id).where(
+                 Weighing.batch_id == batch_id))).scalars()],
+             "line_clearance": [str(i) for i in (await s.execute(select(LineClearance.id).where(
+                 LineClearance.batch_id == batch_id))).scalars()]}
+    rows = (await s.execute(select(ESignature).where(or_(*(and_(ESignature.entity == e, ESignature.entity_id.in_(ids))
+                                                          for e, ids in owned.items() if ids)))
+                            .order_by(ESignature.id))).scalars().all()
+    return [{"record": f"{x.entity}:{x.entity_id}", "operation": x.operation, "meaning": x.meaning,
+             "signer": x.signer, "printedName": x.printed_name, "signedAt": x.signed_at} for x in rows]
+
+
+async def build(ctx: Context, batch_number: str) -> dict[str, Any]:
+    async with ctx.db.read() as s:
+        b = await plasma.batch(s, batch_number, ctx.scope())
+        if b is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no batch {batch_number}")
+        f = exchange.Filter(batch_number)
+        sections = {code: [{k: exchange.value(v, t) for k, v, t in
+                            ((fl.short, row.get(fl.short), fl.type) for fl in DATASETS[code].fields)}
+                           for row in await exchange.BUILDERS[code](s, f, b)] for _, code in SECTIONS}
+        items = await review.items(s, b)
+        concluded = (await s.execute(select(BatchReview).where(BatchReview.batch_id == b.id))).scalar_one_or_none()
+        signatures = await _signatures(s, b.id)
+    return {"batchNumber": b.batch_number, "product": b.product, "status": b.status,
+            "recipe": f"{b.recipe.code} v{b.recipe.version}" if b.recipe else None,
+            "pools": [p.code for p in b.pools], "exported": exchange.value(utcnow(), "datetime"),
+            "sections": sections,
+            "exceptions": [{"key": i.key, "kind": i.kind.value, "summary": i.summary,
+                            "conclusion": i.reviewed.conclusion if i.reviewed else None,
+                            "reviewedBy": i.reviewed.reviewed_by if i.reviewed else None} for i in items],
+            "review": {"opinion": concluded.opinion, "by": concluded.concluded_by,
+                       "at": exchange.value(concluded.concluded_at, "datetime")} if concluded else None,
+            "signatures": signatures}
+
+
+def _latin(text: Any) -> str:
+    # The core PDF fonts are Latin-1; the JSON export carries every character.
+    return str(text).encode("latin-1", "replace").decode("latin-1")
+
+
+def to_pdf(record: dict[str, Any], printed_by: str) -> bytes:
+    pdf = FPDF(orientation="L", unit="mm", format="A3")
+    pdf.set_auto_page_break(True, margin=12)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 13)
+    pdf.cell(0, 8, _latin(f"Electronic batch record {record['batchNumber']} - {record['product']}"),
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=8)
+    pdf.cell(0, 5, _latin(f"Status {record['status']}; recipe {record['recipe']}; pools {', '.join(record['pools'])}; "
+                          f"exported {record['exported']} UTC by {printed_by}"), new_x="LMARGIN", new_y="NEXT")
+    names = {f.short: f.name_en for d in DATASETS.values() for f in d.fields}
+    tables = [(title, record["sections"][code]) for title, code in SECTIONS]
+    tables += [("Exceptions and their review", record["exceptions"]), ("Signatures", record["signatures"])]
+    for title, rows in tables:
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(0, 8, _latin(f"{title}: {len(rows)}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=6)
+        if rows:
+            with pdf.table(text_align="LEFT", line_height=3) as table:
+                table.row([_latin(names.get(k, k)) for k in rows[0]])
+                for r in rows:
+                    table.row([_latin(v if v is not None else "") for v in r.values()])
+    if record["review"]:
+        pdf.set_font("Helvetica", size=9)
+        r = record["review"]
+        pdf.multi_cell(0, 5, _latin(f"QA review: {r['opinion']} ({r['by']}, {r['at']} UTC)"))
+    return bytes(pdf.output())
+
+
+async def export(ctx: Context, batch_number: str, fmt: str) -> RecordFile:
+    p = ctx.signed_in()
+    if fmt not in ("JSON", "PDF"):
+        raise invalid("format: JSON or PDF")
+    record = await build(ctx, batch_number)
+    if fmt == "JSON":
+        data, content_type = json.dumps(record, ensure_ascii=False, indent=1), "application/json"
+    else:
+        data, content_type = base64.b64encode(to_pdf(record, p.username)).decode(), "application/pdf"
+    await ctx.db.record(ctx.audit_context(f"batch record {batch_number} exported"), PendingEvent(
+        "EXPORTED", "batch_record", batch_number, {"format": fmt, "sections": {
+            code: len(record["sections"][code]) for _, code in SECTIONS}}))
+    return RecordFile(batch_number, fmt, f"eBR-{batch_number}.{fmt.lower()}", content_type, data)
