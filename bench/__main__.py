@@ -6,7 +6,7 @@ import asyncio
 import json
 import tempfile
 
-from bench import audit, ingest, signatures, trace
+from bench import audit, ingest, review, signatures, trace
 from tests import services
 
 
@@ -30,6 +30,8 @@ def main() -> None:
     print("  " + json.dumps(signatures.verify_rates()))
     print("signed mutation vs authenticated read (in-process ASGI, SQLite, p50):")
     print("  " + json.dumps(asyncio.run(signatures.mutation_overhead())))
+    print("review by exception and exports of one batch (200 exceptions, 5,000 audit events; SQLite):")
+    print("  " + json.dumps(asyncio.run(review.run())))
     units = trace.units_from_env()
     print(f"trace and lookback, {units} plasma units (BENCH_UNITS to change), p50/p95 over 50 random starts:")
     with tempfile.TemporaryDirectory() as d:

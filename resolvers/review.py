@@ -129,9 +129,13 @@ async def _changes(s: AsyncSession, b: Batch, runs: list[PhaseRun]) -> list[Item
         LineClearance.batch_id == b.id))).scalars()]
     ids = {"batch": [str(b.id)], "phase_run": [str(r.id) for r in runs], "weighing": weighings,
            "line_clearance": clearances}
-    rows = (await s.execute(select(AuditEvent).where(AuditEvent.action.in_(("UPDATE", "DELETE")), or_(
-        *(and_(AuditEvent.entity == entity, AuditEvent.entity_id.in_(keys)) for entity, keys in ids.items() if keys)))
-        .order_by(AuditEvent.id))).scalars().all()
+    # Plain rows, not entities: a long history is thousands of events, most of them lifecycle updates.
+    rows = (await s.execute(select(AuditEvent.id, AuditEvent.action, AuditEvent.entity, AuditEvent.entity_id,
+                                   AuditEvent.actor, AuditEvent.reason, AuditEvent.occurred_at, AuditEvent.changes)
+                            .where(AuditEvent.action.in_(("UPDATE", "DELETE")), or_(
+                                *(and_(AuditEvent.entity == entity, AuditEvent.entity_id.in_(keys))
+                                  for entity, keys in ids.items() if keys)))
+                            .order_by(AuditEvent.id))).all()
     out = []
     for e in rows:
         fields = sorted(set(e.changes) - LIFECYCLE[e.entity]) if e.action == "UPDATE" else sorted(e.changes)
