@@ -64,8 +64,8 @@ async def _batch(db: Database) -> None:
         await s.flush()
         ids = [str(r.id) for r in runs]
     # The audit trail of its records: lifecycle updates, one in a hundred a change of a recorded value.
-    events = [PendingEvent("UPDATE", "phase_run", ids[i % PHASES],
-                           {"pre_check": [{}, {"x": True}]} if i % CHANGE_EVERY == 0 else {"status": ["RUNNING", "COMPLETED"]})
+    changed, lifecycle = {"pre_check": [{}, {"x": True}]}, {"status": ["RUNNING", "COMPLETED"]}
+    events = [PendingEvent("UPDATE", "phase_run", ids[i % PHASES], changed if i % CHANGE_EVERY == 0 else lifecycle)
               for i in range(EVENTS)]
     for chunk in range(0, EVENTS, 500):
         await db.record(AuditContext("bench", reason="history"), *events[chunk:chunk + 500])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from records.base import Base, BigId
@@ -35,8 +35,19 @@ class PackagingLevel(StrEnum):
         return {PackagingLevel.UNIT: PackagingLevel.CARTON, PackagingLevel.CARTON: PackagingLevel.CASE}.get(self)
 
 
+class MovementKind(StrEnum):
+    """B.5: what happened to an intermediate's stock."""
+
+    STOCK_IN = "STOCK_IN"  # put away in a registered location (RKSJ, RKR, RKWZ)
+    STOCK_OUT = "STOCK_OUT"  # taken out of store (CKSJ, CKR)
+    SAMPLE = "SAMPLE"  # a sample taken (QYL, QYR, QYSJ)
+    CHARGE = "CHARGE"  # charged into a phase (TLL, TLSJ, TLR)
+    RETURN = "RETURN"  # what was not charged, back to store (TKSJ, TKR)
+
+
 class Intermediate(Base):
-    """A bulk or fraction made from a production batch (e.g. Fraction V paste, albumin bulk)."""
+    """A bulk or fraction made from a production batch (e.g. Fraction V paste, albumin bulk): B.5 name
+    ZJPMC (`kind`), batch ZJPPH, location CCWZ, expiry YXQZ, quality status ZLZT."""
 
     __tablename__ = "intermediate"
     __audited__ = True
@@ -46,6 +57,38 @@ class Intermediate(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
     kind: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[str | None] = mapped_column(String(32))
+    # Recorded through the API (recordIntermediate): the recipe's code for it, the phase that made it,
+    # the amount and what is left, the storage conditions and period, the quality status, where it is.
+    material_code: Mapped[str | None] = mapped_column(String(32))
+    phase_code: Mapped[str | None] = mapped_column(String(32))
+    amount: Mapped[float | None] = mapped_column(Float)
+    remaining: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(16))
+    storage_conditions: Mapped[str | None] = mapped_column(String(100))
+    expires_on: Mapped[date | None]
+    status: Mapped[str | None] = mapped_column(String(16))  # LotStatus: QUARANTINE, RELEASED or REJECTED
+    location: Mapped[str | None] = mapped_column(String(64), index=True)  # None while out of store
+    made_at: Mapped[datetime | None]
+    made_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class IntermediateMovement(Base):
+    """One movement of an intermediate's stock (B.5), with who did it and, where asked, who checked."""
+
+    __tablename__ = "intermediate_movement"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    intermediate_id: Mapped[int] = mapped_column(ForeignKey("intermediate.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(64))
+    reviewer: Mapped[str | None] = mapped_column(String(64))
+    location: Mapped[str | None] = mapped_column(String(64))
+    quantity: Mapped[float | None] = mapped_column(Float)
+    # CHARGE: the batch and phase it went into.
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"), index=True)
+    phase_code: Mapped[str | None] = mapped_column(String(32))
 
 
 class FinalLot(Base):

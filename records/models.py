@@ -4,7 +4,7 @@ from records.alarms import Alarm, alarm_unit
 from records.audit import AuditEvent
 from records.base import Base
 from records.execution import PhaseRun
-from records.genealogy import Distributor, FinalLot, Intermediate, PackagingUnit, Shipment
+from records.genealogy import Distributor, FinalLot, Intermediate, IntermediateMovement, PackagingUnit, Shipment
 from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
 from records.materials import MaterialLot, Weighing
 from records.plant import Area, Equipment, EquipmentLog, Plant, Room, Sensor, Site
@@ -49,6 +49,7 @@ __all__ = [
     "EquipmentLog",
     "FinalLot",
     "Intermediate",
+    "IntermediateMovement",
     "KeyPost",
     "LineClearance",
     "MaterialLot",

@@ -2,9 +2,10 @@
 field names with the values in the listed types (dates YYYYMMDD, date-times YYYYMMDDThhmmss in UTC,
 booleans True/False), as JSON or CSV. Every export is audited with who, what and which filter.
 
-Held today: B.2 equipment, B.3 materials (plasma units and material lots), B.4 weighings, B.6 the
-production batch record (one row per phase), B.7 deviations, B.8 line clearances. B.5 (intermediates),
-B.9 (packaging record) and B.10-B.15 (samples in the QC laboratory) are refused as not held yet.
+Held today: B.2 equipment, B.3 materials (plasma units and material lots), B.4 weighings, B.5
+intermediates (one row per movement of their stock), B.6 the production batch record (one row per
+phase), B.7 deviations, B.8 line clearances. B.9 (packaging record) and B.10-B.15 (samples in the QC
+laboratory) are refused as not held yet.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from policies.errors import AppError, ErrorCode
 from records.audit import PendingEvent
 from records.execution import PhaseRun
+from records.genealogy import Intermediate, IntermediateMovement, MovementKind
 from records.materials import MaterialLot, Weighing
 from records.plant import Equipment
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, batch_pool
@@ -189,8 +191,31 @@ async def _clearances(s: AsyncSession, f: Filter, batch: Batch | None) -> list[R
             for c, number in (await s.execute(q.limit(MAX_ROWS + 1))).all()]
 
 
+async def _intermediates(s: AsyncSession, f: Filter, batch: Batch | None) -> list[Row]:
+    """B.5, one row per movement of an intermediate's stock, with the intermediate's own fields."""
+    q = (select(IntermediateMovement, Intermediate, Batch.batch_number)
+         .join(Intermediate, Intermediate.id == IntermediateMovement.intermediate_id)
+         .join(Batch, Batch.id == Intermediate.batch_id).where(*_window(IntermediateMovement.at, f))
+         .order_by(IntermediateMovement.id))
+    if batch is not None:
+        q = q.where(Intermediate.batch_id == batch.id)
+    fields = {MovementKind.STOCK_IN: ("RKSJ", "RKR"), MovementKind.STOCK_OUT: ("CKSJ", "CKR"),
+              MovementKind.SAMPLE: ("QYSJ", "QYR"), MovementKind.CHARGE: ("TLSJ", "TLR"),
+              MovementKind.RETURN: ("TKSJ", "TKR")}
+    out = []
+    for m, i, number in (await s.execute(q.limit(MAX_ROWS + 1))).all():
+        when, who = fields[MovementKind(m.kind)]
+        qty = f"{m.quantity:g} {i.unit}" if m.quantity is not None else None
+        out.append({"ZJPMC": i.kind, "ZJPPH": f"{number} {i.code}", "CCWZ": i.location, "YXQZ": i.expires_on,
+                    "ZLZT": i.status, when: m.at, who: m.by, "RKWZ": m.location if m.kind == "STOCK_IN" else None,
+                    "QYL": qty if m.kind == "SAMPLE" else None, "TLL": qty if m.kind == "CHARGE" else None,
+                    "FHR": m.reviewer})
+    return out
+
+
 Builder = Callable[[AsyncSession, Filter, Batch | None], Awaitable[list[Row]]]
-BUILDERS: dict[str, Builder] = {"B.2": _equipment, "B.3": _materials, "B.4": _weighings, "B.6": _batch_record,
+BUILDERS: dict[str, Builder] = {"B.2": _equipment, "B.3": _materials, "B.4": _weighings, "B.5": _intermediates,
+                                "B.6": _batch_record,
                                 "B.7": _deviations, "B.8": _clearances}
 # Datasets that name people who gave plasma: never to a scoped (partner or regulator) token.
 PERSONAL = ("B.3",)

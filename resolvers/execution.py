@@ -27,6 +27,7 @@ from records.base import utcnow
 from records.execution import PhaseRun as PhaseRun
 from records.execution import PhaseStatus as PhaseStatus  # the value lists, for the schema
 from records.execution import ValueSource as ValueSource
+from records.genealogy import Intermediate, IntermediateMovement, MovementKind
 from records.materials import Weighing
 from records.plant import Equipment, EquipmentStatus, LogKind, Room, Sensor, log_line
 from records.plasma import Batch, BatchStatus
@@ -117,9 +118,14 @@ async def room_ready(s: AsyncSession, batch: Batch, room_id: int) -> str | None:
 
 
 async def _unweighed(s: AsyncSession, batch_id: int, phase: dict[str, Any]) -> list[str]:
-    """The phase's materials not weighed for the batch yet (PR-38: materials present)."""
+    """The phase's materials neither weighed nor charged (an intermediate) for the batch yet (PR-38:
+    materials present)."""
     done = set((await s.execute(select(Weighing.material_code).where(
         Weighing.batch_id == batch_id, Weighing.phase_code == phase["code"]))).scalars())
+    done |= set(code for code in (await s.execute(select(Intermediate.material_code).join(
+        IntermediateMovement, IntermediateMovement.intermediate_id == Intermediate.id).where(
+        IntermediateMovement.kind == MovementKind.CHARGE, IntermediateMovement.batch_id == batch_id,
+        IntermediateMovement.phase_code == phase["code"]))).scalars() if code)
     return [m["code"] for m in phase["materials"] if m["code"] not in done]
 
 
@@ -156,7 +162,7 @@ async def start(ctx: Context, req: SignedRequest, batch_number: str, phase_code:
         if room:
             raise _conflict(f"phase {phase_code} cannot start: {room}")
         if unweighed:
-            raise _conflict(f"phase {phase_code} cannot start: not weighed yet: {', '.join(unweighed)}")
+            raise _conflict(f"phase {phase_code} cannot start: not weighed or charged yet: {', '.join(unweighed)}")
         if reasons:
             raise _conflict(f"{equipment_code} cannot be used: {'; '.join(reasons)}")
         return Step(step.batch, step.phase, equipment)

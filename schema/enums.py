@@ -16,6 +16,7 @@ from resolvers.deviations import DeviationStatus
 from resolvers.equipment import EquipmentStatus
 from resolvers.equipment_care import CareKind
 from resolvers.execution import PhaseStatus, ValueSource
+from resolvers.intermediates import LotStatus, MovementKind
 from resolvers.layout import RoomGrade
 from resolvers.live import Quality
 from resolvers.logbook import LogKind
@@ -71,10 +72,13 @@ strawberry.enum(LogKind, description="What an equipment logbook line records")
 strawberry.enum(MaterialKind, description="A lot's kind: raw material, excipient or packaging material")
 strawberry.enum(MaterialStatus, description="A material lot's quality status: QUARANTINE, RELEASED or REJECTED")
 strawberry.enum(ReviewKind, description="What an exception of a batch record is")
+strawberry.enum(LotStatus, description="The quality status of a lot or an intermediate")
+strawberry.enum(MovementKind, description="B.5: what happened to an intermediate's stock")
 strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the donor to the packaging code")
 
 __all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CareKind", "CheckResult",
-           "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "LogKind", "MaterialKind",
-           "MaterialStatus", "NoticeKind", "PackagingLevel", "PhaseStatus", "PoolStatus", "Priority", "Quality",
-           "RecipeStatus", "ResultSource", "RetestItem", "RetestOutcome", "ReviewKind", "RoomGrade", "RowOutcome",
-           "SampleKind", "SampleStatus", "ShipmentStatus", "TaskKind", "TraceKind", "UnitStatus", "ValueSource"]
+           "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "LogKind", "LotStatus",
+           "MaterialKind", "MaterialStatus", "MovementKind", "NoticeKind", "PackagingLevel", "PhaseStatus",
+           "PoolStatus", "Priority", "Quality", "RecipeStatus", "ResultSource", "RetestItem", "RetestOutcome",
+           "ReviewKind", "RoomGrade", "RowOutcome", "SampleKind", "SampleStatus", "ShipmentStatus", "TaskKind",
+           "TraceKind", "UnitStatus", "ValueSource"]

@@ -18,6 +18,7 @@ from schema.errors import ErrorCodes
 from schema.exchange import ExchangeQuery
 from schema.execution import PerEventExecutionContext
 from schema.identity import IdentityMutation, IdentityQuery
+from schema.intermediates import IntermediateMutation, IntermediateQuery
 from schema.layout import LayoutMutation
 from schema.limits import limits_rule
 from schema.live import BatchEventSubscription, HistoryQuery, LiveSubscription, PlantStateSubscription
@@ -49,6 +50,7 @@ class Query(
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
     VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
     ExecutionQuery, EquipmentLogQuery, MaterialQuery, ReviewQuery, ExchangeQuery,
+    IntermediateQuery,
 ):
     pass
 
@@ -61,7 +63,7 @@ class Mutation(
     PackagingMutation, StationDonorMutation, StationResultsMutation, VideoMutation,
     AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation, LayoutMutation,
     RecipeMutation, BatchMutation, ExecutionMutation, EquipmentCareMutation, EquipmentLogMutation,
-    MaterialMutation, ReviewMutation,
+    MaterialMutation, ReviewMutation, IntermediateMutation,
 ):
     pass
 

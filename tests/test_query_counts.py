@@ -29,6 +29,7 @@ from records.alarms import Alarm, alarm_unit
 from records.audit import AuditContext, PendingEvent
 from records.db import Database
 from records.execution import PhaseRun
+from records.genealogy import Intermediate, IntermediateMovement
 from records.identity import User, UserCertificate
 from records.materials import MaterialLot, Weighing
 from records.plant import Area, Equipment, LogKind, Plant, Room, Sensor, log_line
@@ -61,6 +62,7 @@ EXEMPT = {
     "batchWeighings.label.lines": "the fixed lines of one weighing's label, built from its row",
     "appendixBDatasets": "the guideline's dataset definitions, from code; no SQL",
     "appendixBDatasets.fields": "the guideline's dataset definitions, from code; no SQL",
+    "intermediates.label.lines": "the fixed lines of one intermediate's label, built from its row",
     "compareRecipes.differences": "computed in memory from the two versions, each read in one statement",
     "batchPhases.parameters.trend": "stored with the phase run when it completed, read with it",
     "batchPhases.controls.trend": "stored with the phase run (empty: controls are entered, not captured)",
@@ -325,6 +327,25 @@ async def review_add(w: World, first: int, k: int) -> None:
                         began_at=NOW, raised_at=NOW, cleared_at=NOW, batch_number="BQ-R", phase_code="P1"))
 
 
+async def intermediates_add(w: World, first: int, k: int) -> None:
+    """k intermediates of batch BQ-I in room R1, each with one movement."""
+    async with w.db.write(SYSTEM) as s:
+        batch = (await s.execute(select(Batch).where(Batch.batch_number == "BQ-I"))).scalar_one_or_none()
+        if batch is None:
+            batch = Batch(batch_number="BQ-I", product=ALBUMIN, status="IN_PROGRESS", started_at=NOW)
+            s.add(batch)
+            await s.flush()
+        for i in range(first, first + k):
+            im = Intermediate(code=f"IM2612{i:05d}", batch_id=batch.id, kind="Fraction V paste", material_code="FV",
+                              amount=1, remaining=1, unit="kg", status="QUARANTINE", location=f"R1-S{i}",
+                              expires_on=NOW.date(), storage_conditions="-20 °C")
+            s.add(im)
+            await s.flush()
+            first_id = w.state.setdefault("intermediate_id", im.id)
+            s.add(IntermediateMovement(intermediate_id=first_id, kind="SAMPLE", at=NOW, by="op.one", quantity=0.01))
+    w.state["intermediate"] = "IM261200000"
+
+
 async def recipes_add(w: World, first: int, k: int) -> None:
     """k recipes; recipe i has i+1 phases, its first phase i+1 materials, parameters and controls."""
     for i in range(first, first + k):
@@ -431,6 +452,7 @@ WORLDS = {
     "phases": WorldSpec(phases_add),
     "materials": WorldSpec(materials_add),
     "review": WorldSpec(review_add),
+    "intermediates": WorldSpec(intermediates_add),
 }
 
 
@@ -518,6 +540,11 @@ PROBES = {
                             ("batchWeighings",)),
     "batchReview": Probe("review", "qa.one", '{ batchReview(batchNumber: "BQ-R") { total blockers items { key kind '
                                             'summary reviewed } } }', ("batchReview.items",)),
+    "intermediates": Probe("intermediates", "qa.one", '{ intermediates(location: "R1") { code location expired '
+                                                      'label { lines { value } } } }', ("intermediates",)),
+    "intermediateMovements": Probe("intermediates", "qa.one", 'query($c: String!) { intermediateMovements(code: $c) '
+                                                              '{ kind at by quantity } }', ("intermediateMovements",),
+                                   lambda w: {"c": w.state["intermediate"]}),
     "plasmaStations": Probe("stations", "qa.one", "{ plasmaStations { code name province } }",
                             ("plasmaStations",)),
     "myCertificates": Probe("stations", "op.one", "{ myCertificates { fingerprint algorithm notAfter } }",

@@ -142,7 +142,7 @@ async def test_a_weighing_reads_the_scale_is_verified_draws_the_lot_down_and_pri
     start = {"batchNumber": "W-1", "phaseCode": "DISP", "equipmentCode": "EQ-1", "confirmed": CHECKED}
     op = await gql.sign_in("op.one")
     body = await op(START, {"input": start, "sig": signers.sign("op.one", "startPhase", start)})
-    assert _code(body) == "CONFLICT" and "not weighed yet: ETH-96, NACL" in str(body), body
+    assert _code(body) == "CONFLICT" and "not weighed or charged yet: ETH-96, NACL" in str(body), body
 
     _on_scale(w, 22.5)
     body = await _send(w, "op.one", "weighMaterial", _weigh(eth))  # no verifier's signature

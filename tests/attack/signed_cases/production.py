@@ -98,6 +98,34 @@ async def _to_reject(w: World) -> dict[str, Any]:
     return {"batchNumber": "B-REJ-1", "reason": "pool reactive in lookback"}
 
 
+async def _to_record(w: World) -> dict[str, Any]:
+    from tests.test_intermediates import _frac_done, _made
+
+    await _frac_done(w)
+    return _made()
+
+
+async def _intermediate(w: World) -> str:
+    body = await w.call("op.one", "recordIntermediate", await _to_record(w))
+    assert body is not None
+    async with w.db.read() as s:
+        from sqlalchemy import select
+
+        from records.genealogy import Intermediate
+
+        return str((await s.execute(select(Intermediate.code))).scalar_one())
+
+
+async def _charge(w: World) -> dict[str, Any]:
+    code = await _intermediate(w)
+    await w.call("qa.sig", "decideIntermediate", {"code": code, "decision": "RELEASED", "reason": "ok"}, "APPROVED")
+    return {"code": code, "kind": "CHARGE", "quantity": 5.0, "batchNumber": "IM-1", "phaseCode": "DISS"}
+
+
+async def _quarantined_intermediate(w: World) -> dict[str, Any]:
+    return {"code": await _intermediate(w), "decision": "RELEASED", "reason": "IPC passed"}
+
+
 CASES: dict[str, Case] = {
     "draftRecipe": Case("sup.rsa", _draft),
     "reviewRecipe": Case("qa.two", _drafted, "REVIEWED"),
@@ -111,4 +139,7 @@ CASES: dict[str, Case] = {
     "reviewBatchItems": Case("qa.sig", _exception, "REVIEWED"),
     "concludeBatchReview": Case("qa.sig", _reviewed_batch, "REVIEWED"),
     "rejectBatch": Case("qp.sig", _to_reject, "REJECTED"),
+    "recordIntermediate": Case("op.one", _to_record),
+    "moveIntermediate": Case("op.one", _charge, second=("sup.rsa", "VERIFIED")),
+    "decideIntermediate": Case("qa.sig", _quarantined_intermediate, "APPROVED"),
 }
