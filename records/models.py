@@ -7,6 +7,7 @@ from records.execution import PhaseRun
 from records.genealogy import Distributor, FinalLot, Intermediate, IntermediateMovement, PackagingUnit, Shipment
 from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
 from records.materials import MaterialLot, Weighing
+from records.packaging_record import PackagingIssue, PackagingRecord
 from records.plant import Area, Equipment, EquipmentLog, Plant, Room, Sensor, Site
 from records.plasma import (
     Batch,
@@ -53,6 +54,8 @@ __all__ = [
     "KeyPost",
     "LineClearance",
     "MaterialLot",
+    "PackagingIssue",
+    "PackagingRecord",
     "PackagingUnit",
     "PhaseRun",
     "Plant",

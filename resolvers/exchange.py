@@ -4,8 +4,8 @@ booleans True/False), as JSON or CSV. Every export is audited with who, what and
 
 Held today: B.2 equipment, B.3 materials (plasma units and material lots), B.4 weighings, B.5
 intermediates (one row per movement of their stock), B.6 the production batch record (one row per
-phase), B.7 deviations, B.8 line clearances. B.9 (packaging record) and B.10-B.15 (samples in the QC
-laboratory) are refused as not held yet.
+phase), B.7 deviations, B.8 line clearances, B.9 the packaging record (one row per packaging material).
+B.10-B.15 (samples in the QC laboratory) are refused as not held yet.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from policies.errors import AppError, ErrorCode
 from records.audit import PendingEvent
 from records.execution import PhaseRun
-from records.genealogy import Intermediate, IntermediateMovement, MovementKind
+from records.genealogy import FinalLot, Intermediate, IntermediateMovement, MovementKind
 from records.materials import MaterialLot, Weighing
+from records.packaging_record import PackagingIssue, PackagingRecord
 from records.plant import Equipment
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, batch_pool
 from records.quality import Deviation, LineClearance
@@ -213,10 +214,34 @@ async def _intermediates(s: AsyncSession, f: Filter, batch: Batch | None) -> lis
     return out
 
 
+async def _packaging(s: AsyncSession, f: Filter, batch: Batch | None) -> list[Row]:
+    """B.9, one row per packaging material issued to a packaging record, with the record's own fields."""
+    q = (select(PackagingRecord, MaterialLot, FinalLot, Batch, Recipe, Equipment)
+         .join(PackagingIssue, PackagingIssue.record_id == PackagingRecord.id)
+         .join(MaterialLot, MaterialLot.id == PackagingIssue.material_lot_id)
+         .join(FinalLot, FinalLot.id == PackagingRecord.final_lot_id).join(Batch, Batch.id == PackagingRecord.batch_id)
+         .outerjoin(Recipe, Recipe.id == Batch.recipe_id).join(Equipment, Equipment.id == PackagingRecord.line_id)
+         .where(*_window(PackagingRecord.started_at, f)).order_by(PackagingRecord.id, PackagingIssue.id))
+    if batch is not None:
+        q = q.where(PackagingRecord.batch_id == batch.id)
+    out = []
+    for rec, m, lot, b, r, line in (await s.execute(q.limit(MAX_ROWS + 1))).all():
+        used = next((x["used"] for x in rec.reconciliation or [] if x["code"] == m.code), None)
+        inspection = (f"visual inspection: {rec.inspected} inspected, {rec.rejected} rejected by {rec.inspected_by}"
+                      if rec.inspected is not None else None)
+        out.append({"CPMC": b.product, "CPGG": r.specification if r else None, "CPPH": b.batch_number,
+                    "BZGG": rec.specification, "SCRQ": lot.filled_on, "YXRQ": lot.expiry_date,
+                    "BZCZDSJ": rec.started_at, "BZCLMC": m.name, "BZCLPH": m.lot_number, "SYSL": used,
+                    "SBBH": line.code, "SBMC": line.name, "RGCZJL": inspection, "CZR": rec.started_by,
+                    "FHR": rec.checked_by, "JCJL": "; ".join(f"{c['item']}: {c['result']}" for c in rec.checklist),
+                    "JCR": rec.checked_by, "FXSHR": rec.closed_by, "SHR": rec.closed_by})
+    return out
+
+
 Builder = Callable[[AsyncSession, Filter, Batch | None], Awaitable[list[Row]]]
 BUILDERS: dict[str, Builder] = {"B.2": _equipment, "B.3": _materials, "B.4": _weighings, "B.5": _intermediates,
                                 "B.6": _batch_record,
-                                "B.7": _deviations, "B.8": _clearances}
+                                "B.7": _deviations, "B.8": _clearances, "B.9": _packaging}
 # Datasets that name people who gave plasma: never to a scoped (partner or regulator) token.
 PERSONAL = ("B.3",)
 

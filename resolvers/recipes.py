@@ -37,6 +37,7 @@ class Material:
     quantity: float  # for the recipe's batch size
     unit: str
     tolerance_pct: float
+    artwork_version: str | None = None  # a printed packaging material's approved artwork (PR-60)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,8 @@ def _items(p: Phase, where: str) -> None:
         text(f"{where} material {m.code} unit", m.unit, 16)
         if m.quantity <= 0 or not 0 <= m.tolerance_pct <= 100:
             raise invalid(f"{where} material {m.code}: quantity above 0, tolerance 0-100 %")
+        if m.artwork_version is not None:
+            text(f"{where} material {m.code} artworkVersion", m.artwork_version, 32)
     limited: list[Parameter | Control] = [*p.parameters, *p.controls]
     for c in limited:
         text(f"{where} parameter name", c.name)

@@ -24,6 +24,7 @@ class RecipeMaterial:
     quantity: float = strawberry.field(description="Theoretical quantity for the recipe's batch size")
     unit: str
     tolerance_pct: float
+    artwork_version: str | None = strawberry.field(description="A printed packaging material's approved artwork")
 
 
 @strawberry.type
@@ -71,7 +72,8 @@ PHASE_DEFAULTS = {"output": None, "output_unit": None, "balance_low_pct": None, 
 
 
 def _phase(p: dict[str, Any]) -> RecipePhase:
-    return of(RecipePhase, {**PHASE_DEFAULTS, **p}, materials=[of(RecipeMaterial, m) for m in p["materials"]],
+    return of(RecipePhase, {**PHASE_DEFAULTS, **p},
+              materials=[of(RecipeMaterial, {"artwork_version": None, **m}) for m in p["materials"]],
               parameters=[of(RecipeParameter, {"alarm_delay_s": 0.0, **x}) for x in p["parameters"]],
               controls=[of(RecipeControl, c) for c in p["controls"]])
 
@@ -123,6 +125,7 @@ class RecipeMaterialInput:
     quantity: float
     unit: str
     tolerance_pct: float
+    artwork_version: str | None = None
 
 
 @strawberry.input
@@ -168,8 +171,9 @@ class RecipePhaseInput:
     def plain(self) -> res.Phase:
         return res.Phase(
             self.code, self.name, self.unit_procedure, self.operation, self.equipment_class, self.instructions,
-            tuple(self.after), tuple(res.Material(m.code, m.name, m.quantity, m.unit, m.tolerance_pct)
-                                     for m in self.materials),
+            tuple(self.after),
+            tuple(res.Material(m.code, m.name, m.quantity, m.unit, m.tolerance_pct, m.artwork_version)
+                  for m in self.materials),
             tuple(res.Parameter(x.name, x.unit, x.low, x.high, x.tag, x.alarm_delay_s) for x in self.parameters),
             tuple(res.Control(c.name, c.method, c.unit, c.low, c.high) for c in self.controls),
             tuple(self.signatures), self.yield_low_pct, self.yield_high_pct, self.output, self.output_unit,

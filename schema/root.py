@@ -25,6 +25,7 @@ from schema.live import BatchEventSubscription, HistoryQuery, LiveSubscription, 
 from schema.lookback import LookbackMutation, LookbackQuery, StationDonorMutation
 from schema.materials import MaterialMutation, MaterialQuery
 from schema.packaging import PackagingMutation, PackagingQuery
+from schema.packaging_record import PackagingRecordMutation, PackagingRecordQuery
 from schema.phases import ExecutionMutation, ExecutionQuery
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
 from schema.plasma import PlasmaQuery
@@ -50,7 +51,7 @@ class Query(
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
     VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
     ExecutionQuery, EquipmentLogQuery, MaterialQuery, ReviewQuery, ExchangeQuery,
-    IntermediateQuery,
+    IntermediateQuery, PackagingRecordQuery,
 ):
     pass
 
@@ -63,7 +64,7 @@ class Mutation(
     PackagingMutation, StationDonorMutation, StationResultsMutation, VideoMutation,
     AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation, LayoutMutation,
     RecipeMutation, BatchMutation, ExecutionMutation, EquipmentCareMutation, EquipmentLogMutation,
-    MaterialMutation, ReviewMutation, IntermediateMutation,
+    MaterialMutation, ReviewMutation, IntermediateMutation, PackagingRecordMutation,
 ):
     pass
 

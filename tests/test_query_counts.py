@@ -29,9 +29,10 @@ from records.alarms import Alarm, alarm_unit
 from records.audit import AuditContext, PendingEvent
 from records.db import Database
 from records.execution import PhaseRun
-from records.genealogy import Intermediate, IntermediateMovement
+from records.genealogy import FinalLot, Intermediate, IntermediateMovement
 from records.identity import User, UserCertificate
 from records.materials import MaterialLot, Weighing
+from records.packaging_record import PackagingIssue, PackagingRecord
 from records.plant import Area, Equipment, LogKind, Plant, Room, Sensor, log_line
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, RetestItem, RetestResult, batch_pool
 from records.quality import Deviation
@@ -63,6 +64,7 @@ EXEMPT = {
     "appendixBDatasets": "the guideline's dataset definitions, from code; no SQL",
     "appendixBDatasets.fields": "the guideline's dataset definitions, from code; no SQL",
     "intermediates.label.lines": "the fixed lines of one intermediate's label, built from its row",
+    "packagingRecord.checklist": "stored with the packaging record as it was checked, read with it",
     "compareRecipes.differences": "computed in memory from the two versions, each read in one statement",
     "batchPhases.parameters.trend": "stored with the phase run when it completed, read with it",
     "batchPhases.controls.trend": "stored with the phase run (empty: controls are entered, not captured)",
@@ -346,6 +348,37 @@ async def intermediates_add(w: World, first: int, k: int) -> None:
     w.state["intermediate"] = "IM261200000"
 
 
+async def packaging_add(w: World, first: int, k: int) -> None:
+    """A packaging record of lot BQ-L1 with k packaging material lots issued to it."""
+    async with w.db.write(SYSTEM) as s:
+        rec = (await s.execute(select(PackagingRecord))).scalar_one_or_none()
+        if rec is None:
+            batch = Batch(batch_number="BQ-K", product=ALBUMIN, status="COMPLETED", started_at=NOW)
+            s.add(batch)
+            await s.flush()
+            bulk = Intermediate(code="IMQ-K", batch_id=batch.id, kind="Filled vials")
+            s.add(bulk)
+            await s.flush()
+            lot = FinalLot(lot_number="BQ-L1", intermediate_id=bulk.id, product=ALBUMIN, status="IN_PRODUCTION")
+            s.add(lot)
+            await s.flush()
+            line = (await s.execute(select(Equipment.id).where(Equipment.code == "EQ-1"))).scalar_one()
+            rec = PackagingRecord(batch_id=batch.id, final_lot_id=lot.id, line_id=line, specification="x",
+                                  units_per_carton=5, cartons_per_case=2, product_identifier="8612345",
+                                  checklist=[{"item": "clean", "result": "PASS", "note": ""}], started_at=NOW,
+                                  started_by="op.one", checked_by="sup.rsa", status="OPEN")
+            s.add(rec)
+            await s.flush()
+        for i in range(first, first + k):
+            m = MaterialLot(code=f"PK2612{i:05d}", kind="PACKAGING", material_code="CARTON", name="Carton",
+                            lot_number=f"C-{i}", supplier="S", quantity=10, remaining=5, unit="pcs",
+                            artwork_version="v1", expires_on=NOW.date(), received_at=NOW, received_by="log.sig",
+                            status="RELEASED")
+            s.add(m)
+            await s.flush()
+            s.add(PackagingIssue(record_id=rec.id, material_lot_id=m.id, issued=5, issued_at=NOW, issued_by="op.one"))
+
+
 async def recipes_add(w: World, first: int, k: int) -> None:
     """k recipes; recipe i has i+1 phases, its first phase i+1 materials, parameters and controls."""
     for i in range(first, first + k):
@@ -453,6 +486,7 @@ WORLDS = {
     "materials": WorldSpec(materials_add),
     "review": WorldSpec(review_add),
     "intermediates": WorldSpec(intermediates_add),
+    "packaging": WorldSpec(packaging_add),
 }
 
 
@@ -545,6 +579,9 @@ PROBES = {
     "intermediateMovements": Probe("intermediates", "qa.one", 'query($c: String!) { intermediateMovements(code: $c) '
                                                               '{ kind at by quantity } }', ("intermediateMovements",),
                                    lambda w: {"c": w.state["intermediate"]}),
+    "packagingRecord": Probe("packaging", "qa.one", '{ packagingRecord(lotNumber: "BQ-L1") { status checklist { item } '
+                                                    'materials { code issued balanced } } }',
+                             ("packagingRecord.materials",)),
     "plasmaStations": Probe("stations", "qa.one", "{ plasmaStations { code name province } }",
                             ("plasmaStations",)),
     "myCertificates": Probe("stations", "op.one", "{ myCertificates { fingerprint algorithm notAfter } }",

@@ -126,6 +126,49 @@ async def _quarantined_intermediate(w: World) -> dict[str, Any]:
     return {"code": await _intermediate(w), "decision": "RELEASED", "reason": "IPC passed"}
 
 
+async def _packaging_opening(w: World) -> dict[str, Any]:
+    from tests.test_packaging_record import _opening, _ready
+
+    return _opening((await _ready(w))["bulk"])
+
+
+async def _packaging_open(w: World) -> dict[str, str]:
+    from tests.test_packaging_record import _opening, _ready
+
+    lots = await _ready(w)
+    await w.call("op.one", "startPackaging", _opening(lots["bulk"]), second=("sup.rsa", "VERIFIED"))
+    return lots
+
+
+async def _packaging_issue(w: World) -> dict[str, Any]:
+    lots = await _packaging_open(w)
+    return {"lotNumber": "PK-1-01", "materialLotCode": lots["carton"], "quantity": 20}
+
+
+async def _packaging_inspection(w: World) -> dict[str, Any]:
+    await _packaging_open(w)
+    return {"lotNumber": "PK-1-01", "inspected": 12, "rejected": 2}
+
+
+async def _packaging_case(w: World) -> dict[str, Any]:
+    from tests.test_packaging_record import _case
+
+    await w.call("op.one", "recordInspection", await _packaging_inspection(w))
+    return _case(1, 1)
+
+
+async def _packaging_close(w: World) -> dict[str, Any]:
+    lots = await _packaging_open(w)
+    await w.call("op.one", "issuePackagingMaterial", {"lotNumber": "PK-1-01", "materialLotCode": lots["carton"],
+                                                      "quantity": 20})
+    await w.call("op.one", "recordInspection", {"lotNumber": "PK-1-01", "inspected": 12, "rejected": 2})
+    from tests.test_packaging_record import _case
+
+    await w.call("op.one", "packCase", _case(1, 1))
+    return {"lotNumber": "PK-1-01", "materials": [{"materialLotCode": lots["carton"], "used": 2, "destroyed": 0,
+                                                   "returned": 18}]}
+
+
 CASES: dict[str, Case] = {
     "draftRecipe": Case("sup.rsa", _draft),
     "reviewRecipe": Case("qa.two", _drafted, "REVIEWED"),
@@ -142,4 +185,9 @@ CASES: dict[str, Case] = {
     "recordIntermediate": Case("op.one", _to_record),
     "moveIntermediate": Case("op.one", _charge, second=("sup.rsa", "VERIFIED")),
     "decideIntermediate": Case("qa.sig", _quarantined_intermediate, "APPROVED"),
+    "startPackaging": Case("op.one", _packaging_opening, second=("sup.rsa", "VERIFIED")),
+    "issuePackagingMaterial": Case("op.one", _packaging_issue),
+    "recordInspection": Case("op.one", _packaging_inspection),
+    "packCase": Case("op.one", _packaging_case),
+    "closePackaging": Case("sup.rsa", _packaging_close, "APPROVED"),
 }
