@@ -36,6 +36,7 @@ def demo(args: argparse.Namespace) -> int:
         db = Database(url)
         try:
             await setup.seed_all(db, users)
+            await setup.seed_recipes(settings, db, data_dir)
         finally:
             await db.dispose()
 

@@ -11,13 +11,20 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
+from api.app import build_services, create_app
 from api.seed import NewUser, seed_roles, seed_users
+from api.settings import Settings
 from demo import ca, population
+from demo.actors import Actors
 from demo.cameras import seed_demo_cameras
 from demo.plant import DEMO_PLANT, DEMO_USERS
+from demo.recipes import RECIPES
 from demo.seed import new_password, seed_plant, seed_stations
 from records.db import Database
 from records.migrate import upgrade
+from records.recipe import Recipe
 
 ORG_KEY_NAME = "organisation"
 
@@ -67,6 +74,22 @@ async def seed_all(db: Database, users: list[NewUser]) -> None:
     await seed_stations(db)
     await population.generate(db, progress=lambda msg: print(f"  synthetic population: {msg}", flush=True))
     await seed_users(db, users)
+
+
+async def seed_recipes(settings: Settings, db: Database, data_dir: Path) -> None:
+    """The master recipes, drafted by the supervisor, reviewed and approved by two QA officers through the
+    API (once: a data directory that has them keeps them)."""
+    async with db.read() as s:
+        if (await s.execute(select(Recipe.id).limit(1))).first() is not None:
+            return
+    app = create_app(settings, build_services(settings, db))
+    async with Actors(app, data_dir) as people:
+        for recipe in RECIPES:
+            decision = {"code": recipe["code"], "version": 1, "comment": "checked against the process procedure"}
+            await people.signed("sup.zhao", "draftRecipe", recipe)
+            await people.signed("qa.li", "reviewRecipe", decision, "REVIEWED", input_type="RecipeDecisionInput")
+            await people.signed("qa.zheng", "approveRecipe", decision, "APPROVED", input_type="RecipeDecisionInput")
+            print(f"  master recipe {recipe['code']} approved", flush=True)
 
 
 def migrate_demo(data_dir: Path) -> str:

@@ -95,6 +95,9 @@ def test_demo_from_an_empty_directory_then_again(tmp_path: Path) -> None:
         assert len(rooms) >= 12 and len(equipment) >= 40 and len(tags) >= 150
         assert all(len(r["polygon"]) >= 3 for r in rooms)
         _live_plant(base, token, data, op)
+        recipes = _gql(base, "{ recipes { code version status approvedBy } }", token=token)["data"]["recipes"]
+        assert sorted((r["code"], r["status"]) for r in recipes) == [  # made through the API by demo users
+            ("ALB-20", "APPROVED"), ("FVIII-500", "APPROVED"), ("IVIG-10", "APPROVED")]
         auditor = by_role["audit_admin"]
         atoken = _gql(base, SIGN_IN, {"u": auditor["username"], "p": auditor["password"]})["data"]["signIn"]["token"]
         chain = _gql(base, "{verifyAuditChain{ok checked}}", token=atoken)["data"]["verifyAuditChain"]
