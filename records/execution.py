@@ -38,6 +38,9 @@ class PhaseRun(Base):
     equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"), index=True)
     # The pre-operation check as confirmed at the start (PR-38): item -> confirmed.
     pre_check: Mapped[dict[str, bool]] = mapped_column(JSON)
+    # The equipment as it was when the phase started (PR-47): status, and each care record with its
+    # state and validity.
+    equipment_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime]
     started_by: Mapped[str] = mapped_column(String(64))
     completed_at: Mapped[datetime | None]

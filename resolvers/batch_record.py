@@ -67,10 +67,12 @@ async def build(ctx: Context, batch_number: str) -> dict[str, Any]:
         items = await review.items(s, b)
         concluded = (await s.execute(select(BatchReview).where(BatchReview.batch_id == b.id))).scalar_one_or_none()
         signatures = await _signatures(s, b.id)
+        used = [{"phase": r.phase_code, **(r.equipment_state or {})} for r in (await s.execute(
+            select(PhaseRun).where(PhaseRun.batch_id == b.id).order_by(PhaseRun.id))).scalars()]
     return {"batchNumber": b.batch_number, "product": b.product, "status": b.status,
             "recipe": f"{b.recipe.code} v{b.recipe.version}" if b.recipe else None,
             "pools": [p.code for p in b.pools], "exported": exchange.value(utcnow(), "datetime"),
-            "sections": sections,
+            "sections": sections, "equipmentUsed": used,
             "exceptions": [{"key": i.key, "kind": i.kind.value, "summary": i.summary,
                             "conclusion": i.reviewed.conclusion if i.reviewed else None,
                             "reviewedBy": i.reviewed.reviewed_by if i.reviewed else None} for i in items],
@@ -96,7 +98,10 @@ def to_pdf(record: dict[str, Any], printed_by: str) -> bytes:
                           f"exported {record['exported']} UTC by {printed_by}"), new_x="LMARGIN", new_y="NEXT")
     names = {f.short: f.name_en for d in DATASETS.values() for f in d.fields}
     tables = [(title, record["sections"][code]) for title, code in SECTIONS]
-    tables += [("Exceptions and their review", record["exceptions"]), ("Signatures", record["signatures"])]
+    used = [{k: (f"{v['state'] or '-'} until {v['validUntil'] or '-'}" if isinstance(v, dict) else v)
+             for k, v in u.items()} for u in record["equipmentUsed"]]
+    tables += [("Equipment as used (status and validity at the start of each phase)", used),
+               ("Exceptions and their review", record["exceptions"]), ("Signatures", record["signatures"])]
     for title, rows in tables:
         pdf.set_font("Helvetica", "B", 10)
         pdf.cell(0, 8, _latin(f"{title}: {len(rows)}"), new_x="LMARGIN", new_y="NEXT")

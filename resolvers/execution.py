@@ -86,6 +86,17 @@ def unusable(e: Equipment, equipment_class: str, today: date) -> list[str]:
     return reasons
 
 
+def equipment_state(e: Equipment) -> dict[str, Any]:
+    """PR-47: the equipment's number, name, status and the validity of its care records, as used."""
+    def day(d: date | None) -> str | None:
+        return d.isoformat() if d else None
+
+    return {"code": e.code, "name": e.name, "status": e.status,
+            "cleaning": {"state": e.cleaning_status, "validUntil": day(e.cleaning_valid_until)},
+            "sterilization": {"state": e.sterilization_status, "validUntil": day(e.sterilization_valid_until)},
+            "calibration": {"state": e.calibration_status, "validUntil": day(e.calibration_valid_until)}}
+
+
 async def _in_use(s: AsyncSession, equipment: Equipment) -> str | None:
     """The phase running on this equipment now, if any."""
     row = (await s.execute(select(Batch.batch_number, PhaseRun.phase_code).join(Batch, Batch.id == PhaseRun.batch_id)
@@ -172,7 +183,7 @@ async def start(ctx: Context, req: SignedRequest, batch_number: str, phase_code:
         now = utcnow()
         run = PhaseRun(batch_id=step.batch.id, phase_code=phase_code, status=PhaseStatus.RUNNING.value,
                        equipment_id=step.equipment.id, pre_check=dict.fromkeys(PRE_CHECK, True), started_at=now,
-                       started_by=signatures.signer)
+                       started_by=signatures.signer, equipment_state=equipment_state(step.equipment))
         s.add(run)
         batch = await s.get(Batch, step.batch.id)
         assert batch is not None
@@ -180,7 +191,7 @@ async def start(ctx: Context, req: SignedRequest, batch_number: str, phase_code:
             batch.status, batch.started_at = BatchStatus.IN_PROGRESS.value, now
         await s.flush()
         await signatures.bind(s, "phase_run", str(run.id), {
-            "batch": batch_number, "phase": phase_code, "equipment": equipment_code, "startedAt": now.isoformat()})
+            "batch": batch_number, "phase": phase_code, "equipment": run.equipment_state, "startedAt": now.isoformat()})
         await _use(s, run, batch.id, f"batch {batch_number} phase {phase_code} started", EquipmentStatus.RUNNING,
                    moves)
         return run

@@ -51,6 +51,29 @@ def _value(d: dict[str, Any]) -> RecordedValue:
     return of(RecordedValue, {**dict.fromkeys(keys), **d, "entered_by": d.get("enteredBy")}, trend=trend)
 
 
+@strawberry.type
+class CareState:
+    kind: str = strawberry.field(description="cleaning, sterilization or calibration")
+    state: str | None
+    valid_until: str | None
+
+
+@strawberry.type(description="The equipment as it was when the phase started (PR-47).")
+class EquipmentAtUse:
+    code: str
+    name: str
+    status: str
+    care: list[CareState]
+
+
+def _at_use(state: dict[str, Any] | None) -> EquipmentAtUse | None:
+    if state is None:
+        return None
+    care = [CareState(kind=k, state=state[k]["state"], valid_until=state[k]["validUntil"])
+            for k in ("cleaning", "sterilization", "calibration")]
+    return EquipmentAtUse(code=state["code"], name=state["name"], status=state["status"], care=care)
+
+
 @strawberry.type(description="One executed phase of a batch (eBR: GXKSSJ/GXJSSJ, operators, CPPs, IPCs, yield).")
 class PhaseRun:
     phase_code: str
@@ -69,11 +92,12 @@ class PhaseRun:
     balance_pct: float | None = strawberry.field(description="Material balance: (output + losses) against the "
                                                              "theoretical output, computed")
     exception: bool = strawberry.field(description="A value was outside its limits: a deviation was raised")
+    equipment_at_start: EquipmentAtUse | None
 
 
 def run_of(r: res.PhaseRun, equipment_code: str) -> PhaseRun:
     return of(PhaseRun, r, equipment_code=equipment_code, parameters=[_value(x) for x in r.parameters or []],
-              controls=[_value(x) for x in r.controls or []])
+              controls=[_value(x) for x in r.controls or []], equipment_at_start=_at_use(r.equipment_state))
 
 
 @strawberry.input

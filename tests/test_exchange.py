@@ -18,6 +18,8 @@ from sqlalchemy import select
 
 from records.audit import AuditEvent
 from records.base import utcnow
+from records.execution import PhaseRun
+from records.plasma import Batch
 from resolvers.appendix_b import DATASETS
 from tests.attack.signed_cases.base import World
 from tests.conftest import GQL
@@ -71,7 +73,7 @@ def test_the_datasets_are_the_guidelines_where_the_specification_is_at_hand() ->
             (f.short, f.name_en, f.type) for f in DATASETS[table].fields], table
 
 
-@pytest.mark.req("PR-52", "PR-53", "PR-58")
+@pytest.mark.req("PR-52", "PR-53", "PR-58", "PR-42", "PR-43", "PR-47")
 async def test_a_batch_record_is_exported_as_appendix_b_datasets_and_as_a_whole(env: Any) -> None:
     gql, signers, db = env
     w = World(gql, signers, db)
@@ -94,6 +96,14 @@ async def test_a_batch_record_is_exported_as_appendix_b_datasets_and_as_a_whole(
     assert mix["GJGYCS"].startswith("Temperature min 5.0 max 5.0") and "(TWIN)" in mix["GJGYCS"]
     assert fill["RGCZJL"] == "Fill volume 11 mL (MANUAL by op.one)" and fill["FHR"] == "qp.qa"
     assert DATETIME.fullmatch(fill["SCJSSJ"]) and mix["ZJKZJG"] == "pH 7 pH (MANUAL by op.one)"
+    # PR-42: the header; PR-43: production and phase times as the server stamped them.
+    assert (mix["CPBM"], mix["CPMC"], mix["PL"]) == ("EXEC-MR", "Human Albumin 20%", "100 L")
+    async with db.read() as s:
+        started = (await s.execute(select(Batch.started_at).where(Batch.batch_number == "EX-1"))).scalar_one()
+        runs = (await s.execute(select(PhaseRun).order_by(PhaseRun.id))).scalars().all()
+    assert mix["SCKSSJ"] == started.strftime("%Y%m%dT%H%M%S") and fill["SCJSSJ"] == fill["GXJSSJ"]
+    assert [(r["GXKSSJ"], r["GXJSSJ"]) for r in rows] == [
+        (x.started_at.strftime("%Y%m%dT%H%M%S"), x.completed_at.strftime("%Y%m%dT%H%M%S")) for x in runs]
 
     b7 = json.loads((await _export(w, "B.7"))["data"]["exportDataset"]["data"])
     _typed("B.7", b7)
@@ -113,6 +123,10 @@ async def test_a_batch_record_is_exported_as_appendix_b_datasets_and_as_a_whole(
     assert {x["operation"] for x in record["signatures"]} >= {"createBatch", "startPhase", "completePhase",
                                                               "recordLineClearance"}
     assert len(record["exceptions"]) >= 4 and record["review"] is None
+    # PR-47: each phase's equipment with its status and the validity of its care records when used.
+    assert [(u["phase"], u["code"], u["status"]) for u in record["equipmentUsed"]] == [("MIX", "EQ-1", "IDLE"),
+                                                                                         ("FILL", "EQ-3", "IDLE")]
+    assert set(record["equipmentUsed"][0]) >= {"cleaning", "sterilization", "calibration", "name"}
     pdf = (await (await gql.sign_in("qa.sig"))(RECORD, {"b": "EX-1", "fmt": "PDF"}))["data"]["exportBatchRecord"]
     assert base64.b64decode(pdf["data"]).startswith(b"%PDF") and pdf["filename"] == "eBR-EX-1.pdf"
 

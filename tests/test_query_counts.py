@@ -67,6 +67,7 @@ EXEMPT = {
     "packagingRecord.checklist": "stored with the packaging record as it was checked, read with it",
     "compareRecipes.differences": "computed in memory from the two versions, each read in one statement",
     "batchPhases.parameters.trend": "stored with the phase run when it completed, read with it",
+    "batchPhases.equipmentAtStart.care": "the three care records as they were, stored with the phase run",
     "batchPhases.controls.trend": "stored with the phase run (empty: controls are entered, not captured)",
 }
 # Lists whose length does not follow the objects (reason), measured for a constant count all the same.
