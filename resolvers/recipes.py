@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
 from records.base import utcnow
+from records.plant import Sensor
 from records.recipe import Recipe as Recipe
 from records.recipe import RecipeStatus as RecipeStatus  # the value list, for the schema
 from resolvers.checks import invalid, text
@@ -205,6 +206,12 @@ async def draft(ctx: Context, req: SignedRequest, d: RecipeDraft, change_note: s
     async def clean() -> RecipeDraft:
         text("changeNote (what changed and why)", change_note, 2000)
         check(d)
+        tags = {x.tag: f"phase {ph.code} {x.name}" for ph in d.phases for x in ph.parameters if x.tag}
+        async with ctx.db.read() as s:
+            known = set((await s.execute(select(Sensor.tag).where(Sensor.tag.in_(tags)))).scalars())
+        unknown = [f"{where}: {tag}" for tag, where in tags.items() if tag not in known]
+        if unknown:  # a parameter the twin would never capture
+            raise invalid(f"tags the plant does not have: {'; '.join(unknown[:5])}")
         return d
 
     async def save(s: AsyncSession, new: RecipeDraft, signatures: Signatures[RecipeDraft]) -> Recipe:

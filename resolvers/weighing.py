@@ -33,7 +33,7 @@ from resolvers.context import Context
 from resolvers.execution import unusable
 from resolvers.signed import Second, Signatures, SignedRequest, perform
 
-SCALE = "scale"  # the equipment class that weighs
+SCALES = ("scale", "balance")  # the equipment classes that weigh (B.4 秤具: scales and balances)
 FRESH = timedelta(seconds=30)  # a scale reading older than this is not "now"
 LABEL_TYPE = "WG"  # the material type of a weighed portion's code
 
@@ -163,7 +163,7 @@ async def weigh(ctx: Context, req: SignedRequest, w: Weigh) -> WeighingView:
                 Weighing.material_code == lot.material_code))).first()
         if weighed is not None:
             raise _conflict(f"{lot.material_code} of phase {w.phase_code} is weighed already")
-        reasons = unusable(scale, SCALE, today)
+        reasons = unusable(scale, scale.kind if scale.kind in SCALES else SCALES[0], today)
         if reasons:
             raise _conflict(f"{w.scale_code} cannot be used: {'; '.join(reasons)}")
         gross, source, read_at = _gross(ctx, w, scale, tag, material["unit"])

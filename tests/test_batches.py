@@ -14,6 +14,7 @@ from records.signature import ESignature
 from tests.attack.signed_cases.base import World
 from tests.attack.signed_cases.plasma import _pool
 from tests.attack.signed_cases.production import RECIPE
+from tests.test_recipes import thawing_sensor
 
 CREATE = """mutation($input: CreateBatchInput!, $sig: SignatureInput!) {
   createBatch(input: $input, signature: $sig) { batchNumber product status poolCodes recipeCode recipeVersion } }"""
@@ -22,6 +23,8 @@ PRODUCT = "Human Albumin 20%"
 
 async def _approved_recipe(w: World, code: str = "ALB-MR") -> None:
     inp = {**copy.deepcopy(RECIPE), "code": code, "product": PRODUCT}
+    if any(p.get("tag") for ph in inp["phases"] for p in ph.get("parameters", [])):
+        await thawing_sensor(w.db)
     await w.call("sup.rsa", "draftRecipe", inp)
     decision = {"code": code, "version": 1, "comment": "ok"}
     await w.call("qa.two", "reviewRecipe", decision, "REVIEWED")

@@ -10,6 +10,7 @@ import pytest
 
 from demo.plant import DEMO_PLANT, all_sensors
 from demo.recipes import APPENDIX_A, RECIPES, STEP
+from demo.seed import seed_plant
 from tests.attack.signed_cases.base import World
 
 SENSORS = {s.tag: s for _, _, s in all_sensors(DEMO_PLANT)}
@@ -37,6 +38,7 @@ def test_each_appendix_a_parameter_of_a_step_is_monitored_in_its_phases(recipe: 
 async def test_the_demo_recipes_are_valid_drafts(env: Any) -> None:
     gql, signers, db = env
     w = World(gql, signers, db)
+    await seed_plant(db, DEMO_PLANT)  # their tags are the demo plant's
     for recipe in RECIPES:
         body = await w.call("sup.rsa", "draftRecipe", recipe)
         assert "errors" not in body

@@ -63,11 +63,11 @@ async def planned(w: World, recipe: dict[str, Any], batch_number: str) -> None:
 
 
 async def _batch(w: World) -> None:
-    await planned(w, RECIPE, "EX-1")
     async with w.db.write(AuditContext("test", reason="a temperature sensor in R1")) as s:
         room = (await s.execute(select(Room).where(Room.code == "R1"))).scalar_one()
         s.add(Sensor(tag="R1-TT-901", name="Tank temperature", kind="temperature", unit="°C", room_id=room.id,
                      low_limit=2, high_limit=8))
+    await planned(w, RECIPE, "EX-1")
 
 
 async def _start(w: World, phase: str, equipment: str, confirmed: list[str] | None = None) -> Any:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from records.audit import AuditEvent
+from records.audit import AuditContext, AuditEvent
+from records.plant import Room, Sensor
 from records.signature import ESignature
 
 FIELDS = "code version status product changeNote reviewedBy approvedBy phases { code after parameters { name tag } }"
@@ -67,9 +68,18 @@ async def _approve(gql: Any, signers: Any, version: int, user: str = "qa.sig") -
     return await _call(gql, signers, user, APPROVE, "approveRecipe", inp, "APPROVED")
 
 
+async def thawing_sensor(db: Any) -> None:
+    """The plasma temperature tag ALBUMIN's thawing phase reads."""
+    async with db.write(AuditContext("test", reason="the thawing tank's sensor")) as s:
+        room = (await s.execute(select(Room).where(Room.code == "R1"))).scalar_one()
+        s.add(Sensor(tag="TH-TT-201", name="Plasma temperature", kind="temperature", unit="°C", room_id=room.id,
+                     low_limit=0, high_limit=4))
+
+
 @pytest.mark.req("PR-40")
 async def test_draft_review_approve_by_three_people_then_a_new_version_supersedes(env: Any) -> None:
     gql, signers, db = env
+    await thawing_sensor(db)
     body = await _draft(gql, signers, ALBUMIN)
     got = body["data"]["draftRecipe"]
     assert (got["version"], got["status"]) == (1, "DRAFT")
@@ -116,7 +126,8 @@ async def test_draft_review_approve_by_three_people_then_a_new_version_supersede
 
 @pytest.mark.req("PR-40")
 async def test_a_recipe_must_be_a_valid_sequence_with_sensible_limits(env: Any) -> None:
-    gql, signers, _ = env
+    gql, signers, db = env
+    await thawing_sensor(db)
 
     def bad(edit: Any) -> dict[str, Any]:
         inp = copy.deepcopy(ALBUMIN)
@@ -133,6 +144,8 @@ async def test_a_recipe_must_be_a_valid_sequence_with_sensible_limits(env: Any) 
         "yield": (bad(lambda i: i["phases"][1].update(yieldLowPct=99, yieldHighPct=90)), "yield"),
         "no phases": (bad(lambda i: i.update(phases=[])), "phases"),
         "no note": (bad(lambda i: i.update(changeNote=" ")), "changeNote"),
+        "unknown tag": (bad(lambda i: i["phases"][0]["parameters"][0].update(tag="TH-TT-999")),
+                        "tags the plant does not have: phase THAW Plasma temperature: TH-TT-999"),
     }
     for name, (inp, words) in cases.items():
         body = await _draft(gql, signers, inp)
