@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.req_open import OPEN
+
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "requirements.md"
 ROW = re.compile(r"^\| ([A-Z]{2}-\d+) \| ([^|]+) \| ([^|]*) \| ([^|]*) \|")
 DESELECTED = pytest.StashKey[int]()
@@ -105,8 +107,14 @@ def _matrix(items: Sequence[pytest.Item]) -> str:
     covered = [r for r in shall if r in proofs]
     lines += [f"SHALL requirements with a test: {len(covered)} of {len(shall)}.", "",
               "| ID | level | requirement | tests |", "|---|---|---|---|"]
+    stale = sorted(r for r in OPEN if r in proofs)
+    if stale:
+        raise ValueError(f"tests/req_open.py lists requirements that have a test now: {', '.join(stale)}")
+    lines.insert(-3, f"SHALL requirements open, each with its reason (tests/req_open.py): "
+                     f"{len([r for r in shall if r in OPEN])}.")
     for rid, (level, text) in reqs.items():
-        tests = "<br>".join(f"`{t}`" for t in sorted(proofs.get(rid, ()))) or "—"
+        tests = "<br>".join(f"`{t}`" for t in sorted(proofs.get(rid, ()))) or (
+            f"open: {OPEN[rid]}" if rid in OPEN else "—")
         short = text if len(text) < 140 else text[:137] + "..."
         lines.append(f"| {rid} | {level} | {short.replace('|', '/')} | {tests} |")
     if unknown:

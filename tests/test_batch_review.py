@@ -69,7 +69,7 @@ def _org_key(w: World) -> None:
     services.org_key, services.org_cert = org.key_pem, org.cert_pem
 
 
-@pytest.mark.req("PR-70", "PR-71", "PR-72", "GP-06")
+@pytest.mark.req("PR-70", "PR-71", "PR-72")
 async def test_every_exception_is_reviewed_and_concluded_before_a_qp_who_signed_no_phase_releases(
         env: Any) -> None:
     gql, signers, db = env

@@ -46,7 +46,7 @@ def _code(body: dict[str, Any]) -> str:
     return str(body["errors"][0]["extensions"]["code"])
 
 
-@pytest.mark.req("PR-36")
+@pytest.mark.req("PR-36", "GP-02")
 async def test_a_batch_starts_from_the_approved_recipe_on_a_charged_pool(env: Any) -> None:
     gql, signers, db = env
     w = World(gql, signers, db)
@@ -73,6 +73,7 @@ async def test_a_batch_starts_from_the_approved_recipe_on_a_charged_pool(env: An
     assert _code(again) == "CONFLICT" and "already charged" in again["errors"][0]["message"], again
 
 
+@pytest.mark.req("GP-02")
 async def test_refusals_unapproved_recipe_wrong_product_unknown_pool_and_duties(env: Any) -> None:
     gql, signers, db = env
     w = World(gql, signers, db)

@@ -39,6 +39,7 @@ async def test_raiser_cannot_alone_approve_closure(env: Any) -> None:
     assert (await _approve(env, "qa.sig", number))["errors"][0]["extensions"]["code"] == "CONFLICT"
 
 
+@pytest.mark.req("PR-50")
 async def test_deviation_raised_by_an_operator_is_closed_by_qa(env: Any) -> None:
     number = await _raise(env, "op.one")
     assert (await _approve(env, "op.two", number))["errors"][0]["extensions"]["code"] == "FORBIDDEN"

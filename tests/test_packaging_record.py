@@ -18,8 +18,10 @@ from records.audit import AuditContext
 from records.base import utcnow
 from records.genealogy import FinalLot, PackagingUnit
 from records.materials import MaterialLot
+from records.packaging_record import PackagingRecord
 from records.plant import Equipment
 from records.quality import Deviation
+from records.signature import ESignature
 from tests.attack.signed_cases.base import World
 from tests.test_exchange import _export, _typed
 from tests.test_phases import CHECKED, START, planned
@@ -112,7 +114,7 @@ def _case(case: int, first_unit: int, units: int = 5) -> dict[str, Any]:
         for c in range(2)]}
 
 
-@pytest.mark.req("PR-59", "PR-60", "PR-61", "PR-63", "PR-65", "PR-69", "PR-30")
+@pytest.mark.req("PR-59", "PR-60", "PR-61", "PR-62", "PR-63", "PR-64", "PR-65", "PR-66", "PR-69", "PR-30")
 async def test_a_lot_is_packaged_from_check_to_reconciliation(env: Any) -> None:
     gql, signers, db = env
     w = World(gql, signers, db)
@@ -191,3 +193,17 @@ async def test_a_lot_is_packaged_from_check_to_reconciliation(env: Any) -> None:
     assert [(r["BZCLMC"], r["SYSL"], r["SBBH"], r["SHR"]) for r in b9] == [
         ("CARTON-10G", 2.0, "PL-1", "sup.rsa"), ("LABEL-10G", 10.0, "PL-1", "sup.rsa")]
     assert r"visual inspection: 12 inspected, 2 rejected" in b9[0]["RGCZJL"]
+    # PR-62: the time of the packaging operation as the server stamped it; PR-66: the checks and who checked.
+    async with db.read() as s:
+        rec = (await s.execute(select(PackagingRecord))).scalar_one()
+        sigs = (await s.execute(select(ESignature.operation, ESignature.signer, ESignature.meaning).where(
+            ESignature.entity == "packaging_record").order_by(ESignature.id))).all()
+    assert b9[0]["BZCZDSJ"] == rec.started_at.strftime("%Y%m%dT%H%M%S")
+    assert b9[0]["JCJL"] == ("No material of the previous batch on the line: PASS; Artwork versions checked against "
+                             "the order: PASS") and b9[0]["JCR"] == "sup.rsa"
+    # PR-64: each packaging step carries its operator's signature; PR-63: the supervisor's closes it.
+    assert [tuple(x) for x in sigs] == [
+        ("startPackaging", "op.one", "PERFORMED"), ("startPackaging", "sup.rsa", "VERIFIED"),
+        ("issuePackagingMaterial", "op.one", "PERFORMED"), ("issuePackagingMaterial", "op.one", "PERFORMED"),
+        ("recordInspection", "op.one", "PERFORMED"), ("packCase", "op.one", "PERFORMED"),
+        ("closePackaging", "sup.rsa", "APPROVED")]

@@ -17,6 +17,7 @@ from records.plant import Room, Sensor
 from records.plasma import Batch
 from records.quality import Deviation
 from records.readings import SensorReading
+from records.signature import ESignature, record_hash
 from tests.attack.signed_cases.base import World
 from tests.test_batches import PRODUCT, _charged_pool
 
@@ -95,7 +96,7 @@ async def _readings(w: World, *values: float) -> None:
             s.add(SensorReading(sensor_id=sensor, source_time=at, received_at=at, value=v, quality="GOOD"))
 
 
-@pytest.mark.req("PR-40", "PR-41", "PR-51")
+@pytest.mark.req("PR-40", "PR-41", "PR-51", "PR-44", "PR-48")
 async def test_phases_run_in_order_with_captured_parameters_and_an_excursion_raises_a_deviation(env: Any) -> None:
     gql, signers, db = env
     w = World(gql, signers, db)
@@ -109,6 +110,11 @@ async def test_phases_run_in_order_with_captured_parameters_and_an_excursion_rai
         assert (await s.execute(select(Batch.status).where(Batch.batch_number == "EX-1"))).scalar_one() == "IN_PROGRESS"
 
     await _readings(w, 4.0, 5.5, 6.1)
+    done = {"batchNumber": "EX-1", "phaseCode": "MIX", "controls": [{"name": "pH", "value": 7.0}], "output": 96,
+            "losses": 2}
+    qa = await w.gql.sign_in("qa.sig")  # PR-44: only the step's own roles sign its completion
+    body = await qa(COMPLETE, {"input": done, "sig": w.signers.sign("qa.sig", "completePhase", done), "v": None})
+    assert _code(body) == "FORBIDDEN", body
     body = await _complete(w, {"phaseCode": "MIX", "controls": [{"name": "pH", "value": 7.0}], "output": 96,
                                      "losses": 2})
     mix = body["data"]["completePhase"]
@@ -116,6 +122,16 @@ async def test_phases_run_in_order_with_captured_parameters_and_an_excursion_rai
                                   "value": None, "within": True, "enteredBy": None,
                                   "trend": [{"value": 4.0}, {"value": 5.5}, {"value": 6.1}]}], body
     assert (mix["status"], mix["exception"], mix["controls"][0]["within"]) == ("COMPLETED", False, True)
+    async with db.read() as s:  # PR-48: the operator's signature is bound to the control results as recorded
+        run = (await s.execute(select(PhaseRun).where(PhaseRun.phase_code == "MIX"))).scalar_one()
+        sig = (await s.execute(select(ESignature).where(ESignature.entity == "phase_run",
+                                                        ESignature.operation == "completePhase"))).scalar_one()
+    recorded = {"batch": "EX-1", "phase": "MIX", "parameters": run.parameters, "controls": run.controls,
+                "output": run.output, "losses": run.losses, "yieldPct": run.yield_pct, "balancePct": run.balance_pct,
+                "exception": run.exception}
+    assert sig.signer == "op.one" and sig.record_hash == record_hash("phase_run", str(run.id), recorded)
+    assert sig.record_hash != record_hash("phase_run", str(run.id), {**recorded, "controls": [
+        {**run.controls[0], "value": 7.1}]})
 
     # FILL needs a second person's verification; the fill volume is entered by hand, and is out of limits.
     fill = {"phaseCode": "FILL", "manual": [{"name": "Fill volume", "value": 11.0, "reason": "no scale link"}]}

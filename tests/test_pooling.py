@@ -65,6 +65,7 @@ async def test_released_units_are_pooled_with_retained_samples(pl: dict[str, Any
     assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
 
 
+@pytest.mark.req("PR-31")
 async def test_unreleased_units_are_refused_and_nothing_is_pooled(pl: dict[str, Any]) -> None:
     body = await _charge(pl, [*pl["released"][:2], pl["held"]])
     assert body["errors"][0]["extensions"]["code"] == "CONFLICT"

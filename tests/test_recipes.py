@@ -76,7 +76,7 @@ async def thawing_sensor(db: Any) -> None:
                      low_limit=0, high_limit=4))
 
 
-@pytest.mark.req("PR-40")
+@pytest.mark.req("PR-40", "GP-02")
 async def test_draft_review_approve_by_three_people_then_a_new_version_supersedes(env: Any) -> None:
     gql, signers, db = env
     await thawing_sensor(db)

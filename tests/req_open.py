@@ -1,0 +1,27 @@
+"""SHALL requirements without a proving test yet, each with why: the matrix lists them as open.
+
+A requirement leaves this list when a test marked with it proves it (tests/req_matrix.py refuses an
+entry here for a requirement that has a test)."""
+
+from __future__ import annotations
+
+OPEN: dict[str, str] = {
+    "GP-03": "instrument raw files kept and re-processable: the QC laboratory (issue 13)",
+    "GP-04": "production steps cannot complete without their record (tests/test_phases.py); tests and plasma "
+             "transactions of the QC laboratory are issue 13",
+    "GP-06": "Appendix B export holds B.2-B.9; B.10-B.15 (samples) come with the QC laboratory (issue 13)",
+    "GP-09": "risk-based validation and maintainability: the validation package (issue 14)",
+    "GP-10": "record-keeping per data type (retention, archive): issue 14",
+    "GP-11": "exportBatchRecord carries production and release review; the QC testing part is issue 13",
+    "PR-02": "documentary (URS interface clause); the bridge reads OPC UA and MQTT, a serial-type source is not built",
+    "PR-03": "manual entries are marked MANUAL with who and why; photo attachments are not stored yet",
+    "PR-04": "configurable manual-entry rules per risk class are not built",
+    "PR-08": "documentary: installation qualification of clean-area hardware",
+    "PR-27": "lot-release samples with sampling time and step: the QC laboratory's samples (issue 13)",
+    "PR-28": "documentary: mapping of the release summary to the Measures for Lot Release",
+    "PR-34": "electronic picking lists matched by scan are not built (pooling checks released units)",
+    "PR-37": "the minimum units per product is a setting checked at pooling; per-product criteria are not built",
+    "PR-55": "deviations keep description, occurrence, emergency measures, batch, recorder and approver; "
+             "escalating an alarm by hand into a pre-filled deviation is not built",
+    "PR-68": "packaging exceptions become deviations closed by QA's signed approval; no packaging-specific test",
+}
