@@ -4,17 +4,12 @@ in-process ASGI requests (SQLite), as a QA officer would make them."""
 
 from __future__ import annotations
 
-import asyncio
 import statistics
-import tempfile
 import time
-from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import httpx
-
+from bench.app import in_process
 from records.alarms import Alarm
 from records.audit import AuditContext, PendingEvent
 from records.base import utcnow
@@ -76,49 +71,26 @@ def _p(values: list[float], q: float) -> float:
 
 
 async def run(rounds: int = 40) -> dict[str, Any]:
-    from api.app import build_services, create_app
-    from api.seed import seed_roles
-    from api.settings import Settings
-    from records.migrate import upgrade
-    from tests.conftest import PASSWORD, add_users
-    from tests.signing_env import add_signers, add_tiny_plant, make_signers
+    async with in_process(_batch) as bench:
+        c, h = bench.client, await bench.token("qa.sig")
 
-    with tempfile.TemporaryDirectory() as d:
-        url = f"sqlite+aiosqlite:///{d}/review.db"
-        await asyncio.to_thread(upgrade, url)
-        db = Database(url)
-        await seed_roles(db)
-        signers = make_signers(Path(d) / "pki", Path(d) / "crl.pem")
-        await add_signers(db, signers, PASSWORD)
-        await add_users(db)
-        await add_tiny_plant(db)
-        await _batch(db)
-        settings = replace(Settings(), database_url=url, trust_anchors=signers.ca)
-        app = create_app(settings, build_services(settings, db))
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=60) as c:
-            r = await c.post("/graphql", json={"query": "mutation($p:String!){signIn(username:\"qa.sig\",password:$p)"
-                                                        "{token}}", "variables": {"p": PASSWORD}})
-            h = {"authorization": "Bearer " + r.json()["data"]["signIn"]["token"]}
+        async def timed(query: str, variables: dict[str, Any]) -> tuple[float, Any]:
+            t0 = time.perf_counter()
+            body = (await c.post("/graphql", json={"query": query, "variables": variables}, headers=h)).json()
+            took = time.perf_counter() - t0
+            assert "errors" not in body, body
+            return took, body["data"]
 
-            async def timed(query: str, variables: dict[str, Any]) -> tuple[float, Any]:
-                t0 = time.perf_counter()
-                body = (await c.post("/graphql", json={"query": query, "variables": variables}, headers=h)).json()
-                took = time.perf_counter() - t0
-                assert "errors" not in body, body
-                return took, body["data"]
-
-            review: list[float] = []
-            for _ in range(rounds):
-                took, data = await timed(REVIEW, {"b": "BR-1"})
-                review.append(took)
-            total = data["batchReview"]["total"]
-            exports: dict[str, list[float]] = {}
-            for _ in range(max(5, rounds // 4)):
-                for ds in ("B.2", "B.6", "B.7", "B.8"):
-                    exports.setdefault(ds, []).append((await timed(EXPORT, {"d": ds, "b": "BR-1"}))[0])
-                exports.setdefault("record", []).append((await timed(RECORD, {"b": "BR-1"}))[0])
-        await db.dispose()
+        review: list[float] = []
+        for _ in range(rounds):
+            took, data = await timed(REVIEW, {"b": "BR-1"})
+            review.append(took)
+        total = data["batchReview"]["total"]
+        exports: dict[str, list[float]] = {}
+        for _ in range(max(5, rounds // 4)):
+            for ds in ("B.2", "B.6", "B.7", "B.8"):
+                exports.setdefault(ds, []).append((await timed(EXPORT, {"d": ds, "b": "BR-1"}))[0])
+            exports.setdefault("record", []).append((await timed(RECORD, {"b": "BR-1"}))[0])
     return {"exceptions": total, "audit_events": EVENTS, "batchReview_p50_ms": _p(review, 0.5),
             "batchReview_p95_ms": _p(review, 0.95),
             **{f"export_{k}_p50_ms": round(statistics.median(v) * 1000, 1) for k, v in exports.items()}}

@@ -43,10 +43,7 @@ async def _review(w: World, kinds: list[str] | None = None, unreviewed: bool = F
 
 
 async def _send(w: World, who: str, op: str, inp: dict[str, Any], meaning: str) -> Any:
-    me = await w.gql.sign_in(who)
-    name = op[0].upper() + op[1:]
-    return await me(f"mutation($input: {name}Input!, $sig: SignatureInput!) {{ {op}(input: $input, signature: $sig) "
-                    "{ __typename } }", {"input": inp, "sig": w.signers.sign(who, op, inp, meaning)})
+    return await w.send(who, op, inp, meaning)
 
 
 async def _produced(w: World) -> None:

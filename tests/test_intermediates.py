@@ -41,16 +41,7 @@ def _code(body: dict[str, Any]) -> str:
 
 async def _send(w: World, who: str, op: str, inp: dict[str, Any], meaning: str = "PERFORMED",
                 verifier: str | None = None) -> Any:
-    me = await w.gql.sign_in(who)
-    name = op[0].upper() + op[1:]
-    variables: dict[str, Any] = {"input": inp, "sig": w.signers.sign(who, op, inp, meaning)}
-    extra = ""
-    if op == "moveIntermediate":
-        extra = ", verification: $v"
-        variables["v"] = w.signers.sign(verifier, op, inp, "VERIFIED") if verifier else None
-    params = f"$input: {name}Input!, $sig: SignatureInput!" + (", $v: SignatureInput" if extra else "")
-    return await me(f"mutation({params}) {{ {op}(input: $input, signature: $sig{extra}) {{ {PRODUCT} }} }}",
-                    variables)
+    return await w.send(who, op, inp, meaning, verifier=verifier, answer=PRODUCT)
 
 
 async def _start(w: World, phase: str, batch: str = "IM-1") -> Any:

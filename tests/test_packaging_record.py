@@ -50,14 +50,7 @@ def _code(body: dict[str, Any]) -> str:
 
 async def _send(w: World, who: str, op: str, inp: dict[str, Any], meaning: str = "PERFORMED",
                 verifier: str | None = None) -> Any:
-    me = await w.gql.sign_in(who)
-    name = op[0].upper() + op[1:]
-    variables: dict[str, Any] = {"input": inp, "sig": w.signers.sign(who, op, inp, meaning)}
-    params, args = f"$input: {name}Input!, $sig: SignatureInput!", "input: $input, signature: $sig"
-    if op == "startPackaging":
-        params, args = f"{params}, $v: SignatureInput!", f"{args}, verification: $v"
-        variables["v"] = w.signers.sign(verifier, op, inp, "VERIFIED") if verifier else None
-    return await me(f"mutation({params}) {{ {op}({args}) {{ {RECORD} }} }}", variables)
+    return await w.send(who, op, inp, meaning, verifier=verifier, answer=RECORD)
 
 
 async def _packaging_lot(w: World, material: str, lot: str, artwork: str, release: bool = True) -> str:

@@ -42,14 +42,7 @@ def _code(body: dict[str, Any]) -> str:
 
 async def _send(w: World, user: str, op: str, inp: dict[str, Any], meaning: str = "PERFORMED",
                 verifier: str | None = None, select_: str = "__typename") -> Any:
-    """A signed request; weighMaterial carries the verifier's signature as `verification`."""
-    me = await w.gql.sign_in(user)
-    variables: dict[str, Any] = {"input": inp, "sig": w.signers.sign(user, op, inp, meaning)}
-    params, args = f"$input: {op[0].upper()}{op[1:]}Input!, $sig: SignatureInput!", "input: $input, signature: $sig"
-    if op == "weighMaterial":
-        params, args = f"{params}, $v: SignatureInput!", f"{args}, verification: $v"
-        variables["v"] = w.signers.sign(verifier, op, inp, "VERIFIED") if verifier else None
-    return await me(f"mutation({params}) {{ {op}({args}) {{ {select_} }} }}", variables)
+    return await w.send(user, op, inp, meaning, verifier=verifier, answer=select_)
 
 
 def _receipt(material: str, lot: str, **more: Any) -> dict[str, Any]:

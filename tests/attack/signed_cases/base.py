@@ -29,6 +29,28 @@ class World:
         return body
 
 
+    async def send(self, user: str, operation: str, inp: dict[str, Any], meaning: str = "PERFORMED", *,
+                   verifier: str | None = None, answer: str = "__typename") -> dict[str, Any]:
+        """A signed request as a test sends it, refusals included: the answer selects `answer`; where the
+        mutation takes a `verification`, the verifier's VERIFIED signature goes there (none: null)."""
+        from schema.root import build_schema
+
+        mutation = build_schema()._schema.mutation_type
+        assert mutation is not None
+        field = mutation.fields[operation]
+        params = [f"$input: {field.args['input'].type}", "$sig: SignatureInput!"]
+        args = ["input: $input", "signature: $sig"]
+        variables: dict[str, Any] = {"input": inp, "sig": self.signers.sign(user, operation, inp, meaning)}
+        if "verification" in field.args:
+            params.append(f"$v: {field.args['verification'].type}")
+            args.append("verification: $v")
+            variables["v"] = self.signers.sign(verifier, operation, inp, "VERIFIED") if verifier else None
+        me = await self.gql.sign_in(user)
+        body: dict[str, Any] = await me(f"mutation({', '.join(params)}) {{ {operation}({', '.join(args)}) "
+                                        f"{{ {answer} }} }}", variables)
+        return body
+
+
 Prepare = Callable[[World], Awaitable[dict[str, Any]]]
 
 
