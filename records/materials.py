@@ -97,6 +97,8 @@ class Weighing(Base):
     reading_at: Mapped[datetime | None]
     manual_reason: Mapped[str | None] = mapped_column(Text)
     evidence: Mapped[str | None] = mapped_column(String(200))
+    # PR-17: the photo or printout of the display a person read the weight from.
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
     weighed_at: Mapped[datetime]
     weighed_by: Mapped[str] = mapped_column(String(64))
     verified_by: Mapped[str] = mapped_column(String(64))

@@ -1,6 +1,7 @@
 """Every model, imported in one place so metadata (and Alembic) sees them all."""
 
 from records.alarms import Alarm, alarm_unit
+from records.attachments import Attachment
 from records.audit import AuditEvent
 from records.base import Base
 from records.execution import PhaseRun
@@ -34,6 +35,7 @@ __all__ = [
     "Alarm",
     "ApiToken",
     "Area",
+    "Attachment",
     "AuditEvent",
     "Base",
     "Batch",

@@ -33,7 +33,7 @@ from records.plant import Equipment, EquipmentStatus, LogKind, Room, Sensor, log
 from records.plasma import Batch, BatchStatus
 from records.quality import LineClearance
 from records.readings import SensorReading
-from resolvers import deviations, plasma
+from resolvers import attachments, deviations, plasma
 from resolvers.context import Context
 from resolvers.history import history
 from resolvers.signed import Second, Signatures, SignedRequest, perform
@@ -234,6 +234,7 @@ class Entry:
     name: str
     value: float
     reason: str | None = None
+    attachment_id: str | None = None  # the photo or printout the value was read from (PR-03)
 
 
 def _within(low: float | None, high: float | None, lo: float | None, hi: float | None) -> bool:
@@ -254,11 +255,14 @@ async def _captured(s: AsyncSession, p: dict[str, Any], since: datetime, until: 
             "trend": trend, **({} if n else {"problem": "no readings of the tag while the phase ran"})}
 
 
-def _entered(p: dict[str, Any], e: Entry | None, who: str) -> dict[str, Any]:
+def _entered(p: dict[str, Any], e: Entry | None, who: str,
+             proofs: dict[str, attachments.Evidence] | None = None) -> dict[str, Any]:
     if e is None:
         raise AppError(ErrorCode.VALIDATION_FAILED, f"enter {p['name']} ({p['unit']}): the recipe gives no tag for it")
+    proof = (proofs or {}).get(e.name)
     return {**p, "source": ValueSource.MANUAL.value, "value": e.value, "within": _within(p["low"], p["high"],
-            e.value, e.value), "enteredBy": who, "reason": e.reason}
+            e.value, e.value), "enteredBy": who, "reason": e.reason,
+            **({"attachment": {"id": proof.id, "sha256": proof.sha256, "filename": proof.filename}} if proof else {})}
 
 
 @dataclass(frozen=True)
@@ -266,6 +270,7 @@ class Completion:
     run: PhaseRun
     step: Step
     balance: Balance
+    proofs: dict[str, attachments.Evidence]
 
 
 @dataclass(frozen=True)
@@ -328,7 +333,10 @@ async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_co
         unknown = [e.name for e in (*manual, *controls) if e.name not in known]
         if unknown:
             raise AppError(ErrorCode.VALIDATION_FAILED, f"not in the recipe's phase: {', '.join(unknown)}")
-        return Completion(run, step, balance(step.phase, output, losses))
+        async with ctx.db.read() as s:
+            proofs = {e.name: await attachments.evidence(s, e.attachment_id, p.username)
+                      for e in (*manual, *controls) if e.attachment_id}
+        return Completion(run, step, balance(step.phase, output, losses), proofs)
 
     async def save(s: AsyncSession, c: Completion, signatures: Signatures[Completion]) -> PhaseRun:
         run = await s.get(PhaseRun, c.run.id)
@@ -338,9 +346,9 @@ async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_co
         now = utcnow()
         by_name = {e.name: e for e in manual}
         params = [await _captured(s, x, run.started_at, now) if x.get("tag") else _entered(x, by_name.get(x["name"]),
-                  p.username) for x in c.step.phase["parameters"]]
+                  p.username, c.proofs) for x in c.step.phase["parameters"]]
         results = {e.name: e for e in controls}
-        checks = [_entered(x, results.get(x["name"]), p.username) for x in c.step.phase["controls"]]
+        checks = [_entered(x, results.get(x["name"]), p.username, c.proofs) for x in c.step.phase["controls"]]
         b = c.balance
         unannounced = [(kind, f"{x['name']} {x['value']:g} {x['unit']} (limits {x['low']}-{x['high']})")
                        for kind, xs in (("PARAMETER", params), ("CONTROL", checks)) for x in xs

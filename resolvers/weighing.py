@@ -4,9 +4,9 @@ The lot's code is scanned (a typed code is flagged) and checked against the phas
 material must be one the phase uses, the lot released and in date, with enough left. The scale must be
 usable (calibration in date: PR-18) and the weight comes from its tag in the twin, read now; only a
 scale that gives no current weight may be read by a person, with the reason and the evidence (a photo
-or printout of its display: PR-17). The net weight must fall within the recipe's tolerance of the
-target, or the weighing is refused. A second person verifies in the same request, the lot is drawn
-down, and the weighed portion gets its own code and label.
+or printout of its display, uploaded as an attachment: PR-17). The net weight must fall within the
+recipe's tolerance of the target, or the weighing is refused. A second person verifies in the same
+request, the lot is drawn down, and the weighed portion gets its own code and label.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from records.materials import Weighing as Weighing  # the row the schema shows
 from records.plant import Equipment, LogKind, Sensor, log_line
 from records.plasma import Batch, BatchStatus
 from records.recipe import Recipe
-from resolvers import codes, labels, plasma
+from resolvers import attachments, codes, labels, plasma
 from resolvers.checks import invalid, text
 from resolvers.context import Context
 from resolvers.execution import unusable
@@ -49,6 +49,7 @@ class Weigh:
     gross: float | None = None
     reason: str | None = None
     evidence: str | None = None
+    attachment_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Plan:
     gross: float
     source: ValueSource
     read_at: datetime | None
+    evidence: attachments.Evidence | None = None
 
 
 @dataclass(frozen=True)
@@ -132,8 +134,17 @@ def _gross(ctx: Context, w: Weigh, scale: Equipment, tag: Sensor | None, unit: s
     if live:
         raise _conflict(f"{scale.code} is giving its weight: take it from the scale, not by hand")
     text("reason (why the weight is entered by hand)", w.reason or "", 2000)
-    text("evidence (the photo or printout of the scale's display)", w.evidence or "", 200)
+    if w.evidence is not None and len(w.evidence) > 200:
+        raise invalid("evidence: at most 200 characters")
     return w.gross, ValueSource.MANUAL, None
+
+
+async def _proof(ctx: Context, source: ValueSource, w: Weigh, who: str) -> attachments.Evidence | None:
+    """PR-17: a weight read by a person rests on the photo or printout of the display they uploaded."""
+    if source is not ValueSource.MANUAL:
+        return None
+    async with ctx.db.read() as s:
+        return await attachments.evidence(s, w.attachment_id, who)
 
 
 async def weigh(ctx: Context, req: SignedRequest, w: Weigh) -> WeighingView:
@@ -167,6 +178,7 @@ async def weigh(ctx: Context, req: SignedRequest, w: Weigh) -> WeighingView:
         if reasons:
             raise _conflict(f"{w.scale_code} cannot be used: {'; '.join(reasons)}")
         gross, source, read_at = _gross(ctx, w, scale, tag, material["unit"])
+        proof = await _proof(ctx, source, w, p.username)
         net = gross - w.tare
         target, tolerance = float(material["quantity"]), float(material["tolerance_pct"])
         low, high = target * (1 - tolerance / 100), target * (1 + tolerance / 100)
@@ -175,7 +187,7 @@ async def weigh(ctx: Context, req: SignedRequest, w: Weigh) -> WeighingView:
                           f"{material['unit']} (target {target:g}, tolerance {tolerance:g} %)")
         if net > lot.remaining:
             raise _conflict(f"{lot.code} has {lot.remaining:g} {lot.unit} left, less than {net:g}")
-        return Plan(batch, recipe, material, lot, scale, gross, source, read_at)
+        return Plan(batch, recipe, material, lot, scale, gross, source, read_at, proof)
 
     async def save(s: AsyncSession, x: Plan, signatures: Signatures[Plan]) -> WeighingView:
         verifier = signatures.second_signer
@@ -191,14 +203,17 @@ async def weigh(ctx: Context, req: SignedRequest, w: Weigh) -> WeighingView:
                        scale_calibration=_calibration(x.scale), scale_precision=x.scale.precision, tare=w.tare,
                        gross=x.gross, net=net, unit=lot.unit, target=float(x.material["quantity"]),
                        tolerance_pct=float(x.material["tolerance_pct"]), source=x.source.value, reading_at=x.read_at,
-                       manual_reason=(w.reason or "").strip() or None, evidence=(w.evidence or "").strip() or None,
+                       manual_reason=(w.reason or "").strip() or None,
+                       evidence=(w.evidence or "").strip() or (x.evidence.filename if x.evidence else None),
+                       attachment_id=x.evidence.id if x.evidence else None,
                        weighed_at=now, weighed_by=signatures.signer, verified_by=verifier,
                        label_code=await codes.next_code(s, LABEL_TYPE, now.date()))
         s.add(row)
         await s.flush()
         await signatures.bind(s, "weighing", str(row.id), {
             "batch": w.batch_number, "phase": w.phase_code, "lot": lot.code, "scale": x.scale.code, "tare": w.tare,
-            "gross": x.gross, "net": net, "source": x.source.value, "label": row.label_code})
+            "gross": x.gross, "net": net, "source": x.source.value, "label": row.label_code,
+            "evidence": x.evidence.sha256 if x.evidence else None})
         s.add(log_line(x.scale.id, LogKind.USE, f"weighed {net:g} {lot.unit} of {lot.material_code} lot "
                        f"{lot.lot_number} for batch {w.batch_number} phase {w.phase_code}", signatures.signer,
                        batch_id=x.batch.id, reference=f"weighing:{row.id}"))

@@ -74,6 +74,7 @@ class Weighing:
     reading_at: datetime | None
     manual_reason: str | None
     evidence: str | None
+    attachment_id: int | None
     weighed_at: datetime
     weighed_by: str
     verified_by: str
@@ -120,7 +121,9 @@ class WeighMaterialInput:
     gross: float | None = strawberry.field(default=None, description="Only when the scale gives no weight: "
                                                                      "read by hand, with reason and evidence")
     reason: str | None = None
-    evidence: str | None = strawberry.field(default=None, description="The photo or printout of the display")
+    evidence: str | None = strawberry.field(default=None, description="What the evidence shows, in words")
+    attachment_id: strawberry.ID | None = strawberry.field(default=None, description="By hand: the uploaded photo "
+                                                                                      "or printout of the display")
 
 
 @strawberry.type
@@ -165,5 +168,6 @@ class MaterialMutation:
     async def weigh_material(self, info: Info[Context, None], input: WeighMaterialInput, signature: SignatureInput,
                              verification: SignatureInput) -> Weighing:
         w = weigh_res.Weigh(input.batch_number, input.phase_code, input.lot_code, input.scanned, input.scale_code,
-                            input.tare, input.gross, input.reason, input.evidence)
+                            input.tare, input.gross, input.reason, input.evidence,
+                            str(input.attachment_id) if input.attachment_id else None)
         return weighing_of(await weigh_res.weigh(info.context, signed(info, signature, verification), w))

@@ -41,6 +41,7 @@ class RecordedValue:
     problem: str | None
     entered_by: str | None
     reason: str | None
+    attachment_id: str | None = strawberry.field(description="The evidence file the value was read from (PR-03)")
     trend: list[TrendPoint] = strawberry.field(description="The tag's trend over the phase (TWIN), at most 200 points")
 
 
@@ -48,7 +49,8 @@ def _value(d: dict[str, Any]) -> RecordedValue:
     keys = ("tag", "value", "min", "max", "avg", "count", "problem", "reason")
     trend = [TrendPoint(time=datetime.fromisoformat(x["time"]), value=x["value"], min=x["min"], max=x["max"])
              for x in d.get("trend", [])]
-    return of(RecordedValue, {**dict.fromkeys(keys), **d, "entered_by": d.get("enteredBy")}, trend=trend)
+    return of(RecordedValue, {**dict.fromkeys(keys), **d, "entered_by": d.get("enteredBy")}, trend=trend,
+              attachment_id=str(d["attachment"]["id"]) if d.get("attachment") else None)
 
 
 @strawberry.type
@@ -113,6 +115,8 @@ class EnteredValueInput:
     name: str
     value: float
     reason: str | None = None
+    attachment_id: strawberry.ID | None = strawberry.field(default=None, description="An uploaded photo or "
+                                                                                     "printout the value was read from")
 
 
 @strawberry.input
@@ -125,6 +129,10 @@ class CompletePhaseInput:
     output: float | None = strawberry.field(default=None, description="What the phase gave, where the recipe "
                                                                       "gives a theoretical output")
     losses: float = strawberry.field(default=0.0, description="Collected losses: samples, hold-up, spills")
+
+
+def _entry(e: EnteredValueInput) -> res.Entry:
+    return res.Entry(e.name, e.value, e.reason, str(e.attachment_id) if e.attachment_id else None)
 
 
 @strawberry.type
@@ -154,8 +162,8 @@ class ExecutionMutation:
     async def complete_phase(self, info: Info[Context, None], input: CompletePhaseInput, signature: SignatureInput,
                              verification: SignatureInput | None = None) -> PhaseRun:
         r = await res.complete(info.context, signed(info, signature, verification), input.batch_number,
-                               input.phase_code, [res.Entry(e.name, e.value, e.reason) for e in input.manual],
-                               [res.Entry(e.name, e.value, e.reason) for e in input.controls], input.output,
+                               input.phase_code, [_entry(e) for e in input.manual], [_entry(e) for e in input.controls],
+                               input.output,
                                input.losses)
         runs = await res.runs(info.context, input.batch_number)
         return next(run_of(x, code) for x, code in runs if x.id == r.id)

@@ -8,6 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.admin import AdminMutation, AdminQuery
 from schema.alarms import AlarmMutation, AlarmQuery, AlarmSubscription
+from schema.attachments import AttachmentMutation, AttachmentQuery
 from schema.audit import AuditQuery
 from schema.batches import BatchMutation
 from schema.certificates import CertificateMutation, CertificateQuery
@@ -51,7 +52,7 @@ class Query(
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
     VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
     ExecutionQuery, EquipmentLogQuery, MaterialQuery, ReviewQuery, ExchangeQuery,
-    IntermediateQuery, PackagingRecordQuery,
+    IntermediateQuery, PackagingRecordQuery, AttachmentQuery,
 ):
     pass
 
@@ -65,6 +66,7 @@ class Mutation(
     AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation, LayoutMutation,
     RecipeMutation, BatchMutation, ExecutionMutation, EquipmentCareMutation, EquipmentLogMutation,
     MaterialMutation, ReviewMutation, IntermediateMutation, PackagingRecordMutation,
+    AttachmentMutation,
 ):
     pass
 

@@ -18,6 +18,7 @@ from records.base import utcnow
 from records.materials import MaterialLot, Weighing
 from records.plant import Equipment, Sensor
 from tests.attack.signed_cases.base import World
+from tests.test_attachments import upload
 from tests.test_equipment_logbook import _logbook
 from tests.test_phases import CHECKED, START, planned
 
@@ -176,7 +177,7 @@ async def test_a_weighing_reads_the_scale_is_verified_draws_the_lot_down_and_pri
     assert "errors" not in body, body  # every material is weighed: the phase may start
 
 
-@pytest.mark.req("PR-39", "PR-16", "PR-18")
+@pytest.mark.req("PR-39", "PR-16", "PR-18", "PR-17")
 async def test_wrong_material_lot_status_expiry_tolerance_and_scale_are_refused_with_nothing_written(
         env: Any) -> None:
     gql, signers, db = env
@@ -206,14 +207,19 @@ async def test_wrong_material_lot_status_expiry_tolerance_and_scale_are_refused_
     assert _code(body) == "CONFLICT" and "gives no current weight" in str(body), body
     body = await _send(w, "op.one", "weighMaterial", _weigh(eth, gross=22.4, reason="scale link down"),
                        verifier="sup.rsa")
-    assert _code(body) == "VALIDATION_FAILED" and "evidence" in str(body), body
-    manual = _weigh(eth, gross=22.4, reason="scale link down, IT ticket 5512", evidence="photo IMG-0042 of display",
-                    scanned=False)
-    body = await _send(w, "op.one", "weighMaterial", manual, verifier="sup.rsa", select_="source net scanned "
-                                                                                        "manualReason evidence")
+    assert _code(body) == "VALIDATION_FAILED" and "attach the evidence" in str(body), body  # PR-17
+    theirs = await upload(w, "sup.rsa", "display.png")
+    body = await _send(w, "op.one", "weighMaterial", _weigh(eth, gross=22.4, reason="link down", attachmentId=theirs),
+                       verifier="sup.rsa")
+    assert _code(body) == "FORBIDDEN" and "its own author uploaded" in str(body), body
+    photo = await upload(w, "op.one", "display.png")
+    manual = _weigh(eth, gross=22.4, reason="scale link down, IT ticket 5512", evidence="photo of the display",
+                    attachmentId=photo, scanned=False)
+    body = await _send(w, "op.one", "weighMaterial", manual, verifier="sup.rsa",
+                       select_="source net scanned manualReason evidence attachmentId")
     assert body["data"]["weighMaterial"] == {"source": "MANUAL", "net": pytest.approx(19.9), "scanned": False,
                                              "manualReason": "scale link down, IT ticket 5512",
-                                             "evidence": "photo IMG-0042 of display"}, body
+                                             "evidence": "photo of the display", "attachmentId": int(photo)}, body
 
     await _calibrate(w, passed=False, until=None)  # PR-18: out of calibration, the scale is blocked
     _on_scale(w, 4.0)
