@@ -20,6 +20,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from records.base import Base, BigId
 
 
+class RiskClass(StrEnum):
+    """How much a value entered by hand risks the product (PR-04): the rule it is entered under is
+    the setting manualEntry.rules of its class."""
+
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+
 class RecipeStatus(StrEnum):
     DRAFT = "DRAFT"
     REVIEWED = "REVIEWED"

@@ -33,7 +33,7 @@ from records.plant import Equipment, EquipmentStatus, LogKind, Room, Sensor, log
 from records.plasma import Batch, BatchStatus
 from records.quality import LineClearance
 from records.readings import SensorReading
-from resolvers import attachments, deviations, plasma
+from resolvers import attachments, deviations, manual_rules, plasma
 from resolvers.context import Context
 from resolvers.history import history
 from resolvers.signed import Second, Signatures, SignedRequest, perform
@@ -336,6 +336,12 @@ async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_co
         async with ctx.db.read() as s:
             proofs = {e.name: await attachments.evidence(s, e.attachment_id, p.username)
                       for e in (*manual, *controls) if e.attachment_id}
+            by_class = await manual_rules.rules(s)
+        risk = {x["name"]: x.get("risk", "LOW") for x in (*step.phase["parameters"], *step.phase["controls"])}
+        broken = manual_rules.refusal([(e.name, risk[e.name], e.name in proofs) for e in (*manual, *controls)],
+                                      req.second is not None, by_class)
+        if broken is not None:  # PR-04: the rule of the entry's risk class
+            raise broken
         return Completion(run, step, balance(step.phase, output, losses), proofs)
 
     async def save(s: AsyncSession, c: Completion, signatures: Signatures[Completion]) -> PhaseRun:

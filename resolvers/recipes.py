@@ -22,6 +22,7 @@ from records.base import utcnow
 from records.plant import Sensor
 from records.recipe import Recipe as Recipe
 from records.recipe import RecipeStatus as RecipeStatus  # the value list, for the schema
+from records.recipe import RiskClass as RiskClass
 from resolvers.checks import invalid, text
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -51,6 +52,7 @@ class Parameter:
     high: float | None
     tag: str | None = None
     alarm_delay_s: float = 0  # outside its limits this long while the phase runs before it alarms (PR-51)
+    risk: str = RiskClass.LOW.value  # entered by hand: the rule of its risk class applies (PR-04)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Control:
     unit: str
     low: float | None
     high: float | None
+    risk: str = RiskClass.LOW.value
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,8 @@ def _items(p: Phase, where: str) -> None:
         text(f"{where} parameter name", c.name)
         text(f"{where} {c.name} unit", c.unit, 16)
         _limits(f"{where} {c.name}", c.low, c.high)
+    if any(c.risk not in tuple(RiskClass) for c in limited):
+        raise invalid(f"{where}: a risk class is {', '.join(RiskClass)}")
     if any(not 0 <= x.alarm_delay_s <= 3600 for x in p.parameters):
         raise invalid(f"{where}: a parameter's alarmDelayS is 0-3600 seconds")
     for c in p.controls:

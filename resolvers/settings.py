@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
 from records.identity import Setting
-from resolvers import alarms
+from resolvers import alarms, manual_rules
 from resolvers.context import POLICY_KEY, Context
 from resolvers.retest import DEFAULT_QUARANTINE_DAYS
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -41,6 +41,7 @@ PLAIN: dict[str, Callable[[str, Any], None]] = {
     "quarantine.days": _int_between(DEFAULT_QUARANTINE_DAYS, 3650),
     "pooling.minUnits": _min_units,
     "audit.review.days": _int_between(1, 366),
+    manual_rules.RULES_KEY: manual_rules.check,
 }
 
 # Keys changed only through their own signed mutation.

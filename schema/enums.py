@@ -26,7 +26,7 @@ from resolvers.packaging import PackagingLevel
 from resolvers.plasma import BatchStatus, DonorStatus, UnitStatus
 from resolvers.pooling import PoolStatus
 from resolvers.receipt import ShipmentStatus
-from resolvers.recipes import RecipeStatus
+from resolvers.recipes import RecipeStatus, RiskClass
 from resolvers.release import DocumentStatus
 from resolvers.retest import ResultSource, RetestItem, RetestOutcome
 from resolvers.review import ReviewKind
@@ -74,11 +74,12 @@ strawberry.enum(MaterialStatus, description="A material lot's quality status: QU
 strawberry.enum(ReviewKind, description="What an exception of a batch record is")
 strawberry.enum(LotStatus, description="The quality status of a lot or an intermediate")
 strawberry.enum(MovementKind, description="B.5: what happened to an intermediate's stock")
+strawberry.enum(RiskClass, description="How much a value entered by hand risks the product (PR-04)")
 strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the donor to the packaging code")
 
 __all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CareKind", "CheckResult",
            "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "LogKind", "LotStatus",
            "MaterialKind", "MaterialStatus", "MovementKind", "NoticeKind", "PackagingLevel", "PhaseStatus",
            "PoolStatus", "Priority", "Quality", "RecipeStatus", "ResultSource", "RetestItem", "RetestOutcome",
-           "ReviewKind", "RoomGrade", "RowOutcome", "SampleKind", "SampleStatus", "ShipmentStatus", "TaskKind",
-           "TraceKind", "UnitStatus", "ValueSource"]
+           "ReviewKind", "RiskClass", "RoomGrade", "RowOutcome", "SampleKind", "SampleStatus", "ShipmentStatus",
+           "TaskKind", "TraceKind", "UnitStatus", "ValueSource"]

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from resolvers import recipes as res
 from resolvers.context import Context
 from schema.convert import of
-from schema.enums import RecipeStatus
+from schema.enums import RecipeStatus, RiskClass
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
@@ -36,6 +36,7 @@ class RecipeParameter:
     tag: str | None = strawberry.field(description="The twin tag it is read from; null: entered by hand")
     alarm_delay_s: float = strawberry.field(description="Outside its limits this long while the phase runs "
                                                         "before it alarms")
+    risk: RiskClass = strawberry.field(description="Entered by hand, the rule of this risk class applies (PR-04)")
 
 
 @strawberry.type
@@ -45,6 +46,7 @@ class RecipeControl:
     unit: str
     low: float | None
     high: float | None
+    risk: RiskClass
 
 
 @strawberry.type(description="One phase (ISA-88: procedure > unit procedure > operation > phase).")
@@ -74,8 +76,8 @@ PHASE_DEFAULTS = {"output": None, "output_unit": None, "balance_low_pct": None, 
 def _phase(p: dict[str, Any]) -> RecipePhase:
     return of(RecipePhase, {**PHASE_DEFAULTS, **p},
               materials=[of(RecipeMaterial, {"artwork_version": None, **m}) for m in p["materials"]],
-              parameters=[of(RecipeParameter, {"alarm_delay_s": 0.0, **x}) for x in p["parameters"]],
-              controls=[of(RecipeControl, c) for c in p["controls"]])
+              parameters=[of(RecipeParameter, {"alarm_delay_s": 0.0, "risk": "LOW", **x}) for x in p["parameters"]],
+              controls=[of(RecipeControl, {"risk": "LOW", **c}) for c in p["controls"]])
 
 
 @strawberry.type(description="A master recipe version (PR-40).")
@@ -136,6 +138,7 @@ class RecipeParameterInput:
     high: float | None = None
     tag: str | None = None
     alarm_delay_s: float = 0
+    risk: RiskClass = RiskClass.LOW
 
 
 @strawberry.input
@@ -145,6 +148,7 @@ class RecipeControlInput:
     unit: str
     low: float | None = None
     high: float | None = None
+    risk: RiskClass = RiskClass.LOW
 
 
 @strawberry.input
@@ -174,8 +178,9 @@ class RecipePhaseInput:
             tuple(self.after),
             tuple(res.Material(m.code, m.name, m.quantity, m.unit, m.tolerance_pct, m.artwork_version)
                   for m in self.materials),
-            tuple(res.Parameter(x.name, x.unit, x.low, x.high, x.tag, x.alarm_delay_s) for x in self.parameters),
-            tuple(res.Control(c.name, c.method, c.unit, c.low, c.high) for c in self.controls),
+            tuple(res.Parameter(x.name, x.unit, x.low, x.high, x.tag, x.alarm_delay_s, x.risk.value)
+                  for x in self.parameters),
+            tuple(res.Control(c.name, c.method, c.unit, c.low, c.high, c.risk.value) for c in self.controls),
             tuple(self.signatures), self.yield_low_pct, self.yield_high_pct, self.output, self.output_unit,
             self.balance_low_pct, self.balance_high_pct)
 

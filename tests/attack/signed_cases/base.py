@@ -45,9 +45,12 @@ class World:
             params.append(f"$v: {field.args['verification'].type}")
             args.append("verification: $v")
             variables["v"] = self.signers.sign(verifier, operation, inp, "VERIFIED") if verifier else None
+        from graphql import get_named_type, is_object_type
+
+        selection = f"{{ {answer} }}" if is_object_type(get_named_type(field.type)) else ""
         me = await self.gql.sign_in(user)
         body: dict[str, Any] = await me(f"mutation({', '.join(params)}) {{ {operation}({', '.join(args)}) "
-                                        f"{{ {answer} }} }}", variables)
+                                        f"{selection} }}", variables)
         return body
 
 
