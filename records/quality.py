@@ -40,6 +40,8 @@ class Deviation(Base):
     # B.7: when it happened (PCFSSJ; raised_at when not given) and the emergency measures taken (JJCLCS).
     occurred_at: Mapped[datetime | None]
     emergency_measures: Mapped[str | None] = mapped_column(Text)
+    # The alarm it was escalated from (PR-55), one deviation per alarm at most.
+    alarm_id: Mapped[int | None] = mapped_column(ForeignKey("alarm.id"), unique=True)
 
 
 class LineClearance(Base):

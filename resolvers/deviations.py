@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
+from records.alarms import Alarm
 from records.base import utcnow
 from records.plasma import Batch
 from records.quality import Deviation
@@ -104,3 +106,43 @@ async def approve_closure(ctx: Context, req: SignedRequest, number: str) -> Devi
 
     return await perform(ctx, req, reason="deviation closure approved", clean=clean, save=save,
                          meanings=("APPROVED",))
+
+
+async def from_alarm(ctx: Context, req: SignedRequest, alarm_id: int, emergency_measures: str,
+                     title: str | None) -> Deviation:
+    """PR-55: an alarm confirmed as a quality deviation, pre-filled from the alarm (its content, when it
+    began, its batch) with the emergency measures taken; signed PERFORMED. One deviation per alarm."""
+    p = ctx.signed_in()
+
+    async def clean() -> tuple[Alarm, int | None]:
+        if not emergency_measures.strip() or len(emergency_measures) > 4000:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "emergencyMeasures: what was done at once (1-4000 characters)")
+        if title is not None and not 0 < len(title.strip()) <= 200:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "title: 1-200 characters")
+        async with ctx.db.read() as s:
+            alarm = await s.get(Alarm, alarm_id)
+            if alarm is None:
+                raise AppError(ErrorCode.NOT_FOUND, f"no alarm {alarm_id}")
+            taken = (await s.execute(select(Deviation.number).where(Deviation.alarm_id == alarm_id))).scalar()
+            batch_id = (await s.execute(select(Batch.id).where(Batch.batch_number == alarm.batch_number))
+                        ).scalar_one_or_none() if alarm.batch_number else None
+        if taken is not None:
+            raise AppError(ErrorCode.CONFLICT, f"alarm {alarm_id} was escalated already: {taken}")
+        return alarm, batch_id
+
+    async def save(s: AsyncSession, found: tuple[Alarm, int | None], signatures: Signatures[Any]) -> Deviation:
+        alarm, batch_id = found
+        where = " ".join(x for x in (alarm.batch_number, alarm.phase_code, alarm.tag) if x)
+        detail = (f"{alarm.message} (value {alarm.value:g}, limit {alarm.limit_value:g})"
+                  if alarm.value is not None and alarm.limit_value is not None else alarm.message)
+        d = await opened(s, (title or f"Alarm {alarm.priority}: {alarm.message}")[:200].strip(),
+                         f"Escalated from alarm {alarm.id} ({alarm.source}, {where}): {detail}; began "
+                         f"{alarm.began_at.isoformat()}", batch_id, p.username)
+        d.occurred_at, d.emergency_measures, d.alarm_id = alarm.began_at, emergency_measures.strip(), alarm.id
+        await s.flush()
+        await signatures.bind(s, "deviation", str(d.id), {**content(d), "alarm": alarm.id,
+                                                          "emergencyMeasures": d.emergency_measures})
+        return d
+
+    return await perform(ctx, req, reason=f"alarm {alarm_id} escalated to a deviation", clean=clean, save=save,
+                         conflict=f"alarm {alarm_id} was escalated meanwhile")

@@ -25,6 +25,7 @@ class Deviation:
     closed_at: datetime | None
     occurred_at: datetime | None
     emergency_measures: str | None
+    alarm_id: int | None = strawberry.field(description="The alarm it was escalated from")
 
 
 @strawberry.input
@@ -35,6 +36,13 @@ class RaiseDeviationInput:
     occurred_at: datetime | None = strawberry.field(default=None, description="When it happened (B.7 PCFSSJ); "
                                                                               "the time it is raised if not given")
     emergency_measures: str | None = strawberry.field(default=None, description="B.7 JJCLCS")
+
+
+@strawberry.input
+class EscalateAlarmInput:
+    alarm_id: int
+    emergency_measures: str = strawberry.field(description="B.7 JJCLCS: what was done at once")
+    title: str | None = strawberry.field(default=None, description="The alarm's content if not given")
 
 
 @strawberry.input
@@ -51,6 +59,13 @@ class DeviationMutation:
         return of(Deviation, await res.raise_deviation(info.context, signed(info, signature), input.title,
                                                        input.description, input.batch_number, input.occurred_at,
                                                        input.emergency_measures))
+
+    @strawberry.mutation(description="Confirm an alarm as a quality deviation, pre-filled from the alarm (PR-55); "
+                                     "signed PERFORMED.", extensions=can("quality:deviation", "write"))
+    async def escalate_alarm(self, info: Info[Context, None], input: EscalateAlarmInput,
+                             signature: SignatureInput) -> Deviation:
+        return of(Deviation, await res.from_alarm(info.context, signed(info, signature), input.alarm_id,
+                                                  input.emergency_measures, input.title))
 
     @strawberry.mutation(description="Approve closure (QA); the raiser cannot be the only approver.",
                          extensions=can("quality:closure", "write"))

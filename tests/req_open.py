@@ -19,7 +19,5 @@ OPEN: dict[str, str] = {
     "PR-28": "documentary: mapping of the release summary to the Measures for Lot Release",
     "PR-34": "electronic picking lists matched by scan are not built (pooling checks released units)",
     "PR-37": "the minimum units per product is a setting checked at pooling; per-product criteria are not built",
-    "PR-55": "deviations keep description, occurrence, emergency measures, batch, recorder and approver; "
-             "escalating an alarm by hand into a pre-filled deviation is not built",
     "PR-68": "packaging exceptions become deviations closed by QA's signed approval; no packaging-specific test",
 }

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from records.alarms import Alarm
 from records.base import utcnow
 from records.execution import PhaseRun
+from records.plasma import Batch
 from records.quality import Deviation
 from tests.attack.signed_cases.base import World
 from tests.test_alarm_records import recording
@@ -99,3 +101,37 @@ async def test_the_material_balance_is_computed_and_out_of_range_it_alerts_for_t
         deviation = (await s.execute(select(Deviation))).scalar_one()
     assert "material balance 93 % (limits 95-105 %)" in deviation.description
     assert deviation.raised_at <= utcnow()
+
+
+@pytest.mark.req("PR-55")
+async def test_an_alarm_is_confirmed_as_a_deviation_pre_filled_from_it(env: Any) -> None:
+    gql, signers, db = env
+    w = World(gql, signers, db)
+    await _batch(w)
+    assert "errors" not in await _start(w, "MIX", "EQ-1")
+    await _readings(w, 5.0)
+    body = await _complete(w, {"phaseCode": "MIX", "controls": [{"name": "pH", "value": 7.0}], "output": 90,
+                               "losses": 3})  # material balance 93 %: an alarm of EX-1 MIX
+    assert body["data"]["completePhase"]["exception"] is True, body
+    async with db.read() as s:
+        alarm = (await s.execute(select(Alarm).where(Alarm.batch_number == "EX-1"))).scalar_one()
+        automatic = (await s.execute(select(Deviation.id))).scalar_one()
+    escalate = {"alarmId": alarm.id, "emergencyMeasures": "batch put on hold; losses re-weighed"}
+    body = await w.send("op.one", "escalateAlarm", {**escalate, "emergencyMeasures": " "})
+    assert _code(body) == "VALIDATION_FAILED" and "emergencyMeasures" in str(body), body
+    body = await w.send("op.one", "escalateAlarm", escalate, answer="number title emergencyMeasures alarmId occurredAt")
+    d = body["data"]["escalateAlarm"]
+    assert (d["alarmId"], d["emergencyMeasures"]) == (alarm.id, "batch put on hold; losses re-weighed"), body
+    assert d["title"].startswith("Alarm HIGH: EX-1 MIX: material balance 93 %")
+    async with db.read() as s:
+        row = (await s.execute(select(Deviation).where(Deviation.id != automatic))).scalar_one()
+        batch_id = (await s.execute(select(Batch.id).where(Batch.batch_number == "EX-1"))).scalar_one()
+    assert (row.batch_id, row.occurred_at, row.raised_by) == (batch_id, alarm.began_at, "op.one")
+    assert f"Escalated from alarm {alarm.id} (PROCESS, EX-1 MIX)" in row.description
+    body = await w.send("op.one", "escalateAlarm", escalate)
+    assert _code(body) == "CONFLICT" and "escalated already" in str(body), body
+    assert _code(await w.send("op.one", "escalateAlarm", {**escalate, "alarmId": 999})) == "NOT_FOUND"
+    # The recorder does not review it: QA's approval closes it (B.7 PCJLR and PCFHR differ).
+    await w.call("qa.sig", "approveDeviationClosure", {"number": d["number"]}, "APPROVED")
+    async with db.read() as s:
+        assert (await s.execute(select(Deviation.status).where(Deviation.id == row.id))).scalar_one() == "CLOSED"

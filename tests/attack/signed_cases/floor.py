@@ -58,6 +58,11 @@ async def _alarm(w: World) -> dict[str, Any]:
     return {"id": alarm_id, "handling": "Door found ajar; closed it"}
 
 
+async def _escalation(w: World) -> dict[str, Any]:
+    alarm = await _alarm(w)
+    return {"alarmId": alarm["id"], "emergencyMeasures": "room door closed, temperature watched"}
+
+
 async def _release(w: World) -> dict[str, Any]:
     """A batch under review, its release document prepared by the QP (sealed with the organisation's
     key, as tests/test_release.py does) and the document's bytes signed with the QP's key."""
@@ -96,6 +101,7 @@ CASES: dict[str, Case] = {
     "recordColdRoomCheck": Case("op.one", _cold_room_check),
     "destroySample": Case("qc.sig", _destroy),
     "acknowledgeAlarm": Case("op.one", _alarm),
+    "escalateAlarm": Case("op.one", _escalation),
     "completeRelease": Case("qp.sig", _release, "RELEASED"),
     "issueScopedToken": Case("qa.sig", _token, "APPROVED"),
     "recordLineClearance": Case("op.one", _clearance, second=("sup.rsa", "VERIFIED")),
