@@ -18,6 +18,4 @@ OPEN: dict[str, str] = {
     "PR-27": "lot-release samples with sampling time and step: the QC laboratory's samples (issue 13)",
     "PR-28": "documentary: mapping of the release summary to the Measures for Lot Release",
     "PR-34": "electronic picking lists matched by scan are not built (pooling checks released units)",
-    "PR-37": "the minimum units per product is a setting checked at pooling; per-product criteria are not built",
-    "PR-68": "packaging exceptions become deviations closed by QA's signed approval; no packaging-specific test",
 }

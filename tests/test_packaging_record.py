@@ -107,7 +107,7 @@ def _case(case: int, first_unit: int, units: int = 5) -> dict[str, Any]:
         for c in range(2)]}
 
 
-@pytest.mark.req("PR-59", "PR-60", "PR-61", "PR-62", "PR-63", "PR-64", "PR-65", "PR-66", "PR-69", "PR-30")
+@pytest.mark.req("PR-59", "PR-60", "PR-61", "PR-62", "PR-63", "PR-64", "PR-65", "PR-66", "PR-68", "PR-69", "PR-30")
 async def test_a_lot_is_packaged_from_check_to_reconciliation(env: Any) -> None:
     gql, signers, db = env
     w = World(gql, signers, db)
@@ -177,6 +177,12 @@ async def test_a_lot_is_packaged_from_check_to_reconciliation(env: Any) -> None:
         left = dict((await s.execute(select(MaterialLot.lot_number, MaterialLot.remaining))).all())
     assert lot.status == "QUARANTINE" and sorted(units) == ["CARTON"] * 2 + ["CASE"] + ["UNIT"] * 10
     assert "LABEL-10G lot L-2: issued 100, accounted for 92" in deviation.description
+    # PR-68: the packaging exception is closed only by an authorised approver's signature.
+    body = await w.send("sup.rsa", "approveDeviationClosure", {"number": deviation.number}, "APPROVED")
+    assert _code(body) == "FORBIDDEN", body
+    await w.call("qa.sig", "approveDeviationClosure", {"number": deviation.number}, "APPROVED")
+    async with db.read() as s:
+        assert (await s.execute(select(Deviation.status))).scalar_one() == "CLOSED"
     assert (alarm.condition, alarm.batch_number) == ("RECONCILIATION", "PK-1")
     assert (left["C-3"], left["L-2"]) == (497.0, 480.0)  # 500 - 20 issued + 17 returned; 500 - 100 + 80
     assert _code(await _send(w, "op.one", "packCase", _case(3, 100))) == "CONFLICT"  # closed

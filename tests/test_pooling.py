@@ -156,3 +156,20 @@ async def test_a_retained_sample_past_its_date_may_be_destroyed_with_a_signature
     assert done["data"]["destroySample"] == {"code": code, "status": "DESTROYED"}
     again = await qc(DESTROY, {"input": inp, "sig": pl["signers"].sign("qc.sig", "destroySample", inp)})
     assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
+
+
+@pytest.mark.req("PR-37")
+async def test_a_pool_short_of_the_products_configured_units_is_refused(pl: dict[str, Any]) -> None:
+    from tests.attack.signed_cases.base import World
+
+    w = World(pl["gql"], pl["signers"], pl["db"])
+    await w.call("adm.sig", "setSetting", {"key": "pooling.minUnits", "value": {"Human Albumin 20%": 5},
+                                           "reason": "albumin batch size needs 5 units in the test plant"})
+    body = await _charge(pl, pl["released"])  # 4 released units
+    assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED", body
+    assert "Human Albumin 20% needs at least 5 units per pool" in body["errors"][0]["message"]
+    async with pl["db"].read() as s:
+        assert (await s.execute(select(func.count()).select_from(Pool).where(Pool.code == "PL-T-1"))).scalar_one() == 0
+    await w.call("adm.sig", "setSetting", {"key": "pooling.minUnits", "value": {"Human Albumin 20%": 4},
+                                           "reason": "back to 4"})
+    assert "errors" not in await _charge(pl, pl["released"])
