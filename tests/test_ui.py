@@ -373,3 +373,42 @@ def test_a_new_account_replaces_its_one_time_password_before_anything_else(brows
     finally:
         context.close()
     assert not errors, errors
+
+
+def _signature(demo: DemoServer, user: str, operation: str, inp: dict[str, Any], meaning: str = "PERFORMED") -> Any:
+    from policies.signatures import make_payload
+
+    u = demo.users[user]
+    return make_payload((demo.data_dir / u["privateKey"]).read_bytes(), u["algorithm"], user, operation, inp, meaning)
+
+
+@pytest.mark.req("PR-70")
+def test_qa_reviews_a_batch_record_by_exception(browser: Any, demo: DemoServer) -> None:
+    batch = demo.gql('{ batches(filter: {status: UNDER_REVIEW}, first: 1) { edges { node { batchNumber } } } }',
+                     as_user="qa.li")["batches"]["edges"][0]["node"]["batchNumber"]
+    inp = {"title": "Label roll changed mid-run", "description": "roll 2 of 3 replaced", "batchNumber": batch}
+    demo.gql("mutation($input: RaiseDeviationInput!, $sig: SignatureInput!) { raiseDeviation(input: $input, "
+             "signature: $sig) { number } }", {"input": inp, "sig": _signature(demo, "op.chen", "raiseDeviation", inp)})
+    page = open_app(browser, demo.url, "qa.li", demo.password("qa.li"), f"#/batches/{batch}")
+    try:
+        review = page.locator("[data-testid=batch-review]")
+        row = review.locator('tr[data-key^="deviation:"]').last
+        row.wait_for(timeout=10000)
+        assert "Label roll changed mid-run" in row.inner_text()
+        row.locator("button[data-audit]").click()  # one click to the record's audit trail
+        review.locator(".item-audit:not([hidden]) li").first.wait_for(timeout=5000)
+        trail = review.locator(".item-audit:not([hidden])").inner_text()
+        assert "op.chen CREATE" in trail and "op.chen SIGN" in trail, trail
+        row.locator("input[type=checkbox]").check()
+        page.fill("textarea[name=conclusion]", "Label reconciliation checked; no mix-up")
+        page.click("text=Sign the conclusion (REVIEWED)")
+        page.locator('tr.reviewed[data-key^="deviation:"]').last.wait_for(timeout=10000)
+        assert "(qa.li)" in review.locator('tr.reviewed[data-key^="deviation:"]').last.inner_text()
+        page.fill("textarea[name=opinion]", "Record complete")
+        page.click("[data-testid=conclude]")
+        refused = review.locator(".error-box").last
+        refused.wait_for(state="visible", timeout=5000)
+        assert "Refused" in refused.inner_text() and "not closed" in refused.inner_text()  # the deviation is open
+        page.screenshot(path=str(SHOTS / "batch-review.png"))
+    finally:
+        close(page)

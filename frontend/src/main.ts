@@ -8,13 +8,13 @@ import { session } from "./api/session";
 import { h } from "./dom";
 import { connectionBanner } from "./ui/connection";
 
-type Route = { name: "control" | "trace" | "tablet"; sub: string; query: URLSearchParams };
+type Route = { name: "control" | "trace" | "tablet" | "batches"; sub: string; query: URLSearchParams };
 
 function route(): Route {
   const [path, qs] = location.hash.replace(/^#/, "").split("?");
   const parts = path.split("/").filter(Boolean);
-  const name = parts[0] === "trace" || parts[0] === "tablet" ? parts[0] : "control";
-  return { name, sub: parts[1] ?? "", query: new URLSearchParams(qs ?? "") };
+  const name = parts[0] === "trace" || parts[0] === "tablet" || parts[0] === "batches" ? parts[0] : "control";
+  return { name, sub: decodeURIComponent(parts[1] ?? ""), query: new URLSearchParams(qs ?? "") };
 }
 
 const app = document.getElementById("app")!;
@@ -30,7 +30,7 @@ function header(r: Route): HTMLElement {
     h("span", { class: "brand" }, "PlasmaTwin"),
     h("nav", { class: "mainnav", "aria-label": "Main" },
       link("control", "Control room"), link("trace", "Trace"), link("tablet", "Tablet"),
-      h("span", { class: "nav-disabled", "aria-disabled": "true", title: "Batch record review comes in a later release" }, "Batch records")),
+      link("batches", "Batch records")),
     h("span", { class: "spacer" }),
     h("span", { class: "who", "data-testid": "viewer" }, `${v.displayName} (${v.username})`,
       h("span", { class: "roles" }, ` · ${v.roles.join(", ")}`)),
@@ -144,6 +144,9 @@ async function render(): Promise<void> {
     if (r.name === "control") {
       const { mountControlRoom } = await import("./control/view");
       disposeView = await mountControlRoom(main);
+    } else if (r.name === "batches") {
+      const { mountBatches } = await import("./batches/view");
+      disposeView = await mountBatches(main, r.sub);
     } else if (r.name === "trace") {
       const { mountTrace } = await import("./trace/view");
       disposeView = mountTrace(main);

@@ -65,6 +65,11 @@ export type ColdRoomCheckInput = {
   temperature: number;
 };
 
+export type ConcludeBatchReviewInput = {
+  batchNumber: string;
+  opinion: string;
+};
+
 /** Appendix B.2 YXZT: the operating status of equipment */
 export type EquipmentStatus =
   | 'FAULT'
@@ -105,6 +110,20 @@ export type RecordSampleInput = {
 export type ReportFormat =
   | 'CSV'
   | 'PDF';
+
+export type ReviewBatchItemsInput = {
+  batchNumber: string;
+  conclusion: string;
+  keys: Array<string>;
+};
+
+/** What an exception of a batch record is */
+export type ReviewKind =
+  | 'ALARM'
+  | 'DATA_CHANGE'
+  | 'DEVIATION'
+  | 'MANUAL_ENTRY'
+  | 'PHASE_EXCEPTION';
 
 /** Why a sample was taken */
 export type SampleKind =
@@ -185,6 +204,44 @@ export type SignOutMutationVariables = Exact<{ [key: string]: never; }>;
 
 
 export type SignOutMutation = { signOut: boolean };
+
+export type ReviewBatchesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ReviewBatchesQuery = { batches: { edges: Array<{ node: { batchNumber: string, product: string, status: BatchStatus, recipeCode: string | null } }> } };
+
+export type BatchReviewQueryVariables = Exact<{
+  batchNumber: string;
+  kinds?: Array<ReviewKind> | ReviewKind | null | undefined;
+  unreviewedOnly: boolean;
+}>;
+
+
+export type BatchReviewQuery = { batchReview: { batchNumber: string, status: BatchStatus, total: number, unreviewed: number, blockers: Array<string>, items: Array<{ key: string, kind: ReviewKind, at: string, phaseCode: string | null, summary: string, entity: string, entityId: string, open: boolean, reviewed: boolean, conclusion: string | null, reviewedBy: string | null }>, conclusion: { opinion: string, items: number, concludedBy: string, concludedAt: string } | null } };
+
+export type ItemAuditQueryVariables = Exact<{
+  entity: string;
+  entityId: string;
+}>;
+
+
+export type ItemAuditQuery = { auditTrail: { edges: Array<{ node: { occurredAt: string, actor: string, action: string, reason: string | null } }> } };
+
+export type ReviewItemsMutationVariables = Exact<{
+  input: ReviewBatchItemsInput;
+  signature: SignatureInput;
+}>;
+
+
+export type ReviewItemsMutation = { reviewBatchItems: Array<{ key: string, reviewed: boolean }> };
+
+export type ConcludeReviewMutationVariables = Exact<{
+  input: ConcludeBatchReviewInput;
+  signature: SignatureInput;
+}>;
+
+
+export type ConcludeReviewMutation = { concludeBatchReview: { opinion: string, concludedBy: string } };
 
 export type ReportQueryVariables = Exact<{
   format: ReportFormat;

@@ -1,0 +1,148 @@
+/**
+ * Batch records for QA (PR-70..PR-72): the batches, and for one of them the review by exception:
+ * every exception, filterable by kind, with its audit trail one click away; QA concludes selected
+ * items with one signature (REVIEWED) and, once nothing is left open, the whole record with an opinion.
+ */
+
+import type {
+  BatchReviewQuery, BatchReviewQueryVariables, ConcludeReviewMutation, ConcludeReviewMutationVariables,
+  ItemAuditQuery, ReviewBatchesQuery, ReviewItemsMutation, ReviewItemsMutationVariables, ReviewKind,
+} from "../api/generated";
+import { gql } from "../api/gql";
+import { h } from "../dom";
+import { sendSigned } from "../sign/keyring";
+import { busy, field, refusal } from "../tablet/common";
+import { errorBox, toast } from "../ui/modal";
+
+const BATCHES = /* GraphQL */ `query ReviewBatches {
+  batches(first: 50) { edges { node { batchNumber product status recipeCode } } }
+}`;
+const REVIEW = /* GraphQL */ `query BatchReview($batchNumber: String!, $kinds: [ReviewKind!], $unreviewedOnly: Boolean!) {
+  batchReview(batchNumber: $batchNumber, kinds: $kinds, unreviewedOnly: $unreviewedOnly) {
+    batchNumber status total unreviewed blockers
+    items { key kind at phaseCode summary entity entityId open reviewed conclusion reviewedBy }
+    conclusion { opinion items concludedBy concludedAt }
+  }
+}`;
+const AUDIT = /* GraphQL */ `query ItemAudit($entity: String!, $entityId: String!) {
+  auditTrail(filter: { entity: $entity, entityId: $entityId }, first: 20) {
+    edges { node { occurredAt actor action reason } }
+  }
+}`;
+const REVIEW_ITEMS = /* GraphQL */ `mutation ReviewItems($input: ReviewBatchItemsInput!, $signature: SignatureInput!) {
+  reviewBatchItems(input: $input, signature: $signature) { key reviewed }
+}`;
+const CONCLUDE = /* GraphQL */ `mutation ConcludeReview($input: ConcludeBatchReviewInput!, $signature: SignatureInput!) {
+  concludeBatchReview(input: $input, signature: $signature) { opinion concludedBy }
+}`;
+const KINDS: ReviewKind[] = ["PHASE_EXCEPTION", "ALARM", "DEVIATION", "MANUAL_ENTRY", "DATA_CHANGE"];
+
+type Review = BatchReviewQuery["batchReview"];
+
+export async function mountBatches(main: HTMLElement, batchNumber: string): Promise<() => void> {
+  const list = await gql<ReviewBatchesQuery>(BATCHES);
+  const side = h("nav", { class: "batch-list", "aria-label": "Batches" },
+    ...list.batches.edges.map(({ node: b }) => h("a", {
+      href: `#/batches/${encodeURIComponent(b.batchNumber)}`, class: b.batchNumber === batchNumber ? "active" : "",
+      "data-batch": b.batchNumber,
+    }, h("strong", null, b.batchNumber), h("span", { class: "muted" }, ` ${b.product} · ${b.status}`))));
+  const panel = h("section", { class: "batch-review", "data-testid": "batch-review" });
+  main.replaceChildren(h("div", { class: "batches" }, side, panel));
+  if (!batchNumber) {
+    panel.append(h("p", { class: "muted" }, "Choose a batch to review its record by exception."));
+    return () => undefined;
+  }
+  const shown = new Set<ReviewKind>(KINDS);
+  let unreviewedOnly = false;
+  const load = async (): Promise<void> => {
+    const d = await gql<BatchReviewQuery, BatchReviewQueryVariables>(REVIEW,
+      { batchNumber, kinds: [...shown], unreviewedOnly });
+    panel.replaceChildren(render(d.batchReview));
+  };
+
+  function render(r: Review): HTMLElement {
+    const err = errorBox();
+    const filters = h("div", { class: "filters", role: "group", "aria-label": "Show" },
+      ...KINDS.map((k) => {
+        const box = h("input", { type: "checkbox", name: `kind-${k}`, checked: shown.has(k) });
+        box.addEventListener("change", () => { box.checked ? shown.add(k) : shown.delete(k); void load(); });
+        return h("label", null, box, ` ${k.replace("_", " ").toLowerCase()}`);
+      }),
+      (() => {
+        const box = h("input", { type: "checkbox", name: "unreviewed", checked: unreviewedOnly });
+        box.addEventListener("change", () => { unreviewedOnly = box.checked; void load(); });
+        return h("label", null, box, " not yet reviewed only");
+      })());
+    const picks = new Map<string, HTMLInputElement>();
+    const rows = r.items.map((i) => {
+      const pick = h("input", { type: "checkbox", "aria-label": `Select ${i.key}`, disabled: i.reviewed });
+      picks.set(i.key, pick);
+      const trail = h("div", { class: "item-audit", hidden: true });
+      const open = h("button", { type: "button", class: "small", "data-audit": i.key }, "Audit trail");
+      open.addEventListener("click", () => void showTrail(i.entity, i.entityId, trail));
+      return [h("tr", { "data-key": i.key, class: i.reviewed ? "reviewed" : "" },
+        h("td", null, pick), h("td", null, i.kind.replace("_", " ")), h("td", null, new Date(i.at).toLocaleString()),
+        h("td", null, i.phaseCode ?? ""), h("td", null, i.summary, i.open ? h("span", { class: "badge" }, " open") : ""),
+        h("td", { class: "conclusion" }, i.reviewed ? `${i.conclusion} (${i.reviewedBy})` : ""), h("td", null, open)),
+      h("tr", { class: "audit-row" }, h("td", { colspan: "7" }, trail))];
+    }).flat();
+    const conclusion = h("textarea", { name: "conclusion", rows: "2", placeholder: "Conclusion for the selected items" });
+    const sign = h("button", { type: "button", class: "primary" }, "Sign the conclusion (REVIEWED)");
+    sign.addEventListener("click", () => {
+      err.clear();
+      const keys = [...picks].filter(([, b]) => b.checked).map(([k]) => k);
+      if (!keys.length) return err.show("Select the items the conclusion is about.");
+      if (!conclusion.value.trim()) return err.show("Write the conclusion.");
+      void busy(sign, "Signing…", async () => {
+        await sendSigned<ReviewItemsMutation, ReviewItemsMutationVariables>({
+          operation: "reviewBatchItems", document: REVIEW_ITEMS, meaning: "REVIEWED",
+          input: { batchNumber: r.batchNumber, keys, conclusion: conclusion.value.trim() } });
+        toast(`${keys.length} item(s) reviewed`);
+        await load();
+      }, (e) => err.show(refusal(e)));
+    });
+    const opinion = h("textarea", { name: "opinion", rows: "2", placeholder: "QA's opinion on the batch record" });
+    const conclude = h("button", { type: "button", class: "primary", "data-testid": "conclude" }, "Conclude the review");
+    conclude.addEventListener("click", () => {
+      err.clear();
+      if (!opinion.value.trim()) return err.show("Write QA's opinion on the record.");
+      void busy(conclude, "Signing…", async () => {
+        await sendSigned<ConcludeReviewMutation, ConcludeReviewMutationVariables>({
+          operation: "concludeBatchReview", document: CONCLUDE, meaning: "REVIEWED",
+          input: { batchNumber: r.batchNumber, opinion: opinion.value.trim() } });
+        toast("Review concluded");
+        await load();
+      }, (e) => err.show(refusal(e)));
+    });
+    return h("div", null,
+      h("h2", null, `Batch ${r.batchNumber} · ${r.status}`),
+      h("p", { class: "muted", "data-testid": "review-counts" },
+        `${r.total} exception(s), ${r.unreviewed} not yet reviewed`),
+      r.blockers.length ? h("ul", { class: "blockers", "aria-label": "Before release" }, ...r.blockers.map((b) => h("li", null, b)))
+        : h("p", { class: "ok" }, "Nothing stands between this record and the QP's decision."),
+      filters,
+      r.items.length ? h("table", { class: "review-items" },
+        h("thead", null, h("tr", null, ...["", "Kind", "When", "Phase", "What", "Conclusion", ""].map((t) => h("th", null, t)))),
+        h("tbody", null, ...rows)) : h("p", { class: "muted" }, "No exceptions shown."),
+      field("Conclusion", conclusion), sign,
+      r.conclusion ? h("p", { class: "ok", "data-testid": "review-concluded" },
+        `Concluded by ${r.conclusion.concludedBy}: ${r.conclusion.opinion}`)
+        : h("div", null, field("Opinion", opinion), conclude),
+      err.el);
+  }
+
+  async function showTrail(entity: string, entityId: string, box: HTMLElement): Promise<void> {
+    box.hidden = !box.hidden;
+    if (box.hidden) return;
+    try {
+      const d = await gql<ItemAuditQuery>(AUDIT, { entity, entityId });
+      box.replaceChildren(h("ol", null, ...d.auditTrail.edges.map(({ node: e }) =>
+        h("li", null, `${new Date(e.occurredAt).toLocaleString()} ${e.actor} ${e.action}${e.reason ? `: ${e.reason}` : ""}`))));
+    } catch (e) {
+      box.replaceChildren(h("p", { class: "error-box" }, refusal(e)));
+    }
+  }
+
+  await load();
+  return () => undefined;
+}
