@@ -11,6 +11,8 @@ Neither serves a scoped token (a partner's or regulator's); every refusal is aud
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -31,6 +33,7 @@ from api.bridge import sink as bridge_sink
 from api.ingest import STATUS, error_response
 from api.settings import Settings
 from demo.plant import DEMO_PLANT, all_sensors
+from demo.production import drive
 from demo.signals import FAULTS, Signal
 from demo.simulator import Simulator
 from device_bridge.config import OpcuaConfig
@@ -169,16 +172,23 @@ class LivePlant:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.running: DemoLive | None = None
+        self.app: Starlette | None = None  # the app it runs in: the demo's people act through it
 
     @asynccontextmanager
     async def run(self, svc: Services) -> AsyncIterator[Bridge]:
         """Started in the app's lifespan; yields the bridge, whose status /metrics reports."""
         live = await start(svc, self.data_dir, free_port())
         self.running = live
+        making = (asyncio.create_task(drive(self.app, svc.db, self.data_dir, live.simulator.excursion),
+                                      name="demo-production") if self.app is not None else None)
         try:
             yield live.bridge
         finally:
             self.running = None
+            if making is not None:
+                making.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await making
             await live.stop()
 
     def routes(self, svc: Services) -> Mount:
@@ -190,7 +200,9 @@ def demo_app(settings: Settings, data_dir: Path, services: Services | None = Non
     """The app `plasmatwin demo` serves: the product's app with the live plant and the /demo routes."""
     svc = services or build_services(settings)
     plant = LivePlant(data_dir)
-    return create_app(settings, svc, extra_routes=[plant.routes(svc)], extensions=[plant.run])
+    app = create_app(settings, svc, extra_routes=[plant.routes(svc)], extensions=[plant.run])
+    plant.app = app
+    return app
 
 
 def free_port() -> int:

@@ -98,6 +98,13 @@ def test_demo_from_an_empty_directory_then_again(tmp_path: Path) -> None:
         recipes = _gql(base, "{ recipes { code version status approvedBy } }", token=token)["data"]["recipes"]
         assert sorted((r["code"], r["status"]) for r in recipes) == [  # made through the API by demo users
             ("ALB-20", "APPROVED"), ("FVIII-500", "APPROVED"), ("IVIG-10", "APPROVED")]
+        for _ in range(150):  # the demo's production: an albumin batch thawing, its temperature live
+            phases = _gql(base, '{ batchPhases(batchNumber: "ALB-DEMO-01") { phaseCode status equipmentCode } }',
+                          token=token)["data"]["batchPhases"]
+            if phases:
+                break
+            time.sleep(0.2)
+        assert phases == [{"phaseCode": "THAW", "status": "RUNNING", "equipmentCode": "EQ-THP-01"}], phases
         auditor = by_role["audit_admin"]
         atoken = _gql(base, SIGN_IN, {"u": auditor["username"], "p": auditor["password"]})["data"]["signIn"]["token"]
         chain = _gql(base, "{verifyAuditChain{ok checked}}", token=atoken)["data"]["verifyAuditChain"]
