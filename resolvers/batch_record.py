@@ -17,8 +17,6 @@ from policies.errors import AppError, ErrorCode
 from records.audit import PendingEvent
 from records.base import utcnow
 from records.execution import PhaseRun
-from records.materials import Weighing
-from records.quality import LineClearance
 from records.review import BatchReview
 from records.signature import ESignature
 from resolvers import exchange, plasma, review
@@ -41,16 +39,9 @@ class RecordFile:
 
 async def _signatures(s: AsyncSession, batch_id: int) -> list[dict[str, Any]]:
     """Every signature on the batch's records, in the order they were made."""
-    owned = {"batch": [str(batch_id)],
-             "phase_run": [str(i) for i in (await s.execute(select(PhaseRun.id).where(
-                 PhaseRun.batch_id == batch_id))).scalars()],
-             "weighing": [str(i) for i in (await s.execute(select(Weighing.id).where(
-                 Weighing.batch_id == batch_id))).scalars()],
-             "line_clearance": [str(i) for i in (await s.execute(select(LineClearance.id).where(
-                 LineClearance.batch_id == batch_id))).scalars()]}
-    rows = (await s.execute(select(ESignature).where(or_(*(and_(ESignature.entity == e, ESignature.entity_id.in_(ids))
-                                                          for e, ids in owned.items() if ids)))
-                            .order_by(ESignature.id))).scalars().all()
+    rows = (await s.execute(select(ESignature).where(or_(*(
+        and_(ESignature.entity == entity, ESignature.entity_id.in_(ids))
+        for entity, ids in review.owned(batch_id).items()))).order_by(ESignature.id))).scalars().all()
     return [{"record": f"{x.entity}:{x.entity_id}", "operation": x.operation, "meaning": x.meaning,
              "signer": x.signer, "printedName": x.printed_name, "signedAt": x.signed_at} for x in rows]
 

@@ -1,4 +1,5 @@
-"""Input checks the domain's writes share: a refusal with VALIDATION_FAILED, and bounded text."""
+"""Refusals the domain's writes share: VALIDATION_FAILED for bad input, CONFLICT for a record whose
+state does not allow the write, and bounded text."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from policies.errors import AppError, ErrorCode
 
 def invalid(message: str) -> AppError:
     return AppError(ErrorCode.VALIDATION_FAILED, message)
+
+
+def conflict(message: str) -> AppError:
+    return AppError(ErrorCode.CONFLICT, message)
 
 
 def text(what: str, value: str, most: int = 200) -> None:

@@ -34,6 +34,7 @@ from records.plasma import Batch, BatchStatus
 from records.quality import LineClearance
 from records.readings import SensorReading
 from resolvers import attachments, deviations, manual_rules, plasma
+from resolvers.checks import conflict
 from resolvers.context import Context
 from resolvers.history import history
 from resolvers.signed import Second, Signatures, SignedRequest, perform
@@ -52,17 +53,13 @@ class Step:
     equipment: Equipment | None = None
 
 
-def _conflict(message: str) -> AppError:
-    return AppError(ErrorCode.CONFLICT, message)
-
-
 async def _step(s: AsyncSession, batch_number: str, phase_code: str) -> Step:
     batch = (await s.execute(select(Batch).where(Batch.batch_number == batch_number)
                              .options(selectinload(Batch.recipe)))).scalar_one_or_none()
     if batch is None:
         raise AppError(ErrorCode.NOT_FOUND, f"no batch {batch_number}")
     if batch.recipe is None:
-        raise _conflict(f"batch {batch_number} has no master recipe to execute")
+        raise conflict(f"batch {batch_number} has no master recipe to execute")
     phase = next((p for p in batch.recipe.procedure if p["code"] == phase_code), None)
     if phase is None:
         raise AppError(ErrorCode.NOT_FOUND, f"recipe {batch.recipe.code} has no phase {phase_code}")
@@ -156,12 +153,12 @@ async def start(ctx: Context, req: SignedRequest, batch_number: str, phase_code:
             equipment = (await s.execute(select(Equipment).where(Equipment.code == equipment_code))
                          ).scalar_one_or_none()
         if step.batch.status not in (BatchStatus.PLANNED, BatchStatus.IN_PROGRESS):
-            raise _conflict(f"batch {batch_number} is {step.batch.status}")
+            raise conflict(f"batch {batch_number} is {step.batch.status}")
         if phase_code in runs:
-            raise _conflict(f"phase {phase_code} of {batch_number} was started at {runs[phase_code].started_at}")
+            raise conflict(f"phase {phase_code} of {batch_number} was started at {runs[phase_code].started_at}")
         waiting = [a for a in step.phase["after"] if runs.get(a) is None or runs[a].status != PhaseStatus.COMPLETED]
         if waiting:
-            raise _conflict(f"phase {phase_code} comes after {', '.join(waiting)}, not complete yet")
+            raise conflict(f"phase {phase_code} comes after {', '.join(waiting)}, not complete yet")
         if equipment is None:
             raise AppError(ErrorCode.NOT_FOUND, f"no equipment {equipment_code}")
         async with ctx.db.read() as s:
@@ -171,11 +168,11 @@ async def start(ctx: Context, req: SignedRequest, batch_number: str, phase_code:
             unweighed = await _unweighed(s, step.batch.id, step.phase)
         reasons += [busy] if busy else []
         if room:
-            raise _conflict(f"phase {phase_code} cannot start: {room}")
+            raise conflict(f"phase {phase_code} cannot start: {room}")
         if unweighed:
-            raise _conflict(f"phase {phase_code} cannot start: not weighed or charged yet: {', '.join(unweighed)}")
+            raise conflict(f"phase {phase_code} cannot start: not weighed or charged yet: {', '.join(unweighed)}")
         if reasons:
-            raise _conflict(f"{equipment_code} cannot be used: {'; '.join(reasons)}")
+            raise conflict(f"{equipment_code} cannot be used: {'; '.join(reasons)}")
         return Step(step.batch, step.phase, equipment)
 
     async def save(s: AsyncSession, step: Step, signatures: Signatures[Step]) -> PhaseRun:
@@ -322,7 +319,7 @@ async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_co
             run = (await s.execute(select(PhaseRun).where(PhaseRun.batch_id == step.batch.id,
                                                           PhaseRun.phase_code == phase_code))).scalar_one_or_none()
         if run is None or run.status != PhaseStatus.RUNNING:
-            raise _conflict(f"phase {phase_code} of {batch_number} is not running")
+            raise conflict(f"phase {phase_code} of {batch_number} is not running")
         needs_check = "VERIFIED" in step.phase["signatures"]
         if needs_check and req.second is None:
             raise AppError(ErrorCode.SIGNATURE_REQUIRED, f"phase {phase_code} needs a second person's verification")
@@ -348,7 +345,7 @@ async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_co
         run = await s.get(PhaseRun, c.run.id)
         assert run is not None
         if run.status != PhaseStatus.RUNNING:
-            raise _conflict(f"phase {phase_code} of {batch_number} was completed meanwhile")
+            raise conflict(f"phase {phase_code} of {batch_number} was completed meanwhile")
         now = utcnow()
         by_name = {e.name: e for e in manual}
         params = [await _captured(s, x, run.started_at, now) if x.get("tag") else _entered(x, by_name.get(x["name"]),

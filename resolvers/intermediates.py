@@ -29,7 +29,7 @@ from records.plant import Room
 from records.plasma import Batch
 from records.recipe import Recipe
 from resolvers import codes, labels
-from resolvers.checks import invalid, text
+from resolvers.checks import conflict, invalid, text
 from resolvers.context import Context
 from resolvers.signed import Second, Signatures, SignedRequest, perform
 
@@ -67,10 +67,6 @@ class View:
     expired: bool
 
 
-def _conflict(message: str) -> AppError:
-    return AppError(ErrorCode.CONFLICT, message)
-
-
 async def _batch(s: AsyncSession, number: str) -> Batch:
     b = (await s.execute(select(Batch).where(Batch.batch_number == number))).scalar_one_or_none()
     if b is None:
@@ -103,7 +99,7 @@ async def record(ctx: Context, req: SignedRequest, m: Made) -> View:
             ran = (await s.execute(select(PhaseRun.id).where(PhaseRun.batch_id == b.id,
                                                              PhaseRun.phase_code == m.phase_code))).first()
         if ran is None:
-            raise _conflict(f"phase {m.phase_code} of {m.batch_number} has not run: it made nothing yet")
+            raise conflict(f"phase {m.phase_code} of {m.batch_number} has not run: it made nothing yet")
         return b
 
     async def save(s: AsyncSession, b: Batch, signatures: Signatures[Batch]) -> View:
@@ -139,24 +135,24 @@ async def _check_move(s: AsyncSession, i: Intermediate, mv: Move, today: date) -
     """Why this movement cannot happen; the batch a charge goes into."""
     expired = i.expires_on is not None and i.expires_on < today
     if i.status is None:
-        raise _conflict(f"{i.code} was not recorded through the batch record; it has no stock to move")
+        raise conflict(f"{i.code} was not recorded through the batch record; it has no stock to move")
     if mv.kind in (MovementKind.STOCK_IN, MovementKind.RETURN):
         if i.location is not None:
-            raise _conflict(f"{i.code} is in store at {i.location} already")
+            raise conflict(f"{i.code} is in store at {i.location} already")
         await _registered(s, mv.location or "")
         return None
     if mv.location is not None:
         raise invalid(f"a {mv.kind} names no location")
     if mv.kind is MovementKind.STOCK_OUT:
         if i.location is None:
-            raise _conflict(f"{i.code} is not in store")
+            raise conflict(f"{i.code} is not in store")
         if expired:
-            raise _conflict(f"{i.code} expired on {i.expires_on}: it does not leave the store")
+            raise conflict(f"{i.code} expired on {i.expires_on}: it does not leave the store")
         return None
     if mv.quantity is None or not math.isfinite(mv.quantity) or mv.quantity <= 0:
         raise invalid("quantity: above 0")
     if mv.quantity > (i.remaining or 0):
-        raise _conflict(f"{i.code} has {i.remaining:g} {i.unit} left, less than {mv.quantity:g}")
+        raise conflict(f"{i.code} has {i.remaining:g} {i.unit} left, less than {mv.quantity:g}")
     if mv.kind is MovementKind.SAMPLE:
         return None
     return await _check_charge(s, i, mv, expired)
@@ -170,23 +166,23 @@ async def _check_charge(s: AsyncSession, i: Intermediate, mv: Move, expired: boo
     phase = await _phase(s, b, mv.phase_code)
     own = await s.get_one(Batch, i.batch_id)
     if own.product != b.product:
-        raise _conflict(f"{i.code} is {own.product}, not {b.product}")
+        raise conflict(f"{i.code} is {own.product}, not {b.product}")
     if own.id != b.id:
-        raise _conflict(f"{i.code} belongs to batch {own.batch_number}, not {b.batch_number}")
+        raise conflict(f"{i.code} belongs to batch {own.batch_number}, not {b.batch_number}")
     uses = [str(x["code"]) for x in phase["materials"]]
     if i.material_code not in uses:
-        raise _conflict(f"phase {mv.phase_code} does not use {i.material_code} ({i.kind}); it uses "
+        raise conflict(f"phase {mv.phase_code} does not use {i.material_code} ({i.kind}); it uses "
                         f"{', '.join(uses) or 'no materials'}")
     if i.status != LotStatus.RELEASED:
-        raise _conflict(f"{i.code} is {i.status}, not released")
+        raise conflict(f"{i.code} is {i.status}, not released")
     if expired:
-        raise _conflict(f"{i.code} expired on {i.expires_on}")
+        raise conflict(f"{i.code} expired on {i.expires_on}")
     if i.location is not None:
-        raise _conflict(f"{i.code} is in store at {i.location}: take it out first")
+        raise conflict(f"{i.code} is in store at {i.location}: take it out first")
     done = (await s.execute(select(PhaseRun.id).where(PhaseRun.batch_id == b.id, PhaseRun.phase_code == mv.phase_code,
                                                       PhaseRun.status == PhaseStatus.COMPLETED))).first()
     if done is not None:
-        raise _conflict(f"phase {mv.phase_code} of {b.batch_number} is complete")
+        raise conflict(f"phase {mv.phase_code} of {b.batch_number} is complete")
     return b
 
 
@@ -241,13 +237,13 @@ async def decide(ctx: Context, req: SignedRequest, code: str, decision: LotStatu
         if i is None:
             raise AppError(ErrorCode.NOT_FOUND, f"no intermediate {code}")
         if i.status != LotStatus.QUARANTINE:
-            raise _conflict(f"{code} is {i.status}, not in quarantine")
+            raise conflict(f"{code} is {i.status}, not in quarantine")
         return i
 
     async def save(s: AsyncSession, found: Intermediate, signatures: Signatures[Intermediate]) -> View:
         i = await s.get_one(Intermediate, found.id)
         if i.status != LotStatus.QUARANTINE:
-            raise _conflict(f"{code} was decided meanwhile")
+            raise conflict(f"{code} was decided meanwhile")
         i.status = decision.value
         await s.flush()
         await signatures.bind(s, "intermediate", str(i.id), _content(i))

@@ -35,7 +35,7 @@ from records.plasma import Batch, BatchStatus
 from records.quality import CheckResult
 from records.recipe import Recipe
 from resolvers import deviations, plasma
-from resolvers.checks import invalid, text
+from resolvers.checks import conflict, invalid, text
 from resolvers.context import Context
 from resolvers.execution import room_ready, unusable
 from resolvers.packaging import check_code
@@ -83,10 +83,6 @@ class View:
     issues: list[tuple[PackagingIssue, MaterialLot]]
 
 
-def _conflict(message: str) -> AppError:
-    return AppError(ErrorCode.CONFLICT, message)
-
-
 async def view(s: AsyncSession, lot_number: str) -> View:
     row = (await s.execute(select(PackagingRecord, Batch.batch_number, FinalLot.lot_number, Equipment.code)
                            .join(FinalLot, FinalLot.id == PackagingRecord.final_lot_id)
@@ -105,7 +101,7 @@ async def view(s: AsyncSession, lot_number: str) -> View:
 async def _open(s: AsyncSession, lot_number: str) -> View:
     v = await view(s, lot_number)
     if v.record.status != PackagingStatus.OPEN:
-        raise _conflict(f"the packaging record of {lot_number} is closed")
+        raise conflict(f"the packaging record of {lot_number} is closed")
     return v
 
 
@@ -122,7 +118,7 @@ def _check_opening(o: Opening) -> None:
         raise invalid("the pre-packaging check lists each item with PASS, FAIL or NA")
     failed = [item for item, result, _ in o.checklist if result == CheckResult.FAIL]
     if failed:
-        raise _conflict(f"packaging cannot start: the pre-packaging check failed: {'; '.join(failed)}")
+        raise conflict(f"packaging cannot start: the pre-packaging check failed: {'; '.join(failed)}")
 
 
 async def start(ctx: Context, req: SignedRequest, o: Opening) -> View:
@@ -144,14 +140,14 @@ async def start(ctx: Context, req: SignedRequest, o: Opening) -> View:
                 raise AppError(ErrorCode.NOT_FOUND, f"no {missing}")
             room = await room_ready(s, b, line.room_id)
         if taken is not None:
-            raise _conflict(f"lot {o.lot_number} exists already")
+            raise conflict(f"lot {o.lot_number} exists already")
         if b.status not in PACKABLE:
-            raise _conflict(f"batch {o.batch_number} is {b.status}")
+            raise conflict(f"batch {o.batch_number} is {b.status}")
         if bulk.batch_id != b.id or bulk.status != LotStatus.RELEASED:
-            raise _conflict(f"{o.bulk_code} is not a released intermediate of {o.batch_number}")
+            raise conflict(f"{o.bulk_code} is not a released intermediate of {o.batch_number}")
         reasons = unusable(line, LINE, utcnow().date()) + ([room] if room else [])
         if reasons:
-            raise _conflict(f"packaging cannot start on {o.line_code}: {'; '.join(reasons)}")
+            raise conflict(f"packaging cannot start on {o.line_code}: {'; '.join(reasons)}")
         return b, bulk, line
 
     async def save(s: AsyncSession, found: tuple[Batch, Intermediate, Equipment],
@@ -196,12 +192,12 @@ def _issuable(m: MaterialLot, approved: list[str]) -> None:
     if not approved:
         raise invalid(f"the recipe approves no artwork of {m.material_code} for this product")
     if m.artwork_version not in approved:
-        raise _conflict(f"{m.code} is artwork version {m.artwork_version}; the approved version is "
+        raise conflict(f"{m.code} is artwork version {m.artwork_version}; the approved version is "
                         f"{', '.join(approved)}")
     if m.status != MaterialStatus.RELEASED:
-        raise _conflict(f"{m.code} is {m.status}, not released")
+        raise conflict(f"{m.code} is {m.status}, not released")
     if m.expires_on < utcnow().date():
-        raise _conflict(f"{m.code} expired on {m.expires_on.isoformat()}")
+        raise conflict(f"{m.code} expired on {m.expires_on.isoformat()}")
 
 
 async def issue(ctx: Context, req: SignedRequest, lot_number: str, lot_code: str, quantity: float) -> View:
@@ -217,16 +213,16 @@ async def issue(ctx: Context, req: SignedRequest, lot_number: str, lot_code: str
             approved = await _approved_artwork(s, v.record.batch_id, m.material_code)
         _issuable(m, approved)
         if quantity > m.remaining:
-            raise _conflict(f"{lot_code} has {m.remaining:g} {m.unit} left, less than {quantity:g}")
+            raise conflict(f"{lot_code} has {m.remaining:g} {m.unit} left, less than {quantity:g}")
         if any(lot.id == m.id for _, lot in v.issues):
-            raise _conflict(f"{lot_code} is issued to {lot_number} already")
+            raise conflict(f"{lot_code} is issued to {lot_number} already")
         return v, m
 
     async def save(s: AsyncSession, found: tuple[View, MaterialLot], signatures: Signatures[Any]) -> View:
         v, m = found
         lot = await s.get_one(MaterialLot, m.id)
         if quantity > lot.remaining:
-            raise _conflict(f"{lot_code} has {lot.remaining:g} {lot.unit} left, less than {quantity:g}")
+            raise conflict(f"{lot_code} has {lot.remaining:g} {lot.unit} left, less than {quantity:g}")
         lot.remaining -= quantity
         row = PackagingIssue(record_id=v.record.id, material_lot_id=lot.id, issued=quantity, issued_at=utcnow(),
                              issued_by=signatures.signer)
@@ -249,7 +245,7 @@ async def inspect(ctx: Context, req: SignedRequest, lot_number: str, inspected: 
         async with ctx.db.read() as s:
             v = await _open(s, lot_number)
         if v.record.inspected is not None:
-            raise _conflict(f"the inspection of {lot_number} is recorded already")
+            raise conflict(f"the inspection of {lot_number} is recorded already")
         return v
 
     async def save(s: AsyncSession, v: View, signatures: Signatures[View]) -> View:
@@ -278,11 +274,11 @@ def _check_case(rec: PackagingRecord, case_code: str, cartons: list[Carton]) -> 
     if any(not 0 < len(c.units) <= rec.units_per_carton for c in cartons):
         raise invalid(f"a carton holds 1-{rec.units_per_carton} units")
     if rec.inspected is None or rec.rejected is None:
-        raise _conflict("record the visual inspection before packing")
+        raise conflict("record the visual inspection before packing")
     good = rec.inspected - rec.rejected
     units = sum(len(c.units) for c in cartons)
     if rec.units_packed + units > good:
-        raise _conflict(f"{rec.units_packed + units} units would be packed; {good} passed inspection")
+        raise conflict(f"{rec.units_packed + units} units would be packed; {good} passed inspection")
     return codes
 
 
@@ -295,7 +291,7 @@ async def pack_case(ctx: Context, req: SignedRequest, lot_number: str, case_code
             known = (await s.execute(select(PackagingUnit.code).where(PackagingUnit.code.in_(codes)).limit(5))
                      ).scalars().all()
         if known:
-            raise _conflict(f"codes issued before: {', '.join(known)}")
+            raise conflict(f"codes issued before: {', '.join(known)}")
         return v
 
     async def save(s: AsyncSession, v: View, signatures: Signatures[View]) -> View:
@@ -357,7 +353,7 @@ async def close(ctx: Context, req: SignedRequest, lot_number: str, counts: list[
         async with ctx.db.read() as s:
             v = await _open(s, lot_number)
         if v.record.units_packed == 0:
-            raise _conflict(f"nothing of {lot_number} is packed yet")
+            raise conflict(f"nothing of {lot_number} is packed yet")
         reconcile(v, counts)
         return v
 

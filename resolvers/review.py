@@ -91,7 +91,7 @@ async def items(s: AsyncSession, b: Batch) -> list[Item]:
     found += [Item(f"deviation:{d.id}", ReviewKind.DEVIATION, d.raised_at, None, f"{d.number} {d.title} ({d.status})",
                    "deviation", str(d.id), d.status != DeviationStatus.CLOSED)
               for d in (await s.execute(select(Deviation).where(Deviation.batch_id == b.id))).scalars()]
-    found += await _changes(s, b, [run for run, _ in runs])
+    found += await _changes(s, b)
     reviewed = {r.item_key: r for r in (await s.execute(select(ReviewedItem).where(ReviewedItem.batch_id == b.id))
                                         ).scalars()}
     return sorted((Item(**{**i.__dict__, "reviewed": reviewed.get(i.key)}) for i in found), key=lambda i: (i.at, i.key))
@@ -121,20 +121,16 @@ async def _alarms(s: AsyncSession, b: Batch, runs: list[tuple[PhaseRun, int]]) -
                  "alarm", str(a.id), a.state != AlarmState.CLOSED) for a in rows]
 
 
-async def _changes(s: AsyncSession, b: Batch, runs: list[PhaseRun]) -> list[Item]:
+async def _changes(s: AsyncSession, b: Batch) -> list[Item]:
     """Recorded values changed after they were recorded: the audit trail's UPDATE and DELETE events of
     the batch's records beyond their lifecycle fields."""
-    weighings = [str(i) for i in (await s.execute(select(Weighing.id).where(Weighing.batch_id == b.id))).scalars()]
-    clearances = [str(i) for i in (await s.execute(select(LineClearance.id).where(
-        LineClearance.batch_id == b.id))).scalars()]
-    ids = {"batch": [str(b.id)], "phase_run": [str(r.id) for r in runs], "weighing": weighings,
-           "line_clearance": clearances}
+    ids = owned(b.id)
     # Plain rows, not entities: a long history is thousands of events, most of them lifecycle updates.
     rows = (await s.execute(select(AuditEvent.id, AuditEvent.action, AuditEvent.entity, AuditEvent.entity_id,
                                    AuditEvent.actor, AuditEvent.reason, AuditEvent.occurred_at, AuditEvent.changes)
                             .where(AuditEvent.action.in_(("UPDATE", "DELETE")), or_(
                                 *(and_(AuditEvent.entity == entity, AuditEvent.entity_id.in_(keys))
-                                  for entity, keys in ids.items() if keys)))
+                                  for entity, keys in ids.items())))
                             .order_by(AuditEvent.id))).all()
     out = []
     for e in rows:
@@ -154,19 +150,28 @@ async def listing(ctx: Context, batch_number: str) -> tuple[Batch, list[Item], B
     return b, found, review
 
 
-async def production_signers(s: AsyncSession, batch_id: int) -> list[str]:
-    """Everyone who signed a production record of the batch (GP-06): the batch itself, its phases and
-    weighings, the line clearances made for it and the charging of its pools."""
+def owned(batch_id: int, *, pools: bool = False) -> dict[str, Select[tuple[str]]]:
+    """The ids (as the audit trail and signatures name them) of the records of a batch's production, per
+    entity: the batch itself, its phases, weighings and line clearances, and where asked its pools."""
     def ids(q: Select[tuple[int]] | Select[int]) -> Select[tuple[str]]:
         return select(cast(q.subquery().c[0], String))
 
-    owned = {"batch": select(literal(str(batch_id))),
-             "phase_run": ids(select(PhaseRun.id).where(PhaseRun.batch_id == batch_id)),
-             "weighing": ids(select(Weighing.id).where(Weighing.batch_id == batch_id)),
-             "line_clearance": ids(select(LineClearance.id).where(LineClearance.batch_id == batch_id)),
-             "pool": ids(select(batch_pool.c.pool_id).where(batch_pool.c.batch_id == batch_id))}
+    out: dict[str, Select[tuple[str]]] = {"batch": select(literal(str(batch_id))),
+                                          "phase_run": ids(select(PhaseRun.id).where(PhaseRun.batch_id == batch_id)),
+                                          "weighing": ids(select(Weighing.id).where(Weighing.batch_id == batch_id)),
+                                          "line_clearance": ids(select(LineClearance.id).where(
+                                              LineClearance.batch_id == batch_id))}
+    if pools:
+        out["pool"] = ids(select(batch_pool.c.pool_id).where(batch_pool.c.batch_id == batch_id))
+    return out
+
+
+async def production_signers(s: AsyncSession, batch_id: int) -> list[str]:
+    """Everyone who signed a production record of the batch (GP-06): its own records and the charging
+    of its pools."""
+    records = owned(batch_id, pools=True)
     return sorted(set((await s.execute(select(ESignature.signer).where(
-        or_(*(and_(ESignature.entity == entity, ESignature.entity_id.in_(q)) for entity, q in owned.items())),
+        or_(*(and_(ESignature.entity == entity, ESignature.entity_id.in_(q)) for entity, q in records.items())),
         ESignature.meaning.in_(("PERFORMED", "VERIFIED", "REVIEWED"))))).scalars()))
 
 

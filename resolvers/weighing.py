@@ -28,7 +28,7 @@ from records.plant import Equipment, LogKind, Sensor, log_line
 from records.plasma import Batch, BatchStatus
 from records.recipe import Recipe
 from resolvers import attachments, codes, labels, plasma
-from resolvers.checks import invalid, text
+from resolvers.checks import conflict, invalid, text
 from resolvers.context import Context
 from resolvers.execution import unusable
 from resolvers.signed import Second, Signatures, SignedRequest, perform
@@ -77,27 +77,23 @@ class WeighingView:
     label: labels.Label
 
 
-def _conflict(message: str) -> AppError:
-    return AppError(ErrorCode.CONFLICT, message)
-
-
 async def _batch_phase(s: AsyncSession, w: Weigh) -> tuple[Batch, Recipe, dict[str, Any]]:
     batch = (await s.execute(select(Batch).where(Batch.batch_number == w.batch_number))).scalar_one_or_none()
     if batch is None:
         raise AppError(ErrorCode.NOT_FOUND, f"no batch {w.batch_number}")
     recipe = await s.get(Recipe, batch.recipe_id) if batch.recipe_id else None
     if recipe is None:
-        raise _conflict(f"batch {w.batch_number} has no master recipe")
+        raise conflict(f"batch {w.batch_number} has no master recipe")
     phase = next((p for p in recipe.procedure if p["code"] == w.phase_code), None)
     if phase is None:
         raise AppError(ErrorCode.NOT_FOUND, f"recipe {recipe.code} has no phase {w.phase_code}")
     if batch.status not in (BatchStatus.PLANNED, BatchStatus.IN_PROGRESS):
-        raise _conflict(f"batch {w.batch_number} is {batch.status}")
+        raise conflict(f"batch {w.batch_number} is {batch.status}")
     done = (await s.execute(select(PhaseRun.id).where(
         PhaseRun.batch_id == batch.id, PhaseRun.phase_code == w.phase_code, PhaseRun.status == PhaseStatus.COMPLETED))
             ).first()
     if done is not None:
-        raise _conflict(f"phase {w.phase_code} of {w.batch_number} is complete")
+        raise conflict(f"phase {w.phase_code} of {w.batch_number} is complete")
     return batch, recipe, phase
 
 
@@ -108,9 +104,9 @@ def _material(phase: dict[str, Any], lot: MaterialLot, w: Weigh, today: date) ->
         uses = ", ".join(m["code"] for m in phase["materials"]) or "no materials"
         raise invalid(f"{lot.code} is {lot.material_code} ({lot.name}); phase {w.phase_code} uses {uses}")
     if lot.status != MaterialStatus.RELEASED:
-        raise _conflict(f"{lot.code} (lot {lot.lot_number}) is {lot.status}, not released")
+        raise conflict(f"{lot.code} (lot {lot.lot_number}) is {lot.status}, not released")
     if lot.expires_on < today:
-        raise _conflict(f"{lot.code} (lot {lot.lot_number}) expired on {lot.expires_on.isoformat()}")
+        raise conflict(f"{lot.code} (lot {lot.lot_number}) expired on {lot.expires_on.isoformat()}")
     if lot.unit != material["unit"]:
         raise invalid(f"{lot.code} is counted in {lot.unit}; the recipe weighs {material['unit']}")
     return material
@@ -128,11 +124,11 @@ def _gross(ctx: Context, w: Weigh, scale: Equipment, tag: Sensor | None, unit: s
             and utcnow() - last.source_time <= FRESH)
     if w.gross is None:
         if not live or last is None or last.value is None:
-            raise _conflict(f"{scale.code} gives no current weight; enter the gross weight by hand with the reason "
+            raise conflict(f"{scale.code} gives no current weight; enter the gross weight by hand with the reason "
                             "and the evidence")
         return last.value, ValueSource.TWIN, last.source_time
     if live:
-        raise _conflict(f"{scale.code} is giving its weight: take it from the scale, not by hand")
+        raise conflict(f"{scale.code} is giving its weight: take it from the scale, not by hand")
     text("reason (why the weight is entered by hand)", w.reason or "", 2000)
     if w.evidence is not None and len(w.evidence) > 200:
         raise invalid("evidence: at most 200 characters")
@@ -173,10 +169,10 @@ async def weigh(ctx: Context, req: SignedRequest, w: Weigh) -> WeighingView:
                 Weighing.batch_id == batch.id, Weighing.phase_code == w.phase_code,
                 Weighing.material_code == lot.material_code))).first()
         if weighed is not None:
-            raise _conflict(f"{lot.material_code} of phase {w.phase_code} is weighed already")
+            raise conflict(f"{lot.material_code} of phase {w.phase_code} is weighed already")
         reasons = unusable(scale, scale.kind if scale.kind in SCALES else SCALES[0], today)
         if reasons:
-            raise _conflict(f"{w.scale_code} cannot be used: {'; '.join(reasons)}")
+            raise conflict(f"{w.scale_code} cannot be used: {'; '.join(reasons)}")
         gross, source, read_at = _gross(ctx, w, scale, tag, material["unit"])
         proof = await _proof(ctx, source, w, p.username)
         net = gross - w.tare
@@ -186,7 +182,7 @@ async def weigh(ctx: Context, req: SignedRequest, w: Weigh) -> WeighingView:
             raise invalid(f"net {net:g} {material['unit']} of {lot.material_code} is outside {low:g}-{high:g} "
                           f"{material['unit']} (target {target:g}, tolerance {tolerance:g} %)")
         if net > lot.remaining:
-            raise _conflict(f"{lot.code} has {lot.remaining:g} {lot.unit} left, less than {net:g}")
+            raise conflict(f"{lot.code} has {lot.remaining:g} {lot.unit} left, less than {net:g}")
         return Plan(batch, recipe, material, lot, scale, gross, source, read_at, proof)
 
     async def save(s: AsyncSession, x: Plan, signatures: Signatures[Plan]) -> WeighingView:
@@ -195,7 +191,7 @@ async def weigh(ctx: Context, req: SignedRequest, w: Weigh) -> WeighingView:
         lot = await s.get_one(MaterialLot, x.lot.id)
         net = x.gross - w.tare
         if net > lot.remaining:
-            raise _conflict(f"{lot.code} has {lot.remaining:g} {lot.unit} left, less than {net:g}")
+            raise conflict(f"{lot.code} has {lot.remaining:g} {lot.unit} left, less than {net:g}")
         lot.remaining = lot.remaining - net
         now = utcnow()
         row = Weighing(batch_id=x.batch.id, phase_code=w.phase_code, material_code=lot.material_code,
