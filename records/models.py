@@ -9,6 +9,7 @@ from records.genealogy import Distributor, FinalLot, Intermediate, IntermediateM
 from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
 from records.materials import MaterialLot, Weighing
 from records.packaging_record import PackagingIssue, PackagingRecord
+from records.picking import PickingLine, PickingList
 from records.plant import Area, Equipment, EquipmentLog, Plant, Room, Sensor, Site
 from records.plasma import (
     Batch,
@@ -60,6 +61,8 @@ __all__ = [
     "PackagingRecord",
     "PackagingUnit",
     "PhaseRun",
+    "PickingLine",
+    "PickingList",
     "Plant",
     "PlasmaShipment",
     "PlasmaStation",
