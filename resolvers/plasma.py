@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -99,19 +99,24 @@ def within_lookback(units: Sequence[PlasmaUnit], days: int) -> list[PlasmaUnit]:
     return [u for u in units if u.collected_on >= since]
 
 
-def _batch_scope(stmt: Select[Any], scope: TraceScope) -> Select[Any]:
+def in_scope(scope: TraceScope) -> ColumnElement[bool]:
+    """The condition on Batch that keeps a scoped token to its products and batch numbers."""
     if scope.unrestricted:
-        return stmt
+        return true()
     conds = []
     if scope.products:
         conds.append(Batch.product.in_(scope.products))
     if scope.batch_numbers:
         conds.append(Batch.batch_number.in_(scope.batch_numbers))
-    return stmt.where(or_(*conds) if conds else false())
+    return or_(*conds) if conds else false()
+
+
+def batch_scope(stmt: Select[Any], scope: TraceScope) -> Select[Any]:
+    return stmt if scope.unrestricted else stmt.where(in_scope(scope))
 
 
 async def batch(s: AsyncSession, batch_number: str, scope: TraceScope) -> Batch | None:
-    row = (await s.execute(_batch_scope(select(Batch), scope).where(Batch.batch_number == batch_number)
+    row = (await s.execute(batch_scope(select(Batch), scope).where(Batch.batch_number == batch_number)
                            .options(selectinload(Batch.pools), selectinload(Batch.recipe)))).scalar_one_or_none()
     if row is None and not scope.unrestricted:
         raise out_of_scope()
@@ -132,7 +137,7 @@ class BatchSearch:
 
 async def batches(s: AsyncSession, scope: TraceScope, f: BatchSearch, first: int,
                   after_id: int | None) -> tuple[Sequence[Batch], bool]:
-    stmt = _batch_scope(select(Batch), scope).options(selectinload(Batch.pools), selectinload(Batch.recipe))
+    stmt = batch_scope(select(Batch), scope).options(selectinload(Batch.pools), selectinload(Batch.recipe))
     if f.product:
         stmt = stmt.where(Batch.product == f.product)
     if f.status:

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import execution as res
+from resolvers import running as now
 from resolvers.context import Context
 from schema.convert import of
 from schema.enums import PhaseStatus, ValueSource
@@ -135,6 +136,18 @@ def _entry(e: EnteredValueInput) -> res.Entry:
     return res.Entry(e.name, e.value, e.reason, str(e.attachment_id) if e.attachment_id else None)
 
 
+@strawberry.type(description="A phase running now: its batch, equipment and room.")
+class RunningPhase:
+    batch_number: str
+    product: str
+    phase_code: str
+    phase_name: str
+    equipment_code: str
+    room_code: str
+    started_at: datetime
+    started_by: str
+
+
 @strawberry.type
 class ExecutionQuery:
     @strawberry.field(description="The items an operator confirms before a phase starts (PR-38).",
@@ -145,6 +158,11 @@ class ExecutionQuery:
     @strawberry.field(description="A batch's executed phases, in start order.", extensions=can("batch:phase", "read"))
     async def batch_phases(self, info: Info[Context, None], batch_number: str) -> list[PhaseRun]:
         return [run_of(r, code) for r, code in await res.runs(info.context, batch_number)]
+
+    @strawberry.field(description="The phases running now, by room; batches out of a scoped token's scope are left "
+                                  "out.", extensions=can("batch:phase", "read"))
+    async def running_phases(self, info: Info[Context, None], room_code: str | None = None) -> list[RunningPhase]:
+        return [RunningPhase(**vars(r)) for r in await now.running(info.context, room_code)]
 
 
 @strawberry.type

@@ -289,6 +289,26 @@ async def phases_add(w: World, first: int, k: int) -> None:
                            parameters=values, controls=values, exception=False))
 
 
+async def running_add(w: World, first: int, k: int) -> None:
+    """k batches of one recipe, each with a phase running on EQ-1."""
+    async with w.db.write(SYSTEM) as s:
+        recipe = (await s.execute(select(Recipe).where(Recipe.code == "RQ-R"))).scalar_one_or_none()
+        if recipe is None:
+            recipe = Recipe(code="RQ-R", version=1, product=ALBUMIN, name="R", status="APPROVED", change_note="x",
+                            batch_size=1, batch_unit="L", procedure=[{"code": "MIX", "name": "Mix"}],
+                            drafted_by="sup.rsa", drafted_at=NOW)
+            s.add(recipe)
+            await s.flush()
+        eq = (await s.execute(select(Equipment.id).where(Equipment.code == "EQ-1"))).scalar_one()
+        for i in range(first, first + k):
+            batch = Batch(batch_number=f"BQ-R{i}", product=ALBUMIN, status="IN_PROGRESS", started_at=NOW,
+                          recipe_id=recipe.id)
+            s.add(batch)
+            await s.flush()
+            s.add(PhaseRun(batch_id=batch.id, phase_code="MIX", status="RUNNING", equipment_id=eq, pre_check={},
+                           started_at=NOW, started_by="op.one", parameters=[], controls=[], exception=False))
+
+
 async def materials_add(w: World, first: int, k: int) -> None:
     """k released lots of ETH-96, and k weighings of batch BQ-W (each of its own phase) from them on EQ-1."""
     async with w.db.write(SYSTEM) as s:
@@ -484,6 +504,7 @@ WORLDS = {
     "stations": WorldSpec(stations_add),
     "recipes": WorldSpec(recipes_add),
     "phases": WorldSpec(phases_add),
+    "running": WorldSpec(running_add),
     "materials": WorldSpec(materials_add),
     "review": WorldSpec(review_add),
     "intermediates": WorldSpec(intermediates_add),
@@ -568,6 +589,8 @@ PROBES = {
     "batchPhases": Probe("phases", "qa.one", '{ batchPhases(batchNumber: "BQ-P") { phaseCode status equipmentCode '
                                              'parameters { name value within } controls { name value } } }',
                          ("batchPhases", "batchPhases.parameters", "batchPhases.controls")),
+    "runningPhases": Probe("running", "qa.one", "{ runningPhases { batchNumber phaseCode phaseName equipmentCode "
+                                               "roomCode } }", ("runningPhases",)),
     "materialLots": Probe("materials", "qa.one", "{ materialLots { code lotNumber status label { lines { value } } } }",
                           ("materialLots",)),
     "batchWeighings": Probe("materials", "qa.one", '{ batchWeighings(batchNumber: "BQ-W") { materialLotCode net '

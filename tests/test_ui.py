@@ -412,3 +412,52 @@ def test_qa_reviews_a_batch_record_by_exception(browser: Any, demo: DemoServer) 
         page.screenshot(path=str(SHOTS / "batch-review.png"))
     finally:
         close(page)
+
+
+def _concluded_review(demo: DemoServer, batch: str) -> None:
+    """QA reviews every exception of `batch`, closes its deviations and concludes, through the API."""
+    review = demo.gql("query($b: String!) { batchReview(batchNumber: $b) { items { key reviewed } } }",
+                      {"b": batch}, as_user="qa.li")["batchReview"]
+    keys = [i["key"] for i in review["items"] if not i["reviewed"]]
+    if keys:
+        inp = {"batchNumber": batch, "keys": keys, "conclusion": "checked against the logbooks"}
+        demo.gql("mutation($input: ReviewBatchItemsInput!, $sig: SignatureInput!) { reviewBatchItems(input: $input, "
+                 "signature: $sig) { key } }", {"input": inp, "sig": _signature(demo, "qa.li", "reviewBatchItems", inp,
+                                                                                "REVIEWED")}, as_user="qa.li")
+    inp = {"batchNumber": batch, "opinion": "Record complete; exceptions explained"}
+    demo.gql("mutation($input: ConcludeBatchReviewInput!, $sig: SignatureInput!) { concludeBatchReview(input: $input, "
+             "signature: $sig) { opinion } }", {"input": inp, "sig": _signature(demo, "qa.li", "concludeBatchReview",
+                                                                                inp, "REVIEWED")}, as_user="qa.li")
+
+
+def test_the_qp_releases_a_reviewed_batch_with_a_pades_signature_made_in_the_browser(
+        browser: Any, demo: DemoServer) -> None:
+    waiting = demo.gql('{ batches(filter: {status: UNDER_REVIEW}, first: 20) { edges { node { batchNumber } } } }',
+                       as_user="qa.li")["batches"]["edges"]
+    batch = waiting[-1]["node"]["batchNumber"]  # the review test takes the first
+    _concluded_review(demo, batch)
+    page = open_app(browser, demo.url, "qa.li", demo.password("qa.li"), f"#/batches/{batch}", DESKTOP)
+    try:  # QA sees that the decision is the QP's, and no button to make it
+        decision = page.locator("[data-testid=qp-decision]")
+        decision.get_by_text("Waiting for the qualified person's decision").wait_for(timeout=10000)
+        assert decision.locator("button").count() == 0
+    finally:
+        close(page)
+    page = open_app(browser, demo.url, "qp.feng", demo.password("qp.feng"), f"#/batches/{batch}", DESKTOP)
+    try:
+        decision = page.locator("[data-testid=qp-decision]")
+        decision.locator("[data-testid=reject]").click()  # a rejection needs its reason first
+        assert "Write why" in decision.locator(".error-box").inner_text()
+        decision.locator("[data-testid=release]").click()
+        released = page.locator("[data-testid=released]")
+        released.wait_for(timeout=20000)
+        assert "Released" in released.inner_text()
+        signatures = page.locator(".doc-signatures li")
+        assert signatures.count() == 2 and page.locator(".doc-signatures li.ok").count() == 2  # seal and QP, intact
+        assert page.get_by_text("Download the release document (PDF)").get_attribute("href", timeout=1000)
+    finally:
+        close(page)
+    doc = demo.gql('query($b: String!) { batch(batchNumber: $b) { status } releaseDocument(batchNumber: $b) '
+                   '{ status signatures { intact trusted } } }', {"b": batch}, as_user="qp.feng")
+    assert doc["batch"]["status"] == "RELEASED" and doc["releaseDocument"]["status"] == "RELEASED"
+    assert all(s["intact"] and s["trusted"] for s in doc["releaseDocument"]["signatures"])

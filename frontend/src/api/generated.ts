@@ -65,9 +65,40 @@ export type ColdRoomCheckInput = {
   temperature: number;
 };
 
+export type CompletePhaseInput = {
+  batchNumber: string;
+  controls?: Array<EnteredValueInput>;
+  /** Collected losses: samples, hold-up, spills */
+  losses?: number;
+  /** Parameters the recipe gives no tag for */
+  manual?: Array<EnteredValueInput>;
+  /** What the phase gave, where the recipe gives a theoretical output */
+  output?: number | null | undefined;
+  phaseCode: string;
+};
+
+export type CompleteReleaseInput = {
+  /** Base64 signature over toSign (ES256 r||s or RS256) */
+  cmsSignature: string;
+  documentId: string;
+};
+
 export type ConcludeBatchReviewInput = {
   batchNumber: string;
   opinion: string;
+};
+
+/** PREPARED (organisation-signed, waiting for the QP) or RELEASED */
+export type DocumentStatus =
+  | 'PREPARED'
+  | 'RELEASED';
+
+export type EnteredValueInput = {
+  /** An uploaded photo or printout the value was read from */
+  attachmentId?: string | number | null | undefined;
+  name: string;
+  reason?: string | null | undefined;
+  value: number;
 };
 
 /** Appendix B.2 YXZT: the operating status of equipment */
@@ -76,6 +107,11 @@ export type EquipmentStatus =
   | 'IDLE'
   | 'MAINTENANCE'
   | 'OUT_OF_SERVICE'
+  | 'RUNNING';
+
+/** A phase of a batch: RUNNING or COMPLETED */
+export type PhaseStatus =
+  | 'COMPLETED'
   | 'RUNNING';
 
 /** An alarm's priority (ISA-18.2) */
@@ -105,6 +141,11 @@ export type RecordSampleInput = {
   /** Donation number, material code or batch number sampled */
   sourceCode: string;
   storageLocation?: string | null | undefined;
+};
+
+export type RejectBatchInput = {
+  batchNumber: string;
+  reason: string;
 };
 
 export type ReportFormat =
@@ -163,6 +204,14 @@ export type SignatureMeaning =
   | 'REVIEWED'
   | 'VERIFIED';
 
+export type StartPhaseInput = {
+  batchNumber: string;
+  /** The pre-operation check items confirmed (preOperationCheck) */
+  confirmed: Array<string>;
+  equipmentCode: string;
+  phaseCode: string;
+};
+
 /** What a tablet task asks for */
 export type TaskKind =
   | 'ALARM_ACK'
@@ -178,6 +227,24 @@ export type TraceKind =
   | 'PLASMA_UNIT'
   | 'POOL'
   | 'STATION';
+
+export type WeighMaterialInput = {
+  /** By hand: the uploaded photo or printout of the display */
+  attachmentId?: string | number | null | undefined;
+  batchNumber: string;
+  /** What the evidence shows, in words */
+  evidence?: string | null | undefined;
+  /** Only when the scale gives no weight: read by hand, with reason and evidence */
+  gross?: number | null | undefined;
+  /** The lot's code as scanned from its label */
+  lotCode: string;
+  phaseCode: string;
+  reason?: string | null | undefined;
+  scaleCode: string;
+  /** False when the code was typed (flagged, PR-14) */
+  scanned?: boolean;
+  tare: number;
+};
 
 export type SignInMutationVariables = Exact<{
   u: string;
@@ -204,6 +271,36 @@ export type SignOutMutationVariables = Exact<{ [key: string]: never; }>;
 
 
 export type SignOutMutation = { signOut: boolean };
+
+export type PrepareReleaseMutationVariables = Exact<{
+  batchNumber: string;
+}>;
+
+
+export type PrepareReleaseMutation = { prepareRelease: { documentId: string, algorithm: string, toSign: string } };
+
+export type CompleteReleaseMutationVariables = Exact<{
+  input: CompleteReleaseInput;
+  signature: SignatureInput;
+}>;
+
+
+export type CompleteReleaseMutation = { completeRelease: { documentId: string, status: DocumentStatus, releasedAt: string | null } };
+
+export type RejectMutationVariables = Exact<{
+  input: RejectBatchInput;
+  signature: SignatureInput;
+}>;
+
+
+export type RejectMutation = { rejectBatch: { batchNumber: string, status: BatchStatus } };
+
+export type ReleaseDocQueryVariables = Exact<{
+  batchNumber: string;
+}>;
+
+
+export type ReleaseDocQuery = { releaseDocument: { documentId: string, status: DocumentStatus, preparedBy: string, releasedAt: string | null, pdf: string, signatures: Array<{ signer: string | null, signingTime: string | null, intact: boolean, trusted: boolean, summary: string }> } | null };
 
 export type ReviewBatchesQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -292,6 +389,11 @@ export type PlantsQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type PlantsQuery = { plants: Array<{ id: string, code: string, name: string, width: number, height: number, areas: Array<{ code: string, name: string, roomCodes: Array<string> }>, rooms: Array<{ code: string, name: string, grade: string, areaCode: string, polygon: Array<Array<number>>, equipment: Array<{ code: string, name: string, kind: string, x: number, y: number, status: EquipmentStatus, roomCode: string }>, sensors: Array<{ tag: string, name: string, kind: string, unit: string, lowLimit: number | null, highLimit: number | null, roomCode: string, equipmentCode: string | null, value: number | null, quality: Quality | null, sourceTime: string | null }> }> }> };
 
+export type RunningQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type RunningQuery = { runningPhases: Array<{ batchNumber: string, product: string, phaseCode: string, phaseName: string, equipmentCode: string, roomCode: string, startedAt: string, startedBy: string }> };
+
 export type PlantStateSubscriptionVariables = Exact<{
   plantId: string | number;
   intervalMs?: number | null | undefined;
@@ -309,6 +411,43 @@ export type HistoryQueryVariables = Exact<{
 
 
 export type HistoryQuery = { sensorHistory: Array<{ time: string, value: number | null, min: number | null, max: number | null, count: number }> };
+
+export type PhaseBatchesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PhaseBatchesQuery = { batches: { edges: Array<{ node: { batchNumber: string, product: string, status: BatchStatus, recipeCode: string | null } }> } };
+
+export type PhaseScreenQueryVariables = Exact<{
+  b: string;
+}>;
+
+
+export type PhaseScreenQuery = { preOperationCheck: Array<string>, batch: { batchNumber: string, product: string, status: BatchStatus, recipeCode: string | null, recipeVersion: number | null } | null, batchPhases: Array<{ phaseCode: string, status: PhaseStatus, equipmentCode: string, startedAt: string, startedBy: string, completedAt: string | null, completedBy: string | null, verifiedBy: string | null, exception: boolean, yieldPct: number | null, balancePct: number | null }>, batchWeighings: Array<{ phaseCode: string, materialCode: string, net: number, unit: string, weighedBy: string, verifiedBy: string, labelCode: string }> };
+
+export type RecipeStepsQueryVariables = Exact<{
+  code: string;
+  version?: number | null | undefined;
+}>;
+
+
+export type RecipeStepsQuery = { recipe: { phases: Array<{ code: string, name: string, operation: string, equipmentClass: string, instructions: string, after: Array<string>, signatures: Array<string>, output: number | null, outputUnit: string | null, materials: Array<{ code: string, name: string, quantity: number, unit: string, tolerancePct: number }>, parameters: Array<{ name: string, unit: string, low: number | null, high: number | null, tag: string | null }>, controls: Array<{ name: string, method: string, unit: string, low: number | null, high: number | null }> }> } | null };
+
+export type StartPhaseMutationVariables = Exact<{
+  input: StartPhaseInput;
+  signature: SignatureInput;
+}>;
+
+
+export type StartPhaseMutation = { startPhase: { phaseCode: string, status: PhaseStatus } };
+
+export type CompletePhaseMutationVariables = Exact<{
+  input: CompletePhaseInput;
+  signature: SignatureInput;
+  verification?: SignatureInput | null | undefined;
+}>;
+
+
+export type CompletePhaseMutation = { completePhase: { phaseCode: string, status: PhaseStatus, exception: boolean, yieldPct: number | null, balancePct: number | null } };
 
 export type LineClearanceMutationVariables = Exact<{
   input: RecordLineClearanceInput;
@@ -365,6 +504,22 @@ export type StandingQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type StandingQuery = { alarms: { edges: Array<{ node: { id: number, source: AlarmSource, condition: string, priority: Priority, state: AlarmState, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } }> } };
+
+export type PhaseTagsSubscriptionVariables = Exact<{
+  tags?: Array<string> | string | null | undefined;
+}>;
+
+
+export type PhaseTagsSubscription = { sensorUpdates: { tag: string, value: number | null, quality: Quality, sourceTime: string } };
+
+export type WeighMutationVariables = Exact<{
+  input: WeighMaterialInput;
+  signature: SignatureInput;
+  verification: SignatureInput;
+}>;
+
+
+export type WeighMutation = { weighMaterial: { materialCode: string, net: number, unit: string, labelCode: string, weighedBy: string, verifiedBy: string } };
 
 export type TraceBackwardQueryVariables = Exact<{
   code: string;

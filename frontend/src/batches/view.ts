@@ -13,6 +13,7 @@ import { h } from "../dom";
 import { sendSigned } from "../sign/keyring";
 import { busy, field, refusal } from "../tablet/common";
 import { errorBox, toast } from "../ui/modal";
+import { decisionPanel } from "./release";
 
 const BATCHES = /* GraphQL */ `query ReviewBatches {
   batches(first: 50) { edges { node { batchNumber product status recipeCode } } }
@@ -128,7 +129,8 @@ export async function mountBatches(main: HTMLElement, batchNumber: string): Prom
       r.conclusion ? h("p", { class: "ok", "data-testid": "review-concluded" },
         `Concluded by ${r.conclusion.concludedBy}: ${r.conclusion.opinion}`)
         : h("div", null, field("Opinion", opinion), conclude),
-      err.el);
+      err.el,
+      decisionPanel(r.batchNumber, r.status, r.conclusion !== null && r.conclusion !== undefined, () => void load()));
   }
 
   async function showTrail(entity: string, entityId: string, box: HTMLElement): Promise<void> {

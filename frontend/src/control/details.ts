@@ -12,6 +12,7 @@ import { alarmBadge } from "../ui/symbols";
 import { needsAck, type AlarmStore } from "./alarms";
 import { formatValue, qualityMark, type Selection } from "./floorplan";
 import { outOfLimits, type PlantIndex, type Sensor } from "./plant";
+import type { Production } from "./production";
 import type { LiveStore } from "./store";
 import { Trend } from "./trend";
 
@@ -37,10 +38,12 @@ export class DetailsPanel {
   private offAlarms: () => void;
   private selection: Selection = null;
   private alarmsBox: HTMLElement | null = null;
+  private batchesBox: HTMLElement | null = null;
+  private offProduction: () => void;
 
   constructor(private readonly index: PlantIndex, private readonly store: LiveStore,
               private readonly alarms: AlarmStore, private readonly cameras: () => Camera[],
-              private readonly navigate: (sel: Selection) => void) {
+              private readonly navigate: (sel: Selection) => void, private readonly production: Production) {
     this.el = h("aside", { class: "details", "aria-label": "Details", "data-testid": "details" });
     this.offFrame = store.onFrame((c) => {
       for (const tag of c.tags) for (const n of this.valueCells.get(tag) ?? []) this.paintValue(n.sensor, n.cell, n.time);
@@ -50,6 +53,7 @@ export class DetailsPanel {
       }
     });
     this.offAlarms = alarms.onChange(() => this.renderAlarms());
+    this.offProduction = production.onChange(() => this.renderBatches());
     this.show(null);
   }
 
@@ -57,6 +61,7 @@ export class DetailsPanel {
     this.trend?.dispose();
     this.offFrame();
     this.offAlarms();
+    this.offProduction();
   }
 
   show(sel: Selection): void {
@@ -66,6 +71,7 @@ export class DetailsPanel {
     this.valueCells.clear();
     this.statusCells.clear();
     this.el.replaceChildren();
+    this.batchesBox = null;
     if (!sel) {
       this.el.append(h("div", { class: "details-empty" },
         h("h2", null, "Details"),
@@ -92,6 +98,9 @@ export class DetailsPanel {
     this.alarmsBox = h("div", { class: "details-alarms" });
     this.el.append(this.alarmsBox);
     this.renderAlarms();
+    this.batchesBox = h("div", { class: "details-production", "data-testid": "room-production" });
+    this.el.append(this.batchesBox);
+    this.renderBatches();
     const trendBox = h("div", { class: "trend-box" });
     const sensors = [...room.sensors].sort((a, b) => Number(!!a.equipmentCode) - Number(!!b.equipmentCode)
       || (a.equipmentCode ?? "").localeCompare(b.equipmentCode ?? "") || a.tag.localeCompare(b.tag));
@@ -203,6 +212,20 @@ export class DetailsPanel {
       needsAck(a) ? h("button", { class: "small primary", onClick: () => openAckDialog(a, this.alarms) }, "Acknowledge") : "")));
     // Values shown here take their alarm colour from the same list.
     for (const nodes of this.valueCells.values()) for (const n of nodes) this.paintValue(n.sensor, n.cell, n.time);
+  }
+
+  private renderBatches(): void {
+    const box = this.batchesBox;
+    const sel = this.selection;
+    if (!box || sel?.kind !== "room") return;
+    const phases = this.production.inRoom(sel.code);
+    box.replaceChildren(h("h3", null, "Production"), phases.length
+      ? h("ul", { class: "details-batches" }, ...phases.map((p) => h("li", { "data-batch": p.batchNumber },
+        h("strong", null, `${p.batchNumber} · ${p.phaseCode}`), ` ${p.phaseName}`,
+        h("div", { class: "muted" }, `${p.product} · on ${p.equipmentCode} since ${fmtTime(p.startedAt).slice(11)} · ${p.startedBy}`),
+        h("a", { href: `#/batches/${encodeURIComponent(p.batchNumber)}` }, "Batch record"), " · ",
+        h("a", { href: `#/tablet/batch?b=${encodeURIComponent(p.batchNumber)}` }, "Execute on the tablet"))))
+      : h("p", { class: "muted" }, "No batch running in this room."));
   }
 
   private cameraList(roomCode: string, equipmentCode: string | null): HTMLElement {

@@ -88,6 +88,7 @@ export class FloorPlan {
   private values = new Map<string, ValueNode[]>();
   private eqNodes = new Map<string, { g: SVGGElement; status: SVGTextElement; marker: Marked }>();
   private roomNodes = new Map<string, { g: SVGGElement; marker: Marked }>();
+  private batchTexts = new Map<string, { text: SVGTextElement; width: number }>();
   private tagAlarms = new Map<string, Alarm>();
   private selected: Element | null = null;
   private unsubscribe: (() => void)[] = [];
@@ -233,6 +234,14 @@ export class FloorPlan {
     this.onSelect(sel);
   }
 
+  /** The batch and phase running in each room, under the room's name; rooms without one show nothing. */
+  setRunning(byRoom: Map<string, string>): void {
+    for (const [code, { text, width }] of this.batchTexts) {
+      const line = byRoom.get(code) ?? "";
+      text.textContent = line ? fitText(`▶ ${line}`, 0.95, width) : "";
+    }
+  }
+
   private drawRoom(room: Room, defs: SVGDefsElement): SVGGElement {
     const pts = room.polygon.map(([x, y]) => `${x},${y}`).join(" ");
     const clipId = `clip-${room.code}`;
@@ -246,6 +255,8 @@ export class FloorPlan {
       s("tspan", { class: "room-code" }, room.code),
       s("tspan", { class: "room-name", dx: 0.6 }, fitText(room.name, 0.95, nameRoom)));
     const valuesText = s("text", { class: "room-values", x: c.bottom[0] + 0.6, y: c.bottom[1] - 0.55 });
+    const batchText = s("text", { class: "room-batch", "data-room-batch": room.code, x: c.top[0] + 0.6, y: c.top[1] + 2.9 });
+    this.batchTexts.set(room.code, { text: batchText, width: topWidth - 1.2 });
     const candidates = ROOM_KINDS
       .map((k) => this.index.roomSensors(room.code).filter((sn) => sn.kind === k).sort((a, b) => a.tag.localeCompare(b.tag))[0])
       .filter((sn): sn is Sensor => !!sn);
@@ -275,7 +286,7 @@ export class FloorPlan {
     },
     s("title", null, `${room.code} — ${room.name} (${gradeText})`),
     s("polygon", { class: "room-shape", points: pts }),
-    s("g", { "clip-path": `url(#${clipId})` }, header, grade, valuesText),
+    s("g", { "clip-path": `url(#${clipId})` }, header, grade, batchText, valuesText),
     holder);
     this.roomNodes.set(room.code, { g, marker: { holder, target: g, alarm: null } });
     return g;

@@ -9,6 +9,7 @@ import { AlarmStore } from "./alarms";
 import { CAMERAS, DetailsPanel, type Camera } from "./details";
 import { FloorPlan, type Selection } from "./floorplan";
 import { loadPlant } from "./plant";
+import { Production } from "./production";
 import { LiveStore } from "./store";
 
 export async function mountControlRoom(root: HTMLElement): Promise<() => void> {
@@ -18,8 +19,10 @@ export async function mountControlRoom(root: HTMLElement): Promise<() => void> {
   const alarms = new AlarmStore();
   let cameras: Camera[] = [];
   let plan: FloorPlan | null = null;
-  const details = new DetailsPanel(index, store, alarms, () => cameras, (sel: Selection) => plan?.select(sel));
+  const production = new Production(store);
+  const details = new DetailsPanel(index, store, alarms, () => cameras, (sel: Selection) => plan?.select(sel), production);
   plan = new FloorPlan(index, store, alarms, (sel) => details.show(sel));
+  production.onChange(() => plan?.setRunning(production.byRoom()));
   const list = alarmList(alarms, (a) => {
     if (a.equipmentCode && index.equipment.has(a.equipmentCode)) plan?.select({ kind: "equipment", code: a.equipmentCode });
     else if (a.roomCode) plan?.select({ kind: "room", code: a.roomCode });
@@ -51,6 +54,7 @@ export async function mountControlRoom(root: HTMLElement): Promise<() => void> {
   }).catch((e) => toast(`Cameras not available: ${errorText(e)}`, "error", 8000));
   return () => {
     window.clearInterval(timer);
+    production.dispose();
     store.dispose();
     alarms.dispose();
     plan?.dispose();

@@ -4,16 +4,16 @@
  * right after.
  */
 
-import { authenticate, revoke } from "../api/auth";
 import type { LineClearanceMutation, LineClearanceMutationVariables, OpenBatchesQuery } from "../api/generated";
 import { gql } from "../api/gql";
 import { h } from "../dom";
 import type { PlantIndex } from "../control/plant";
 import { sendSigned } from "../sign/keyring";
-import { loadDemoSigner, signOperation, type Signer } from "../sign/signer";
+import { signOperation } from "../sign/signer";
 import { signatureLine } from "../ui/ackDialog";
-import { errorBox, openModal } from "../ui/modal";
-import { busy, choice, field, refusal } from "./common";
+import { errorBox } from "../ui/modal";
+import { choice, field } from "./common";
+import { askVerifier } from "./verifier";
 import { scanField } from "./scan";
 
 export const DEFAULT_CHECKLIST = [
@@ -87,36 +87,6 @@ export function clearanceScreen(index: PlantIndex): HTMLElement {
   };
   root.append(form());
   return root;
-}
-
-/** The second person signs in on this device only to sign; `use` runs with their signer. */
-function askVerifier(use: (verifier: Signer) => Promise<void>): void {
-  openModal("Verification by a second person", (m) => {
-    const err = errorBox();
-    const user = h("input", { name: "verifier", type: "text", autocomplete: "off", autocapitalize: "none", spellcheck: "false" });
-    const pass = h("input", { name: "verifierPassword", type: "password", autocomplete: "off" });
-    const ok = h("button", { type: "submit", class: "primary big" }, "Verify and sign");
-    const f = h("form", { class: "tablet-form" },
-      h("p", null, "The verifier signs in here to sign this clearance as VERIFIED. They are signed out again at once."),
-      field("Verifier username", user), field("Password", pass), err.el,
-      h("div", { class: "actions" }, h("button", { type: "button", class: "big", onClick: () => m.close() }, "Cancel"), ok));
-    f.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      err.clear();
-      void busy(ok, "Signing…", async () => {
-        const c = await authenticate(user.value.trim(), pass.value);
-        try {
-          const signer = await loadDemoSigner(c.token);
-          await use(signer);
-        } finally {
-          await revoke(c.token);
-        }
-        m.close();
-      }, (e) => err.show(refusal(e)));
-    });
-    m.body.append(f);
-    setTimeout(() => user.focus(), 0);
-  }, "tablet-modal");
 }
 
 function result(c: LineClearance, again: () => void): HTMLElement {

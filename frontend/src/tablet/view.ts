@@ -2,6 +2,7 @@
 
 import { h } from "../dom";
 import { loadPlant, type PlantIndex } from "../control/plant";
+import { batchScreen } from "./batch";
 import { clearanceScreen } from "./clearance";
 import { coldRoomScreen } from "./coldRoom";
 import { samplingScreen } from "./sampling";
@@ -9,6 +10,7 @@ import { tasksScreen } from "./tasks";
 
 const TABS = [
   { id: "tasks", text: "Tasks" },
+  { id: "batch", text: "Batch" },
   { id: "sample", text: "Sampling" },
   { id: "cold", text: "Cold room" },
   { id: "clearance", text: "Line clearance" },
@@ -41,7 +43,11 @@ export async function mountTablet(root: HTMLElement, sub: string, query: URLSear
       plantCache = null;
       throw e;
     }
-    if (tab === "cold") {
+    if (tab === "batch") {
+      const b = batchScreen(index, query.get("b"), go);
+      body.replaceChildren(b.el);
+      dispose = b.dispose;
+    } else if (tab === "cold") {
       const c = coldRoomScreen(index, query.get("room"));
       body.replaceChildren(c.el);
       dispose = c.dispose;

@@ -8,15 +8,18 @@ export interface ModalHandle {
   close(): void;
 }
 
-export function openModal(title: string, build: (m: ModalHandle) => void, cls = ""): ModalHandle {
+/** `onClose` runs once when the dialog goes, however it is closed (e.g. to stop a live subscription). */
+export function openModal(title: string, build: (m: ModalHandle) => void, cls = "", onClose?: () => void): ModalHandle {
   const body = h("div", { class: "modal-body" });
   const dialog = h("dialog", { class: `modal ${cls}`, "aria-label": title },
     h("header", { class: "modal-head" }, h("h2", null, title)), body);
   const handle: ModalHandle = {
     dialog, body,
     close: () => {
+      if (!dialog.isConnected) return;
       dialog.close();
       dialog.remove();
+      onClose?.();
     },
   };
   dialog.addEventListener("cancel", (e) => {

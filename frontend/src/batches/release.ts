@@ -1,0 +1,101 @@
+/**
+ * The QP's decision (QM-01) once QA concluded the review: release with a PAdES signature made by
+ * the QP's own key over the document the server sealed, or reject with the reason. A released
+ * batch shows its document, downloadable, with every signature's check.
+ */
+
+import type {
+  CompleteReleaseMutation, CompleteReleaseMutationVariables, PrepareReleaseMutation, PrepareReleaseMutationVariables,
+  RejectMutation, RejectMutationVariables, ReleaseDocQuery, ReleaseDocQueryVariables,
+} from "../api/generated";
+import { gql } from "../api/gql";
+import { session } from "../api/session";
+import { fmtTime, h } from "../dom";
+import { currentSigner, sendSigned } from "../sign/keyring";
+import { SignerUnavailable, toBase64 } from "../sign/signer";
+import { busy, field, refusal } from "../tablet/common";
+import { signatureLine } from "../ui/ackDialog";
+import { errorBox, toast } from "../ui/modal";
+
+const PREPARE = /* GraphQL */ `mutation PrepareRelease($batchNumber: String!) {
+  prepareRelease(batchNumber: $batchNumber) { documentId algorithm toSign }
+}`;
+const COMPLETE = /* GraphQL */ `mutation CompleteRelease($input: CompleteReleaseInput!, $signature: SignatureInput!) {
+  completeRelease(input: $input, signature: $signature) { documentId status releasedAt }
+}`;
+const REJECT = /* GraphQL */ `mutation Reject($input: RejectBatchInput!, $signature: SignatureInput!) {
+  rejectBatch(input: $input, signature: $signature) { batchNumber status }
+}`;
+const DOCUMENT = /* GraphQL */ `query ReleaseDoc($batchNumber: String!) {
+  releaseDocument(batchNumber: $batchNumber) { documentId status preparedBy releasedAt pdf
+    signatures { signer signingTime intact trusted summary } }
+}`;
+
+function bytes(b64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(b64);
+  const out = new Uint8Array(new ArrayBuffer(bin.length));
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export function decisionPanel(batchNumber: string, status: string, concluded: boolean, reload: () => void): HTMLElement {
+  const box = h("section", { class: "qp-decision", "data-testid": "qp-decision" });
+  if (status === "RELEASED") {
+    void showDocument(batchNumber, box);
+    return box;
+  }
+  if (status !== "UNDER_REVIEW" || !concluded) return box;
+  if (!session.viewer?.roles.includes("qualified_person")) {
+    box.append(h("p", { class: "muted" }, "Waiting for the qualified person's decision."));
+    return box;
+  }
+  const err = errorBox();
+  const release = h("button", { type: "button", class: "primary", "data-testid": "release" }, "Sign the release (RELEASED)");
+  release.addEventListener("click", () => {
+    err.clear();
+    void busy(release, "Sealing the document…", async () => {
+      const signer = await currentSigner();
+      const p = (await gql<PrepareReleaseMutation, PrepareReleaseMutationVariables>(PREPARE, { batchNumber })).prepareRelease;
+      if (p.algorithm !== signer.algorithm) {
+        throw new SignerUnavailable(`the release document needs a ${p.algorithm} signature; this key is ${signer.algorithm}`);
+      }
+      release.textContent = "Signing…";
+      const cms = toBase64(await signer.sign(bytes(p.toSign)));
+      await sendSigned<CompleteReleaseMutation, CompleteReleaseMutationVariables>({ operation: "completeRelease",
+        document: COMPLETE, meaning: "RELEASED", input: { documentId: p.documentId, cmsSignature: cms } });
+      toast(`Batch ${batchNumber} released`);
+      reload();
+    }, (e) => err.show(refusal(e)));
+  });
+  const reason = h("textarea", { name: "rejectReason", rows: "2", placeholder: "Why the batch may not be released" });
+  const reject = h("button", { type: "button", "data-testid": "reject" }, "Reject the batch (REJECTED)");
+  reject.addEventListener("click", () => {
+    err.clear();
+    if (!reason.value.trim()) return err.show("Write why the batch is rejected.");
+    void busy(reject, "Signing…", async () => {
+      await sendSigned<RejectMutation, RejectMutationVariables>({ operation: "rejectBatch", document: REJECT,
+        meaning: "REJECTED", input: { batchNumber, reason: reason.value.trim() } });
+      toast(`Batch ${batchNumber} rejected`);
+      reload();
+    }, (e) => err.show(refusal(e)));
+  });
+  box.append(h("h3", null, "Qualified person's decision"),
+    h("p", null, "Releasing seals the release document with the organisation's key and embeds your PAdES signature."),
+    signatureLine("RELEASED"), release, field("Reason for rejection", reason), reject, err.el);
+  return box;
+}
+
+async function showDocument(batchNumber: string, box: HTMLElement): Promise<void> {
+  try {
+    const d = (await gql<ReleaseDocQuery, ReleaseDocQueryVariables>(DOCUMENT, { batchNumber })).releaseDocument;
+    if (!d) return;
+    const url = URL.createObjectURL(new Blob([bytes(d.pdf)], { type: "application/pdf" }));
+    box.replaceChildren(h("h3", null, "Released"),
+      h("p", { "data-testid": "released" }, `Released ${fmtTime(d.releasedAt)} · document ${d.documentId} · prepared by ${d.preparedBy}`),
+      h("a", { href: url, download: `${d.documentId}.pdf` }, "Download the release document (PDF)"),
+      h("ul", { class: "doc-signatures" }, ...d.signatures.map((s) =>
+        h("li", { class: s.intact && s.trusted ? "ok" : "error" }, `${s.signer ?? "?"} · ${s.signingTime ?? ""} · ${s.summary}`))));
+  } catch (e) {
+    box.replaceChildren(h("p", { class: "error-box" }, refusal(e)));
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * Guided phase execution on the floor: the batch's phases in the recipe's order, and for the phase
+ * at hand its instructions, materials to weigh, equipment and pre-operation check (before the
+ * start), then its live critical parameters against the recipe's limits, the values entered by
+ * hand, the output and the signatures (at the end). The server checks everything again; a refusal
+ * is shown as it gives it.
+ */
+
+import type {
+  CompletePhaseInput, CompletePhaseMutation, CompletePhaseMutationVariables, PhaseBatchesQuery, PhaseScreenQuery,
+  PhaseScreenQueryVariables, PhaseTagsSubscription, PhaseTagsSubscriptionVariables, RecipeStepsQuery,
+  RecipeStepsQueryVariables, StartPhaseMutation, StartPhaseMutationVariables,
+} from "../api/generated";
+import { errorText, gql } from "../api/gql";
+import { live } from "../api/live";
+import { fmtNumber, fmtTime, h } from "../dom";
+import type { PlantIndex } from "../control/plant";
+import { sendSigned } from "../sign/keyring";
+import { signOperation } from "../sign/signer";
+import { signatureLine } from "../ui/ackDialog";
+import { errorBox } from "../ui/modal";
+import { busy, choice, field, refusal } from "./common";
+import { askVerifier } from "./verifier";
+import { openWeighing, TAGS } from "./weigh";
+
+const BATCHES = /* GraphQL */ `query PhaseBatches {
+  batches(first: 50) { edges { node { batchNumber product status recipeCode } } }
+}`;
+const SCREEN = /* GraphQL */ `query PhaseScreen($b: String!) {
+  batch(batchNumber: $b) { batchNumber product status recipeCode recipeVersion }
+  batchPhases(batchNumber: $b) { phaseCode status equipmentCode startedAt startedBy completedAt completedBy
+    verifiedBy exception yieldPct balancePct }
+  batchWeighings(batchNumber: $b) { phaseCode materialCode net unit weighedBy verifiedBy labelCode }
+  preOperationCheck
+}`;
+const RECIPE = /* GraphQL */ `query RecipeSteps($code: String!, $version: Int) {
+  recipe(code: $code, version: $version) {
+    phases { code name operation equipmentClass instructions after signatures output outputUnit
+      materials { code name quantity unit tolerancePct }
+      parameters { name unit low high tag }
+      controls { name method unit low high } }
+  }
+}`;
+const START = /* GraphQL */ `mutation StartPhase($input: StartPhaseInput!, $signature: SignatureInput!) {
+  startPhase(input: $input, signature: $signature) { phaseCode status }
+}`;
+const COMPLETE = /* GraphQL */ `mutation CompletePhase($input: CompletePhaseInput!, $signature: SignatureInput!,
+  $verification: SignatureInput) {
+  completePhase(input: $input, signature: $signature, verification: $verification) {
+    phaseCode status exception yieldPct balancePct
+  }
+}`;
+
+type Screen = PhaseScreenQuery;
+type Step = NonNullable<RecipeStepsQuery["recipe"]>["phases"][number];
+type Run = Screen["batchPhases"][number];
+type Go = (hash: string) => void;
+const OPEN = new Set(["PLANNED", "IN_PROGRESS"]);
+
+export function batchScreen(index: PlantIndex, batchNumber: string | null, go: Go): { el: HTMLElement; dispose(): void } {
+  const root = h("section", { class: "tablet-screen", "data-screen": "batch" }, h("p", { class: "muted" }, "Loading…"));
+  let stopLive: (() => void) | null = null;
+  const dispose = () => {
+    stopLive?.();
+    stopLive = null;
+  };
+  if (!batchNumber) {
+    void pickBatch(root, go);
+    return { el: root, dispose };
+  }
+  const load = async (): Promise<void> => {
+    dispose();
+    try {
+      const d = await gql<Screen, PhaseScreenQueryVariables>(SCREEN, { b: batchNumber });
+      if (!d.batch) throw new Error(`no batch ${batchNumber}`);
+      const r = await gql<RecipeStepsQuery, RecipeStepsQueryVariables>(RECIPE,
+        { code: d.batch.recipeCode ?? "", version: d.batch.recipeVersion ?? null });
+      if (!r.recipe) throw new Error(`batch ${batchNumber} has no master recipe`);
+      render(d, r.recipe.phases);
+    } catch (e) {
+      root.replaceChildren(h("p", { class: "error-box", role: "alert" }, `Batch not available: ${errorText(e)}`));
+    }
+  };
+
+  function render(d: Screen, steps: Step[]): void {
+    const batch = d.batch!;
+    const runs = new Map(d.batchPhases.map((p) => [p.phaseCode, p]));
+    const done = (code: string) => runs.get(code)?.status === "COMPLETED";
+    const running = steps.find((s) => runs.get(s.code)?.status === "RUNNING");
+    const next = running ?? steps.find((s) => !runs.has(s.code) && s.after.every(done));
+    const list = h("ol", { class: "phase-steps", "aria-label": "Phases" }, ...steps.map((s) => {
+      const run = runs.get(s.code);
+      const state = run ? run.status.toLowerCase() : s === next ? "next" : "waiting";
+      return h("li", { class: `phase-step ${state}`, "data-phase": s.code, "data-state": state },
+        h("strong", null, s.code), ` ${s.name}`, run?.exception ? h("span", { class: "badge" }, " exception") : "");
+    }));
+    const head = h("div", { class: "list-head" },
+      h("h2", null, `${batch.batchNumber} · ${batch.product}`), h("span", { class: "spacer" }),
+      h("button", { type: "button", class: "big", onClick: () => go("#/tablet/batch") }, "Other batch"));
+    const card = !OPEN.has(batch.status) ? h("p", { class: "tablet-result ok" }, `This batch is ${batch.status}: nothing to execute.`)
+      : !next ? h("p", { class: "muted" }, "No phase can start now: the phases before are still open.")
+        : running ? runningCard(d, next, runs.get(next.code)!) : startCard(d, next);
+    root.replaceChildren(head, h("p", { class: "muted" }, `Status ${batch.status} · recipe ${batch.recipeCode} v${batch.recipeVersion}`),
+      list, card);
+  }
+
+  function startCard(d: Screen, step: Step): HTMLElement {
+    const err = errorBox();
+    const weighed = new Map(d.batchWeighings.filter((w) => w.phaseCode === step.code).map((w) => [w.materialCode, w]));
+    const materials = step.materials.map((m) => {
+      const w = weighed.get(m.code);
+      const weigh = h("button", { type: "button", class: "big", "data-weigh": m.code }, "Weigh");
+      weigh.addEventListener("click", () => openWeighing(index, { batchNumber: d.batch!.batchNumber, phaseCode: step.code,
+        ...m }, () => void load()));
+      return h("li", { class: `material ${w ? "weighed" : ""}`, "data-material": m.code },
+        h("div", null, h("strong", null, m.name),
+          h("div", { class: "muted" }, `${fmtNumber(m.quantity)} ${m.unit} ± ${m.tolerancePct} %`)),
+        w ? h("div", { class: "ok" }, `✓ ${fmtNumber(w.net)} ${w.unit} · ${w.weighedBy} / ${w.verifiedBy} · ${w.labelCode}`) : weigh);
+    });
+    const usable = [...index.equipment.values()].filter((e) => e.kind === step.equipmentClass);
+    const equipment = choice("Equipment", usable.map((e) => ({ value: e.code, text: `${e.code} · ${e.name} · ${e.status}` })),
+      usable.length === 1 ? usable[0].code : null);
+    const checks = d.preOperationCheck.map((item) =>
+      ({ item, box: choice(item, [{ value: "yes", text: "Confirmed" }]) }));
+    const start = h("button", { type: "button", class: "primary big", "data-testid": "start-phase" }, `Sign and start ${step.code}`);
+    start.addEventListener("click", () => {
+      err.clear();
+      if (materials.length && weighed.size < step.materials.length) return err.show("Weigh every material first.");
+      if (!equipment.value()) return err.show("Choose the equipment.");
+      const open = checks.findIndex((c) => !c.box.value());
+      if (open >= 0) return err.show(`Confirm: ${checks[open].item}`);
+      void busy(start, "Signing…", async () => {
+        await sendSigned<StartPhaseMutation, StartPhaseMutationVariables>({ operation: "startPhase", document: START,
+          input: { batchNumber: d.batch!.batchNumber, phaseCode: step.code, equipmentCode: equipment.value()!,
+            confirmed: checks.map((c) => c.item) } });
+        await load();
+      }, (e) => err.show(refusal(e)));
+    });
+    return h("div", { class: "phase-card", "data-phase": step.code, "data-state": "ready" },
+      h("h3", null, `${step.code} · ${step.name}`), h("p", { class: "instructions" }, step.instructions),
+      materials.length ? h("div", null, h("h4", null, "Materials"), h("ul", { class: "materials" }, ...materials)) : "",
+      h("h4", null, `Equipment (${step.equipmentClass.replace(/_/g, " ")})`),
+      usable.length ? equipment.el : h("p", { class: "error" }, "The plant has no equipment of this class."),
+      h("h4", null, "Pre-operation check"),
+      h("ul", { class: "check-items" }, ...checks.map((c) => h("li", { class: "check-item" }, h("div", { class: "item-text" }, c.item), c.box.el))),
+      signatureLine("PERFORMED"), err.el, start);
+  }
+
+  function runningCard(d: Screen, step: Step, run: Run): HTMLElement {
+    const err = errorBox();
+    const tagged = step.parameters.filter((p) => p.tag);
+    const setters = new Map<string, (v: number | null, quality: string | null) => void>();
+    const tileFor = (p: Step["parameters"][number]) => {
+      const sn = index.sensors.get(p.tag!);
+      const value = h("div", { class: "cpp-value", "data-tag": p.tag! }, "—");
+      const tile = h("div", { class: "cpp", "data-parameter": p.name },
+        h("div", { class: "cpp-name" }, p.name), value,
+        h("div", { class: "muted" }, `${p.low ?? "—"} … ${p.high ?? "—"} ${p.unit} · ${p.tag}`));
+      const set = (v: number | null, quality: string | null) => {
+        value.textContent = v === null ? "—" : `${fmtNumber(v, p.unit)} ${p.unit}${quality && quality !== "GOOD" ? ` ${quality}` : ""}`;
+        const out = v !== null && ((p.low !== null && v < p.low) || (p.high !== null && v > p.high));
+        tile.classList.toggle("out", out);
+        tile.dataset.within = String(v !== null && !out);
+      };
+      set(sn?.value ?? null, sn?.quality ?? null);
+      setters.set(p.tag!, set);
+      return tile;
+    };
+    const grid = h("div", { class: "cpp-grid", "data-testid": "cpp-grid" }, ...tagged.map(tileFor));
+    if (tagged.length) {
+      stopLive = live.subscribe<PhaseTagsSubscription, PhaseTagsSubscriptionVariables>(TAGS,
+        { tags: tagged.map((p) => p.tag!) }, (u) => setters.get(u.sensorUpdates.tag)?.(u.sensorUpdates.value,
+          u.sensorUpdates.quality), (msg) => err.show(`Live values refused: ${msg}`));
+    }
+    const entry = (name: string, unit: string, low: number | null, high: number | null, kind: string) => {
+      const input = h("input", { type: "text", inputmode: "decimal", autocomplete: "off", name: `${kind}:${name}`,
+        "aria-label": `${name} (${unit})` });
+      return { name, input, el: field(`${name} (${unit})`, input, `Limits ${low ?? "—"} … ${high ?? "—"}`) };
+    };
+    const manual = step.parameters.filter((p) => !p.tag).map((p) => entry(p.name, p.unit, p.low, p.high, "manual"));
+    const controls = step.controls.map((c) => entry(c.name, c.unit, c.low, c.high, "control"));
+    const output = h("input", { type: "text", inputmode: "decimal", autocomplete: "off", name: "output" });
+    const losses = h("input", { type: "text", inputmode: "decimal", autocomplete: "off", name: "losses", value: "0" });
+    const verify = step.signatures.includes("VERIFIED");
+    const finish = h("button", { type: "button", class: "primary big", "data-testid": "complete-phase" },
+      verify ? `Sign ${step.code}, then have it verified` : `Sign and complete ${step.code}`);
+    const num = (s: string) => Number(s.trim().replace(",", "."));
+    finish.addEventListener("click", () => {
+      err.clear();
+      const missing = [...manual, ...controls].find((e) => !e.input.value.trim() || !Number.isFinite(num(e.input.value)));
+      if (missing) return err.show(`Enter ${missing.name} as a number.`);
+      if (step.output !== null && (!output.value.trim() || !Number.isFinite(num(output.value)))) {
+        return err.show(`Enter the output in ${step.outputUnit}.`);
+      }
+      const input: CompletePhaseInput = {
+        batchNumber: d.batch!.batchNumber, phaseCode: step.code,
+        manual: manual.map((e) => ({ name: e.name, value: num(e.input.value) })),
+        controls: controls.map((e) => ({ name: e.name, value: num(e.input.value) })),
+        losses: Number.isFinite(num(losses.value)) ? num(losses.value) : 0,
+        ...(step.output !== null ? { output: num(output.value) } : {}),
+      };
+      const send = async (verification?: (sent: CompletePhaseInput) => ReturnType<typeof signOperation>) => {
+        const r = await sendSigned<CompletePhaseMutation, CompletePhaseMutationVariables>({
+          operation: "completePhase", document: COMPLETE, input, verification });
+        dispose();
+        root.replaceChildren(completed(r.completePhase, step));
+      };
+      if (verify) {
+        askVerifier((v) => send((sent) => signOperation(v, "completePhase", sent, "VERIFIED")), `phase ${step.code}`);
+      } else {
+        void busy(finish, "Signing…", () => send(), (e) => err.show(refusal(e)));
+      }
+    });
+    return h("div", { class: "phase-card", "data-phase": step.code, "data-state": "running" },
+      h("h3", null, `${step.code} · ${step.name}`),
+      h("p", { class: "muted" }, `Running on ${run.equipmentCode} since ${fmtTime(run.startedAt)} · started by ${run.startedBy}`),
+      h("p", { class: "instructions" }, step.instructions),
+      tagged.length ? h("div", null, h("h4", null, "Critical parameters, live"), grid) : "",
+      manual.length ? h("div", null, h("h4", null, "Parameters entered by hand"), ...manual.map((e) => e.el)) : "",
+      controls.length ? h("div", null, h("h4", null, "In-process controls"), ...controls.map((e) => e.el)) : "",
+      step.output !== null ? h("div", null, h("h4", null, "Output"), field(`Output (${step.outputUnit})`, output,
+        `Theoretical ${fmtNumber(step.output)} ${step.outputUnit}`), field(`Losses (${step.outputUnit})`, losses)) : "",
+      signatureLine("PERFORMED"), err.el, finish);
+  }
+
+  function completed(p: CompletePhaseMutation["completePhase"], step: Step): HTMLElement {
+    return h("div", { class: `tablet-result ${p.exception ? "bad" : "ok"}`, role: "status", "data-testid": "phase-result" },
+      h("h2", null, p.exception ? `✗ ${step.code} completed with an exception: a deviation was raised`
+        : `✓ ${step.code} completed within limits`),
+      h("dl", null,
+        h("dt", null, "Yield"), h("dd", null, p.yieldPct === null ? "—" : `${fmtNumber(p.yieldPct)} %`),
+        h("dt", null, "Material balance"), h("dd", null, p.balancePct === null ? "—" : `${fmtNumber(p.balancePct)} %`)),
+      h("div", { class: "actions" }, h("button", { class: "big primary", onClick: () => void load() }, "Next phase")));
+  }
+
+  void load();
+  return { el: root, dispose };
+}
+
+async function pickBatch(root: HTMLElement, go: Go): Promise<void> {
+  try {
+    const d = await gql<PhaseBatchesQuery>(BATCHES);
+    const open = d.batches.edges.map((e) => e.node).filter((b) => OPEN.has(b.status) && b.recipeCode);
+    root.replaceChildren(h("h2", null, "Batches to execute"), open.length
+      ? h("ul", { class: "task-list" }, ...open.map((b) => h("li", { class: "task", "data-batch": b.batchNumber },
+        h("div", null, h("div", { class: "task-title" }, b.batchNumber), h("div", { class: "muted" }, `${b.product} · ${b.status}`)),
+        h("button", { class: "big primary", onClick: () => go(`#/tablet/batch?b=${encodeURIComponent(b.batchNumber)}`) }, "Open"))))
+      : h("p", { class: "muted" }, "No batch is planned or in progress."));
+  } catch (e) {
+    root.replaceChildren(h("p", { class: "error-box", role: "alert" }, `Batches not available: ${errorText(e)}`));
+  }
+}
