@@ -15,7 +15,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from records.base import Base, BigId
-from records.plasma import PlasmaUnit
+from records.plasma import PlasmaUnit, Pool
 
 
 class PickingStatus(StrEnum):
@@ -46,6 +46,7 @@ class PickingList(Base):
     closed_by: Mapped[str | None] = mapped_column(String(64))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     lines: Mapped[list[PickingLine]] = relationship(back_populates="list", order_by="PickingLine.position")
+    pool: Mapped[Pool | None] = relationship()
 
 
 class PickingLine(Base):

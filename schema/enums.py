@@ -23,6 +23,7 @@ from resolvers.logbook import LogKind
 from resolvers.lookback import Deferral, NoticeKind
 from resolvers.materials import MaterialKind, MaterialStatus
 from resolvers.packaging import PackagingLevel
+from resolvers.picking import PickingStatus
 from resolvers.plasma import BatchStatus, DonorStatus, UnitStatus
 from resolvers.pooling import PoolStatus
 from resolvers.receipt import ShipmentStatus
@@ -50,6 +51,8 @@ strawberry.enum(ShipmentStatus, description="A station's declared consignment: D
 strawberry.enum(RowOutcome, description="A declared row: ACCEPTED, DUPLICATE (already declared, same data) "
                                         "or REJECTED")
 strawberry.enum(PoolStatus, description="A plasma pool: OPEN while units are added, CLOSED once charged")
+strawberry.enum(PickingStatus, description="A picking list: OPEN while picked, PICKED when every unit is, CLOSED "
+                                           "once charged into a pool, or CANCELLED")
 strawberry.enum(BatchStatus, description="A production batch's status")
 strawberry.enum(RetestItem, description="The pharmacopoeia's plasma tests (PL-13)")
 strawberry.enum(RetestOutcome, description="A retest's result")
@@ -80,6 +83,6 @@ strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the d
 __all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CareKind", "CheckResult",
            "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "LogKind", "LotStatus",
            "MaterialKind", "MaterialStatus", "MovementKind", "NoticeKind", "PackagingLevel", "PhaseStatus",
-           "PoolStatus", "Priority", "Quality", "RecipeStatus", "ResultSource", "RetestItem", "RetestOutcome",
-           "ReviewKind", "RiskClass", "RoomGrade", "RowOutcome", "SampleKind", "SampleStatus", "ShipmentStatus",
-           "TaskKind", "TraceKind", "UnitStatus", "ValueSource"]
+           "PickingStatus", "PoolStatus", "Priority", "Quality", "RecipeStatus", "ResultSource", "RetestItem",
+           "RetestOutcome", "ReviewKind", "RiskClass", "RoomGrade", "RowOutcome", "SampleKind", "SampleStatus",
+           "ShipmentStatus", "TaskKind", "TraceKind", "UnitStatus", "ValueSource"]

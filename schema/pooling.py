@@ -20,6 +20,9 @@ class ChargePoolInput:
     pool_code: str
     product: str
     donation_numbers: list[str]
+    picking_list_code: str | None = strawberry.field(default=None, description="The picking list the units were "
+                                                     "picked from (PR-34): they must be exactly its picked units, and "
+                                                     "the list closes")
 
 
 @strawberry.type
@@ -38,5 +41,5 @@ class PoolingMutation:
     async def charge_pool(self, info: Info[Context, None], input: ChargePoolInput, signature: SignatureInput,
                           verification: SignatureInput) -> PoolResult:
         pool = await res.charge(info.context, signed(info, signature, verification), input.pool_code, input.product,
-                                input.donation_numbers)
+                                input.donation_numbers, input.picking_list_code)
         return of(PoolResult, pool, status=PoolStatus(pool.status), units=len(input.donation_numbers))

@@ -28,6 +28,7 @@ from schema.materials import MaterialMutation, MaterialQuery
 from schema.packaging import PackagingMutation, PackagingQuery
 from schema.packaging_record import PackagingRecordMutation, PackagingRecordQuery
 from schema.phases import ExecutionMutation, ExecutionQuery
+from schema.picking import PickingMutation, PickingQuery
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
 from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
@@ -52,7 +53,7 @@ class Query(
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
     VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
     ExecutionQuery, EquipmentLogQuery, MaterialQuery, ReviewQuery, ExchangeQuery,
-    IntermediateQuery, PackagingRecordQuery, AttachmentQuery,
+    IntermediateQuery, PackagingRecordQuery, AttachmentQuery, PickingQuery,
 ):
     pass
 
@@ -66,7 +67,7 @@ class Mutation(
     AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation, LayoutMutation,
     RecipeMutation, BatchMutation, ExecutionMutation, EquipmentCareMutation, EquipmentLogMutation,
     MaterialMutation, ReviewMutation, IntermediateMutation, PackagingRecordMutation,
-    AttachmentMutation,
+    AttachmentMutation, PickingMutation,
 ):
     pass
 

@@ -13,9 +13,7 @@ OPEN: dict[str, str] = {
     "GP-09": "risk-based validation and maintainability: the validation package (issue 14)",
     "GP-10": "record-keeping per data type (retention, archive): issue 14",
     "GP-11": "exportBatchRecord carries production and release review; the QC testing part is issue 13",
-    "PR-02": "documentary (URS interface clause); the bridge reads OPC UA and MQTT, a serial-type source is not built",
     "PR-08": "documentary: installation qualification of clean-area hardware",
     "PR-27": "lot-release samples with sampling time and step: the QC laboratory's samples (issue 13)",
     "PR-28": "documentary: mapping of the release summary to the Measures for Lot Release",
-    "PR-34": "electronic picking lists matched by scan are not built (pooling checks released units)",
 }

@@ -33,6 +33,7 @@ from records.genealogy import FinalLot, Intermediate, IntermediateMovement
 from records.identity import User, UserCertificate
 from records.materials import MaterialLot, Weighing
 from records.packaging_record import PackagingIssue, PackagingRecord
+from records.picking import PickingLine, PickingList
 from records.plant import Area, Equipment, LogKind, Plant, Room, Sensor, log_line
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, RetestItem, RetestResult, batch_pool
 from records.quality import Deviation
@@ -485,6 +486,26 @@ async def alarms_add(w: World, first: int, k: int) -> None:
             "roomCode": "CSA", "temperature": -30.5, "doorClosed": True, "note": f"check {i}"}, "id")
 
 
+async def picking_setup(w: World) -> None:
+    await donor(w.db, "DK")
+    async with w.db.write(SYSTEM) as s:
+        s.add(PickingList(code="PK-Q", product=ALBUMIN, requested=0, status="OPEN", created_by="log.sig",
+                          created_at=NOW))
+
+
+async def picking_add(w: World, first: int, k: int) -> None:
+    """k units of donor DK on list PK-Q (the first picked), and k more lists."""
+    await units(w.db, "DK", "CSK", first, k)
+    async with w.db.write(SYSTEM) as s:
+        lst = (await s.execute(select(PickingList.id).where(PickingList.code == "PK-Q"))).scalar_one()
+        for i in range(first, first + k):
+            unit = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == f"DK-U{i}"))).scalar_one()
+            s.add(PickingLine(list_id=lst, unit_id=unit.id, position=i, location=unit.storage_location,
+                              picked_at=NOW if i == 0 else None, picked_by="log.sig" if i == 0 else None))
+            s.add(PickingList(code=f"PK-Q{i}", product=ALBUMIN, requested=1, status="CANCELLED", created_by="log.sig",
+                              created_at=NOW - timedelta(minutes=i)))
+
+
 @dataclass(frozen=True)
 class WorldSpec:
     add: Callable[[World, int, int], Awaitable[None]]
@@ -509,6 +530,7 @@ WORLDS = {
     "review": WorldSpec(review_add),
     "intermediates": WorldSpec(intermediates_add),
     "packaging": WorldSpec(packaging_add),
+    "picking": WorldSpec(picking_add, picking_setup),
 }
 
 
@@ -591,6 +613,12 @@ PROBES = {
                          ("batchPhases", "batchPhases.parameters", "batchPhases.controls")),
     "runningPhases": Probe("running", "qa.one", "{ runningPhases { batchNumber phaseCode phaseName equipmentCode "
                                                "roomCode } }", ("runningPhases",)),
+    "pickingList": Probe("picking", "qa.one", '{ pickingList(code: "PK-Q") { code poolCode picked lines { '
+                                              'donationNumber donorCardNumber stationCode location picked } } }',
+                         ("pickingList.lines",)),
+    "pickingLists": Probe("picking", "qa.one", "{ pickingLists { code poolCode picked lines { donationNumber "
+                                               "donorCardNumber stationCode unitStatus } } }",
+                          ("pickingLists", "pickingLists.lines")),
     "materialLots": Probe("materials", "qa.one", "{ materialLots { code lotNumber status label { lines { value } } } }",
                           ("materialLots",)),
     "batchWeighings": Probe("materials", "qa.one", '{ batchWeighings(batchNumber: "BQ-W") { materialLotCode net '

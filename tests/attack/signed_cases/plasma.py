@@ -152,6 +152,30 @@ async def _pool(w: World) -> dict[str, Any]:
     return {"poolCode": "PL-SC-1", "product": "Human Albumin 20%", "donationNumbers": ["SC-OLD1", "SC-OLD2"]}
 
 
+async def _picking(w: World) -> dict[str, Any]:
+    """Two released units in a monitored cold store, for a picking list."""
+    await cold_store(w)
+    await _eligible(w, "SC-OLD1", "SC-OLD2")
+    await w.call("qa.sig", "releasePlasma", {"donationNumbers": ["SC-OLD1", "SC-OLD2"]}, "RELEASED")
+    return {"product": "Human Albumin 20%", "units": 2}
+
+
+async def _picking_list(w: World) -> str:
+    from records.picking import PickingList
+
+    await w.call("log.sig", "createPickingList", await _picking(w))
+    async with w.db.read() as s:
+        return str((await s.execute(select(PickingList.code))).scalar_one())
+
+
+async def _pick(w: World) -> dict[str, Any]:
+    return {"listCode": await _picking_list(w), "donationNumber": "SC-OLD1", "scanned": True}
+
+
+async def _cancel_picking(w: World) -> dict[str, Any]:
+    return {"code": await _picking_list(w), "reason": "pool postponed"}
+
+
 CARTON, LOOSE = "86123450000000000001", "86123450000000000002"
 
 
@@ -184,5 +208,8 @@ CASES: dict[str, Case] = {
     "deferDonor": Case("qa.sig", _deferral, "APPROVED"),
     "reportDonorStatus": Case("st.sig", _status_report, client=_station),
     "chargePool": Case("log.sig", _pool, second=("sup.rsa", "VERIFIED")),
+    "createPickingList": Case("log.sig", _picking),
+    "pickPlasmaUnit": Case("log.sig", _pick),
+    "cancelPickingList": Case("log.sig", _cancel_picking),
     "aggregatePackaging": Case("op.one", _aggregate),
 }
