@@ -1,6 +1,7 @@
 """The demo's live plant in one process: the simulator serves every demo tag over OPC UA on 127.0.0.1,
-the device bridge subscribes to it and hands readings to the core in-process (the same path a
-separate bridge takes over HTTP, store-and-forward buffer included).
+except the receipt scale's weight, which an MT-SICS scale answers on a serial port (a pseudo-terminal,
+demo/scale.py). The device bridge reads both and hands readings to the core in-process (the same path
+a separate bridge takes over HTTP, store-and-forward buffer included).
 
 The product app takes all of it from outside (`demo_app`): the plant as a lifespan extension, the
 endpoints as one Mount at /demo. Demo-only endpoints (`plasmatwin serve` answers 404): /demo/key
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -34,9 +36,10 @@ from api.ingest import STATUS, error_response
 from api.settings import Settings
 from demo.plant import DEMO_PLANT, all_sensors
 from demo.production import drive
+from demo.scale import ScaleSimulator
 from demo.signals import FAULTS, Signal
 from demo.simulator import Simulator
-from device_bridge.config import OpcuaConfig
+from device_bridge.config import OpcuaConfig, SerialConfig
 from device_bridge.runner import Bridge
 from policies.errors import AppError, ErrorCode
 from records.audit import PendingEvent
@@ -71,13 +74,22 @@ def signals() -> list[Signal]:
     return out
 
 
+def scale_tag() -> str | None:
+    """The weight of the first balance: the demo reads it over a serial port instead of OPC UA."""
+    return next((s.tag for _, eq, s in all_sensors(DEMO_PLANT) if eq and eq.kind == "balance" and s.kind == "weight"),
+                None)
+
+
 @dataclass
 class DemoLive:
     simulator: Simulator
     bridge: Bridge
+    scale: ScaleSimulator | None = None
 
     async def stop(self) -> None:
         await self.bridge.stop()
+        if self.scale is not None:
+            await self.scale.stop()
         await self.simulator.stop()
 
 
@@ -87,11 +99,19 @@ async def start(svc: Services, data_dir: Path, port: int) -> DemoLive:
     await sim.start()
 
     bridge = Bridge("demo", bridge_sink(svc, "demo"), data_dir / "bridge-buffer.db", stale_after=30.0)
+    weighed = scale_tag() if hasattr(os, "openpty") else None
+    scale = None
+    if weighed is not None:
+        tag, nominal = weighed, next(s.nominal for s in sim.signals if s.tag == weighed)
+        # the scale shows what the simulator computes for its tag
+        scale = ScaleSimulator(data_dir / "scale", weight=lambda: sim.last.get(tag, nominal))
+        await scale.start()
+        bridge.add_serial(SerialConfig(str(scale.link), tag, name="receipt scale"))
     bridge.add_opcua(OpcuaConfig(endpoint=sim.opcua_endpoint or "", tags={sim.node_id(s.tag): s.tag
-                                                                          for s in sim.signals},
+                                                                          for s in sim.signals if s.tag != weighed},
                                  publishing_interval_ms=250, name="simulator"))
     await bridge.start()
-    return DemoLive(sim, bridge)
+    return DemoLive(sim, bridge, scale)
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

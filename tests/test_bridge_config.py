@@ -41,9 +41,12 @@ def test_example_config_parses_and_builds_a_bridge() -> None:
     assert o.endpoint.startswith("opc.tcp://127.0.0.1:") and o.tags["ns=2;s=CS-01-TT-01"] == "CS-01-TT-01"
     (m,) = cfg.mqtt
     assert m.topic == "SITE-01/#" and m.tags["SITE-01/fractionation/CR-01/_/DP"] == "CR-01-DP-01"
+    (sc,) = cfg.serial
+    assert sc.port == "var/scale" and sc.tag == "RCV-WT-301" and sc.unit == "kg" and sc.command == "SI"
     bridge = Bridge.from_config(cfg, sink=MemorySink())
-    assert [c.kind for c in bridge.connectors] == ["opcua", "mqtt"]
-    assert all("127.0.0.1" in (c.status().get("endpoint") or c.status().get("url")) for c in bridge.connectors)
+    assert [c.kind for c in bridge.connectors] == ["opcua", "mqtt", "serial"]
+    assert all("127.0.0.1" in (c.status().get("endpoint") or c.status().get("url"))
+               for c in bridge.connectors if c.kind != "serial")
 
 
 def test_minimal_config_defaults(tmp_path: Path) -> None:

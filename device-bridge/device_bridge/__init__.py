@@ -1,1 +1,1 @@
-"""Device bridge: OPC UA and MQTT connectors feeding the twin's ingest interface."""
+"""Device bridge: OPC UA, MQTT and serial (MT-SICS scale) connectors feeding the twin's ingest interface."""

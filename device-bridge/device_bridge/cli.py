@@ -14,7 +14,7 @@ from device_bridge.runner import run_from_config
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="plasmatwin bridge",
-                                     description="Device bridge: OPC UA / MQTT readings to the PlasmaTwin core.")
+                                     description="Device bridge: OPC UA, MQTT and serial readings to the core.")
     parser.add_argument("--config", required=True, metavar="FILE", help="bridge TOML file")
     parser.add_argument("--check", action="store_true", help="validate the file (and the token variable), then exit")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
                 config.core.token()
             print(json.dumps({"ok": True, "name": config.name, "buffer": str(config.buffer),
                               "opcua": [o.endpoint for o in config.opcua],
-                              "mqtt": [f"{m.url} {m.topic}" for m in config.mqtt]}))
+                              "mqtt": [f"{m.url} {m.topic}" for m in config.mqtt],
+                              "serial": [f"{s.port} {s.tag}" for s in config.serial]}))
             return 0
         asyncio.run(run_from_config(args.config))
     except ConfigError as e:

@@ -27,6 +27,17 @@ topic = "SITE-01/#"
 client_id = "bridge-area-fractionation"
 [mqtt.tags]
 "SITE-01/fractionation/CR-01/_/TT-01" = "CR-01-TT-01"
+
+[[serial]]                         # a weighing scale speaking MT-SICS (RS-232/485)
+port = "/dev/ttyUSB0"              # or a pyserial URL: socket://host:4001, rfc2217://host:4001
+tag = "RCV-BAL-01-WT-01"
+unit = "kg"                        # the reading's unit; g, mg, t, lb, oz are converted to it
+interval = 1.0                     # seconds between polls
+command = "SI"                     # SI: the weight now (dynamic -> UNCERTAIN); S: stable weights only
+baudrate = 9600
+framing = "8N1"                    # data bits, parity, stop bits: 8N1 8E1 8O1 8N2 7E1 7O1 7N2
+xonxoff = false
+timeout = 2.0                      # seconds to wait for a reply
 ```
 
 Every mistake is reported with the file and the key path; unknown keys are errors (a typo must not
@@ -86,6 +97,21 @@ class MqttConfig:
 
 
 @dataclass(frozen=True)
+class SerialConfig:
+    port: str
+    tag: str
+    unit: str = "kg"
+    interval: float = 1.0
+    command: str = "SI"
+    baudrate: int = 9600
+    framing: str = "8N1"
+    xonxoff: bool = False
+    timeout: float = 2.0
+    stale_after: float | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class BridgeConfig:
     name: str
     buffer: Path
@@ -96,6 +122,7 @@ class BridgeConfig:
     core: CoreConfig = field(default_factory=CoreConfig)
     opcua: tuple[OpcuaConfig, ...] = ()
     mqtt: tuple[MqttConfig, ...] = ()
+    serial: tuple[SerialConfig, ...] = ()
     source: str = "<config>"
 
 
@@ -141,6 +168,14 @@ class _Table:
             raise ConfigError(f"{self.where}.{key} must be greater than {minimum:g}, got {value!r}")
         return value
 
+    def flag(self, key: str, default: bool) -> bool:
+        value = self._get(key, False)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.where}.{key} must be true or false, got {value!r}")
+        return value
+
     def done(self) -> None:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
@@ -178,15 +213,20 @@ def parse_config(data: dict[str, Any], *, base_dir: Path = Path(), source: str =
     core = _core(top._get("core", False))
     opcua = tuple(_opcua(t, f"[[opcua]] #{i + 1}") for i, t in enumerate(_array(top._get("opcua", False), "opcua")))
     mqtt = tuple(_mqtt(t, f"[[mqtt]] #{i + 1}") for i, t in enumerate(_array(top._get("mqtt", False), "mqtt")))
+    serial = tuple(_serial(t, f"[[serial]] #{i + 1}")
+                   for i, t in enumerate(_array(top._get("serial", False), "serial")))
     top.done()
-    if not opcua and not mqtt:
-        raise ConfigError("no connector: add at least one [[opcua]] or [[mqtt]] table")
+    if not opcua and not mqtt and not serial:
+        raise ConfigError("no connector: add at least one [[opcua]], [[mqtt]] or [[serial]] table")
+    ports = [s.port for s in serial]
+    if len(set(ports)) != len(ports):
+        raise ConfigError("[[serial]] port values must differ (one port, one scale)")
     ids = [m.client_id for m in mqtt]
     if len(set(ids)) != len(ids):
         raise ConfigError("[[mqtt]] client_id values must differ (the broker would drop one of two equal ids)")
     return BridgeConfig(name=name, buffer=buffer if buffer.is_absolute() else base_dir / buffer, batch_max=batch_max,
                         stale_after=cfg_stale, retry_initial=retry_initial, retry_max=retry_max, core=core,
-                        opcua=opcua, mqtt=mqtt, source=source)
+                        opcua=opcua, mqtt=mqtt, serial=serial, source=source)
 
 
 def _array(value: Any, key: str) -> list[Any]:
@@ -265,4 +305,23 @@ def _mqtt(value: Any, where: str) -> MqttConfig:
                      keepalive=t.number("keepalive", 10, integer=True), stale_after=t.number("stale_after", None),
                      name=t.text("name"))
     t.done()
+    return cfg
+
+
+def _serial(value: Any, where: str) -> SerialConfig:
+    from device_bridge.mtsics import COMMANDS, MASS_UNITS
+    from device_bridge.serial_scale import FRAMINGS
+
+    t = _Table(value, where)
+    cfg = SerialConfig(
+        port=t.need_str("port"), tag=t.need_str("tag"), unit=t.text("unit", "kg") or "kg",
+        interval=t.number("interval", 1.0), command=t.text("command", "SI") or "SI",
+        baudrate=t.number("baudrate", 9600, integer=True), framing=t.text("framing", "8N1") or "8N1",
+        xonxoff=t.flag("xonxoff", False), timeout=t.number("timeout", 2.0),
+        stale_after=t.number("stale_after", None), name=t.text("name"))
+    t.done()
+    for key, value, allowed in (("unit", cfg.unit, MASS_UNITS), ("command", cfg.command, COMMANDS),
+                                ("framing", cfg.framing, FRAMINGS)):
+        if value not in allowed:
+            raise ConfigError(f"{where}.{key} must be one of {', '.join(allowed)}, got {value!r}")
     return cfg

@@ -1,4 +1,4 @@
-"""What OPC UA and MQTT connectors share: the reconnect loop, counters, status and stale watch."""
+"""What the OPC UA, MQTT and serial connectors share: the reconnect loop, counters, status and stale watch."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ class Connector(ABC):
 
     @abstractmethod
     async def _session(self) -> None:
-        """One connected session of the concrete connector (OPC UA, MQTT)."""
+        """One connected session of the concrete connector (OPC UA, MQTT, serial)."""
 
     def status(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, **self.link.as_dict(), "received": self.received,

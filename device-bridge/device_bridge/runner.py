@@ -21,11 +21,12 @@ from typing import Any
 
 from device_bridge.backoff import Backoff
 from device_bridge.buffer import Buffer, Forwarder
-from device_bridge.config import BridgeConfig, ConfigError, MqttConfig, OpcuaConfig, load_config
+from device_bridge.config import BridgeConfig, ConfigError, MqttConfig, OpcuaConfig, SerialConfig, load_config
 from device_bridge.connector import Connector
 from device_bridge.model import Reading, format_time, utc_now, validate_reading
 from device_bridge.mqtt import MqttConnector
 from device_bridge.opcua import OpcuaConnector
+from device_bridge.serial_scale import SerialScaleConnector
 from device_bridge.sink import HttpSink, Sink
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class Bridge:
             bridge.add_opcua(o)
         for m in config.mqtt:
             bridge.add_mqtt(m)
+        for s in config.serial:
+            bridge.add_serial(s)
         return bridge
 
     def _backoff(self) -> Backoff:
@@ -84,6 +87,15 @@ class Bridge:
     def add_mqtt(self, cfg: MqttConfig) -> MqttConnector:
         c = MqttConnector(cfg.url, cfg.topic, cfg.client_id, self._accept, tags=cfg.tags, keepalive=cfg.keepalive,
                           stale_after=cfg.stale_after or self.stale_after, backoff=self._backoff(), name=cfg.name)
+        self.add(c)
+        return c
+
+    def add_serial(self, cfg: SerialConfig) -> SerialScaleConnector:
+        c = SerialScaleConnector(cfg.port, cfg.tag, self._accept, unit=cfg.unit, interval=cfg.interval,
+                                 baudrate=cfg.baudrate, framing=cfg.framing, xonxoff=cfg.xonxoff,
+                                 command=cfg.command, timeout=cfg.timeout,
+                                 stale_after=cfg.stale_after or self.stale_after, backoff=self._backoff(),
+                                 name=cfg.name)
         self.add(c)
         return c
 
