@@ -46,6 +46,14 @@ export type CameraDeviceType =
   | 'PTZ'
   | 'WIDE_ANGLE';
 
+export type ChargePoolInput = {
+  donationNumbers: Array<string>;
+  /** The picking list the units were picked from (PR-34): they must be exactly its picked units, and the list closes */
+  pickingListCode?: string | null | undefined;
+  poolCode: string;
+  product: string;
+};
+
 export type CheckItemInput = {
   item: string;
   note?: string | null | undefined;
@@ -88,6 +96,12 @@ export type ConcludeBatchReviewInput = {
   opinion: string;
 };
 
+export type CreatePickingListInput = {
+  product: string;
+  /** How many units to pick */
+  units: number;
+};
+
 /** PREPARED (organisation-signed, waiting for the QP) or RELEASED */
 export type DocumentStatus =
   | 'PREPARED'
@@ -113,6 +127,28 @@ export type EquipmentStatus =
 export type PhaseStatus =
   | 'COMPLETED'
   | 'RUNNING';
+
+export type PickPlasmaUnitInput = {
+  /** As scanned: the donation number, or the material code of the plant's label */
+  donationNumber: string;
+  listCode: string;
+  /** The automated picker that confirmed the unit (PR-35) */
+  picker?: string | null | undefined;
+  /** False when the code was typed (flagged) */
+  scanned?: boolean;
+};
+
+/** A picking list: OPEN while picked, PICKED when every unit is, CLOSED once charged into a pool, or CANCELLED */
+export type PickingStatus =
+  | 'CANCELLED'
+  | 'CLOSED'
+  | 'OPEN'
+  | 'PICKED';
+
+/** A plasma pool: OPEN while units are added, CLOSED once charged */
+export type PoolStatus =
+  | 'CLOSED'
+  | 'OPEN';
 
 /** An alarm's priority (ISA-18.2) */
 export type Priority =
@@ -227,6 +263,16 @@ export type TraceKind =
   | 'PLASMA_UNIT'
   | 'POOL'
   | 'STATION';
+
+/** A plasma unit's place in its life, from transit to pooling or disposal */
+export type UnitStatus =
+  | 'BLOCKED'
+  | 'DISPOSED'
+  | 'IN_TRANSIT'
+  | 'POOLED'
+  | 'QUARANTINED'
+  | 'RECEIVED'
+  | 'RELEASED';
 
 export type WeighMaterialInput = {
   /** By hand: the uploaded photo or printout of the display */
@@ -486,6 +532,50 @@ export type RoomTagsSubscriptionVariables = Exact<{
 
 
 export type RoomTagsSubscription = { sensorUpdates: { tag: string, value: number | null, quality: Quality, sourceTime: string } };
+
+export type PickingListFieldsFragment = { code: string, product: string, requested: number, status: PickingStatus, createdBy: string, createdAt: string, picked: number, poolCode: string | null, lines: Array<{ position: number, donationNumber: string, materialCode: string | null, bloodType: string, collectedOn: string, unitStatus: UnitStatus, location: string | null, coldStore: string | null, picked: boolean, pickedBy: string | null }> };
+
+export type PickingListsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PickingListsQuery = { pickingLists: Array<{ code: string, product: string, requested: number, status: PickingStatus, picked: number, createdAt: string }> };
+
+export type PickingProductsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PickingProductsQuery = { recipes: Array<{ product: string }> };
+
+export type PickingListQueryVariables = Exact<{
+  code: string;
+}>;
+
+
+export type PickingListQuery = { pickingList: { code: string, product: string, requested: number, status: PickingStatus, createdBy: string, createdAt: string, picked: number, poolCode: string | null, lines: Array<{ position: number, donationNumber: string, materialCode: string | null, bloodType: string, collectedOn: string, unitStatus: UnitStatus, location: string | null, coldStore: string | null, picked: boolean, pickedBy: string | null }> } | null };
+
+export type NewPickingListMutationVariables = Exact<{
+  input: CreatePickingListInput;
+  signature: SignatureInput;
+}>;
+
+
+export type NewPickingListMutation = { createPickingList: { code: string, product: string, requested: number, status: PickingStatus, createdBy: string, createdAt: string, picked: number, poolCode: string | null, lines: Array<{ position: number, donationNumber: string, materialCode: string | null, bloodType: string, collectedOn: string, unitStatus: UnitStatus, location: string | null, coldStore: string | null, picked: boolean, pickedBy: string | null }> } };
+
+export type PickUnitMutationVariables = Exact<{
+  input: PickPlasmaUnitInput;
+  signature: SignatureInput;
+}>;
+
+
+export type PickUnitMutation = { pickPlasmaUnit: { code: string, product: string, requested: number, status: PickingStatus, createdBy: string, createdAt: string, picked: number, poolCode: string | null, lines: Array<{ position: number, donationNumber: string, materialCode: string | null, bloodType: string, collectedOn: string, unitStatus: UnitStatus, location: string | null, coldStore: string | null, picked: boolean, pickedBy: string | null }> } };
+
+export type ChargePickedMutationVariables = Exact<{
+  input: ChargePoolInput;
+  signature: SignatureInput;
+  verification: SignatureInput;
+}>;
+
+
+export type ChargePickedMutation = { chargePool: { code: string, units: number, status: PoolStatus } };
 
 export type RecordSampleMutationVariables = Exact<{
   input: RecordSampleInput;

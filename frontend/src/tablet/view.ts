@@ -5,12 +5,14 @@ import { loadPlant, type PlantIndex } from "../control/plant";
 import { batchScreen } from "./batch";
 import { clearanceScreen } from "./clearance";
 import { coldRoomScreen } from "./coldRoom";
+import { pickingScreen } from "./picking";
 import { samplingScreen } from "./sampling";
 import { tasksScreen } from "./tasks";
 
 const TABS = [
   { id: "tasks", text: "Tasks" },
   { id: "batch", text: "Batch" },
+  { id: "picking", text: "Picking" },
   { id: "sample", text: "Sampling" },
   { id: "cold", text: "Cold room" },
   { id: "clearance", text: "Line clearance" },
@@ -32,6 +34,8 @@ export async function mountTablet(root: HTMLElement, sub: string, query: URLSear
     const t = tasksScreen(go);
     body.replaceChildren(t.el);
     dispose = t.dispose;
+  } else if (tab === "picking") {
+    body.replaceChildren(pickingScreen(query.get("list"), go));
   } else if (tab === "sample") {
     body.replaceChildren(samplingScreen());
   } else {
