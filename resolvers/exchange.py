@@ -215,10 +215,11 @@ async def _intermediates(s: AsyncSession, f: Filter, batch: Batch | None) -> lis
 
 
 async def _packaging(s: AsyncSession, f: Filter, batch: Batch | None) -> list[Row]:
-    """B.9, one row per packaging material issued to a packaging record, with the record's own fields."""
+    """B.9, one row per packaging material issued to a packaging record, with the record's own fields; a
+    record that issued none still has its row."""
     q = (select(PackagingRecord, MaterialLot, FinalLot, Batch, Recipe, Equipment)
-         .join(PackagingIssue, PackagingIssue.record_id == PackagingRecord.id)
-         .join(MaterialLot, MaterialLot.id == PackagingIssue.material_lot_id)
+         .outerjoin(PackagingIssue, PackagingIssue.record_id == PackagingRecord.id)
+         .outerjoin(MaterialLot, MaterialLot.id == PackagingIssue.material_lot_id)
          .join(FinalLot, FinalLot.id == PackagingRecord.final_lot_id).join(Batch, Batch.id == PackagingRecord.batch_id)
          .outerjoin(Recipe, Recipe.id == Batch.recipe_id).join(Equipment, Equipment.id == PackagingRecord.line_id)
          .where(*_window(PackagingRecord.started_at, f)).order_by(PackagingRecord.id, PackagingIssue.id))
@@ -226,12 +227,13 @@ async def _packaging(s: AsyncSession, f: Filter, batch: Batch | None) -> list[Ro
         q = q.where(PackagingRecord.batch_id == batch.id)
     out = []
     for rec, m, lot, b, r, line in (await s.execute(q.limit(MAX_ROWS + 1))).all():
-        used = next((x["used"] for x in rec.reconciliation or [] if x["code"] == m.code), None)
+        used = next((x["used"] for x in rec.reconciliation or [] if m and x["code"] == m.code), None)
         inspection = (f"visual inspection: {rec.inspected} inspected, {rec.rejected} rejected by {rec.inspected_by}"
                       if rec.inspected is not None else None)
         out.append({"CPMC": b.product, "CPGG": r.specification if r else None, "CPPH": b.batch_number,
                     "BZGG": rec.specification, "SCRQ": lot.filled_on, "YXRQ": lot.expiry_date,
-                    "BZCZDSJ": rec.started_at, "BZCLMC": m.name, "BZCLPH": m.lot_number, "SYSL": used,
+                    "BZCZDSJ": rec.started_at, "BZCLMC": m.name if m else None,
+                    "BZCLPH": m.lot_number if m else None, "SYSL": used,
                     "SBBH": line.code, "SBMC": line.name, "RGCZJL": inspection, "CZR": rec.started_by,
                     "FHR": rec.checked_by, "JCJL": "; ".join(f"{c['item']}: {c['result']}" for c in rec.checklist),
                     "JCR": rec.checked_by, "FXSHR": rec.closed_by, "SHR": rec.closed_by})
