@@ -35,7 +35,7 @@ from api.bridge import sink as bridge_sink
 from api.ingest import STATUS, error_response
 from api.settings import Settings
 from demo.plant import DEMO_PLANT, all_sensors
-from demo.production import drive
+from demo.production import Pace, drive
 from demo.scale import ScaleSimulator
 from demo.signals import FAULTS, Signal
 from demo.simulator import Simulator
@@ -70,7 +70,7 @@ def signals() -> list[Signal]:
         if s.kind == "door":
             low, high = 0.0, 1.0
         topic = f"{DEMO_PLANT.site_code}/{area}/{room.code}/{eq.code if eq else '_'}/{s.tag}"
-        out.append(Signal(s.tag, s.kind, s.nominal, low, high, topic=topic))
+        out.append(Signal(s.tag, s.kind, s.nominal, low, high, topic=topic, profile=s.profile))
     return out
 
 
@@ -189,8 +189,9 @@ def endpoints(svc: Services, data_dir: Path, live: Callable[[], DemoLive | None]
 class LivePlant:
     """The demo's part of one app: the simulated plant while the app runs, and the /demo routes."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, pace: Pace) -> None:
         self.data_dir = data_dir
+        self.pace = pace
         self.running: DemoLive | None = None
         self.app: Starlette | None = None  # the app it runs in: the demo's people act through it
 
@@ -199,7 +200,7 @@ class LivePlant:
         """Started in the app's lifespan; yields the bridge, whose status /metrics reports."""
         live = await start(svc, self.data_dir, free_port())
         self.running = live
-        making = (asyncio.create_task(drive(self.app, svc.db, self.data_dir, live.simulator.excursion),
+        making = (asyncio.create_task(drive(self.app, svc.db, self.data_dir, live.simulator, self.pace),
                                       name="demo-production") if self.app is not None else None)
         try:
             yield live.bridge
@@ -216,10 +217,11 @@ class LivePlant:
         return Mount("/demo", routes=[Route("/key", key), Route("/simulate", simulate, methods=["POST"])])
 
 
-def demo_app(settings: Settings, data_dir: Path, services: Services | None = None) -> Starlette:
+def demo_app(settings: Settings, data_dir: Path, services: Services | None = None,
+             pace: Pace | None = None) -> Starlette:
     """The app `plasmatwin demo` serves: the product's app with the live plant and the /demo routes."""
     svc = services or build_services(settings)
-    plant = LivePlant(data_dir)
+    plant = LivePlant(data_dir, pace or Pace.from_env())
     app = create_app(settings, svc, extra_routes=[plant.routes(svc)], extensions=[plant.run])
     plant.app = app
     return app

@@ -77,9 +77,10 @@ _ISA: dict[str, str] = {
 
 @dataclass(frozen=True)
 class SensorSpec(SensorLayout):
-    """A layout sensor and the value the simulator makes it hover around."""
+    """A layout sensor, the value the simulator makes it hover around and how (demo.signals.PROFILES)."""
 
     nominal: float = 0.0
+    profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class _Tpl(NamedTuple):
     nominal: float
     low: float | None = None
     high: float | None = None
+    profile: str | None = None
 
 
 class _Eq(NamedTuple):
@@ -135,6 +137,7 @@ class _Eq(NamedTuple):
     cleaning: bool = False
     sterilization: bool = False
     calibration: bool = True
+    precision: str | None = None
 
 
 def _rect(x0: float, y0: float, x1: float, y1: float) -> tuple[Point, ...]:
@@ -145,8 +148,9 @@ def _opt(v: float | None) -> float | None:
     return None if v is None else float(v)
 
 
-def _t(kind: str, name: str, nominal: float, low: float | None = None, high: float | None = None) -> _Tpl:
-    return _Tpl(kind, name, nominal, low, high)
+def _t(kind: str, name: str, nominal: float, low: float | None = None, high: float | None = None,
+       profile: str | None = None) -> _Tpl:
+    return _Tpl(kind, name, nominal, low, high, profile)
 
 
 # Annex 1 "in operation" limits per m3; grade D has no in-operation limit, so it gets no counters.
@@ -208,7 +212,7 @@ def _room(code: str, name: str, grade: str, polygon: tuple[Point, ...], equipmen
         EquipmentSpec(
             code=f"EQ-{code}-{n:02d}", name=e.name, kind=e.kind, x=float(e.x), y=float(e.y),
             sensors=tuple(_sensor(code, (n + 1) * 100 + i, t) for i, t in enumerate(e.sensors, start=1)),
-            cleaning=e.cleaning, sterilization=e.sterilization, calibration=e.calibration,
+            cleaning=e.cleaning, sterilization=e.sterilization, calibration=e.calibration, precision=e.precision,
         )
         for n, e in enumerate(equipment, start=1)
     )
@@ -222,7 +226,7 @@ def _sensor(prefix: str, loop: int, t: _Tpl) -> SensorSpec:
     low, high, nominal = _opt(t.low), _opt(t.high), float(t.nominal)
     delay, deadband, priority = alarm_rule(t.kind, nominal, low, high)
     return SensorSpec(tag, t.name, t.kind, SENSOR_UNITS[t.kind], low, high, delay, deadband, priority,
-                      nominal=nominal)
+                      nominal=nominal, profile=t.profile)
 
 
 def alarm_rule(kind: str, nominal: float, low: float | None,
@@ -365,7 +369,7 @@ _FRACTIONATION = AreaSpec("AR-FRA", "Thawing, pooling and fractionation", (
     ]),
     _room("FRC", "Cold-ethanol fractionation (Cohn)", "C",
           ((62, 2), (90, 2), (90, 22), (76, 22), (76, 12), (62, 12)), [
-              _cohn("Fraction I tank", 66, 6, -3, 7.2),
+              _cohn("Fraction I tank", 66, 6, -2, 7.2),  # ALB-20 holds Fraction I at -3 to -1 °C
               _cohn("Fraction II+III tank", 73, 6, -5, 6.9),
               _cohn("Fraction IV tank", 80, 6, -5, 5.9),
               _cohn("Fraction V tank", 86, 6, -5, 4.8),
@@ -374,6 +378,11 @@ _FRACTIONATION = AreaSpec("AR-FRA", "Thawing, pooling and fractionation", (
                   _t("temperature", "Filtrate temperature", -5, -7, -3),
               ), cleaning=True),
               _centrifuge("Fractionation centrifuge", 86, 17, 5500, -5, -7, -3),
+              # Where the ethanol for the Cohn steps is dispensed: a drum (about 215 kg on its pallet) or an
+              # IBC stands on it; the high limit is its capacity.
+              _Eq("Ethanol dispensing floor scale", "scale", 69, 10, (
+                  _t("weight", "Gross weight", 215, None, 1500, profile="load"),
+              ), precision="0.2 kg"),
           ]),
 ))
 

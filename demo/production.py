@@ -1,35 +1,82 @@
-"""The demo's production, made by its people through the API while the simulated plant runs: an
-albumin batch planned on a pool of QA-released plasma, its thawing phase started on the thawing tank
-with the plasma temperature live from the simulator, an excursion injected into that temperature
-(the live PROCESS alarm of the batch and phase), and the phase completed a few minutes on (the
-excursion in its record, a deviation raised at once). The batch then waits at its Fraction I phase.
+"""The demo's production, made by its people through the API while the simulated plant runs.
 
-Once per data directory: a batch already there is left as it is, a thawing phase left running by an
-earlier run is completed.
+Albumin batch ALB-DEMO-01, on a pool of QA-released plasma, thaws live on the thawing tank with an
+excursion injected into its plasma temperature (the live PROCESS alarm of the batch and phase; the
+phase completes as an exception and raises a deviation). Its Fraction I precipitation follows: the
+ethanol weighed on the dispensing floor scale, the phase live for a while, completed with its values
+and verified. Then two batches are driven quickly through every phase (each completed seconds after
+its start, a demo's compression of hours: its tagged values are what the simulator read meanwhile):
+IVIG-DEMO-01, left COMPLETED for QA's review by exception, and FVIII-DEMO-01, reviewed and concluded by
+QA and released by the Qualified Person. Last, ALB-DEMO-01's Fraction V precipitation starts and stays
+running, so the control room shows a batch live.
+
+Once per data directory: what is made is left as it is, a phase left running by an earlier run is
+completed (except Fraction V of ALB-DEMO-01, which runs on), and what is missing is made. The people,
+the pools and the batches are the demo's; ethanol lots are received and released at the start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from starlette.types import ASGIApp
 
+from demo import quality
 from demo.actors import ActorError, Actors
+from demo.floor import Floor, SimulatedPlant, phase_of
+from demo.recipes import RECIPES
 from records.db import Database
-from records.execution import PhaseRun
 from records.plasma import Batch, PlasmaUnit
+from records.recipe import Recipe
 from resolvers import storage
 
 log = logging.getLogger("plasmatwin.demo")
 
-BATCH, POOL, RECIPE, PRODUCT = "ALB-DEMO-01", "PL-DEMO-01", "ALB-20", "Human Albumin 20%"
+
+@dataclass(frozen=True)
+class Demo:
+    batch: str
+    pool: str
+    recipe: str
+    operator: str
+
+    @property
+    def product(self) -> str:
+        return str(next(r["product"] for r in RECIPES if r["code"] == self.recipe))
+
+    @property
+    def phases(self) -> list[str]:
+        return [p["code"] for r in RECIPES if r["code"] == self.recipe for p in r["phases"]]
+
+
+ALBUMIN = Demo("ALB-DEMO-01", "PL-DEMO-01", "ALB-20", "op.chen")
+IVIG = Demo("IVIG-DEMO-01", "PL-DEMO-02", "IVIG-10", "op.wang")
+FACTOR_VIII = Demo("FVIII-DEMO-01", "PL-DEMO-03", "FVIII-500", "op.wang")
 UNITS = 6
-THAW_TAG, THAW_TANK = "THP-TT-201", "EQ-THP-01"
-EXCURSION_AFTER_S, EXCURSION_S, THAW_S = 20.0, 120.0, 180.0
+THAW_TAG = "THP-TT-201"
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How long the demo lets things run (seconds). PLASMATWIN_DEMO_PACE=fast: about a minute in all."""
+
+    thaw: float = 180.0  # ALB-DEMO-01's thawing, live
+    excursion_after: float = 20.0
+    excursion: float = 120.0  # the plasma warms above 4 °C this long
+    fraction_i: float = 120.0  # its Fraction I precipitation, live
+    quick: float = 5.0  # each phase of the batches driven through quickly
+
+    @classmethod
+    def from_env(cls) -> Pace:
+        return FAST if os.environ.get("PLASMATWIN_DEMO_PACE", "").strip().lower() == "fast" else cls()
+
+
+FAST = Pace(thaw=6.0, excursion_after=1.0, excursion=3.0, fraction_i=3.0, quick=2.0)
 
 
 async def _units(db: Database) -> list[str]:
@@ -42,60 +89,85 @@ async def _units(db: Database) -> list[str]:
     return [u.donation_number for u in units if u.donation_number not in problems][:UNITS]
 
 
-async def _state(db: Database) -> str | None:
-    """None: no demo batch yet; else the thawing phase's status ("" when not started)."""
+async def _status(db: Database, batch: str) -> str | None:
     async with db.read() as s:
-        batch = (await s.execute(select(Batch.id).where(Batch.batch_number == BATCH))).scalar_one_or_none()
-        if batch is None:
-            return None
-        status = (await s.execute(select(PhaseRun.status).where(PhaseRun.batch_id == batch,
-                                                                PhaseRun.phase_code == "THAW"))).scalar_one_or_none()
-    return status or ""
+        return (await s.execute(select(Batch.status).where(Batch.batch_number == batch))).scalar_one_or_none()
 
 
-async def _plan(people: Actors, db: Database) -> bool:
+async def _plan(people: Actors, db: Database, d: Demo) -> bool:
+    """The batch's pool charged and the batch created; False when no plasma can be pooled."""
+    if await _status(db, d.batch) is not None:
+        return True
     units = await _units(db)
     if len(units) < 2:
-        log.warning("demo production: no released plasma that can be pooled; no demo batch")
+        log.warning("demo production: no released plasma that can be pooled; no batch %s", d.batch)
         return False
-    await people.signed("log.sun", "chargePool", {"poolCode": POOL, "product": PRODUCT, "donationNumbers": units},
+    await people.signed("log.sun", "chargePool", {"poolCode": d.pool, "product": d.product, "donationNumbers": units},
                         second=("sup.zhao", "VERIFIED"))
-    await people.signed("sup.zhao", "createBatch", {"batchNumber": BATCH, "recipeCode": RECIPE, "poolCodes": [POOL],
-                                                    "reason": "demo campaign, week 49"})
+    await people.signed("sup.zhao", "createBatch", {"batchNumber": d.batch, "recipeCode": d.recipe,
+                                                    "poolCodes": [d.pool], "reason": "demo campaign, week 49"})
+    log.info("demo production: %s planned on pool %s (%d units)", d.batch, d.pool, len(units))
     return True
 
 
-async def _start_thawing(people: Actors) -> None:
-    checks = (await people.query("op.chen", "{ preOperationCheck }"))["preOperationCheck"]
-    await people.signed("op.chen", "startPhase", {"batchNumber": BATCH, "phaseCode": "THAW",
-                                                  "equipmentCode": THAW_TANK, "confirmed": checks})
+async def _albumin_thaw(floor: Floor, plant: SimulatedPlant, pace: Pace) -> None:
+    thaw = phase_of(ALBUMIN.recipe, "THAW")
+    status = (await floor.phases(ALBUMIN.batch)).get("THAW")
+    if status == "COMPLETED":
+        return
+    if status is None:
+        await floor.start(ALBUMIN.batch, thaw, ALBUMIN.operator)
+        await asyncio.sleep(pace.excursion_after)
+        plant.excursion(THAW_TAG, 5.0, pace.excursion)  # the plasma warms above 4 °C
+        log.info("demo production: %s THAW: plasma temperature excursion injected on %s", ALBUMIN.batch, THAW_TAG)
+        await asyncio.sleep(max(0.0, pace.thaw - pace.excursion_after))
+    else:
+        await asyncio.sleep(pace.quick)
+    await floor.complete(ALBUMIN.batch, thaw, ALBUMIN.operator)
 
 
-async def _complete_thawing(people: Actors) -> None:
-    await people.signed("op.chen", "completePhase", {
-        "batchNumber": BATCH, "phaseCode": "THAW", "manual": [{"name": "Heating-medium temperature", "value": 34.5}],
-        "controls": [{"name": "Total protein", "value": 61.8}], "output": 2352, "losses": 31})
+async def _quickly(floor: Floor, d: Demo, pace: Pace) -> None:
+    for code in d.phases:
+        await floor.run(d.batch, phase_of(d.recipe, code), d.operator, pace.quick)
 
 
-async def drive(app: ASGIApp, db: Database, data_dir: Path, excursion: Any) -> None:
-    """Run the demo's production once; `excursion(tag, delta, seconds)` is the simulator's."""
+async def _fraction_v(floor: Floor) -> None:
+    """ALB-DEMO-01's Fraction V precipitation, started and left running: the demo's live batch."""
+    if "FRAC-V" not in await floor.phases(ALBUMIN.batch):
+        await floor.start(ALBUMIN.batch, phase_of(ALBUMIN.recipe, "FRAC-V"), ALBUMIN.operator)
+
+
+async def _ready(db: Database) -> bool:
+    async with db.read() as s:
+        approved = set((await s.execute(select(Recipe.code).where(Recipe.status == "APPROVED"))).scalars())
+    missing = {d.recipe for d in (ALBUMIN, IVIG, FACTOR_VIII)} - approved
+    if missing:
+        log.warning("demo production: recipes %s are not approved; no demo batches", ", ".join(sorted(missing)))
+    return not missing
+
+
+async def drive(app: ASGIApp, db: Database, data_dir: Path, plant: SimulatedPlant, pace: Pace | None = None) -> None:
+    """Run the demo's production once, from wherever this data directory's stands."""
+    pace = pace or Pace()
     try:
+        if not await _ready(db):
+            return
         async with Actors(app, data_dir) as people:
-            state = await _state(db)
-            if state is None:
-                if not await _plan(people, db):
-                    return
-                await _start_thawing(people)
-                log.info("demo production: %s thawing on %s", BATCH, THAW_TANK)
-                await asyncio.sleep(EXCURSION_AFTER_S)
-                excursion(THAW_TAG, 5.0, EXCURSION_S)  # the plasma warms above 4 °C for two minutes
-                await asyncio.sleep(THAW_S - EXCURSION_AFTER_S)
-            elif state == "":
-                await _start_thawing(people)
-                await asyncio.sleep(THAW_S)
-            elif state != "RUNNING":
+            floor = Floor(people, db, plant)
+            if not await _plan(people, db, ALBUMIN):
                 return
-            await _complete_thawing(people)
-            log.info("demo production: %s thawing completed", BATCH)
-    except ActorError as e:  # the demo goes on without its batch; the refusal says why
+            await quality.ethanol(people)
+            await quality.calibrate_scale(people, db)
+            await _albumin_thaw(floor, plant, pace)
+            await floor.run(ALBUMIN.batch, phase_of(ALBUMIN.recipe, "FRAC-I"), ALBUMIN.operator, pace.fraction_i)
+            for d in (IVIG, FACTOR_VIII):
+                if await _status(db, d.batch) in (None, "PLANNED", "IN_PROGRESS") and await _plan(people, db, d):
+                    await _quickly(floor, d, pace)
+            if await _status(db, FACTOR_VIII.batch) in ("COMPLETED", "UNDER_REVIEW"):
+                await quality.review(people, db, FACTOR_VIII.batch)
+                await quality.release(people, FACTOR_VIII.batch)
+            await _fraction_v(floor)
+            log.info("demo production: %s", "; ".join([f"{d.batch} {await _status(db, d.batch)}"
+                                                      for d in (ALBUMIN, IVIG, FACTOR_VIII)]))
+    except ActorError as e:  # the demo goes on without the rest of its production; the refusal says why
         log.warning("demo production stopped: %s", e)

@@ -4,7 +4,8 @@ The physics is deliberately simple: every signal is a set point plus a slow rand
 Ornstein-Uhlenbeck process) plus sensor noise, and a few kinds add their typical behaviour:
 cold stores pulled towards -30 C that warm while a door is open, a WFI loop held above 70 C,
 inactivation vessels running heat-up / hold / cool-down cycles, room pressure that sags while a
-door between grades is open, particle counts with bursts of activity, tanks filling and draining.
+door between grades is open, particle counts with bursts of activity, tanks filling and draining,
+and a floor scale holding whatever load stands on it (`Plant.place`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ UNITS = {
     "pressure": "kPa", "level": "%", "weight": "kg", "flow": "L/min", "door": "open",
 }
 KINDS = tuple(UNITS)
-PROFILES = ("cold_store", "wfi", "inactivation", "room")
+PROFILES = ("cold_store", "wfi", "inactivation", "room", "load")
 FAULTS = ("stuck", "drift", "dropout", "bad")
 AMBIENT = 21.0  # corridor air a cold-store door lets in
 
@@ -37,7 +38,8 @@ class Signal:
     high: float
     topic: str | None = None
     unit: str | None = None
-    profile: str | None = None  # temperature only; guessed from the nominal when None
+    # temperature: guessed from the nominal when None; "load": a scale showing the load placed on it
+    profile: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in UNITS:
@@ -91,6 +93,7 @@ class _State:
     burst_factor: float = 1.0
     door_until: float = 0.0  # internal door of a cold store without a door signal
     phase: float = 1.0  # level / weight direction
+    load: float | None = None  # what stands on a scale ("load" profile); its nominal until placed
 
 
 class Plant:
@@ -132,6 +135,12 @@ class Plant:
     def excursion(self, tag: str, delta: float, seconds: float) -> None:
         self.state[tag].excursions.append((delta, self.t + seconds))
 
+    def place(self, tag: str, load: float | None) -> None:
+        """Stand a load on a scale ("load" profile), or None to put back its nominal load."""
+        if self.signals[tag].profile != "load":
+            raise ValueError(f"{tag} is not a scale's load")
+        self.state[tag].load = load
+
     def door_open(self, room: str) -> bool:
         return self.doors_open.get(room, -1.0) > self.t
 
@@ -167,6 +176,8 @@ class Plant:
 
     def _advance(self, s: Signal, st: _State, dt: float) -> float:
         k = s.kind
+        if s.profile == "load":  # a load at rest: only the scale's resolution moves it (see _measure)
+            return s.nominal if st.load is None else st.load
         if k == "door":
             return 1.0 if self._door(s, st, dt) else 0.0
         if k == "temperature":
@@ -241,7 +252,8 @@ class Plant:
             return Sample(s.tag, st.stuck_at, "GOOD")
         if st.fault == "drift":
             st.offset += st.drift_rate * dt
-        noise = 0.0 if s.kind in ("door", "particles_0_5", "particles_5_0") else self.rng.gauss(0, s.span * 0.005)
+        share = 0.00005 if s.profile == "load" else 0.005
+        noise = 0.0 if s.kind in ("door", "particles_0_5", "particles_5_0") else self.rng.gauss(0, s.span * share)
         value = st.value + noise + st.offset + sum(d for d, _ in st.excursions)
         value = round(value, 4)
         return Sample(s.tag, value, "BAD" if st.fault == "bad" else "GOOD")

@@ -6,8 +6,8 @@ and status code (bad for the `bad` fault). MQTT: QoS 1 JSON on each signal's UNS
 per message or a list of `mqtt_batch` samples.
 
 Fault injection for tests and demos: `inject(tag, "stuck" | "drift" | "dropout" | "bad" | None)`,
-`excursion(tag, delta, seconds)`, and `await disconnect(seconds)` (the OPC UA listener and MQTT
-publishing go away for that long, then come back).
+`excursion(tag, delta, seconds)`, `place(tag, load)` (a load stood on a scale), and
+`await disconnect(seconds)` (the OPC UA listener and MQTT publishing go away for that long, then come back).
 
 Run standalone: `python -m demo.simulator --config FILE`.
 """
@@ -83,6 +83,10 @@ class Simulator:
     def excursion(self, tag: str, delta: float, seconds: float) -> None:
         """Push the tag's value by `delta` for `seconds` (simulated), e.g. out of its limits."""
         self.plant.excursion(tag, delta, seconds)
+
+    def place(self, tag: str, load: float | None) -> None:
+        """Stand `load` on the scale whose weight is `tag`; None puts back its nominal load."""
+        self.plant.place(tag, load)
 
     async def disconnect(self, seconds: float) -> None:
         """Stop the OPC UA listener (dropping its clients) and MQTT publishing for `seconds`."""

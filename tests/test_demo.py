@@ -1,4 +1,5 @@
-"""`plasmatwin demo` as a new user runs it: a fresh directory, the printed URL, demo-users.json, sign-in."""
+"""`plasmatwin demo` as a new user runs it: a fresh directory, the printed URL, demo-users.json, sign-in,
+and the demo's batches made by its people through the API (at the fast pace: PLASMATWIN_DEMO_PACE)."""
 
 from __future__ import annotations
 
@@ -22,22 +23,71 @@ PLANTS = "{plants{id name width height rooms{id code name grade polygon equipmen
 
 PLANTS_LIVE = "{plants{rooms{sensors{tag value quality}}}}"
 ALARMS = "{alarms(active:true){edges{node{tag condition state}}}}"
+MADE = "ALB-DEMO-01 IN_PROGRESS; IVIG-DEMO-01 COMPLETED; FVIII-DEMO-01 RELEASED"  # the demo's last log line
+BATCH = """query($b: String!) { batch(batchNumber: $b) { status poolCodes recipeCode }
+  batchPhases(batchNumber: $b) { phaseCode status equipmentCode startedBy completedBy verifiedBy exception }
+  batchWeighings(batchNumber: $b) { phaseCode materialCode scaleCode source gross tare net target weighedBy
+                                    verifiedBy scaleCalibration }
+  batchReview(batchNumber: $b) { total unreviewed conclusion { concludedBy } }
+  releaseDocument(batchNumber: $b) { status signatures { signer intact trusted } } }"""
 
 
-def _start(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+def _start(data_dir: Path) -> tuple[subprocess.Popen[str], str, Path]:
     port = services.free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "demo", "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=os.environ.copy(),
-    )
+    log = data_dir.parent / f"demo-{port}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "demo", "--port", str(port), "--data-dir", str(data_dir)],
+            stdout=out, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PLASMATWIN_DEMO_PACE": "fast"},
+        )
     services.wait_port(port, 60)
-    return proc, f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}", log
 
 
-def _stop(proc: subprocess.Popen[str]) -> str:
+def _stop(proc: subprocess.Popen[str], log: Path) -> str:
     proc.terminate()
-    out, _ = proc.communicate(timeout=20)
-    return out
+    proc.wait(timeout=20)
+    return log.read_text()
+
+
+def _made(log: Path, timeout: float = 150) -> str:
+    """The demo's production log once it has made its batches."""
+    deadline = time.monotonic() + timeout
+    while MADE not in (text := log.read_text()) and "demo production stopped" not in text:
+        assert time.monotonic() < deadline, text[-3000:]
+        time.sleep(0.5)
+    return text
+
+
+def _batches_made_through_the_api(base: str, token: str) -> dict[str, Any]:
+    """ALB-DEMO-01 past Fraction I with its ethanol weighed on the floor scale and Fraction V running;
+    IVIG-DEMO-01 complete and waiting for QA's review; FVIII-DEMO-01 reviewed by QA, released by the QP."""
+    made = {b: _gql(base, BATCH, {"b": b}, token)["data"] for b in ("ALB-DEMO-01", "IVIG-DEMO-01", "FVIII-DEMO-01")}
+    alb, ivig, f8 = made["ALB-DEMO-01"], made["IVIG-DEMO-01"], made["FVIII-DEMO-01"]
+    assert alb["batch"]["status"] == "IN_PROGRESS" and alb["batch"]["poolCodes"] == ["PL-DEMO-01"]
+    phases = {p["phaseCode"]: p for p in alb["batchPhases"]}
+    assert [(p["phaseCode"], p["status"]) for p in alb["batchPhases"]] == [
+        ("THAW", "COMPLETED"), ("FRAC-I", "COMPLETED"), ("FRAC-V", "RUNNING")]
+    assert phases["THAW"]["exception"]  # the injected excursion
+    assert phases["FRAC-I"]["completedBy"] == "op.chen" and phases["FRAC-I"]["verifiedBy"] == "sup.zhao"
+    assert not phases["FRAC-I"]["exception"] and phases["FRAC-V"]["equipmentCode"] == "EQ-FRC-04"
+    frac_i = next(w for w in alb["batchWeighings"] if w["phaseCode"] == "FRAC-I")
+    assert frac_i["scaleCode"] == "EQ-FRC-07" and frac_i["source"] == "TWIN" and frac_i["materialCode"] == "ETH-96"
+    assert abs(frac_i["net"] - 190) <= 190 * 0.02 and frac_i["gross"] - frac_i["tare"] == frac_i["net"]
+    assert (frac_i["weighedBy"], frac_i["verifiedBy"]) == ("op.chen", "sup.zhao")
+    assert frac_i["scaleCalibration"].startswith("CALIBRATED, valid until")
+
+    assert ivig["batch"]["status"] == "COMPLETED" and ivig["batch"]["recipeCode"] == "IVIG-10"
+    assert len(ivig["batchPhases"]) == 8 and all(p["status"] == "COMPLETED" for p in ivig["batchPhases"])
+    assert [w["phaseCode"] for w in ivig["batchWeighings"]] == ["FRAC-II"]
+    assert ivig["batchReview"]["unreviewed"] > 0 and ivig["batchReview"]["conclusion"] is None
+
+    assert f8["batch"]["status"] == "RELEASED" and all(p["status"] == "COMPLETED" for p in f8["batchPhases"])
+    assert f8["batchReview"]["unreviewed"] == 0 and f8["batchReview"]["conclusion"]["concludedBy"] == "qa.li"
+    document = f8["releaseDocument"]
+    assert document["status"] == "RELEASED" and "qualified person" in document["signatures"][-1]["signer"]
+    assert all(s["intact"] and s["trusted"] for s in document["signatures"])
+    return made
 
 
 def _gql(base: str, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> Any:
@@ -73,7 +123,7 @@ def _live_plant(base: str, token: str, data: Path, op: dict[str, Any]) -> None:
 
 def test_demo_from_an_empty_directory_then_again(tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    proc, base = _start(data)
+    proc, base, log = _start(data)
     try:
         users = json.loads((data / "demo-users.json").read_text())
         by_role: dict[str, dict[str, Any]] = {}
@@ -98,22 +148,19 @@ def test_demo_from_an_empty_directory_then_again(tmp_path: Path) -> None:
         recipes = _gql(base, "{ recipes { code version status approvedBy } }", token=token)["data"]["recipes"]
         assert sorted((r["code"], r["status"]) for r in recipes) == [  # made through the API by demo users
             ("ALB-20", "APPROVED"), ("FVIII-500", "APPROVED"), ("IVIG-10", "APPROVED")]
-        for _ in range(150):  # the demo's production: an albumin batch thawing, its temperature live
-            phases = _gql(base, '{ batchPhases(batchNumber: "ALB-DEMO-01") { phaseCode status equipmentCode } }',
-                          token=token)["data"]["batchPhases"]
-            if phases:
-                break
-            time.sleep(0.2)
-        assert phases == [{"phaseCode": "THAW", "status": "RUNNING", "equipmentCode": "EQ-THP-01"}], phases
+        assert "demo production stopped" not in _made(log)
+        qa = by_role["qa_officer"]
+        made = _batches_made_through_the_api(base, _gql(base, SIGN_IN, {"u": qa["username"], "p": qa["password"]})[
+            "data"]["signIn"]["token"])
         auditor = by_role["audit_admin"]
         atoken = _gql(base, SIGN_IN, {"u": auditor["username"], "p": auditor["password"]})["data"]["signIn"]["token"]
         chain = _gql(base, "{verifyAuditChain{ok checked}}", token=atoken)["data"]["verifyAuditChain"]
         assert chain["ok"] and chain["checked"] > 200
     finally:
-        out = _stop(proc)
+        out = _stop(proc, log)
     assert "/graphql" in out and "demo-users.json" in out
 
-    proc, base = _start(data)  # same directory: same data, same passwords
+    proc, base, log = _start(data)  # same directory: same data, same passwords, the batches left as they are
     try:
         again = json.loads((data / "demo-users.json").read_text())
         assert again == users
@@ -121,5 +168,11 @@ def test_demo_from_an_empty_directory_then_again(tmp_path: Path) -> None:
         plants2 = _gql(base, PLANTS, token=token)["data"]["plants"]
         assert [p["id"] for p in plants2] == [p["id"] for p in plants]
         assert sum(len(p["rooms"]) for p in plants2) == len(rooms)
+        again_made = _made(log)
+        assert not [line for line in again_made.splitlines() if "demo production:" in line and MADE not in line]
+        qa_token = _gql(base, SIGN_IN, {"u": qa["username"], "p": qa["password"]})["data"]["signIn"]["token"]
+        again = _batches_made_through_the_api(base, qa_token)
+        assert {b: (x["batch"], x["batchPhases"], x["batchWeighings"]) for b, x in again.items()} == {
+            b: (x["batch"], x["batchPhases"], x["batchWeighings"]) for b, x in made.items()}
     finally:
-        _stop(proc)
+        _stop(proc, log)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from demo.live import signals
 from demo.plant import (
     DEMO_PLANT,
     DEMO_STATIONS,
@@ -20,6 +21,7 @@ from demo.plant import (
     all_rooms,
     all_sensors,
 )
+from demo.signals import Plant
 
 ROLES = (
     "operator", "production_supervisor", "plasma_logistics", "qc_analyst", "qc_reviewer", "qa_officer",
@@ -145,7 +147,7 @@ def test_process_values_are_plausible() -> None:
                  "filter_press", "chromatography_skid", "uf_skid", "inactivation_tank", "filling_line",
                  "lyophilizer", "inspection_machine", "labeller", "wfi_loop", "pw_generator", "still",
                  "pure_steam_generator", "air_compressor", "ahu", "incubator", "balance", "biosafety_cabinet",
-                 "hplc"):
+                 "hplc", "scale"):
         assert kind in by_kind, kind
     cold_stores = [r for r in all_rooms(DEMO_PLANT) if r.code in ("CS1", "CS2")]
     assert len(cold_stores) == 2
@@ -164,6 +166,27 @@ def test_process_values_are_plausible() -> None:
     assert inactivation == {60.0, 25.0}
     assert {s.kind: s.nominal for s in equipment["air_compressor"].sensors}["pressure"] == 7
     assert {s.kind: s.nominal for s in equipment["pure_steam_generator"].sensors}["pressure"] == 3
+
+
+def test_the_dispensing_floor_scale_weighs_ethanol_within_the_recipes_tolerance() -> None:
+    """A drum of ethanol (about 215 kg gross) and an IBC placed on the Cohn room's floor scale read within
+    1 kg of their load: gross minus tare stays well inside ALB-20's 2 % on the 190 kg of Fraction I."""
+    (room, scale), = [(r, e) for r, e in all_equipment(DEMO_PLANT) if e.kind == "scale"]
+    assert room.code == "FRC" and scale.precision == "0.2 kg" and scale.calibration
+    weight = scale.sensors[0]
+    assert (weight.kind, weight.unit, weight.nominal, weight.profile) == ("weight", "kg", 215, "load")
+    plant = Plant([s for s in signals() if s.tag in (weight.tag, "FRC-TT-201")], seed=7)
+
+    def read(seconds: int) -> list[float]:
+        return [smp.value for _ in range(seconds) for smp in plant.step(1.0) if smp.tag == weight.tag]
+
+    assert all(abs(v - 25 - 190) < 1 for v in read(600))
+    plant.place(weight.tag, 785.0)  # an IBC: 720 kg for Fraction V and its 65 kg
+    assert all(abs(v - 785) < 1 for v in read(60))
+    plant.place(weight.tag, None)
+    assert abs(read(1)[0] - 215) < 1
+    with pytest.raises(ValueError, match="not a scale"):
+        plant.place("FRC-TT-201", 1.0)
 
 
 def test_specs_are_frozen() -> None:
