@@ -22,7 +22,9 @@ from records.alarms import Alarm, AlarmState
 from records.audit import AuditEvent
 from records.base import utcnow
 from records.execution import PhaseRun, ValueSource
+from records.genealogy import Intermediate
 from records.materials import Weighing
+from records.packaging_record import PackagingRecord
 from records.plant import Equipment
 from records.plasma import Batch, BatchStatus, batch_pool
 from records.quality import Deviation, DeviationStatus, LineClearance
@@ -42,6 +44,10 @@ LIFECYCLE = {
     "batch": {"status", "started_at"},
     "weighing": set(),
     "line_clearance": set(),
+    "intermediate": {"remaining", "status", "location"},
+    "packaging_record": {"inspected", "rejected", "inspection_notes", "inspected_by", "inspected_at", "units_packed",
+                         "cases_packed", "status", "closed_at", "closed_by", "reconciliation", "yield_pct",
+                         "exception"},
 }
 REVIEWABLE = (BatchStatus.IN_PROGRESS, BatchStatus.COMPLETED, BatchStatus.UNDER_REVIEW)
 CONCLUDABLE = (BatchStatus.COMPLETED, BatchStatus.UNDER_REVIEW)
@@ -152,7 +158,8 @@ async def listing(ctx: Context, batch_number: str) -> tuple[Batch, list[Item], B
 
 def owned(batch_id: int, *, pools: bool = False) -> dict[str, Select[tuple[str]]]:
     """The ids (as the audit trail and signatures name them) of the records of a batch's production, per
-    entity: the batch itself, its phases, weighings and line clearances, and where asked its pools."""
+    entity: the batch itself, its phases, weighings, line clearances, intermediates and packaging record,
+    and where asked its pools."""
     def ids(q: Select[tuple[int]] | Select[int]) -> Select[tuple[str]]:
         return select(cast(q.subquery().c[0], String))
 
@@ -160,7 +167,11 @@ def owned(batch_id: int, *, pools: bool = False) -> dict[str, Select[tuple[str]]
                                           "phase_run": ids(select(PhaseRun.id).where(PhaseRun.batch_id == batch_id)),
                                           "weighing": ids(select(Weighing.id).where(Weighing.batch_id == batch_id)),
                                           "line_clearance": ids(select(LineClearance.id).where(
-                                              LineClearance.batch_id == batch_id))}
+                                              LineClearance.batch_id == batch_id)),
+                                          "intermediate": ids(select(Intermediate.id).where(
+                                              Intermediate.batch_id == batch_id)),
+                                          "packaging_record": ids(select(PackagingRecord.id).where(
+                                              PackagingRecord.batch_id == batch_id))}
     if pools:
         out["pool"] = ids(select(batch_pool.c.pool_id).where(batch_pool.c.batch_id == batch_id))
     return out

@@ -206,3 +206,21 @@ async def test_a_lot_is_packaged_from_check_to_reconciliation(env: Any) -> None:
         ("issuePackagingMaterial", "op.one", "PERFORMED"), ("issuePackagingMaterial", "op.one", "PERFORMED"),
         ("recordInspection", "op.one", "PERFORMED"), ("packCase", "op.one", "PERFORMED"),
         ("closePackaging", "sup.rsa", "APPROVED")]
+
+
+@pytest.mark.req("GP-06")
+async def test_who_verified_the_packaging_check_may_not_review_the_batch(env: Any) -> None:
+    """The packaging record is a production record of the batch: its signers are production signers."""
+    gql, signers, db = env
+    w = World(gql, signers, db)
+    lots = await _ready(w)
+    assert "errors" not in await _send(w, "op.one", "startPackaging", _opening(lots["bulk"]), verifier="qa.two")
+    raised = {"title": "Carton jam", "description": "line stopped 5 min", "batchNumber": "PK-1"}
+    assert "errors" not in await w.send("op.one", "raiseDeviation", raised, "PERFORMED", answer="number")
+    qa = await gql.sign_in("qa.sig")
+    review = await qa('{ batchReview(batchNumber: "PK-1") { items { key kind } } }')
+    keys = [i["key"] for i in review["data"]["batchReview"]["items"] if i["kind"] == "DEVIATION"]
+    answer = {"batchNumber": "PK-1", "keys": keys, "conclusion": "jam cleared, no product affected"}
+    body = await w.send("qa.two", "reviewBatchItems", answer, "REVIEWED", answer="key")
+    assert _code(body) == "SOD_VIOLATION" and "signed production records" in str(body), body
+    assert "errors" not in await w.send("qa.sig", "reviewBatchItems", answer, "REVIEWED", answer="key")
