@@ -167,7 +167,7 @@ async def drive(app: ASGIApp, db: Database, data_dir: Path, plant: SimulatedPlan
                 await quality.review(people, db, FACTOR_VIII.batch)
                 await quality.release(people, FACTOR_VIII.batch)
             await _fraction_v(floor)
-            log.info("demo production: %s", "; ".join([f"{d.batch} {await _status(db, d.batch)}"
-                                                      for d in (ALBUMIN, IVIG, FACTOR_VIII)]))
+            log.info("demo production: done: %s", "; ".join([f"{d.batch} {await _status(db, d.batch)}"
+                                                            for d in (ALBUMIN, IVIG, FACTOR_VIII)]))
     except ActorError as e:  # the demo goes on without the rest of its production; the refusal says why
         log.warning("demo production stopped: %s", e)

@@ -23,7 +23,7 @@ PLANTS = "{plants{id name width height rooms{id code name grade polygon equipmen
 
 PLANTS_LIVE = "{plants{rooms{sensors{tag value quality}}}}"
 ALARMS = "{alarms(active:true){edges{node{tag condition state}}}}"
-MADE = "ALB-DEMO-01 IN_PROGRESS; IVIG-DEMO-01 COMPLETED; FVIII-DEMO-01 RELEASED"  # the demo's last log line
+MADE = "demo production: done: ALB-DEMO-01 IN_PROGRESS; IVIG-DEMO-01 COMPLETED; FVIII-DEMO-01 RELEASED"
 BATCH = """query($b: String!) { batch(batchNumber: $b) { status poolCodes recipeCode }
   batchPhases(batchNumber: $b) { phaseCode status equipmentCode startedBy completedBy verifiedBy exception }
   batchWeighings(batchNumber: $b) { phaseCode materialCode scaleCode source gross tare net target weighedBy
