@@ -31,9 +31,8 @@ from demo.actors import ActorError, Actors
 from demo.floor import Floor, SimulatedPlant, phase_of
 from demo.recipes import RECIPES
 from records.db import Database
-from records.plasma import Batch, PlasmaUnit
+from records.plasma import Batch
 from records.recipe import Recipe
-from resolvers import storage
 
 log = logging.getLogger("plasmatwin.demo")
 
@@ -79,14 +78,27 @@ class Pace:
 FAST = Pace(thaw=6.0, excursion_after=1.0, excursion=3.0, fraction_i=3.0, quick=2.0)
 
 
-async def _units(db: Database) -> list[str]:
-    """Released units whose storage record lets them be pooled (PR-32), in the order received."""
-    async with db.read() as s:
-        units = list((await s.execute(select(PlasmaUnit).where(PlasmaUnit.status == "RELEASED",
-                                                               PlasmaUnit.pool_id.is_(None))
-                                      .order_by(PlasmaUnit.id).limit(200))).scalars())
-        problems = await storage.pooling_problems(s, units)
-    return [u.donation_number for u in units if u.donation_number not in problems][:UNITS]
+async def _picked(people: Actors, d: Demo) -> tuple[str, list[str]]:
+    """Released plasma picked by scan from the cold store for the batch's pool (PR-34): the server's
+    picking list for the product (an open one left by an earlier run, else a new one) and its units;
+    none when there is not enough plasma that may be pooled."""
+    lists = (await people.query("log.sun", "{ pickingLists(status: OPEN) { code product } }"))["pickingLists"]
+    code = next((x["code"] for x in lists if x["product"] == d.product), None)
+    if code is None:
+        try:
+            made = await people.signed("log.sun", "createPickingList", {"product": d.product, "units": UNITS},
+                                       answer="code")
+        except ActorError as e:
+            log.warning("demo production: no picking list for %s: %s", d.batch, e)
+            return "", []
+        code = made["createPickingList"]["code"]
+    lines = (await people.query("log.sun", "query($c: String!) { pickingList(code: $c) { lines { donationNumber "
+                                           "picked } } }", {"c": code}))["pickingList"]["lines"]
+    for line in lines:
+        if not line["picked"]:
+            pick = {"listCode": code, "donationNumber": line["donationNumber"]}
+            await people.signed("log.sun", "pickPlasmaUnit", pick)
+    return code, [x["donationNumber"] for x in lines]
 
 
 async def _status(db: Database, batch: str) -> str | None:
@@ -98,12 +110,12 @@ async def _plan(people: Actors, db: Database, d: Demo) -> bool:
     """The batch's pool charged and the batch created; False when no plasma can be pooled."""
     if await _status(db, d.batch) is not None:
         return True
-    units = await _units(db)
+    picking, units = await _picked(people, d)
     if len(units) < 2:
         log.warning("demo production: no released plasma that can be pooled; no batch %s", d.batch)
         return False
-    await people.signed("log.sun", "chargePool", {"poolCode": d.pool, "product": d.product, "donationNumbers": units},
-                        second=("sup.zhao", "VERIFIED"))
+    await people.signed("log.sun", "chargePool", {"poolCode": d.pool, "product": d.product, "donationNumbers": units,
+                                                  "pickingListCode": picking}, second=("sup.zhao", "VERIFIED"))
     await people.signed("sup.zhao", "createBatch", {"batchNumber": d.batch, "recipeCode": d.recipe,
                                                     "poolCodes": [d.pool], "reason": "demo campaign, week 49"})
     log.info("demo production: %s planned on pool %s (%d units)", d.batch, d.pool, len(units))

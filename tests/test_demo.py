@@ -65,6 +65,10 @@ def _batches_made_through_the_api(base: str, token: str) -> dict[str, Any]:
     made = {b: _gql(base, BATCH, {"b": b}, token)["data"] for b in ("ALB-DEMO-01", "IVIG-DEMO-01", "FVIII-DEMO-01")}
     alb, ivig, f8 = made["ALB-DEMO-01"], made["IVIG-DEMO-01"], made["FVIII-DEMO-01"]
     assert alb["batch"]["status"] == "IN_PROGRESS" and alb["batch"]["poolCodes"] == ["PL-DEMO-01"]
+    picked = _gql(base, '{ pickingLists(status: CLOSED) { poolCode picked requested createdBy } }', None,
+                  token)["data"]["pickingLists"]  # the plasma of each pool was picked by scan (PR-34)
+    assert sorted((x["poolCode"], x["picked"] == x["requested"], x["createdBy"]) for x in picked) == sorted(
+        (made[b]["batch"]["poolCodes"][0], True, "log.sun") for b in made)
     phases = {p["phaseCode"]: p for p in alb["batchPhases"]}
     assert [(p["phaseCode"], p["status"]) for p in alb["batchPhases"]] == [
         ("THAW", "COMPLETED"), ("FRAC-I", "COMPLETED"), ("FRAC-V", "RUNNING")]
