@@ -208,7 +208,6 @@ async def test_a_lot_is_packaged_from_check_to_reconciliation(env: Any) -> None:
         ("closePackaging", "sup.rsa", "APPROVED")]
 
 
-@pytest.mark.req("GP-06")
 async def test_who_verified_the_packaging_check_may_not_review_the_batch(env: Any) -> None:
     """The packaging record is a production record of the batch: its signers are production signers."""
     gql, signers, db = env
