@@ -274,6 +274,16 @@ export type UnitStatus =
   | 'RECEIVED'
   | 'RELEASED';
 
+export type UploadAttachmentInput = {
+  /** image/jpeg, image/png or application/pdf */
+  contentType: string;
+  /** The file, base64 (at most 10 MiB) */
+  data: string;
+  filename: string;
+  /** What it is evidence of */
+  purpose: string;
+};
+
 export type WeighMaterialInput = {
   /** By hand: the uploaded photo or printout of the display */
   attachmentId?: string | number | null | undefined;
@@ -610,6 +620,13 @@ export type WeighMutationVariables = Exact<{
 
 
 export type WeighMutation = { weighMaterial: { materialCode: string, net: number, unit: string, labelCode: string, weighedBy: string, verifiedBy: string } };
+
+export type UploadEvidenceMutationVariables = Exact<{
+  input: UploadAttachmentInput;
+}>;
+
+
+export type UploadEvidenceMutation = { uploadAttachment: { id: string } };
 
 export type TraceBackwardQueryVariables = Exact<{
   code: string;

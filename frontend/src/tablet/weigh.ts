@@ -5,13 +5,14 @@
  * a second person present verifies with their own signature.
  */
 
-import type { PhaseTagsSubscription, PhaseTagsSubscriptionVariables, WeighMutation,
-  WeighMutationVariables } from "../api/generated";
+import type { PhaseTagsSubscription, PhaseTagsSubscriptionVariables, UploadEvidenceMutation,
+  UploadEvidenceMutationVariables, WeighMaterialInput, WeighMutation, WeighMutationVariables } from "../api/generated";
+import { gql } from "../api/gql";
 import { live } from "../api/live";
 import { fmtNumber, h } from "../dom";
 import type { PlantIndex, Sensor } from "../control/plant";
 import { sendSigned } from "../sign/keyring";
-import { signOperation } from "../sign/signer";
+import { signOperation, toBase64 } from "../sign/signer";
 import { signatureLine } from "../ui/ackDialog";
 import { errorBox, openModal, toast } from "../ui/modal";
 import { choice, field } from "./common";
@@ -26,7 +27,11 @@ const WEIGH = /* GraphQL */ `mutation Weigh($input: WeighMaterialInput!, $signat
     materialCode net unit labelCode weighedBy verifiedBy
   }
 }`;
+const UPLOAD = /* GraphQL */ `mutation UploadEvidence($input: UploadAttachmentInput!) {
+  uploadAttachment(input: $input) { id }
+}`;
 const SCALE_KINDS = ["scale", "balance"];
+const PHOTO_TYPES = ["image/jpeg", "image/png", "application/pdf"];
 
 export interface Need {
   batchNumber: string;
@@ -83,6 +88,19 @@ export function openWeighing(index: PlantIndex, need: Need, done: () => void): v
         show();
       }, (msg) => err.show(`Live weight refused: ${msg}`));
     });
+    // PR-17: only a scale that gives no weight is read by a person, with the reason and a photo of its display.
+    const manualGross = h("input", { name: "manualGross", type: "text", inputmode: "decimal", autocomplete: "off" });
+    const reason = h("textarea", { name: "manualReason", rows: "2", placeholder: "Why the scale gives no weight" });
+    const photo = h("input", { name: "photo", type: "file", accept: PHOTO_TYPES.join(","), capture: "environment" });
+    const byHand = h("div", { class: "by-hand", hidden: true },
+      field(`Gross read from the display (${need.unit})`, manualGross), field("Reason", reason),
+      field("Photo of the display", photo, "JPEG, PNG or PDF, at most 10 MiB"));
+    const handToggle = h("button", { type: "button", class: "small", "data-testid": "by-hand" },
+      "The scale gives no weight: read it by hand");
+    handToggle.addEventListener("click", () => {
+      byHand.hidden = !byHand.hidden;
+      handToggle.textContent = byHand.hidden ? "The scale gives no weight: read it by hand" : "Take the weight from the scale";
+    });
     const submit = h("button", { type: "submit", class: "primary big" }, "Sign, then have it verified");
     const f = h("form", { class: "tablet-form", "data-testid": "weigh-form" },
       h("p", null, `Target ${fmtNumber(need.quantity)} ${need.unit} ± ${need.tolerancePct} % `,
@@ -93,6 +111,7 @@ export function openWeighing(index: PlantIndex, need: Need, done: () => void): v
       h("dl", { class: "live-values" }, h("dt", null, "Gross (live)"), h("dd", null, gross),
         h("dt", null, "Net"), h("dd", null, net)),
       field(`Tare (${need.unit})`, tare, "The container's tare from its label or a tare weighing"),
+      handToggle, byHand,
       signatureLine("PERFORMED"),
       h("p", { class: "muted" }, "The server reads the scale itself when you sign; a second person present verifies."),
       err.el,
@@ -104,9 +123,24 @@ export function openWeighing(index: PlantIndex, need: Need, done: () => void): v
       if (!lot.value.trim()) return err.show("Scan the lot's label.");
       if (!scale.value()) return err.show("Choose the scale.");
       if (!Number.isFinite(t) || t < 0) return err.show("Enter the tare as a number, 0 or more.");
-      const input = { batchNumber: need.batchNumber, phaseCode: need.phaseCode, lotCode: lot.value.trim(),
-        scanned: !typed, scaleCode: scale.value()!, tare: t };
+      const input: WeighMaterialInput = { batchNumber: need.batchNumber, phaseCode: need.phaseCode,
+        lotCode: lot.value.trim(), scanned: !typed, scaleCode: scale.value()!, tare: t };
+      const file = photo.files?.[0];
+      if (!byHand.hidden) {
+        const g = Number(manualGross.value.replace(",", "."));
+        if (!manualGross.value.trim() || !Number.isFinite(g)) return err.show("Enter the gross weight read from the display.");
+        if (!reason.value.trim()) return err.show("Say why the scale gives no weight.");
+        if (!file) return err.show("Take a photo of the scale's display.");
+        if (!PHOTO_TYPES.includes(file.type)) return err.show("The photo must be JPEG, PNG or PDF.");
+        Object.assign(input, { gross: g, reason: reason.value.trim(), evidence: "photo of the scale's display" });
+      }
       askVerifier(async (verifier) => {
+        if (!byHand.hidden && file && !input.attachmentId) {
+          const data = toBase64(new Uint8Array(await file.arrayBuffer()));
+          const up = await gql<UploadEvidenceMutation, UploadEvidenceMutationVariables>(UPLOAD, { input: {
+            filename: file.name, contentType: file.type, data, purpose: `weight of ${need.code} read by hand` } });
+          input.attachmentId = up.uploadAttachment.id;
+        }
         const d = await sendSigned<WeighMutation, WeighMutationVariables>({
           operation: "weighMaterial", document: WEIGH, input,
           verification: (sent) => signOperation(verifier, "weighMaterial", sent, "VERIFIED"),
