@@ -555,6 +555,9 @@ def test_an_operator_executes_a_batch_on_the_tablet_and_the_control_room_sees_it
             close(control)
 
         page.fill('input[name="manual:Heating-medium temperature"]', "34.5")
+        page.fill('input[name="reason:Heating-medium temperature"]', "read on the jacket's dial thermometer")
+        page.locator('input[name="photo:Heating-medium temperature"]').set_input_files(
+            files=[{"name": "dial.png", "mimeType": "image/png", "buffer": PNG}])
         page.fill('input[name="control:Total protein"]', "61.8")
         page.fill("input[name=output]", "2352")
         page.fill("input[name=losses]", "31")
@@ -603,12 +606,16 @@ def test_an_operator_executes_a_batch_on_the_tablet_and_the_control_room_sees_it
     finally:
         close(page)
     w = demo.gql('query($b: String!) { batchWeighings(batchNumber: $b) { materialLotCode scanned source weighedBy '
-                 'verifiedBy scaleCode net } batchPhases(batchNumber: $b) { phaseCode status completedBy } }',
-                 {"b": batch})
+                 'verifiedBy scaleCode net } batchPhases(batchNumber: $b) { phaseCode status completedBy '
+                 'parameters { name source reason attachmentId } } }', {"b": batch})
     assert w["batchWeighings"] == [{"materialLotCode": lot, "scanned": True, "source": "TWIN", "weighedBy": "op.chen",
                                     "verifiedBy": "sup.zhao", "scaleCode": scale, "net": w["batchWeighings"][0]["net"]}]
     assert abs(w["batchWeighings"][0]["net"] - 190) <= 3.8
-    assert w["batchPhases"] == [{"phaseCode": "THAW", "status": "COMPLETED", "completedBy": "op.chen"}]
+    thaw_run = w["batchPhases"][0]
+    assert (thaw_run["phaseCode"], thaw_run["status"], thaw_run["completedBy"]) == ("THAW", "COMPLETED", "op.chen")
+    medium = next(p for p in thaw_run["parameters"] if p["name"] == "Heating-medium temperature")
+    assert medium["source"] == "MANUAL" and medium["reason"] == "read on the jacket's dial thermometer"
+    assert medium["attachmentId"]  # the photo it was read from (PR-03)
 
 
 @pytest.mark.req("PR-34")

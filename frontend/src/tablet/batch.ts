@@ -11,17 +11,17 @@ import type {
   PhaseScreenQueryVariables, PhaseTagsSubscription, PhaseTagsSubscriptionVariables, RecipeStepsQuery,
   RecipeStepsQueryVariables, StartPhaseMutation, StartPhaseMutationVariables,
 } from "../api/generated";
-import { errorText, gql } from "../api/gql";
+import { errorText, GqlError, gql } from "../api/gql";
 import { live } from "../api/live";
 import { fmtNumber, fmtTime, h } from "../dom";
 import type { PlantIndex } from "../control/plant";
 import { sendSigned } from "../sign/keyring";
-import { signOperation } from "../sign/signer";
+import { signOperation, type Signer } from "../sign/signer";
 import { signatureLine } from "../ui/ackDialog";
 import { errorBox } from "../ui/modal";
 import { busy, choice, field, refusal } from "./common";
 import { askVerifier } from "./verifier";
-import { openWeighing, TAGS } from "./weigh";
+import { openWeighing, TAGS, uploadPhoto } from "./weigh";
 
 const BATCHES = /* GraphQL */ `query PhaseBatches {
   batches(first: 50) { edges { node { batchNumber product status recipeCode } } }
@@ -172,10 +172,17 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
         { tags: tagged.map((p) => p.tag!) }, (u) => setters.get(u.sensorUpdates.tag)?.(u.sensorUpdates.value,
           u.sensorUpdates.quality), (msg) => err.show(`Live values refused: ${msg}`));
     }
+    // Rules per risk class (PR-04) may ask for the photo the value was read from and a second person.
     const entry = (name: string, unit: string, low: number | null, high: number | null, kind: string) => {
       const input = h("input", { type: "text", inputmode: "decimal", autocomplete: "off", name: `${kind}:${name}`,
         "aria-label": `${name} (${unit})` });
-      return { name, input, el: field(`${name} (${unit})`, input, `Limits ${low ?? "—"} … ${high ?? "—"}`) };
+      const reason = h("input", { type: "text", autocomplete: "off", name: `reason:${name}`, placeholder: "Note (optional)",
+        "aria-label": `Note for ${name}` });
+      const photo = h("input", { type: "file", name: `photo:${name}`, accept: "image/jpeg,image/png,application/pdf",
+        capture: "environment", "aria-label": `Photo for ${name}` });
+      const el = h("div", { class: "entry" }, field(`${name} (${unit})`, input, `Limits ${low ?? "—"} … ${high ?? "—"}`),
+        h("div", { class: "entry-extra" }, reason, photo));
+      return { name, input, reason, photo, el };
     };
     const manual = step.parameters.filter((p) => !p.tag).map((p) => entry(p.name, p.unit, p.low, p.high, "manual"));
     const controls = step.controls.map((c) => entry(c.name, c.unit, c.low, c.high, "control"));
@@ -185,6 +192,7 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
     const finish = h("button", { type: "button", class: "primary big", "data-testid": "complete-phase" },
       verify ? `Sign ${step.code}, then have it verified` : `Sign and complete ${step.code}`);
     const num = (s: string) => Number(s.trim().replace(",", "."));
+    const uploads = new Map<File, Promise<string>>(); // once per file, however often the signing is retried
     finish.addEventListener("click", () => {
       err.clear();
       const missing = [...manual, ...controls].find((e) => !e.input.value.trim() || !Number.isFinite(num(e.input.value)));
@@ -192,24 +200,31 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
       if (step.output !== null && (!output.value.trim() || !Number.isFinite(num(output.value)))) {
         return err.show(`Enter the output in ${step.outputUnit}.`);
       }
-      const input: CompletePhaseInput = {
-        batchNumber: d.batch!.batchNumber, phaseCode: step.code,
-        manual: manual.map((e) => ({ name: e.name, value: num(e.input.value) })),
-        controls: controls.map((e) => ({ name: e.name, value: num(e.input.value) })),
-        losses: Number.isFinite(num(losses.value)) ? num(losses.value) : 0,
-        ...(step.output !== null ? { output: num(output.value) } : {}),
-      };
-      const send = async (verification?: (sent: CompletePhaseInput) => ReturnType<typeof signOperation>) => {
+      const values = async (list: typeof manual) => Promise.all(list.map(async (e) => {
+        const file = e.photo.files?.[0];
+        if (file && !uploads.has(file)) uploads.set(file, uploadPhoto(file, `${e.name} of ${d.batch!.batchNumber} ${step.code}`));
+        return { name: e.name, value: num(e.input.value), ...(e.reason.value.trim() ? { reason: e.reason.value.trim() } : {}),
+          ...(file ? { attachmentId: await uploads.get(file)! } : {}) };
+      }));
+      const send = async (verifier?: Signer) => {
+        const input: CompletePhaseInput = {
+          batchNumber: d.batch!.batchNumber, phaseCode: step.code, manual: await values(manual),
+          controls: await values(controls), losses: Number.isFinite(num(losses.value)) ? num(losses.value) : 0,
+          ...(step.output !== null ? { output: num(output.value) } : {}),
+        };
         const r = await sendSigned<CompletePhaseMutation, CompletePhaseMutationVariables>({
-          operation: "completePhase", document: COMPLETE, input, verification });
+          operation: "completePhase", document: COMPLETE, input,
+          verification: verifier ? (sent) => signOperation(verifier, "completePhase", sent, "VERIFIED") : undefined });
         dispose();
         root.replaceChildren(completed(r.completePhase, step));
       };
-      if (verify) {
-        askVerifier((v) => send((sent) => signOperation(v, "completePhase", sent, "VERIFIED")), `phase ${step.code}`);
-      } else {
-        void busy(finish, "Signing…", () => send(), (e) => err.show(refusal(e)));
-      }
+      const verified = () => askVerifier((v) => send(v), `phase ${step.code}`);
+      if (verify) return verified();
+      void busy(finish, "Signing…", () => send(), (e) => {
+        // A value entered by hand whose risk class asks for a second person: the server says so.
+        if (e instanceof GqlError && e.code === "SIGNATURE_REQUIRED") verified();
+        else err.show(refusal(e));
+      });
     });
     return h("div", { class: "phase-card", "data-phase": step.code, "data-state": "running" },
       h("h3", null, `${step.code} · ${step.name}`),

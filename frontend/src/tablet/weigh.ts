@@ -33,6 +33,14 @@ const UPLOAD = /* GraphQL */ `mutation UploadEvidence($input: UploadAttachmentIn
 const SCALE_KINDS = ["scale", "balance"];
 const PHOTO_TYPES = ["image/jpeg", "image/png", "application/pdf"];
 
+/** Uploads a photo or printout a value was read from (PR-03); its id goes into the signed input. */
+export async function uploadPhoto(file: File, purpose: string): Promise<string> {
+  const data = toBase64(new Uint8Array(await file.arrayBuffer()));
+  const up = await gql<UploadEvidenceMutation, UploadEvidenceMutationVariables>(UPLOAD, { input: {
+    filename: file.name, contentType: file.type, data, purpose } });
+  return up.uploadAttachment.id;
+}
+
 export interface Need {
   batchNumber: string;
   phaseCode: string;
@@ -136,10 +144,7 @@ export function openWeighing(index: PlantIndex, need: Need, done: () => void): v
       }
       askVerifier(async (verifier) => {
         if (!byHand.hidden && file && !input.attachmentId) {
-          const data = toBase64(new Uint8Array(await file.arrayBuffer()));
-          const up = await gql<UploadEvidenceMutation, UploadEvidenceMutationVariables>(UPLOAD, { input: {
-            filename: file.name, contentType: file.type, data, purpose: `weight of ${need.code} read by hand` } });
-          input.attachmentId = up.uploadAttachment.id;
+          input.attachmentId = await uploadPhoto(file, `weight of ${need.code} read by hand`);
         }
         const d = await sendSigned<WeighMutation, WeighMutationVariables>({
           operation: "weighMaterial", document: WEIGH, input,
