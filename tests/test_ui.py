@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -446,6 +447,10 @@ def test_the_qp_releases_a_reviewed_batch_with_a_pades_signature_made_in_the_bro
         decision = page.locator("[data-testid=qp-decision]")
         decision.get_by_text("Waiting for the qualified person's decision").wait_for(timeout=10000)
         assert decision.locator("button").count() == 0
+        with page.expect_download(timeout=20000) as download:  # the whole record, as the export gives it
+            page.locator("[data-testid=record-pdf]").click()
+        assert download.value.suggested_filename.endswith(".pdf")
+        assert Path(download.value.path()).read_bytes()[:5] == b"%PDF-"
     finally:
         close(page)
     page = open_app(browser, demo.url, "qp.feng", demo.password("qp.feng"), f"#/batches/{batch}", DESKTOP)

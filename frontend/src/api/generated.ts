@@ -396,6 +396,13 @@ export type ConcludeReviewMutationVariables = Exact<{
 
 export type ConcludeReviewMutation = { concludeBatchReview: { opinion: string, concludedBy: string } };
 
+export type RecordPdfQueryVariables = Exact<{
+  batchNumber: string;
+}>;
+
+
+export type RecordPdfQuery = { exportBatchRecord: { filename: string, contentType: string, data: string } };
+
 export type ReportQueryVariables = Exact<{
   format: ReportFormat;
 }>;
@@ -478,7 +485,7 @@ export type PhaseScreenQueryVariables = Exact<{
 }>;
 
 
-export type PhaseScreenQuery = { preOperationCheck: Array<string>, batch: { batchNumber: string, product: string, status: BatchStatus, recipeCode: string | null, recipeVersion: number | null } | null, batchPhases: Array<{ phaseCode: string, status: PhaseStatus, equipmentCode: string, startedAt: string, startedBy: string, completedAt: string | null, completedBy: string | null, verifiedBy: string | null, exception: boolean, yieldPct: number | null, balancePct: number | null }>, batchWeighings: Array<{ phaseCode: string, materialCode: string, net: number, unit: string, weighedBy: string, verifiedBy: string, labelCode: string }> };
+export type PhaseScreenQuery = { preOperationCheck: Array<string>, batch: { batchNumber: string, product: string, status: BatchStatus, recipeCode: string | null, recipeVersion: number | null } | null, batchPhases: Array<{ phaseCode: string, status: PhaseStatus, equipmentCode: string, startedAt: string, startedBy: string, completedAt: string | null, completedBy: string | null, verifiedBy: string | null, exception: boolean, yieldPct: number | null, balancePct: number | null }>, batchWeighings: Array<{ phaseCode: string, materialCode: string, net: number, unit: string, weighedBy: string, verifiedBy: string, labelCode: string }>, runningPhases: Array<{ equipmentCode: string, batchNumber: string, phaseCode: string }> };
 
 export type RecipeStepsQueryVariables = Exact<{
   code: string;

@@ -6,7 +6,7 @@
 
 import type {
   BatchReviewQuery, BatchReviewQueryVariables, ConcludeReviewMutation, ConcludeReviewMutationVariables,
-  ItemAuditQuery, ReviewBatchesQuery, ReviewItemsMutation, ReviewItemsMutationVariables, ReviewKind,
+  ItemAuditQuery, RecordPdfQuery, RecordPdfQueryVariables, ReviewBatchesQuery, ReviewItemsMutation, ReviewItemsMutationVariables, ReviewKind,
 } from "../api/generated";
 import { gql } from "../api/gql";
 import { h } from "../dom";
@@ -35,6 +35,9 @@ const REVIEW_ITEMS = /* GraphQL */ `mutation ReviewItems($input: ReviewBatchItem
 }`;
 const CONCLUDE = /* GraphQL */ `mutation ConcludeReview($input: ConcludeBatchReviewInput!, $signature: SignatureInput!) {
   concludeBatchReview(input: $input, signature: $signature) { opinion concludedBy }
+}`;
+const RECORD = /* GraphQL */ `query RecordPdf($batchNumber: String!) {
+  exportBatchRecord(batchNumber: $batchNumber, format: PDF) { filename contentType data }
 }`;
 const KINDS: ReviewKind[] = ["PHASE_EXCEPTION", "ALARM", "DEVIATION", "MANUAL_ENTRY", "DATA_CHANGE"];
 
@@ -115,8 +118,17 @@ export async function mountBatches(main: HTMLElement, batchNumber: string): Prom
         await load();
       }, (e) => err.show(refusal(e)));
     });
+    const pdf = h("button", { type: "button", class: "small", "data-testid": "record-pdf" }, "The whole batch record (PDF)");
+    pdf.addEventListener("click", () => void busy(pdf, "Preparing…", async () => {
+      const f = (await gql<RecordPdfQuery, RecordPdfQueryVariables>(RECORD, { batchNumber: r.batchNumber })).exportBatchRecord;
+      const bin = atob(f.data);
+      const bytes = new Uint8Array(new ArrayBuffer(bin.length));
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      const a = h("a", { href: URL.createObjectURL(new Blob([bytes], { type: f.contentType })), download: f.filename });
+      a.click(); // the export is audited on the server (PR-53)
+    }, (e) => err.show(refusal(e))));
     return h("div", null,
-      h("h2", null, `Batch ${r.batchNumber} · ${r.status}`),
+      h("div", { class: "list-head" }, h("h2", null, `Batch ${r.batchNumber} · ${r.status}`), h("span", { class: "spacer" }), pdf),
       h("p", { class: "muted", "data-testid": "review-counts" },
         `${r.total} exception(s), ${r.unreviewed} not yet reviewed`),
       r.blockers.length ? h("ul", { class: "blockers", "aria-label": "Before release" }, ...r.blockers.map((b) => h("li", null, b)))

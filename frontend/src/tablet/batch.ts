@@ -32,6 +32,7 @@ const SCREEN = /* GraphQL */ `query PhaseScreen($b: String!) {
     verifiedBy exception yieldPct balancePct }
   batchWeighings(batchNumber: $b) { phaseCode materialCode net unit weighedBy verifiedBy labelCode }
   preOperationCheck
+  runningPhases { equipmentCode batchNumber phaseCode }
 }`;
 const RECIPE = /* GraphQL */ `query RecipeSteps($code: String!, $version: Int) {
   recipe(code: $code, version: $version) {
@@ -118,7 +119,10 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
         w ? h("div", { class: "ok" }, `✓ ${fmtNumber(w.net)} ${w.unit} · ${w.weighedBy} / ${w.verifiedBy} · ${w.labelCode}`) : weigh);
     });
     const usable = [...index.equipment.values()].filter((e) => e.kind === step.equipmentClass);
-    const equipment = choice("Equipment", usable.map((e) => ({ value: e.code, text: `${e.code} · ${e.name} · ${e.status}` })),
+    // Statuses as of now: the plant layout was read once, the running phases just now.
+    const inUse = new Map(d.runningPhases.map((p) => [p.equipmentCode, `in use by ${p.batchNumber} ${p.phaseCode}`]));
+    const state = (code: string, status: string) => inUse.get(code) ?? (status === "RUNNING" ? "IDLE" : status);
+    const equipment = choice("Equipment", usable.map((e) => ({ value: e.code, text: `${e.code} · ${e.name} · ${state(e.code, e.status)}` })),
       usable.length === 1 ? usable[0].code : null);
     const checks = d.preOperationCheck.map((item) =>
       ({ item, box: choice(item, [{ value: "yes", text: "Confirmed" }]) }));
