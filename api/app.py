@@ -24,10 +24,11 @@ from starlette.websockets import WebSocket
 
 import api
 from api.access import admit
-from api.auth import authenticate
+from api.auth import PrincipalCache, authenticate
 from api.bridge import start_configured
 from api.engine.execution import Engine
 from api.engine.fast_path import FastField
+from api.engine.persisted import PersistedQueries
 from api.graphql_http import RETRY_AFTER, GraphQLHTTP, unavailable
 from api.graphql_ws import LiveGraphQL
 from api.ingest import error_response, ingest_endpoint
@@ -118,8 +119,9 @@ def create_app(settings: Settings, services: Services | None = None, on_startup:
     lifespan. `plasmatwin demo` passes its plant and endpoints here (demo/live.py)."""
     svc = services or build_services(settings)
     sockets = OpenSockets()
-    endpoint = _graphql_endpoint(svc, settings, sockets)
-    background = _Background(svc, settings, sockets, on_startup or [], extensions)
+    principals = PrincipalCache(settings.token_cache_seconds, settings.token_cache_size, svc.bus)
+    endpoint = _graphql_endpoint(svc, settings, sockets, principals)
+    background = _Background(svc, settings, sockets, on_startup or [], extensions, principals)
 
     async def health(_: Request) -> Response:
         body = {"status": "ok", "version": api.__version__, "database": svc.db.engine.dialect.name,
@@ -132,7 +134,7 @@ def create_app(settings: Settings, services: Services | None = None, on_startup:
         Route("/graphql", endpoint, methods=None),
         WebSocketRoute("/graphql", endpoint),
         Route("/health", health),
-        Route("/ingest", ingest_endpoint(svc, settings.max_body_bytes), methods=["POST"]),
+        Route("/ingest", ingest_endpoint(svc, settings.max_body_bytes, principals), methods=["POST"]),
         Route("/metrics", background.metrics.guarded(settings.metrics_token)),
         *extra_routes,
         *_no_demo_and_frontend_routes(settings),
@@ -156,21 +158,22 @@ def _limits(settings: Settings) -> Limits:
         max_fragment_depth=settings.max_query_fragment_depth, max_variable_depth=settings.max_variable_depth)
 
 
-def _graphql_endpoint(svc: Services, settings: Settings, sockets: OpenSockets) -> GraphQLEndpoint:
+def _graphql_endpoint(svc: Services, settings: Settings, sockets: OpenSockets,
+                      principals: PrincipalCache) -> GraphQLEndpoint:
     """/graphql over HTTP and WebSocket: one schema, one engine (limits, rules, errors), one admission."""
     schema = build_schema(settings.max_query_depth, settings.max_query_cost)
 
     async def http_context(request: Request, raw_variables: dict[str, Any], doc: DocumentNode,
                            op: OperationDefinitionNode) -> Context:
         client = _client(request)
-        principal = await authenticate(svc.db, request.headers.get("authorization"), client)
+        principal = await authenticate(svc.db, request.headers.get("authorization"), client, principals)
         return await admit(svc, principal, client, doc, op, raw_variables)
 
     def ws_context(ws: WebSocket) -> Context:
         return Context(svc, None, _client(ws))
 
     async def ws_auth(header: Any, ctx: Context) -> Any:
-        return await authenticate(svc.db, header, ctx.client)
+        return await authenticate(svc.db, header, ctx.client, principals)
 
     async def ws_admit(base: Context, doc: DocumentNode, op: OperationDefinitionNode,
                        variables: dict[str, Any] | None) -> Context:
@@ -178,7 +181,11 @@ def _graphql_endpoint(svc: Services, settings: Settings, sockets: OpenSockets) -
 
     engine = Engine(schema._schema, _limits(settings), executor_class=schema.execution_context_class,
                     fast_fields={name: FastField(*spec) for name, spec in FAST_FIELDS.items()}, live_fields=LIVE_FIELDS)
-    http = GraphQLHTTP(engine, http_context, max_body=settings.max_body_bytes)
+    persisted = None
+    if settings.persisted_queries > 0:
+        shared = svc.bus.redis if isinstance(svc.bus, RedisBus) else None  # one store for every node
+        persisted = PersistedQueries(settings.persisted_queries, shared)
+    http = GraphQLHTTP(engine, http_context, max_body=settings.max_body_bytes, persisted=persisted)
     ws = LiveGraphQL(schema, engine, base_context=ws_context, authenticate=ws_auth, admit=ws_admit, sockets=sockets,
                      allowed_origins=settings.allowed_origins)
     return GraphQLEndpoint(http, ws)
@@ -206,10 +213,11 @@ class _Background:
     The metrics are made here because they report on these (the recorder's queue, a bridge's buffer)."""
 
     def __init__(self, svc: Services, settings: Settings, sockets: OpenSockets, on_startup: list[Any],
-                 extensions: Sequence[Extension]) -> None:
+                 extensions: Sequence[Extension], principals: PrincipalCache) -> None:
         self.svc = svc
         self.settings = settings
         self.sockets = sockets
+        self.principals = principals
         self.on_startup = on_startup
         self.extensions = extensions
         self.extension_bridges: list[Bridge] = []  # bridges the extensions run (the demo's)
@@ -240,6 +248,7 @@ class _Background:
                 stack.push_async_callback(svc.bus.stop)
             stack.enter_context(svc.bus.listen(SENSOR_TOPIC, svc.twin.observe))  # other nodes' readings
             stack.enter_context(svc.bus.listen(SESSION_TOPIC, self.sockets.on_event))  # revocations
+            stack.enter_context(self.principals.listening_to(svc.bus))  # verified tokens, until revoked
             recorder = Recorder(svc.db)
             await recorder.start()
             stack.push_async_callback(recorder.stop)

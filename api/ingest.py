@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api.auth import authenticate
+from api.auth import PrincipalCache, authenticate
 from policies.errors import AppError, ErrorCode
 from resolvers.context import Context, Services
 from twin.ingest import Busy, ingest_batch
@@ -26,11 +26,12 @@ def error_response(code: ErrorCode, message: str, status: int) -> JSONResponse:
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status_code=status)
 
 
-def ingest_endpoint(svc: Services, max_body: int) -> Callable[[Request], Awaitable[Response]]:
+def ingest_endpoint(svc: Services, max_body: int,
+                    principals: PrincipalCache | None = None) -> Callable[[Request], Awaitable[Response]]:
     async def ingest(request: Request) -> Response:
         client = request.client.host if request.client else None
         try:
-            principal = await authenticate(svc.db, request.headers.get("authorization"), client)
+            principal = await authenticate(svc.db, request.headers.get("authorization"), client, principals)
             await Context(svc, principal, client).require("plant:reading", "write")
         except AppError as e:
             return error_response(e.code, e.message, STATUS.get(e.code, 400))

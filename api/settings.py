@@ -37,6 +37,13 @@ class Settings:
     token_ttl_seconds: int = 8 * 3600
     lockout_attempts: int = 5
     lockout_seconds: int = 15 * 60
+    # A verified token's principal is reused for this many seconds (0: every request asks the database);
+    # sign-outs, revocations and account changes reach every node over the bus at once (api.auth).
+    token_cache_seconds: int = 5
+    token_cache_size: int = 10_000
+    # Automatic persisted queries (Apollo's APQ): query texts kept by their SHA-256, per node (and in
+    # Redis when the bus is Redis); 0 turns them off.
+    persisted_queries: int = 2_000
     # Argon2id cost of password hashes (argon2-cffi's defaults: 3 passes over 64 MiB, 4 lanes).
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
@@ -85,6 +92,9 @@ class Settings:
             token_ttl_seconds=_int(env, "PLASMATWIN_TOKEN_TTL_SECONDS", d.token_ttl_seconds),
             lockout_attempts=_int(env, "PLASMATWIN_LOCKOUT_ATTEMPTS", d.lockout_attempts),
             lockout_seconds=_int(env, "PLASMATWIN_LOCKOUT_SECONDS", d.lockout_seconds),
+            token_cache_seconds=_int(env, "PLASMATWIN_TOKEN_CACHE_SECONDS", d.token_cache_seconds),
+            token_cache_size=_int(env, "PLASMATWIN_TOKEN_CACHE_SIZE", d.token_cache_size),
+            persisted_queries=_int(env, "PLASMATWIN_PERSISTED_QUERIES", d.persisted_queries),
             argon2_time_cost=_int(env, "PLASMATWIN_ARGON2_TIME_COST", d.argon2_time_cost),
             argon2_memory_kib=_int(env, "PLASMATWIN_ARGON2_MEMORY_KIB", d.argon2_memory_kib),
             argon2_parallelism=_int(env, "PLASMATWIN_ARGON2_PARALLELISM", d.argon2_parallelism),

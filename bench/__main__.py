@@ -6,7 +6,7 @@ import asyncio
 import json
 import tempfile
 
-from bench import audit, ingest, review, signatures, trace
+from bench import audit, ingest, request_cost, review, signatures, trace
 from tests import services
 
 
@@ -45,6 +45,9 @@ def main() -> None:
             print("  " + json.dumps(asyncio.run(trace.run_store(pg.create_database("trace"), units))))
         finally:
             pg.stop()
+    print("server CPU per request, `plasmatwin serve` in its own process (BENCH_REQUESTS, BENCH_CONNECTIONS):")
+    for r in request_cost.run():
+        print("  " + json.dumps(r))
     print("live path: MQTT -> bridge -> /ingest -> core -> WebSocket subscribers (BENCH_INGEST_* to change):")
     try:
         print("  " + json.dumps(ingest.run()))

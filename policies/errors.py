@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "UNAVAILABLE"
     # Not a client's fault; the message is masked.
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    # An automatic persisted query whose hash this server does not know: send it again with its text (APQ).
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 
 
 # UNAVAILABLE is the one code a client retries unchanged, after this many seconds.

@@ -127,9 +127,12 @@ async def sign_out(db: Database, bus: Bus, principal: Principal, client: str | N
 
 
 def end_sessions(bus: Bus, reason: str, *, tokens: list[int] | None = None, users: list[int] | None = None,
-                 code: int = CLOSE_SIGNED_OUT) -> None:
-    """After commit: every node closes the WebSockets of these tokens or accounts (api.sockets)."""
-    bus.publish(SESSION_TOPIC, {"tokens": tokens or [], "users": users or [], "code": code, "reason": reason})
+                 code: int = CLOSE_SIGNED_OUT, refresh: list[int] | None = None) -> None:
+    """After commit: every node closes the WebSockets of these tokens or accounts (api.sockets) and
+    forgets their cached principals (api.auth.PrincipalCache), and those of the `refresh` accounts,
+    whose sessions go on with a changed principal."""
+    bus.publish(SESSION_TOPIC, {"tokens": tokens or [], "users": users or [], "code": code, "reason": reason,
+                                "refresh": refresh or []})
 
 
 async def principal_for(db: Database, token: str) -> Principal | None:

@@ -215,7 +215,8 @@ async def change_password(ctx: Context, current: str, password: str) -> UserView
         await audit.add(s, PendingEvent("PASSWORD_CHANGED", "app_user", str(me.user_id), {}))
         others = list((await s.execute(select(ApiToken.id).where(
             ApiToken.user_id == me.user_id, ApiToken.id != me.token_id, ApiToken.kind == "session"))).scalars())
-    end_sessions(ctx.services.bus, "password changed", tokens=others)
+    # The session that changed it goes on, no longer held to changing its one-time password.
+    end_sessions(ctx.services.bus, "password changed", tokens=others, refresh=[me.user_id])
     return _view(user)
 
 

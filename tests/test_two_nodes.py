@@ -4,6 +4,7 @@ subscriber of node B, and so does the alarm they raise; node B's plant state kno
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import subprocess
@@ -123,3 +124,51 @@ async def test_ingest_on_one_node_reaches_subscribers_of_the_other(two_nodes: tu
     assert r.json()["data"]["alarms"]["totalCount"] == 1
     sensors = [s for p in q.json()["data"]["plants"] for rm in p["rooms"] for s in rm["sensors"]]
     assert {"tag": "R1-TT-101", "value": 26.5} in sensors  # node B's twin took node A's reading
+
+
+@pytest.fixture
+def long_token_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A minute of verified-token cache on both nodes: a refusal within a second can only come over the bus."""
+    monkeypatch.setenv("PLASMATWIN_TOKEN_CACHE_SECONDS", "60")
+
+
+async def test_a_token_signed_out_on_one_node_is_refused_on_the_other_within_a_second(
+        long_token_cache: None, two_nodes: tuple[str, str]) -> None:
+    node_a, node_b = two_nodes
+    token = await token_at(node_a, "op.one")
+    auth = {"authorization": f"Bearer {token}"}
+    viewer = {"query": "{viewer{username}}"}
+    async with httpx.AsyncClient(base_url=node_a) as a, httpx.AsyncClient(base_url=node_b) as b, \
+            websockets.connect(node_b.replace("http", "ws") + "/graphql", subprotocols=[PROTO]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+        for _ in range(3):  # node B has verified the token and keeps it
+            seen = (await b.post("/graphql", json=viewer, headers=auth)).json()
+            assert seen["data"]["viewer"]["username"] == "op.one"
+        assert (await a.post("/graphql", json={"query": "mutation{signOut}"}, headers=auth)).json()["data"] == \
+            {"signOut": True}
+        signed_out = loop_time()
+        while (r := await b.post("/graphql", json=viewer, headers=auth)).status_code != 401:
+            assert loop_time() - signed_out < 1.0, f"node B still accepts the signed-out token: {r.text}"
+            await asyncio.sleep(0.02)
+        assert r.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 1.0)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_a_query_persisted_on_one_node_runs_by_its_hash_on_the_other(two_nodes: tuple[str, str]) -> None:
+    node_a, node_b = two_nodes
+    query = "query Hashed { __typename }"
+    ext = {"persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(query.encode()).hexdigest()}}
+    async with httpx.AsyncClient(base_url=node_a) as a, httpx.AsyncClient(base_url=node_b) as b:
+        miss = (await b.post("/graphql", json={"extensions": ext})).json()
+        assert miss["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        assert (await a.post("/graphql", json={"query": query, "extensions": ext})).json() == \
+            {"data": {"__typename": "Query"}}
+        hit = await b.get("/graphql", params={"extensions": json.dumps(ext)})
+    assert hit.json() == {"data": {"__typename": "Query"}}
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
