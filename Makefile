@@ -10,7 +10,7 @@ MATRIX := docs/traceability.md
 
 .PHONY: demo test lint typecheck migrations-check matrix bench system-deps clean frontend frontend-typecheck \
 	frontend-codegen \
-	constraints
+	constraints bench-peer
 
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts \
 	frontend/tsconfig.json
@@ -74,6 +74,12 @@ matrix: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# PlasmaTwin and PostGraphile 5 on the same PostgreSQL under wrk (bench/peer.py); installs wrk (apt) and
+# Node 22 with PostGraphile into var/bench-peer/, and skips loudly when it cannot. BENCH_PEER_SECONDS per round.
+bench-peer: $(STAMP)
+	@bash scripts/bench-peer-deps.sh
+	$(BIN)/python -m bench.peer
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache frontend/node_modules api/static
