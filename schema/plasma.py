@@ -123,9 +123,10 @@ class Batch:
 
 
 def batch_of(b: res.Batch) -> Batch:
-    """The batch's type (its pools and recipe loaded)."""
+    """The batch's type (its pools, in the order they were made, and recipe loaded)."""
     r = b.recipe
-    return of(Batch, b, pool_codes=[p.code for p in b.pools], recipe_code=r.code if r else None,
+    pools = sorted(b.pools, key=lambda p: p.id)  # the relationship has no order of its own
+    return of(Batch, b, pool_codes=[p.code for p in pools], recipe_code=r.code if r else None,
               recipe_version=r.version if r else None)
 
 

@@ -139,6 +139,7 @@ async def test_an_unexpected_exception_is_masked_the_same_on_both_transports(
 
     monkeypatch.setattr(resolvers.plant, "read_plants", broken)
     live, tokens = server
+    monkeypatch.setattr(_engine(live), "catalog", None)  # the normal path (tests/test_compiled.py: the compiled one)
     status, http = await over_http(live, tokens["op.one"], "{ plants { id } }")
     kind, ws = await over_ws(live, tokens["op.one"], "{ plants { id } }")
     assert (status, kind) == (200, "next")

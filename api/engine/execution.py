@@ -17,18 +17,20 @@ from typing import Any
 from graphql import DocumentNode, ExecutionResult, Executor, GraphQLSchema, execute, get_operation_ast, subscribe
 from graphql.execution.values import VariableValues
 
-from api.engine import fast_path
+from api.engine import compiled, fast_path
 from api.engine.documents import Documents, Prepared
 from api.engine.errors import as_error
 from api.engine.fast_path import FastField, Raw
 from api.engine.live_fast import LiveField, LivePlanner
+from resolvers.compiled_reads import CATALOG
+from resolvers.sql_catalog import Catalog
 from schema.limits import Limits
 
 
 class Engine:
     def __init__(self, schema: GraphQLSchema, limits: Limits, *, fast_fields: Mapping[str, FastField] | None = None,
                  live_fields: Mapping[str, LiveField] | None = None, executor_class: type[Executor[Any]] | None = None,
-                 size: int = 512) -> None:
+                 size: int = 512, catalog: Catalog | None = None) -> None:
         self.schema = schema
         self.documents = Documents(schema, limits, size)
         self.fast_fields = dict(fast_fields or {})
@@ -36,6 +38,10 @@ class Engine:
         # The schema's execution context (schema/execution.py), on both transports.
         self.executor_class = executor_class
         self._plan = lru_cache(maxsize=size)(self._plan_uncached)
+        # Reads compiled to one SQL statement (api/engine/compiled.py), the project's by default; None
+        # switches them off.
+        self.catalog: Catalog | None = catalog if catalog is not None else CATALOG
+        self._compiled = lru_cache(maxsize=size)(self._compile_uncached)
 
     def _plan_uncached(self, query: str, operation_name: str | None) -> Any:
         doc = self.documents.parse(query)
@@ -43,9 +49,22 @@ class Engine:
         op = get_operation_ast(doc, operation_name)
         return fast_path.plan(self.schema, doc, op, self.fast_fields) if op is not None else None
 
+    def _compile_uncached(self, query: str, operation_name: str | None, catalog: Catalog) -> Any:
+        doc = self.documents.parse(query)
+        assert isinstance(doc, DocumentNode)
+        op = get_operation_ast(doc, operation_name)
+        return compiled.plan(self.schema, doc, op, catalog) if op is not None else None
+
     async def execute(self, prepared: Prepared, context: Any, variables: Mapping[str, Any],
                       coerced: VariableValues) -> ExecutionResult | Raw:
-        """A query or mutation: by projection when the fast path plans it, else by graphql-core."""
+        """A query or mutation: by one SQL statement when compiled, by projection when the fast path plans
+        it, else by graphql-core."""
+        if self.catalog is not None:
+            statement = self._compiled(prepared.query, prepared.operation_name, self.catalog)
+            if statement is not None:
+                answer = await compiled.execute(self.schema, statement, context, coerced)
+                if answer is not None:
+                    return answer
         planned = self._plan(prepared.query, prepared.operation_name) if self.fast_fields else None
         if planned is not None:
             return await fast_path.execute(self.schema, planned[0], self.fast_fields, context, coerced, planned[1])

@@ -1,0 +1,375 @@
+"""Selections compiled to SQL (design.md, "Hot reads"; issue 12): a query that is one root field of a
+catalog (resolvers/compiled_reads.py) is answered by ONE SQL statement that builds the response JSON,
+with the caller's scope filters inside the SQL, instead of graphql-core resolving it field by field.
+
+Design, after PostGraphile 5 and Hasura:
+- Look-ahead, once: the validated selection is planned once per (document, operation) into a tree of
+  SQL expressions (PostGraphile plans an operation once and reuses the plan; Hasura caches its plan per
+  query and role). Each list below the root is a correlated subquery aggregated to a JSON array in
+  order (json_agg / json_group_array), each object a json_build_object / json_object with exactly the
+  selected keys and aliases, so the database writes the whole answer (Hasura's lateral subselects,
+  PostGraphile's one statement per root).
+- Permissions inside: the field's permission is checked first, as the normal path does (same error,
+  same audit); row filters of scoped tokens are part of the WHERE clause, their values bound (Hasura
+  compiles a role's permission filter into each table's subselect). The statement text is cached per
+  dialect and scope shape, so PostgreSQL runs it prepared from the driver's statement cache.
+- Never half: anything the catalog does not cover (a field computed in Python, fragments, directives,
+  arguments below the root, several root fields) sends the whole query the normal way. Values the
+  twin holds in memory (live sensor values) are not in the database: the statement writes the tag in
+  their place and one pass over the parsed answer fills them in from the twin.
+
+Answers equal the normal path's field for field (tests/test_compiled.py, SQLite and PostgreSQL); only
+the whitespace PostgreSQL writes and a Float with no fraction (12 against 12.0) differ in the bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_nullable_type,
+    located_error,
+)
+from graphql.execution.values import VariableValues, get_argument_values
+from sqlalchemy import TextClause, text
+
+from api.engine.fast_path import Raw
+from resolvers.sql_catalog import Catalog, How, Json, Root, Rows, Twin, Values, roles
+
+NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+MAX_KEYS = 50  # json_build_object takes at most 100 arguments
+
+
+# --- planning: once per document and operation, dialect-free ------------------------------------
+
+@dataclass(frozen=True)
+class Leaf:
+    key: str
+    expr: str
+    kind: str  # plain, float, id, bool, datetime, json, typename
+
+
+@dataclass(frozen=True)
+class Live:
+    key: str
+    expr: str
+    attr: str
+    serialize: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Many:
+    key: str
+    rows: Rows
+    node: Node
+
+
+@dataclass(frozen=True)
+class Scalars:
+    key: str
+    values: Values
+    kind: str
+
+
+@dataclass(frozen=True)
+class Node:
+    type_name: str
+    parts: tuple[Leaf | Live | Many | Scalars, ...]
+
+
+@dataclass
+class Plan:
+    root: FieldNode
+    key: str
+    spec: Root
+    node: Node
+    many: bool
+    permission: tuple[str, str]
+    fill: Callable[[Any, Any], None] | None
+    statements: dict[tuple[str, str], TextClause] = field(default_factory=dict)
+
+
+def plan(schema: GraphQLSchema, doc: DocumentNode, op: OperationDefinitionNode, catalog: Catalog) -> Plan | None:
+    """The compiled form of a query, or None when it takes the normal path (never half)."""
+    if op.operation != OperationType.QUERY or len(doc.definitions) != 1 or op.directives:
+        return None
+    sels = op.selection_set.selections
+    if len(sels) != 1 or not isinstance(sels[0], FieldNode) or schema.query_type is None:
+        return None
+    root = sels[0]
+    spec = catalog.roots.get(root.name.value)
+    fdef = schema.query_type.fields.get(root.name.value)
+    if spec is None or fdef is None or root.directives or root.selection_set is None:
+        return None
+    permission = _permission(fdef)
+    nullable = get_nullable_type(fdef.type)
+    many = isinstance(nullable, GraphQLList)
+    gtype = _named(nullable)
+    if permission is None or not isinstance(gtype, GraphQLObjectType) or gtype.name != spec.rows.type:
+        return None
+    if many and not isinstance(get_nullable_type(nullable.of_type), GraphQLObjectType):
+        return None
+    node = _node(gtype, root.selection_set, catalog)
+    if node is None:
+        return None
+    key = root.alias.value if root.alias else root.name.value
+    return Plan(root, key, spec, node, many, permission, _filler(node))
+
+
+def _permission(fdef: Any) -> tuple[str, str] | None:
+    """The field's declared permission (schema/permissions.py `can`): the compiled path checks the same."""
+    definition = (fdef.extensions or {}).get("strawberry-definition")
+    for ext in getattr(definition, "extensions", None) or ():
+        for p in getattr(ext, "permissions", None) or ():
+            if isinstance(getattr(p, "obj", None), str) and isinstance(getattr(p, "act", None), str):
+                return p.obj, p.act
+    return None
+
+
+def _named(gtype: Any) -> Any:
+    while isinstance(gtype, (GraphQLNonNull, GraphQLList)):
+        gtype = gtype.of_type
+    return gtype
+
+
+def _leaf_kind(gtype: Any) -> str | None:
+    """How a leaf type's value is written by SQL, or None when SQL cannot write it as graphql-core would."""
+    if isinstance(gtype, GraphQLEnumType):
+        # Written as stored: only when every stored value is its name (the project's StrEnums).
+        same = all(getattr(v.value, "value", v.value) == name for name, v in gtype.values.items())
+        return "plain" if same else None
+    if isinstance(gtype, GraphQLScalarType):
+        return {"String": "plain", "Int": "plain", "Float": "float", "ID": "id", "Boolean": "bool",
+                "DateTime": "datetime", "Date": "plain"}.get(gtype.name)
+    return None
+
+
+def _node(gtype: GraphQLObjectType, sel: SelectionSetNode, catalog: Catalog) -> Node | None:
+    hows = catalog.types.get(gtype.name)
+    if hows is None:
+        return None
+    parts: list[Leaf | Live | Many | Scalars] = []
+    seen: dict[str, Any] = {}
+    for s in sel.selections:
+        if not isinstance(s, FieldNode) or s.directives or s.arguments:
+            return None
+        name = s.name.value
+        key = s.alias.value if s.alias else name
+        if not NAME.fullmatch(key):
+            return None
+        if key in seen:  # the same key twice (validation made them the same field): leaves only
+            if s.selection_set is not None or seen[key] is not None:
+                return None
+            continue
+        seen[key] = s.selection_set
+        part = _part(gtype, name, key, s, hows, catalog)
+        if part is None:
+            return None
+        parts.append(part)
+    if len(parts) > MAX_KEYS:
+        return None
+    return Node(gtype.name, tuple(parts))
+
+
+def _part(gtype: GraphQLObjectType, name: str, key: str, s: FieldNode, hows: Mapping[str, How],
+          catalog: Catalog) -> Leaf | Live | Many | Scalars | None:
+    if name == "__typename":
+        return Leaf(key, gtype.name, "typename")
+    fdef = gtype.fields.get(name)
+    how = hows.get(name)
+    if fdef is None or how is None:
+        return None
+    ftype = get_nullable_type(fdef.type)
+    if isinstance(how, Rows):
+        item = _named(ftype)
+        if not isinstance(ftype, GraphQLList) or not isinstance(item, GraphQLObjectType) or s.selection_set is None \
+                or item.name != how.type:
+            return None
+        child = _node(item, s.selection_set, catalog)
+        return Many(key, how, child) if child is not None else None
+    if s.selection_set is not None:
+        return None
+    if isinstance(how, Values):
+        kind = _leaf_kind(_named(ftype)) if isinstance(ftype, GraphQLList) else None
+        return Scalars(key, how, kind) if kind is not None else None
+    if isinstance(how, Twin):
+        return Live(key, how.expr, how.attr, _named(ftype).serialize)
+    if isinstance(how, Json):
+        return Leaf(key, how.expr, "json")
+    kind = _leaf_kind(ftype)
+    return Leaf(key, how, kind) if kind is not None else None
+
+
+def _filler(node: Node) -> Callable[[Any, Any], None] | None:
+    """The second pass that puts the twin's values in place of their tags, or None when none is selected."""
+    lives = [p for p in node.parts if isinstance(p, Live)]
+    kids = [(p.key, f) for p in node.parts if isinstance(p, Many) and (f := _filler(p.node)) is not None]
+    if not lives and not kids:
+        return None
+
+    def fill(obj: Any, twin: Any) -> None:
+        if obj is None:
+            return
+        if isinstance(obj, list):
+            for item in obj:
+                fill(item, twin)
+            return
+        for p in lives:
+            reading = twin.last(obj[p.key])
+            value = getattr(reading, p.attr) if reading is not None else None
+            obj[p.key] = None if value is None else p.serialize(value)
+        for key, f in kids:
+            f(obj[key], twin)
+
+    return fill
+
+
+# --- SQL: per dialect and scope shape ----------------------------------------------------------
+
+class Writer:
+    """The statement for a plan in one dialect: PostgreSQL json_build_object/json_agg, SQLite
+    json_object/json_group_array (whose order is its subquery's)."""
+
+    def __init__(self, dialect: str) -> None:
+        self.pg = dialect == "postgresql"
+        self.n = 0
+
+    def _roles(self, source: str, env: dict[str, str]) -> dict[str, str]:
+        inner = dict(env)
+        for role in roles(source):
+            self.n += 1
+            inner[role] = f"{role}{self.n}"
+        return inner
+
+    def obj(self, node: Node, env: dict[str, str]) -> str:
+        args = ", ".join(f"'{p.key}', {self._value(p, env)}" for p in node.parts)
+        return f"json_build_object({args})" if self.pg else f"json_object({args})"
+
+    def _value(self, p: Leaf | Live | Many | Scalars, env: dict[str, str]) -> str:
+        if isinstance(p, Leaf):
+            return self.leaf(p.expr if p.kind == "typename" else p.expr.format(**env), p.kind)
+        if isinstance(p, Live):
+            return p.expr.format(**env)
+        if isinstance(p, Many):
+            inner = self._roles(p.rows.source, env)
+            return self.array(self.obj(p.node, inner), p.rows, inner, json_items=True)
+        inner = self._roles(p.values.source, env)
+        v = p.values
+        return self.array(self.leaf(v.expr.format(**inner), p.kind), Rows("", v.source, v.where, v.order), inner,
+                          json_items=p.kind in ("bool", "json", "float"))
+
+    def leaf(self, expr: str, kind: str) -> str:
+        if kind == "typename":
+            return f"'{expr}'"
+        if kind == "id":
+            return f"CAST({expr} AS TEXT)"
+        if kind == "json":
+            return expr if self.pg else f"json({expr})"
+        if kind == "bool":  # SQLite holds 0 and 1
+            return expr if self.pg else \
+                f"json(CASE WHEN {expr} IS NULL THEN NULL WHEN {expr} THEN 'true' ELSE 'false' END)"
+        if kind == "float" and not self.pg:
+            # SQLite writes REALs to 15 digits, which can be another double: 17 digits when 15 do not
+            # round-trip (PostgreSQL writes the shortest exact form, as Python does).
+            return (f"CASE WHEN {expr} IS NULL THEN NULL WHEN CAST(printf('%!.15g', {expr}) AS REAL) = {expr} "
+                    f"THEN json(printf('%!.15g', {expr})) ELSE json(printf('%!.17g', {expr})) END")
+        if kind == "datetime":  # as datetime.isoformat() writes a UTC time: microseconds only when not zero
+            if self.pg:
+                utc = f"({expr} AT TIME ZONE 'UTC')"
+                return (f"(to_char({utc}, 'YYYY-MM-DD\"T\"HH24\\:MI\\:SS') || CASE WHEN CAST(date_part('microseconds', "
+                        f"{utc}) AS BIGINT) % 1000000 = 0 THEN '' ELSE to_char({utc}, '.US') END || '+00\\:00')")
+            return (f"(CASE WHEN substr({expr}, 21) IN ('', '000000') THEN substr({expr}, 1, 10) || 'T' || "
+                    f"substr({expr}, 12, 8) ELSE substr({expr}, 1, 10) || 'T' || substr({expr}, 12) END || '+00\\:00')")
+        return expr
+
+    def _from(self, rows: Rows, env: dict[str, str], extra: str = "") -> str:
+        conds = " AND ".join(c for c in (rows.where.format(**env), extra.format(**env)) if c)
+        return f"FROM {rows.source.format(**env)}" + (f" WHERE {conds}" if conds else "")
+
+    def array(self, item: str, rows: Rows, env: dict[str, str], json_items: bool, extra: str = "") -> str:
+        """The JSON array of `item` over `rows` in their order ('[]' when none)."""
+        by = f" ORDER BY {rows.order.format(**env)}" if rows.order else ""
+        rest = self._from(rows, env, extra)
+        if self.pg:
+            return f"COALESCE((SELECT json_agg({item}{by}) {rest}), '[]'::json)"
+        each = "json(x.j)" if json_items else "x.j"  # a subquery's column has lost its JSON subtype
+        return f"json((SELECT json_group_array({each}) FROM (SELECT {item} AS j {rest}{by}) x))"  # noqa: S608
+
+    def statement(self, p: Plan, scope_sql: str) -> str:
+        env = self._roles(p.spec.rows.source, {})
+        item = self.obj(p.node, env)
+        if p.many:
+            body = self.array(item, p.spec.rows, env, json_items=True, extra=scope_sql)
+            return f"SELECT CAST({body} AS TEXT)" if self.pg else f"SELECT {body}"
+        doc = f"CAST({item} AS TEXT)" if self.pg else item
+        return f"SELECT {doc} {self._from(p.spec.rows, env, scope_sql)}"
+
+
+def statement_for(p: Plan, dialect: str, scope_sql: str) -> TextClause:
+    """The plan's statement in a dialect and scope shape, made once and kept (the same text each time,
+    so PostgreSQL reuses its prepared statement)."""
+    key = (dialect, scope_sql)
+    found = p.statements.get(key)
+    if found is None:
+        found = p.statements[key] = text(Writer(dialect).statement(p, scope_sql))
+    return found
+
+
+# --- execution ----------------------------------------------------------------------------------
+
+async def execute(schema: GraphQLSchema, p: Plan, context: Any,
+                  variables: VariableValues) -> ExecutionResult | Raw | None:
+    """The answer of a compiled query, the error exactly where the normal path puts it, or None when
+    the normal path must answer (arguments the statement does not take)."""
+    assert schema.query_type is not None
+    fdef = schema.query_type.fields[p.root.name.value]
+    try:
+        args = get_argument_values(fdef, p.root, variables)
+        await context.require(*p.permission)
+        params = p.spec.bind(args)
+        if params is None:
+            return None
+        scope = context.scope()
+        scope_sql = ""
+        engine = context.db.engine
+        if p.spec.scope is not None:
+            scope_sql, extra = p.spec.scope(scope, engine.dialect.name == "postgresql")
+            params = {**params, **extra}
+        elif not scope.unrestricted:
+            return None  # a root without a scope filter answers unrestricted callers only
+        stmt = statement_for(p, engine.dialect.name, scope_sql)
+        async with engine.connect() as conn:
+            row = (await conn.execute(stmt, params)).first()
+        doc = row[0] if row is not None else None
+        if doc is None:
+            missing = p.spec.missing(scope)
+            if missing is not None:
+                raise missing
+            return Raw(p.key, "null")
+        if not isinstance(doc, str):
+            doc = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+        if p.fill is not None:
+            data = orjson.loads(doc)
+            p.fill(data, context.services.twin)
+            doc = orjson.dumps(data).decode()
+        return Raw(p.key, doc)
+    except Exception as exc:  # as graphql-core catches a resolver's exception
+        err = located_error(exc, [p.root], [p.key])
+        return ExecutionResult(None if isinstance(fdef.type, GraphQLNonNull) else {p.key: None}, [err])
