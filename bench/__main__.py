@@ -6,7 +6,7 @@ import asyncio
 import json
 import tempfile
 
-from bench import audit, ingest, request_cost, review, signatures, trace
+from bench import audit, compiled, ingest, request_cost, review, signatures, trace
 from tests import services
 
 
@@ -48,6 +48,7 @@ def main() -> None:
     print("server CPU per request, `plasmatwin serve` in its own process (BENCH_REQUESTS, BENCH_CONNECTIONS):")
     for r in request_cost.run():
         print("  " + json.dumps(r))
+    compiled.main()  # reads compiled to SQL vs the normal path, SQLite and PostgreSQL
     print("live path: MQTT -> bridge -> /ingest -> core -> WebSocket subscribers (BENCH_INGEST_* to change):")
     try:
         print("  " + json.dumps(ingest.run()))

@@ -21,6 +21,8 @@ class InProcess:
     client: httpx.AsyncClient
     db: Database
     signers: Any
+    app: Any = None  # the ASGI app itself, for callers that measure without a client
+    services: Any = None
 
     async def token(self, user: str) -> dict[str, str]:
         """The authorization header of `user` signed in with the test password."""
@@ -33,7 +35,9 @@ class InProcess:
 
 
 @asynccontextmanager
-async def in_process(prepare: Callable[[Database], Awaitable[None]] | None = None) -> AsyncIterator[InProcess]:
+async def in_process(prepare: Callable[[Database], Awaitable[None]] | None = None,
+                     url: str | None = None) -> AsyncIterator[InProcess]:
+    """The app on a fresh store: a SQLite file in a temporary directory, or the empty database `url`."""
     from api.app import build_services, create_app
     from api.seed import seed_roles
     from api.settings import Settings
@@ -42,7 +46,7 @@ async def in_process(prepare: Callable[[Database], Awaitable[None]] | None = Non
     from tests.signing_env import add_signers, add_tiny_plant, make_signers
 
     with tempfile.TemporaryDirectory() as d:
-        url = f"sqlite+aiosqlite:///{d}/bench.db"
+        url = url or f"sqlite+aiosqlite:///{d}/bench.db"
         await asyncio.to_thread(upgrade, url)
         db = Database(url)
         await seed_roles(db)
@@ -53,10 +57,11 @@ async def in_process(prepare: Callable[[Database], Awaitable[None]] | None = Non
         if prepare is not None:
             await prepare(db)
         settings = replace(Settings(), database_url=url, trust_anchors=signers.ca)
-        app = create_app(settings, build_services(settings, db))
+        svc = build_services(settings, db)
+        app = create_app(settings, svc)
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=60) as c:
-                yield InProcess(c, db, signers)
+                yield InProcess(c, db, signers, app, svc)
         finally:
             await db.dispose()

@@ -18,7 +18,7 @@ from graphql import get_operation_ast, parse
 from sqlalchemy import select, update
 
 from api.app import build_services, create_app
-from api.engine import compiled
+from api.engine import compiled, driver
 from api.engine.execution import Engine
 from demo import population
 from demo.plant import DEMO_PLANT
@@ -301,7 +301,7 @@ async def test_statements_are_made_once_and_bound(world: World) -> None:
     planned = world.engine._compiled(BATCH, None, CATALOG)
     assert len(planned.statements) == 1
     (stmt,) = planned.statements.values()
-    assert all(n not in stmt.text for n in numbers) and ":batch_number" in stmt.text
+    assert all(n not in stmt.sql for n in numbers) and stmt.names == ("batch_number",)
 
 
 async def test_sql_injection_in_arguments_is_data(world: World) -> None:
@@ -341,3 +341,19 @@ async def test_an_unexpected_exception_is_masked_as_on_the_normal_path(world: Wo
     assert fast == slow == {"data": None, "errors": [{
         "message": "internal server error", "locations": [{"line": 1, "column": 3}], "path": ["plants"],
         "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
+
+
+async def test_the_driver_runs_the_statement_and_sqlalchemy_when_it_cannot(world: World,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    me = await GQL(world.client).sign_in("op.one")
+    real, run = driver.reader, driver.reader(world.db)
+    assert run is not None  # a file or a server: the driver's own connections
+    on_driver, _ = await world.both(me, PLANT_CONTRACT)
+    monkeypatch.setattr(driver, "reader", lambda _db: None)  # an in-memory database
+    on_sqlalchemy, slow = await world.both(me, PLANT_CONTRACT)
+    assert on_driver == on_sqlalchemy == slow
+    await world.db.engine.dispose()  # closes the driver's connections; they reopen on the next read
+    assert getattr(run, "pool", None) is None and not getattr(run, "opened", None)
+    monkeypatch.setattr(driver, "reader", real)
+    again, _ = await world.both(me, PLANT_CONTRACT)
+    assert again == on_driver

@@ -48,8 +48,9 @@ from graphql import (
     located_error,
 )
 from graphql.execution.values import VariableValues, get_argument_values
-from sqlalchemy import TextClause, text
+from sqlalchemy import Dialect, TextClause, text
 
+from api.engine import driver
 from api.engine.fast_path import Raw
 from resolvers.sql_catalog import Catalog, How, Json, Root, Rows, Twin, Values, roles
 
@@ -103,7 +104,7 @@ class Plan:
     many: bool
     permission: tuple[str, str]
     fill: Callable[[Any, Any], None] | None
-    statements: dict[tuple[str, str], TextClause] = field(default_factory=dict)
+    statements: dict[tuple[str, str], Statement] = field(default_factory=dict)
 
 
 def plan(schema: GraphQLSchema, doc: DocumentNode, op: OperationDefinitionNode, catalog: Catalog) -> Plan | None:
@@ -322,13 +323,25 @@ class Writer:
         return f"SELECT {doc} {self._from(p.spec.rows, env, scope_sql)}"
 
 
-def statement_for(p: Plan, dialect: str, scope_sql: str) -> TextClause:
-    """The plan's statement in a dialect and scope shape, made once and kept (the same text each time,
-    so PostgreSQL reuses its prepared statement)."""
-    key = (dialect, scope_sql)
+@dataclass(frozen=True)
+class Statement:
+    """A plan's statement in one dialect and scope shape: for SQLAlchemy, and in the driver's own
+    parameter style with the order of its parameters."""
+
+    clause: TextClause
+    sql: str
+    names: tuple[str, ...]
+
+
+def statement_for(p: Plan, dialect: Dialect, scope_sql: str) -> Statement:
+    """The plan's statement, made once and kept: the same text each time, so PostgreSQL reuses the
+    statement each connection prepared."""
+    key = (dialect.name, scope_sql)
     found = p.statements.get(key)
     if found is None:
-        found = p.statements[key] = text(Writer(dialect).statement(p, scope_sql))
+        clause = text(Writer(dialect.name).statement(p, scope_sql))
+        driver = clause.compile(dialect=dialect)
+        found = p.statements[key] = Statement(clause, driver.string, tuple(driver.positiontup or ()))
     return found
 
 
@@ -354,10 +367,14 @@ async def execute(schema: GraphQLSchema, p: Plan, context: Any,
             params = {**params, **extra}
         elif not scope.unrestricted:
             return None  # a root without a scope filter answers unrestricted callers only
-        stmt = statement_for(p, engine.dialect.name, scope_sql)
-        async with engine.connect() as conn:
-            row = (await conn.execute(stmt, params)).first()
-        doc = row[0] if row is not None else None
+        stmt = statement_for(p, engine.dialect, scope_sql)
+        run = driver.reader(context.db)
+        if run is not None:
+            doc = await run.value(stmt.sql, [params[n] for n in stmt.names])
+        else:
+            async with engine.connect() as conn:
+                row = (await conn.execute(stmt.clause, params)).first()
+            doc = row[0] if row is not None else None
         if doc is None:
             missing = p.spec.missing(scope)
             if missing is not None:
