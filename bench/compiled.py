@@ -114,7 +114,7 @@ async def _measure(ip: InProcess, requests: int, rounds: int) -> dict[str, Any]:
                 engine.catalog = catalog
                 await _round(ip.app, body, token, max(3, n // 10))  # warm
                 samples[mode].append(await _round(ip.app, body, token, n))
-        row = {}
+        row: dict[str, Any] = {"fields": _fields(answers["compiled"]["data"])}
         for mode, got in samples.items():
             row[f"{mode}_cpu_ms"] = round(statistics.median(c for c, _ in got), 3)
             row[f"{mode}_rps"] = round(statistics.median(r for _, r in got))
@@ -122,6 +122,15 @@ async def _measure(ip: InProcess, requests: int, rounds: int) -> dict[str, Any]:
         out[case] = row
     engine.catalog = CATALOG
     return out
+
+
+def _fields(value: Any) -> int:
+    """Leaf values in an answer (list items and object fields), to show each query's size."""
+    if isinstance(value, dict):
+        return sum(_fields(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_fields(v) for v in value)
+    return 1
 
 
 async def run_store(url: str | None = None) -> dict[str, Any]:
