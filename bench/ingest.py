@@ -3,9 +3,15 @@ MQTT publisher -> Mosquitto -> device bridge -> HTTP /ingest -> core (twin, stor
 subscribers. Prints sustained readings per second offered, ingested and stored, reading-to-subscriber
 latency (publisher clock to client clock, one machine), CPU and resident memory of core and bridge.
 
+Per stage (bench/ingest_stages.py stamps the bridge and the core in their own processes): how long
+after its source time a reading reached each stage, p50/p99, and the raw ceiling beside it: a minimal
+`websockets` server (bench/ingest_ceiling.py) sending frames of the same shape, rate and fan-out to
+the same number of the same clients, measured right after on the same machine.
+
 Knobs (environment): BENCH_INGEST_SECONDS (default 30; 600 for the 10-minute memory run),
 BENCH_INGEST_RATE (readings/s offered, default 20000), BENCH_INGEST_SUBSCRIBERS (default 500),
-BENCH_INGEST_MODE (`tag`: each client follows one tag with sensorUpdates; `plant`: plantState).
+BENCH_INGEST_MODE (`tag`: each client follows one tag with sensorUpdates; `plant`: plantState),
+BENCH_INGEST_CEILING=0 skips the raw ceiling.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import asyncio
 import json
 import os
 import secrets
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,6 +83,58 @@ def _spawn(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[
                                 stderr=subprocess.STDOUT, cwd=HERE)
 
 
+def _pct(values: list[float]) -> tuple[float, float]:
+    if len(values) < 100:
+        return (round(statistics.median(values), 1), round(max(values), 1)) if values else (0.0, 0.0)
+    q = statistics.quantiles(values, n=100)
+    return round(q[49], 1), round(q[98], 1)
+
+
+def _stages(*files: Path) -> dict[str, tuple[float, float]]:
+    """Stage -> (p50, p99) ms after the reading's source time, in the order a reading passes them."""
+    out: dict[str, tuple[float, float]] = {}
+    for f in files:
+        if f.exists():
+            out.update({k: _pct(v) for k, v in json.loads(f.read_text()).items()})
+    return dict(sorted(out.items(), key=lambda kv: kv[1][0]))
+
+
+def table(result: dict[str, Any]) -> str:
+    """The per-stage table, ending with the client and the raw ceiling."""
+    rows = [f"{'stage (ms after the reading was published)':<50} {'p50':>8} {'p99':>8}"]
+    rows += [f"{k:<50} {v[0]:>8} {v[1]:>8}" for k, v in result["stages"].items()]
+    rows.append(f"{'client: received (end to end)':<50} {result['latency_ms_p50']:>8} {result['latency_ms_p99']:>8}")
+    c = result.get("ceiling")
+    if c:
+        rows.append(f"{'raw ceiling: websockets broadcast, same frames':<50} {c['p50_ms']:>8} {c['p99_ms']:>8}")
+        rows.append(f"ratio p99 PlasmaTwin / ceiling: {result['ratio_p99']}  (deliveries/s {result['deliveries_per_s']}"
+                    f" vs ceiling {c['deliveries_per_s']})")
+    return "\n".join(rows)
+
+
+def ceiling(rate: int, seconds: int, subscribers: int, mode: str, tags: list[str], token: str, tmp: Path,
+            interval: float) -> dict[str, Any]:
+    """The same clients against a minimal websockets broadcast of the same frames (bench/ingest_ceiling.py)."""
+    port = services.free_port()
+    wait = min(20, 2 + subscribers / 100)
+    server = _spawn(["-m", "bench.ingest_ceiling", "--port", str(port), "--rate", str(rate), "--seconds",
+                     str(seconds), "--wait", str(wait), "--interval", str(interval), "--tags", ",".join(tags)],
+                    tmp / "ceiling.log", {})
+    try:
+        services.wait_port(port, 30)
+        clients = _spawn(["-m", "bench.ingest_clients", "--url", f"ws://127.0.0.1:{port}/", "--token", token,
+                          "--n", str(subscribers), "--mode", mode, "--tags", ",".join(tags),
+                          "--seconds", str(seconds + wait), "--out", str(tmp / "ceiling.json")],
+                         tmp / "ceiling-clients.log", {})
+        clients.wait(timeout=120 + seconds + subscribers / 10)
+        seen = json.loads((tmp / "ceiling.json").read_text())
+    finally:
+        server.terminate()
+        server.wait(15)
+    seen["deliveries_per_s"] = round(seen["deliveries"] / seconds, 0)
+    return seen
+
+
 def run() -> dict[str, Any]:
     seconds = _env_int("BENCH_INGEST_SECONDS", 30)
     rate = _env_int("BENCH_INGEST_RATE", 20_000)
@@ -90,16 +150,19 @@ def run() -> dict[str, Any]:
         port = services.free_port()
         base = f"http://127.0.0.1:{port}"
         try:
-            core = _spawn(["-m", "api.cli", "serve"], tmp / "core.log", {
-                "PLASMATWIN_DATABASE_URL": url, "PLASMATWIN_HOST": "127.0.0.1", "PLASMATWIN_PORT": str(port)})
+            core = _spawn(["-m", "bench.ingest_stages", "core"], tmp / "core.log", {
+                "BENCH_STAGES_OUT": str(tmp / "core-stages.json"), "PLASMATWIN_DATABASE_URL": url,
+                "PLASMATWIN_HOST": "127.0.0.1", "PLASMATWIN_PORT": str(port)})
             procs.append(core)
             services.wait_port(port, 60)
             (tmp / "bridge.toml").write_text(
                 f'[bridge]\nname = "bench"\nbuffer = "buffer.db"\nbatch_max = 2000\n'
                 f'[core]\nurl = "{base}"\ntoken_env = "BENCH_TOKEN"\n'
                 f'[[mqtt]]\nurl = "mqtt://127.0.0.1:{broker.port}"\ntopic = "SITE-01/#"\nclient_id = "bench-bridge"\n')
-            bridge = _spawn(["-m", "api.cli", "bridge", "--config", str(tmp / "bridge.toml"), "--log-level",
-                             "WARNING"], tmp / "bridge.log", {"BENCH_TOKEN": _token(base, "bench.bridge", password)})
+            bridge = _spawn(["-m", "bench.ingest_stages", "bridge", "--config", str(tmp / "bridge.toml"),
+                             "--log-level", "WARNING"], tmp / "bridge.log",
+                            {"BENCH_TOKEN": _token(base, "bench.bridge", password),
+                             "BENCH_STAGES_OUT": str(tmp / "bridge-stages.json")})
             procs.append(bridge)
             time.sleep(2)
             clients = _spawn(["-m", "bench.ingest_clients", "--url", base.replace("http", "ws") + "/graphql",
@@ -130,6 +193,9 @@ def run() -> dict[str, Any]:
             drained = httpx.get(f"{base}/metrics", timeout=30).text
             clients.wait(timeout=60 + subscribers / 10)
             seen = json.loads((tmp / "clients.json").read_text())
+            for p in (core, bridge):
+                p.send_signal(signal.SIGUSR1)  # write the stage stamps (bench/ingest_stages.py)
+            time.sleep(3)
         finally:
             for p in procs:
                 if p.poll() is None:
@@ -140,6 +206,11 @@ def run() -> dict[str, Any]:
                 except subprocess.TimeoutExpired:
                     p.kill()
             broker.stop()
+        stages = _stages(tmp / "bridge-stages.json", tmp / "core-stages.json")
+        tags = [t.rsplit("/", 1)[1] for t in topics]
+        interval = _env_int("PLASMATWIN_PLANT_STATE_INTERVAL_MS", 250) / 1000
+        roof = ceiling(rate, seconds, subscribers, mode, tags, "-", tmp, interval) \
+            if os.environ.get("BENCH_INGEST_CEILING", "1") != "0" else None
 
     window = published["seconds"]  # readings flow while the publisher runs
 
@@ -154,11 +225,14 @@ def run() -> dict[str, Any]:
         "stored_total_after_drain": _metric(drained, "plasmatwin_readings_stored_total"),
         "published_total": published["sent"],
         "deliveries_per_s": round(seen["deliveries"] / window, 0),
-        "latency_ms_p50": seen["p50_ms"], "latency_ms_p99": seen["p99_ms"],
+        "latency_ms_p50": seen["p50_ms"], "latency_ms_p99": seen["p99_ms"], "stages": stages, "ceiling": roof,
+        "ratio_p99": round(seen["p99_ms"] / roof["p99_ms"], 1) if roof and roof["p99_ms"] else None,
         "core_cpu_pct": round(100 * (c1 - c0) / window, 0), "bridge_cpu_pct": round(100 * (b1 - b0) / window, 0),
         "core_rss_mib_start": round(rss0, 1), "core_rss_mib_end": round(rss1, 1), "core_rss_mib_samples": rss_samples,
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(run()))
+    out = run()
+    print(table(out))
+    print(json.dumps(out))
