@@ -48,12 +48,13 @@ from schema.live import LIVE_FIELDS
 from schema.root import build_schema
 from schema.trace import FAST_FIELDS
 from subscriptions.bus import Bus
+from subscriptions.leader import Leadership
 from subscriptions.redis_bus import RedisBus
 from subscriptions.topics import BATCH_TOPIC, CONFIG_TOPIC, LIVE_TOPICS, PHASE_TOPIC, SENSOR_TOPIC, SESSION_TOPIC
 from twin.alarm_service import AlarmService
 from twin.codec import CODECS
 from twin.recorder import Recorder
-from twin.state import PlantState
+from twin.state import PlantState, Reading
 
 # /health waits this long for the database's answer to SELECT 1 before reporting it down.
 HEALTH_TIMEOUT = 2.0
@@ -246,7 +247,7 @@ class _Background:
             if isinstance(svc.bus, RedisBus):
                 await svc.bus.start()
                 stack.push_async_callback(svc.bus.stop)
-            stack.enter_context(svc.bus.listen(SENSOR_TOPIC, svc.twin.observe))  # other nodes' readings
+            stack.enter_context(svc.bus.listen(SENSOR_TOPIC, self._observe))  # other nodes' readings
             stack.enter_context(svc.bus.listen(SESSION_TOPIC, self.sockets.on_event))  # revocations
             stack.enter_context(self.principals.listening_to(svc.bus))  # verified tokens, until revoked
             recorder = Recorder(svc.db)
@@ -259,7 +260,13 @@ class _Background:
             self.metrics.recorder = recorder
             await svc.alarms.start()
             stack.push_async_callback(svc.alarms.stop)
-            svc.twin.watch = svc.alarms.feed
+            if isinstance(svc.bus, RedisBus):
+                # Processes sharing the bus (workers, nodes): the rules run in one, fed every node's readings.
+                lead = Leadership(svc.bus.redis, "alarms", self._lead, self._follow)
+                await lead.start()
+                stack.push_async_callback(lead.stop)
+            else:
+                svc.twin.watch = svc.alarms.feed
             stack.callback(self._detach_twin)
             # A layout imported on any node: its tags are taken and watched here too.
             stack.enter_context(svc.bus.listen(CONFIG_TOPIC, lambda _: self._spawn(reload_layout(svc, recorder))))
@@ -276,6 +283,18 @@ class _Background:
             for hook in self.on_startup:
                 await hook()
             yield
+
+    def _observe(self, r: Reading) -> None:
+        # The process running the alarm rules sees every node's readings, not only those it ingested.
+        if self.svc.twin.observe(r) and self.svc.twin.watch is not None:
+            self.svc.twin.watch(r)
+
+    async def _lead(self) -> None:
+        await self.svc.alarms.take_over()
+        self.svc.twin.watch = self.svc.alarms.feed
+
+    def _follow(self) -> None:
+        self.svc.twin.watch = None
 
     def _detach_twin(self) -> None:
         self.svc.twin.store = self.svc.twin.watch = None

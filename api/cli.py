@@ -30,6 +30,44 @@ def serve_app(app: Starlette, settings: Settings) -> None:
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", ws="websockets-sansio")
 
 
+def workers_refusal(settings: Settings, workers: int) -> str | None:
+    """Why `serve --workers N` cannot run with these settings, or None."""
+    if workers < 1:
+        return "--workers must be at least 1"
+    if workers == 1:
+        return None
+    if not settings.redis_url:
+        return ("--workers above 1 needs PLASMATWIN_REDIS_URL: the in-process bus cannot carry readings, alarms "
+                "and sign-outs between worker processes")
+    if not settings.database_url.startswith("postgresql"):
+        return ("--workers above 1 needs PostgreSQL (PLASMATWIN_DATABASE_URL): SQLite lets one process write at "
+                "a time, so the workers would queue on its file lock and time out under load")
+    if settings.bridge_config is not None:
+        return ("--workers above 1 cannot run PLASMATWIN_BRIDGE_CONFIG in process (every worker would read the "
+                "same devices): run it beside them with `plasmatwin bridge --config FILE`")
+    return None
+
+
+def worker_app() -> Starlette:
+    """One worker of `serve --workers N` (uvicorn starts each in its own process and imports this)."""
+    from api.app import build_services, create_app
+    from resolvers import identity
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    identity.configure_hashing(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
+    return create_app(settings, build_services(settings))
+
+
+def serve_workers(settings: Settings, workers: int) -> None:
+    # uvicorn's supervisor: one listening socket shared by the workers, a dead worker restarted, and
+    # SIGINT/SIGTERM passed to every worker, each finishing its requests and its lifespan shutdown.
+    import uvicorn
+
+    uvicorn.run("api.cli:worker_app", factory=True, workers=workers, host=settings.host, port=settings.port,
+                log_level="info", ws="websockets-sansio")
+
+
 # The demo's commands live in demo/cli.py, imported here only when one runs (the one import of demo
 # code from a product package: pyproject.toml's import-linter contract names this edge).
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -45,8 +83,17 @@ def cmd_bridge(args: argparse.Namespace) -> int:
     return bridge_main(argv)
 
 
-def cmd_serve(_: argparse.Namespace) -> int:
-    _serve(Settings.from_env())
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    workers = getattr(args, "workers", 1)
+    refusal = workers_refusal(settings, workers)
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
+    if workers > 1:
+        serve_workers(settings, workers)
+    else:
+        _serve(settings)
     return 0
 
 
@@ -171,7 +218,10 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--port", type=int, default=8000)
     d.add_argument("--data-dir", default="./var/demo")
     d.set_defaults(func=cmd_demo)
-    sub.add_parser("serve", help="run with settings from PLASMATWIN_* variables").set_defaults(func=cmd_serve)
+    s = sub.add_parser("serve", help="run with settings from PLASMATWIN_* variables")
+    s.add_argument("--workers", type=int, default=1,
+                   help="worker processes on this host (above 1: needs the Redis bus and PostgreSQL)")
+    s.set_defaults(func=cmd_serve)
     b = sub.add_parser("bridge", help="run a device bridge (OPC UA / MQTT to the core) from a TOML file")
     b.add_argument("--config", required=True)
     b.add_argument("--check", action="store_true", help="check the file and the token variable, then exit")

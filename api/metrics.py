@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -73,7 +74,12 @@ class Metrics:
                                                 svc.bus.dropped_total),
             "plasmatwin_alarms_raised": ("Alarms raised by this process", svc.alarms.raised),
         }
-        snap.gauges = {"plasmatwin_subscribers": ("Open subscriptions on this node", svc.bus.subscriber_count())}
+        snap.gauges = {
+            "plasmatwin_subscribers": ("Open subscriptions on this node", svc.bus.subscriber_count()),
+            "plasmatwin_worker_pid": ("Process id of the process that answered (serve --workers N)", os.getpid()),
+            "plasmatwin_alarm_rules_here": ("1 in the one process that evaluates the alarm rules",
+                                            float(svc.twin.watch is not None)),
+        }
         if self.recorder is not None:
             snap.counters["plasmatwin_readings_stored"] = ("Readings written to storage", self.recorder.stored)
             snap.gauges["plasmatwin_readings_pending"] = (

@@ -113,6 +113,14 @@ class AlarmService:
                 self.open_ids[a.tag] = a.id
                 self.engine.restore(a.tag, a.condition, a.began_at)
 
+    async def take_over(self) -> None:
+        """This process starts evaluating the rules (it took the lead among the API processes): it starts
+        from what the database holds now, since another process may have raised or cleared alarms meanwhile."""
+        self.engine, self.process = AlarmEngine(), ProcessWatch()
+        self.open_ids.clear()
+        self.peaks.clear()
+        await self.load()
+
     def feed(self, r: Reading) -> None:
         """Called by the twin with every new last value; never waits for the database."""
         if r.value is not None and r.tag in self.open_ids:

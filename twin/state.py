@@ -57,11 +57,14 @@ class PlantState:
         self.bus.publish(SENSOR_TOPIC, reading, key=tag)
         return reading
 
-    def observe(self, r: Reading) -> None:
-        """A reading another API node ingested (through the bus): it becomes the last value here too."""
+    def observe(self, r: Reading) -> bool:
+        """A reading another API node ingested (through the bus): it becomes the last value here too.
+        True when it did (it is newer than the last one known here)."""
         last = self.readings.get(r.tag)
         if last is None or r.source_time > last.source_time:
             self.readings[r.tag] = r
+            return True
+        return False
 
     def last(self, tag: str) -> Reading | None:
         return self.readings.get(tag)
