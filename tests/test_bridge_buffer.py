@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -131,3 +132,61 @@ async def test_a_sink_bug_is_retried_not_fatal(tmp_path: Path) -> None:
     assert fwd.status()["lastError"] == "HTTP 401: bad token"
     await fwd.stop()
     fwd.buffer.close()
+
+
+class SlowDisk(Buffer):
+    """A buffer whose writes wait for the test to let them finish (a slow fsync)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.release = threading.Event()
+
+    def append(self, readings: list[dict]) -> int:
+        self.release.wait(5)
+        return super().append(readings)
+
+
+async def test_a_batch_travels_while_its_durable_write_is_still_going(tmp_path: Path) -> None:
+    sink = MemorySink()
+    buf = SlowDisk(tmp_path / "b.db")
+    fwd = Forwarder(buf, sink)
+    await fwd.start()
+    fwd.submit(readings(5))
+    await until(lambda: len(sink.readings) == 5)  # at the core before the write ended
+    assert buf.depth == 0
+    buf.release.set()
+    await until(lambda: fwd.forwarded == 5)
+    assert buf.depth == 0 and buf.head(10) == [] and sink.duplicates == 0  # deleted once written and taken
+    await fwd.stop()
+    buf.close()
+
+
+async def test_a_crash_after_sending_from_memory_replays_the_batch_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "b.db"
+    sink = MemorySink()
+
+    class DiesAfterSend:
+        dead = False
+
+        async def send(self, batch: list[dict]) -> None:
+            if self.dead:  # nothing runs after the "crash"
+                await asyncio.Event().wait()
+            await sink.send(batch)
+            self.dead = True
+            raise asyncio.CancelledError  # the process "dies" after the core took the batch
+
+    buf = Buffer(path)
+    fwd = Forwarder(buf, DiesAfterSend())
+    await fwd.start()
+    fwd.submit(readings(10))
+    await until(lambda: len(sink.readings) == 10 and buf.depth == 10)
+    await fwd.stop()
+    buf.close()
+    buf2 = Buffer(path)
+    assert buf2.depth == 10  # kept: the send was never confirmed
+    fwd2 = Forwarder(buf2, sink)
+    await fwd2.start()
+    await until(lambda: buf2.depth == 0)
+    assert len(sink.readings) == 10 and sink.duplicates == 10  # the replay is harmless
+    await fwd2.stop()
+    buf2.close()

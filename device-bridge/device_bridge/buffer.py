@@ -1,8 +1,10 @@
 """Store-and-forward: a durable FIFO on a local SQLite file, and the task that drains it.
 
 Readings are appended to the file as they arrive (group commit: whatever arrived since the last
-write goes in one transaction) and sent to the sink in order, in batches. A batch is deleted only
-after the sink took it. If the bridge dies after the sink took a batch but before the delete, the
+write goes in one transaction) and sent to the sink in order, in batches. When nothing older waits,
+a batch is sent from memory while its write is still in progress (the reading does not wait for
+the fsync before it travels), and deleted once both the write and the sink are done. A batch is
+deleted only after the sink took it. If the bridge dies after the sink took a batch but before the delete, the
 batch is sent again at the next start: the core deduplicates by (tag, sourceTime), so the replay is
 harmless. Delivery is therefore at-least-once into the buffer-to-core hop, exactly-once in the core.
 """
@@ -49,14 +51,17 @@ class Buffer:
         """Rows waiting to be sent (kept in memory: COUNT(*) scans the table)."""
         return self._depth
 
-    def append(self, readings: list[Reading]) -> None:
+    def append(self, readings: list[Reading]) -> int:
+        """Write the readings; returns the id of the last row (0 when there was nothing to write)."""
         if not readings:
-            return
+            return 0
         rows = [(json.dumps(r, separators=(",", ":")),) for r in readings]
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany("INSERT INTO readings (body) VALUES (?)", rows)
+            last = int(self._db.execute("SELECT last_insert_rowid()").fetchone()[0])
             self._depth += len(rows)
+        return last
 
     def head(self, limit: int) -> list[tuple[int, Reading]]:
         with self._lock:
@@ -79,7 +84,8 @@ class Forwarder:
     """Owns the buffer's writer and sender tasks.
 
     `submit` is synchronous and never blocks the connectors: readings wait in memory for at most one
-    write (milliseconds), then live in the file until the sink has them.
+    write (milliseconds), then live in the file until the sink has them. One batch is with the sink
+    at a time (the send lock), so batches arrive in order.
     """
 
     def __init__(self, buffer: Buffer, sink: Sink, *, batch_max: int = 500, backoff: Backoff | None = None) -> None:
@@ -101,6 +107,8 @@ class Forwarder:
         self._wake_writer = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._send_lock = asyncio.Lock()
+        self._direct: set[asyncio.Task[None]] = set()
 
     def submit(self, readings: list[Reading]) -> None:
         if self._closing:
@@ -125,7 +133,16 @@ class Forwarder:
         batch, self._pending = self._pending, []
         if not batch:
             return
+        # Nothing older in the file or on its way, and the sink healthy: send this batch now, in
+        # parallel with its durable write, instead of after it.
+        direct = (not self._closing and self.state == "idle" and self.buffer.depth == 0
+                  and not self._send_lock.locked())
         write = asyncio.ensure_future(asyncio.to_thread(self.buffer.append, batch))
+        if direct:
+            await self._send_lock.acquire()
+            task = asyncio.create_task(self._forward_now(batch, write), name="bridge-forward-now")
+            self._direct.add(task)
+            task.add_done_callback(self._direct.discard)
         try:
             # shielded: a cancelled caller must not leave us unsure whether the rows are in the file
             await asyncio.shield(write)
@@ -143,9 +160,10 @@ class Forwarder:
         """Stop sending, and write everything received so far to the file. A batch in flight at this
         moment stays in the file and is sent again next time (the core deduplicates it)."""
         self._closing = True
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._direct]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
@@ -164,32 +182,62 @@ class Forwarder:
                 await asyncio.sleep(1.0)
                 self._wake_writer.set()
 
+    async def _forward_now(self, batch: list[Reading], write: asyncio.Future[int]) -> None:
+        """Send a batch from memory while it is written; delete its rows when both are done. If
+        either fails the rows (or, after a failed write, the readings kept for the next write) stay
+        and the send loop sends them from the file: at worst the core sees the batch twice."""
+        try:
+            self.state = "sending"
+            try:
+                await self.sink.send(batch)
+            except Exception as e:  # the send loop retries from the file, with backoff if it fails again
+                self.failures += 1
+                self._set_error(str(e) or type(e).__name__)
+                return
+            await asyncio.wait([write])
+            if write.exception() is None:
+                await asyncio.to_thread(self.buffer.delete_through, write.result())
+            self._forwarded(len(batch))
+            if self.buffer.depth == 0:
+                self.state = "idle"  # the next batch may go at once too
+        finally:
+            self._send_lock.release()
+            self._written.set()  # the send loop looks at the file again
+
+    def _forwarded(self, n: int) -> None:
+        self.forwarded += n
+        self.last_forward_at = format_time(utc_now())
+        self.retry_in = None
+        self.backoff.reset()
+
     async def _send_loop(self) -> None:
         while True:
-            rows = await asyncio.to_thread(self.buffer.head, self.batch_max)
-            if not rows:
+            async with self._send_lock:
+                rows = await asyncio.to_thread(self.buffer.head, self.batch_max)
+                failure = await self._send_rows(rows) if rows else None
+            if failure is not None:
+                await self._wait_after_failure(failure)
+            elif not rows:
                 self.state = "idle"
                 self._written.clear()
                 # re-check after clearing: a write may have landed in between
                 if self.buffer.depth == 0:
                     await self._written.wait()
-                continue
-            self.state = "sending"
-            try:
-                await self.sink.send([r for _, r in rows])
-            except SinkUnavailable as e:
-                await self._wait_after_failure(str(e) or type(e).__name__)
-                continue
-            except Exception as e:  # a sink bug must not kill the forwarder: same as unavailable
-                log.exception("sink raised unexpectedly")
-                await self._wait_after_failure(f"{type(e).__name__}: {e}")
-                continue
-            # Between send and this delete a crash means a resend; the core dedupes by (tag, sourceTime).
-            await asyncio.to_thread(self.buffer.delete_through, rows[-1][0])
-            self.forwarded += len(rows)
-            self.last_forward_at = format_time(utc_now())
-            self.retry_in = None
-            self.backoff.reset()
+
+    async def _send_rows(self, rows: list[tuple[int, Reading]]) -> str | None:
+        """Send the file's head; the reason when the sink did not take it."""
+        self.state = "sending"
+        try:
+            await self.sink.send([r for _, r in rows])
+        except SinkUnavailable as e:
+            return str(e) or type(e).__name__
+        except Exception as e:  # a sink bug must not kill the forwarder: same as unavailable
+            log.exception("sink raised unexpectedly")
+            return f"{type(e).__name__}: {e}"
+        # Between send and this delete a crash means a resend; the core dedupes by (tag, sourceTime).
+        await asyncio.to_thread(self.buffer.delete_through, rows[-1][0])
+        self._forwarded(len(rows))
+        return None
 
     async def _wait_after_failure(self, reason: str) -> None:
         self.failures += 1
