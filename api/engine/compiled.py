@@ -12,7 +12,8 @@ Design, after PostGraphile 5 and Hasura:
 - Permissions inside: the field's permission is checked first, as the normal path does (same error,
   same audit); row filters of scoped tokens are part of the WHERE clause, their values bound (Hasura
   compiles a role's permission filter into each table's subselect). The statement text is cached per
-  dialect and scope shape, so PostgreSQL runs it prepared from the driver's statement cache.
+  dialect and scope shape and run on the driver itself (api/engine/driver.py), so PostgreSQL runs it
+  prepared from each connection's statement cache.
 - Never half: anything the catalog does not cover (a field computed in Python, fragments, directives,
   arguments below the root, several root fields) sends the whole query the normal way. Values the
   twin holds in memory (live sensor values) are not in the database: the statement writes the tag in
