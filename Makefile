@@ -10,7 +10,7 @@ MATRIX := docs/traceability.md
 
 .PHONY: demo test lint typecheck migrations-check matrix bench system-deps clean frontend frontend-typecheck \
 	frontend-codegen \
-	constraints bench-peer
+	constraints bench-peer bench-workers
 
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts \
 	frontend/tsconfig.json
@@ -80,6 +80,11 @@ bench: $(STAMP)
 bench-peer: $(STAMP)
 	@bash scripts/bench-peer-deps.sh
 	$(BIN)/python -m bench.peer
+
+# Read req/s of `plasmatwin serve --workers 1` and `--workers 2` side by side (bench/workers.py): PostgreSQL,
+# Redis and wrk on this machine; BENCH_WORKERS_SECONDS per round, BENCH_WORKERS_QUERIES which queries.
+bench-workers: $(STAMP)
+	$(BIN)/python -m bench.workers
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache frontend/node_modules api/static

@@ -48,26 +48,6 @@ def workers_refusal(settings: Settings, workers: int) -> str | None:
     return None
 
 
-def worker_app() -> Starlette:
-    """One worker of `serve --workers N` (uvicorn starts each in its own process and imports this)."""
-    from api.app import build_services, create_app
-    from resolvers import identity
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env()
-    identity.configure_hashing(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
-    return create_app(settings, build_services(settings))
-
-
-def serve_workers(settings: Settings, workers: int) -> None:
-    # uvicorn's supervisor: one listening socket shared by the workers, a dead worker restarted, and
-    # SIGINT/SIGTERM passed to every worker, each finishing its requests and its lifespan shutdown.
-    import uvicorn
-
-    uvicorn.run("api.cli:worker_app", factory=True, workers=workers, host=settings.host, port=settings.port,
-                log_level="info", ws="websockets-sansio")
-
-
 # The demo's commands live in demo/cli.py, imported here only when one runs (the one import of demo
 # code from a product package: pyproject.toml's import-linter contract names this edge).
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -84,16 +64,20 @@ def cmd_bridge(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from api import workers as supervisor
+
     settings = Settings.from_env()
+    if getattr(args, "worker", False):  # started by the supervisor below
+        supervisor.serve_worker(settings)
+        return 0
     workers = getattr(args, "workers", 1)
     refusal = workers_refusal(settings, workers)
     if refusal is not None:
         print(refusal, file=sys.stderr)
         return 2
     if workers > 1:
-        serve_workers(settings, workers)
-    else:
-        _serve(settings)
+        return supervisor.supervise(settings, workers)
+    _serve(settings)
     return 0
 
 
@@ -221,6 +205,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run with settings from PLASMATWIN_* variables")
     s.add_argument("--workers", type=int, default=1,
                    help="worker processes on this host (above 1: needs the Redis bus and PostgreSQL)")
+    s.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # one of --workers N
     s.set_defaults(func=cmd_serve)
     b = sub.add_parser("bridge", help="run a device bridge (OPC UA / MQTT to the core) from a TOML file")
     b.add_argument("--config", required=True)
