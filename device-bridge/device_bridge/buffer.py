@@ -63,9 +63,11 @@ class Buffer:
             self._depth += len(rows)
         return last
 
-    def head(self, limit: int) -> list[tuple[int, Reading]]:
+    def head(self, limit: int, after: int = 0) -> list[tuple[int, Reading]]:
+        """The oldest rows, past `after` (rows already sent whose delete is still under way)."""
         with self._lock:
-            rows = self._db.execute("SELECT id, body FROM readings ORDER BY id LIMIT ?", (limit,)).fetchall()
+            rows = self._db.execute("SELECT id, body FROM readings WHERE id > ? ORDER BY id LIMIT ?",
+                                    (after, limit)).fetchall()
         return [(int(i), json.loads(body)) for i, body in rows]
 
     def delete_through(self, last_id: int) -> None:
@@ -109,6 +111,10 @@ class Forwarder:
         self._closing = False
         self._send_lock = asyncio.Lock()
         self._direct: set[asyncio.Task[None]] = set()
+        # Rows the sink took, deleted in the background while the next batch travels; heads skip them.
+        self._through = 0
+        self._deleting: asyncio.Future[None] | None = None
+        self._ahead: asyncio.Future[list[tuple[int, Reading]]] | None = None
 
     def submit(self, readings: list[Reading]) -> None:
         if self._closing:
@@ -167,6 +173,10 @@ class Forwarder:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        await self._settle_delete()
+        if self._ahead is not None:
+            await asyncio.wait([self._ahead])
+            self._ahead = None
         await self.flush()
         self.state = "stopped"
 
@@ -210,10 +220,23 @@ class Forwarder:
         self.retry_in = None
         self.backoff.reset()
 
+    async def _settle_delete(self) -> None:
+        if self._deleting is not None:
+            done, self._deleting = self._deleting, None
+            await asyncio.wait([done])
+            if done.exception() is not None:  # the rows stay and are sent again: harmless
+                log.warning("buffer delete failed: %s", done.exception())
+                self._through = 0
+
     async def _send_loop(self) -> None:
         while True:
             async with self._send_lock:
-                rows = await asyncio.to_thread(self.buffer.head, self.batch_max)
+                ahead, self._ahead = self._ahead, None
+                rows = await ahead if ahead is not None else \
+                    await asyncio.to_thread(self.buffer.head, self.batch_max, self._through)
+                if not rows and self._deleting is not None:
+                    await self._settle_delete()
+                    continue
                 failure = await self._send_rows(rows) if rows else None
             if failure is not None:
                 await self._wait_after_failure(failure)
@@ -227,15 +250,26 @@ class Forwarder:
     async def _send_rows(self, rows: list[tuple[int, Reading]]) -> str | None:
         """Send the file's head; the reason when the sink did not take it."""
         self.state = "sending"
+        last = rows[-1][0]
+        # The next batch is read while this one travels (the file is only read here and in flush).
+        ahead = asyncio.ensure_future(asyncio.to_thread(self.buffer.head, self.batch_max, last))
         try:
             await self.sink.send([r for _, r in rows])
-        except SinkUnavailable as e:
-            return str(e) or type(e).__name__
-        except Exception as e:  # a sink bug must not kill the forwarder: same as unavailable
-            log.exception("sink raised unexpectedly")
+        except Exception as e:
+            await asyncio.wait([ahead])
+            if isinstance(e, SinkUnavailable):
+                return str(e) or type(e).__name__
+            log.exception("sink raised unexpectedly")  # a sink bug must not kill the forwarder
             return f"{type(e).__name__}: {e}"
-        # Between send and this delete a crash means a resend; the core dedupes by (tag, sourceTime).
-        await asyncio.to_thread(self.buffer.delete_through, rows[-1][0])
+        except BaseException:
+            await asyncio.wait([ahead])
+            raise
+        self._ahead = ahead
+        # Deleted in the background, one delete at a time, while the next batch goes. A crash before
+        # the delete means a resend; the core dedupes by (tag, sourceTime).
+        await self._settle_delete()
+        self._through = last
+        self._deleting = asyncio.ensure_future(asyncio.to_thread(self.buffer.delete_through, last))
         self._forwarded(len(rows))
         return None
 
