@@ -24,8 +24,8 @@ from api.settings import Settings
 
 log = logging.getLogger("plasmatwin.workers")
 
-# A worker that ends within this many seconds of its start failed to start: no restart.
-STARTUP_SECONDS = 20.0
+# A worker that could not start exits with this (uvicorn's own code for it): the others are stopped.
+STARTUP_FAILURE = 3
 STOP_SECONDS = 30.0
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,10 +46,17 @@ def serve_worker(settings: Settings) -> None:
 
     from api.app import build_services, create_app
 
-    sock = listening_socket(settings.host, settings.port)
-    app = create_app(settings, build_services(settings))
+    try:
+        sock = listening_socket(settings.host, settings.port)
+        app = create_app(settings, build_services(settings))
+    except Exception:
+        log.exception("worker could not start")
+        sys.exit(STARTUP_FAILURE)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", ws="websockets-sansio")
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if not server.started:  # the lifespan failed (database away, bad bridge file...)
+        sys.exit(STARTUP_FAILURE)
 
 
 def supervise(settings: Settings, workers: int) -> int:
@@ -71,11 +78,13 @@ def supervise(settings: Settings, workers: int) -> int:
                 code = proc.poll()
                 if code is None:
                     continue
-                if time.monotonic() - began < STARTUP_SECONDS:
-                    log.error("worker %d (pid %d) failed to start (exit %d): stopping", i, proc.pid, code)
+                if code == STARTUP_FAILURE:  # would fail the same way again
+                    log.error("worker %d (pid %d) failed to start: stopping", i, proc.pid)
                     failed = True
                     stop.set()
                     break
+                if time.monotonic() - began < 1.0:
+                    continue  # no faster than once a second
                 log.warning("worker %d (pid %d) ended (exit %d): starting another", i, proc.pid, code)
                 procs[i] = _start(i)
     finally:

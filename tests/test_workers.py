@@ -1,6 +1,7 @@
 """`plasmatwin serve --workers N`: several processes on one host behind one port, sharing PostgreSQL and
 the Redis bus. Both workers answer, a sign-out on one is honoured by the other within a second, one
-excursion raises one alarm (the rules run in one process only), and SIGTERM stops them all cleanly."""
+excursion raises one alarm (the rules run in one process only), another worker takes the rules over when
+that one dies and the supervisor replaces it, and SIGTERM stops them all cleanly."""
 
 from __future__ import annotations
 
@@ -42,6 +43,17 @@ def test_the_command_exits_with_the_reason(capsys: pytest.CaptureFixture[str], m
     monkeypatch.delenv("PLASMATWIN_REDIS_URL", raising=False)
     assert cli.main(["serve", "--workers", "2"]) == 2
     assert "in-process bus cannot carry" in capsys.readouterr().err
+
+
+def test_a_worker_that_cannot_start_stops_the_command(tmp_path: Path) -> None:
+    port = services.free_port()
+    env = {**os.environ, "PLASMATWIN_DATABASE_URL": f"postgresql+asyncpg://u@127.0.0.1:{services.free_port()}/db",
+           "PLASMATWIN_REDIS_URL": f"redis://127.0.0.1:{services.free_port()}/0", "PLASMATWIN_HOST": "127.0.0.1",
+           "PLASMATWIN_PORT": str(port)}  # nothing listens on the database's port
+    done = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--workers", "2"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "failed to start: stopping" in done.stderr
 
 
 @pytest.mark.redis
@@ -172,6 +184,25 @@ async def test_two_workers_answer_share_sign_outs_and_raise_one_alarm_per_excurs
         await asyncio.sleep(1.0)  # time for a second alarm, were the rules run in both workers
         assert (await b.post("/graphql", json=count, headers=viewer_auth)).json()["data"]["alarms"]["totalCount"] == 1
         assert await _metric_sum(clients, "plasmatwin_alarms_raised_total") == 1
+
+        # The evaluating worker dies: the other takes the alarm rules over once the lease runs out (5 s),
+        # and the supervisor starts a worker in its place.
+        leader, other = (pid_a, pid_b) if roles[0] else (pid_b, pid_a)
+        os.kill(leader, signal.SIGKILL)
+        killed = asyncio.get_running_loop().time()
+        while not (await _worker(clients[other]))[1]:
+            assert asyncio.get_running_loop().time() - killed < 8.0, "no worker took the alarm rules over"
+            await asyncio.sleep(0.2)
+        await clients.pop(leader).aclose()
+        for _ in range(50):
+            again = await _one_client_per_worker(base)
+            pids = set(again)
+            for c in again.values():
+                await c.aclose()
+            if len(pids) == 2:
+                break
+            await asyncio.sleep(0.2)
+        assert other in pids and leader not in pids and len(pids) == 2, pids
     finally:
         for c in clients.values():
             await c.aclose()
@@ -180,4 +211,4 @@ async def test_two_workers_answer_share_sign_outs_and_raise_one_alarm_per_excurs
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(proc.wait, 30) == 0
     text = log.read_text()
-    assert text.count("Application shutdown complete") == 2, text[-3000:]
+    assert text.count("Application shutdown complete") == 2, text[-3000:]  # the killed one had none
