@@ -40,6 +40,7 @@ from policies.errors import ErrorCode, is_outage
 from policies.policy_set import PolicySet
 from policies.signatures import TrustStore
 from records.db import Database
+from records.leader import Leadership
 from resolvers.batch_events import BATCH_CODEC
 from resolvers.context import Context, Services
 from resolvers.identity import Lockout
@@ -48,7 +49,6 @@ from schema.live import LIVE_FIELDS
 from schema.root import build_schema
 from schema.trace import FAST_FIELDS
 from subscriptions.bus import Bus
-from subscriptions.leader import Leadership
 from subscriptions.redis_bus import RedisBus
 from subscriptions.topics import BATCH_TOPIC, CONFIG_TOPIC, LIVE_TOPICS, PHASE_TOPIC, SENSOR_TOPIC, SESSION_TOPIC
 from twin.alarm_service import AlarmService
@@ -260,9 +260,9 @@ class _Background:
             self.metrics.recorder = recorder
             await svc.alarms.start()
             stack.push_async_callback(svc.alarms.stop)
-            if isinstance(svc.bus, RedisBus):
+            if isinstance(svc.bus, RedisBus) and not svc.db.is_sqlite:
                 # Processes sharing the bus (workers, nodes): the rules run in one, fed every node's readings.
-                lead = Leadership(svc.bus.redis, "alarms", self._lead, self._follow)
+                lead = Leadership(svc.db, "alarm-rules", self._lead, self._follow)
                 await lead.start()
                 stack.push_async_callback(lead.stop)
             else:

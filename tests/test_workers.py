@@ -16,12 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from api import cli
 from api.settings import Settings
+from records.db import Database
+from records.leader import Leadership
 from records.migrate import upgrade
-from subscriptions.leader import PREFIX, Leadership
 from tests import services
 from tests.test_two_nodes import _seed
 
@@ -56,30 +56,30 @@ def test_a_worker_that_cannot_start_stops_the_command(tmp_path: Path) -> None:
     assert "failed to start: stopping" in done.stderr
 
 
-@pytest.mark.redis
-async def test_one_holder_at_a_time_and_the_next_takes_over_when_it_stops(redis_server: services.Process) -> None:
-    redis = Redis.from_url(f"redis://127.0.0.1:{redis_server.port}/0")
+@pytest.mark.postgres
+async def test_one_holder_at_a_time_and_the_next_takes_over_when_it_stops(pg_url: str) -> None:
+    dbs = [Database(pg_url), Database(pg_url)]
     events: list[str] = []
 
-    def leader(name: str) -> Leadership:
+    def leader(name: str, db: Database) -> Leadership:
         async def gain() -> None:
             events.append(f"{name} leads")
-        return Leadership(redis, "t", gain, lambda: events.append(f"{name} follows"), ttl=2, every=0.05)
+        return Leadership(db, "t", gain, lambda: events.append(f"{name} follows"), every=0.05)
 
-    a, b = leader("a"), leader("b")
+    a, b = leader("a", dbs[0]), leader("b", dbs[1])
     try:
         await a.start()
         await b.start()
-        await asyncio.sleep(0.2)  # b asks a few times, a renews
+        await asyncio.sleep(0.3)  # b asks a few times, a checks its session
         assert (a.held, b.held) == (True, False)
-        await a.stop()  # gives the key back: b leads at its next attempt, not after the time to live
-        await asyncio.sleep(0.2)
+        await a.stop()  # the session ends with the lock: b leads at its next attempt
+        await asyncio.sleep(0.3)
         assert (a.held, b.held) == (False, True)
         assert events == ["a leads", "a follows", "b leads"]
     finally:
         await b.stop()
-        assert await redis.exists(PREFIX + "t") == 0
-        await redis.aclose()
+        for db in dbs:
+            await db.dispose()
 
 
 @pytest.fixture
@@ -185,13 +185,13 @@ async def test_two_workers_answer_share_sign_outs_and_raise_one_alarm_per_excurs
         assert (await b.post("/graphql", json=count, headers=viewer_auth)).json()["data"]["alarms"]["totalCount"] == 1
         assert await _metric_sum(clients, "plasmatwin_alarms_raised_total") == 1
 
-        # The evaluating worker dies: the other takes the alarm rules over once the lease runs out (5 s),
-        # and the supervisor starts a worker in its place.
+        # The evaluating worker dies: its database session ends with the lock, the other worker takes the
+        # alarm rules over within a second or two, and the supervisor starts a worker in its place.
         leader, other = (pid_a, pid_b) if roles[0] else (pid_b, pid_a)
         os.kill(leader, signal.SIGKILL)
         killed = asyncio.get_running_loop().time()
         while not (await _worker(clients[other]))[1]:
-            assert asyncio.get_running_loop().time() - killed < 8.0, "no worker took the alarm rules over"
+            assert asyncio.get_running_loop().time() - killed < 5.0, "no worker took the alarm rules over"
             await asyncio.sleep(0.2)
         await clients.pop(leader).aclose()
         for _ in range(50):
