@@ -127,7 +127,7 @@ def ceiling(rate: int, seconds: int, subscribers: int, mode: str, tags: list[str
                           "--seconds", str(seconds + wait), "--out", str(tmp / "ceiling.json")],
                          tmp / "ceiling-clients.log", {})
         clients.wait(timeout=120 + seconds + subscribers / 10)
-        seen = json.loads((tmp / "ceiling.json").read_text())
+        seen: dict[str, Any] = json.loads((tmp / "ceiling.json").read_text())
     finally:
         server.terminate()
         server.wait(15)

@@ -16,7 +16,6 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-import websockets
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 subs: dict[str, set[ServerConnection]] = defaultdict(set)
@@ -83,5 +82,4 @@ if __name__ == "__main__":
     p.add_argument("--interval", type=float, default=0.25)
     p.add_argument("--tags", required=True)
     a = p.parse_args()
-    assert websockets.__version__
     asyncio.run(run(a.port, a.rate, a.seconds, a.tags.split(","), a.interval, a.wait))
