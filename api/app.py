@@ -256,6 +256,7 @@ class _Background:
             svc.twin.store = recorder.record
             svc.twin.tags = frozenset(recorder.sensor_ids)
             svc.twin.backlog = recorder.backlog
+            svc.twin.durable = recorder.durable
             app_.state.recorder = recorder
             self.metrics.recorder = recorder
             await svc.alarms.start()

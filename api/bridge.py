@@ -12,7 +12,7 @@ from typing import Any
 
 from device_bridge.config import load_config
 from device_bridge.runner import Bridge
-from device_bridge.sink import CallableSink
+from device_bridge.sink import CallableSink, SinkUnavailable
 from resolvers.context import Services
 from twin.ingest import ingest_batch
 
@@ -25,6 +25,8 @@ def sink(svc: Services, name: str) -> CallableSink:
         result = ingest_batch(svc.twin, readings)
         if result.rejected:
             log.warning("bridge %s: readings rejected: %s", name, result.rejected[:3])
+        if svc.twin.durable is not None and not await svc.twin.durable():
+            raise SinkUnavailable("readings taken but not stored yet")  # the bridge keeps its copy and retries
 
     return CallableSink(ingest)
 

@@ -2,7 +2,8 @@
 
 Authenticated like GraphQL (bearer token of an account holding plant:reading write, the device_bridge
 role). A refusal is audited and answered with the error code; a bad reading is reported by index and
-never blocks the others. Replays are answered as duplicates, so a bridge can resend safely.
+never blocks the others. Replays are answered as duplicates, so a bridge can resend safely. The answer
+comes after the readings are committed, so a bridge that deletes its copy on it loses nothing.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ def ingest_endpoint(svc: Services, max_body: int,
                                 headers={"retry-after": "1"})
         except ValueError as e:
             return error_response(ErrorCode.VALIDATION_FAILED, str(e), 400)
+        # Answered only once the readings are committed: the bridge deletes its copy on this answer.
+        if svc.twin.durable is not None and not await svc.twin.durable():
+            return JSONResponse({"errors": [{"message": "readings taken but not stored yet; keep the batch and "
+                                             "retry (replays are harmless)", "extensions": {"code": "BUSY"}}]},
+                                status_code=503, headers={"retry-after": "1"})
         return JSONResponse(result.as_json())
 
     return ingest

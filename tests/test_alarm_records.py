@@ -310,3 +310,39 @@ async def test_designated_people_are_notified_of_their_alarms(plant: Any) -> Non
         await s.aclose()
     assert got["log.sig"] == [{"kind": "RAISED", "alarm": {"tag": TAG, "priority": "HIGH", "roomCode": "CS9"}}]
     assert got["op.one"] == []
+
+
+async def test_ingest_answers_only_once_the_readings_are_stored(plant: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bridge deletes its copy of a batch on the answer: so the answer waits for the commit, and a
+    database that cannot take the readings gets BUSY (the bridge keeps the batch and retries)."""
+    gql, _, db, svc, rec, bridge = plant
+    svc.twin.durable = rec.durable
+    rec.interval = 60.0  # the writer does not come round by itself during this test
+
+    async def stored() -> int:
+        async with db.read() as s:
+            return int((await s.execute(select(func.count()).select_from(SensorReading).join(Sensor).where(
+                Sensor.tag == TAG))).scalar_one())
+
+    before = await stored()
+    r = await _ingest(gql, bridge, [_r(-30.0, 1), _r(-30.1, 2)])
+    assert r.status_code == 200 and r.json()["accepted"] == 2, r.text
+    assert await stored() == before + 2  # committed before the answer
+
+    real_insert = rec._insert
+
+    def refused() -> Any:
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr(rec, "_insert", refused)
+    rec.durable_within = 0.3
+    r = await _ingest(gql, bridge, [_r(-30.2, 3)])
+    assert r.status_code == 503 and r.json()["errors"][0]["extensions"]["code"] == "BUSY", r.text
+    assert r.headers["retry-after"] == "1" and await stored() == before + 2
+    # The bridge sends the same batch again: a replay for the twin, but still answered only once stored.
+    r = await _ingest(gql, bridge, [_r(-30.2, 3)])
+    assert r.status_code == 503
+    monkeypatch.setattr(rec, "_insert", real_insert)
+    r = await _ingest(gql, bridge, [_r(-30.2, 3)])
+    assert r.status_code == 200 and r.json()["duplicates"] == 1, r.text
+    assert await stored() == before + 3  # nothing lost, nothing doubled

@@ -1,5 +1,6 @@
-"""Batched storage of readings: ingest never waits for the database; a writer task flushes
-queued readings in one INSERT per batch (every `interval` seconds or `batch` readings)."""
+"""Batched storage of readings: a writer task flushes queued readings in one INSERT per batch (every
+`interval` seconds, or at once when someone waits for them). `durable()` is how ingest answers only
+after the readings it took are committed: many waiters share one commit (group commit)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ log = logging.getLogger("plasmatwin.recorder")
 
 
 class Recorder:
-    def __init__(self, db: Database, batch: int = 2000, interval: float = 0.5) -> None:
+    def __init__(self, db: Database, batch: int = 2000, interval: float = 0.5, durable_within: float = 5.0) -> None:
         self.db = db
+        self.durable_within = durable_within
         self.batch = batch
         self.interval = interval
         self.queue: asyncio.Queue[Reading] = asyncio.Queue()
@@ -31,6 +33,13 @@ class Recorder:
         # Drained from the queue but not yet committed: kept until an insert succeeds.
         self.pending: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
+        # Readings counted in queue order: recorded, taken from the queue, committed.
+        self.recorded = 0
+        self._taken = 0
+        self.committed = 0
+        self._wake = asyncio.Event()
+        self._done = asyncio.Condition()
+        self._lock = asyncio.Lock()
 
     async def load_sensors(self) -> None:
         """The tags it stores readings of (again after a layout import)."""
@@ -46,12 +55,35 @@ class Recorder:
 
     def record(self, r: Reading) -> None:
         self.queue.put_nowait(r)
+        self.recorded += 1
+
+    async def durable(self) -> bool:
+        """Wait until every reading recorded so far is committed; False when that took longer than
+        `durable_within` seconds (the database is slow or away: the caller keeps its copy and retries)."""
+        target = self.recorded
+        if self.committed >= target:
+            return True
+        self._wake.set()
+        try:
+            async with self._done:
+                await asyncio.wait_for(self._done.wait_for(lambda: self.committed >= target), self.durable_within)
+        except TimeoutError:
+            return False
+        return True
 
     async def flush(self) -> int:
         """Write everything queued now; returns how many readings were stored. On a database error
         the readings stay pending and the next flush tries again: nothing is lost."""
+        async with self._lock:
+            written = await self._flush()
+        async with self._done:
+            self._done.notify_all()
+        return written
+
+    async def _flush(self) -> int:
         while not self.queue.empty():
             r = self.queue.get_nowait()
+            self._taken += 1
             sid = self.sensor_ids.get(r.tag)
             if sid is None:
                 self.unknown_tags += 1
@@ -66,6 +98,7 @@ class Recorder:
             del self.pending[:len(chunk)]
             written += len(chunk)
         self.stored += written
+        self.committed = self._taken
         return written
 
     def _insert(self) -> Insert:
@@ -77,7 +110,9 @@ class Recorder:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
             try:
                 await self.flush()
             except Exception:  # keep the readings flowing; the failure is logged and retried next tick

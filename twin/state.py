@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from records.base import utcnow
@@ -31,6 +31,8 @@ class PlantState:
         self.tags: frozenset[str] | None = None
         # Readings taken but not yet stored (the recorder's backlog); ingest refuses work beyond a limit.
         self.backlog: Callable[[], int] = lambda: 0
+        # Waits until the readings taken so far are stored (twin.recorder.Recorder.durable); False: not in time.
+        self.durable: Callable[[], Awaitable[bool]] | None = None
         self.ingested = 0
         self.duplicates = 0
 
