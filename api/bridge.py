@@ -12,9 +12,9 @@ from typing import Any
 
 from device_bridge.config import load_config
 from device_bridge.runner import Bridge
-from device_bridge.sink import CallableSink, SinkUnavailable
+from device_bridge.sink import CallableSink
 from resolvers.context import Services
-from twin.ingest import ingest_batch
+from twin.ingest import take
 
 log = logging.getLogger("plasmatwin.bridge")
 
@@ -22,11 +22,9 @@ log = logging.getLogger("plasmatwin.bridge")
 def sink(svc: Services, name: str) -> CallableSink:
     """Readings into this node's twin; a rejected reading is logged (bad tag or value), never lost silently."""
     async def ingest(readings: list[Any]) -> None:
-        result = ingest_batch(svc.twin, readings)
+        result = await take(svc.twin, readings)  # Busy: the bridge keeps its copy and retries
         if result.rejected:
             log.warning("bridge %s: readings rejected: %s", name, result.rejected[:3])
-        if svc.twin.durable is not None and not await svc.twin.durable():
-            raise SinkUnavailable("readings taken but not stored yet")  # the bridge keeps its copy and retries
 
     return CallableSink(ingest)
 

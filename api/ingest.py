@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from api.auth import PrincipalCache, authenticate
 from policies.errors import AppError, ErrorCode
 from resolvers.context import Context, Services
-from twin.ingest import Busy, ingest_batch
+from twin.ingest import Busy, take
 
 STATUS = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403, ErrorCode.OUT_OF_SCOPE: 403}
 
@@ -43,7 +43,7 @@ def ingest_endpoint(svc: Services, max_body: int,
             doc = json.loads(body)
             if not isinstance(doc, dict):
                 raise ValueError("the body is a JSON object with a readings list")
-            result = ingest_batch(svc.twin, doc.get("readings"))
+            result = await take(svc.twin, doc.get("readings"))
             name, depth = doc.get("bridge"), doc.get("bufferDepth")
             if isinstance(name, str) and 0 < len(name) <= 64 and isinstance(depth, int) and depth >= 0:
                 svc.bridges[name] = depth
@@ -52,11 +52,6 @@ def ingest_endpoint(svc: Services, max_body: int,
                                 headers={"retry-after": "1"})
         except ValueError as e:
             return error_response(ErrorCode.VALIDATION_FAILED, str(e), 400)
-        # Answered only once the readings are committed: the bridge deletes its copy on this answer.
-        if svc.twin.durable is not None and not await svc.twin.durable():
-            return JSONResponse({"errors": [{"message": "readings taken but not stored yet; keep the batch and "
-                                             "retry (replays are harmless)", "extensions": {"code": "BUSY"}}]},
-                                status_code=503, headers={"retry-after": "1"})
         return JSONResponse(result.as_json())
 
     return ingest

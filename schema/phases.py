@@ -162,7 +162,7 @@ class ExecutionQuery:
     @strawberry.field(description="The phases running now, by room; batches out of a scoped token's scope are left "
                                   "out.", extensions=can("batch:phase", "read"))
     async def running_phases(self, info: Info[Context, None], room_code: str | None = None) -> list[RunningPhase]:
-        return [RunningPhase(**vars(r)) for r in await now.running(info.context, room_code)]
+        return [of(RunningPhase, r) for r in await now.running(info.context, room_code)]
 
 
 @strawberry.type

@@ -77,3 +77,12 @@ def ingest_batch(twin: PlantState, readings: Any) -> IngestResult:
         else:
             out.accepted += 1
     return out
+
+
+async def take(twin: PlantState, readings: Any) -> IngestResult:
+    """`ingest_batch`, answered only once everything taken so far is stored: a caller that deletes its
+    copy on the answer loses nothing. Busy when the store did not commit in time (keep and retry)."""
+    result = ingest_batch(twin, readings)
+    if twin.durable is not None and not await twin.durable():
+        raise Busy("readings taken but not stored yet; keep the batch and retry (replays are harmless)")
+    return result

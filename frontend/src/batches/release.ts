@@ -12,9 +12,10 @@ import { gql } from "../api/gql";
 import { session } from "../api/session";
 import { fmtTime, h } from "../dom";
 import { currentSigner, sendSigned } from "../sign/keyring";
-import { SignerUnavailable, toBase64 } from "../sign/signer";
+import { fromBase64, SignerUnavailable, toBase64 } from "../sign/signer";
 import { busy, field, refusal } from "../tablet/common";
 import { signatureLine } from "../ui/ackDialog";
+import { fileUrl } from "../ui/files";
 import { errorBox, toast } from "../ui/modal";
 
 const PREPARE = /* GraphQL */ `mutation PrepareRelease($batchNumber: String!) {
@@ -30,13 +31,6 @@ const DOCUMENT = /* GraphQL */ `query ReleaseDoc($batchNumber: String!) {
   releaseDocument(batchNumber: $batchNumber) { documentId status preparedBy releasedAt pdf
     signatures { signer signingTime intact trusted summary } }
 }`;
-
-function bytes(b64: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(b64);
-  const out = new Uint8Array(new ArrayBuffer(bin.length));
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
 
 export function decisionPanel(batchNumber: string, status: string, concluded: boolean, reload: () => void): HTMLElement {
   const box = h("section", { class: "qp-decision", "data-testid": "qp-decision" });
@@ -60,7 +54,7 @@ export function decisionPanel(batchNumber: string, status: string, concluded: bo
         throw new SignerUnavailable(`the release document needs a ${p.algorithm} signature; this key is ${signer.algorithm}`);
       }
       release.textContent = "Signing…";
-      const cms = toBase64(await signer.sign(bytes(p.toSign)));
+      const cms = toBase64(await signer.sign(fromBase64(p.toSign)));
       await sendSigned<CompleteReleaseMutation, CompleteReleaseMutationVariables>({ operation: "completeRelease",
         document: COMPLETE, meaning: "RELEASED", input: { documentId: p.documentId, cmsSignature: cms } });
       toast(`Batch ${batchNumber} released`);
@@ -89,7 +83,7 @@ async function showDocument(batchNumber: string, box: HTMLElement): Promise<void
   try {
     const d = (await gql<ReleaseDocQuery, ReleaseDocQueryVariables>(DOCUMENT, { batchNumber })).releaseDocument;
     if (!d) return;
-    const url = URL.createObjectURL(new Blob([bytes(d.pdf)], { type: "application/pdf" }));
+    const url = fileUrl(d.pdf, "application/pdf");
     box.replaceChildren(h("h3", null, "Released"),
       h("p", { "data-testid": "released" }, `Released ${fmtTime(d.releasedAt)} · document ${d.documentId} · prepared by ${d.preparedBy}`),
       h("a", { href: url, download: `${d.documentId}.pdf` }, "Download the release document (PDF)"),

@@ -12,6 +12,7 @@ import { gql } from "../api/gql";
 import { h } from "../dom";
 import { sendSigned } from "../sign/keyring";
 import { busy, field, refusal } from "../tablet/common";
+import { saveFile } from "../ui/files";
 import { errorBox, toast } from "../ui/modal";
 import { decisionPanel } from "./release";
 
@@ -121,11 +122,7 @@ export async function mountBatches(main: HTMLElement, batchNumber: string): Prom
     const pdf = h("button", { type: "button", class: "small", "data-testid": "record-pdf" }, "The whole batch record (PDF)");
     pdf.addEventListener("click", () => void busy(pdf, "Preparing…", async () => {
       const f = (await gql<RecordPdfQuery, RecordPdfQueryVariables>(RECORD, { batchNumber: r.batchNumber })).exportBatchRecord;
-      const bin = atob(f.data);
-      const bytes = new Uint8Array(new ArrayBuffer(bin.length));
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      const a = h("a", { href: URL.createObjectURL(new Blob([bytes], { type: f.contentType })), download: f.filename });
-      a.click(); // the export is audited on the server (PR-53)
+      saveFile(f.data, f.contentType, f.filename); // the export is audited on the server (PR-53)
     }, (e) => err.show(refusal(e))));
     return h("div", null,
       h("div", { class: "list-head" }, h("h2", null, `Batch ${r.batchNumber} · ${r.status}`), h("span", { class: "spacer" }), pdf),

@@ -4,6 +4,7 @@ import type { AlarmHistoryQuery, ReportQuery, ReportQueryVariables } from "../ap
 import { errorText, gql } from "../api/gql";
 import { fmtNumber, fmtTime, h } from "../dom";
 import { openAckDialog } from "../ui/ackDialog";
+import { saveFile } from "../ui/files";
 import { alarmBadge } from "../ui/symbols";
 import { toast } from "../ui/modal";
 import { ALARM_FIELDS, compareAlarms, needsAck, type Alarm, type AlarmStore, type Priority } from "./alarms";
@@ -49,15 +50,7 @@ export function alarmBanner(store: AlarmStore, onShow: (a: Alarm) => void): { el
 async function download(format: "CSV" | "PDF"): Promise<void> {
   try {
     const d = await gql<ReportQuery, ReportQueryVariables>(REPORT, { format });
-    const bin = atob(d.alarmReport.data);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    const url = URL.createObjectURL(new Blob([bytes], { type: d.alarmReport.contentType }));
-    const a = h("a", { href: url, download: d.alarmReport.filename });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveFile(d.alarmReport.data, d.alarmReport.contentType, d.alarmReport.filename);
   } catch (e) {
     toast(`The alarm report cannot be made: ${errorText(e)}`, "error", 8000);
   }

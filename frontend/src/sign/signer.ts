@@ -35,12 +35,15 @@ export function toBase64(bytes: Uint8Array): string {
   return btoa(bin);
 }
 
-function pemBody(pem: string): Uint8Array {
-  const b64 = pem.replace(/-----(BEGIN|END) [^-]+-----/g, "").replace(/\s+/g, "");
+export function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
+  const out = new Uint8Array(new ArrayBuffer(bin.length));
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
+}
+
+function pemBody(pem: string): Uint8Array {
+  return fromBase64(pem.replace(/-----(BEGIN|END) [^-]+-----/g, "").replace(/\s+/g, ""));
 }
 
 /** RFC 3339 UTC without fractions, as the contract's example: 2026-11-22T05:33:11Z. */

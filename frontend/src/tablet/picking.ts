@@ -17,7 +17,7 @@ import { signOperation } from "../sign/signer";
 import { signatureLine } from "../ui/ackDialog";
 import { errorBox, toast } from "../ui/modal";
 import { busy, choice, field, refusal } from "./common";
-import { scanField } from "./scan";
+import { scanField, typedWatch } from "./scan";
 import { askVerifier } from "./verifier";
 
 const FIELDS = /* GraphQL */ `fragment PickingListFields on PickingList {
@@ -95,10 +95,7 @@ function listView(initial: List, go: Go): HTMLElement {
   const render = (l: List) => {
     const err = errorBox();
     const scan = h("input", { name: "unitCode", type: "text", autocomplete: "off", placeholder: "Scan the unit's label" });
-    let typed = false;
-    scan.addEventListener("keydown", (ev) => {
-      if (ev.key.length === 1 && !ev.repeat) typed = true;
-    });
+    const typed = typedWatch(scan);
     const pick = () => {
       err.clear();
       const code = scan.value.trim();
@@ -106,7 +103,7 @@ function listView(initial: List, go: Go): HTMLElement {
       void (async () => {
         try {
           const d = await sendSigned<PickUnitMutation, PickUnitMutationVariables>({ operation: "pickPlasmaUnit",
-            document: PICK, input: { listCode: l.code, donationNumber: code, scanned: !typed } });
+            document: PICK, input: { listCode: l.code, donationNumber: code, scanned: !typed() } });
           toast(`${code} picked`);
           render(d.pickPlasmaUnit);
         } catch (e) {

@@ -13,6 +13,18 @@ type DetectorClass = (new (opts: { formats: string[] }) => Detector) & { getSupp
 
 const WANTED = ["code_128", "qr_code", "data_matrix", "ean_13", "code_39"];
 
+/**
+ * Whether the code in `input` was typed by hand (PR-14 flags it): a wedge scanner types too, but a
+ * person types key by key before the Enter that ends a scan; the camera and pasting type nothing.
+ */
+export function typedWatch(input: HTMLInputElement): () => boolean {
+  let typed = false;
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key.length === 1 && !ev.repeat) typed = true;
+  });
+  return () => typed;
+}
+
 /** The input plus, when the device can, a camera button; Enter moves on instead of submitting. */
 export function scanField(input: HTMLInputElement, next: () => void): HTMLElement {
   input.addEventListener("keydown", (ev) => {

@@ -16,7 +16,7 @@ import { signOperation, toBase64 } from "../sign/signer";
 import { signatureLine } from "../ui/ackDialog";
 import { errorBox, openModal, toast } from "../ui/modal";
 import { choice, field } from "./common";
-import { scanField } from "./scan";
+import { scanField, typedWatch } from "./scan";
 import { askVerifier } from "./verifier";
 
 export const TAGS = /* GraphQL */ `subscription PhaseTags($tags: [String!]) {
@@ -64,10 +64,7 @@ export function openWeighing(index: PlantIndex, need: Need, done: () => void): v
   openModal(`Weigh ${need.name}`, (m) => {
     const err = errorBox();
     const lot = h("input", { name: "lotCode", type: "text", autocomplete: "off", placeholder: "Scan the lot label" });
-    let typed = false;
-    lot.addEventListener("keydown", (ev) => {
-      if (ev.key.length === 1 && !ev.repeat) typed = true; // a wedge scanner types too; Enter ends a scan
-    });
+    const typed = typedWatch(lot);
     const tare = h("input", { name: "tare", type: "text", inputmode: "decimal", autocomplete: "off", placeholder: "0" });
     const gross = h("output", { class: "scale-gross", "data-testid": "scale-gross" }, "—");
     const net = h("output", { class: "scale-net", "data-testid": "scale-net" }, "—");
@@ -132,7 +129,7 @@ export function openWeighing(index: PlantIndex, need: Need, done: () => void): v
       if (!scale.value()) return err.show("Choose the scale.");
       if (!Number.isFinite(t) || t < 0) return err.show("Enter the tare as a number, 0 or more.");
       const input: WeighMaterialInput = { batchNumber: need.batchNumber, phaseCode: need.phaseCode,
-        lotCode: lot.value.trim(), scanned: !typed, scaleCode: scale.value()!, tare: t };
+        lotCode: lot.value.trim(), scanned: !typed(), scaleCode: scale.value()!, tare: t };
       const file = photo.files?.[0];
       if (!byHand.hidden) {
         const g = Number(manualGross.value.replace(",", "."));
