@@ -1,10 +1,13 @@
 """The reads the engine compiles to one SQL statement (api/engine/compiled.py): the plant graph
 (`plants`, `plant(id)`: areas, rooms, equipment, sensors with their live values from the twin),
-`equipment(code)` and `batch(batchNumber)` with its pools and recipe.
+`equipment(code)`, `batch(batchNumber)` with its pools and recipe, `plasmaUnit(donationNumber)` with
+its station, `materialLot(code)`, `materialLots(materialCode, status)` and `sample(code)`.
 
 Each GraphQL field is written here as the SQL the normal path's resolvers amount to (resolvers/plant.py,
-schema/plant.py, resolvers/plasma.py, schema/plasma.py): same rows, same order, same scope.
-Table aliases are named by role: p plant, a area, r room, e equipment, s sensor, b batch, rc recipe.
+schema/plant.py, resolvers/plasma.py, schema/plasma.py, resolvers/materials.py, resolvers/tablet.py):
+same rows, same order, same scope. Fields computed in Python are COMPUTED: a query selecting one runs
+the normal way. Table aliases are named by role: p plant, a area, r room, e equipment, s sensor,
+b batch, rc recipe, u plasma unit, st station, d donor, pl pool, ml material lot, sm sample.
 A role a fragment names that its own FROM does not introduce is the parent row's (a sensor of an
 equipment item takes the item's room code, as `_equipment` gives it).
 """
@@ -15,7 +18,7 @@ import json
 from typing import Any
 
 from resolvers.plasma import out_of_scope
-from resolvers.sql_catalog import Catalog, How, Json, Root, Rows, Twin, Values
+from resolvers.sql_catalog import COMPUTED, Catalog, How, Json, One, Root, Rows, Twin, Values
 from resolvers.trace import TraceScope
 
 INT64 = 2**63
@@ -71,6 +74,38 @@ BATCH: dict[str, How] = {
 }
 
 
+STATION: dict[str, How] = {"code": "{st}.code", "name": "{st}.name", "province": "{st}.province"}
+
+PLASMA_UNIT: dict[str, How] = {
+    **{f: "{u}." + c for f, c in (
+        ("donationNumber", "donation_number"), ("materialCode", "material_code"), ("bloodType", "blood_type"),
+        ("collectedOn", "collected_on"), ("weightG", "weight_g"), ("status", "status"),
+        ("receivedAt", "received_at"), ("storageLocation", "storage_location"),
+        ("receivedWeightG", "received_weight_g"), ("receivedBy", "received_by"))},
+    "poolCode": "{pl}.code", "donorCardNumber": "{d}.card_number",
+    "station": One("Station"),  # joined with the unit
+    "storage": COMPUTED,
+}
+
+MATERIAL_LOT: dict[str, How] = {
+    **{f: "{ml}." + c for f, c in (
+        ("code", "code"), ("kind", "kind"), ("materialCode", "material_code"), ("name", "name"),
+        ("lotNumber", "lot_number"), ("supplier", "supplier"), ("supplierLot", "supplier_lot"),
+        ("artworkVersion", "artwork_version"), ("quantity", "quantity"), ("remaining", "remaining"),
+        ("unit", "unit"), ("manufacturedOn", "manufactured_on"), ("expiresOn", "expires_on"),
+        ("receivedAt", "received_at"), ("receivedBy", "received_by"), ("status", "status"),
+        ("decidedBy", "decided_by"), ("decidedAt", "decided_at"), ("decisionReason", "decision_reason"))},
+    "label": COMPUTED,
+}
+
+SAMPLE: dict[str, How] = {
+    **{f: "{sm}." + c for f, c in (
+        ("code", "code"), ("kind", "kind"), ("status", "status"), ("takenAt", "taken_at"), ("takenBy", "taken_by"),
+        ("storageLocation", "storage_location"))},
+    "retainUntil": COMPUTED, "retentionBasis": COMPUTED,  # resolvers/samples.py `retention`
+}
+
+
 def _plant_id(args: dict[str, Any]) -> dict[str, Any] | None:
     from policies.errors import AppError, ErrorCode
 
@@ -81,27 +116,58 @@ def _plant_id(args: dict[str, Any]) -> dict[str, Any] | None:
     return {"id": pid} if -INT64 <= pid < INT64 else None  # past a BIGINT: the normal path answers
 
 
+def _among(expr: str, name: str, values: frozenset[str], pg: bool, params: dict[str, Any]) -> str:
+    """`expr` is one of `values`, bound as `name` (a list on PostgreSQL, JSON text for SQLite's json_each)."""
+    if pg:
+        params[name] = sorted(values)
+        return f"{expr} = ANY(:{name})"
+    params[name] = json.dumps(sorted(values))
+    return f"{expr} IN (SELECT value FROM json_each(:{name}))"  # noqa: S608 - names only
+
+
+def _batch_conds(batch: str, scope: TraceScope, pg: bool, params: dict[str, Any]) -> list[str]:
+    """resolvers/trace.py `batch_visible` on the batch row `batch`: its product or its number in scope."""
+    return [_among(f"{batch}.{col}", name, values, pg, params)
+            for col, name, values in (("product", "scope_products", scope.products),
+                                      ("batch_number", "scope_batches", scope.batch_numbers)) if values]
+
+
 def _batch_scope(scope: TraceScope, pg: bool) -> tuple[str, dict[str, Any]]:
-    """resolvers/plasma.py `in_scope` in SQL: a scoped token sees its products' and batch numbers' batches.
-    The values are bound (a list on PostgreSQL, JSON text for SQLite's json_each)."""
+    """resolvers/plasma.py `in_scope` in SQL: a scoped token sees its products' and batch numbers' batches."""
     if scope.unrestricted:
         return "", {}
-    conds: list[str] = []
     params: dict[str, Any] = {}
-    for col, name, values in (("product", "scope_products", scope.products),
-                              ("batch_number", "scope_batches", scope.batch_numbers)):
-        if values:
-            if pg:
-                conds.append(f"{{b}}.{col} = ANY(:{name})")
-                params[name] = sorted(values)
-            else:
-                conds.append(f"{{b}}.{col} IN (SELECT value FROM json_each(:{name}))")  # noqa: S608 - names
-                params[name] = json.dumps(sorted(values))
+    conds = _batch_conds("{b}", scope, pg, params)
     return ("(" + " OR ".join(conds) + ")" if conds else "0 = 1"), params
 
 
+def _unit_scope(scope: TraceScope, pg: bool) -> tuple[str, dict[str, Any]]:
+    """resolvers/plasma.py `unit_visible` in SQL: a unit of a station in scope, or in a pool a batch in
+    scope was made from."""
+    if scope.unrestricted:
+        return "", {}
+    params: dict[str, Any] = {}
+    conds = [_among("{st}.code", "scope_stations", scope.stations, pg, params)] if scope.stations else []
+    batch = _batch_conds("bsx", scope, pg, params)
+    if batch:
+        conds.append("EXISTS (SELECT 1 FROM batch_pool bpx JOIN batch bsx ON bsx.id = bpx.batch_id "  # noqa: S608
+                     f"WHERE bpx.pool_id = {{u}}.pool_id AND ({' OR '.join(batch)}))")
+    return ("(" + " OR ".join(conds) + ")" if conds else "0 = 1"), params
+
+
+def _scoped_missing(scope: TraceScope) -> Exception | None:
+    """No row for a scoped token is out of its scope, as the resolvers answer (a null for others)."""
+    return None if scope.unrestricted else out_of_scope()
+
+
+def _lots(args: dict[str, Any]) -> dict[str, Any]:
+    status = args.get("status")
+    return {"material_code": args.get("materialCode"), "status": None if status is None else status.value}
+
+
 CATALOG = Catalog(
-    types={"Plant": PLANT, "Area": AREA, "Room": ROOM, "Equipment": EQUIPMENT, "Sensor": SENSOR, "Batch": BATCH},
+    types={"Plant": PLANT, "Area": AREA, "Room": ROOM, "Equipment": EQUIPMENT, "Sensor": SENSOR, "Batch": BATCH,
+           "Station": STATION, "PlasmaUnit": PLASMA_UNIT, "MaterialLot": MATERIAL_LOT, "SampleInfo": SAMPLE},
     roots={
         "plants": Root(Rows("Plant", "plant {p}", order="{p}.id")),
         "plant": Root(Rows("Plant", "plant {p}", "{p}.id = :id"), bind=_plant_id),
@@ -110,6 +176,20 @@ CATALOG = Catalog(
         "batch": Root(Rows("Batch", "batch {b} LEFT JOIN recipe {rc} ON {rc}.id = {b}.recipe_id",
                            "{b}.batch_number = :batch_number"),
                       bind=lambda args: {"batch_number": args["batchNumber"]}, scope=_batch_scope,
-                      missing=lambda scope: None if scope.unrestricted else out_of_scope()),
+                      missing=_scoped_missing),
+        "plasmaUnit": Root(Rows("PlasmaUnit", "plasma_unit {u} JOIN plasma_station {st} ON {st}.id = {u}.station_id "
+                                              "JOIN donor {d} ON {d}.id = {u}.donor_id "
+                                              "LEFT JOIN pool {pl} ON {pl}.id = {u}.pool_id",
+                                "{u}.donation_number = :donation_number"),
+                           bind=lambda args: {"donation_number": args["donationNumber"]}, scope=_unit_scope,
+                           missing=_scoped_missing),
+        # No scope filter: a scoped token may not read lots or samples at all (Context.require refuses it).
+        "materialLot": Root(Rows("MaterialLot", "material_lot {ml}", "{ml}.code = :code"),
+                            bind=lambda args: {"code": args["code"]}),
+        "materialLots": Root(Rows("MaterialLot", "material_lot {ml}", order="{ml}.received_at DESC, {ml}.id DESC"),
+                             bind=_lots, limit=500, conds=(("material_code", "{ml}.material_code = :material_code"),
+                                                           ("status", "{ml}.status = :status"))),
+        "sample": Root(Rows("SampleInfo", "sample {sm}", "{sm}.code = :code"),
+                       bind=lambda args: {"code": args["code"]}),
     },
 )

@@ -58,19 +58,83 @@ class Values:
     order: str = ""
 
 
-How = str | Json | Twin | Rows | Values  # a plain SQL expression, or one of the above
+@dataclass(frozen=True)
+class One:
+    """A nested object: of the parent's row itself (no `source`: its fields name the parent's roles) or
+    the one row of `source` where `where` (null when there is none)."""
+
+    type: str
+    source: str = ""
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A Relay cursor: schema/relay.py `encode_cursor` of the root's cursor kind and the integer `expr`."""
+
+    expr: str
+
+
+@dataclass(frozen=True)
+class Python:
+    """A field computed in Python: a query selecting it runs the normal way, whole."""
+
+
+COMPUTED = Python()
+
+How = str | Json | Twin | Rows | Values | One | Cursor | Python  # a plain SQL expression, or one of the above
+
+
+@dataclass(frozen=True)
+class Page:
+    """A Relay connection root (schema/relay.py): `connection` is its GraphQL type, the node rows are
+    paged newest first by their integer `key`, which the cursors of `kind` carry (`after`: rows below
+    it). totalCount is every row the filters admit, or with `total_is_page` the edges of the page (as
+    `batches` answers)."""
+
+    connection: str
+    key: str
+    kind: str
+    total_is_page: bool = False
 
 
 @dataclass(frozen=True)
 class Root:
     """A root field the engine may compile: its rows; `bind` turns the arguments into bound parameters
     (None: the normal path answers); `scope` gives the scoped caller's row filter and its parameters;
-    `missing` the error when no row is found (None: null)."""
+    `missing` the error when no row is found (None: null). `conds`: (parameter, SQL condition) pairs,
+    each added to the WHERE clause when `bind` gives that parameter a value (not None); `limit` caps
+    a list; `page` makes the root a Relay connection."""
 
     rows: Rows
     bind: Callable[[dict[str, Any]], dict[str, Any] | None] = lambda args: {}
     scope: Callable[[Any, bool], tuple[str, dict[str, Any]]] | None = None
     missing: Callable[[Any], Exception | None] = lambda scope: None
+    conds: tuple[tuple[str, str], ...] = ()
+    limit: int | None = None
+    page: Page | None = None
+
+
+# The page of a connection root, as api/engine/compiled.py writes it: `cfilt` holds the keys the
+# filters admit, `cpage` the page's keys (k) and their places (n, from 1), one row more than `first`.
+PAGE_INFO: dict[str, How] = {
+    "hasNextPage": "((SELECT count(*) FROM cpage) > :first)",
+    "hasPreviousPage": "CAST(:has_prev AS BOOLEAN)",
+    "startCursor": Cursor("(SELECT k FROM cpage WHERE n = 1 AND n <= :first)"),
+    "endCursor": Cursor("(SELECT k FROM cpage WHERE n <= :first ORDER BY n DESC LIMIT 1)"),
+}
+
+
+def connection(edge: str, rows: Rows, page: Page) -> tuple[dict[str, How], dict[str, How]]:
+    """The fields of a connection type and of its edge type, for the node rows `rows`."""
+    conn: dict[str, How] = {
+        "edges": Rows(edge, f"{rows.source} JOIN cpage {{cp}} ON {{cp}}.k = {page.key}", "{cp}.n <= :first",
+                      "{cp}.n"),
+        "pageInfo": One("PageInfo"),
+        "totalCount": "(SELECT count(*) FROM cpage WHERE n <= :first)" if page.total_is_page
+        else "(SELECT count(*) FROM cfilt)",
+    }
+    return conn, {"cursor": Cursor("{cp}.k"), "node": One(rows.type)}
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: a cache key

@@ -53,7 +53,8 @@ from sqlalchemy import Dialect, TextClause, text
 
 from api.engine import driver
 from api.engine.fast_path import Raw
-from resolvers.sql_catalog import Catalog, How, Json, Root, Rows, Twin, Values, roles
+from resolvers.sql_catalog import Catalog, Cursor, How, Json, One, Python, Root, Rows, Twin, Values, roles
+from schema.relay import encode_cursor
 
 NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 MAX_KEYS = 50  # json_build_object takes at most 100 arguments
@@ -91,9 +92,31 @@ class Scalars:
 
 
 @dataclass(frozen=True)
+class Nested:
+    key: str
+    one: One
+    node: Node
+
+
+@dataclass(frozen=True)
+class Key:
+    """A Relay cursor: PostgreSQL writes it; on SQLite the statement writes the key and the second pass
+    encodes it (SQLite has no base64)."""
+
+    key: str
+    expr: str
+
+
+Part = Leaf | Live | Many | Scalars | Nested | Key
+
+
+@dataclass(frozen=True)
 class Node:
     type_name: str
-    parts: tuple[Leaf | Live | Many | Scalars, ...]
+    parts: tuple[Part, ...]
+
+
+Fill = Callable[[Any, Any], None]
 
 
 @dataclass
@@ -104,8 +127,8 @@ class Plan:
     node: Node
     many: bool
     permission: tuple[str, str]
-    fill: Callable[[Any, Any], None] | None
-    statements: dict[tuple[str, str], Statement] = field(default_factory=dict)
+    fills: dict[bool, Fill | None]  # the second pass, by "on PostgreSQL"
+    statements: dict[tuple[str, str, bool], Statement] = field(default_factory=dict)
 
 
 def plan(schema: GraphQLSchema, doc: DocumentNode, op: OperationDefinitionNode, catalog: Catalog) -> Plan | None:
@@ -124,15 +147,17 @@ def plan(schema: GraphQLSchema, doc: DocumentNode, op: OperationDefinitionNode, 
     nullable = get_nullable_type(fdef.type)
     many = isinstance(nullable, GraphQLList)
     gtype = _named(nullable)
-    if permission is None or not isinstance(gtype, GraphQLObjectType) or gtype.name != spec.rows.type:
+    expected = spec.page.connection if spec.page is not None else spec.rows.type
+    if permission is None or not isinstance(gtype, GraphQLObjectType) or gtype.name != expected:
         return None
-    if many and not isinstance(get_nullable_type(nullable.of_type), GraphQLObjectType):
+    if many and (spec.page is not None or not isinstance(get_nullable_type(nullable.of_type), GraphQLObjectType)):
         return None
     node = _node(gtype, root.selection_set, catalog)
     if node is None:
         return None
     key = root.alias.value if root.alias else root.name.value
-    return Plan(root, key, spec, node, many, permission, _filler(node))
+    kind = spec.page.kind if spec.page is not None else ""
+    return Plan(root, key, spec, node, many, permission, {pg: _filler(node, kind, pg) for pg in (False, True)})
 
 
 def _permission(fdef: Any) -> tuple[str, str] | None:
@@ -167,7 +192,7 @@ def _node(gtype: GraphQLObjectType, sel: SelectionSetNode, catalog: Catalog) -> 
     hows = catalog.types.get(gtype.name)
     if hows is None:
         return None
-    parts: list[Leaf | Live | Many | Scalars] = []
+    parts: list[Part] = []
     seen: dict[str, Any] = {}
     for s in sel.selections:
         if not isinstance(s, FieldNode) or s.directives or s.arguments:
@@ -191,14 +216,19 @@ def _node(gtype: GraphQLObjectType, sel: SelectionSetNode, catalog: Catalog) -> 
 
 
 def _part(gtype: GraphQLObjectType, name: str, key: str, s: FieldNode, hows: Mapping[str, How],
-          catalog: Catalog) -> Leaf | Live | Many | Scalars | None:
+          catalog: Catalog) -> Part | None:
     if name == "__typename":
         return Leaf(key, gtype.name, "typename")
     fdef = gtype.fields.get(name)
     how = hows.get(name)
-    if fdef is None or how is None:
+    if fdef is None or how is None or isinstance(how, Python):
         return None
     ftype = get_nullable_type(fdef.type)
+    if isinstance(how, One):
+        if not isinstance(ftype, GraphQLObjectType) or ftype.name != how.type or s.selection_set is None:
+            return None
+        inner = _node(ftype, s.selection_set, catalog)
+        return Nested(key, how, inner) if inner is not None else None
     if isinstance(how, Rows):
         item = _named(ftype)
         if not isinstance(ftype, GraphQLList) or not isinstance(item, GraphQLObjectType) or s.selection_set is None \
@@ -215,15 +245,20 @@ def _part(gtype: GraphQLObjectType, name: str, key: str, s: FieldNode, hows: Map
         return Live(key, how.expr, how.attr, _named(ftype).serialize)
     if isinstance(how, Json):
         return Leaf(key, how.expr, "json")
+    if isinstance(how, Cursor):
+        return Key(key, how.expr) if _leaf_kind(ftype) == "plain" else None
     kind = _leaf_kind(ftype)
     return Leaf(key, how, kind) if kind is not None else None
 
 
-def _filler(node: Node) -> Callable[[Any, Any], None] | None:
-    """The second pass that puts the twin's values in place of their tags, or None when none is selected."""
+def _filler(node: Node, kind: str, pg: bool) -> Fill | None:
+    """The second pass that puts the twin's values in place of their tags and, on SQLite, cursors in
+    place of their keys; None when there is nothing to put."""
     lives = [p for p in node.parts if isinstance(p, Live)]
-    kids = [(p.key, f) for p in node.parts if isinstance(p, Many) and (f := _filler(p.node)) is not None]
-    if not lives and not kids:
+    keys = [] if pg else [p.key for p in node.parts if isinstance(p, Key)]
+    kids = [(p.key, f) for p in node.parts
+            if isinstance(p, (Many, Nested)) and (f := _filler(p.node, kind, pg)) is not None]
+    if not lives and not keys and not kids:
         return None
 
     def fill(obj: Any, twin: Any) -> None:
@@ -237,6 +272,9 @@ def _filler(node: Node) -> Callable[[Any, Any], None] | None:
             reading = twin.last(obj[p.key])
             value = getattr(reading, p.attr) if reading is not None else None
             obj[p.key] = None if value is None else p.serialize(value)
+        for key in keys:
+            if obj[key] is not None:
+                obj[key] = encode_cursor(kind, obj[key])
         for key, f in kids:
             f(obj[key], twin)
 
@@ -249,8 +287,9 @@ class Writer:
     """The statement for a plan in one dialect: PostgreSQL json_build_object/json_agg, SQLite
     json_object/json_group_array (whose order is its subquery's)."""
 
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, dialect: str, kind: str = "") -> None:
         self.pg = dialect == "postgresql"
+        self.kind = kind  # the cursors' kind
         self.n = 0
 
     def _roles(self, source: str, env: dict[str, str]) -> dict[str, str]:
@@ -264,14 +303,25 @@ class Writer:
         args = ", ".join(f"'{p.key}', {self._value(p, env)}" for p in node.parts)
         return f"json_build_object({args})" if self.pg else f"json_object({args})"
 
-    def _value(self, p: Leaf | Live | Many | Scalars, env: dict[str, str]) -> str:
+    def _value(self, p: Part, env: dict[str, str]) -> str:
         if isinstance(p, Leaf):
             return self.leaf(p.expr if p.kind == "typename" else p.expr.format(**env), p.kind)
         if isinstance(p, Live):
             return p.expr.format(**env)
+        if isinstance(p, Key):
+            if not self.pg:
+                return p.expr.format(**env)
+            plain = f"'{self.kind}:' || ({p.expr.format(**env)})"  # base64url as schema/relay.py writes it
+            return f"translate(encode(convert_to({plain}, 'UTF8'), 'base64'), '+/', '-_')"
         if isinstance(p, Many):
             inner = self._roles(p.rows.source, env)
             return self.array(self.obj(p.node, inner), p.rows, inner, json_items=True)
+        if isinstance(p, Nested):
+            if not p.one.source:
+                return self.obj(p.node, env)
+            inner = self._roles(p.one.source, env)
+            one = f"(SELECT {self.obj(p.node, inner)} {self._from(Rows('', p.one.source, p.one.where), inner)})"
+            return one if self.pg else f"json({one})"
         inner = self._roles(p.values.source, env)
         v = p.values
         return self.array(self.leaf(v.expr.format(**inner), p.kind), Rows("", v.source, v.where, v.order), inner,
@@ -305,23 +355,39 @@ class Writer:
         conds = " AND ".join(c for c in (rows.where.format(**env), extra.format(**env)) if c)
         return f"FROM {rows.source.format(**env)}" + (f" WHERE {conds}" if conds else "")
 
-    def array(self, item: str, rows: Rows, env: dict[str, str], json_items: bool, extra: str = "") -> str:
-        """The JSON array of `item` over `rows` in their order ('[]' when none)."""
-        by = f" ORDER BY {rows.order.format(**env)}" if rows.order else ""
+    def array(self, item: str, rows: Rows, env: dict[str, str], json_items: bool, extra: str = "",
+              limit: int | None = None) -> str:
+        """The JSON array of `item` over `rows` in their order ('[]' when none), the first `limit` only."""
+        order = rows.order.format(**env)
+        by = f" ORDER BY {order}" if order else ""
         rest = self._from(rows, env, extra)
+        cap = f" LIMIT {int(limit)}" if limit is not None else ""
         if self.pg:
+            if cap:  # json_agg aggregates before LIMIT: the rows first, numbered to keep their order
+                return (f"COALESCE((SELECT json_agg(x.j ORDER BY x.n) FROM (SELECT {item} AS j, row_number() "  # noqa: S608
+                        f"OVER ({by.strip()}) AS n {rest}{by}{cap}) x), '[]'::json)")
             return f"COALESCE((SELECT json_agg({item}{by}) {rest}), '[]'::json)"
         each = "json(x.j)" if json_items else "x.j"  # a subquery's column has lost its JSON subtype
-        return f"json((SELECT json_group_array({each}) FROM (SELECT {item} AS j {rest}{by}) x))"  # noqa: S608
+        return f"json((SELECT json_group_array({each}) FROM (SELECT {item} AS j {rest}{by}{cap}) x))"  # noqa: S608
 
-    def statement(self, p: Plan, scope_sql: str) -> str:
-        env = self._roles(p.spec.rows.source, {})
+    def statement(self, p: Plan, where: str, after: bool) -> str:
+        """The plan's statement with `where` (scope and argument filters) and, on a connection, rows
+        below the `after` cursor's key when it is given."""
+        spec = p.spec
+        env = self._roles(spec.rows.source, {})
+        if spec.page is not None:
+            keys = f"SELECT {spec.page.key.format(**env)} AS k {self._from(spec.rows, env, where)}"
+            below = " WHERE k < :after" if after else ""
+            doc = self.obj(p.node, {})
+            return (f"WITH cfilt AS NOT MATERIALIZED ({keys}), cpage AS (SELECT k, row_number() OVER "  # noqa: S608
+                    f"(ORDER BY k DESC) AS n FROM cfilt{below} ORDER BY k DESC LIMIT :limit) "
+                    + (f"SELECT CAST({doc} AS TEXT)" if self.pg else f"SELECT {doc}"))
         item = self.obj(p.node, env)
         if p.many:
-            body = self.array(item, p.spec.rows, env, json_items=True, extra=scope_sql)
+            body = self.array(item, spec.rows, env, json_items=True, extra=where, limit=spec.limit)
             return f"SELECT CAST({body} AS TEXT)" if self.pg else f"SELECT {body}"
         doc = f"CAST({item} AS TEXT)" if self.pg else item
-        return f"SELECT {doc} {self._from(p.spec.rows, env, scope_sql)}"
+        return f"SELECT {doc} {self._from(spec.rows, env, where)}"
 
 
 @dataclass(frozen=True)
@@ -334,19 +400,40 @@ class Statement:
     names: tuple[str, ...]
 
 
-def statement_for(p: Plan, dialect: Dialect, scope_sql: str) -> Statement:
-    """The plan's statement, made once and kept: the same text each time, so PostgreSQL reuses the
-    statement each connection prepared."""
-    key = (dialect.name, scope_sql)
+def statement_for(p: Plan, dialect: Dialect, where: str, after: bool = False) -> Statement:
+    """The plan's statement, made once per dialect and shape of its filters and kept: the same text
+    each time, so PostgreSQL reuses the statement each connection prepared."""
+    key = (dialect.name, where, after)
     found = p.statements.get(key)
     if found is None:
-        clause = text(Writer(dialect.name).statement(p, scope_sql))
+        clause = text(Writer(dialect.name, p.spec.page.kind if p.spec.page else "").statement(p, where, after))
         driver = clause.compile(dialect=dialect)
         found = p.statements[key] = Statement(clause, driver.string, tuple(driver.positiontup or ()))
     return found
 
 
 # --- execution ----------------------------------------------------------------------------------
+
+def _shape(spec: Root, scope: Any, params: dict[str, Any], pg: bool) -> tuple[str, bool, dict[str, Any]] | None:
+    """The WHERE clause (scope and the filters of arguments given), whether rows below an `after` key are
+    asked, and the parameters; None when the normal path must answer."""
+    conds: list[str] = []
+    if spec.scope is not None:
+        scope_sql, extra = spec.scope(scope, pg)
+        conds.append(scope_sql)
+        params.update(extra)
+    elif not scope.unrestricted:
+        return None  # a root without a scope filter answers unrestricted callers only
+    for name, sql in spec.conds:  # an argument's filter when it has a value: one shape per combination
+        if params.get(name) is not None:
+            conds.append(sql)
+        else:
+            params.pop(name, None)
+    after = spec.page is not None and params.get("after") is not None
+    if not after:
+        params.pop("after", None)
+    return " AND ".join(c for c in conds if c), after, params
+
 
 async def execute(schema: GraphQLSchema, p: Plan, context: Any,
                   variables: VariableValues) -> ExecutionResult | Raw | None:
@@ -357,18 +444,17 @@ async def execute(schema: GraphQLSchema, p: Plan, context: Any,
     try:
         args = get_argument_values(fdef, p.root, variables)
         await context.require(*p.permission)
-        params = p.spec.bind(args)
-        if params is None:
+        bound = p.spec.bind(args)
+        if bound is None:
             return None
         scope = context.scope()
-        scope_sql = ""
         engine = context.db.engine
-        if p.spec.scope is not None:
-            scope_sql, extra = p.spec.scope(scope, engine.dialect.name == "postgresql")
-            params = {**params, **extra}
-        elif not scope.unrestricted:
-            return None  # a root without a scope filter answers unrestricted callers only
-        stmt = statement_for(p, engine.dialect, scope_sql)
+        pg = engine.dialect.name == "postgresql"
+        shape = _shape(p.spec, scope, dict(bound), pg)
+        if shape is None:
+            return None
+        where, after, params = shape
+        stmt = statement_for(p, engine.dialect, where, after)
         run = driver.reader(context.db)
         if run is not None:
             doc = await run.value(stmt.sql, [params[n] for n in stmt.names])
@@ -383,9 +469,10 @@ async def execute(schema: GraphQLSchema, p: Plan, context: Any,
             return Raw(p.key, "null")
         if not isinstance(doc, str):
             doc = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
-        if p.fill is not None:
+        fill = p.fills[pg]
+        if fill is not None:
             data = orjson.loads(doc)
-            p.fill(data, context.services.twin)
+            fill(data, context.services.twin)
             doc = orjson.dumps(data).decode()
         return Raw(p.key, doc)
     except Exception as exc:  # as graphql-core catches a resolver's exception
