@@ -4,12 +4,16 @@ Authenticated like GraphQL (bearer token of an account holding plant:reading wri
 role). A refusal is audited and answered with the error code; a bad reading is reported by index and
 never blocks the others. Replays are answered as duplicates, so a bridge can resend safely. The answer
 comes after the readings are committed, so a bridge that deletes its copy on it loses nothing.
+
+A bridge with several batches in flight numbers them (`session`, `seq`, `answered`): they are applied
+to the twin in that order whatever order the requests arrive in (twin/sequence.py).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,6 +22,7 @@ from api.auth import PrincipalCache, authenticate
 from policies.errors import AppError, ErrorCode
 from resolvers.context import Context, Services
 from twin.ingest import Busy, take
+from twin.sequence import Sequencer
 
 STATUS = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403, ErrorCode.OUT_OF_SCOPE: 403}
 
@@ -27,8 +32,24 @@ def error_response(code: ErrorCode, message: str, status: int) -> JSONResponse:
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status_code=status)
 
 
-def ingest_endpoint(svc: Services, max_body: int,
-                    principals: PrincipalCache | None = None) -> Callable[[Request], Awaitable[Response]]:
+def _order(doc: dict[str, Any]) -> tuple[str | None, int | None, int | None]:
+    """The batch's place in its bridge session: (session, seq, answered), all None for an unnumbered body."""
+    session, seq, answered = doc.get("session"), doc.get("seq"), doc.get("answered")
+    if session is None and seq is None:
+        return None, None, None
+    if not isinstance(session, str) or not 0 < len(session) <= 64:
+        raise ValueError("session must be a string of 1-64 characters, sent with seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        raise ValueError("seq must be a positive integer, sent with session")
+    if answered is not None and (not isinstance(answered, int) or isinstance(answered, bool) or answered < 0):
+        raise ValueError("answered must be a non-negative integer")
+    return session, seq, answered
+
+
+def ingest_endpoint(svc: Services, max_body: int, principals: PrincipalCache | None = None,
+                    sequencer: Sequencer | None = None) -> Callable[[Request], Awaitable[Response]]:
+    order = sequencer or Sequencer()
+
     async def ingest(request: Request) -> Response:
         client = request.client.host if request.client else None
         try:
@@ -43,8 +64,10 @@ def ingest_endpoint(svc: Services, max_body: int,
             doc = json.loads(body)
             if not isinstance(doc, dict):
                 raise ValueError("the body is a JSON object with a readings list")
-            result = await take(svc.twin, doc.get("readings"))
             name, depth = doc.get("bridge"), doc.get("bufferDepth")
+            session, seq, answered = _order(doc)
+            turn = order.turn(name if isinstance(name, str) else "", session, seq, answered)
+            result = await take(svc.twin, doc.get("readings"), turn)
             if isinstance(name, str) and 0 < len(name) <= 64 and isinstance(depth, int) and depth >= 0:
                 svc.bridges[name] = depth
         except Busy as e:

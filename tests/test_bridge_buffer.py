@@ -155,7 +155,7 @@ async def test_a_batch_travels_while_its_durable_write_is_still_going(tmp_path: 
     await until(lambda: len(sink.readings) == 5)  # at the core before the write ended
     assert buf.depth == 0
     buf.release.set()
-    await until(lambda: fwd.forwarded == 5)
+    await until(lambda: fwd.forwarded == 5 and buf.depth == 0)  # the delete runs in the background
     assert buf.depth == 0 and buf.head(10) == [] and sink.duplicates == 0  # deleted once written and taken
     await fwd.stop()
     buf.close()

@@ -34,7 +34,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_example_config_parses_and_builds_a_bridge() -> None:
     cfg = load_config(EXAMPLE)
-    assert cfg.name == "area-fractionation" and cfg.batch_max == 500 and cfg.stale_after == 30
+    assert cfg.name == "area-fractionation" and cfg.batch_max == 500 and cfg.stale_after == 30 and cfg.window == 4
     assert cfg.core.url == "http://127.0.0.1:8000" and cfg.core.token_env == "PLASMATWIN_BRIDGE_TOKEN"
     assert cfg.buffer == EXAMPLE.parent / "../var/bridge-area-fractionation.db"
     (o,) = cfg.opcua
@@ -52,13 +52,17 @@ def test_example_config_parses_and_builds_a_bridge() -> None:
 def test_minimal_config_defaults(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, MINIMAL))
     assert cfg.buffer == tmp_path / "buf.db" and cfg.retry_initial == 0.2 and cfg.retry_max == 10
-    assert cfg.core.url is None and cfg.mqtt[0].tags == {}
+    assert cfg.core.url is None and cfg.mqtt[0].tags == {} and cfg.window == 4
+    one = load_config(write(tmp_path, MINIMAL.replace("[bridge]", "[bridge]\nwindow = 1")))
+    assert one.window == 1 and Bridge.from_config(one, sink=MemorySink()).window == 1
 
 
 @pytest.mark.parametrize(("change", "message"), [
     (lambda t: t.replace('name = "b1"\n', ""), r"\[bridge\]: missing required key 'name'"),
     (lambda t: t.replace("[bridge]", "[bridge]\nbatch_max = 0"), r"\[bridge\]\.batch_max must be greater than 0"),
     (lambda t: t.replace("[bridge]", "[bridge]\nbatch_max = 'many'"), r"batch_max must be an integer"),
+    (lambda t: t.replace("[bridge]", "[bridge]\nwindow = 0"), r"\[bridge\]\.window must be greater than 0"),
+    (lambda t: t.replace("[bridge]", "[bridge]\nwindow = 65"), r"\[bridge\]\.window must be at most 64"),
     (lambda t: t.replace("[bridge]", "[bridge]\nstale_afer = 5"), r"unknown key\(s\) stale_afer"),
     (lambda t: t + '\n[core]\nurl = "http://127.0.0.1:8000"\ntoken = "abc"\n', r"token must not be written"),
     (lambda t: t + '\n[core]\nurl = "http://127.0.0.1:8000"\n', r"no token_env"),

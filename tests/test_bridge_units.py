@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import statistics
@@ -127,12 +128,47 @@ async def test_http_sink_posts_with_token_and_records_counts() -> None:
 
     sink = HttpSink("http://core.test/", "s3cret", 2.0, bridge="area-1", transport=httpx.MockTransport(handler))
     await sink.send(READINGS)
+    await sink.send(READINGS)
     await sink.aclose()
     assert str(seen[0].url) == "http://core.test/ingest"
     assert seen[0].headers["authorization"] == "Bearer s3cret"
-    assert json.loads(seen[0].content) == {"bridge": "area-1", "readings": READINGS}
-    assert sink.status() | {"url": None} == {"kind": "http", "url": None, "accepted": 1, "duplicates": 0,
-                                             "unknownTags": ["T"], "lastRejection": None}
+    session = sink.session
+    assert json.loads(seen[0].content) == {"bridge": "area-1", "session": session, "seq": 1, "answered": 0,
+                                           "readings": READINGS}
+    assert json.loads(seen[1].content) == {"bridge": "area-1", "session": session, "seq": 2, "answered": 1,
+                                           "readings": READINGS}
+    assert sink.status() | {"url": None} == {"kind": "http", "url": None, "accepted": 2, "duplicates": 0,
+                                             "unknownTags": ["T"], "lastRejection": None, "session": session,
+                                             "seq": 2}
+
+
+async def test_http_sink_numbers_calls_in_the_order_they_are_made() -> None:
+    """Several batches in flight: each carries its seq, and `answered` only counts calls that ended."""
+    bodies: list[dict] = []
+    release = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        bodies.append(body)
+        if body["seq"] == 1:
+            await release.wait()  # the first batch is slow to be answered
+        return httpx.Response(200, json={"accepted": 1})
+
+    sink = HttpSink("http://core.test", "t", transport=httpx.MockTransport(handler))
+    first = asyncio.create_task(sink.send(READINGS))
+    second = asyncio.create_task(sink.send(READINGS))
+    await second
+    third = asyncio.create_task(sink.send(READINGS))
+    await asyncio.sleep(0.05)
+    release.set()
+    await asyncio.gather(first, third)
+    await sink.send(READINGS)
+    await sink.aclose()
+    assert [(b["seq"], b["answered"]) for b in bodies] == [(1, 0), (2, 0), (3, 0), (4, 3)]
+    assert len({b["session"] for b in bodies}) == 1
+    other = HttpSink("http://core.test", "t")
+    await other.aclose()
+    assert other.session != sink.session  # a new one per bridge start
 
 
 @pytest.mark.parametrize(("answer", "words", "rejection"), [

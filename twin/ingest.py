@@ -3,7 +3,9 @@ value, quality and sourceTime), checked one by one so a bad reading never blocks
 
 from __future__ import annotations
 
+import contextlib
 import math
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -79,10 +81,13 @@ def ingest_batch(twin: PlantState, readings: Any) -> IngestResult:
     return out
 
 
-async def take(twin: PlantState, readings: Any) -> IngestResult:
+async def take(twin: PlantState, readings: Any, turn: AbstractAsyncContextManager[None] | None = None) -> IngestResult:
     """`ingest_batch`, answered only once everything taken so far is stored: a caller that deletes its
-    copy on the answer loses nothing. Busy when the store did not commit in time (keep and retry)."""
-    result = ingest_batch(twin, readings)
+    copy on the answer loses nothing. Busy when the store did not commit in time (keep and retry).
+    `turn` (twin.sequence.Sequencer.turn) holds the batch until the bridge's earlier ones are applied;
+    it is left before the commit wait, so the next batch is applied while this one is being stored."""
+    async with turn or contextlib.nullcontext():
+        result = ingest_batch(twin, readings)
     if twin.durable is not None and not await twin.durable():
         raise Busy("readings taken but not stored yet; keep the batch and retry (replays are harmless)")
     return result

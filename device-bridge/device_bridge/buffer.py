@@ -1,22 +1,28 @@
 """Store-and-forward: a durable FIFO on a local SQLite file, and the task that drains it.
 
 Readings are appended to the file as they arrive (group commit: whatever arrived since the last
-write goes in one transaction) and sent to the sink in order, in batches. When nothing older waits,
-a batch is sent from memory while its write is still in progress (the reading does not wait for
-the fsync before it travels), and deleted once both the write and the sink are done. A batch is
-deleted only after the sink took it. If the bridge dies after the sink took a batch but before the delete, the
-batch is sent again at the next start: the core deduplicates by (tag, sourceTime), so the replay is
-harmless. Delivery is therefore at-least-once into the buffer-to-core hop, exactly-once in the core.
+write goes in one transaction) and sent to the sink in order, in batches, up to `window` batches
+before the oldest is answered (the core numbers them back into order: HttpSink's session/seq). When
+nothing older waits, a batch is sent from memory while its write is still in progress (the reading
+does not wait for the fsync before it travels). Rows are deleted only through the longest run of
+answered batches from the head of the file; when a batch fails, the forwarder lets the others end
+and sends again from the first unconfirmed row. If the bridge dies after the sink took a batch but
+before the delete, the batch is sent again at the next start: the core deduplicates by (tag,
+sourceTime), so the replay is harmless. Delivery is therefore at-least-once into the
+buffer-to-core hop, exactly-once in the core.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import sqlite3
 import threading
+from collections import deque
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +48,7 @@ class Buffer:
             self._db.execute("CREATE TABLE IF NOT EXISTS readings "
                              "(id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)")
             self._depth = int(self._db.execute("SELECT COUNT(*) FROM readings").fetchone()[0])
+            self._last = int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM readings").fetchone()[0])
         except BaseException:
             self._db.close()
             raise
@@ -50,6 +57,11 @@ class Buffer:
     def depth(self) -> int:
         """Rows waiting to be sent (kept in memory: COUNT(*) scans the table)."""
         return self._depth
+
+    @property
+    def last_id(self) -> int:
+        """The id of the newest row (0 when the file is empty)."""
+        return self._last
 
     def append(self, readings: list[Reading]) -> int:
         """Write the readings; returns the id of the last row (0 when there was nothing to write)."""
@@ -61,6 +73,7 @@ class Buffer:
             self._db.executemany("INSERT INTO readings (body) VALUES (?)", rows)
             last = int(self._db.execute("SELECT last_insert_rowid()").fetchone()[0])
             self._depth += len(rows)
+            self._last = last
         return last
 
     def head(self, limit: int, after: int = 0) -> list[tuple[int, Reading]]:
@@ -82,20 +95,34 @@ class Buffer:
             self._db.close()
 
 
+@dataclass
+class _Flight:
+    """A batch with the sink: its task ends with the id of the batch's last row once the sink took it."""
+
+    task: asyncio.Task[int]
+    size: int
+    reason: str | None = None
+    checked: bool = False
+
+
 class Forwarder:
     """Owns the buffer's writer and sender tasks.
 
     `submit` is synchronous and never blocks the connectors: readings wait in memory for at most one
-    write (milliseconds), then live in the file until the sink has them. One batch is with the sink
-    at a time (the send lock), so batches arrive in order.
+    write (milliseconds), then live in the file until the sink has them. Up to `window` batches are
+    with the sink at once, handed over in file order (1: one at a time, each after the previous answer).
     """
 
-    def __init__(self, buffer: Buffer, sink: Sink, *, batch_max: int = 500, backoff: Backoff | None = None) -> None:
+    def __init__(self, buffer: Buffer, sink: Sink, *, batch_max: int = 500, window: int = 4,
+                 backoff: Backoff | None = None) -> None:
         if batch_max < 1:
             raise ValueError("batch_max must be at least 1")
+        if window < 1:
+            raise ValueError("window must be at least 1")
         self.buffer = buffer
         self.sink = sink
         self.batch_max = batch_max
+        self.window = window
         self.backoff = backoff or Backoff(0.2, 10.0)
         self.state = "stopped"
         self.forwarded = 0
@@ -105,16 +132,20 @@ class Forwarder:
         self.last_forward_at: str | None = None
         self.retry_in: float | None = None
         self._pending: list[Reading] = []
-        self._written = asyncio.Event()
+        self._wake = asyncio.Event()  # rows written, or a batch sent from memory
         self._wake_writer = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
-        self._send_lock = asyncio.Lock()
-        self._direct: set[asyncio.Task[None]] = set()
-        # Rows the sink took, deleted in the background while the next batch travels; heads skip them.
-        self._through = 0
-        self._deleting: asyncio.Future[None] | None = None
-        self._ahead: asyncio.Future[list[tuple[int, Reading]]] | None = None
+        self._flights: deque[_Flight] = deque()
+        # Row ids: the newest in the file, the last handed to the sink, the last the sink confirmed
+        # (through an unbroken run of answers), the last deleted.
+        self._written = 0
+        self._sent = 0
+        self._confirmed = 0
+        self._deleted = 0
+        self._deleting: asyncio.Task[None] | None = None
+        self._failure: str | None = None  # a batch failed: send nothing new until the window is empty
+        self._broken = False  # ... and confirm nothing after it
 
     def submit(self, readings: list[Reading]) -> None:
         if self._closing:
@@ -129,26 +160,26 @@ class Forwarder:
     async def start(self) -> None:
         self._closing = False
         self.state = "idle"
+        # readings left from the last run are replayed first: they lie after row 0
+        self._written, self._sent = self.buffer.last_id, 0
+        self._confirmed = self._deleted = 0
         self._tasks = [asyncio.create_task(self._write_loop(), name="bridge-buffer-writer"),
                        asyncio.create_task(self._send_loop(), name="bridge-forwarder")]
-        if self.buffer.depth:
-            self._written.set()  # readings left from the last run: replay them first
 
     async def flush(self) -> None:
         """Write what is pending to the file now."""
         batch, self._pending = self._pending, []
         if not batch:
             return
-        # Nothing older in the file or on its way, and the sink healthy: send this batch now, in
-        # parallel with its durable write, instead of after it.
-        direct = (not self._closing and self.state == "idle" and self.buffer.depth == 0
-                  and not self._send_lock.locked())
+        # Everything in the file already sent, room in the window, the sink healthy: send this batch
+        # now, in parallel with its durable write, instead of after it.
+        direct = (bool(self._tasks) and not self._closing and self._failure is None and self.state != "waiting"
+                  and len(self._flights) < self.window and self._sent == self._written)
         write = asyncio.ensure_future(asyncio.to_thread(self.buffer.append, batch))
+        # registered first, so it runs before anyone awaiting the write resumes
+        write.add_done_callback(partial(self._wrote, direct))
         if direct:
-            await self._send_lock.acquire()
-            task = asyncio.create_task(self._forward_now(batch, write), name="bridge-forward-now")
-            self._direct.add(task)
-            task.add_done_callback(self._direct.discard)
+            self._launch(self._send_direct(batch, write), len(batch))
         try:
             # shielded: a cancelled caller must not leave us unsure whether the rows are in the file
             await asyncio.shield(write)
@@ -160,23 +191,28 @@ class Forwarder:
         except Exception:
             self._pending[:0] = batch  # the transaction rolled back: keep them for the next attempt
             raise
-        self._written.set()
+        self._wake.set()
+
+    def _wrote(self, direct: bool, write: asyncio.Future[int]) -> None:
+        if write.cancelled() or write.exception() is not None:
+            return
+        self._written = max(self._written, write.result())
+        if direct:  # these rows are with the sink already: the send loop reads past them
+            self._sent = self._written
 
     async def stop(self) -> None:
-        """Stop sending, and write everything received so far to the file. A batch in flight at this
-        moment stays in the file and is sent again next time (the core deduplicates it)."""
+        """Stop sending, and write everything received so far to the file. Batches in flight at this
+        moment stay in the file and are sent again next time (the core deduplicates them)."""
         self._closing = True
-        tasks = [*self._tasks, *self._direct]
+        tasks = [*self._tasks, *(f.task for f in self._flights)]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks = []
-        await self._settle_delete()
-        if self._ahead is not None:
-            await asyncio.wait([self._ahead])
-            self._ahead = None
+        self._flights.clear()
+        if self._deleting is not None:
+            await asyncio.wait([self._deleting])
+            self._deleting = None
         await self.flush()
         self.state = "stopped"
 
@@ -192,90 +228,116 @@ class Forwarder:
                 await asyncio.sleep(1.0)
                 self._wake_writer.set()
 
-    async def _forward_now(self, batch: list[Reading], write: asyncio.Future[int]) -> None:
-        """Send a batch from memory while it is written; delete its rows when both are done. If
-        either fails the rows (or, after a failed write, the readings kept for the next write) stay
-        and the send loop sends them from the file: at worst the core sees the batch twice."""
+    # ---- sending ----------------------------------------------------------------------------------
+    def _launch(self, send: Coroutine[None, None, int], size: int) -> None:
+        # Tasks start in the order they are created: the sink is called in file order.
+        self._flights.append(_Flight(asyncio.create_task(send, name="bridge-batch"), size))
+        self.state = "sending"
+        self._wake.set()
+
+    async def _send_rows(self, rows: list[tuple[int, Reading]]) -> int:
+        await self.sink.send([r for _, r in rows])
+        return rows[-1][0]
+
+    async def _send_direct(self, batch: list[Reading], write: asyncio.Future[int]) -> int:
+        """A batch from memory; it counts as taken once the sink has it and its rows are written. If
+        either fails, the send loop sends it again from the file (at worst the core sees it twice)."""
         try:
-            self.state = "sending"
-            try:
-                await self.sink.send(batch)
-            except Exception as e:  # the send loop retries from the file, with backoff if it fails again
-                self.failures += 1
-                self._set_error(str(e) or type(e).__name__)
-                return
-            await asyncio.wait([write])
-            if write.exception() is None:
-                await asyncio.to_thread(self.buffer.delete_through, write.result())
-            self._forwarded(len(batch))
-            if self.buffer.depth == 0:
-                self.state = "idle"  # the next batch may go at once too
+            await self.sink.send(batch)
         finally:
-            self._send_lock.release()
-            self._written.set()  # the send loop looks at the file again
-
-    def _forwarded(self, n: int) -> None:
-        self.forwarded += n
-        self.last_forward_at = format_time(utc_now())
-        self.retry_in = None
-        self.backoff.reset()
-
-    async def _settle_delete(self) -> None:
-        if self._deleting is not None:
-            done, self._deleting = self._deleting, None
-            await asyncio.wait([done])
-            if done.exception() is not None:  # the rows stay and are sent again: harmless
-                log.warning("buffer delete failed: %s", done.exception())
-                self._through = 0
+            await asyncio.wait([write])
+        return write.result()
 
     async def _send_loop(self) -> None:
         while True:
-            async with self._send_lock:
-                ahead, self._ahead = self._ahead, None
-                rows = await ahead if ahead is not None else \
-                    await asyncio.to_thread(self.buffer.head, self.batch_max, self._through)
-                if not rows and self._deleting is not None:
-                    await self._settle_delete()
-                    continue
-                failure = await self._send_rows(rows) if rows else None
-            if failure is not None:
-                await self._wait_after_failure(failure)
-            elif not rows:
-                self.state = "idle"
-                self._written.clear()
-                # re-check after clearing: a write may have landed in between
-                if self.buffer.depth == 0:
-                    await self._written.wait()
+            self._take_answers()
+            if self._failure is None:
+                await self._fill()
+            if not self._flights:
+                if self._failure is not None:
+                    await self._retry_after(self._failure)
+                elif self._sent >= self._written:
+                    self.state = "idle"
+                    self._wake.clear()
+                    await self._wake.wait()
+                continue
+            # an answer, or (while the window has room) new rows to send
+            self._wake.clear()
+            waits: set[asyncio.Future[Any]] = {f.task for f in self._flights}
+            waker = None
+            if self._failure is None and len(self._flights) < self.window:
+                waker = asyncio.ensure_future(self._wake.wait())
+                waits.add(waker)
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if waker is not None:
+                    waker.cancel()
 
-    async def _send_rows(self, rows: list[tuple[int, Reading]]) -> str | None:
-        """Send the file's head; the reason when the sink did not take it."""
-        self.state = "sending"
-        last = rows[-1][0]
-        # The next batch is read while this one travels (the file is only read here and in flush).
-        ahead = asyncio.ensure_future(asyncio.to_thread(self.buffer.head, self.batch_max, last))
-        try:
-            await self.sink.send([r for _, r in rows])
-        except Exception as e:
-            await asyncio.wait([ahead])
-            if isinstance(e, SinkUnavailable):
-                return str(e) or type(e).__name__
-            log.exception("sink raised unexpectedly")  # a sink bug must not kill the forwarder
-            return f"{type(e).__name__}: {e}"
-        except BaseException:
-            await asyncio.wait([ahead])
-            raise
-        self._ahead = ahead
-        # Deleted in the background, one delete at a time, while the next batch goes. A crash before
-        # the delete means a resend; the core dedupes by (tag, sourceTime).
-        await self._settle_delete()
-        self._through = last
-        self._deleting = asyncio.ensure_future(asyncio.to_thread(self.buffer.delete_through, last))
-        self._forwarded(len(rows))
-        return None
+    async def _fill(self) -> None:
+        """Send the file's unsent rows while the window has room."""
+        while len(self._flights) < self.window and self._sent < self._written and not self._closing:
+            rows = await asyncio.to_thread(self.buffer.head, self.batch_max, self._sent)
+            if not rows:  # cannot happen (rows past `_sent` are never deleted); do not spin on it
+                log.error("buffer rows %d-%d missing", self._sent + 1, self._written)
+                self._sent = self._written
+                return
+            self._sent = rows[-1][0]
+            self._launch(self._send_rows(rows), len(rows))
 
-    async def _wait_after_failure(self, reason: str) -> None:
-        self.failures += 1
-        self._set_error(reason)
+    def _take_answers(self) -> None:
+        """Confirm the answered batches at the head of the window; note any failure."""
+        for f in self._flights:
+            if f.task.done() and self._check(f) is not None and self._failure is None:
+                self._failure = f.reason
+        while self._flights and self._flights[0].task.done():
+            f = self._flights.popleft()
+            if self._broken or self._check(f) is not None:
+                self._broken = True  # this batch and every later one are sent again from the file
+                continue
+            self._confirm(f.task.result(), f.size)
+
+    def _check(self, f: _Flight) -> str | None:
+        """Why the sink did not take the batch (None: it did). A task cancelled from inside (the
+        process "dies" in a test) ends the send loop like a crash."""
+        if not f.checked:
+            e = f.task.exception()
+            f.checked = True
+            if e is not None:
+                if isinstance(e, SinkUnavailable):
+                    f.reason = str(e) or type(e).__name__
+                else:  # a sink bug must not kill the forwarder
+                    log.error("sink raised unexpectedly", exc_info=e)
+                    f.reason = f"{type(e).__name__}: {e}"
+                self.failures += 1
+                self._set_error(f.reason)
+        return f.reason
+
+    def _confirm(self, last: int, size: int) -> None:
+        self._confirmed = max(self._confirmed, last)
+        self.forwarded += size
+        self.last_forward_at = format_time(utc_now())
+        self.retry_in = None
+        self.backoff.reset()
+        if self._deleting is None or self._deleting.done():
+            self._deleting = asyncio.create_task(self._delete(), name="bridge-buffer-delete")
+
+    async def _delete(self) -> None:
+        """Delete confirmed rows in the background, one delete at a time, while later batches travel.
+        A crash before the delete means a resend; the core dedupes by (tag, sourceTime)."""
+        while self._deleted < self._confirmed:
+            target = self._confirmed
+            try:
+                await asyncio.to_thread(self.buffer.delete_through, target)
+            except Exception as e:  # the rows stay; the next confirmed batch's delete takes them too
+                log.warning("buffer delete failed: %s", e)
+                return
+            self._deleted = target
+
+    async def _retry_after(self, reason: str) -> None:
+        """Every batch of the window has ended and one failed: wait, then send again from the first
+        unconfirmed row."""
+        self._sent = self._confirmed
         delay = self.backoff.next_delay()
         self.state = "waiting"
         self.retry_in = round(delay, 3)
@@ -283,6 +345,8 @@ class Forwarder:
             log.warning("core unavailable (%s); %d readings buffered, retrying in %.1fs", reason,
                         self.buffer.depth, delay)
         await asyncio.sleep(delay)
+        self._failure, self._broken = None, False
+        self.state = "sending"
 
     def _set_error(self, reason: str) -> None:
         self.last_error = reason
@@ -292,4 +356,5 @@ class Forwarder:
         return {"state": self.state, "depth": self.buffer.depth, "pending": len(self._pending),
                 "forwarded": self.forwarded, "failures": self.failures, "lastError": self.last_error,
                 "lastErrorAt": self.last_error_at, "lastForwardAt": self.last_forward_at, "retryIn": self.retry_in,
-                "batchMax": self.batch_max}
+                "batchMax": self.batch_max, "window": self.window, "inFlight": len(self._flights),
+                "inFlightReadings": sum(f.size for f in self._flights)}

@@ -5,6 +5,7 @@
 name = "area-fractionation"        # sent to the core with every batch
 buffer = "var/bridge-buffer.db"    # relative to this file
 batch_max = 500
+window = 4                         # batches sent before the oldest is answered (1: one at a time)
 stale_after = 30                   # seconds; each connector may override it
 retry_initial = 0.2                # forwarder backoff when the core is away
 retry_max = 10
@@ -116,6 +117,7 @@ class BridgeConfig:
     name: str
     buffer: Path
     batch_max: int = 500
+    window: int = 4
     stale_after: float | None = 60.0
     retry_initial: float = 0.2
     retry_max: float = 10.0
@@ -204,6 +206,9 @@ def parse_config(data: dict[str, Any], *, base_dir: Path = Path(), source: str =
     buffer = Path(bridge.text("buffer", f"var/bridge-{name}.db") or "")
     cfg_stale = bridge.number("stale_after", 60.0)
     batch_max = bridge.number("batch_max", 500, integer=True)
+    window = bridge.number("window", 4, integer=True)
+    if window > 64:
+        raise ConfigError(f"[bridge].window must be at most 64, got {window}")
     retry_initial = bridge.number("retry_initial", 0.2)
     retry_max = bridge.number("retry_max", 10.0)
     if retry_max < retry_initial:
@@ -225,8 +230,8 @@ def parse_config(data: dict[str, Any], *, base_dir: Path = Path(), source: str =
     if len(set(ids)) != len(ids):
         raise ConfigError("[[mqtt]] client_id values must differ (the broker would drop one of two equal ids)")
     return BridgeConfig(name=name, buffer=buffer if buffer.is_absolute() else base_dir / buffer, batch_max=batch_max,
-                        stale_after=cfg_stale, retry_initial=retry_initial, retry_max=retry_max, core=core,
-                        opcua=opcua, mqtt=mqtt, serial=serial, source=source)
+                        window=window, stale_after=cfg_stale, retry_initial=retry_initial, retry_max=retry_max,
+                        core=core, opcua=opcua, mqtt=mqtt, serial=serial, source=source)
 
 
 def _array(value: Any, key: str) -> list[Any]:

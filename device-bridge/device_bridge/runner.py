@@ -33,13 +33,14 @@ log = logging.getLogger(__name__)
 
 
 class Bridge:
-    def __init__(self, name: str, sink: Sink, buffer_path: str | Path, *, batch_max: int = 500,
+    def __init__(self, name: str, sink: Sink, buffer_path: str | Path, *, batch_max: int = 500, window: int = 4,
                  stale_after: float | None = 60.0, retry_initial: float = 0.2, retry_max: float = 10.0,
                  reconnect_initial: float = 0.2, reconnect_max: float = 10.0, owns_sink: bool = False) -> None:
         self.name = name
         self.sink = sink
         self.buffer_path = Path(buffer_path)
         self.batch_max = batch_max
+        self.window = window
         self.stale_after = stale_after
         self.retry = (retry_initial, retry_max)
         self.reconnect = (reconnect_initial, reconnect_max)
@@ -59,7 +60,8 @@ class Bridge:
             if not config.core.url:
                 raise ConfigError(f"{config.source}: [core] url is needed when no in-process sink is given")
             sink = HttpSink(config.core.url, config.core.token(), config.core.timeout, bridge=config.name)
-        bridge = cls(config.name, sink, config.buffer, batch_max=config.batch_max, stale_after=config.stale_after,
+        bridge = cls(config.name, sink, config.buffer, batch_max=config.batch_max, window=config.window,
+                     stale_after=config.stale_after,
                      retry_initial=config.retry_initial, retry_max=config.retry_max, owns_sink=owns)
         for o in config.opcua:
             bridge.add_opcua(o)
@@ -118,7 +120,8 @@ class Bridge:
         if self._buffer.depth:
             log.info("bridge %s: %d readings left in %s from the last run; replaying them first", self.name,
                      self._buffer.depth, self.buffer_path)
-        self._forwarder = Forwarder(self._buffer, self.sink, batch_max=self.batch_max, backoff=Backoff(*self.retry))
+        self._forwarder = Forwarder(self._buffer, self.sink, batch_max=self.batch_max, window=self.window,
+                                    backoff=Backoff(*self.retry))
         if isinstance(self.sink, HttpSink):
             buffer = self._buffer
             self.sink.depth = lambda: buffer.depth

@@ -3,10 +3,15 @@
 The bridge knows the core only through `Sink.send`. A sink either takes the whole batch or raises
 `SinkUnavailable`; then the batch stays in the local buffer and is sent again later, so a sink must
 be idempotent per (tag, sourceTime) - which the core is, by its unique constraint.
+
+The forwarder may have several batches with the sink at once; it calls `send` in file order (each
+call starts before the next). A sink whose calls can overtake each other on the way (HTTP: separate
+requests) numbers them so the core applies them in that order.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -24,7 +29,10 @@ class Sink(Protocol):
 
 
 class HttpSink:
-    """POST {url}/ingest with `{"bridge": name, "readings": [...]}` and a bearer token.
+    """POST {url}/ingest with `{"bridge": name, "session": s, "seq": n, "answered": a, "readings": [...]}`
+    and a bearer token. `session` is random per sink (per bridge start), `seq` counts the calls 1, 2,
+    3..., `answered` is the highest seq below which every call has ended: the core applies the batches
+    of a session in seq order, whatever order the requests arrive in (twin/sequence.py).
 
     Every failure raises SinkUnavailable, 4xx included: a rejected batch (bad token, revoked
     bridge) is kept and retried until someone fixes the cause, never thrown away. The reason is
@@ -43,17 +51,28 @@ class HttpSink:
         self.last_rejection: str | None = None
         # Set by the bridge: readings waiting in its buffer, reported to the core for its /metrics.
         self.depth: Callable[[], int] | None = None
+        self.session = secrets.token_hex(8)
+        self._seq = 0
+        self._open: set[int] = set()  # seqs sent and not answered yet
 
     async def send(self, readings: list[Reading]) -> None:
-        body: dict[str, object] = {"bridge": self.bridge, "readings": readings}
+        # numbered before the first await: calls are numbered in the order they are made
+        self._seq += 1
+        seq = self._seq
+        answered = min(self._open, default=seq) - 1
+        body: dict[str, object] = {"bridge": self.bridge, "session": self.session, "seq": seq,
+                                   "answered": answered, "readings": readings}
         if self.depth is not None:
             body["bufferDepth"] = self.depth()
+        self._open.add(seq)
         try:
             response = await self._client.post(self.url, json=body, headers=self._headers)
         except httpx.TimeoutException as e:
             raise SinkUnavailable(f"core timed out: {type(e).__name__}") from e
         except httpx.TransportError as e:
             raise SinkUnavailable(f"core unreachable: {type(e).__name__}: {e}") from e
+        finally:
+            self._open.discard(seq)
         if response.is_success:
             self._record(response)
             self.last_rejection = None
@@ -79,7 +98,8 @@ class HttpSink:
 
     def status(self) -> dict[str, Any]:
         return {"kind": "http", "url": self.url, "accepted": self.accepted, "duplicates": self.duplicates,
-                "unknownTags": list(self.unknown_tags), "lastRejection": self.last_rejection}
+                "unknownTags": list(self.unknown_tags), "lastRejection": self.last_rejection,
+                "session": self.session, "seq": self._seq}
 
     async def aclose(self) -> None:
         await self._client.aclose()
