@@ -188,7 +188,7 @@ def _graphql_endpoint(svc: Services, settings: Settings, sockets: OpenSockets,
         persisted = PersistedQueries(settings.persisted_queries, shared)
     http = GraphQLHTTP(engine, http_context, max_body=settings.max_body_bytes, persisted=persisted)
     ws = LiveGraphQL(schema, engine, base_context=ws_context, authenticate=ws_auth, admit=ws_admit, sockets=sockets,
-                     allowed_origins=settings.allowed_origins)
+                     allowed_origins=settings.allowed_origins, bus=svc.bus)
     return GraphQLEndpoint(http, ws)
 
 

@@ -11,6 +11,7 @@ role change closes the socket (api.sockets) with 4401 or 4403.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing, suppress
 from typing import Any, cast
@@ -33,10 +34,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from api.engine.documents import Prepared
 from api.engine.errors import as_error, format_errors, result_json
 from api.engine.execution import Engine
-from api.engine.fast_path import Raw
+from api.engine.fast_path import Raw, next_frame
+from api.engine.live_fast import Push
+from api.outbox import Outbox
 from api.sockets import OpenSocket, OpenSockets
 from policies.errors import AppError
 from resolvers.context import Context
+from subscriptions.bus import Bus
 
 # The admission of one operation: the connection's context, the document, its operation, the variables as sent.
 Admit = Callable[[Context, DocumentNode, OperationDefinitionNode, dict[str, Any] | None], Awaitable[Context]]
@@ -44,6 +48,7 @@ Admit = Callable[[Context, DocumentNode, OperationDefinitionNode, dict[str, Any]
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     socket: OpenSocket | None = None
+    outbox: Outbox | None = None
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         view: LiveGraphQL = self.view  # type: ignore[assignment]
@@ -90,11 +95,47 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if isinstance(responses, ExecutionResult):  # refused before its stream started
             await self._refuse(operation, responses.errors or [])
             return
+        if isinstance(responses, Push):
+            await self._push(operation, responses)
+            return
         async with aclosing(responses) as stream:
             async for response in stream:
                 if operation.completed:
                     return
                 await self._send(operation, response)
+
+    async def _push(self, operation: Operation[Context, None], push: Push) -> None:
+        """Each event's frame is queued for the socket in the publisher's turn (api/outbox.py) until the
+        operation is completed or the socket closes (both cancel this task). A refusal, or an event that
+        cannot be rendered, ends the stream with an error response, as on the streamed path."""
+        outbox = self._outbox()
+        frame = next_frame(operation.id, push.key)
+        failed: asyncio.Future[Exception] = asyncio.get_running_loop().create_future()
+
+        def deliver(event: Any) -> None:
+            try:
+                outbox.put(operation, frame(push.render(event)))
+            except Exception as exc:  # never into the publisher (the twin's ingest)
+                if not failed.done():
+                    failed.set_result(exc)
+
+        outbox.operations += 1
+        try:
+            listen = await push.open()
+            with listen(deliver):
+                error = await failed
+        except Exception as exc:
+            error = exc
+        finally:
+            outbox.operations -= 1
+        await self._send(operation, ExecutionResult(None, [as_error(error)]))
+
+    def _outbox(self) -> Outbox:
+        if self.outbox is None:
+            view: LiveGraphQL = self.view  # type: ignore[assignment]
+            self.outbox = Outbox(self.websocket.ws.send_text, view.bus.queue_size,  # type: ignore[attr-defined]
+                                 view.bus.count_dropped)
+        return self.outbox
 
     async def _send(self, operation: Operation[Context, None], response: ExecutionResult | Raw) -> None:
         if isinstance(response, Raw):  # JSON written once per event and query, sent as is
@@ -137,6 +178,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             view.sockets.remove(self.socket)
             self.socket = None
         await super().shutdown()
+        if self.outbox is not None:
+            await self.outbox.close()
 
 
 class LiveGraphQL(GraphQL[Context, None]):
@@ -144,7 +187,7 @@ class LiveGraphQL(GraphQL[Context, None]):
 
     def __init__(self, schema: Any, engine: Engine, *, base_context: Callable[[WebSocket], Context],
                  authenticate: Callable[[Any, Context], Awaitable[Any]], admit: Admit,
-                 sockets: OpenSockets, allowed_origins: tuple[str, ...] = ()) -> None:
+                 sockets: OpenSockets, allowed_origins: tuple[str, ...] = (), bus: Bus | None = None) -> None:
         super().__init__(schema, graphql_ide=None, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          allowed_origins=allowed_origins, max_subscriptions_per_connection=50)
         self.engine = engine
@@ -152,6 +195,8 @@ class LiveGraphQL(GraphQL[Context, None]):
         self.authenticate_ws = authenticate
         self.admit_ws = admit
         self.sockets = sockets
+        # Pushed subscriptions bound each client's waiting frames as the bus bounds its queues.
+        self.bus = bus or Bus()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         assert isinstance(request, WebSocket)

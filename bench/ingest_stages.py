@@ -59,6 +59,7 @@ def hook_core() -> None:
     from api.engine import live_fast
     from api.engine.fast_path import Raw
     from api.graphql_ws import TransportWSHandler
+    from api.outbox import Outbox
     from subscriptions.bus import Bus
     from subscriptions.topics import SENSOR_TOPIC
     from twin.state import PlantState
@@ -101,6 +102,16 @@ def hook_core() -> None:
         await send(self, operation, response)
         stamp("core: written to the socket", source)
 
+    write = Outbox._write
+
+    @wraps(write)
+    async def write_stamped(self: Outbox, frame: str) -> None:  # the pushed path (sensorUpdates)
+        source = _first_source_time(frame)
+        stamp("core: dequeued for the socket", source)
+        await write(self, frame)
+        stamp("core: written to the socket", source)
+
+    Outbox._write = write_stamped  # type: ignore[method-assign]
     PlantState.ingest = ingest_stamped  # type: ignore[method-assign]
     Bus.publish = publish_stamped  # type: ignore[method-assign]
     live_fast._cached = cached_stamped

@@ -181,6 +181,12 @@ def _identity(m: StateMessage) -> StateMessage:
     return m
 
 
+def listen_readings(ctx: Context, tags: list[str] | None) -> Callable[[Callable[[Reading], None]], Any]:
+    """How to be called with each reading (of `tags`, or every tag) in the twin's turn, while a block runs."""
+    keys = frozenset(tags) if tags else None
+    return lambda deliver: ctx.services.bus.listen(SENSOR_TOPIC, deliver, keys=keys)
+
+
 async def readings(ctx: Context, tags: list[str] | None) -> AsyncGenerator[Reading, None]:
     """Readings as the twin takes them in; keyed by tag, so a reading costs the bus only its own
     tag's subscribers."""

@@ -137,11 +137,16 @@ async def _sensor_updates_live(ctx: Context, args: dict[str, Any], render: Calla
         yield render(r)
 
 
+async def _sensor_updates_feed(ctx: Context, args: dict[str, Any]) -> Any:
+    await ctx.require("plant:sensor", "read")
+    return live_res.listen_readings(ctx, args.get("tags"))
+
+
 # Subscriptions the WebSocket transport may answer by projection (api/engine/live_fast.py): the stream of
-# JSON texts and how an event becomes the field's object.
-LIVE_FIELDS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
+# JSON texts, how an event becomes the field's object, and (when it can be pushed) how to listen.
+LIVE_FIELDS: dict[str, tuple[Any, ...]] = {
     "plantState": (_plant_state_live, plant_state_message),
-    "sensorUpdates": (_sensor_updates_live, sensor_reading),
+    "sensorUpdates": (_sensor_updates_live, sensor_reading, _sensor_updates_feed),
 }
 
 

@@ -64,6 +64,10 @@ class Bus:
             self.dropped_total += 1
         sub.queue.put_nowait(message)
 
+    def count_dropped(self, n: int) -> None:
+        """Events a slow subscriber lost downstream of the bus (api/outbox.py), in the same total."""
+        self.dropped_total += n
+
     def _add(self, sub: Subscriber) -> None:
         if sub.keys is None:
             self._subs[sub.topic].add(sub)
@@ -98,10 +102,11 @@ class Bus:
             self._remove(sub)
 
     @contextmanager
-    def listen(self, topic: str, callback: Callable[[Any], None],
-               accept: Callable[[Any], bool] | None = None) -> Iterator[None]:
-        """Call `callback` with each message (that `accept` lets through) while the block runs."""
-        sub = Subscriber(topic, asyncio.Queue(1), False, accept, callback=callback)
+    def listen(self, topic: str, callback: Callable[[Any], None], accept: Callable[[Any], bool] | None = None,
+               keys: frozenset[str] | None = None) -> Iterator[None]:
+        """Call `callback` with each message (that `accept` lets through; of `keys` only, when given)
+        while the block runs."""
+        sub = Subscriber(topic, asyncio.Queue(1), False, accept, callback=callback, keys=keys)
         self._add(sub)
         try:
             yield

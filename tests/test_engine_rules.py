@@ -245,7 +245,11 @@ async def test_a_failing_stream_ends_the_same_on_the_live_path_and_the_executor(
         raise RuntimeError("secret detail of a bug")
         yield  # an async generator, as the real one
 
+    def broken_listener(*_: Any) -> Any:
+        raise RuntimeError("secret detail of a bug")
+
     monkeypatch.setattr(resolvers.live, "readings", broken)
+    monkeypatch.setattr(resolvers.live, "listen_readings", broken_listener)  # the pushed path's stream
     live, tokens = server
     plain = 'subscription { sensorUpdates(tags: ["T"]) { tag } }'
     twin = 'subscription { sensorUpdates(tags: ["T"]) { tag @include(if: true) } }'

@@ -98,3 +98,111 @@ async def test_a_subscriber_that_falls_behind_gets_a_snapshot(env: Any) -> None:
     assert [r.value for r in caught_up.readings if r.tag == "CS1-TT-101"] == [float(BEHIND * 3 - 1)]
     await stream.aclose()
     assert not hub.channels and svc.bus.subscriber_count() == 0
+
+
+async def test_pushed_readings_arrive_in_order_and_stop_at_complete(live_server: LiveServer) -> None:
+    """sensorUpdates is pushed (no stream per subscriber): every reading in publish order, nothing after
+    the client completes the operation, and the publisher never waits for the socket."""
+    url = live_server.app.state.settings.database_url
+    db = Database(url)
+    await seed_plant(db, DEMO_PLANT)
+    await db.dispose()
+    token = await token_at(live_server.url, "op.one")
+    twin = live_server.app.state.services.twin
+    ws = await _ws(live_server, token, {"t": TAGS})
+    try:
+        await asyncio.sleep(0.2)
+        start = datetime.now(UTC)
+
+        def burst() -> None:
+            for i in range(20):
+                twin.ingest("CS1-TT-101", -30.0 + i / 10, Quality.GOOD, start + timedelta(milliseconds=i))
+
+        live_server.call(burst)
+        values = [(await _next(ws, "t"))["data"]["s"]["value"] for _ in range(20)]
+        assert values == [-30.0 + i / 10 for i in range(20)]
+        await ws.send(json.dumps({"id": "t", "type": "complete"}))
+        await asyncio.sleep(0.2)
+        live_server.call(twin.ingest, "CS1-TT-101", 1.0, Quality.GOOD, start + timedelta(seconds=1))
+        with_timeout = asyncio.wait_for(ws.recv(), 0.5)
+        try:
+            extra = await with_timeout
+        except TimeoutError:
+            extra = None
+        assert extra is None, f"a frame after complete: {extra}"
+    finally:
+        await ws.close()
+
+
+async def test_a_client_that_does_not_read_loses_its_oldest_frames_not_the_servers_memory() -> None:
+    from api.outbox import Outbox
+    from subscriptions.bus import Bus
+
+    bus = Bus(queue_size=4)
+    sent: list[str] = []
+    gate = asyncio.Event()
+
+    async def send(frame: str) -> None:
+        await gate.wait()  # a client that does not read: the socket's buffer is full
+        sent.append(frame)
+
+    class Op:
+        completed = False
+
+    op, gone = Op(), Op()
+    box = Outbox(send, bus.queue_size, bus.count_dropped)
+    box.operations = 1
+    box.put(op, "f0")
+    await asyncio.sleep(0)  # the writer took f0 and waits on the socket
+    for i in range(1, 10):
+        box.put(op, f"f{i}")
+    box.put(gone, "of a completed operation")
+    gone.completed = True
+    assert len(box.frames) <= 4 and bus.dropped_total == box.dropped > 0
+    gate.set()
+    await asyncio.sleep(0.05)
+    assert sent[0] == "f0" and sent[-1] == "f9" and len(sent) <= 5
+    assert sent == sorted(sent, key=lambda f: int(f[1:]))  # the newest kept, in order
+    assert "of a completed operation" not in sent
+    await box.close()
+
+
+async def test_a_reading_that_cannot_be_rendered_ends_the_pushed_stream_with_an_error(
+        live_server: LiveServer, monkeypatch: Any) -> None:
+    """A bug in rendering never reaches the twin's ingest: the operation ends with a masked error."""
+    import schema.live
+
+    url = live_server.app.state.settings.database_url
+    db = Database(url)
+    await seed_plant(db, DEMO_PLANT)
+    await db.dispose()
+
+    def broken(r: Any) -> Any:
+        raise RuntimeError("secret detail of a bug")
+
+    engine = live_server.app.router.routes[0].app.http.engine
+    stream, _, feed = schema.live.LIVE_FIELDS["sensorUpdates"]
+    monkeypatch.setitem(engine.live.registry, "sensorUpdates", (stream, broken, feed))
+    token = await token_at(live_server.url, "op.one")
+    twin = live_server.app.state.services.twin
+    query = 'subscription{s: sensorUpdates(tags:["CS1-TT-102"]){tag value}}'  # a plan made after the patch
+    ws = await _ws(live_server, token, {"t": query})
+    try:
+        await asyncio.sleep(0.2)
+        outcome: list[Any] = []
+
+        def take() -> None:
+            try:
+                outcome.append(twin.ingest("CS1-TT-102", 2.0, Quality.GOOD, datetime.now(UTC)))
+            except Exception as exc:  # what the test looks for: none may reach the ingest
+                outcome.append(exc)
+
+        live_server.call(take)
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert len(outcome) == 1 and outcome[0].value == 2.0, outcome  # the ingest itself went through
+        assert msg["type"] == "next" and "errors" in msg["payload"], msg
+        assert msg["payload"]["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+        assert "secret" not in json.dumps(msg)
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"id": "t", "type": "complete"}
+    finally:
+        await ws.close()

@@ -61,6 +61,11 @@ class AlarmEngine:
     def active(self) -> dict[str, str]:
         return {tag: st.active for tag, st in self._states.items() if st.active}
 
+    def condition(self, tag: str) -> str | None:
+        """The tag's standing condition (HIGH, LOW), or None: per reading, without building `active()`."""
+        st = self._states.get(tag)
+        return st.active if st is not None else None
+
     def feed(self, tag: str, value: float | None, at: datetime) -> list[Transition]:
         rule = self.rules.get(tag)
         if rule is None or value is None:

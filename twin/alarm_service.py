@@ -125,7 +125,7 @@ class AlarmService:
         """Called by the twin with every new last value; never waits for the database."""
         if r.value is not None and r.tag in self.open_ids:
             peak = self.peaks.get(r.tag, r.value)
-            self.peaks[r.tag] = max(peak, r.value) if self.engine.active().get(r.tag) == "HIGH" else min(peak, r.value)
+            self.peaks[r.tag] = max(peak, r.value) if self.engine.condition(r.tag) == "HIGH" else min(peak, r.value)
         for t in self.engine.feed(r.tag, r.value, r.source_time):
             if t.kind == "RAISED":
                 self.peaks[t.tag] = t.value

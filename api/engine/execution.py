@@ -21,7 +21,7 @@ from api.engine import compiled, fast_path
 from api.engine.documents import Documents, Prepared
 from api.engine.errors import as_error
 from api.engine.fast_path import FastField, Raw
-from api.engine.live_fast import LiveField, LivePlanner
+from api.engine.live_fast import LiveField, LivePlanner, Push
 from resolvers.compiled_reads import CATALOG
 from resolvers.sql_catalog import Catalog
 from schema.limits import Limits
@@ -74,10 +74,11 @@ class Engine:
             result = await result
         return result
 
-    async def subscribe(self, prepared: Prepared, context: Any, variables: Mapping[str, Any],
-                        coerced: VariableValues) -> AsyncGenerator[ExecutionResult | Raw, None] | ExecutionResult:
-        """A subscription's responses (by projection when the live path plans it), or the result that
-        refuses it before its stream starts. An exception that ends the stream ends it with an error
+    async def subscribe(self, prepared: Prepared, context: Any, variables: Mapping[str, Any], coerced: VariableValues
+                        ) -> AsyncGenerator[ExecutionResult | Raw, None] | Push | ExecutionResult:
+        """A subscription's responses (by projection when the live path plans it; a Push for the
+        transport to listen to when the field can be pushed), or the result that refuses it before its
+        stream starts. An exception that ends the stream ends it with an error
         response (the formatter masks an unexpected one), on both paths."""
         plan = self.live.plan(prepared)
         if plan is not None:
@@ -87,7 +88,7 @@ class Engine:
                                operation_name=prepared.operation_name, executor_class=self.executor_class)
             if isawaitable(source):
                 source = await source
-        if isinstance(source, ExecutionResult):
+        if isinstance(source, ExecutionResult | Push):
             return source
         return _ended_by_errors(source)
 

@@ -57,8 +57,13 @@ class Raw:
 
     def frame(self, operation_id: str) -> str:
         """The graphql-transport-ws `next` message carrying this response."""
-        return '{"id":' + dumps(operation_id) + ',"type":"next","payload":{"data":{' + dumps(self.key) + ":" + \
-            self.text + "}}}"
+        return next_frame(operation_id, self.key)(self.text)
+
+
+def next_frame(operation_id: str, key: str) -> Callable[[str], str]:
+    """The graphql-transport-ws `next` message of an operation, around a root field's JSON text."""
+    head = '{"id":' + dumps(operation_id) + ',"type":"next","payload":{"data":{' + dumps(key) + ":"
+    return lambda text: head + text + "}}}"
 
 
 def dumps(value: Any) -> str:

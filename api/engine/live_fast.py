@@ -7,13 +7,18 @@ distinct query, shared by every subscriber with that query; the WebSocket frame 
 the executor would have produced. Anything else takes graphql-core's executor. Both come after the
 same parsing, validation and variable coercion (api/engine/documents.py), and their errors go
 through the same formatter (api/engine/errors.py).
+
+A live field that can also say how to listen for its events (a `Feed`, as `sensorUpdates` does) is
+pushed: the transport is handed a `Push` instead of a stream, and each event is rendered and queued
+for the socket in the publisher's turn (api/outbox.py), with no task and no chain of async generators
+per subscriber and event: at 12,000 deliveries a second that chain was a fifth of the core's time.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import AbstractContextManager, aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +31,13 @@ from api.engine.fast_path import Raw, _plain, compile_projector, dumps
 Render = Callable[[Any], str]
 # A live field: its permission check and stream, given the context, arguments and the renderer.
 Stream = Callable[[Any, dict[str, Any], Render], AsyncGenerator[str, None]]
-# A live field: its stream, and how an event becomes the field's object (schema/live.py LIVE_FIELDS).
-LiveField = tuple[Stream, Callable[[Any], Any]]
+# Listening for a field's events: calls the function with each event while the block runs.
+Listen = Callable[[Callable[[Any], None]], AbstractContextManager[None]]
+# A pushed field: its permission check, then how to listen, given the context and arguments.
+Feed = Callable[[Any, dict[str, Any]], Awaitable[Listen]]
+# A live field: its stream, how an event becomes the field's object (schema/live.py LIVE_FIELDS), and
+# optionally its feed.
+LiveField = tuple[Stream, Callable[[Any], Any]] | tuple[Stream, Callable[[Any], Any], Feed]
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,22 @@ class LivePlan:
     root: FieldNode
     stream: Stream
     render: Render
+    feed: Feed | None = None
+
+
+@dataclass(frozen=True)
+class Push:
+    """A planned subscription the transport listens to itself: `open` checks permission and
+    arguments (raising the refusal) and gives the listener; `render` writes an event's JSON."""
+
+    key: str
+    render: Render
+    feed: Feed
+    context: Any
+    args: dict[str, Any]
+
+    async def open(self) -> Listen:
+        return await self.feed(self.context, self.args)
 
 
 class LivePlanner:
@@ -70,20 +96,23 @@ class LivePlanner:
         field_type = sub_type.fields[root.name.value].type
         if not _plain(root.selection_set, field_type):
             return None
-        stream, to_object = self.registry[root.name.value]
+        stream, to_object, *feed = self.registry[root.name.value]
         project = compile_projector(field_type, root.selection_set)
         return LivePlan(root.alias.value if root.alias else root.name.value, root, stream,
-                        _cached(lambda event: dumps(project(to_object(event)))))
+                        _cached(lambda event: dumps(project(to_object(event)))), feed[0] if feed else None)
 
     def subscribe(self, plan: LivePlan, context: Any, variables: VariableValues
-                  ) -> AsyncIterator[Raw] | ExecutionResult:
-        """The planned subscription's responses, or its refusal as graphql-core's subscribe gives it."""
+                  ) -> AsyncIterator[Raw] | Push | ExecutionResult:
+        """The planned subscription's responses (or its Push), or its refusal as graphql-core's
+        subscribe gives it."""
         sub_type = self.schema.subscription_type
         assert sub_type is not None
         try:
             args = get_argument_values(sub_type.fields[plan.root.name.value], plan.root, variables)
         except GraphQLError as exc:
             return ExecutionResult(None, [located_error(exc, [plan.root], [plan.key])])
+        if plan.feed is not None:
+            return Push(plan.key, plan.render, plan.feed, context, args)
         return _responses(plan, context, args)
 
 

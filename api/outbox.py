@@ -1,0 +1,67 @@
+"""Frames waiting for one WebSocket, written by one task in the order they were queued.
+
+Pushed subscriptions (api/engine/live_fast.py `Push`) queue their frames here in the publisher's turn;
+the connection's one writer sends them. A client that reads slower than its events come loses its
+oldest frames beyond `per_operation` frames per pushed operation (state streams: the newest value
+wins), counted in the bus's dropped total, so a slow client bounds its memory and its lag. Frames of
+an operation that completed meanwhile are not sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+log = logging.getLogger("plasmatwin.outbox")
+
+
+class Outbox:
+    def __init__(self, send: Callable[[str], Awaitable[None]], per_operation: int = 32,
+                 on_drop: Callable[[int], None] | None = None) -> None:
+        self.send = send
+        self.per_operation = per_operation
+        self.on_drop = on_drop
+        self.operations = 0
+        self.frames: deque[tuple[Any, str]] = deque()
+        self.dropped = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def put(self, operation: Any, frame: str) -> None:
+        """Queue a frame of `operation` (anything with `completed`); never waits."""
+        if len(self.frames) >= self.per_operation * max(1, self.operations):
+            self.frames.popleft()
+            self.dropped += 1
+            if self.on_drop is not None:
+                self.on_drop(1)
+        self.frames.append((operation, frame))
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="websocket-outbox")
+        self._wake.set()
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self.frames:
+                    operation, frame = self.frames.popleft()
+                    if not operation.completed:
+                        await self._write(frame)
+        except Exception as exc:  # the socket went away: the connection's own handler ends the operations
+            log.debug("outbox stopped: %s", exc)
+
+    async def _write(self, frame: str) -> None:
+        await self.send(frame)
+
+    async def close(self) -> None:
+        self.frames.clear()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
