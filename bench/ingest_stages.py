@@ -134,11 +134,12 @@ def hook_bridge() -> None:
     append = Buffer.append
 
     @wraps(append)
-    def append_stamped(self: Buffer, readings: list[Any]) -> None:
-        append(self, readings)
+    def append_stamped(self: Buffer, readings: list[Any]) -> int:
+        last = append(self, readings)
         now = time.time()
         for r in readings:
             stamp("bridge: durable in its buffer", _sampled(r), now)
+        return last
 
     sink_send = HttpSink.send
 
