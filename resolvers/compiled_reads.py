@@ -1,13 +1,16 @@
 """The reads the engine compiles to one SQL statement (api/engine/compiled.py): the plant graph
 (`plants`, `plant(id)`: areas, rooms, equipment, sensors with their live values from the twin),
 `equipment(code)`, `batch(batchNumber)` with its pools and recipe, `plasmaUnit(donationNumber)` with
-its station, `materialLot(code)`, `materialLots(materialCode, status)` and `sample(code)`.
+its station, `materialLot(code)`, `materialLots(materialCode, status)`, `sample(code)`, and the Relay
+connections `batches`, `alarms` and `auditTrail` (filters by time run the normal way).
 
 Each GraphQL field is written here as the SQL the normal path's resolvers amount to (resolvers/plant.py,
 schema/plant.py, resolvers/plasma.py, schema/plasma.py, resolvers/materials.py, resolvers/tablet.py):
-same rows, same order, same scope. Fields computed in Python are COMPUTED: a query selecting one runs
-the normal way. Table aliases are named by role: p plant, a area, r room, e equipment, s sensor,
-b batch, rc recipe, u plasma unit, st station, d donor, pl pool, ml material lot, sm sample.
+schema/alarms.py, resolvers/alarms.py, schema/audit.py, resolvers/audit.py): same rows, same order,
+same scope, the same cursors (schema/relay.py). Fields computed in Python are COMPUTED: a query
+selecting one runs the normal way. Table aliases are named by role: p plant, a area, r room,
+e equipment, s sensor, b batch, rc recipe, u plasma unit, st station, d donor, pl pool, ml material lot,
+sm sample, al alarm, ev audit event.
 A role a fragment names that its own FROM does not introduce is the parent row's (a sensor of an
 equipment item takes the item's room code, as `_equipment` gives it).
 """
@@ -17,9 +20,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from records.alarms import STANDING
 from resolvers.plasma import out_of_scope
-from resolvers.sql_catalog import COMPUTED, Catalog, How, Json, One, Root, Rows, Twin, Values
+from resolvers.sql_catalog import (
+    COMPUTED,
+    PAGE_INFO,
+    Catalog,
+    How,
+    Json,
+    One,
+    Page,
+    Root,
+    Rows,
+    Twin,
+    Values,
+    connection,
+)
 from resolvers.trace import TraceScope
+from schema.relay import decode_cursor, page_size
 
 INT64 = 2**63
 
@@ -106,6 +124,38 @@ SAMPLE: dict[str, How] = {
 }
 
 
+ALARM: dict[str, How] = {
+    **{f: "{al}." + c for f, c in (
+        ("id", "id"), ("source", "source"), ("condition", "condition"), ("priority", "priority"), ("state", "state"),
+        ("tag", "tag"), ("cameraCode", "camera_code"), ("message", "message"), ("value", "value"),
+        ("limitValue", "limit_value"), ("peak", "peak"), ("beganAt", "began_at"), ("raisedAt", "raised_at"),
+        ("clearedAt", "cleared_at"), ("acknowledgedAt", "acknowledged_at"), ("acknowledgedBy", "acknowledged_by"),
+        ("handling", "handling"), ("batchNumber", "batch_number"), ("phaseCode", "phase_code"))},
+    "roomCode": "{r}.code", "equipmentCode": "{e}.code",
+    "affectedUnits": COMPUTED,  # its own permission, checked per alarm
+}
+
+AUDIT_EVENT: dict[str, How] = {
+    **{f: "{ev}." + c for f, c in (
+        ("id", "id"), ("occurredAt", "occurred_at"), ("actor", "actor"), ("action", "action"), ("entity", "entity"),
+        ("entityId", "entity_id"), ("reason", "reason"), ("clientAddress", "client_address"), ("hash", "hash"),
+        ("prevHash", "prev_hash"))},
+    "changes": Json("{ev}.changes"),
+}
+
+# Connections: the node rows, newest first by id (schema/relay.py cursors "batch:<id>", ...).
+BATCH_ROWS = Rows("Batch", "batch {b} LEFT JOIN recipe {rc} ON {rc}.id = {b}.recipe_id")
+BATCH_PAGE = Page("BatchConnection", "{b}.id", "batch", total_is_page=True)  # schema/plasma.py: len(edges)
+ALARM_ROWS = Rows("Alarm", "alarm {al} LEFT JOIN room {r} ON {r}.id = {al}.room_id "
+                           "LEFT JOIN equipment {e} ON {e}.id = {al}.equipment_id")
+ALARM_PAGE = Page("AlarmConnection", "{al}.id", "alarm")
+AUDIT_ROWS = Rows("AuditEvent", "audit_event {ev}")
+AUDIT_PAGE = Page("AuditEventConnection", "{ev}.id", "audit")
+BATCH_CONNECTION, BATCH_EDGE = connection("BatchEdge", BATCH_ROWS, BATCH_PAGE)
+ALARM_CONNECTION, ALARM_EDGE = connection("AlarmEdge", ALARM_ROWS, ALARM_PAGE)
+AUDIT_CONNECTION, AUDIT_EDGE = connection("AuditEventEdge", AUDIT_ROWS, AUDIT_PAGE)
+
+
 def _plant_id(args: dict[str, Any]) -> dict[str, Any] | None:
     from policies.errors import AppError, ErrorCode
 
@@ -160,6 +210,57 @@ def _scoped_missing(scope: TraceScope) -> Exception | None:
     return None if scope.unrestricted else out_of_scope()
 
 
+def _page(kind: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """`first` and `after` as the resolvers check them (same errors, same order); None for a key past
+    a BIGINT, which the normal path answers."""
+    first = page_size(args.get("first"))
+    after = decode_cursor(kind, args.get("after"))
+    if after is not None and not -INT64 <= after < INT64:
+        return None
+    return {"first": first, "limit": first + 1, "after": after, "has_prev": args.get("after") is not None}
+
+
+def _value(x: Any) -> Any:
+    """An enum argument's stored value; a blank or missing one is no filter (the resolvers' `if f.x:`)."""
+    return getattr(x, "value", x) or None
+
+
+def _batches(args: dict[str, Any]) -> dict[str, Any] | None:
+    f = args.get("filter") or {}
+    if f.get("startedFrom") is not None or f.get("startedTo") is not None:
+        return None  # times: bound through the UTC column type on the normal path
+    page = _page("batch", args)
+    if page is None:
+        return None
+    number = f.get("batchNumber")  # startswith(autoescape=True): "/" escapes
+    prefix = number.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%" if number else None
+    return {**page, "product": _value(f.get("product")), "status": _value(f.get("status")), "number": prefix}
+
+
+def _alarms(args: dict[str, Any]) -> dict[str, Any] | None:
+    f = args.get("filter") or {}
+    if f.get("from") is not None or f.get("to") is not None:
+        return None
+    page = _page("alarm", args)
+    if page is None:
+        return None
+    active = args.get("active") if args.get("active") is not None else f.get("active")
+    return {**page, "standing": True if active is True else None, "closed": True if active is False else None,
+            **{name: _value(f.get(key)) for name, key in (("room_code", "roomCode"), ("priority", "priority"),
+                                                          ("source", "source"), ("batch_number", "batchNumber"))}}
+
+
+def _audit(args: dict[str, Any]) -> dict[str, Any] | None:
+    f = args.get("filter") or {}
+    if f.get("from") is not None or f.get("to") is not None:
+        return None
+    page = _page("audit", args)
+    if page is None:
+        return None
+    return {**page, **{name: _value(f.get(key)) for name, key in (
+        ("entity", "entity"), ("entity_id", "entityId"), ("actor", "actor"), ("action", "action"))}}
+
+
 def _lots(args: dict[str, Any]) -> dict[str, Any]:
     status = args.get("status")
     return {"material_code": args.get("materialCode"), "status": None if status is None else status.value}
@@ -167,7 +268,10 @@ def _lots(args: dict[str, Any]) -> dict[str, Any]:
 
 CATALOG = Catalog(
     types={"Plant": PLANT, "Area": AREA, "Room": ROOM, "Equipment": EQUIPMENT, "Sensor": SENSOR, "Batch": BATCH,
-           "Station": STATION, "PlasmaUnit": PLASMA_UNIT, "MaterialLot": MATERIAL_LOT, "SampleInfo": SAMPLE},
+           "Station": STATION, "PlasmaUnit": PLASMA_UNIT, "MaterialLot": MATERIAL_LOT, "SampleInfo": SAMPLE,
+           "Alarm": ALARM, "AuditEvent": AUDIT_EVENT, "PageInfo": PAGE_INFO,
+           "BatchConnection": BATCH_CONNECTION, "BatchEdge": BATCH_EDGE, "AlarmConnection": ALARM_CONNECTION,
+           "AlarmEdge": ALARM_EDGE, "AuditEventConnection": AUDIT_CONNECTION, "AuditEventEdge": AUDIT_EDGE},
     roots={
         "plants": Root(Rows("Plant", "plant {p}", order="{p}.id")),
         "plant": Root(Rows("Plant", "plant {p}", "{p}.id = :id"), bind=_plant_id),
@@ -191,5 +295,18 @@ CATALOG = Catalog(
                                                            ("status", "{ml}.status = :status"))),
         "sample": Root(Rows("SampleInfo", "sample {sm}", "{sm}.code = :code"),
                        bind=lambda args: {"code": args["code"]}),
+        "batches": Root(BATCH_ROWS, bind=_batches, scope=_batch_scope, page=BATCH_PAGE, conds=(
+            ("product", "{b}.product = :product"), ("status", "{b}.status = :status"),
+            ("number", "{b}.batch_number LIKE :number ESCAPE '/'"))),
+        # Alarms and the audit trail: a scoped token may read neither (Context.require refuses it).
+        "alarms": Root(ALARM_ROWS, bind=_alarms, page=ALARM_PAGE, conds=(
+            ("standing", "{al}.state IN (" + ", ".join(f"'{s.value}'" for s in STANDING) + ")"),
+            ("closed", "{al}.state = 'CLOSED'"),
+            ("room_code", "{al}.room_id = (SELECT id FROM room WHERE code = :room_code)"),
+            ("priority", "{al}.priority = :priority"), ("source", "{al}.source = :source"),
+            ("batch_number", "{al}.batch_number = :batch_number"))),
+        "auditTrail": Root(AUDIT_ROWS, bind=_audit, page=AUDIT_PAGE, conds=(
+            ("entity", "{ev}.entity = :entity"), ("entity_id", "{ev}.entity_id = :entity_id"),
+            ("actor", "{ev}.actor = :actor"), ("action", "{ev}.action = :action"))),
     },
 )

@@ -14,11 +14,14 @@ from sqlalchemy import select
 
 import tests.test_compiled as base
 from api.engine import compiled
-from records.audit import AuditContext
+from records.alarms import Alarm
+from records.audit import AuditContext, AuditEvent
 from records.db import Database
 from records.materials import MaterialLot
+from records.plant import Equipment, Room
 from records.plasma import Batch, PlasmaStation, PlasmaUnit, Pool, Sample
 from resolvers.compiled_reads import CATALOG
+from schema.relay import decode_cursor, encode_cursor
 from schema.root import build_schema
 from tests.conftest import GQL
 from tests.signing_env import issue_token
@@ -35,6 +38,18 @@ LOT_ALL = """code kind materialCode name lotNumber supplier supplierLot artworkV
 LOT = f"query($c: String!) {{ materialLot(code: $c) {{ {LOT_ALL} }} }}"
 LOTS = f"query($m: String, $s: MaterialStatus) {{ materialLots(materialCode: $m, status: $s) {{ {LOT_ALL} }} }}"
 SAMPLE = "query($c: String!) { sample(code: $c) { __typename code kind status takenAt takenBy storageLocation } }"
+PAGE = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } totalCount"
+BATCHES = f"""query($f: BatchFilter, $first: Int, $after: String) {{ batches(filter: $f, first: $first, after: $after)
+  {{ edges {{ cursor node {{ batchNumber product status startedAt expiryDate poolCodes recipeCode recipeVersion }} }}
+     {PAGE} }} }}"""
+ALARM_ALL = """id source condition priority state tag roomCode equipmentCode cameraCode message value limitValue peak
+  beganAt raisedAt clearedAt acknowledgedAt acknowledgedBy handling batchNumber phaseCode"""
+ALARMS = f"""query($a: Boolean, $f: AlarmFilter, $first: Int, $after: String) {{
+  alarms(active: $a, filter: $f, first: $first, after: $after) {{ edges {{ cursor node {{ {ALARM_ALL} }} }}
+  {PAGE} }} }}"""
+AUDIT = f"""query($f: AuditFilter, $first: Int, $after: String) {{ auditTrail(filter: $f, first: $first, after: $after)
+  {{ edges {{ cursor node {{ id occurredAt actor action entity entityId changes reason clientAddress hash prevHash }} }}
+     {PAGE} }} }}"""
 
 
 @pytest_asyncio.fixture
@@ -67,6 +82,24 @@ async def _records(db: Database) -> None:
                      storage_location="F-1", status="RETAINED"))
         s.add(Sample(code="S-BATCH", kind="IPC", batch_id=batch.id, taken_at=t0 + timedelta(microseconds=5),
                      taken_by="op.one", storage_location=None, status="DESTROYED"))
+        rooms = (await s.execute(select(Room).order_by(Room.id))).scalars().all()
+        eqs = (await s.execute(select(Equipment).order_by(Equipment.id))).scalars().all()
+        states = ("ACTIVE", "ACKED", "CLEARED", "CLOSED")
+        for i in range(13):
+            at = t0 + timedelta(minutes=7 * i, microseconds=0 if i % 2 else 120_000)
+            acked = states[i % 4] in ("ACKED", "CLOSED")
+            s.add(Alarm(source=("LIMIT", "VIDEO", "EQUIPMENT")[i % 3], condition="HIGH" if i % 3 == 0 else "EVENT",
+                        priority=("LOW", "MEDIUM", "HIGH", "CRITICAL")[i % 4], state=states[i % 4],
+                        tag=f"T-{i}" if i % 3 == 0 else None, room_id=rooms[i % 2].id if i % 5 else None,
+                        equipment_id=eqs[i % 3].id if i % 2 else None, camera_code="CAM-1" if i % 3 == 1 else None,
+                        message=f"alarm {i} \"quoted\" °C", value=None if i % 4 == 3 else 8.1 + i / 3,
+                        limit_value=8.0 if i % 3 == 0 else None, peak=-19.5 if i == 2 else None, began_at=at,
+                        raised_at=at + timedelta(seconds=30),
+                        cleared_at=at + timedelta(hours=1) if i % 4 >= 2 else None,
+                        acknowledged_at=at + timedelta(minutes=5) if acked else None,
+                        acknowledged_by="op.one" if acked else None, handling="checked" if acked else None,
+                        batch_number=batch.batch_number if i % 4 == 1 else None,
+                        phase_code="P1" if i % 4 == 1 else None))
 
 
 async def same(w: World, gql: GQL, query: str, variables: dict[str, Any] | None = None,
@@ -156,7 +189,7 @@ async def test_material_lots_equal_the_normal_path(more: World) -> None:
     seen = set()
     for variables in [{}, {"m": "M-NACL"}, {"s": "RELEASED"}, {"m": "M-NACL", "s": "RELEASED"}, {"m": ""},
                       {"m": None, "s": None}, {"m": "NONE"}]:
-        answer = await same(more, me, LOTS, variables)
+        answer = await same(more, me, LOTS, dict(variables))
         seen.add(tuple(x["code"] for x in answer["data"]["materialLots"]))
     assert ("ML-004", "ML-002", "ML-001", "ML-000", "ML-003") in seen  # newest first, ties by id
     assert ("ML-004", "ML-001") in seen and () in seen
@@ -227,3 +260,138 @@ async def test_pool_codes_are_read_fresh(more: World) -> None:
         code = pool.code
     answer = await same(more, me, UNIT, {"n": number})
     assert answer["data"]["plasmaUnit"]["poolCode"] == code
+
+
+# --- connections ----------------------------------------------------------------------------------
+
+async def _walk(w: World, gql: GQL, query: str, root: str, variables: dict[str, Any], first: int) -> list[Any]:
+    """Every page of a connection, `first` at a time, after the previous page's end cursor, each compared
+    with the normal path's; the nodes' cursors in order."""
+    cursors: list[Any] = []
+    after = None
+    while True:
+        answer = await same(w, gql, query, {**variables, "first": first, "after": after})
+        assert "errors" not in answer, answer
+        page = answer["data"][root]
+        edges, info = page["edges"], page["pageInfo"]
+        assert info["hasPreviousPage"] == (after is not None) and len(edges) <= first
+        if edges:
+            assert info["startCursor"] == edges[0]["cursor"] and info["endCursor"] == edges[-1]["cursor"]
+        cursors += [e["cursor"] for e in edges]
+        if not info["hasNextPage"]:
+            return cursors
+        after = info["endCursor"]
+
+
+async def test_batches_pages_equal_the_normal_path(more: World) -> None:
+    me = await GQL(more.client).sign_in("qa.one")
+    async with more.db.read() as s:
+        batches = (await s.execute(select(Batch).order_by(Batch.id.desc()))).scalars().all()
+    every = await _walk(more, me, BATCHES, "batches", {}, 2)
+    assert every == [encode_cursor("batch", b.id) for b in batches]  # byte for byte the resolver's cursors
+    assert [decode_cursor("batch", c) for c in await _walk(more, me, BATCHES, "batches", {}, 50)] == \
+        [b.id for b in batches]
+    product = batches[0].product
+    for f in [{"product": product}, {"status": "PLANNED"}, {"batchNumber": batches[1].batch_number[:3]},
+              {"batchNumber": "%"}, {"batchNumber": "_"}, {"product": "", "batchNumber": ""},
+              {"product": product, "status": "RELEASED"}]:
+        await _walk(more, me, BATCHES, "batches", {"f": f}, 3)
+    for first in (0, 1, len(batches), 500, None):
+        answer = await same(more, me, BATCHES, {"first": first})
+        assert answer["data"]["batches"]["totalCount"] == len(answer["data"]["batches"]["edges"])
+    q = """{ b: batches(first: 1) { __typename t: totalCount p: pageInfo { __typename n: hasNextPage }
+             e: edges { __typename c: cursor c2: cursor n: node { __typename batchNumber } } } }"""
+    answer = await same(more, me, q)
+    assert list(answer["data"]["b"]) == ["__typename", "t", "p", "e"]
+    assert answer["data"]["b"]["e"][0]["__typename"] == "BatchEdge"
+
+
+async def test_batches_scoped_and_refused(more: World) -> None:
+    async with more.db.read() as s:
+        batches = (await s.execute(select(Batch).order_by(Batch.id))).scalars().all()
+    tokens = [await issue_token(GQL(more.client), more.signers, "reg.one", products=[batches[0].product]),
+              await issue_token(GQL(more.client), more.signers, "reg.one", batchNumbers=[batches[1].batch_number]),
+              await issue_token(GQL(more.client), more.signers, "reg.one", stations=["NO-STATION"])]
+    sizes = [len(await _walk(more, t, BATCHES, "batches", {}, 2)) for t in tokens]
+    assert 0 < sizes[1] < sizes[0] < len(batches) and sizes[2] == 0
+    for who, code in (("audit.one", "FORBIDDEN"), ("bridge.one", "FORBIDDEN")):
+        answer = await same(more, await GQL(more.client).sign_in(who), BATCHES)
+        assert _code(answer) == code and answer["data"] is None
+    assert _code(await same(more, GQL(more.client), BATCHES)) == "UNAUTHENTICATED"
+
+
+async def test_bad_page_arguments_get_the_normal_paths_errors(more: World) -> None:
+    me = await GQL(more.client).sign_in("qa.one")
+    for query, root in ((BATCHES, "batches"), (ALARMS, "alarms"), (AUDIT, "auditTrail")):
+        for variables in ({"first": -1}, {"first": 501}, {"after": "garbage"}, {"after": encode_cursor("other", 3)},
+                          {"after": "YmF0Y2g6eA=="}, {"first": -1, "after": "garbage"}):
+            answer = await same(more, me, query, variables)
+            assert _code(answer) == "VALIDATION_FAILED" and answer["data"] is None, (root, variables)
+        kind = {"batches": "batch", "alarms": "alarm", "auditTrail": "audit"}[root]
+        answer = await same(more, me, query, {"after": encode_cursor(kind, 2**70)}, compiled_=False)
+        assert "errors" not in answer or _code(answer) != "VALIDATION_FAILED"
+        answer = await same(more, me, query, {"first": "x"}, compiled_=False)
+        assert _code(answer) == "VALIDATION_FAILED" and "data" not in answer
+    # Filters by time run the normal way, as does a field computed in Python.
+    await same(more, me, BATCHES, {"f": {"startedFrom": "2026-01-01T00:00:00+00:00"}}, compiled_=False)
+    await same(more, me, ALARMS, {"f": {"from": "2026-01-01T00:00:00+00:00"}}, compiled_=False)
+    await same(more, me, AUDIT, {"f": {"to": "2030-01-01T00:00:00+00:00"}}, compiled_=False)
+    await same(more, me, "{ alarms { edges { node { id affectedUnits } } } }", compiled_=False)
+
+
+async def test_alarm_pages_equal_the_normal_path(more: World) -> None:
+    me = await GQL(more.client).sign_in("op.one")
+    async with more.db.read() as s:
+        ids = list((await s.execute(select(Alarm.id).order_by(Alarm.id.desc()))).scalars())
+        room = (await s.execute(select(Room.code).order_by(Room.id))).scalars().first()
+    every = await _walk(more, me, ALARMS, "alarms", {}, 4)
+    assert every == [encode_cursor("alarm", i) for i in ids]
+    totals = set()
+    for variables in [{"a": True}, {"a": False}, {"f": {"active": True}}, {"a": False, "f": {"active": True}},
+                      {"f": {"roomCode": room}}, {"f": {"roomCode": "NO-ROOM"}}, {"f": {"priority": "HIGH"}},
+                      {"f": {"source": "VIDEO", "active": False}}, {"f": {"batchNumber": "NONE"}},
+                      {"f": {"roomCode": "", "batchNumber": ""}}]:
+        cursors = await _walk(more, me, ALARMS, "alarms", variables, 2)
+        answer = await same(more, me, ALARMS, {**variables, "first": 1})
+        assert answer["data"]["alarms"]["totalCount"] == len(cursors)
+        totals.add(len(cursors))
+    assert len(totals) > 3 and 0 in totals
+    answer = await same(more, me, "{ alarms(first: 3) { edges { node { __typename i: id value peak } } } }")
+    assert [e["node"]["i"] for e in answer["data"]["alarms"]["edges"]] == ids[:3]
+    for who, code in (("bridge.one", "FORBIDDEN"),):
+        assert _code(await same(more, await GQL(more.client).sign_in(who), ALARMS)) == code
+    token = await issue_token(GQL(more.client), more.signers, "reg.one", products=["Albumin"])
+    assert _code(await same(more, token, ALARMS)) == "OUT_OF_SCOPE"
+
+
+async def _denials(db: Database) -> list[tuple[str, dict[str, Any]]]:
+    async with db.read() as s:
+        return [(e.actor, e.changes) for e in (await s.execute(
+            select(AuditEvent).where(AuditEvent.action == "ACCESS_DENIED").order_by(AuditEvent.id))).scalars()]
+
+
+async def test_audit_trail_pages_and_its_own_refusals(more: World) -> None:
+    me = await GQL(more.client).sign_in("audit.one")
+    async with more.db.read() as s:
+        total = len(list((await s.execute(select(AuditEvent.id))).scalars()))
+        entity = (await s.execute(select(AuditEvent.entity).where(AuditEvent.entity == "alarm"))).scalars().first()
+    every = await _walk(more, me, AUDIT, "auditTrail", {}, 100)
+    assert len(every) == total > 100  # nothing is audited for reading it
+    for f in [{"entity": entity}, {"entity": "alarm", "entityId": "1"}, {"actor": "system"},
+              {"action": "ACCESS_DENIED"}, {"entity": "", "actor": ""}, {"actor": "nobody"}]:
+        await _walk(more, me, AUDIT, "auditTrail", {"f": f}, 7)
+    answer = await same(more, me, '{ a: auditTrail(first: 2, filter: {entity: "alarm"}) { edges { node { id i: id '
+                                  'changes c: changes __typename } } totalCount } }')
+    assert isinstance(answer["data"]["a"]["edges"][0]["node"]["id"], str)
+    # A refusal is audited once per request, by either path; a scoped token is refused as out of scope.
+    before = await _denials(more.db)
+    for who in ("op.one", "bridge.one"):
+        assert _code(await same(more, await GQL(more.client).sign_in(who), AUDIT)) == "FORBIDDEN"
+    token = await issue_token(GQL(more.client), more.signers, "reg.one", products=["Albumin"])
+    assert _code(await same(more, token, AUDIT)) == "OUT_OF_SCOPE"
+    after = (await _denials(more.db))[len(before):]
+    assert [(a, c["object"]) for a, c in after] == [(who, "audit:trail") for who in
+                                                   ("op.one", "op.one", "bridge.one", "bridge.one", "reg.one",
+                                                    "reg.one")]
+    assert after[0][1] == after[1][1] and after[4][1] == after[5][1] == {
+        "object": "audit:trail", "action": "read", "reason": "out of scope"}
