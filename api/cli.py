@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from api.settings import Settings
 
@@ -27,7 +27,13 @@ def _serve(settings: Settings, before: object = None) -> None:
 def serve_app(app: Starlette, settings: Settings) -> None:
     import uvicorn
 
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", ws="websockets-sansio")
+    uvicorn.run(app, **server_options(settings))
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """Uvicorn's options for the API, the same for one process and for `--workers`."""
+    return {"host": settings.host, "port": settings.port, "log_level": "info", "ws": "websockets-sansio",
+            "ws_per_message_deflate": settings.ws_compression}
 
 
 def workers_refusal(settings: Settings, workers: int) -> str | None:

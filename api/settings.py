@@ -18,6 +18,17 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         raise SystemExit(f"{key} must be an integer, got {raw!r}") from exc
 
 
+def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{key} must be true or false, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite+aiosqlite:///./var/plasmatwin.db"
@@ -65,6 +76,9 @@ class Settings:
     signature_window_seconds: int = 300
     # plantState sends at most one delta per this many milliseconds (changes in between are coalesced).
     plant_state_interval_ms: int = 250
+    # permessage-deflate on WebSockets: off by default, since compressing each small live frame cost the
+    # core about a tenth of its time at 12,000 frames/s (docs/deployment.md); turn on for slow links.
+    ws_compression: bool = False
     allowed_origins: tuple[str, ...] = ()
     # /metrics asks for `Authorization: Bearer <this>` when set, else answers loopback clients only.
     metrics_token: str | None = field(default=None, repr=False)
@@ -113,6 +127,7 @@ class Settings:
             max_variable_depth=_int(env, "PLASMATWIN_MAX_VARIABLE_DEPTH", d.max_variable_depth),
             signature_window_seconds=_int(env, "PLASMATWIN_SIGNATURE_WINDOW_SECONDS", d.signature_window_seconds),
             plant_state_interval_ms=_int(env, "PLASMATWIN_PLANT_STATE_INTERVAL_MS", d.plant_state_interval_ms),
+            ws_compression=_bool(env, "PLASMATWIN_WS_COMPRESSION", d.ws_compression),
             allowed_origins=tuple(x for x in env.get("PLASMATWIN_ALLOWED_ORIGINS", "").split(",") if x),
             metrics_token=env.get("PLASMATWIN_METRICS_TOKEN") or None,
             static_dir=Path(static) if static else None,

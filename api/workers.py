@@ -45,6 +45,7 @@ def serve_worker(settings: Settings) -> None:
     import uvicorn
 
     from api.app import build_services, create_app
+    from api.cli import server_options
 
     try:
         sock = listening_socket(settings.host, settings.port)
@@ -52,7 +53,7 @@ def serve_worker(settings: Settings) -> None:
     except Exception:
         log.exception("worker could not start")
         sys.exit(STARTUP_FAILURE)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", ws="websockets-sansio")
+    config = uvicorn.Config(app, **server_options(settings))
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     if not server.started:  # the lifespan failed (database away, bad bridge file...)

@@ -200,6 +200,8 @@ def start_live_server(settings: Settings, port: int | None = None) -> LiveServer
     """Uvicorn in a thread on 127.0.0.1, a free port unless given (for WebSocket and cross-process clients)."""
     import uvicorn
 
+    from api.cli import server_options
+
     port = port or services.free_port()
     holder: list[LiveServer] = []
 
@@ -207,8 +209,8 @@ def start_live_server(settings: Settings, port: int | None = None) -> LiveServer
         holder[0].loop = asyncio.get_running_loop()
 
     app = create_app(settings, on_startup=[capture_loop])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio",
-                            lifespan="on")
+    options = {**server_options(settings), "host": "127.0.0.1", "port": port, "log_level": "warning"}
+    config = uvicorn.Config(app, lifespan="on", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     holder.append(LiveServer(f"http://127.0.0.1:{port}", server, thread, app))

@@ -106,3 +106,30 @@ async def test_scoped_token_subscription_is_out_of_scope(live_server: LiveServer
     await db.dispose()
     assert [(a["operation"], a["fields"], a["transport"]) for a in access] == [
         ("subscription", ["sensorUpdates"], "websocket")]
+
+
+async def test_compression_is_off_unless_the_setting_turns_it_on(tmp_path: Any, live_server: LiveServer) -> None:
+    """permessage-deflate costs the core CPU on every small live frame: not negotiated by default, even
+    when the client offers it; PLASMATWIN_WS_COMPRESSION=true negotiates it."""
+    from api.settings import Settings
+    from records.migrate import upgrade
+    from tests.conftest import make_settings, start_live_server
+
+    assert Settings.from_env({"PLASMATWIN_WS_COMPRESSION": "true"}).ws_compression is True
+    assert Settings.from_env({}).ws_compression is False
+    with pytest.raises(SystemExit, match="PLASMATWIN_WS_COMPRESSION must be true or false"):
+        Settings.from_env({"PLASMATWIN_WS_COMPRESSION": "maybe"})
+
+    async def extensions(ws_url: str) -> str | None:
+        async with websockets.connect(ws_url, subprotocols=[PROTO]) as ws:  # type: ignore[list-item]
+            return ws.response.headers.get("Sec-WebSocket-Extensions")  # the client offers deflate
+
+    assert await extensions(live_server.ws_url) is None
+    url = f"sqlite+aiosqlite:///{tmp_path / 'deflate.db'}"
+    await asyncio.to_thread(upgrade, url)
+    other = start_live_server(make_settings(url, ws_compression=True))
+    try:
+        assert "permessage-deflate" in (await extensions(other.ws_url) or "")
+    finally:
+        other.server.should_exit = True
+        other.thread.join(10)
