@@ -37,7 +37,6 @@ from resolvers.sql_catalog import (
     connection,
 )
 from resolvers.trace import TraceScope
-from schema.relay import decode_cursor, page_size
 
 INT64 = 2**63
 
@@ -210,16 +209,6 @@ def _scoped_missing(scope: TraceScope) -> Exception | None:
     return None if scope.unrestricted else out_of_scope()
 
 
-def _page(kind: str, args: dict[str, Any]) -> dict[str, Any] | None:
-    """`first` and `after` as the resolvers check them (same errors, same order); None for a key past
-    a BIGINT, which the normal path answers."""
-    first = page_size(args.get("first"))
-    after = decode_cursor(kind, args.get("after"))
-    if after is not None and not -INT64 <= after < INT64:
-        return None
-    return {"first": first, "limit": first + 1, "after": after, "has_prev": args.get("after") is not None}
-
-
 def _value(x: Any) -> Any:
     """An enum argument's stored value; a blank or missing one is no filter (the resolvers' `if f.x:`)."""
     return getattr(x, "value", x) or None
@@ -229,23 +218,17 @@ def _batches(args: dict[str, Any]) -> dict[str, Any] | None:
     f = args.get("filter") or {}
     if f.get("startedFrom") is not None or f.get("startedTo") is not None:
         return None  # times: bound through the UTC column type on the normal path
-    page = _page("batch", args)
-    if page is None:
-        return None
     number = f.get("batchNumber")  # startswith(autoescape=True): "/" escapes
     prefix = number.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%" if number else None
-    return {**page, "product": _value(f.get("product")), "status": _value(f.get("status")), "number": prefix}
+    return {"product": _value(f.get("product")), "status": _value(f.get("status")), "number": prefix}
 
 
 def _alarms(args: dict[str, Any]) -> dict[str, Any] | None:
     f = args.get("filter") or {}
     if f.get("from") is not None or f.get("to") is not None:
         return None
-    page = _page("alarm", args)
-    if page is None:
-        return None
     active = args.get("active") if args.get("active") is not None else f.get("active")
-    return {**page, "standing": True if active is True else None, "closed": True if active is False else None,
+    return {"standing": True if active is True else None, "closed": True if active is False else None,
             **{name: _value(f.get(key)) for name, key in (("room_code", "roomCode"), ("priority", "priority"),
                                                           ("source", "source"), ("batch_number", "batchNumber"))}}
 
@@ -254,10 +237,7 @@ def _audit(args: dict[str, Any]) -> dict[str, Any] | None:
     f = args.get("filter") or {}
     if f.get("from") is not None or f.get("to") is not None:
         return None
-    page = _page("audit", args)
-    if page is None:
-        return None
-    return {**page, **{name: _value(f.get(key)) for name, key in (
+    return {**{name: _value(f.get(key)) for name, key in (
         ("entity", "entity"), ("entity_id", "entityId"), ("actor", "actor"), ("action", "action"))}}
 
 

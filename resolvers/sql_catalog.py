@@ -90,7 +90,7 @@ class Page:
     """A Relay connection root (schema/relay.py): `connection` is its GraphQL type, the node rows are
     paged newest first by their integer `key`, which the cursors of `kind` carry (`after`: rows below
     it). totalCount is every row the filters admit, or with `total_is_page` the edges of the page (as
-    `batches` answers)."""
+    `batches` answers). The engine reads `first` and `after` as the resolvers do; `bind` the filters."""
 
     connection: str
     key: str

@@ -187,9 +187,10 @@ async def test_material_lots_equal_the_normal_path(more: World) -> None:
         assert "errors" not in answer
     assert answer["data"]["materialLot"] is None
     seen = set()
-    for variables in [{}, {"m": "M-NACL"}, {"s": "RELEASED"}, {"m": "M-NACL", "s": "RELEASED"}, {"m": ""},
-                      {"m": None, "s": None}, {"m": "NONE"}]:
-        answer = await same(more, me, LOTS, dict(variables))
+    lot_cases: list[dict[str, Any]] = [{}, {"m": "M-NACL"}, {"s": "RELEASED"}, {"m": "M-NACL", "s": "RELEASED"},
+                                       {"m": ""}, {"m": None, "s": None}, {"m": "NONE"}]
+    for variables in lot_cases:
+        answer = await same(more, me, LOTS, variables)
         seen.add(tuple(x["code"] for x in answer["data"]["materialLots"]))
     assert ("ML-004", "ML-002", "ML-001", "ML-000", "ML-003") in seen  # newest first, ties by id
     assert ("ML-004", "ML-001") in seen and () in seen
@@ -347,10 +348,12 @@ async def test_alarm_pages_equal_the_normal_path(more: World) -> None:
     every = await _walk(more, me, ALARMS, "alarms", {}, 4)
     assert every == [encode_cursor("alarm", i) for i in ids]
     totals = set()
-    for variables in [{"a": True}, {"a": False}, {"f": {"active": True}}, {"a": False, "f": {"active": True}},
-                      {"f": {"roomCode": room}}, {"f": {"roomCode": "NO-ROOM"}}, {"f": {"priority": "HIGH"}},
-                      {"f": {"source": "VIDEO", "active": False}}, {"f": {"batchNumber": "NONE"}},
-                      {"f": {"roomCode": "", "batchNumber": ""}}]:
+    cases: list[dict[str, Any]] = [
+        {"a": True}, {"a": False}, {"f": {"active": True}}, {"a": False, "f": {"active": True}},
+        {"f": {"roomCode": room}}, {"f": {"roomCode": "NO-ROOM"}}, {"f": {"priority": "HIGH"}},
+        {"f": {"source": "VIDEO", "active": False}}, {"f": {"batchNumber": "NONE"}},
+        {"f": {"roomCode": "", "batchNumber": ""}}]
+    for variables in cases:
         cursors = await _walk(more, me, ALARMS, "alarms", variables, 2)
         answer = await same(more, me, ALARMS, {**variables, "first": 1})
         assert answer["data"]["alarms"]["totalCount"] == len(cursors)

@@ -54,7 +54,7 @@ from sqlalchemy import Dialect, TextClause, text
 from api.engine import driver
 from api.engine.fast_path import Raw
 from resolvers.sql_catalog import Catalog, Cursor, How, Json, One, Python, Root, Rows, Twin, Values, roles
-from schema.relay import encode_cursor
+from schema.relay import decode_cursor, encode_cursor, page_size
 
 NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 MAX_KEYS = 50  # json_build_object takes at most 100 arguments
@@ -414,6 +414,18 @@ def statement_for(p: Plan, dialect: Dialect, where: str, after: bool = False) ->
 
 # --- execution ----------------------------------------------------------------------------------
 
+def _page(spec: Root, args: dict[str, Any]) -> dict[str, Any] | None:
+    """A connection's `first` and `after` as its resolver checks them (the same errors, in the same
+    order); None for a key past a BIGINT, which the normal path answers."""
+    if spec.page is None:
+        return {}
+    first = page_size(args.get("first"))
+    after = decode_cursor(spec.page.kind, args.get("after"))
+    if after is not None and not -(2**63) <= after < 2**63:
+        return None
+    return {"first": first, "limit": first + 1, "after": after, "has_prev": args.get("after") is not None}
+
+
 def _shape(spec: Root, scope: Any, params: dict[str, Any], pg: bool) -> tuple[str, bool, dict[str, Any]] | None:
     """The WHERE clause (scope and the filters of arguments given), whether rows below an `after` key are
     asked, and the parameters; None when the normal path must answer."""
@@ -444,7 +456,10 @@ async def execute(schema: GraphQLSchema, p: Plan, context: Any,
     try:
         args = get_argument_values(fdef, p.root, variables)
         await context.require(*p.permission)
-        bound = p.spec.bind(args)
+        bound = _page(p.spec, args)
+        if bound is not None:
+            filters = p.spec.bind(args)
+            bound = None if filters is None else {**bound, **filters}
         if bound is None:
             return None
         scope = context.scope()
