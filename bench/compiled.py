@@ -1,6 +1,8 @@
 """Reads compiled to SQL against the normal path (issue 12): server CPU per request and requests per
 second for the plant graph, `equipment(code)` and `batch(batchNumber)` with its pools (the queries of
-`make bench-peer`), and the plant graph with live values from the twin, in-process on the demo plant.
+`make bench-peer`), the plant graph with live values from the twin, a plasma unit with its station,
+a material lot, the lot list, a sample, and a page of 50 of the `batches`, `alarms` and `auditTrail`
+connections (the second page, after a cursor), in-process on the demo plant and population.
 
 Requests go straight to the ASGI app (no HTTP client in the measured CPU), one at a time, with a bearer
 token. CPU is this process's (the app, SQLite's work in its thread, the driver); PostgreSQL's own
@@ -27,12 +29,29 @@ PLANT_LIVE = ("{ plants { id name rooms { id name equipment { code name status "
               "sensors { tag unit value quality } } } } }")
 
 
-def queries(equipment: str, batch: str) -> dict[str, str]:
+PAGE = "pageInfo { hasNextPage endCursor } totalCount"
+LOTS = 200
+ALARMS = 500
+
+
+def queries(equipment: str, batch: str, unit: str, cursors: dict[str, str]) -> dict[str, str]:
     return {
         "plant": PLANT,
         "plant+live": PLANT_LIVE,
         "equipment": f'{{ equipment(code: "{equipment}") {{ code name kind status }} }}',
         "batch": f'{{ batch(batchNumber: "{batch}") {{ batchNumber product status poolCodes }} }}',
+        "plasmaUnit": f'{{ plasmaUnit(donationNumber: "{unit}") {{ donationNumber bloodType collectedOn weightG '
+                      "status poolCode donorCardNumber station { code name } } }",
+        "materialLot": '{ materialLot(code: "ML-00007") { code materialCode name lotNumber status expiresOn '
+                       "remaining unit } }",
+        "materialLots": '{ materialLots(status: RELEASED) { code materialCode lotNumber status remaining } }',
+        "sample": '{ sample(code: "S-00003") { code kind status takenAt takenBy storageLocation } }',
+        "batches": f'{{ batches(first: 5, after: "{cursors["batch"]}") {{ edges {{ cursor node {{ batchNumber '
+                   f"product status poolCodes }} }} {PAGE} }} }}",
+        "alarms": f'{{ alarms(first: 50, after: "{cursors["alarm"]}") {{ edges {{ cursor node {{ id priority state '
+                  f"roomCode message value raisedAt acknowledgedBy }} }} {PAGE} }} }}",
+        "auditTrail": f'{{ auditTrail(first: 50, after: "{cursors["audit"]}") {{ edges {{ cursor node {{ id '
+                      f"occurredAt actor action entity entityId }} }} {PAGE} }} }}",
     }
 
 
@@ -45,6 +64,38 @@ async def _prepare(db: Any) -> None:
     await seed_stations(db)
     await population.generate(db, population.Population(donors=200, units=800, pools=8, lots_per_batch=1,
                                                         cases_per_lot=1, cartons_per_case=1, units_per_carton=1))
+    await _records(db)
+
+
+async def _records(db: Any) -> None:
+    """Material lots, samples and alarms, which the demo population does not make."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import insert, select
+
+    from records.alarms import Alarm
+    from records.audit import AuditContext
+    from records.materials import MaterialLot
+    from records.plant import Room
+    from records.plasma import PlasmaUnit, Sample
+
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    async with db.write(AuditContext("system", reason="bench records")) as s:
+        rooms = list((await s.execute(select(Room.id))).scalars())
+        units = list((await s.execute(select(PlasmaUnit.id).limit(50))).scalars())
+        await s.execute(insert(MaterialLot), [dict(
+            code=f"ML-{i:05}", kind="RAW_MATERIAL", material_code=f"M-{i % 9}", name=f"Material {i % 9}",
+            lot_number=f"L{i}", supplier="Supplier", quantity=25.0, remaining=12.5, unit="kg",
+            expires_on=date(2028, 1, 1), received_at=t0 + timedelta(hours=i), received_by="log.one",
+            status=("QUARANTINE", "RELEASED", "REJECTED")[i % 3]) for i in range(LOTS)])
+        await s.execute(insert(Sample), [dict(
+            code=f"S-{i:05}", kind="RETAINED", plasma_unit_id=u, taken_at=t0, taken_by="op.one", status="RETAINED")
+            for i, u in enumerate(units)])
+        await s.execute(insert(Alarm), [dict(
+            source="LIMIT", condition="HIGH", priority=("LOW", "HIGH")[i % 2], state=("ACTIVE", "CLOSED")[i % 2],
+            tag=f"T-{i}", room_id=rooms[i % len(rooms)], message=f"alarm {i}", value=8.5 + i / 10, limit_value=8.0,
+            began_at=t0 + timedelta(minutes=i), raised_at=t0 + timedelta(minutes=i, seconds=30))
+            for i in range(ALARMS)])
 
 
 async def _post(app: Any, body: bytes, token: bytes) -> bytes:
@@ -82,24 +133,33 @@ async def _round(app: Any, body: bytes, token: bytes, n: int) -> tuple[float, fl
 
 
 async def _measure(ip: InProcess, requests: int, rounds: int) -> dict[str, Any]:
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
+    from records.alarms import Alarm
+    from records.audit import AuditEvent
     from records.plant import Equipment, Sensor
-    from records.plasma import Batch
+    from records.plasma import Batch, PlasmaUnit
     from records.readings import Quality, Reading
     from resolvers.compiled_reads import CATALOG
+    from schema.relay import encode_cursor
 
     async with ip.db.read() as s:
         equipment = (await s.execute(select(Equipment.code).order_by(Equipment.id))).scalars().first()
         batch = (await s.execute(select(Batch.batch_number).order_by(Batch.id))).scalars().first()
+        unit = (await s.execute(select(PlasmaUnit.donation_number).where(PlasmaUnit.pool_id.is_not(None))
+                                .order_by(PlasmaUnit.id))).scalars().first()
         tags = list((await s.execute(select(Sensor.tag))).scalars())
+        # The second page of each connection: after its first page's last key.
+        cursors = {kind: encode_cursor(kind, (await s.execute(select(func.max(key)))).scalar_one() - skip)
+                   for kind, key, skip in (("batch", Batch.id, 4), ("alarm", Alarm.id, 49),
+                                           ("audit", AuditEvent.id, 49))}
     now = datetime.now(UTC)
     for i, tag in enumerate(tags):
         ip.services.twin.observe(Reading(tag, 20.0 + i / 8, Quality.GOOD, now, now))
     engine = ip.app.router.routes[0].app.http.engine
     token = (await ip.token("qa.one"))["authorization"].encode()
     out: dict[str, Any] = {"database": ip.db.engine.dialect.name}
-    for case, query in queries(str(equipment), str(batch)).items():
+    for case, query in queries(str(equipment), str(batch), str(unit), cursors).items():
         body = json.dumps({"query": query}).encode()
         answers = {}
         for mode, catalog in (("normal", None), ("compiled", CATALOG)):
