@@ -33,7 +33,7 @@ def serve_app(app: Starlette, settings: Settings) -> None:
 def server_options(settings: Settings) -> dict[str, Any]:
     """Uvicorn's options for the API, the same for one process and for `--workers`."""
     return {"host": settings.host, "port": settings.port, "log_level": "info", "ws": "websockets-sansio",
-            "ws_per_message_deflate": settings.ws_compression}
+            "ws_per_message_deflate": settings.ws_compression, "access_log": settings.access_log}
 
 
 def workers_refusal(settings: Settings, workers: int) -> str | None:

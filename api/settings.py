@@ -79,6 +79,8 @@ class Settings:
     # permessage-deflate on WebSockets: off by default, since compressing each small live frame cost the
     # core about a tenth of its time at 12,000 frames/s (docs/deployment.md); turn on for slow links.
     ws_compression: bool = False
+    # One log line per HTTP request (uvicorn's access log); GMP events are in the audit trail either way.
+    access_log: bool = True
     allowed_origins: tuple[str, ...] = ()
     # /metrics asks for `Authorization: Bearer <this>` when set, else answers loopback clients only.
     metrics_token: str | None = field(default=None, repr=False)
@@ -128,6 +130,7 @@ class Settings:
             signature_window_seconds=_int(env, "PLASMATWIN_SIGNATURE_WINDOW_SECONDS", d.signature_window_seconds),
             plant_state_interval_ms=_int(env, "PLASMATWIN_PLANT_STATE_INTERVAL_MS", d.plant_state_interval_ms),
             ws_compression=_bool(env, "PLASMATWIN_WS_COMPRESSION", d.ws_compression),
+            access_log=_bool(env, "PLASMATWIN_ACCESS_LOG", d.access_log),
             allowed_origins=tuple(x for x in env.get("PLASMATWIN_ALLOWED_ORIGINS", "").split(",") if x),
             metrics_token=env.get("PLASMATWIN_METRICS_TOKEN") or None,
             static_dir=Path(static) if static else None,

@@ -97,7 +97,8 @@ async def _seed(url: str) -> None:
 def _start(url: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = services.free_port()
     env = {**os.environ, "PLASMATWIN_DATABASE_URL": url, "PLASMATWIN_HOST": "127.0.0.1",
-           "PLASMATWIN_PORT": str(port), "PLASMATWIN_DATA_DIR": str(log.parent)}
+           "PLASMATWIN_PORT": str(port), "PLASMATWIN_DATA_DIR": str(log.parent),
+           "PLASMATWIN_ACCESS_LOG": "false"}  # as PostGraphile, which logs no request (bench/peer.py)
     env.pop("PLASMATWIN_REDIS_URL", None)
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], env=env, stdout=out,

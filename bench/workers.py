@@ -69,7 +69,8 @@ def _tree_cpu(pid: int) -> float:
 def _serve(url: str, redis_port: int, workers: int, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     port = services.free_port()
     env = {**os.environ, "PLASMATWIN_DATABASE_URL": url, "PLASMATWIN_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-           "PLASMATWIN_HOST": "127.0.0.1", "PLASMATWIN_PORT": str(port), "PLASMATWIN_DATA_DIR": str(log.parent)}
+           "PLASMATWIN_HOST": "127.0.0.1", "PLASMATWIN_PORT": str(port), "PLASMATWIN_DATA_DIR": str(log.parent),
+           "PLASMATWIN_ACCESS_LOG": "false"}
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--workers", str(workers)], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, cwd=HERE)

@@ -133,3 +133,16 @@ async def test_compression_is_off_unless_the_setting_turns_it_on(tmp_path: Any, 
     finally:
         other.server.should_exit = True
         other.thread.join(10)
+
+
+def test_server_options_follow_the_settings() -> None:
+    """`serve`, `serve --workers` and the tests' live server share one set of uvicorn options."""
+    from api.cli import server_options
+    from api.settings import Settings
+
+    plain = server_options(Settings.from_env({}))
+    assert plain["access_log"] is True and plain["ws_per_message_deflate"] is False
+    quiet = server_options(Settings.from_env({"PLASMATWIN_ACCESS_LOG": "0", "PLASMATWIN_WS_COMPRESSION": "on"}))
+    assert quiet["access_log"] is False and quiet["ws_per_message_deflate"] is True
+    with pytest.raises(SystemExit, match="PLASMATWIN_ACCESS_LOG must be true or false"):
+        Settings.from_env({"PLASMATWIN_ACCESS_LOG": "2"})
