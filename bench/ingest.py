@@ -11,6 +11,7 @@ the same number of the same clients, measured right after on the same machine.
 Knobs (environment): BENCH_INGEST_SECONDS (default 30; 600 for the 10-minute memory run),
 BENCH_INGEST_RATE (readings/s offered, default 20000), BENCH_INGEST_SUBSCRIBERS (default 500),
 BENCH_INGEST_MODE (`tag`: each client follows one tag with sensorUpdates; `plant`: plantState),
+BENCH_INGEST_WINDOW (the bridge's batches in flight, default 4; 1 = one at a time),
 BENCH_INGEST_CEILING=0 skips the raw ceiling.
 """
 
@@ -140,6 +141,7 @@ def run() -> dict[str, Any]:
     rate = _env_int("BENCH_INGEST_RATE", 20_000)
     subscribers = _env_int("BENCH_INGEST_SUBSCRIBERS", 500)
     mode = os.environ.get("BENCH_INGEST_MODE", "tag")
+    window = _env_int("BENCH_INGEST_WINDOW", 4)
     password = secrets.token_urlsafe(12)
     procs: list[subprocess.Popen[bytes]] = []
     broker = services.start_mosquitto()
@@ -156,7 +158,7 @@ def run() -> dict[str, Any]:
             procs.append(core)
             services.wait_port(port, 60)
             (tmp / "bridge.toml").write_text(
-                f'[bridge]\nname = "bench"\nbuffer = "buffer.db"\nbatch_max = 2000\n'
+                f'[bridge]\nname = "bench"\nbuffer = "buffer.db"\nbatch_max = 2000\nwindow = {window}\n'
                 f'[core]\nurl = "{base}"\ntoken_env = "BENCH_TOKEN"\n'
                 f'[[mqtt]]\nurl = "mqtt://127.0.0.1:{broker.port}"\ntopic = "SITE-01/#"\nclient_id = "bench-bridge"\n')
             bridge = _spawn(["-m", "bench.ingest_stages", "bridge", "--config", str(tmp / "bridge.toml"),
@@ -212,22 +214,22 @@ def run() -> dict[str, Any]:
         roof = ceiling(rate, seconds, subscribers, mode, tags, "-", tmp, interval) \
             if os.environ.get("BENCH_INGEST_CEILING", "1") != "0" else None
 
-    window = published["seconds"]  # readings flow while the publisher runs
+    span = published["seconds"]  # readings flow while the publisher runs
 
     def per_s(name: str) -> float:
-        return round((_metric(last, name) - _metric(first, name)) / window, 0)
+        return round((_metric(last, name) - _metric(first, name)) / span, 0)
 
     return {
-        "mode": mode, "seconds": round(elapsed, 1), "subscribers": seen["connected"],
-        "offered_per_s": round(published["sent"] / window, 0),
+        "mode": mode, "window": window, "seconds": round(elapsed, 1), "subscribers": seen["connected"],
+        "offered_per_s": round(published["sent"] / span, 0),
         "ingested_per_s": per_s("plasmatwin_readings_ingested_total"),
         "stored_per_s": per_s("plasmatwin_readings_stored_total"),
         "stored_total_after_drain": _metric(drained, "plasmatwin_readings_stored_total"),
         "published_total": published["sent"],
-        "deliveries_per_s": round(seen["deliveries"] / window, 0),
+        "deliveries_per_s": round(seen["deliveries"] / span, 0),
         "latency_ms_p50": seen["p50_ms"], "latency_ms_p99": seen["p99_ms"], "stages": stages, "ceiling": roof,
         "ratio_p99": round(seen["p99_ms"] / roof["p99_ms"], 1) if roof and roof["p99_ms"] else None,
-        "core_cpu_pct": round(100 * (c1 - c0) / window, 0), "bridge_cpu_pct": round(100 * (b1 - b0) / window, 0),
+        "core_cpu_pct": round(100 * (c1 - c0) / span, 0), "bridge_cpu_pct": round(100 * (b1 - b0) / span, 0),
         "core_rss_mib_start": round(rss0, 1), "core_rss_mib_end": round(rss1, 1), "core_rss_mib_samples": rss_samples,
     }
 
