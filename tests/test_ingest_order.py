@@ -135,3 +135,23 @@ async def test_sequencer_orders_bounds_and_forgets() -> None:
     order.idle = 0
     await batch(1, 0, "w")
     assert len(order) == 1  # idle ones are forgotten
+
+
+async def test_a_reading_json_cannot_carry_exactly_is_refused_alone(core: Any) -> None:
+    """NaN and integers past 64 bits are valid for Python's parser but not for orjson: the body is still
+    read and only those readings are refused, by index, so a bridge never stalls on one bad value."""
+    gql, bridge, applied = core
+    body = ('{"bridge":"area-1","readings":[' + ",".join([
+        '{"tag":"ORD-TT-01","value":NaN,"quality":"GOOD","sourceTime":"2026-12-01T08:00:01+00:00"}',
+        '{"tag":"ORD-TT-01","value":123456789012345678901234567890,"quality":"GOOD",'
+        '"sourceTime":"2026-12-01T08:00:02+00:00"}',
+        '{"tag":"ORD-TT-01","value":3.5,"quality":"GOOD","sourceTime":"2026-12-01T08:00:03+00:00"}']) + "]}")
+    r = await gql.client.post("/ingest", content=body, headers={"authorization": f"Bearer {bridge.token}",
+                                                                 "content-type": "application/json"})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["accepted"] == 2 and [x["index"] for x in answer["rejected"]] == [0]
+    assert applied == [123456789012345678901234567890.0, 3.5]
+    broken = await gql.client.post("/ingest", content=b'{"readings": [', headers={
+        "authorization": f"Bearer {bridge.token}", "content-type": "application/json"})
+    assert broken.status_code == 400 and broken.json()["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"

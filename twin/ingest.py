@@ -19,6 +19,10 @@ MAX_BATCH = 20_000
 MAX_BACKLOG = 100_000
 
 
+# By name: `Quality.__members__` builds a new mapping on every call, once per reading.
+QUALITIES = {q.name: q for q in Quality}
+
+
 class Busy(Exception):
     pass
 
@@ -44,7 +48,7 @@ def _parse(r: Any) -> tuple[str, float | None, Quality, datetime]:
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if value is not None and (not number or not math.isfinite(value)):
         raise ValueError("value must be a finite number or null")
-    if quality not in Quality.__members__:
+    if quality not in QUALITIES:
         raise ValueError(f"quality must be one of {', '.join(Quality)}")
     if not isinstance(when, str):
         raise ValueError("sourceTime (RFC 3339, UTC) is required")
@@ -54,7 +58,7 @@ def _parse(r: Any) -> tuple[str, float | None, Quality, datetime]:
         raise ValueError(f"sourceTime is not RFC 3339: {when!r}") from e
     if at.tzinfo is None:
         raise ValueError("sourceTime needs a UTC offset")
-    return tag, None if value is None else float(value), Quality(quality), at
+    return tag, None if value is None else float(value), QUALITIES[quality], at
 
 
 def ingest_batch(twin: PlantState, readings: Any) -> IngestResult:

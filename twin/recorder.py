@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 
 from records.db import Database
 from records.plant import Sensor
@@ -30,8 +30,8 @@ class Recorder:
         self.sensor_ids: dict[str, int] = {}
         self.stored = 0
         self.unknown_tags = 0
-        # Drained from the queue but not yet committed: kept until an insert succeeds.
-        self.pending: list[dict[str, Any]] = []
+        # Drained from the queue but not yet committed, as the driver's parameters: kept until an insert succeeds.
+        self.pending: list[tuple[Any, ...]] = []
         self._task: asyncio.Task[None] | None = None
         # Readings counted in queue order: recorded, taken from the queue, committed.
         self.recorded = 0
@@ -81,6 +81,7 @@ class Recorder:
         return written
 
     async def _flush(self) -> int:
+        time = self._time()
         while not self.queue.empty():
             r = self.queue.get_nowait()
             self._taken += 1
@@ -88,25 +89,29 @@ class Recorder:
             if sid is None:
                 self.unknown_tags += 1
                 continue
-            self.pending.append({"sensor_id": sid, "source_time": r.source_time, "received_at": r.received_at,
-                                 "value": r.value, "quality": r.quality.value})
+            self.pending.append((sid, time(r.source_time), time(r.received_at), r.value, r.quality.value))
         written = 0
         while self.pending:
             chunk = self.pending[:self.batch]
             async with self.db.write_engine.begin() as conn:
-                await conn.execute(self._insert(), chunk)
+                await conn.exec_driver_sql(self._insert(), chunk)
             del self.pending[:len(chunk)]
             written += len(chunk)
         self.stored += written
         self.committed = self._taken
         return written
 
-    def _insert(self) -> Insert:
+    def _time(self) -> Any:
+        return _pg_time if self.db.write_engine.dialect.name == "postgresql" else sqlite_time
+
+    def _insert(self) -> str:
         # A reading already stored (same sensor and source time) is a replay: skip it, keep the batch.
-        dialect = postgresql if self.db.write_engine.dialect.name == "postgresql" else sqlite
-        insert: Insert = dialect.insert(SensorReading).on_conflict_do_nothing(
-            index_elements=["sensor_id", "source_time"])
-        return insert
+        # Written for the driver with its parameters converted here: SQLAlchemy's per-row processing of
+        # the same insert was a seventh of the core's time at 20,000 readings/s.
+        marks = ("$1, $2, $3, $4, $5" if self.db.write_engine.dialect.paramstyle == "numeric_dollar"
+                 else "?, ?, ?, ?, ?")
+        return (f"INSERT INTO {SensorReading.__tablename__} (sensor_id, source_time, received_at, value, quality) "  # noqa: S608 - fixed text
+                f"VALUES ({marks}) ON CONFLICT (sensor_id, source_time) DO NOTHING")
 
     async def _run(self) -> None:
         while True:
@@ -124,3 +129,13 @@ class Recorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.flush()
+
+
+def sqlite_time(value: datetime) -> str:
+    """A UTC column's value as SQLAlchemy stores it in SQLite (records.base.UTCDateTime over SQLite's
+    DATETIME: naive UTC, `YYYY-MM-DD HH:MM:SS.ffffff`); the unique key of a reading compares these texts."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _pg_time(value: datetime) -> datetime:
+    return value.astimezone(UTC)
