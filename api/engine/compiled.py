@@ -14,8 +14,13 @@ Design, after PostGraphile 5 and Hasura:
   compiles a role's permission filter into each table's subselect). The statement text is cached per
   dialect and scope shape and run on the driver itself (api/engine/driver.py), so PostgreSQL runs it
   prepared from each connection's statement cache.
-- Never half: anything the catalog does not cover (a field computed in Python, fragments, directives,
-  arguments below the root, several root fields) sends the whole query the normal way. Values the
+- Selections as graphql-core collects them: named and inline fragments whose type condition is the
+  object's type (or an interface or union it belongs to) are merged in, fields of the same response
+  key are one field with their selections merged, keys in first-occurrence order; @include/@skip are
+  evaluated, with one plan per value of the variables they read. Several root fields each compiled
+  run one after another and are answered together, in document order.
+- Never half: anything the catalog does not cover (a field computed in Python, another directive,
+  arguments below the root, a root field outside the catalog) sends the whole query the normal way. Values the
   twin holds in memory (live sensor values) are not in the database: the statement writes the tag in
   their place and one pass over the parsed answer fills them in from the twin.
 
@@ -27,32 +32,42 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from graphql import (
+    BooleanValueNode,
     DocumentNode,
     ExecutionResult,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLEnumType,
+    GraphQLError,
+    GraphQLIncludeDirective,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLSkipDirective,
+    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
+    SelectionNode,
     SelectionSetNode,
+    VariableNode,
     get_nullable_type,
+    is_abstract_type,
     located_error,
 )
 from graphql.execution.values import VariableValues, get_argument_values
 from sqlalchemy import Dialect, TextClause, text
 
 from api.engine import driver
-from api.engine.fast_path import Raw
+from api.engine.fast_path import Raw, dumps
 from resolvers.sql_catalog import Catalog, Cursor, How, Json, One, Python, Root, Rows, Twin, Values, roles
 from schema.relay import decode_cursor, encode_cursor, page_size
 
@@ -121,7 +136,10 @@ Fill = Callable[[Any, Any], None]
 
 @dataclass
 class Plan:
-    root: FieldNode
+    """One root field's statement: its field nodes (several when merged), response key, catalog root,
+    object tree, whether a list, and its permission."""
+
+    nodes: tuple[FieldNode, ...]
     key: str
     spec: Root
     node: Node
@@ -130,34 +148,92 @@ class Plan:
     fills: dict[bool, Fill | None]  # the second pass, by "on PostgreSQL"
     statements: dict[tuple[str, str, bool], Statement] = field(default_factory=dict)
 
+    @property
+    def root(self) -> FieldNode:
+        return self.nodes[0]
 
-def plan(schema: GraphQLSchema, doc: DocumentNode, op: OperationDefinitionNode, catalog: Catalog) -> Plan | None:
+
+@dataclass(frozen=True)
+class Typename:
+    """`__typename` on the query root: a constant."""
+
+    key: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Query:
+    """An operation's root fields in the order graphql-core answers them."""
+
+    roots: tuple[Plan | Typename, ...]
+
+
+MAX_SWITCHES = 4  # variables deciding @include/@skip: one plan per combination of their values
+
+
+@dataclass
+class Compiled:
+    """The compiled form of an operation, planned once per document. Where @include/@skip depend on
+    variables, one plan per combination of their values, made on first use (the plan's selection
+    is the one graphql-core collects for those values, never baked in for others)."""
+
+    schema: GraphQLSchema
+    op: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+    catalog: Catalog
+    switches: tuple[str, ...]
+    made: dict[tuple[Any, ...], Query | None] = field(default_factory=dict)
+
+    def query(self, variables: VariableValues) -> Query | None:
+        values = tuple(variables.coerced.get(n) for n in self.switches)
+        if values not in self.made:
+            self.made[values] = Planner(self.schema, self.fragments, self.catalog, variables).query(self.op)
+        return self.made[values]
+
+
+NO_VARIABLES = VariableValues({}, {})
+
+
+def plan(schema: GraphQLSchema, doc: DocumentNode, op: OperationDefinitionNode, catalog: Catalog) -> Compiled | None:
     """The compiled form of a query, or None when it takes the normal path (never half)."""
-    if op.operation != OperationType.QUERY or len(doc.definitions) != 1 or op.directives:
+    if op.operation != OperationType.QUERY or op.directives or schema.query_type is None:
         return None
-    sels = op.selection_set.selections
-    if len(sels) != 1 or not isinstance(sels[0], FieldNode) or schema.query_type is None:
+    fragments = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
+    switches = _switches(op, fragments)
+    if switches is None:
         return None
-    root = sels[0]
-    spec = catalog.roots.get(root.name.value)
-    fdef = schema.query_type.fields.get(root.name.value)
-    if spec is None or fdef is None or root.directives or root.selection_set is None:
+    c = Compiled(schema, op, fragments, catalog, switches)
+    if not switches and c.query(NO_VARIABLES) is None:
         return None
-    permission = _permission(fdef)
-    nullable = get_nullable_type(fdef.type)
-    many = isinstance(nullable, GraphQLList)
-    gtype = _named(nullable)
-    expected = spec.page.connection if spec.page is not None else spec.rows.type
-    if permission is None or not isinstance(gtype, GraphQLObjectType) or gtype.name != expected:
-        return None
-    if many and (spec.page is not None or not isinstance(get_nullable_type(nullable.of_type), GraphQLObjectType)):
-        return None
-    node = _node(gtype, root.selection_set, catalog)
-    if node is None:
-        return None
-    key = root.alias.value if root.alias else root.name.value
-    kind = spec.page.kind if spec.page is not None else ""
-    return Plan(root, key, spec, node, many, permission, {pg: _filler(node, kind, pg) for pg in (False, True)})
+    return c
+
+
+def _switches(op: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]) -> tuple[str, ...] | None:
+    """The variables @include/@skip read, or None when a directive is another one, a fragment takes
+    arguments (the plan would depend on more than a few booleans) or too many variables decide."""
+    names: dict[str, None] = {}
+    for frag in fragments.values():
+        if frag.directives or getattr(frag, "variable_definitions", None):
+            return None
+    for sel_set in [op.selection_set, *(f.selection_set for f in fragments.values())]:
+        for s in _selections(sel_set):
+            for d in s.directives or ():
+                if d.name.value not in (GraphQLIncludeDirective.name, GraphQLSkipDirective.name) \
+                        or len(d.arguments or ()) != 1:
+                    return None
+                value = d.arguments[0].value  # type: ignore[index]
+                if isinstance(value, VariableNode):
+                    names[value.name.value] = None
+                elif not isinstance(value, BooleanValueNode):
+                    return None
+    return tuple(names) if len(names) <= MAX_SWITCHES else None
+
+
+def _selections(sel_set: SelectionSetNode) -> Iterator[SelectionNode]:
+    for s in sel_set.selections:
+        yield s
+        if getattr(s, "selection_set", None) is not None:
+            yield from _selections(s.selection_set)  # type: ignore[attr-defined]
 
 
 def _permission(fdef: Any) -> tuple[str, str] | None:
@@ -188,56 +264,146 @@ def _leaf_kind(gtype: Any) -> str | None:
     return None
 
 
-def _node(gtype: GraphQLObjectType, sel: SelectionSetNode, catalog: Catalog) -> Node | None:
-    hows = catalog.types.get(gtype.name)
-    if hows is None:
-        return None
-    parts: list[Part] = []
-    seen: dict[str, Any] = {}
-    for s in sel.selections:
-        if not isinstance(s, FieldNode) or s.directives or s.arguments:
+class Skip(Exception):
+    """The selection holds something the compiled path does not write: the normal path answers."""
+
+
+class Planner:
+    """Plans an operation for given values of the variables its @include/@skip read."""
+
+    def __init__(self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode], catalog: Catalog,
+                 variables: VariableValues) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.catalog = catalog
+        self.variables = variables
+
+    def query(self, op: OperationDefinitionNode) -> Query | None:
+        qtype = self.schema.query_type
+        assert qtype is not None
+        try:
+            grouped = self.collect(qtype, [op.selection_set])
+            roots = tuple(self.root(qtype, key, nodes) for key, nodes in grouped.items())
+        except Skip:
             return None
-        name = s.name.value
-        key = s.alias.value if s.alias else name
-        if not NAME.fullmatch(key):
+        except GraphQLError:  # a directive's value graphql-core refuses: its error, the normal way
             return None
-        if key in seen:  # the same key twice (validation made them the same field): leaves only
-            if s.selection_set is not None or seen[key] is not None:
-                return None
-            continue
-        seen[key] = s.selection_set
-        part = _part(gtype, name, key, s, hows, catalog)
+        return Query(roots) if roots else None
+
+    def collect(self, gtype: GraphQLObjectType, sel_sets: list[SelectionSetNode]) -> dict[str, list[FieldNode]]:
+        """The fields of `sel_sets` by response key, in graphql-core's order (execution/collect_fields.py:
+        first occurrence; a fragment spread once per selection; @skip before @include; fragments
+        whose type condition is the object's type or an abstract type it belongs to)."""
+        grouped: dict[str, list[FieldNode]] = {}
+        visited: set[str] = set()
+
+        def visit(sel_set: SelectionSetNode) -> None:
+            for s in sel_set.selections:
+                if not self._included(s):
+                    continue
+                if isinstance(s, FieldNode):
+                    grouped.setdefault(s.alias.value if s.alias else s.name.value, []).append(s)
+                elif isinstance(s, InlineFragmentNode):
+                    if s.type_condition is None or self._matches(s.type_condition.name.value, gtype):
+                        visit(s.selection_set)
+                elif isinstance(s, FragmentSpreadNode):
+                    frag = self.fragments.get(s.name.value)
+                    if frag is None:
+                        raise Skip
+                    if s.name.value in visited or not self._matches(frag.type_condition.name.value, gtype):
+                        continue
+                    visited.add(s.name.value)
+                    visit(frag.selection_set)
+                else:
+                    raise Skip
+
+        for sel_set in sel_sets:
+            visit(sel_set)
+        return grouped
+
+    def _included(self, s: SelectionNode) -> bool:
+        by = {d.name.value: d for d in s.directives or ()}
+        if set(by) - {GraphQLSkipDirective.name, GraphQLIncludeDirective.name}:
+            raise Skip
+        skip = by.get(GraphQLSkipDirective.name)
+        if skip is not None and get_argument_values(GraphQLSkipDirective, skip, self.variables).get("if") is True:
+            return False
+        include = by.get(GraphQLIncludeDirective.name)
+        return include is None or get_argument_values(GraphQLIncludeDirective, include, self.variables).get("if") \
+            is not False
+
+    def _matches(self, condition: str, gtype: GraphQLObjectType) -> bool:
+        ctype = self.schema.get_type(condition)
+        if ctype is gtype:
+            return True
+        return is_abstract_type(ctype) and self.schema.is_sub_type(ctype, gtype)
+
+    def root(self, qtype: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> Plan | Typename:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return Typename(key, json.dumps(qtype.name))
+        spec = self.catalog.roots.get(name)
+        fdef = qtype.fields.get(name)
+        sel_sets = [n.selection_set for n in nodes if n.selection_set is not None]
+        if spec is None or fdef is None or not sel_sets or not NAME.fullmatch(key):
+            raise Skip
+        permission = _permission(fdef)
+        nullable = get_nullable_type(fdef.type)
+        many = isinstance(nullable, GraphQLList)
+        gtype = _named(nullable)
+        expected = spec.page.connection if spec.page is not None else spec.rows.type
+        if permission is None or not isinstance(gtype, GraphQLObjectType) or gtype.name != expected:
+            raise Skip
+        if many and (spec.page is not None or not isinstance(get_nullable_type(nullable.of_type), GraphQLObjectType)):
+            raise Skip
+        node = self.node(gtype, sel_sets)
+        kind = spec.page.kind if spec.page is not None else ""
+        fills = {pg: _filler(node, kind, pg) for pg in (False, True)}
+        return Plan(tuple(nodes), key, spec, node, many, permission, fills)
+
+    def node(self, gtype: GraphQLObjectType, sel_sets: list[SelectionSetNode]) -> Node:
+        hows = self.catalog.types.get(gtype.name)
+        if hows is None:
+            raise Skip
+        parts: list[Part] = []
+        for key, nodes in self.collect(gtype, sel_sets).items():
+            if any(n.arguments for n in nodes) or not NAME.fullmatch(key):
+                raise Skip
+            parts.append(self.part(gtype, key, nodes, hows))
+        if len(parts) > MAX_KEYS:
+            raise Skip
+        return Node(gtype.name, tuple(parts))
+
+    def part(self, gtype: GraphQLObjectType, key: str, nodes: list[FieldNode], hows: Mapping[str, How]) -> Part:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return Leaf(key, gtype.name, "typename")
+        fdef = gtype.fields.get(name)
+        how = hows.get(name)
+        if fdef is None or how is None or isinstance(how, Python):
+            raise Skip
+        ftype = get_nullable_type(fdef.type)
+        sel_sets = [n.selection_set for n in nodes if n.selection_set is not None]
+        if isinstance(how, One):
+            if not isinstance(ftype, GraphQLObjectType) or ftype.name != how.type or not sel_sets:
+                raise Skip
+            return Nested(key, how, self.node(ftype, sel_sets))
+        if isinstance(how, Rows):
+            item = _named(ftype)
+            if not isinstance(ftype, GraphQLList) or not isinstance(item, GraphQLObjectType) or not sel_sets \
+                    or item.name != how.type:
+                raise Skip
+            return Many(key, how, self.node(item, sel_sets))
+        if sel_sets:
+            raise Skip
+        part = _leaf(key, how, ftype)
         if part is None:
-            return None
-        parts.append(part)
-    if len(parts) > MAX_KEYS:
-        return None
-    return Node(gtype.name, tuple(parts))
+            raise Skip
+        return part
 
 
-def _part(gtype: GraphQLObjectType, name: str, key: str, s: FieldNode, hows: Mapping[str, How],
-          catalog: Catalog) -> Part | None:
-    if name == "__typename":
-        return Leaf(key, gtype.name, "typename")
-    fdef = gtype.fields.get(name)
-    how = hows.get(name)
-    if fdef is None or how is None or isinstance(how, Python):
-        return None
-    ftype = get_nullable_type(fdef.type)
-    if isinstance(how, One):
-        if not isinstance(ftype, GraphQLObjectType) or ftype.name != how.type or s.selection_set is None:
-            return None
-        inner = _node(ftype, s.selection_set, catalog)
-        return Nested(key, how, inner) if inner is not None else None
-    if isinstance(how, Rows):
-        item = _named(ftype)
-        if not isinstance(ftype, GraphQLList) or not isinstance(item, GraphQLObjectType) or s.selection_set is None \
-                or item.name != how.type:
-            return None
-        child = _node(item, s.selection_set, catalog)
-        return Many(key, how, child) if child is not None else None
-    if s.selection_set is not None:
-        return None
+def _leaf(key: str, how: How, ftype: Any) -> Part | None:
+    """A field without selection written by SQL, or None when SQL cannot write it as graphql-core would."""
     if isinstance(how, Values):
         kind = _leaf_kind(_named(ftype)) if isinstance(ftype, GraphQLList) else None
         return Scalars(key, how, kind) if kind is not None else None
@@ -248,7 +414,7 @@ def _part(gtype: GraphQLObjectType, name: str, key: str, s: FieldNode, hows: Map
     if isinstance(how, Cursor):
         return Key(key, how.expr) if _leaf_kind(ftype) == "plain" else None
     kind = _leaf_kind(ftype)
-    return Leaf(key, how, kind) if kind is not None else None
+    return Leaf(key, how, kind) if kind is not None and isinstance(how, str) else None
 
 
 def _filler(node: Node, kind: str, pg: bool) -> Fill | None:
@@ -447,10 +613,54 @@ def _shape(spec: Root, scope: Any, params: dict[str, Any], pg: bool) -> tuple[st
     return " AND ".join(c for c in conds if c), after, params
 
 
-async def execute(schema: GraphQLSchema, p: Plan, context: Any,
+@dataclass(frozen=True)
+class RawFields(Raw):
+    """Several root fields' JSON texts, spliced unparsed in order (`key`/`text` the first)."""
+
+    more: tuple[tuple[str, str], ...] = ()
+
+    def data(self) -> str:
+        return ",".join(dumps(k) + ":" + t for k, t in ((self.key, self.text), *self.more))
+
+    def body(self) -> bytes:
+        return b'{"data":{' + self.data().encode() + b"}}"
+
+    def frame(self, operation_id: str) -> str:
+        return '{"id":' + dumps(operation_id) + ',"type":"next","payload":{"data":{' + self.data() + "}}}"
+
+
+async def execute(schema: GraphQLSchema, c: Compiled, context: Any,
                   variables: VariableValues) -> ExecutionResult | Raw | None:
-    """The answer of a compiled query, the error exactly where the normal path puts it, or None when
-    the normal path must answer (arguments the statement does not take)."""
+    """The answer of a compiled query, errors exactly where the normal path puts them, or None when the
+    normal path must answer. Root fields run one after another in document order; when more than one
+    fails, the normal path answers (the order of several errors is graphql-core's)."""
+    q = c.query(variables)
+    if q is None:
+        return None
+    if len(q.roots) == 1 and isinstance(q.roots[0], Plan):
+        return await _root(schema, q.roots[0], context, variables)
+    answers: list[Raw | ExecutionResult] = []
+    for r in q.roots:
+        answer = Raw(r.key, r.text) if isinstance(r, Typename) else await _root(schema, r, context, variables)
+        if answer is None:
+            return None
+        answers.append(answer)
+    failed = [a for a in answers if isinstance(a, ExecutionResult)]
+    if not failed:
+        texts = [(a.key, a.text) for a in answers if isinstance(a, Raw)]
+        return RawFields(*texts[0], more=tuple(texts[1:]))
+    if len(failed) > 1:
+        return None
+    if failed[0].data is None:  # a non-null root field failed: no data at all
+        return failed[0]
+    data = {r.key: orjson.loads(a.text) if isinstance(a, Raw) else None for r, a in zip(q.roots, answers, strict=True)}
+    return ExecutionResult(data, failed[0].errors)
+
+
+async def _root(schema: GraphQLSchema, p: Plan, context: Any,
+                variables: VariableValues) -> ExecutionResult | Raw | None:
+    """One root field's answer as JSON text, its error as graphql-core gives it, or None when the
+    normal path must answer (arguments the statement does not take)."""
     assert schema.query_type is not None
     fdef = schema.query_type.fields[p.root.name.value]
     try:
@@ -491,5 +701,5 @@ async def execute(schema: GraphQLSchema, p: Plan, context: Any,
             doc = orjson.dumps(data).decode()
         return Raw(p.key, doc)
     except Exception as exc:  # as graphql-core catches a resolver's exception
-        err = located_error(exc, [p.root], [p.key])
+        err = located_error(exc, list(p.nodes), [p.key])
         return ExecutionResult(None if isinstance(fdef.type, GraphQLNonNull) else {p.key: None}, [err])
