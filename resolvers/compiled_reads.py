@@ -2,7 +2,7 @@
 (`plants`, `plant(id)`: areas, rooms, equipment, sensors with their live values from the twin),
 `equipment(code)`, `batch(batchNumber)` with its pools and recipe, `plasmaUnit(donationNumber)` with
 its station, `materialLot(code)`, `materialLots(materialCode, status)`, `sample(code)`, and the Relay
-connections `batches`, `alarms` and `auditTrail` (filters by time run the normal way).
+connections `batches`, `alarms`, `auditTrail` (filters by time included) and `coldRoomChecks`.
 
 Each GraphQL field is written here as the SQL the normal path's resolvers amount to (resolvers/plant.py,
 schema/plant.py, resolvers/plasma.py, schema/plasma.py, resolvers/materials.py, resolvers/tablet.py):
@@ -10,7 +10,7 @@ schema/alarms.py, resolvers/alarms.py, schema/audit.py, resolvers/audit.py): sam
 same scope, the same cursors (schema/relay.py). Fields computed in Python are COMPUTED: a query
 selecting one runs the normal way. Table aliases are named by role: p plant, a area, r room,
 e equipment, s sensor, b batch, rc recipe, u plasma unit, st station, d donor, pl pool, ml material lot,
-sm sample, al alarm, ev audit event.
+sm sample, al alarm, ev audit event, cc cold-room check.
 A role a fragment names that its own FROM does not introduce is the parent row's (a sensor of an
 equipment item takes the item's room code, as `_equipment` gives it).
 """
@@ -142,6 +142,13 @@ AUDIT_EVENT: dict[str, How] = {
     "changes": Json("{ev}.changes"),
 }
 
+COLD_ROOM_CHECK: dict[str, How] = {
+    **{f: "{cc}." + c for f, c in (
+        ("id", "id"), ("roomCode", "room_code"), ("temperature", "temperature"), ("sensorTag", "sensor_tag"),
+        ("sensorValue", "sensor_value"), ("doorClosed", "door_closed"), ("activeAlarms", "active_alarms"),
+        ("conforming", "conforming"), ("checkedBy", "checked_by"), ("checkedAt", "checked_at"), ("note", "note"))},
+}
+
 # Connections: the node rows, newest first by id (schema/relay.py cursors "batch:<id>", ...).
 BATCH_ROWS = Rows("Batch", "batch {b} LEFT JOIN recipe {rc} ON {rc}.id = {b}.recipe_id")
 BATCH_PAGE = Page("BatchConnection", "{b}.id", "batch", total_is_page=True)  # schema/plasma.py: len(edges)
@@ -153,6 +160,9 @@ AUDIT_PAGE = Page("AuditEventConnection", "{ev}.id", "audit")
 BATCH_CONNECTION, BATCH_EDGE = connection("BatchEdge", BATCH_ROWS, BATCH_PAGE)
 ALARM_CONNECTION, ALARM_EDGE = connection("AlarmEdge", ALARM_ROWS, ALARM_PAGE)
 AUDIT_CONNECTION, AUDIT_EDGE = connection("AuditEventEdge", AUDIT_ROWS, AUDIT_PAGE)
+CHECK_ROWS = Rows("ColdRoomCheck", "cold_room_check {cc}")
+CHECK_PAGE = Page("ColdRoomCheckConnection", "{cc}.id", "check", total_is_page=True)  # schema/tablet.py
+CHECK_CONNECTION, CHECK_EDGE = connection("ColdRoomCheckEdge", CHECK_ROWS, CHECK_PAGE)
 
 
 def _plant_id(args: dict[str, Any]) -> dict[str, Any] | None:
@@ -214,31 +224,44 @@ def _value(x: Any) -> Any:
     return getattr(x, "value", x) or None
 
 
+def _times(f: dict[str, Any], since: str, until: str) -> dict[str, Any] | None:
+    """A filter's bounds of time, bound as the UTC column type binds them (api/engine/compiled.py); None
+    for a time without its zone, which the normal path refuses its own way."""
+    times = {"since": f.get(since), "until": f.get(until)}
+    if any(t is not None and t.tzinfo is None for t in times.values()):
+        return None
+    return times
+
+
 def _batches(args: dict[str, Any]) -> dict[str, Any] | None:
     f = args.get("filter") or {}
-    if f.get("startedFrom") is not None or f.get("startedTo") is not None:
-        return None  # times: bound through the UTC column type on the normal path
+    times = _times(f, "startedFrom", "startedTo")
+    if times is None:
+        return None
     number = f.get("batchNumber")  # startswith(autoescape=True): "/" escapes
     prefix = number.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%" if number else None
-    return {"product": _value(f.get("product")), "status": _value(f.get("status")), "number": prefix}
+    return {"product": _value(f.get("product")), "status": _value(f.get("status")), "number": prefix, **times}
 
 
 def _alarms(args: dict[str, Any]) -> dict[str, Any] | None:
     f = args.get("filter") or {}
-    if f.get("from") is not None or f.get("to") is not None:
+    times = _times(f, "from", "to")
+    if times is None:
         return None
     active = args.get("active") if args.get("active") is not None else f.get("active")
     return {"standing": True if active is True else None, "closed": True if active is False else None,
             **{name: _value(f.get(key)) for name, key in (("room_code", "roomCode"), ("priority", "priority"),
-                                                          ("source", "source"), ("batch_number", "batchNumber"))}}
+                                                          ("source", "source"), ("batch_number", "batchNumber"))},
+            **times}
 
 
 def _audit(args: dict[str, Any]) -> dict[str, Any] | None:
     f = args.get("filter") or {}
-    if f.get("from") is not None or f.get("to") is not None:
+    times = _times(f, "from", "to")
+    if times is None:
         return None
     return {**{name: _value(f.get(key)) for name, key in (
-        ("entity", "entity"), ("entity_id", "entityId"), ("actor", "actor"), ("action", "action"))}}
+        ("entity", "entity"), ("entity_id", "entityId"), ("actor", "actor"), ("action", "action"))}, **times}
 
 
 def _lots(args: dict[str, Any]) -> dict[str, Any]:
@@ -251,7 +274,9 @@ CATALOG = Catalog(
            "Station": STATION, "PlasmaUnit": PLASMA_UNIT, "MaterialLot": MATERIAL_LOT, "SampleInfo": SAMPLE,
            "Alarm": ALARM, "AuditEvent": AUDIT_EVENT, "PageInfo": PAGE_INFO,
            "BatchConnection": BATCH_CONNECTION, "BatchEdge": BATCH_EDGE, "AlarmConnection": ALARM_CONNECTION,
-           "AlarmEdge": ALARM_EDGE, "AuditEventConnection": AUDIT_CONNECTION, "AuditEventEdge": AUDIT_EDGE},
+           "AlarmEdge": ALARM_EDGE, "AuditEventConnection": AUDIT_CONNECTION, "AuditEventEdge": AUDIT_EDGE,
+           "ColdRoomCheck": COLD_ROOM_CHECK, "ColdRoomCheckConnection": CHECK_CONNECTION,
+           "ColdRoomCheckEdge": CHECK_EDGE},
     roots={
         "plants": Root(Rows("Plant", "plant {p}", order="{p}.id")),
         "plant": Root(Rows("Plant", "plant {p}", "{p}.id = :id"), bind=_plant_id),
@@ -277,16 +302,22 @@ CATALOG = Catalog(
                        bind=lambda args: {"code": args["code"]}),
         "batches": Root(BATCH_ROWS, bind=_batches, scope=_batch_scope, page=BATCH_PAGE, conds=(
             ("product", "{b}.product = :product"), ("status", "{b}.status = :status"),
-            ("number", "{b}.batch_number LIKE :number ESCAPE '/'"))),
+            ("number", "{b}.batch_number LIKE :number ESCAPE '/'"),
+            ("since", "{b}.started_at >= :since"), ("until", "{b}.started_at < :until"))),
         # Alarms and the audit trail: a scoped token may read neither (Context.require refuses it).
         "alarms": Root(ALARM_ROWS, bind=_alarms, page=ALARM_PAGE, conds=(
             ("standing", "{al}.state IN (" + ", ".join(f"'{s.value}'" for s in STANDING) + ")"),
             ("closed", "{al}.state = 'CLOSED'"),
             ("room_code", "{al}.room_id = (SELECT id FROM room WHERE code = :room_code)"),
             ("priority", "{al}.priority = :priority"), ("source", "{al}.source = :source"),
-            ("batch_number", "{al}.batch_number = :batch_number"))),
+            ("batch_number", "{al}.batch_number = :batch_number"),
+            ("since", "{al}.raised_at >= :since"), ("until", "{al}.raised_at < :until"))),
         "auditTrail": Root(AUDIT_ROWS, bind=_audit, page=AUDIT_PAGE, conds=(
             ("entity", "{ev}.entity = :entity"), ("entity_id", "{ev}.entity_id = :entity_id"),
-            ("actor", "{ev}.actor = :actor"), ("action", "{ev}.action = :action"))),
+            ("actor", "{ev}.actor = :actor"), ("action", "{ev}.action = :action"),
+            ("since", "{ev}.occurred_at >= :since"), ("until", "{ev}.occurred_at < :until"))),
+        # Cold-room checks: a scoped token may not read them (Context.require refuses it).
+        "coldRoomChecks": Root(CHECK_ROWS, bind=lambda args: {"room_code": args.get("roomCode") or None},
+                               page=CHECK_PAGE, conds=(("room_code", "{cc}.room_code = :room_code"),)),
     },
 )

@@ -276,7 +276,8 @@ def test_what_is_compiled_and_what_falls_back() -> None:
         ("{ plants { id } } query Other { plants { name } }", True),
         ("mutation { signIn(username: \"a\", password: \"b\") { token } }", False),
         ("{ batches { edges { node { batchNumber } } } }", True),
-        ("{ coldRoomChecks { edges { node { id } } } }", False),  # not (yet) in the catalog
+        ("{ coldRoomChecks { edges { node { id } } } }", True),
+        ("{ videoClips { edges { node { id } } } }", False),  # not (yet) in the catalog
         ("{ plants { rooms { code code } } }", True),
     ]:
         doc = parse(text)

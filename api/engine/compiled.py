@@ -34,6 +34,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -68,6 +69,7 @@ from sqlalchemy import Dialect, TextClause, text
 
 from api.engine import driver
 from api.engine.fast_path import Raw, dumps
+from records.base import UTCDateTime
 from resolvers.sql_catalog import Catalog, Cursor, How, Json, One, Python, Root, Rows, Twin, Values, roles
 from schema.relay import decode_cursor, encode_cursor, page_size
 
@@ -629,6 +631,20 @@ class RawFields(Raw):
         return '{"id":' + dumps(operation_id) + ',"type":"next","payload":{"data":{' + self.data() + "}}}"
 
 
+def _times(params: dict[str, Any], dialect: Dialect) -> None:
+    """Datetimes bound as the UTC column type binds them (records/base.py): SQLite compares the text
+    SQLAlchemy stores, PostgreSQL a timestamptz."""
+    for name, value in params.items():
+        if isinstance(value, datetime):
+            process: Any = UTC_BIND.get(dialect.name)
+            if process is None:
+                process = UTC_BIND[dialect.name] = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+            params[name] = process(value)
+
+
+UTC_BIND: dict[str, Any] = {}
+
+
 async def execute(schema: GraphQLSchema, c: Compiled, context: Any,
                   variables: VariableValues) -> ExecutionResult | Raw | None:
     """The answer of a compiled query, errors exactly where the normal path puts them, or None when the
@@ -679,6 +695,7 @@ async def _root(schema: GraphQLSchema, p: Plan, context: Any,
         if shape is None:
             return None
         where, after, params = shape
+        _times(params, engine.dialect)
         stmt = statement_for(p, engine.dialect, where, after)
         run = driver.reader(context.db)
         if run is not None:
