@@ -15,7 +15,6 @@ buffer-to-core hop, exactly-once in the core.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 import threading
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from device_bridge.backoff import Backoff
 from device_bridge.model import Reading, format_time, utc_now
@@ -67,7 +68,7 @@ class Buffer:
         """Write the readings; returns the id of the last row (0 when there was nothing to write)."""
         if not readings:
             return 0
-        rows = [(json.dumps(r, separators=(",", ":")),) for r in readings]
+        rows = [(orjson.dumps(r).decode(),) for r in readings]
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany("INSERT INTO readings (body) VALUES (?)", rows)
@@ -81,7 +82,7 @@ class Buffer:
         with self._lock:
             rows = self._db.execute("SELECT id, body FROM readings WHERE id > ? ORDER BY id LIMIT ?",
                                     (after, limit)).fetchall()
-        return [(int(i), json.loads(body)) for i, body in rows]
+        return [(int(i), orjson.loads(body)) for i, body in rows]
 
     def delete_through(self, last_id: int) -> None:
         """Delete the head of the queue up to and including `last_id` (only heads are ever deleted)."""

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from device_bridge.model import Reading, format_time, reading_key, utc_now
 
@@ -43,7 +44,7 @@ class HttpSink:
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.url = url.rstrip("/") + "/ingest"
         self.bridge = bridge
-        self._headers = {"Authorization": f"Bearer {token}"}
+        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
         self.accepted = 0
         self.duplicates = 0
@@ -66,7 +67,7 @@ class HttpSink:
             body["bufferDepth"] = self.depth()
         self._open.add(seq)
         try:
-            response = await self._client.post(self.url, json=body, headers=self._headers)
+            response = await self._client.post(self.url, content=orjson.dumps(body), headers=self._headers)
         except httpx.TimeoutException as e:
             raise SinkUnavailable(f"core timed out: {type(e).__name__}") from e
         except httpx.TransportError as e:
