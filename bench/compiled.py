@@ -1,8 +1,10 @@
 """Reads compiled to SQL against the normal path (issue 12): server CPU per request and requests per
 second for the plant graph, `equipment(code)` and `batch(batchNumber)` with its pools (the queries of
 `make bench-peer`), the plant graph with live values from the twin, a plasma unit with its station,
-a material lot, the lot list, a sample, and a page of 50 of the `batches`, `alarms` and `auditTrail`
-connections (the second page, after a cursor), in-process on the demo plant and population.
+a material lot, the lot list, a sample, a page of 50 of the `batches`, `alarms` and `auditTrail`
+connections (the second page, after a cursor), and the browser app's own documents: the control room's
+standing alarms (a fragment), the tablet's cold-room screen (two root fields: alarms and the last
+`coldRoomChecks`), and alarms between two times, in-process on the demo plant and population.
 
 Requests go straight to the ASGI app (no HTTP client in the measured CPU), one at a time, with a bearer
 token. CPU is this process's (the app, SQLite's work in its thread, the driver); PostgreSQL's own
@@ -30,11 +32,13 @@ PLANT_LIVE = ("{ plants { id name rooms { id name equipment { code name status "
 
 
 PAGE = "pageInfo { hasNextPage endCursor } totalCount"
+ALARM_FIELDS = """fragment AlarmFields on Alarm { id source condition priority state tag roomCode equipmentCode
+  cameraCode message value limitValue peak beganAt raisedAt clearedAt acknowledgedAt acknowledgedBy handling }"""
 LOTS = 200
 ALARMS = 500
 
 
-def queries(equipment: str, batch: str, unit: str, cursors: dict[str, str]) -> dict[str, str]:
+def queries(equipment: str, batch: str, unit: str, cursors: dict[str, str], room: str) -> dict[str, str]:
     return {
         "plant": PLANT,
         "plant+live": PLANT_LIVE,
@@ -52,6 +56,16 @@ def queries(equipment: str, batch: str, unit: str, cursors: dict[str, str]) -> d
                   f"roomCode message value raisedAt acknowledgedBy }} }} {PAGE} }} }}",
         "auditTrail": f'{{ auditTrail(first: 50, after: "{cursors["audit"]}") {{ edges {{ cursor node {{ id '
                       f"occurredAt actor action entity entityId }} }} {PAGE} }} }}",
+        # frontend/src/control/alarms.ts StandingAlarms and tablet/coldRoom.ts ColdRoom, as the app sends them.
+        "standingAlarms": "query StandingAlarms { alarms(active: true, first: 500) { totalCount edges { node { "
+                          f"...AlarmFields }} }} }} }} {ALARM_FIELDS}",
+        "coldRoom": f'query ColdRoom {{ alarms(active: true, filter: {{ roomCode: "{room}" }}, first: 50) '
+                    "{ totalCount edges { node { ...AlarmFields } } } coldRoomChecks(roomCode: "
+                    f'"{room}", first: 3) {{ edges {{ node {{ id roomCode temperature sensorTag sensorValue doorClosed '
+                    f"activeAlarms conforming checkedBy checkedAt note }} }} }} }} {ALARM_FIELDS}",
+        "alarms+times": '{ alarms(first: 50, filter: {from: "2026-03-01T02:00:00Z", to: "2026-03-01T06:00:00Z"}) '
+                        "{ edges { cursor node { id priority state roomCode message value raisedAt } } "
+                        f"{PAGE} }} }}",
     }
 
 
@@ -78,6 +92,7 @@ async def _records(db: Any) -> None:
     from records.materials import MaterialLot
     from records.plant import Room
     from records.plasma import PlasmaUnit, Sample
+    from records.quality import ColdRoomCheck
 
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
     async with db.write(AuditContext("system", reason="bench records")) as s:
@@ -96,6 +111,11 @@ async def _records(db: Any) -> None:
             tag=f"T-{i}", room_id=rooms[i % len(rooms)], message=f"alarm {i}", value=8.5 + i / 10, limit_value=8.0,
             began_at=t0 + timedelta(minutes=i), raised_at=t0 + timedelta(minutes=i, seconds=30))
             for i in range(ALARMS)])
+        codes = list((await s.execute(select(Room.code).where(Room.id.in_(rooms[:2])))).scalars())
+        await s.execute(insert(ColdRoomCheck), [dict(
+            room_code=codes[i % 2], checked_at=t0 + timedelta(hours=i), checked_by="op.one", temperature=4.5,
+            sensor_tag=None, sensor_value=None, door_closed=True, active_alarms=0, conforming=True)
+            for i in range(40)])
 
 
 async def _post(app: Any, body: bytes, token: bytes) -> bytes:
@@ -137,7 +157,7 @@ async def _measure(ip: InProcess, requests: int, rounds: int) -> dict[str, Any]:
 
     from records.alarms import Alarm
     from records.audit import AuditEvent
-    from records.plant import Equipment, Sensor
+    from records.plant import Equipment, Room, Sensor
     from records.plasma import Batch, PlasmaUnit
     from records.readings import Quality, Reading
     from resolvers.compiled_reads import CATALOG
@@ -159,8 +179,11 @@ async def _measure(ip: InProcess, requests: int, rounds: int) -> dict[str, Any]:
     engine = ip.app.router.routes[0].app.http.engine
     token = (await ip.token("qa.one"))["authorization"].encode()
     out: dict[str, Any] = {"database": ip.db.engine.dialect.name}
-    for case, query in queries(str(equipment), str(batch), str(unit), cursors).items():
+    async with ip.db.read() as s:
+        room = (await s.execute(select(Room.code).order_by(Room.id))).scalars().first()
+    for case, query in queries(str(equipment), str(batch), str(unit), cursors, str(room)).items():
         body = json.dumps({"query": query}).encode()
+        assert engine._compiled(query, None, CATALOG) is not None, f"{case}: not compiled"
         answers = {}
         for mode, catalog in (("normal", None), ("compiled", CATALOG)):
             engine.catalog = catalog
