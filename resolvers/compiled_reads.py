@@ -2,7 +2,8 @@
 (`plants`, `plant(id)`: areas, rooms, equipment, sensors with their live values from the twin),
 `equipment(code)`, `batch(batchNumber)` with its pools and recipe, `plasmaUnit(donationNumber)` with
 its station, `materialLot(code)`, `materialLots(materialCode, status)`, `sample(code)`, and the Relay
-connections `batches`, `alarms`, `auditTrail` (filters by time included) and `coldRoomChecks`.
+connections `batches`, `alarms`, `auditTrail` (filters by time included) and `coldRoomChecks`, and
+`cameras(roomCode)` with their key posts.
 
 Each GraphQL field is written here as the SQL the normal path's resolvers amount to (resolvers/plant.py,
 schema/plant.py, resolvers/plasma.py, schema/plasma.py, resolvers/materials.py, resolvers/tablet.py):
@@ -10,7 +11,7 @@ schema/alarms.py, resolvers/alarms.py, schema/audit.py, resolvers/audit.py): sam
 same scope, the same cursors (schema/relay.py). Fields computed in Python are COMPUTED: a query
 selecting one runs the normal way. Table aliases are named by role: p plant, a area, r room,
 e equipment, s sensor, b batch, rc recipe, u plasma unit, st station, d donor, pl pool, ml material lot,
-sm sample, al alarm, ev audit event, cc cold-room check.
+sm sample, al alarm, ev audit event, cc cold-room check, cam camera, ckp its key-post link, kp key post.
 A role a fragment names that its own FROM does not introduce is the parent row's (a sensor of an
 equipment item takes the item's room code, as `_equipment` gives it).
 """
@@ -149,6 +150,19 @@ COLD_ROOM_CHECK: dict[str, How] = {
         ("conforming", "conforming"), ("checkedBy", "checked_by"), ("checkedAt", "checked_at"), ("note", "note"))},
 }
 
+KEY_POST_SUMMARY: dict[str, How] = {"code": "{kp}.code", "name": "{kp}.name", "category": "{kp}.category"}
+
+CAMERA: dict[str, How] = {  # resolvers/video/cameras.py `camera_views`
+    **{f: "{cam}." + c for f, c in (
+        ("code", "code"), ("name", "name"), ("x", "x"), ("y", "y"), ("deviceType", "device_type"),
+        ("directionDeg", "direction_deg"), ("fieldOfViewDeg", "field_of_view_deg"), ("resolution", "resolution"),
+        ("streamUri", "stream_uri"), ("riskAssessmentRef", "risk_assessment_ref"),
+        ("validationRef", "validation_ref"), ("active", "active"))},
+    "roomCode": "{r}.code", "equipmentCode": "{e}.code",
+    "keyPosts": Rows("KeyPostSummary", "video_camera_key_post {ckp} JOIN video_key_post {kp} ON {kp}.id = "
+                                       "{ckp}.key_post_id", "{ckp}.camera_id = {cam}.id", "{kp}.code"),
+}
+
 # Connections: the node rows, newest first by id (schema/relay.py cursors "batch:<id>", ...).
 BATCH_ROWS = Rows("Batch", "batch {b} LEFT JOIN recipe {rc} ON {rc}.id = {b}.recipe_id")
 BATCH_PAGE = Page("BatchConnection", "{b}.id", "batch", total_is_page=True)  # schema/plasma.py: len(edges)
@@ -276,7 +290,7 @@ CATALOG = Catalog(
            "BatchConnection": BATCH_CONNECTION, "BatchEdge": BATCH_EDGE, "AlarmConnection": ALARM_CONNECTION,
            "AlarmEdge": ALARM_EDGE, "AuditEventConnection": AUDIT_CONNECTION, "AuditEventEdge": AUDIT_EDGE,
            "ColdRoomCheck": COLD_ROOM_CHECK, "ColdRoomCheckConnection": CHECK_CONNECTION,
-           "ColdRoomCheckEdge": CHECK_EDGE},
+           "ColdRoomCheckEdge": CHECK_EDGE, "Camera": CAMERA, "KeyPostSummary": KEY_POST_SUMMARY},
     roots={
         "plants": Root(Rows("Plant", "plant {p}", order="{p}.id")),
         "plant": Root(Rows("Plant", "plant {p}", "{p}.id = :id"), bind=_plant_id),
@@ -316,6 +330,11 @@ CATALOG = Catalog(
             ("entity", "{ev}.entity = :entity"), ("entity_id", "{ev}.entity_id = :entity_id"),
             ("actor", "{ev}.actor = :actor"), ("action", "{ev}.action = :action"),
             ("since", "{ev}.occurred_at >= :since"), ("until", "{ev}.occurred_at < :until"))),
+        # Cameras: a scoped token may not read them (Context.require refuses it).
+        "cameras": Root(Rows("Camera", "video_camera {cam} JOIN room {r} ON {r}.id = {cam}.room_id "
+                                       "LEFT JOIN equipment {e} ON {e}.id = {cam}.equipment_id", order="{cam}.code"),
+                        bind=lambda args: {"room_code": args.get("roomCode") or None},
+                        conds=(("room_code", "{r}.code = :room_code"),)),
         # Cold-room checks: a scoped token may not read them (Context.require refuses it).
         "coldRoomChecks": Root(CHECK_ROWS, bind=lambda args: {"room_code": args.get("roomCode") or None},
                                page=CHECK_PAGE, conds=(("room_code", "{cc}.room_code = :room_code"),)),
