@@ -2,8 +2,8 @@
 (`plants`, `plant(id)`: areas, rooms, equipment, sensors with their live values from the twin),
 `equipment(code)`, `batch(batchNumber)` with its pools and recipe, `plasmaUnit(donationNumber)` with
 its station, `materialLot(code)`, `materialLots(materialCode, status)`, `sample(code)`, and the Relay
-connections `batches`, `alarms`, `auditTrail` (filters by time included) and `coldRoomChecks`, and
-`cameras(roomCode)` with their key posts.
+connections `batches`, `alarms`, `auditTrail` (filters by time included) and `coldRoomChecks`,
+`cameras(roomCode)` with their key posts and `runningPhases(roomCode)`.
 
 Each GraphQL field is written here as the SQL the normal path's resolvers amount to (resolvers/plant.py,
 schema/plant.py, resolvers/plasma.py, schema/plasma.py, resolvers/materials.py, resolvers/tablet.py):
@@ -11,7 +11,8 @@ schema/alarms.py, resolvers/alarms.py, schema/audit.py, resolvers/audit.py): sam
 same scope, the same cursors (schema/relay.py). Fields computed in Python are COMPUTED: a query
 selecting one runs the normal way. Table aliases are named by role: p plant, a area, r room,
 e equipment, s sensor, b batch, rc recipe, u plasma unit, st station, d donor, pl pool, ml material lot,
-sm sample, al alarm, ev audit event, cc cold-room check, cam camera, ckp its key-post link, kp key post.
+sm sample, al alarm, ev audit event, cc cold-room check, cam camera, ckp its key-post link, kp key post,
+pr phase run.
 A role a fragment names that its own FROM does not introduce is the parent row's (a sensor of an
 equipment item takes the item's room code, as `_equipment` gives it).
 """
@@ -27,6 +28,7 @@ from resolvers.sql_catalog import (
     COMPUTED,
     PAGE_INFO,
     Catalog,
+    Dialects,
     How,
     Json,
     One,
@@ -163,6 +165,18 @@ CAMERA: dict[str, How] = {  # resolvers/video/cameras.py `camera_views`
                                        "{ckp}.key_post_id", "{ckp}.camera_id = {cam}.id", "{kp}.code"),
 }
 
+RUNNING_PHASE: dict[str, How] = {  # resolvers/running.py `running`
+    "batchNumber": "{b}.batch_number", "product": "{b}.product", "phaseCode": "{pr}.phase_code",
+    # The recipe's name for the phase (the last step of that code), else its code.
+    "phaseName": Dialects(
+        "COALESCE((SELECT pj.value ->> 'name' FROM json_array_elements({rc}.procedure) WITH ORDINALITY "
+        "pj(value, n) WHERE pj.value ->> 'code' = {pr}.phase_code ORDER BY pj.n DESC LIMIT 1), {pr}.phase_code)",
+        "COALESCE((SELECT json_extract(pj.value, '$.name') FROM json_each({rc}.procedure) pj WHERE "
+        "json_extract(pj.value, '$.code') = {pr}.phase_code ORDER BY pj.key DESC LIMIT 1), {pr}.phase_code)"),
+    "equipmentCode": "{e}.code", "roomCode": "{r}.code", "startedAt": "{pr}.started_at",
+    "startedBy": "{pr}.started_by",
+}
+
 # Connections: the node rows, newest first by id (schema/relay.py cursors "batch:<id>", ...).
 BATCH_ROWS = Rows("Batch", "batch {b} LEFT JOIN recipe {rc} ON {rc}.id = {b}.recipe_id")
 BATCH_PAGE = Page("BatchConnection", "{b}.id", "batch", total_is_page=True)  # schema/plasma.py: len(edges)
@@ -290,7 +304,8 @@ CATALOG = Catalog(
            "BatchConnection": BATCH_CONNECTION, "BatchEdge": BATCH_EDGE, "AlarmConnection": ALARM_CONNECTION,
            "AlarmEdge": ALARM_EDGE, "AuditEventConnection": AUDIT_CONNECTION, "AuditEventEdge": AUDIT_EDGE,
            "ColdRoomCheck": COLD_ROOM_CHECK, "ColdRoomCheckConnection": CHECK_CONNECTION,
-           "ColdRoomCheckEdge": CHECK_EDGE, "Camera": CAMERA, "KeyPostSummary": KEY_POST_SUMMARY},
+           "ColdRoomCheckEdge": CHECK_EDGE, "Camera": CAMERA, "KeyPostSummary": KEY_POST_SUMMARY,
+           "RunningPhase": RUNNING_PHASE},
     roots={
         "plants": Root(Rows("Plant", "plant {p}", order="{p}.id")),
         "plant": Root(Rows("Plant", "plant {p}", "{p}.id = :id"), bind=_plant_id),
@@ -335,6 +350,14 @@ CATALOG = Catalog(
                                        "LEFT JOIN equipment {e} ON {e}.id = {cam}.equipment_id", order="{cam}.code"),
                         bind=lambda args: {"room_code": args.get("roomCode") or None},
                         conds=(("room_code", "{r}.code = :room_code"),)),
+        # Phases running now, by room and start; a scoped token sees its batches' only.
+        "runningPhases": Root(Rows("RunningPhase", "phase_run {pr} JOIN batch {b} ON {b}.id = {pr}.batch_id "
+                                                   "JOIN equipment {e} ON {e}.id = {pr}.equipment_id "
+                                                   "JOIN room {r} ON {r}.id = {e}.room_id "
+                                                   "LEFT JOIN recipe {rc} ON {rc}.id = {b}.recipe_id",
+                                   "{pr}.status = 'RUNNING'", "{r}.code, {pr}.started_at"),
+                              bind=lambda args: {"room_code": args.get("roomCode")}, scope=_batch_scope,
+                              conds=(("room_code", "{r}.code = :room_code"),)),
         # Cold-room checks: a scoped token may not read them (Context.require refuses it).
         "coldRoomChecks": Root(CHECK_ROWS, bind=lambda args: {"room_code": args.get("roomCode") or None},
                                page=CHECK_PAGE, conds=(("room_code", "{cc}.room_code = :room_code"),)),

@@ -29,6 +29,14 @@ class Json:
 
 
 @dataclass(frozen=True)
+class Dialects:
+    """A plain SQL expression written one way for PostgreSQL and another for SQLite (JSON functions)."""
+
+    pg: str
+    sqlite: str
+
+
+@dataclass(frozen=True)
 class Twin:
     """A value the twin holds in memory: the statement writes `expr` (the tag) in its place and the
     second pass replaces it with that reading's `attr`."""
@@ -82,7 +90,7 @@ class Python:
 
 COMPUTED = Python()
 
-How = str | Json | Twin | Rows | Values | One | Cursor | Python  # a plain SQL expression, or one of the above
+How = str | Dialects | Json | Twin | Rows | Values | One | Cursor | Python  # plain SQL, or one of the above
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,8 @@ COMPILED = {
     "OpenBatches",  # tablet: line clearance
     "PhaseBatches",  # tablet: batch phases
     "Plants",  # control room: the plant graph with live values
-    "ReviewBatches",  # batch review: the list
+    "ReviewBatches",
+    "Running",  # control room: the phases running now (every 30 s)  # batch review: the list
     "StandingAlarms",  # control room: standing alarms (fragment AlarmFields)
     "Standing",  # tablet: tasks' standing alarms (fragment AlarmFields)
 }

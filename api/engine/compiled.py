@@ -70,7 +70,7 @@ from sqlalchemy import Dialect, TextClause, text
 from api.engine import driver
 from api.engine.fast_path import Raw, dumps
 from records.base import UTCDateTime
-from resolvers.sql_catalog import Catalog, Cursor, How, Json, One, Python, Root, Rows, Twin, Values, roles
+from resolvers.sql_catalog import Catalog, Cursor, Dialects, How, Json, One, Python, Root, Rows, Twin, Values, roles
 from schema.relay import decode_cursor, encode_cursor, page_size
 
 NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
@@ -82,7 +82,7 @@ MAX_KEYS = 50  # json_build_object takes at most 100 arguments
 @dataclass(frozen=True)
 class Leaf:
     key: str
-    expr: str
+    expr: str | Dialects
     kind: str  # plain, float, id, bool, datetime, json, typename
 
 
@@ -416,7 +416,7 @@ def _leaf(key: str, how: How, ftype: Any) -> Part | None:
     if isinstance(how, Cursor):
         return Key(key, how.expr) if _leaf_kind(ftype) == "plain" else None
     kind = _leaf_kind(ftype)
-    return Leaf(key, how, kind) if kind is not None and isinstance(how, str) else None
+    return Leaf(key, how, kind) if kind is not None and isinstance(how, str | Dialects) else None
 
 
 def _filler(node: Node, kind: str, pg: bool) -> Fill | None:
@@ -473,7 +473,8 @@ class Writer:
 
     def _value(self, p: Part, env: dict[str, str]) -> str:
         if isinstance(p, Leaf):
-            return self.leaf(p.expr if p.kind == "typename" else p.expr.format(**env), p.kind)
+            expr = p.expr if isinstance(p.expr, str) else p.expr.pg if self.pg else p.expr.sqlite
+            return self.leaf(expr if p.kind == "typename" else expr.format(**env), p.kind)
         if isinstance(p, Live):
             return p.expr.format(**env)
         if isinstance(p, Key):
