@@ -74,6 +74,12 @@ def _proc_stats(pid: int) -> tuple[float, float]:
     return cpu, rss
 
 
+def _machine_busy() -> tuple[float, float]:
+    """Busy and total jiffies of all cores so far (Linux /proc/stat): idle and iowait are not busy."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)
+
+
 def _metric(text: str, name: str) -> float:
     return next((float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + " ")), 0.0)
 
@@ -110,6 +116,9 @@ def table(result: dict[str, Any]) -> str:
         rows.append(f"{'raw ceiling: websockets broadcast, same frames':<50} {c['p50_ms']:>8} {c['p99_ms']:>8}")
         rows.append(f"ratio p99 PlasmaTwin / ceiling: {result['ratio_p99']}  (deliveries/s {result['deliveries_per_s']}"
                     f" vs ceiling {c['deliveries_per_s']})")
+    rows.append("CPU, % of one core: core {core_cpu_pct}, bridge {bridge_cpu_pct}, publisher {publisher_cpu_pct}, "
+                "mosquitto {mosquitto_cpu_pct}, clients {clients_cpu_pct}; whole machine {machine_busy_pct} of "
+                "{machine_cores}00".format(**result))
     return "\n".join(rows)
 
 
@@ -176,6 +185,8 @@ def run() -> dict[str, Any]:
             time.sleep(min(20, 2 + subscribers / 100))  # connections established
             c0, _ = _proc_stats(core.pid)
             b0, _ = _proc_stats(bridge.pid)
+            m0, _ = _proc_stats(broker.proc.pid)
+            busy0 = _machine_busy()
             _, rss0 = _proc_stats(core.pid)
             publisher = _spawn(["-m", "bench.ingest_publisher", "--port", str(broker.port), "--rate", str(rate),
                                 "--seconds", str(seconds), "--topics", ",".join(topics)], tmp / "publisher.log", {})
@@ -190,6 +201,8 @@ def run() -> dict[str, Any]:
             last = httpx.get(f"{base}/metrics", timeout=30).text
             c1, rss1 = _proc_stats(core.pid)
             b1, _ = _proc_stats(bridge.pid)
+            m1, _ = _proc_stats(broker.proc.pid)
+            busy1 = _machine_busy()
             published = json.loads((tmp / "publisher.log").read_text().strip().splitlines()[-1])
             time.sleep(5)  # backlog drains
             drained = httpx.get(f"{base}/metrics", timeout=30).text
@@ -230,6 +243,13 @@ def run() -> dict[str, Any]:
         "latency_ms_p50": seen["p50_ms"], "latency_ms_p99": seen["p99_ms"], "stages": stages, "ceiling": roof,
         "ratio_p99": round(seen["p99_ms"] / roof["p99_ms"], 1) if roof and roof["p99_ms"] else None,
         "core_cpu_pct": round(100 * (c1 - c0) / span, 0), "bridge_cpu_pct": round(100 * (b1 - b0) / span, 0),
+        # Everything else on the machine during the run, in % of one core: the load generators compete
+        # with the core and the bridge for the same cores.
+        "publisher_cpu_pct": round(100 * published.get("cpu_s", 0) / span, 0),
+        "mosquitto_cpu_pct": round(100 * (m1 - m0) / span, 0),
+        "clients_cpu_pct": round(100 * seen.get("cpu_s", 0) / span, 0),
+        "machine_busy_pct": round(100 * (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]) * os.cpu_count(), 0)
+        if busy1[1] > busy0[1] else None, "machine_cores": os.cpu_count(),
         "core_rss_mib_start": round(rss0, 1), "core_rss_mib_end": round(rss1, 1), "core_rss_mib_samples": rss_samples,
     }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import statistics
 from datetime import UTC, datetime
 from typing import Any
@@ -64,5 +65,7 @@ if __name__ == "__main__":
     p.add_argument("--seconds", type=float, required=True)
     a = p.parse_args()
     result = asyncio.run(main(a.url, a.token, a.n, a.mode, a.tags.split(","), a.seconds))
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_s"] = round(use.ru_utime + use.ru_stime, 2)  # this process's whole run, connecting included
     with open(a.out, "w") as f:
         json.dump(result, f)

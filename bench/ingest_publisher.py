@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import random
+import resource
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -34,7 +35,9 @@ async def main(port: int, rate: int, seconds: float, topics: list[str], tick: fl
             n += 1
             await asyncio.sleep(max(0.0, start + n * tick - time.monotonic()))
         duration = time.monotonic() - start
-    print(json.dumps({"sent": sent, "seconds": round(duration, 2)}), flush=True)
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"sent": sent, "seconds": round(duration, 2), "cpu_s": round(use.ru_utime + use.ru_stime, 2)}),
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ methods in this process, production code carries no stamps.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import os
@@ -55,6 +56,15 @@ def _first_source_time(text: str) -> datetime | None:
     return datetime.fromisoformat(text[i:text.index('"', i)])
 
 
+async def _loop_lag(every: float = 0.01) -> None:
+    """How late a 10 ms timer fires in the core: time its event loop was busy with something else."""
+    got = samples["core: event-loop lag (ms late, not after publish)"]
+    while len(got) < CAP:
+        t = time.perf_counter()
+        await asyncio.sleep(every)
+        got.append((time.perf_counter() - t - every) * 1000)
+
+
 def hook_core() -> None:
     from api.engine import live_fast
     from api.engine.fast_path import Raw
@@ -66,8 +76,12 @@ def hook_core() -> None:
 
     ingest = PlantState.ingest
 
+    lag: list[asyncio.Task[None]] = []
+
     @wraps(ingest)
     def ingest_stamped(self: PlantState, tag: str, *args: Any, **kw: Any) -> Any:
+        if not lag:
+            lag.append(asyncio.get_running_loop().create_task(_loop_lag()))
         t0 = time.time()
         r = ingest(self, tag, *args, **kw)
         if r is not None:
