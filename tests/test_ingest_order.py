@@ -155,3 +155,39 @@ async def test_a_reading_json_cannot_carry_exactly_is_refused_alone(core: Any) -
     broken = await gql.client.post("/ingest", content=b'{"readings": [', headers={
         "authorization": f"Bearer {bridge.token}", "content-type": "application/json"})
     assert broken.status_code == 400 and broken.json()["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+
+
+async def test_a_big_batch_lets_others_run_between_its_chunks(core: Any) -> None:
+    """2,000 readings in one turn held the core's sockets ~50 ms: a batch is applied in chunks, the event
+    loop turning in between, with refusals still reported by their index in the whole batch."""
+    from twin.ingest import CHUNK
+
+    gql, bridge, applied = core
+    turns = [0]
+    seen_at: list[int] = []
+    svc = gql.client.app_services
+    noted = svc.twin.ingest
+
+    def counting(tag: str, value: float | None, *args: Any) -> Any:
+        seen_at.append(turns[0])
+        return noted(tag, value, *args)
+
+    svc.twin.ingest = counting
+
+    async def spin() -> None:
+        while True:
+            turns[0] += 1
+            await asyncio.sleep(0)
+
+    spinner = asyncio.ensure_future(spin())
+    try:
+        readings = [_r(i) for i in range(3 * CHUNK)]
+        readings[2 * CHUNK + 1] = {"tag": "ORD-TT-01", "value": "warm", "sourceTime": _r(0)["sourceTime"]}
+        r = await post(gql, bridge, readings)
+    finally:
+        spinner.cancel()
+    assert r.status_code == 200 and r.json()["accepted"] == 3 * CHUNK - 1
+    assert [x["index"] for x in r.json()["rejected"]] == [2 * CHUNK + 1]
+    assert applied == [float(i) for i in range(3 * CHUNK) if i != 2 * CHUNK + 1]  # in order
+    assert seen_at[0] < seen_at[CHUNK] < seen_at[-1]  # the loop turned between the chunks
+    assert seen_at[0] == seen_at[CHUNK - 1]  # but not within one
