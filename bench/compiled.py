@@ -4,7 +4,8 @@ second for the plant graph, `equipment(code)` and `batch(batchNumber)` with its 
 a material lot, the lot list, a sample, a page of 50 of the `batches`, `alarms` and `auditTrail`
 connections (the second page, after a cursor), and the browser app's own documents: the control room's
 standing alarms (a fragment), the tablet's cold-room screen (two root fields: alarms and the last
-`coldRoomChecks`), and alarms between two times, in-process on the demo plant and population.
+`coldRoomChecks`), the cameras with their key posts, the phases running now, and alarms between two
+times, in-process on the demo plant and population.
 
 Requests go straight to the ASGI app (no HTTP client in the measured CPU), one at a time, with a bearer
 token. CPU is this process's (the app, SQLite's work in its thread, the driver); PostgreSQL's own
@@ -63,6 +64,10 @@ def queries(equipment: str, batch: str, unit: str, cursors: dict[str, str], room
                     "{ totalCount edges { node { ...AlarmFields } } } coldRoomChecks(roomCode: "
                     f'"{room}", first: 3) {{ edges {{ node {{ id roomCode temperature sensorTag sensorValue doorClosed '
                     f"activeAlarms conforming checkedBy checkedAt note }} }} }} }} {ALARM_FIELDS}",
+        "cameras": "query Cameras { cameras { code name roomCode x y deviceType directionDeg fieldOfViewDeg "
+                   "equipmentCode streamUri active keyPosts { code name } } }",
+        "running": "query Running { runningPhases { batchNumber product phaseCode phaseName equipmentCode roomCode "
+                   "startedAt startedBy } }",
         "alarms+times": '{ alarms(first: 50, filter: {from: "2026-03-01T02:00:00Z", to: "2026-03-01T06:00:00Z"}) '
                         "{ edges { cursor node { id priority state roomCode message value raisedAt } } "
                         f"{PAGE} }} }}",
@@ -71,6 +76,7 @@ def queries(equipment: str, batch: str, unit: str, cursors: dict[str, str], room
 
 async def _prepare(db: Any) -> None:
     from demo import population
+    from demo.cameras import seed_demo_cameras
     from demo.plant import DEMO_PLANT
     from demo.seed import seed_plant, seed_stations
 
@@ -78,6 +84,7 @@ async def _prepare(db: Any) -> None:
     await seed_stations(db)
     await population.generate(db, population.Population(donors=200, units=800, pools=8, lots_per_batch=1,
                                                         cases_per_lot=1, cartons_per_case=1, units_per_carton=1))
+    await seed_demo_cameras(db)
     await _records(db)
 
 
@@ -89,9 +96,10 @@ async def _records(db: Any) -> None:
 
     from records.alarms import Alarm
     from records.audit import AuditContext
+    from records.execution import PhaseRun
     from records.materials import MaterialLot
-    from records.plant import Room
-    from records.plasma import PlasmaUnit, Sample
+    from records.plant import Equipment, Room
+    from records.plasma import Batch, PlasmaUnit, Sample
     from records.quality import ColdRoomCheck
 
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -116,6 +124,11 @@ async def _records(db: Any) -> None:
             room_code=codes[i % 2], checked_at=t0 + timedelta(hours=i), checked_by="op.one", temperature=4.5,
             sensor_tag=None, sensor_value=None, door_closed=True, active_alarms=0, conforming=True)
             for i in range(40)])
+        eqs = list((await s.execute(select(Equipment.id))).scalars())
+        batches = list((await s.execute(select(Batch.id).limit(8))).scalars())
+        await s.execute(insert(PhaseRun), [dict(
+            batch_id=b, phase_code=f"P{i}", equipment_id=eqs[i % len(eqs)], pre_check={}, started_by="op.one",
+            started_at=t0 + timedelta(minutes=i)) for i, b in enumerate(batches)])
 
 
 async def _post(app: Any, body: bytes, token: bytes) -> bytes:
