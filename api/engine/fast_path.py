@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -67,7 +68,9 @@ def next_frame(operation_id: str, key: str) -> Callable[[str], str]:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON as the HTTP answers are written (orjson: once per live event and query, it was a
+    third of the cost of rendering one)."""
+    return orjson.dumps(value).decode()
 
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
