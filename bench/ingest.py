@@ -12,6 +12,7 @@ Knobs (environment): BENCH_INGEST_SECONDS (default 30; 600 for the 10-minute mem
 BENCH_INGEST_RATE (readings/s offered, default 20000), BENCH_INGEST_SUBSCRIBERS (default 500),
 BENCH_INGEST_MODE (`tag`: each client follows one tag with sensorUpdates; `plant`: plantState),
 BENCH_INGEST_WINDOW (the bridge's batches in flight, default 4; 1 = one at a time),
+BENCH_INGEST_BATCH (the bridge's batch_max, default 2000),
 BENCH_INGEST_CEILING=0 skips the raw ceiling.
 """
 
@@ -151,6 +152,7 @@ def run() -> dict[str, Any]:
     subscribers = _env_int("BENCH_INGEST_SUBSCRIBERS", 500)
     mode = os.environ.get("BENCH_INGEST_MODE", "tag")
     window = _env_int("BENCH_INGEST_WINDOW", 4)
+    batch = _env_int("BENCH_INGEST_BATCH", 2000)
     password = secrets.token_urlsafe(12)
     procs: list[subprocess.Popen[bytes]] = []
     broker = services.start_mosquitto()
@@ -167,7 +169,7 @@ def run() -> dict[str, Any]:
             procs.append(core)
             services.wait_port(port, 60)
             (tmp / "bridge.toml").write_text(
-                f'[bridge]\nname = "bench"\nbuffer = "buffer.db"\nbatch_max = 2000\nwindow = {window}\n'
+                f'[bridge]\nname = "bench"\nbuffer = "buffer.db"\nbatch_max = {batch}\nwindow = {window}\n'
                 f'[core]\nurl = "{base}"\ntoken_env = "BENCH_TOKEN"\n'
                 f'[[mqtt]]\nurl = "mqtt://127.0.0.1:{broker.port}"\ntopic = "SITE-01/#"\nclient_id = "bench-bridge"\n')
             bridge = _spawn(["-m", "bench.ingest_stages", "bridge", "--config", str(tmp / "bridge.toml"),
@@ -233,7 +235,8 @@ def run() -> dict[str, Any]:
         return round((_metric(last, name) - _metric(first, name)) / span, 0)
 
     return {
-        "mode": mode, "window": window, "seconds": round(elapsed, 1), "subscribers": seen["connected"],
+        "mode": mode, "window": window, "batch_max": batch, "seconds": round(elapsed, 1),
+        "subscribers": seen["connected"],
         "offered_per_s": round(published["sent"] / span, 0),
         "ingested_per_s": per_s("plasmatwin_readings_ingested_total"),
         "stored_per_s": per_s("plasmatwin_readings_stored_total"),
