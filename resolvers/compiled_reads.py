@@ -1,4 +1,4 @@
-"""The reads the engine compiles to one SQL statement (api/engine/compiled.py): the plant graph
+"""The reads the engine compiles to one SQL statement (api/engine/compiled/): the plant graph
 (`plants`, `plant(id)`: areas, rooms, equipment, sensors with their live values from the twin),
 `equipment(code)`, `batch(batchNumber)` with its pools and recipe, `plasmaUnit(donationNumber)` with
 its station, `materialLot(code)`, `materialLots(materialCode, status)`, `sample(code)`, and the Relay
@@ -253,7 +253,7 @@ def _value(x: Any) -> Any:
 
 
 def _times(f: dict[str, Any], since: str, until: str) -> dict[str, Any] | None:
-    """A filter's bounds of time, bound as the UTC column type binds them (api/engine/compiled.py); None
+    """A filter's bounds of time, bound as the UTC column type binds them (api/engine/compiled/); None
     for a time without its zone, which the normal path refuses its own way."""
     times = {"since": f.get(since), "until": f.get(until)}
     if any(t is not None and t.tzinfo is None for t in times.values()):

@@ -1,5 +1,5 @@
 """How a GraphQL field is read from SQL: the words of the compiled reads' catalog
-(resolvers/compiled_reads.py), which api/engine/compiled.py turns into one statement per query.
+(resolvers/compiled_reads.py), which api/engine/compiled/ turns into one statement per query.
 
 SQL fragments name table aliases by role in braces, `{e}.code`: a role a Rows' or Values' `source`
 names is a new table there; any other role is the parent row's (or an ancestor's). Fragments are
@@ -123,7 +123,7 @@ class Root:
     page: Page | None = None
 
 
-# The page of a connection root, as api/engine/compiled.py writes it: `cfilt` holds the keys the
+# The page of a connection root, as api/engine/compiled/ writes it: `cfilt` holds the keys the
 # filters admit, `cpage` the page's keys (k) and their places (n, from 1), one row more than `first`.
 PAGE_INFO: dict[str, How] = {
     "hasNextPage": "((SELECT count(*) FROM cpage) > :first)",

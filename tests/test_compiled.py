@@ -1,4 +1,4 @@
-"""Reads compiled to one SQL statement (api/engine/compiled.py) answer exactly what the normal path
+"""Reads compiled to one SQL statement (api/engine/compiled/) answer exactly what the normal path
 answers, field for field, on SQLite and PostgreSQL: aliases, nulls, empty lists, order, live values
 from the twin, and the refusals of unauthorised and out-of-scope callers."""
 

@@ -38,7 +38,7 @@ class Engine:
         # The schema's execution context (schema/execution.py), on both transports.
         self.executor_class = executor_class
         self._plan = lru_cache(maxsize=size)(self._plan_uncached)
-        # Reads compiled to one SQL statement (api/engine/compiled.py), the project's by default; None
+        # Reads compiled to one SQL statement (api/engine/compiled/), the project's by default; None
         # switches them off.
         self.catalog: Catalog | None = catalog if catalog is not None else CATALOG
         self._compiled = lru_cache(maxsize=size)(self._compile_uncached)
