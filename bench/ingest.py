@@ -209,6 +209,9 @@ def run() -> dict[str, Any]:
             time.sleep(5)  # backlog drains
             drained = httpx.get(f"{base}/metrics", timeout=30).text
             clients.wait(timeout=60 + subscribers / 10)
+            if not (tmp / "clients.json").exists():
+                raise RuntimeError("the subscriber process ended without its results: "
+                                   + (tmp / "clients.log").read_text()[-1500:])
             seen = json.loads((tmp / "clients.json").read_text())
             for p in (core, bridge):
                 p.send_signal(signal.SIGUSR1)  # write the stage stamps (bench/ingest_stages.py)
