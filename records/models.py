@@ -30,6 +30,7 @@ from records.recipe import Recipe
 from records.release import ReleaseDocument
 from records.review import BatchReview, ReviewedItem
 from records.signature import ESignature
+from records.specification import Specification
 from records.video import Camera, CameraKeyPost, KeyPost, VideoClip, VideoEvidence, VideoEvidenceClip, VideoPurge
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "Setting",
     "Shipment",
     "Site",
+    "Specification",
     "StationNotice",
     "User",
     "UserCertificate",

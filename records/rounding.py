@@ -66,13 +66,17 @@ def number(value: object) -> Decimal:
         raise ValueError(f"a value to round is text or Decimal, not {type(value).__name__}")
     if not value.is_finite():
         raise ValueError("a value to round is a finite number (not NaN or infinity)")
+    if not value.is_zero() and abs(value.adjusted()) > MAX_DIGITS:
+        raise ValueError(f"{value:.3e} is not a decimal number a measurement gives (out of range)")
     return value
 
 
 def _quantize(value: Decimal, exponent: int) -> Decimal:
     """Half-even to a multiple of 10^exponent, with room for every digit so nothing is cut silently."""
+    if abs(exponent) > MAX_DIGITS:
+        raise ValueError(f"rounding to 10^{exponent}: out of range")
     with localcontext() as ctx:
-        ctx.prec = MAX_DIGITS + 70
+        ctx.prec = 3 * MAX_DIGITS
         return value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_EVEN)
 
 
@@ -113,7 +117,7 @@ def to_interval(value: object, interval: Decimal) -> Decimal:
         return _quantize(x, n)
     scale = Decimal(10 // factor)  # x2 for a 0.5 unit, x5 for a 0.2 unit (§3.4, §3.5)
     with localcontext() as ctx:
-        ctx.prec = MAX_DIGITS + 70
+        ctx.prec = 3 * MAX_DIGITS
         rounded = _quantize(x * scale, n + 1) / scale
         return rounded.quantize(Decimal(1).scaleb(n))  # exact: a multiple of 10^(n+1) over 2 or 5
 

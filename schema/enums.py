@@ -32,6 +32,7 @@ from resolvers.release import DocumentStatus
 from resolvers.retest import ResultSource, RetestItem, RetestOutcome
 from resolvers.review import ReviewKind
 from resolvers.shipments import RowOutcome
+from resolvers.specifications import RoundingKind, SpecificationStatus, SubjectKind, Verdict
 from resolvers.tablet import SampleKind, SampleStatus, TaskKind
 from resolvers.trace import TraceKind
 
@@ -78,11 +79,19 @@ strawberry.enum(ReviewKind, description="What an exception of a batch record is"
 strawberry.enum(LotStatus, description="The quality status of a lot or an intermediate")
 strawberry.enum(MovementKind, description="B.5: what happened to an intermediate's stock")
 strawberry.enum(RiskClass, description="How much a value entered by hand risks the product (PR-04)")
+strawberry.enum(SpecificationStatus, description="DRAFT, EFFECTIVE (approved, the one in use for its subject) or "
+                                                  "SUPERSEDED by a newer approved version")
+strawberry.enum(SubjectKind, description="What a specification is for: a material, an intermediate or a product")
+strawberry.enum(RoundingKind, description="A GB/T 8170 rounding rule: to decimal places, significant figures or an "
+                                          "interval of 1, 2 or 5 x 10^n")
+strawberry.enum(Verdict, description="A judged result: PASS, FAIL (outside the specification) or ACTION (inside it, "
+                                     "beyond an internal action limit)")
 strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the donor to the packaging code")
 
 __all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CareKind", "CheckResult",
            "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "LogKind", "LotStatus",
            "MaterialKind", "MaterialStatus", "MovementKind", "NoticeKind", "PackagingLevel", "PhaseStatus",
            "PickingStatus", "PoolStatus", "Priority", "Quality", "RecipeStatus", "ResultSource", "RetestItem",
-           "RetestOutcome", "ReviewKind", "RiskClass", "RoomGrade", "RowOutcome", "SampleKind", "SampleStatus",
-           "ShipmentStatus", "TaskKind", "TraceKind", "UnitStatus", "ValueSource"]
+           "RetestOutcome", "ReviewKind", "RiskClass", "RoomGrade", "RoundingKind", "RowOutcome", "SampleKind",
+           "SampleStatus", "ShipmentStatus", "SpecificationStatus", "SubjectKind", "TaskKind", "TraceKind",
+           "UnitStatus", "ValueSource", "Verdict"]

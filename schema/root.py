@@ -40,6 +40,7 @@ from schema.retest import RetestMutation, RetestQuery, StationResultsMutation
 from schema.review import ReviewMutation, ReviewQuery
 from schema.shipments import ShipmentFileMutation, ShipmentMutation
 from schema.signing import SigningQuery
+from schema.specifications import SpecificationMutation, SpecificationQuery
 from schema.stations import StationMutation, StationQuery
 from schema.tablet import SampleMutation, SampleQuery, TabletMutation, TabletQuery
 from schema.tokens import TokenMutation, TokenQuery
@@ -53,7 +54,7 @@ class Query(
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
     VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
     ExecutionQuery, EquipmentLogQuery, MaterialQuery, ReviewQuery, ExchangeQuery,
-    IntermediateQuery, PackagingRecordQuery, AttachmentQuery, PickingQuery,
+    IntermediateQuery, PackagingRecordQuery, AttachmentQuery, PickingQuery, SpecificationQuery,
 ):
     pass
 
@@ -67,7 +68,7 @@ class Mutation(
     AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation, LayoutMutation,
     RecipeMutation, BatchMutation, ExecutionMutation, EquipmentCareMutation, EquipmentLogMutation,
     MaterialMutation, ReviewMutation, IntermediateMutation, PackagingRecordMutation,
-    AttachmentMutation, PickingMutation,
+    AttachmentMutation, PickingMutation, SpecificationMutation,
 ):
     pass
 

@@ -506,6 +506,17 @@ async def picking_add(w: World, first: int, k: int) -> None:
                               created_at=NOW - timedelta(minutes=i)))
 
 
+
+async def specifications_add(w: World, first: int, k: int) -> None:
+    """k specifications; specification i has i+1 test items."""
+    for i in range(first, first + k):
+        await w.signed("qc.sig", "createSpecification", "CreateSpecificationInput", {
+            "code": f"SQ-{i}", "subjectKind": "PRODUCT", "subjectCode": f"P-{i}", "title": f"Spec {i}",
+            "changeNote": "first", "items": [{"name": f"Item {j}", "method": "SOP", "unit": "g/L", "low": "1",
+                                              "rounding": "DECIMALS", "precision": 1} for j in range(i + 1)]},
+            "version")
+    w.state["specification"] = f"SQ-{first + k - 1}"
+
 @dataclass(frozen=True)
 class WorldSpec:
     add: Callable[[World, int, int], Awaitable[None]]
@@ -531,6 +542,7 @@ WORLDS = {
     "intermediates": WorldSpec(intermediates_add),
     "packaging": WorldSpec(packaging_add),
     "picking": WorldSpec(picking_add, picking_setup),
+    "specifications": WorldSpec(specifications_add),
 }
 
 
@@ -619,6 +631,11 @@ PROBES = {
     "pickingLists": Probe("picking", "qa.one", "{ pickingLists { code poolCode picked lines { donationNumber "
                                                "donorCardNumber stationCode unitStatus } } }",
                           ("pickingLists", "pickingLists.lines")),
+    "specifications": Probe("specifications", "qa.one", "{ specifications { code version status items { name low "
+                                                        "rounding } } }", ("specifications", "specifications.items")),
+    "specification": Probe("specifications", "qa.one", "query($c: String!) { specification(code: $c) { code items { "
+                                                       "name unit } } }", ("specification.items",),
+                           lambda w: {"c": w.state["specification"]}),
     "materialLots": Probe("materials", "qa.one", "{ materialLots { code lotNumber status label { lines { value } } } }",
                           ("materialLots",)),
     "batchWeighings": Probe("materials", "qa.one", '{ batchWeighings(batchNumber: "BQ-W") { materialLotCode net '

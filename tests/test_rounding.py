@@ -120,6 +120,10 @@ def test_refuses_floats_and_special_decimals() -> None:
         to_decimals(Decimal("-Infinity"), 1)
     with pytest.raises(ValueError, match="text or Decimal"):
         to_decimals([1], 1)
+    with pytest.raises(ValueError, match="out of range"):
+        to_decimals("1e999999999", 1)
+    with pytest.raises(ValueError, match="out of range"):
+        to_significant(Decimal("1e-99"), 2)
 
 
 @pytest.mark.parametrize("interval", ["0.3", "25", "0", "-0.5", "NaN"])

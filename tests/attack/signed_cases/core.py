@@ -101,6 +101,22 @@ async def _policy(w: World) -> dict[str, Any]:
     return {"fingerprint": fingerprint(d), "reason": "reviewers read the audit trail (CR-7)"}
 
 
+SPECIFICATION: dict[str, Any] = {
+    "code": "CASE-SPEC", "subjectKind": "PRODUCT", "subjectCode": "ALB-20", "title": "Human albumin 20 %",
+    "effectiveDate": "2027-01-01", "changeNote": "first version",
+    "items": [{"name": "Protein", "method": "SOP-QC-012", "unit": "g/L", "low": "190", "high": "210",
+               "rounding": "DECIMALS", "precision": 0}]}
+
+
+async def _specification(_: World) -> dict[str, Any]:
+    return SPECIFICATION
+
+
+async def _drafted_specification(w: World) -> dict[str, Any]:
+    await w.call("qc.sig", "createSpecification", SPECIFICATION)
+    return {"code": "CASE-SPEC", "version": 1, "comment": "approved"}
+
+
 CASES: dict[str, Case] = {
     "setEquipmentStatus": Case("op.one", _status),
     "verifyEquipmentStatusChange": Case("sup.rsa", _verify_status, "VERIFIED"),
@@ -115,6 +131,8 @@ CASES: dict[str, Case] = {
     "registerPlasmaStation": Case("qa.sig", _station, "APPROVED"),
     "importPlantLayout": Case("adm.sig", _layout, second=("qa.sig", "APPROVED")),
     "reloadPolicies": Case("adm.sig", _policy, second=("qa.sig", "APPROVED")),
+    "createSpecification": Case("qc.sig", _specification),
+    "approveSpecification": Case("qa.sig", _drafted_specification, "APPROVED"),
 }
 
 # The argument that carries the second person's signature, where it is not `verification`.
