@@ -80,13 +80,13 @@ MORE = [
 ]
 
 
-@pytest.mark.req("QC-10")
+# Not marked QC-10: that needs stored results recomputed from their raw values and preset formulas,
+# which come with the test records (tests/req_open.py).
 @pytest.mark.parametrize(("raw", "rule", "expected"), CASES)
 def test_gbt_8170_examples(raw: str, rule: RoundingRule, expected: str) -> None:
     """The preset rule gives the standard's value from the raw value, as text or Decimal alike."""
     assert text(apply(rule, raw)) == expected
     assert text(apply(rule, Decimal(raw))) == expected
-    assert apply(rule, raw) == apply(rule, raw)  # recomputing from the raw value gives the stored result
 
 
 @pytest.mark.parametrize(("raw", "rule", "expected"), MORE)
