@@ -23,6 +23,7 @@ from records.plant import Sensor
 from records.recipe import Recipe as Recipe
 from records.recipe import RecipeStatus as RecipeStatus  # the value list, for the schema
 from records.recipe import RiskClass as RiskClass
+from resolvers import versions
 from resolvers.checks import invalid, text
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -308,24 +309,13 @@ async def approved(s: AsyncSession, code: str) -> Recipe:
 
 async def get(ctx: Context, code: str, version: int | None) -> Recipe | None:
     """A version, or without one the approved version (else the newest)."""
-    async with ctx.db.read() as s:
-        if version is not None:
-            return (await s.execute(select(Recipe).where(Recipe.code == code, Recipe.version == version))
-                    ).scalar_one_or_none()
-        rows = list((await s.execute(select(Recipe).where(Recipe.code == code)
-                                     .order_by(Recipe.version.desc()))).scalars())
-    return next((r for r in rows if r.status == RecipeStatus.APPROVED), rows[0] if rows else None)
+    found: Recipe | None = await versions.version(ctx, Recipe, code, version, RecipeStatus.APPROVED)
+    return found
 
 
 async def listing(ctx: Context, product: str | None, status: str | None) -> Sequence[Recipe]:
     """Every version, by code and newest version first."""
-    q = select(Recipe).order_by(Recipe.code, Recipe.version.desc())
-    if product:
-        q = q.where(Recipe.product == product)
-    if status:
-        q = q.where(Recipe.status == status)
-    async with ctx.db.read() as s:
-        return (await s.execute(q)).scalars().all()
+    return await versions.listing(ctx, Recipe, product=product, status=status)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from records.rounding import RoundingKind as RoundingKind
 from records.specification import Specification as Specification
 from records.specification import SpecificationStatus as SpecificationStatus
 from records.specification import SubjectKind as SubjectKind
+from resolvers import versions
 from resolvers.checks import conflict, invalid, text
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -185,25 +186,14 @@ async def approve(ctx: Context, req: SignedRequest, code: str, version: int, rea
 
 async def get(ctx: Context, code: str, version: int | None) -> Specification | None:
     """A version, or without one the effective version (else the newest)."""
-    async with ctx.db.read() as s:
-        if version is not None:
-            return (await s.execute(select(Specification).where(Specification.code == code,
-                                                                Specification.version == version))
-                    ).scalar_one_or_none()
-        rows = list((await s.execute(select(Specification).where(Specification.code == code)
-                                     .order_by(Specification.version.desc()))).scalars())
-    return next((r for r in rows if r.status == SpecificationStatus.EFFECTIVE), rows[0] if rows else None)
+    found: Specification | None = await versions.version(ctx, Specification, code, version,
+                                                          SpecificationStatus.EFFECTIVE)
+    return found
 
 
 async def listing(ctx: Context, subject_code: str | None, status: str | None) -> Sequence[Specification]:
     """Every version, by code and newest version first."""
-    q = select(Specification).order_by(Specification.code, Specification.version.desc())
-    if subject_code:
-        q = q.where(Specification.subject_code == subject_code)
-    if status:
-        q = q.where(Specification.status == status)
-    async with ctx.db.read() as s:
-        return (await s.execute(q)).scalars().all()
+    return await versions.listing(ctx, Specification, subject_code=subject_code, status=status)
 
 
 async def judge_result(ctx: Context, code: str, version: int | None, item: str, value: str) -> Judgement:
