@@ -199,10 +199,8 @@ def content(r: Recipe) -> dict[str, Any]:
 
 
 async def _find(s: AsyncSession, code: str, version: int) -> Recipe:
-    r = (await s.execute(select(Recipe).where(Recipe.code == code, Recipe.version == version))).scalar_one_or_none()
-    if r is None:
-        raise AppError(ErrorCode.NOT_FOUND, f"no recipe {code} version {version}")
-    return r
+    found: Recipe = await versions.find(s, Recipe, code, version, "recipe")
+    return found
 
 
 async def draft(ctx: Context, req: SignedRequest, d: RecipeDraft, change_note: str) -> Recipe:

@@ -97,11 +97,8 @@ def content(r: Specification) -> dict[str, Any]:
 
 
 async def _find(s: AsyncSession, code: str, version: int) -> Specification:
-    r = (await s.execute(select(Specification).where(Specification.code == code,
-                                                     Specification.version == version))).scalar_one_or_none()
-    if r is None:
-        raise AppError(ErrorCode.NOT_FOUND, f"no specification {code} version {version}")
-    return r
+    found: Specification = await versions.find(s, Specification, code, version, "specification")
+    return found
 
 
 async def create(ctx: Context, req: SignedRequest, d: SpecificationDraft, change_note: str) -> Specification:

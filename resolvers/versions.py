@@ -7,8 +7,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from policies.errors import AppError, ErrorCode
 from resolvers.context import Context
+
+
+async def find(s: AsyncSession, model: Any, code: str, number: int, what: str) -> Any:
+    """Version `number` of `code` in this session, or NOT_FOUND naming `what` (a recipe, a specification)."""
+    r = (await s.execute(select(model).where(model.code == code, model.version == number))).scalar_one_or_none()
+    if r is None:
+        raise AppError(ErrorCode.NOT_FOUND, f"no {what} {code} version {number}")
+    return r
 
 
 async def version(ctx: Context, model: Any, code: str, number: int | None, in_force: str) -> Any:
