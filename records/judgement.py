@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from records.formula import inputs_of
 from records.rounding import RoundingKind, RoundingRule, apply, number, text
 
 MOST = 200  # characters of a name, method, unit or expected text
@@ -41,6 +42,7 @@ class SpecItem:
     rounding: str | None = None  # RoundingKind: DECIMALS | SIGNIFICANT | INTERVAL
     precision: int | None = None  # DECIMALS: places; SIGNIFICANT: figures (the reporting precision)
     interval: str | None = None  # INTERVAL: 1, 2 or 5 x 10^n, such as "0.5" or "0.2"
+    formula: str | None = None  # a preset formula over named inputs (QC-10), e.g. "(a - b) / m * 1000"
 
     @property
     def textual(self) -> bool:
@@ -86,10 +88,15 @@ def check_item(item: SpecItem, complete: bool) -> None:
     if item.textual:
         if not item.expected or not item.expected.strip():
             raise ValueError(f"{where}: expected text is blank")
-        if lim or item.rounding is not None:
-            raise ValueError(f"{where}: a text item has an expected result, not limits or a rounding rule")
+        if lim or item.rounding is not None or item.formula is not None:
+            raise ValueError(f"{where}: a text item has an expected result, not limits, a rounding rule or a formula")
     else:
         _numeric(item, lim)
+        if item.formula is not None:
+            try:
+                inputs_of(item.formula)
+            except ValueError as e:
+                raise ValueError(f"{where}: {e}") from None
     if complete:
         _complete(item, lim)
 

@@ -24,6 +24,7 @@ from records.plasma import (
     StationNotice,
     batch_pool,
 )
+from records.qc_record import TestRecord, TestResult
 from records.quality import ColdRoomCheck, Deviation, LineClearance
 from records.readings import SensorReading
 from records.recipe import Recipe
@@ -83,6 +84,8 @@ __all__ = [
     "Site",
     "Specification",
     "StationNotice",
+    "TestRecord",
+    "TestResult",
     "User",
     "UserCertificate",
     "UserRole",

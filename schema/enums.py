@@ -26,6 +26,7 @@ from resolvers.packaging import PackagingLevel
 from resolvers.picking import PickingStatus
 from resolvers.plasma import BatchStatus, DonorStatus, UnitStatus
 from resolvers.pooling import PoolStatus
+from resolvers.qc_records import EntryMethod, TestRecordStatus, TestStage
 from resolvers.receipt import ShipmentStatus
 from resolvers.recipes import RecipeStatus, RiskClass
 from resolvers.release import DocumentStatus
@@ -86,12 +87,16 @@ strawberry.enum(RoundingKind, description="A GB/T 8170 rounding rule: to decimal
                                           "interval of 1, 2 or 5 x 10^n")
 strawberry.enum(Verdict, description="A judged result: PASS, FAIL (outside the specification) or ACTION (inside it, "
                                      "beyond an internal action limit)")
+strawberry.enum(TestStage, description="The stage a batch is tested at: INTERMEDIATE, BULK (the product to be "
+                                       "packaged) or FINAL (the finished product)")
+strawberry.enum(EntryMethod, description="How a result came in: MANUAL (typed by the analyst) or INSTRUMENT")
+strawberry.enum(TestRecordStatus, description="OPEN (results are entered, waiting for review) or REVIEWED")
 strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the donor to the packaging code")
 
 __all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CareKind", "CheckResult",
-           "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EquipmentStatus", "LogKind", "LotStatus",
-           "MaterialKind", "MaterialStatus", "MovementKind", "NoticeKind", "PackagingLevel", "PhaseStatus",
-           "PickingStatus", "PoolStatus", "Priority", "Quality", "RecipeStatus", "ResultSource", "RetestItem",
-           "RetestOutcome", "ReviewKind", "RiskClass", "RoomGrade", "RoundingKind", "RowOutcome", "SampleKind",
-           "SampleStatus", "ShipmentStatus", "SpecificationStatus", "SubjectKind", "TaskKind", "TraceKind",
-           "UnitStatus", "ValueSource", "Verdict"]
+           "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EntryMethod", "EquipmentStatus", "LogKind",
+           "LotStatus", "MaterialKind", "MaterialStatus", "MovementKind", "NoticeKind", "PackagingLevel",
+           "PhaseStatus", "PickingStatus", "PoolStatus", "Priority", "Quality", "RecipeStatus", "ResultSource",
+           "RetestItem", "RetestOutcome", "ReviewKind", "RiskClass", "RoomGrade", "RoundingKind", "RowOutcome",
+           "SampleKind", "SampleStatus", "ShipmentStatus", "SpecificationStatus", "SubjectKind", "TaskKind",
+           "TestRecordStatus", "TestStage", "TraceKind", "UnitStatus", "ValueSource", "Verdict"]

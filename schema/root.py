@@ -33,6 +33,7 @@ from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuer
 from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.pooling import PoolingMutation
+from schema.qc_records import TestRecordMutation, TestRecordQuery
 from schema.receipt import LabelQuery, ReceiptCloseMutation, ReceiptMutation
 from schema.recipes import RecipeMutation, RecipeQuery
 from schema.release import ReleaseMutation, ReleaseQuery
@@ -54,7 +55,7 @@ class Query(
     ReleaseQuery, LabelQuery, LookbackQuery, RetestQuery, HistoryQuery, PackagingQuery,
     VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
     ExecutionQuery, EquipmentLogQuery, MaterialQuery, ReviewQuery, ExchangeQuery,
-    IntermediateQuery, PackagingRecordQuery, AttachmentQuery, PickingQuery, SpecificationQuery,
+    IntermediateQuery, PackagingRecordQuery, AttachmentQuery, PickingQuery, SpecificationQuery, TestRecordQuery,
 ):
     pass
 
@@ -68,7 +69,7 @@ class Mutation(
     AlarmMutation, TabletMutation, SampleMutation, CertificateMutation, StationMutation, LayoutMutation,
     RecipeMutation, BatchMutation, ExecutionMutation, EquipmentCareMutation, EquipmentLogMutation,
     MaterialMutation, ReviewMutation, IntermediateMutation, PackagingRecordMutation,
-    AttachmentMutation, PickingMutation, SpecificationMutation,
+    AttachmentMutation, PickingMutation, SpecificationMutation, TestRecordMutation,
 ):
     pass
 

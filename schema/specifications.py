@@ -33,6 +33,8 @@ class SpecificationItem:
     rounding: RoundingKind | None = strawberry.field(description="The GB/T 8170 rounding rule of the result")
     precision: int | None = strawberry.field(description="Decimal places or significant figures reported")
     interval: str | None = strawberry.field(description="INTERVAL rounding: 1, 2 or 5 x 10^n, e.g. '0.5'")
+    formula: str | None = strawberry.field(description="A preset formula over named inputs (QC-10), e.g. "
+                                                   "'(a - b) / m * 1000'; the result is computed from them")
 
 
 @strawberry.type(description="A specification version of a material, intermediate or product (QC-03).")
@@ -78,11 +80,12 @@ class SpecificationItemInput:
     rounding: RoundingKind | None = None
     precision: int | None = None
     interval: str | None = None
+    formula: str | None = None
 
     def plain(self) -> res.SpecItem:
         fields: dict[str, Any] = {k: getattr(self, k) for k in (
             "name", "method", "unit", "low", "high", "low_inclusive", "high_inclusive", "action_low",
-            "action_high", "expected", "precision", "interval")}
+            "action_high", "expected", "precision", "interval", "formula")}
         return res.SpecItem(**fields, rounding=self.rounding.value if self.rounding else None)
 
 

@@ -16,6 +16,4 @@ OPEN: dict[str, str] = {
     "PR-08": "documentary: installation qualification of clean-area hardware",
     "PR-27": "lot-release samples with sampling time and step: the QC laboratory's samples (issue 13)",
     "PR-28": "documentary: mapping of the release summary to the Measures for Lot Release",
-    "QC-10": "GB/T 8170 rounding rules are preset and versioned in specifications (tests/test_rounding.py); "
-             "preset formulas and stored results recomputed from raw values come with the test records (issue 13)",
 }

@@ -36,10 +36,12 @@ from records.packaging_record import PackagingIssue, PackagingRecord
 from records.picking import PickingLine, PickingList
 from records.plant import Area, Equipment, LogKind, Plant, Room, Sensor, log_line
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, RetestItem, RetestResult, batch_pool
+from records.qc_record import TestRecord, TestResult
 from records.quality import Deviation
 from records.readings import SensorReading
 from records.recipe import Recipe
 from records.signature import ESignature
+from records.specification import Specification
 from resolvers import alarms, plasma, storage
 from resolvers.history import Window, histories
 from schema.root import build_schema
@@ -66,6 +68,8 @@ EXEMPT = {
     "appendixBDatasets.fields": "the guideline's dataset definitions, from code; no SQL",
     "intermediates.label.lines": "the fixed lines of one intermediate's label, built from its row",
     "packagingRecord.checklist": "stored with the packaging record as it was checked, read with it",
+    "batchTests.results.inputs": "a formula's inputs, stored as JSON on the result line and read with it",
+    "testRecord.results.inputs": "a formula's inputs, stored as JSON on the result line and read with it",
     "compareRecipes.differences": "computed in memory from the two versions, each read in one statement",
     "batchPhases.parameters.trend": "stored with the phase run when it completed, read with it",
     "batchPhases.equipmentAtStart.care": "the three care records as they were, stored with the phase run",
@@ -517,6 +521,31 @@ async def specifications_add(w: World, first: int, k: int) -> None:
             "version")
     w.state["specification"] = f"SQ-{first + k - 1}"
 
+
+async def lab_setup(w: World) -> None:
+    async with w.db.write(SYSTEM) as s:
+        s.add(Batch(batch_number="BQ-T", product=ALBUMIN, status="IN_PROGRESS"))
+        s.add(Specification(code="SQ-T", version=1, subject_kind="PRODUCT", subject_code="P-T", status="EFFECTIVE",
+                            change_note="first", items=[], drafted_by="qc.sig", drafted_at=NOW))
+
+
+async def lab_add(w: World, first: int, k: int) -> None:
+    """k test records of batch BQ-T; record i has i+1 result lines."""
+    async with w.db.write(SYSTEM) as s:
+        batch = (await s.execute(select(Batch.id).where(Batch.batch_number == "BQ-T"))).scalar_one()
+        spec = (await s.execute(select(Specification.id).where(Specification.code == "SQ-T"))).scalar_one()
+        for i in range(first, first + k):
+            rec = TestRecord(batch_id=batch, stage="FINAL", subject_kind="PRODUCT", subject_code=f"P-T{i}",
+                             specification_id=spec, specification_code="SQ-T", specification_version=1,
+                             status="OPEN", created_by="qc.sig", created_at=NOW)
+            s.add(rec)
+            await s.flush()
+            for j in range(i + 1):
+                s.add(TestResult(record_id=rec.id, item=f"Item {j}", raw="1.0", inputs={"a": "1"}, reported="1.0",
+                                 verdict="PASS", reason="ok", rounding="DECIMALS 1", analyst="qc.sig",
+                                 entered_at=NOW, method="SOP", entry_method="MANUAL", current_key=f"{rec.id}:{j}"))
+            w.state["testRecord"] = rec.id
+
 @dataclass(frozen=True)
 class WorldSpec:
     add: Callable[[World, int, int], Awaitable[None]]
@@ -543,6 +572,7 @@ WORLDS = {
     "packaging": WorldSpec(packaging_add),
     "picking": WorldSpec(picking_add, picking_setup),
     "specifications": WorldSpec(specifications_add),
+    "tests": WorldSpec(lab_add, lab_setup),
 }
 
 
@@ -636,6 +666,11 @@ PROBES = {
     "specification": Probe("specifications", "qa.one", "query($c: String!) { specification(code: $c) { code items { "
                                                        "name unit } } }", ("specification.items",),
                            lambda w: {"c": w.state["specification"]}),
+    "batchTests": Probe("tests", "qa.one", '{ batchTests(batchNumber: "BQ-T") { id status results { item reported '
+                                         'inputs { name value } } } }', ("batchTests", "batchTests.results")),
+    "testRecord": Probe("tests", "qa.one", "query($id: Int!) { testRecord(id: $id) { id results { item inputs { name "
+                                           "} } } }", ("testRecord.results",),
+                        lambda w: {"id": w.state["testRecord"]}),
     "materialLots": Probe("materials", "qa.one", "{ materialLots { code lotNumber status label { lines { value } } } }",
                           ("materialLots",)),
     "batchWeighings": Probe("materials", "qa.one", '{ batchWeighings(batchNumber: "BQ-W") { materialLotCode net '
