@@ -10,6 +10,7 @@ reason, and sends a reviewed record back to review.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -321,3 +322,25 @@ async def of_batch(ctx: Context, batch_number: str) -> list[RecordView]:
                 ).all()
         views = await _views(s, rows)
     return sorted(views, key=lambda v: (order.get(v.record.stage, 9), v.record.id))
+
+
+def _plain(v: RecordView) -> dict[str, Any]:
+    r = v.record
+    return {"id": r.id, "batchNumber": v.batch_number, "stage": r.stage, "subjectCode": r.subject_code,
+            "specification": f"{r.specification_code}/{r.specification_version}", "status": r.status,
+            "createdBy": r.created_by, "createdAt": r.created_at.isoformat(), "reviewedBy": r.reviewed_by,
+            "reviewedAt": r.reviewed_at.isoformat() if r.reviewed_at else None,
+            "results": [content(x, r) | {"id": x.id, "analyst": x.analyst, "enteredAt": x.entered_at.isoformat(),
+                                         "current": x.current_key is not None,
+                                         "correctionReason": x.correction_reason} for x in v.results]}
+
+
+async def export(ctx: Context, batch_number: str) -> tuple[str, int]:
+    """Every test record of a batch as JSON, every line with its corrections (QC-12); the export is audited."""
+    text("batchNumber", batch_number, 32)
+    views = await of_batch(ctx, batch_number)
+    data = json.dumps({"batchNumber": batch_number.strip(), "testRecords": [_plain(v) for v in views]},
+                      ensure_ascii=False, indent=1)
+    await ctx.db.record(ctx.audit_context(f"test records of batch {batch_number.strip()} exported"), PendingEvent(
+        "EXPORTED", "test_record", batch_number.strip(), {"format": "JSON", "count": len(views)}))
+    return data, len(views)

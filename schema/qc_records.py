@@ -109,6 +109,15 @@ async def _view(info: Info[Context, None], record_id: int) -> TestRecord:
     return record_of(v)
 
 
+@strawberry.type(description="The test records of a batch exported as a file.")
+class TestRecordsFile:
+    batch_number: str
+    count: int
+    filename: str
+    content_type: str
+    data: str
+
+
 @strawberry.type
 class TestRecordQuery:
     @strawberry.field(description="A test record with every result line (QC-06).",
@@ -122,6 +131,14 @@ class TestRecordQuery:
                       extensions=can("quality:test_record", "read"))
     async def batch_tests(self, info: Info[Context, None], batch_number: str) -> list[TestRecord]:
         return [record_of(v) for v in await res.of_batch(info.context, batch_number)]
+
+    @strawberry.field(description="Every test record of a batch as a JSON file, corrections included (QC-12); "
+                                  "the export is audited.", extensions=can("quality:test_record", "export"))
+    async def export_batch_tests(self, info: Info[Context, None], batch_number: str) -> TestRecordsFile:
+        data, count = await res.export(info.context, batch_number)
+        return TestRecordsFile(batch_number=batch_number.strip(), count=count,
+                               filename=f"tests-{batch_number.strip()}.json", content_type="application/json",
+                               data=data)
 
 
 @strawberry.type

@@ -5,6 +5,7 @@ its inputs, then rounded by GB/T 8170), reviewed by another person, corrected wi
 from __future__ import annotations
 
 import copy
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -208,7 +209,8 @@ async def test_batch_tests_gather_every_stage_of_a_batch(env: Any) -> None:
     assert (await qa(BATCH_TESTS, {"n": "B-NONE"}))["data"]["batchTests"] == []
 
 
-async def test_reading_test_records_needs_authorisation(env: Any) -> None:
+@pytest.mark.req("QC-12")
+async def test_viewing_and_exporting_test_records_needs_authorisation_and_exports_are_audited(env: Any) -> None:
     gql, signers, db = await _setup(env)
     rec = (await _record(gql, signers, _entry("pH", "7.0")))["data"]["recordTestResult"]
     one = "query($id: Int!) { testRecord(id: $id) { status results { reported } } }"
@@ -225,6 +227,22 @@ async def test_reading_test_records_needs_authorisation(env: Any) -> None:
                       .scalars())
     assert {(d["object"], d.get("reason")) for d in denied} >= {("quality:test_record", None),
                                                                 ("quality:test_record", "out of scope")}
+
+    # Export: QA, the QP and QC reviewers; not an analyst, an operator or a scoped token. Each export is audited.
+    export = "query($n: String!) { exportBatchTests(batchNumber: $n) { count filename contentType data } }"
+    for who in (op, await gql.sign_in("qc.sig"), scoped):
+        assert _code(await who(export, {"n": "B-QC-1"})) in ("FORBIDDEN", "OUT_OF_SCOPE")
+    async with db.read() as s:
+        assert (await s.execute(select(AuditEvent).where(AuditEvent.action == "EXPORTED"))).first() is None
+    got = (await qp(export, {"n": "B-QC-1"}))["data"]["exportBatchTests"]
+    assert (got["count"], got["filename"], got["contentType"]) == (1, "tests-B-QC-1.json", "application/json")
+    exported = json.loads(got["data"])
+    line = exported["testRecords"][0]["results"][0]
+    assert (line["item"], line["raw"], line["reported"], line["analyst"]) == ("pH", "7.0", "7.0", "qc.sig")
+    async with db.read() as s:
+        events = (await s.execute(select(AuditEvent).where(AuditEvent.action == "EXPORTED"))).scalars().all()
+    assert [(e.actor, e.entity, e.entity_id, e.changes["count"]) for e in events] == [
+        ("qp.sig", "test_record", "B-QC-1", 1)]
 
 
 @pytest.mark.parametrize("formula", ['__import__("os").system("id")', "a.real", "a ** 2", "f(a)", "a if b else c",
