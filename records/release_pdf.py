@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -41,7 +42,7 @@ def document_id(doc: ReleaseSummary) -> str:
     return "RC-" + hashlib.sha256(canonical.encode()).hexdigest()[:24].upper()
 
 
-def _creation_date(issued_at: str) -> datetime:
+def creation_date(issued_at: str) -> datetime:
     """issued_at as an aware datetime if it is ISO 8601 (naive means UTC), else the Unix epoch."""
     try:
         value = datetime.fromisoformat(issued_at)
@@ -50,11 +51,8 @@ def _creation_date(issued_at: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _check_text(doc: ReleaseSummary) -> None:
+def cp1252_only(texts: Iterable[str]) -> None:
     """Refuse text the core fonts cannot show rather than printing '?' in a GMP record."""
-    texts = [doc.title, doc.batch_number, doc.product, doc.expiry_date, doc.batch_size, doc.status,
-             doc.issued_at, doc.organisation]
-    texts += [part for row in doc.lines for part in row] + [part for row in doc.signatures for part in row]
     for text in texts:
         try:
             text.encode("cp1252")
@@ -62,7 +60,14 @@ def _check_text(doc: ReleaseSummary) -> None:
             raise ValueError(f"text not supported by the PDF's fonts (Windows-1252 only): {text!r}") from exc
 
 
-class _ReleasePdf(FPDF):
+def _check_text(doc: ReleaseSummary) -> None:
+    texts = [doc.title, doc.batch_number, doc.product, doc.expiry_date, doc.batch_size, doc.status,
+             doc.issued_at, doc.organisation]
+    texts += [part for row in doc.lines for part in row] + [part for row in doc.signatures for part in row]
+    cp1252_only(texts)
+
+
+class A4Pdf(FPDF):
     def __init__(self, doc_id: str, organisation: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.doc_id = doc_id
@@ -82,7 +87,7 @@ class _ReleasePdf(FPDF):
         self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
 
 
-def _heading(pdf: FPDF, text: str) -> None:
+def heading(pdf: FPDF, text: str) -> None:
     pdf.ln(4)
     pdf.set_font("Helvetica", "B", 12)
     pdf.set_text_color(20, 40, 90)
@@ -91,7 +96,7 @@ def _heading(pdf: FPDF, text: str) -> None:
     pdf.set_font("Helvetica", size=10)
 
 
-def _field_table(pdf: FPDF, rows: list[tuple[str, str]]) -> None:
+def field_table(pdf: FPDF, rows: list[tuple[str, str]]) -> None:
     label_style = FontFace(emphasis="BOLD", fill_color=(235, 239, 246))
     with pdf.table(col_widths=(34, 66), first_row_as_headings=False, text_align=("LEFT", "LEFT"),
                    line_height=6, padding=1.5) as table:
@@ -101,7 +106,7 @@ def _field_table(pdf: FPDF, rows: list[tuple[str, str]]) -> None:
             row.cell(value)
 
 
-def _signature_table(pdf: FPDF, signatures: list[tuple[str, str, str]]) -> None:
+def signature_table(pdf: FPDF, signatures: list[tuple[str, str, str]]) -> None:
     if not signatures:
         pdf.multi_cell(0, 6, "No electronic signatures recorded.", new_x="LMARGIN", new_y="NEXT")
         return
@@ -117,9 +122,9 @@ def render_release_pdf(doc: ReleaseSummary) -> bytes:
     """The release certificate as an A4 PDF; the same input gives the same bytes."""
     _check_text(doc)
     doc_id = document_id(doc)
-    pdf = _ReleasePdf(doc_id, doc.organisation)
+    pdf = A4Pdf(doc_id, doc.organisation)
     pdf.set_compression(False)  # small text-only pages; keeps the content searchable and diffable
-    pdf.set_creation_date(_creation_date(doc.issued_at))
+    pdf.set_creation_date(creation_date(doc.issued_at))
     pdf.set_title(doc.title)
     pdf.set_subject(f"Batch release certificate {doc.batch_number}")
     pdf.set_author(doc.organisation)
@@ -139,12 +144,12 @@ def render_release_pdf(doc: ReleaseSummary) -> bytes:
     pdf.line(pdf.l_margin, pdf.get_y() + 2, pdf.w - pdf.r_margin, pdf.get_y() + 2)
     pdf.set_draw_color(150)
     pdf.ln(4)
-    _heading(pdf, "Batch")
-    _field_table(pdf, [("Batch number", doc.batch_number), ("Product", doc.product),
+    heading(pdf, "Batch")
+    field_table(pdf, [("Batch number", doc.batch_number), ("Product", doc.product),
                        ("Batch size", doc.batch_size), ("Expiry date", doc.expiry_date),
                        ("Status", doc.status), *doc.lines])
-    _heading(pdf, "Electronic signatures")
-    _signature_table(pdf, doc.signatures)
+    heading(pdf, "Electronic signatures")
+    signature_table(pdf, doc.signatures)
     pdf.ln(3)
     pdf.set_font("Helvetica", "I", 8.5)
     pdf.set_text_color(70)

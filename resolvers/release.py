@@ -31,7 +31,7 @@ from records.release import DocumentStatus as DocumentStatus  # the value list, 
 from records.release import ReleaseDocument as ReleaseDocument
 from records.review import BatchReview
 from records.signature import ESignature
-from resolvers import batch_events, review
+from resolvers import batch_events, review, test_reports
 from resolvers.context import Context
 from resolvers.plasma import batch as scoped_batch
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -58,6 +58,7 @@ async def _summary(ctx: Context, b: Batch) -> release_pdf.ReleaseSummary:
         concluded = (await s.execute(select(BatchReview).where(BatchReview.batch_id == b.id))).scalar_one_or_none()
         phases = (await s.execute(select(PhaseRun.phase_code, PhaseRun.exception).where(PhaseRun.batch_id == b.id)
                                   .order_by(PhaseRun.id))).all()
+        qc_lines = (await test_reports.batch_qc(s, b.id))[0]
         sigs = (await s.execute(select(ESignature)
                                 .where(ESignature.entity == "batch", ESignature.entity_id == str(b.id))
                                 .order_by(ESignature.id))).scalars().all()
@@ -73,8 +74,7 @@ async def _summary(ctx: Context, b: Batch) -> release_pdf.ReleaseSummary:
                ("Phases", ", ".join(f"{code}{' (exception)' if exc else ''}" for code, exc in phases) or "-"),
                ("QA review", f"{concluded.opinion} ({concluded.items} exceptions reviewed; {concluded.concluded_by})"
                 if concluded else "-"),
-               # The QC laboratory's results join this summary when QC records are kept here (issue 13).
-               ("QC results", "pending: not recorded in PlasmaTwin")],
+               ("QC results", "; ".join(qc_lines) or "no test records in PlasmaTwin")],
         signatures=[(x.printed_name, x.meaning, x.signed_at) for x in sigs],
         issued_at=audit.iso(utcnow()), organisation="PlasmaTwin plant",
     )

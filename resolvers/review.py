@@ -32,7 +32,7 @@ from records.review import BatchReview as BatchReview  # the rows the schema sho
 from records.review import ReviewedItem
 from records.review import ReviewKind as ReviewKind  # the value list, for the schema
 from records.signature import ESignature
-from resolvers import plasma
+from resolvers import plasma, test_reports
 from resolvers.checks import invalid, text
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -281,7 +281,7 @@ async def ready_for_release(s: AsyncSession, b: Batch) -> None:
     review = (await s.execute(select(BatchReview.id).where(BatchReview.batch_id == b.id))).first()
     if review is None:
         raise AppError(ErrorCode.CONFLICT, f"QA has not concluded the review of {b.batch_number}")
-    left = blockers(await items(s, b))
+    left = blockers(await items(s, b)) + (await test_reports.batch_qc(s, b.id))[1]
     if left:
         raise AppError(ErrorCode.CONFLICT, f"{b.batch_number} cannot be released: {'; '.join(left[:10])}")
 

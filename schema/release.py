@@ -37,7 +37,7 @@ class DocumentSignature:
     summary: str
 
 
-def _signature(r: res.SignatureReport) -> DocumentSignature:
+def signature_of(r: res.SignatureReport) -> DocumentSignature:
     return of(DocumentSignature, r, signer=r.signer_common_name)
 
 
@@ -52,7 +52,7 @@ class ReleaseDocument:
 
     @strawberry.field(description="Signer, time, integrity and trust of every signature in the document")
     async def signatures(self, info: Info[Context, None]) -> list[DocumentSignature]:
-        return [_signature(r) for r in await res.document_signatures(info.context, self._pdf)]
+        return [signature_of(r) for r in await res.document_signatures(info.context, self._pdf)]
 
 
 def _document(row: res.ReleaseDocument) -> ReleaseDocument:
@@ -76,7 +76,7 @@ class ReleaseQuery:
     @strawberry.field(description="Validate the signatures of any PDF (for example a copy received by e-mail)",
                       extensions=can("batch:document", "read"))
     async def validate_document(self, info: Info[Context, None], pdf: str) -> list[DocumentSignature]:
-        return [_signature(r) for r in await res.validate(info.context, pdf)]
+        return [signature_of(r) for r in await res.validate(info.context, pdf)]
 
 
 @strawberry.type

@@ -1,0 +1,96 @@
+"""The test report's layout: an A4 PDF of a reviewed test record (fpdf2), in the release certificate's
+style (records/release_pdf.py). `policies.pades` seals and signs it; records/test_report.py keeps it.
+The same content gives the same bytes, and its `document_id` is derived from that content."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from fpdf.fonts import FontFace
+
+from records.release_pdf import A4Pdf, cp1252_only, creation_date, field_table, heading, signature_table
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    item: str
+    method: str
+    limits: str
+    reported: str
+    verdict: str
+
+
+@dataclass(frozen=True)
+class TestReportDoc:
+    __test__ = False
+
+    title: str
+    version: int
+    header: list[tuple[str, str]]  # batch, stage, subject, specification, ...
+    results: list[ReportLine]
+    conclusion: str
+    reissue: str  # empty for version 1; else which version it replaces and why
+    signatures: list[tuple[str, str, str]]  # printed name, meaning, time
+    issued_at: str
+    organisation: str
+
+
+def document_id(doc: TestReportDoc) -> str:
+    canonical = json.dumps(asdict(doc), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "TR-" + hashlib.sha256(canonical.encode()).hexdigest()[:24].upper()
+
+
+def _texts(doc: TestReportDoc) -> list[str]:
+    texts = [doc.title, doc.conclusion, doc.reissue, doc.issued_at, doc.organisation]
+    texts += [p for row in doc.header for p in row] + [p for row in doc.signatures for p in row]
+    return texts + [p for r in doc.results for p in (r.item, r.method, r.limits, r.reported, r.verdict)]
+
+
+def _results(pdf: A4Pdf, lines: list[ReportLine]) -> None:
+    style = FontFace(emphasis="BOLD", fill_color=(235, 239, 246))
+    with pdf.table(col_widths=(34, 30, 24, 18, 14), headings_style=style, text_align="LEFT", line_height=5.5,
+                   padding=1.2) as table:
+        table.row(["Test item", "Method", "Limits", "Result", "Verdict"])
+        for r in lines:
+            table.row([r.item, r.method, r.limits, r.reported, r.verdict])
+
+
+def render_test_report_pdf(doc: TestReportDoc) -> bytes:
+    """The test report as an A4 PDF; text the core fonts cannot show is refused (ValueError)."""
+    cp1252_only(_texts(doc))
+    doc_id = document_id(doc)
+    pdf = A4Pdf(doc_id, doc.organisation)
+    pdf.set_compression(False)
+    pdf.set_creation_date(creation_date(doc.issued_at))
+    pdf.set_title(doc.title)
+    pdf.set_subject(f"Test report version {doc.version}")
+    pdf.set_author(doc.organisation)
+    pdf.set_creator("PlasmaTwin")
+    pdf.set_keywords(f"test report; {doc_id}")
+    pdf.set_lang("en")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.multi_cell(0, 8, doc.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    pdf.cell(0, 6, f"Version {doc.version}  -  issued {doc.issued_at}", new_x="LMARGIN", new_y="NEXT")
+    if doc.reissue:
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.multi_cell(0, 5.5, doc.reissue, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=10)
+    heading(pdf, "Sample and specification")
+    field_table(pdf, doc.header)
+    heading(pdf, "Results")
+    _results(pdf, doc.results)
+    heading(pdf, "Conclusion")
+    pdf.multi_cell(0, 6, doc.conclusion, new_x="LMARGIN", new_y="NEXT")
+    heading(pdf, "Electronic signatures")
+    signature_table(pdf, doc.signatures)
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "I", 8.5)
+    pdf.set_text_color(70)
+    pdf.multi_cell(0, 4.5, "This report is sealed with PAdES digital signatures of the organisation and of the "
+                   "person who approved it. Any change to this file invalidates them.", new_x="LMARGIN",
+                   new_y="NEXT")
+    return bytes(pdf.output())
