@@ -35,6 +35,7 @@ from api.ingest import error_response, ingest_endpoint
 from api.metrics import Metrics, RequestTimer
 from api.settings import Settings
 from api.sockets import OpenSockets
+from api.trace_sender import TraceSender
 from device_bridge.runner import Bridge
 from policies.errors import ErrorCode, is_outage
 from policies.policy_set import PolicySet
@@ -281,6 +282,10 @@ class _Background:
             if settings.bridge_config is not None:
                 self.bridge = await start_configured(svc, settings.bridge_config)
                 stack.push_async_callback(self._stop_bridge)
+            if settings.trace_url:
+                sender = TraceSender(svc, settings.trace_url, settings.trace_interval_seconds)
+                await sender.start()
+                stack.push_async_callback(sender.stop)
             for hook in self.on_startup:
                 await hook()
             yield

@@ -41,6 +41,9 @@ class Settings:
     # The organisation's signing key and certificate for release documents (PAdES).
     org_key: Path | None = None
     org_cert: Path | None = None
+    # Released batches are posted here, to the blood products traceability system (QM-03); none: kept PENDING.
+    trace_url: str | None = None
+    trace_interval_seconds: int = 10
     data_dir: Path = Path("./var")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -101,6 +104,8 @@ class Settings:
             trust_anchors=Path(anchors) if anchors else None,
             org_key=Path(env["PLASMATWIN_ORG_KEY"]) if env.get("PLASMATWIN_ORG_KEY") else None,
             org_cert=Path(env["PLASMATWIN_ORG_CERT"]) if env.get("PLASMATWIN_ORG_CERT") else None,
+            trace_url=env.get("PLASMATWIN_TRACE_URL") or None,
+            trace_interval_seconds=_int(env, "PLASMATWIN_TRACE_INTERVAL_SECONDS", d.trace_interval_seconds),
             crl_files=tuple(Path(x) for x in env.get("PLASMATWIN_CRL_FILES", "").split(",") if x),
             data_dir=Path(env.get("PLASMATWIN_DATA_DIR", str(d.data_dir))),
             host=env.get("PLASMATWIN_HOST", d.host),

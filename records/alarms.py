@@ -26,6 +26,7 @@ class AlarmSource(StrEnum):
     VIDEO = "VIDEO"  # video analytics
     EQUIPMENT = "EQUIPMENT"
     PROCESS = "PROCESS"  # a critical process parameter outside its recipe's limits while its phase runs
+    INTERFACE = "INTERFACE"  # a system interface failing (the traceability system, QM-03)
 
 
 class AlarmState(StrEnum):

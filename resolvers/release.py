@@ -31,7 +31,7 @@ from records.release import DocumentStatus as DocumentStatus  # the value list, 
 from records.release import ReleaseDocument as ReleaseDocument
 from records.review import BatchReview
 from records.signature import ESignature
-from resolvers import batch_events, review, test_reports
+from resolvers import batch_events, review, test_reports, trace_push
 from resolvers.context import Context
 from resolvers.plasma import batch as scoped_batch
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -185,6 +185,7 @@ async def complete(ctx: Context, req: SignedRequest, document_id: str, cms_signa
         await s.flush()
         await signatures.bind(s, "batch", str(b.id), {"batchNumber": b.batch_number, "status": "RELEASED",
                                                       "document": hashlib.sha256(final).hexdigest()})
+        await trace_push.enqueue(s, b, row.document_id, hashlib.sha256(final).hexdigest())  # QM-03
         return row, b.batch_number
 
     def publish(released: tuple[ReleaseDocument, str]) -> None:
