@@ -26,6 +26,7 @@ import api
 from api.access import admit
 from api.auth import PrincipalCache, authenticate
 from api.bridge import start_configured
+from api.duty import Duty
 from api.engine.execution import Engine
 from api.engine.fast_path import FastField
 from api.engine.persisted import PersistedQueries
@@ -42,7 +43,9 @@ from policies.policy_set import PolicySet
 from policies.signatures import TrustStore
 from records.db import Database
 from records.leader import Leadership
+from resolvers import checkpoints
 from resolvers.batch_events import BATCH_CODEC
+from resolvers.checkpoints import Signer
 from resolvers.context import Context, Services
 from resolvers.identity import Lockout
 from schema.limits import Limits
@@ -93,6 +96,8 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         plant_state_interval=settings.plant_state_interval_ms / 1000,
         org_key=settings.org_key.read_bytes() if settings.org_key else None,
         org_cert=settings.org_cert.read_bytes() if settings.org_cert else None,
+        checkpoints=Signer(settings.org_key.read_bytes(), settings.org_cert.read_bytes(), settings.checkpoint_file())
+        if settings.org_key and settings.org_cert else None,
     )
 
 
@@ -282,6 +287,15 @@ class _Background:
             if settings.bridge_config is not None:
                 self.bridge = await start_configured(svc, settings.bridge_config)
                 stack.push_async_callback(self._stop_bridge)
+            if svc.checkpoints is not None:
+                signer = svc.checkpoints
+
+                async def checkpoint() -> None:
+                    await checkpoints.write(svc.db, signer, "scheduled", unless_unchanged=True)
+
+                duty = Duty(svc.db, "audit-checkpoint", settings.audit_checkpoint_minutes * 60, checkpoint)
+                await duty.start()
+                stack.push_async_callback(duty.stop)
             if settings.trace_url:
                 sender = TraceSender(svc, settings.trace_url, settings.trace_interval_seconds)
                 await sender.start()

@@ -130,28 +130,68 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0 if created else 1
 
 
+def _checkpoint_files(args: argparse.Namespace) -> tuple[Path | None, Path | None, Path]:
+    """The organisation's key and certificate and the outside checkpoint file: arguments, else settings."""
+    settings = Settings.from_env()
+    key = Path(args.org_key) if getattr(args, "org_key", None) else settings.org_key
+    cert = Path(args.org_cert) if args.org_cert else settings.org_cert
+    return key, cert, Path(args.checkpoints) if args.checkpoints else settings.checkpoint_file()
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    """Sign the audit chain's head now (IT-03), into the database and the outside file."""
+    from records.db import Database
+    from resolvers.checkpoints import Signer, write
+
+    key, cert, file = _checkpoint_files(args)
+    if key is None or cert is None:
+        print("the organisation's key and certificate are needed (PLASMATWIN_ORG_KEY, PLASMATWIN_ORG_CERT or "
+              "--org-key/--org-cert)", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        db = Database(args.database_url or Settings.from_env().database_url)
+        try:
+            line = await write(db, Signer(key.read_bytes(), cert.read_bytes(), file), args.reason)
+        finally:
+            await db.dispose()
+        print(json.dumps(line or {"written": False, "why": "the audit trail is empty"}))
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    """The hash chain, then every audited row against its last audited values; one JSON line."""
+    """The hash chain, the signed checkpoints of its head, then every audited row against its last audited
+    values; one JSON line."""
     from records.audit_state import verify_store
     from records.db import Database
+    from resolvers.checkpoints import CheckpointReport
+    from resolvers.checkpoints import verify as verify_checkpoints
 
     url = args.database_url or Settings.from_env().database_url
+    _, cert, file = _checkpoint_files(args)
 
     async def run() -> int:
         db = Database(url)
         try:
             report = await verify_store(db, keep=args.mismatches)
+            marks = await verify_checkpoints(db, cert.read_bytes(), file) if cert is not None else None
         finally:
             await db.dispose()
         chain, state = report.chain, report.state
+        cp = marks or CheckpointReport(problems=[])
         print(json.dumps({
-            "ok": report.ok, "checked": chain.checked, "firstBrokenAt": chain.first_broken_at,
+            "checkpoints": {"checked": cp.checked, "newestHead": cp.newest_head, "problems": cp.problems,
+                            "note": None if marks is not None else
+                            "no organisation certificate: checkpoints not checked, a cut tail cannot be seen"},
+            "ok": report.ok and cp.ok, "checked": chain.checked, "firstBrokenAt": chain.first_broken_at,
             "problem": report.problem, "rowsChecked": state.rows_checked, "stateOk": state.ok,
             "mismatchCount": state.mismatch_count,
             "mismatches": [{"entity": m.entity, "entityId": m.entity_id, "column": m.column, "audited": m.audited,
                             "current": m.current, "problem": m.problem} for m in state.mismatches],
         }))
-        return 0 if report.ok else 1
+        return 0 if report.ok and cp.ok else 1
 
     return asyncio.run(run())
 
@@ -231,7 +271,17 @@ def parser() -> argparse.ArgumentParser:
     v = asub.add_parser("verify", help="recompute the audit hash chain and check every audited row against it")
     v.add_argument("--database-url")
     v.add_argument("--mismatches", type=int, default=20, help="how many row differences to print (default 20)")
+    v.add_argument("--org-cert", help="the organisation's certificate (default PLASMATWIN_ORG_CERT)")
+    v.add_argument("--checkpoints", help="the checkpoint file kept outside the database "
+                                         "(default PLASMATWIN_AUDIT_CHECKPOINT_FILE or the data directory's)")
     v.set_defaults(func=cmd_audit_verify)
+    ck = asub.add_parser("checkpoint", help="sign the audit chain's head now (database and outside file)")
+    ck.add_argument("--database-url")
+    ck.add_argument("--org-key")
+    ck.add_argument("--org-cert")
+    ck.add_argument("--checkpoints")
+    ck.add_argument("--reason", default="manual")
+    ck.set_defaults(func=cmd_audit_checkpoint)
     k = sub.add_parser("pki", help="demo public-key infrastructure")
     ksub = k.add_subparsers(dest="pki_command", required=True)
     ki = ksub.add_parser("init", help="create the demo CA and a key and certificate per demo user")

@@ -44,6 +44,10 @@ class Settings:
     # Released batches are posted here, to the blood products traceability system (QM-03); none: kept PENDING.
     trace_url: str | None = None
     trace_interval_seconds: int = 10
+    # Signed checkpoints of the audit chain's head (IT-03): how often, and the copy kept outside the database
+    # (default: audit-checkpoints.jsonl in the data directory). Written only with the organisation's key.
+    audit_checkpoint_minutes: int = 15
+    audit_checkpoint_file: Path | None = None
     data_dir: Path = Path("./var")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -87,6 +91,9 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     # /metrics asks for `Authorization: Bearer <this>` when set, else answers loopback clients only.
     metrics_token: str | None = field(default=None, repr=False)
+
+    def checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
     static_dir: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -105,6 +112,9 @@ class Settings:
             org_key=Path(env["PLASMATWIN_ORG_KEY"]) if env.get("PLASMATWIN_ORG_KEY") else None,
             org_cert=Path(env["PLASMATWIN_ORG_CERT"]) if env.get("PLASMATWIN_ORG_CERT") else None,
             trace_url=env.get("PLASMATWIN_TRACE_URL") or None,
+            audit_checkpoint_minutes=_int(env, "PLASMATWIN_AUDIT_CHECKPOINT_MINUTES", d.audit_checkpoint_minutes),
+            audit_checkpoint_file=Path(env["PLASMATWIN_AUDIT_CHECKPOINT_FILE"])
+            if env.get("PLASMATWIN_AUDIT_CHECKPOINT_FILE") else None,
             trace_interval_seconds=_int(env, "PLASMATWIN_TRACE_INTERVAL_SECONDS", d.trace_interval_seconds),
             crl_files=tuple(Path(x) for x in env.get("PLASMATWIN_CRL_FILES", "").split(",") if x),
             data_dir=Path(env.get("PLASMATWIN_DATA_DIR", str(d.data_dir))),

@@ -12,6 +12,8 @@ from records.audit import AuditEvent as AuditEvent
 from records.audit_state import RowMismatch as RowMismatch
 from records.audit_state import StoreReport, verify_store
 from records.db import Database
+from resolvers import checkpoints
+from resolvers.context import Context
 
 # Row differences kept for one verification; the report counts them all.
 MAX_MISMATCHES = 1000
@@ -59,3 +61,11 @@ async def page(db: Database, q: AuditQuery, first: int, after_id: int | None
 async def verify(db: Database) -> StoreReport:
     """The hash chain, and every audited row against its last audited values, in one snapshot."""
     return await verify_store(db, keep=MAX_MISMATCHES)
+
+
+async def verify_checkpoints(ctx: Context) -> checkpoints.CheckpointReport:
+    """The signed checkpoints of the chain's head, where the organisation's key signs them."""
+    signer = ctx.services.checkpoints
+    if signer is None:
+        return checkpoints.CheckpointReport()
+    return await checkpoints.verify(ctx.db, signer.cert_pem, signer.file)

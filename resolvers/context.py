@@ -20,6 +20,7 @@ from records.audit import AuditContext, PendingEvent
 from records.db import Database
 from records.identity import Setting
 from records.signature import ESignature
+from resolvers.checkpoints import Signer
 from resolvers.identity import Lockout
 from resolvers.trace import TraceScope
 from subscriptions.bus import Bus
@@ -57,6 +58,8 @@ class Services:
     # The organisation's PAdES key and certificate (PEM), when release documents are enabled.
     org_key: bytes | None = None
     org_cert: bytes | None = None
+    # Who signs the audit chain's checkpoints and where their outside copy goes (with the organisation's key).
+    checkpoints: Signer | None = None
 
     async def sync_policy(self, every: float = 5.0) -> None:
         """Activate the approved policy version recorded in the database when another process

@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -31,11 +33,12 @@ from records.release import DocumentStatus as DocumentStatus  # the value list, 
 from records.release import ReleaseDocument as ReleaseDocument
 from records.review import BatchReview
 from records.signature import ESignature
-from resolvers import batch_events, review, test_reports, trace_push
+from resolvers import batch_events, checkpoints, review, test_reports, trace_push
 from resolvers.context import Context
 from resolvers.plasma import batch as scoped_batch
 from resolvers.signed import Signatures, SignedRequest, perform
 
+log = logging.getLogger("plasmatwin.release")
 RELEASABLE = (BatchStatus.UNDER_REVIEW,)  # QA concluded its review (resolvers.review)
 
 
@@ -191,8 +194,13 @@ async def complete(ctx: Context, req: SignedRequest, document_id: str, cms_signa
     def publish(released: tuple[ReleaseDocument, str]) -> None:
         batch_events.publish(ctx, released[1], batch_events.BatchEventKind.RELEASED, "released by the Qualified Person")
 
-    row, _ = await perform(ctx, req, reason="batch released by the Qualified Person", clean=clean, save=save,
-                           publish=publish, meanings=("RELEASED",))
+    row, number = await perform(ctx, req, reason="batch released by the Qualified Person", clean=clean, save=save,
+                                publish=publish, meanings=("RELEASED",))
+    if ctx.services.checkpoints is not None:  # the chain's head at every release (IT-03)
+        try:
+            await checkpoints.write(ctx.db, ctx.services.checkpoints, f"release of batch {number}")
+        except (OSError, SQLAlchemyError):  # released and committed; the scheduled checkpoint follows
+            log.exception("no audit checkpoint after the release of %s", number)
     return row
 
 

@@ -74,6 +74,11 @@ class ChainReport:
     rows_checked: int = strawberry.field(description="Rows of audited tables compared with their audit trail.")
     state_ok: bool = strawberry.field(description="Every audited row holds its last audited values.")
     mismatch_count: int
+    checkpoints_checked: int = strawberry.field(description="Signed checkpoints of the chain's head checked, in "
+                                                            "the database and the file kept outside it (IT-03).")
+    checkpoint_problems: list[str] = strawberry.field(description="A checkpoint whose head the chain no longer "
+                                                                  "holds: a cut tail, a rewritten chain, an "
+                                                                  "older copy restored, or a bad signature.")
     found: strawberry.Private[tuple[res.RowMismatch, ...]]
 
     @strawberry.field(description="The first differences between the rows and their audit trail.")
@@ -102,8 +107,10 @@ class AuditQuery:
                       extensions=can("audit:chain", "read"))
     async def verify_audit_chain(self, info: Info[Context, None]) -> ChainReport:
         r = await res.verify(info.context.db)
+        marks = await res.verify_checkpoints(info.context)
         broken = r.chain.first_broken_at
-        return ChainReport(ok=r.ok, checked=r.chain.checked, problem=r.problem,
+        return ChainReport(ok=r.ok and marks.ok, checked=r.chain.checked, problem=r.problem,
+                           checkpoints_checked=marks.checked, checkpoint_problems=marks.problems,
                            first_broken_at=strawberry.ID(str(broken)) if broken else None,
                            rows_checked=r.state.rows_checked, state_ok=r.state.ok,
                            mismatch_count=r.state.mismatch_count, found=r.state.mismatches)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -34,7 +35,7 @@ def _push(r: res.TracePush) -> TracePush:
     return TracePush(id=r.id, batch_number=r.batch_number, status=TracePushStatus(r.status), attempts=r.attempts,
                      created_at=r.created_at, next_attempt_at=r.next_attempt_at, sent_at=r.sent_at,
                      response_status=r.response_status, last_error=r.last_error, payload_sha256=r.payload_sha256,
-                     payload=r.payload, alarm_id=r.alarm_id)
+                     payload=cast(JSON, r.payload), alarm_id=r.alarm_id)
 
 
 @strawberry.type

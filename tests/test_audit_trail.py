@@ -165,7 +165,9 @@ def test_cli_audit_verify_reports_ok_then_broken(sqlite_url: str) -> None:
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout.strip().splitlines()[-1]) == {
         "ok": True, "checked": 3, "firstBrokenAt": None, "problem": None,
-        "rowsChecked": 3, "stateOk": True, "mismatchCount": 0, "mismatches": []}
+        "rowsChecked": 3, "stateOk": True, "mismatchCount": 0, "mismatches": [],
+        "checkpoints": {"checked": 0, "newestHead": None, "problems": [],
+                        "note": "no organisation certificate: checkpoints not checked, a cut tail cannot be seen"}}
 
     async def tamper() -> None:
         database = Database(sqlite_url)
