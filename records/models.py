@@ -27,6 +27,7 @@ from records.plasma import (
 from records.qc_record import TestRecord, TestResult
 from records.quality import ColdRoomCheck, Deviation, LineClearance
 from records.readings import SensorReading
+from records.reagent import ReagentLot, ReagentMovement
 from records.recipe import Recipe
 from records.release import ReleaseDocument
 from records.review import BatchReview, ReviewedItem
@@ -70,6 +71,8 @@ __all__ = [
     "PlasmaStation",
     "PlasmaUnit",
     "Pool",
+    "ReagentLot",
+    "ReagentMovement",
     "Recipe",
     "ReleaseDocument",
     "RetestResult",

@@ -31,6 +31,7 @@ from records.qc_record import TestRecordStatus as TestRecordStatus
 from records.qc_record import TestResult as TestResult
 from records.qc_record import TestStage as TestStage
 from records.specification import Specification, SubjectKind
+from resolvers import reagents
 from resolvers.checks import conflict, invalid, text
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -49,6 +50,7 @@ class ResultEntry:
     inputs: tuple[tuple[str, str], ...] = ()  # a formula item's raw inputs, by name
     instrument_id: str = ""
     entry_method: str = EntryMethod.MANUAL.value
+    reagents: tuple[str, ...] = ()  # codes of the reagent and kit lots used (QC-22, QC-23)
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ async def record_result(ctx: Context, req: SignedRequest, e: ResultEntry) -> Tes
     class Ready:
         spec_id: int
         computed: Computed
+        lots: tuple[int, ...] = ()
 
     async def clean() -> Ready:
         inputs = _check(e)
@@ -164,7 +167,9 @@ async def record_result(ctx: Context, req: SignedRequest, e: ResultEntry) -> Tes
                     raise conflict(f"item {e.item.strip()[:60]} has a result; correct it with a reason instead")
             else:
                 spec = await effective(s, subject_kind(e.stage), e.subject_code.strip())
-        return Ready(spec.id, compute(_item(spec, e.item), e.value, inputs))
+        computed = compute(_item(spec, e.item), e.value, inputs)
+        lots = await reagents.usable(ctx, e.reagents, "recordTestResult")  # refused (and audited) if not usable
+        return Ready(spec.id, computed, tuple(lots.values()))
 
     async def save(s: AsyncSession, ready: Ready, signatures: Signatures[Ready]) -> TestResult:
         batch, record = await _record_of(s, e)
@@ -182,7 +187,9 @@ async def record_result(ctx: Context, req: SignedRequest, e: ResultEntry) -> Tes
         row = _line(record, item, ready.computed, signatures.signer, e)
         s.add(row)
         await s.flush()
-        await signatures.bind(s, "test_result", str(row.id), content(row, record))
+        await reagents.record_use(s, list(ready.lots), "test_result", str(row.id), signatures.signer)
+        used = {"reagents": sorted(c.strip() for c in e.reagents)} if ready.lots else {}
+        await signatures.bind(s, "test_result", str(row.id), content(row, record) | used)
         return row
 
     return await perform(ctx, req, reason=f"result of {e.item.strip()[:60]} for batch {e.batch_number.strip()}",

@@ -18,6 +18,7 @@ from records.plasma import ResultSource as ResultSource  # the value lists, for 
 from records.plasma import RetestItem as RetestItem
 from records.plasma import RetestOutcome as RetestOutcome
 from resolvers import plasma as plasma_res
+from resolvers import reagents
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 
@@ -45,10 +46,13 @@ async def record(ctx: Context, req: SignedRequest, donation_number: str,
                  tests: list[TestInput]) -> list[RetestResult]:
     p = ctx.signed_in()
 
-    async def clean() -> None:
+    async def clean() -> dict[str, int]:
         _validate(tests)
+        # QC-22: a registered kit lot that is not released or out of date is refused (and audited).
+        return await reagents.usable(ctx, [t.kit_lot for t in tests], "recordRetest", kits_only=True)
 
-    async def save(s: AsyncSession, _: None, signatures: Signatures[None]) -> list[RetestResult]:
+    async def save(s: AsyncSession, kits: dict[str, int],
+                   signatures: Signatures[dict[str, int]]) -> list[RetestResult]:
         unit = (await s.execute(select(PlasmaUnit).where(PlasmaUnit.donation_number == donation_number))
                 ).scalar_one_or_none()
         if unit is None or unit.status in ("IN_TRANSIT",):
@@ -59,6 +63,9 @@ async def record(ctx: Context, req: SignedRequest, donation_number: str,
                              tested_at=now) for t in tests]
         s.add_all(rows)
         await s.flush()
+        for r in rows:
+            if r.kit_lot in kits:
+                await reagents.record_use(s, [kits[r.kit_lot]], "retest_result", str(r.id), signatures.signer)
         await signatures.bind(s, "plasma_unit", str(unit.id), {
             "donationNumber": donation_number, "retests": [[r.test, r.result, r.value] for r in rows]})
         return rows

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
 from records.identity import Setting
-from resolvers import alarms, manual_rules
+from resolvers import alarms, manual_rules, reagents
 from resolvers.context import POLICY_KEY, Context
 from resolvers.retest import DEFAULT_QUARANTINE_DAYS
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -42,6 +42,8 @@ PLAIN: dict[str, Callable[[str, Any], None]] = {
     "pooling.minUnits": _min_units,
     "audit.review.days": _int_between(1, 366),
     manual_rules.RULES_KEY: manual_rules.check,
+    reagents.REMINDER_KEY: _int_between(0, 365),
+    reagents.KITS_REQUIRED_KEY: lambda _k, v: reagents.check_kits_required(v),
 }
 
 # Keys changed only through their own signed mutation.

@@ -27,6 +27,7 @@ from resolvers.picking import PickingStatus
 from resolvers.plasma import BatchStatus, DonorStatus, UnitStatus
 from resolvers.pooling import PoolStatus
 from resolvers.qc_records import EntryMethod, TestRecordStatus, TestStage
+from resolvers.reagents import ReagentKind, ReagentMovementKind, ReagentStatus, ReminderDue
 from resolvers.receipt import ShipmentStatus
 from resolvers.recipes import RecipeStatus, RiskClass
 from resolvers.release import DocumentStatus
@@ -91,12 +92,19 @@ strawberry.enum(TestStage, description="The stage a batch is tested at: INTERMED
                                        "packaged) or FINAL (the finished product)")
 strawberry.enum(EntryMethod, description="How a result came in: MANUAL (typed by the analyst) or INSTRUMENT")
 strawberry.enum(TestRecordStatus, description="OPEN (results are entered, waiting for review) or REVIEWED")
+strawberry.enum(ReagentKind, description="A QC laboratory lot: a reagent, a reference standard, a test solution or a "
+                                         "plasma test kit")
+strawberry.enum(ReagentStatus, description="RECEIVED (quarantine), RELEASED for use, EXHAUSTED (all issued to the "
+                                           "bench), EXPIRED (past its expiry date) or DESTROYED")
+strawberry.enum(ReagentMovementKind, description="A line of a reagent lot's movement log")
+strawberry.enum(ReminderDue, description="What a reagent reminder is about: its EXPIRY or its RETEST date")
 strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the donor to the packaging code")
 
 __all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CareKind", "CheckResult",
            "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EntryMethod", "EquipmentStatus", "LogKind",
            "LotStatus", "MaterialKind", "MaterialStatus", "MovementKind", "NoticeKind", "PackagingLevel",
-           "PhaseStatus", "PickingStatus", "PoolStatus", "Priority", "Quality", "RecipeStatus", "ResultSource",
+           "PhaseStatus", "PickingStatus", "PoolStatus", "Priority", "Quality", "ReagentKind", "ReagentMovementKind",
+           "ReagentStatus", "RecipeStatus", "ReminderDue", "ResultSource",
            "RetestItem", "RetestOutcome", "ReviewKind", "RiskClass", "RoomGrade", "RoundingKind", "RowOutcome",
            "SampleKind", "SampleStatus", "ShipmentStatus", "SpecificationStatus", "SubjectKind", "TaskKind",
            "TestRecordStatus", "TestStage", "TraceKind", "UnitStatus", "ValueSource", "Verdict"]

@@ -87,6 +87,8 @@ class RecordTestResultInput:
                                                    description="A formula item's raw inputs, by name")
     instrument_id: str = ""
     entry_method: EntryMethod = EntryMethod.MANUAL
+    reagents: list[str] = strawberry.field(default_factory=list, description="Codes of the reagent, standard, "
+                                           "solution and kit lots used; each must be released and in date")
 
 
 @strawberry.input
@@ -151,7 +153,7 @@ class TestRecordMutation:
                                  signature: SignatureInput) -> TestRecord:
         e = res.ResultEntry(input.batch_number, input.stage.value, input.subject_code, input.item, input.value,
                             tuple((i.name, i.value) for i in input.inputs), input.instrument_id,
-                            input.entry_method.value)
+                            input.entry_method.value, tuple(input.reagents))
         row = await res.record_result(info.context, signed(info, signature), e)
         return await _view(info, row.record_id)
 

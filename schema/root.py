@@ -34,6 +34,7 @@ from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.pooling import PoolingMutation
 from schema.qc_records import TestRecordMutation, TestRecordQuery
+from schema.reagents import ReagentMutation, ReagentQuery, ReagentSubscription
 from schema.receipt import LabelQuery, ReceiptCloseMutation, ReceiptMutation
 from schema.recipes import RecipeMutation, RecipeQuery
 from schema.release import ReleaseMutation, ReleaseQuery
@@ -56,6 +57,7 @@ class Query(
     VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
     ExecutionQuery, EquipmentLogQuery, MaterialQuery, ReviewQuery, ExchangeQuery,
     IntermediateQuery, PackagingRecordQuery, AttachmentQuery, PickingQuery, SpecificationQuery, TestRecordQuery,
+    ReagentQuery,
 ):
     pass
 
@@ -70,12 +72,14 @@ class Mutation(
     RecipeMutation, BatchMutation, ExecutionMutation, EquipmentCareMutation, EquipmentLogMutation,
     MaterialMutation, ReviewMutation, IntermediateMutation, PackagingRecordMutation,
     AttachmentMutation, PickingMutation, SpecificationMutation, TestRecordMutation,
+    ReagentMutation,
 ):
     pass
 
 
 @strawberry.type
-class Subscription(LiveSubscription, AlarmSubscription, PlantStateSubscription, BatchEventSubscription):
+class Subscription(LiveSubscription, AlarmSubscription, PlantStateSubscription, BatchEventSubscription,
+                   ReagentSubscription):
     pass
 
 

@@ -39,6 +39,7 @@ from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, Retest
 from records.qc_record import TestRecord, TestResult
 from records.quality import Deviation
 from records.readings import SensorReading
+from records.reagent import ReagentLot, ReagentMovement
 from records.recipe import Recipe
 from records.signature import ESignature
 from records.specification import Specification
@@ -546,6 +547,20 @@ async def lab_add(w: World, first: int, k: int) -> None:
                                  entered_at=NOW, method="SOP", entry_method="MANUAL", current_key=f"{rec.id}:{j}"))
             w.state["testRecord"] = rec.id
 
+async def reagents_add(w: World, first: int, k: int) -> None:
+    """k reagent lots, each due for a reminder (expiry and retest within the window); lot QR-0 gets k lines."""
+    async with w.db.write(SYSTEM) as s:
+        for i in range(first, first + k):
+            s.add(ReagentLot(code=f"QR-{i}", kind="REAGENT", name="NaOH", lot_number=f"L{i}", supplier="S",
+                             quantity=1.0, issued=0.0, unit="g", location="R2", conditions="dry",
+                             expires_on=NOW.date() + timedelta(days=5), retest_on=NOW.date() + timedelta(days=2),
+                             status="RELEASED", received_at=NOW, received_by="qc.sig"))
+        await s.flush()
+        lot = (await s.execute(select(ReagentLot.id).where(ReagentLot.code == "QR-0"))).scalar_one()
+        for _ in range(k):
+            s.add(ReagentMovement(lot_id=lot, kind="ISSUE", quantity=0.01, balance=1.0, at=NOW, by="qc.sig"))
+
+
 @dataclass(frozen=True)
 class WorldSpec:
     add: Callable[[World, int, int], Awaitable[None]]
@@ -573,6 +588,7 @@ WORLDS = {
     "picking": WorldSpec(picking_add, picking_setup),
     "specifications": WorldSpec(specifications_add),
     "tests": WorldSpec(lab_add, lab_setup),
+    "reagents": WorldSpec(reagents_add),
 }
 
 
@@ -703,6 +719,12 @@ PROBES = {
                         ("videoClips.edges", "videoClips.edges.node.links")),
     "videoClip": Probe("video", "qa.one", f"query($id: Int!) {{ videoClip(id: $id) {{ {CLIP} }} }}",
                        ("videoClip.links",), lambda w: {"id": w.state["clip"]}),
+    "reagents": Probe("reagents", "qa.one", "{ reagents { code status movements { kind by } } }",
+                      ("reagents", "reagents.movements")),
+    "reagent": Probe("reagents", "qa.one", '{ reagent(code: "QR-0") { code movements { kind by } } }',
+                     ("reagent.movements",)),
+    "reagentReminders": Probe("reagents", "qa.one", "{ reagentReminders { code due dueOn daysLeft } }",
+                              ("reagentReminders",)),
     # As a caller allowed to read plasma units: for one who is not, affectedUnits is null on every alarm
     # and each refusal is audited on its own (Context.require), three statements per alarm listed.
     "alarms": Probe("alarms", "qa.one", """{ alarms(first: 100) { totalCount edges { node { id source condition

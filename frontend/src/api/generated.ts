@@ -18,6 +18,7 @@ export type AlarmEventKind =
 /** Where an alarm comes from: a tag's limits, video analytics or equipment */
 export type AlarmSource =
   | 'EQUIPMENT'
+  | 'INTERFACE'
   | 'LIMIT'
   | 'PROCESS'
   | 'VIDEO';
