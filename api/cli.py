@@ -196,6 +196,26 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_migrate_data(args: argparse.Namespace) -> int:
+    """Move every record into an empty store of either kind; verified table by table, then audited."""
+    from resolvers.backup import BackupError
+    from resolvers.migrate_data import migrate
+
+    def progress(table: str, done: int, total: int) -> None:
+        if done == total or done % 10000 == 0:
+            print(f"{table}: {done}/{total}", file=sys.stderr, flush=True)
+
+    try:
+        report = asyncio.run(migrate(args.source, args.target, reason=args.reason, actor=args.actor,
+                                     progress=progress))
+    except BackupError as exc:
+        print(json.dumps({"ok": False, "problems": [str(exc)]}))
+        return 1
+    print(json.dumps({"ok": report.ok, "tables": len(report.tables),
+                      "rows": sum(n for n, _ in report.tables.values()), "problems": report.problems}))
+    return 0 if report.ok else 1
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """The hash chain, the signed checkpoints of its head, then every audited row against its last audited
     values; one JSON line."""
@@ -329,6 +349,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--actor", help="who runs it, for the audit trail (default: the OS user)")
     r.add_argument("--pg-bin", help="where pg_restore is, when not on PATH")
     r.set_defaults(func=cmd_restore)
+    m = sub.add_parser("migrate-data", help="move every record into an empty store (SQLite <-> PostgreSQL), verified")
+    m.add_argument("--from", dest="source", required=True, help="the store's URL")
+    m.add_argument("--to", dest="target", required=True, help="the empty target store's URL")
+    m.add_argument("--reason", required=True, help="why, for the audit trail")
+    m.add_argument("--actor", help="who runs it, for the audit trail (default: the OS user)")
+    m.set_defaults(func=cmd_migrate_data)
     k = sub.add_parser("pki", help="demo public-key infrastructure")
     ksub = k.add_subparsers(dest="pki_command", required=True)
     ki = ksub.add_parser("init", help="create the demo CA and a key and certificate per demo user")

@@ -57,7 +57,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -150,7 +150,7 @@ async def backup(url: str, out_dir: Path, *, actor: str | None = None, pg_bin: P
                                "-f", str(target), "-d", libpq, env=env)
             kind = "postgresql"
         manifest = {"format": FORMAT, "kind": kind, "createdAt": iso(utcnow()), "createdBy": actor or getpass.getuser(),
-                    "source": _redacted(url), "file": target.name, "bytes": target.stat().st_size,
+                    "source": redacted(url), "file": target.name, "bytes": target.stat().st_size,
                     "sha256": await asyncio.to_thread(_sha256, target), "revision": revision, "auditHead": top,
                     "tables": counts}
         manifest = _sign(manifest, key_pem, cert_pem)
