@@ -31,6 +31,7 @@ from records.reagent import ReagentLot, ReagentMovement
 from records.recipe import Recipe
 from records.release import ReleaseDocument
 from records.review import BatchReview, ReviewedItem
+from records.sample_life import SampleEvent
 from records.signature import ESignature
 from records.specification import Specification
 from records.video import Camera, CameraKeyPost, KeyPost, VideoClip, VideoEvidence, VideoEvidenceClip, VideoPurge
@@ -80,6 +81,7 @@ __all__ = [
     "Role",
     "Room",
     "Sample",
+    "SampleEvent",
     "Sensor",
     "SensorReading",
     "Setting",

@@ -94,8 +94,14 @@ class SampleKind(StrEnum):
 
 
 class SampleStatus(StrEnum):
+    """TAKEN, RECEIVED in the lab, STORED; RETAINED (kept in the retained-sample store); leftovers DISPOSED,
+    retained samples DESTROYED after their retention (records/sample_life.py has the moves)."""
+
     TAKEN = "TAKEN"
+    RECEIVED = "RECEIVED"
+    STORED = "STORED"
     RETAINED = "RETAINED"
+    DISPOSED = "DISPOSED"
     DESTROYED = "DESTROYED"
 
 
@@ -256,6 +262,21 @@ class Sample(Base):
     storage_location: Mapped[str | None] = mapped_column(String(64))
     retain_until: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(16), default=SampleStatus.TAKEN.value)
+    # Appendix B.10-B.12 (records/sample_life.py keeps each step as an event): name, amount, where from.
+    name: Mapped[str | None] = mapped_column(String(120))
+    quantity: Mapped[float | None] = mapped_column(Numeric(12, 3, asdecimal=False))
+    unit: Mapped[str | None] = mapped_column(String(16))
+    pieces: Mapped[int | None]
+    # The process step or storage location sampled (PR-27).
+    sampled_from: Mapped[str | None] = mapped_column(String(120))
+    # QC-16: the specimen tube's code as scanned and whether the bag was intact.
+    tube_code: Mapped[str | None] = mapped_column(String(32))
+    bag_intact: Mapped[bool | None]
+    conditions: Mapped[str | None] = mapped_column(String(120))
+    temperature_low: Mapped[float | None] = mapped_column(Numeric(6, 1, asdecimal=False))
+    temperature_high: Mapped[float | None] = mapped_column(Numeric(6, 1, asdecimal=False))
+    stored_at: Mapped[datetime | None]
+    equipment_code: Mapped[str | None] = mapped_column(String(32))
 
 
 class StationNotice(Base):

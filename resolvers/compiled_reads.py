@@ -121,8 +121,14 @@ MATERIAL_LOT: dict[str, How] = {
 SAMPLE: dict[str, How] = {
     **{f: "{sm}." + c for f, c in (
         ("code", "code"), ("kind", "kind"), ("status", "status"), ("takenAt", "taken_at"), ("takenBy", "taken_by"),
-        ("storageLocation", "storage_location"))},
+        ("storageLocation", "storage_location"), ("name", "name"), ("unit", "unit"), ("pieces", "pieces"),
+        ("sampledFrom", "sampled_from"), ("tubeCode", "tube_code"), ("conditions", "conditions"),
+        ("storedAt", "stored_at"), ("equipmentCode", "equipment_code"))},
     "retainUntil": COMPUTED, "retentionBasis": COMPUTED,  # resolvers/samples.py `retention`
+    # resolvers/sample_life.py `views`: the sample's source, history, storage and what is left; numbers and
+    # the bag check are read the normal way so they keep their GraphQL types.
+    **{f: COMPUTED for f in ("sourceCode", "batchNumber", "donationNumber", "poolCode", "remaining", "expiryDate",
+                             "history", "storage", "quantity", "temperatureLow", "temperatureHigh", "bagIntact")},
 }
 
 

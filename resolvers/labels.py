@@ -47,8 +47,10 @@ def plasma_label(material_code: str, donation_number: str, station_name: str, co
     return Label(material_code, PLASMA_NAME, lines, _code128(material_code), _qr(material_code))
 
 
-def sample_label(code: str, kind: str, source: str, taken_at: str, taken_by: str) -> Label:
-    lines = [("Sample", kind.title()), ("From", source), ("Taken", taken_at), ("By", taken_by)]
+def sample_label(code: str, kind: str, source: str, taken_at: str, taken_by: str,
+                 more: list[tuple[str, str]] | None = None) -> Label:
+    """`more`: the sample's name, batch and, for plasma, donor, collection date and station (QC-15)."""
+    lines = [("Sample", kind.title()), ("From", source), ("Taken", taken_at), ("By", taken_by), *(more or [])]
     return Label(code, "Sample", lines, _code128(code), _qr(code))
 
 

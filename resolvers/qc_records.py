@@ -31,7 +31,7 @@ from records.qc_record import TestRecordStatus as TestRecordStatus
 from records.qc_record import TestResult as TestResult
 from records.qc_record import TestStage as TestStage
 from records.specification import Specification, SubjectKind
-from resolvers import reagents
+from resolvers import reagents, sample_life
 from resolvers.checks import conflict, invalid, text
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -51,6 +51,8 @@ class ResultEntry:
     instrument_id: str = ""
     entry_method: str = EntryMethod.MANUAL.value
     reagents: tuple[str, ...] = ()  # codes of the reagent and kit lots used (QC-22, QC-23)
+    sample_code: str = ""  # the sample tested (B.13), received in the lab and not used up
+    sample_amount: float | None = None  # how much of it the test used
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ def _check(e: ResultEntry) -> dict[str, str] | None:
         raise invalid("value: at most 200 characters")
     if len(e.inputs) > MOST_INPUTS:
         raise invalid(f"inputs: at most {MOST_INPUTS}")
+    if e.sample_amount is not None and not (e.sample_code.strip() and 0 < e.sample_amount < 1e9):
+        raise invalid("sampleAmount: a positive amount of the sample named by sampleCode")
     names = [n for n, _ in e.inputs]
     if len(set(names)) != len(names):
         raise invalid("inputs: an input is named twice")
@@ -156,7 +160,9 @@ async def record_result(ctx: Context, req: SignedRequest, e: ResultEntry) -> Tes
     async def clean() -> Ready:
         inputs = _check(e)
         async with ctx.db.read() as s:
-            _, record = await _record_of(s, e)
+            batch, record = await _record_of(s, e)
+            if e.sample_code.strip():
+                await sample_life.testable(s, e.sample_code, batch.id)
             if record is not None:
                 spec = await s.get_one(Specification, record.specification_id)
                 if record.status == TestRecordStatus.REVIEWED:
@@ -189,6 +195,9 @@ async def record_result(ctx: Context, req: SignedRequest, e: ResultEntry) -> Tes
         await s.flush()
         await reagents.record_use(s, list(ready.lots), "test_result", str(row.id), signatures.signer)
         used = {"reagents": sorted(c.strip() for c in e.reagents)} if ready.lots else {}
+        if e.sample_code.strip():
+            await sample_life.used_in_test(s, e.sample_code, batch.id, row, e.sample_amount)
+            used["sample"] = [e.sample_code.strip()]
         await signatures.bind(s, "test_result", str(row.id), content(row, record) | used)
         return row
 

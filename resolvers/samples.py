@@ -5,6 +5,7 @@ pool extends it; while an expiry is unknown the sample cannot be destroyed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -16,6 +17,7 @@ from records.audit import PendingEvent
 from records.base import utcnow
 from records.genealogy import FinalLot, Intermediate
 from records.plasma import Batch, PlasmaUnit, Sample, SampleStatus, batch_pool
+from records.sample_life import SampleEvent, SampleEventKind
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 
@@ -32,24 +34,57 @@ class Retention:
 
 
 async def retention(s: AsyncSession, sample: Sample) -> Retention:
-    if sample.kind != "RETAINED":
-        return Retention(None, "not a retained sample: kept by its own procedure")
-    pool_id = (await s.execute(select(PlasmaUnit.pool_id).where(PlasmaUnit.id == sample.plasma_unit_id))
-               ).scalar_one_or_none() if sample.plasma_unit_id else None
+    return (await retention_many(s, [sample]))[sample.id]
+
+
+async def retention_many(s: AsyncSession, rows: Sequence[Sample]) -> dict[int, Retention]:
+    """Each sample's retention by id, in a few statements however many there are. A retained sample of
+    plasma follows every batch and lot made from the unit's pool (PR-33); one of a batch, that batch's
+    expiry plus one year."""
+    kept = [r for r in rows if r.kind == "RETAINED"]
+    out = {r.id: Retention(None, "not a retained sample: kept by its own procedure") for r in rows}
+    unit_ids = {r.plasma_unit_id for r in kept if r.plasma_unit_id}
+    pool_of = dict((await s.execute(select(PlasmaUnit.id, PlasmaUnit.pool_id).where(PlasmaUnit.id.in_(unit_ids)))
+                    ).all()) if unit_ids else {}
+    pools = {p for p in pool_of.values() if p is not None}
+    by_pool: dict[int, tuple[int, int, date | None]] = {}
+    lot_max: dict[int, date | None] = {}
+    if pools:
+        by_pool = {p: (n, missing, latest) for p, n, missing, latest in (await s.execute(
+            select(batch_pool.c.pool_id, func.count(), func.count() - func.count(Batch.expiry_date),
+                   func.max(Batch.expiry_date)).join(Batch, Batch.id == batch_pool.c.batch_id)
+            .where(batch_pool.c.pool_id.in_(pools)).group_by(batch_pool.c.pool_id))).all()}
+        lot_max = dict((await s.execute(
+            select(batch_pool.c.pool_id, func.max(FinalLot.expiry_date))
+            .join(Intermediate, Intermediate.batch_id == batch_pool.c.batch_id)
+            .join(FinalLot, FinalLot.intermediate_id == Intermediate.id)
+            .where(batch_pool.c.pool_id.in_(pools)).group_by(batch_pool.c.pool_id))).all())
+    batch_ids = {r.batch_id for r in kept if r.batch_id and not r.plasma_unit_id}
+    batches = {b.id: b for b in (await s.execute(select(Batch).where(Batch.id.in_(batch_ids)))).scalars()
+               } if batch_ids else {}
+    for r in kept:
+        if r.plasma_unit_id:
+            out[r.id] = _of_pool(pool_of.get(r.plasma_unit_id), by_pool, lot_max)
+        elif r.batch_id in batches:
+            b = batches[r.batch_id]
+            out[r.id] = (Retention(b.expiry_date + AFTER_EXPIRY, f"batch {b.batch_number} expires "
+                                   f"{b.expiry_date.isoformat()}, plus one year") if b.expiry_date
+                         else Retention(None, f"batch {b.batch_number} has no expiry date yet"))
+        else:
+            out[r.id] = Retention(None, "the unit is in no pool yet")
+    return out
+
+
+def _of_pool(pool_id: int | None, by_pool: dict[int, tuple[int, int, date | None]],
+             lot_max: dict[int, date | None]) -> Retention:
     if pool_id is None:
         return Retention(None, "the unit is in no pool yet")
-    batches = select(batch_pool.c.batch_id).where(batch_pool.c.pool_id == pool_id).scalar_subquery()
-    n, missing, batch_max = (await s.execute(select(
-        func.count(), func.count() - func.count(Batch.expiry_date), func.max(Batch.expiry_date))
-        .where(Batch.id.in_(batches)))).one()
-    lots = select(FinalLot.expiry_date).join(Intermediate, Intermediate.id == FinalLot.intermediate_id).where(
-        Intermediate.batch_id.in_(batches))
-    lot_max = (await s.execute(select(func.max(lots.subquery().c.expiry_date)))).scalar_one()
+    n, missing, batch_max = by_pool.get(pool_id, (0, 0, None))
     if n == 0:
         return Retention(None, "no batch made from this pool yet")
     if missing:
         return Retention(None, f"{missing} of {n} batches from this pool have no expiry date yet")
-    latest = max(d for d in (batch_max, lot_max) if d is not None)
+    latest = max(d for d in (batch_max, lot_max.get(pool_id)) if d is not None)
     return Retention(latest + AFTER_EXPIRY, f"latest expiry {latest.isoformat()} of {n} batches, plus one year")
 
 
@@ -62,8 +97,8 @@ async def destroy(ctx: Context, req: SignedRequest, code: str, reason: str) -> S
             if sample is None:
                 raise AppError(ErrorCode.NOT_FOUND, f"no sample {code}")
             kept = await retention(s, sample)
-        if sample.status == SampleStatus.DESTROYED:
-            raise AppError(ErrorCode.CONFLICT, f"sample {code} was destroyed already")
+        if sample.status in (SampleStatus.DESTROYED, SampleStatus.DISPOSED):
+            raise AppError(ErrorCode.CONFLICT, f"sample {code} was {sample.status.lower()} already")
         if sample.kind == "RETAINED" and not kept.allows_destruction(utcnow().date()):
             await ctx.db.record(ctx.audit_context(reason.strip()), PendingEvent(
                 "DESTRUCTION_REFUSED", "sample", str(sample.id),
@@ -76,7 +111,11 @@ async def destroy(ctx: Context, req: SignedRequest, code: str, reason: str) -> S
 
     async def save(s: AsyncSession, sample_id: int, signatures: Signatures[int]) -> Sample:
         row = await s.get_one(Sample, sample_id)
+        if row.status in (SampleStatus.DESTROYED, SampleStatus.DISPOSED):
+            raise AppError(ErrorCode.CONFLICT, f"sample {code} was {row.status.lower()} meanwhile")
         row.status = SampleStatus.DESTROYED
+        s.add(SampleEvent(sample_id=row.id, kind=SampleEventKind.DESTROYED, at=utcnow(), by=signatures.signer,
+                          reason=reason.strip()))
         await s.flush()
         await signatures.bind(s, "sample", str(row.id), {"code": code, "status": "DESTROYED"})
         return row

@@ -41,6 +41,11 @@ def room_of(location: str | None) -> str | None:
     return location.split("-")[0] if location else None
 
 
+async def sensors(s: AsyncSession, room_codes: Collection[str]) -> dict[str, Sensor]:
+    """The air-temperature sensor of each cold store, by room code (sample storage reads them too, QC-17)."""
+    return await _sensors(s, room_codes)
+
+
 async def _sensor(s: AsyncSession, room_code: str) -> Sensor | None:
     return (await _sensors(s, {room_code})).get(room_code)
 

@@ -19,9 +19,10 @@ from records.plasma import Batch, CodeCounter, PlasmaUnit, Sample
 from records.plasma import SampleKind as SampleKind  # the value lists, for the schema
 from records.plasma import SampleStatus as SampleStatus
 from records.quality import ColdRoomCheck
-from resolvers import samples
+from records.sample_life import SampleEvent, SampleEventKind
+from resolvers import sample_life, samples
 from resolvers.context import Context
-from resolvers.labels import Label, sample_label
+from resolvers.labels import Label
 from resolvers.signed import Signatures, SignedRequest, perform
 
 SAMPLE_KINDS = tuple(SampleKind)
@@ -49,7 +50,10 @@ async def _sample_code(s: AsyncSession, on: datetime) -> str:
 
 
 async def record_sample(ctx: Context, req: SignedRequest, source_code: str, kind: str,
-                        storage_location: str | None, note: str | None) -> SampleRecord:
+                        storage_location: str | None, note: str | None,
+                        more: sample_life.Sampling = sample_life.Sampling()) -> SampleRecord:
+    """B.10. A plasma sample needs its tube scanned against the bag and the bag found intact (QC-16), and
+    a complete label (QC-15); a lot-release sample names its step or location (PR-27)."""
     p = ctx.signed_in()
     code = source_code.strip()
 
@@ -58,26 +62,51 @@ async def record_sample(ctx: Context, req: SignedRequest, source_code: str, kind
             raise AppError(ErrorCode.VALIDATION_FAILED, f"kind must be one of {', '.join(SAMPLE_KINDS)}")
         if not code or len(code) > 64:
             raise AppError(ErrorCode.VALIDATION_FAILED, "scan or type the code of the unit or batch sampled")
+        sample_life.check_sampling(kind, more)
+        async with ctx.db.read() as s:
+            unit_id = await _unit_id(s, code)
+            origin = await sample_life.plasma_origin(s, unit_id) if unit_id is not None else None
+        if origin is not None:
+            await sample_life.check_plasma(ctx, origin, more)
+            name = (more.name or "").strip() or sample_life.default_name(kind, None)
+            sample_life.label_of("-", kind, code, name, utcnow(), p.username, origin, None, None)
 
     async def save(s: AsyncSession, _: None, signatures: Signatures[None]) -> SampleRecord:
-        unit = (await s.execute(select(PlasmaUnit).where(or_(
-            PlasmaUnit.donation_number == code, PlasmaUnit.material_code == code)))).scalar_one_or_none()
-        batch = None if unit else (await s.execute(select(Batch).where(Batch.batch_number == code))
-                                   ).scalar_one_or_none()
-        if unit is None and batch is None:
+        unit_id = await _unit_id(s, code)
+        batch = None if unit_id else (await s.execute(select(Batch).where(Batch.batch_number == code))
+                                      ).scalar_one_or_none()
+        if unit_id is None and batch is None:
             raise AppError(ErrorCode.NOT_FOUND, f"no plasma unit or batch {code}")
+        origin = await sample_life.plasma_origin(s, unit_id) if unit_id is not None else None
         now = utcnow()
-        row = Sample(code=await _sample_code(s, now), kind=kind, plasma_unit_id=unit.id if unit else None,
+        name = (more.name or "").strip() or sample_life.default_name(kind, batch.product if batch else None)
+        row = Sample(code=await _sample_code(s, now), kind=kind, plasma_unit_id=unit_id,
                      batch_id=batch.id if batch else None, taken_at=now, taken_by=p.username,
-                     storage_location=(storage_location or "").strip() or None, status=SampleStatus.TAKEN)
+                     storage_location=(storage_location or "").strip() or None, status=SampleStatus.TAKEN,
+                     name=name, quantity=more.quantity, unit=(more.unit or "").strip() or None, pieces=more.pieces,
+                     sampled_from=(more.sampled_from or "").strip() or None,
+                     conditions=(more.conditions or "").strip() or None,
+                     tube_code=(more.tube_code or "").strip() or None if origin else None,
+                     bag_intact=more.bag_intact if origin else None)
         s.add(row)
         await s.flush()
-        await signatures.bind(s, "sample", str(row.id), {"code": row.code, "kind": kind, "source": code})
-        label = sample_label(row.code, kind, code, f"{row.taken_at:%Y-%m-%d %H:%M} UTC", p.username)
+        s.add(SampleEvent(sample_id=row.id, kind=SampleEventKind.TAKEN, at=now, by=p.username,
+                          quantity=row.quantity, unit=row.unit, location=row.sampled_from,
+                          conditions=row.conditions, reason=(note or "").strip() or None))
+        await signatures.bind(s, "sample", str(row.id), {
+            "code": row.code, "kind": kind, "source": code, "name": name, "quantity": row.quantity,
+            "unit": row.unit, "sampledFrom": row.sampled_from, "tube": row.tube_code, "bagIntact": row.bag_intact})
+        label = sample_life.label_of(row.code, kind, code, name, row.taken_at, p.username, origin,
+                                     batch.batch_number if batch else None, row.sampled_from)
         return SampleRecord(row, code, label)
 
     reason = f"{kind.lower()} sample of {code}" + (f": {note.strip()}" if note and note.strip() else "")
     return await perform(ctx, req, reason=reason, clean=clean, save=save, meanings=("PERFORMED",))
+
+
+async def _unit_id(s: AsyncSession, code: str) -> int | None:
+    return (await s.execute(select(PlasmaUnit.id).where(or_(
+        PlasmaUnit.donation_number == code, PlasmaUnit.material_code == code)))).scalar_one_or_none()
 
 
 async def _room_sensor(s: AsyncSession, room_code: str) -> tuple[Room, Sensor | None]:

@@ -33,6 +33,7 @@ from resolvers.recipes import RecipeStatus, RiskClass
 from resolvers.release import DocumentStatus
 from resolvers.retest import ResultSource, RetestItem, RetestOutcome
 from resolvers.review import ReviewKind
+from resolvers.sample_life import SampleEventKind
 from resolvers.shipments import RowOutcome
 from resolvers.specifications import RoundingKind, SpecificationStatus, SubjectKind, Verdict
 from resolvers.tablet import SampleKind, SampleStatus, TaskKind
@@ -61,7 +62,9 @@ strawberry.enum(RetestItem, description="The pharmacopoeia's plasma tests (PL-13
 strawberry.enum(RetestOutcome, description="A retest's result")
 strawberry.enum(ResultSource, description="PLANT (our retest) or STATION (the collecting station's result)")
 strawberry.enum(SampleKind, description="Why a sample was taken")
-strawberry.enum(SampleStatus, description="TAKEN, RETAINED (kept for its period) or DESTROYED")
+strawberry.enum(SampleStatus, description="TAKEN, RECEIVED in the lab, STORED, RETAINED (kept for its period), its "
+                                         "leftover DISPOSED, or DESTROYED after its retention")
+strawberry.enum(SampleEventKind, description="A step of a sample's life (B.10-B.15)")
 strawberry.enum(TaskKind, description="What a tablet task asks for")
 strawberry.enum(PackagingLevel, description="The drug traceability code hierarchy: a UNIT in a CARTON in a CASE")
 strawberry.enum(DeviationStatus, description="OPEN until closed with independent approval")
@@ -106,5 +109,6 @@ __all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "Bat
            "PhaseStatus", "PickingStatus", "PoolStatus", "Priority", "Quality", "ReagentKind", "ReagentMovementKind",
            "ReagentStatus", "RecipeStatus", "ReminderDue", "ResultSource",
            "RetestItem", "RetestOutcome", "ReviewKind", "RiskClass", "RoomGrade", "RoundingKind", "RowOutcome",
-           "SampleKind", "SampleStatus", "ShipmentStatus", "SpecificationStatus", "SubjectKind", "TaskKind",
+           "SampleEventKind", "SampleKind", "SampleStatus", "ShipmentStatus", "SpecificationStatus", "SubjectKind",
+           "TaskKind",
            "TestRecordStatus", "TestStage", "TraceKind", "UnitStatus", "ValueSource", "Verdict"]

@@ -89,6 +89,9 @@ class RecordTestResultInput:
     entry_method: EntryMethod = EntryMethod.MANUAL
     reagents: list[str] = strawberry.field(default_factory=list, description="Codes of the reagent, standard, "
                                            "solution and kit lots used; each must be released and in date")
+    sample_code: str = strawberry.field(default="", description="The sample tested (B.13): received in the lab, "
+                                                             "of this batch, not disposed of")
+    sample_amount: float | None = strawberry.field(default=None, description="How much of the sample the test used")
 
 
 @strawberry.input
@@ -153,7 +156,8 @@ class TestRecordMutation:
                                  signature: SignatureInput) -> TestRecord:
         e = res.ResultEntry(input.batch_number, input.stage.value, input.subject_code, input.item, input.value,
                             tuple((i.name, i.value) for i in input.inputs), input.instrument_id,
-                            input.entry_method.value, tuple(input.reagents))
+                            input.entry_method.value, tuple(input.reagents), sample_code=input.sample_code,
+                            sample_amount=input.sample_amount)
         row = await res.record_result(info.context, signed(info, signature), e)
         return await _view(info, row.record_id)
 

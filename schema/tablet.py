@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
 
+from resolvers import sample_life
 from resolvers import tablet as res
 from resolvers.context import Context
 from schema.convert import of
-from schema.enums import SampleKind, SampleStatus, TaskKind
+from schema.enums import SampleKind, TaskKind
 from schema.permissions import can
 from schema.receipt import LabelLine
 from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
+from schema.sample_life import SampleInfo, SampleLifeMutation, SampleLifeQuery, info_of
 from schema.signing import SignatureInput, signed
 
 
@@ -46,6 +48,16 @@ class RecordSampleInput:
     kind: SampleKind
     storage_location: str | None = None
     note: str | None = None
+    name: str | None = strawberry.field(default=None, description="B.10 sample name; by default from the kind")
+    quantity: float | None = None
+    unit: str | None = None
+    pieces: int | None = None
+    sampled_from: str | None = strawberry.field(default=None, description="The process step or storage location "
+                                                                          "sampled; required for RELEASE (PR-27)")
+    conditions: str | None = strawberry.field(default=None, description="B.10 sample storage conditions")
+    tube_code: str | None = strawberry.field(default=None, description="QC-16, plasma: the specimen tube's code as "
+                                                                       "scanned; must equal the bag's donation number")
+    bag_intact: bool | None = strawberry.field(default=None, description="QC-16, plasma: the bag checked intact")
 
 
 @strawberry.type
@@ -101,8 +113,10 @@ class TabletMutation:
                          extensions=can("sample:record", "write"))
     async def record_sample(self, info: Info[Context, None], input: RecordSampleInput,
                             signature: SignatureInput) -> SampleRecord:
+        more = sample_life.Sampling(input.name, input.quantity, input.unit, input.pieces, input.sampled_from,
+                                    input.conditions, input.tube_code, input.bag_intact)
         return _sample_record(await res.record_sample(info.context, signed(info, signature), input.source_code,
-                                                      input.kind.value, input.storage_location, input.note))
+                                                      input.kind.value, input.storage_location, input.note, more))
 
     @strawberry.mutation(description="Record a cold-room check (reading, door); signed PERFORMED.",
                          extensions=can("plant:coldcheck", "write"))
@@ -113,24 +127,6 @@ class TabletMutation:
             input.note))
 
 
-@strawberry.type
-class SampleInfo:
-    code: str
-    kind: SampleKind
-    status: SampleStatus
-    taken_at: datetime
-    taken_by: str
-    storage_location: str | None
-    retain_until: date | None = strawberry.field(
-        description="Retained samples: one year after the latest expiry of every product made from the plasma; "
-                    "null while an expiry is unknown (the sample cannot be destroyed then)")
-    retention_basis: str
-
-
-def _sample_info(k: res.KeptSample) -> SampleInfo:
-    return of(SampleInfo, k.sample, retain_until=k.retention.retain_until, retention_basis=k.retention.basis)
-
-
 @strawberry.input
 class DestroySampleInput:
     code: str
@@ -138,19 +134,29 @@ class DestroySampleInput:
 
 
 @strawberry.type
-class SampleQuery:
-    @strawberry.field(description="A sample and, for a retained sample, how long it must be kept (PR-33).",
-                      extensions=can("sample:record", "read"))
+class SampleQuery(SampleLifeQuery):
+    @strawberry.field(description="A sample with its whole history and, for a retained sample, how long it must be "
+                                  "kept (PR-33).", extensions=can("sample:record", "read"))
     async def sample(self, info: Info[Context, None], code: str) -> SampleInfo | None:
-        kept = await res.sample(info.context, code)
-        return _sample_info(kept) if kept else None
+        v = await sample_life.find(info.context, code)
+        return info_of(v) if v else None
+
+    @strawberry.field(description="QC-15: a sample's label to print; a plasma sample's label lacking any of sample "
+                                  "name, batch number, sampling time, sampler, donor, collection date or station is "
+                                  "refused (VALIDATION_FAILED).", extensions=can("sample:record", "read"))
+    async def sample_label(self, info: Info[Context, None], code: str) -> SampleLabel:
+        lab = await sample_life.label(info.context, code)
+        return SampleLabel(lines=[LabelLine(label=k, value=v) for k, v in lab.lines], code128_svg=lab.code128_svg,
+                           qr_svg=lab.qr_svg)
 
 
 @strawberry.type
-class SampleMutation:
+class SampleMutation(SampleLifeMutation):
     @strawberry.mutation(description="Record a sample's destruction; refused for a retained sample still under "
                                      "retention. Signed PERFORMED.", extensions=can("sample:destroy", "write"))
     async def destroy_sample(self, info: Info[Context, None], input: DestroySampleInput,
                              signature: SignatureInput) -> SampleInfo:
-        return _sample_info(await res.destroy_sample(info.context, signed(info, signature), input.code,
-                                                     input.reason))
+        await res.destroy_sample(info.context, signed(info, signature), input.code, input.reason)
+        v = await sample_life.find(info.context, input.code)
+        assert v is not None  # just written
+        return info_of(v)

@@ -6,7 +6,6 @@ entry here for a requirement that has a test)."""
 from __future__ import annotations
 
 OPEN: dict[str, str] = {
-    "GP-03": "instrument raw files kept and re-processable: the QC laboratory (issue 13)",
     "GP-04": "production steps cannot complete without their record (tests/test_phases.py); tests and plasma "
              "transactions of the QC laboratory are issue 13",
     "GP-06": "Appendix B export holds B.2-B.9; B.10-B.15 (samples) come with the QC laboratory (issue 13)",
@@ -14,6 +13,5 @@ OPEN: dict[str, str] = {
     "GP-10": "record-keeping per data type (retention, archive): issue 14",
     "GP-11": "exportBatchRecord carries production and release review; the QC testing part is issue 13",
     "PR-08": "documentary: installation qualification of clean-area hardware",
-    "PR-27": "lot-release samples with sampling time and step: the QC laboratory's samples (issue 13)",
     "PR-28": "documentary: mapping of the release summary to the Measures for Lot Release",
 }

@@ -35,12 +35,13 @@ from records.materials import MaterialLot, Weighing
 from records.packaging_record import PackagingIssue, PackagingRecord
 from records.picking import PickingLine, PickingList
 from records.plant import Area, Equipment, LogKind, Plant, Room, Sensor, log_line
-from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, RetestItem, RetestResult, batch_pool
+from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, RetestItem, RetestResult, Sample, batch_pool
 from records.qc_record import TestRecord, TestResult
 from records.quality import Deviation
 from records.readings import SensorReading
 from records.reagent import ReagentLot, ReagentMovement
 from records.recipe import Recipe
+from records.sample_life import SampleEvent
 from records.signature import ESignature
 from records.specification import Specification
 from resolvers import alarms, plasma, storage
@@ -62,6 +63,7 @@ EXEMPT = {
                                   "document carries the one PAdES signature of its QP, there are no 50 to make",
     "validateDocument": "the signatures of the posted PDF, validated in memory without SQL",
     "plasmaUnitLabel.lines": "the fixed lines of one unit's label, built from its row, not a list of records",
+    "sampleLabel.lines": "the fixed lines of one sample's label, built from its row, not a list of records",
     "materialLots.label.lines": "the fixed lines of one lot's label, built from its row",
     "materialLot.label.lines": "the fixed lines of one lot's label, built from its row",
     "batchWeighings.label.lines": "the fixed lines of one weighing's label, built from its row",
@@ -567,6 +569,26 @@ class WorldSpec:
     setup: Callable[[World], Awaitable[None]] | None = None
 
 
+async def samples_setup(w: World) -> None:
+    await cold_store(w.db, "CSS")
+    async with w.db.write(SYSTEM) as s:
+        s.add(Batch(batch_number="BQ-S", product=ALBUMIN, status="RELEASED",
+                    expiry_date=(NOW - timedelta(days=300)).date()))
+
+
+async def samples_add(w: World, first: int, k: int) -> None:
+    """k retained samples of batch BQ-S stored in cold store CSS, due within 100 days; SQ-0 gets k events."""
+    async with w.db.write(SYSTEM) as s:
+        batch = (await s.execute(select(Batch.id).where(Batch.batch_number == "BQ-S"))).scalar_one()
+        for i in range(first, first + k):
+            s.add(Sample(code=f"SQ-{i}", kind="RETAINED", batch_id=batch, taken_at=NOW, taken_by="qc.sig",
+                         status="RETAINED", storage_location=f"CSS-R01-P{i}", stored_at=NOW, temperature_high=-25.0))
+        await s.flush()
+        sq0 = (await s.execute(select(Sample.id).where(Sample.code == "SQ-0"))).scalar_one()
+        for _ in range(k):
+            s.add(SampleEvent(sample_id=sq0, kind="STORED", at=NOW, by="qc.sig", location="CSS-R01-P0"))
+
+
 WORLDS = {
     "plant": WorldSpec(plant_add, plant_setup),
     "audit": WorldSpec(audit_add),
@@ -588,6 +610,7 @@ WORLDS = {
     "picking": WorldSpec(picking_add, picking_setup),
     "specifications": WorldSpec(specifications_add),
     "tests": WorldSpec(lab_add, lab_setup),
+    "samples": WorldSpec(samples_add, samples_setup),
     "reagents": WorldSpec(reagents_add),
 }
 
@@ -620,7 +643,14 @@ RECIPE = ("code version status phases { code after materials { code quantity } p
           "controls { name low } }")
 RECIPE_PATHS = ("phases", "phases.materials", "phases.parameters", "phases.controls")
 
+SAMPLE_LIFE = "code retainUntil storage { excursions reasons } history { kind at by test { item reviewedBy } }"
 PROBES = {
+    "sample": Probe("samples", "qa.one", f'{{ sample(code: "SQ-0") {{ {SAMPLE_LIFE} }} }}', ("sample.history",)),
+    "samples": Probe("samples", "qa.one", f'{{ samples(batchNumber: "BQ-S") {{ {SAMPLE_LIFE} }} }}',
+                     ("samples", "samples.history")),
+    "retainedSamplesDue": Probe("samples", "qa.one", "{ retainedSamplesDue(withinDays: 100) { daysLeft sample { "
+                                                     f"{SAMPLE_LIFE} }} }} }}",
+                                ("retainedSamplesDue", "retainedSamplesDue.sample.history")),
     "plants": Probe("plant", "op.one", f"{{ plants {{ {PLANT} }} }}", ("plants", *(f"plants.{p}" for p in
                                                                                     PLANT_PATHS))),
     "plant": Probe("plant", "op.one", f"query($id: ID!) {{ plant(id: $id) {{ {PLANT} }} }}",

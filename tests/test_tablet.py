@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from demo.seed import seed_stations
 from records.audit import AuditContext
 from records.plant import Area, Room, Sensor
-from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Sample
+from records.plasma import Batch, Donor, PlasmaShipment, PlasmaStation, PlasmaUnit, Sample
 from records.quality import ColdRoomCheck
 from records.signature import ESignature
 from twin.state import Quality
@@ -38,11 +38,13 @@ async def site(env: Any) -> Any:
         s.add(Sensor(tag="CS7-TT-101", name="Air", kind="temperature", unit="°C", room_id=room.id, high_limit=-25.0))
         st = (await s.execute(select(PlasmaStation).where(PlasmaStation.code == "PS-N1"))).scalar_one()
         donor = Donor(card_number="TB-1", station_id=st.id, name="x", blood_type="O", status="ACTIVE")
-        s.add(donor)
+        shipment = PlasmaShipment(code="SH-TB-1", station_id=st.id, submitted_by="st.one",
+                                  submitted_at=datetime.now(UTC), status="RECEIVED")
+        s.add_all([donor, shipment])
         await s.flush()
         s.add(PlasmaUnit(donation_number="TB-U1", donor_id=donor.id, station_id=st.id, blood_type="O",
                          collected_on=datetime.now(UTC).date(), weight_g=600, status="QUARANTINED",
-                         material_code="PL26110000001"[:11]))
+                         material_code="PL26110000001"[:11], shipment_id=shipment.id))
         s.add(Batch(batch_number="B-TB-1", product="Human Albumin 20%", status="IN_PROGRESS"))
     return gql, signers, db
 
@@ -51,7 +53,9 @@ async def test_sampling_by_scan_prints_a_label(site: Any) -> None:
     gql, signers, db = site
     qc = await gql.sign_in("qc.sig")
     for code, kind in (("TB-U1", "RETEST"), ("PL261100000", "RETEST"), ("B-TB-1", "IPC")):
-        inp = {"sourceCode": code, "kind": kind, "storageLocation": "QC fridge 2"}
+        inp: dict[str, Any] = {"sourceCode": code, "kind": kind, "storageLocation": "QC fridge 2"}
+        if code != "B-TB-1":  # a plasma sample: its tube scanned against the bag, the bag checked (QC-16)
+            inp |= {"tubeCode": "TB-U1", "bagIntact": True}
         out = await qc(SAMPLE, {"input": inp, "sig": signers.sign("qc.sig", "recordSample", inp)})
         assert "errors" not in out, out
         rec = out["data"]["recordSample"]

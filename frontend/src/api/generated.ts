@@ -173,11 +173,24 @@ export type RecordLineClearanceInput = {
 };
 
 export type RecordSampleInput = {
+  /** QC-16, plasma: the bag checked intact */
+  bagIntact?: boolean | null | undefined;
+  /** B.10 sample storage conditions */
+  conditions?: string | null | undefined;
   kind: SampleKind;
+  /** B.10 sample name; by default from the kind */
+  name?: string | null | undefined;
   note?: string | null | undefined;
+  pieces?: number | null | undefined;
+  quantity?: number | null | undefined;
+  /** The process step or storage location sampled; required for RELEASE (PR-27) */
+  sampledFrom?: string | null | undefined;
   /** Donation number, material code or batch number sampled */
   sourceCode: string;
   storageLocation?: string | null | undefined;
+  /** QC-16, plasma: the specimen tube's code as scanned; must equal the bag's donation number */
+  tubeCode?: string | null | undefined;
+  unit?: string | null | undefined;
 };
 
 export type RejectBatchInput = {

@@ -30,6 +30,13 @@ export function samplingScreen(): HTMLElement {
       placeholder: "Scan or type", enterkeyhint: "next" });
     const kind = choice<Kind>("Sample kind", KINDS.map((k) => ({ value: k.value, text: k.text })));
     const location = h("input", { name: "storageLocation", type: "text", autocomplete: "off", placeholder: "e.g. QC fridge F2, shelf 3" });
+    const from = h("input", { name: "sampledFrom", type: "text", autocomplete: "off", placeholder: "e.g. Final bulk, tank T-3" });
+    const quantity = h("input", { name: "quantity", type: "number", inputmode: "decimal", min: "0", step: "any" });
+    const unit = h("input", { name: "unit", type: "text", autocomplete: "off", placeholder: "mL" });
+    // QC-16: a plasma sample's tube is scanned against the bag, and the bag is checked intact.
+    const tube = h("input", { name: "tubeCode", type: "text", autocomplete: "off", spellcheck: "false",
+      placeholder: "Plasma only: scan the specimen tube" });
+    const bag = choice<"yes" | "no">("Bag intact", [{ value: "yes", text: "Intact" }, { value: "no", text: "Damaged" }]);
     const note = h("textarea", { name: "note", rows: 2 });
     const submit = h("button", { type: "submit", class: "primary big" }, "Sign and record sample");
     const f = h("form", { class: "tablet-form" },
@@ -37,6 +44,10 @@ export function samplingScreen(): HTMLElement {
       field("Unit, material or batch code", scanField(source, () => (kind.value() ? location.focus()
         : kind.el.querySelector("button")?.focus())), "donation number, material code or batch number"),
       h("div", { class: "field" }, h("span", null, "Kind"), kind.el),
+      field("Taken at (step or location)", from, "required for lot-release samples"),
+      field("Quantity", quantity), field("Unit", unit),
+      field("Specimen tube", scanField(tube, () => location.focus()), "plasma units: must match the bag"),
+      h("div", { class: "field" }, h("span", null, "Plasma bag"), bag.el),
       field("Storage location", location),
       field("Note", note),
       signatureLine("PERFORMED"), err.el, submit);
@@ -48,6 +59,12 @@ export function samplingScreen(): HTMLElement {
       if (!k) return err.show("Choose the kind of sample.");
       const input: RecordSampleInput = { sourceCode: source.value.trim(), kind: k };
       if (location.value.trim()) input.storageLocation = location.value.trim();
+      if (from.value.trim()) input.sampledFrom = from.value.trim();
+      if (quantity.value.trim()) input.quantity = Number(quantity.value);
+      if (unit.value.trim()) input.unit = unit.value.trim();
+      if (tube.value.trim()) input.tubeCode = tube.value.trim();
+      const b = bag.value();
+      if (b) input.bagIntact = b === "yes";
       if (note.value.trim()) input.note = note.value.trim();
       void busy(submit, "Signing…", async () => {
         const d = await sendSigned<RecordSampleMutation, RecordSampleMutationVariables>({

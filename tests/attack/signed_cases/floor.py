@@ -45,6 +45,34 @@ async def _destroy(w: World) -> dict[str, Any]:
     return {"code": code, "reason": "IPC done (SOP-QC-021)"}
 
 
+async def _taken(w: World, *steps: tuple[str, dict[str, Any]]) -> str:
+    """An in-process sample recorded through the API, then taken through `steps` (operation, input without code)."""
+    await w.call("qc.sig", "recordSample", await _sample(w))
+    async with w.db.read() as s:
+        code = (await s.execute(select(Sample.code).where(Sample.id == select(func.max(Sample.id)).scalar_subquery()))
+                ).scalar_one()
+    for op, inp in steps:
+        await w.call("qc.sig", op, {"code": code, **inp})
+    return str(code)
+
+
+RECEIPT = {"quantity": 20, "unit": "mL", "condition": "sealed, 5 °C"}
+
+
+async def _receive(w: World) -> dict[str, Any]:
+    return {"code": await _taken(w), **RECEIPT}
+
+
+async def _store(w: World) -> dict[str, Any]:
+    return {"code": await _taken(w, ("receiveSample", RECEIPT)), "location": "QC fridge 2",
+            "conditions": "2-8 °C", "temperatureLow": 2.0, "temperatureHigh": 8.0}
+
+
+async def _dispose(w: World) -> dict[str, Any]:
+    return {"code": await _taken(w, ("receiveSample", RECEIPT)), "method": "autoclaved", "site": "QC waste room",
+            "reason": "IPC done (SOP-QC-021)"}
+
+
 async def _alarm(w: World) -> dict[str, Any]:
     now = datetime.now(UTC)
     async with w.db.write(AuditContext("test", reason="test alarm")) as s:
@@ -100,6 +128,9 @@ CASES: dict[str, Case] = {
     "recordSample": Case("qc.sig", _sample),
     "recordColdRoomCheck": Case("op.one", _cold_room_check),
     "destroySample": Case("qc.sig", _destroy),
+    "receiveSample": Case("qc.sig", _receive),
+    "storeSample": Case("qc.sig", _store),
+    "disposeSample": Case("qc.sig", _dispose),
     "acknowledgeAlarm": Case("op.one", _alarm),
     "escalateAlarm": Case("op.one", _escalation),
     "completeRelease": Case("qp.sig", _release, "RELEASED"),
