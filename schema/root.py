@@ -34,6 +34,7 @@ from schema.plasma import PlasmaQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.pooling import PoolingMutation
 from schema.qc_records import TestRecordMutation, TestRecordQuery
+from schema.qc_worklist import QcWorklistQuery
 from schema.reagents import ReagentMutation, ReagentQuery, ReagentSubscription
 from schema.receipt import LabelQuery, ReceiptCloseMutation, ReceiptMutation
 from schema.recipes import RecipeMutation, RecipeQuery
@@ -57,6 +58,7 @@ class Query(
     VideoQuery, AlarmQuery, TabletQuery, SampleQuery, CertificateQuery, StationQuery, RecipeQuery,
     ExecutionQuery, EquipmentLogQuery, MaterialQuery, ReviewQuery, ExchangeQuery,
     IntermediateQuery, PackagingRecordQuery, AttachmentQuery, PickingQuery, SpecificationQuery, TestRecordQuery,
+    QcWorklistQuery,
     ReagentQuery,
 ):
     pass

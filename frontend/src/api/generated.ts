@@ -47,6 +47,17 @@ export type CameraDeviceType =
   | 'PTZ'
   | 'WIDE_ANGLE';
 
+/** A CAPA's kind: CORRECTIVE or PREVENTIVE */
+export type CapaKind =
+  | 'CORRECTIVE'
+  | 'PREVENTIVE';
+
+/** A CAPA: OPEN, DONE (signed done by its owner) or CLOSED (checked effective) */
+export type CapaStatus =
+  | 'CLOSED'
+  | 'DONE'
+  | 'OPEN';
+
 export type ChargePoolInput = {
   donationNumbers: Array<string>;
   /** The picking list the units were picked from (PR-34): they must be exactly its picked units, and the list closes */
@@ -66,6 +77,14 @@ export type CheckResult =
   | 'FAIL'
   | 'NA'
   | 'PASS';
+
+export type CloseOosInput = {
+  /** Required to invalidate */
+  assignableCause?: string | null | undefined;
+  conclusion: OosConclusion;
+  findings: string;
+  oosId: number;
+};
 
 export type ColdRoomCheckInput = {
   doorClosed: boolean;
@@ -92,6 +111,12 @@ export type CompleteReleaseInput = {
   documentId: string;
 };
 
+export type CompleteTestReportInput = {
+  /** Base64 signature over toSign (ES256 r||s or RS256) */
+  cmsSignature: string;
+  documentId: string;
+};
+
 export type ConcludeBatchReviewInput = {
   batchNumber: string;
   opinion: string;
@@ -108,6 +133,11 @@ export type DocumentStatus =
   | 'PREPARED'
   | 'RELEASED';
 
+/** A CAPA's effectiveness check: EFFECTIVE or NOT_EFFECTIVE */
+export type Effectiveness =
+  | 'EFFECTIVE'
+  | 'NOT_EFFECTIVE';
+
 export type EnteredValueInput = {
   /** An uploaded photo or printout the value was read from */
   attachmentId?: string | number | null | undefined;
@@ -116,6 +146,11 @@ export type EnteredValueInput = {
   value: number;
 };
 
+/** How a result came in: MANUAL (typed by the analyst) or INSTRUMENT */
+export type EntryMethod =
+  | 'INSTRUMENT'
+  | 'MANUAL';
+
 /** Appendix B.2 YXZT: the operating status of equipment */
 export type EquipmentStatus =
   | 'FAULT'
@@ -123,6 +158,33 @@ export type EquipmentStatus =
   | 'MAINTENANCE'
   | 'OUT_OF_SERVICE'
   | 'RUNNING';
+
+export type EscalateOosInput = {
+  /** The laboratory investigation's findings: no assignable cause */
+  findings: string;
+  oosId: number;
+};
+
+export type FormulaInput = {
+  name: string;
+  value: string;
+};
+
+/** CONFIRMED (the result stands) or INVALIDATED (an assignable cause) */
+export type OosConclusion =
+  | 'CONFIRMED'
+  | 'INVALIDATED';
+
+/** An OOS: OPEN, PHASE_1 (laboratory investigation), PHASE_2 (full investigation) or CLOSED with its conclusion */
+export type OosStatus =
+  | 'CLOSED'
+  | 'OPEN'
+  | 'PHASE_1'
+  | 'PHASE_2';
+
+export type OosStepInput = {
+  oosId: number;
+};
 
 /** A phase of a batch: RUNNING or COMPLETED */
 export type PhaseStatus =
@@ -146,8 +208,9 @@ export type PickingStatus =
   | 'OPEN'
   | 'PICKED';
 
-/** A plasma pool: OPEN while units are added, CLOSED once charged */
+/** A plasma pool: OPEN while units are added, CLOSED once charged, BLOCKED by a reactive test (it starts no batch) */
 export type PoolStatus =
+  | 'BLOCKED'
   | 'CLOSED'
   | 'OPEN';
 
@@ -193,14 +256,47 @@ export type RecordSampleInput = {
   unit?: string | null | undefined;
 };
 
+export type RecordTestResultInput = {
+  batchNumber: string;
+  entryMethod?: EntryMethod;
+  /** A formula item's raw inputs, by name */
+  inputs?: Array<FormulaInput>;
+  instrumentId?: string;
+  item: string;
+  /** Codes of the reagent, standard, solution and kit lots used; each must be released and in date */
+  reagents?: Array<string>;
+  /** How much of the sample the test used */
+  sampleAmount?: number | null | undefined;
+  /** The sample tested (B.13): received in the lab, of this batch, not disposed of */
+  sampleCode?: string;
+  stage: TestStage;
+  /** The intermediate or product code of the specification */
+  subjectCode: string;
+  /** The raw result; none for a formula item */
+  value?: string | null | undefined;
+};
+
 export type RejectBatchInput = {
   batchNumber: string;
   reason: string;
 };
 
+/** A test report's conclusion: COMPLIES or DOES_NOT_COMPLY with its specification */
+export type ReportConclusion =
+  | 'COMPLIES'
+  | 'DOES_NOT_COMPLY';
+
 export type ReportFormat =
   | 'CSV'
   | 'PDF';
+
+/** A test report version: PREPARED (waiting for its approver), ISSUED, REISSUE_REQUIRED (a result in it was corrected), SUPERSEDED or DISCARDED */
+export type ReportStatus =
+  | 'DISCARDED'
+  | 'ISSUED'
+  | 'PREPARED'
+  | 'REISSUE_REQUIRED'
+  | 'SUPERSEDED';
 
 export type ReviewBatchItemsInput = {
   batchNumber: string;
@@ -215,6 +311,18 @@ export type ReviewKind =
   | 'DEVIATION'
   | 'MANUAL_ENTRY'
   | 'PHASE_EXCEPTION';
+
+export type ReviewTestRecordInput = {
+  comment: string;
+  recordId: number;
+};
+
+/** A Nelson rule an out-of-trend point breaks (records/trend.py, OOT-1) */
+export type Rule =
+  | 'NELSON_1'
+  | 'NELSON_2'
+  | 'NELSON_3'
+  | 'NELSON_5';
 
 /** Why a sample was taken */
 export type SampleKind =
@@ -267,6 +375,17 @@ export type TaskKind =
   | 'ALARM_ACK'
   | 'COLD_ROOM_CHECK';
 
+/** OPEN (results are entered, waiting for review) or REVIEWED */
+export type TestRecordStatus =
+  | 'OPEN'
+  | 'REVIEWED';
+
+/** The stage a batch is tested at: INTERMEDIATE, BULK (the product to be packaged) or FINAL (the finished product) */
+export type TestStage =
+  | 'BULK'
+  | 'FINAL'
+  | 'INTERMEDIATE';
+
 /** The kinds of a trace's nodes, from the donor to the packaging code */
 export type TraceKind =
   | 'BATCH'
@@ -297,6 +416,12 @@ export type UploadAttachmentInput = {
   /** What it is evidence of */
   purpose: string;
 };
+
+/** A judged result: PASS, FAIL (outside the specification) or ACTION (inside it, beyond an internal action limit) */
+export type Verdict =
+  | 'ACTION'
+  | 'FAIL'
+  | 'PASS';
 
 export type WeighMaterialInput = {
   /** By hand: the uploaded photo or printout of the display */
@@ -489,6 +614,99 @@ export type HistoryQueryVariables = Exact<{
 
 export type HistoryQuery = { sensorHistory: Array<{ time: string, value: number | null, min: number | null, max: number | null, count: number }> };
 
+export type QcReviewQueueQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type QcReviewQueueQuery = { qcReviewQueue: { toReview: Array<{ id: number, batchNumber: string, stage: TestStage, subjectCode: string, specificationCode: string, specificationVersion: number, status: TestRecordStatus, reviewedBy: string | null, results: Array<{ id: number, item: string, raw: string, reported: string, verdict: Verdict, analyst: string, enteredAt: string, current: boolean, replacesId: number | null, correctionReason: string | null, inputs: Array<{ name: string, value: string }> }> }>, toIssue: Array<{ reportStatus: ReportStatus | null, reportVersion: number | null, record: { id: number, batchNumber: string, stage: TestStage, subjectCode: string, specificationCode: string, specificationVersion: number, status: TestRecordStatus, reviewedBy: string | null, results: Array<{ id: number, item: string, raw: string, reported: string, verdict: Verdict, analyst: string, enteredAt: string, current: boolean, replacesId: number | null, correctionReason: string | null, inputs: Array<{ name: string, value: string }> }> } }> } };
+
+export type ReviewTestRecordMutationVariables = Exact<{
+  input: ReviewTestRecordInput;
+  signature: SignatureInput;
+}>;
+
+
+export type ReviewTestRecordMutation = { reviewTestRecord: { id: number, status: TestRecordStatus, reviewedBy: string | null } };
+
+export type PrepareTestReportMutationVariables = Exact<{
+  recordId: number;
+}>;
+
+
+export type PrepareTestReportMutation = { prepareTestReport: { documentId: string, version: number, algorithm: string, toSign: string } };
+
+export type CompleteTestReportMutationVariables = Exact<{
+  input: CompleteTestReportInput;
+  signature: SignatureInput;
+}>;
+
+
+export type CompleteTestReportMutation = { completeTestReport: { documentId: string, version: number, status: ReportStatus, conclusion: ReportConclusion, issuedBy: string | null, pdf: string, signatures: Array<{ signer: string | null, intact: boolean, trusted: boolean }> } };
+
+export type QcWorklistQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type QcWorklistQuery = { qcWorklist: { records: Array<{ record: { id: number, batchNumber: string, stage: TestStage, subjectCode: string, specificationCode: string, specificationVersion: number, results: Array<{ id: number, item: string, raw: string, reported: string, verdict: Verdict, analyst: string, current: boolean }> }, missingItems: Array<{ name: string, method: string, unit: string, limits: string, textual: boolean, formula: string | null, inputs: Array<string> }> }>, startable: Array<{ batchNumber: string, product: string, batchStatus: string, stage: TestStage, subjectCode: string, specificationCode: string, specificationVersion: number, items: Array<{ name: string, method: string, unit: string, limits: string, textual: boolean, formula: string | null, inputs: Array<string> }> }> } };
+
+export type RecordTestResultMutationVariables = Exact<{
+  input: RecordTestResultInput;
+  signature: SignatureInput;
+}>;
+
+
+export type RecordTestResultMutation = { recordTestResult: { id: number, batchNumber: string, stage: TestStage, subjectCode: string, specificationCode: string, specificationVersion: number, results: Array<{ id: number, item: string, raw: string, formula: string | null, reported: string, verdict: Verdict, reason: string, rounding: string, analyst: string, enteredAt: string, current: boolean, replacesId: number | null, correctionReason: string | null, inputs: Array<{ name: string, value: string }> }> } };
+
+export type ControlChartQueryVariables = Exact<{
+  spec: string;
+  item: string;
+  last: number;
+}>;
+
+
+export type ControlChartQuery = { controlChart: { specificationCode: string, item: string, unit: string, mean: number | null, sigma: number | null, plus1: number | null, plus2: number | null, plus3: number | null, minus1: number | null, minus2: number | null, minus3: number | null, specLow: string | null, specHigh: string | null, rulesVersion: string, points: Array<{ resultId: number, batchNumber: string, value: number, reported: string, time: string, rules: Array<Rule> }> } };
+
+export type OosListQueryVariables = Exact<{
+  batchNumber?: string | null | undefined;
+}>;
+
+
+export type OosListQuery = { oosRecords: Array<{ id: number, number: string, status: OosStatus, batchNumber: string | null, subjectCode: string, item: string, value: string, limits: string, openedAt: string, specificationCode: string | null }> };
+
+export type CapaListQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type CapaListQuery = { capas: Array<{ number: string, action: string, owner: string, dueDate: string, oosNumber: string | null, deviationNumber: string | null }> };
+
+export type OosInvestigationQueryVariables = Exact<{
+  id: number;
+}>;
+
+
+export type OosInvestigationQuery = { oos: { testedSamples: Array<string>, testRecordId: number | null, testRecordReviewedBy: string | null, rawValue: string | null, rounding: string | null, roomCode: string | null, methodDocument: string | null, oos: { id: number, number: string, status: OosStatus, openedAt: string, subjectKind: string, subjectCode: string, stage: string | null, sampleCode: string | null, batchNumber: string | null, item: string, value: string, limits: string, reason: string, specificationCode: string | null, specificationVersion: number | null, analyst: string, instrument: string, method: string, testedAt: string, source: string, phase1By: string | null, phase1At: string | null, phase1Findings: string | null, phase2By: string | null, phase2At: string | null, phase2Findings: string | null, conclusion: OosConclusion | null, assignableCause: string | null, closedBy: string | null, closedAt: string | null }, batch: { batchNumber: string, product: string, status: string } | null, samples: Array<{ code: string, kind: string, takenAt: string, takenBy: string, storageLocation: string | null }>, reagents: Array<{ code: string, name: string, kind: string, lotNumber: string, expiresOn: string, usedAt: string }>, environment: Array<{ tag: string, name: string, unit: string, lowLimit: number | null, highLimit: number | null, points: Array<{ time: string, value: number | null, min: number | null, max: number | null }> }>, ootAlerts: Array<{ rules: Array<Rule>, rulesVersion: string }>, capas: Array<{ number: string, kind: CapaKind, action: string, owner: string, dueDate: string, status: CapaStatus, effectiveness: Effectiveness | null, checkedBy: string | null, overdue: boolean }> } | null };
+
+export type StartOosMutationVariables = Exact<{
+  input: OosStepInput;
+  signature: SignatureInput;
+}>;
+
+
+export type StartOosMutation = { startOosInvestigation: { status: OosStatus } };
+
+export type EscalateOosMutationVariables = Exact<{
+  input: EscalateOosInput;
+  signature: SignatureInput;
+}>;
+
+
+export type EscalateOosMutation = { escalateOos: { status: OosStatus } };
+
+export type CloseOosMutationVariables = Exact<{
+  input: CloseOosInput;
+  signature: SignatureInput;
+}>;
+
+
+export type CloseOosMutation = { closeOos: { status: OosStatus } };
+
 export type PhaseBatchesQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -507,7 +725,7 @@ export type RecipeStepsQueryVariables = Exact<{
 }>;
 
 
-export type RecipeStepsQuery = { recipe: { phases: Array<{ code: string, name: string, operation: string, equipmentClass: string, instructions: string, after: Array<string>, signatures: Array<string>, output: number | null, outputUnit: string | null, materials: Array<{ code: string, name: string, quantity: number, unit: string, tolerancePct: number }>, parameters: Array<{ name: string, unit: string, low: number | null, high: number | null, tag: string | null }>, controls: Array<{ name: string, method: string, unit: string, low: number | null, high: number | null }> }> } | null };
+export type RecipeStepsQuery = { recipe: { phases: Array<{ code: string, name: string, operation: string, equipmentClass: string, instructions: string, after: Array<string>, signatures: Array<string>, output: number | null, outputUnit: string | null, sop: string, effectiveSop: { code: string, version: number, title: string } | null, materials: Array<{ code: string, name: string, quantity: number, unit: string, tolerancePct: number }>, parameters: Array<{ name: string, unit: string, low: number | null, high: number | null, tag: string | null }>, controls: Array<{ name: string, method: string, unit: string, low: number | null, high: number | null }> }> } | null };
 
 export type StartPhaseMutationVariables = Exact<{
   input: StartPhaseInput;

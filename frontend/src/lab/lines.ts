@@ -1,0 +1,33 @@
+/** The result lines of a test record as a table: raw, reported, verdict, analyst and corrections. */
+
+import { fmtTime, h } from "../dom";
+
+export interface Line {
+  id: number;
+  item: string;
+  raw: string;
+  reported: string;
+  verdict: string;
+  analyst: string;
+  current: boolean;
+  inputs?: { name: string; value: string }[];
+  enteredAt?: string;
+  replacesId?: number | null;
+  correctionReason?: string | null;
+}
+
+export function linesTable(lines: Line[]): HTMLElement {
+  return h("div", { class: "lab-lines-wrap" }, h("table", { class: "lab-lines" },
+    h("thead", null, h("tr", null, ...["Item", "Raw", "Reported", "Verdict", "Analyst", "Entered", "Correction"]
+      .map((c) => h("th", null, c)))),
+    h("tbody", null, ...lines.map((l) => h("tr", { class: `${l.current ? "" : "replaced"} verdict-${l.verdict}`, "data-line": l.id },
+      h("td", null, l.item),
+      h("td", null, l.raw, l.inputs?.length ? h("small", { class: "muted" },
+        ` (${l.inputs.map((i) => `${i.name} = ${i.value}`).join(", ")})`) : null),
+      h("td", null, l.reported),
+      h("td", { class: "verdict" }, l.verdict),
+      h("td", null, l.analyst),
+      h("td", null, l.enteredAt ? fmtTime(l.enteredAt) : "—"),
+      h("td", null, l.current ? (l.replacesId ? `corrects line ${l.replacesId}: ${l.correctionReason ?? ""}` : "")
+        : "replaced by a correction"))))));
+}
