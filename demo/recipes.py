@@ -42,10 +42,23 @@ def _m(code: str, name: str, quantity: float, unit: str, tolerance: float = 2,
             "artworkVersion": artwork}
 
 
+# The controlled SOP each unit procedure is carried out under (code, title): demo/documents.py makes them
+# effective and trains the demo's operators and supervisor on them before the recipes are drafted.
+SOPS: dict[str, tuple[str, str]] = {
+    "Plasma preparation": ("SOP-PR-001", "Thawing and pooling of plasma"),
+    "Cold-ethanol fractionation": ("SOP-PR-002", "Cold-ethanol fractionation: precipitation and separation"),
+    "Purification": ("SOP-PR-003", "Chromatography and ultrafiltration"),
+    "Virus inactivation": ("SOP-PR-004", "Virus inactivation"),
+    "Filling": ("SOP-PR-005", "Aseptic filling"),
+    "Inspection": ("SOP-PR-006", "Incubation and visual inspection"),
+}
+
+
 def _phase(code: str, name: str, unit_procedure: str, operation: str, equipment_class: str, instructions: str,
            after: list[str], **more: Any) -> dict[str, Any]:
     return {"code": code, "name": name, "unitProcedure": unit_procedure, "operation": operation,
-            "equipmentClass": equipment_class, "instructions": instructions, "after": after, **more}
+            "equipmentClass": equipment_class, "instructions": instructions, "after": after,
+            "sop": SOPS[unit_procedure][0], **more}
 
 
 def _thaw(after: list[str]) -> dict[str, Any]:

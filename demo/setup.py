@@ -19,6 +19,7 @@ from api.settings import Settings
 from demo import ca, population
 from demo.actors import Actors
 from demo.cameras import seed_demo_cameras
+from demo.documents import seed_documents
 from demo.plant import DEMO_PLANT, DEMO_USERS
 from demo.recipes import RECIPES
 from demo.seed import new_password, seed_plant, seed_stations
@@ -84,6 +85,7 @@ async def seed_recipes(settings: Settings, db: Database, data_dir: Path) -> None
             return
     app = create_app(settings, build_services(settings, db))
     async with Actors(app, data_dir) as people:
+        await seed_documents(people)  # the SOPs the recipes' phases are carried out under, and their training
         for recipe in RECIPES:
             decision = {"code": recipe["code"], "version": 1, "comment": "checked against the process procedure"}
             await people.signed("sup.zhao", "draftRecipe", recipe)

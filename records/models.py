@@ -3,11 +3,17 @@
 from records.alarms import Alarm, alarm_unit
 from records.attachments import Attachment
 from records.audit import AuditEvent
+from records.audit_checkpoint import AuditCheckpoint
 from records.base import Base
+from records.capa import Capa
+from records.change import ChangeRequest
+from records.document import ControlledDocument, DocumentCopy
 from records.execution import PhaseRun
 from records.genealogy import Distributor, FinalLot, Intermediate, IntermediateMovement, PackagingUnit, Shipment
 from records.identity import ApiToken, Role, Setting, User, UserCertificate, UserRole
+from records.instrument_run import InstrumentProcessing, InstrumentRun, PoolTestResult
 from records.materials import MaterialLot, Weighing
+from records.oos import OosRecord, OotAlert
 from records.packaging_record import PackagingIssue, PackagingRecord
 from records.picking import PickingLine, PickingList
 from records.plant import Area, Equipment, EquipmentLog, Plant, Room, Sensor, Site
@@ -34,6 +40,9 @@ from records.review import BatchReview, ReviewedItem
 from records.sample_life import SampleEvent
 from records.signature import ESignature
 from records.specification import Specification
+from records.test_report import TestReport
+from records.trace_push import TracePush
+from records.training import TrainingRecord
 from records.video import Camera, CameraKeyPost, KeyPost, VideoClip, VideoEvidence, VideoEvidenceClip, VideoPurge
 
 __all__ = [
@@ -41,26 +50,35 @@ __all__ = [
     "ApiToken",
     "Area",
     "Attachment",
+    "AuditCheckpoint",
     "AuditEvent",
     "Base",
     "Batch",
     "BatchReview",
     "Camera",
     "CameraKeyPost",
+    "Capa",
+    "ChangeRequest",
     "CodeCounter",
     "ColdRoomCheck",
+    "ControlledDocument",
     "Deviation",
     "Distributor",
+    "DocumentCopy",
     "Donor",
     "ESignature",
     "Equipment",
     "EquipmentLog",
     "FinalLot",
+    "InstrumentProcessing",
+    "InstrumentRun",
     "Intermediate",
     "IntermediateMovement",
     "KeyPost",
     "LineClearance",
     "MaterialLot",
+    "OosRecord",
+    "OotAlert",
     "PackagingIssue",
     "PackagingRecord",
     "PackagingUnit",
@@ -72,6 +90,7 @@ __all__ = [
     "PlasmaStation",
     "PlasmaUnit",
     "Pool",
+    "PoolTestResult",
     "ReagentLot",
     "ReagentMovement",
     "Recipe",
@@ -90,7 +109,10 @@ __all__ = [
     "Specification",
     "StationNotice",
     "TestRecord",
+    "TestReport",
     "TestResult",
+    "TracePush",
+    "TrainingRecord",
     "User",
     "UserCertificate",
     "UserRole",

@@ -33,7 +33,7 @@ from records.plant import Equipment, EquipmentStatus, LogKind, Room, Sensor, log
 from records.plasma import Batch, BatchStatus
 from records.quality import LineClearance
 from records.readings import SensorReading
-from resolvers import attachments, deviations, manual_rules, plasma
+from resolvers import attachments, deviations, manual_rules, plasma, training
 from resolvers.checks import conflict
 from resolvers.context import Context
 from resolvers.history import history
@@ -173,6 +173,7 @@ async def start(ctx: Context, req: SignedRequest, batch_number: str, phase_code:
             raise conflict(f"phase {phase_code} cannot start: not weighed or charged yet: {', '.join(unweighed)}")
         if reasons:
             raise conflict(f"{equipment_code} cannot be used: {'; '.join(reasons)}")
+        await training.require_trained(ctx, step.phase, [ctx.signed_in().username])  # QM-09
         return Step(step.batch, step.phase, equipment)
 
     async def save(s: AsyncSession, step: Step, signatures: Signatures[Step]) -> PhaseRun:
@@ -339,6 +340,7 @@ async def complete(ctx: Context, req: SignedRequest, batch_number: str, phase_co
                                       req.second is not None, by_class)
         if broken is not None:  # PR-04: the rule of the entry's risk class
             raise broken
+        await training.require_trained(ctx, step.phase, [p.username, req.second_signer])  # QM-09
         return Completion(run, step, balance(step.phase, output, losses), proofs)
 
     async def save(s: AsyncSession, c: Completion, signatures: Signatures[Completion]) -> PhaseRun:

@@ -18,8 +18,9 @@ from strawberry.dataloader import DataLoader
 
 from policies.errors import AppError
 from records.db import Database
+from records.document import ControlledDocument
 from records.plasma import PlasmaUnit
-from resolvers import alarms, history, plasma, storage
+from resolvers import alarms, documents, history, plasma, storage
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -38,6 +39,8 @@ class Loaders:
         self.units_by_donor_id: DataLoader[int, list[PlasmaUnit]] = self._loader(plasma.units_by_donor_ids)
         self.storage_by_unit_id: DataLoader[int, storage.Storage] = self._loader(storage.storage_by_unit_ids)
         self.history_by_window: DataLoader[history.Window, list[history.Point]] = self._loader(history.histories)
+        self.effective_document_by_code: DataLoader[str, ControlledDocument | None] = self._loader(
+            documents.effective_by_codes)
 
     def _loader(self, batch: Callable[[AsyncSession, list[K]], Awaitable[Sequence[V | AppError]]]
                 ) -> DataLoader[K, V]:

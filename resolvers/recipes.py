@@ -89,6 +89,9 @@ class Phase:
     output_unit: str | None = None
     balance_low_pct: float | None = None
     balance_high_pct: float | None = None
+    # The controlled SOP the phase is carried out under (its code): operators see its effective version and
+    # sign the phase only when trained on it (QM-08, QM-09).
+    sop: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ def _phase(p: Phase, earlier: set[str]) -> None:
                         ("equipmentClass", p.equipment_class)):
         text(f"{where} {what}", value)
     text(f"{where} instructions", p.instructions, 20_000)
+    if p.sop and not CODE.fullmatch(p.sop):
+        raise invalid(f"{where} sop {p.sop!r}: a document code, 1-32 capitals, digits, '_', '.' or '-'")
     missing = [a for a in p.after if a not in earlier]
     if missing:
         raise invalid(f"{where} comes after {', '.join(missing)}, which must be earlier phases of the recipe")

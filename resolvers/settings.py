@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
 from records.identity import Setting
+from records.training import ENFORCED_KEY as TRAINING_KEY
 from resolvers import alarms, manual_rules, reagents
 from resolvers.context import POLICY_KEY, Context
 from resolvers.retest import DEFAULT_QUARANTINE_DAYS
@@ -36,6 +37,11 @@ def _min_units(key: str, value: Any) -> None:
         raise AppError(ErrorCode.VALIDATION_FAILED, f"{key} maps each product to a number of units (1-10000)")
 
 
+def _flag(key: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"{key} is true or false")
+
+
 PLAIN: dict[str, Callable[[str, Any], None]] = {
     alarms.RECIPIENTS_KEY: lambda _k, v: alarms.check_recipients(v),
     "quarantine.days": _int_between(DEFAULT_QUARANTINE_DAYS, 3650),
@@ -44,6 +50,7 @@ PLAIN: dict[str, Callable[[str, Any], None]] = {
     manual_rules.RULES_KEY: manual_rules.check,
     reagents.REMINDER_KEY: _int_between(0, 365),
     reagents.KITS_REQUIRED_KEY: lambda _k, v: reagents.check_kits_required(v),
+    TRAINING_KEY: _flag,
 }
 
 # Keys changed only through their own signed mutation.

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import strawberry
 
+from records.assay_rules import RunKind, WellOutcome
+from records.instrument_run import PoolKind, RunStatus
 from resolvers.alarms import AlarmEventKind, AlarmSource, AlarmState, Priority
 from resolvers.batch_events import BatchEventKind
+from resolvers.capa import CapaKind, CapaStatus, Effectiveness
+from resolvers.changes import ChangeStatus, ChangeTarget
 from resolvers.clearance import CheckResult
 from resolvers.deviations import DeviationStatus
+from resolvers.documents import CopyKind as DocumentCopyKind
+from resolvers.documents import CopyStatus as DocumentCopyStatus
+from resolvers.documents import DocumentCategory
+from resolvers.documents import DocumentStatus as ControlledDocumentStatus
 from resolvers.equipment import EquipmentStatus
 from resolvers.equipment_care import CareKind
 from resolvers.execution import PhaseStatus, ValueSource
@@ -22,6 +30,7 @@ from resolvers.live import Quality
 from resolvers.logbook import LogKind
 from resolvers.lookback import Deferral, NoticeKind
 from resolvers.materials import MaterialKind, MaterialStatus
+from resolvers.oos import OosConclusion, OosStatus, OotRule
 from resolvers.packaging import PackagingLevel
 from resolvers.picking import PickingStatus
 from resolvers.plasma import BatchStatus, DonorStatus, UnitStatus
@@ -37,7 +46,12 @@ from resolvers.sample_life import SampleEventKind
 from resolvers.shipments import RowOutcome
 from resolvers.specifications import RoundingKind, SpecificationStatus, SubjectKind, Verdict
 from resolvers.tablet import SampleKind, SampleStatus, TaskKind
+from resolvers.test_reports import Conclusion as ReportConclusion
+from resolvers.test_reports import ReportStatus
 from resolvers.trace import TraceKind
+from resolvers.trace_push import PushStatus as TracePushStatus
+from resolvers.training import Assessment as TrainingAssessment
+from resolvers.training import TrainingState
 
 strawberry.enum(EquipmentStatus, description="Appendix B.2 YXZT: the operating status of equipment")
 strawberry.enum(Quality, description="The quality of a value as OPC UA gives it; STALE: silent past its limit")
@@ -54,7 +68,8 @@ strawberry.enum(ShipmentStatus, description="A station's declared consignment: D
                                             "first unit is scanned, RECEIVED when receipt is closed")
 strawberry.enum(RowOutcome, description="A declared row: ACCEPTED, DUPLICATE (already declared, same data) "
                                         "or REJECTED")
-strawberry.enum(PoolStatus, description="A plasma pool: OPEN while units are added, CLOSED once charged")
+strawberry.enum(PoolStatus, description="A plasma pool: OPEN while units are added, CLOSED once charged, BLOCKED by "
+                                       "a reactive test (it starts no batch)")
 strawberry.enum(PickingStatus, description="A picking list: OPEN while picked, PICKED when every unit is, CLOSED "
                                            "once charged into a pool, or CANCELLED")
 strawberry.enum(BatchStatus, description="A production batch's status")
@@ -95,6 +110,19 @@ strawberry.enum(TestStage, description="The stage a batch is tested at: INTERMED
                                        "packaged) or FINAL (the finished product)")
 strawberry.enum(EntryMethod, description="How a result came in: MANUAL (typed by the analyst) or INSTRUMENT")
 strawberry.enum(TestRecordStatus, description="OPEN (results are entered, waiting for review) or REVIEWED")
+strawberry.enum(OosStatus, description="An OOS: OPEN, PHASE_1 (laboratory investigation), PHASE_2 (full "
+                                       "investigation) or CLOSED with its conclusion")
+strawberry.enum(OosConclusion, description="CONFIRMED (the result stands) or INVALIDATED (an assignable cause)")
+strawberry.enum(OotRule, description="A Nelson rule an out-of-trend point breaks (records/trend.py, OOT-1)")
+strawberry.enum(CapaKind, description="A CAPA's kind: CORRECTIVE or PREVENTIVE")
+strawberry.enum(CapaStatus, description="A CAPA: OPEN, DONE (signed done by its owner) or CLOSED (checked effective)")
+strawberry.enum(Effectiveness, description="A CAPA's effectiveness check: EFFECTIVE or NOT_EFFECTIVE")
+strawberry.enum(ReportStatus, description="A test report version: PREPARED (waiting for its approver), ISSUED, "
+                                          "REISSUE_REQUIRED (a result in it was corrected), SUPERSEDED or DISCARDED")
+strawberry.enum(TracePushStatus, name="TracePushStatus", description="A delivery to the traceability system: PENDING "
+                                                                   "(not tried), FAILED (retried with backoff) or SENT")
+strawberry.enum(ReportConclusion, name="ReportConclusion",
+                description="A test report's conclusion: COMPLIES or DOES_NOT_COMPLY with its specification")
 strawberry.enum(ReagentKind, description="A QC laboratory lot: a reagent, a reference standard, a test solution or a "
                                          "plasma test kit")
 strawberry.enum(ReagentStatus, description="RECEIVED (quarantine), RELEASED for use, EXHAUSTED (all issued to the "
@@ -102,13 +130,99 @@ strawberry.enum(ReagentStatus, description="RECEIVED (quarantine), RELEASED for 
 strawberry.enum(ReagentMovementKind, description="A line of a reagent lot's movement log")
 strawberry.enum(ReminderDue, description="What a reagent reminder is about: its EXPIRY or its RETEST date")
 strawberry.enum(TraceKind, description="The kinds of a trace's nodes, from the donor to the packaging code")
+strawberry.enum(DocumentCategory, description="What a controlled document is: SOP, specification, method, policy, "
+                                              "form or record")
+strawberry.enum(ControlledDocumentStatus, name="ControlledDocumentStatus",
+                description="A controlled document version: DRAFT, IN_REVIEW, APPROVED, EFFECTIVE (the one in "
+                            "force), SUPERSEDED by a newer effective version, or WITHDRAWN")
+strawberry.enum(DocumentCopyKind, name="DocumentCopyKind", description="A copy of a document: PRINTOUT or EXPORT")
+strawberry.enum(DocumentCopyStatus, name="DocumentCopyStatus",
+                description="A copy: ISSUED, WITHDRAWN (taken back) or DESTROYED (a printout)")
+strawberry.enum(TrainingAssessment, name="TrainingAssessment", description="A training's assessment: PASSED or FAILED")
+strawberry.enum(TrainingState, description="A person's training on a document version today: VALID, EXPIRED, "
+                                           "FAILED (assessment failed) or MISSING")
+strawberry.enum(ChangeStatus, description="A change request: OPEN, APPROVED or REJECTED by QA, IMPLEMENTED, CLOSED")
+strawberry.enum(ChangeTarget, description="What a change request changes: a controlled DOCUMENT, a SPECIFICATION "
+                                          "or a master RECIPE")
 
-__all__ = ["AlarmEventKind", "AlarmSource", "AlarmState", "BatchEventKind", "BatchStatus", "CareKind", "CheckResult",
-           "Deferral", "DeviationStatus", "DocumentStatus", "DonorStatus", "EntryMethod", "EquipmentStatus", "LogKind",
-           "LotStatus", "MaterialKind", "MaterialStatus", "MovementKind", "NoticeKind", "PackagingLevel",
-           "PhaseStatus", "PickingStatus", "PoolStatus", "Priority", "Quality", "ReagentKind", "ReagentMovementKind",
-           "ReagentStatus", "RecipeStatus", "ReminderDue", "ResultSource",
-           "RetestItem", "RetestOutcome", "ReviewKind", "RiskClass", "RoomGrade", "RoundingKind", "RowOutcome",
-           "SampleEventKind", "SampleKind", "SampleStatus", "ShipmentStatus", "SpecificationStatus", "SubjectKind",
-           "TaskKind",
-           "TestRecordStatus", "TestStage", "TraceKind", "UnitStatus", "ValueSource", "Verdict"]
+strawberry.enum(RunKind, name="InstrumentRunKind", description="An instrument run: ELISA (plate reader) or PCR")
+strawberry.enum(RunStatus, name="InstrumentRunStatus", description="IMPORTED (results written, waiting for review), "
+                                                                    "REVIEWED, or INVALID (its controls failed)")
+strawberry.enum(WellOutcome, description="A sample's outcome in a run: NEGATIVE, GREY_ZONE (counts as reactive), "
+                                         "REACTIVE, or INVALID (to be tested again)")
+strawberry.enum(PoolKind, description="A tested pool: a MINI_POOL of unit samples or a PRODUCTION_POOL")
+
+__all__ = [
+                                        "AlarmEventKind",
+                                        "AlarmSource",
+                                        "AlarmState",
+                                        "BatchEventKind",
+                                        "BatchStatus",
+                                        "CapaKind",
+                                        "CapaStatus",
+                                        "CareKind",
+                                        "ChangeStatus",
+                                        "ChangeTarget",
+                                        "CheckResult",
+                                        "ControlledDocumentStatus",
+                                        "Deferral",
+                                        "DeviationStatus",
+                                        "DocumentCategory",
+                                        "DocumentCopyKind",
+                                        "DocumentCopyStatus",
+                                        "DocumentStatus",
+                                        "DonorStatus",
+                                        "Effectiveness",
+                                        "EntryMethod",
+                                        "EquipmentStatus",
+                                        "LogKind",
+                                        "LotStatus",
+                                        "MaterialKind",
+                                        "MaterialStatus",
+                                        "MovementKind",
+                                        "NoticeKind",
+                                        "OosConclusion",
+                                        "OosStatus",
+                                        "OotRule",
+                                        "PackagingLevel",
+                                        "PhaseStatus",
+                                        "PickingStatus",
+                                        "PoolKind",
+                                        "PoolStatus",
+                                        "Priority",
+                                        "Quality",
+                                        "ReagentKind",
+                                        "ReagentMovementKind",
+                                        "ReagentStatus",
+                                        "RecipeStatus",
+                                        "ReminderDue",
+                                        "ReportConclusion",
+                                        "ReportStatus",
+                                        "ResultSource",
+                                        "RetestItem",
+                                        "RetestOutcome",
+                                        "ReviewKind",
+                                        "RiskClass",
+                                        "RoomGrade",
+                                        "RoundingKind",
+                                        "RowOutcome",
+                                        "RunKind",
+                                        "RunStatus",
+                                        "SampleEventKind",
+                                        "SampleKind",
+                                        "SampleStatus",
+                                        "ShipmentStatus",
+                                        "SpecificationStatus",
+                                        "SubjectKind",
+                                        "TaskKind",
+                                        "TestRecordStatus",
+                                        "TestStage",
+                                        "TraceKind",
+                                        "TracePushStatus",
+                                        "TrainingAssessment",
+                                        "TrainingState",
+                                        "UnitStatus",
+                                        "ValueSource",
+                                        "Verdict",
+                                        "WellOutcome",
+]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import strawberry
@@ -68,9 +68,29 @@ class RecipePhase:
     output_unit: str | None
     balance_low_pct: float | None
     balance_high_pct: float | None
+    sop: str = strawberry.field(description="The code of the controlled SOP the phase is carried out under")
+
+    @strawberry.field(description="The effective version of the phase's SOP, the only one operators see (QM-08); "
+                                  "null when the phase names none or it has no effective version.")
+    async def effective_sop(self, info: Info[Context, None]) -> EffectiveSop | None:
+        if not self.sop:
+            return None
+        r = await info.context.loaders.effective_document_by_code.load(self.sop)
+        return of(EffectiveSop, r) if r is not None else None
 
 
-PHASE_DEFAULTS = {"output": None, "output_unit": None, "balance_low_pct": None, "balance_high_pct": None}
+@strawberry.type(description="The effective version of a controlled SOP, as an operational view shows it.")
+class EffectiveSop:
+    code: str
+    version: int
+    title: str
+    effective_date: date | None
+    body: str = strawberry.field(description="The SOP's text; empty when its content is a stored file")
+    attachment_id: int | None = strawberry.field(description="The stored file of the SOP (attachment), if any")
+    content_sha256: str
+
+
+PHASE_DEFAULTS = {"output": None, "output_unit": None, "balance_low_pct": None, "balance_high_pct": None, "sop": ""}
 
 
 def _phase(p: dict[str, Any]) -> RecipePhase:
@@ -171,6 +191,8 @@ class RecipePhaseInput:
     output_unit: str | None = None
     balance_low_pct: float | None = None
     balance_high_pct: float | None = None
+    sop: str = strawberry.field(default="", description="The code of the controlled SOP the phase is carried "
+                                                        "out under")
 
     def plain(self) -> res.Phase:
         return res.Phase(
@@ -182,7 +204,7 @@ class RecipePhaseInput:
                   for x in self.parameters),
             tuple(res.Control(c.name, c.method, c.unit, c.low, c.high, c.risk.value) for c in self.controls),
             tuple(self.signatures), self.yield_low_pct, self.yield_high_pct, self.output, self.output_unit,
-            self.balance_low_pct, self.balance_high_pct)
+            self.balance_low_pct, self.balance_high_pct, self.sop.strip())
 
 
 @strawberry.input

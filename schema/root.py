@@ -12,19 +12,23 @@ from schema.attachments import AttachmentMutation, AttachmentQuery
 from schema.audit import AuditQuery
 from schema.batches import BatchMutation
 from schema.certificates import CertificateMutation, CertificateQuery
+from schema.changes import ChangeMutation, ChangeQuery
 from schema.clearance import ClearanceMutation
 from schema.deviations import DeviationMutation
+from schema.documents import DocumentMutation, DocumentQuery
 from schema.equipment_care import EquipmentCareMutation, EquipmentLogMutation, EquipmentLogQuery
 from schema.errors import ErrorCodes
 from schema.exchange import ExchangeQuery
 from schema.execution import PerEventExecutionContext
 from schema.identity import IdentityMutation, IdentityQuery
+from schema.instrument_runs import InstrumentRunMutation, InstrumentRunQuery
 from schema.intermediates import IntermediateMutation, IntermediateQuery
 from schema.layout import LayoutMutation
 from schema.limits import limits_rule
 from schema.live import BatchEventSubscription, HistoryQuery, LiveSubscription, PlantStateSubscription
 from schema.lookback import LookbackMutation, LookbackQuery, StationDonorMutation
 from schema.materials import MaterialMutation, MaterialQuery
+from schema.oos import OosMutation, OosQuery
 from schema.packaging import PackagingMutation, PackagingQuery
 from schema.packaging_record import PackagingRecordMutation, PackagingRecordQuery
 from schema.phases import ExecutionMutation, ExecutionQuery
@@ -35,6 +39,7 @@ from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.pooling import PoolingMutation
 from schema.qc_records import TestRecordMutation, TestRecordQuery
 from schema.qc_worklist import QcWorklistQuery
+from schema.quality_review import QualityReviewQuery
 from schema.reagents import ReagentMutation, ReagentQuery, ReagentSubscription
 from schema.receipt import LabelQuery, ReceiptCloseMutation, ReceiptMutation
 from schema.recipes import RecipeMutation, RecipeQuery
@@ -46,8 +51,11 @@ from schema.signing import SigningQuery
 from schema.specifications import SpecificationMutation, SpecificationQuery
 from schema.stations import StationMutation, StationQuery
 from schema.tablet import SampleMutation, SampleQuery, TabletMutation, TabletQuery
+from schema.test_reports import TestReportMutation, TestReportQuery
 from schema.tokens import TokenMutation, TokenQuery
 from schema.trace import TraceQuery
+from schema.trace_push import TracePushMutation, TracePushQuery
+from schema.training import TrainingMutation, TrainingQuery
 from schema.video import VideoMutation, VideoQuery
 
 
@@ -59,7 +67,9 @@ class Query(
     ExecutionQuery, EquipmentLogQuery, MaterialQuery, ReviewQuery, ExchangeQuery,
     IntermediateQuery, PackagingRecordQuery, AttachmentQuery, PickingQuery, SpecificationQuery, TestRecordQuery,
     QcWorklistQuery,
-    ReagentQuery,
+    OosQuery,
+    TestReportQuery, TracePushQuery, QualityReviewQuery, ReagentQuery, DocumentQuery, TrainingQuery, ChangeQuery,
+    InstrumentRunQuery,
 ):
     pass
 
@@ -74,7 +84,9 @@ class Mutation(
     RecipeMutation, BatchMutation, ExecutionMutation, EquipmentCareMutation, EquipmentLogMutation,
     MaterialMutation, ReviewMutation, IntermediateMutation, PackagingRecordMutation,
     AttachmentMutation, PickingMutation, SpecificationMutation, TestRecordMutation,
-    ReagentMutation,
+    OosMutation,
+    TestReportMutation, TracePushMutation, ReagentMutation, DocumentMutation, TrainingMutation, ChangeMutation,
+    InstrumentRunMutation,
 ):
     pass
 

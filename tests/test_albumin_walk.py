@@ -36,6 +36,7 @@ from records.readings import SensorReading
 from tests.attack.signed_cases.base import World
 from tests.attack.signed_cases.plasma import _declared, _receipt, _tested
 from tests.test_batch_review import _org_key
+from tests.test_training import trained_on_demo_sops
 
 BATCH, POOL, LOT = "ALB-2612-001", "PL-ALB-2612", "ALB-2612-001-01"
 PRODUCT = str(ALBUMIN["product"])
@@ -120,6 +121,7 @@ async def _plasma(w: World) -> None:
 
 async def _batch(w: World) -> None:
     """ALB-20 drafted and reviewed: no batch yet; approved by a third person: the batch is created."""
+    await trained_on_demo_sops(w.db, ("op.one", "sup.rsa", "qp.qa"))  # the SOPs its phases are carried out under
     await w.call("sup.rsa", "draftRecipe", ALBUMIN)
     decision = {"code": ALBUMIN["code"], "version": 1, "comment": "checked against the process procedure"}
     await w.call("qa.two", "reviewRecipe", decision, "REVIEWED")

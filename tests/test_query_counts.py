@@ -26,12 +26,18 @@ from sqlalchemy import event, insert, select
 from demo.seed import seed_stations
 from policies.errors import AppError
 from records.alarms import Alarm, alarm_unit
+from records.attachments import Attachment
 from records.audit import AuditContext, PendingEvent
+from records.capa import Capa
+from records.change import ChangeRequest
 from records.db import Database
+from records.document import ControlledDocument, DocumentCopy
 from records.execution import PhaseRun
 from records.genealogy import FinalLot, Intermediate, IntermediateMovement
 from records.identity import User, UserCertificate
+from records.instrument_run import InstrumentProcessing, InstrumentRun, PoolTestResult
 from records.materials import MaterialLot, Weighing
+from records.oos import OosRecord, OotAlert
 from records.packaging_record import PackagingIssue, PackagingRecord
 from records.picking import PickingLine, PickingList
 from records.plant import Area, Equipment, LogKind, Plant, Room, Sensor, log_line
@@ -44,6 +50,9 @@ from records.recipe import Recipe
 from records.sample_life import SampleEvent
 from records.signature import ESignature
 from records.specification import Specification
+from records.test_report import TestReport
+from records.trace_push import TracePush
+from records.training import TrainingRecord
 from resolvers import alarms, plasma, storage
 from resolvers.history import Window, histories
 from schema.root import build_schema
@@ -73,19 +82,31 @@ EXEMPT = {
     "packagingRecord.checklist": "stored with the packaging record as it was checked, read with it",
     "batchTests.results.inputs": "a formula's inputs, stored as JSON on the result line and read with it",
     "testRecord.results.inputs": "a formula's inputs, stored as JSON on the result line and read with it",
-    "compareRecipes.differences": "computed in memory from the two versions, each read in one statement",
-    "batchPhases.parameters.trend": "stored with the phase run when it completed, read with it",
-    "batchPhases.equipmentAtStart.care": "the three care records as they were, stored with the phase run",
-    "batchPhases.controls.trend": "stored with the phase run (empty: controls are entered, not captured)",
+    "productQualityReview.oos": "read in one statement with the year's batches (resolvers/quality_review.py), "
+                                "plain fields below; its rows come from the OOS workflow, probed in oos lists",
+    "productQualityReview.capas": "read in one statement with the year's OOS and deviations, plain fields below",
+    "testReports.signatures": "read from the report's PDF bytes in memory, no SQL per signature",
     "qcWorklist.records.record.results.inputs": "a formula's inputs, stored as JSON on the result line",
     "qcWorklist.records.missingItems": "the items of the record's specification version, from its JSON (the "
                                        "versions are read in one statement)",
     "qcWorklist.startable.items": "the items of the effective specification, from its JSON (read in one statement)",
     "qcReviewQueue.toReview.results.inputs": "a formula's inputs, stored as JSON on the result line",
     "qcReviewQueue.toIssue.record.results.inputs": "a formula's inputs, stored as JSON on the result line",
+    "compareRecipes.differences": "computed in memory from the two versions, each read in one statement",
+    "instrumentRun.wells": "the plate map of one processing, stored as JSON on it and read with it",
+    "instrumentRun.processings.wells": "the plate map of one processing, stored as JSON on it and read with it",
+    "compareInstrumentRun.wells": "computed in memory from the run's kept raw file (the run is read in four "
+                                  "statements)",
+    "compareInstrumentRun.original.wells": "the plate map of one processing, stored as JSON on it",
+    "batchPhases.parameters.trend": "stored with the phase run when it completed, read with it",
+    "batchPhases.equipmentAtStart.care": "the three care records as they were, stored with the phase run",
+    "batchPhases.controls.trend": "stored with the phase run (empty: controls are entered, not captured)",
+    "oos.environment.points": "at most 12 buckets a sensor, every sensor's read in one statement (histories)",
+    "oos.ootAlerts": "at most one out-of-trend alert per result (unique), read in one statement",
 }
 # Lists whose length does not follow the objects (reason), measured for a constant count all the same.
-FIXED = {"summary": "one count per kind of node"}
+FIXED = {"summary": "one count per kind of node", "trainingMatrix": "one row per role",
+         "batchesByStatus": "one count per batch status"}
 
 
 class Statements:
@@ -533,7 +554,7 @@ async def specifications_add(w: World, first: int, k: int) -> None:
 
 async def lab_setup(w: World) -> None:
     async with w.db.write(SYSTEM) as s:
-        s.add(Batch(batch_number="BQ-T", product=ALBUMIN, status="IN_PROGRESS"))
+        s.add(Batch(batch_number="BQ-T", product=ALBUMIN, status="IN_PROGRESS", started_at=NOW))
         s.add(Specification(code="SQ-T", version=1, subject_kind="PRODUCT", subject_code="P-T", status="EFFECTIVE",
                             change_note="first", items=[], drafted_by="qc.sig", drafted_at=NOW))
 
@@ -554,19 +575,37 @@ async def lab_add(w: World, first: int, k: int) -> None:
                                  verdict="PASS", reason="ok", rounding="DECIMALS 1", analyst="qc.sig",
                                  entered_at=NOW, method="SOP", entry_method="MANUAL", current_key=f"{rec.id}:{j}"))
             w.state["testRecord"] = rec.id
+            # k report versions of the first record (the file's bytes are not read by the probe)
+            s.add(TestReport(document_id=f"TR-Q{i}", record_id=w.state.setdefault("reportRecord", rec.id),
+                             version=i + 1, status="SUPERSEDED", conclusion="COMPLIES", prepared_by="qcr.sig",
+                             prepared_at=NOW, pdf=b"%PDF-1.7"))
+            s.add(TracePush(batch_id=batch, batch_number="BQ-T", payload={"lots": []}, payload_sha256="0" * 64,
+                            status="SENT", attempts=1, created_at=NOW, next_attempt_at=NOW))
+            # the year's batches of the product, each with a deviation (productQualityReview)
+            year_batch = Batch(batch_number=f"BQ-Y{i}", product=ALBUMIN, status="COMPLETED", started_at=NOW)
+            s.add(year_batch)
+            await s.flush()
+            s.add(Deviation(number=f"DV-Q{i}", title="t", description="d", batch_id=year_batch.id, raised_by="qa.one",
+                            raised_at=NOW))
 
-async def reagents_add(w: World, first: int, k: int) -> None:
-    """k reagent lots, each due for a reminder (expiry and retest within the window); lot QR-0 gets k lines."""
+async def samples_setup(w: World) -> None:
+    await cold_store(w.db, "CSS")
     async with w.db.write(SYSTEM) as s:
+        s.add(Batch(batch_number="BQ-S", product=ALBUMIN, status="RELEASED",
+                    expiry_date=(NOW - timedelta(days=300)).date()))
+
+
+async def samples_add(w: World, first: int, k: int) -> None:
+    """k retained samples of batch BQ-S stored in cold store CSS, due within 100 days; SQ-0 gets k events."""
+    async with w.db.write(SYSTEM) as s:
+        batch = (await s.execute(select(Batch.id).where(Batch.batch_number == "BQ-S"))).scalar_one()
         for i in range(first, first + k):
-            s.add(ReagentLot(code=f"QR-{i}", kind="REAGENT", name="NaOH", lot_number=f"L{i}", supplier="S",
-                             quantity=1.0, issued=0.0, unit="g", location="R2", conditions="dry",
-                             expires_on=NOW.date() + timedelta(days=5), retest_on=NOW.date() + timedelta(days=2),
-                             status="RELEASED", received_at=NOW, received_by="qc.sig"))
+            s.add(Sample(code=f"SQ-{i}", kind="RETAINED", batch_id=batch, taken_at=NOW, taken_by="qc.sig",
+                         status="RETAINED", storage_location=f"CSS-R01-P{i}", stored_at=NOW, temperature_high=-25.0))
         await s.flush()
-        lot = (await s.execute(select(ReagentLot.id).where(ReagentLot.code == "QR-0"))).scalar_one()
+        sq0 = (await s.execute(select(Sample.id).where(Sample.code == "SQ-0"))).scalar_one()
         for _ in range(k):
-            s.add(ReagentMovement(lot_id=lot, kind="ISSUE", quantity=0.01, balance=1.0, at=NOW, by="qc.sig"))
+            s.add(SampleEvent(sample_id=sq0, kind="STORED", at=NOW, by="qc.sig", location="CSS-R01-P0"))
 
 
 async def worklist_setup(w: World) -> None:
@@ -601,30 +640,136 @@ async def worklist_add(w: World, first: int, k: int) -> None:
                                      method="SOP", entry_method="MANUAL", current_key=f"{rec.id}:{j}"))
 
 
+async def documents_add(w: World, first: int, k: int) -> None:
+    """k effective documents (required for operators, review due), k copies and k training records of QD-0, and
+    k change requests, request i changing i+1 documents."""
+    async with w.db.write(SYSTEM) as s:
+        for i in range(first, first + k):
+            s.add(ControlledDocument(code=f"QD-{i}", version=1, title=f"SOP {i}", category="SOP", gmp=True,
+                                     status="EFFECTIVE", effective_key=f"QD-{i}", change_note="first", body="x",
+                                     content_sha256="0" * 64, roles=["operator"], review_due=NOW.date(),
+                                     effective_date=NOW.date(), drafted_by="qa.one", drafted_at=NOW))
+        await s.flush()
+        doc = (await s.execute(select(ControlledDocument.id).where(ControlledDocument.code == "QD-0"))).scalar_one()
+        for i in range(first, first + k):
+            s.add(DocumentCopy(document_id=doc, copy_number=i + 1, kind="PRINTOUT", holder=f"Room {i}",
+                               status="ISSUED", issued_by="qa.one", issued_at=NOW))
+            s.add(TrainingRecord(username="op.one", document_code="QD-0", document_version=1, trained_at=NOW,
+                                 trainer="qa.one", assessment="FAILED", valid_until=NOW.date(), recorded_at=NOW))
+            s.add(ChangeRequest(number=f"CC-Q-{i}", title="t", description="d", reason="r", impact="i",
+                                targets=[{"kind": "DOCUMENT", "code": f"QD-{j}"} for j in range(i + 1)],
+                                status="OPEN", raised_by="qa.one", raised_at=NOW))
+
+
+async def reagents_add(w: World, first: int, k: int) -> None:
+    """k reagent lots, each due for a reminder (expiry and retest within the window); lot QR-0 gets k lines."""
+    async with w.db.write(SYSTEM) as s:
+        for i in range(first, first + k):
+            s.add(ReagentLot(code=f"QR-{i}", kind="REAGENT", name="NaOH", lot_number=f"L{i}", supplier="S",
+                             quantity=1.0, issued=0.0, unit="g", location="R2", conditions="dry",
+                             expires_on=NOW.date() + timedelta(days=5), retest_on=NOW.date() + timedelta(days=2),
+                             status="RELEASED", received_at=NOW, received_by="qc.sig"))
+        await s.flush()
+        lot = (await s.execute(select(ReagentLot.id).where(ReagentLot.code == "QR-0"))).scalar_one()
+        for _ in range(k):
+            s.add(ReagentMovement(lot_id=lot, kind="ISSUE", quantity=0.01, balance=1.0, at=NOW, by="qc.sig"))
+
+
+async def oos_setup(w: World) -> None:
+    """Batch BQ-O with a failing result measured on EQ-1 (room R1) and its OOS."""
+    async with w.db.write(SYSTEM) as s:
+        batch = Batch(batch_number="BQ-O", product=ALBUMIN, status="IN_PROGRESS")
+        spec = Specification(code="SQ-O", version=1, subject_kind="PRODUCT", subject_code="P-O", status="EFFECTIVE",
+                             change_note="first", drafted_by="qc.sig", drafted_at=NOW,
+                             items=[{"name": "Item 0", "method": "SOP", "unit": "g/L", "low": "1",
+                                     "rounding": "DECIMALS", "precision": 1}])
+        s.add_all([batch, spec])
+        await s.flush()
+        rec = TestRecord(batch_id=batch.id, stage="FINAL", subject_kind="PRODUCT", subject_code="P-O",
+                         specification_id=spec.id, specification_code="SQ-O", specification_version=1,
+                         status="OPEN", created_by="qc.sig", created_at=NOW)
+        s.add(rec)
+        await s.flush()
+        line = TestResult(record_id=rec.id, item="Item 0", raw="0.5", reported="0.5", verdict="FAIL", reason="low",
+                          rounding="DECIMALS 1", analyst="qc.sig", entered_at=NOW, method="SOP", instrument_id="EQ-1",
+                          entry_method="INSTRUMENT", current_key=f"{rec.id}:item 0")
+        s.add(line)
+        await s.flush()
+        oos = OosRecord(number="OOS-Q-0", status="OPEN", opened_at=NOW, subject_kind="PRODUCT", subject_code="P-O",
+                        batch_id=batch.id, item="Item 0", value="0.5", limits="≥ 1 g/L", reason="low",
+                        analyst="qc.sig", instrument="EQ-1", method="SOP", tested_at=NOW,
+                        source=f"test_result:{line.id}", test_result_id=line.id)
+        s.add(oos)
+        await s.flush()
+        w.state.update(oos=oos.id, oosResult=line.id, oosRecord=rec.id, oosBatch=batch.id)
+
+
+async def oos_add(w: World, first: int, k: int) -> None:
+    """k samples of BQ-O, k sensors in R1 (one reading each), k reagent lots used for the OOS's result, k CAPA
+    of the OOS, k more results of its item (each with an out-of-trend alert) and k more OOS records."""
+    async with w.db.write(SYSTEM) as s:
+        room = (await s.execute(select(Room.id).where(Room.code == "R1"))).scalar_one()
+        batch, rec = w.state["oosBatch"], w.state["oosRecord"]
+        for i in range(first, first + k):
+            s.add(Sample(code=f"SQ-O{i}", kind="RELEASE", batch_id=batch, taken_at=NOW, taken_by="qc.sig"))
+            sensor = Sensor(tag=f"QO-TT-{i}", name=f"T {i}", kind="temperature", unit="C", room_id=room)
+            lot = ReagentLot(code=f"QO-R{i}", kind="REAGENT", name="buffer", lot_number=f"L{i}", supplier="S",
+                             quantity=1.0, issued=0.0, unit="mL", location="R1", conditions="cool",
+                             expires_on=NOW.date() + timedelta(days=30), status="RELEASED", received_at=NOW,
+                             received_by="qc.sig")
+            line = TestResult(record_id=rec, item="Item 0", raw=f"{i + 2}.0", reported=f"{i + 2}.0", verdict="PASS",
+                              reason="ok", rounding="DECIMALS 1", analyst="qc.sig", entered_at=NOW, method="SOP",
+                              entry_method="MANUAL", current_key=f"{rec}:q{i}")
+            s.add_all([sensor, lot, line])
+            await s.flush()
+            s.add(SensorReading(sensor_id=sensor.id, source_time=NOW - timedelta(minutes=1), received_at=NOW,
+                                value=20.0, quality="GOOD"))
+            s.add(ReagentMovement(lot_id=lot.id, kind="USE", balance=1.0, at=NOW, by="qc.sig",
+                                  used_for="test_result", used_for_id=str(w.state["oosResult"])))
+            s.add(Capa(number=f"CAPA-Q-{i}", kind="CORRECTIVE", action="a", owner="qc.sig",
+                       due_date=NOW.date() - timedelta(days=1), status="OPEN", oos_id=w.state["oos"],
+                       created_by="qa.one", created_at=NOW))
+            s.add(OotAlert(specification_code="SQ-O", item="Item 0", test_result_id=line.id, batch_id=batch,
+                           value=line.reported, rules=["NELSON_1"], rules_version="OOT-1", points=8, raised_at=NOW))
+            s.add(OosRecord(number=f"OOS-Q-{i + 1}", status="OPEN", opened_at=NOW, subject_kind="PRODUCT",
+                            subject_code="P-O", batch_id=batch, item="Item 0", value="0.5", limits="≥ 1 g/L",
+                            reason="low", analyst="qc.sig", instrument="", method="SOP", tested_at=NOW,
+                            source=f"instrument_run:{i}/A1"))
+
+
+async def instruments_setup(w: World) -> None:
+    async with w.db.write(SYSTEM) as s:
+        raw = Attachment(sha256="0" * 64, filename="p.csv", content_type="text/csv", size=1, data=b"x",
+                         purpose="raw", uploaded_by="qc.sig", uploaded_at=NOW)
+        s.add(raw)
+        await s.flush()
+        run = InstrumentRun(kind="ELISA", instrument_id="EL-01", test_item="HBSAG", kit_lot="K", analyst="qc.sig",
+                            imported_at=NOW, status="IMPORTED", attachment_id=raw.id, raw_sha256="0" * 64,
+                            run_label="P", processing=1)
+        s.add(run)
+        await s.flush()
+        w.state["instrumentRun"] = run.id
+
+
+async def instruments_add(w: World, first: int, k: int) -> None:
+    """k processings of one run, and k pool results of it, all of pool PQ-1."""
+    async with w.db.write(SYSTEM) as s:
+        for i in range(first, first + k):
+            s.add(InstrumentProcessing(run_id=w.state["instrumentRun"], number=i + 1, parser="elisa-plate",
+                                       parser_version="1", valid=True, cutoff="0.130", processed_by="qc.sig",
+                                       processed_at=NOW, reason="import", wells=[{
+                                           "position": "A1", "content": "NC", "role": "NC", "target": "",
+                                           "value": "0.05", "ic": None, "ratio": None, "outcome": None}]))
+            s.add(PoolTestResult(pool_kind="MINI_POOL", pool_code="PQ-1", units=["U1", "U2"],
+                                 run_id=w.state["instrumentRun"], processing=1, test="HBSAG", result="NEGATIVE",
+                                 outcome="NEGATIVE", value="0.400", kit_lot="K", instrument="EL-01", analyst="qc.sig",
+                                 tested_at=NOW))
+
+
 @dataclass(frozen=True)
 class WorldSpec:
     add: Callable[[World, int, int], Awaitable[None]]
     setup: Callable[[World], Awaitable[None]] | None = None
-
-
-async def samples_setup(w: World) -> None:
-    await cold_store(w.db, "CSS")
-    async with w.db.write(SYSTEM) as s:
-        s.add(Batch(batch_number="BQ-S", product=ALBUMIN, status="RELEASED",
-                    expiry_date=(NOW - timedelta(days=300)).date()))
-
-
-async def samples_add(w: World, first: int, k: int) -> None:
-    """k retained samples of batch BQ-S stored in cold store CSS, due within 100 days; SQ-0 gets k events."""
-    async with w.db.write(SYSTEM) as s:
-        batch = (await s.execute(select(Batch.id).where(Batch.batch_number == "BQ-S"))).scalar_one()
-        for i in range(first, first + k):
-            s.add(Sample(code=f"SQ-{i}", kind="RETAINED", batch_id=batch, taken_at=NOW, taken_by="qc.sig",
-                         status="RETAINED", storage_location=f"CSS-R01-P{i}", stored_at=NOW, temperature_high=-25.0))
-        await s.flush()
-        sq0 = (await s.execute(select(Sample.id).where(Sample.code == "SQ-0"))).scalar_one()
-        for _ in range(k):
-            s.add(SampleEvent(sample_id=sq0, kind="STORED", at=NOW, by="qc.sig", location="CSS-R01-P0"))
 
 
 WORLDS = {
@@ -648,9 +793,12 @@ WORLDS = {
     "picking": WorldSpec(picking_add, picking_setup),
     "specifications": WorldSpec(specifications_add),
     "tests": WorldSpec(lab_add, lab_setup),
-    "worklist": WorldSpec(worklist_add, worklist_setup),
     "samples": WorldSpec(samples_add, samples_setup),
     "reagents": WorldSpec(reagents_add),
+    "worklist": WorldSpec(worklist_add, worklist_setup),
+    "documents": WorldSpec(documents_add),
+    "oos": WorldSpec(oos_add, oos_setup),
+    "instruments": WorldSpec(instruments_add, instruments_setup),
 }
 
 
@@ -753,6 +901,16 @@ PROBES = {
                            lambda w: {"c": w.state["specification"]}),
     "batchTests": Probe("tests", "qa.one", '{ batchTests(batchNumber: "BQ-T") { id status results { item reported '
                                          'inputs { name value } } } }', ("batchTests", "batchTests.results")),
+    "productQualityReview": Probe(
+        "tests", "qa.one", f'{{ productQualityReview(product: "{ALBUMIN}", year: {NOW.year}) {{ '
+        'batches { batchNumber } batchesByStatus { count } deviations { number } trends { item points { value } } '
+        '} }', tuple(f"productQualityReview.{p}" for p in (
+            "batches", "batchesByStatus", "deviations", "trends", "trends.points"))),
+    "tracePushes": Probe("tests", "qa.one", "{ tracePushes { batchNumber status attempts payload } }",
+                         ("tracePushes",)),
+    "testReports": Probe("tests", "qa.one", "query($id: Int!) { testReports(recordId: $id) { version status "
+                                            "supersedes } }", ("testReports",),
+                         lambda w: {"id": w.state["reportRecord"]}),
     "qcWorklist": Probe("worklist", "qc.sig", "{ qcWorklist { records { record { id results { item inputs { name } } "
                                               "} missingItems { name inputs } } startable { batchNumber stage items "
                                               "{ name } } } }",
@@ -762,9 +920,30 @@ PROBES = {
                                                   "} } } } } }",
                            ("qcReviewQueue.toReview", "qcReviewQueue.toReview.results", "qcReviewQueue.toIssue",
                             "qcReviewQueue.toIssue.record.results")),
+    "instrumentRun": Probe("instruments", "qa.one", "query($id: Int!) { instrumentRun(id: $id) { id rawFile { sha256 } "
+                                                   "wells { position } processings { number wells { position } } "
+                                                   "poolResults { poolCode units } } }",
+                           ("instrumentRun.processings", "instrumentRun.poolResults"),
+                           lambda w: {"id": w.state["instrumentRun"]}),
+    "poolTests": Probe("instruments", "qa.one", '{ poolTests(poolCode: "PQ-1") { poolKind units result } }',
+                       ("poolTests",)),
     "testRecord": Probe("tests", "qa.one", "query($id: Int!) { testRecord(id: $id) { id results { item inputs { name "
                                            "} } } }", ("testRecord.results",),
                         lambda w: {"id": w.state["testRecord"]}),
+    "controlledDocuments": Probe("documents", "qa.one", "{ controlledDocuments { code version status roles } }",
+                                 ("controlledDocuments",)),
+    "documentsDueForReview": Probe("documents", "qa.one", "{ documentsDueForReview { code reviewDue } }",
+                                   ("documentsDueForReview",)),
+    "documentCopies": Probe("documents", "qa.one", '{ documentCopies(code: "QD-0") { copyNumber status } }',
+                            ("documentCopies",)),
+    "trainingRecords": Probe("documents", "qa.one", "{ trainingRecords { username documentCode assessment } }",
+                             ("trainingRecords",)),
+    "trainingMatrix": Probe("documents", "qa.one", "{ trainingMatrix { role documents { code version } } }",
+                            ("trainingMatrix", "trainingMatrix.documents")),
+    "trainingGaps": Probe("documents", "qa.one", "{ trainingGaps { username role state document { code } } }",
+                          ("trainingGaps",)),
+    "changeRequests": Probe("documents", "qa.one", "{ changeRequests { number status targets { kind code } } }",
+                            ("changeRequests", "changeRequests.targets")),
     "materialLots": Probe("materials", "qa.one", "{ materialLots { code lotNumber status label { lines { value } } } }",
                           ("materialLots",)),
     "batchWeighings": Probe("materials", "qa.one", '{ batchWeighings(batchNumber: "BQ-W") { materialLotCode net '
@@ -805,6 +984,16 @@ PROBES = {
                               ("reagentReminders",)),
     # As a caller allowed to read plasma units: for one who is not, affectedUnits is null on every alarm
     # and each refusal is audited on its own (Context.require), three statements per alarm listed.
+    "oos": Probe("oos", "qa.one", """query($id: Int!) { oos(id: $id) { oos { number } batch { batchNumber }
+        samples { code } reagents { code lotNumber } environment { tag points { time value } } ootAlerts { rules }
+        capas { number overdue } } }""", ("oos.samples", "oos.reagents", "oos.environment", "oos.capas"),
+                 lambda w: {"id": w.state["oos"]}),
+    "oosRecords": Probe("oos", "qa.one", '{ oosRecords(batchNumber: "BQ-O") { number batchNumber item } }',
+                        ("oosRecords",)),
+    "controlChart": Probe("oos", "qa.one", '{ controlChart(specificationCode: "SQ-O", item: "Item 0", last: 100) { '
+                                           'mean points { batchNumber value rules } } }', ("controlChart.points",)),
+    "ootAlerts": Probe("oos", "qa.one", "{ ootAlerts(last: 100) { batchNumber rules } }", ("ootAlerts",)),
+    "capas": Probe("oos", "qa.one", "{ capas(overdueOnly: true) { number oosNumber overdue } }", ("capas",)),
     "alarms": Probe("alarms", "qa.one", """{ alarms(first: 100) { totalCount edges { node { id source condition
         priority state tag roomCode equipmentCode message value peak raisedAt clearedAt affectedUnits } } } }""",
                     ("alarms.edges",)),

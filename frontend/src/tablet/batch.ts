@@ -37,6 +37,7 @@ const SCREEN = /* GraphQL */ `query PhaseScreen($b: String!) {
 const RECIPE = /* GraphQL */ `query RecipeSteps($code: String!, $version: Int) {
   recipe(code: $code, version: $version) {
     phases { code name operation equipmentClass instructions after signatures output outputUnit
+      sop effectiveSop { code version title }
       materials { code name quantity unit tolerancePct }
       parameters { name unit low high tag }
       controls { name method unit low high } }
@@ -54,6 +55,14 @@ const COMPLETE = /* GraphQL */ `mutation CompletePhase($input: CompletePhaseInpu
 
 type Screen = PhaseScreenQuery;
 type Step = NonNullable<RecipeStepsQuery["recipe"]>["phases"][number];
+
+/** The SOP the phase is carried out under: only its effective version is ever shown (QM-08). */
+function sopLine(step: Step): HTMLElement | string {
+  if (!step.sop) return "";
+  const sop = step.effectiveSop;
+  return sop ? h("p", { class: "muted", "data-sop": sop.code }, `SOP ${sop.code} version ${sop.version} · ${sop.title}`)
+    : h("p", { class: "error" }, `SOP ${step.sop} has no effective version: the phase cannot be signed`);
+}
 type Run = Screen["batchPhases"][number];
 type Go = (hash: string) => void;
 const OPEN = new Set(["PLANNED", "IN_PROGRESS"]);
@@ -141,7 +150,7 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
       }, (e) => err.show(refusal(e)));
     });
     return h("div", { class: "phase-card", "data-phase": step.code, "data-state": "ready" },
-      h("h3", null, `${step.code} · ${step.name}`), h("p", { class: "instructions" }, step.instructions),
+      h("h3", null, `${step.code} · ${step.name}`), sopLine(step), h("p", { class: "instructions" }, step.instructions),
       materials.length ? h("div", null, h("h4", null, "Materials"), h("ul", { class: "materials" }, ...materials)) : "",
       h("h4", null, `Equipment (${step.equipmentClass.replace(/_/g, " ")})`),
       usable.length ? equipment.el : h("p", { class: "error" }, "The plant has no equipment of this class."),
@@ -233,7 +242,7 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
     return h("div", { class: "phase-card", "data-phase": step.code, "data-state": "running" },
       h("h3", null, `${step.code} · ${step.name}`),
       h("p", { class: "muted" }, `Running on ${run.equipmentCode} since ${fmtTime(run.startedAt)} · started by ${run.startedBy}`),
-      h("p", { class: "instructions" }, step.instructions),
+      sopLine(step), h("p", { class: "instructions" }, step.instructions),
       tagged.length ? h("div", null, h("h4", null, "Critical parameters, live"), grid) : "",
       manual.length ? h("div", null, h("h4", null, "Parameters entered by hand"), ...manual.map((e) => e.el)) : "",
       controls.length ? h("div", null, h("h4", null, "In-process controls"), ...controls.map((e) => e.el)) : "",

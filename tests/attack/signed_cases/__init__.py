@@ -6,11 +6,12 @@ whatever record the mutation acts on). The test then proves that the mutation re
 forged and a replayed signature with nothing written, and that the valid request works.
 """
 
-from tests.attack.signed_cases import core, floor, plasma, production, quality, reagents, video
+from tests.attack.signed_cases import core, documents, floor, oos, plasma, production, quality, reagents, video
 from tests.attack.signed_cases.base import Case, World, document
 
 CASES: dict[str, Case] = {**core.CASES, **video.CASES, **plasma.CASES, **floor.CASES, **production.CASES,
-                          **quality.CASES, **reagents.CASES}
+                          **quality.CASES, **reagents.CASES, **oos.CASES,
+                          **documents.CASES}
 SECOND_ARG: dict[str, str] = {**core.SECOND_ARG}
 
 __all__ = ["CASES", "SECOND_ARG", "Case", "World", "document"]
