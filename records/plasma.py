@@ -39,6 +39,7 @@ class NoticeKind(StrEnum):
 class PoolStatus(StrEnum):
     OPEN = "OPEN"
     CLOSED = "CLOSED"
+    BLOCKED = "BLOCKED"  # a reactive test of the pool (QC-13): it starts no batch
 
 
 class ShipmentStatus(StrEnum):

@@ -5,6 +5,7 @@ their acknowledgement."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,18 +77,7 @@ async def _defer(ctx: Context, req: SignedRequest, card_number: str, status: str
             raise AppError(ErrorCode.NOT_FOUND, f"no donor {card_number}")
         if donor.status == status:
             raise AppError(ErrorCode.CONFLICT, f"the donor is already {status}")
-        window = await plasma_res.lookback(s, donor.id, days)
-        now = utcnow()
-        donor.status, donor.status_changed_at = status, now
-        blocked = []
-        for u in window:
-            if u.status in BLOCKABLE:
-                unit = await s.get(PlasmaUnit, u.id)
-                assert unit is not None
-                unit.status = "BLOCKED"
-                blocked.append(unit.donation_number)
-        s.add(StationNotice(station_id=donor.station_id, kind=NoticeKind.DONOR_DEFERRED, donor_card_number=card_number,
-                            reason=f"{status}: {reason.strip()}; {len(blocked)} units blocked", created_at=now))
+        window, blocked = await start(s, donor, status, reason.strip(), days, utcnow())
         await s.flush()
         await signatures.bind(s, "donor", str(donor.id),
                               {"cardNumber": card_number, "status": status, "blocked": blocked})
@@ -95,6 +85,25 @@ async def _defer(ctx: Context, req: SignedRequest, card_number: str, status: str
         return Impact(card_number, [u.donation_number for u in window], blocked, graph)
 
     return await perform(ctx, req, reason=reason.strip(), clean=clean, save=save, meanings=meanings)
+
+
+async def start(s: AsyncSession, donor: Donor, status: str, reason: str, days: int,
+                now: datetime) -> tuple[list[PlasmaUnit], list[str]]:
+    """The lookback inside a write: the donor takes `status`, their units of the window still in the plant's
+    hands are blocked, the station is told. Returns the window and the donation numbers blocked."""
+    window = list(await plasma_res.lookback(s, donor.id, days))
+    donor.status, donor.status_changed_at = status, now
+    blocked = []
+    for u in window:
+        if u.status in BLOCKABLE:
+            unit = await s.get(PlasmaUnit, u.id)
+            assert unit is not None
+            unit.status = "BLOCKED"
+            blocked.append(unit.donation_number)
+    s.add(StationNotice(station_id=donor.station_id, kind=NoticeKind.DONOR_DEFERRED,
+                        donor_card_number=donor.card_number,
+                        reason=f"{status}: {reason}; {len(blocked)} units blocked", created_at=now))
+    return window, blocked
 
 
 # --- station notices --------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -106,10 +106,7 @@ async def review(ctx: Context, req: SignedRequest,
             r.reviewed_by, r.reviewed_at = p.username, now
         bad = [r for r in open_rows if reactive(r)]
         if bad:
-            unit.status = "BLOCKED"
-            s.add(StationNotice(station_id=unit.station_id, kind=NoticeKind.UNQUALIFIED_UNIT,
-                                donation_number=unit.donation_number,
-                                reason="retest reactive: " + ", ".join(f"{r.test}" for r in bad), created_at=now))
+            await block_reactive(s, unit, [r.test for r in bad], now)
         await s.flush()
         await signatures.bind(s, "plasma_unit", str(unit.id), {
             "donationNumber": donation_number, "reviewed": [r.id for r in open_rows], "status": unit.status})
@@ -118,6 +115,19 @@ async def review(ctx: Context, req: SignedRequest,
         return unit, list(all_rows)
 
     return await perform(ctx, req, reason="retest review", clean=clean, save=save, meanings=("REVIEWED",))
+
+
+async def block_reactive(s: AsyncSession, unit: PlasmaUnit, tests: list[str], now: datetime) -> None:
+    """A reactive result blocks the unit and tells its station (PL-15, PL-19); a notice the station has
+    not yet acknowledged is not sent twice (an imported result blocks at once, its review confirms)."""
+    unit.status = "BLOCKED"
+    reason = "retest reactive: " + ", ".join(tests)
+    sent = (await s.execute(select(StationNotice.id).where(
+        StationNotice.donation_number == unit.donation_number, StationNotice.kind == NoticeKind.UNQUALIFIED_UNIT,
+        StationNotice.reason == reason, StationNotice.acknowledged_at.is_(None)))).first()
+    if sent is None:
+        s.add(StationNotice(station_id=unit.station_id, kind=NoticeKind.UNQUALIFIED_UNIT,
+                            donation_number=unit.donation_number, reason=reason, created_at=now))
 
 
 async def _open(s: AsyncSession, donation_number: str) -> tuple[PlasmaUnit, list[RetestResult]]:

@@ -176,6 +176,38 @@ async def _cancel_picking(w: World) -> dict[str, Any]:
     return {"code": await _picking_list(w), "reason": "pool postponed"}
 
 
+def _plate() -> str:
+    """The synthetic plate export of tests/data with one sample well, SC-U1, base64."""
+    import base64
+    from pathlib import Path
+
+    plate = (Path(__file__).parents[2] / "data" / "elisa_plate.csv").read_bytes()
+    plate = plate.replace(b"IT-U1,IT-U2,IT-U3,IT-U4,PL-IT-1", b"SC-U1,,,,")
+    return base64.b64encode(plate).decode()
+
+
+async def _instrument_run(w: World) -> dict[str, Any]:
+    await _received(w, {"SC-U1": 10})
+    return {"instrumentId": "EL-01", "kind": "ELISA", "testItem": "HBSAG", "kitLot": "KIT-1", "filename": "p.csv",
+            "data": _plate(), "parserVersion": "1"}
+
+
+async def _imported_run(w: World) -> int:
+    from records.instrument_run import InstrumentRun
+
+    await w.call("qc.sig", "importInstrumentRun", await _instrument_run(w))
+    async with w.db.read() as s:
+        return int((await s.execute(select(InstrumentRun.id))).scalar_one())
+
+
+async def _reprocess_run(w: World) -> dict[str, Any]:
+    return {"runId": await _imported_run(w), "parserVersion": "2", "reason": "grey zone of the kit insert"}
+
+
+async def _review_run(w: World) -> dict[str, Any]:
+    return {"runId": await _imported_run(w), "comment": "controls valid"}
+
+
 CARTON, LOOSE = "86123450000000000001", "86123450000000000002"
 
 
@@ -212,4 +244,7 @@ CASES: dict[str, Case] = {
     "pickPlasmaUnit": Case("log.sig", _pick),
     "cancelPickingList": Case("log.sig", _cancel_picking),
     "aggregatePackaging": Case("op.one", _aggregate),
+    "importInstrumentRun": Case("qc.sig", _instrument_run),
+    "reprocessInstrumentRun": Case("qc.sig", _reprocess_run),
+    "reviewInstrumentRun": Case("qcr.sig", _review_run, "REVIEWED"),
 }
