@@ -10,7 +10,7 @@ MATRIX := docs/traceability.md
 
 .PHONY: demo test lint typecheck migrations-check matrix bench system-deps clean frontend frontend-typecheck \
 	frontend-codegen \
-	constraints bench-peer bench-workers
+	constraints bench-peer bench-workers soak
 
 FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts \
 	frontend/tsconfig.json
@@ -85,6 +85,11 @@ bench-peer: $(STAMP)
 # Redis and wrk on this machine; BENCH_WORKERS_SECONDS per round, BENCH_WORKERS_QUERIES which queries.
 bench-workers: $(STAMP)
 	$(BIN)/python -m bench.workers
+
+# The server SIGKILLed while signed writes and readings are in flight, restarted, checked: SOAK_CYCLES kills
+# (default 10), with the counts of acknowledged and stored writes and readings per cycle.
+soak: $(STAMP)
+	PLASMATWIN_CRASH_CYCLES=$${SOAK_CYCLES:-10} $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_crash_safety.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache frontend/node_modules api/static
