@@ -4,8 +4,9 @@ booleans True/False), as JSON or CSV. Every export is audited with who, what and
 
 Held today: B.2 equipment, B.3 materials (plasma units and material lots), B.4 weighings, B.5
 intermediates (one row per movement of their stock), B.6 the production batch record (one row per
-phase), B.7 deviations, B.8 line clearances, B.9 the packaging record (one row per packaging material).
-B.10-B.15 (samples in the QC laboratory) are refused as not held yet.
+phase), B.7 deviations, B.8 line clearances, B.9 the packaging record (one row per packaging material),
+B.10-B.15 the QC laboratory's samples (resolvers/sample_exchange.py: a row per sample taken or retained, per
+receipt, storage, test and disposal); B.3, B.10 and B.15 name donors.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool, batch_
 from records.quality import Deviation, LineClearance
 from records.recipe import Recipe
 from records.signature import ESignature
-from resolvers import labels, plasma
+from resolvers import labels, plasma, sample_exchange
 from resolvers.alarms import defuse
 from resolvers.appendix_b import DATASETS, Dataset
 from resolvers.checks import invalid
@@ -241,11 +242,25 @@ async def _packaging(s: AsyncSession, f: Filter, batch: Batch | None) -> list[Ro
 
 
 Builder = Callable[[AsyncSession, Filter, Batch | None], Awaitable[list[Row]]]
+SampleRows = Callable[[AsyncSession, Batch | None, datetime | None, datetime | None], Awaitable[list[Row]]]
+
+
+def _of_samples(build: SampleRows) -> Builder:
+    async def run(s: AsyncSession, f: Filter, batch: Batch | None) -> list[Row]:
+        return await build(s, batch, f.since, f.until)
+
+    return run
+
+
 BUILDERS: dict[str, Builder] = {"B.2": _equipment, "B.3": _materials, "B.4": _weighings, "B.5": _intermediates,
                                 "B.6": _batch_record,
-                                "B.7": _deviations, "B.8": _clearances, "B.9": _packaging}
+                                "B.7": _deviations, "B.8": _clearances, "B.9": _packaging,
+                                **{k: _of_samples(b) for k, b in (
+                                    ("B.10", sample_exchange.sampling), ("B.11", sample_exchange.receipt),
+                                    ("B.12", sample_exchange.storage), ("B.13", sample_exchange.testing),
+                                    ("B.14", sample_exchange.disposal), ("B.15", sample_exchange.retained))}}
 # Datasets that name people who gave plasma: never to a scoped (partner or regulator) token.
-PERSONAL = ("B.3",)
+PERSONAL = ("B.3", "B.10", "B.15")
 
 
 def encode(d: Dataset, rows: list[Row], fmt: str) -> tuple[str, str]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 OPEN: dict[str, str] = {
     "GP-04": "production steps cannot complete without their record (tests/test_phases.py); tests and plasma "
              "transactions of the QC laboratory are issue 13",
-    "GP-06": "Appendix B export holds B.2-B.9; B.10-B.15 (samples) come with the QC laboratory (issue 13)",
+    "GP-06": "Appendix B export holds B.2-B.15 (B.10-B.15: tests/test_sample_life.py); no one test yet shows a "
+             "record of every dataset with all its short-name fields filled",
     "GP-09": "risk-based validation and maintainability: the validation package (issue 14)",
     "GP-10": "record-keeping per data type (retention, archive): issue 14",
     "GP-11": "exportBatchRecord carries production and release review; the QC testing part is issue 13",

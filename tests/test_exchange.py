@@ -155,7 +155,7 @@ async def test_exports_are_refused_to_the_unauthorised_and_outside_a_scoped_toke
     _typed("B.3", b3)
     assert {r["XJBH"] for r in b3 if r["XJBH"]} == {"SC-OLD1", "SC-OLD2"} and b3[-1]["WLBM"] == "ETH-96"
 
-    for dataset, code in (("B.1", "VALIDATION_FAILED"), ("B.10", "NOT_FOUND"), ("B.13", "NOT_FOUND")):
+    for dataset, code in (("B.1", "VALIDATION_FAILED"), ("B.16", "VALIDATION_FAILED")):
         assert _code(await _export(w, dataset, "W-1")) == code
     assert _code(await _export(w, "B.6", "NOPE")) == "NOT_FOUND"
     assert _code(await _export(w, "B.6", "W-1", fmt="XML")) == "VALIDATION_FAILED"  # not an enum value

@@ -5,6 +5,8 @@ audited, and refused out of order with nothing written."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,6 +21,7 @@ from records.plasma import Batch, Donor, PlasmaShipment, PlasmaStation, PlasmaUn
 from records.readings import SensorReading
 from records.sample_life import SampleEvent
 from records.signature import ESignature
+from resolvers.appendix_b import DATASETS
 from tests.test_qc_records import _setup
 
 SAMPLE_FIELDS = ("code kind status name sourceCode batchNumber donationNumber poolCode takenAt takenBy quantity unit "
@@ -40,6 +43,24 @@ MANY = f"""query($d: String, $p: String, $b: String, $k: SampleKind) {{ samples(
   batchNumber: $b, kind: $k) {{ {SAMPLE_FIELDS} }} }}"""
 LABEL = "query($c: String!) { sampleLabel(code: $c) { lines { label value } code128Svg qrSvg } }"
 DUE = f"query($n: Int!) {{ retainedSamplesDue(withinDays: $n) {{ daysLeft sample {{ {SAMPLE_FIELDS} }} }} }}"
+EXPORT = """query($d: String!, $b: String) { exportDataset(dataset: $d, filter: {batchNumber: $b}, format: JSON) {
+  count data } }"""
+
+
+FORMAT = {"date": re.compile(r"^\d{8}$"), "datetime": re.compile(r"^\d{8}T\d{6}$")}
+
+
+async def _exported(gql: Any, dataset: str, batch: str) -> list[dict[str, Any]]:
+    """An Appendix B dataset of a batch, each row checked: every field present, in order, each value in its type."""
+    rows: list[dict[str, Any]] = json.loads((await _query(gql, EXPORT, d=dataset, b=batch))["exportDataset"]["data"])
+    fields = DATASETS[dataset].fields
+    for r in rows:
+        assert list(r) == [f.short for f in fields], r
+        for f in fields:
+            v = r[f.short]
+            assert v == "" or (FORMAT[f.type].fullmatch(v) if f.type in FORMAT else isinstance(
+                v, float if f.type == "float" else str)), (f.short, v)
+    return rows
 
 
 async def _send(gql: Any, signers: Any, user: str, doc: str, op: str, inp: dict[str, Any],
@@ -176,6 +197,18 @@ async def test_a_sample_from_sampling_to_disposal(lab: Any) -> None:
     assert [(x["code"], x["sampledFrom"], x["takenBy"]) for x in listed] == [(code, release["sampledFrom"], "qc.sig")]
     assert listed[0]["takenAt"] and (await _query(gql, MANY, b="B-QC-2", k="RELEASE"))["samples"] == []
 
+    # Appendix B.10-B.14 under their short names: each step of the sample a record with its fields.
+    b10, b11, b12, b13, b14 = [await _exported(gql, f"B.1{i}", "B-QC-1") for i in range(5)]
+    assert [(r["YPMC"], r["PH"], r["QYJS"], r["QYL"], r["QYR"], r["YPCCTJ"]) for r in b10] == [
+        ("Human Albumin 20% release sample", "B-QC-1", "2", "20 mL", "qc.sig", "2-8 °C")]
+    assert [(r["YPL"], r["JSR"]) for r in b11] == [("20 mL", "qc.sig")] and b11[0]["JSSJ"]
+    assert [(r["CFDD"], r["HJTJ"]) for r in b12] == [("QF1-R01-P03", "2-8 °C, protected from light; 2 to 8 °C")]
+    assert [(r["JYXM"], r["JYYL"], r["JYJG"], r["JYRY"], r["FHRY"]) for r in b13] == [
+        ("pH", "5 mL", "7.0 (PASS)", "qc.sig", "qcr.sig")] and b13[0]["JYSJ"] and b13[0]["ZLBZ"]
+    assert [(r["SYL"], r["XHL"], r["ZT"], r["CZRY"], r["CZDD"], r["CZFF"]) for r in b14] == [
+        ("15 mL", "15 mL", "DISPOSED", "qc.sig", "QC waste room", "Autoclaved, then clinical waste")]
+    assert b14[0]["CZSJ"] and await _exported(gql, "B.14", "B-QC-2") == []
+
 
 @pytest.mark.req("QC-14", "QC-15", "QC-16")
 async def test_a_plasma_sample_is_checked_against_its_bag_and_labelled_in_full(lab: Any) -> None:
@@ -230,6 +263,9 @@ async def test_a_plasma_sample_is_checked_against_its_bag_and_labelled_in_full(l
         assert [(x["code"], x["poolCode"], [h["kind"] for h in x["history"]]) for x in found] == [
             (taken["code"], "PL-SL-1", ["TAKEN"])], variables
     assert (await _query(gql, MANY, d="SL-U2"))["samples"] == []
+    b10 = await _exported(gql, "B.10", "B-QC-2")
+    assert [(r["PH"], r["XJZXM"], r["KH"], r["XX"], r["CXJRQ"], r["XJZL"], r["QYL"]) for r in b10] == [
+        ("PL-SL-1", "", "SL-1", "A", "20261120", "620 g", "4 mL")] and b10[0]["DCXJZMC"]
     assert _code(await (await gql.sign_in("qa.one"))(MANY, {})) == "VALIDATION_FAILED"
 
 
@@ -287,6 +323,11 @@ async def test_retained_samples_are_kept_and_reminded_of_before_their_retention_
     assert (b15["name"], b15["batchNumber"], b15["quantity"], b15["storageLocation"], b15["conditions"]) == (
         "Human Albumin 20% retained sample", "B-QC-1", 2.0, "QF1-RS-01", "2-8 °C, protected from light")
     assert "plus one year" in b15["retentionBasis"]
+    rows = await _exported(gql, "B.15", "B-QC-1")
+    assert [(r["YPMC"], r["PH"], r["SL"], r["LYDD"], r["BCTJ"]) for r in rows] == [
+        ("Human Albumin 20% retained sample", "B-QC-1", 2.0, "QF1-RS-01", "2-8 °C, protected from light")]
+    assert rows[0]["YXQ"] == f"{today - timedelta(days=355):%Y%m%d}" and rows[0]["LYQX"].startswith(
+        f"until {today + timedelta(days=10)}")
     assert (await _query(gql, DUE, n=5))["retainedSamplesDue"] == []
     assert _code(await (await gql.sign_in("qa.one"))(DUE, {"n": -1})) == "VALIDATION_FAILED"
 
