@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
+from records.alarms import Alarm
 from records.audit import PendingEvent, add
 from records.base import utcnow
 from records.formula import evaluate
@@ -30,6 +31,7 @@ from records.qc_record import TestRecord as TestRecord
 from records.qc_record import TestRecordStatus as TestRecordStatus
 from records.qc_record import TestResult as TestResult
 from records.qc_record import TestStage as TestStage
+from records.qc_watch import after_result
 from records.specification import Specification, SubjectKind
 from resolvers import reagents, sample_life
 from resolvers.checks import conflict, invalid, text
@@ -193,6 +195,7 @@ async def record_result(ctx: Context, req: SignedRequest, e: ResultEntry) -> Tes
         row = _line(record, item, ready.computed, signatures.signer, e)
         s.add(row)
         await s.flush()
+        raised.extend(await after_result(s, record, row, item))  # an OOS when it fails, an OOT alert
         await reagents.record_use(s, list(ready.lots), "test_result", str(row.id), signatures.signer)
         used = {"reagents": sorted(c.strip() for c in e.reagents)} if ready.lots else {}
         if e.sample_code.strip():
@@ -201,8 +204,10 @@ async def record_result(ctx: Context, req: SignedRequest, e: ResultEntry) -> Tes
         await signatures.bind(s, "test_result", str(row.id), content(row, record) | used)
         return row
 
+    raised: list[Alarm] = []
     return await perform(ctx, req, reason=f"result of {e.item.strip()[:60]} for batch {e.batch_number.strip()}",
-                         clean=clean, save=save, conflict="this item was recorded concurrently; look again")
+                         clean=clean, save=save, conflict="this item was recorded concurrently; look again",
+                         publish=lambda _: announce(ctx, raised))
 
 
 def _line(record: TestRecord, item: SpecItem, c: Computed, analyst: str, e: ResultEntry) -> TestResult:
@@ -252,6 +257,7 @@ async def correct_result(ctx: Context, req: SignedRequest, result_id: int, value
         if record.status == TestRecordStatus.REVIEWED:
             record.status, record.reviewed_by, record.reviewed_at = TestRecordStatus.OPEN.value, None, None
         await s.flush()
+        raised.extend(await after_result(s, record, row, _item(spec, old.item)))
         await add(s, PendingEvent("RESULT_CORRECTED", "test_result", str(row.id), {
             "record": record.id, "item": old.item, "old": {"raw": old.raw, "inputs": old.inputs,
                                                           "reported": old.reported, "verdict": old.verdict},
@@ -260,8 +266,16 @@ async def correct_result(ctx: Context, req: SignedRequest, result_id: int, value
         await signatures.bind(s, "test_result", str(row.id), content(row, record))
         return row
 
+    raised: list[Alarm] = []
     return await perform(ctx, req, reason=reason.strip(), clean=clean, save=save,
-                         conflict="this result was corrected concurrently; look again")
+                         conflict="this result was corrected concurrently; look again",
+                         publish=lambda _: announce(ctx, raised))
+
+
+def announce(ctx: Context, raised: list[Alarm]) -> None:
+    """Out-of-trend alarms go to the alarm subscribers once the result is committed."""
+    for a in raised:
+        ctx.services.alarms.published("RAISED", a)
 
 
 async def review(ctx: Context, req: SignedRequest, record_id: int, comment: str) -> TestRecord:

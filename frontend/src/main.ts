@@ -8,12 +8,12 @@ import { session } from "./api/session";
 import { h } from "./dom";
 import { connectionBanner } from "./ui/connection";
 
-type Route = { name: "control" | "trace" | "tablet" | "batches" | "lab"; sub: string; query: URLSearchParams };
+type Route = { name: "control" | "trace" | "tablet" | "batches" | "lab" | "quality"; sub: string; query: URLSearchParams };
 
 function route(): Route {
   const [path, qs] = location.hash.replace(/^#/, "").split("?");
   const parts = path.split("/").filter(Boolean);
-  const name = ["trace", "tablet", "batches", "lab"].includes(parts[0]) ? (parts[0] as Route["name"]) : "control";
+  const name = ["trace", "tablet", "batches", "lab", "quality"].includes(parts[0]) ? (parts[0] as Route["name"]) : "control";
   return { name, sub: decodeURIComponent(parts[1] ?? ""), query: new URLSearchParams(qs ?? "") };
 }
 
@@ -30,7 +30,7 @@ function header(r: Route): HTMLElement {
     h("span", { class: "brand" }, "PlasmaTwin"),
     h("nav", { class: "mainnav", "aria-label": "Main" },
       link("control", "Control room"), link("trace", "Trace"), link("tablet", "Tablet"),
-      link("batches", "Batch records"), link("lab", "QC lab")),
+      link("batches", "Batch records"), link("lab", "QC lab"), link("quality", "OOS & trends")),
     h("span", { class: "spacer" }),
     h("span", { class: "who", "data-testid": "viewer" }, `${v.displayName} (${v.username})`,
       h("span", { class: "roles" }, ` · ${v.roles.join(", ")}`)),
@@ -147,6 +147,9 @@ async function render(): Promise<void> {
     } else if (r.name === "batches") {
       const { mountBatches } = await import("./batches/view");
       disposeView = await mountBatches(main, r.sub);
+    } else if (r.name === "quality") {
+      const { mountQuality } = await import("./quality/view");
+      disposeView = await mountQuality(main, r.sub, r.query);
     } else if (r.name === "lab") {
       const { mountLab } = await import("./lab/view");
       disposeView = mountLab(main, r.sub);
