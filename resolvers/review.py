@@ -32,7 +32,7 @@ from records.review import BatchReview as BatchReview  # the rows the schema sho
 from records.review import ReviewedItem
 from records.review import ReviewKind as ReviewKind  # the value list, for the schema
 from records.signature import ESignature
-from resolvers import plasma, test_reports
+from resolvers import audit_review, plasma, test_reports
 from resolvers.checks import invalid, text
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -267,6 +267,8 @@ async def conclude(ctx: Context, req: SignedRequest, batch_number: str, opinion:
         row = BatchReview(batch_id=b.id, opinion=opinion.strip(), items=len(found), concluded_by=signatures.signer,
                           concluded_at=utcnow())
         s.add(row)
+        # The batch's audit trail is reviewed with it: its data changes are items above (IT-07).
+        await audit_review.for_release(s, batch_number, signatures.signer, found, opinion.strip(), batch.started_at)
         await s.flush()
         await signatures.bind(s, "batch_review", str(row.id), {
             "batch": batch_number, "opinion": row.opinion, "items": [i.key for i in found]})
