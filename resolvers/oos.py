@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
 from records import trend
-from records.base import Base, utcnow
+from records.base import utcnow
+from records.document import ControlledDocument
 from records.judgement import SpecItem
 from records.oos import OosConclusion as OosConclusion
 from records.oos import OosRecord, OotAlert, content
@@ -28,6 +29,8 @@ from records.plant import Equipment, Room, Sensor
 from records.plasma import Batch, Sample
 from records.qc_record import TestRecord, TestResult
 from records.qc_watch import series
+from records.reagent import ReagentLot, ReagentMovement, ReagentMovementKind
+from records.sample_life import SampleEvent, SampleEventKind
 from records.specification import Specification
 from records.trend import Rule as OotRule
 from resolvers.checks import conflict, invalid, text
@@ -196,40 +199,39 @@ async def listed(ctx: Context, status: str | None, batch_number: str | None) -> 
     return [OosView(o, n) for o, n in rows]
 
 
-def _table(name: str) -> Any:
-    """Another module's table, when that module is installed (reagents, controlled documents)."""
-    return Base.metadata.tables.get(name)
-
-
 async def _reagents(s: AsyncSession, result_id: int | None) -> list[ReagentUse]:
-    move, lot = _table("reagent_movement"), _table("reagent_lot")
-    if result_id is None or move is None or lot is None:
+    """The reagent and kit lots the result used (their USE lines, written when the result was recorded)."""
+    if result_id is None:
         return []
-    rows = (await s.execute(select(lot.c.code, lot.c.name, lot.c.kind, lot.c.lot_number, lot.c.expires_on,
-                                   move.c.at).join(move, move.c.lot_id == lot.c.id)
-                            .where(move.c.kind == "USE", move.c.used_for == "test_result",
-                                   move.c.used_for_id == str(result_id)).order_by(move.c.id))).all()
+    rows = (await s.execute(select(ReagentLot.code, ReagentLot.name, ReagentLot.kind, ReagentLot.lot_number,
+                                   ReagentLot.expires_on, ReagentMovement.at)
+                            .join(ReagentMovement, ReagentMovement.lot_id == ReagentLot.id)
+                            .where(ReagentMovement.kind == ReagentMovementKind.USE,
+                                   ReagentMovement.used_for == "test_result",
+                                   ReagentMovement.used_for_id == str(result_id)).order_by(ReagentMovement.id))).all()
     return [ReagentUse(*r) for r in rows]
 
 
 async def _tested_samples(s: AsyncSession, result_id: int | None) -> list[str]:
-    """The codes of the samples the result used, where the sample module recorded the test."""
-    event = _table("sample_event")
-    if result_id is None or event is None:
+    """The codes of the samples the result was measured on (their TESTED events)."""
+    if result_id is None:
         return []
-    return list((await s.execute(select(Sample.code).join(event, event.c.sample_id == Sample.id).where(
-        event.c.test_result_id == result_id).order_by(event.c.id))).scalars())
+    return list((await s.execute(select(Sample.code).join(SampleEvent, SampleEvent.sample_id == Sample.id).where(
+        SampleEvent.test_result_id == result_id, SampleEvent.kind == SampleEventKind.TESTED)
+        .order_by(SampleEvent.id))).scalars())
 
 
 async def _method_document(s: AsyncSession, method: str, at: datetime) -> str | None:
-    """The controlled document version in force at the test for a method that names a document's code."""
-    doc = _table("controlled_document")
-    code = method.split()[0] if method.strip() else ""
-    if doc is None or not code:
+    """The controlled document version in force at the test time for a method that names a document's code
+    ("SOP-QC-101 ELISA"): made effective, effective by then, not yet superseded or withdrawn."""
+    codes = [w for w in method.split()[:6] if len(w) <= 32]
+    if not codes:
         return None
-    row = (await s.execute(select(doc.c.code, doc.c.version).where(
-        doc.c.code == code, doc.c.approved_at.is_not(None), doc.c.approved_at <= at)
-        .order_by(doc.c.version.desc()).limit(1))).first()
+    d = ControlledDocument
+    row = (await s.execute(select(d.code, d.version).where(
+        d.code.in_(codes), d.made_effective_by.is_not(None), d.effective_date <= at.date(),
+        (d.superseded_at.is_(None)) | (d.superseded_at > at), (d.withdrawn_at.is_(None)) | (d.withdrawn_at > at))
+        .order_by(d.version.desc()).limit(1))).first()
     return f"{row[0]} v{row[1]}" if row else None
 
 

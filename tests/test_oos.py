@@ -10,18 +10,19 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from records import trend
 from records.alarms import Alarm
 from records.audit import AuditContext, AuditEvent
-from records.base import Base
 from records.capa import Capa
+from records.document import ControlledDocument
 from records.oos import OosRecord, OotAlert, open_oos
 from records.plant import Room, Sensor
 from records.plasma import Batch, Sample
 from records.readings import SensorReading
 from records.reagent import ReagentLot, ReagentMovement
+from records.sample_life import SampleEvent
 from records.signature import ESignature
 from tests.test_specifications import ALBUMIN, _approve, _code, _create
 
@@ -326,8 +327,7 @@ async def test_the_investigation_pulls_batch_sample_analyst_instrument_method_re
     result_id = rec["results"][0]["id"]
     async with db.write(AuditContext("qc.sig", reason="test: the sample the result used")) as s:
         sample = (await s.execute(select(Sample.id).where(Sample.code == "S-OOS-1"))).scalar_one()
-        await s.execute(insert(Base.metadata.tables["sample_event"]).values(
-            sample_id=sample, kind="TESTED", at=now, by="qc.sig", test_result_id=result_id))
+        s.add(SampleEvent(sample_id=sample, kind="TESTED", at=now, by="qc.sig", test_result_id=result_id))
     async with db.write(AuditContext("system", reason="test: the reagent lot the result used")) as s:
         lot = ReagentLot(code="RG-1", kind="REAGENT", name="pH buffer 7.00", lot_number="L-77", supplier="Acme",
                          quantity=1.0, issued=0.0, unit="bottle", location="R1", conditions="15-25 °C",
@@ -364,9 +364,25 @@ async def test_the_investigation_pulls_batch_sample_analyst_instrument_method_re
     assert inv["reagents"] == [{"code": "RG-1", "name": "pH buffer 7.00", "lotNumber": "L-77",
                                 "expiresOn": (date.today() + timedelta(days=90)).isoformat()}]
     assert inv["ootAlerts"] == [] and inv["capas"] == []
+    assert inv["methodDocument"] is None  # "ChP 2020 0631" names no controlled document
+
+    # A method that names a controlled document: the version in force when the test was done.
+    async with db.write(AuditContext("system", reason="test: the ELISA SOP's versions")) as s:
+        for version, superseded in ((1, now - timedelta(days=1)), (2, None), (3, None)):
+            s.add(ControlledDocument(code="SOP-QC-101", version=version, title="HBsAg ELISA", category="SOP",
+                                     status="SUPERSEDED" if superseded else "EFFECTIVE" if version == 2 else "APPROVED",
+                                     change_note="v", body="x", content_sha256="0" * 64, roles=["qc_analyst"],
+                                     effective_date=date.today() - timedelta(days=10), drafted_by="qa.two",
+                                     drafted_at=now, made_effective_by="qa.sig" if version < 3 else None,
+                                     superseded_at=superseded))
+    await _record(gql, signers, _entry("B-OOS-1", "HBsAg", "reactive"))
+    elisa = next(o for o in await _oos_list(gql, "B-OOS-1") if o["item"] == "HBsAg")
+    assert (elisa["value"], elisa["limits"], elisa["method"]) == ("reactive", "reads 'negative'", "SOP-QC-101 ELISA")
+    got = await qa("query($id: Int!) { oos(id: $id) { methodDocument } }", {"id": elisa["id"]})
+    assert got["data"]["oos"]["methodDocument"] == "SOP-QC-101 v2"
     assert (await qa("query { oos(id: 999) { oos { id } } }"))["data"]["oos"] is None
     op = await gql.sign_in("op.one")
     assert _code(await op("query($id: Int!) { oos(id: $id) { oos { id } } }", {"id": oos_id})) == "FORBIDDEN"
     async with db.read() as s:
-        assert (await s.execute(select(OosRecord.test_result_id))).scalar_one() == result_id
+        assert (await s.execute(select(OosRecord.test_result_id).order_by(OosRecord.id))).scalars().first() == result_id
         assert (await s.execute(select(OotAlert))).first() is None
