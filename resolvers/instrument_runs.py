@@ -8,6 +8,7 @@ is imported with its raw bytes kept (an attachment, SHA-256 on the run), parsed 
 - a production pool (`pool`) or a mini-pool of unit samples named in the import: a pool test result kept
   with the pool; a reactive one blocks the production pool (it starts no batch) or every unit of the
   mini-pool (they are resolved by testing them one by one).
+Every reactive or grey-zone sample also opens an OOS record (records/oos.py) in the same write.
 
 A run whose controls fail is kept as INVALID with the reason and writes no result. The kept file can be
 processed again by any rule version: `compare` shows both side by side; a signed reprocess adds a
@@ -27,12 +28,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
-from records.assay_rules import PARSERS, PLASMA_RESULT, READERS, Processed, RunKind, WellOutcome, process
+from records.assay_rules import CT_MAX, PARSERS, PLASMA_RESULT, READERS, Processed, RunKind, WellOutcome, process
 from records.attachments import Attachment
 from records.base import utcnow
 from records.instrument_files import FileError
 from records.instrument_run import InstrumentProcessing, PoolKind, PoolTestResult, RunStatus
 from records.instrument_run import InstrumentRun as InstrumentRun
+from records.oos import open_oos
 from records.plasma import Donor, DonorStatus, PlasmaUnit, Pool, PoolStatus, RetestResult, UnitStatus
 from resolvers import lookback, retest
 from resolvers.checks import conflict, invalid, text
@@ -270,9 +272,19 @@ async def _reactive_pool(s: AsyncSession, run: InstrumentRun, t: Target, now: da
 
 async def on_reactive(s: AsyncSession, run: InstrumentRun, target: Target, well: dict[str, Any],
                       p: Processed) -> None:
-    """The seam for an OOS record of a reactive sample: called inside the import's (or reprocess's) write,
-    once per reactive or grey-zone sample, with the well that decided it. It does nothing yet; the OOS
-    module opens its record here."""
+    """A reactive or grey-zone sample opens an OOS record (QC-25) in the write that found it, one per run and
+    well (a reprocess that finds the same well reactive again opens none)."""
+    if run.kind == RunKind.ELISA:
+        value = f"S/CO {well['ratio']} (OD {well['value']}, cut-off {p.cutoff})"
+        limits = "S/CO below 1" if p.version == "1" else "S/CO below 0.9 (grey zone from 0.9)"
+    else:
+        value = f"{well['target']} Ct {well['value']} (IC Ct {well['ic']})"
+        limits = f"no target detected (Ct above {CT_MAX} or undetermined)"
+    await open_oos(s, subject_kind="PLASMA_UNIT" if target.kind == "UNIT" else target.kind, subject_code=target.code,
+                   batch_id=None, item=run.test_item, value=value, limits=limits, analyst=run.analyst,
+                   instrument=run.instrument_id, method=f"{run.kind} {p.parser}/{p.version}",
+                   source=f"instrument_run:{run.id}/{well['position']}", sample_code=target.code,
+                   reason=f"{well['outcome']} in {run.kind} run {run.id}, well {well['position']}")
 
 
 # --- reading, comparing, reprocessing, review ----------------------------------------------------

@@ -19,6 +19,7 @@ from demo.seed import seed_stations
 from records.attachments import Attachment
 from records.audit import AuditContext, AuditEvent
 from records.instrument_run import InstrumentRun
+from records.oos import OosRecord
 from records.plasma import Donor, PlasmaUnit, Pool, RetestResult, StationNotice
 from records.signature import ESignature
 
@@ -135,6 +136,15 @@ async def test_a_reactive_well_blocks_its_unit_at_once_and_the_raw_file_is_kept(
         ("UNQUALIFIED_UNIT", "IT-U2")]
     assert any(n.kind == "DONOR_DEFERRED" and n.donor_card_number == "IT-D1" for n in notices)
     assert donor.status == "DEFERRED" and signed == ["PERFORMED"]
+    # Each reactive well opened an OOS record in the same write, naming the run and well it came from.
+    async with db.read() as s:
+        oos = {o.source: o for o in (await s.execute(select(OosRecord))).scalars()}
+    assert set(oos) == {f"instrument_run:{run['id']}/A7", f"instrument_run:{run['id']}/A10"}
+    a7 = oos[f"instrument_run:{run['id']}/A7"]
+    assert (a7.subject_kind, a7.subject_code, a7.item, a7.status, a7.analyst, a7.instrument) == (
+        "PLASMA_UNIT", "IT-U2", "HBSAG", "OPEN", "qc.sig", "EL-01")
+    assert a7.value == "S/CO 14.169 (OD 1.842, cut-off 0.130)" and a7.method == "ELISA elisa-plate/1"
+    assert oos[f"instrument_run:{run['id']}/A10"].subject_kind == "PRODUCTION_POOL"
 
     # The results went through the retest path: waiting for review, which confirms without a second notice.
     qa = await gql.sign_in("qa.sig")
@@ -272,6 +282,9 @@ async def test_the_kept_raw_file_is_reprocessed_beside_the_signed_original(lab: 
                       .scalars())
         raw = (await s.execute(select(Attachment))).scalar_one()
     assert results == ["NEGATIVE", "REACTIVE"] and signed == ["PERFORMED", "PERFORMED"]
+    async with db.read() as s:
+        sources = set((await s.execute(select(OosRecord.source))).scalars())
+    assert sources == {f"instrument_run:{run['id']}/{w}" for w in ("A7", "A8", "A10")}  # A8: the grey zone
     assert hashlib.sha256(raw.data).hexdigest() == run["rawSha256"]
     # The same version again changes nothing of the outcomes.
     same = (await qcr(COMPARE, {"id": run["id"], "v": "2"}))["data"]["compareInstrumentRun"]
