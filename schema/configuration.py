@@ -1,0 +1,83 @@
+"""Configuration under change control: a tag's alarm rule changed with a signed reason and QA's approval, and
+the configuration in force at any past moment, rebuilt from the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from resolvers import configuration as res
+from resolvers.context import Context
+from schema.enums import Priority
+from schema.permissions import can
+from schema.signing import SignatureInput, signed
+
+
+@strawberry.type
+class AlarmRuleState:
+    tag: str
+    low_limit: float | None
+    high_limit: float | None
+    alarm_delay_s: float | None
+    alarm_deadband: float | None
+    alarm_priority: str | None
+
+
+@strawberry.type
+class VersionInForce:
+    code: str
+    version: int
+
+
+@strawberry.type(description="The configuration in force at a moment, rebuilt from the audit trail")
+class ConfigurationState:
+    at: datetime
+    settings: JSON = strawberry.field(description="Setting key to value")
+    alarm_rules: list[AlarmRuleState]
+    policy_fingerprint: str | None = strawberry.field(description="The approved policy version in force; null: the "
+                                                                  "files as shipped, never reloaded before then")
+    specifications: list[VersionInForce]
+    recipes: list[VersionInForce]
+
+
+@strawberry.input
+class ChangeAlarmRuleInput:
+    tag: str
+    low_limit: float | None
+    high_limit: float | None
+    alarm_delay_s: float = 0.0
+    alarm_deadband: float = 0.0
+    alarm_priority: Priority = Priority.MEDIUM
+    reason: str
+
+
+@strawberry.type
+class ConfigurationQuery:
+    @strawberry.field(description="Settings, alarm rules, policy version, specifications and recipes in force at "
+                                  "a past moment", extensions=can("audit:configuration", "read"))
+    async def configuration_at(self, info: Info[Context, None], at: datetime) -> ConfigurationState:
+        c = await res.at_time(info.context, at)
+        return ConfigurationState(
+            at=c.at, settings=cast(JSON, c.settings), policy_fingerprint=c.policy_fingerprint,
+            alarm_rules=[AlarmRuleState(**r) for r in c.alarm_rules],
+            specifications=[VersionInForce(code=k, version=v) for k, v in c.specifications],
+            recipes=[VersionInForce(code=k, version=v) for k, v in c.recipes])
+
+
+@strawberry.type
+class ConfigurationMutation:
+    @strawberry.mutation(description="Change a tag's alarm limits, on-delay, deadband and priority with a reason; "
+                                     "signed PERFORMED, APPROVED by QA in the same request",
+                         extensions=can("plant:alarm_rule", "write"))
+    async def change_alarm_rule(self, info: Info[Context, None], input: ChangeAlarmRuleInput,
+                                signature: SignatureInput, approval: SignatureInput) -> AlarmRuleState:
+        row = await res.change_alarm_rule(info.context, signed(info, signature, approval), res.AlarmRule(
+            input.tag.strip(), input.low_limit, input.high_limit, input.alarm_delay_s, input.alarm_deadband,
+            input.alarm_priority.value), input.reason)
+        return AlarmRuleState(tag=row.tag, low_limit=row.low_limit, high_limit=row.high_limit,
+                              alarm_delay_s=row.alarm_delay_s, alarm_deadband=row.alarm_deadband,
+                              alarm_priority=row.alarm_priority)
