@@ -157,7 +157,9 @@ async def backup(url: str, out_dir: Path, *, actor: str | None = None, pg_bin: P
         path = out_dir / f"plasmatwin-{stamp}.manifest.json"
         await asyncio.to_thread(path.write_text, json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
         await db.record(AuditContext(f"backup:{manifest['createdBy']}", reason="backup"), PendingEvent(
-            "BACKUP", "store", kind, {"file": target.name, "sha256": manifest["sha256"], "destination": str(out_dir),
+            "BACKUP", "store", kind, {"scope": "every table", "result": "complete", "file": target.name,
+                                      "sha256": manifest["sha256"], "bytes": manifest["bytes"],
+                                      "destination": str(out_dir), "rows": sum(counts.values()),
                                       "auditHead": top["id"] if top else None}))
         return path
     finally:

@@ -50,6 +50,7 @@ async def _same_after_restore(before: dict[str, list[tuple[Any, ...]]], restored
     assert "RESTORED" in after["audit_event"][-1]
 
 
+@pytest.mark.req("IT-35", "IT-36")
 async def test_a_sqlite_store_restores_into_an_empty_one_table_for_table(rel: dict[str, Any],  # noqa: F811
                                                                          tmp_path: Path) -> None:
     await _release(rel)  # signatures, a PAdES document, a released batch
@@ -63,6 +64,7 @@ async def test_a_sqlite_store_restores_into_an_empty_one_table_for_table(rel: di
     async with db.read() as s:  # the run is in the source's trail
         logged = (await s.execute(select(AuditEvent).where(AuditEvent.action == "BACKUP"))).scalar_one()
     assert logged.actor == "backup:backup.operator" and logged.changes["sha256"] == manifest["sha256"]
+    assert (logged.changes["scope"], logged.changes["result"]) == ("every table", "complete") and logged.occurred_at
 
     target = Database(f"sqlite+aiosqlite:///{tmp_path / 'restored.db'}")
     try:
@@ -74,6 +76,7 @@ async def test_a_sqlite_store_restores_into_an_empty_one_table_for_table(rel: di
         await target.dispose()
 
 
+@pytest.mark.req("IT-35")
 async def test_a_changed_copy_a_changed_manifest_or_a_full_target_is_refused(sqlite_db: Database, pki_dir: Path,
                                                                             tmp_path: Path) -> None:
     org = demo_ca.write_pki(pki_dir, [("organisation", "Demo Biologics (synthetic)", "ES256")])["organisation"]
@@ -101,6 +104,7 @@ async def test_a_changed_copy_a_changed_manifest_or_a_full_target_is_refused(sql
     assert not (tmp_path / "empty.db").exists() or (tmp_path / "empty.db").stat().st_size == 0
 
 
+@pytest.mark.req("IT-35")
 async def test_a_postgresql_store_restores_through_pg_dump_on_one_snapshot(pg_server: services.Postgres,
                                                                           tmp_path: Path) -> None:
     source_url = pg_server.create_database("backup_source")
