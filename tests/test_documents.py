@@ -6,6 +6,7 @@ number, printouts with copy numbers withdrawn and destroyed; change requests dec
 from __future__ import annotations
 
 import copy
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from records.base import utcnow
 from records.document import ControlledDocument
 from records.signature import ESignature
 from tests.attack.signed_cases.base import World
+from tests.test_attachments import upload
 from tests.test_phases import RECIPE
 
 FIELDS = "code version status reviewedBy approvedBy madeEffectiveBy effectiveDate reviewDue contentSha256"
@@ -144,6 +146,15 @@ async def test_the_author_cannot_review_or_approve_a_document(env: Any) -> None:
     approval = {**_step("FRM-001", 1), "effectiveDate": today.isoformat(),
                 "reviewDue": (today + timedelta(days=30)).isoformat()}
     assert "errors" not in await w.send("qa.sig", "approveDocument", approval, "APPROVED")
+    # The content may be a file the author uploaded, kept with its SHA-256; someone else's file is refused.
+    pdf = b"%PDF-1.7 synthetic SOP"
+    mine, theirs = await upload(w, "sup.rsa", "sop.pdf", pdf, "application/pdf"), await upload(w, "qc.sig", "x.pdf",
+                                                                                                 pdf, "application/pdf")
+    filed = {**SOP, "code": "SOP-FILE", "body": "", "attachmentId": mine}
+    assert _code(await w.send("sup.rsa", "draftDocument", {**filed, "attachmentId": theirs})) == "FORBIDDEN"
+    got = (await w.send("sup.rsa", "draftDocument", filed, answer="contentSha256 attachmentId body"))["data"]
+    assert got["draftDocument"] == {"contentSha256": hashlib.sha256(pdf).hexdigest(), "attachmentId": int(mine),
+                                    "body": ""}
     # Unknown roles and a missing content are refused.
     assert _code(await w.send("sup.rsa", "draftDocument", {**SOP, "code": "SOP-X", "roles": ["nobody"]})) \
         == "VALIDATION_FAILED"

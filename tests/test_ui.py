@@ -525,6 +525,8 @@ def test_an_operator_executes_a_batch_on_the_tablet_and_the_control_room_sees_it
         page.locator(f'li[data-batch="{batch}"] button').click()
         thaw = page.locator('.phase-card[data-phase="THAW"][data-state="ready"]')
         thaw.wait_for(timeout=10000)
+        # The phase's SOP as controlled documents have it in force (QM-08), never a superseded version.
+        assert thaw.locator('[data-sop="SOP-PR-001"]').inner_text().startswith("SOP SOP-PR-001 version 1")
         assert page.locator('.phase-step[data-phase="FRAC-I"]').get_attribute("data-state") == "waiting"
         thaw.locator('[data-choice="Equipment"] button[data-value="EQ-THP-01"]').click()
         thaw.locator("[data-testid=start-phase]").click()  # the pre-operation check is not confirmed yet
