@@ -134,8 +134,9 @@ def _checkpoint_files(args: argparse.Namespace) -> tuple[Path | None, Path | Non
     """The organisation's key and certificate and the outside checkpoint file: arguments, else settings."""
     settings = Settings.from_env()
     key = Path(args.org_key) if getattr(args, "org_key", None) else settings.org_key
-    cert = Path(args.org_cert) if args.org_cert else settings.org_cert
-    return key, cert, Path(args.checkpoints) if args.checkpoints else settings.checkpoint_file()
+    cert = Path(args.org_cert) if getattr(args, "org_cert", None) else settings.org_cert
+    file = Path(args.checkpoints) if getattr(args, "checkpoints", None) else settings.checkpoint_file()
+    return key, cert, file
 
 
 def cmd_audit_checkpoint(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from records.alarms import Alarm, alarm_unit
 from records.attachments import Attachment
 from records.audit import AuditEvent
 from records.audit_checkpoint import AuditCheckpoint
+from records.audit_review import AuditReview
 from records.base import Base
 from records.capa import Capa
 from records.change import ChangeRequest
@@ -52,6 +53,7 @@ __all__ = [
     "Attachment",
     "AuditCheckpoint",
     "AuditEvent",
+    "AuditReview",
     "Base",
     "Batch",
     "BatchReview",

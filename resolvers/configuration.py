@@ -18,6 +18,7 @@ from policies.errors import AppError, ErrorCode
 from records.alarms import Priority
 from records.audit import AuditEvent
 from records.plant import Sensor
+from records.retention import RULES as RULES  # the retention rules, for the schema
 from resolvers.checks import conflict, invalid, text
 from resolvers.context import Context
 from resolvers.signed import Second, Signatures, SignedRequest, perform

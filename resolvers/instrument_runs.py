@@ -28,12 +28,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
-from records.assay_rules import CT_MAX, PARSERS, PLASMA_RESULT, READERS, Processed, RunKind, WellOutcome, process
+from records.assay_rules import CT_MAX, PARSERS, PLASMA_RESULT, READERS, Processed, process
+from records.assay_rules import RunKind as RunKind  # the value lists, for the schema
+from records.assay_rules import WellOutcome as WellOutcome
 from records.attachments import Attachment
 from records.base import utcnow
 from records.instrument_files import FileError
-from records.instrument_run import InstrumentProcessing, PoolKind, PoolTestResult, RunStatus
+from records.instrument_run import InstrumentProcessing, PoolTestResult
 from records.instrument_run import InstrumentRun as InstrumentRun
+from records.instrument_run import PoolKind as PoolKind
+from records.instrument_run import RunStatus as RunStatus
 from records.oos import open_oos
 from records.plasma import Donor, DonorStatus, PlasmaUnit, Pool, PoolStatus, RetestResult, UnitStatus
 from resolvers import lookback, retest

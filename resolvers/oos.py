@@ -23,8 +23,9 @@ from records.base import utcnow
 from records.document import ControlledDocument
 from records.judgement import SpecItem
 from records.oos import OosConclusion as OosConclusion
-from records.oos import OosRecord, OotAlert, content
+from records.oos import OosRecord, content
 from records.oos import OosStatus as OosStatus
+from records.oos import OotAlert as OotAlert  # the row the schema shows
 from records.plant import Equipment, Room, Sensor
 from records.plasma import Batch, Sample
 from records.qc_record import TestRecord, TestResult

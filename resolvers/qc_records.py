@@ -33,6 +33,7 @@ from records.qc_record import TestResult as TestResult
 from records.qc_record import TestStage as TestStage
 from records.qc_watch import after_result
 from records.specification import Specification, SubjectKind
+from records.test_report import flag_for_reissue
 from resolvers import reagents, sample_life
 from resolvers.checks import conflict, invalid, text
 from resolvers.context import Context
@@ -258,6 +259,7 @@ async def correct_result(ctx: Context, req: SignedRequest, result_id: int, value
             record.status, record.reviewed_by, record.reviewed_at = TestRecordStatus.OPEN.value, None, None
         await s.flush()
         raised.extend(await after_result(s, record, row, _item(spec, old.item)))
+        await flag_for_reissue(s, record.id, reason.strip())
         await add(s, PendingEvent("RESULT_CORRECTED", "test_result", str(row.id), {
             "record": record.id, "item": old.item, "old": {"raw": old.raw, "inputs": old.inputs,
                                                           "reported": old.reported, "verdict": old.verdict},

@@ -44,6 +44,14 @@ class ConfigurationState:
     recipes: list[VersionInForce]
 
 
+@strawberry.type(description="How long a table's records are kept; the database refuses an earlier DELETE")
+class RetentionRule:
+    table: str
+    basis: str
+    period: str
+    requirement: str
+
+
 @strawberry.input
 class ChangeAlarmRuleInput:
     tag: str
@@ -66,6 +74,13 @@ class ConfigurationQuery:
             alarm_rules=[AlarmRuleState(**r) for r in c.alarm_rules],
             specifications=[VersionInForce(code=k, version=v) for k, v in c.specifications],
             recipes=[VersionInForce(code=k, version=v) for k, v in c.recipes])
+
+
+    @strawberry.field(description="Retention periods enforced by the database (IT-20, IT-21)",
+                      extensions=can("audit:configuration", "read"))
+    def retention_rules(self) -> list[RetentionRule]:
+        return [RetentionRule(table=r.table, basis=r.basis, period=r.period, requirement=r.requirement)
+                for r in res.RULES]
 
 
 @strawberry.type

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import strawberry
 
-from records.assay_rules import RunKind, WellOutcome
-from records.instrument_run import PoolKind, RunStatus
 from resolvers.alarms import AlarmEventKind, AlarmSource, AlarmState, Priority
+from resolvers.audit_review import ReviewConclusion as AuditReviewConclusion
+from resolvers.audit_review import ReviewContext as AuditReviewContext
 from resolvers.batch_events import BatchEventKind
 from resolvers.capa import CapaKind, CapaStatus, Effectiveness
 from resolvers.changes import ChangeStatus, ChangeTarget
@@ -24,6 +24,7 @@ from resolvers.documents import DocumentStatus as ControlledDocumentStatus
 from resolvers.equipment import EquipmentStatus
 from resolvers.equipment_care import CareKind
 from resolvers.execution import PhaseStatus, ValueSource
+from resolvers.instrument_runs import PoolKind, RunKind, RunStatus, WellOutcome
 from resolvers.intermediates import LotStatus, MovementKind
 from resolvers.layout import RoomGrade
 from resolvers.live import Quality
@@ -119,6 +120,11 @@ strawberry.enum(CapaStatus, description="A CAPA: OPEN, DONE (signed done by its 
 strawberry.enum(Effectiveness, description="A CAPA's effectiveness check: EFFECTIVE or NOT_EFFECTIVE")
 strawberry.enum(ReportStatus, description="A test report version: PREPARED (waiting for its approver), ISSUED, "
                                           "REISSUE_REQUIRED (a result in it was corrected), SUPERSEDED or DISCARDED")
+strawberry.enum(AuditReviewContext, name="AuditReviewContext",
+                description="Why an audit trail was reviewed: RELEASE (a batch's, with its review by exception), "
+                            "PERIODIC, SELF_INSPECTION or INVESTIGATION")
+strawberry.enum(AuditReviewConclusion, name="AuditReviewConclusion",
+                description="NO_ISSUE, or ISSUE_FOUND (a deviation is opened)")
 strawberry.enum(TracePushStatus, name="TracePushStatus", description="A delivery to the traceability system: PENDING "
                                                                    "(not tried), FAILED (retried with backoff) or SENT")
 strawberry.enum(ReportConclusion, name="ReportConclusion",
@@ -156,6 +162,8 @@ __all__ = [
                                         "AlarmEventKind",
                                         "AlarmSource",
                                         "AlarmState",
+                                        "AuditReviewConclusion",
+                                        "AuditReviewContext",
                                         "BatchEventKind",
                                         "BatchStatus",
                                         "CapaKind",

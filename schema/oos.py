@@ -8,7 +8,6 @@ import strawberry
 from strawberry.types import Info
 
 from policies.errors import AppError, ErrorCode
-from records import oos as oos_records
 from resolvers import capa as capas
 from resolvers import oos as res
 from resolvers.context import Context
@@ -211,7 +210,7 @@ def chart_of(c: res.ControlChart) -> ControlChart:
                            time=p.at, rules=list(p.rules)) for p in c.points])
 
 
-def alert_of(a: oos_records.OotAlert, batch_number: str) -> OotAlert:
+def alert_of(a: res.OotAlert, batch_number: str) -> OotAlert:
     return of(OotAlert, a, batch_number=batch_number)
 
 

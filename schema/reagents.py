@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import strawberry
 from strawberry.types import Info
 
-from records.base import utcnow
 from resolvers import reagents as res
 from resolvers.context import Context
 from schema.convert import of
@@ -63,7 +62,7 @@ class ReagentLot:
 
 
 def lot_of(v: res.LotView) -> ReagentLot:
-    return of(ReagentLot, v.lot, status=res.shown_status(v.lot, utcnow().date()),
+    return of(ReagentLot, v.lot, status=res.shown_status(v.lot, datetime.now(UTC).date()),
               movements=[of(ReagentMovement, m) for m in v.movements])
 
 

@@ -10,10 +10,12 @@ from schema.admin import AdminMutation, AdminQuery
 from schema.alarms import AlarmMutation, AlarmQuery, AlarmSubscription
 from schema.attachments import AttachmentMutation, AttachmentQuery
 from schema.audit import AuditQuery
+from schema.audit_review import AuditReviewMutation, AuditReviewQuery
 from schema.batches import BatchMutation
 from schema.certificates import CertificateMutation, CertificateQuery
 from schema.changes import ChangeMutation, ChangeQuery
 from schema.clearance import ClearanceMutation
+from schema.configuration import ConfigurationMutation, ConfigurationQuery
 from schema.deviations import DeviationMutation
 from schema.documents import DocumentMutation, DocumentQuery
 from schema.equipment_care import EquipmentCareMutation, EquipmentLogMutation, EquipmentLogQuery
@@ -68,7 +70,9 @@ class Query(
     IntermediateQuery, PackagingRecordQuery, AttachmentQuery, PickingQuery, SpecificationQuery, TestRecordQuery,
     QcWorklistQuery,
     OosQuery,
-    TestReportQuery, TracePushQuery, QualityReviewQuery, ReagentQuery, DocumentQuery, TrainingQuery, ChangeQuery,
+    TestReportQuery, TracePushQuery, QualityReviewQuery, AuditReviewQuery, ConfigurationQuery,
+    ReagentQuery, DocumentQuery,
+    TrainingQuery, ChangeQuery,
     InstrumentRunQuery,
 ):
     pass
@@ -85,7 +89,9 @@ class Mutation(
     MaterialMutation, ReviewMutation, IntermediateMutation, PackagingRecordMutation,
     AttachmentMutation, PickingMutation, SpecificationMutation, TestRecordMutation,
     OosMutation,
-    TestReportMutation, TracePushMutation, ReagentMutation, DocumentMutation, TrainingMutation, ChangeMutation,
+    TestReportMutation, TracePushMutation, AuditReviewMutation, ConfigurationMutation,
+    ReagentMutation, DocumentMutation,
+    TrainingMutation, ChangeMutation,
     InstrumentRunMutation,
 ):
     pass

@@ -28,6 +28,7 @@ from policies.errors import AppError
 from records.alarms import Alarm, alarm_unit
 from records.attachments import Attachment
 from records.audit import AuditContext, PendingEvent
+from records.audit_review import AuditReview
 from records.capa import Capa
 from records.change import ChangeRequest
 from records.db import Database
@@ -85,6 +86,11 @@ EXEMPT = {
     "productQualityReview.oos": "read in one statement with the year's batches (resolvers/quality_review.py), "
                                 "plain fields below; its rows come from the OOS workflow, probed in oos lists",
     "productQualityReview.capas": "read in one statement with the year's OOS and deviations, plain fields below",
+    "retentionRules": "the retention rules, from code (records/retention.py); no SQL",
+    "configurationAt.specifications": "rebuilt in Python from one statement over the audit trail, like "
+                                      "configurationAt.alarmRules (probed in the plant world); plain fields",
+    "configurationAt.recipes": "rebuilt in Python from one statement over the audit trail, like "
+                               "configurationAt.alarmRules (probed in the plant world); plain fields",
     "testReports.signatures": "read from the report's PDF bytes in memory, no SQL per signature",
     "qcWorklist.records.record.results.inputs": "a formula's inputs, stored as JSON on the result line",
     "qcWorklist.records.missingItems": "the items of the record's specification version, from its JSON (the "
@@ -106,7 +112,7 @@ EXEMPT = {
 }
 # Lists whose length does not follow the objects (reason), measured for a constant count all the same.
 FIXED = {"summary": "one count per kind of node", "trainingMatrix": "one row per role",
-         "batchesByStatus": "one count per batch status"}
+         "batchesByStatus": "one count per batch status", "counts": "one count per entity and action"}
 
 
 class Statements:
@@ -242,6 +248,10 @@ async def audit_add(w: World, first: int, k: int) -> None:
         await conn.execute(insert(PlasmaStation), [
             {"code": f"QS{i}", "name": f"Station {i}", "province": "X", "licence_number": f"L{i}"}
             for i in range(first, first + k)])
+        await conn.execute(insert(AuditReview), [
+            {"context": "PERIODIC", "scope": "system", "period_from": NOW, "period_to": NOW, "reviewer": "qa.one",
+             "department": "QA", "events": i, "categories": {"app_user SIGN_IN": i}, "conclusion": "NO_ISSUE",
+             "findings": "", "reviewed_at": NOW} for i in range(first, first + k)])
 
 
 async def users_add(w: World, first: int, k: int) -> None:
@@ -852,6 +862,17 @@ PROBES = {
     "verifyAuditChain": Probe("audit", "audit.one", """{ verifyAuditChain { ok checked rowsChecked mismatchCount
         mismatches(first: 1000) { entity entityId column audited current problem } } }""",
                               ("verifyAuditChain.mismatches",)),
+    "configurationAt": Probe("plant", "qa.one", "query($at: DateTime!) { configurationAt(at: $at) { alarmRules { "
+                                                "tag highLimit } } }", ("configurationAt.alarmRules",),
+                             lambda _w: {"at": (NOW + timedelta(days=1)).isoformat()}),
+    "auditReviews": Probe("audit", "audit.one", "{ auditReviews { id reviewer counts { what count } "
+                                                "deviationNumber } }", ("auditReviews", "auditReviews.counts")),
+    "systemTrailSummary": Probe("audit", "audit.one", "query($f: DateTime!, $t: DateTime!) { systemTrailSummary("
+                                                      "periodFrom: $f, periodTo: $t) { events counts { what count } "
+                                                      "} }",
+                                ("systemTrailSummary.counts",),
+                                lambda _w: {"f": (NOW - timedelta(days=1)).isoformat(),
+                                            "t": (NOW + timedelta(days=1)).isoformat()}),
     "users": Probe("users", "audit.one", "{ users { username displayName active roles organisation } }", ("users",)),
     "signatures": Probe("signatures", "qa.one", """query($e: String!, $id: String!) { signatures(entity: $e,
         entityId: $id) { id operation meaning signer printedName signedAt algorithm certificateFingerprint } }""",

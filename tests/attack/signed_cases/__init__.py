@@ -12,6 +12,6 @@ from tests.attack.signed_cases.base import Case, World, document
 CASES: dict[str, Case] = {**core.CASES, **video.CASES, **plasma.CASES, **floor.CASES, **production.CASES,
                           **quality.CASES, **reagents.CASES, **oos.CASES,
                           **documents.CASES}
-SECOND_ARG: dict[str, str] = {**core.SECOND_ARG}
+SECOND_ARG: dict[str, str] = {**core.SECOND_ARG, **quality.SECOND_ARG}
 
 __all__ = ["CASES", "SECOND_ARG", "Case", "World", "document"]

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from demo import ca as demo_ca
+from policies import pki
+from records.audit import AuditContext
+from records.plant import Room, Sensor
 from tests.attack.signed_cases.base import Case, World
 from tests.attack.signed_cases.core import SPECIFICATION
 from tests.attack.signed_cases.floor import _batch
@@ -44,8 +52,45 @@ async def _review(w: World) -> dict[str, Any]:
     return {"recordId": (await _recorded(w))["id"], "comment": "checked against the raw data"}
 
 
+async def _report(w: World) -> dict[str, Any]:
+    """Batch B-TR-2's record reviewed, its report prepared by QA (organisation key configured as
+    tests/test_test_reports.py does) and the report's bytes signed with QA's key."""
+    record = await _recorded(w)
+    await w.call("qcr.sig", "reviewTestRecord", {"recordId": record["id"], "comment": "checked"}, "REVIEWED")
+    org = demo_ca.write_pki(w.signers.directory, [("organisation", "Demo Biologics (synthetic)", "ES256")])[
+        "organisation"]
+    services = w.gql.client.app_services  # type: ignore[attr-defined]
+    services.org_key, services.org_cert = org.key_pem, org.cert_pem
+    qa = await w.gql.sign_in("qa.sig")
+    body = await qa("mutation($r: Int!) { prepareTestReport(recordId: $r) { documentId algorithm toSign } }",
+                    {"r": record["id"]})
+    assert "errors" not in body, body
+    prepared = body["data"]["prepareTestReport"]
+    cms = pki.sign_bytes(w.signers.keys["qa.sig"].key_pem, prepared["algorithm"],
+                         base64.b64decode(prepared["toSign"]))
+    return {"documentId": prepared["documentId"], "cmsSignature": base64.b64encode(cms).decode()}
+
+
+async def _audit_review(_: World) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {"context": "PERIODIC", "periodFrom": (now - timedelta(hours=1)).isoformat(), "periodTo": now.isoformat(),
+            "department": "QA", "conclusion": "NO_ISSUE"}
+
+
+async def _alarm_rule(w: World) -> dict[str, Any]:
+    async with w.db.write(AuditContext("system", reason="layout")) as s:
+        room = (await s.execute(select(Room).where(Room.code == "R1"))).scalar_one()
+        s.add(Sensor(tag="R1-CASE-TT", name="Room temperature", kind="temperature", unit="C", room_id=room.id,
+                     low_limit=18.0, high_limit=24.0))
+    return {"tag": "R1-CASE-TT", "lowLimit": 18.0, "highLimit": 23.0, "reason": "tighter"}
+
+
 CASES: dict[str, Case] = {
     "recordTestResult": Case("qc.sig", _result),
     "correctTestResult": Case("qc.sig", _correction),
     "reviewTestRecord": Case("qcr.sig", _review, "REVIEWED"),
+    "completeTestReport": Case("qa.sig", _report, "APPROVED"),
+    "concludeAuditReview": Case("qa.sig", _audit_review, "REVIEWED"),
+    "changeAlarmRule": Case("sup.rsa", _alarm_rule, second=("qa.sig", "APPROVED")),
 }
+SECOND_ARG = {"changeAlarmRule": "approval"}
