@@ -17,6 +17,10 @@ from records.formula import inputs_of
 from records.rounding import RoundingKind, RoundingRule, apply, number, text
 
 MOST = 200  # characters of a name, method, unit or expected text
+# The version of the automatic check (QC-11), written on every judged result: rounding by GB/T 8170 and the
+# comparison rules of this module. Any change to how a result is rounded or judged gets a new version, and the
+# validation table of tests/test_auto_check.py is run against it before it is used.
+CHECK_VERSION = "QC-JUDGE-1"
 
 
 class Verdict(StrEnum):

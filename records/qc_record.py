@@ -77,6 +77,8 @@ class TestResult(Base):
     verdict: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(Text)
     rounding: Mapped[str] = mapped_column(String(80))  # the standard and the item's rule applied
+    # The automatic check's version that judged it (records/judgement.py CHECK_VERSION, QC-11).
+    check_version: Mapped[str] = mapped_column(String(24), default="QC-JUDGE-1", server_default="QC-JUDGE-1")
     analyst: Mapped[str] = mapped_column(String(64))
     entered_at: Mapped[datetime]
     method: Mapped[str] = mapped_column(String(200))

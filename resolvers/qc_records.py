@@ -23,7 +23,7 @@ from records.alarms import Alarm
 from records.audit import PendingEvent, add
 from records.base import utcnow
 from records.formula import evaluate
-from records.judgement import Judgement, SpecItem, judge
+from records.judgement import CHECK_VERSION, Judgement, SpecItem, judge
 from records.plasma import Batch
 from records.qc_record import ROUNDING_STANDARD
 from records.qc_record import EntryMethod as EntryMethod
@@ -112,7 +112,7 @@ def content(r: TestResult, record: TestRecord) -> dict[str, Any]:
     """What a result signature is bound to: the line as the server computed it, and its specification."""
     return {"record": record.id, "specification": f"{record.specification_code}/{record.specification_version}",
             "item": r.item, "raw": r.raw, "inputs": r.inputs, "formula": r.formula, "reported": r.reported,
-            "verdict": r.verdict, "rounding": r.rounding, "method": r.method, "instrumentId": r.instrument_id,
+            "verdict": r.verdict, "rounding": r.rounding, "checkVersion": r.check_version, "method": r.method, "instrumentId": r.instrument_id,
             "entryMethod": r.entry_method, "replaces": r.replaces_id}
 
 
@@ -215,6 +215,7 @@ def _line(record: TestRecord, item: SpecItem, c: Computed, analyst: str, e: Resu
     j = c.judgement
     return TestResult(record_id=record.id, item=item.name, raw=c.raw, inputs=c.inputs, formula=c.formula,
                       reported=j.reported, verdict=j.verdict.value, reason=j.reason, rounding=c.rounding,
+                      check_version=CHECK_VERSION,
                       analyst=analyst, entered_at=utcnow(), method=c.method, instrument_id=e.instrument_id.strip(),
                       entry_method=e.entry_method, current_key=_key(record.id, item.name))
 

@@ -35,6 +35,7 @@ class TestResult:
     verdict: Verdict
     reason: str
     rounding: str = strawberry.field(description="The rounding standard's version and the item's rule applied")
+    check_version: str = strawberry.field(description="The version of the automatic check that judged it (QC-11)")
     analyst: str
     entered_at: datetime = strawberry.field(description="The server's clock when the result was recorded")
     method: str
