@@ -258,6 +258,8 @@ class Sample(Base):
     kind: Mapped[str] = mapped_column(String(16))  # SampleKind
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"), index=True)
     plasma_unit_id: Mapped[int | None] = mapped_column(ForeignKey("plasma_unit.id"), index=True)
+    # A sample of a production pool, tested by the pool's items (QC-13).
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("pool.id"), index=True)
     taken_at: Mapped[datetime]
     taken_by: Mapped[str] = mapped_column(String(64))
     storage_location: Mapped[str | None] = mapped_column(String(64))

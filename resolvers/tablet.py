@@ -15,7 +15,7 @@ from policies.errors import AppError, ErrorCode
 from records.alarms import UNCLEARED, Alarm
 from records.base import utcnow
 from records.plant import Room, Sensor
-from records.plasma import Batch, CodeCounter, PlasmaUnit, Sample
+from records.plasma import Batch, CodeCounter, PlasmaUnit, Pool, Sample
 from records.plasma import SampleKind as SampleKind  # the value lists, for the schema
 from records.plasma import SampleStatus as SampleStatus
 from records.quality import ColdRoomCheck
@@ -73,14 +73,15 @@ async def record_sample(ctx: Context, req: SignedRequest, source_code: str, kind
 
     async def save(s: AsyncSession, _: None, signatures: Signatures[None]) -> SampleRecord:
         unit_id = await _unit_id(s, code)
-        batch = None if unit_id else (await s.execute(select(Batch).where(Batch.batch_number == code))
-                                      ).scalar_one_or_none()
-        if unit_id is None and batch is None:
-            raise AppError(ErrorCode.NOT_FOUND, f"no plasma unit or batch {code}")
+        pool_id = None if unit_id else (await s.execute(select(Pool.id).where(Pool.code == code))).scalar_one_or_none()
+        batch = None if unit_id or pool_id else (await s.execute(select(Batch).where(Batch.batch_number == code))
+                                                 ).scalar_one_or_none()
+        if unit_id is None and pool_id is None and batch is None:
+            raise AppError(ErrorCode.NOT_FOUND, f"no plasma unit, pool or batch {code}")
         origin = await sample_life.plasma_origin(s, unit_id) if unit_id is not None else None
         now = utcnow()
         name = (more.name or "").strip() or sample_life.default_name(kind, batch.product if batch else None)
-        row = Sample(code=await _sample_code(s, now), kind=kind, plasma_unit_id=unit_id,
+        row = Sample(code=await _sample_code(s, now), kind=kind, plasma_unit_id=unit_id, pool_id=pool_id,
                      batch_id=batch.id if batch else None, taken_at=now, taken_by=p.username,
                      storage_location=(storage_location or "").strip() or None, status=SampleStatus.TAKEN,
                      name=name, quantity=more.quantity, unit=(more.unit or "").strip() or None, pieces=more.pieces,

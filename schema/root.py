@@ -37,6 +37,7 @@ from schema.phases import ExecutionMutation, ExecutionQuery
 from schema.picking import PickingMutation, PickingQuery
 from schema.plant import EquipmentVerificationMutation, PlantMutation, PlantQuery
 from schema.plasma import PlasmaQuery
+from schema.plasma_tests import PlasmaTestQuery
 from schema.policy_admin import PolicyMutation, PolicyQuery
 from schema.pooling import PoolingMutation
 from schema.qc_records import TestRecordMutation, TestRecordQuery
@@ -70,7 +71,7 @@ class Query(
     IntermediateQuery, PackagingRecordQuery, AttachmentQuery, PickingQuery, SpecificationQuery, TestRecordQuery,
     QcWorklistQuery,
     OosQuery,
-    TestReportQuery, TracePushQuery, QualityReviewQuery, AuditReviewQuery, ConfigurationQuery,
+    TestReportQuery, TracePushQuery, QualityReviewQuery, AuditReviewQuery, ConfigurationQuery, PlasmaTestQuery,
     ReagentQuery, DocumentQuery,
     TrainingQuery, ChangeQuery,
     InstrumentRunQuery,

@@ -44,7 +44,8 @@ def _sample_record(r: res.SampleRecord) -> SampleRecord:
 
 @strawberry.input
 class RecordSampleInput:
-    source_code: str = strawberry.field(description="Donation number, material code or batch number sampled")
+    source_code: str = strawberry.field(description="Donation number, material code, pool code or batch number "
+                                                    "sampled")
     kind: SampleKind
     storage_location: str | None = None
     note: str | None = None

@@ -895,6 +895,8 @@ PROBES = {
     "lookbackImpact": Probe("plasma", "qa.one", f'{{ lookbackImpact(cardNumber: "DQ") {{ windowUnits pools '
                                                 f'batches graph {{ {GRAPH} }} }} }}',
                             tuple(f"lookbackImpact.graph.{p}" for p in GRAPH_PATHS)),
+    "plasmaTestTasks": Probe("plasma", "qa.one", "{ plasmaTestTasks(openOnly: false) { subject test status "
+                                                 "result } }", ("plasmaTestTasks",)),
     "retests": Probe("plasma", "qa.one", '{ retests(donationNumber: "DQ-U0") { test result value method kitLot '
                                          'instrument analyst testedAt reviewedBy source } }', ("retests",)),
     "sensorHistory": Probe("plasma", "qa.one", """query($f: DateTime!, $t: DateTime!) { sensorHistory(

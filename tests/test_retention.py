@@ -95,3 +95,12 @@ async def test_the_rules_are_readable_by_qa(env: Any) -> None:
     assert {"table": "batch", "period": "1 year after the batch's expiry date (kept while it has none)",
             "requirement": "IT-21"} in rules
     assert len(rules) == len(RULES)
+
+
+async def test_every_rule_has_its_trigger_at_the_head_revision(db: Database) -> None:
+    """A later SQLite migration that rebuilds one of these tables (batch_alter_table) would drop its trigger."""
+    sql = ("SELECT name FROM sqlite_master WHERE type = 'trigger'" if db.is_sqlite
+           else "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+    async with db.engine.connect() as conn:
+        names = set((await conn.execute(text(sql))).scalars())
+    assert {f"{r.table}_retention" for r in RULES} <= names

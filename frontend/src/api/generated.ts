@@ -248,7 +248,7 @@ export type RecordSampleInput = {
   quantity?: number | null | undefined;
   /** The process step or storage location sampled; required for RELEASE (PR-27) */
   sampledFrom?: string | null | undefined;
-  /** Donation number, material code or batch number sampled */
+  /** Donation number, material code, pool code or batch number sampled */
   sourceCode: string;
   storageLocation?: string | null | undefined;
   /** QC-16, plasma: the specimen tube's code as scanned; must equal the bag's donation number */
