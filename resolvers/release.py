@@ -23,17 +23,15 @@ from policies import pades
 from policies.errors import AppError, ErrorCode
 from policies.pades import SignatureReport as SignatureReport
 from records import audit, release_pdf
-from records.audit import PendingEvent
 from records.base import utcnow
 from records.execution import PhaseRun
 from records.genealogy import FinalLot, Intermediate
-from records.identity import UserCertificate
 from records.plasma import Batch, BatchStatus, PlasmaUnit
 from records.release import DocumentStatus as DocumentStatus  # the value list, for the schema
 from records.release import ReleaseDocument as ReleaseDocument
 from records.review import BatchReview
 from records.signature import ESignature
-from resolvers import batch_events, checkpoints, review, test_reports, trace_push
+from resolvers import batch_events, checkpoints, review, signed_documents, test_reports, trace_push
 from resolvers.context import Context
 from resolvers.plasma import batch as scoped_batch
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -101,9 +99,7 @@ async def _release_duty(ctx: Context, batch_id: int) -> None:
 
 async def prepare(ctx: Context, batch_number: str) -> Prepared:
     qp = ctx.signed_in()
-    if ctx.services.org_key is None or ctx.services.org_cert is None:
-        raise AppError(ErrorCode.VALIDATION_FAILED, "release documents need the organisation's signing key "
-                                                    "(PLASMATWIN_ORG_KEY, PLASMATWIN_ORG_CERT)")
+    signed_documents.organisation_key(ctx, "release documents")
     b = await _batch(ctx, batch_number)
     if b.status not in RELEASABLE:
         raise AppError(ErrorCode.CONFLICT, f"batch {batch_number} is {b.status}; only {', '.join(RELEASABLE)} "
@@ -111,34 +107,14 @@ async def prepare(ctx: Context, batch_number: str) -> Prepared:
     await _release_duty(ctx, b.id)
     async with ctx.db.read() as s:
         await review.ready_for_release(s, b)
-        certs = (await s.execute(select(UserCertificate.pem, UserCertificate.algorithm)
-                                 .where(UserCertificate.user_id == qp.user_id, UserCertificate.revoked_at.is_(None))
-                                 .order_by(UserCertificate.id.desc()))).all()
-    cert = next((pem for pem, alg in certs if alg in pades.ALGORITHMS), None)
-    if cert is None:
-        raise AppError(ErrorCode.VALIDATION_FAILED, "PAdES release signatures need an ES256 or RS256 certificate")
-    chain = list(ctx.services.trust.anchors)
+        cert = await signed_documents.signer_certificate(s, qp.user_id)
     summary = await _summary(ctx, b)
-    pdf = release_pdf.render_release_pdf(summary)
-    sealed = await pades.sign_as_organisation(pdf, ctx.services.org_key, ctx.services.org_cert, chain)
-    prepared = await pades.prepare_external(sealed, cert.encode(), chain)
+    sealed, prepared = await signed_documents.reserve(ctx, release_pdf.render_release_pdf(summary), cert)
     doc_id = release_pdf.document_id(summary)
     async with ctx.db.write(ctx.audit_context("batch release prepared")) as s:
         s.add(ReleaseDocument(document_id=doc_id, batch_id=b.id, status="PREPARED", prepared_by=qp.username,
                               prepared_state=prepared.state_bytes().decode(), pdf=sealed))
     return Prepared(doc_id, prepared.algorithm, prepared.to_sign, prepared.to_sign_digest)
-
-
-async def _document_rejected(ctx: Context, req: SignedRequest, document_id: str, code: ErrorCode,
-                             message: str, detail: str | None = None) -> AppError:
-    """A QP's document signature refused: audited on the release document (not as the e-signature's
-    refusal that perform would write), so the error is marked as audited."""
-    await ctx.db.record(ctx.audit_context(), PendingEvent(
-        "SIGNATURE_REJECTED", "release_document", document_id,
-        {"operation": req.operation, "code": code.value, "message": detail or message}))
-    e = AppError(code, message)
-    e.audited = True
-    return e
 
 
 async def complete(ctx: Context, req: SignedRequest, document_id: str, cms_signature: str) -> ReleaseDocument:
@@ -158,21 +134,8 @@ async def complete(ctx: Context, req: SignedRequest, document_id: str, cms_signa
         await _release_duty(ctx, doc.batch_id)
         async with ctx.db.read() as s:
             await review.ready_for_release(s, await s.get_one(Batch, doc.batch_id))
-        try:
-            raw = base64.b64decode(cms_signature, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise await _document_rejected(ctx, req, document_id, ErrorCode.SIGNATURE_INVALID,
-                                           "cmsSignature is not standard base64", str(exc)) from exc
-        prepared = pades.PreparedSignature.from_state(doc.prepared_state.encode())
-        try:
-            final = await pades.finish_external(prepared, raw, prepared.algorithm)
-        except ValueError as exc:
-            raise await _document_rejected(ctx, req, document_id, ErrorCode.SIGNATURE_INVALID,
-                                           "the document signature does not verify", str(exc)) from exc
-        reports = await pades.validate(final, list(ctx.services.trust.anchors))
-        if not reports or not all(r.intact and r.valid and r.trusted for r in reports):
-            raise await _document_rejected(ctx, req, document_id, ErrorCode.CERTIFICATE_UNTRUSTED,
-                                           "the signed document does not validate against the trust anchors")
+        final = await signed_documents.embed(ctx, req, "release_document", document_id, doc.prepared_state,
+                                             cms_signature)
         return doc, final
 
     async def save(s: AsyncSession, signed_doc: tuple[ReleaseDocument, bytes],

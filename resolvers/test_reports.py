@@ -9,20 +9,15 @@ issued version (records/test_report.flag_for_reissue); the next version names it
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from policies import pades
 from policies.errors import AppError, ErrorCode
 from records import audit, report_pdf
-from records.audit import PendingEvent
 from records.base import utcnow
-from records.identity import UserCertificate
 from records.judgement import SpecItem
 from records.plasma import Batch
 from records.qc_record import TestRecord, TestRecordStatus, TestResult
@@ -31,6 +26,7 @@ from records.specification import Specification
 from records.test_report import Conclusion as Conclusion  # the value lists, for the schema
 from records.test_report import ReportStatus as ReportStatus
 from records.test_report import TestReport as TestReport  # for the schema
+from resolvers import signed_documents
 from resolvers.checks import conflict
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -123,9 +119,7 @@ async def _approver_duty(ctx: Context, s: AsyncSession, record_id: int) -> None:
 
 async def prepare(ctx: Context, record_id: int) -> Prepared:
     me = ctx.signed_in()
-    if ctx.services.org_key is None or ctx.services.org_cert is None:
-        raise AppError(ErrorCode.VALIDATION_FAILED, "test reports need the organisation's signing key "
-                                                    "(PLASMATWIN_ORG_KEY, PLASMATWIN_ORG_CERT)")
+    signed_documents.organisation_key(ctx, "test reports")
     async with ctx.db.read() as s:
         record = await s.get(TestRecord, record_id)
         if record is None:
@@ -138,21 +132,14 @@ async def prepare(ctx: Context, record_id: int) -> Prepared:
         if current is not None and current.status == ReportStatus.ISSUED:
             raise conflict(f"report version {current.version} ({current.document_id}) is current: no result "
                            "changed since it was issued")
-        certs = (await s.execute(select(UserCertificate.pem, UserCertificate.algorithm)
-                                 .where(UserCertificate.user_id == me.user_id, UserCertificate.revoked_at.is_(None))
-                                 .order_by(UserCertificate.id.desc()))).all()
-        cert = next((pem for pem, alg in certs if alg in pades.ALGORITHMS), None)
-        if cert is None:
-            raise AppError(ErrorCode.VALIDATION_FAILED, "PAdES report signatures need an ES256 or RS256 certificate")
+        cert = await signed_documents.signer_certificate(s, me.user_id)
         version = (current.version + 1) if current is not None else 1
         doc = await _document(s, record, version, current, me.display_name or me.username)
     try:
         pdf = report_pdf.render_test_report_pdf(doc)
     except ValueError as e:
         raise AppError(ErrorCode.VALIDATION_FAILED, str(e)) from None
-    chain = list(ctx.services.trust.anchors)
-    sealed = await pades.sign_as_organisation(pdf, ctx.services.org_key, ctx.services.org_cert, chain)
-    reserved = await pades.prepare_external(sealed, cert.encode(), chain)
+    sealed, reserved = await signed_documents.reserve(ctx, pdf, cert)
     doc_id = report_pdf.document_id(doc)
     async with ctx.db.write(ctx.audit_context(f"test report version {version} prepared")) as s:
         for stale in await _versions(s, record_id):
@@ -166,16 +153,6 @@ async def prepare(ctx: Context, record_id: int) -> Prepared:
                          supersedes_id=current.id if current is not None else None,
                          reissue_reason=doc.reissue or None))
     return Prepared(doc_id, version, reserved.algorithm, reserved.to_sign, reserved.to_sign_digest)
-
-
-async def _rejected(ctx: Context, req: SignedRequest, document_id: str, code: ErrorCode, message: str,
-                    detail: str | None = None) -> AppError:
-    await ctx.db.record(ctx.audit_context(), PendingEvent(
-        "SIGNATURE_REJECTED", "test_report", document_id,
-        {"operation": req.operation, "code": code.value, "message": detail or message}))
-    e = AppError(code, message)
-    e.audited = True
-    return e
 
 
 async def complete(ctx: Context, req: SignedRequest, document_id: str, cms_signature: str) -> TestReport:
@@ -194,21 +171,8 @@ async def complete(ctx: Context, req: SignedRequest, document_id: str, cms_signa
             if record.status != TestRecordStatus.REVIEWED or (record.reviewed_at or doc.prepared_at) > doc.prepared_at:
                 raise conflict("the test record changed after this report was prepared: prepare it again")
             await _approver_duty(ctx, s, record.id)
-        try:
-            raw = base64.b64decode(cms_signature, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise await _rejected(ctx, req, document_id, ErrorCode.SIGNATURE_INVALID,
-                                  "cmsSignature is not standard base64", str(exc)) from exc
-        reserved = pades.PreparedSignature.from_state(doc.prepared_state.encode())
-        try:
-            final = await pades.finish_external(reserved, raw, reserved.algorithm)
-        except ValueError as exc:
-            raise await _rejected(ctx, req, document_id, ErrorCode.SIGNATURE_INVALID,
-                                  "the document signature does not verify", str(exc)) from exc
-        reports = await pades.validate(final, list(ctx.services.trust.anchors))
-        if not reports or not all(r.intact and r.valid and r.trusted for r in reports):
-            raise await _rejected(ctx, req, document_id, ErrorCode.CERTIFICATE_UNTRUSTED,
-                                  "the signed report does not validate against the trust anchors")
+        final = await signed_documents.embed(ctx, req, "test_report", document_id, doc.prepared_state,
+                                             cms_signature)
         return doc.id, final
 
     async def save(s: AsyncSession, ready: tuple[int, bytes], signatures: Signatures[tuple[int, bytes]]
