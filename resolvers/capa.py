@@ -23,7 +23,7 @@ from records.oos import OosRecord
 from records.quality import Deviation
 from resolvers.checks import conflict, invalid, text
 from resolvers.context import Context
-from resolvers.signed import Signatures, SignedRequest, perform
+from resolvers.signed import Signatures, SignedRequest, perform, transition
 
 
 @dataclass(frozen=True)
@@ -100,23 +100,13 @@ async def create(ctx: Context, req: SignedRequest, n: NewCapa) -> Capa:
 
 async def _step(ctx: Context, req: SignedRequest, number: str, why: str, check: Callable[[Capa], Awaitable[None]],
                 change: Callable[[Capa, str], None], meaning: str) -> Capa:
-    async def clean() -> Capa:
-        async with ctx.db.read() as s:
-            c = await _get(s, number)
-        await check(c)
-        return c
+    async def write(_: AsyncSession, c: Capa, signer: str) -> None:
+        change(c, signer)
 
-    async def save(s: AsyncSession, before: Capa, signatures: Signatures[Capa]) -> Capa:
-        c = await _get(s, number)
-        if c.status != before.status:
-            raise conflict(f"{c.number} changed meanwhile; look again")
-        change(c, signatures.signer)
-        await s.flush()
-        await signatures.bind(s, "capa", str(c.id), content(c))
-        return c
-
-    return await perform(ctx, req, reason=why, clean=clean, save=save, meanings=(meaning,),
-                         conflict="the CAPA was changed concurrently; look again")
+    return await transition(ctx, req, entity="capa", load=lambda s: _get(s, number), check=check, change=write,
+                            content=content, reason=why, meaning=meaning,
+                            concurrent="the CAPA was changed concurrently; look again",
+                            unchanged=lambda before, now: before.status == now.status)
 
 
 async def complete(ctx: Context, req: SignedRequest, number: str, note: str) -> Capa:

@@ -23,7 +23,7 @@ from records.recipe import Recipe
 from records.specification import Specification
 from resolvers.checks import conflict, invalid, text
 from resolvers.context import Context
-from resolvers.signed import Signatures, SignedRequest, perform
+from resolvers.signed import Signatures, SignedRequest, perform, transition
 
 MODELS: dict[str, Any] = {ChangeTarget.DOCUMENT: ControlledDocument, ChangeTarget.SPECIFICATION: Specification,
                           ChangeTarget.RECIPE: Recipe}
@@ -87,28 +87,26 @@ async def raise_change(ctx: Context, req: SignedRequest, d: ChangeDraft) -> Chan
 
 async def _move(ctx: Context, req: SignedRequest, number: str, comment: str, *, status: str, meaning: str,
                 act: Any, check: Any = None) -> ChangeRequest:
-    async def clean() -> ChangeRequest:
-        text("comment", comment, 10_000)
-        async with ctx.db.read() as s:
-            r = (await s.execute(select(ChangeRequest).where(ChangeRequest.number == number))).scalar_one_or_none()
+    async def load(s: AsyncSession) -> ChangeRequest:
+        r = (await s.execute(select(ChangeRequest).where(ChangeRequest.number == number))).scalar_one_or_none()
         if r is None:
             raise AppError(ErrorCode.NOT_FOUND, f"no change request {number}")
+        return r
+
+    async def checked(r: ChangeRequest) -> None:
+        text("comment", comment, 10_000)
         if r.status != status:
             raise conflict(f"change request {number} is {r.status}, not {status}")
         if check is not None:
             await check(r)
-        return r
 
-    async def save(s: AsyncSession, r: ChangeRequest, signatures: Signatures[ChangeRequest]) -> ChangeRequest:
-        row = await s.get_one(ChangeRequest, r.id)
-        if row.status != status:
-            raise conflict(f"change request {number} changed meanwhile; look again")
-        act(row, signatures.signer, comment.strip())
-        await s.flush()
-        await signatures.bind(s, "change_request", str(row.id), content(row))
-        return row
+    async def change(_: AsyncSession, row: ChangeRequest, signer: str) -> None:
+        act(row, signer, comment.strip())
 
-    return await perform(ctx, req, reason=comment.strip(), clean=clean, save=save, meanings=(meaning,))
+    return await transition(ctx, req, entity="change_request", load=load, check=checked, change=change,
+                            content=content, reason=comment.strip(), meaning=meaning,
+                            concurrent=f"change request {number} changed meanwhile; look again",
+                            unchanged=lambda _, now: now.status == status)
 
 
 async def decide(ctx: Context, req: SignedRequest, number: str, approved: bool, comment: str) -> ChangeRequest:

@@ -32,7 +32,7 @@ from records.identity import Role
 from resolvers import attachments, versions
 from resolvers.checks import conflict, invalid, text
 from resolvers.context import Context
-from resolvers.signed import Signatures, SignedRequest, perform
+from resolvers.signed import Signatures, SignedRequest, perform, transition
 
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,31}$")
 QA = "qa_officer"
@@ -122,30 +122,19 @@ async def draft(ctx: Context, req: SignedRequest, d: DocumentDraft, change_note:
 
 async def _step(ctx: Context, req: SignedRequest, code: str, version: int, comment: str, *, status: str,
                 meaning: str, act: Any, check: Any = None) -> ControlledDocument:
-    """One signed move of a version: `check(row)` refuses in clean (after the status check), `act(s, row, signer)`
-    changes it in the transaction; the signature is bound to the version as it is after."""
-    async def clean() -> ControlledDocument:
+    """One signed move of a version: `check(row)` refuses before signing (after the status check), `act(s, row,
+    signer)` changes it in the transaction; the signature is bound to the version as it is after."""
+    async def checked(r: ControlledDocument) -> None:
         text("comment", comment, 2000)
-        async with ctx.db.read() as s:
-            r = await _find(s, code, version)
         if r.status != status:
             raise conflict(f"document {code} version {version} is {r.status}, not {status}")
         if check is not None:
             await check(r)
-        return r
 
-    async def save(s: AsyncSession, r: ControlledDocument, signatures: Signatures[ControlledDocument]
-                   ) -> ControlledDocument:
-        row = await _find(s, code, version)
-        if row.status != status or row.drafted_at != r.drafted_at:
-            raise conflict("the document changed meanwhile; look at it again")
-        await act(s, row, signatures.signer)
-        await s.flush()
-        await signatures.bind(s, "controlled_document", str(row.id), content(row))
-        return row
-
-    return await perform(ctx, req, reason=comment.strip(), clean=clean, save=save, meanings=(meaning,),
-                         conflict="another version was changed meanwhile; look again")
+    return await transition(ctx, req, entity="controlled_document", load=lambda s: _find(s, code, version),
+                            check=checked, change=act, content=content, reason=comment.strip(), meaning=meaning,
+                            concurrent="the document changed meanwhile; look at it again",
+                            unchanged=lambda before, now: now.status == status and now.drafted_at == before.drafted_at)
 
 
 async def submit(ctx: Context, req: SignedRequest, code: str, version: int, comment: str) -> ControlledDocument:

@@ -37,7 +37,7 @@ from records.trend import Rule as OotRule
 from resolvers.checks import conflict, invalid, text
 from resolvers.context import Context
 from resolvers.history import Point, Window, histories
-from resolvers.signed import Signatures, SignedRequest, perform
+from resolvers.signed import SignedRequest, transition
 from resolvers.specifications import stored_items
 
 __all__ = ["OosConclusion", "OosStatus", "OotRule"]
@@ -57,24 +57,14 @@ async def _get(s: AsyncSession, oos_id: int) -> OosRecord:
 async def _step(ctx: Context, req: SignedRequest, oos_id: int, why: str,
                 check: Callable[[OosRecord], Awaitable[None]], change: Callable[[OosRecord, str], None],
                 meaning: str = "PERFORMED") -> OosRecord:
-    """One signed step: `check(o)` refuses in `clean` (read session), `change(o, signer)` writes."""
-    async def clean() -> OosRecord:
-        async with ctx.db.read() as s:
-            o = await _get(s, oos_id)
-        await check(o)
-        return o
+    """One signed step: `check(o)` refuses before signing, `change(o, signer)` writes."""
+    async def write(_: AsyncSession, o: OosRecord, signer: str) -> None:
+        change(o, signer)
 
-    async def save(s: AsyncSession, before: OosRecord, signatures: Signatures[OosRecord]) -> OosRecord:
-        o = await _get(s, oos_id)
-        if o.status != before.status:
-            raise conflict(f"{o.number} changed meanwhile; look again")
-        change(o, signatures.signer)
-        await s.flush()
-        await signatures.bind(s, "oos_record", str(o.id), content(o))
-        return o
-
-    return await perform(ctx, req, reason=why, clean=clean, save=save, meanings=(meaning,),
-                         conflict="the OOS record was changed concurrently; look again")
+    return await transition(ctx, req, entity="oos_record", load=lambda s: _get(s, oos_id), check=check, change=write,
+                            content=content, reason=why, meaning=meaning,
+                            concurrent="the OOS record was changed concurrently; look again",
+                            unchanged=lambda before, now: before.status == now.status)
 
 
 def _expect(o: OosRecord, *states: OosStatus) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -150,3 +150,36 @@ async def perform(ctx: Context, req: SignedRequest, *, reason: str | Callable[[P
     if publish is not None:
         publish(result)
     return result
+
+
+class Row(Protocol):
+    id: int
+
+
+W = TypeVar("W", bound=Row)
+
+
+async def transition(ctx: Context, req: SignedRequest, *, entity: str, load: Callable[[AsyncSession], Awaitable[W]],
+                     change: Callable[[AsyncSession, W, str], Awaitable[None]],
+                     content: Callable[[W], dict[str, Any]], reason: str, meaning: str, concurrent: str,
+                     unchanged: Callable[[W, W], bool], check: Callable[[W], Awaitable[None]] | None = None) -> W:
+    """One signed move of a record (a status step): `check(row)` refuses before signatures are taken, `change`
+    writes in the transaction once the row is found `unchanged` since, and the signature is bound to the row as
+    it is after. A row moved by someone else meanwhile is a CONFLICT (`concurrent`)."""
+    async def clean() -> W:
+        async with ctx.db.read() as s:
+            row = await load(s)
+        if check is not None:
+            await check(row)
+        return row
+
+    async def save(s: AsyncSession, before: W, signatures: Signatures[W]) -> W:
+        row = await load(s)
+        if not unchanged(before, row):
+            raise AppError(ErrorCode.CONFLICT, concurrent)
+        await change(s, row, signatures.signer)
+        await s.flush()
+        await signatures.bind(s, entity, str(row.id), content(row))
+        return row
+
+    return await perform(ctx, req, reason=reason, clean=clean, save=save, meanings=(meaning,), conflict=concurrent)
