@@ -40,7 +40,7 @@ from records.instrument_run import PoolKind as PoolKind
 from records.instrument_run import RunStatus as RunStatus
 from records.oos import open_oos
 from records.plasma import Donor, DonorStatus, PlasmaUnit, Pool, PoolStatus, RetestResult, UnitStatus
-from resolvers import lookback, retest
+from resolvers import lookback, reagents, retest
 from resolvers.checks import conflict, invalid, text
 from resolvers.context import Context
 from resolvers.plasma import LOOKBACK_MIN_DAYS
@@ -80,6 +80,7 @@ class Ready:
     label: str
     processed: Processed
     targets: dict[str, Target]
+    kits: dict[str, int]  # the registered test-kit lot used (QC-22), by code
 
 
 @dataclass
@@ -175,7 +176,9 @@ async def import_run(ctx: Context, req: SignedRequest, inp: ImportInput) -> int:
             raise invalid(f"the file is from instrument {label[0][:64]}, not {inp.instrument_id.strip()}")
         async with ctx.db.read() as s:
             targets = await _targets(s, f_processed, mini)
-        return Ready(data, hashlib.sha256(data).hexdigest(), label[1], f_processed, targets)
+        # A run on an expired, unreleased or retest-due kit lot is refused (audited) before anything is written.
+        kits = await reagents.usable(ctx, [inp.kit_lot], req.operation, kits_only=True)
+        return Ready(data, hashlib.sha256(data).hexdigest(), label[1], f_processed, targets, kits)
 
     async def save(s: AsyncSession, r: Ready, signatures: Signatures[Ready]) -> int:
         now = utcnow()
@@ -192,6 +195,7 @@ async def import_run(ctx: Context, req: SignedRequest, inp: ImportInput) -> int:
         s.add(run)
         await s.flush()
         s.add(_processing(run, 1, r.processed, p.username, now, "import"))
+        await reagents.record_use(s, list(r.kits.values()), "instrument_run", str(run.id), p.username)
         written = await _apply(s, run, r.processed, r.targets, 1, now) if r.processed.valid else []
         await s.flush()
         await signatures.bind(s, "instrument_run", str(run.id), _content(run, r.processed, written))

@@ -342,3 +342,26 @@ async def test_only_qc_analysts_import_and_qc_qa_and_the_qp_read(lab: dict[str, 
         me = await lab["gql"].sign_in(user)
         assert _code(await me(GET, {"id": run["id"]})) == "FORBIDDEN"
         assert _code(await me(POOL_TESTS, {"c": "PL-IT-1"})) == "FORBIDDEN"
+
+
+@pytest.mark.req("QC-22")
+async def test_a_run_on_an_expired_kit_lot_is_refused_and_a_used_kit_is_logged(lab: dict[str, Any]) -> None:
+    from records.reagent import ReagentMovement
+    from tests.test_reagents import _age, _released
+
+    gql, signers, db = lab["gql"], lab["signers"], lab["db"]
+    await _released(gql, signers, "KIT-HBS-2611", "TEST_KIT", quantity=10.0, unit="kits")
+    await _age(db, "KIT-HBS-2611", expires_on=TODAY - timedelta(days=1))
+    refused = await _import(lab, _input())
+    assert _code(refused) == "CONFLICT" and "KIT-HBS-2611 expired on" in refused["errors"][0]["message"]
+    assert await _count(db, InstrumentRun) == 0 and await _status(db, "IT-U2") != "BLOCKED"
+    async with db.read() as s:
+        logged = (await s.execute(select(AuditEvent).where(AuditEvent.action == "REAGENT_REFUSED"))).scalar_one()
+    assert logged.changes["operation"] == "importInstrumentRun"
+
+    await _age(db, "KIT-HBS-2611", expires_on=TODAY + timedelta(days=90))
+    run = (await _import(lab, _input()))["data"]["importInstrumentRun"]
+    async with db.read() as s:
+        used = (await s.execute(select(ReagentMovement.used_for, ReagentMovement.used_for_id).where(
+            ReagentMovement.kind == "USE"))).all()
+    assert used == [("instrument_run", str(run["id"]))]
