@@ -170,6 +170,39 @@ export type FormulaInput = {
   value: string;
 };
 
+export type ImportInstrumentRunInput = {
+  /** The raw file, base64 (at most 512 KiB) */
+  data: string;
+  filename: string;
+  /** Must be the Instrument the file's header names */
+  instrumentId: string;
+  kind: InstrumentRunKind;
+  kitLot: string;
+  /** Mini-pools the file tests, with their units */
+  miniPools?: Array<MiniPoolInput>;
+  /** The rule version; none: the latest */
+  parserVersion?: string | null | undefined;
+  /** ELISA: HBSAG, ANTI_HCV, ANTI_HIV or SYPHILIS; PCR: NAT */
+  testItem: RetestItem;
+};
+
+/** An instrument run: ELISA (plate reader) or PCR */
+export type InstrumentRunKind =
+  | 'ELISA'
+  | 'PCR';
+
+/** IMPORTED (results written, waiting for review), REVIEWED, or INVALID (its controls failed) */
+export type InstrumentRunStatus =
+  | 'IMPORTED'
+  | 'INVALID'
+  | 'REVIEWED';
+
+export type MiniPoolInput = {
+  /** The mini-pool's sample code as the file names it */
+  code: string;
+  donationNumbers: Array<string>;
+};
+
 /** CONFIRMED (the result stands) or INVALIDATED (an assignable cause) */
 export type OosConclusion =
   | 'CONFIRMED'
@@ -207,6 +240,11 @@ export type PickingStatus =
   | 'CLOSED'
   | 'OPEN'
   | 'PICKED';
+
+/** A tested pool: a MINI_POOL of unit samples or a PRODUCTION_POOL */
+export type PoolKind =
+  | 'MINI_POOL'
+  | 'PRODUCTION_POOL';
 
 /** A plasma pool: OPEN while units are added, CLOSED once charged, BLOCKED by a reactive test (it starts no batch) */
 export type PoolStatus =
@@ -298,10 +336,29 @@ export type ReportStatus =
   | 'REISSUE_REQUIRED'
   | 'SUPERSEDED';
 
+/** The pharmacopoeia's plasma tests (PL-13) */
+export type RetestItem =
+  | 'ALT'
+  | 'ANTI_HCV'
+  | 'ANTI_HIV'
+  | 'HBSAG'
+  | 'NAT'
+  | 'SYPHILIS';
+
+/** A retest's result */
+export type RetestOutcome =
+  | 'NEGATIVE'
+  | 'REACTIVE';
+
 export type ReviewBatchItemsInput = {
   batchNumber: string;
   conclusion: string;
   keys: Array<string>;
+};
+
+export type ReviewInstrumentRunInput = {
+  comment: string;
+  runId: number;
 };
 
 /** What an exception of a batch record is */
@@ -440,6 +497,13 @@ export type WeighMaterialInput = {
   scanned?: boolean;
   tare: number;
 };
+
+/** A sample's outcome in a run: NEGATIVE, GREY_ZONE (counts as reactive), REACTIVE, or INVALID (to be tested again) */
+export type WellOutcome =
+  | 'GREY_ZONE'
+  | 'INVALID'
+  | 'NEGATIVE'
+  | 'REACTIVE';
 
 export type SignInMutationVariables = Exact<{
   u: string;
@@ -614,6 +678,29 @@ export type HistoryQueryVariables = Exact<{
 
 export type HistoryQuery = { sensorHistory: Array<{ time: string, value: number | null, min: number | null, max: number | null, count: number }> };
 
+export type ImportInstrumentRunMutationVariables = Exact<{
+  input: ImportInstrumentRunInput;
+  signature: SignatureInput;
+}>;
+
+
+export type ImportInstrumentRunMutation = { importInstrumentRun: { id: number, kind: InstrumentRunKind, instrumentId: string, testItem: RetestItem, kitLot: string, analyst: string, importedAt: string, status: InstrumentRunStatus, invalidReason: string | null, runLabel: string, rawSha256: string, parser: string, parserVersion: string, cutoff: string | null, reviewedBy: string | null, reviewedAt: string | null, rawFile: { filename: string, contentType: string, data: string }, wells: Array<{ position: string, content: string, role: string, target: string, value: string | null, ic: string | null, ratio: string | null, outcome: WellOutcome | null }>, processings: Array<{ number: number, parserVersion: string, valid: boolean, cutoff: string | null, processedBy: string, reason: string }>, poolResults: Array<{ poolKind: PoolKind, poolCode: string, units: Array<string>, test: RetestItem, result: RetestOutcome, outcome: WellOutcome, value: string | null, reviewedBy: string | null }> } };
+
+export type InstrumentRunQueryVariables = Exact<{
+  id: number;
+}>;
+
+
+export type InstrumentRunQuery = { instrumentRun: { id: number, kind: InstrumentRunKind, instrumentId: string, testItem: RetestItem, kitLot: string, analyst: string, importedAt: string, status: InstrumentRunStatus, invalidReason: string | null, runLabel: string, rawSha256: string, parser: string, parserVersion: string, cutoff: string | null, reviewedBy: string | null, reviewedAt: string | null, rawFile: { filename: string, contentType: string, data: string }, wells: Array<{ position: string, content: string, role: string, target: string, value: string | null, ic: string | null, ratio: string | null, outcome: WellOutcome | null }>, processings: Array<{ number: number, parserVersion: string, valid: boolean, cutoff: string | null, processedBy: string, reason: string }>, poolResults: Array<{ poolKind: PoolKind, poolCode: string, units: Array<string>, test: RetestItem, result: RetestOutcome, outcome: WellOutcome, value: string | null, reviewedBy: string | null }> } | null };
+
+export type ReviewInstrumentRunMutationVariables = Exact<{
+  input: ReviewInstrumentRunInput;
+  signature: SignatureInput;
+}>;
+
+
+export type ReviewInstrumentRunMutation = { reviewInstrumentRun: { id: number, kind: InstrumentRunKind, instrumentId: string, testItem: RetestItem, kitLot: string, analyst: string, importedAt: string, status: InstrumentRunStatus, invalidReason: string | null, runLabel: string, rawSha256: string, parser: string, parserVersion: string, cutoff: string | null, reviewedBy: string | null, reviewedAt: string | null, rawFile: { filename: string, contentType: string, data: string }, wells: Array<{ position: string, content: string, role: string, target: string, value: string | null, ic: string | null, ratio: string | null, outcome: WellOutcome | null }>, processings: Array<{ number: number, parserVersion: string, valid: boolean, cutoff: string | null, processedBy: string, reason: string }>, poolResults: Array<{ poolKind: PoolKind, poolCode: string, units: Array<string>, test: RetestItem, result: RetestOutcome, outcome: WellOutcome, value: string | null, reviewedBy: string | null }> } };
+
 export type QcReviewQueueQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -663,6 +750,19 @@ export type ControlChartQueryVariables = Exact<{
 
 
 export type ControlChartQuery = { controlChart: { specificationCode: string, item: string, unit: string, mean: number | null, sigma: number | null, plus1: number | null, plus2: number | null, plus3: number | null, minus1: number | null, minus2: number | null, minus3: number | null, specLow: string | null, specHigh: string | null, rulesVersion: string, points: Array<{ resultId: number, batchNumber: string, value: number, reported: string, time: string, rules: Array<Rule> }> } };
+
+export type ProductQualityReviewQueryVariables = Exact<{
+  product: string;
+  year: number;
+}>;
+
+
+export type ProductQualityReviewQuery = { productQualityReview: { product: string, year: number, batches: Array<{ batchNumber: string, status: string, startedAt: string | null }>, batchesByStatus: Array<{ status: string, count: number }>, deviations: Array<{ number: string, status: string, title: string, batchNumber: string | null }>, oos: Array<{ number: string, status: string, title: string, batchNumber: string | null }>, capas: Array<{ number: string, status: string, title: string, batchNumber: string | null }>, trends: Array<{ specificationCode: string, stage: string, item: string, unit: string, low: number | null, high: number | null, mean: number, sd: number | null, minimum: number, maximum: number, outsideLimits: number, cpk: number | null, points: Array<{ batchNumber: string, value: number, reported: string }> }> } };
+
+export type ReviewProductsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ReviewProductsQuery = { batches: { edges: Array<{ node: { product: string } }> } };
 
 export type OosListQueryVariables = Exact<{
   batchNumber?: string | null | undefined;

@@ -91,3 +91,44 @@ function draw(c: Chart, host: HTMLElement): uPlot {
   };
   return new uPlot(opts, data, host);
 }
+
+/** One item's values over a product's year (the quality review): the values per batch with the
+ * specification limits and the mean drawn; the caller shows the numbers beside it. */
+export interface YearTrend {
+  item: string;
+  unit: string;
+  low?: number | null;
+  high?: number | null;
+  mean: number;
+  points: { batchNumber: string; value: number }[];
+}
+
+export function drawYearTrend(t: YearTrend, host: HTMLElement): () => void {
+  const xs = t.points.map((_, i) => i + 1);
+  const flat = (v: number | null | undefined) => xs.map(() => (v === null || v === undefined ? null : v));
+  const line = (label: string, stroke: string, dash: number[] = []) =>
+    ({ label, stroke, dash, width: 1.5, points: { show: false } });
+  const data = [xs, t.points.map((p) => p.value), flat(t.mean), flat(t.low), flat(t.high)] as uPlot.AlignedData;
+  const plot = new uPlot({
+    width: Math.max(host.clientWidth || 600, 300),
+    height: 240,
+    legend: { show: true },
+    scales: { x: { time: false, range: (_u, lo, hi) => [lo - 0.3, hi + 0.3] } },  // room for the end labels
+    axes: [
+      { stroke: "#555", grid: { stroke: "#e2e2e2" }, incrs: [1, 2, 5, 10, 20, 50],
+        values: (_u, vals) => vals.map((v) => (Number.isInteger(v) ? t.points[v - 1]?.batchNumber ?? "" : "")) },
+      { stroke: "#555", grid: { stroke: "#e2e2e2" }, size: 56 },
+    ],
+    series: [
+      { label: "#" },
+      { label: `${t.item}${t.unit ? ` (${t.unit})` : ""}`, stroke: "#2b2b2b", width: 1.5, points: { show: true, size: 6 } },
+      line("mean", "#777", [4, 4]), line("low limit", "#c0392b"), line("high limit", "#c0392b"),
+    ],
+  }, data, host);
+  const resize = new ResizeObserver(() => {
+    const w = host.clientWidth;
+    if (w > 0 && Math.abs(w - plot.width) > 2) plot.setSize({ width: w, height: 240 });
+  });
+  resize.observe(host);
+  return () => { resize.disconnect(); plot.destroy(); };
+}

@@ -1,7 +1,8 @@
 /**
  * OOS and trends (QC-25..QC-27, OOT): the OOS records and overdue CAPA; one OOS's investigation with
  * everything linked to it and its signed steps; the control chart of a specification item.
- * Routes: #/quality (the list, ?batch= filters), #/quality/oos?id=N, #/quality/chart?spec=CODE&item=NAME.
+ * Routes: #/quality (the list, ?batch= filters), #/quality/oos?id=N, #/quality/chart?spec=CODE&item=NAME,
+ * #/quality/review?product=NAME&year=YYYY (the product quality review).
  */
 
 import type {
@@ -15,6 +16,7 @@ import { sendSigned } from "../sign/keyring";
 import { busy, field, refusal } from "../tablet/common";
 import { errorBox, toast } from "../ui/modal";
 import { mountChart } from "./chart";
+import { mountReview } from "./pqr";
 
 const LIST = /* GraphQL */ `query OosList($batchNumber: String) {
   oosRecords(batchNumber: $batchNumber) { id number status batchNumber subjectCode item value limits openedAt specificationCode }
@@ -59,7 +61,9 @@ export async function mountQuality(main: HTMLElement, sub: string, query: URLSea
     gql<CapaListQuery>(CAPAS).catch(() => null),  // CAPA may be out of this reader's reach
   ]);
   const chosen = query.get("id");
-  side.append(h("h2", null, batch ? `OOS of ${batch}` : "OOS records"),
+  side.append(h("a", { href: "#/quality/review", class: sub === "review" ? "active" : "", "data-testid": "pqr-link" },
+    h("strong", null, "Product quality review")),
+    h("h2", null, batch ? `OOS of ${batch}` : "OOS records"),
     ...(list.oosRecords.length ? list.oosRecords.map((o) => h("a", {
       href: `#/quality/oos?id=${o.id}`, class: sub === "oos" && String(o.id) === chosen ? "active" : "",
       "data-oos": o.number,
@@ -69,6 +73,9 @@ export async function mountQuality(main: HTMLElement, sub: string, query: URLSea
     overdue && !overdue.capas.length ? h("p", { class: "muted" }, "None.") : "",
     ...(overdue?.capas ?? []).map((c) => h("p", { class: "overdue", "data-capa": c.number },
       h("strong", null, c.number), ` ${c.owner}, due ${c.dueDate}: ${c.action} (${c.oosNumber ?? c.deviationNumber})`)));
+  if (sub === "review") {
+    return mountReview(panel, query);
+  }
   if (sub === "chart") {
     return mountChart(panel, query.get("spec") ?? "", query.get("item") ?? "");
   }

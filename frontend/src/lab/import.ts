@@ -1,0 +1,190 @@
+/**
+ * Instrument import (QC-08): the analyst picks a plate reader's or PCR run's export, names the kit lot and
+ * test item, signs PERFORMED and sees the run as the server computed it: the plate map with each well's
+ * outcome, the cut-off and validity, the raw file's SHA-256, and the pool results written. A reviewer opens a
+ * run by its number and signs it REVIEWED.
+ */
+
+import type {
+  ImportInstrumentRunMutation, ImportInstrumentRunMutationVariables, InstrumentRunKind, InstrumentRunQuery,
+  InstrumentRunQueryVariables, RetestItem, ReviewInstrumentRunMutation, ReviewInstrumentRunMutationVariables,
+} from "../api/generated";
+import { gql } from "../api/gql";
+import { session } from "../api/session";
+import { h } from "../dom";
+import { sendSigned } from "../sign/keyring";
+import { toBase64 } from "../sign/signer";
+import { busy, field, refusal } from "../tablet/common";
+import { signatureLine } from "../ui/ackDialog";
+import { fileUrl } from "../ui/files";
+import { errorBox, toast } from "../ui/modal";
+import { plateMap } from "./plate";
+
+const IMPORT = /* GraphQL */ `mutation ImportInstrumentRun($input: ImportInstrumentRunInput!, $signature: SignatureInput!) {
+  importInstrumentRun(input: $input, signature: $signature) {
+    id kind instrumentId testItem kitLot analyst importedAt status invalidReason runLabel rawSha256
+    parser parserVersion cutoff reviewedBy reviewedAt
+    rawFile { filename contentType data }
+    wells { position content role target value ic ratio outcome }
+    processings { number parserVersion valid cutoff processedBy reason }
+    poolResults { poolKind poolCode units test result outcome value reviewedBy } }
+}`;
+const ONE = /* GraphQL */ `query InstrumentRun($id: Int!) { instrumentRun(id: $id) {
+    id kind instrumentId testItem kitLot analyst importedAt status invalidReason runLabel rawSha256
+    parser parserVersion cutoff reviewedBy reviewedAt
+    rawFile { filename contentType data }
+    wells { position content role target value ic ratio outcome }
+    processings { number parserVersion valid cutoff processedBy reason }
+    poolResults { poolKind poolCode units test result outcome value reviewedBy } } }`;
+const REVIEW = /* GraphQL */ `mutation ReviewInstrumentRun($input: ReviewInstrumentRunInput!, $signature: SignatureInput!) {
+  reviewInstrumentRun(input: $input, signature: $signature) {
+    id kind instrumentId testItem kitLot analyst importedAt status invalidReason runLabel rawSha256
+    parser parserVersion cutoff reviewedBy reviewedAt
+    rawFile { filename contentType data }
+    wells { position content role target value ic ratio outcome }
+    processings { number parserVersion valid cutoff processedBy reason }
+    poolResults { poolKind poolCode units test result outcome value reviewedBy } }
+}`;
+
+type Run = NonNullable<InstrumentRunQuery["instrumentRun"]>;
+const ITEMS: Record<InstrumentRunKind, RetestItem[]> = { ELISA: ["HBSAG", "ANTI_HCV", "ANTI_HIV", "SYPHILIS"], PCR: ["NAT"] };
+
+export function importScreen(): HTMLElement {
+  const root = h("section", { class: "tablet-screen lab", "data-screen": "import" });
+  const show = (run: Run) => root.replaceChildren(runView(run, () => root.replaceChildren(...start())));
+  const start = (): HTMLElement[] => {
+    const roles = session.viewer?.roles ?? [];
+    return [roles.includes("qc_analyst") ? importForm(show) : h("p", { class: "muted" }, "Importing is for QC analysts."),
+      openForm(show)];
+  };
+  root.replaceChildren(...start());
+  return root;
+}
+
+function importForm(done: (run: Run) => void): HTMLElement {
+  const err = errorBox();
+  const file = h("input", { type: "file", name: "file", accept: ".csv,.txt,text/csv,text/plain", required: true });
+  const kind = h("select", { name: "kind" }, ...(["ELISA", "PCR"] as const).map((k) => h("option", { value: k }, k)));
+  const item = h("select", { name: "testItem" });
+  const fillItems = () => item.replaceChildren(...ITEMS[kind.value as InstrumentRunKind].map((i) => h("option", { value: i }, i)));
+  kind.addEventListener("change", fillItems);
+  fillItems();
+  const instrument = h("input", { name: "instrument", autocomplete: "off", required: true, placeholder: "as in the file's header" });
+  const kitLot = h("input", { name: "kitLot", autocomplete: "off", required: true, placeholder: "kit lot used on the run" });
+  const pools = h("textarea", { name: "miniPools", rows: 2, placeholder: "MP-01: D-001, D-002, D-003 (one mini-pool a line)" });
+  let bytes: Uint8Array | null = null;
+  file.addEventListener("change", () => void (async () => {
+    err.clear();
+    const f = file.files?.[0];
+    bytes = f ? new Uint8Array(await f.arrayBuffer()) : null;
+    if (!bytes) return;
+    // The header names the instrument and the format: fill them in; the server checks they match.
+    const head = new TextDecoder().decode(bytes.subarray(0, 2048));
+    const named = /^Instrument,([^,\r\n]+)/m.exec(head);
+    if (named && !instrument.value) instrument.value = named[1].trim();
+    if (/^Format,pcr/im.test(head)) { kind.value = "PCR"; fillItems(); }
+  })());
+  const submit = h("button", { type: "submit", class: "primary big", "data-testid": "import" }, "Sign and import the run (PERFORMED)");
+  const f = h("form", { class: "tablet-form", "data-testid": "import-form" },
+    h("h2", null, "Import an instrument run"),
+    field("Raw file (plate reader or PCR export)", file, "Kept byte for byte with its SHA-256"),
+    field("Kind", kind), field("Test item", item), field("Instrument", instrument), field("Kit lot", kitLot),
+    field("Mini-pools in the file", pools, "Only when wells hold mini-pools"),
+    signatureLine("PERFORMED"), err.el, submit);
+  f.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    err.clear();
+    const chosen = file.files?.[0];
+    if (!chosen || !bytes) return err.show("Choose the instrument's file.");
+    if (!instrument.value.trim() || !kitLot.value.trim()) return err.show("Name the instrument and the kit lot.");
+    const miniPools = pools.value.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
+      const [code, rest = ""] = l.split(":");
+      return { code: code.trim(), donationNumbers: rest.split(/[\s,;]+/).filter(Boolean) };
+    });
+    const data = toBase64(bytes);
+    void busy(submit, "Signing…", async () => {
+      const d = await sendSigned<ImportInstrumentRunMutation, ImportInstrumentRunMutationVariables>({
+        operation: "importInstrumentRun", document: IMPORT, input: {
+          instrumentId: instrument.value.trim(), kind: kind.value as InstrumentRunKind,
+          testItem: item.value as RetestItem, kitLot: kitLot.value.trim(), filename: chosen.name, data, miniPools,
+        } });
+      toast(`Run ${d.importInstrumentRun.id} imported`);
+      done(d.importInstrumentRun);
+    }, (e) => err.show(refusal(e)));
+  });
+  return f;
+}
+
+function openForm(done: (run: Run) => void): HTMLElement {
+  const err = errorBox();
+  const id = h("input", { name: "runId", inputmode: "numeric", autocomplete: "off", placeholder: "run number" });
+  const go = h("button", { type: "submit", class: "big" }, "Open the run");
+  const f = h("form", { class: "tablet-form", "data-testid": "open-run" }, h("h2", null, "Open a run"), field("Run", id), err.el, go);
+  f.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    err.clear();
+    const n = Number(id.value.trim());
+    if (!Number.isInteger(n) || n < 1) return err.show("Enter the run's number.");
+    void busy(go, "Loading…", async () => {
+      const run = (await gql<InstrumentRunQuery, InstrumentRunQueryVariables>(ONE, { id: n })).instrumentRun;
+      if (!run) return err.show(`NOT_FOUND: no instrument run ${n}`);
+      done(run);
+    }, (e) => err.show(refusal(e)));
+  });
+  return f;
+}
+
+function runView(run: Run, back: () => void): HTMLElement {
+  const current = run.processings[run.processings.length - 1];
+  const valid = run.status !== "INVALID";
+  return h("div", { class: "lab-detail", "data-testid": "instrument-run", "data-run": run.id, "data-status": run.status },
+    h("button", { type: "button", class: "big", onClick: back }, "Import another run"),
+    h("h2", null, `Run ${run.id} · ${run.kind} ${run.testItem} · ${run.runLabel}`),
+    h("div", { class: `tablet-result ${valid ? "ok" : "bad"}`, role: "status", "data-testid": "run-validity" },
+      h("strong", null, valid ? `Valid run · ${run.status}` : "Invalid run"),
+      run.invalidReason ? h("p", null, run.invalidReason) : null),
+    h("dl", { class: "facts" },
+      ...fact("Cut-off", run.cutoff ?? "—", "cutoff"),
+      ...fact("Instrument", run.instrumentId), ...fact("Kit lot", run.kitLot),
+      ...fact("Analyst", run.analyst), ...fact("Rule", `${run.parser} version ${run.parserVersion}` +
+        (current && current.number > 1 ? ` (processing ${current.number}: ${current.reason})` : "")),
+      ...fact("Reviewed", run.reviewedBy ?? "not yet"),
+      ...fact("Raw file SHA-256", run.rawSha256, "sha256"),
+      ...fact("Raw file", h("a", { href: fileUrl(run.rawFile.data, run.rawFile.contentType), download: run.rawFile.filename },
+        run.rawFile.filename))),
+    plateMap(run.wells, run.kind),
+    h("h3", null, "Pool results"),
+    run.poolResults.length ? h("table", { class: "lab-lines", "data-testid": "pool-results" },
+      h("thead", null, h("tr", null, ...["Pool", "Kind", "Units", "Result", "Value", "Reviewed"].map((c) => h("th", null, c)))),
+      h("tbody", null, ...run.poolResults.map((p) => h("tr", { class: `outcome-${p.outcome}` },
+        h("td", null, p.poolCode), h("td", null, p.poolKind), h("td", null, p.units.join(", ") || "—"),
+        h("td", null, p.outcome), h("td", null, p.value ?? "—"), h("td", null, p.reviewedBy ?? "—")))))
+      : h("p", { class: "muted" }, "No pool on this run."),
+    run.status === "IMPORTED" && session.viewer?.roles.includes("qc_reviewer") ? reviewForm(run, (r) => {
+      const view = runView(r, back);
+      document.querySelector("[data-testid=instrument-run]")?.replaceWith(view);
+    }) : null);
+}
+
+function fact(term: string, value: string | HTMLElement, testid?: string): HTMLElement[] {
+  return [h("dt", null, term), h("dd", testid ? { "data-testid": testid } : null, value)];
+}
+
+function reviewForm(run: Run, done: (run: Run) => void): HTMLElement {
+  const err = errorBox();
+  const comment = h("textarea", { name: "comment", rows: 2, placeholder: "Controls, plate map and raw file checked" });
+  const submit = h("button", { type: "submit", class: "primary big" }, "Sign the review (REVIEWED)");
+  const f = h("form", { class: "tablet-form" }, field("Review comment", comment), signatureLine("REVIEWED"), err.el, submit);
+  f.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    err.clear();
+    if (!comment.value.trim()) return err.show("Write what you checked.");
+    void busy(submit, "Signing…", async () => {
+      const d = await sendSigned<ReviewInstrumentRunMutation, ReviewInstrumentRunMutationVariables>({
+        operation: "reviewInstrumentRun", document: REVIEW, meaning: "REVIEWED",
+        input: { runId: run.id, comment: comment.value.trim() } });
+      done(d.reviewInstrumentRun);
+    }, (e) => err.show(refusal(e)));
+  });
+  return f;
+}
