@@ -1,6 +1,7 @@
 """The whole electronic batch record of one batch, exported as JSON or PDF for authorised roles and
-audited (PR-47, PR-53, PR-58): the B.6 header and phases, weighings (B.4), line clearances (B.8),
-deviations (B.7), the review by exception with QA's conclusion, and every signature on its records."""
+audited (PR-47, PR-53, PR-58, GP-11): the B.6 header and phases, weighings (B.4), line clearances (B.8),
+deviations (B.7), its QC testing (every current result of every stage, the test reports and the OOS), the
+review by exception with QA's conclusion, the release document, and every signature on its records."""
 
 from __future__ import annotations
 
@@ -17,8 +18,12 @@ from policies.errors import AppError, ErrorCode
 from records.audit import PendingEvent
 from records.base import utcnow
 from records.execution import PhaseRun
+from records.oos import OosRecord
+from records.qc_record import TestRecord, TestResult
+from records.release import ReleaseDocument
 from records.review import BatchReview
 from records.signature import ESignature
+from records.test_report import TestReport
 from resolvers import exchange, plasma, review
 from resolvers.appendix_b import DATASETS
 from resolvers.checks import invalid
@@ -58,6 +63,9 @@ async def build(ctx: Context, batch_number: str) -> dict[str, Any]:
         items = await review.items(s, b)
         concluded = (await s.execute(select(BatchReview).where(BatchReview.batch_id == b.id))).scalar_one_or_none()
         signatures = await _signatures(s, b.id)
+        qc = await _qc(s, b.id)
+        released = (await s.execute(select(ReleaseDocument).where(ReleaseDocument.batch_id == b.id)
+                                    .order_by(ReleaseDocument.id.desc()).limit(1))).scalar_one_or_none()
         used = [{"phase": r.phase_code, **(r.equipment_state or {})} for r in (await s.execute(
             select(PhaseRun).where(PhaseRun.batch_id == b.id).order_by(PhaseRun.id))).scalars()]
     return {"batchNumber": b.batch_number, "product": b.product, "status": b.status,
@@ -69,7 +77,31 @@ async def build(ctx: Context, batch_number: str) -> dict[str, Any]:
                             "reviewedBy": i.reviewed.reviewed_by if i.reviewed else None} for i in items],
             "review": {"opinion": concluded.opinion, "by": concluded.concluded_by,
                        "at": exchange.value(concluded.concluded_at, "datetime")} if concluded else None,
+            **qc,
+            "release": {"document": released.document_id, "status": released.status,
+                        "at": exchange.value(released.released_at, "datetime") if released.released_at else None}
+            if released else None,
             "signatures": signatures}
+
+
+async def _qc(s: AsyncSession, batch_id: int) -> dict[str, list[dict[str, Any]]]:
+    """The QC testing part: current results by stage, the test reports' versions, the OOS records."""
+    results = (await s.execute(
+        select(TestRecord, TestResult).join(TestResult, TestResult.record_id == TestRecord.id)
+        .where(TestRecord.batch_id == batch_id, TestResult.current_key.is_not(None))
+        .order_by(TestRecord.id, TestResult.id))).all()
+    reports = (await s.execute(select(TestReport).join(TestRecord, TestRecord.id == TestReport.record_id).where(
+        TestRecord.batch_id == batch_id, TestReport.status != "DISCARDED").order_by(TestReport.id))).scalars()
+    found = (await s.execute(select(OosRecord).where(OosRecord.batch_id == batch_id).order_by(OosRecord.id))).scalars()
+    return {
+        "qcTesting": [{"stage": r.stage, "subject": r.subject_code,
+                       "specification": f"{r.specification_code} v{r.specification_version}", "item": x.item,
+                       "reported": x.reported, "verdict": x.verdict, "analyst": x.analyst,
+                       "record": r.status, "reviewedBy": r.reviewed_by} for r, x in results],
+        "testReports": [{"document": t.document_id, "record": t.record_id, "version": t.version, "status": t.status,
+                         "conclusion": t.conclusion, "issuedBy": t.issued_by} for t in reports],
+        "oos": [{"number": o.number, "item": o.item, "value": o.value, "status": o.status,
+                 "conclusion": o.conclusion} for o in found]}
 
 
 def _latin(text: Any) -> str:
@@ -92,6 +124,8 @@ def to_pdf(record: dict[str, Any], printed_by: str) -> bytes:
     used = [{k: (f"{v['state'] or '-'} until {v['validUntil'] or '-'}" if isinstance(v, dict) else v)
              for k, v in u.items()} for u in record["equipmentUsed"]]
     tables += [("Equipment as used (status and validity at the start of each phase)", used),
+               ("QC testing: current results", record["qcTesting"]), ("Test reports", record["testReports"]),
+               ("OOS results", record["oos"]),
                ("Exceptions and their review", record["exceptions"]), ("Signatures", record["signatures"])]
     for title, rows in tables:
         pdf.set_font("Helvetica", "B", 10)
@@ -106,6 +140,9 @@ def to_pdf(record: dict[str, Any], printed_by: str) -> bytes:
         pdf.set_font("Helvetica", size=9)
         r = record["review"]
         pdf.multi_cell(0, 5, _latin(f"QA review: {r['opinion']} ({r['by']}, {r['at']} UTC)"))
+    if record["release"]:
+        r = record["release"]
+        pdf.multi_cell(0, 5, _latin(f"Release document {r['document']}: {r['status']} {r['at'] or ''}"))
     return bytes(pdf.output())
 
 

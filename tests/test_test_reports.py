@@ -5,6 +5,7 @@ supersedes it while the old one stays readable and valid."""
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ from records.signature import ESignature
 from records.test_report import TestReport
 from resolvers.test_reports import batch_qc
 from tests.test_qc_records import CORRECT, REVIEW, _entry, _record, _send, _setup
+from tests.test_release import PREPARE as RELEASE_PREPARE
+from tests.test_release import _release, rel  # noqa: F401 - a batch ready for release
 
 PREPARE = "mutation($r: Int!) { prepareTestReport(recordId: $r) { documentId version algorithm toSign } }"
 REPORT = ("documentId recordId version status conclusion issuedBy supersedes reissueReason flaggedAt pdf "
@@ -178,3 +181,31 @@ async def test_release_waits_for_reviewed_records_with_a_current_complying_repor
     async with db.read() as s:
         _, blockers = await batch_qc(s, batch_id)
     assert blockers == [f"test report {v1['documentId']} (FINAL ALB-20) waits for reissue after a correction"]
+
+
+@pytest.mark.req("GP-11")
+async def test_the_exported_batch_record_holds_production_qc_testing_and_release(rel: dict[str, Any],  # noqa: F811
+                                                                                 ) -> None:
+    gql, signers, db = rel["gql"], rel["signers"], rel["db"]
+    await _setup((gql, signers, db))
+    entry = _entry("pH", "7.04") | {"batchNumber": rel["batch"]}
+    record_id = (await _record(gql, signers, entry))["data"]["recordTestResult"]["id"]
+    # Released only once its test record is reviewed and reported.
+    qp = await gql.sign_in("qp.sig")
+    blocked = await qp(RELEASE_PREPARE, {"b": rel["batch"]})
+    assert blocked["errors"][0]["extensions"]["code"] == "CONFLICT" and "no issued test report" in str(blocked)
+    assert "errors" not in await _review(gql, signers, record_id)
+    report = (await _issue(gql, signers, record_id))["data"]["completeTestReport"]
+    _, released = await _release(rel)
+    assert released["data"]["completeRelease"]["status"] == "RELEASED"
+
+    qa = await gql.sign_in("qa.sig")
+    body = await qa('query($b: String!) { exportBatchRecord(batchNumber: $b, format: JSON) { data } }',
+                    {"b": rel["batch"]})
+    record = json.loads(body["data"]["exportBatchRecord"]["data"])
+    assert record["sections"]["B.6"] is not None and record["review"]["by"] == "qa.sig"  # production, review
+    assert [(x["item"], x["reported"], x["verdict"], x["record"]) for x in record["qcTesting"]] == [
+        ("pH", "7.0", "PASS", "REVIEWED")]
+    assert [(t["document"], t["status"]) for t in record["testReports"]] == [(report["documentId"], "ISSUED")]
+    assert record["release"]["status"] == "RELEASED" and record["oos"] == []
+    assert "exceptions" in record and record["signatures"]
