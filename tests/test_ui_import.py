@@ -1,7 +1,8 @@
 """The instrument import in Chromium against `plasmatwin demo`: a QC analyst picks a plate reader's ELISA export
 on the tablet, signs the import in the browser and sees the run's plate map, the reactive unit's well red, the
 cut-off from the controls and the raw file's SHA-256; a file naming a unit the plant never received is refused
-with its code. Screenshots for the README are written to docs/screenshots/.
+with its code. The analyst compares the kept file under rule version 1 and reprocesses it with a reason; a
+reviewer opens the run by number and signs its review. Screenshots for the README are written to docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -80,6 +81,34 @@ def test_an_analyst_imports_a_plate_and_sees_the_reactive_well_on_the_plate_map(
         assert page.locator("td[data-well=B1]").get_attribute("data-outcome") == "empty"
         assert "No pool on this run" in run.inner_text()
         page.screenshot(path=str(SHOTS / "lab-import.png"), full_page=True)
+        run_id = run.get_attribute("data-run")
+
+        # Version 1 has no grey zone: IT-U3 (S/CO 0.962) becomes negative; nothing is written until signed.
+        page.fill("input[name=parserVersion]", "1")
+        page.locator("[data-testid=compare-run] button[type=submit]").click()
+        summary = page.locator("[data-testid=compare-summary]")
+        summary.wait_for(timeout=10000)
+        assert "changed: IT-U3" in summary.inner_text(), summary.inner_text()
+        assert "GREY_ZONE" in page.locator("tr[data-changed=A8]").inner_text()
+        page.fill("textarea[name=reason]", "the kit insert of this lot defines no grey zone")
+        page.locator("[data-testid=reprocess]").click()
+        page.wait_for_function("document.querySelector('[data-testid=instrument-run]')?.innerText"
+                               ".includes('processing 2')", timeout=15000)
+        assert page.locator("td[data-well=A8]").get_attribute("data-outcome") == "NEGATIVE"
+        assert page.locator("td[data-well=A7]").get_attribute("data-outcome") == "REACTIVE"
+    finally:
+        close(page)
+
+    page = open_app(browser, demo.url, "qcr.wu", demo.password("qcr.wu"), "#/lab/import", TABLET)
+    try:
+        page.fill("input[name=runId]", str(run_id))
+        page.locator("[data-testid=open-run] button[type=submit]").click()
+        run = page.locator("[data-testid=instrument-run]")
+        run.wait_for(timeout=10000)
+        page.fill("textarea[name=comment]", "controls valid, plate map and reprocessing checked")
+        page.locator("[data-testid=review-run]").click()
+        page.locator("[data-testid=instrument-run][data-status=REVIEWED]").wait_for(timeout=15000)
+        assert "qcr.wu" in page.locator("[data-testid=instrument-run]").inner_text()
     finally:
         close(page)
     units = demo.gql("query($d: String!) { plasmaUnit(donationNumber: $d) { status } }", {"d": "IT-U2"},

@@ -336,6 +336,12 @@ export type ReportStatus =
   | 'REISSUE_REQUIRED'
   | 'SUPERSEDED';
 
+export type ReprocessInstrumentRunInput = {
+  parserVersion: string;
+  reason: string;
+  runId: number;
+};
+
 /** The pharmacopoeia's plasma tests (PL-13) */
 export type RetestItem =
   | 'ALT'
@@ -700,6 +706,22 @@ export type ReviewInstrumentRunMutationVariables = Exact<{
 
 
 export type ReviewInstrumentRunMutation = { reviewInstrumentRun: { id: number, kind: InstrumentRunKind, instrumentId: string, testItem: RetestItem, kitLot: string, analyst: string, importedAt: string, status: InstrumentRunStatus, invalidReason: string | null, runLabel: string, rawSha256: string, parser: string, parserVersion: string, cutoff: string | null, reviewedBy: string | null, reviewedAt: string | null, rawFile: { filename: string, contentType: string, data: string }, wells: Array<{ position: string, content: string, role: string, target: string, value: string | null, ic: string | null, ratio: string | null, outcome: WellOutcome | null }>, processings: Array<{ number: number, parserVersion: string, valid: boolean, cutoff: string | null, processedBy: string, reason: string }>, poolResults: Array<{ poolKind: PoolKind, poolCode: string, units: Array<string>, test: RetestItem, result: RetestOutcome, outcome: WellOutcome, value: string | null, reviewedBy: string | null }> } };
+
+export type ReprocessInstrumentRunMutationVariables = Exact<{
+  input: ReprocessInstrumentRunInput;
+  signature: SignatureInput;
+}>;
+
+
+export type ReprocessInstrumentRunMutation = { reprocessInstrumentRun: { id: number, kind: InstrumentRunKind, instrumentId: string, testItem: RetestItem, kitLot: string, analyst: string, importedAt: string, status: InstrumentRunStatus, invalidReason: string | null, runLabel: string, rawSha256: string, parser: string, parserVersion: string, cutoff: string | null, reviewedBy: string | null, reviewedAt: string | null, rawFile: { filename: string, contentType: string, data: string }, wells: Array<{ position: string, content: string, role: string, target: string, value: string | null, ic: string | null, ratio: string | null, outcome: WellOutcome | null }>, processings: Array<{ number: number, parserVersion: string, valid: boolean, cutoff: string | null, processedBy: string, reason: string }>, poolResults: Array<{ poolKind: PoolKind, poolCode: string, units: Array<string>, test: RetestItem, result: RetestOutcome, outcome: WellOutcome, value: string | null, reviewedBy: string | null }> } };
+
+export type CompareInstrumentRunQueryVariables = Exact<{
+  id: number;
+  version?: string | null | undefined;
+}>;
+
+
+export type CompareInstrumentRunQuery = { compareInstrumentRun: { parser: string, parserVersion: string, valid: boolean, invalidReason: string | null, cutoff: string | null, changed: Array<string>, original: { number: number, parserVersion: string, cutoff: string | null }, wells: Array<{ position: string, content: string, target: string, originalRatio: string | null, originalOutcome: WellOutcome | null, ratio: string | null, outcome: WellOutcome | null, changed: boolean }> } };
 
 export type QcReviewQueueQueryVariables = Exact<{ [key: string]: never; }>;
 

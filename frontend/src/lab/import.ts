@@ -6,8 +6,9 @@
  */
 
 import type {
-  ImportInstrumentRunMutation, ImportInstrumentRunMutationVariables, InstrumentRunKind, InstrumentRunQuery,
-  InstrumentRunQueryVariables, RetestItem, ReviewInstrumentRunMutation, ReviewInstrumentRunMutationVariables,
+  CompareInstrumentRunQuery, CompareInstrumentRunQueryVariables, ImportInstrumentRunMutation, ImportInstrumentRunMutationVariables, InstrumentRunKind, InstrumentRunQuery,
+  InstrumentRunQueryVariables, ReprocessInstrumentRunMutation, ReprocessInstrumentRunMutationVariables, RetestItem, ReviewInstrumentRunMutation,
+  ReviewInstrumentRunMutationVariables,
 } from "../api/generated";
 import { gql } from "../api/gql";
 import { session } from "../api/session";
@@ -44,6 +45,21 @@ const REVIEW = /* GraphQL */ `mutation ReviewInstrumentRun($input: ReviewInstrum
     wells { position content role target value ic ratio outcome }
     processings { number parserVersion valid cutoff processedBy reason }
     poolResults { poolKind poolCode units test result outcome value reviewedBy } }
+}`;
+const REPROCESS = /* GraphQL */ `mutation ReprocessInstrumentRun($input: ReprocessInstrumentRunInput!, $signature: SignatureInput!) {
+  reprocessInstrumentRun(input: $input, signature: $signature) {
+    id kind instrumentId testItem kitLot analyst importedAt status invalidReason runLabel rawSha256
+    parser parserVersion cutoff reviewedBy reviewedAt
+    rawFile { filename contentType data }
+    wells { position content role target value ic ratio outcome }
+    processings { number parserVersion valid cutoff processedBy reason }
+    poolResults { poolKind poolCode units test result outcome value reviewedBy } }
+}`;
+const COMPARE = /* GraphQL */ `query CompareInstrumentRun($id: Int!, $version: String) {
+  compareInstrumentRun(id: $id, parserVersion: $version) {
+    parser parserVersion valid invalidReason cutoff changed original { number parserVersion cutoff }
+    wells { position content target originalRatio originalOutcome ratio outcome changed }
+  }
 }`;
 
 type Run = NonNullable<InstrumentRunQuery["instrumentRun"]>;
@@ -160,10 +176,58 @@ function runView(run: Run, back: () => void): HTMLElement {
         h("td", null, p.poolCode), h("td", null, p.poolKind), h("td", null, p.units.join(", ") || "—"),
         h("td", null, p.outcome), h("td", null, p.value ?? "—"), h("td", null, p.reviewedBy ?? "—")))))
       : h("p", { class: "muted" }, "No pool on this run."),
-    run.status === "IMPORTED" && session.viewer?.roles.includes("qc_reviewer") ? reviewForm(run, (r) => {
-      const view = runView(r, back);
-      document.querySelector("[data-testid=instrument-run]")?.replaceWith(view);
-    }) : null);
+    session.viewer?.roles.includes("qc_analyst") ? comparePanel(run, replace) : null,
+    run.status === "IMPORTED" && session.viewer?.roles.includes("qc_reviewer") ? reviewForm(run, replace) : null);
+
+  function replace(r: Run): void {
+    document.querySelector("[data-testid=instrument-run]")?.replaceWith(runView(r, back));
+  }
+}
+
+/** The kept raw file processed again by a rule version beside the processing in effect (nothing written);
+ * confirmed with a reason and a signature, the new processing takes effect and the original stays. */
+function comparePanel(run: Run, done: (run: Run) => void): HTMLElement {
+  const err = errorBox();
+  const version = h("input", { name: "parserVersion", autocomplete: "off", placeholder: "rule version (blank: the latest)" });
+  const compare = h("button", { type: "submit", class: "big" }, "Compare");
+  const out = h("div", { "data-testid": "comparison" });
+  const f = h("form", { class: "tablet-form", "data-testid": "compare-run" },
+    h("h3", null, "Process the kept file again"), field("Rule version", version), err.el, compare, out);
+  f.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    err.clear();
+    void busy(compare, "Processing…", async () => {
+      const c = (await gql<CompareInstrumentRunQuery, CompareInstrumentRunQueryVariables>(COMPARE,
+        { id: run.id, version: version.value.trim() || null })).compareInstrumentRun;
+      const reason = h("textarea", { name: "reason", rows: 2, placeholder: "Why the run is reprocessed" });
+      const confirm = h("button", { type: "button", class: "primary big", "data-testid": "reprocess" },
+        `Sign the reprocessing with version ${c.parserVersion} (PERFORMED)`);
+      confirm.addEventListener("click", () => {
+        err.clear();
+        if (!reason.value.trim()) return err.show("Write why the run is reprocessed.");
+        void busy(confirm, "Signing…", async () => {
+          const d = await sendSigned<ReprocessInstrumentRunMutation, ReprocessInstrumentRunMutationVariables>({
+            operation: "reprocessInstrumentRun", document: REPROCESS,
+            input: { runId: run.id, parserVersion: c.parserVersion, reason: reason.value.trim() } });
+          toast(`Run ${run.id} reprocessed with version ${c.parserVersion}`);
+          done(d.reprocessInstrumentRun);
+        }, (e) => err.show(refusal(e)));
+      });
+      const changed = c.wells.filter((w) => w.changed);
+      out.replaceChildren(
+        h("p", { "data-testid": "compare-summary" }, `${c.parser} version ${c.parserVersion} beside processing ` +
+          `${c.original.number} (version ${c.original.parserVersion}): ${c.valid ? `valid, cut-off ${c.cutoff ?? "—"}`
+            : `invalid (${c.invalidReason ?? ""})`}; ${c.changed.length ? `changed: ${c.changed.join(", ")}` : "no outcome changes"}`),
+        changed.length ? h("table", { class: "lab-lines" },
+          h("thead", null, h("tr", null, ...["Well", "Sample", "Before", "Now"].map((t) => h("th", null, t)))),
+          h("tbody", null, ...changed.map((w) => h("tr", { "data-changed": w.position },
+            h("td", null, w.position), h("td", null, `${w.content}${w.target ? ` ${w.target}` : ""}`),
+            h("td", null, `${w.originalOutcome ?? "—"} (${w.originalRatio ?? "—"})`),
+            h("td", null, `${w.outcome ?? "—"} (${w.ratio ?? "—"})`))))) : "",
+        c.valid && c.changed.length ? h("div", null, field("Reason", reason), signatureLine("PERFORMED"), confirm) : "");
+    }, (e) => err.show(refusal(e)));
+  });
+  return f;
 }
 
 function fact(term: string, value: string | HTMLElement, testid?: string): HTMLElement[] {
@@ -173,7 +237,7 @@ function fact(term: string, value: string | HTMLElement, testid?: string): HTMLE
 function reviewForm(run: Run, done: (run: Run) => void): HTMLElement {
   const err = errorBox();
   const comment = h("textarea", { name: "comment", rows: 2, placeholder: "Controls, plate map and raw file checked" });
-  const submit = h("button", { type: "submit", class: "primary big" }, "Sign the review (REVIEWED)");
+  const submit = h("button", { type: "submit", class: "primary big", "data-testid": "review-run" }, "Sign the review (REVIEWED)");
   const f = h("form", { class: "tablet-form" }, field("Review comment", comment), signatureLine("REVIEWED"), err.el, submit);
   f.addEventListener("submit", (ev) => {
     ev.preventDefault();
