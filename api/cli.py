@@ -217,6 +217,41 @@ def cmd_migrate_data(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_archive_export(args: argparse.Namespace) -> int:
+    """Every audited record (or those of --table) with its audit trail and signatures, under a signed manifest."""
+    from records.db import Database
+    from resolvers.archive import export
+    from resolvers.backup import BackupError
+
+    settings = Settings.from_env()
+    key, cert = settings.org_key, settings.org_cert
+
+    async def run() -> Path:
+        db = Database(args.database_url or settings.database_url)
+        try:
+            return await export(db, Path(args.out), tables=args.table or None, actor=args.actor,
+                                key_pem=key.read_bytes() if key else None, cert_pem=cert.read_bytes() if cert else None)
+        finally:
+            await db.dispose()
+
+    try:
+        manifest = asyncio.run(run())
+    except BackupError as exc:
+        print(json.dumps({"ok": False, "problems": [str(exc)]}))
+        return 1
+    print(json.dumps({"ok": True, "manifest": str(manifest)}))
+    return 0
+
+
+def cmd_archive_verify(args: argparse.Namespace) -> int:
+    from resolvers.archive import verify
+
+    _, cert, _ = _checkpoint_files(args)
+    problems = verify(Path(args.directory), cert.read_bytes() if cert else None)
+    print(json.dumps({"ok": not problems, "problems": problems}))
+    return 0 if not problems else 1
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """The hash chain, the signed checkpoints of its head, then every audited row against its last audited
     values; one JSON line."""
@@ -356,6 +391,18 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--reason", required=True, help="why, for the audit trail")
     m.add_argument("--actor", help="who runs it, for the audit trail (default: the OS user)")
     m.set_defaults(func=cmd_migrate_data)
+    ar = sub.add_parser("archive", help="archives of GMP records with their audit trail and signatures")
+    arsub = ar.add_subparsers(dest="archive_command", required=True)
+    ae = arsub.add_parser("export", help="write every audited record into a new directory under a signed manifest")
+    ae.add_argument("--database-url")
+    ae.add_argument("--out", required=True)
+    ae.add_argument("--table", action="append", help="only this table (repeatable)")
+    ae.add_argument("--actor")
+    ae.set_defaults(func=cmd_archive_export)
+    av = arsub.add_parser("verify", help="check an archive's files and its manifest's signature")
+    av.add_argument("directory")
+    av.add_argument("--org-cert")
+    av.set_defaults(func=cmd_archive_verify)
     k = sub.add_parser("pki", help="demo public-key infrastructure")
     ksub = k.add_subparsers(dest="pki_command", required=True)
     ki = ksub.add_parser("init", help="create the demo CA and a key and certificate per demo user")

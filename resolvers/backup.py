@@ -103,13 +103,26 @@ async def _run(*argv: str, env: dict[str, str] | None = None) -> None:
         raise BackupError(f"{Path(argv[0]).name} failed: {err.decode(errors='replace').strip()[:500]}")
 
 
-def _sign(manifest: dict[str, Any], key_pem: bytes | None, cert_pem: bytes | None) -> dict[str, Any]:
+def sign_manifest(manifest: dict[str, Any], key_pem: bytes | None, cert_pem: bytes | None) -> dict[str, Any]:
     if key_pem is None or cert_pem is None:
         return manifest
     algorithm = pki.algorithm_of(cert_pem)
     body = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
     return manifest | {"signature": {"algorithm": algorithm, "certificateFingerprint": pki.fingerprint(cert_pem),
                                      "value": base64.b64encode(pki.sign_bytes(key_pem, algorithm, body)).decode()}}
+
+
+def manifest_signed(manifest: dict[str, Any], cert_pem: bytes) -> bool:
+    """The manifest's signature verifies with the organisation's certificate over the rest of it."""
+    sig = manifest.get("signature")
+    if not isinstance(sig, dict):
+        return False
+    body = json.dumps({k: v for k, v in manifest.items() if k != "signature"}, sort_keys=True,
+                      separators=(",", ":")).encode()
+    try:
+        return pki.verify_bytes(cert_pem, str(sig["algorithm"]), body, base64.b64decode(str(sig["value"])))
+    except (KeyError, ValueError):
+        return False
 
 
 async def backup(url: str, out_dir: Path, *, actor: str | None = None, pg_bin: Path | None = None,
@@ -153,7 +166,7 @@ async def backup(url: str, out_dir: Path, *, actor: str | None = None, pg_bin: P
                     "source": redacted(url), "file": target.name, "bytes": target.stat().st_size,
                     "sha256": await asyncio.to_thread(_sha256, target), "revision": revision, "auditHead": top,
                     "tables": counts}
-        manifest = _sign(manifest, key_pem, cert_pem)
+        manifest = sign_manifest(manifest, key_pem, cert_pem)
         path = out_dir / f"plasmatwin-{stamp}.manifest.json"
         await asyncio.to_thread(path.write_text, json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
         await db.record(AuditContext(f"backup:{manifest['createdBy']}", reason="backup"), PendingEvent(
@@ -211,12 +224,8 @@ async def restore(manifest_path: Path, url: str, *, actor: str | None = None, pg
     manifest = json.loads(await asyncio.to_thread(manifest_path.read_text, encoding="utf-8"))
     if manifest.get("format") != FORMAT:
         raise BackupError(f"{manifest_path.name} is not a PlasmaTwin backup manifest")
-    if "signature" in manifest and cert_pem is not None:
-        sig = manifest["signature"]
-        body = json.dumps({k: v for k, v in manifest.items() if k != "signature"}, sort_keys=True,
-                          separators=(",", ":")).encode()
-        if not pki.verify_bytes(cert_pem, sig["algorithm"], body, base64.b64decode(sig["value"])):
-            raise BackupError("the manifest's signature does not verify with the organisation's certificate")
+    if "signature" in manifest and cert_pem is not None and not manifest_signed(manifest, cert_pem):
+        raise BackupError("the manifest's signature does not verify with the organisation's certificate")
     copy = manifest_path.parent / manifest["file"]
     if not copy.exists():
         raise BackupError(f"the backup file {copy.name} is missing")

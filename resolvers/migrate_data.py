@@ -40,7 +40,7 @@ def _tables() -> list[Table]:
     return list(Base.metadata.sorted_tables)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """One value as both dialects give it back, so a row hashes the same in either store."""
     if isinstance(value, datetime):
         return iso(value)
@@ -53,9 +53,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes | memoryview):
         return base64.b64encode(bytes(value)).decode()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -65,7 +65,7 @@ async def _digest(conn: AsyncConnection, table: Table) -> tuple[int, str]:
     result = await conn.stream(select(table).order_by(*table.primary_key.columns))
     async for part in result.partitions(CHUNK):
         for row in part:
-            h.update(bytes(rfc8785.dumps({k: _plain(v) for k, v in row._mapping.items()})) + b"\n")
+            h.update(bytes(rfc8785.dumps({k: plain(v) for k, v in row._mapping.items()})) + b"\n")
             n += 1
     return n, h.hexdigest()
 

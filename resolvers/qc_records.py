@@ -112,8 +112,8 @@ def content(r: TestResult, record: TestRecord) -> dict[str, Any]:
     """What a result signature is bound to: the line as the server computed it, and its specification."""
     return {"record": record.id, "specification": f"{record.specification_code}/{record.specification_version}",
             "item": r.item, "raw": r.raw, "inputs": r.inputs, "formula": r.formula, "reported": r.reported,
-            "verdict": r.verdict, "rounding": r.rounding, "checkVersion": r.check_version, "method": r.method, "instrumentId": r.instrument_id,
-            "entryMethod": r.entry_method, "replaces": r.replaces_id}
+            "verdict": r.verdict, "rounding": r.rounding, "checkVersion": r.check_version, "method": r.method,
+            "instrumentId": r.instrument_id, "entryMethod": r.entry_method, "replaces": r.replaces_id}
 
 
 def _check(e: ResultEntry) -> dict[str, str] | None:
