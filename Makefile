@@ -64,7 +64,7 @@ migrations-check: $(STAMP)
 # The run rewrites the traceability matrix from the req marks, so it is never stale; a run narrowed by
 # PYTEST_ARGS (paths, -k, -m, --deselect) leaves it as it is (tests/req_matrix.py).
 test: $(STAMP) system-deps lint typecheck migrations-check frontend-typecheck frontend
-	$(BIN)/python -m pytest --req-matrix $(MATRIX) $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/python -m pytest --req-matrix $(MATRIX) --durations=30 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 # The matrix alone, from a collection without running the tests.
