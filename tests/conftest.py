@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,30 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store migrated to the head once per session; each test's store is a copy of it (the migrations
+    themselves are tested in tests/test_migrations.py), which saves a second of CPU per test."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def migrated(url: str, template: Path) -> None:
+    """A new SQLite store at the head revision: the template copied into place."""
+    shutil.copyfile(template, url.removeprefix("sqlite+aiosqlite:///"))
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: services.Postgres) -> str:
+    """A PostgreSQL database migrated to the head once per session, the template of each test's `db`."""
+    name = f"head{os.getpid()}"
+    url = pg_server.create_database(name)
+    with ThreadPoolExecutor(1) as pool:  # first asked for inside a running event loop: migrate beside it
+        pool.submit(upgrade, url).result()
+    return name
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
@@ -89,18 +115,25 @@ def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 
-@pytest_asyncio.fixture
-async def db(any_url: str) -> AsyncIterator[Database]:
-    await asyncio.to_thread(upgrade, any_url)
-    database = Database(any_url)
+@pytest_asyncio.fixture(params=["sqlite", "postgres"])
+async def db(request: pytest.FixtureRequest, sqlite_template: Path) -> AsyncIterator[Database]:
+    """A store at the head revision on SQLite and on PostgreSQL, each a copy of its template."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        url = f"sqlite+aiosqlite:///{request.getfixturevalue('tmp_path') / 'test.db'}"
+        migrated(url, sqlite_template)
+    else:
+        server: services.Postgres = request.getfixturevalue("pg_server")
+        template = request.getfixturevalue("pg_template")
+        url = server.create_database(f"t{os.getpid()}_{next(_counter)}", template=template)
+    database = Database(url)
     await seed_roles(database)
     yield database
     await database.dispose()
 
 
 @pytest_asyncio.fixture
-async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
-    await asyncio.to_thread(upgrade, sqlite_url)
+async def sqlite_db(sqlite_url: str, sqlite_template: Path) -> AsyncIterator[Database]:
+    migrated(sqlite_url, sqlite_template)
     database = Database(sqlite_url)
     await seed_roles(database)
     yield database

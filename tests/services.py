@@ -67,8 +67,10 @@ class Postgres:
             cmd = ["su", "postgres", "-s", "/bin/sh", "-c", subprocess.list2cmdline(cmd)]
         return subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
 
-    def create_database(self, name: str) -> str:
-        r = self._run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+    def create_database(self, name: str, template: str | None = None) -> str:
+        more = ("-T", template) if template else ()
+        r = self._run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                      *more, name)
         if r.returncode != 0:
             raise RuntimeError(r.stderr)
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
