@@ -38,6 +38,7 @@ COMPILED = {
     "PhaseBatches",  # tablet: batch phases
     "Plants",  # control room: the plant graph with live values
     "ReviewBatches",
+    "ReviewProducts",  # quality review: the products that have batches, for the product field
     "Running",  # control room: the phases running now (every 30 s)  # batch review: the list
     "StandingAlarms",  # control room: standing alarms (fragment AlarmFields)
     "Standing",  # tablet: tasks' standing alarms (fragment AlarmFields)

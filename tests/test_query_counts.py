@@ -1106,19 +1106,20 @@ async def test_the_batches_answer_each_key_as_it_would_alone(db: Database) -> No
     """The batch functions behind the loaders, on SQLite and PostgreSQL: keys in any order, repeated or
     unknown, each answered as a batch of that key alone would answer it. The units of a cold store
     arrive a multiple of the gap grid apart (15 minutes), so sharing the store's record changes nothing."""
+    now = datetime.now(UTC)  # not the module's NOW: the storage record is judged up to the real present
     await add_tiny_plant(db)
     await donor(db, "DB")
     await cold_store(db, "CSB")
     await cold_store(db, "CSC")
-    start = NOW - timedelta(hours=7)
+    start = now - timedelta(hours=7)
     async with db.write(SYSTEM) as s:
         d = (await s.execute(select(Donor).where(Donor.card_number == "DB"))).scalar_one()
         sensors = dict((await s.execute(select(Sensor.tag, Sensor.id))).all())
         for i, (room, received) in enumerate([("CSB", 6 * 60), ("CSB", 5 * 60 + 45), ("CSB", 60), ("CSC", 90),
                                               (None, None)]):
             s.add(PlasmaUnit(donation_number=f"DB-U{i}", donor_id=d.id, station_id=d.station_id, blood_type="A",
-                             collected_on=(NOW - timedelta(days=i)).date(), weight_g=600, status="QUARANTINED",
-                             received_at=NOW - timedelta(minutes=received) if received else None,
+                             collected_on=(now - timedelta(days=i)).date(), weight_g=600, status="QUARANTINED",
+                             received_at=now - timedelta(minutes=received) if received else None,
                              storage_location=f"{room}-R01-P{i}" if room else None))
         rows = []
         for minute in range(0, 7 * 60, 5):
@@ -1130,7 +1131,7 @@ async def test_the_batches_answer_each_key_as_it_would_alone(db: Database) -> No
                          "value": -31.0})
         await s.execute(insert(SensorReading), rows)
         s.add_all([Alarm(source="LIMIT", condition="HIGH", priority="HIGH", state="CLEARED", message=f"alarm {i}",
-                         began_at=NOW, raised_at=NOW) for i in range(2)])
+                         began_at=now, raised_at=now) for i in range(2)])
     async with db.write(SYSTEM) as s:
         unit_ids = list((await s.execute(select(PlasmaUnit.id).order_by(PlasmaUnit.id))).scalars())
         alarm_ids = list((await s.execute(select(Alarm.id).order_by(Alarm.id))).scalars())
