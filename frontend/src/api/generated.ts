@@ -684,6 +684,8 @@ export type HistoryQueryVariables = Exact<{
 
 export type HistoryQuery = { sensorHistory: Array<{ time: string, value: number | null, min: number | null, max: number | null, count: number }> };
 
+export type RunFieldsFragment = { id: number, kind: InstrumentRunKind, instrumentId: string, testItem: RetestItem, kitLot: string, analyst: string, importedAt: string, status: InstrumentRunStatus, invalidReason: string | null, runLabel: string, rawSha256: string, parser: string, parserVersion: string, cutoff: string | null, reviewedBy: string | null, reviewedAt: string | null, rawFile: { filename: string, contentType: string, data: string }, wells: Array<{ position: string, content: string, role: string, target: string, value: string | null, ic: string | null, ratio: string | null, outcome: WellOutcome | null }>, processings: Array<{ number: number, parserVersion: string, valid: boolean, cutoff: string | null, processedBy: string, reason: string }>, poolResults: Array<{ poolKind: PoolKind, poolCode: string, units: Array<string>, test: RetestItem, result: RetestOutcome, outcome: WellOutcome, value: string | null, reviewedBy: string | null }> };
+
 export type ImportInstrumentRunMutationVariables = Exact<{
   input: ImportInstrumentRunInput;
   signature: SignatureInput;

@@ -21,40 +21,32 @@ import { fileUrl } from "../ui/files";
 import { errorBox, toast } from "../ui/modal";
 import { plateMap } from "./plate";
 
+/** Every document that shows a run reads the same fields through this fragment. */
+const RUN_FIELDS = /* GraphQL */ `fragment RunFields on InstrumentRun {
+  id kind instrumentId testItem kitLot analyst importedAt status invalidReason runLabel rawSha256
+  parser parserVersion cutoff reviewedBy reviewedAt
+  rawFile { filename contentType data }
+  wells { position content role target value ic ratio outcome }
+  processings { number parserVersion valid cutoff processedBy reason }
+  poolResults { poolKind poolCode units test result outcome value reviewedBy } }`;
 const IMPORT = /* GraphQL */ `mutation ImportInstrumentRun($input: ImportInstrumentRunInput!, $signature: SignatureInput!) {
   importInstrumentRun(input: $input, signature: $signature) {
-    id kind instrumentId testItem kitLot analyst importedAt status invalidReason runLabel rawSha256
-    parser parserVersion cutoff reviewedBy reviewedAt
-    rawFile { filename contentType data }
-    wells { position content role target value ic ratio outcome }
-    processings { number parserVersion valid cutoff processedBy reason }
-    poolResults { poolKind poolCode units test result outcome value reviewedBy } }
-}`;
+    ...RunFields }
+}
+${RUN_FIELDS}`;
 const ONE = /* GraphQL */ `query InstrumentRun($id: Int!) { instrumentRun(id: $id) {
-    id kind instrumentId testItem kitLot analyst importedAt status invalidReason runLabel rawSha256
-    parser parserVersion cutoff reviewedBy reviewedAt
-    rawFile { filename contentType data }
-    wells { position content role target value ic ratio outcome }
-    processings { number parserVersion valid cutoff processedBy reason }
-    poolResults { poolKind poolCode units test result outcome value reviewedBy } } }`;
+    ...RunFields } }
+${RUN_FIELDS}`;
 const REVIEW = /* GraphQL */ `mutation ReviewInstrumentRun($input: ReviewInstrumentRunInput!, $signature: SignatureInput!) {
   reviewInstrumentRun(input: $input, signature: $signature) {
-    id kind instrumentId testItem kitLot analyst importedAt status invalidReason runLabel rawSha256
-    parser parserVersion cutoff reviewedBy reviewedAt
-    rawFile { filename contentType data }
-    wells { position content role target value ic ratio outcome }
-    processings { number parserVersion valid cutoff processedBy reason }
-    poolResults { poolKind poolCode units test result outcome value reviewedBy } }
-}`;
+    ...RunFields }
+}
+${RUN_FIELDS}`;
 const REPROCESS = /* GraphQL */ `mutation ReprocessInstrumentRun($input: ReprocessInstrumentRunInput!, $signature: SignatureInput!) {
   reprocessInstrumentRun(input: $input, signature: $signature) {
-    id kind instrumentId testItem kitLot analyst importedAt status invalidReason runLabel rawSha256
-    parser parserVersion cutoff reviewedBy reviewedAt
-    rawFile { filename contentType data }
-    wells { position content role target value ic ratio outcome }
-    processings { number parserVersion valid cutoff processedBy reason }
-    poolResults { poolKind poolCode units test result outcome value reviewedBy } }
-}`;
+    ...RunFields }
+}
+${RUN_FIELDS}`;
 const COMPARE = /* GraphQL */ `query CompareInstrumentRun($id: Int!, $version: String) {
   compareInstrumentRun(id: $id, parserVersion: $version) {
     parser parserVersion valid invalidReason cutoff changed original { number parserVersion cutoff }
