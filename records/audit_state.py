@@ -256,7 +256,7 @@ async def _imports(s: Executor, tables: Iterable[AuditedTable]) -> dict[str, lis
 # --- replay ------------------------------------------------------------------------------
 
 @dataclass
-class _Replay:
+class Replay:
     """One row's events, split at DELETEs into lives; the last life is the row as it should be now."""
 
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -270,7 +270,7 @@ class _Replay:
         return out
 
 
-def _forward(life: Sequence[tuple[str, dict[str, Any]]]) -> tuple[bool, dict[str, Any]]:
+def forward(life: Sequence[tuple[str, dict[str, Any]]]) -> tuple[bool, dict[str, Any]]:
     """(created by an audited CREATE, the audited values: every column if created, else those updated)."""
     created = any(a == "CREATE" for a, _ in life)
     state: dict[str, Any] = {}
@@ -294,8 +294,8 @@ def _rolled_back(values: Mapping[str, Any], life: Sequence[tuple[str, dict[str, 
     return row
 
 
-async def _events(s: Executor, entity: str, ids: Sequence[str]) -> dict[str, _Replay]:
-    out: dict[str, _Replay] = defaultdict(_Replay)
+async def _events(s: Executor, entity: str, ids: Sequence[str]) -> dict[str, Replay]:
+    out: dict[str, Replay] = defaultdict(Replay)
     if not ids:
         return out
     rows = await s.execute(
@@ -389,13 +389,13 @@ class _TableCheck:
             self.rows += len(rows)
             after = tuple(rows[-1][i] for i in positions)
 
-    def _row(self, eid: str, pk: Any, current: dict[str, Any], replay: _Replay | None) -> None:
+    def _row(self, eid: str, pk: Any, current: dict[str, Any], replay: Replay | None) -> None:
         t, add = self.t, self.found.add
         lives = replay.lives() if replay else [[]]
         if len(lives) > 1 and not lives[-1]:
             add(t.name, eid, None, None, current, "DELETED_ROW_PRESENT")
             return
-        created, audited = _forward(lives[-1])
+        created, audited = forward(lives[-1])
         imp = None if created or len(lives) > 1 else self._import_of(pk)
         if not created and imp is None:
             add(t.name, eid, None, None, current, "UNAUDITED_ROW")
@@ -447,7 +447,7 @@ class _TableCheck:
             for eid, replay in (await _events(self.s, t.name, missing)).items():
                 lives = replay.lives()
                 if lives[-1]:
-                    self.found.add(t.name, eid, None, _forward(lives[-1])[1], None, "ROW_MISSING")
+                    self.found.add(t.name, eid, None, forward(lives[-1])[1], None, "ROW_MISSING")
             handled.update(missing)
 
     async def _present(self, keys: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]:

@@ -7,6 +7,7 @@ master-recipe versions in effect.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from policies.errors import AppError, ErrorCode
 from records.alarms import Priority
 from records.audit import AuditEvent
+from records.audit_state import Replay, forward
 from records.plant import Sensor
 from records.retention import RULES as RULES  # the retention rules, for the schema
 from resolvers.checks import conflict, invalid, text
@@ -86,21 +88,15 @@ async def change_alarm_rule(ctx: Context, req: SignedRequest, r: AlarmRule, reas
 
 
 async def _rows_at(s: AsyncSession, entity: str, at: datetime) -> dict[str, dict[str, Any]]:
-    """Every row of an audited table as it stood at `at`, rebuilt from its CREATE/UPDATE/DELETE events."""
-    rows: dict[str, dict[str, Any]] = {}
+    """Every row of an audited table as it stood at `at`, replayed from its events up to then as the audit
+    check replays them (records/audit_state.py); a row whose last event then was its DELETE is gone."""
+    replays: dict[str, Replay] = defaultdict(Replay)
     events = await s.execute(select(AuditEvent.entity_id, AuditEvent.action, AuditEvent.changes).where(
         AuditEvent.entity == entity, AuditEvent.action.in_(ROW_ACTIONS), AuditEvent.occurred_at <= at)
         .order_by(AuditEvent.id))
     for eid, action, changes in events:
-        if action == "DELETE":
-            rows.pop(eid, None)
-            continue
-        row = {} if action == "CREATE" else rows.setdefault(eid, {})
-        for col, change in (changes or {}).items():
-            if isinstance(change, list) and len(change) == 2:
-                row[col] = change[1]
-        rows[eid] = row
-    return rows
+        replays[eid].events.append((action, changes if isinstance(changes, dict) else {}))
+    return {eid: forward(life)[1] for eid, r in replays.items() if (life := r.lives()[-1])}
 
 
 @dataclass(frozen=True)
