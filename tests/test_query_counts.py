@@ -1149,8 +1149,8 @@ async def test_the_batches_answer_each_key_as_it_would_alone(db: Database) -> No
     assert late.excursions == 1 and late.reasons == ["1 readings above -25.0 °C while stored"], late
     assert other.conforming and nowhere.reasons == ["not in storage yet"], (other, nowhere)
 
-    windows = [Window("CSB-TT-101", start, NOW, 1000), Window("CSC-TT-101", start, NOW, 10), Window("NOPE", start,
-               NOW, 10), Window("CSB-TT-101", start, NOW, 1), Window("CSB-TT-101", start + timedelta(hours=1), NOW, 5)]
+    windows = [Window("CSB-TT-101", start, now, 1000), Window("CSC-TT-101", start, now, 10), Window("NOPE", start,
+               now, 10), Window("CSB-TT-101", start, now, 1), Window("CSB-TT-101", start + timedelta(hours=1), now, 5)]
     together, alone = await both(histories, windows)
     assert together[:2] + together[4:] == alone[:2] + alone[4:]
     assert len(together[0]) == 60 and len(together[1]) == 10 and sum(p.count for p in together[1]) == 84
