@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 CONSTRAINTS := constraints.txt
 PACKAGES := api schema resolvers records policies subscriptions twin device-bridge/device_bridge demo
 MATRIX := docs/traceability.md
+# pytest-xdist workers for `make test`: each has its own PostgreSQL, stores and ports (tests/conftest.py).
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo test lint typecheck migrations-check matrix bench system-deps clean frontend frontend-typecheck \
 	frontend-codegen \
@@ -64,7 +66,7 @@ migrations-check: $(STAMP)
 # The run rewrites the traceability matrix from the req marks, so it is never stale; a run narrowed by
 # PYTEST_ARGS (paths, -k, -m, --deselect) leaves it as it is (tests/req_matrix.py).
 test: $(STAMP) system-deps lint typecheck migrations-check frontend-typecheck frontend
-	$(BIN)/python -m pytest --req-matrix $(MATRIX) --durations=30 $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --req-matrix $(MATRIX) --durations=30 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 # The matrix alone, from a collection without running the tests.

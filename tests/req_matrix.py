@@ -82,7 +82,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # After every hook that deselects (pytest_collection_modifyitems): the items are the run's own.
     config = session.config
     target = config.getoption("--req-matrix")
-    if not target:
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if not target or worker not in (None, "gw0"):  # under xdist every worker collects the whole suite
         return
     why = _partial(session)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
