@@ -73,9 +73,10 @@ Extension = Callable[[Services], AbstractAsyncContextManager[Bridge | None]]
 
 
 def trust_store(settings: Settings) -> TrustStore:
-    if settings.trust_anchors is None or not settings.trust_anchors.exists():
-        return TrustStore([])
-    return TrustStore.from_files(settings.trust_anchors, settings.crl_files)
+    def present(p: Path | None) -> Path | None:
+        return p if p is not None and p.exists() else None
+    return TrustStore.from_files(present(settings.trust_anchors), settings.crl_files,
+                                 present(settings.third_party_anchors))
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:

@@ -53,13 +53,18 @@ class NewUser:
 
 
 async def seed_users(db: Database, users: Iterable[NewUser]) -> list[str]:
-    """Create missing users with their roles and certificate; returns the usernames created."""
+    """Create missing users with their roles and certificate; returns the usernames created. A user who
+    exists gets the given certificate registered when it is not yet (a store seeded by an older demo
+    whose key persons' certificates are now from the third-party CA)."""
     created: list[str] = []
     async with db.write(SYSTEM) as s:
         roles = {r.name: r for r in (await s.execute(select(Role))).scalars()}
-        have = set((await s.execute(select(User.username))).scalars())
+        have = {u.username: u for u in (await s.execute(select(User))).scalars()}
+        known = set((await s.execute(select(UserCertificate.fingerprint))).scalars())
         for u in users:
             if u.username in have:
+                if u.key is not None and u.key.fingerprint not in known:
+                    s.add(_certificate(have[u.username], u.key))
                 continue
             user = User(username=u.username, display_name=u.display_name,
                         password_hash=hash_password(u.password), active=True, failed_attempts=0,
@@ -68,14 +73,15 @@ async def seed_users(db: Database, users: Iterable[NewUser]) -> list[str]:
                 user.roles.append(UserRole(role=roles[name], site_code="*"))
             s.add(user)
             if u.key is not None:
-                cert = x509.load_pem_x509_certificate(u.key.cert_pem)
-                s.add(UserCertificate(
-                    user=user, fingerprint=u.key.fingerprint, algorithm=u.key.algorithm,
-                    pem=u.key.cert_pem.decode(), not_before=_aware(cert.not_valid_before_utc),
-                    not_after=_aware(cert.not_valid_after_utc),
-                ))
+                s.add(_certificate(user, u.key))
             created.append(u.username)
     return created
+
+
+def _certificate(user: User, key: UserKey) -> UserCertificate:
+    cert = x509.load_pem_x509_certificate(key.cert_pem)
+    return UserCertificate(user=user, fingerprint=key.fingerprint, algorithm=key.algorithm, pem=key.cert_pem.decode(),
+                           not_before=_aware(cert.not_valid_before_utc), not_after=_aware(cert.not_valid_after_utc))
 
 
 def _aware(ts: datetime) -> datetime:

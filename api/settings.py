@@ -37,6 +37,8 @@ class Settings:
     # connectors feed this node's twin directly, store-and-forward buffer included.
     bridge_config: Path | None = None
     trust_anchors: Path | None = None
+    # Accredited third-party CAs (also trusted): the only ones key persons' certificates may come from (IT-48).
+    third_party_anchors: Path | None = None
     crl_files: tuple[Path, ...] = ()
     # The organisation's signing key and certificate for release documents (PAdES).
     org_key: Path | None = None
@@ -109,6 +111,8 @@ class Settings:
             redis_url=env.get("PLASMATWIN_REDIS_URL") or None,
             bridge_config=Path(env["PLASMATWIN_BRIDGE_CONFIG"]) if env.get("PLASMATWIN_BRIDGE_CONFIG") else None,
             trust_anchors=Path(anchors) if anchors else None,
+            third_party_anchors=Path(env["PLASMATWIN_THIRD_PARTY_ANCHORS"])
+            if env.get("PLASMATWIN_THIRD_PARTY_ANCHORS") else None,
             org_key=Path(env["PLASMATWIN_ORG_KEY"]) if env.get("PLASMATWIN_ORG_KEY") else None,
             org_cert=Path(env["PLASMATWIN_ORG_CERT"]) if env.get("PLASMATWIN_ORG_CERT") else None,
             trace_url=env.get("PLASMATWIN_TRACE_URL") or None,

@@ -56,7 +56,7 @@ async def in_process(prepare: Callable[[Database], Awaitable[None]] | None = Non
         await add_tiny_plant(db)
         if prepare is not None:
             await prepare(db)
-        settings = replace(Settings(), database_url=url, trust_anchors=signers.ca)
+        settings = replace(Settings(), database_url=url, **signers.trust)
         svc = build_services(settings, db)
         app = create_app(settings, svc)
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 1))

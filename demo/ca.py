@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -185,11 +185,17 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     tmp.replace(path)
 
 
-def _ca_files(directory: Path) -> tuple[bytes, bytes]:
+# The demo's stand-in for an accredited third-party CA (IT-48), in its own folder beside the in-house CA.
+THIRD_PARTY = "third-party"
+THIRD_PARTY_NAME = "PlasmaTwin Demo Third-Party CA (stands in for an accredited CA)"
+
+
+def _ca_files(directory: Path, common_name: str = "PlasmaTwin Demo CA") -> tuple[bytes, bytes]:
     key_path, cert_path = directory / "ca-key.pem", directory / "ca.pem"
     if key_path.exists() and cert_path.exists():
         return key_path.read_bytes(), cert_path.read_bytes()
-    ca_key, ca_cert = create_ca()
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = create_ca(common_name)
     _write(key_path, ca_key, 0o600)
     _write(cert_path, ca_cert, 0o644)
     return ca_key, ca_cert
@@ -210,14 +216,18 @@ def _existing(key_path: Path, cert_path: Path, ca_cert: bytes, username: str, al
     return IssuedKey(username, algorithm, key_path.read_bytes(), cert_pem, fingerprint(cert_pem))
 
 
-def write_pki(directory: Path, users: Iterable[tuple[str, str, str]]) -> dict[str, IssuedKey]:
-    """Create (or reuse) DIR/ca.pem, DIR/ca-key.pem and DIR/users/<username>.{key,cert}.pem."""
+def write_pki(directory: Path, users: Iterable[tuple[str, str, str]],
+              third_party: Collection[str] = ()) -> dict[str, IssuedKey]:
+    """Create (or reuse) DIR/ca.pem, DIR/ca-key.pem and DIR/users/<username>.{key,cert}.pem. The users
+    named in `third_party` (key persons) get their certificate from DIR/third-party/ca.pem instead."""
     (directory / "users").mkdir(parents=True, exist_ok=True)
-    ca_key, ca_cert = _ca_files(directory)
+    in_house = _ca_files(directory)
+    outside = _ca_files(directory / THIRD_PARTY, THIRD_PARTY_NAME) if third_party else in_house
     issued: dict[str, IssuedKey] = {}
     for username, display_name, algorithm in users:
         if not _USERNAME.fullmatch(username):
             raise ValueError(f"username {username!r} cannot be used as a file name")
+        ca_key, ca_cert = outside if username in third_party else in_house
         key_path = directory / "users" / f"{username}.key.pem"
         cert_path = directory / "users" / f"{username}.cert.pem"
         key = _existing(key_path, cert_path, ca_cert, username, algorithm)
@@ -233,11 +243,15 @@ def revoke(directory: Path, username: str, days_valid: int = 30) -> Path:
     """Add `username`'s certificate to `directory/crl.pem` (signed by the CA); returns the CRL path."""
     if not (directory / "ca-key.pem").exists():
         raise FileNotFoundError(f"no CA in {directory}: run `plasmatwin pki init` first")
-    ca_key_pem, ca_cert_pem = _ca_files(directory)
+    cert_pem = (directory / "users" / f"{username}.cert.pem").read_bytes()
+    outside = directory / THIRD_PARTY
+    issuer = outside if (outside / "ca.pem").exists() and verify_issued_by(
+        cert_pem, (outside / "ca.pem").read_bytes()) else directory
+    ca_key_pem, ca_cert_pem = _ca_files(issuer)
     ca_key = serialization.load_pem_private_key(ca_key_pem, None)
     ca = x509.load_pem_x509_certificate(ca_cert_pem)
-    cert = x509.load_pem_x509_certificate((directory / "users" / f"{username}.cert.pem").read_bytes())
-    crl_path = directory / "crl.pem"
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    crl_path = issuer / "crl.pem"
     now = datetime.now(UTC)
     builder = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject).last_update(now)
                .next_update(now + timedelta(days=days_valid)))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from api.settings import Settings
 from demo import ca
-from demo.plant import DEMO_USERS
+from demo.plant import DEMO_USERS, key_persons
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -28,9 +28,10 @@ def demo(args: argparse.Namespace) -> int:
     url = setup.migrate_demo(data_dir)
     users, _ = setup.prepare_files(data_dir)
     org_key, org_cert = setup.org_files(data_dir)
+    pki, outside = data_dir / "pki", data_dir / "pki" / ca.THIRD_PARTY
     settings = replace(Settings.from_env(), database_url=url, host=args.host, port=args.port,
-                       data_dir=data_dir, trust_anchors=data_dir / "pki" / "ca.pem",
-                       crl_files=(data_dir / "pki" / "crl.pem",), org_key=org_key, org_cert=org_cert)
+                       data_dir=data_dir, trust_anchors=pki / "ca.pem", third_party_anchors=outside / "ca.pem",
+                       crl_files=(pki / "crl.pem", outside / "crl.pem"), org_key=org_key, org_cert=org_cert)
 
     async def seed() -> None:
         db = Database(url)
@@ -59,7 +60,8 @@ Sign in, for example:
 
 
 def pki_init(args: argparse.Namespace) -> int:
-    keys = ca.write_pki(Path(args.dir), [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS])
+    keys = ca.write_pki(Path(args.dir), [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS],
+                        third_party=key_persons())
     for name, key in keys.items():
         print(f"{name}\t{key.algorithm}\t{key.fingerprint}")
     return 0

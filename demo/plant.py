@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, cast
 
+from policies.signatures import KEY_ROLES
 from records.alarms import Priority
 from resolvers.layout import AreaLayout, EquipmentLayout, PlantLayout, RoomGrade, RoomLayout, SensorLayout
 
@@ -586,3 +587,8 @@ DEMO_USERS: tuple[UserSpec, ...] = (
     _user("qc.song", "Song Xi (demo QC analyst, RSA key)", "qc_analyst", algorithm="RS256"),
     _user("qa.tang", "Tang Bei (demo QA officer, SM2 key)", "qa_officer", algorithm="SM2_SM3"),
 )
+
+
+def key_persons() -> frozenset[str]:
+    """Demo users holding a key role (IT-48): their certificates come from the demo's third-party CA."""
+    return frozenset(u.username for u in DEMO_USERS if KEY_ROLES & set(u.roles))

@@ -20,7 +20,7 @@ from demo import ca, population
 from demo.actors import Actors
 from demo.cameras import seed_demo_cameras
 from demo.documents import seed_documents
-from demo.plant import DEMO_PLANT, DEMO_USERS
+from demo.plant import DEMO_PLANT, DEMO_USERS, key_persons
 from demo.recipes import RECIPES
 from demo.seed import new_password, seed_plant, seed_stations
 from records.db import Database
@@ -44,7 +44,8 @@ def prepare_files(data_dir: Path) -> tuple[list[NewUser], list[dict[str, Any]]]:
     data_dir.mkdir(parents=True, exist_ok=True)
     users_file = data_dir / "demo-users.json"
     old = {u["username"]: u for u in json.loads(users_file.read_text())} if users_file.exists() else {}
-    keys = ca.write_pki(data_dir / "pki", [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS])
+    keys = ca.write_pki(data_dir / "pki", [(u.username, u.display_name, u.algorithm) for u in DEMO_USERS],
+                        third_party=key_persons())
     # The organisation's own signing key for release documents (not a user: no demo-users.json entry).
     ca.write_pki(data_dir / "pki", [(ORG_KEY_NAME, DEMO_PLANT.site_name, "ES256")])
     users, entries = [], []

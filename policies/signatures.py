@@ -100,24 +100,36 @@ def parse_time(value: str) -> datetime:
     return ts.astimezone(UTC)
 
 
-class TrustStore:
-    """Trust anchors (a PEM bundle) and the CRLs that revoke certificates they issued.
+# The key persons of IT-48 as this system's roles: who releases (QP) and who approves for quality (QA).
+# Their signatures need a certificate from an accredited third-party CA (the final version's Q&A); a
+# plant adds the roles its other key persons sign with in the setting `signing.keyRoles`.
+KEY_ROLES = frozenset({"qa_officer", "qualified_person"})
 
+
+def _pem_bundle(path: Path) -> list[bytes]:
+    return [c.public_bytes(Encoding.PEM) for c in x509.load_pem_x509_certificates(path.read_bytes())]
+
+
+class TrustStore:
+    """Trust anchors (PEM bundles) and the CRLs that revoke certificates they issued.
+
+    Anchors are of two classes: in-house CAs (the plant's own) and accredited third-party CAs
+    (`third_party`, also trusted for everyone). Key persons sign only with certificates from the second.
     CRL files are re-read when they change on disk, so publishing a new CRL takes effect at the
     next signature without a restart. A CRL not signed by a trust anchor is ignored.
     """
 
-    def __init__(self, anchors: list[bytes], crl_files: Iterable[Path] = ()) -> None:
-        self.anchors = anchors
+    def __init__(self, anchors: list[bytes], crl_files: Iterable[Path] = (), third_party: Iterable[bytes] = ()) -> None:
+        self.third_party = list(third_party)
+        self.anchors = [*anchors, *(a for a in self.third_party if a not in anchors)]
         self.crl_files = tuple(crl_files)
         self._stamp: tuple[float, ...] | None = None
         self.crls: list[x509.CertificateRevocationList] = []
 
     @classmethod
-    def from_files(cls, bundle: Path, crl_files: Iterable[Path] = ()) -> TrustStore:
-        text = bundle.read_bytes()
-        anchors = [c.public_bytes(Encoding.PEM) for c in x509.load_pem_x509_certificates(text)]
-        return cls(anchors, crl_files)
+    def from_files(cls, bundle: Path | None, crl_files: Iterable[Path] = (),
+                   third_party: Path | None = None) -> TrustStore:
+        return cls(_pem_bundle(bundle) if bundle else [], crl_files, _pem_bundle(third_party) if third_party else [])
 
     def _refresh(self) -> None:
         stamp = tuple(p.stat().st_mtime if p.exists() else -1.0 for p in self.crl_files)
@@ -150,14 +162,15 @@ class TrustStore:
 
 def verify(
     payload: SignaturePayload, *, operation: str, raw_input: Any, registered: list[RegisteredCert],
-    trust: TrustStore, now: datetime, window: timedelta,
+    trust: TrustStore, now: datetime, window: timedelta, key_roles: frozenset[str] = frozenset(),
 ) -> VerifiedSignature:
     """Checks 3 to 6 of the contract (signer and role checks come first, nonce last, at insert).
 
     The checks run in the order of the contract's table (3 and 4 in helpers, 5 and 6 here): the first
-    failure is the one reported, so the order is part of the contract."""
+    failure is the one reported, so the order is part of the contract. `key_roles`: the signer's roles
+    that make them a key person, whose certificate must come from a third-party CA (IT-48)."""
     value, signed_at, cert_pem, cert = _well_formed(payload, registered)
-    fp = _trusted(payload, registered, trust, cert_pem, cert, signed_at)
+    fp = _trusted(payload, registered, trust, cert_pem, cert, signed_at, key_roles)
     if abs(now - signed_at) > window:
         raise AppError(ErrorCode.SIGNATURE_EXPIRED,
                        f"signedAt is more than {int(window.total_seconds())} s from server time")
@@ -195,13 +208,20 @@ def _well_formed(payload: SignaturePayload,
 
 
 def _trusted(payload: SignaturePayload, registered: list[RegisteredCert], trust: TrustStore, cert_pem: bytes,
-             cert: x509.Certificate, signed_at: datetime) -> str:
-    """Check 4: the certificate chains to a trust anchor, is not revoked, was valid at signedAt and is
-    the one registered to the signer for this algorithm. Returns its fingerprint."""
+             cert: x509.Certificate, signed_at: datetime, key_roles: frozenset[str]) -> str:
+    """Check 4: the certificate chains to a trust anchor (a third-party one for a key person), is not
+    revoked, was valid at signedAt and is the one registered to the signer for this algorithm. Returns
+    its fingerprint."""
     fp = pki.fingerprint(cert_pem)
     match = next((r for r in registered if r.fingerprint == fp), None)
-    if trust.issuer_of(cert_pem) is None:
+    issuer = trust.issuer_of(cert_pem)
+    if issuer is None:
         raise AppError(ErrorCode.CERTIFICATE_UNTRUSTED, "the certificate does not chain to a trust anchor")
+    if key_roles and issuer not in trust.third_party:
+        name = x509.load_pem_x509_certificate(issuer).subject.rfc4514_string()
+        raise AppError(ErrorCode.CERTIFICATE_UNTRUSTED,
+                       f"{payload.signer} signs as a key person ({', '.join(sorted(key_roles))}) and needs a "
+                       f"certificate from an accredited third-party CA; this one is from the in-house CA {name}")
     if trust.revoked(cert):
         raise AppError(ErrorCode.CERTIFICATE_UNTRUSTED, "the certificate is revoked")
     if not cert.not_valid_before_utc <= signed_at <= cert.not_valid_after_utc:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from policies.errors import AppError, ErrorCode
 from records.identity import Setting
 from records.training import ENFORCED_KEY as TRAINING_KEY
-from resolvers import alarms, manual_rules, reagents
+from resolvers import alarms, manual_rules, reagents, signing
 from resolvers.context import POLICY_KEY, Context
 from resolvers.retest import DEFAULT_QUARANTINE_DAYS
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -51,6 +51,7 @@ PLAIN: dict[str, Callable[[str, Any], None]] = {
     reagents.REMINDER_KEY: _int_between(0, 365),
     reagents.KITS_REQUIRED_KEY: lambda _k, v: reagents.check_kits_required(v),
     TRAINING_KEY: _flag,
+    signing.KEY_ROLES_KEY: signing.check_key_roles,
 }
 
 # Keys changed only through their own signed mutation.

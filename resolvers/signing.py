@@ -21,7 +21,7 @@ from policies.principal import Principal
 from records import audit
 from records.audit import AuditEvent, PendingEvent
 from records.base import utcnow
-from records.identity import User, UserCertificate
+from records.identity import Setting, User, UserCertificate
 from records.signature import ESignature as ESignature
 from records.signature import record_hash
 from resolvers.context import Context
@@ -56,6 +56,21 @@ async def audit_rejection(ctx: Context, operation: str, e: AppError, payload: si
     await ctx.db.record(ctx.audit_context(), PendingEvent(action, entity, entity_id, {
         "operation": operation, "code": e.code.value, "message": e.message,
         "signer": payload.signer if payload else None, "nonce": payload.nonce if payload else None}))
+
+
+KEY_ROLES_KEY = "signing.keyRoles"
+
+
+async def key_roles(s: AsyncSession) -> frozenset[str]:
+    """The roles of key persons (IT-48): the guideline's own and those the plant adds in the setting."""
+    row = await s.get(Setting, KEY_ROLES_KEY)
+    return sig.KEY_ROLES | frozenset(row.value if row is not None else ())
+
+
+def check_key_roles(key: str, value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(r, str) and r.strip() for r in value):
+        raise AppError(ErrorCode.VALIDATION_FAILED,
+                       f"{key} lists the roles key persons sign with, beyond {', '.join(sorted(sig.KEY_ROLES))}")
 
 
 async def verify_signature(
@@ -93,7 +108,8 @@ async def _check(ctx: Context, operation: str, raw_input: Any, payload: sig.Sign
         raw = check_raw_input(raw_input)
         verified = sig.verify(payload, operation=operation, raw_input=raw, registered=certs,
                               trust=ctx.services.trust, now=utcnow(),
-                              window=timedelta(seconds=ctx.services.signature_window))
+                              window=timedelta(seconds=ctx.services.signature_window),
+                              key_roles=frozenset(roles & await key_roles(s)))
         used = (await s.execute(select(ESignature.id).where(ESignature.nonce == payload.nonce))).first()
         if used:
             raise AppError(ErrorCode.SIGNATURE_REPLAYED, "this nonce was already used by a signature")

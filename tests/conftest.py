@@ -288,7 +288,7 @@ async def env(sqlite_db: Database, tmp_path: Path, pki_dir: Path) -> AsyncIterat
     await add_signers(sqlite_db, signers, PASSWORD)
     await add_users(sqlite_db)
     await add_tiny_plant(sqlite_db)
-    settings = replace(make_settings(sqlite_db.url), trust_anchors=signers.ca, crl_files=(signers.crl,))
+    settings = replace(make_settings(sqlite_db.url), **signers.trust)
     services = build_services(settings, sqlite_db)
     app = create_app(settings, services)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from api.seed import NewUser, seed_users
 from demo import ca as demo_ca
-from policies.signatures import make_payload
+from policies.signatures import KEY_ROLES, make_payload
 from records.audit import AuditContext
 from records.db import Database
 from records.plant import Area, Equipment, Plant, Room, Site
@@ -36,6 +36,8 @@ SIGNERS = {
     "adm.two": (("system_admin",), "ES256"),
     "op.new": (("operator",), "ES256"),
 }
+# Key persons (IT-48): their certificates come from the third-party CA.
+KEY_PERSONS = frozenset(u for u, (roles, _) in SIGNERS.items() if KEY_ROLES & set(roles))
 # Holders of a key from the trusted CA whose certificate is not registered yet (enrolCertificate).
 UNENROLLED = frozenset({"op.new"})
 
@@ -50,14 +52,25 @@ class Signers:
     def ca(self) -> Path:
         return self.directory / "ca.pem"
 
+    @property
+    def third_party_ca(self) -> Path:
+        """The stand-in for an accredited third-party CA: key persons' certificates come from it (IT-48)."""
+        return self.directory / demo_ca.THIRD_PARTY / "ca.pem"
+
+    @property
+    def trust(self) -> dict[str, Any]:
+        """The Settings fields that make a server trust these signers (both CAs, the test's CRL)."""
+        return {"trust_anchors": self.ca, "third_party_anchors": self.third_party_ca, "crl_files": (self.crl,)}
+
     def sign(self, user: str, operation: str, raw_input: Any, meaning: str = "PERFORMED", **kw: Any) -> dict[str, Any]:
         k = self.keys[user]
         return make_payload(k.key_pem, k.algorithm, user, operation, raw_input, meaning, **kw)
 
     def revoke(self, user: str) -> None:
-        ca_key = serialization.load_pem_private_key((self.directory / "ca-key.pem").read_bytes(), None)
-        ca = x509.load_pem_x509_certificate(self.ca.read_bytes())
         cert = x509.load_pem_x509_certificate(self.keys[user].cert_pem)
+        folder = self.third_party_ca.parent if user in KEY_PERSONS else self.directory
+        ca_key = serialization.load_pem_private_key((folder / "ca-key.pem").read_bytes(), None)
+        ca = x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes())
         now = datetime.now(UTC)
         crl = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject).last_update(now)
                .next_update(now + timedelta(days=7))
@@ -69,7 +82,8 @@ class Signers:
 
 def make_signers(directory: Path, crl: Path) -> Signers:
     """Keys are made once per directory (RSA and SM2 key generation is slow); the CRL is per test."""
-    keys = demo_ca.write_pki(directory, [(u, u.replace(".", " ").title(), alg) for u, (_, alg) in SIGNERS.items()])
+    keys = demo_ca.write_pki(directory, [(u, u.replace(".", " ").title(), alg) for u, (_, alg) in SIGNERS.items()],
+                             third_party=KEY_PERSONS)
     return Signers(directory, keys, crl)
 
 

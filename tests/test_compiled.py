@@ -93,8 +93,7 @@ async def world(db: Database, tmp_path: Path, pki_dir: Path,
     await population.generate(db, population.Population(donors=20, units=60, pools=4, lots_per_batch=1,
                                                         cases_per_lot=1, cartons_per_case=1, units_per_carton=1))
     await _edge_cases(db)
-    settings = replace(make_settings(db.url, max_query_cost=1_000_000), trust_anchors=signers.ca,
-                       crl_files=(signers.crl,))
+    settings = replace(make_settings(db.url, max_query_cost=1_000_000), **signers.trust)
     services = build_services(settings, db)
     _readings(services.twin, await _tags(db))
     app = create_app(settings, services)

@@ -54,7 +54,8 @@ async def _seed(url: str, signers: Any) -> None:
 def _serve(url: str, signers: Any, tmp: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = services.free_port()
     env = {**os.environ, "PLASMATWIN_DATABASE_URL": url, "PLASMATWIN_HOST": "127.0.0.1", "PLASMATWIN_PORT": str(port),
-           "PLASMATWIN_TRUST_ANCHORS": str(signers.ca), "PLASMATWIN_CRL_FILES": str(signers.crl),
+           "PLASMATWIN_TRUST_ANCHORS": str(signers.ca),
+           "PLASMATWIN_THIRD_PARTY_ANCHORS": str(signers.third_party_ca), "PLASMATWIN_CRL_FILES": str(signers.crl),
            "PLASMATWIN_DATA_DIR": str(tmp / "var"), "PLASMATWIN_ACCESS_LOG": "false"}
     env.pop("PLASMATWIN_REDIS_URL", None)
     with log.open("ab") as out:

@@ -23,7 +23,8 @@ def test_pki_init_then_revoke(tmp_path: Path) -> None:
     assert out.returncode == 0 and "op.chen" in out.stdout and "SM2_SM3" in out.stdout
     assert _cli("pki", "revoke", "--user", "op.chen", "--dir", str(d)).returncode == 0
     assert _cli("pki", "revoke", "--user", "qa.li", "--dir", str(d)).returncode == 0
-    trust = TrustStore.from_files(d / "ca.pem", [d / "crl.pem"])
+    trust = TrustStore.from_files(d / "ca.pem", [d / "crl.pem", d / "third-party" / "crl.pem"],
+                                  d / "third-party" / "ca.pem")
     revoked = x509.load_pem_x509_certificate((d / "users" / "op.chen.cert.pem").read_bytes())
     also = x509.load_pem_x509_certificate((d / "users" / "qa.li.cert.pem").read_bytes())
     fine = x509.load_pem_x509_certificate((d / "users" / "op.wang.cert.pem").read_bytes())

@@ -139,7 +139,7 @@ async def test_signing_for_someone_else_is_refused(env: Any) -> None:
     assert await _state(db) == ("IDLE", 0)
 
 
-@pytest.mark.req("IT-47", "IT-48")
+@pytest.mark.req("IT-47")
 async def test_certificate_from_an_untrusted_ca_is_refused(env: Any, tmp_path: Path) -> None:
     gql, _, db = env
     me = await gql.sign_in("op.one")

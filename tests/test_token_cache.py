@@ -54,7 +54,7 @@ async def node(sqlite_db: Database, tmp_path: Path, pki_dir: Path,
     await add_signers(sqlite_db, signers, PASSWORD)
     await add_users(sqlite_db)
     await add_tiny_plant(sqlite_db)
-    settings = replace(make_settings(sqlite_db.url), trust_anchors=signers.ca, crl_files=(signers.crl,),
+    settings = replace(make_settings(sqlite_db.url), **signers.trust,
                        token_cache_seconds=60)
     app = create_app(settings, build_services(settings, sqlite_db))
     lookups: list[str] = []

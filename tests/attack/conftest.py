@@ -51,7 +51,7 @@ def signed_live(tmp_path: Path, pki_dir: Path) -> Iterator[SignedLive]:
         await db.dispose()
 
     asyncio.run(seed())
-    settings = replace(make_settings(url), trust_anchors=signers.ca, crl_files=(signers.crl,))
+    settings = replace(make_settings(url), **signers.trust)
     live = start_live_server(settings)
     yield SignedLive(live, signers, url)
     live.server.should_exit = True

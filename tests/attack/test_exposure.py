@@ -90,8 +90,7 @@ async def demo(sqlite_db: Database, tmp_path: Path, pki_dir: Path) -> AsyncItera
         entries.append({"username": user, "algorithm": k.algorithm, "privateKey": f"keys/{user}.key.pem",
                         "certificate": f"keys/{user}.cert.pem"})
     (data / "demo-users.json").write_text(json.dumps(entries))
-    settings = replace(make_settings(sqlite_db.url), data_dir=data, trust_anchors=signers.ca,
-                       crl_files=(signers.crl,))
+    settings = replace(make_settings(sqlite_db.url), data_dir=data, **signers.trust)
     app = demo_app(settings, data, build_services(settings, sqlite_db))
     async with _client(app) as client:
         yield GQL(client), signers, sqlite_db, app, data
