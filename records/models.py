@@ -37,6 +37,7 @@ from records.readings import SensorReading
 from records.reagent import ReagentLot, ReagentMovement
 from records.recipe import Recipe
 from records.release import ReleaseDocument
+from records.retention import RecordDestruction
 from records.review import BatchReview, ReviewedItem
 from records.sample_life import SampleEvent
 from records.signature import ESignature
@@ -96,6 +97,7 @@ __all__ = [
     "ReagentLot",
     "ReagentMovement",
     "Recipe",
+    "RecordDestruction",
     "ReleaseDocument",
     "RetestResult",
     "ReviewedItem",

@@ -10,6 +10,13 @@ SQL as it was applied.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from records.base import Base, BigId
 
 
 @dataclass(frozen=True)
@@ -18,17 +25,19 @@ class Rule:
     basis: str  # what the period runs from
     period: str
     requirement: str
+    column: str = "batch_id"  # the column the period runs from (batch_id: the batch's expiry date)
+    years: int = 1
 
 
 TEN_YEARS = "10 years"
 PAST_EXPIRY = "1 year after the batch's expiry date (kept while it has none)"
 
 RULES = (
-    Rule("plasma_unit", "collection date", TEN_YEARS, "IT-20"),
-    Rule("retest_result", "test time", TEN_YEARS, "IT-20"),
-    Rule("test_record", "creation time", TEN_YEARS, "IT-20"),
-    Rule("test_result", "entry time", TEN_YEARS, "IT-20"),
-    Rule("batch", "expiry date", PAST_EXPIRY, "IT-21"),
+    Rule("plasma_unit", "collection date", TEN_YEARS, "IT-20", "collected_on", 10),
+    Rule("retest_result", "test time", TEN_YEARS, "IT-20", "tested_at", 10),
+    Rule("test_record", "creation time", TEN_YEARS, "IT-20", "created_at", 10),
+    Rule("test_result", "entry time", TEN_YEARS, "IT-20", "entered_at", 10),
+    Rule("batch", "expiry date", PAST_EXPIRY, "IT-21", "expiry_date"),
     Rule("phase_run", "its batch's expiry date", PAST_EXPIRY, "IT-21"),
     Rule("weighing", "its batch's expiry date", PAST_EXPIRY, "IT-21"),
     Rule("intermediate", "its batch's expiry date", PAST_EXPIRY, "IT-21"),
@@ -36,3 +45,30 @@ RULES = (
     Rule("batch_review", "its batch's expiry date", PAST_EXPIRY, "IT-21"),
     Rule("release_document", "its batch's expiry date", PAST_EXPIRY, "IT-21"),
 )
+
+BY_TABLE = {r.table: r for r in RULES}
+
+
+def later(start: date | datetime, years: int) -> date | datetime:
+    """`start` plus whole years (29 February becomes 28 February in a common year)."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return start.replace(year=start.year + years, day=28)
+
+
+class RecordDestruction(Base):
+    """A signed destruction of GMP records whose retention had ended: what went, why, who did it and who
+    approved it, and a tombstone per record (its id, retention end and the SHA-256 of its content as it was).
+    Kept for good: the database refuses UPDATE and DELETE on it, as on the audit trail."""
+
+    __tablename__ = "record_destruction"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    destroyed_by: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str] = mapped_column(String(64))
+    destroyed_at: Mapped[datetime]
+    tombstones: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{id, retainedUntil, contentHash}]

@@ -34,6 +34,7 @@ P = TypeVar("P")
 SIGNATURE_CODES = frozenset({ErrorCode.SIGNATURE_REQUIRED, ErrorCode.SIGNATURE_INVALID, ErrorCode.SIGNATURE_REPLAYED,
                              ErrorCode.SIGNATURE_EXPIRED, ErrorCode.CERTIFICATE_UNTRUSTED})
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -183,3 +184,23 @@ async def transition(ctx: Context, req: SignedRequest, *, entity: str, load: Cal
         return row
 
     return await perform(ctx, req, reason=reason, clean=clean, save=save, meanings=(meaning,), conflict=concurrent)
+
+
+class Refused(Exception):
+    """A refusal to be audited once the transaction that found it has rolled back."""
+
+    def __init__(self, action: str, events: list[tuple[str, str, dict[str, Any]]], error: AppError) -> None:
+        super().__init__(error.message)
+        self.action, self.events, self.error = action, events, error
+
+
+async def refusals_audited(ctx: Context, write: Awaitable[T]) -> T:
+    """Run a signed write whose checks may refuse it: the refusal is recorded in its own transaction
+    (nothing else is written), under its own action and instead of perform's WRITE_REFUSED."""
+    try:
+        return await write
+    except Refused as r:
+        await ctx.db.record(ctx.audit_context(), *(PendingEvent(r.action, entity, eid, changes)
+                                                   for entity, eid, changes in r.events))
+        r.error.audited = True
+        raise r.error from None

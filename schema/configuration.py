@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from resolvers import configuration as res
+from resolvers import destruction
 from resolvers.context import Context
 from schema.enums import Priority
 from schema.permissions import can
@@ -52,6 +53,39 @@ class RetentionRule:
     requirement: str
 
 
+@strawberry.type(description="What a destruction left of one record: its id, when its retention ended and the "
+                             "SHA-256 of its content (RFC 8785 JSON of its columns as the audit trail writes them)")
+class Tombstone:
+    id: int
+    retained_until: str | None
+    content_hash: str
+
+
+@strawberry.type(description="A signed destruction of records whose retention had ended (IT-20, IT-21)")
+class RecordDestruction:
+    id: int
+    table: str
+    reason: str
+    destroyed_by: str
+    approved_by: str
+    destroyed_at: datetime
+    tombstones: list[Tombstone]
+
+
+@strawberry.input
+class DestroyRecordsInput:
+    table: str = strawberry.field(description="A table of `retentionRules`")
+    ids: list[int]
+    reason: str
+
+
+def _destruction(r: destruction.RecordDestruction) -> RecordDestruction:
+    return RecordDestruction(id=r.id, table=r.table_name, reason=r.reason, destroyed_by=r.destroyed_by,
+                             approved_by=r.approved_by, destroyed_at=r.destroyed_at,
+                             tombstones=[Tombstone(id=t["id"], retained_until=t["retainedUntil"],
+                                                   content_hash=t["contentHash"]) for t in r.tombstones])
+
+
 @strawberry.input
 class ChangeAlarmRuleInput:
     tag: str
@@ -82,6 +116,12 @@ class ConfigurationQuery:
         return [RetentionRule(table=r.table, basis=r.basis, period=r.period, requirement=r.requirement)
                 for r in res.RULES]
 
+    @strawberry.field(description="Destructions of records after their retention, newest first (at most 500)",
+                      extensions=can("audit:destruction", "read"))
+    async def record_destructions(self, info: Info[Context, None], table: str | None = None,
+                                  since: datetime | None = None) -> list[RecordDestruction]:
+        return [_destruction(r) for r in await destruction.destructions(info.context, table, since)]
+
 
 @strawberry.type
 class ConfigurationMutation:
@@ -96,3 +136,13 @@ class ConfigurationMutation:
         return AlarmRuleState(tag=row.tag, low_limit=row.low_limit, high_limit=row.high_limit,
                               alarm_delay_s=row.alarm_delay_s, alarm_deadband=row.alarm_deadband,
                               alarm_priority=row.alarm_priority)
+
+    @strawberry.mutation(description="Destroy records whose retention has ended, all or none, leaving a tombstone "
+                                     "each; a record under retention or still referred to refuses it with CONFLICT "
+                                     "(UNDER_RETENTION, HAS_DEPENDENT_RECORDS), audited. Signed PERFORMED by QA, "
+                                     "APPROVED by a second person in the same request",
+                         extensions=can("audit:destruction", "write"))
+    async def destroy_records(self, info: Info[Context, None], input: DestroyRecordsInput,
+                              signature: SignatureInput, approval: SignatureInput) -> RecordDestruction:
+        return _destruction(await destruction.destroy(info.context, signed(info, signature, approval), input.table,
+                                                      input.ids, input.reason))

@@ -48,6 +48,7 @@ from records.quality import Deviation
 from records.readings import SensorReading
 from records.reagent import ReagentLot, ReagentMovement
 from records.recipe import Recipe
+from records.retention import RecordDestruction
 from records.sample_life import SampleEvent
 from records.signature import ESignature
 from records.specification import Specification
@@ -252,6 +253,11 @@ async def audit_add(w: World, first: int, k: int) -> None:
             {"context": "PERIODIC", "scope": "system", "period_from": NOW, "period_to": NOW, "reviewer": "qa.one",
              "department": "QA", "events": i, "categories": {"app_user SIGN_IN": i}, "conclusion": "NO_ISSUE",
              "findings": "", "reviewed_at": NOW} for i in range(first, first + k)])
+        await conn.execute(insert(RecordDestruction), [
+            {"table_name": "batch", "reason": "retention ended", "destroyed_by": "qa.sig", "approved_by": "qp.sig",
+             "destroyed_at": NOW,
+             "tombstones": [{"id": j, "retainedUntil": "2020-01-01", "contentHash": "0" * 8} for j in range(first + k)]}
+            for i in range(first, first + k)])
 
 
 async def users_add(w: World, first: int, k: int) -> None:
@@ -865,6 +871,8 @@ PROBES = {
     "configurationAt": Probe("plant", "qa.one", "query($at: DateTime!) { configurationAt(at: $at) { alarmRules { "
                                                 "tag highLimit } } }", ("configurationAt.alarmRules",),
                              lambda _w: {"at": (NOW + timedelta(days=1)).isoformat()}),
+    "recordDestructions": Probe("audit", "audit.one", "{ recordDestructions { id tombstones { id } } }",
+                                ("recordDestructions", "recordDestructions.tombstones")),
     "auditReviews": Probe("audit", "audit.one", "{ auditReviews { id reviewer counts { what count } "
                                                 "deviationNumber } }", ("auditReviews", "auditReviews.counts")),
     "systemTrailSummary": Probe("audit", "audit.one", "query($f: DateTime!, $t: DateTime!) { systemTrailSummary("

@@ -4,18 +4,17 @@ retention lowered, a period under the minimum, a clip purged too early) is audit
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
-from records.audit import PendingEvent, iso
+from records.audit import iso
 from records.base import utcnow
 from records.identity import Setting
 from records.video import VideoClip, VideoPurge
 from resolvers.context import Context
-from resolvers.signed import Signatures, SignedRequest, perform
+from resolvers.signed import Refused, Signatures, SignedRequest, perform, refusals_audited
 from resolvers.video.checks import (
     RANK,
     RETENTION_CLASSES,
@@ -35,28 +34,6 @@ from resolvers.video.retention import (
     linked_batches,
     retention_of,
 )
-
-T = TypeVar("T")
-
-
-class Refused(Exception):
-    """A refusal to be audited once the transaction that found it has rolled back."""
-
-    def __init__(self, action: str, events: list[tuple[str, str, dict[str, Any]]], error: AppError) -> None:
-        super().__init__(error.message)
-        self.action, self.events, self.error = action, events, error
-
-
-async def _refusals_audited(ctx: Context, write: Awaitable[T]) -> T:
-    """Run a signed write whose checks may refuse it: the refusal is recorded in its own transaction
-    (nothing else is written), under its own action and instead of perform's WRITE_REFUSED."""
-    try:
-        return await write
-    except Refused as r:
-        await ctx.db.record(ctx.audit_context(), *(PendingEvent(r.action, entity, eid, changes)
-                                                   for entity, eid, changes in r.events))
-        r.error.audited = True
-        raise r.error from None
 
 
 async def set_clip_retention(ctx: Context, req: SignedRequest, clip_id: int, retention_class: str,
@@ -92,7 +69,7 @@ async def set_clip_retention(ctx: Context, req: SignedRequest, clip_id: int, ret
         await signatures.bind(s, "video_clip", str(clip.id), clip_content(clip))
         return (await views(s, [clip]))[0]
 
-    return await _refusals_audited(ctx, perform(ctx, req, reason=reason.strip(), clean=clean, save=save,
+    return await refusals_audited(ctx, perform(ctx, req, reason=reason.strip(), clean=clean, save=save,
                                                 meanings=("APPROVED",)))
 
 
@@ -135,7 +112,7 @@ async def purge_clips(ctx: Context, req: SignedRequest, clip_ids: Sequence[int],
                               {"id": purge.id, "clips": [c.id for c in clips], "reason": purge.reason})
         return purge, await views(s, clips)
 
-    return await _refusals_audited(ctx, perform(ctx, req, reason=reason.strip(), clean=clean, save=save,
+    return await refusals_audited(ctx, perform(ctx, req, reason=reason.strip(), clean=clean, save=save,
                                                 meanings=("APPROVED",)))
 
 
@@ -170,5 +147,5 @@ async def set_retention_policy(ctx: Context, req: SignedRequest, standard_months
         await signatures.bind(s, "setting", SETTING_KEY, value)
         return RetentionPolicy(standard_months, key_months)
 
-    return await _refusals_audited(ctx, perform(ctx, req, reason=reason.strip(), clean=clean, save=save,
+    return await refusals_audited(ctx, perform(ctx, req, reason=reason.strip(), clean=clean, save=save,
                                                 meanings=("APPROVED",)))

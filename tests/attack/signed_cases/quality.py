@@ -12,6 +12,7 @@ from demo import ca as demo_ca
 from policies import pki
 from records.audit import AuditContext
 from records.plant import Room, Sensor
+from records.plasma import Batch
 from tests.attack.signed_cases.base import Case, World
 from tests.attack.signed_cases.core import SPECIFICATION
 from tests.attack.signed_cases.floor import _batch
@@ -85,6 +86,16 @@ async def _alarm_rule(w: World) -> dict[str, Any]:
     return {"tag": "R1-CASE-TT", "lowLimit": 18.0, "highLimit": 23.0, "reason": "tighter"}
 
 
+async def _expired_batch(w: World) -> dict[str, Any]:
+    """A batch that expired three years ago, with nothing pointing to it: its retention has ended."""
+    async with w.db.write(AuditContext("system", reason="history")) as s:
+        old = Batch(batch_number="B-EXPIRED", product="Human Albumin 20%", status="RELEASED",
+                    expiry_date=(datetime.now(UTC) - timedelta(days=3 * 366)).date())
+        s.add(old)
+        await s.flush()
+        return {"table": "batch", "ids": [old.id], "reason": "retention ended"}
+
+
 CASES: dict[str, Case] = {
     "recordTestResult": Case("qc.sig", _result),
     "correctTestResult": Case("qc.sig", _correction),
@@ -92,5 +103,6 @@ CASES: dict[str, Case] = {
     "completeTestReport": Case("qa.sig", _report, "APPROVED"),
     "concludeAuditReview": Case("qa.sig", _audit_review, "REVIEWED"),
     "changeAlarmRule": Case("sup.rsa", _alarm_rule, second=("qa.sig", "APPROVED")),
+    "destroyRecords": Case("qa.sig", _expired_batch, second=("qp.sig", "APPROVED")),
 }
-SECOND_ARG = {"changeAlarmRule": "approval"}
+SECOND_ARG = {"changeAlarmRule": "approval", "destroyRecords": "approval"}
