@@ -10,6 +10,8 @@ MATRIX := docs/traceability.md
 # pytest-xdist workers for `make test`: each has its own PostgreSQL, stores and ports (tests/conftest.py).
 PYTEST_WORKERS ?= 2
 
+
+.PHONY: validate
 .PHONY: demo test lint typecheck migrations-check matrix bench system-deps clean frontend frontend-typecheck \
 	frontend-codegen \
 	constraints bench-peer bench-workers soak
@@ -68,6 +70,14 @@ migrations-check: $(STAMP)
 test: $(STAMP) system-deps lint typecheck migrations-check frontend-typecheck frontend
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --req-matrix $(MATRIX) --durations=30 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+# The validation package (docs/validation/, not committed): the whole suite with its results per requirement,
+# the environment's exact versions and the audit-evidence package of a freshly seeded demo store.
+validate: $(STAMP) system-deps frontend
+	mkdir -p var/validation
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --req-matrix $(MATRIX) --junitxml=var/validation/junit.xml \
+		$(PYTEST_ARGS); $(BIN)/python -m tests.validation_report --junit var/validation/junit.xml \
+		--out docs/validation --rc $$? --evidence
 
 # The matrix alone, from a collection without running the tests.
 matrix: $(STAMP)

@@ -287,6 +287,32 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_audit_evidence(args: argparse.Namespace) -> int:
+    """The audit-evidence package of the store (resolvers/evidence.py) into a new directory; one JSON line."""
+    from records.db import Database
+    from resolvers.evidence import collect, save
+
+    url = args.database_url or Settings.from_env().database_url
+    _, cert, file = _checkpoint_files(args)
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        print(json.dumps({"ok": False, "problems": [f"{out} is not empty: the package goes into a new directory"]}))
+        return 1
+
+    async def run() -> Any:
+        db = Database(url)
+        try:
+            return await collect(db, events=args.events, org_cert=cert.read_bytes() if cert else None,
+                                 checkpoint_file=file)
+        finally:
+            await db.dispose()
+
+    evidence = asyncio.run(run())
+    sums = save(evidence, out)
+    print(json.dumps({"ok": evidence.ok, "directory": str(out), "files": sorted(sums)}))
+    return 0 if evidence.ok else 1
+
+
 def cmd_pki_init(args: argparse.Namespace) -> int:
     from demo.cli import pki_init
 
@@ -366,6 +392,14 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--checkpoints", help="the checkpoint file kept outside the database "
                                          "(default PLASMATWIN_AUDIT_CHECKPOINT_FILE or the data directory's)")
     v.set_defaults(func=cmd_audit_verify)
+    ev = asub.add_parser("evidence", help="write the audit-evidence package: trail extract, verification, "
+                                          "permissions, signatures, retention")
+    ev.add_argument("--out", required=True, help="a new or empty directory")
+    ev.add_argument("--database-url")
+    ev.add_argument("--events", type=int, default=1000, help="how many of the newest audit events (default 1000)")
+    ev.add_argument("--org-cert", help="the organisation's certificate (default PLASMATWIN_ORG_CERT)")
+    ev.add_argument("--checkpoints", help="the checkpoint file kept outside the database")
+    ev.set_defaults(func=cmd_audit_evidence)
     ck = asub.add_parser("checkpoint", help="sign the audit chain's head now (database and outside file)")
     ck.add_argument("--database-url")
     ck.add_argument("--org-key")

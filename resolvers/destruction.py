@@ -47,7 +47,7 @@ class Doomed:
         return self.until <= now.date()
 
 
-def _model(table: str) -> type[Any]:
+def model_of(table: str) -> type[Any]:
     return next(m.class_ for m in Base.registry.mappers if getattr(m.class_, "__tablename__", None) == table)
 
 
@@ -58,7 +58,7 @@ def content_hash(row: Any) -> str:
     return hashlib.sha256(rfc8785.dumps(body)).hexdigest()
 
 
-async def _retained_until(s: AsyncSession, rule: Rule, rows: Sequence[Any]) -> list[date | datetime | None]:
+async def retained_until(s: AsyncSession, rule: Rule, rows: Sequence[Any]) -> list[date | datetime | None]:
     if rule.column != "batch_id":
         return [later(v, rule.years) if (v := getattr(r, rule.column)) is not None else None for r in rows]
     expiry = dict((await s.execute(select(Batch.id, Batch.expiry_date).where(
@@ -79,13 +79,13 @@ async def _dependents(s: AsyncSession, table: str, ids: Sequence[int]) -> dict[s
 
 
 async def _doomed(s: AsyncSession, table: str, ids: Sequence[int], reason: str) -> list[Doomed]:
-    model = _model(table)
+    model = model_of(table)
     rows = {r.id: r for r in (await s.execute(select(model).where(model.id.in_(ids)))).scalars()}
     missing = [i for i in ids if i not in rows]
     if missing:
         raise AppError(ErrorCode.NOT_FOUND, f"no {table} records with ids {missing}")
     ordered = [rows[i] for i in ids]
-    doomed = [Doomed(r, u) for r, u in zip(ordered, await _retained_until(s, BY_TABLE[table], ordered), strict=True)]
+    doomed = [Doomed(r, u) for r, u in zip(ordered, await retained_until(s, BY_TABLE[table], ordered), strict=True)]
     now = utcnow()
     held = [{"id": d.row.id, "retainedUntil": to_json_value(d.until)} for d in doomed if not d.ended(now)]
     if held:
