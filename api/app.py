@@ -132,11 +132,13 @@ def create_app(settings: Settings, services: Services | None = None, on_startup:
     background = _Background(svc, settings, sockets, on_startup or [], extensions, principals)
 
     async def health(_: Request) -> Response:
+        # What runs, for maintenance (GP-09): the version, the store's schema revision, the policy files in force.
         body = {"status": "ok", "version": api.__version__, "database": svc.db.engine.dialect.name,
-                "databaseStatus": "ok"}
-        if not await _database_answers(svc.db):
+                "databaseStatus": "ok", "policyFingerprint": svc.policy.fingerprint}
+        revision = await _schema_revision(svc.db)
+        if revision is None:
             return JSONResponse({**body, "status": "unavailable", "databaseStatus": "down"}, 503, headers=RETRY_AFTER)
-        return JSONResponse(body)
+        return JSONResponse({**body, "schemaRevision": revision})
 
     routes: list[Any] = [
         Route("/graphql", endpoint, methods=None),
@@ -336,14 +338,14 @@ async def reload_layout(svc: Services, recorder: Recorder) -> None:
         log.exception("reloading the plant layout failed")
 
 
-async def _database_answers(db: Database) -> bool:
+async def _schema_revision(db: Database) -> str | None:
+    """The store's Alembic revision; None when the database does not answer."""
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT), db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+            return str((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none())
     except Exception as e:  # whatever the reason, the database is not serving this process
         log.warning("health: the database does not answer: %r", e)
-        return False
-    return True
+        return None
 
 
 async def _database_error(conn: HTTPConnection, exc: Exception) -> Response | None:

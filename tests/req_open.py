@@ -11,7 +11,6 @@ OPEN: dict[str, str] = {
              "executable step of a batch, a test and a plasma transaction",
     "GP-06": "Appendix B export holds B.2-B.15 (B.10-B.15: tests/test_sample_life.py); no one test yet shows a "
              "record of every dataset with all its short-name fields filled",
-    "GP-09": "risk-based validation and maintainability: the validation package (issue 14)",
     "GP-10": "record-keeping per data type (retention, archive): issue 14",
     "PR-08": "documentary: installation qualification of clean-area hardware",
     "PR-28": "documentary: mapping of the release summary to the Measures for Lot Release",
@@ -47,7 +46,7 @@ OPEN: dict[str, str] = {
     # Change control, security, infrastructure and validation: the plant's procedures and documents.
     "IT-50": "policies and settings change only with signed change records (configurationAt); a deployment "
              "of a new version carrying a change-record ID is not built",
-    "IT-51": "/health reports the running version and the policy fingerprint; matching them to approved "
+    "IT-51": "/health reports the running version, schema revision and policy fingerprint; matching them to approved "
              "change records is not built",
     "IT-52": "documentary: impact assessment and revalidation scope in the plant's change records",
     "IT-53": "documentary: compliance mapping to the Cybersecurity and Data Security Laws and GB/T 22239-2019",

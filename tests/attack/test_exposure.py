@@ -263,7 +263,9 @@ async def test_postgres_down_answers_503_and_recovers(own_pg: OwnPostgres) -> No
             bridge = await gql.sign_in("bridge.one")
             health = await client.get("/health")
             assert health.status_code == 200 and health.json() == {
-                "status": "ok", "version": health.json()["version"], "database": "postgresql", "databaseStatus": "ok"}
+                "status": "ok", "version": health.json()["version"], "database": "postgresql", "databaseStatus": "ok",
+                "policyFingerprint": health.json()["policyFingerprint"],
+                "schemaRevision": health.json()["schemaRevision"]}
             tokens_before = await _count(db, ApiToken)
             events_before = await _count(db, AuditEvent)
 
@@ -279,8 +281,9 @@ async def test_postgres_down_answers_503_and_recovers(own_pg: OwnPostgres) -> No
                                                   headers={"authorization": f"Bearer {bridge.token}"}))
             down = await client.get("/health")
             assert down.status_code == 503 and int(down.headers["retry-after"]) > 0
-            assert down.json() | {"version": None} == {"status": "unavailable", "version": None,
-                                                        "database": "postgresql", "databaseStatus": "down"}
+            assert down.json() | {"version": None, "policyFingerprint": None} == {
+                "status": "unavailable", "version": None, "database": "postgresql", "databaseStatus": "down",
+                "policyFingerprint": None}
 
             own_pg.start()
             assert (await client.get("/health")).json()["databaseStatus"] == "ok"
