@@ -80,7 +80,7 @@ def code_for(error: GraphQLError, pre_execution: bool = False) -> str | None:
 # SQLite's words for a file it cannot use right now; other operational errors ("no such table",
 # a syntax error) are bugs, not outages.
 _SQLITE_OUTAGE = ("database is locked", "database table is locked", "unable to open database file", "disk i/o error",
-                  "attempt to write a readonly database")
+                  "attempt to write a readonly database", "database or disk is full")
 # The server is shutting down, starting up, crashed or full; a cancelled statement is not an outage.
 _ASYNCPG_OUTAGE = (asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
                    asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)

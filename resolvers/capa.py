@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
@@ -22,6 +22,7 @@ from records.identity import User
 from records.oos import OosRecord
 from records.quality import Deviation
 from resolvers.checks import conflict, invalid, text
+from resolvers.codes import highest, next_serial
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform, transition
 
@@ -85,8 +86,9 @@ async def create(ctx: Context, req: SignedRequest, n: NewCapa) -> Capa:
 
     async def save(s: AsyncSession, links: tuple[int | None, int | None], signatures: Signatures[Any]) -> Capa:
         now = utcnow()
-        count = (await s.execute(select(func.count()).select_from(Capa))).scalar_one()
-        c = Capa(number=f"CAPA-{now:%Y}-{count + 1:05d}", kind=n.kind, action=n.action.strip(),
+        serial = await next_serial(s, f"CA{now:%Y}", start=highest(s, Capa.number, f"CAPA-{now:%Y}-"),
+                                   what="CAPA numbers")
+        c = Capa(number=f"CAPA-{now:%Y}-{serial:05d}", kind=n.kind, action=n.action.strip(),
                  owner=n.owner.strip(), due_date=n.due_date, status=CapaStatus.OPEN.value, oos_id=links[0],
                  deviation_id=links[1], created_by=p.username, created_at=now)
         s.add(c)

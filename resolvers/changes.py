@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
@@ -22,6 +22,7 @@ from records.document import ControlledDocument
 from records.recipe import Recipe
 from records.specification import Specification
 from resolvers.checks import conflict, invalid, text
+from resolvers.codes import highest, next_serial
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform, transition
 
@@ -71,8 +72,9 @@ async def raise_change(ctx: Context, req: SignedRequest, d: ChangeDraft) -> Chan
 
     async def save(s: AsyncSession, x: ChangeDraft, signatures: Signatures[ChangeDraft]) -> ChangeRequest:
         now = utcnow()
-        count = (await s.execute(select(func.count()).select_from(ChangeRequest))).scalar_one()
-        row = ChangeRequest(number=f"CC-{now:%Y}-{count + 1:04d}", title=x.title.strip(),
+        serial = await next_serial(s, f"CC{now:%Y}", start=highest(s, ChangeRequest.number, f"CC-{now:%Y}-"),
+                                   limit=9_999, what="change numbers")
+        row = ChangeRequest(number=f"CC-{now:%Y}-{serial:04d}", title=x.title.strip(),
                             description=x.description.strip(), reason=x.reason.strip(), impact=x.impact.strip(),
                             targets=[{"kind": t.kind, "code": t.code} for t in x.targets],
                             status=ChangeStatus.OPEN.value, raised_by=signatures.signer, raised_at=now)

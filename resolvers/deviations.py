@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
@@ -16,6 +16,7 @@ from records.quality import Deviation
 from records.quality import DeviationStatus as DeviationStatus  # the value list, for the schema
 from records.signature import ESignature
 from resolvers import batch_events
+from resolvers.codes import highest, next_serial
 from resolvers.context import Context
 from resolvers.signed import Signatures, SignedRequest, perform
 
@@ -27,8 +28,9 @@ def content(d: Deviation) -> dict[str, object]:
 async def opened(s: AsyncSession, title: str, description: str, batch_id: int | None, raised_by: str) -> Deviation:
     """A new OPEN deviation with the next number of the year, in the caller's transaction."""
     now = utcnow()
-    count = (await s.execute(select(func.count()).select_from(Deviation))).scalar_one()
-    d = Deviation(number=f"DEV-{now:%Y}-{count + 1:05d}", title=title, description=description, batch_id=batch_id,
+    serial = await next_serial(s, f"DEV{now:%Y}", start=highest(s, Deviation.number, f"DEV-{now:%Y}-"),
+                               what="deviation numbers")
+    d = Deviation(number=f"DEV-{now:%Y}-{serial:05d}", title=title, description=description, batch_id=batch_id,
                   raised_by=raised_by, raised_at=now, status=DeviationStatus.OPEN.value)
     s.add(d)
     await s.flush()

@@ -15,12 +15,13 @@ from policies.errors import AppError, ErrorCode
 from records.alarms import UNCLEARED, Alarm
 from records.base import utcnow
 from records.plant import Room, Sensor
-from records.plasma import Batch, CodeCounter, PlasmaUnit, Pool, Sample
+from records.plasma import Batch, PlasmaUnit, Pool, Sample
 from records.plasma import SampleKind as SampleKind  # the value lists, for the schema
 from records.plasma import SampleStatus as SampleStatus
 from records.quality import ColdRoomCheck
 from records.sample_life import SampleEvent, SampleEventKind
 from resolvers import sample_life, samples
+from resolvers.codes import next_serial
 from resolvers.context import Context
 from resolvers.labels import Label
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -40,13 +41,7 @@ class SampleRecord:
 
 async def _sample_code(s: AsyncSession, on: datetime) -> str:
     pre = f"SP{on:%y%m%d}"
-    counter = (await s.execute(select(CodeCounter).where(CodeCounter.prefix == pre))).scalar_one_or_none()
-    if counter is None:
-        counter = CodeCounter(prefix=pre, last=0)
-        s.add(counter)
-    counter.last += 1
-    await s.flush()
-    return f"{pre}{counter.last:04d}"
+    return f"{pre}{await next_serial(s, pre, limit=9_999, what='sample codes'):04d}"
 
 
 async def record_sample(ctx: Context, req: SignedRequest, source_code: str, kind: str,

@@ -79,6 +79,34 @@ class Postgres:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop")
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
 
+    def crash(self) -> None:
+        """Stop as a crash does: every server process quits at once, nothing flushed or checkpointed (immediate
+        mode); the next start runs crash recovery from the write-ahead log."""
+        r = self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+
+    def start_again(self) -> None:
+        root = self.datadir.parent
+        opts = f"-p {self.port} -k {root / 'sock'} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        r = self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-o", opts, "-l", str(root / "log"),
+                      "-w", "start")
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+        wait_port(self.port)
+
+    def cut_connections(self, database: str) -> int:
+        """Terminate every session of `database` (as a network cut or a DBA would); how many were cut."""
+        if not database.isidentifier():
+            raise ValueError(f"not a database name: {database!r}")
+        sql = ("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "  # noqa: S608 - checked name, our server
+               f"WHERE datname = '{database}' AND pid <> pg_backend_pid()")
+        r = self._run(str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-At",
+                      "-d", "postgres", "-c", sql)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+        return int(r.stdout.strip() or 0)
+
 
 def start_postgres() -> Postgres:
     bindir = _pg_bindir()

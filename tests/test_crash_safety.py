@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import signal
 import subprocess
 import sys
+import time
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from api.seed import seed_roles
@@ -51,7 +56,10 @@ async def _seed(url: str, signers: Any) -> None:
     await db.dispose()
 
 
-def _serve(url: str, signers: Any, tmp: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(url: str, signers: Any, tmp: Path, log: Path,
+           file_limit: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """`plasmatwin serve` on the store; `file_limit`: no file it writes may grow beyond so many bytes (RLIMIT_FSIZE:
+    a full disk as the process meets it, without a filesystem of its own)."""
     port = services.free_port()
     env = {**os.environ, "PLASMATWIN_DATABASE_URL": url, "PLASMATWIN_HOST": "127.0.0.1", "PLASMATWIN_PORT": str(port),
            "PLASMATWIN_TRUST_ANCHORS": str(signers.ca),
@@ -60,7 +68,8 @@ def _serve(url: str, signers: Any, tmp: Path, log: Path) -> tuple[subprocess.Pop
     env.pop("PLASMATWIN_REDIS_URL", None)
     with log.open("ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, cwd=ROOT)
+                                stderr=subprocess.STDOUT, cwd=ROOT,
+                                preexec_fn=None if file_limit is None else _limit_files(file_limit))
     try:
         services.wait_port(port, 60)
     except services.ServiceUnavailable:
@@ -69,12 +78,20 @@ def _serve(url: str, signers: Any, tmp: Path, log: Path) -> tuple[subprocess.Pop
     return proc, f"http://127.0.0.1:{port}"
 
 
-async def _storm(base: str, signers: Any, proc: subprocess.Popen[bytes], cycle: int) -> dict[str, Any]:
-    """Signed deviations and reading batches at once; SIGKILL once some are answered. What was acknowledged."""
+def _limit_files(limit: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))  # Python ignores SIGXFSZ: writes get EFBIG
+    return apply
+
+
+async def _storm(base: str, signers: Any, crash: Callable[[], None], cycle: int) -> dict[str, Any]:
+    """Signed deviations and reading batches at once; `crash` once some are answered. What was acknowledged."""
     op, bridge = await token_at(base, "op.one"), await token_at(base, "bridge.one")
     acked_titles: set[str] = set()
     acked_times: set[datetime] = set()
     lost = 0
+    refused: Counter[str] = Counter()
+    messages: set[str] = set()
     gate = asyncio.Semaphore(8)
     answered = asyncio.Event()
 
@@ -86,7 +103,12 @@ async def _storm(base: str, signers: Any, proc: subprocess.Popen[bytes], cycle: 
                 r = await c.post("/graphql", json={"query": RAISE, "variables": {
                     "input": inp, "sig": signers.sign("op.one", "raiseDeviation", inp, "PERFORMED")}},
                                  headers={"authorization": f"Bearer {op}"})
-                data = r.json().get("data") or {}
+                answer = r.json()
+                data = answer.get("data") or {}
+                first = (answer.get("errors") or [{}])[0]
+                refused[first.get("extensions", {}).get("code", "ok")] += 1
+                if first.get("message"):
+                    messages.add(first["message"][:120])
                 if r.status_code == 200 and (data.get("raiseDeviation") or {}).get("title") == inp["title"]:
                     acked_titles.add(inp["title"])
                     if len(acked_titles) >= 20 and len(acked_times) >= 250:
@@ -110,13 +132,12 @@ async def _storm(base: str, signers: Any, proc: subprocess.Popen[bytes], cycle: 
     async def kill() -> None:
         await asyncio.wait_for(answered.wait(), 60)
         await asyncio.sleep(0.2)
-        proc.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(crash)
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as c:
         work = [w for i in range(1500) for w in ((deviation(c, i), readings(c, i)) if i < 300 else (deviation(c, i),))]
         await asyncio.gather(kill(), *work)
-    proc.wait(10)
-    return {"titles": acked_titles, "times": acked_times, "lost": lost}
+    return {"titles": acked_titles, "times": acked_times, "lost": lost, "answers": dict(refused), "messages": messages}
 
 
 async def _check(url: str, acked: dict[str, Any]) -> dict[str, int]:
@@ -142,7 +163,30 @@ async def _check(url: str, acked: dict[str, Any]) -> dict[str, int]:
     assert acked["times"] <= {t.astimezone(UTC) for t in stored}, "acknowledged readings lost"
     assert report.ok, report.problem
     return {"acknowledged writes": len(acked["titles"]), "stored writes": len(rows),
-            "acknowledged readings": len(acked["times"]), "stored readings": readings, "cut off": acked["lost"]}
+            "acknowledged readings": len(acked["times"]), "stored readings": readings, "cut off": acked["lost"],
+            "answers": acked["answers"], "messages": sorted(acked["messages"])[:5]}
+
+
+async def _write_after(base: str, signers: Any, title: str, within: float = 30.0) -> dict[str, Any]:
+    """One signed write, retried while the answer is UNAVAILABLE (the store coming back); the deviation."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    inp = {"title": title, "description": "the plant goes on"}
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        while True:
+            try:
+                token = await token_at(base, "op.one")
+                r = await c.post("/graphql", json={"query": RAISE, "variables": {
+                    "input": inp, "sig": signers.sign("op.one", "raiseDeviation", inp, "PERFORMED")}},
+                                 headers={"authorization": f"Bearer {token}"})
+                body = r.json()
+            except (httpx.HTTPError, KeyError, TypeError) as exc:
+                body = {"errors": [{"message": repr(exc), "extensions": {"code": "UNAVAILABLE"}}]}
+            if "errors" not in body or body["errors"][0]["extensions"]["code"] != "UNAVAILABLE" \
+                    or loop.time() > deadline:
+                assert "errors" not in body, body
+                return dict(body["data"]["raiseDeviation"])
+            await asyncio.sleep(0.5)
 
 
 def test_every_acknowledged_write_survives_a_kill(tmp_path: Path, pki_dir: Path) -> None:
@@ -154,7 +198,8 @@ def test_every_acknowledged_write_survives_a_kill(tmp_path: Path, pki_dir: Path)
     for cycle in range(CYCLES):
         proc, base = _serve(url, signers, tmp_path, log)
         try:
-            acked = asyncio.run(_storm(base, signers, proc, cycle))
+            acked = asyncio.run(_storm(base, signers, lambda p=proc: p.send_signal(signal.SIGKILL), cycle))
+            proc.wait(10)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -164,19 +209,99 @@ def test_every_acknowledged_write_survives_a_kill(tmp_path: Path, pki_dir: Path)
     # After the last kill the server starts again and takes new signed writes.
     proc, base = _serve(url, signers, tmp_path, log)
     try:
-        async def one() -> Any:
-            token = await token_at(base, "op.one")
-            inp = {"title": "after the crash", "description": "the plant goes on"}
-            async with httpx.AsyncClient(base_url=base) as c:
-                r = await c.post("/graphql", json={"query": RAISE, "variables": {
-                    "input": inp, "sig": signers.sign("op.one", "raiseDeviation", inp, "PERFORMED")}},
-                                 headers={"authorization": f"Bearer {token}"})
-            return r.json()
-
-        assert asyncio.run(one())["data"]["raiseDeviation"]["title"] == "after the crash"
+        assert asyncio.run(_write_after(base, signers, "after the crash"))["title"] == "after the crash"
     finally:
         proc.terminate()
         proc.wait(20)
     for n, c in enumerate(counts):
         print(f"cycle {n + 1}: " + ", ".join(f"{k} {v}" for k, v in c.items()))
     assert all(c["acknowledged writes"] >= 20 for c in counts)
+
+
+@pytest.mark.parametrize("outage", ["crash", "cut"])
+def test_postgresql_crashing_or_cutting_the_connections_loses_nothing_acknowledged(
+        outage: str, tmp_path: Path, pki_dir: Path) -> None:
+    """PostgreSQL stopped as a crash stops it (immediate mode, crash recovery at the next start) or every
+    connection of the server cut, while signed writes and readings are in flight: the server answers
+    UNAVAILABLE meanwhile, takes writes again once the database is back, and everything it acknowledged is there
+    with its signature and audit events."""
+    try:
+        pg = services.start_postgres()
+    except services.ServiceUnavailable as e:
+        if services.REQUIRE:
+            pytest.fail(f"required service missing (PLASMATWIN_REQUIRE_SERVICES=1): {e}")
+        pytest.skip(f"SKIPPED LOUDLY: {e}")
+    try:
+        url = pg.create_database("crash")
+        signers = make_signers(pki_dir, tmp_path / "crl.pem")
+        asyncio.run(_seed(url, signers))
+        proc, base = _serve(url, signers, tmp_path, tmp_path / "server.log")
+        cut: list[int] = []
+
+        def crash() -> None:
+            if outage == "crash":
+                pg.crash()
+                time.sleep(1.0)  # requests meet a database that is gone
+                pg.start_again()
+            else:
+                cut.append(pg.cut_connections("crash"))
+
+        try:
+            acked = asyncio.run(_storm(base, signers, crash, 0))
+            after = asyncio.run(_write_after(base, signers, f"after the {outage}"))
+            assert after["title"] == f"after the {outage}" and proc.poll() is None
+        finally:
+            proc.terminate()
+            proc.wait(20)
+        counts = asyncio.run(_check(url, acked))
+        assert counts["acknowledged writes"] >= 20 and (outage == "crash" or cut[0] > 0)
+        print(f"postgresql {outage}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    finally:
+        pg.stop()
+
+
+def test_a_full_disk_refuses_writes_cleanly_and_loses_nothing(tmp_path: Path, pki_dir: Path) -> None:
+    """SQLite's files cannot grow (the disk is full): signed writes are refused UNAVAILABLE (retry later) with
+    nothing half-written; once there is room again, everything acknowledged is there and writes go on."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'full.db'}"
+    signers = make_signers(pki_dir, tmp_path / "crl.pem")
+    asyncio.run(_seed(url, signers))
+    log = tmp_path / "server.log"
+    limit = (tmp_path / "full.db").stat().st_size + 256 * 1024
+    proc, base = _serve(url, signers, tmp_path, log, file_limit=limit)
+    try:
+        acked = asyncio.run(_fill(base, signers))
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert acked["answers"].get("UNAVAILABLE", 0) >= 20, acked["answers"]
+    assert set(acked["answers"]) <= {"ok", "UNAVAILABLE"}, acked["answers"]
+    counts = asyncio.run(_check(url, acked))
+    proc, base = _serve(url, signers, tmp_path, log)
+    try:
+        assert asyncio.run(_write_after(base, signers, "room again"))["title"] == "room again"
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    print("full disk: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+async def _fill(base: str, signers: Any) -> dict[str, Any]:
+    """Signed deviations with long descriptions until the store refuses 20 of them; what was acknowledged."""
+    token = await token_at(base, "op.one")
+    answers: Counter[str] = Counter()
+    titles: set[str] = set()
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        for i in range(5000):
+            inp = {"title": f"full {i}", "description": "x" * 2000}
+            r = await c.post("/graphql", json={"query": RAISE, "variables": {
+                "input": inp, "sig": signers.sign("op.one", "raiseDeviation", inp, "PERFORMED")}},
+                             headers={"authorization": f"Bearer {token}"})
+            body = r.json()
+            code = body["errors"][0]["extensions"]["code"] if "errors" in body else "ok"
+            answers[code] += 1
+            if code == "ok":
+                titles.add(inp["title"])
+            if answers["UNAVAILABLE"] >= 20:
+                break
+    return {"titles": titles, "times": set(), "lost": 0, "answers": dict(answers), "messages": set()}

@@ -52,3 +52,21 @@ async def test_raising_needs_a_title_and_a_signature(env: Any) -> None:
     inp = {"title": " ", "description": "x"}
     body = await me(RAISE, {"input": inp, "sig": signers.sign("op.one", "raiseDeviation", inp)})
     assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+
+
+async def test_concurrent_deviations_get_distinct_numbers_and_none_is_refused(db: Any) -> None:
+    """Numbers come from a counter row every writer queues on (before, concurrent writers on PostgreSQL
+    counted the same rows and all but one were refused as written concurrently)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from records.audit import AuditContext
+    from resolvers.deviations import opened
+
+    async def one(i: int) -> str:
+        async with db.write(AuditContext("op.one", reason="race")) as s:
+            return (await opened(s, f"race {i}", "at once", None, "op.one")).number
+
+    numbers = await asyncio.gather(*(one(i) for i in range(12)))
+    year = datetime.now(UTC).year
+    assert sorted(numbers) == [f"DEV-{year}-{n:05d}" for n in range(1, 13)]
