@@ -23,7 +23,8 @@ OPEN: dict[str, str] = {
              "tests/test_retest.py); no single test walks the whole life cycle state by state yet",
     "PL-08": "receipt refuses units not on an electronic manifest (tests/test_receipt.py, PL-09); that a "
              "manifest cannot be typed in by the plant is not yet a test of its own",
-    "VM-05": "documentary: camera risk assessment and validation report per camera (the plant's)",
+    "VM-05": "documentary: docs/video-risk-assessment.md (the form, filled for the demo's cameras); the plant "
+             "assesses and validates each real camera with it",
     # Manual entry: the records carry entrant, time and method; the criteria as written are not all tested.
     "IT-16": "entry times come from the server everywhere; a reason for an entry later than a configured "
              "window after the event is not built",
@@ -49,9 +50,11 @@ OPEN: dict[str, str] = {
     "IT-51": "/health reports the running version, schema revision and policy fingerprint; matching them to approved "
              "change records is not built",
     "IT-52": "documentary: impact assessment and revalidation scope in the plant's change records",
-    "IT-53": "documentary: compliance mapping to the Cybersecurity and Data Security Laws and GB/T 22239-2019",
+    "IT-53": "documentary: docs/security-and-contingency.md maps the controls to the Cybersecurity, Data "
+             "Security and Personal Information Protection Laws and GB/T 22239-2019; the plant completes it",
     "IT-56": "documentary: the infrastructure inventory and configuration baseline (the plant's)",
-    "IT-58": "documentary: the contingency plan with an offline procedure and later reconciliation",
+    "IT-58": "documentary: docs/security-and-contingency.md, the contingency plan per event with the paper "
+             "fallback and reconciliation; the plant sets its recovery times and tests it",
     "IT-59": "documentary: the validation plan covering application and infrastructure (docs/validation.md "
              "states the validated environment; the plan is the plant's)",
     "IT-60": "documentary: the risk assessment linked to each test set",

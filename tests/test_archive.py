@@ -92,3 +92,35 @@ def test_the_command_line_archives_and_verifies(tmp_path: Path, pki_dir: Path,
     # Unsigned (no organisation key in this environment): verification says so and fails.
     assert cli.main(["archive", "verify", str(out), "--org-cert", str(tmp_path / "org.crt")]) == 1
     assert "signature" in json.loads(capsys.readouterr().out)["problems"][0]
+
+
+@pytest.mark.req("IT-33")
+async def test_a_postgresql_store_archives_the_same_records(rel: dict[str, Any], pki_dir: Path,  # noqa: F811
+                                                            pg_server: Any, tmp_path: Path) -> None:
+    """The same store on PostgreSQL (moved there with migrate-data) archives the same records, trails and
+    signatures, and its archive verifies."""
+    from records.db import Database
+    from resolvers.migrate_data import migrate
+
+    await _release(rel)
+    source = rel["db"]
+    org = demo_ca.write_pki(pki_dir, [("organisation", "Demo Biologics (synthetic)", "ES256")])["organisation"]
+    url = pg_server.create_database("archived")
+    assert (await migrate(source.engine.url.render_as_string(hide_password=False), url, reason="archive on both",
+                          actor="it.admin")).ok
+    pg = Database(url)
+    try:
+        tables = ["batch", "release_document", "plasma_unit"]
+        for name, db in (("sqlite", source), ("postgres", pg)):
+            await export(db, tmp_path / name, tables=tables, actor="archivist", key_pem=org.key_pem,
+                         cert_pem=org.cert_pem)
+            assert verify(tmp_path / name, org.cert_pem) == [], name
+    finally:
+        await pg.dispose()
+    for table in tables:
+        lines = [[json.loads(x) for x in (tmp_path / n / f"{table}.jsonl").read_text().splitlines()]
+                 for n in ("sqlite", "postgres")]
+        assert [r["row"] for r in lines[0]] == [r["row"] for r in lines[1]], table
+        assert [r["signatures"] for r in lines[0]] == [r["signatures"] for r in lines[1]], table
+        assert [[e["hash"] for e in r["events"]] for r in lines[0]] == \
+            [[e["hash"] for e in r["events"]] for r in lines[1]], table
