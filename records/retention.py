@@ -1,7 +1,8 @@
 """How long GMP records are kept (IT-20, IT-21), enforced by the database itself: a DELETE before the end of a
-record's period is refused by a trigger on its table (migration 0044), whoever sends it, as for the audit
-trail. Plasma collection and testing records are kept 10 years from their own date; the electronic batch
-record at least one year past the batch's expiry date, and for ever while that date is unknown.
+record's period is refused by a trigger on its table (migrations 0044 and 0048), whoever sends it, as for the audit
+trail. Plasma collection, supply and testing records are kept 10 years from their own date; the electronic batch
+record, and every record of a batch, at least one year past the batch's expiry date, and for ever while that date
+is unknown (or the record has no batch).
 
 The rules here describe those triggers for people and the API (`retentionRules`); the migration holds the
 SQL as it was applied.
@@ -44,6 +45,18 @@ RULES = (
     Rule("line_clearance", "its batch's expiry date", PAST_EXPIRY, "IT-21"),
     Rule("batch_review", "its batch's expiry date", PAST_EXPIRY, "IT-21"),
     Rule("release_document", "its batch's expiry date", PAST_EXPIRY, "IT-21"),
+    # Migration 0048: plasma supply and the rest of testing, and the other records of a batch.
+    Rule("plasma_shipment", "submission time", TEN_YEARS, "IT-20", "submitted_at", 10),
+    Rule("station_notice", "creation time", TEN_YEARS, "IT-20", "created_at", 10),
+    Rule("sample", "sampling time", TEN_YEARS, "IT-20", "taken_at", 10),
+    Rule("instrument_run", "import time", TEN_YEARS, "IT-20", "imported_at", 10),
+    Rule("instrument_processing", "processing time", TEN_YEARS, "IT-20", "processed_at", 10),
+    Rule("pool_test_result", "test time", TEN_YEARS, "IT-20", "tested_at", 10),
+    Rule("test_report", "preparation time", TEN_YEARS, "IT-20", "prepared_at", 10),
+    Rule("oos_record", "opening time", TEN_YEARS, "IT-20", "opened_at", 10),
+    *(Rule(t, "its batch's expiry date (kept for good without a batch)", PAST_EXPIRY, "IT-21")
+      for t in ("deviation", "oot_alert", "packaging_record", "batch_review_item", "intermediate_movement",
+                "equipment_log")),
 )
 
 BY_TABLE = {r.table: r for r in RULES}

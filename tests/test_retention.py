@@ -104,3 +104,30 @@ async def test_every_rule_has_its_trigger_at_the_head_revision(db: Database) -> 
     async with db.engine.connect() as conn:
         names = set((await conn.execute(text(sql))).scalars())
     assert {f"{r.table}_retention" for r in RULES} <= names
+
+
+@pytest.mark.req("IT-20", "IT-21")
+async def test_supply_records_and_a_batchs_other_records_are_kept_too(db: Database) -> None:
+    """Beyond the first tables: a plasma shipment (supply) is kept 10 years, a deviation a year past its
+    batch's expiry and for good without a batch."""
+    from records.plasma import PlasmaShipment
+    from records.quality import Deviation
+
+    now = datetime.now(UTC)
+    async with db.write(CTX) as s:
+        station = PlasmaStation(code="PS-S", name="Station", province="X", licence_number="L")
+        gone = Batch(batch_number="B-GONE", product="P", status="RELEASED", expiry_date=TODAY - timedelta(days=800))
+        s.add_all([station, gone])
+        await s.flush()
+        shipments = [PlasmaShipment(code=f"SH-{i}", station_id=station.id, submitted_by="st", submitted_at=at)
+                     for i, at in enumerate([now - timedelta(days=30), now - timedelta(days=365 * 10 + 10)])]
+        deviations = [Deviation(number=f"DEV-R-{i}", title="t", description="d", batch_id=b, raised_by="op",
+                                raised_at=now) for i, b in enumerate([None, gone.id])]
+        s.add_all([*shipments, *deviations])
+        await s.flush()
+        young, old = (x.id for x in shipments)
+        loose, of_gone = (d.id for d in deviations)
+    assert "plasma supply records are kept 10 years" in await _refused(db, "plasma_shipment", young)
+    await _delete(db, "plasma_shipment", old)
+    assert "kept 1 year past the expiry date" in await _refused(db, "deviation", loose)
+    await _delete(db, "deviation", of_gone)
