@@ -26,10 +26,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.ingest import error_response
 from policies.errors import ErrorCode
-from records.alarms import UNCLEARED, Alarm, Priority
+from records.alarms import UNCLEARED, Alarm, AlarmState, Priority
 from resolvers.context import Services
 from subscriptions.redis_bus import RedisBus
 
+UNACKNOWLEDGED = (AlarmState.ACTIVE, AlarmState.CLEARED)
 PRIORITIES = tuple(Priority)
 
 
@@ -95,10 +96,16 @@ class Metrics:
             snap.counters["plasmatwin_bus_redis_received"] = ("Events received from other nodes", svc.bus.received)
             snap.gauges["plasmatwin_bus_redis_connected"] = ("1 when Redis is reachable", float(svc.bus.connected))
         async with svc.db.read() as s:
-            rows = dict((await s.execute(select(Alarm.priority, func.count()).where(
-                Alarm.state.in_(UNCLEARED)).group_by(Alarm.priority))).all())
-        snap.labelled["plasmatwin_alarms_active"] = ("Active alarms by priority", "priority",
-                                                     {p: float(rows.get(p, 0)) for p in PRIORITIES})
+            counts = (await s.execute(select(Alarm.priority, Alarm.state, func.count()).where(
+                Alarm.state != AlarmState.CLOSED).group_by(Alarm.priority, Alarm.state))).all()
+        active = {p: float(sum(n for q, st, n in counts if q == p and st in UNCLEARED)) for p in PRIORITIES}
+        # Standing for the operator: everything not yet acknowledged, returned to normal or not (ISA-18.2).
+        unacked = {p: float(sum(n for q, st, n in counts if q == p and st in UNACKNOWLEDGED)) for p in PRIORITIES}
+        snap.labelled["plasmatwin_alarms_active"] = ("Alarms in alarm (ACTIVE or ACKED) by priority", "priority",
+                                                     active)
+        snap.labelled["plasmatwin_alarms_unacknowledged"] = (
+            "Alarms waiting for an acknowledgement (ACTIVE, or CLEARED unacknowledged) by priority", "priority",
+            unacked)
 
     async def endpoint(self, _: Request) -> Response:
         await self.gather()

@@ -255,9 +255,17 @@ async def test_metrics_show_ingest_alarms_subscribers_and_latency(plant: Any) ->
     assert float(lines["plasmatwin_readings_duplicate_total"]) == 1
     assert float(lines['plasmatwin_alarms_active{priority="HIGH"}']) == 1
     assert float(lines['plasmatwin_alarms_active{priority="LOW"}']) == 0
+    assert float(lines['plasmatwin_alarms_unacknowledged{priority="HIGH"}']) == 1
     assert float(lines["plasmatwin_subscribers"]) == own + 1
     assert float(lines['plasmatwin_http_request_seconds_count{method="POST",route="/ingest"}']) == 2
     assert float(lines['plasmatwin_bridge_buffer_depth{bridge="area-fra"}']) == 42
+    # Back to normal without an acknowledgement: no longer active, still standing for the operator.
+    await _ingest(gql, bridge, [_r(-32, 130)])
+    await svc.alarms.drain()
+    text = (await gql.client.get("/metrics")).text
+    lines = dict(ln.rsplit(" ", 1) for ln in text.splitlines() if ln and not ln.startswith("#"))
+    assert float(lines['plasmatwin_alarms_active{priority="HIGH"}']) == 0
+    assert float(lines['plasmatwin_alarms_unacknowledged{priority="HIGH"}']) == 1
 
 
 async def test_a_core_behind_on_storage_answers_busy_and_takes_nothing(plant: Any) -> None:
