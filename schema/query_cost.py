@@ -71,6 +71,11 @@ def _multiplier(f: FieldNode) -> int:
     return LIST_FACTOR
 
 
+INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
+# Deep enough for any introspection query clients send (graphql-js: 15, with its nine-level TypeRef), bounded.
+INTROSPECTION_MAX_DEPTH = 32
+
+
 class Measure:
     """Depth and cost of selections. A fragment is measured once per level it is spread at (a chain
     of fragments each spreading the next twice costs linear time, not exponential), on its own type
@@ -94,7 +99,14 @@ class Measure:
         fields = getattr(parent, "fields", {}) if parent is not None else {}
         spread: set[str] = set()  # a fragment spread twice in one selection is collected once
         for s in sel.selections:
-            if isinstance(s, FieldNode):
+            if isinstance(s, FieldNode) and depth == 0 and s.name.value in INTROSPECTION_ROOTS:
+                # Introspection is exempt from the depth limit (graphql-js's standard query is 15 levels deep,
+                # its TypeRef chain); it has its own bound and its fields are counted and costed as any.
+                inner = Measure(self.schema, self.fragments, INTROSPECTION_MAX_DEPTH, self.weights)
+                d, c = inner.selection(s.selection_set, None, 1, seen)
+                d = 1 if d <= INTROSPECTION_MAX_DEPTH else self.max_depth + 1
+                cost += 1 + c
+            elif isinstance(s, FieldNode):
                 fdef = fields.get(s.name.value)
                 child_type = get_named_type(fdef.type) if fdef else None
                 d, c = self.selection(s.selection_set, child_type, depth + 1, seen)

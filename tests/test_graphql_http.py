@@ -84,8 +84,23 @@ async def test_too_deep_and_too_costly_queries_are_refused(gql: GQL) -> None:
 async def test_depth_limit(gql: GQL) -> None:
     deep = "{plants{rooms{equipment{sensors{tag}}}}}"
     assert (await gql.post(deep)).status_code == 200
-    too_deep = "{__schema{types{fields{type" + "{ofType" * 9 + "{name" + "}" * 14
+    too_deep = "{plants" + "{rooms" * 12 + "}" * 13  # measured before validation: refused for its depth
     r = await gql.post(too_deep)
+    assert r.status_code == 400 and "levels deep" in r.json()["errors"][0]["message"]
+
+
+async def test_the_standard_introspection_queries_pass_the_depth_limit(gql: GQL) -> None:
+    """graphql-js's getIntrospectionQuery (15 levels deep) and graphql-core's with every option: developers' tools
+    load the schema. Introspection has its own bound, and a document deeper than that is still refused."""
+    from graphql import get_introspection_query
+
+    me = await gql.sign_in("op.one")
+    for options in ({}, {"descriptions": True, "specified_by_url": True, "directive_is_repeatable": True,
+                         "schema_description": True, "input_value_deprecation": True}):
+        body = await me(get_introspection_query(**options))
+        assert "errors" not in body and body["data"]["__schema"]["queryType"]["name"] == "Query", body
+    endless = "{__schema{types{fields{type" + "{ofType" * 30 + "{name" + "}" * 35
+    r = await me.post(endless)
     assert r.status_code == 400 and "levels deep" in r.json()["errors"][0]["message"]
 
 
