@@ -123,7 +123,7 @@ async def acknowledge(ctx: Context, req: SignedRequest, alarm_id: int, handling:
         ctx.services.alarms.published("ACKNOWLEDGED", a)
 
     return await perform(ctx, req, reason="alarm acknowledged", clean=clean, save=save, publish=publish,
-                         meanings=("PERFORMED",))
+                         meanings=("ACKNOWLEDGED",))
 
 
 COLUMNS = ("id", "raised at", "room", "equipment", "tag", "priority", "content", "value", "peak", "state",

@@ -120,11 +120,11 @@ async def test_excursion_is_raised_acknowledged_and_returns_to_normal(plant: Any
         assert "above high limit" in node["message"]
 
         inp = {"id": node["id"], "handling": "Door found ajar; closed it, checked the seal"}
-        body = await me(ACK, {"input": inp, "sig": signers.sign("log.sig", "acknowledgeAlarm", inp)})
+        body = await me(ACK, {"input": inp, "sig": signers.sign("log.sig", "acknowledgeAlarm", inp, "ACKNOWLEDGED")})
         assert body["data"]["acknowledgeAlarm"] == {"state": "ACKED", "acknowledgedBy": "log.sig",
                                                     "handling": inp["handling"]}
         assert (await anext(events)).kind == "ACKNOWLEDGED"
-        again = await me(ACK, {"input": inp, "sig": signers.sign("log.sig", "acknowledgeAlarm", inp)})
+        again = await me(ACK, {"input": inp, "sig": signers.sign("log.sig", "acknowledgeAlarm", inp, "ACKNOWLEDGED")})
         assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
 
         await _ingest(gql, bridge, [_r(-16, 170), _r(-25.5, 200), _r(-27, 230)])  # peak, deadband, normal
@@ -169,13 +169,17 @@ async def test_acknowledgement_needs_a_signature_and_the_role(plant: Any) -> Non
                         {"input": inp})
     assert unsigned["errors"][0]["extensions"]["code"] == "SIGNATURE_REQUIRED"
     reg = await gql.sign_in("reg.one")
-    refused = await reg(ACK, {"input": inp, "sig": signers.sign("op.one", "acknowledgeAlarm", inp)})
+    refused = await reg(ACK, {"input": inp, "sig": signers.sign("op.one", "acknowledgeAlarm", inp, "ACKNOWLEDGED")})
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     empty = {"id": alarm_id, "handling": "  "}
-    bad = await me(ACK, {"input": empty, "sig": signers.sign("op.one", "acknowledgeAlarm", empty)})
+    bad = await me(ACK, {"input": empty, "sig": signers.sign("op.one", "acknowledgeAlarm", empty, "ACKNOWLEDGED")})
     assert bad["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    # An acknowledgement means ACKNOWLEDGED (21 CFR 11.50): a signature that means PERFORMED is not one.
+    performed = await me(ACK, {"input": inp, "sig": signers.sign("op.one", "acknowledgeAlarm", inp, "PERFORMED")})
+    assert performed["errors"][0]["extensions"]["code"] == "FORBIDDEN" and "ACKNOWLEDGED" in \
+        performed["errors"][0]["message"]
     missing = {"id": 999999, "handling": "x"}
-    nf = await me(ACK, {"input": missing, "sig": signers.sign("op.one", "acknowledgeAlarm", missing)})
+    nf = await me(ACK, {"input": missing, "sig": signers.sign("op.one", "acknowledgeAlarm", missing, "ACKNOWLEDGED")})
     assert nf["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     async with db.read() as s:
         a = (await s.execute(select(Alarm))).scalar_one()
@@ -235,7 +239,7 @@ async def test_event_alarms_wait_for_acknowledgement(plant: Any) -> None:
     node = (await me(LIST, {"a": True}))["data"]["alarms"]["edges"][0]["node"]
     assert node["id"] == alarm_id and node["state"] == "CLEARED" and node["affectedUnits"] is None  # not theirs
     inp = {"id": alarm_id, "handling": "Operator reminded, mask put on"}
-    body = await me(ACK, {"input": inp, "sig": signers.sign("op.one", "acknowledgeAlarm", inp)})
+    body = await me(ACK, {"input": inp, "sig": signers.sign("op.one", "acknowledgeAlarm", inp, "ACKNOWLEDGED")})
     assert body["data"]["acknowledgeAlarm"]["state"] == "CLOSED"
     with pytest.raises(KeyError):
         await svc.alarms.raise_event(source="VIDEO", condition="X", room_code="NOPE", message="x")

@@ -228,7 +228,7 @@ async def test_alarm_report_csv_writes_hostile_texts_as_text(env: Any) -> None:
     inp = {"id": alarm_id, "handling": FORMULAS[0]}
     ack = await me("""mutation($input: AcknowledgeAlarmInput!, $sig: SignatureInput!){
         acknowledgeAlarm(input:$input, signature:$sig){ handling }}""",
-                   {"input": inp, "sig": signers.sign("log.sig", "acknowledgeAlarm", inp)})
+                   {"input": inp, "sig": signers.sign("log.sig", "acknowledgeAlarm", inp, "ACKNOWLEDGED")})
     assert ack["data"]["acknowledgeAlarm"]["handling"] == FORMULAS[0]  # stored as typed, defused on export
     report = (await me("query{alarmReport(format: CSV){data}}"))["data"]["alarmReport"]
     header, row = list(csv.reader(io.StringIO(base64.b64decode(report["data"]).decode("utf-8-sig"))))

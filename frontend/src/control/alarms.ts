@@ -117,7 +117,7 @@ export class AlarmStore {
   /** Acknowledge with the current user's signature; the returned alarm replaces ours at once. */
   async acknowledge(id: number, handling: string): Promise<Alarm> {
     const d = await sendSigned<AckMutation, AckMutationVariables>({
-      operation: "acknowledgeAlarm", document: ACK, input: { id, handling },
+      operation: "acknowledgeAlarm", document: ACK, input: { id, handling }, meaning: "ACKNOWLEDGED",
     });
     this.put(d.acknowledgeAlarm);
     this.changed();

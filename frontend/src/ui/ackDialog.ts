@@ -31,7 +31,7 @@ export function openAckDialog(alarm: Alarm, store: AlarmStore): void {
           h("div", { class: "ack-msg" }, alarm.message),
           h("div", { class: "muted" }, `${alarm.priority} · ${alarm.state} · ${alarm.roomCode ?? ""} ${alarm.tag ?? alarm.equipmentCode ?? alarm.cameraCode ?? ""} · raised ${fmtTime(alarm.raisedAt)}`))),
       h("label", { class: "field" }, h("span", null, "Handling method"), handling),
-      signatureLine("PERFORMED"),
+      signatureLine("ACKNOWLEDGED"),
       err.el,
       h("div", { class: "actions" }, cancel, sign));
     form.addEventListener("submit", async (ev) => {

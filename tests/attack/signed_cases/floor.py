@@ -131,7 +131,7 @@ CASES: dict[str, Case] = {
     "receiveSample": Case("qc.sig", _receive),
     "storeSample": Case("qc.sig", _store),
     "disposeSample": Case("qc.sig", _dispose),
-    "acknowledgeAlarm": Case("op.one", _alarm),
+    "acknowledgeAlarm": Case("op.one", _alarm, "ACKNOWLEDGED"),
     "escalateAlarm": Case("op.one", _escalation),
     "completeRelease": Case("qp.sig", _release, "RELEASED"),
     "issueScopedToken": Case("qa.sig", _token, "APPROVED"),
