@@ -38,7 +38,7 @@ from api.settings import Settings
 from api.sockets import OpenSockets
 from api.trace_sender import TraceSender
 from device_bridge.runner import Bridge
-from policies.errors import ErrorCode, is_outage
+from policies.errors import AppError, ErrorCode, is_outage
 from policies.policy_set import PolicySet
 from policies.signatures import TrustStore
 from records.db import Database
@@ -140,8 +140,24 @@ def create_app(settings: Settings, services: Services | None = None, on_startup:
             return JSONResponse({**body, "status": "unavailable", "databaseStatus": "down"}, 503, headers=RETRY_AFTER)
         return JSONResponse({**body, "schemaRevision": revision})
 
+    sdl: list[str] = []
+
+    async def schema_file(request: Request) -> Response:
+        """The schema as SDL for signed-in developers' tools (codegen, editors); the same as introspection."""
+        try:
+            principal = await authenticate(svc.db, request.headers.get("authorization"), _client(request), principals)
+        except AppError as e:
+            return error_response(e.code, e.message, 401)
+        if principal is None:
+            return error_response(ErrorCode.UNAUTHENTICATED, "sign in first: send Authorization: Bearer <token>", 401)
+        if not sdl:
+            sdl.append(build_schema().as_str() + "\n")
+        return Response(sdl[0], media_type="text/plain; charset=utf-8",
+                        headers={"content-disposition": 'inline; filename="schema.graphql"'})
+
     routes: list[Any] = [
         Route("/graphql", endpoint, methods=None),
+        Route("/schema.graphql", schema_file),
         WebSocketRoute("/graphql", endpoint),
         Route("/health", health),
         Route("/ingest", ingest_endpoint(svc, settings.max_body_bytes, principals), methods=["POST"]),

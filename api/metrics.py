@@ -98,9 +98,10 @@ class Metrics:
         async with svc.db.read() as s:
             counts = (await s.execute(select(Alarm.priority, Alarm.state, func.count()).where(
                 Alarm.state != AlarmState.CLOSED).group_by(Alarm.priority, Alarm.state))).all()
-        active = {p: float(sum(n for q, st, n in counts if q == p and st in UNCLEARED)) for p in PRIORITIES}
+        active = {str(p): float(sum(n for q, st, n in counts if q == p and st in UNCLEARED)) for p in PRIORITIES}
         # Standing for the operator: everything not yet acknowledged, returned to normal or not (ISA-18.2).
-        unacked = {p: float(sum(n for q, st, n in counts if q == p and st in UNACKNOWLEDGED)) for p in PRIORITIES}
+        unacked = {str(p): float(sum(n for q, st, n in counts if q == p and st in UNACKNOWLEDGED))
+                   for p in PRIORITIES}
         snap.labelled["plasmatwin_alarms_active"] = ("Alarms in alarm (ACTIVE or ACKED) by priority", "priority",
                                                      active)
         snap.labelled["plasmatwin_alarms_unacknowledged"] = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +13,8 @@ from records.db import Database
 from tests.conftest import GQL, STANDARD_USERS
 
 RESP = "application/graphql-response+json"
+
+SDL = Path(__file__).resolve().parents[1] / "frontend" / "schema.graphql"
 
 
 async def _audit_count(db: Database) -> int:
@@ -153,3 +156,14 @@ async def test_audit_trail_pages_and_filters(gql: GQL) -> None:
     assert bad["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
     users = (await auditor(q, {"f": {"entity": "app_user", "action": "CREATE"}}))["data"]["auditTrail"]
     assert users["totalCount"] == len(STANDARD_USERS)
+
+
+async def test_signed_in_developers_download_the_schema_as_sdl(gql: GQL) -> None:
+    r = await gql.client.get("/schema.graphql")
+    assert r.status_code == 401 and r.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    r = await gql.client.get("/schema.graphql", headers={"authorization": "Bearer not-a-token"})
+    assert r.status_code == 401 and r.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    me = await gql.sign_in("op.one")
+    r = await gql.client.get("/schema.graphql", headers={"authorization": f"Bearer {me.token}"})
+    committed = SDL.read_text(encoding="utf-8")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain") and r.text == committed
