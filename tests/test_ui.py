@@ -668,3 +668,25 @@ def test_logistics_pick_plasma_by_scan_on_the_tablet_and_charge_the_pool(browser
     assert any(other["lines"][0]["donationNumber"] in str(e["node"]["changes"]) for e in events), events
     _call(demo, "log.sun", "cancelPickingList", "CancelPickingListInput",
           {"code": other["code"], "reason": "test list"}, "status")
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll('button, a[href], input, select, textarea, [role=button]')]
+  .filter(e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e);
+                 return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && r.height < 47.5; })
+  .map(e => `${e.tagName.toLowerCase()} "${(e.textContent || e.getAttribute('name') || '').trim().slice(0, 30)}"`
+            + ` ${Math.round(e.getBoundingClientRect().height)} px`)"""
+
+
+def test_every_touch_target_on_the_tablet_is_at_least_48_px(browser: Any, demo: DemoServer) -> None:
+    """Operators in clean areas work in gloves: every control of the tablet screens, the navigation included,
+    is at least 48 px high."""
+    page = open_app(browser, demo.url, "op.chen", demo.password("op.chen"), "#/tablet", TABLET)
+    try:
+        page.locator("[data-testid=task-list]").wait_for(timeout=5000)
+        for tab in ("Sampling", "Cold room"):
+            small = page.evaluate(SMALL_TARGETS)
+            assert small == [], small
+            page.click(f".tablet-tabs >> text={tab}")
+        assert page.evaluate(SMALL_TARGETS) == []
+    finally:
+        close(page)
