@@ -144,6 +144,10 @@ def test_floor_plan_shows_rooms_with_live_values(browser: Any, demo: DemoServer)
         page.wait_for_selector('[data-testid=details] [data-trend="CS1-TT-101"] canvas')
         assert details.locator('tr[data-tag="CS1-TT-102"]').count() == 1
         assert "CAM-CS1-01" in details.inner_text()
+        # Its rtsp:// stream is not offered as a link the browser cannot open; the note says where it plays.
+        note = details.locator('[data-camera="CAM-CS1-01"] [data-testid=stream-note]')
+        assert "rtsp://" in note.inner_text() and "cannot play" in note.inner_text()
+        assert details.locator('[data-camera="CAM-CS1-01"] a[href^="rtsp:"]').count() == 0
         # Equipment level: status and validity.
         page.click('svg.plan [data-eq="EQ-CS1-01"] .eq-body')
         details.get_by_text("EQ-CS1-01 — ").wait_for()

@@ -237,8 +237,19 @@ export class DetailsPanel {
       c.equipmentCode ? ` · watches ${c.equipmentCode}` : "",
       c.active ? "" : " · inactive",
       c.keyPosts.length ? h("div", { class: "muted" }, `Key posts: ${c.keyPosts.map((k) => k.name).join(", ")}`) : "",
-      c.streamUri ? h("div", null, h("a", { href: c.streamUri, target: "_blank", rel: "noopener" }, "Open live stream")) : "")));
+      c.streamUri ? streamLink(c.streamUri) : "")));
   }
+}
+
+/** Browsers play http(s) streams (HLS, WebRTC pages); rtsp:// and VMS links open only in the VMS client or a player. */
+function streamLink(uri: string): HTMLElement {
+  if (/^https?:\/\//i.test(uri)) {
+    return h("div", null, h("a", { href: uri, target: "_blank", rel: "noopener" }, "Open live stream"));
+  }
+  return h("div", { class: "stream-note", "data-testid": "stream-note" },
+    h("code", null, uri),
+    h("div", { class: "muted" }, "A browser cannot play this stream: open it in the VMS client or a player such as VLC, " +
+      "or register the camera's HLS or WebRTC address (https://) to watch it here."));
 }
 
 function limits(sn: Sensor): string {
