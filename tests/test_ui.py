@@ -292,6 +292,10 @@ def test_tablet_line_clearance_verified_by_a_second_person(browser: Any, demo: D
 def test_signing_with_an_sm2_key_is_explained(browser: Any, demo: DemoServer) -> None:
     page = open_app(browser, demo.url, "qa.tang", demo.password("qa.tang"), "#/tablet/sample", TABLET)
     try:
+        # Said before anything is filled in, on every page: this browser cannot sign for an SM2 key.
+        notice = page.locator("[data-testid=signing-unavailable]")
+        notice.wait_for(timeout=5000)
+        assert "SM2" in notice.inner_text() and "plasmatwin sign" in notice.inner_text()
         page.fill("input[name=sourceCode]", "B0000000000")
         page.click('[data-choice="Sample kind"] button[data-value="IPC"]')
         page.click('[data-screen="sampling"] button[type=submit]')

@@ -6,6 +6,8 @@ import { errorText, setUnauthenticatedHandler } from "./api/gql";
 import { live } from "./api/live";
 import { session } from "./api/session";
 import { h } from "./dom";
+import { currentSigner } from "./sign/keyring";
+import { SignerUnavailable } from "./sign/signer";
 import { connectionBanner } from "./ui/connection";
 
 type Route = { name: "control" | "trace" | "tablet" | "batches" | "lab" | "quality"; sub: string; query: URLSearchParams };
@@ -118,6 +120,17 @@ function changePasswordView(): HTMLElement {
 
 const banner = connectionBanner();
 
+/** Told before filling a form, not after: why this browser cannot sign for this user (an SM2 key, no WebCrypto). */
+function signingNotice(): HTMLElement {
+  const el = h("div", { class: "signing-notice", role: "status", "data-testid": "signing-unavailable", hidden: true });
+  currentSigner().catch((e: unknown) => {
+    if (!(e instanceof SignerUnavailable)) return;
+    el.replaceChildren(h("strong", null, "Signing is not available in this browser. "), e.message);
+    el.hidden = false;
+  });
+  return el;
+}
+
 async function render(): Promise<void> {
   const r = route();
   document.body.classList.toggle("tablet-mode", r.name === "tablet" || r.name === "lab");
@@ -139,7 +152,7 @@ async function render(): Promise<void> {
   teardown();
   mountedKey = key;
   const main = h("main", { class: `view view-${r.name}` });
-  app.replaceChildren(header(r), banner.el, main);
+  app.replaceChildren(header(r), banner.el, signingNotice(), main);
   try {
     if (r.name === "control") {
       const { mountControlRoom } = await import("./control/view");
