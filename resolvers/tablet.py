@@ -175,12 +175,32 @@ class Task:
     alarm_id: int | None = None
 
 
+# How soon an alarm is to be acknowledged, by priority (ISA-18.2: the allowed response time).
+ACK_WITHIN = {"HIGH": timedelta(minutes=10), "MEDIUM": timedelta(minutes=30), "LOW": timedelta(hours=1)}
+
+
+def slot_end(at: datetime) -> datetime:
+    """The end of the check slot `at` falls in: slots of CHECK_EVERY from midnight UTC, so a due time stays put."""
+    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight + CHECK_EVERY * ((at - midnight) // CHECK_EVERY + 1)
+
+
 async def tasks(ctx: Context) -> list[Task]:
+    """The tasks the caller can sign: cold-room checks and alarm acknowledgements, each by the roles that sign
+    it (policies/signing.csv)."""
+    roles = set(ctx.signed_in().roles)
+    signs = ctx.services.meanings
+    kinds = {kind for kind, operation in ((TaskKind.COLD_ROOM_CHECK, "recordColdRoomCheck"),
+                                          (TaskKind.ALARM_ACK, "acknowledgeAlarm"))
+             if roles & set().union(*signs.get(operation, {}).values())}
     async with ctx.db.read() as s:
-        return await _tasks(s)
+        return [t for t in await _tasks(s) if t.kind in kinds]
 
 
 async def _tasks(s: AsyncSession) -> list[Task]:
+    """A cold room is due once per slot: by the end of the slot after the one of its last check, and by the end
+    of the current slot when never checked (so the due time does not move as time passes). An alarm is due
+    within its priority's response time from when it was raised."""
     now = utcnow()
     cold = (await s.execute(select(Room.code).join(Sensor, Sensor.room_id == Room.id).where(
         Sensor.kind == "temperature", Sensor.equipment_id.is_(None), Sensor.high_limit <= COLD_LIMIT)
@@ -189,13 +209,14 @@ async def _tasks(s: AsyncSession) -> list[Task]:
                                  .group_by(ColdRoomCheck.room_code))).all())
     out = []
     for code in sorted(cold):
-        due = last[code] + CHECK_EVERY if code in last else now
-        if due <= now + timedelta(hours=1):
+        due = slot_end(last[code]) + CHECK_EVERY if code in last else slot_end(now)
+        if due <= now + timedelta(hours=1) or code not in last:
             out.append(Task(TaskKind.COLD_ROOM_CHECK, f"Check cold room {code}", code, due))
     rooms = dict((await s.execute(select(Room.id, Room.code))).all())
     for a in (await s.execute(select(Alarm).where(Alarm.state.in_(("ACTIVE", "CLEARED"))).order_by(Alarm.id))
               ).scalars():
-        out.append(Task(TaskKind.ALARM_ACK, f"Acknowledge: {a.message}", rooms.get(a.room_id or -1), a.raised_at, a.id))
+        due = a.raised_at + ACK_WITHIN.get(a.priority, ACK_WITHIN["LOW"])
+        out.append(Task(TaskKind.ALARM_ACK, f"Acknowledge: {a.message}", rooms.get(a.room_id or -1), due, a.id))
     return sorted(out, key=lambda t: t.due_at)
 
 

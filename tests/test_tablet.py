@@ -115,3 +115,35 @@ async def test_cold_room_check_against_the_sensor_and_the_task_list(site: Any) -
         assert (await s.execute(select(func.count()).select_from(ColdRoomCheck))).scalar_one() == 2
     listed = await op("{coldRoomChecks(roomCode:\"CS7\"){edges{node{temperature conforming}}}}")
     assert [e["node"]["temperature"] for e in listed["data"]["coldRoomChecks"]["edges"]] == [-20.0, -30.5]
+
+
+async def test_tasks_are_due_on_a_schedule_that_stays_put_and_only_for_who_signs_them(site: Any) -> None:
+    """A never-checked cold room is due at the end of the current 4-hour slot, on every refresh; an alarm within
+    its priority's response time; each person sees only the tasks their roles sign."""
+    from records.alarms import Alarm
+    from resolvers.tablet import ACK_WITHIN, slot_end
+
+    gql, _, db = site
+    query = "{ tabletTasks { kind roomCode dueAt alarmId } }"
+    op = await gql.sign_in("op.one")
+    first = (await op(query))["data"]["tabletTasks"]
+    again = (await op(query))["data"]["tabletTasks"]
+    cs7 = [t for t in first if t["roomCode"] == "CS7" and t["kind"] == "COLD_ROOM_CHECK"]
+    assert cs7 and cs7 == [t for t in again if t["roomCode"] == "CS7" and t["kind"] == "COLD_ROOM_CHECK"]
+    due = datetime.fromisoformat(cs7[0]["dueAt"])
+    now = datetime.now(UTC)
+    assert due == slot_end(now) and now < due  # not overdue the moment the shift starts
+
+    raised = now - timedelta(minutes=3)
+    async with db.write(AuditContext("system", reason="test alarm")) as s:
+        alarm = Alarm(source="LIMIT", condition="HIGH", priority="HIGH", state="ACTIVE", message="CS7 warm",
+                      began_at=raised, raised_at=raised)
+        s.add(alarm)
+        await s.flush()
+        alarm_id = alarm.id
+    tasks = (await op(query))["data"]["tabletTasks"]
+    (ack,) = [t for t in tasks if t["alarmId"] == alarm_id]
+    assert datetime.fromisoformat(ack["dueAt"]) == raised + ACK_WITHIN["HIGH"]
+    # A QA officer acknowledges alarms but does not check cold rooms: only the alarm is theirs.
+    qa = await gql.sign_in("qa.one")
+    assert {t["kind"] for t in (await qa(query))["data"]["tabletTasks"]} == {"ALARM_ACK"}
