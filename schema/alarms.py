@@ -11,6 +11,7 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from resolvers import alarm_kpi
 from resolvers import alarms as res
 from resolvers.context import Context
 from schema.convert import of
@@ -93,6 +94,34 @@ class AcknowledgeAlarmInput:
 
 
 @strawberry.type
+class AlarmSourceCount:
+    source: str = strawberry.field(description="The tag, else the equipment or camera code, else the alarm's source")
+    alarms: int
+
+
+@strawberry.type
+class PriorityCount:
+    priority: str
+    alarms: int
+
+
+@strawberry.type(description="Alarm performance over a period (ISA-18.2, EEMUA 191)")
+class AlarmKpis:
+    since: datetime
+    until: datetime
+    total: int
+    by_priority: list[PriorityCount]
+    per_ten_minutes_average: float
+    per_ten_minutes_peak: int
+    peak_window_start: datetime | None
+    flood_windows: int = strawberry.field(description="10-minute windows with more than 10 alarms")
+    bad_actors: list[AlarmSourceCount] = strawberry.field(description="The 10 sources with the most alarms")
+    chattering: list[AlarmSourceCount] = strawberry.field(description="Sources with 3 or more alarms within a minute")
+    standing: int = strawberry.field(description="Alarms not yet acknowledged now, returned to normal or not")
+    stale: int = strawberry.field(description="Alarms in alarm now for more than 24 hours")
+
+
+@strawberry.type
 class AlarmQuery:
     @strawberry.field(description="Alarms, newest first; active: true lists the standing ones.",
                       extensions=can("plant:alarm", "read"))
@@ -102,6 +131,19 @@ class AlarmQuery:
         rows, total, more = await res.listing(info.context, f, page_size(first), decode_cursor("alarm", after))
         edges = [Edge(node=of(Alarm, a), cursor=encode_cursor("alarm", a["id"])) for a in rows]
         return connection(edges, total, more, after is not None)
+
+    @strawberry.field(description="Alarm performance over a period of at most 31 days (until: now).",
+                      extensions=can("plant:alarm", "read"))
+    async def alarm_kpis(self, info: Info[Context, None], since: datetime, until: datetime | None = None) -> AlarmKpis:
+        k = await alarm_kpi.kpis(info.context, since, until)
+        return AlarmKpis(
+            since=k.since, until=k.until, total=k.total,
+            by_priority=[PriorityCount(priority=p, alarms=n) for p, n in sorted(k.by_priority.items())],
+            per_ten_minutes_average=k.per_window_average, per_ten_minutes_peak=k.per_window_peak,
+            peak_window_start=k.peak_window_start, flood_windows=k.flood_windows,
+            bad_actors=[AlarmSourceCount(source=x.source, alarms=x.alarms) for x in k.bad_actors],
+            chattering=[AlarmSourceCount(source=x.source, alarms=x.alarms) for x in k.chattering],
+            standing=k.standing, stale=k.stale)
 
     @strawberry.field(description="The alarm list as a printable file (CSV or PDF).",
                       extensions=can("plant:alarm", "read"))
@@ -117,7 +159,7 @@ class AlarmQuery:
 
 @strawberry.type
 class AlarmMutation:
-    @strawberry.mutation(description="Acknowledge an alarm with the handling method; signed PERFORMED.",
+    @strawberry.mutation(description="Acknowledge an alarm with the handling method; signed ACKNOWLEDGED.",
                          extensions=can("plant:alarm", "acknowledge"))
     async def acknowledge_alarm(self, info: Info[Context, None], input: AcknowledgeAlarmInput,
                                 signature: SignatureInput) -> Alarm:

@@ -88,6 +88,9 @@ EXEMPT = {
                                 "plain fields below; its rows come from the OOS workflow, probed in oos lists",
     "productQualityReview.capas": "read in one statement with the year's OOS and deviations, plain fields below",
     "retentionRules": "the retention rules, from code (records/retention.py); no SQL",
+    "alarmKpis.byPriority": "counted in Python from the one statement over the period's alarms",
+    "alarmKpis.badActors": "counted in Python from the one statement over the period's alarms",
+    "alarmKpis.chattering": "counted in Python from the one statement over the period's alarms",
     "configurationAt.specifications": "rebuilt in Python from one statement over the audit trail, like "
                                       "configurationAt.alarmRules (probed in the plant world); plain fields",
     "configurationAt.recipes": "rebuilt in Python from one statement over the audit trail, like "
