@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Float, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, Float, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from records.base import Base, BigId
@@ -111,3 +111,16 @@ class AlarmEvent:
 def snapshot(a: Alarm, room_code: str | None, equipment_code: str | None) -> dict[str, Any]:
     cols = {c.key: getattr(a, c.key) for c in Alarm.__table__.columns}
     return {**cols, "room_code": room_code, "equipment_code": equipment_code}
+
+
+class AlarmAcknowledgement(Base):
+    """One signature acknowledging a group of alarms at once (alarm floods, ISA-18.2): which, how handled, who, when."""
+
+    __tablename__ = "alarm_acknowledgement"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alarm_ids: Mapped[list[int]] = mapped_column(JSON)
+    handling: Mapped[str] = mapped_column(Text)
+    acknowledged_by: Mapped[str] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime]

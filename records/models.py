@@ -1,6 +1,6 @@
 """Every model, imported in one place so metadata (and Alembic) sees them all."""
 
-from records.alarms import Alarm, alarm_unit
+from records.alarms import Alarm, AlarmAcknowledgement, alarm_unit
 from records.attachments import Attachment
 from records.audit import AuditEvent
 from records.audit_checkpoint import AuditCheckpoint
@@ -49,6 +49,7 @@ from records.video import Camera, CameraKeyPost, KeyPost, VideoClip, VideoEviden
 
 __all__ = [
     "Alarm",
+    "AlarmAcknowledgement",
     "ApiToken",
     "Area",
     "Attachment",

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
 from policies.principal import Principal
-from records.alarms import STANDING, Alarm, AlarmEvent, alarm_unit, snapshot
+from records.alarms import STANDING, Alarm, AlarmAcknowledgement, AlarmEvent, alarm_unit, snapshot
 from records.alarms import AlarmEventKind as AlarmEventKind  # the value lists, for the schema
 from records.alarms import AlarmSource as AlarmSource
 from records.alarms import AlarmState as AlarmState
@@ -124,6 +124,58 @@ async def acknowledge(ctx: Context, req: SignedRequest, alarm_id: int, handling:
 
     return await perform(ctx, req, reason="alarm acknowledged", clean=clean, save=save, publish=publish,
                          meanings=("ACKNOWLEDGED",))
+
+
+MAX_GROUP = 100
+
+
+async def acknowledge_group(ctx: Context, req: SignedRequest, alarm_ids: Sequence[int], handling: str) -> list[Alarm]:
+    """Acknowledge several alarms with one signature (a flood handled as one event), all or none: the
+    signature is bound to the group's record, which lists every alarm with its content as acknowledged."""
+    p = ctx.signed_in()
+    ids = list(dict.fromkeys(alarm_ids))
+
+    async def clean() -> None:
+        if not handling.strip() or len(handling) > 2000:
+            raise AppError(ErrorCode.VALIDATION_FAILED, "the handling method (1-2000 characters) is required")
+        if not 1 <= len(ids) <= MAX_GROUP:
+            raise AppError(ErrorCode.VALIDATION_FAILED, f"acknowledge 1 to {MAX_GROUP} alarms at once")
+
+    async def save(s: AsyncSession, _: None, signatures: Signatures[None]) -> list[Alarm]:
+        found = {a.id: a for a in (await s.execute(select(Alarm).where(Alarm.id.in_(ids)))).scalars()}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise AppError(ErrorCode.NOT_FOUND, f"no alarms {missing}")
+        done = [i for i in ids if found[i].acknowledged_at is not None]
+        if done:
+            raise AppError(ErrorCode.CONFLICT, f"alarms {done} are acknowledged already; nothing was acknowledged")
+        now = utcnow()
+        for i in ids:
+            a = found[i]
+            a.acknowledged_at, a.acknowledged_by, a.handling = now, p.username, handling.strip()
+            a.state = AlarmState(a.state).acknowledged()
+        group = AlarmAcknowledgement(alarm_ids=ids, handling=handling.strip(), acknowledged_by=p.username,
+                                     acknowledged_at=now)
+        s.add(group)
+        await s.flush()
+        await signatures.bind(s, "alarm_acknowledgement", str(group.id),
+                              {"id": group.id, "alarms": [content(found[i]) for i in ids]})
+        return [found[i] for i in ids]
+
+    def publish(rows: list[Alarm]) -> None:
+        for a in rows:
+            ctx.services.alarms.published("ACKNOWLEDGED", a)
+
+    return await perform(ctx, req, reason="alarms acknowledged together", clean=clean, save=save, publish=publish,
+                         meanings=("ACKNOWLEDGED",))
+
+
+async def acknowledged_group(ctx: Context, req: SignedRequest, alarm_ids: Sequence[int],
+                             handling: str) -> list[dict[str, Any]]:
+    rows = await acknowledge_group(ctx, req, alarm_ids, handling)
+    async with ctx.db.read() as s:
+        rooms, eq = await codes(s)
+    return [as_dict(a, rooms, eq) for a in rows]
 
 
 COLUMNS = ("id", "raised at", "room", "equipment", "tag", "priority", "content", "value", "peak", "state",

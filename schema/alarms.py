@@ -93,6 +93,12 @@ class AcknowledgeAlarmInput:
     handling: str = strawberry.field(description="The handling method: what was done about it")
 
 
+@strawberry.input
+class AcknowledgeAlarmsInput:
+    ids: list[int] = strawberry.field(description="1 to 100 alarms, none acknowledged yet")
+    handling: str = strawberry.field(description="The handling method: what was done about them")
+
+
 @strawberry.type
 class AlarmSourceCount:
     source: str = strawberry.field(description="The tag, else the equipment or camera code, else the alarm's source")
@@ -164,6 +170,14 @@ class AlarmMutation:
     async def acknowledge_alarm(self, info: Info[Context, None], input: AcknowledgeAlarmInput,
                                 signature: SignatureInput) -> Alarm:
         return of(Alarm, await res.acknowledged(info.context, signed(info, signature), input.id, input.handling))
+
+    @strawberry.mutation(description="Acknowledge several alarms with one signature (a flood handled as one "
+                                     "event), all or none; signed ACKNOWLEDGED.",
+                         extensions=can("plant:alarm", "acknowledge"))
+    async def acknowledge_alarms(self, info: Info[Context, None], input: AcknowledgeAlarmsInput,
+                                 signature: SignatureInput) -> list[Alarm]:
+        rows = await res.acknowledged_group(info.context, signed(info, signature), input.ids, input.handling)
+        return [of(Alarm, a) for a in rows]
 
 
 @strawberry.type

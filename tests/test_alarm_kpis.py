@@ -1,5 +1,6 @@
-"""The alarm performance report (issue 15; ISA-18.2, EEMUA 191): alarms per 10 minutes with the peak window,
-floods, bad actors, chattering sources and standing alarms, over a period; refusals for a bad period or role."""
+"""Alarm management for floods (issue 15; ISA-18.2, EEMUA 191): the performance report (alarms per 10 minutes
+with the peak window, floods, bad actors, chattering sources and standing alarms; refusals for a bad period or
+role), and a group of alarms acknowledged with one signature, all or none."""
 
 from __future__ import annotations
 
@@ -45,3 +46,42 @@ async def test_the_report_counts_floods_bad_actors_chattering_and_standing_alarm
     station = await gql.sign_in("st.one")
     denied = await station(KPIS, {"s": start.isoformat(), "u": None})
     assert denied["errors"][0]["extensions"]["code"] in ("FORBIDDEN", "OUT_OF_SCOPE")
+
+
+ACK_ALL = """mutation($input: AcknowledgeAlarmsInput!, $sig: SignatureInput!) {
+  acknowledgeAlarms(input: $input, signature: $sig) { id state acknowledgedBy handling } }"""
+
+
+async def test_a_flood_is_acknowledged_with_one_signature_all_or_none(env: Any) -> None:
+    from sqlalchemy import select
+
+    from records.alarms import AlarmAcknowledgement
+    from records.signature import ESignature
+
+    gql, signers, db = env
+    now = datetime.now(UTC)
+    async with db.write(AuditContext("system", reason="flood")) as s:
+        rows = [Alarm(source="LIMIT", condition="HIGH", priority="HIGH", state=state, tag=f"F-{i}", message="flood",
+                      began_at=now, raised_at=now) for i, state in enumerate(["ACTIVE", "CLEARED", "ACTIVE"])]
+        s.add_all(rows)
+        await s.flush()
+        ids = [a.id for a in rows]
+    op = await gql.sign_in("op.one")
+
+    async def ack(inp: dict[str, Any], meaning: str = "ACKNOWLEDGED") -> dict[str, Any]:
+        body: dict[str, Any] = await op(ACK_ALL, {"input": inp, "sig": signers.sign("op.one", "acknowledgeAlarms",
+                                                                                     inp, meaning)})
+        return body
+
+    assert (await ack({"ids": [*ids, 999_999], "handling": "x"}))["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert (await ack({"ids": ids, "handling": " "}))["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+    assert (await ack({"ids": ids, "handling": "x"}, "PERFORMED"))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    body = await ack({"ids": ids, "handling": "door closed"})
+    assert [a["state"] for a in body["data"]["acknowledgeAlarms"]] == ["ACKED", "CLOSED", "ACKED"]
+    assert {a["acknowledgedBy"] for a in body["data"]["acknowledgeAlarms"]} == {"op.one"}
+    again = await ack({"ids": ids[:1], "handling": "again"})
+    assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
+    async with db.read() as s:
+        (group,) = (await s.execute(select(AlarmAcknowledgement))).scalars()
+        sig = (await s.execute(select(ESignature).where(ESignature.entity == "alarm_acknowledgement"))).scalar_one()
+    assert group.alarm_ids == ids and sig.meaning == "ACKNOWLEDGED" and sig.entity_id == str(group.id)

@@ -202,7 +202,7 @@ def test_cold_store_excursion_alarms_on_the_plan_and_is_acknowledged_with_signat
         signed = [e for e in mine if e["action"] == "SIGN"]
         assert signed and signed[0]["actor"] == "op.chen"
         assert signed[0]["changes"]["operation"][1] == "acknowledgeAlarm"
-        assert signed[0]["changes"]["meaning"][1] == "PERFORMED"
+        assert signed[0]["changes"]["meaning"][1] == "ACKNOWLEDGED"
         assert any(e["changes"].get("handling", [None, None])[1] == handling for e in mine)
     finally:
         close(page)
@@ -696,5 +696,30 @@ def test_every_touch_target_on_the_tablet_is_at_least_48_px(browser: Any, demo: 
             assert small == [], small
             page.click(f".tablet-tabs >> text={tab}")
         assert page.evaluate(SMALL_TARGETS) == []
+    finally:
+        close(page)
+
+
+
+def test_a_flood_is_acknowledged_together_with_one_signature(browser: Any, demo: DemoServer) -> None:
+    page = open_app(browser, demo.url, "op.chen", demo.password("op.chen"))
+    try:
+        page.wait_for_selector('svg.plan tspan[data-tag="CS2-TT-101"]')
+        for tag in ("CS2-TT-101", "CS2-TT-102"):
+            result = http_json(f"{demo.url}/demo/simulate", {"tag": tag, "delta": 40, "seconds": 60},
+                               demo.token("op.chen"))
+            assert result["ok"] is True, result
+        for tag in ("CS2-TT-101", "CS2-TT-102"):
+            page.locator('[data-testid=alarm-list] tr.unack', has_text=tag).first.wait_for(timeout=5000)
+        ids = page.eval_on_selector_all("[data-testid=alarm-list] tr.unack", "rows => rows.map(r => r.dataset.alarmId)")
+        page.click("[data-testid=ack-all]")
+        dialog = page.locator("dialog.ack-dialog")
+        assert dialog.locator("[data-testid=ack-group] li").count() == len(ids)
+        assert "ACKNOWLEDGED" in dialog.inner_text()
+        dialog.locator("textarea[name=handling]").fill("Cold store 2 door held open during a delivery; closed it")
+        dialog.locator("button[type=submit]").click()
+        dialog.wait_for(state="detached", timeout=5000)
+        for alarm_id in ids:
+            page.locator(f'[data-testid=alarm-list] tr[data-alarm-id="{alarm_id}"]:not(.unack)').wait_for(timeout=3000)
     finally:
         close(page)

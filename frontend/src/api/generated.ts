@@ -9,6 +9,13 @@ export type AcknowledgeAlarmInput = {
   id: number;
 };
 
+export type AcknowledgeAlarmsInput = {
+  /** The handling method: what was done about them */
+  handling: string;
+  /** 1 to 100 alarms, none acknowledged yet */
+  ids: Array<number>;
+};
+
 /** What happened to an alarm */
 export type AlarmEventKind =
   | 'ACKNOWLEDGED'
@@ -643,6 +650,14 @@ export type AckMutationVariables = Exact<{
 
 
 export type AckMutation = { acknowledgeAlarm: { id: number, source: AlarmSource, condition: string, priority: Priority, state: AlarmState, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null } };
+
+export type AckAllMutationVariables = Exact<{
+  input: AcknowledgeAlarmsInput;
+  signature: SignatureInput;
+}>;
+
+
+export type AckAllMutation = { acknowledgeAlarms: Array<{ id: number, source: AlarmSource, condition: string, priority: Priority, state: AlarmState, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null }> };
 
 export type CamerasQueryVariables = Exact<{ [key: string]: never; }>;
 

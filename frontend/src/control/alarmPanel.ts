@@ -3,7 +3,7 @@
 import type { AlarmHistoryQuery, ReportQuery, ReportQueryVariables } from "../api/generated";
 import { errorText, gql } from "../api/gql";
 import { fmtNumber, fmtTime, h } from "../dom";
-import { openAckDialog } from "../ui/ackDialog";
+import { openAckDialog, openGroupAckDialog } from "../ui/ackDialog";
 import { saveFile } from "../ui/files";
 import { alarmBadge } from "../ui/symbols";
 import { toast } from "../ui/modal";
@@ -63,6 +63,8 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
   let historyError: string | null = null;
   const body = h("tbody");
   const historyToggle = h("input", { type: "checkbox", "aria-label": "Include closed alarms" });
+  const ackAll = h("button", { class: "small primary", "data-testid": "ack-all", hidden: true,
+    onClick: () => openGroupAckDialog(store.standing().filter(needsAck), store) }, "");
   const table = h("table", { class: "alarm-table", "data-testid": "alarm-list" },
     h("thead", null, h("tr", null,
       h("th", null, "Pri."), h("th", null, "State"), h("th", null, "Raised"), h("th", null, "Room"),
@@ -74,6 +76,7 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
       h("h2", null, "Alarms"),
       h("label", { class: "inline" }, historyToggle, " include closed (last 100)"),
       h("span", { class: "spacer" }),
+      ackAll,
       h("button", { class: "small", onClick: () => void download("CSV") }, "Print CSV"),
       h("button", { class: "small", onClick: () => void download("PDF") }, "Print PDF")),
     h("div", { class: "table-scroll" }, table));
@@ -102,6 +105,9 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
   };
 
   const render = () => {
+    const unacked = store.standing().filter(needsAck).length;
+    ackAll.hidden = unacked < 2;
+    ackAll.textContent = `Acknowledge ${Math.min(unacked, 100)} together`;
     const rows: Alarm[] = store.standing();
     if (history) {
       const ids = new Set(rows.map((a) => a.id));

@@ -1,6 +1,6 @@
 /** Standing alarms: the list read once (and after every reconnect), then kept by alarmEvents. */
 
-import type { AckMutation, AckMutationVariables, AlarmEventsSubscription, AlarmFieldsFragment,
+import type { AckAllMutation, AckAllMutationVariables, AckMutation, AckMutationVariables, AlarmEventsSubscription, AlarmFieldsFragment,
   StandingAlarmsQuery } from "../api/generated";
 import { gql } from "../api/gql";
 import { live } from "../api/live";
@@ -38,6 +38,10 @@ const LIST = /* GraphQL */ `query StandingAlarms {
 const EVENTS = /* GraphQL */ `subscription AlarmEvents { alarmEvents { kind alarm { ...AlarmFields } } } ${ALARM_FIELDS}`;
 const ACK = /* GraphQL */ `mutation Ack($input: AcknowledgeAlarmInput!, $signature: SignatureInput!) {
   acknowledgeAlarm(input: $input, signature: $signature) { ...AlarmFields }
+} ${ALARM_FIELDS}`;
+
+const ACK_ALL = /* GraphQL */ `mutation AckAll($input: AcknowledgeAlarmsInput!, $signature: SignatureInput!) {
+  acknowledgeAlarms(input: $input, signature: $signature) { ...AlarmFields }
 } ${ALARM_FIELDS}`;
 
 type Listener = () => void;
@@ -112,6 +116,16 @@ export class AlarmStore {
   onChange(fn: Listener): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /** Acknowledge several alarms with one signature, all or none (a flood handled as one event). */
+  async acknowledgeMany(ids: number[], handling: string): Promise<Alarm[]> {
+    const d = await sendSigned<AckAllMutation, AckAllMutationVariables>({
+      operation: "acknowledgeAlarms", document: ACK_ALL, input: { ids, handling }, meaning: "ACKNOWLEDGED",
+    });
+    for (const a of d.acknowledgeAlarms) this.put(a);
+    this.changed();
+    return d.acknowledgeAlarms;
   }
 
   /** Acknowledge with the current user's signature; the returned alarm replaces ours at once. */

@@ -60,3 +60,47 @@ export function openAckDialog(alarm: Alarm, store: AlarmStore): void {
     setTimeout(() => handling.focus(), 0);
   }, "ack-dialog");
 }
+
+/** Acknowledge several unacknowledged alarms with one handling method and one signature (all or none). */
+export function openGroupAckDialog(alarms: Alarm[], store: AlarmStore): void {
+  const chosen = alarms.slice(0, 100);
+  openModal(`Acknowledge ${chosen.length} alarms together`, (m) => {
+    const err = errorBox();
+    const handling = h("textarea", {
+      name: "handling", rows: 3, placeholder: "What was done about them (handling method)",
+      "aria-label": "Handling method",
+    });
+    const sign = h("button", { type: "submit", class: "primary" }, `Sign and acknowledge ${chosen.length}`);
+    const cancel = h("button", { type: "button", onClick: () => m.close() }, "Cancel");
+    const list = h("ul", { class: "ack-group", "data-testid": "ack-group" }, ...chosen.map((a) =>
+      h("li", null, alarmBadge(a, 16), ` #${a.id} ${fmtTime(a.raisedAt).slice(11)} ${a.roomCode ?? ""} ${a.message}`)));
+    const form = h("form", { class: "ack-form" },
+      list,
+      h("label", { class: "field" }, h("span", null, "Handling method"), handling),
+      signatureLine("ACKNOWLEDGED"),
+      err.el,
+      h("div", { class: "actions" }, cancel, sign));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      err.clear();
+      const text = handling.value.trim();
+      if (!text) {
+        err.show("Write the handling method first: the acknowledgement records it.");
+        handling.focus();
+        return;
+      }
+      sign.disabled = true;
+      try {
+        await currentSigner();
+        await store.acknowledgeMany(chosen.map((a) => a.id), text);
+        m.close();
+        toast(`${chosen.length} alarms acknowledged`);
+      } catch (e) {
+        err.show(e instanceof SignerUnavailable ? `Cannot sign: ${e.message}` : errorText(e));
+        sign.disabled = false;
+      }
+    });
+    m.body.append(form);
+    setTimeout(() => handling.focus(), 0);
+  }, "ack-dialog");
+}

@@ -86,6 +86,12 @@ async def _alarm(w: World) -> dict[str, Any]:
     return {"id": alarm_id, "handling": "Door found ajar; closed it"}
 
 
+async def _alarms(w: World) -> dict[str, Any]:
+    """Three standing alarms, acknowledged together."""
+    ids = [(await _alarm(w))["id"] for _ in range(3)]
+    return {"ids": ids, "handling": "Flood after the door was left open; closed it, all three returned to normal"}
+
+
 async def _escalation(w: World) -> dict[str, Any]:
     alarm = await _alarm(w)
     return {"alarmId": alarm["id"], "emergencyMeasures": "room door closed, temperature watched"}
@@ -132,6 +138,7 @@ CASES: dict[str, Case] = {
     "storeSample": Case("qc.sig", _store),
     "disposeSample": Case("qc.sig", _dispose),
     "acknowledgeAlarm": Case("op.one", _alarm, "ACKNOWLEDGED"),
+    "acknowledgeAlarms": Case("op.one", _alarms, "ACKNOWLEDGED"),
     "escalateAlarm": Case("op.one", _escalation),
     "completeRelease": Case("qp.sig", _release, "RELEASED"),
     "issueScopedToken": Case("qa.sig", _token, "APPROVED"),
