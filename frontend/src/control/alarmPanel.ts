@@ -34,6 +34,12 @@ export function alarmBanner(store: AlarmStore, onShow: (a: Alarm) => void): { el
       if (n) counts.append(h("span", { class: "count" }, alarmBadge({ priority: p, state: "ACKED" }, 16), ` ${n}`));
     }
     el.append(counts, h("span", { class: "muted" }, ` ${standing.length} standing, ${unack.length} unacknowledged`));
+    // ISA-18.2: more than 10 alarms in 10 minutes is a flood; say so, so the operator handles it as one event.
+    const recent = [...store.alarms.values()].filter((a) => Date.now() - new Date(a.raisedAt).getTime() < 600_000);
+    if (recent.length > 10) {
+      el.append(h("span", { class: "flood", "data-testid": "alarm-flood" },
+        `Alarm flood: ${recent.length} in 10 min — acknowledge them together from the list`));
+    }
     const top = unack[0];
     if (top) {
       el.append(
