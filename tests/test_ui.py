@@ -706,7 +706,8 @@ def test_a_flood_is_acknowledged_together_with_one_signature(browser: Any, demo:
     try:
         page.wait_for_selector('svg.plan tspan[data-tag="CS2-TT-101"]')
         rooms = demo.gql("{ plants { rooms { sensors { tag kind highLimit } } } }")["plants"][0]["rooms"]
-        warm = [x["tag"] for r in rooms for x in r["sensors"] if x["kind"] == "temperature" and x["highLimit"] is not None
+        warm = [x["tag"] for r in rooms for x in r["sensors"]
+                if x["kind"] == "temperature" and x["highLimit"] is not None
                 and x["tag"] not in ("CS2-TT-101", "CS2-TT-102", "CS1-TT-101")][:9]
         for tag in ("CS2-TT-101", "CS2-TT-102", *warm):  # 11 alarms within minutes: a flood
             result = http_json(f"{demo.url}/demo/simulate", {"tag": tag, "delta": 40, "seconds": 60},
