@@ -20,6 +20,7 @@ TRACE = """| ID | level | requirement | tests |
 | IT-04 | SHALL | Four. | — |
 | IT-05 | SHOULD | Five. | `tests/test_b.py::TestGroup::test_in_class` |
 | IT-06 | SHALL | Six. | `tests/test_c.py::test_never_ran` |
+| IT-07 | SHALL (declarative) | Seven. | open: documentary |
 """
 
 
@@ -30,7 +31,7 @@ def test_the_package_shows_each_requirement_with_its_results_and_counts_the_gaps
     assert runs["tests/test_a.py::test_ok"] == ["passed", "passed"]
     assert verdict(runs["tests/test_b.py::TestGroup::test_in_class"]) == "SKIPPED"
     text, counts = matrix(tmp_path / "trace.md", runs)
-    assert counts == {"shall": 5, "proven": 1, "failing": 2, "open": 1, "uncovered": 1}
+    assert counts == {"shall": 6, "proven": 1, "failing": 2, "open": 2, "uncovered": 1}
     rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| IT-")}
     assert "`tests/test_a.py::test_ok` passed (2)" in rows["IT-01"]
     assert "`tests/test_a.py::test_bad` FAILED" in rows["IT-02"]

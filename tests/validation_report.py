@@ -24,7 +24,7 @@ from importlib.metadata import distributions, version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ROW = re.compile(r"^\| ([A-Z]{2}-\d+) \| ([A-Z ]+) \| (.*) \| (.*) \|$")
+ROW = re.compile(r"^\| ([A-Z]{2}-\d+) \| ([^|]+) \| (.*) \| (.*) \|$")
 
 
 def results(junit: Path) -> dict[str, list[str]]:
