@@ -107,7 +107,7 @@ async def prepare(ctx: Context, batch_number: str) -> Prepared:
     await _release_duty(ctx, b.id)
     async with ctx.db.read() as s:
         await review.ready_for_release(s, b)
-        cert = await signed_documents.signer_certificate(s, qp.user_id)
+        cert = await signed_documents.signer_certificate(s, qp.user_id, ctx.services.trust)
     summary = await _summary(ctx, b)
     sealed, prepared = await signed_documents.reserve(ctx, release_pdf.render_release_pdf(summary), cert)
     doc_id = release_pdf.document_id(summary)

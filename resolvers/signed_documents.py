@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies import pades
 from policies.errors import AppError, ErrorCode
+from policies.signatures import TrustStore
 from records.audit import PendingEvent
-from records.identity import UserCertificate
+from records.identity import User, UserCertificate
 from resolvers.context import Context
 from resolvers.signed import SignedRequest
+from resolvers.signing import key_roles
 
 
 async def rejected(ctx: Context, req: SignedRequest, entity: str, document_id: str, code: ErrorCode, message: str,
@@ -57,15 +59,22 @@ def organisation_key(ctx: Context, what: str) -> tuple[bytes, bytes]:
     return ctx.services.org_key, ctx.services.org_cert
 
 
-async def signer_certificate(s: AsyncSession, user_id: int) -> str:
-    """The signer's newest valid certificate PAdES can use (ES256 or RS256)."""
+async def signer_certificate(s: AsyncSession, user_id: int, trust: TrustStore) -> str:
+    """The signer's newest valid certificate PAdES can use (ES256 or RS256); for a key person (IT-48), the newest
+    from a third-party CA, as their e-signatures are."""
     certs = (await s.execute(select(UserCertificate.pem, UserCertificate.algorithm)
                              .where(UserCertificate.user_id == user_id, UserCertificate.revoked_at.is_(None))
                              .order_by(UserCertificate.id.desc()))).all()
-    cert = next((pem for pem, alg in certs if alg in pades.ALGORITHMS), None)
-    if cert is None:
+    usable = [str(pem) for pem, alg in certs if alg in pades.ALGORITHMS]
+    if not usable:
         raise AppError(ErrorCode.VALIDATION_FAILED, "PAdES document signatures need an ES256 or RS256 certificate")
-    return str(cert)
+    user = (await s.execute(select(User).where(User.id == user_id))).scalar_one()
+    if set(user.role_names) & await key_roles(s):
+        usable = [pem for pem in usable if trust.issuer_of(pem.encode()) in trust.third_party]
+        if not usable:
+            raise AppError(ErrorCode.CERTIFICATE_UNTRUSTED, f"{user.username} is a key person and needs an ES256 or "
+                           "RS256 certificate from an accredited third-party CA for document signatures")
+    return usable[0]
 
 
 async def reserve(ctx: Context, pdf: bytes, cert: str) -> tuple[bytes, pades.PreparedSignature]:

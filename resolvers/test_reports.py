@@ -132,7 +132,7 @@ async def prepare(ctx: Context, record_id: int) -> Prepared:
         if current is not None and current.status == ReportStatus.ISSUED:
             raise conflict(f"report version {current.version} ({current.document_id}) is current: no result "
                            "changed since it was issued")
-        cert = await signed_documents.signer_certificate(s, me.user_id)
+        cert = await signed_documents.signer_certificate(s, me.user_id, ctx.services.trust)
         version = (current.version + 1) if current is not None else 1
         doc = await _document(s, record, version, current, me.display_name or me.username)
     try:

@@ -126,3 +126,38 @@ def test_the_trust_store_keeps_the_two_classes_of_anchor(tmp_path: Path) -> None
     # A revocation by the third-party CA goes into its own CRL.
     crl = demo_ca.revoke(tmp_path, "qp.x")
     assert crl == tmp_path / demo_ca.THIRD_PARTY / "crl.pem"
+
+
+@pytest.mark.req("IT-48")
+async def test_a_key_persons_document_signature_is_reserved_for_their_third_party_certificate(
+        env: Any, pki_dir: Path) -> None:
+    """PAdES documents (release, test reports) are signed with the certificate chosen here: for a QP holding a
+    newer in-house certificate too, still the third-party one; with none, a clear refusal."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from records.audit import AuditContext
+    from records.identity import User
+    from resolvers.signed_documents import signer_certificate
+
+    gql, signers, db = env
+    trust = gql.client.app_services.trust
+    async with db.write(AuditContext("system", reason="a second certificate")) as s:
+        qp = (await s.execute(select(User).where(User.username == "qp.sig"))).scalar_one()
+        newer = _issue(pki_dir, "qp.sig")
+        now = datetime.now(UTC)
+        s.add(UserCertificate(user_id=qp.id, fingerprint=newer.fingerprint, algorithm="ES256",
+                              pem=newer.cert_pem.decode(), not_before=now - timedelta(minutes=5),
+                              not_after=now + timedelta(days=30)))
+        qp_id = qp.id
+    async with db.read() as s:
+        assert await signer_certificate(s, qp_id, trust) == signers.keys["qp.sig"].cert_pem.decode()
+    async with db.write(AuditContext("system", reason="revoked")) as s:
+        row = (await s.execute(select(UserCertificate).where(
+            UserCertificate.fingerprint == signers.keys["qp.sig"].fingerprint))).scalar_one()
+        row.revoked_at = datetime.now(UTC)
+    async with db.read() as s:
+        with pytest.raises(Exception, match="third-party CA") as caught:
+            await signer_certificate(s, qp_id, trust)
+    assert getattr(caught.value, "code", None) == "CERTIFICATE_UNTRUSTED"
