@@ -142,6 +142,12 @@ def test_floor_plan_shows_rooms_with_live_values(browser: Any, demo: DemoServer)
         details = page.locator("[data-testid=details]")
         details.get_by_text("CS1 — Plasma cold store 1").wait_for()
         page.wait_for_selector('[data-testid=details] [data-trend="CS1-TT-101"] canvas')
+        # The trend's window is chosen; its times are on the 24-hour clock of the zone it names.
+        trend = page.locator('[data-testid=details] [data-trend="CS1-TT-101"]')
+        trend.locator("[data-testid=trend-window]").select_option("24")
+        trend.get_by_text("last 24 h").wait_for(timeout=5000)
+        assert "times in " in trend.locator(".trend-status").inner_text()
+        trend.locator("canvas").first.wait_for()
         assert details.locator('tr[data-tag="CS1-TT-102"]').count() == 1
         assert "CAM-CS1-01" in details.inner_text()
         # Its rtsp:// stream is not offered as a link the browser cannot open; the note says where it plays.

@@ -13,6 +13,10 @@ const HISTORY = /* GraphQL */ `query History($tag: String!, $from: DateTime!, $t
 }`;
 
 const MAX_POINTS = 4000;
+const WINDOWS = [1, 4, 8, 24];
+// Axis times on the 24-hour clock in the viewer's locale and zone, which the status line names.
+const CLOCK = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 export class Trend {
   readonly el: HTMLDivElement;
@@ -25,9 +29,27 @@ export class Trend {
   private status: HTMLDivElement;
   private disposed = false;
 
-  constructor(private readonly sensor: Sensor, private readonly store: LiveStore, private readonly hours = 4) {
+  constructor(private readonly sensor: Sensor, private readonly store: LiveStore, private hours = 4) {
     this.status = h("div", { class: "trend-status" }, "loading history…");
-    this.el = h("div", { class: "trend", "data-trend": sensor.tag }, this.status);
+    const choose = h("select", { "aria-label": "Trend window", "data-testid": "trend-window",
+      onChange: (ev: Event) => this.setWindow(Number((ev.target as HTMLSelectElement).value)) },
+    ...WINDOWS.map((n) => h("option", { value: String(n), selected: n === hours }, `${n} h`)));
+    this.el = h("div", { class: "trend", "data-trend": sensor.tag },
+      h("div", { class: "trend-head" }, choose, this.status));
+    void this.load();
+  }
+
+  /** Show another window: the history is read again, live points follow as before. */
+  private setWindow(hours: number): void {
+    this.stop?.();
+    this.resize?.disconnect();
+    this.plot?.destroy();
+    this.plot = null;
+    this.xs = [];
+    this.ys = [];
+    this.lastLive = 0;
+    this.hours = hours;
+    this.status.textContent = "loading history…";
     void this.load();
   }
 
@@ -51,9 +73,9 @@ export class Trend {
         this.xs.push(new Date(p.time).getTime() / 1000);
         this.ys.push(p.value);
       }
-      this.status.textContent = d.sensorHistory.length
+      this.status.textContent = (d.sensorHistory.length
         ? `last ${this.hours} h (${d.sensorHistory.length} points) + live`
-        : `no stored readings in the last ${this.hours} h; live points follow`;
+        : `no stored readings in the last ${this.hours} h; live points follow`) + `; times in ${ZONE}`;
     } catch (e) {
       if (this.disposed) return;
       this.status.textContent = `history not available: ${errorText(e)}; live points follow`;
@@ -102,7 +124,8 @@ export class Trend {
       legend: { show: true, live: true },
       scales: { x: { time: true } },
       axes: [
-        { stroke: "#555", grid: { stroke: "#e2e2e2" }, ticks: { stroke: "#ccc" } },
+        { stroke: "#555", grid: { stroke: "#e2e2e2" }, ticks: { stroke: "#ccc" },
+          values: (_u, vals) => vals.map((v) => (v === null ? "" : CLOCK.format(new Date(v * 1000)))) },
         { stroke: "#555", grid: { stroke: "#e2e2e2" }, ticks: { stroke: "#ccc" }, size: 56,
           values: (_u, vals) => vals.map((v) => (v === null ? "" : `${+v.toPrecision(4)}`)) },
       ],
