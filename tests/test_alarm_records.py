@@ -358,3 +358,49 @@ async def test_ingest_answers_only_once_the_readings_are_stored(plant: Any, monk
     r = await _ingest(gql, bridge, [_r(-30.2, 3)])
     assert r.status_code == 200 and r.json()["duplicates"] == 1, r.text
     assert await stored() == before + 3  # nothing lost, nothing doubled
+
+
+async def test_an_alarm_of_equipment_in_maintenance_is_suppressed_then_raised_when_it_returns(env: Any) -> None:
+    """ISA-18.2 suppression by state: a limit alarm of equipment in MAINTENANCE is held back and audited as
+    ALARM_SUPPRESSED; back in service with the value still out of limits, the alarm is raised; a value that
+    returns to normal while suppressed raises nothing."""
+    from records.plant import Equipment
+
+    gql, _, db = env
+    async with db.write(AuditContext("system", reason="test tank")) as s:
+        room = (await s.execute(select(Room))).scalars().first()
+        assert room is not None
+        tank = Equipment(code="EQ-TANK-9", name="Tank 9", kind="tank", room_id=room.id, x=1, y=1, status="MAINTENANCE")
+        s.add(tank)
+        await s.flush()
+        for tag in ("TK9-TT-101", "TK9-TT-102"):
+            s.add(Sensor(tag=tag, name="Tank temperature", kind="temperature", unit="°C", room_id=room.id,
+                         equipment_id=tank.id, high_limit=10.0, alarm_delay_s=0, alarm_priority="HIGH"))
+        tank_id = tank.id
+    async with recording(gql, db) as (svc, _):
+        bridge = await gql.sign_in("bridge.one")
+        hot = [{"tag": tag, "value": 30.0, "quality": "GOOD", "sourceTime": _at(at)}
+               for tag in ("TK9-TT-101", "TK9-TT-102") for at in (0, 1)]
+        await _ingest(gql, bridge, hot)
+        await svc.alarms.drain()
+        async with db.read() as s:
+            assert (await s.execute(select(func.count()).select_from(Alarm))).scalar_one() == 0
+            held = (await s.execute(select(AuditEvent).where(AuditEvent.action == "ALARM_SUPPRESSED"))
+                    ).scalars().all()
+        assert sorted(e.entity_id for e in held) == ["TK9-TT-101", "TK9-TT-102"]
+        assert held[0].changes["equipmentStatus"] == [None, "MAINTENANCE"]
+
+        # One returns to normal while suppressed; then the tank is back in service.
+        await _ingest(gql, bridge, [{"tag": "TK9-TT-102", "value": 5.0, "quality": "GOOD", "sourceTime": _at(2)}])
+        await svc.alarms.drain()
+        async with db.write(AuditContext("system", reason="maintenance done")) as s:
+            (await s.get_one(Equipment, tank_id)).status = "IDLE"
+        await svc.alarms.release_held()
+        await svc.alarms.drain()
+        async with db.read() as s:
+            alarms = (await s.execute(select(Alarm))).scalars().all()
+        assert [(a.tag, a.state) for a in alarms] == [("TK9-TT-101", "ACTIVE")]
+        from records.audit_state import verify_state
+
+        async with db.read() as s:
+            assert (await verify_state(s)).ok

@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
 
 from records.alarms import UNCLEARED, Alarm, AlarmEvent, AlarmSource, AlarmState, alarm_unit, snapshot
-from records.audit import AuditContext
+from records.audit import AuditContext, PendingEvent
 from records.base import utcnow
 from records.db import Database
 from records.plant import Equipment, LogKind, Room, Sensor, log_line
@@ -32,6 +32,10 @@ from twin.state import Reading
 log = logging.getLogger("plasmatwin.alarms")
 
 SYSTEM = AuditContext("system", reason="alarm rules")
+# Equipment states in which its tags' limit alarms are suppressed (ISA-18.2 suppression by state): held back,
+# audited, and raised when the equipment leaves the state while the value is still out of its limits.
+SUPPRESSING = frozenset({"MAINTENANCE", "OUT_OF_SERVICE"})
+RELEASE_EVERY = 5.0
 # Units still lying in a cold store (not yet pooled, disposed or shipped back).
 STORED_STATES = ("RECEIVED", "QUARANTINED", "RELEASED", "BLOCKED")
 
@@ -62,13 +66,43 @@ class AlarmService:
     # The running phases' critical parameters, against their recipe's limits (PR-51).
     process: ProcessWatch = field(default_factory=ProcessWatch)
     raised = 0
+    # Limit alarms held back while their equipment is in a suppressing state, by tag.
+    held: dict[str, Transition] = field(default_factory=dict)
     _queue: asyncio.Queue[Transition | Excursion] = field(default_factory=asyncio.Queue)
     _task: asyncio.Task[None] | None = None
+    _releaser: asyncio.Task[None] | None = None
     _reloads: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self) -> None:
         await self.load()
         self._task = asyncio.create_task(self._run(), name="alarm-writer")
+        self._releaser = asyncio.create_task(self._release_loop(), name="alarm-suppression")
+
+    async def _release_loop(self) -> None:
+        while True:
+            await asyncio.sleep(RELEASE_EVERY)
+            try:
+                await self.release_held()
+            except Exception:  # the next round tries again
+                log.exception("releasing suppressed alarms failed")
+
+    async def _suppressed_by(self, place: Place) -> str | None:
+        """The suppressing state of the tag's equipment, if it is in one."""
+        if place.equipment_id is None:
+            return None
+        async with self.db.read() as s:
+            status = (await s.execute(select(Equipment.status).where(Equipment.id == place.equipment_id))
+                      ).scalar_one_or_none()
+        return status if status in SUPPRESSING else None
+
+    async def release_held(self) -> None:
+        """Raise the alarms held back while their equipment was in maintenance or out of service, now that it
+        is not (the value is still out of its limits: the engine has not cleared them)."""
+        for tag, t in list(self.held.items()):
+            place = self.places.get(tag)
+            if place is None or await self._suppressed_by(place) is None:
+                if self.held.pop(tag, None) is not None:
+                    self._queue.put_nowait(replace(t, at=utcnow()))
 
     def phases_changed(self, _: object = None) -> None:
         """A phase started or completed on some node (the PHASE topic): reload the watched parameters."""
@@ -119,6 +153,7 @@ class AlarmService:
         self.engine, self.process = AlarmEngine(), ProcessWatch()
         self.open_ids.clear()
         self.peaks.clear()
+        self.held.clear()
         await self.load()
 
     def feed(self, r: Reading) -> None:
@@ -162,6 +197,15 @@ class AlarmService:
         if t.kind == "RAISED":
             word = "above high limit" if t.condition == "HIGH" else "below low limit"
             msg = f"{place.name} {t.value:g} {place.unit} {word} {t.limit:g} {place.unit}"
+            state = await self._suppressed_by(place)
+            if state is not None:
+                self.held[t.tag] = t
+                await self.db.record(AuditContext("system", reason=f"equipment {place.equipment_code} is {state}"),
+                                     PendingEvent("ALARM_SUPPRESSED", "alarm_suppression", t.tag, {
+                                         "condition": [None, t.condition], "value": [None, t.value],
+                                         "limit": [None, t.limit], "equipmentStatus": [None, state],
+                                         "message": [None, msg]}))
+                return
             link = self.process.watched.get(t.tag)  # the tag is a parameter of a running phase
             async with self.db.write(SYSTEM) as s:
                 a = Alarm(source="LIMIT", condition=t.condition, priority=t.priority.value, state="ACTIVE",
@@ -179,6 +223,8 @@ class AlarmService:
             self.open_ids[t.tag] = a.id
             self.raised += 1
             self._publish("RAISED", a)
+            return
+        if self.held.pop(t.tag, None) is not None:  # back within limits while suppressed: nothing to raise
             return
         alarm_id = self.open_ids.pop(t.tag, None)
         peak = self.peaks.pop(t.tag, None)
@@ -269,6 +315,10 @@ class AlarmService:
         self._publish(kind, a)
 
     async def stop(self) -> None:
+        if self._releaser is not None:
+            self._releaser.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._releaser
         await self.settled()
         if self._task is not None:
             with contextlib.suppress(asyncio.TimeoutError):
