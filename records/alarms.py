@@ -124,3 +124,20 @@ class AlarmAcknowledgement(Base):
     handling: Mapped[str] = mapped_column(Text)
     acknowledged_by: Mapped[str] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime]
+
+
+class AlarmShelf(Base):
+    """A tag's limit alarms shelved by an operator (ISA-18.2): with a reason, until a time at most 12 hours on;
+    ended early by unshelving. While shelved, an excursion is held back and audited, not annunciated."""
+
+    __tablename__ = "alarm_shelf"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    shelved_by: Mapped[str] = mapped_column(String(64))
+    shelved_at: Mapped[datetime]
+    until: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[str | None] = mapped_column(String(64))

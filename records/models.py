@@ -1,6 +1,6 @@
 """Every model, imported in one place so metadata (and Alembic) sees them all."""
 
-from records.alarms import Alarm, AlarmAcknowledgement, alarm_unit
+from records.alarms import Alarm, AlarmAcknowledgement, AlarmShelf, alarm_unit
 from records.attachments import Attachment
 from records.audit import AuditEvent
 from records.audit_checkpoint import AuditCheckpoint
@@ -50,6 +50,7 @@ from records.video import Camera, CameraKeyPost, KeyPost, VideoClip, VideoEviden
 __all__ = [
     "Alarm",
     "AlarmAcknowledgement",
+    "AlarmShelf",
     "ApiToken",
     "Area",
     "Attachment",

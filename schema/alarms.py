@@ -11,7 +11,7 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-from resolvers import alarm_kpi
+from resolvers import alarm_kpi, alarm_shelves
 from resolvers import alarms as res
 from resolvers.context import Context
 from schema.convert import of
@@ -93,6 +93,31 @@ class AcknowledgeAlarmInput:
     handling: str = strawberry.field(description="The handling method: what was done about it")
 
 
+@strawberry.type(description="A tag's limit alarms shelved with a reason until a time (ISA-18.2)")
+class AlarmShelf:
+    id: int
+    tag: str
+    reason: str
+    shelved_by: str
+    shelved_at: datetime
+    until: datetime
+    ended_at: datetime | None
+    ended_by: str | None
+
+
+@strawberry.input
+class ShelveAlarmInput:
+    tag: str
+    minutes: int = strawberry.field(description="1 to 720")
+    reason: str
+
+
+@strawberry.input
+class UnshelveAlarmInput:
+    tag: str
+    reason: str
+
+
 @strawberry.input
 class AcknowledgeAlarmsInput:
     ids: list[int] = strawberry.field(description="1 to 100 alarms, none acknowledged yet")
@@ -138,6 +163,11 @@ class AlarmQuery:
         edges = [Edge(node=of(Alarm, a), cursor=encode_cursor("alarm", a["id"])) for a in rows]
         return connection(edges, total, more, after is not None)
 
+    @strawberry.field(description="Shelved tags, newest first (at most 500); active: only those shelved now.",
+                      extensions=can("plant:alarm", "read"))
+    async def alarm_shelves(self, info: Info[Context, None], active: bool = True) -> list[AlarmShelf]:
+        return [of(AlarmShelf, r) for r in await alarm_shelves.shelves(info.context, active)]
+
     @strawberry.field(description="Alarm performance over a period of at most 31 days (until: now).",
                       extensions=can("plant:alarm", "read"))
     async def alarm_kpis(self, info: Info[Context, None], since: datetime, until: datetime | None = None) -> AlarmKpis:
@@ -170,6 +200,22 @@ class AlarmMutation:
     async def acknowledge_alarm(self, info: Info[Context, None], input: AcknowledgeAlarmInput,
                                 signature: SignatureInput) -> Alarm:
         return of(Alarm, await res.acknowledged(info.context, signed(info, signature), input.id, input.handling))
+
+    @strawberry.mutation(description="Shelve a tag's limit alarms for up to 12 hours with a reason; an excursion "
+                                     "meanwhile is held back and audited, and raised when the shelf ends with the "
+                                     "value still out of limits. Signed PERFORMED.",
+                         extensions=can("plant:alarm", "shelve"))
+    async def shelve_alarm(self, info: Info[Context, None], input: ShelveAlarmInput,
+                           signature: SignatureInput) -> AlarmShelf:
+        return of(AlarmShelf, await alarm_shelves.shelve(info.context, signed(info, signature), input.tag.strip(),
+                                                         input.minutes, input.reason))
+
+    @strawberry.mutation(description="End a tag's shelf early, with a reason; signed PERFORMED.",
+                         extensions=can("plant:alarm", "shelve"))
+    async def unshelve_alarm(self, info: Info[Context, None], input: UnshelveAlarmInput,
+                             signature: SignatureInput) -> AlarmShelf:
+        return of(AlarmShelf, await alarm_shelves.unshelve(info.context, signed(info, signature), input.tag.strip(),
+                                                           input.reason))
 
     @strawberry.mutation(description="Acknowledge several alarms with one signature (a flood handled as one "
                                      "event), all or none; signed ACKNOWLEDGED.",

@@ -388,7 +388,7 @@ async def test_an_alarm_of_equipment_in_maintenance_is_suppressed_then_raised_wh
             held = (await s.execute(select(AuditEvent).where(AuditEvent.action == "ALARM_SUPPRESSED"))
                     ).scalars().all()
         assert sorted(e.entity_id for e in held) == ["TK9-TT-101", "TK9-TT-102"]
-        assert held[0].changes["equipmentStatus"] == [None, "MAINTENANCE"]
+        assert held[0].changes["why"] == [None, "equipment EQ-TANK-9 is MAINTENANCE"]
 
         # One returns to normal while suppressed; then the tank is back in service.
         await _ingest(gql, bridge, [{"tag": "TK9-TT-102", "value": 5.0, "quality": "GOOD", "sourceTime": _at(2)}])
@@ -404,3 +404,50 @@ async def test_an_alarm_of_equipment_in_maintenance_is_suppressed_then_raised_wh
 
         async with db.read() as s:
             assert (await verify_state(s)).ok
+
+
+SHELVE = """mutation($input: ShelveAlarmInput!, $sig: SignatureInput!) {
+  shelveAlarm(input: $input, signature: $sig) { tag reason shelvedBy until endedAt } }"""
+UNSHELVE = """mutation($input: UnshelveAlarmInput!, $sig: SignatureInput!) {
+  unshelveAlarm(input: $input, signature: $sig) { tag endedAt endedBy } }"""
+
+
+async def test_a_shelved_tag_holds_its_alarm_back_until_unshelved(plant: Any) -> None:
+    """ISA-18.2 shelving: signed with a reason and a time limit; an excursion meanwhile is held back (audited),
+    and raised when the shelf ends with the value still high; refusals for no reason, too long, an unknown tag,
+    a second shelf, a role that may not shelve."""
+    gql, signers, db, svc, _, bridge = plant
+    op = await gql.sign_in("op.one")
+
+    async def send(doc: str, op_name: str, inp: dict[str, Any], who: Any = op, user: str = "op.one") -> Any:
+        return await who(doc, {"input": inp, "sig": signers.sign(user, op_name, inp)})
+
+    for bad, code in (({"tag": TAG, "minutes": 60, "reason": " "}, "VALIDATION_FAILED"),
+                      ({"tag": TAG, "minutes": 721, "reason": "x"}, "VALIDATION_FAILED"),
+                      ({"tag": "NOPE", "minutes": 60, "reason": "x"}, "NOT_FOUND")):
+        assert (await send(SHELVE, "shelveAlarm", bad))["errors"][0]["extensions"]["code"] == code
+    reg = await gql.sign_in("reg.one")
+    inp = {"tag": TAG, "minutes": 60, "reason": "probe being replaced"}
+    assert (await reg(SHELVE, {"input": inp, "sig": signers.sign("op.one", "shelveAlarm", inp)}))[
+        "errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    body = await send(SHELVE, "shelveAlarm", inp)
+    assert body["data"]["shelveAlarm"]["shelvedBy"] == "op.one" and body["data"]["shelveAlarm"]["endedAt"] is None
+    again = await send(SHELVE, "shelveAlarm", {**inp, "reason": "again"})
+    assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
+    assert [s["tag"] for s in (await op("{ alarmShelves { tag } }"))["data"]["alarmShelves"]] == [TAG]
+
+    await _ingest(gql, bridge, [_r(-10, 0), _r(-10, 61)])
+    await svc.alarms.drain()
+    async with db.read() as s:
+        assert (await s.execute(select(func.count()).select_from(Alarm))).scalar_one() == 0
+        (held,) = (await s.execute(select(AuditEvent).where(AuditEvent.action == "ALARM_SUPPRESSED"))).scalars()
+    assert held.changes["why"] == [None, "shelved by op.one"]
+
+    body = await send(UNSHELVE, "unshelveAlarm", {"tag": TAG, "reason": "probe replaced"})
+    assert body["data"]["unshelveAlarm"]["endedBy"] == "op.one"
+    await svc.alarms.release_held()
+    await svc.alarms.drain()
+    async with db.read() as s:
+        alarms = (await s.execute(select(Alarm))).scalars().all()
+    assert [(a.tag, a.state) for a in alarms] == [(TAG, "ACTIVE")]
+    assert (await op("{ alarmShelves { tag } }"))["data"]["alarmShelves"] == []

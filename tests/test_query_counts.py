@@ -25,7 +25,7 @@ from sqlalchemy import event, insert, select
 
 from demo.seed import seed_stations
 from policies.errors import AppError
-from records.alarms import Alarm, alarm_unit
+from records.alarms import Alarm, AlarmShelf, alarm_unit
 from records.attachments import Attachment
 from records.audit import AuditContext, PendingEvent
 from records.audit_review import AuditReview
@@ -534,6 +534,10 @@ async def alarms_add(w: World, first: int, k: int) -> None:
                      reading("CSA-TT-101", -31, t + timedelta(seconds=62))]
         w.state["clock"] = t + timedelta(minutes=5)
     await w.ingest(readings, alarms=True)
+    async with w.db.write_engine.begin() as conn:  # k shelved tags
+        await conn.execute(insert(AlarmShelf), [
+            {"tag": f"CT{i}-TT-101", "reason": "probe", "shelved_by": "op.one", "shelved_at": NOW,
+             "until": datetime.now(UTC) + timedelta(hours=1)} for i in range(first, first + k)])
     for i in range(first, first + k):
         await w.signed("op.one", "recordColdRoomCheck", "ColdRoomCheckInput", {
             "roomCode": "CSA", "temperature": -30.5, "doorClosed": True, "note": f"check {i}"}, "id")
@@ -1028,6 +1032,7 @@ PROBES = {
                                            'mean points { batchNumber value rules } } }', ("controlChart.points",)),
     "ootAlerts": Probe("oos", "qa.one", "{ ootAlerts(last: 100) { batchNumber rules } }", ("ootAlerts",)),
     "capas": Probe("oos", "qa.one", "{ capas(overdueOnly: true) { number oosNumber overdue } }", ("capas",)),
+    "alarmShelves": Probe("alarms", "qa.one", "{ alarmShelves { id tag until } }", ("alarmShelves",)),
     "alarms": Probe("alarms", "qa.one", """{ alarms(first: 100) { totalCount edges { node { id source condition
         priority state tag roomCode equipmentCode message value peak raisedAt clearedAt affectedUnits } } } }""",
                     ("alarms.edges",)),

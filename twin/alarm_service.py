@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from records.alarms import UNCLEARED, Alarm, AlarmEvent, AlarmSource, AlarmState, alarm_unit, snapshot
+from records.alarms import UNCLEARED, Alarm, AlarmEvent, AlarmShelf, AlarmSource, AlarmState, alarm_unit, snapshot
 from records.audit import AuditContext, PendingEvent
 from records.base import utcnow
 from records.db import Database
@@ -86,21 +86,27 @@ class AlarmService:
             except Exception:  # the next round tries again
                 log.exception("releasing suppressed alarms failed")
 
-    async def _suppressed_by(self, place: Place) -> str | None:
-        """The suppressing state of the tag's equipment, if it is in one."""
-        if place.equipment_id is None:
-            return None
+    async def _suppressed_by(self, tag: str, place: Place) -> str | None:
+        """Why the tag's alarms are held back now: shelved by an operator, or its equipment's state."""
+        now = utcnow()
         async with self.db.read() as s:
+            shelf = (await s.execute(select(AlarmShelf.shelved_by).where(
+                AlarmShelf.tag == tag, AlarmShelf.ended_at.is_(None), AlarmShelf.until > now).limit(1))
+                     ).scalar_one_or_none()
+            if shelf is not None:
+                return f"shelved by {shelf}"
+            if place.equipment_id is None:
+                return None
             status = (await s.execute(select(Equipment.status).where(Equipment.id == place.equipment_id))
                       ).scalar_one_or_none()
-        return status if status in SUPPRESSING else None
+        return f"equipment {place.equipment_code} is {status}" if status in SUPPRESSING else None
 
     async def release_held(self) -> None:
         """Raise the alarms held back while their equipment was in maintenance or out of service, now that it
         is not (the value is still out of its limits: the engine has not cleared them)."""
         for tag, t in list(self.held.items()):
             place = self.places.get(tag)
-            if place is None or await self._suppressed_by(place) is None:
+            if place is None or await self._suppressed_by(tag, place) is None:
                 if self.held.pop(tag, None) is not None:
                     self._queue.put_nowait(replace(t, at=utcnow()))
 
@@ -197,14 +203,13 @@ class AlarmService:
         if t.kind == "RAISED":
             word = "above high limit" if t.condition == "HIGH" else "below low limit"
             msg = f"{place.name} {t.value:g} {place.unit} {word} {t.limit:g} {place.unit}"
-            state = await self._suppressed_by(place)
-            if state is not None:
+            why = await self._suppressed_by(t.tag, place)
+            if why is not None:
                 self.held[t.tag] = t
-                await self.db.record(AuditContext("system", reason=f"equipment {place.equipment_code} is {state}"),
+                await self.db.record(AuditContext("system", reason=why),
                                      PendingEvent("ALARM_SUPPRESSED", "alarm_suppression", t.tag, {
                                          "condition": [None, t.condition], "value": [None, t.value],
-                                         "limit": [None, t.limit], "equipmentStatus": [None, state],
-                                         "message": [None, msg]}))
+                                         "limit": [None, t.limit], "why": [None, why], "message": [None, msg]}))
                 return
             link = self.process.watched.get(t.tag)  # the tag is a parameter of a running phase
             async with self.db.write(SYSTEM) as s:

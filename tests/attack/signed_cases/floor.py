@@ -13,7 +13,7 @@ from demo import ca as demo_ca
 from policies import pki
 from records.alarms import Alarm
 from records.audit import AuditContext
-from records.plant import Room
+from records.plant import Room, Sensor
 from records.plasma import Batch, Sample
 from tests.attack.signed_cases.base import Case, World
 from tests.attack.signed_cases.plasma import cold_store
@@ -92,6 +92,20 @@ async def _alarms(w: World) -> dict[str, Any]:
     return {"ids": ids, "handling": "Flood after the door was left open; closed it, all three returned to normal"}
 
 
+async def _shelf(w: World) -> dict[str, Any]:
+    async with w.db.write(AuditContext("test", reason="test tag")) as s:
+        room = (await s.execute(select(Room.id).where(Room.code == "R1"))).scalar_one()
+        if (await s.execute(select(Sensor.id).where(Sensor.tag == "R1-SHELF-TT"))).first() is None:
+            s.add(Sensor(tag="R1-SHELF-TT", name="Chattering probe", kind="temperature", unit="C", room_id=room,
+                         high_limit=8.0))
+    return {"tag": "R1-SHELF-TT", "minutes": 60, "reason": "probe chattering until replaced"}
+
+
+async def _unshelf(w: World) -> dict[str, Any]:
+    await w.call("op.one", "shelveAlarm", await _shelf(w))
+    return {"tag": "R1-SHELF-TT", "reason": "probe replaced"}
+
+
 async def _escalation(w: World) -> dict[str, Any]:
     alarm = await _alarm(w)
     return {"alarmId": alarm["id"], "emergencyMeasures": "room door closed, temperature watched"}
@@ -139,6 +153,8 @@ CASES: dict[str, Case] = {
     "disposeSample": Case("qc.sig", _dispose),
     "acknowledgeAlarm": Case("op.one", _alarm, "ACKNOWLEDGED"),
     "acknowledgeAlarms": Case("op.one", _alarms, "ACKNOWLEDGED"),
+    "shelveAlarm": Case("op.one", _shelf),
+    "unshelveAlarm": Case("op.one", _unshelf),
     "escalateAlarm": Case("op.one", _escalation),
     "completeRelease": Case("qp.sig", _release, "RELEASED"),
     "issueScopedToken": Case("qa.sig", _token, "APPROVED"),
