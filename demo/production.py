@@ -110,12 +110,24 @@ async def _plan(people: Actors, db: Database, d: Demo) -> bool:
     """The batch's pool charged and the batch created; False when no plasma can be pooled."""
     if await _status(db, d.batch) is not None:
         return True
-    picking, units = await _picked(people, d)
-    if len(units) < 2:
-        log.warning("demo production: no released plasma that can be pooled; no batch %s", d.batch)
-        return False
-    await people.signed("log.sun", "chargePool", {"poolCode": d.pool, "product": d.product, "donationNumbers": units,
-                                                  "pickingListCode": picking}, second=("sup.zhao", "VERIFIED"))
+    for attempt in range(3):
+        picking, units = await _picked(people, d)
+        if len(units) < 2:
+            log.warning("demo production: no released plasma that can be pooled; no batch %s", d.batch)
+            return False
+        try:
+            await people.signed("log.sun", "chargePool", {"poolCode": d.pool, "product": d.product,
+                                                          "donationNumbers": units, "pickingListCode": picking},
+                                second=("sup.zhao", "VERIFIED"))
+            break
+        except ActorError as e:
+            # A cold-store excursion since the list was made (a door held open): the server refuses those units,
+            # as it should. Logistics cancels the list; a new one leaves them out.
+            if attempt == 2 or "pooled" not in str(e):
+                raise
+            log.warning("demo production: %s; picking again", e)
+            await people.signed("log.sun", "cancelPickingList", {"code": picking,
+                                                                 "reason": "units refused at pooling: storage"})
     await people.signed("sup.zhao", "createBatch", {"batchNumber": d.batch, "recipeCode": d.recipe,
                                                     "poolCodes": [d.pool], "reason": "demo campaign, week 49"})
     log.info("demo production: %s planned on pool %s (%d units)", d.batch, d.pool, len(units))
