@@ -100,12 +100,22 @@ def content(a: Alarm) -> dict[str, Any]:
             "state": a.state, "handling": a.handling}
 
 
+def _check_handling(handling: str) -> None:
+    if not handling.strip() or len(handling) > 2000:
+        raise AppError(ErrorCode.VALIDATION_FAILED, "the handling method (1-2000 characters) is required")
+
+
+def _acknowledged(a: Alarm, by: str, handling: str, at: datetime) -> None:
+    """One alarm acknowledged, alone or in a group: who, when, how handled, and its next state."""
+    a.acknowledged_at, a.acknowledged_by, a.handling = at, by, handling.strip()
+    a.state = AlarmState(a.state).acknowledged()
+
+
 async def acknowledge(ctx: Context, req: SignedRequest, alarm_id: int, handling: str) -> Alarm:
     p = ctx.signed_in()
 
     async def clean() -> None:
-        if not handling.strip() or len(handling) > 2000:
-            raise AppError(ErrorCode.VALIDATION_FAILED, "the handling method (1-2000 characters) is required")
+        _check_handling(handling)
 
     async def save(s: AsyncSession, _: None, signatures: Signatures[None]) -> Alarm:
         a = await s.get(Alarm, alarm_id)
@@ -113,8 +123,7 @@ async def acknowledge(ctx: Context, req: SignedRequest, alarm_id: int, handling:
             raise AppError(ErrorCode.NOT_FOUND, f"no alarm {alarm_id}")
         if a.acknowledged_at is not None:
             raise AppError(ErrorCode.CONFLICT, f"alarm {alarm_id} was acknowledged by {a.acknowledged_by}")
-        a.acknowledged_at, a.acknowledged_by, a.handling = utcnow(), p.username, handling.strip()
-        a.state = AlarmState(a.state).acknowledged()
+        _acknowledged(a, p.username, handling, utcnow())
         await s.flush()
         await signatures.bind(s, "alarm", str(a.id), content(a))
         return a
@@ -136,8 +145,7 @@ async def acknowledge_group(ctx: Context, req: SignedRequest, alarm_ids: Sequenc
     ids = list(dict.fromkeys(alarm_ids))
 
     async def clean() -> None:
-        if not handling.strip() or len(handling) > 2000:
-            raise AppError(ErrorCode.VALIDATION_FAILED, "the handling method (1-2000 characters) is required")
+        _check_handling(handling)
         if not 1 <= len(ids) <= MAX_GROUP:
             raise AppError(ErrorCode.VALIDATION_FAILED, f"acknowledge 1 to {MAX_GROUP} alarms at once")
 
@@ -151,9 +159,7 @@ async def acknowledge_group(ctx: Context, req: SignedRequest, alarm_ids: Sequenc
             raise AppError(ErrorCode.CONFLICT, f"alarms {done} are acknowledged already; nothing was acknowledged")
         now = utcnow()
         for i in ids:
-            a = found[i]
-            a.acknowledged_at, a.acknowledged_by, a.handling = now, p.username, handling.strip()
-            a.state = AlarmState(a.state).acknowledged()
+            _acknowledged(found[i], p.username, handling, now)
         group = AlarmAcknowledgement(alarm_ids=ids, handling=handling.strip(), acknowledged_by=p.username,
                                      acknowledged_at=now)
         s.add(group)
