@@ -16,48 +16,57 @@ export function signatureLine(meaning: string): HTMLParagraphElement {
     ", meaning ", h("strong", null, meaning), ", at the time you press sign.");
 }
 
+/** The acknowledgement form both dialogs use: what is acknowledged, the handling method, one ACKNOWLEDGED signature. */
+function ackForm(m: { close(): void; body: HTMLElement }, summary: HTMLElement, label: string,
+                 act: (handling: string) => Promise<void>, done: string): void {
+  const err = errorBox();
+  const handling = h("textarea", {
+    name: "handling", rows: 3, placeholder: "What was done about it (handling method)",
+    "aria-label": "Handling method",
+  });
+  const sign = h("button", { type: "submit", class: "primary" }, label);
+  const cancel = h("button", { type: "button", onClick: () => m.close() }, "Cancel");
+  const form = h("form", { class: "ack-form" },
+    summary,
+    h("label", { class: "field" }, h("span", null, "Handling method"), handling),
+    signatureLine("ACKNOWLEDGED"),
+    err.el,
+    h("div", { class: "actions" }, cancel, sign));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    err.clear();
+    const text = handling.value.trim();
+    if (!text) {
+      err.show("Write the handling method first: the acknowledgement records it.");
+      handling.focus();
+      return;
+    }
+    sign.disabled = true;
+    sign.textContent = "Signing…";
+    try {
+      await currentSigner();
+      await act(text);
+      m.close();
+      toast(done);
+    } catch (e) {
+      err.show(e instanceof SignerUnavailable ? `Cannot sign: ${e.message}` : errorText(e));
+      sign.disabled = false;
+      sign.textContent = label;
+    }
+  });
+  m.body.append(form);
+  setTimeout(() => handling.focus(), 0);
+}
+
 export function openAckDialog(alarm: Alarm, store: AlarmStore): void {
   openModal(`Acknowledge alarm #${alarm.id}`, (m) => {
-    const err = errorBox();
-    const handling = h("textarea", {
-      name: "handling", rows: 3, placeholder: "What was done about it (handling method)",
-      "aria-label": "Handling method",
-    });
-    const sign = h("button", { type: "submit", class: "primary" }, "Sign and acknowledge");
-    const cancel = h("button", { type: "button", onClick: () => m.close() }, "Cancel");
-    const form = h("form", { class: "ack-form" },
-      h("div", { class: "ack-summary" }, alarmBadge(alarm, 26),
-        h("div", null,
-          h("div", { class: "ack-msg" }, alarm.message),
-          h("div", { class: "muted" }, `${alarm.priority} · ${alarm.state} · ${alarm.roomCode ?? ""} ${alarm.tag ?? alarm.equipmentCode ?? alarm.cameraCode ?? ""} · raised ${fmtTime(alarm.raisedAt)}`))),
-      h("label", { class: "field" }, h("span", null, "Handling method"), handling),
-      signatureLine("ACKNOWLEDGED"),
-      err.el,
-      h("div", { class: "actions" }, cancel, sign));
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      err.clear();
-      const text = handling.value.trim();
-      if (!text) {
-        err.show("Write the handling method first: the acknowledgement records it.");
-        handling.focus();
-        return;
-      }
-      sign.disabled = true;
-      sign.textContent = "Signing…";
-      try {
-        await currentSigner();
-        await store.acknowledge(alarm.id, text);
-        m.close();
-        toast(`Alarm #${alarm.id} acknowledged`);
-      } catch (e) {
-        err.show(e instanceof SignerUnavailable ? `Cannot sign: ${e.message}` : errorText(e));
-        sign.disabled = false;
-        sign.textContent = "Sign and acknowledge";
-      }
-    });
-    m.body.append(form);
-    setTimeout(() => handling.focus(), 0);
+    const summary = h("div", { class: "ack-summary" }, alarmBadge(alarm, 26),
+      h("div", null,
+        h("div", { class: "ack-msg" }, alarm.message),
+        h("div", { class: "muted" }, `${alarm.priority} · ${alarm.state} · ${alarm.roomCode ?? ""} ${alarm.tag ?? alarm.equipmentCode ?? alarm.cameraCode ?? ""} · raised ${fmtTime(alarm.raisedAt)}`)));
+    ackForm(m, summary, "Sign and acknowledge", async (text) => {
+      await store.acknowledge(alarm.id, text);
+    }, `Alarm #${alarm.id} acknowledged`);
   }, "ack-dialog");
 }
 
@@ -65,42 +74,10 @@ export function openAckDialog(alarm: Alarm, store: AlarmStore): void {
 export function openGroupAckDialog(alarms: Alarm[], store: AlarmStore): void {
   const chosen = alarms.slice(0, 100);
   openModal(`Acknowledge ${chosen.length} alarms together`, (m) => {
-    const err = errorBox();
-    const handling = h("textarea", {
-      name: "handling", rows: 3, placeholder: "What was done about them (handling method)",
-      "aria-label": "Handling method",
-    });
-    const sign = h("button", { type: "submit", class: "primary" }, `Sign and acknowledge ${chosen.length}`);
-    const cancel = h("button", { type: "button", onClick: () => m.close() }, "Cancel");
     const list = h("ul", { class: "ack-group", "data-testid": "ack-group" }, ...chosen.map((a) =>
       h("li", null, alarmBadge(a, 16), ` #${a.id} ${fmtTime(a.raisedAt).slice(11)} ${a.roomCode ?? ""} ${a.message}`)));
-    const form = h("form", { class: "ack-form" },
-      list,
-      h("label", { class: "field" }, h("span", null, "Handling method"), handling),
-      signatureLine("ACKNOWLEDGED"),
-      err.el,
-      h("div", { class: "actions" }, cancel, sign));
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      err.clear();
-      const text = handling.value.trim();
-      if (!text) {
-        err.show("Write the handling method first: the acknowledgement records it.");
-        handling.focus();
-        return;
-      }
-      sign.disabled = true;
-      try {
-        await currentSigner();
-        await store.acknowledgeMany(chosen.map((a) => a.id), text);
-        m.close();
-        toast(`${chosen.length} alarms acknowledged`);
-      } catch (e) {
-        err.show(e instanceof SignerUnavailable ? `Cannot sign: ${e.message}` : errorText(e));
-        sign.disabled = false;
-      }
-    });
-    m.body.append(form);
-    setTimeout(() => handling.focus(), 0);
+    ackForm(m, list, `Sign and acknowledge ${chosen.length}`, async (text) => {
+      await store.acknowledgeMany(chosen.map((a) => a.id), text);
+    }, `${chosen.length} alarms acknowledged`);
   }, "ack-dialog");
 }
