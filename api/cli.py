@@ -32,7 +32,9 @@ def serve_app(app: Starlette, settings: Settings) -> None:
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """Uvicorn's options for the API, the same for one process and for `--workers`."""
-    return {"host": settings.host, "port": settings.port, "log_level": "info", "ws": "websockets-sansio",
+    from api.ws_protocol import BatchingWebSocketProtocol
+
+    return {"host": settings.host, "port": settings.port, "log_level": "info", "ws": BatchingWebSocketProtocol,
             "ws_per_message_deflate": settings.ws_compression, "access_log": settings.access_log}
 
 

@@ -38,6 +38,7 @@ from api.engine.fast_path import Raw, next_frame
 from api.engine.live_fast import Push
 from api.outbox import Outbox
 from api.sockets import OpenSocket, OpenSockets
+from api.ws_protocol import send_texts
 from policies.errors import AppError
 from resolvers.context import Context
 from subscriptions.bus import Bus
@@ -133,8 +134,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def _outbox(self) -> Outbox:
         if self.outbox is None:
             view: LiveGraphQL = self.view  # type: ignore[assignment]
-            self.outbox = Outbox(self.websocket.ws.send_text, view.bus.queue_size,  # type: ignore[attr-defined]
-                                 view.bus.count_dropped)
+            ws = self.websocket.ws  # type: ignore[attr-defined]
+            self.outbox = Outbox(ws.send_text, view.bus.queue_size, view.bus.count_dropped, send_texts(ws.scope))
         return self.outbox
 
     async def _send(self, operation: Operation[Context, None], response: ExecutionResult | Raw) -> None:

@@ -25,8 +25,10 @@ async def main(port: int, rate: int, seconds: float, topics: list[str], tick: fl
             carry += per_tick
             k, carry = int(carry), carry - int(carry)
             if k:
-                now = datetime.now(UTC)
                 for topic in topics:
+                    # each device stamps its readings as it publishes them: one client publishing every
+                    # device's batch in turn (a PUBACK each) must not count its own queue as system latency
+                    now = datetime.now(UTC)
                     # distinct source times a microsecond apart: (tag, time) is the reading's identity
                     batch = [{"value": round(20 + random.random(), 3), "quality": "GOOD",
                               "timestamp": (now - timedelta(microseconds=k - i)).isoformat()} for i in range(k)]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
+import contextvars
 import json
 import os
 import signal
@@ -65,15 +67,102 @@ async def _loop_lag(every: float = 0.01) -> None:
         got.append((time.perf_counter() - t - every) * 1000)
 
 
+def _collector_pauses(part: str) -> None:
+    """How long each full collection (generation 2) held the core: the event loop waits meanwhile."""
+    import gc
+
+    started: list[float] = []
+    got = samples[f"{part}: full GC pause (ms, not after publish)"]
+
+    def note(phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started and len(got) < CAP:
+            got.append((time.perf_counter() - started.pop()) * 1000)
+
+    gc.callbacks.append(note)
+
+
+def _hook_ingest() -> None:
+    """The core's /ingest: when a request began, was authenticated, and got its turn in its bridge's order."""
+    from api import ingest as ingest_api
+
+    began: contextvars.ContextVar[float] = contextvars.ContextVar("began", default=0.0)
+    authenticate = ingest_api.authenticate
+
+    @wraps(authenticate)
+    async def authenticate_stamped(*args: Any, **kw: Any) -> Any:
+        began.set(time.time())
+        return await authenticate(*args, **kw)
+
+    take = ingest_api.take
+
+    @wraps(take)
+    async def take_stamped(twin: Any, readings: Any, turn: Any = None) -> Any:
+        picked = [t for r in readings if isinstance(r, dict) and (t := _sampled(r)) is not None] \
+            if isinstance(readings, list) else []
+        now = time.time()
+        for t in picked:
+            stamp("core: /ingest request began", t, began.get() or now)
+            stamp("core: /ingest body read, authenticated", t, now)
+        if turn is None:
+            return await take(twin, readings, turn)
+
+        @contextlib.asynccontextmanager
+        async def turn_stamped() -> Any:
+            async with turn:
+                now = time.time()
+                for t in picked:
+                    stamp("core: /ingest its turn came (earlier batches applied)", t, now)
+                yield
+        return await take(twin, readings, turn_stamped())
+
+    ingest_api.authenticate = authenticate_stamped  # type: ignore[assignment]
+    ingest_api.take = take_stamped  # type: ignore[assignment]
+
+
+def _hook_outbox() -> None:
+    """The pushed path (sensorUpdates): when a frame left its connection's queue and was written."""
+    from api.outbox import Outbox
+
+    write = Outbox._write
+
+    @wraps(write)
+    async def write_stamped(self: Outbox, frame: str) -> None:  # the pushed path (sensorUpdates)
+        source = _first_source_time(frame)
+        stamp("core: dequeued for the socket", source)
+        await write(self, frame)
+        stamp("core: written to the socket", source)
+
+    write_many = Outbox._write_many
+
+    @wraps(write_many)
+    async def write_many_stamped(self: Outbox, frames: list[str]) -> None:  # the pushed path, batched
+        sources = [_first_source_time(frame) for frame in frames]
+        now = time.time()
+        for source in sources:
+            stamp("core: dequeued for the socket", source, now)
+        await write_many(self, frames)
+        now = time.time()
+        for source in sources:
+            stamp("core: written to the socket", source, now)
+
+    Outbox._write = write_stamped  # type: ignore[method-assign]
+    Outbox._write_many = write_many_stamped  # type: ignore[method-assign]
+
+
 def hook_core() -> None:
     from api.engine import live_fast
     from api.engine.fast_path import Raw
     from api.graphql_ws import TransportWSHandler
-    from api.outbox import Outbox
     from subscriptions.bus import Bus
     from subscriptions.topics import SENSOR_TOPIC
     from twin.state import PlantState
 
+    _collector_pauses("core")
+    _hook_ingest()
     ingest = PlantState.ingest
 
     lag: list[asyncio.Task[None]] = []
@@ -116,16 +205,7 @@ def hook_core() -> None:
         await send(self, operation, response)
         stamp("core: written to the socket", source)
 
-    write = Outbox._write
-
-    @wraps(write)
-    async def write_stamped(self: Outbox, frame: str) -> None:  # the pushed path (sensorUpdates)
-        source = _first_source_time(frame)
-        stamp("core: dequeued for the socket", source)
-        await write(self, frame)
-        stamp("core: written to the socket", source)
-
-    Outbox._write = write_stamped  # type: ignore[method-assign]
+    _hook_outbox()
     PlantState.ingest = ingest_stamped  # type: ignore[method-assign]
     Bus.publish = publish_stamped  # type: ignore[method-assign]
     live_fast._cached = cached_stamped
@@ -136,6 +216,7 @@ def hook_bridge() -> None:
     from device_bridge.buffer import Buffer, Forwarder
     from device_bridge.sink import HttpSink
 
+    _collector_pauses("bridge")
     submit = Forwarder.submit
 
     @wraps(submit)

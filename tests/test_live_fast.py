@@ -167,6 +167,41 @@ async def test_a_client_that_does_not_read_loses_its_oldest_frames_not_the_serve
     await box.close()
 
 
+async def test_a_batching_server_gets_every_waiting_frame_in_one_write_in_order() -> None:
+    """Where the server offers one write for many frames (api/ws_protocol.py), the outbox hands it all
+    that waits, in order, without the frames of completed operations, and the bound still holds."""
+    from api.outbox import Outbox
+
+    writes: list[list[str]] = []
+    gate = asyncio.Event()
+
+    async def one(frame: str) -> None:
+        raise AssertionError("the per-frame path is not used when the server batches")
+
+    async def many(frames: Any) -> None:
+        await gate.wait()
+        writes.append(list(frames))
+
+    class Op:
+        completed = False
+
+    op, gone = Op(), Op()
+    box = Outbox(one, 4, None, many)
+    box.operations = 2
+    box.put(op, "f0")
+    await asyncio.sleep(0)  # the writer took f0 and waits on the socket
+    for i in range(1, 12):
+        box.put(op, f"f{i}")
+    box.put(gone, "g")
+    gone.completed = True
+    gate.set()
+    await asyncio.sleep(0.05)
+    assert writes[0] == ["f0"]
+    assert len(writes) == 2 and "g" not in writes[1] and len(writes[1]) <= 8 and writes[1][-1] == "f11"
+    assert writes[1] == sorted(writes[1], key=lambda f: int(f[1:])) and box.dropped > 0
+    await box.close()
+
+
 async def test_a_reading_that_cannot_be_rendered_ends_the_pushed_stream_with_an_error(
         live_server: LiveServer, monkeypatch: Any) -> None:
     """A bug in rendering never reaches the twin's ingest: the operation ends with a masked error."""

@@ -139,9 +139,11 @@ def test_server_options_follow_the_settings() -> None:
     """`serve`, `serve --workers` and the tests' live server share one set of uvicorn options."""
     from api.cli import server_options
     from api.settings import Settings
+    from api.ws_protocol import BatchingWebSocketProtocol
 
     plain = server_options(Settings.from_env({}))
     assert plain["access_log"] is True and plain["ws_per_message_deflate"] is False
+    assert plain["ws"] is BatchingWebSocketProtocol  # one socket write for a client's waiting live frames
     quiet = server_options(Settings.from_env({"PLASMATWIN_ACCESS_LOG": "0", "PLASMATWIN_WS_COMPRESSION": "on"}))
     assert quiet["access_log"] is False and quiet["ws_per_message_deflate"] is True
     with pytest.raises(SystemExit, match="PLASMATWIN_ACCESS_LOG must be true or false"):
