@@ -242,8 +242,14 @@ def write_pki(directory: Path, users: Iterable[tuple[str, str, str]],
 def revoke(directory: Path, username: str, days_valid: int = 30) -> Path:
     """Add `username`'s certificate to `directory/crl.pem` (signed by the CA); returns the CRL path."""
     if not (directory / "ca-key.pem").exists():
-        raise FileNotFoundError(f"no CA in {directory}: run `plasmatwin pki init` first")
-    cert_pem = (directory / "users" / f"{username}.cert.pem").read_bytes()
+        raise FileNotFoundError(
+            f"no CA in {directory}: pass the PKI's directory with --dir (the demo's is DATA_DIR/pki, "
+            f"./var/demo/pki for `make demo`), or create one with `plasmatwin pki init --dir {directory}`")
+    cert_file = directory / "users" / f"{username}.cert.pem"
+    if not cert_file.is_file():
+        known = sorted(p.name.removesuffix(".cert.pem") for p in (directory / "users").glob("*.cert.pem"))
+        raise LookupError(f"{username} has no certificate in {directory}; it has: {', '.join(known)}")
+    cert_pem = cert_file.read_bytes()
     outside = directory / THIRD_PARTY
     issuer = outside if (outside / "ca.pem").exists() and verify_issued_by(
         cert_pem, (outside / "ca.pem").read_bytes()) else directory

@@ -70,7 +70,7 @@ def pki_init(args: argparse.Namespace) -> int:
 def pki_revoke(args: argparse.Namespace) -> int:
     try:
         path = ca.revoke(Path(args.dir), args.user)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, LookupError) as exc:
         print(exc, file=sys.stderr)
         return 2
     print(f"revoked the certificate of {args.user}; CRL written to {path} (the server re-reads it on change)")
@@ -79,7 +79,15 @@ def pki_revoke(args: argparse.Namespace) -> int:
 
 def user_key(data_dir: Path, user: str) -> tuple[bytes, str]:
     """A demo user's private key PEM and algorithm, from DIR/demo-users.json; LookupError if not there."""
-    users = {u["username"]: u for u in json.loads((data_dir / "demo-users.json").read_text())}
+    listing = data_dir / "demo-users.json"
+    if not listing.is_file():
+        raise LookupError(f"no demo users in {data_dir} ({listing.name} is missing): pass the demo's directory "
+                          f"with --data-dir (`plasmatwin demo --data-dir DIR` writes it), or your own key with "
+                          f"--key FILE --algorithm ALG")
+    users = {u["username"]: u for u in json.loads(listing.read_text())}
     if user not in users:
-        raise LookupError(f"{user} is not in {data_dir / 'demo-users.json'}")
-    return (data_dir / users[user]["privateKey"]).read_bytes(), users[user]["algorithm"]
+        raise LookupError(f"{user} is not in {listing}; its users: {', '.join(sorted(users))}")
+    key = data_dir / users[user]["privateKey"]
+    if not key.is_file():
+        raise LookupError(f"{user}'s private key {key} is missing")
+    return key.read_bytes(), users[user]["algorithm"]
