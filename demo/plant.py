@@ -127,6 +127,7 @@ class _Tpl(NamedTuple):
     low: float | None = None
     high: float | None = None
     profile: str | None = None
+    priority: Priority | None = None  # by consequence, where the kind's default (alarm_rule) does not fit
 
 
 class _Eq(NamedTuple):
@@ -150,8 +151,8 @@ def _opt(v: float | None) -> float | None:
 
 
 def _t(kind: str, name: str, nominal: float, low: float | None = None, high: float | None = None,
-       profile: str | None = None) -> _Tpl:
-    return _Tpl(kind, name, nominal, low, high, profile)
+       profile: str | None = None, priority: Priority | None = None) -> _Tpl:
+    return _Tpl(kind, name, nominal, low, high, profile, priority)
 
 
 # Annex 1 "in operation" limits per m3; grade D has no in-operation limit, so it gets no counters.
@@ -163,21 +164,29 @@ _PARTICLES: dict[str, tuple[float, float, float, float]] = {
 }
 # Cascade to the adjacent lower grade: cleaner rooms hold more overpressure.
 _DP: dict[str, tuple[float, float, float]] = {"A": (45, 35, 60), "B": (30, 20, 50), "C": (15, 10, 30)}
+# Alarm priority of a room's pressure cascade and particle counts, by the consequence of a loss: open product
+# (grade A, and B around it) is at risk at once, a grade C room less so (issue 15: rationalised priorities).
+_CLEAN_PRIORITY = {"A": (Priority.HIGH, Priority.HIGH), "B": (Priority.HIGH, Priority.MEDIUM),
+                   "C": (Priority.MEDIUM, Priority.LOW)}
 
 
 def _env(grade: str) -> list[_Tpl]:
     """Room temperature and humidity for every room; DP and particles for grades A, B and C."""
+    # Room comfort: slow to matter, so LOW.
     if grade in ("A", "B", "C"):
-        out = [_t("temperature", "Room temperature", 20, 18, 22), _t("humidity", "Room humidity", 45, 30, 60)]
+        out = [_t("temperature", "Room temperature", 20, 18, 22, priority=Priority.LOW),
+               _t("humidity", "Room humidity", 45, 30, 60, priority=Priority.LOW)]
         dp, dp_low, dp_high = _DP[grade]
         n05, l05, n50, l50 = _PARTICLES[grade]
+        dp_priority, particle_priority = _CLEAN_PRIORITY[grade]
         out += [
-            _t("differential_pressure", "Differential pressure to adjacent", dp, dp_low, dp_high),
-            _t("particles_0_5", "Particles >=0.5 µm", n05, None, l05),
-            _t("particles_5_0", "Particles >=5.0 µm", n50, None, l50),
+            _t("differential_pressure", "Differential pressure to adjacent", dp, dp_low, dp_high, priority=dp_priority),
+            _t("particles_0_5", "Particles >=0.5 µm", n05, None, l05, priority=particle_priority),
+            _t("particles_5_0", "Particles >=5.0 µm", n50, None, l50, priority=particle_priority),
         ]
         return out
-    return [_t("temperature", "Room temperature", 21, 15, 25), _t("humidity", "Room humidity", 50, 30, 70)]
+    return [_t("temperature", "Room temperature", 21, 15, 25, priority=Priority.LOW),
+            _t("humidity", "Room humidity", 50, 30, 70, priority=Priority.LOW)]
 
 
 def _cold_store_env() -> list[_Tpl]:
@@ -225,25 +234,36 @@ def _room(code: str, name: str, grade: str, polygon: tuple[Point, ...], equipmen
 def _sensor(prefix: str, loop: int, t: _Tpl) -> SensorSpec:
     tag = f"{prefix}-{_ISA[t.kind]}-{loop}"
     low, high, nominal = _opt(t.low), _opt(t.high), float(t.nominal)
-    delay, deadband, priority = alarm_rule(t.kind, nominal, low, high)
+    delay, deadband, priority = alarm_rule(t.kind, nominal, low, high, t.priority)
     return SensorSpec(tag, t.name, t.kind, SENSOR_UNITS[t.kind], low, high, delay, deadband, priority,
                       nominal=nominal, profile=t.profile)
 
 
-def alarm_rule(kind: str, nominal: float, low: float | None,
-               high: float | None) -> tuple[float, float, Priority]:
+# Priority by consequence (ISA-18.2 rationalisation) where the template does not say: what a lost value puts at
+# risk, and how soon. Product quality values of the process are MEDIUM; utilities' speeds, levels, flows and
+# weights LOW (the process values downstream alarm if it matters).
+_KIND_PRIORITY = {"ph": Priority.MEDIUM, "conductivity": Priority.MEDIUM, "toc": Priority.MEDIUM,
+                  "pressure": Priority.MEDIUM, "speed": Priority.LOW, "level": Priority.LOW, "flow": Priority.LOW,
+                  "weight": Priority.LOW, "humidity": Priority.LOW}
+
+
+def alarm_rule(kind: str, nominal: float, low: float | None, high: float | None,
+               priority: Priority | None = None) -> tuple[float, float, Priority]:
     """Demo alarm settings (on-delay s, deadband, priority). A plant sets validated values per tag (PR-76).
-    Cold stores alarm at once so the floor plan reacts within a second; others wait out brief spikes."""
+    Plasma and product in cold storage is HIGH and alarms at once, so the floor plan reacts within a second (the
+    simulated doors never take it past its limit); WFI below its temperature is HIGH (microbial growth); other
+    process temperatures MEDIUM; others by kind (_KIND_PRIORITY) or as the template says. All but cold storage
+    wait out brief spikes, particle counts (bursts as people move) longest."""
     limit = high if high is not None else low
     deadband = 1.0 if kind == "temperature" else round(0.02 * abs(limit or nominal), 6)
     if low is not None and high is not None:  # never wider than a tenth of the band between the limits
         deadband = min(deadband, round(0.1 * (high - low), 6))
-    if kind == "temperature" and nominal <= -10:
+    if kind == "temperature" and nominal <= -10 and priority in (None, Priority.HIGH):
         return 0.0, deadband, Priority.HIGH
-    if kind in ("temperature", "differential_pressure"):
-        high_priority = nominal >= 65 or kind == "differential_pressure"
-        return 10.0, deadband, Priority.HIGH if high_priority else Priority.MEDIUM
-    return (30.0 if kind.startswith("particles") else 10.0), deadband, Priority.MEDIUM
+    if priority is None:
+        high_priority = kind == "differential_pressure" or (kind == "temperature" and nominal >= 65)
+        priority = Priority.HIGH if high_priority else _KIND_PRIORITY.get(kind, Priority.MEDIUM)
+    return (30.0 if kind.startswith("particles") else 10.0), deadband, priority
 
 
 # --- the plant -------------------------------------------------------------------------------------------
@@ -316,8 +336,9 @@ def _inactivation(name: str, x: float, y: float, temp: float, low: float, high: 
 
 def _lyo(name: str, x: float, y: float) -> _Eq:
     return _Eq(name, "lyophilizer", x, y, (
-        _t("temperature", "Shelf temperature", -40, -55, 40),
-        _t("temperature", "Condenser temperature", -70, -80, -60),
+        _t("temperature", "Shelf temperature", -40, -55, 40, priority=Priority.MEDIUM),
+        # A refrigeration loop held at its set point: no door lets corridor air at it (the "room" profile).
+        _t("temperature", "Condenser temperature", -70, -80, -60, profile="room", priority=Priority.MEDIUM),
         _t("pressure", "Chamber pressure", 0.0002, None, 0.001),
     ), cleaning=True, sterilization=True)
 

@@ -26,6 +26,9 @@ AMBIENT = 21.0  # corridor air a cold-store door lets in
 # How long a door stays open, in seconds. Up to 25 s a cold store warms about 4 C, staying below its -25 C alarm
 # limit: an everyday opening is not an excursion (the demo's alarms stay rare, and its plasma poolable).
 DOOR_OPEN_S = (8.0, 25.0)
+# A door opens again at the earliest this long after it closed: by then the air is back within about half a degree
+# of its set point, so openings never stack up into an excursion (the demo's alarm rate, issue 15).
+DOOR_REST_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,8 @@ class Plant:
     def step(self, dt: float) -> list[Sample]:
         self.t += dt
         for s in self.signals.values():
-            if s.kind == "door" and s.room and not self.door_open(s.room) and self._chance(self.door_rate, dt):
+            if (s.kind == "door" and s.room and self.doors_open.get(s.room, -DOOR_REST_S) + DOOR_REST_S <= self.t
+                    and self._chance(self.door_rate, dt)):
                 self.doors_open[s.room] = self.t + self.rng.uniform(*DOOR_OPEN_S)
         out = []
         for tag, s in self.signals.items():
@@ -173,7 +177,7 @@ class Plant:
     def _door(self, s: Signal, st: _State, dt: float) -> bool:
         if s.room in self.rooms_with_doors:
             return self.door_open(s.room or "")
-        if st.door_until <= self.t and self._chance(self.door_rate, dt):
+        if st.door_until + DOOR_REST_S <= self.t and self._chance(self.door_rate, dt):
             st.door_until = self.t + self.rng.uniform(*DOOR_OPEN_S)
         return st.door_until > self.t
 

@@ -141,3 +141,27 @@ class AlarmShelf(Base):
     until: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     ended_by: Mapped[str | None] = mapped_column(String(64))
+
+
+# Chattering (ISA-18.2, EEMUA 191): a tag whose alarm went active and returned to normal this many times within
+# this many seconds is declared chattering. Plain settings (setSetting); these are the defaults.
+CHATTER_COUNT_KEY = "alarms.chatterCount"
+CHATTER_SECONDS_KEY = "alarms.chatterSeconds"
+CHATTER_COUNT = 3
+CHATTER_SECONDS = 60
+
+
+class AlarmChatter(Base):
+    """A tag declared chattering by the alarm rules: no new alarm is raised for it until its value has stayed
+    within its limits for the chatter window, or an excursion has lasted that long (then it is raised)."""
+
+    __tablename__ = "alarm_chatter"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), index=True)
+    # The alarms raised and returned to normal within the window that made the declaration.
+    alarms: Mapped[int]
+    window_s: Mapped[int]
+    declared_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

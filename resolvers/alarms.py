@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
 from policies.principal import Principal
+from records.alarms import CHATTER_COUNT_KEY as CHATTER_COUNT_KEY  # plain settings (resolvers/settings.py)
+from records.alarms import CHATTER_SECONDS_KEY as CHATTER_SECONDS_KEY
 from records.alarms import STANDING, Alarm, AlarmAcknowledgement, AlarmEvent, alarm_unit, snapshot
 from records.alarms import AlarmEventKind as AlarmEventKind  # the value lists, for the schema
 from records.alarms import AlarmSource as AlarmSource

@@ -44,6 +44,8 @@ def _flag(key: str, value: Any) -> None:
 
 PLAIN: dict[str, Callable[[str, Any], None]] = {
     alarms.RECIPIENTS_KEY: lambda _k, v: alarms.check_recipients(v),
+    alarms.CHATTER_COUNT_KEY: _int_between(2, 20),  # alarms within the window that declare a tag chattering
+    alarms.CHATTER_SECONDS_KEY: _int_between(10, 3600),
     "quarantine.days": _int_between(DEFAULT_QUARANTINE_DAYS, 3650),
     "pooling.minUnits": _min_units,
     "audit.review.days": _int_between(1, 366),

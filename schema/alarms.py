@@ -136,6 +136,15 @@ class PriorityCount:
     alarms: int
 
 
+@strawberry.type(description="A tag declared chattering by the alarm rules: no new alarm is raised for it until its "
+                             "value has stayed within limits for the window, or an excursion has lasted that long")
+class AlarmChattering:
+    tag: str
+    declared_at: datetime
+    alarms: int = strawberry.field(description="Alarms raised and returned to normal within the window")
+    window_seconds: int
+
+
 @strawberry.type(description="Alarm performance over a period (ISA-18.2, EEMUA 191)")
 class AlarmKpis:
     since: datetime
@@ -147,7 +156,11 @@ class AlarmKpis:
     peak_window_start: datetime | None
     flood_windows: int = strawberry.field(description="10-minute windows with more than 10 alarms")
     bad_actors: list[AlarmSourceCount] = strawberry.field(description="The 10 sources with the most alarms")
-    chattering: list[AlarmSourceCount] = strawberry.field(description="Sources with 3 or more alarms within a minute")
+    chattering: list[AlarmSourceCount] = strawberry.field(
+        description="Sources with as many alarms within the chatter window as the settings alarms.chatterCount and "
+                    "alarms.chatterSeconds say (3 within 60 s by default)")
+    chattering_now: list[AlarmChattering] = strawberry.field(
+        description="Tags declared chattering now, whatever the period")
     standing: int = strawberry.field(description="Alarms not yet acknowledged now, returned to normal or not")
     stale: int = strawberry.field(description="Alarms in alarm now for more than 24 hours")
 
@@ -179,6 +192,8 @@ class AlarmQuery:
             peak_window_start=k.peak_window_start, flood_windows=k.flood_windows,
             bad_actors=[AlarmSourceCount(source=x.source, alarms=x.alarms) for x in k.bad_actors],
             chattering=[AlarmSourceCount(source=x.source, alarms=x.alarms) for x in k.chattering],
+            chattering_now=[AlarmChattering(tag=c.tag, declared_at=c.declared_at, alarms=c.alarms,
+                                            window_seconds=c.window_s) for c in k.chattering_now],
             standing=k.standing, stale=k.stale)
 
     @strawberry.field(description="The alarm list as a printable file (CSV or PDF).",

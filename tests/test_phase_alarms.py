@@ -18,6 +18,7 @@ from records.quality import Deviation
 from tests.attack.signed_cases.base import World
 from tests.test_alarm_records import recording
 from tests.test_phases import _batch, _complete, _readings, _start
+from tests.test_users import set_setting
 
 ALARMS = """{ alarms(filter: {batchNumber: "EX-1"}) { edges { node { source condition state tag message batchNumber
   phaseCode roomCode equipmentCode } } } }"""
@@ -39,6 +40,8 @@ async def test_a_parameter_outside_the_recipe_while_its_phase_runs_alarms_for_th
     gql, signers, db = env
     w = World(gql, signers, db)
     await _batch(w)
+    # Four alarms of one tag within a second: not declared chattering here (tests/test_alarm_chattering.py).
+    assert "errors" not in await set_setting(gql, signers, "alarms.chatterCount", 10, "one tag, many excursions")
     async with recording(gql, db) as (svc, rec):
         svc.twin.ingest("R1-TT-901", 9.0)  # before the phase: only the tag's own limits alarm
         await svc.alarms.drain()

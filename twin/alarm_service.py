@@ -2,7 +2,9 @@
 twin, alarm records written by one task, and an event on the bus after each commit (never before: a
 subscriber never sees an alarm that is not stored).
 
-Limit alarms come from the sensors' limits and alarm settings. Event alarms (video analytics and other
+Limit alarms come from the sensors' limits and alarm settings. A chattering tag (twin/alarm_rules.py, with the
+settings `alarms.chatterCount` and `alarms.chatterSeconds`) is recorded and audited as ALARM_CHATTERING when
+declared and ALARM_CHATTER_ENDED when the declaration ends. Event alarms (video analytics and other
 sources) are momentary: stored already returned to normal and waiting for acknowledgement.
 """
 
@@ -17,15 +19,31 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from records.alarms import UNCLEARED, Alarm, AlarmEvent, AlarmShelf, AlarmSource, AlarmState, alarm_unit, snapshot
+from records import audit
+from records.alarms import (
+    CHATTER_COUNT,
+    CHATTER_COUNT_KEY,
+    CHATTER_SECONDS,
+    CHATTER_SECONDS_KEY,
+    UNCLEARED,
+    Alarm,
+    AlarmChatter,
+    AlarmEvent,
+    AlarmShelf,
+    AlarmSource,
+    AlarmState,
+    alarm_unit,
+    snapshot,
+)
 from records.audit import AuditContext, PendingEvent
 from records.base import utcnow
 from records.db import Database
+from records.identity import Setting
 from records.plant import Equipment, LogKind, Room, Sensor, log_line
 from records.plasma import PlasmaUnit
 from subscriptions.bus import Bus
 from subscriptions.topics import ALARM_TOPIC
-from twin.alarm_rules import AlarmEngine, Priority, Rule, Transition
+from twin.alarm_rules import AlarmEngine, Chatter, Priority, Rule, Transition
 from twin.process_watch import Excursion, ProcessWatch
 from twin.state import Reading
 
@@ -38,6 +56,14 @@ SUPPRESSING = frozenset({"MAINTENANCE", "OUT_OF_SERVICE"})
 RELEASE_EVERY = 5.0
 # Units still lying in a cold store (not yet pooled, disposed or shipped back).
 STORED_STATES = ("RECEIVED", "QUARANTINED", "RELEASED", "BLOCKED")
+
+
+async def chatter_setting(s: Any) -> Chatter:
+    """The chattering rule from the plain settings, else the defaults (3 alarms within 60 s)."""
+    rows = dict((await s.execute(select(Setting.key, Setting.value).where(
+        Setting.key.in_((CHATTER_COUNT_KEY, CHATTER_SECONDS_KEY))))).all())
+    return Chatter(int(rows.get(CHATTER_COUNT_KEY, CHATTER_COUNT)),
+                   timedelta(seconds=int(rows.get(CHATTER_SECONDS_KEY, CHATTER_SECONDS))))
 
 
 @dataclass(frozen=True)
@@ -68,6 +94,8 @@ class AlarmService:
     raised = 0
     # Limit alarms held back while their equipment is in a suppressing state, by tag.
     held: dict[str, Transition] = field(default_factory=dict)
+    # The open chattering declaration (alarm_chatter row) per tag.
+    chatter_ids: dict[str, int] = field(default_factory=dict)
     _queue: asyncio.Queue[Transition | Excursion] = field(default_factory=asyncio.Queue)
     _task: asyncio.Task[None] | None = None
     _releaser: asyncio.Task[None] | None = None
@@ -83,6 +111,8 @@ class AlarmService:
             await asyncio.sleep(RELEASE_EVERY)
             try:
                 await self.release_held()
+                async with self.db.read() as s:  # a changed chatter setting takes effect within seconds
+                    self.engine.chatter = await chatter_setting(s)
             except Exception:  # the next round tries again
                 log.exception("releasing suppressed alarms failed")
 
@@ -145,13 +175,18 @@ class AlarmService:
                                      on_delay=timedelta(seconds=sn.alarm_delay_s), deadband=sn.alarm_deadband,
                                      priority=Priority(sn.alarm_priority))
             self.engine.rules = rules
+            self.engine.chatter = await chatter_setting(s)
             standing = (await s.execute(select(Alarm).where(
                 Alarm.source == AlarmSource.LIMIT, Alarm.state.in_(UNCLEARED)))).scalars().all()
+            declared = (await s.execute(select(AlarmChatter).where(AlarmChatter.ended_at.is_(None)))).scalars().all()
             await self.process.load(s)
         for a in standing:
             if a.tag is not None:
                 self.open_ids[a.tag] = a.id
                 self.engine.restore(a.tag, a.condition, a.began_at)
+        for c in declared:
+            self.chatter_ids[c.tag] = c.id
+            self.engine.restore_chattering(c.tag, c.declared_at)
 
     async def take_over(self) -> None:
         """This process starts evaluating the rules (it took the lead among the API processes): it starts
@@ -160,6 +195,7 @@ class AlarmService:
         self.open_ids.clear()
         self.peaks.clear()
         self.held.clear()
+        self.chatter_ids.clear()
         await self.load()
 
     def feed(self, r: Reading) -> None:
@@ -199,6 +235,9 @@ class AlarmService:
         t = item
         place = self.places.get(t.tag)
         if place is None:
+            return
+        if t.kind in ("CHATTERING", "CHATTER_ENDED"):
+            await self._apply_chatter(t, place)
             return
         if t.kind == "RAISED":
             word = "above high limit" if t.condition == "HIGH" else "below low limit"
@@ -244,6 +283,33 @@ class AlarmService:
                 s.add(log_line(a.equipment_id, LogKind.ALARM, f"returned to normal: {a.message}", "system", at=t.at,
                                reference=f"alarm:{a.id}"))
         self._publish("CLEARED", a)
+
+    async def _apply_chatter(self, t: Transition, place: Place) -> None:
+        """Declared chattering (no new alarm for the tag meanwhile), or the declaration ended: recorded, audited."""
+        chatter = self.engine.chatter
+        if t.kind == "CHATTERING":
+            assert chatter is not None
+            seconds = int(chatter.window.total_seconds())
+            why = f"{chatter.count} alarms within {seconds} s"
+            async with self.db.write(AuditContext("system", reason=f"chattering: {why}")) as s:
+                c = AlarmChatter(tag=t.tag, alarms=chatter.count, window_s=seconds, declared_at=t.at)
+                s.add(c)
+                await s.flush()
+                await audit.add(s, PendingEvent("ALARM_CHATTERING", "alarm_chatter", t.tag, {
+                    "alarms": [None, chatter.count], "windowSeconds": [None, seconds],
+                    "firstRaisedAt": [None, audit.iso(t.since)], "message": [None, f"{place.name}: {why}"]}))
+                if place.equipment_id is not None:
+                    s.add(log_line(place.equipment_id, LogKind.ALARM, f"chattering ({why}): {place.name}", "system",
+                                   at=t.at, reference=f"alarm-chatter:{c.id}"))
+            self.chatter_ids[t.tag] = c.id
+            return
+        chatter_id = self.chatter_ids.pop(t.tag, None)
+        how = "an excursion lasted the chatter window" if t.condition else "within limits for the chatter window"
+        async with self.db.write(AuditContext("system", reason=f"chattering ended: {how}")) as s:
+            if chatter_id is not None:
+                (await s.get_one(AlarmChatter, chatter_id)).ended_at = t.at
+            await audit.add(s, PendingEvent("ALARM_CHATTER_ENDED", "alarm_chatter", t.tag, {
+                "declaredAt": [None, audit.iso(t.since)], "why": [None, how]}))
 
     async def _apply_process(self, x: Excursion) -> None:
         """A running phase's parameter left its recipe's limits, or came back (PR-51)."""
