@@ -95,6 +95,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         lockout=Lockout(settings.lockout_attempts, settings.lockout_seconds),
         trust=trust_store(settings),
         signature_window=settings.signature_window_seconds,
+        reauthentication=settings.signing_reauthentication,
         plant_state_interval=settings.plant_state_interval_ms / 1000,
         org_key=settings.org_key.read_bytes() if settings.org_key else None,
         org_cert=settings.org_cert.read_bytes() if settings.org_cert else None,

@@ -83,6 +83,8 @@ class Settings:
     max_query_fragment_depth: int = 8
     max_variable_depth: int = 64
     signature_window_seconds: int = 300
+    # Re-authentication at signing when the plant's setting `signing.reauthentication` is not set.
+    signing_reauthentication: bool = True
     # plantState sends at most one delta per this many milliseconds (changes in between are coalesced).
     plant_state_interval_ms: int = 250
     # permessage-deflate on WebSockets: off by default, since compressing each small live frame cost the
@@ -147,6 +149,7 @@ class Settings:
             max_query_fragment_depth=_int(env, "PLASMATWIN_MAX_QUERY_FRAGMENT_DEPTH", d.max_query_fragment_depth),
             max_variable_depth=_int(env, "PLASMATWIN_MAX_VARIABLE_DEPTH", d.max_variable_depth),
             signature_window_seconds=_int(env, "PLASMATWIN_SIGNATURE_WINDOW_SECONDS", d.signature_window_seconds),
+            signing_reauthentication=_bool(env, "PLASMATWIN_SIGNING_REAUTHENTICATION", d.signing_reauthentication),
             plant_state_interval_ms=_int(env, "PLASMATWIN_PLANT_STATE_INTERVAL_MS", d.plant_state_interval_ms),
             ws_compression=_bool(env, "PLASMATWIN_WS_COMPRESSION", d.ws_compression),
             access_log=_bool(env, "PLASMATWIN_ACCESS_LOG", d.access_log),

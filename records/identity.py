@@ -112,3 +112,22 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
+
+
+class SigningSession(Base):
+    """A signer's password given again at signing (21 CFR 11.200(a)(1)), on one bearer token.
+
+    The signer's own session (`second_person` false) holds while they keep signing on that token with
+    no pause longer than the continuous period; a second person's confirmation (true) allows that one
+    person one signature on the caller's token, within minutes. Security state, not a GMP record: the
+    confirmations themselves are in the audit trail (REAUTHENTICATED, REAUTHENTICATION_FAILED)."""
+
+    __tablename__ = "signing_session"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    second_person: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    active_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]

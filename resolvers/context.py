@@ -48,6 +48,9 @@ class Services:
     lockout: Lockout
     trust: TrustStore = field(default_factory=lambda: TrustStore([]))
     signature_window: int = 300
+    # Signers give their password again at signing (resolvers/reauth.py) unless the plant's setting
+    # `signing.reauthentication` says otherwise.
+    reauthentication: bool = True
     plant_state_interval: float = 0.25
     # The plantState channels (resolvers.live.PlantStateHub), made on first use.
     live: Any = None

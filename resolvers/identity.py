@@ -172,6 +172,11 @@ def account_scope(user: User) -> dict[str, Any]:
     return {"readOnly": True}
 
 
+def dummy_check(password: str) -> None:
+    """The work of checking a password, for an account that has none to check (unknown, deactivated)."""
+    _password_ok(_DUMMY_HASH, password)
+
+
 def password_ok(stored: str, password: str) -> bool:
     """Whether `password` matches the stored Argon2 hash (a password change re-checks the current one)."""
     return _password_ok(stored, password)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from policies.errors import AppError, ErrorCode
 from records.identity import Setting
 from records.training import ENFORCED_KEY as TRAINING_KEY
-from resolvers import alarms, manual_rules, reagents, signing
+from resolvers import alarms, manual_rules, reagents, reauth, signing
 from resolvers.context import POLICY_KEY, Context
 from resolvers.retest import DEFAULT_QUARANTINE_DAYS
 from resolvers.signed import Signatures, SignedRequest, perform
@@ -54,6 +54,8 @@ PLAIN: dict[str, Callable[[str, Any], None]] = {
     reagents.KITS_REQUIRED_KEY: lambda _k, v: reagents.check_kits_required(v),
     TRAINING_KEY: _flag,
     signing.KEY_ROLES_KEY: signing.check_key_roles,
+    reauth.ENFORCED_KEY: _flag,
+    reauth.CONTINUOUS_KEY: reauth.check_minutes,
 }
 
 # Keys changed only through their own signed mutation.

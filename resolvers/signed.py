@@ -25,6 +25,7 @@ from policies import signatures as sig
 from policies.errors import AppError, ErrorCode
 from records.audit import PendingEvent
 from records.signature import ESignature
+from resolvers import reauth
 from resolvers.context import Context
 from resolvers.signing import SignedBy, audit_rejection, store_signature, verify_signature
 
@@ -32,7 +33,8 @@ P = TypeVar("P")
 # Refusals about a signature itself, wherever they are decided (a missing second signature is found
 # by `clean` when only the record tells whether one is needed).
 SIGNATURE_CODES = frozenset({ErrorCode.SIGNATURE_REQUIRED, ErrorCode.SIGNATURE_INVALID, ErrorCode.SIGNATURE_REPLAYED,
-                             ErrorCode.SIGNATURE_EXPIRED, ErrorCode.CERTIFICATE_UNTRUSTED})
+                             ErrorCode.SIGNATURE_EXPIRED, ErrorCode.CERTIFICATE_UNTRUSTED,
+                             ErrorCode.REAUTHENTICATION_REQUIRED})
 R = TypeVar("R")
 T = TypeVar("T")
 
@@ -137,6 +139,7 @@ async def perform(ctx: Context, req: SignedRequest, *, reason: str | Callable[[P
                 result = await save(s, prepared, signatures)
                 if not signatures.stored:
                     raise RuntimeError(f"{req.operation} wrote no signature record")
+                await reauth.spend(s, by.session_id, other.session_id if other else None)
         except IntegrityError as exc:
             # Another request wrote the same record meanwhile; nothing of this one was kept.
             raise AppError(ErrorCode.CONFLICT, conflict) from exc

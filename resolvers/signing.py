@@ -24,6 +24,7 @@ from records.base import utcnow
 from records.identity import Setting, User, UserCertificate
 from records.signature import ESignature as ESignature
 from records.signature import record_hash
+from resolvers import reauth
 from resolvers.context import Context
 
 
@@ -34,6 +35,8 @@ class SignedBy:
     verified: sig.VerifiedSignature
     user_id: int
     printed_name: str
+    # The re-authentication it rests on (resolvers/reauth.py), spent when the signature is stored.
+    session_id: int | None = None
 
 
 def check_raw_input(raw: Any) -> Any:
@@ -113,7 +116,8 @@ async def _check(ctx: Context, operation: str, raw_input: Any, payload: sig.Sign
         used = (await s.execute(select(ESignature.id).where(ESignature.nonce == payload.nonce))).first()
         if used:
             raise AppError(ErrorCode.SIGNATURE_REPLAYED, "this nonce was already used by a signature")
-        return SignedBy(verified, user.id, user.display_name)
+        session = await reauth.session_for(ctx, s, user.id, payload.signer, second_person)
+        return SignedBy(verified, user.id, user.display_name, session)
 
 
 async def store_signature(s: AsyncSession, by: SignedBy, entity: str, entity_id: str,

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from resolvers import identity, users
+from resolvers import identity, reauth, users
 from resolvers.context import Context
 
 
@@ -24,6 +24,14 @@ class Viewer:
 class SignInPayload:
     token: str
     expires_at: datetime
+
+
+@strawberry.type
+class SigningConfirmation:
+    signer: str
+    second_person: bool = strawberry.field(description="A second person at the caller's device: one signature")
+    valid_until: datetime = strawberry.field(
+        description="Own signatures: the end of the continuous period, moved on by each signature")
 
 
 @strawberry.type
@@ -51,6 +59,16 @@ class IdentityMutation:
     async def change_password(self, info: Info[Context, None], current: str, new: str) -> bool:
         await users.change_password(info.context, current, new)
         return True
+
+    @strawberry.mutation(description="Give a password again before signing (21 CFR 11.200(a)(1)): your own, "
+                                     "for the first signature on this session and after a pause longer than "
+                                     "the continuous period; or `signer`'s, a second person at your device, "
+                                     "for one signature. Audited; wrong passwords count towards lockout.")
+    async def reauthenticate(self, info: Info[Context, None], password: str,
+                             signer: str | None = None) -> SigningConfirmation:
+        done = await reauth.reauthenticate(info.context, password, signer)
+        return SigningConfirmation(signer=done.signer, second_person=done.second_person,
+                                   valid_until=done.valid_until)
 
     @strawberry.mutation(description="Revoke the bearer token of this request.")
     async def sign_out(self, info: Info[Context, None]) -> bool:

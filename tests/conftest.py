@@ -192,8 +192,14 @@ class GQL:
         return GQL(self.client, body["data"]["signIn"]["token"])
 
 
+# Re-authentication at signing (resolvers/reauth.py) is on in the product; tests/test_reauth.py proves it
+# and the demo's own production and browser tests run with it. The other tests sign without it, as a
+# plant that turned the setting off, so each need not give passwords to the server first.
+os.environ.setdefault("PLASMATWIN_SIGNING_REAUTHENTICATION", "false")
+
+
 def make_settings(url: str, **overrides: Any) -> Settings:
-    return replace(Settings(), database_url=url, **overrides)
+    return replace(Settings(), database_url=url, **{"signing_reauthentication": False, **overrides})
 
 
 @pytest_asyncio.fixture
