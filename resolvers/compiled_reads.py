@@ -8,8 +8,9 @@ connections `batches`, `alarms`, `auditTrail` (filters by time included) and `co
 Each GraphQL field is written here as the SQL the normal path's resolvers amount to (resolvers/plant.py,
 schema/plant.py, resolvers/plasma.py, schema/plasma.py, resolvers/materials.py, resolvers/tablet.py):
 schema/alarms.py, resolvers/alarms.py, schema/audit.py, resolvers/audit.py): same rows, same order,
-same scope, the same cursors (schema/relay.py). Fields computed in Python are COMPUTED: a query
-selecting one runs the normal way. Table aliases are named by role: p plant, a area, r room,
+same scope, the same cursors (schema/relay.py). Fields computed in Python are COMPUTED (the Relay `id`
+of schema/node.py too): a query selecting one runs the normal way. Table aliases are named by role:
+p plant, a area, r room,
 e equipment, s sensor, b batch, rc recipe, u plasma unit, st station, d donor, pl pool, ml material lot,
 sm sample, al alarm, ev audit event, cc cold-room check, cam camera, ckp its key-post link, kp key post,
 pr phase run.
@@ -61,6 +62,7 @@ EQUIPMENT: dict[str, How] = {
         ("calibrationValidUntil", "calibration_valid_until"))},
     "roomCode": "{r}.code",
     "sensors": Rows("Sensor", "sensor {s}", "{s}.equipment_id = {e}.id", "{s}.id"),
+    "id": COMPUTED,  # the Relay global id (schema/node.py)
 }
 
 ROOM: dict[str, How] = {
@@ -91,10 +93,11 @@ BATCH: dict[str, How] = {
     "poolCodes": Values("batch_pool {bp} JOIN pool {pl} ON {pl}.id = {bp}.pool_id", "{pl}.code",
                         "{bp}.batch_id = {b}.id", "{pl}.id"),
     "recipeCode": "{rc}.code", "recipeVersion": "{rc}.version",
+    "id": COMPUTED,  # the Relay global id (schema/node.py)
 }
 
 
-STATION: dict[str, How] = {"code": "{st}.code", "name": "{st}.name", "province": "{st}.province"}
+STATION: dict[str, How] = {"code": "{st}.code", "name": "{st}.name", "province": "{st}.province", "id": COMPUTED}
 
 PLASMA_UNIT: dict[str, How] = {
     **{f: "{u}." + c for f, c in (
@@ -104,7 +107,7 @@ PLASMA_UNIT: dict[str, How] = {
         ("receivedWeightG", "received_weight_g"), ("receivedBy", "received_by"))},
     "poolCode": "{pl}.code", "donorCardNumber": "{d}.card_number",
     "station": One("Station"),  # joined with the unit
-    "storage": COMPUTED,
+    "storage": COMPUTED, "id": COMPUTED,
 }
 
 MATERIAL_LOT: dict[str, How] = {
@@ -115,7 +118,7 @@ MATERIAL_LOT: dict[str, How] = {
         ("unit", "unit"), ("manufacturedOn", "manufactured_on"), ("expiresOn", "expires_on"),
         ("receivedAt", "received_at"), ("receivedBy", "received_by"), ("status", "status"),
         ("decidedBy", "decided_by"), ("decidedAt", "decided_at"), ("decisionReason", "decision_reason"))},
-    "label": COMPUTED,
+    "label": COMPUTED, "id": COMPUTED,
 }
 
 SAMPLE: dict[str, How] = {
@@ -124,7 +127,7 @@ SAMPLE: dict[str, How] = {
         ("storageLocation", "storage_location"), ("name", "name"), ("unit", "unit"), ("pieces", "pieces"),
         ("sampledFrom", "sampled_from"), ("tubeCode", "tube_code"), ("conditions", "conditions"),
         ("storedAt", "stored_at"), ("equipmentCode", "equipment_code"))},
-    "retainUntil": COMPUTED, "retentionBasis": COMPUTED,  # resolvers/samples.py `retention`
+    "retainUntil": COMPUTED, "retentionBasis": COMPUTED, "id": COMPUTED,  # resolvers/samples.py `retention`
     # resolvers/sample_life.py `views`: the sample's source, history, storage and what is left; numbers and
     # the bag check are read the normal way so they keep their GraphQL types.
     **{f: COMPUTED for f in ("sourceCode", "batchNumber", "donationNumber", "poolCode", "remaining", "expiryDate",

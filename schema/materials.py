@@ -12,13 +12,17 @@ from resolvers import weighing as weigh_res
 from resolvers.context import Context
 from schema.convert import of
 from schema.enums import MaterialKind, MaterialStatus, ValueSource
+from schema.node import Node
 from schema.permissions import can
 from schema.receipt import MaterialLabel, label_of
 from schema.signing import SignatureInput, signed
 
 
 @strawberry.type(description="A lot of a raw material, excipient or packaging material (B.3).")
-class MaterialLot:
+class MaterialLot(Node):
+    def node_key(self) -> str:
+        return self.code
+
     code: str = strawberry.field(description="The lot's code on its label (TMBH), from the material-code generator")
     kind: MaterialKind
     material_code: str = strawberry.field(description="WLBM")

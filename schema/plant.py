@@ -13,6 +13,7 @@ from resolvers import plant as res
 from resolvers.context import Context
 from schema.convert import of
 from schema.enums import EquipmentStatus, Quality
+from schema.node import Node
 from schema.permissions import can
 from schema.signing import Signature, SignatureInput, signed
 
@@ -45,8 +46,11 @@ class Sensor:
 
 
 @strawberry.type
-class Equipment:
+class Equipment(Node):
     """Appendix B.2 equipment identification: status, cleaning, sterilisation and calibration."""
+
+    def node_key(self) -> str:
+        return self.code
 
     code: str
     name: str

@@ -12,19 +12,26 @@ from resolvers import storage
 from resolvers.context import Context
 from schema.convert import of
 from schema.enums import BatchStatus, DonorStatus, UnitStatus
+from schema.node import Node
 from schema.permissions import can
 from schema.relay import Connection, Edge, connection, decode_cursor, encode_cursor, page_size
 
 
 @strawberry.type
-class Station:
+class Station(Node):
+    def node_key(self) -> str:
+        return self.code
+
     code: str
     name: str
     province: str
 
 
 @strawberry.type(description="A donor as the plant may know them: no name or identity number is exposed.")
-class Donor:
+class Donor(Node):
+    def node_key(self) -> str:
+        return self.card_number
+
     card_number: str
     blood_type: str
     status: DonorStatus
@@ -76,7 +83,10 @@ class UnitStorage:
 
 
 @strawberry.type(description="One donation (B.3: XJBH, KH, XX, CXJRQ, XJZL, WLBM).")
-class PlasmaUnit:
+class PlasmaUnit(Node):
+    def node_key(self) -> str:
+        return self.donation_number
+
     donation_number: str
     material_code: str | None
     blood_type: str
@@ -111,7 +121,10 @@ def unit_of(u: res.PlasmaUnit, station: Station | None = None) -> PlasmaUnit:
 
 
 @strawberry.type
-class Batch:
+class Batch(Node):
+    def node_key(self) -> str:
+        return self.batch_number
+
     batch_number: str
     product: str
     status: BatchStatus

@@ -15,6 +15,7 @@ from resolvers import reagents as res
 from resolvers.context import Context
 from schema.convert import of
 from schema.enums import ReagentKind, ReagentMovementKind, ReagentStatus, ReminderDue
+from schema.node import Node
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
@@ -39,7 +40,10 @@ class ReagentMovement:
 
 
 @strawberry.type(description="A lot of a reagent, reference standard, test solution or test kit.")
-class ReagentLot:
+class ReagentLot(Node):
+    def node_key(self) -> str:
+        return self.code
+
     code: str = strawberry.field(description="The code on its label, scanned at use")
     kind: ReagentKind
     name: str

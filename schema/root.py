@@ -30,6 +30,7 @@ from schema.limits import limits_rule
 from schema.live import BatchEventSubscription, HistoryQuery, LiveSubscription, PlantStateSubscription
 from schema.lookback import LookbackMutation, LookbackQuery, StationDonorMutation
 from schema.materials import MaterialMutation, MaterialQuery
+from schema.node_query import NodeQuery
 from schema.oos import OosMutation, OosQuery
 from schema.packaging import PackagingMutation, PackagingQuery
 from schema.packaging_record import PackagingRecordMutation, PackagingRecordQuery
@@ -74,7 +75,7 @@ class Query(
     TestReportQuery, TracePushQuery, QualityReviewQuery, AuditReviewQuery, ConfigurationQuery, PlasmaTestQuery,
     ReagentQuery, DocumentQuery,
     TrainingQuery, ChangeQuery,
-    InstrumentRunQuery,
+    InstrumentRunQuery, NodeQuery,
 ):
     pass
 

@@ -12,6 +12,7 @@ from resolvers import sample_life as res
 from resolvers.context import Context
 from schema.convert import of
 from schema.enums import SampleEventKind, SampleKind, SampleStatus
+from schema.node import Node
 from schema.permissions import can
 from schema.signing import SignatureInput, signed
 
@@ -57,7 +58,10 @@ class SampleStorage:
 
 
 @strawberry.type
-class SampleInfo:
+class SampleInfo(Node):
+    def node_key(self) -> str:
+        return self.code
+
     code: str
     kind: SampleKind
     status: SampleStatus

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from records.audit import AuditEvent
 from records.db import Database
-from tests.conftest import GQL, STANDARD_USERS
+from tests.conftest import GQL, STANDARD_USERS, LiveServer, token_at
 
 RESP = "application/graphql-response+json"
 
@@ -105,6 +107,24 @@ async def test_the_standard_introspection_queries_pass_the_depth_limit(gql: GQL)
     endless = "{__schema{types{fields{type" + "{ofType" * 30 + "{name" + "}" * 35
     r = await me.post(endless)
     assert r.status_code == 400 and "levels deep" in r.json()["errors"][0]["message"]
+
+
+def test_graphql_js_and_python_gql_load_the_schema_from_a_live_server(live_server: LiveServer) -> None:
+    """Over real HTTP: graphql-js's getIntrospectionQuery() and Python gql's default (gql is not a dependency:
+    its query is graphql-core's with gql's defaults, gql.utilities.get_introspection_query_ast: descriptions,
+    input value deprecation, 7 levels of ofType), each giving a schema a client can build."""
+    from graphql import build_client_schema, get_introspection_query
+
+    token = asyncio.run(token_at(live_server.url, "op.one"))
+    gql_default = get_introspection_query(descriptions=True, specified_by_url=False, directive_is_repeatable=False,
+                                          schema_description=False, input_value_deprecation=True, type_depth=7)
+    for query in (get_introspection_query(), gql_default):
+        r = httpx.post(f"{live_server.url}/graphql", json={"query": query}, timeout=30,
+                       headers={"authorization": f"Bearer {token}", "accept": RESP})
+        body = r.json()
+        assert r.status_code == 200 and "errors" not in body, body
+        schema = build_client_schema(body["data"])
+        assert schema.query_type is not None and "node" in schema.query_type.fields
 
 
 async def test_oversize_body_is_413(gql: GQL) -> None:

@@ -20,7 +20,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, get_named_type
+from graphql import (
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    get_named_type,
+)
 from sqlalchemy import event, insert, select
 
 from demo.seed import seed_stations
@@ -57,6 +64,7 @@ from records.trace_push import TracePush
 from records.training import TrainingRecord
 from resolvers import alarms, plasma, storage
 from resolvers.history import Window, histories
+from schema.node import to_global_id
 from schema.root import build_schema
 from tests.conftest import GQL
 from tests.signing_env import add_tiny_plant
@@ -77,6 +85,7 @@ EXEMPT = {
     "sampleLabel.lines": "the fixed lines of one sample's label, built from its row, not a list of records",
     "materialLots.label.lines": "the fixed lines of one lot's label, built from its row",
     "materialLot.label.lines": "the fixed lines of one lot's label, built from its row",
+    "node.label.lines": "the fixed lines of one lot's label, built from its row (node of a MaterialLot)",
     "batchWeighings.label.lines": "the fixed lines of one weighing's label, built from its row",
     "appendixBDatasets": "the guideline's dataset definitions, from code; no SQL",
     "appendixBDatasets.fields": "the guideline's dataset definitions, from code; no SQL",
@@ -1020,6 +1029,23 @@ PROBES = {
                       ("reagents", "reagents.movements")),
     "reagent": Probe("reagents", "qa.one", '{ reagent(code: "QR-0") { code movements { kind by } } }',
                      ("reagent.movements",)),
+    # node(id:) answers through the type's own query (schema/node_query.py): the same statements as it.
+    "node.Donor": Probe("plasma", "qa.one", f"query($id: ID!) {{ node(id: $id) {{ ... on Donor {{ cardNumber "
+                                            f"units {{ {UNIT} }} lookback(days: 60) {{ {UNIT} }} }} }} }}",
+                        ("node.units", "node.units.storage.temperatures", "node.lookback",
+                         "node.lookback.storage.temperatures"), lambda _w: {"id": to_global_id("Donor", "DQ")}),
+    "node.PlasmaUnit": Probe("plasma", "qa.one", f"query($id: ID!) {{ node(id: $id) {{ ... on PlasmaUnit {{ {UNIT} "
+                                                 "} } }", ("node.storage.temperatures",),
+                             lambda _w: {"id": to_global_id("PlasmaUnit", "DQ-U0")}),
+    "node.Equipment": Probe("plant", "op.one", f"query($id: ID!) {{ node(id: $id) {{ ... on Equipment {{ code "
+                                               f"sensors {{ {SENSOR} }} }} }} }}", ("node.sensors",),
+                            lambda _w: {"id": to_global_id("Equipment", "EQ-1")}),
+    "node.SampleInfo": Probe("samples", "qa.one", f"query($id: ID!) {{ node(id: $id) {{ ... on SampleInfo {{ "
+                                                  f"{SAMPLE_LIFE} }} }} }}", ("node.history",),
+                             lambda _w: {"id": to_global_id("SampleInfo", "SQ-0")}),
+    "node.ReagentLot": Probe("reagents", "qa.one", "query($id: ID!) { node(id: $id) { ... on ReagentLot { code "
+                                                   "movements { kind by } } } }", ("node.movements",),
+                             lambda _w: {"id": to_global_id("ReagentLot", "QR-0")}),
     "reagentReminders": Probe("reagents", "qa.one", "{ reagentReminders { code due dueOn daysLeft } }",
                               ("reagentReminders",)),
     # As a caller allowed to read plasma units: for one who is not, affectedUnits is null on every alarm
@@ -1057,13 +1083,18 @@ def list_paths() -> set[str]:
     def walk(t: GraphQLObjectType, path: str, seen: frozenset[str]) -> None:
         for name, f in t.fields.items():
             named = get_named_type(f.type)
-            if isinstance(named, GraphQLObjectType) and named.name not in seen:
-                here = f"{path}.{name}" if path else name
-                if is_list(f.type):
-                    found.add(here)
-                walk(named, here, seen | {named.name})
+            # An interface (node: Node) reaches the lists of every type that implements it.
+            kinds = [named] if isinstance(named, GraphQLObjectType) else \
+                schema.get_possible_types(named) if isinstance(named, GraphQLInterfaceType) else []
+            for obj in kinds:
+                if obj.name not in seen:
+                    here = f"{path}.{name}" if path else name
+                    if is_list(f.type):
+                        found.add(here)
+                    walk(obj, here, seen | {obj.name})
 
-    query = build_schema()._schema.query_type
+    schema = build_schema()._schema
+    query = schema.query_type
     assert query is not None
     walk(query, "", frozenset())
     return found
