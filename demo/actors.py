@@ -69,4 +69,23 @@ class Actors:
         if second is not None:
             params, args = f"{params}, $v: SignatureInput!", f"{args}, verification: $v"
             variables["v"] = self.sign(second[0], operation, inp, second[1])
-        return await self.query(user, f"mutation({params}) {{ {operation}({args}) {{ {answer} }} }}", variables)
+            await self.reauthenticate(user, second[0])  # the second person's password, for this signature
+        document = f"mutation({params}) {{ {operation}({args}) {{ {answer} }} }}"
+        try:
+            return await self.query(user, document, variables)
+        except ActorError as e:
+            if "REAUTHENTICATION_REQUIRED" not in str(e):
+                raise
+        # The first signature of the session, or after a pause: the password again, then a fresh nonce.
+        await self.reauthenticate(user)
+        variables["sig"] = self.sign(user, operation, inp, meaning)
+        if second is not None:
+            variables["v"] = self.sign(second[0], operation, inp, second[1])
+            await self.reauthenticate(user, second[0])
+        return await self.query(user, document, variables)
+
+    async def reauthenticate(self, user: str, signer: str | None = None) -> None:
+        """`signer`'s password (the caller's own when None) given again on `user`'s session (resolvers/reauth.py)."""
+        who = signer or user
+        await self.query(user, "mutation($p: String!, $s: String) { reauthenticate(password: $p, signer: $s) "
+                               "{ signer } }", {"p": self.users[who]["password"], "s": signer})

@@ -38,7 +38,9 @@ def _start(data_dir: Path) -> tuple[subprocess.Popen[str], str, Path]:
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "demo", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=out, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PLASMATWIN_DEMO_PACE": "fast"},
+            stdout=out, stderr=subprocess.STDOUT, text=True,
+            # as a user runs it: the demo's people give their passwords again at signing (resolvers/reauth.py)
+            env={**os.environ, "PLASMATWIN_DEMO_PACE": "fast", "PLASMATWIN_SIGNING_REAUTHENTICATION": "true"},
         )
     services.wait_port(port, 60)
     return proc, f"http://127.0.0.1:{port}", log
