@@ -76,10 +76,15 @@ def browser(chromium_path: str, demo: DemoServer) -> Iterator[Any]:
         b.close()
 
 
+# The tests below find elements by their English text: they open the app in English (Chinese is the default).
+ENGLISH = "localStorage.setItem('plasmatwin.lang', 'en')"
+
+
 def open_app(browser: Any, base: str, user: str, password: str, path: str = "#/control",
              viewport: dict[str, int] = DESKTOP) -> Any:
-    """A fresh context (own session storage), signed in through the sign-in form."""
+    """A fresh context (own session storage), signed in through the sign-in form, in English."""
     context = browser.new_context(viewport=viewport)
+    context.add_init_script(ENGLISH)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -371,6 +376,7 @@ def test_a_new_account_replaces_its_one_time_password_before_anything_else(brows
                     {"input": inp, "sig": sign("adm.lin", inp, "PERFORMED"), "ok": sign("qa.li", inp, "APPROVED")},
                     as_user="adm.lin")["createUser"]
     context = browser.new_context(viewport=DESKTOP)
+    context.add_init_script(ENGLISH)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))

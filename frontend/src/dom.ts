@@ -1,5 +1,7 @@
 /** A few DOM helpers: the app builds its views with these and updates them in place. */
 
+import { zoneLabel } from "./i18n";
+
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
 
@@ -57,13 +59,16 @@ export function replace(node: Element, ...children: Child[]): void {
   append(node, children);
 }
 
-/** Local date-time (plant operators read local time; records keep UTC). */
+/**
+ * Local date-time on the 24-hour clock with its zone, "2026-12-05 21:30:05 UTC+8" (operators read
+ * local time; the record keeps UTC, so the zone is always shown). `.slice(11)` keeps the time and zone.
+ */
 export function fmtTime(iso: string | null | undefined): string {
   if (!iso) return "—";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   const pad = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zoneLabel(d)}`;
 }
 
 export function fmtNumber(v: number | null | undefined, unit = ""): string {

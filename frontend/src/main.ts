@@ -9,6 +9,7 @@ import { h } from "./dom";
 import { currentSigner } from "./sign/keyring";
 import { SignerUnavailable } from "./sign/signer";
 import { connectionBanner } from "./ui/connection";
+import { languageSwitch, t } from "./i18n";
 
 type Route = { name: "control" | "trace" | "tablet" | "batches" | "lab" | "quality"; sub: string; query: URLSearchParams };
 
@@ -30,13 +31,14 @@ function header(r: Route): HTMLElement {
     h("a", { href: `#/${name}`, class: r.name === name ? "active" : "", "aria-current": r.name === name ? "page" : null }, text);
   return h("header", { class: "topbar" },
     h("span", { class: "brand" }, "PlasmaTwin"),
-    h("nav", { class: "mainnav", "aria-label": "Main" },
-      link("control", "Control room"), link("trace", "Trace"), link("tablet", "Tablet"),
-      link("batches", "Batch records"), link("lab", "QC lab"), link("quality", "OOS & trends")),
+    h("nav", { class: "mainnav", "aria-label": t("nav.label") },
+      link("control", t("nav.control")), link("trace", t("nav.trace")), link("tablet", t("nav.tablet")),
+      link("batches", t("nav.batches")), link("lab", t("nav.lab")), link("quality", t("nav.quality"))),
     h("span", { class: "spacer" }),
     h("span", { class: "who", "data-testid": "viewer" }, `${v.displayName} (${v.username})`,
       h("span", { class: "roles" }, ` · ${v.roles.join(", ")}`)),
-    h("button", { class: "small", onClick: () => void doSignOut() }, "Sign out"));
+    languageSwitch(),
+    h("button", { class: "small", onClick: () => void doSignOut() }, t("shell.signOut")));
 }
 
 async function doSignOut(): Promise<void> {
@@ -57,13 +59,13 @@ function signInView(r: Route): HTMLElement {
   const pass = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
   const err = h("div", { class: "error-box", role: "alert", hidden: !signInNotice }, signInNotice ?? "");
   signInNotice = null;
-  const submit = h("button", { type: "submit", class: "primary big" }, "Sign in");
+  const submit = h("button", { type: "submit", class: "primary big" }, t("signin.submit"));
   const form = h("form", { class: "signin" },
     h("h1", null, "PlasmaTwin"),
-    h("p", { class: "muted" }, r.name === "tablet" ? "Tablet · clean areas" : "Sign in to the plant"),
-    h("label", { class: "field" }, h("span", null, "Username"), user),
-    h("label", { class: "field" }, h("span", null, "Password"), pass),
-    err, submit);
+    h("p", { class: "muted" }, r.name === "tablet" ? t("signin.tabletSubtitle") : t("signin.subtitle")),
+    h("label", { class: "field" }, h("span", null, t("signin.username")), user),
+    h("label", { class: "field" }, h("span", null, t("signin.password")), pass),
+    err, submit, h("div", { class: "signin-lang" }, languageSwitch()));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     submit.disabled = true;
@@ -73,7 +75,7 @@ function signInView(r: Route): HTMLElement {
       render();
     } catch (e) {
       err.hidden = false;
-      err.textContent = `Sign-in refused: ${errorText(e)}`;
+      err.textContent = t("signin.refused", { error: errorText(e) });
       submit.disabled = false;
     }
   });
@@ -87,21 +89,20 @@ function changePasswordView(): HTMLElement {
   const next = h("input", { name: "new", type: "password", autocomplete: "new-password", required: true, minlength: "12" });
   const again = h("input", { name: "again", type: "password", autocomplete: "new-password", required: true });
   const err = h("div", { class: "error-box", role: "alert", hidden: true }, "");
-  const submit = h("button", { type: "submit", class: "primary big" }, "Change password");
+  const submit = h("button", { type: "submit", class: "primary big" }, t("password.submit"));
   const form = h("form", { class: "signin" },
-    h("h1", null, "Choose your password"),
-    h("p", { class: "muted" }, "You signed in with a one-time password. Choose your own (at least 12 characters, " +
-      "not a common password or your username) before you continue."),
-    h("label", { class: "field" }, h("span", null, "One-time password"), current),
-    h("label", { class: "field" }, h("span", null, "New password"), next),
-    h("label", { class: "field" }, h("span", null, "New password again"), again),
+    h("h1", null, t("password.title")),
+    h("p", { class: "muted" }, t("password.intro")),
+    h("label", { class: "field" }, h("span", null, t("password.current")), current),
+    h("label", { class: "field" }, h("span", null, t("password.new")), next),
+    h("label", { class: "field" }, h("span", null, t("password.again")), again),
     err, submit);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     err.hidden = true;
     if (next.value !== again.value) {
       err.hidden = false;
-      err.textContent = "The two new passwords differ.";
+      err.textContent = t("password.differ");
       return;
     }
     submit.disabled = true;
@@ -110,7 +111,7 @@ function changePasswordView(): HTMLElement {
       render();
     } catch (e) {
       err.hidden = false;
-      err.textContent = `Password not changed: ${errorText(e)}`;
+      err.textContent = t("password.refused", { error: errorText(e) });
       submit.disabled = false;
     }
   });
@@ -125,7 +126,7 @@ function signingNotice(): HTMLElement {
   const el = h("div", { class: "signing-notice", role: "status", "data-testid": "signing-unavailable", hidden: true });
   currentSigner().catch((e: unknown) => {
     if (!(e instanceof SignerUnavailable)) return;
-    el.replaceChildren(h("strong", null, "Signing is not available in this browser. "), e.message);
+    el.replaceChildren(h("strong", null, t("shell.signingUnavailable")), e.message);
     el.hidden = false;
   });
   return el;
@@ -174,14 +175,14 @@ async function render(): Promise<void> {
       disposeView = await mountTablet(main, r.sub, r.query);
     }
   } catch (e) {
-    main.replaceChildren(h("div", { class: "error-box", role: "alert" }, `This view cannot be shown: ${errorText(e)}`),
-      h("button", { onClick: () => { mountedKey = ""; void render(); } }, "Try again"));
+    main.replaceChildren(h("div", { class: "error-box", role: "alert" }, t("shell.viewFailed", { error: errorText(e) })),
+      h("button", { onClick: () => { mountedKey = ""; void render(); } }, t("shell.tryAgain")));
   }
 }
 
 const expired = () => {
   if (!session.token) return;
-  signInNotice = "Your session has ended (expired or revoked): sign in again.";
+  signInNotice = t("shell.sessionEnded");
   teardown();
   live.stop();
   session.clear();

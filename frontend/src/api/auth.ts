@@ -2,6 +2,7 @@
 
 import type { ChangePasswordMutation, ChangePasswordMutationVariables, SignInMutation, SignInMutationVariables,
   SignOutMutation, ViewerQuery } from "./generated";
+import { t } from "../i18n";
 import { gql } from "./gql";
 import { session, type Viewer } from "./session";
 
@@ -20,7 +21,7 @@ export interface Credentials {
 export async function authenticate(username: string, password: string): Promise<Credentials> {
   const { signIn } = await gql<SignInMutation, SignInMutationVariables>(SIGN_IN, { u: username, p: password }, null);
   const { viewer } = await gql<ViewerQuery>(VIEWER, {}, signIn.token);
-  if (!viewer) throw new Error("signed in, but the server does not know the token");
+  if (!viewer) throw new Error(t("auth.unknownToken"));
   return { ...signIn, viewer };
 }
 

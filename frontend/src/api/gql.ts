@@ -4,6 +4,7 @@
  * result and variable types come from `./generated` (README, "Query types").
  */
 
+import { has, t } from "../i18n";
 import { session } from "./session";
 
 export class GqlError extends Error {
@@ -12,9 +13,10 @@ export class GqlError extends Error {
     this.name = "GqlError";
   }
 
-  /** What the UI shows: the server's reason, prefixed with its code. */
+  /** What the UI shows: a translated text chosen by the code, the code, and the server's own reason below. */
   get display(): string {
-    return `${this.code}: ${this.message}`;
+    const key = `error.${this.code.startsWith("HTTP_") ? "HTTP" : this.code}`;
+    return `${t(has(key) ? key : "error.unknown")} (${this.code})\n${this.message}`;
   }
 }
 
@@ -48,22 +50,22 @@ export async function gql<T, V extends Variables = Variables>(
       body: JSON.stringify({ query, variables: variables ?? {} }),
     });
   } catch (e) {
-    throw new GqlError("NETWORK", `the server cannot be reached (${(e as Error).message})`);
+    throw new GqlError("NETWORK", t("error.detail.network", { reason: (e as Error).message }));
   }
   let body: GqlResponse<T>;
   try {
     body = (await resp.json()) as GqlResponse<T>;
   } catch {
-    throw new GqlError(`HTTP_${resp.status}`, `unexpected answer from the server (${resp.status} ${resp.statusText})`);
+    throw new GqlError(`HTTP_${resp.status}`, t("error.detail.http", { status: `${resp.status} ${resp.statusText}` }));
   }
   if (body.errors?.length) {
     const first = body.errors[0];
     const code = first.extensions?.code ?? "ERROR";
     if (code === "UNAUTHENTICATED" && token === session.token && onUnauthenticated) onUnauthenticated();
-    const more = body.errors.length > 1 ? ` (+${body.errors.length - 1} more)` : "";
+    const more = body.errors.length > 1 ? t("error.detail.more", { n: body.errors.length - 1 }) : "";
     throw new GqlError(code, first.message + more, first.path);
   }
-  if (!body.data) throw new GqlError(`HTTP_${resp.status}`, "the server answered without data");
+  if (!body.data) throw new GqlError(`HTTP_${resp.status}`, t("error.detail.noData"));
   return body.data;
 }
 

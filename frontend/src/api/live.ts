@@ -5,8 +5,9 @@
  */
 
 import { createClient, type Client } from "graphql-ws";
-import type { Variables } from "./gql";
+import { GqlError, type Variables } from "./gql";
 import { session } from "./session";
+import { t } from "../i18n";
 
 /** idle: not started or stopped on purpose (signed out); closed: given up after a fatal error. */
 export type LinkState = "idle" | "connecting" | "connected" | "reconnecting" | "closed";
@@ -94,7 +95,7 @@ class Live {
           socket = null;
           if (!this.client) return;
           const ev = e as CloseEvent;
-          const reason = ev?.reason ? `${ev.code} ${ev.reason}` : ev?.code ? `code ${ev.code}` : "connection lost";
+          const reason = ev?.reason ? `${ev.code} ${ev.reason}` : ev?.code ? t("live.code", { code: ev.code }) : t("live.lost");
           this.set({ state: "reconnecting", attempts: this.status.attempts + 1, reason, reconnectedAt: null });
         },
       },
@@ -119,14 +120,14 @@ class Live {
       next: (r) => {
         if (r.errors?.length) {
           const e = r.errors[0] as { message: string; extensions?: { code?: string } };
-          error(`${e.extensions?.code ?? "ERROR"}: ${e.message}`);
+          error(new GqlError(e.extensions?.code ?? "ERROR", e.message).display);
         }
         if (r.data) next(r.data as T);
       },
       error: (e) => {
         if (Array.isArray(e)) {
           const first = e[0] as { message: string; extensions?: { code?: string } };
-          error(`${first?.extensions?.code ?? "ERROR"}: ${first?.message ?? "subscription refused"}`);
+          error(new GqlError(first?.extensions?.code ?? "ERROR", first?.message ?? t("live.refused")).display);
         } else if (e instanceof Error) {
           error(e.message);
         }

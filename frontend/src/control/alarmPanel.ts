@@ -7,14 +7,16 @@ import { openAckDialog, openGroupAckDialog } from "../ui/ackDialog";
 import { saveFile } from "../ui/files";
 import { alarmBadge } from "../ui/symbols";
 import { toast } from "../ui/modal";
+import { has, t } from "../i18n";
 import { ALARM_FIELDS, compareAlarms, needsAck, type Alarm, type AlarmStore, type Priority } from "./alarms";
 
 const PRIORITIES: Priority[] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
 const REPORT = /* GraphQL */ `query Report($format: ReportFormat!) { alarmReport(format: $format) { filename contentType data count } }`;
 const HISTORY = /* GraphQL */ `query AlarmHistory { alarms(first: 100) { edges { node { ...AlarmFields } } } } ${ALARM_FIELDS}`;
-const STATE_TEXT: Record<string, string> = {
-  ACTIVE: "active, unacknowledged", ACKED: "acknowledged", CLEARED: "returned, unacknowledged", CLOSED: "closed",
-};
+/** The alarm state as the list says it. */
+function stateText(state: string): string {
+  return has(`alarm.stateLong.${state}`) ? t(`alarm.stateLong.${state}`) : state;
+}
 
 export function alarmBanner(store: AlarmStore, onShow: (a: Alarm) => void): { el: HTMLElement; dispose(): void } {
   const el = h("div", { class: "alarm-banner", role: "status", "aria-live": "polite", "data-testid": "alarm-banner" });
@@ -25,7 +27,7 @@ export function alarmBanner(store: AlarmStore, onShow: (a: Alarm) => void): { el
     el.classList.toggle("has-alarms", unack.length > 0);
     if (store.error) el.append(h("span", { class: "banner-error" }, store.error));
     if (!standing.length) {
-      el.append(h("span", { class: "muted" }, store.loaded ? "No standing alarms" : "Reading alarms…"));
+      el.append(h("span", { class: "muted" }, store.loaded ? t("alarms.none") : t("alarms.reading")));
       return;
     }
     const counts = h("span", { class: "counts" });
@@ -33,19 +35,19 @@ export function alarmBanner(store: AlarmStore, onShow: (a: Alarm) => void): { el
       const n = standing.filter((a) => a.priority === p).length;
       if (n) counts.append(h("span", { class: "count" }, alarmBadge({ priority: p, state: "ACKED" }, 16), ` ${n}`));
     }
-    el.append(counts, h("span", { class: "muted" }, ` ${standing.length} standing, ${unack.length} unacknowledged`));
+    el.append(counts, h("span", { class: "muted" }, t("alarms.counts", { standing: standing.length, unack: unack.length })));
     // ISA-18.2: more than 10 alarms in 10 minutes is a flood; say so, so the operator handles it as one event.
     const recent = [...store.alarms.values()].filter((a) => Date.now() - new Date(a.raisedAt).getTime() < 600_000);
     if (recent.length > 10) {
       el.append(h("span", { class: "flood", "data-testid": "alarm-flood" },
-        `Alarm flood: ${recent.length} in 10 min — acknowledge them together from the list`));
+        t("alarms.flood", { n: recent.length })));
     }
     const top = unack[0];
     if (top) {
       el.append(
-        h("button", { class: "banner-top", onClick: () => onShow(top), title: "Show in the list" },
+        h("button", { class: "banner-top", onClick: () => onShow(top), title: t("alarms.showInList") },
           alarmBadge(top, 18), ` ${fmtTime(top.raisedAt).slice(11)} ${top.roomCode ?? ""} ${top.message}`),
-        h("button", { class: "small primary", onClick: () => openAckDialog(top, store) }, "Acknowledge"));
+        h("button", { class: "small primary", onClick: () => openAckDialog(top, store) }, t("alarms.acknowledge")));
     }
   };
   const off = store.onChange(render);
@@ -58,7 +60,7 @@ async function download(format: "CSV" | "PDF"): Promise<void> {
     const d = await gql<ReportQuery, ReportQueryVariables>(REPORT, { format });
     saveFile(d.alarmReport.data, d.alarmReport.contentType, d.alarmReport.filename);
   } catch (e) {
-    toast(`The alarm report cannot be made: ${errorText(e)}`, "error", 8000);
+    toast(t("alarms.reportFailed", { error: errorText(e) }), "error", 8000);
   }
 }
 
@@ -68,23 +70,23 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
   let history: Alarm[] | null = null;
   let historyError: string | null = null;
   const body = h("tbody");
-  const historyToggle = h("input", { type: "checkbox", "aria-label": "Include closed alarms" });
+  const historyToggle = h("input", { type: "checkbox", "aria-label": t("alarms.includeClosedLabel") });
   const ackAll = h("button", { class: "small primary", "data-testid": "ack-all", hidden: true,
     onClick: () => openGroupAckDialog(store.standing().filter(needsAck), store) }, "");
   const table = h("table", { class: "alarm-table", "data-testid": "alarm-list" },
     h("thead", null, h("tr", null,
-      h("th", null, "Pri."), h("th", null, "State"), h("th", null, "Raised"), h("th", null, "Room"),
-      h("th", null, "Source"), h("th", null, "Message"), h("th", null, "Value / limit"),
-      h("th", null, "Handled"), h("th", null, ""))),
+      h("th", null, t("alarms.col.priority")), h("th", null, t("alarms.col.state")), h("th", null, t("alarms.col.raised")),
+      h("th", null, t("alarms.col.room")), h("th", null, t("alarms.col.source")), h("th", null, t("alarms.col.message")),
+      h("th", null, t("alarms.col.value")), h("th", null, t("alarms.col.handled")), h("th", null, ""))),
     body);
-  const el = h("section", { class: "alarm-list", "aria-label": "Alarm list" },
+  const el = h("section", { class: "alarm-list", "aria-label": t("alarms.listLabel") },
     h("div", { class: "list-head" },
-      h("h2", null, "Alarms"),
-      h("label", { class: "inline" }, historyToggle, " include closed (last 100)"),
+      h("h2", null, t("alarms.title")),
+      h("label", { class: "inline" }, historyToggle, t("alarms.includeClosed")),
       h("span", { class: "spacer" }),
       ackAll,
-      h("button", { class: "small", onClick: () => void download("CSV") }, "Print CSV"),
-      h("button", { class: "small", onClick: () => void download("PDF") }, "Print PDF")),
+      h("button", { class: "small", onClick: () => void download("CSV") }, t("alarms.printCsv")),
+      h("button", { class: "small", onClick: () => void download("PDF") }, t("alarms.printPdf"))),
     h("div", { class: "table-scroll" }, table));
 
   const row = (a: Alarm): HTMLTableRowElement => {
@@ -92,8 +94,8 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
     const value = a.value !== null ? `${fmtNumber(a.value)} / ${a.limitValue !== null ? fmtNumber(a.limitValue) : "—"}` : "";
     const tr = h("tr", { "data-alarm-id": a.id, "data-state": a.state, "data-priority": a.priority,
       class: needsAck(a) ? "unack" : "" },
-    h("td", null, alarmBadge(a, 20), h("span", { class: "sr" }, a.priority)),
-    h("td", null, h("span", { class: `state state-${a.state}` }, STATE_TEXT[a.state] ?? a.state)),
+    h("td", null, alarmBadge(a, 20), h("span", { class: "sr" }, t(`priority.${a.priority}`))),
+    h("td", null, h("span", { class: `state state-${a.state}` }, stateText(a.state))),
     h("td", { class: "num" }, fmtTime(a.raisedAt)),
     h("td", null, a.roomCode ?? ""),
     h("td", null, src),
@@ -104,7 +106,7 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
       ? h("button", { class: "small primary", "data-ack": a.id, onClick: (ev: Event) => {
         ev.stopPropagation();
         openAckDialog(a, store);
-      } }, "Acknowledge")
+      } }, t("alarms.acknowledge"))
       : ""));
     tr.addEventListener("click", () => onPick(a));
     return tr;
@@ -113,7 +115,7 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
   const render = () => {
     const unacked = store.standing().filter(needsAck).length;
     ackAll.hidden = unacked < 2;
-    ackAll.textContent = `Acknowledge ${Math.min(unacked, 100)} together`;
+    ackAll.textContent = t("alarms.ackTogether", { n: Math.min(unacked, 100) });
     const rows: Alarm[] = store.standing();
     if (history) {
       const ids = new Set(rows.map((a) => a.id));
@@ -123,7 +125,7 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
     body.replaceChildren(...rows.map(row));
     if (!rows.length) {
       body.append(h("tr", null, h("td", { colspan: 9, class: "muted" },
-        store.error ?? historyError ?? (store.loaded ? "No standing alarms." : "Reading alarms…"))));
+        store.error ?? historyError ?? (store.loaded ? t("alarms.noneList") : t("alarms.reading")))));
     }
   };
 
@@ -138,7 +140,7 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
       history = d.alarms.edges.map((e) => e.node);
       historyError = null;
     } catch (e) {
-      historyError = `alarm history not available: ${errorText(e)}`;
+      historyError = t("alarms.historyFailed", { error: errorText(e) });
       toast(historyError, "error", 8000);
     }
     render();

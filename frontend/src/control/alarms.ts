@@ -2,7 +2,8 @@
 
 import type { AckAllMutation, AckAllMutationVariables, AckMutation, AckMutationVariables, AlarmEventsSubscription, AlarmFieldsFragment,
   StandingAlarmsQuery } from "../api/generated";
-import { gql } from "../api/gql";
+import { errorText, gql } from "../api/gql";
+import { t } from "../i18n";
 import { live } from "../api/live";
 import { sendSigned } from "../sign/keyring";
 
@@ -85,7 +86,7 @@ export class AlarmStore {
       this.error = null;
     } catch (e) {
       this.queue = null;
-      this.fail(`the alarm list cannot be read: ${(e as Error).message}`);
+      this.fail(t("alarms.listFailed", { error: errorText(e) }));
       return;
     }
     this.changed();

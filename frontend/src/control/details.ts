@@ -15,6 +15,7 @@ import { outOfLimits, type PlantIndex, type Sensor } from "./plant";
 import type { Production } from "./production";
 import type { LiveStore } from "./store";
 import { Trend } from "./trend";
+import { has, t } from "../i18n";
 
 export type Camera = CamerasQuery["cameras"][number];
 
@@ -25,9 +26,9 @@ const EQUIPMENT = /* GraphQL */ `query Equipment($code: String!) { equipment(cod
   code name kind status roomCode cleaningStatus cleanedAt cleaningValidUntil sterilizationStatus sterilizedAt
   sterilizationValidUntil calibrationStatus calibratedOn calibrationValidUntil } }`;
 
-const STATUS_WORDS: Record<string, string> = {
-  RUNNING: "Running", IDLE: "Idle", FAULT: "FAULT", MAINTENANCE: "Maintenance", OUT_OF_SERVICE: "Out of service",
-};
+function statusWord(st: string): string {
+  return has(`eq.status.${st}`) ? t(`eq.status.${st}`) : st;
+}
 
 export class DetailsPanel {
   readonly el: HTMLElement;
@@ -44,7 +45,7 @@ export class DetailsPanel {
   constructor(private readonly index: PlantIndex, private readonly store: LiveStore,
               private readonly alarms: AlarmStore, private readonly cameras: () => Camera[],
               private readonly navigate: (sel: Selection) => void, private readonly production: Production) {
-    this.el = h("aside", { class: "details", "aria-label": "Details", "data-testid": "details" });
+    this.el = h("aside", { class: "details", "aria-label": t("details.label"), "data-testid": "details" });
     this.offFrame = store.onFrame((c) => {
       for (const tag of c.tags) for (const n of this.valueCells.get(tag) ?? []) this.paintValue(n.sensor, n.cell, n.time);
       for (const code of c.equipment) {
@@ -74,8 +75,8 @@ export class DetailsPanel {
     this.batchesBox = null;
     if (!sel) {
       this.el.append(h("div", { class: "details-empty" },
-        h("h2", null, "Details"),
-        h("p", { class: "muted" }, "Select a room or an equipment item on the floor plan for its live values, trend, status and cameras."),
+        h("h2", null, t("details.label")),
+        h("p", { class: "muted" }, t("details.empty")),
         legend()));
       return;
     }
@@ -86,7 +87,7 @@ export class DetailsPanel {
   private header(title: string, subtitle: string): HTMLElement {
     return h("header", { class: "details-head" },
       h("div", null, h("h2", null, title), h("div", { class: "muted" }, subtitle)),
-      h("button", { class: "small", "aria-label": "Close details", onClick: () => this.navigate(null) }, "Close"));
+      h("button", { class: "small", "aria-label": t("details.closeLabel"), onClick: () => this.navigate(null) }, t("common.close")));
   }
 
   private showRoom(code: string): void {
@@ -94,7 +95,7 @@ export class DetailsPanel {
     if (!room) return;
     const area = this.index.plant.areas.find((a) => a.code === room.areaCode);
     this.el.append(this.header(`${room.code} — ${room.name}`,
-      `${room.grade === "CNC" ? "Controlled not classified" : `Grade ${room.grade}`} · ${area?.name ?? room.areaCode}`));
+      `${room.grade === "CNC" ? t("room.gradeCNC") : t("room.grade", { grade: room.grade })} · ${area?.name ?? room.areaCode}`));
     this.alarmsBox = h("div", { class: "details-alarms" });
     this.el.append(this.alarmsBox);
     this.renderAlarms();
@@ -104,7 +105,7 @@ export class DetailsPanel {
     const trendBox = h("div", { class: "trend-box" });
     const sensors = [...room.sensors].sort((a, b) => Number(!!a.equipmentCode) - Number(!!b.equipmentCode)
       || (a.equipmentCode ?? "").localeCompare(b.equipmentCode ?? "") || a.tag.localeCompare(b.tag));
-    this.el.append(h("h3", null, "Trend"), trendBox, h("h3", null, "Values"), this.sensorTable(sensors, trendBox));
+    this.el.append(h("h3", null, t("details.trend")), trendBox, h("h3", null, t("details.values")), this.sensorTable(sensors, trendBox));
     const eq = h("ul", { class: "eq-list" });
     for (const e of room.equipment) {
       const st = h("span", { class: "eq-state" });
@@ -114,7 +115,7 @@ export class DetailsPanel {
         h("button", { class: "link", onClick: () => this.navigate({ kind: "equipment", code: e.code }) }, e.code),
         ` ${e.name} `, st));
     }
-    this.el.append(h("h3", null, "Equipment"), eq, h("h3", null, "Cameras"), this.cameraList(room.code, null));
+    this.el.append(h("h3", null, t("details.equipment")), eq, h("h3", null, t("details.cameras")), this.cameraList(room.code, null));
     const first = this.index.roomTemperature(code) ?? sensors[0];
     if (first) this.trendOf(first, trendBox);
   }
@@ -122,36 +123,36 @@ export class DetailsPanel {
   private async showEquipment(code: string): Promise<void> {
     const e = this.index.equipment.get(code);
     if (!e) return;
-    this.el.append(this.header(`${e.code} — ${e.name}`, `${e.kind.replace(/_/g, " ")} in ${e.roomCode}`));
+    this.el.append(this.header(`${e.code} — ${e.name}`, t("details.eqSubtitle", { kind: e.kind.replace(/_/g, " "), room: e.roomCode })));
     this.alarmsBox = h("div", { class: "details-alarms" });
     this.el.append(this.alarmsBox);
     this.renderAlarms();
     const st = h("span", { class: "eq-state" });
     this.statusCells.set(code, st);
     this.paintStatus(code, st);
-    const validity = h("dl", { class: "validity" }, h("dt", null, "Status"), h("dd", null, st));
+    const validity = h("dl", { class: "validity" }, h("dt", null, t("details.status")), h("dd", null, st));
     const trendBox = h("div", { class: "trend-box" });
     const sensors = this.index.sensorsOf(code);
-    this.el.append(validity, h("h3", null, "Trend"), trendBox, h("h3", null, "Values"),
+    this.el.append(validity, h("h3", null, t("details.trend")), trendBox, h("h3", null, t("details.values")),
       this.sensorTable(sensors, trendBox),
       h("p", null, h("button", { class: "link", onClick: () => this.navigate({ kind: "room", code: e.roomCode }) },
-        `Room ${e.roomCode}`)),
-      h("h3", null, "Cameras"), this.cameraList(e.roomCode, code));
+        t("details.room", { room: e.roomCode }))),
+      h("h3", null, t("details.cameras")), this.cameraList(e.roomCode, code));
     if (sensors[0]) this.trendOf(sensors.find((sn) => sn.highLimit !== null || sn.lowLimit !== null) ?? sensors[0], trendBox);
     try {
       const d = await gql<EquipmentQuery, EquipmentQueryVariables>(EQUIPMENT, { code });
       if (this.selection?.kind !== "equipment" || this.selection.code !== code) return;
       const eqd = d.equipment;
       if (!eqd) {
-        validity.append(h("dt", null, "Record"), h("dd", { class: "error" }, "not found"));
+        validity.append(h("dt", null, t("details.record")), h("dd", { class: "error" }, t("details.notFound")));
         return;
       }
       validity.append(
-        ...validityRow("Cleaning", eqd.cleaningStatus, eqd.cleanedAt, eqd.cleaningValidUntil),
-        ...validityRow("Sterilization", eqd.sterilizationStatus, eqd.sterilizedAt, eqd.sterilizationValidUntil),
-        ...validityRow("Calibration", eqd.calibrationStatus, eqd.calibratedOn, eqd.calibrationValidUntil));
+        ...validityRow(t("details.cleaning"), eqd.cleaningStatus, eqd.cleanedAt, eqd.cleaningValidUntil),
+        ...validityRow(t("details.sterilization"), eqd.sterilizationStatus, eqd.sterilizedAt, eqd.sterilizationValidUntil),
+        ...validityRow(t("details.calibration"), eqd.calibrationStatus, eqd.calibratedOn, eqd.calibrationValidUntil));
     } catch (err) {
-      validity.append(h("dt", null, "Validity"), h("dd", { class: "error" }, errorText(err)));
+      validity.append(h("dt", null, t("details.validity")), h("dd", { class: "error" }, errorText(err)));
     }
   }
 
@@ -160,7 +161,7 @@ export class DetailsPanel {
     for (const sn of sensors) {
       const cell = h("td", { class: "num value" });
       const time = h("td", { class: "num muted" });
-      const tr = h("tr", { class: "clickable", "data-tag": sn.tag, title: "Show the trend" },
+      const tr = h("tr", { class: "clickable", "data-tag": sn.tag, title: t("details.showTrend") },
         h("td", null, h("div", null, sn.name), h("div", { class: "muted tag" }, sn.tag + (sn.equipmentCode ? ` · ${sn.equipmentCode}` : ""))),
         cell,
         h("td", { class: "num muted" }, limits(sn)),
@@ -173,7 +174,8 @@ export class DetailsPanel {
       this.paintValue(sn, cell, time);
     }
     return h("table", { class: "values" },
-      h("thead", null, h("tr", null, h("th", null, "Sensor"), h("th", null, "Value"), h("th", null, "Limits"), h("th", null, "Source time"))),
+      h("thead", null, h("tr", null, h("th", null, t("details.col.sensor")), h("th", null, t("details.col.value")),
+        h("th", null, t("details.col.limits")), h("th", null, t("details.col.time")))),
       body);
   }
 
@@ -188,7 +190,7 @@ export class DetailsPanel {
     const tv = this.store.tags.get(sn.tag);
     const v = tv?.value ?? null;
     const alarm = this.alarms.worst().tags.get(sn.tag);
-    cell.textContent = tv ? (tv.quality === "BAD" ? "BAD" : formatValue(sn, v) + qualityMark(tv.quality)) : "—";
+    cell.textContent = tv ? (tv.quality === "BAD" ? t("quality.BAD") : formatValue(sn, v) + qualityMark(tv.quality)) : "—";
     cell.className = "num value" + (alarm ? ` v-alarm p-${alarm.priority}` : outOfLimits(sn, v) ? " v-off" : "")
       + (tv && tv.quality !== "GOOD" ? ` q-${tv.quality}` : "");
     time.textContent = tv?.sourceTime ? fmtTime(tv.sourceTime).slice(11) : "";
@@ -196,7 +198,7 @@ export class DetailsPanel {
 
   private paintStatus(code: string, cell: HTMLElement): void {
     const st = this.store.equipment.get(code) ?? "IDLE";
-    cell.textContent = STATUS_WORDS[st] ?? st;
+    cell.textContent = statusWord(st);
     cell.className = `eq-state st-${st}`;
   }
 
@@ -208,8 +210,8 @@ export class DetailsPanel {
       ? a.roomCode === sel.code
       : a.equipmentCode === sel.code || (a.tag !== null && this.index.sensors.get(a.tag)?.equipmentCode === sel.code));
     box.replaceChildren(...list.map((a) => h("div", { class: "details-alarm" },
-      alarmBadge(a, 20), h("span", null, `${a.message} (${a.state.toLowerCase()})`),
-      needsAck(a) ? h("button", { class: "small primary", onClick: () => openAckDialog(a, this.alarms) }, "Acknowledge") : "")));
+      alarmBadge(a, 20), h("span", null, `${a.message} (${t(`alarm.stateLong.${a.state}`)})`),
+      needsAck(a) ? h("button", { class: "small primary", onClick: () => openAckDialog(a, this.alarms) }, t("alarms.acknowledge")) : "")));
     // Values shown here take their alarm colour from the same list.
     for (const nodes of this.valueCells.values()) for (const n of nodes) this.paintValue(n.sensor, n.cell, n.time);
   }
@@ -219,24 +221,24 @@ export class DetailsPanel {
     const sel = this.selection;
     if (!box || sel?.kind !== "room") return;
     const phases = this.production.inRoom(sel.code);
-    box.replaceChildren(h("h3", null, "Production"), phases.length
+    box.replaceChildren(h("h3", null, t("details.production")), phases.length
       ? h("ul", { class: "details-batches" }, ...phases.map((p) => h("li", { "data-batch": p.batchNumber },
         h("strong", null, `${p.batchNumber} · ${p.phaseCode}`), ` ${p.phaseName}`,
-        h("div", { class: "muted" }, `${p.product} · on ${p.equipmentCode} since ${fmtTime(p.startedAt).slice(11)} · ${p.startedBy}`),
-        h("a", { href: `#/batches/${encodeURIComponent(p.batchNumber)}` }, "Batch record"), " · ",
-        h("a", { href: `#/tablet/batch?b=${encodeURIComponent(p.batchNumber)}` }, "Execute on the tablet"))))
-      : h("p", { class: "muted" }, "No batch running in this room."));
+        h("div", { class: "muted" }, t("details.phaseLine", { product: p.product, equipment: p.equipmentCode, time: fmtTime(p.startedAt).slice(11), by: p.startedBy })),
+        h("a", { href: `#/batches/${encodeURIComponent(p.batchNumber)}` }, t("details.batchRecord")), " · ",
+        h("a", { href: `#/tablet/batch?b=${encodeURIComponent(p.batchNumber)}` }, t("details.executeOnTablet")))))
+      : h("p", { class: "muted" }, t("details.noBatch")));
   }
 
   private cameraList(roomCode: string, equipmentCode: string | null): HTMLElement {
     const cams = this.cameras().filter((c) => c.roomCode === roomCode);
-    if (!cams.length) return h("p", { class: "muted" }, "No camera in this room.");
+    if (!cams.length) return h("p", { class: "muted" }, t("details.noCamera"));
     const sorted = equipmentCode ? [...cams].sort((a, b) => Number(b.equipmentCode === equipmentCode) - Number(a.equipmentCode === equipmentCode)) : cams;
     return h("ul", { class: "cam-list" }, ...sorted.map((c) => h("li", { "data-camera": c.code },
       h("strong", null, c.code), ` ${c.name} · ${c.deviceType.replace("_", " ").toLowerCase()}`,
-      c.equipmentCode ? ` · watches ${c.equipmentCode}` : "",
-      c.active ? "" : " · inactive",
-      c.keyPosts.length ? h("div", { class: "muted" }, `Key posts: ${c.keyPosts.map((k) => k.name).join(", ")}`) : "",
+      c.equipmentCode ? t("details.watches", { code: c.equipmentCode }) : "",
+      c.active ? "" : t("details.inactive"),
+      c.keyPosts.length ? h("div", { class: "muted" }, t("details.keyPosts", { posts: c.keyPosts.map((k) => k.name).join(", ") })) : "",
       c.streamUri ? streamLink(c.streamUri) : "")));
   }
 }
@@ -244,12 +246,11 @@ export class DetailsPanel {
 /** Browsers play http(s) streams (HLS, WebRTC pages); rtsp:// and VMS links open only in the VMS client or a player. */
 function streamLink(uri: string): HTMLElement {
   if (/^https?:\/\//i.test(uri)) {
-    return h("div", null, h("a", { href: uri, target: "_blank", rel: "noopener" }, "Open live stream"));
+    return h("div", null, h("a", { href: uri, target: "_blank", rel: "noopener" }, t("details.openStream")));
   }
   return h("div", { class: "stream-note", "data-testid": "stream-note" },
     h("code", null, uri),
-    h("div", { class: "muted" }, "A browser cannot play this stream: open it in the VMS client or a player such as VLC, " +
-      "or register the camera's HLS or WebRTC address (https://) to watch it here."));
+    h("div", { class: "muted" }, t("details.streamNote")));
 }
 
 function limits(sn: Sensor): string {
@@ -260,13 +261,13 @@ function limits(sn: Sensor): string {
 }
 
 function validityRow(label: string, status: string | null, at: string | null, until: string | null): HTMLElement[] {
-  if (!status && !until) return [h("dt", null, label), h("dd", { class: "muted" }, "not tracked")];
+  if (!status && !until) return [h("dt", null, label), h("dd", { class: "muted" }, t("details.notTracked"))];
   const expired = until !== null && new Date(`${until}T23:59:59`).getTime() < Date.now();
   return [
     h("dt", null, label),
     h("dd", { class: expired ? "expired" : "" },
       status ?? "", at ? ` · ${fmtTime(at).slice(0, 10)}` : "",
-      until ? ` · valid until ${until}` : "", expired ? h("strong", null, " · EXPIRED") : ""),
+      until ? t("details.validUntil", { date: until }) : "", expired ? h("strong", null, t("details.expired")) : ""),
   ];
 }
 
@@ -275,11 +276,12 @@ export function legend(): HTMLElement {
   const row = (p: "CRITICAL" | "HIGH" | "MEDIUM" | "LOW", text: string) =>
     h("li", null, alarmBadge({ priority: p, state: "ACKED" }, 18), ` ${text}`);
   return h("div", { class: "legend" },
-    h("h3", null, "Legend"),
+    h("h3", null, t("legend.title")),
     h("ul", null,
-      row("CRITICAL", "1 critical"), row("HIGH", "2 high"), row("MEDIUM", "3 medium"), row("LOW", "4 low"),
-      h("li", null, "Blinking: not acknowledged · hollow: returned to normal, not acknowledged"),
-      h("li", null, h("strong", null, "Bold value"), ": outside its limits, alarm delay running"),
-      h("li", null, "Value ?: uncertain quality · BAD: no valid value · STALE: no recent reading"),
-      h("li", null, "Equipment: RUN running (dark) · IDLE · FAULT · MAINT (hatched) · OOS out of service (dashed)")));
+      row("CRITICAL", t("legend.critical")), row("HIGH", t("legend.high")), row("MEDIUM", t("legend.medium")),
+      row("LOW", t("legend.low")),
+      h("li", null, t("legend.blink")),
+      h("li", null, h("strong", null, t("legend.bold")), t("legend.boldText")),
+      h("li", null, t("legend.quality")),
+      h("li", null, t("legend.equipment"))));
 }

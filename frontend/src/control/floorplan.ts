@@ -5,6 +5,7 @@
  */
 
 import { s } from "../dom";
+import { has, t } from "../i18n";
 import type { AlarmStore, Alarm } from "./alarms";
 import type { Camera } from "./details";
 import { fmtNumber } from "../dom";
@@ -14,9 +15,10 @@ import { alarmSymbol } from "../ui/symbols";
 
 export type Selection = { kind: "room"; code: string } | { kind: "equipment"; code: string } | null;
 
-const STATUS_TEXT: Record<string, string> = {
-  RUNNING: "RUN", IDLE: "IDLE", FAULT: "FAULT", MAINTENANCE: "MAINT", OUT_OF_SERVICE: "OOS",
-};
+/** The status word inside an equipment symbol (short: RUN, MAINT, OOS). */
+function statusShort(st: string): string {
+  return has(`eq.short.${st}`) ? t(`eq.short.${st}`) : st;
+}
 /** What the overview shows of a room: its air temperature, pressure cascade and humidity. */
 const ROOM_KINDS = ["temperature", "differential_pressure", "humidity"];
 const EQ_W = 2.4;
@@ -77,8 +79,8 @@ export function formatValue(sn: Sensor, v: number | null): string {
 export function qualityMark(q: string | null | undefined): string {
   switch (q) {
     case "UNCERTAIN": return " ?";
-    case "BAD": return " BAD";
-    case "STALE": return " STALE";
+    case "BAD": return ` ${t("quality.BAD")}`;
+    case "STALE": return ` ${t("quality.STALE")}`;
     default: return "";
   }
 }
@@ -98,7 +100,7 @@ export class FloorPlan {
     const p = index.plant;
     this.el = s("svg", {
       class: "plan", viewBox: `-1 -1 ${p.width + 2} ${p.height + 2}`, preserveAspectRatio: "xMidYMid meet",
-      role: "img", "aria-label": `Floor plan of ${p.name}`,
+      role: "img", "aria-label": t("plan.label", { name: p.name }),
     });
     const defs = s("defs", null,
       s("pattern", { id: "hatch", width: 0.6, height: 0.6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
@@ -116,17 +118,17 @@ export class FloorPlan {
         this.dragged = false;
         return;
       }
-      const t = ev.target as Element;
-      const eq = t.closest("[data-eq]");
-      const room = t.closest("[data-room]");
+      const target = ev.target as Element;
+      const eq = target.closest("[data-eq]");
+      const room = target.closest("[data-room]");
       if (eq) this.select({ kind: "equipment", code: eq.getAttribute("data-eq")! });
       else if (room) this.select({ kind: "room", code: room.getAttribute("data-room")! });
     });
     this.el.addEventListener("keydown", (ev) => {
       if (ev.key !== "Enter" && ev.key !== " ") return;
-      const t = ev.target as Element;
-      const eq = t.closest("[data-eq]");
-      const room = t.closest("[data-room]");
+      const target = ev.target as Element;
+      const eq = target.closest("[data-eq]");
+      const room = target.closest("[data-room]");
       if (eq) this.select({ kind: "equipment", code: eq.getAttribute("data-eq")! });
       else if (room) this.select({ kind: "room", code: room.getAttribute("data-room")! });
       ev.preventDefault();
@@ -247,7 +249,7 @@ export class FloorPlan {
     const clipId = `clip-${room.code}`;
     defs.append(s("clipPath", { id: clipId }, s("polygon", { points: pts })));
     const c = corners(room.polygon);
-    const gradeText = room.grade === "CNC" ? "CNC" : `Grade ${room.grade}`;
+    const gradeText = room.grade === "CNC" ? t("room.gradeCNCShort") : t("room.grade", { grade: room.grade });
     // Names are cut to the room's width (estimated glyph widths): the full name is in the details.
     const topWidth = c.topRight[0] - c.top[0];
     const nameRoom = topWidth - 1.2 - textWidth(room.code, 1.15, true) - 0.6 - textWidth(gradeText, 0.85) - 0.6;
@@ -310,11 +312,11 @@ export class FloorPlan {
       const bottom = room ? bbox(room.polygon).y1 : Number.POSITIVE_INFINITY;
       const below = e.y + EQ_H / 2 + 1.1;
       const y = bottom - below < 1.6 ? e.y - EQ_H / 2 - 0.35 : below;
-      const t = s("text", { class: "eq-value", x: e.x, y, "text-anchor": "middle" });
+      const label = s("text", { class: "eq-value", x: e.x, y, "text-anchor": "middle" });
       const value = s("tspan", { class: "v", "data-tag": primary.tag });
       const mark = s("tspan", { class: "q" });
-      t.append(value, mark);
-      g.append(t);
+      label.append(value, mark);
+      g.append(label);
       this.addValue(primary, value, mark);
     }
     g.append(holder);
@@ -339,7 +341,7 @@ export class FloorPlan {
       const st = this.store.equipment.get(code) ?? "IDLE";
       if (n.g.getAttribute("data-status") !== st) {
         n.g.setAttribute("data-status", st);
-        n.status.textContent = STATUS_TEXT[st] ?? st;
+        n.status.textContent = statusShort(st);
       }
     }
   }
@@ -347,7 +349,7 @@ export class FloorPlan {
   private paintValue(n: ValueNode): void {
     const tv = this.store.tags.get(n.sensor.tag);
     const v = tv?.value ?? null;
-    const text = tv ? (tv.quality === "BAD" ? "BAD" : formatValue(n.sensor, v)) : "—";
+    const text = tv ? (tv.quality === "BAD" ? t("quality.BAD") : formatValue(n.sensor, v)) : "—";
     if (n.value.textContent !== text) n.value.textContent = text;
     const mark = tv && tv.quality !== "BAD" ? qualityMark(tv.quality) : "";
     if (n.mark.textContent !== mark) n.mark.textContent = mark;

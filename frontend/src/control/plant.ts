@@ -2,6 +2,7 @@
 
 import type { PlantsQuery } from "../api/generated";
 import { gql } from "../api/gql";
+import { t } from "../i18n";
 
 export type Plant = PlantsQuery["plants"][number];
 export type Area = Plant["areas"][number];
@@ -61,7 +62,7 @@ export class PlantIndex {
 
 export async function loadPlant(): Promise<PlantIndex> {
   const { plants } = await gql<PlantsQuery>(PLANTS);
-  if (!plants.length) throw new Error("the server knows no plant");
+  if (!plants.length) throw new Error(t("plan.noPlant"));
   return new PlantIndex(plants[0]);
 }
 
@@ -72,8 +73,8 @@ export function isState(sn: Sensor): boolean {
 
 export function stateText(sn: Sensor, v: number | null): string {
   if (v === null) return "—";
-  if (sn.kind === "door") return v >= 0.5 ? "OPEN" : "closed";
-  return v >= 0.5 ? "ON" : "off";
+  if (sn.kind === "door") return v >= 0.5 ? t("state.open") : t("state.closed");
+  return v >= 0.5 ? t("state.on") : t("state.off");
 }
 
 export function outOfLimits(sn: Sensor, v: number | null): "HIGH" | "LOW" | null {

@@ -7,6 +7,7 @@ import { gql, errorText } from "../api/gql";
 import { h } from "../dom";
 import type { Sensor } from "./plant";
 import type { LiveStore } from "./store";
+import { t, zoneLabel } from "../i18n";
 
 const HISTORY = /* GraphQL */ `query History($tag: String!, $from: DateTime!, $to: DateTime!, $maxPoints: Int!) {
   sensorHistory(tag: $tag, from: $from, to: $to, maxPoints: $maxPoints) { time value min max count }
@@ -30,10 +31,10 @@ export class Trend {
   private disposed = false;
 
   constructor(private readonly sensor: Sensor, private readonly store: LiveStore, private hours = 4) {
-    this.status = h("div", { class: "trend-status" }, "loading history…");
-    const choose = h("select", { "aria-label": "Trend window", "data-testid": "trend-window",
+    this.status = h("div", { class: "trend-status" }, t("trend.loading"));
+    const choose = h("select", { "aria-label": t("trend.window"), "data-testid": "trend-window",
       onChange: (ev: Event) => this.setWindow(Number((ev.target as HTMLSelectElement).value)) },
-    ...WINDOWS.map((n) => h("option", { value: String(n), selected: n === hours }, `${n} h`)));
+    ...WINDOWS.map((n) => h("option", { value: String(n), selected: n === hours }, t("trend.hours", { n }))));
     this.el = h("div", { class: "trend", "data-trend": sensor.tag },
       h("div", { class: "trend-head" }, choose, this.status));
     void this.load();
@@ -49,7 +50,7 @@ export class Trend {
     this.ys = [];
     this.lastLive = 0;
     this.hours = hours;
-    this.status.textContent = "loading history…";
+    this.status.textContent = t("trend.loading");
     void this.load();
   }
 
@@ -74,11 +75,11 @@ export class Trend {
         this.ys.push(p.value);
       }
       this.status.textContent = (d.sensorHistory.length
-        ? `last ${this.hours} h (${d.sensorHistory.length} points) + live`
-        : `no stored readings in the last ${this.hours} h; live points follow`) + `; times in ${ZONE}`;
+        ? t("trend.loaded", { hours: this.hours, points: d.sensorHistory.length })
+        : t("trend.empty", { hours: this.hours })) + t("trend.zone", { zone: `${ZONE}, ${zoneLabel(new Date())}` });
     } catch (e) {
       if (this.disposed) return;
-      this.status.textContent = `history not available: ${errorText(e)}; live points follow`;
+      this.status.textContent = t("trend.failed", { error: errorText(e) });
       this.status.classList.add("error");
     }
     this.draw();
@@ -133,9 +134,9 @@ export class Trend {
         {},
         { label: `${this.sensor.tag} (${unit})`, stroke: "#2b2b2b", width: 1.5, spanGaps: false,
           value: (_u, v) => (v === null || v === undefined ? "—" : `${+v.toPrecision(5)} ${unit}`) },
-        { label: "low limit", stroke: "#8a8a8a", dash: [5, 4], width: 1, points: { show: false },
+        { label: t("trend.low"), stroke: "#8a8a8a", dash: [5, 4], width: 1, points: { show: false },
           show: this.sensor.lowLimit !== null },
-        { label: "high limit", stroke: "#8a8a8a", dash: [5, 4], width: 1, points: { show: false },
+        { label: t("trend.high"), stroke: "#8a8a8a", dash: [5, 4], width: 1, points: { show: false },
           show: this.sensor.highLimit !== null },
       ],
     };

@@ -4,6 +4,7 @@ import type { CamerasQuery } from "../api/generated";
 import { errorText, gql } from "../api/gql";
 import { fmtTime, h } from "../dom";
 import { toast } from "../ui/modal";
+import { t } from "../i18n";
 import { alarmBanner, alarmList } from "./alarmPanel";
 import { AlarmStore } from "./alarms";
 import { CAMERAS, DetailsPanel, type Camera } from "./details";
@@ -13,7 +14,7 @@ import { Production } from "./production";
 import { LiveStore } from "./store";
 
 export async function mountControlRoom(root: HTMLElement): Promise<() => void> {
-  root.replaceChildren(h("div", { class: "loading" }, "Loading the plant…"));
+  root.replaceChildren(h("div", { class: "loading" }, t("control.loading")));
   const index = await loadPlant();
   const store = new LiveStore(index);
   const alarms = new AlarmStore();
@@ -29,10 +30,10 @@ export async function mountControlRoom(root: HTMLElement): Promise<() => void> {
   });
   const banner = alarmBanner(alarms, (a) => list.highlight(a.id));
   const liveLine = h("div", { class: "live-line muted", "aria-live": "off" });
-  const zoom = h("div", { class: "plan-zoom", role: "group", "aria-label": "Zoom" },
-    h("button", { class: "small", title: "Zoom in (or use the wheel)", onClick: () => plan?.zoom(1 / 1.4) }, "+"),
-    h("button", { class: "small", title: "Zoom out", onClick: () => plan?.zoom(1.4) }, "−"),
-    h("button", { class: "small", title: "Whole plant", onClick: () => plan?.resetZoom() }, "Fit"));
+  const zoom = h("div", { class: "plan-zoom", role: "group", "aria-label": t("control.zoom") },
+    h("button", { class: "small", title: t("control.zoomIn"), onClick: () => plan?.zoom(1 / 1.4) }, "+"),
+    h("button", { class: "small", title: t("control.zoomOut"), onClick: () => plan?.zoom(1.4) }, "−"),
+    h("button", { class: "small", title: t("control.wholePlant"), onClick: () => plan?.resetZoom() }, t("control.fit")));
   const planBox = h("div", { class: "plan-box" }, plan.el, zoom, liveLine);
   root.replaceChildren(h("div", { class: "control-room" },
     banner.el,
@@ -43,15 +44,16 @@ export async function mountControlRoom(root: HTMLElement): Promise<() => void> {
   const timer = window.setInterval(() => {
     const age = store.lastMessageAt ? Math.round((Date.now() - store.lastMessageAt) / 1000) : null;
     liveLine.textContent = store.error
-      ? `Live values refused: ${store.error}`
-      : `${index.plant.name} · ${index.sensors.size} tags · ${store.readings} readings in ${store.messages} updates`
-        + (age === null ? " · waiting for the first values" : ` · last update ${age} s ago (${fmtTime(new Date(store.lastMessageAt).toISOString()).slice(11)})`);
+      ? t("control.liveRefused", { error: store.error })
+      : t("control.liveLine", { plant: index.plant.name, tags: index.sensors.size, readings: store.readings, messages: store.messages })
+        + (age === null ? t("control.waiting")
+          : t("control.lastUpdate", { age, time: fmtTime(new Date(store.lastMessageAt).toISOString()).slice(11) }));
     liveLine.classList.toggle("error", !!store.error);
   }, 1000);
   gql<CamerasQuery>(CAMERAS).then((d) => {
     cameras = d.cameras;
     plan?.addCameras(cameras);
-  }).catch((e) => toast(`Cameras not available: ${errorText(e)}`, "error", 8000));
+  }).catch((e) => toast(t("control.noCameras", { error: errorText(e) }), "error", 8000));
   return () => {
     window.clearInterval(timer);
     production.dispose();

@@ -4,6 +4,7 @@ import { gql } from "../api/gql";
 import { session } from "../api/session";
 import { asSent, loadDemoSigner, signOperation, SignerUnavailable, type Meaning, type SignatureInput,
   type Signer } from "./signer";
+import { t } from "../i18n";
 
 let cached: { token: string; signer: Promise<Signer> } | null = null;
 
@@ -14,7 +15,7 @@ session.onChange(() => {
 /** The signed-in user's signer; a rejected load is not cached so a retry can succeed. */
 export function currentSigner(): Promise<Signer> {
   const token = session.token;
-  if (!token) return Promise.reject(new SignerUnavailable("sign in first"));
+  if (!token) return Promise.reject(new SignerUnavailable(t("sign.signInFirst")));
   if (cached && cached.token === token) return cached.signer;
   const signer = loadDemoSigner(token);
   cached = { token, signer };

@@ -22,6 +22,7 @@ import { errorBox } from "../ui/modal";
 import { busy, choice, field, refusal } from "./common";
 import { askVerifier } from "./verifier";
 import { openWeighing, TAGS, uploadPhoto } from "./weigh";
+import { t } from "../i18n";
 
 const BATCHES = /* GraphQL */ `query PhaseBatches {
   batches(first: 50) { edges { node { batchNumber product status recipeCode } } }
@@ -60,15 +61,15 @@ type Step = NonNullable<RecipeStepsQuery["recipe"]>["phases"][number];
 function sopLine(step: Step): HTMLElement | string {
   if (!step.sop) return "";
   const sop = step.effectiveSop;
-  return sop ? h("p", { class: "muted", "data-sop": sop.code }, `SOP ${sop.code} version ${sop.version} · ${sop.title}`)
-    : h("p", { class: "error" }, `SOP ${step.sop} has no effective version: the phase cannot be signed`);
+  return sop ? h("p", { class: "muted", "data-sop": sop.code }, t("batch.sop", { code: sop.code, version: sop.version, title: sop.title }))
+    : h("p", { class: "error" }, t("batch.sopMissing", { code: step.sop }));
 }
 type Run = Screen["batchPhases"][number];
 type Go = (hash: string) => void;
 const OPEN = new Set(["PLANNED", "IN_PROGRESS"]);
 
 export function batchScreen(index: PlantIndex, batchNumber: string | null, go: Go): { el: HTMLElement; dispose(): void } {
-  const root = h("section", { class: "tablet-screen", "data-screen": "batch" }, h("p", { class: "muted" }, "Loading…"));
+  const root = h("section", { class: "tablet-screen", "data-screen": "batch" }, h("p", { class: "muted" }, t("common.loading")));
   let stopLive: (() => void) | null = null;
   const dispose = () => {
     stopLive?.();
@@ -82,13 +83,13 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
     dispose();
     try {
       const d = await gql<Screen, PhaseScreenQueryVariables>(SCREEN, { b: batchNumber });
-      if (!d.batch) throw new Error(`no batch ${batchNumber}`);
+      if (!d.batch) throw new Error(t("batch.noBatch", { batch: batchNumber }));
       const r = await gql<RecipeStepsQuery, RecipeStepsQueryVariables>(RECIPE,
         { code: d.batch.recipeCode ?? "", version: d.batch.recipeVersion ?? null });
-      if (!r.recipe) throw new Error(`batch ${batchNumber} has no master recipe`);
+      if (!r.recipe) throw new Error(t("batch.noRecipe", { batch: batchNumber }));
       render(d, r.recipe.phases);
     } catch (e) {
-      root.replaceChildren(h("p", { class: "error-box", role: "alert" }, `Batch not available: ${errorText(e)}`));
+      root.replaceChildren(h("p", { class: "error-box", role: "alert" }, t("batch.failed", { error: errorText(e) })));
     }
   };
 
@@ -98,19 +99,19 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
     const done = (code: string) => runs.get(code)?.status === "COMPLETED";
     const running = steps.find((s) => runs.get(s.code)?.status === "RUNNING");
     const next = running ?? steps.find((s) => !runs.has(s.code) && s.after.every(done));
-    const list = h("ol", { class: "phase-steps", "aria-label": "Phases" }, ...steps.map((s) => {
+    const list = h("ol", { class: "phase-steps", "aria-label": t("batch.phases") }, ...steps.map((s) => {
       const run = runs.get(s.code);
       const state = run ? run.status.toLowerCase() : s === next ? "next" : "waiting";
       return h("li", { class: `phase-step ${state}`, "data-phase": s.code, "data-state": state },
-        h("strong", null, s.code), ` ${s.name}`, run?.exception ? h("span", { class: "badge" }, " exception") : "");
+        h("strong", null, s.code), ` ${s.name}`, run?.exception ? h("span", { class: "badge" }, t("batch.exceptionBadge")) : "");
     }));
     const head = h("div", { class: "list-head" },
       h("h2", null, `${batch.batchNumber} · ${batch.product}`), h("span", { class: "spacer" }),
-      h("button", { type: "button", class: "big", onClick: () => go("#/tablet/batch") }, "Other batch"));
-    const card = !OPEN.has(batch.status) ? h("p", { class: "tablet-result ok" }, `This batch is ${batch.status}: nothing to execute.`)
-      : !next ? h("p", { class: "muted" }, "No phase can start now: the phases before are still open.")
+      h("button", { type: "button", class: "big", onClick: () => go("#/tablet/batch") }, t("batch.other")));
+    const card = !OPEN.has(batch.status) ? h("p", { class: "tablet-result ok" }, t("batch.nothing", { status: batch.status }))
+      : !next ? h("p", { class: "muted" }, t("batch.noPhase"))
         : running ? runningCard(d, next, runs.get(next.code)!) : startCard(d, next);
-    root.replaceChildren(head, h("p", { class: "muted" }, `Status ${batch.status} · recipe ${batch.recipeCode} v${batch.recipeVersion}`),
+    root.replaceChildren(head, h("p", { class: "muted" }, t("batch.statusLine", { status: batch.status, recipe: batch.recipeCode, version: batch.recipeVersion })),
       list, card);
   }
 
@@ -119,7 +120,7 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
     const weighed = new Map(d.batchWeighings.filter((w) => w.phaseCode === step.code).map((w) => [w.materialCode, w]));
     const materials = step.materials.map((m) => {
       const w = weighed.get(m.code);
-      const weigh = h("button", { type: "button", class: "big", "data-weigh": m.code }, "Weigh");
+      const weigh = h("button", { type: "button", class: "big", "data-weigh": m.code }, t("batch.weigh"));
       weigh.addEventListener("click", () => openWeighing(index, { batchNumber: d.batch!.batchNumber, phaseCode: step.code,
         ...m }, () => void load()));
       return h("li", { class: `material ${w ? "weighed" : ""}`, "data-material": m.code },
@@ -129,20 +130,20 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
     });
     const usable = [...index.equipment.values()].filter((e) => e.kind === step.equipmentClass);
     // Statuses as of now: the plant layout was read once, the running phases just now.
-    const inUse = new Map(d.runningPhases.map((p) => [p.equipmentCode, `in use by ${p.batchNumber} ${p.phaseCode}`]));
+    const inUse = new Map(d.runningPhases.map((p) => [p.equipmentCode, t("batch.inUse", { batch: p.batchNumber, phase: p.phaseCode })]));
     const state = (code: string, status: string) => inUse.get(code) ?? (status === "RUNNING" ? "IDLE" : status);
-    const equipment = choice("Equipment", usable.map((e) => ({ value: e.code, text: `${e.code} · ${e.name} · ${state(e.code, e.status)}` })),
+    const equipment = choice(t("details.equipment"), usable.map((e) => ({ value: e.code, text: `${e.code} · ${e.name} · ${state(e.code, e.status)}` })),
       usable.length === 1 ? usable[0].code : null);
     const checks = d.preOperationCheck.map((item) =>
-      ({ item, box: choice(item, [{ value: "yes", text: "Confirmed" }]) }));
-    const start = h("button", { type: "button", class: "primary big", "data-testid": "start-phase" }, `Sign and start ${step.code}`);
+      ({ item, box: choice(item, [{ value: "yes", text: t("batch.confirmed") }]) }));
+    const start = h("button", { type: "button", class: "primary big", "data-testid": "start-phase" }, t("batch.start", { phase: step.code }));
     start.addEventListener("click", () => {
       err.clear();
-      if (materials.length && weighed.size < step.materials.length) return err.show("Weigh every material first.");
-      if (!equipment.value()) return err.show("Choose the equipment.");
+      if (materials.length && weighed.size < step.materials.length) return err.show(t("batch.weighFirst"));
+      if (!equipment.value()) return err.show(t("batch.chooseEquipment"));
       const open = checks.findIndex((c) => !c.box.value());
-      if (open >= 0) return err.show(`Confirm: ${checks[open].item}`);
-      void busy(start, "Signing…", async () => {
+      if (open >= 0) return err.show(t("batch.confirm", { item: checks[open].item }));
+      void busy(start, t("sign.signing"), async () => {
         await sendSigned<StartPhaseMutation, StartPhaseMutationVariables>({ operation: "startPhase", document: START,
           input: { batchNumber: d.batch!.batchNumber, phaseCode: step.code, equipmentCode: equipment.value()!,
             confirmed: checks.map((c) => c.item) } });
@@ -151,10 +152,10 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
     });
     return h("div", { class: "phase-card", "data-phase": step.code, "data-state": "ready" },
       h("h3", null, `${step.code} · ${step.name}`), sopLine(step), h("p", { class: "instructions" }, step.instructions),
-      materials.length ? h("div", null, h("h4", null, "Materials"), h("ul", { class: "materials" }, ...materials)) : "",
-      h("h4", null, `Equipment (${step.equipmentClass.replace(/_/g, " ")})`),
-      usable.length ? equipment.el : h("p", { class: "error" }, "The plant has no equipment of this class."),
-      h("h4", null, "Pre-operation check"),
+      materials.length ? h("div", null, h("h4", null, t("batch.materials")), h("ul", { class: "materials" }, ...materials)) : "",
+      h("h4", null, t("batch.equipmentClass", { kind: step.equipmentClass.replace(/_/g, " ") })),
+      usable.length ? equipment.el : h("p", { class: "error" }, t("batch.noEquipment")),
+      h("h4", null, t("batch.preCheck")),
       h("ul", { class: "check-items" }, ...checks.map((c) => h("li", { class: "check-item" }, h("div", { class: "item-text" }, c.item), c.box.el))),
       signatureLine("PERFORMED"), err.el, start);
   }
@@ -183,17 +184,17 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
     if (tagged.length) {
       stopLive = live.subscribe<PhaseTagsSubscription, PhaseTagsSubscriptionVariables>(TAGS,
         { tags: tagged.map((p) => p.tag!) }, (u) => setters.get(u.sensorUpdates.tag)?.(u.sensorUpdates.value,
-          u.sensorUpdates.quality), (msg) => err.show(`Live values refused: ${msg}`));
+          u.sensorUpdates.quality), (msg) => err.show(t("control.liveRefused", { error: msg })));
     }
     // Rules per risk class (PR-04) may ask for the photo the value was read from and a second person.
     const entry = (name: string, unit: string, low: number | null, high: number | null, kind: string) => {
       const input = h("input", { type: "text", inputmode: "decimal", autocomplete: "off", name: `${kind}:${name}`,
         "aria-label": `${name} (${unit})` });
-      const reason = h("input", { type: "text", autocomplete: "off", name: `reason:${name}`, placeholder: "Note (optional)",
-        "aria-label": `Note for ${name}` });
+      const reason = h("input", { type: "text", autocomplete: "off", name: `reason:${name}`, placeholder: t("clearance.notePlaceholder"),
+        "aria-label": t("batch.noteFor", { name }) });
       const photo = h("input", { type: "file", name: `photo:${name}`, accept: "image/jpeg,image/png,application/pdf",
-        capture: "environment", "aria-label": `Photo for ${name}` });
-      const el = h("div", { class: "entry" }, field(`${name} (${unit})`, input, `Limits ${low ?? "—"} … ${high ?? "—"}`),
+        capture: "environment", "aria-label": t("batch.photoFor", { name }) });
+      const el = h("div", { class: "entry" }, field(`${name} (${unit})`, input, t("batch.limits", { low: low ?? "—", high: high ?? "—" })),
         h("div", { class: "entry-extra" }, reason, photo));
       return { name, input, reason, photo, el };
     };
@@ -203,15 +204,15 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
     const losses = h("input", { type: "text", inputmode: "decimal", autocomplete: "off", name: "losses", value: "0" });
     const verify = step.signatures.includes("VERIFIED");
     const finish = h("button", { type: "button", class: "primary big", "data-testid": "complete-phase" },
-      verify ? `Sign ${step.code}, then have it verified` : `Sign and complete ${step.code}`);
+      verify ? t("batch.signVerify", { phase: step.code }) : t("batch.complete", { phase: step.code }));
     const num = (s: string) => Number(s.trim().replace(",", "."));
     const uploads = new Map<File, Promise<string>>(); // once per file, however often the signing is retried
     finish.addEventListener("click", () => {
       err.clear();
       const missing = [...manual, ...controls].find((e) => !e.input.value.trim() || !Number.isFinite(num(e.input.value)));
-      if (missing) return err.show(`Enter ${missing.name} as a number.`);
+      if (missing) return err.show(t("batch.needNumber", { name: missing.name }));
       if (step.output !== null && (!output.value.trim() || !Number.isFinite(num(output.value)))) {
-        return err.show(`Enter the output in ${step.outputUnit}.`);
+        return err.show(t("batch.needOutput", { unit: step.outputUnit }));
       }
       const values = async (list: typeof manual) => Promise.all(list.map(async (e) => {
         const file = e.photo.files?.[0];
@@ -231,9 +232,9 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
         dispose();
         root.replaceChildren(completed(r.completePhase, step));
       };
-      const verified = () => askVerifier((v) => send(v), `phase ${step.code}`);
+      const verified = () => askVerifier((v) => send(v), t("batch.thisPhase", { phase: step.code }));
       if (verify) return verified();
-      void busy(finish, "Signing…", () => send(), (e) => {
+      void busy(finish, t("sign.signing"), () => send(), (e) => {
         // A value entered by hand whose risk class asks for a second person: the server says so.
         if (e instanceof GqlError && e.code === "SIGNATURE_REQUIRED") verified();
         else err.show(refusal(e));
@@ -241,24 +242,25 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
     });
     return h("div", { class: "phase-card", "data-phase": step.code, "data-state": "running" },
       h("h3", null, `${step.code} · ${step.name}`),
-      h("p", { class: "muted" }, `Running on ${run.equipmentCode} since ${fmtTime(run.startedAt)} · started by ${run.startedBy}`),
+      h("p", { class: "muted" }, t("batch.running", { equipment: run.equipmentCode, time: fmtTime(run.startedAt), by: run.startedBy })),
       sopLine(step), h("p", { class: "instructions" }, step.instructions),
-      tagged.length ? h("div", null, h("h4", null, "Critical parameters, live"), grid) : "",
-      manual.length ? h("div", null, h("h4", null, "Parameters entered by hand"), ...manual.map((e) => e.el)) : "",
-      controls.length ? h("div", null, h("h4", null, "In-process controls"), ...controls.map((e) => e.el)) : "",
-      step.output !== null ? h("div", null, h("h4", null, "Output"), field(`Output (${step.outputUnit})`, output,
-        `Theoretical ${fmtNumber(step.output)} ${step.outputUnit}`), field(`Losses (${step.outputUnit})`, losses)) : "",
+      tagged.length ? h("div", null, h("h4", null, t("batch.cpp")), grid) : "",
+      manual.length ? h("div", null, h("h4", null, t("batch.manual")), ...manual.map((e) => e.el)) : "",
+      controls.length ? h("div", null, h("h4", null, t("batch.controls")), ...controls.map((e) => e.el)) : "",
+      step.output !== null ? h("div", null, h("h4", null, t("batch.output")), field(t("batch.outputIn", { unit: step.outputUnit }), output,
+        t("batch.theoretical", { value: fmtNumber(step.output), unit: step.outputUnit })),
+        field(t("batch.lossesIn", { unit: step.outputUnit }), losses)) : "",
       signatureLine("PERFORMED"), err.el, finish);
   }
 
   function completed(p: CompletePhaseMutation["completePhase"], step: Step): HTMLElement {
     return h("div", { class: `tablet-result ${p.exception ? "bad" : "ok"}`, role: "status", "data-testid": "phase-result" },
-      h("h2", null, p.exception ? `✗ ${step.code} completed with an exception: a deviation was raised`
-        : `✓ ${step.code} completed within limits`),
+      h("h2", null, p.exception ? t("batch.completedException", { phase: step.code })
+        : t("batch.completedOk", { phase: step.code })),
       h("dl", null,
-        h("dt", null, "Yield"), h("dd", null, p.yieldPct === null ? "—" : `${fmtNumber(p.yieldPct)} %`),
-        h("dt", null, "Material balance"), h("dd", null, p.balancePct === null ? "—" : `${fmtNumber(p.balancePct)} %`)),
-      h("div", { class: "actions" }, h("button", { class: "big primary", onClick: () => void load() }, "Next phase")));
+        h("dt", null, t("batch.yield")), h("dd", null, p.yieldPct === null ? "—" : `${fmtNumber(p.yieldPct)} %`),
+        h("dt", null, t("batch.balance")), h("dd", null, p.balancePct === null ? "—" : `${fmtNumber(p.balancePct)} %`)),
+      h("div", { class: "actions" }, h("button", { class: "big primary", onClick: () => void load() }, t("batch.nextPhase"))));
   }
 
   void load();
@@ -269,12 +271,12 @@ async function pickBatch(root: HTMLElement, go: Go): Promise<void> {
   try {
     const d = await gql<PhaseBatchesQuery>(BATCHES);
     const open = d.batches.edges.map((e) => e.node).filter((b) => OPEN.has(b.status) && b.recipeCode);
-    root.replaceChildren(h("h2", null, "Batches to execute"), open.length
+    root.replaceChildren(h("h2", null, t("batch.toExecute")), open.length
       ? h("ul", { class: "task-list" }, ...open.map((b) => h("li", { class: "task", "data-batch": b.batchNumber },
         h("div", null, h("div", { class: "task-title" }, b.batchNumber), h("div", { class: "muted" }, `${b.product} · ${b.status}`)),
-        h("button", { class: "big primary", onClick: () => go(`#/tablet/batch?b=${encodeURIComponent(b.batchNumber)}`) }, "Open"))))
-      : h("p", { class: "muted" }, "No batch is planned or in progress."));
+        h("button", { class: "big primary", onClick: () => go(`#/tablet/batch?b=${encodeURIComponent(b.batchNumber)}`) }, t("common.open")))))
+      : h("p", { class: "muted" }, t("batch.noneOpen")));
   } catch (e) {
-    root.replaceChildren(h("p", { class: "error-box", role: "alert" }, `Batches not available: ${errorText(e)}`));
+    root.replaceChildren(h("p", { class: "error-box", role: "alert" }, t("batch.listFailed", { error: errorText(e) })));
   }
 }

@@ -13,6 +13,7 @@ import { signatureLine } from "../ui/ackDialog";
 import { errorBox } from "../ui/modal";
 import { alarmBadge } from "../ui/symbols";
 import { busy, choice, field, refusal } from "./common";
+import { t } from "../i18n";
 
 type ColdRoomCheck = ColdRoomCheckFieldsFragment;
 
@@ -41,20 +42,20 @@ export function coldRoomScreen(index: PlantIndex, initialRoom: string | null): {
     const err = errorBox();
     const liveBox = h("div", { class: "room-live", "data-testid": "room-live" });
     const recent = h("div", { class: "recent-checks" });
-    const room = choice("Cold room", rooms.map((r) => ({ value: r.code, text: `${r.code} · ${r.name}` })), roomCode,
+    const room = choice(t("tablet.tab.cold"), rooms.map((r) => ({ value: r.code, text: `${r.code} · ${r.name}` })), roomCode,
       (code) => showRoom(code));
     const temp = h("input", { name: "temperature", type: "text", inputmode: "decimal", autocomplete: "off",
-      pattern: "-?[0-9]+([.,][0-9]+)?", placeholder: "e.g. -31.5", "aria-label": "Thermometer reading in °C" });
+      pattern: "-?[0-9]+([.,][0-9]+)?", placeholder: t("cold.tempPlaceholder"), "aria-label": t("cold.tempLabel") });
     // Numeric keypads on tablets often lack a minus key.
-    const sign = h("button", { type: "button", class: "sign-toggle", "aria-label": "Toggle minus sign" }, "±");
+    const sign = h("button", { type: "button", class: "sign-toggle", "aria-label": t("cold.minus") }, "±");
     sign.addEventListener("click", () => {
       const v = temp.value.trim();
       temp.value = v.startsWith("-") ? v.slice(1) : `-${v}`;
       temp.focus();
     });
-    const door = choice<"closed" | "open">("Door", [{ value: "closed", text: "Door closed" }, { value: "open", text: "Door open" }]);
+    const door = choice<"closed" | "open">(t("cold.door"), [{ value: "closed", text: t("cold.doorClosed") }, { value: "open", text: t("cold.doorOpen") }]);
     const note = h("textarea", { name: "note", rows: 2 });
-    const submit = h("button", { type: "submit", class: "primary big" }, "Sign and record check");
+    const submit = h("button", { type: "submit", class: "primary big" }, t("cold.submit"));
 
     const showRoom = (code: string) => {
       stopLive?.();
@@ -67,49 +68,49 @@ export function coldRoomScreen(index: PlantIndex, initialRoom: string | null): {
         rows.push({ sn, cell });
         table.append(h("dt", null, `${sn.name} (${sn.tag})`), cell);
       }
-      const limits = temperature ? `Limits ${temperature.lowLimit ?? "—"} … ${temperature.highLimit ?? "—"} °C` : "";
-      const alarmsBox = h("div", { class: "room-alarms" }, "reading alarms…");
-      liveBox.replaceChildren(h("h3", null, `${code}: live`), table, h("p", { class: "muted" }, limits), alarmsBox);
+      const limits = temperature ? t("cold.limits", { low: temperature.lowLimit ?? "—", high: temperature.highLimit ?? "—" }) : "";
+      const alarmsBox = h("div", { class: "room-alarms" }, t("cold.readingAlarms"));
+      liveBox.replaceChildren(h("h3", null, t("cold.live", { room: code })), table, h("p", { class: "muted" }, limits), alarmsBox);
       const tags = rows.map((r) => r.sn.tag);
       if (tags.length) {
         stopLive = live.subscribe<RoomTagsSubscription, RoomTagsSubscriptionVariables>(
           UPDATES, { tags }, (d) => {
             const r = rows.find((x) => x.sn.tag === d.sensorUpdates.tag);
             if (r) r.cell.textContent = formatValue(r.sn, d.sensorUpdates.value) + qualityMark(d.sensorUpdates.quality);
-          }, (msg) => err.show(`Live values refused: ${msg}`));
+          }, (msg) => err.show(t("control.liveRefused", { error: msg })));
       }
       void gql<ColdRoomQuery, ColdRoomQueryVariables>(ROOM_STATE, { room: code }).then((d) => {
         const list = d.alarms.edges.map((e) => e.node);
         alarmsBox.replaceChildren(list.length
-          ? h("div", null, h("strong", null, `${list.length} standing alarm${list.length > 1 ? "s" : ""}`),
+          ? h("div", null, h("strong", null, t(list.length > 1 ? "cold.alarmsMany" : "cold.alarmsOne", { n: list.length })),
             ...list.map((a) => h("div", { class: "details-alarm" }, alarmBadge(a, 20),
-              `${a.message}${needsAck(a) ? " (not acknowledged)" : ""}`)))
-          : h("span", null, "No standing alarm"));
-        recent.replaceChildren(h("h3", null, "Recent checks"), ...(d.coldRoomChecks.edges.length
+              `${a.message}${needsAck(a) ? t("cold.notAcked") : ""}`)))
+          : h("span", null, t("cold.noAlarm")));
+        recent.replaceChildren(h("h3", null, t("cold.recent")), ...(d.coldRoomChecks.edges.length
           ? d.coldRoomChecks.edges.map((e) => checkLine(e.node))
-          : [h("p", { class: "muted" }, "None yet.")]));
-      }).catch((e) => alarmsBox.replaceChildren(h("span", { class: "error" }, `Alarms not available: ${errorText(e)}`)));
+          : [h("p", { class: "muted" }, t("cold.noneYet"))]));
+      }).catch((e) => alarmsBox.replaceChildren(h("span", { class: "error" }, t("cold.alarmsFailed", { error: errorText(e) }))));
     };
 
     const f = h("form", { class: "tablet-form" },
-      h("h2", null, "Cold-room check"),
-      h("div", { class: "field" }, h("span", null, "Room"), room.el),
+      h("h2", null, t("cold.title")),
+      h("div", { class: "field" }, h("span", null, t("alarms.col.room")), room.el),
       liveBox,
-      h("label", { class: "field" }, h("span", null, "Thermometer reading (°C)"), h("div", { class: "with-button" }, temp, sign)),
-      h("div", { class: "field" }, h("span", null, "Door"), door.el),
-      field("Note", note),
+      h("label", { class: "field" }, h("span", null, t("cold.reading")), h("div", { class: "with-button" }, temp, sign)),
+      h("div", { class: "field" }, h("span", null, t("cold.door")), door.el),
+      field(t("common.note"), note),
       signatureLine("PERFORMED"), err.el, submit, recent);
     f.addEventListener("submit", (ev) => {
       ev.preventDefault();
       err.clear();
       const code = room.value();
-      const t = Number(temp.value.trim().replace(",", "."));
-      if (!code) return err.show("Choose the cold room.");
-      if (!temp.value.trim() || !Number.isFinite(t)) return err.show("Enter the thermometer reading in °C.");
-      if (!door.value()) return err.show("Confirm whether the door is closed.");
-      const input: ColdRoomCheckInput = { roomCode: code, temperature: t, doorClosed: door.value() === "closed" };
+      const reading = Number(temp.value.trim().replace(",", "."));
+      if (!code) return err.show(t("cold.chooseRoom"));
+      if (!temp.value.trim() || !Number.isFinite(reading)) return err.show(t("cold.enterReading"));
+      if (!door.value()) return err.show(t("cold.confirmDoor"));
+      const input: ColdRoomCheckInput = { roomCode: code, temperature: reading, doorClosed: door.value() === "closed" };
       if (note.value.trim()) input.note = note.value.trim();
-      void busy(submit, "Signing…", async () => {
+      void busy(submit, t("sign.signing"), async () => {
         const d = await sendSigned<ColdCheckMutation, ColdCheckMutationVariables>({
           operation: "recordColdRoomCheck", document: RECORD, input });
         dispose();
@@ -117,7 +118,7 @@ export function coldRoomScreen(index: PlantIndex, initialRoom: string | null): {
       }, (e) => err.show(refusal(e)));
     });
     if (roomCode) showRoom(roomCode);
-    else liveBox.append(h("p", { class: "muted" }, rooms.length ? "Choose a room to see its live reading." : "This plant has no cold room."));
+    else liveBox.append(h("p", { class: "muted" }, rooms.length ? t("cold.chooseToSee") : t("cold.noColdRoom")));
     return f;
   };
 
@@ -127,26 +128,26 @@ export function coldRoomScreen(index: PlantIndex, initialRoom: string | null): {
 
 function checkLine(c: ColdRoomCheck): HTMLElement {
   return h("div", { class: `check-line ${c.conforming ? "" : "nonconforming"}` },
-    `${fmtTime(c.checkedAt)} · ${c.temperature} °C · door ${c.doorClosed ? "closed" : "OPEN"} · ${c.checkedBy} · `,
-    h("strong", null, c.conforming ? "conforming" : "NOT conforming"));
+    t("cold.line", { time: fmtTime(c.checkedAt), temp: c.temperature, door: c.doorClosed ? t("state.closed") : t("state.open"), by: c.checkedBy }),
+    h("strong", null, c.conforming ? t("cold.conforming") : t("cold.notConforming")));
 }
 
 function result(c: ColdRoomCheck, index: PlantIndex, again: () => void): HTMLElement {
   const sn = c.sensorTag ? index.sensors.get(c.sensorTag) : undefined;
   const reasons: string[] = [];
   if (sn && ((sn.highLimit !== null && c.temperature > sn.highLimit) || (sn.lowLimit !== null && c.temperature < sn.lowLimit))) {
-    reasons.push(`reading ${c.temperature} °C outside ${sn.lowLimit ?? "—"} … ${sn.highLimit ?? "—"} °C`);
+    reasons.push(t("cold.outside", { temp: c.temperature, low: sn.lowLimit ?? "—", high: sn.highLimit ?? "—" }));
   }
-  if (!c.doorClosed) reasons.push("door open");
-  if (c.activeAlarms) reasons.push(`${c.activeAlarms} active alarm${c.activeAlarms > 1 ? "s" : ""} in the room`);
+  if (!c.doorClosed) reasons.push(t("cold.reasonDoor"));
+  if (c.activeAlarms) reasons.push(t(c.activeAlarms > 1 ? "cold.reasonAlarmsMany" : "cold.reasonAlarmsOne", { n: c.activeAlarms }));
   return h("div", { class: `tablet-result ${c.conforming ? "ok" : "bad"}`, role: "status", "data-testid": "cold-check-result",
     "data-conforming": String(c.conforming) },
-  h("h2", null, c.conforming ? `✓ ${c.roomCode} check recorded: conforming` : `✗ ${c.roomCode} check recorded: NOT conforming`),
+  h("h2", null, c.conforming ? t("cold.recordedOk", { room: c.roomCode }) : t("cold.recordedBad", { room: c.roomCode })),
   reasons.length ? h("ul", null, ...reasons.map((r) => h("li", null, r))) : "",
   h("dl", null,
-    h("dt", null, "Reading"), h("dd", null, `${c.temperature} °C`),
-    h("dt", null, "Room sensor at the check"), h("dd", null, c.sensorValue === null ? "—" : `${c.sensorValue} °C (${c.sensorTag})`),
-    h("dt", null, "Door"), h("dd", null, c.doorClosed ? "closed" : "OPEN"),
-    h("dt", null, "Checked"), h("dd", null, `${fmtTime(c.checkedAt)} by ${c.checkedBy}`)),
-  h("div", { class: "actions" }, h("button", { class: "big primary", onClick: again }, "Another check")));
+    h("dt", null, t("cold.readingShort")), h("dd", null, `${c.temperature} °C`),
+    h("dt", null, t("cold.sensorAtCheck")), h("dd", null, c.sensorValue === null ? "—" : `${c.sensorValue} °C (${c.sensorTag})`),
+    h("dt", null, t("cold.door")), h("dd", null, c.doorClosed ? t("state.closed") : t("state.open")),
+    h("dt", null, t("cold.checked")), h("dd", null, t("common.atBy", { time: fmtTime(c.checkedAt), by: c.checkedBy }))),
+  h("div", { class: "actions" }, h("button", { class: "big primary", onClick: again }, t("cold.another"))));
 }

@@ -3,6 +3,7 @@
 import { errorText } from "../api/gql";
 import { h } from "../dom";
 import { SignerUnavailable } from "../sign/signer";
+import { t } from "../i18n";
 
 /** A row of big toggle buttons acting as one radio group; `value()` is null until one is chosen. */
 export function choice<T extends string>(name: string, options: { value: T; text: string }[], initial: T | null = null,
@@ -28,8 +29,8 @@ export function field(label: string, control: HTMLElement, hint?: string): HTMLL
 }
 
 export function refusal(e: unknown): string {
-  if (e instanceof SignerUnavailable) return `Cannot sign: ${e.message}`;
-  return `Refused: ${errorText(e)}`;
+  if (e instanceof SignerUnavailable) return t("sign.cannot", { reason: e.message });
+  return t("common.refused", { error: errorText(e) });
 }
 
 /** Runs `action` with the button showing progress; errors go to `onError`. */

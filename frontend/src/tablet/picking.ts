@@ -19,6 +19,7 @@ import { errorBox, toast } from "../ui/modal";
 import { busy, choice, field, refusal } from "./common";
 import { scanField, typedWatch } from "./scan";
 import { askVerifier } from "./verifier";
+import { t } from "../i18n";
 
 const FIELDS = /* GraphQL */ `fragment PickingListFields on PickingList {
   code product requested status createdBy createdAt picked poolCode
@@ -42,12 +43,12 @@ type List = PickingListFieldsFragment;
 type Go = (hash: string) => void;
 
 export function pickingScreen(code: string | null, go: Go): HTMLElement {
-  const root = h("section", { class: "tablet-screen", "data-screen": "picking" }, h("p", { class: "muted" }, "Loading…"));
+  const root = h("section", { class: "tablet-screen", "data-screen": "picking" }, h("p", { class: "muted" }, t("common.loading")));
   if (code) {
     gql<PickingListQuery, PickingListQueryVariables>(LIST, { code }).then((d) => {
-      if (!d.pickingList) throw new Error(`no picking list ${code}`);
+      if (!d.pickingList) throw new Error(t("picking.noList", { code }));
       root.replaceChildren(listView(d.pickingList, go));
-    }).catch((e) => root.replaceChildren(h("p", { class: "error-box", role: "alert" }, `Picking list not available: ${errorText(e)}`)));
+    }).catch((e) => root.replaceChildren(h("p", { class: "error-box", role: "alert" }, t("picking.listFailed", { error: errorText(e) }))));
   } else {
     void overview(root, go);
   }
@@ -60,33 +61,33 @@ async function overview(root: HTMLElement, go: Go): Promise<void> {
     const open = lists.pickingLists.filter((l) => l.status === "OPEN" || l.status === "PICKED");
     const err = errorBox();
     const products = [...new Set(recipes.recipes.map((r) => r.product))];
-    const product = choice("Product", products.map((p) => ({ value: p, text: p })), products.length === 1 ? products[0] : null);
+    const product = choice(t("common.product"), products.map((p) => ({ value: p, text: p })), products.length === 1 ? products[0] : null);
     const units = h("input", { name: "units", type: "text", inputmode: "numeric", autocomplete: "off", value: "6" });
-    const create = h("button", { type: "button", class: "primary big" }, "Sign and generate the list");
+    const create = h("button", { type: "button", class: "primary big" }, t("picking.create"));
     create.addEventListener("click", () => {
       err.clear();
       const n = Number(units.value);
-      if (!product.value()) return err.show("Choose the product the plasma is for.");
-      if (!Number.isInteger(n) || n < 1) return err.show("Enter how many units to pick.");
-      void busy(create, "Signing…", async () => {
+      if (!product.value()) return err.show(t("picking.needProduct"));
+      if (!Number.isInteger(n) || n < 1) return err.show(t("picking.needUnits"));
+      void busy(create, t("sign.signing"), async () => {
         const d = await sendSigned<NewPickingListMutation, NewPickingListMutationVariables>({
           operation: "createPickingList", document: CREATE, input: { product: product.value()!, units: n } });
         go(`#/tablet/picking?list=${encodeURIComponent(d.createPickingList.code)}`);
       }, (e) => err.show(refusal(e)));
     });
     root.replaceChildren(
-      h("h2", null, "Plasma picking"),
+      h("h2", null, t("picking.title")),
       open.length ? h("ul", { class: "task-list" }, ...open.map((l) => h("li", { class: "task", "data-list": l.code },
         h("div", null, h("div", { class: "task-title" }, `${l.code} · ${l.product}`),
-          h("div", { class: "muted" }, `${l.picked} of ${l.requested} picked · ${l.status} · ${fmtTime(l.createdAt)}`)),
-        h("button", { class: "big primary", onClick: () => go(`#/tablet/picking?list=${encodeURIComponent(l.code)}`) }, "Open"))))
-        : h("p", { class: "muted" }, "No open picking list."),
-      h("div", { class: "tablet-form" }, h("h3", null, "New picking list"),
-        h("p", { class: "muted" }, "The server takes released units that may be pooled, oldest collection first."),
-        h("div", { class: "field" }, h("span", null, "Product"), product.el), field("Units", units),
+          h("div", { class: "muted" }, t("picking.progress", { picked: l.picked, requested: l.requested, status: l.status }) + ` · ${fmtTime(l.createdAt)}`)),
+        h("button", { class: "big primary", onClick: () => go(`#/tablet/picking?list=${encodeURIComponent(l.code)}`) }, t("common.open")))))
+        : h("p", { class: "muted" }, t("picking.noOpen")),
+      h("div", { class: "tablet-form" }, h("h3", null, t("picking.new")),
+        h("p", { class: "muted" }, t("picking.newHint")),
+        h("div", { class: "field" }, h("span", null, t("common.product")), product.el), field(t("picking.units"), units),
         signatureLine("PERFORMED"), err.el, create));
   } catch (e) {
-    root.replaceChildren(h("p", { class: "error-box", role: "alert" }, `Picking not available: ${errorText(e)}`));
+    root.replaceChildren(h("p", { class: "error-box", role: "alert" }, t("picking.failed", { error: errorText(e) })));
   }
 }
 
@@ -94,17 +95,17 @@ function listView(initial: List, go: Go): HTMLElement {
   const root = h("div", { "data-list": initial.code });
   const render = (l: List) => {
     const err = errorBox();
-    const scan = h("input", { name: "unitCode", type: "text", autocomplete: "off", placeholder: "Scan the unit's label" });
+    const scan = h("input", { name: "unitCode", type: "text", autocomplete: "off", placeholder: t("picking.scanLabel") });
     const typed = typedWatch(scan);
     const pick = () => {
       err.clear();
       const code = scan.value.trim();
-      if (!code) return err.show("Scan the unit's label.");
+      if (!code) return err.show(t("picking.needScan"));
       void (async () => {
         try {
           const d = await sendSigned<PickUnitMutation, PickUnitMutationVariables>({ operation: "pickPlasmaUnit",
             document: PICK, input: { listCode: l.code, donationNumber: code, scanned: !typed() } });
-          toast(`${code} picked`);
+          toast(t("picking.picked", { code }));
           render(d.pickPlasmaUnit);
         } catch (e) {
           err.show(refusal(e));
@@ -120,13 +121,13 @@ function listView(initial: List, go: Go): HTMLElement {
       h("td", null, `${x.bloodType} · ${x.collectedOn}`), h("td", null, x.picked ? x.pickedBy ?? "" : x.unitStatus)));
     root.replaceChildren(
       h("div", { class: "list-head" }, h("h2", null, `${l.code} · ${l.product}`), h("span", { class: "spacer" }),
-        h("button", { type: "button", class: "big", onClick: () => go("#/tablet/picking") }, "All lists")),
-      h("p", { "data-testid": "picking-progress", class: "muted" }, `${l.picked} of ${l.requested} picked · ${l.status}`
-        + (l.poolCode ? ` · charged into ${l.poolCode}` : "")),
-      canPick ? h("div", { class: "tablet-form" }, field("Unit", scanField(scan, pick), "Scan each unit as you take it from the shelf"),
+        h("button", { type: "button", class: "big", onClick: () => go("#/tablet/picking") }, t("picking.all"))),
+      h("p", { "data-testid": "picking-progress", class: "muted" }, t("picking.progress", { picked: l.picked, requested: l.requested, status: l.status })
+        + (l.poolCode ? t("picking.chargedInto", { pool: l.poolCode }) : "")),
+      canPick ? h("div", { class: "tablet-form" }, field(t("picking.unit"), scanField(scan, pick), t("picking.unitHint")),
         signatureLine("PERFORMED"), err.el) : "",
       h("table", { class: "picking-lines" },
-        h("thead", null, h("tr", null, ...["#", "", "Unit", "Location", "Blood type · collected", "Picked by / status"].map((t) => h("th", null, t)))),
+        h("thead", null, h("tr", null, ...["#", "", t("picking.unit"), t("picking.location"), t("picking.bloodType"), t("picking.pickedBy")].map((x) => h("th", null, x)))),
         h("tbody", null, ...rows)),
       l.picked && !l.poolCode && l.status !== "CANCELLED" ? chargeForm(l, () => void reload()) : "");
     if (canPick) setTimeout(() => scan.focus(), 0);
@@ -141,20 +142,20 @@ function listView(initial: List, go: Go): HTMLElement {
 
 function chargeForm(l: List, done: () => void): HTMLElement {
   const err = errorBox();
-  const pool = h("input", { name: "poolCode", type: "text", autocomplete: "off", placeholder: "e.g. PL-2612-01" });
-  const charge = h("button", { type: "button", class: "primary big" }, "Sign the charge, then have it verified");
+  const pool = h("input", { name: "poolCode", type: "text", autocomplete: "off", placeholder: t("picking.poolPlaceholder") });
+  const charge = h("button", { type: "button", class: "primary big" }, t("picking.charge"));
   charge.addEventListener("click", () => {
     err.clear();
-    if (!pool.value.trim()) return err.show("Enter the pool's code.");
+    if (!pool.value.trim()) return err.show(t("picking.needPool"));
     const input = { poolCode: pool.value.trim(), product: l.product, pickingListCode: l.code,
       donationNumbers: l.lines.filter((x) => x.picked).map((x) => x.donationNumber) };
     askVerifier(async (verifier) => {
       await sendSigned<ChargePickedMutation, ChargePickedMutationVariables>({ operation: "chargePool", document: CHARGE,
         input, verification: (sent) => signOperation(verifier, "chargePool", sent, "VERIFIED") });
-      toast(`${input.donationNumbers.length} units charged into ${input.poolCode}`);
+      toast(t("picking.charged", { n: input.donationNumbers.length, pool: input.poolCode }));
       done();
-    }, "this charge");
+    }, t("picking.thisCharge"));
   });
-  return h("div", { class: "tablet-form" }, h("h3", null, "Charge the picked units into a pool"),
-    field("Pool code", pool), signatureLine("PERFORMED"), err.el, charge);
+  return h("div", { class: "tablet-form" }, h("h3", null, t("picking.chargeTitle")),
+    field(t("picking.poolCode"), pool), signatureLine("PERFORMED"), err.el, charge);
 }

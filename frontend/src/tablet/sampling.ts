@@ -7,12 +7,10 @@ import { signatureLine } from "../ui/ackDialog";
 import { errorBox } from "../ui/modal";
 import { busy, choice, field, refusal, svgImage } from "./common";
 import { scanField } from "./scan";
+import { t } from "../i18n";
 
-const KINDS = [
-  { value: "RETEST", text: "Retest" }, { value: "RETAINED", text: "Retained" }, { value: "IPC", text: "In-process" },
-  { value: "RELEASE", text: "Release" }, { value: "ENVIRONMENT", text: "Environment" }, { value: "WATER", text: "Water" },
-] as const;
-type Kind = (typeof KINDS)[number]["value"];
+const KINDS = ["RETEST", "RETAINED", "IPC", "RELEASE", "ENVIRONMENT", "WATER"] as const;
+type Kind = (typeof KINDS)[number];
 
 type SampleRecord = RecordSampleMutation["recordSample"];
 
@@ -27,36 +25,36 @@ export function samplingScreen(): HTMLElement {
   const form = () => {
     const err = errorBox();
     const source = h("input", { name: "sourceCode", type: "text", autocomplete: "off", spellcheck: "false", required: true,
-      placeholder: "Scan or type", enterkeyhint: "next" });
-    const kind = choice<Kind>("Sample kind", KINDS.map((k) => ({ value: k.value, text: k.text })));
-    const location = h("input", { name: "storageLocation", type: "text", autocomplete: "off", placeholder: "e.g. QC fridge F2, shelf 3" });
-    const from = h("input", { name: "sampledFrom", type: "text", autocomplete: "off", placeholder: "e.g. Final bulk, tank T-3" });
+      placeholder: t("common.scanOrType"), enterkeyhint: "next" });
+    const kind = choice<Kind>(t("sample.kindLabel"), KINDS.map((k) => ({ value: k, text: t(`sample.kind.${k}`) })));
+    const location = h("input", { name: "storageLocation", type: "text", autocomplete: "off", placeholder: t("sample.locationPlaceholder") });
+    const from = h("input", { name: "sampledFrom", type: "text", autocomplete: "off", placeholder: t("sample.fromPlaceholder") });
     const quantity = h("input", { name: "quantity", type: "number", inputmode: "decimal", min: "0", step: "any" });
     const unit = h("input", { name: "unit", type: "text", autocomplete: "off", placeholder: "mL" });
     // QC-16: a plasma sample's tube is scanned against the bag, and the bag is checked intact.
     const tube = h("input", { name: "tubeCode", type: "text", autocomplete: "off", spellcheck: "false",
-      placeholder: "Plasma only: scan the specimen tube" });
-    const bag = choice<"yes" | "no">("Bag intact", [{ value: "yes", text: "Intact" }, { value: "no", text: "Damaged" }]);
+      placeholder: t("sample.tubePlaceholder") });
+    const bag = choice<"yes" | "no">(t("sample.bagIntact"), [{ value: "yes", text: t("sample.intact") }, { value: "no", text: t("sample.damaged") }]);
     const note = h("textarea", { name: "note", rows: 2 });
-    const submit = h("button", { type: "submit", class: "primary big" }, "Sign and record sample");
+    const submit = h("button", { type: "submit", class: "primary big" }, t("sample.submit"));
     const f = h("form", { class: "tablet-form" },
-      h("h2", null, "Record a sample"),
-      field("Unit, material or batch code", scanField(source, () => (kind.value() ? location.focus()
-        : kind.el.querySelector("button")?.focus())), "donation number, material code or batch number"),
-      h("div", { class: "field" }, h("span", null, "Kind"), kind.el),
-      field("Taken at (step or location)", from, "required for lot-release samples"),
-      field("Quantity", quantity), field("Unit", unit),
-      field("Specimen tube", scanField(tube, () => location.focus()), "plasma units: must match the bag"),
-      h("div", { class: "field" }, h("span", null, "Plasma bag"), bag.el),
-      field("Storage location", location),
-      field("Note", note),
+      h("h2", null, t("sample.title")),
+      field(t("sample.source"), scanField(source, () => (kind.value() ? location.focus()
+        : kind.el.querySelector("button")?.focus())), t("sample.sourceHint")),
+      h("div", { class: "field" }, h("span", null, t("sample.kindShort")), kind.el),
+      field(t("sample.from"), from, t("sample.fromHint")),
+      field(t("common.quantity"), quantity), field(t("common.unit"), unit),
+      field(t("sample.tube"), scanField(tube, () => location.focus()), t("sample.tubeHint")),
+      h("div", { class: "field" }, h("span", null, t("sample.bag")), bag.el),
+      field(t("sample.location"), location),
+      field(t("common.note"), note),
       signatureLine("PERFORMED"), err.el, submit);
     f.addEventListener("submit", (ev) => {
       ev.preventDefault();
       err.clear();
       const k = kind.value();
-      if (!source.value.trim()) return err.show("Scan or type the code of the unit or batch sampled.");
-      if (!k) return err.show("Choose the kind of sample.");
+      if (!source.value.trim()) return err.show(t("sample.needSource"));
+      if (!k) return err.show(t("sample.needKind"));
       const input: RecordSampleInput = { sourceCode: source.value.trim(), kind: k };
       if (location.value.trim()) input.storageLocation = location.value.trim();
       if (from.value.trim()) input.sampledFrom = from.value.trim();
@@ -66,7 +64,7 @@ export function samplingScreen(): HTMLElement {
       const b = bag.value();
       if (b) input.bagIntact = b === "yes";
       if (note.value.trim()) input.note = note.value.trim();
-      void busy(submit, "Signing…", async () => {
+      void busy(submit, t("sign.signing"), async () => {
         const d = await sendSigned<RecordSampleMutation, RecordSampleMutationVariables>({
           operation: "recordSample", document: RECORD, input });
         root.replaceChildren(labelCard(d.recordSample, () => root.replaceChildren(form())));
@@ -85,16 +83,16 @@ function labelCard(r: SampleRecord, again: () => void): HTMLElement {
     h("table", { class: "label-lines" }, h("tbody", null,
       ...r.label.lines.map((l) => h("tr", null, h("th", null, l.label), h("td", null, l.value))))),
     h("div", { class: "label-codes" },
-      svgImage(r.label.code128Svg, `Code 128 of ${r.code}`, "barcode"),
-      svgImage(r.label.qrSvg, `QR code of ${r.code}`, "qr")));
+      svgImage(r.label.code128Svg, t("sample.code128", { code: r.code }), "barcode"),
+      svgImage(r.label.qrSvg, t("sample.qr", { code: r.code }), "qr")));
   return h("div", { class: "tablet-result ok", role: "status" },
-    h("h2", null, `Sample ${r.code} recorded`),
-    h("p", null, `${r.kind} sample of ${r.sourceCode}, taken ${fmtTime(r.takenAt)} by ${r.takenBy}` +
-      (r.storageLocation ? `, stored at ${r.storageLocation}` : "")),
+    h("h2", null, t("sample.recorded", { code: r.code })),
+    h("p", null, t("sample.summary", { kind: t(`sample.kind.${r.kind}`), source: r.sourceCode, time: fmtTime(r.takenAt), by: r.takenBy }) +
+      (r.storageLocation ? t("sample.storedAt", { location: r.storageLocation }) : "")),
     label,
     h("div", { class: "actions" },
-      h("button", { class: "big", onClick: () => printLabel() }, "Print label"),
-      h("button", { class: "big primary", onClick: again }, "Next sample")));
+      h("button", { class: "big", onClick: () => printLabel() }, t("sample.print")),
+      h("button", { class: "big primary", onClick: again }, t("sample.next"))));
 }
 
 function printLabel(): void {

@@ -6,6 +6,7 @@
 
 import { h } from "../dom";
 import { openModal } from "../ui/modal";
+import { t } from "../i18n";
 
 interface Detected { rawValue: string }
 interface Detector { detect(source: HTMLVideoElement): Promise<Detected[]> }
@@ -35,7 +36,7 @@ export function scanField(input: HTMLInputElement, next: () => void): HTMLElemen
   });
   const Detector = (window as unknown as { BarcodeDetector?: DetectorClass }).BarcodeDetector;
   if (!Detector || !navigator.mediaDevices?.getUserMedia) return input;
-  const camera = h("button", { type: "button", class: "scan-camera", "aria-label": "Scan with the camera" }, "Camera");
+  const camera = h("button", { type: "button", class: "scan-camera", "aria-label": t("scan.withCamera") }, t("scan.camera"));
   camera.addEventListener("click", () => openScanner(Detector, (code) => {
     input.value = code;
     input.dispatchEvent(new Event("input", { bubbles: true }));
@@ -49,13 +50,13 @@ function openScanner(Detector: DetectorClass, done: (code: string) => void): voi
   let timer = 0;
   const stop = () => {
     window.clearTimeout(timer);
-    stream?.getTracks().forEach((t) => t.stop());
+    stream?.getTracks().forEach((track) => track.stop());
   };
-  const m = openModal("Scan a code", (modal) => {
+  const m = openModal(t("scan.title"), (modal) => {
     const video = h("video", { class: "scan-video", playsinline: true, muted: true });
-    const status = h("p", { class: "muted", role: "status" }, "Starting the camera…");
+    const status = h("p", { class: "muted", role: "status" }, t("scan.starting"));
     modal.body.append(video, status, h("div", { class: "actions" },
-      h("button", { type: "button", class: "big", onClick: () => { stop(); modal.close(); } }, "Cancel")));
+      h("button", { type: "button", class: "big", onClick: () => { stop(); modal.close(); } }, t("common.cancel"))));
     void (async () => {
       try {
         const supported = await Detector.getSupportedFormats();
@@ -63,7 +64,7 @@ function openScanner(Detector: DetectorClass, done: (code: string) => void): voi
         stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
         video.srcObject = stream;
         await video.play();
-        status.textContent = "Hold the code in front of the camera.";
+        status.textContent = t("scan.hold");
         const look = async () => {
           if (!modal.dialog.open) return stop();
           try {
@@ -80,7 +81,7 @@ function openScanner(Detector: DetectorClass, done: (code: string) => void): voi
         void look();
       } catch (e) {
         stop();
-        status.textContent = `The camera cannot be used: ${(e as Error).message}. Type the code instead.`;
+        status.textContent = t("scan.failed", { error: (e as Error).message });
       }
     })();
   }, "tablet-modal");

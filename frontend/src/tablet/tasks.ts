@@ -6,6 +6,7 @@ import { fmtTime, h } from "../dom";
 import { ALARM_FIELDS, AlarmStore } from "../control/alarms";
 import { openAckDialog } from "../ui/ackDialog";
 import { toast } from "../ui/modal";
+import { t } from "../i18n";
 
 type Task = TasksQuery["tabletTasks"][number];
 
@@ -16,32 +17,32 @@ const STANDING = /* GraphQL */ `query Standing {
 
 export function tasksScreen(go: (hash: string) => void): { el: HTMLElement; dispose(): void } {
   const list = h("ul", { class: "task-list", "data-testid": "task-list" });
-  const status = h("p", { class: "muted", role: "status" }, "Loading tasks…");
-  const refresh = h("button", { class: "big", type: "button" }, "Refresh");
+  const status = h("p", { class: "muted", role: "status" }, t("tasks.loading"));
+  const refresh = h("button", { class: "big", type: "button" }, t("common.refresh"));
   const el = h("section", { class: "tablet-screen", "data-screen": "tasks" },
-    h("div", { class: "list-head" }, h("h2", null, "Tasks"), h("span", { class: "spacer" }), refresh), status, list);
+    h("div", { class: "list-head" }, h("h2", null, t("tablet.tab.tasks")), h("span", { class: "spacer" }), refresh), status, list);
   const alarms = new AlarmStore(); // only for signing acknowledgements here; no subscription
   const load = async () => {
     try {
       const d = await gql<TasksQuery>(TASKS);
-      status.textContent = d.tabletTasks.length ? `${d.tabletTasks.length} open, by due time` : "Nothing due.";
-      list.replaceChildren(...d.tabletTasks.map((t) => item(t)));
+      status.textContent = d.tabletTasks.length ? t("tasks.count", { n: d.tabletTasks.length }) : t("tasks.none");
+      list.replaceChildren(...d.tabletTasks.map((x) => item(x)));
     } catch (e) {
-      status.textContent = `Tasks not available: ${errorText(e)}`;
+      status.textContent = t("tasks.failed", { error: errorText(e) });
       status.className = "error";
     }
   };
-  const item = (t: Task) => {
-    const overdue = new Date(t.dueAt).getTime() < Date.now();
-    const action = t.kind === "COLD_ROOM_CHECK"
-      ? h("button", { class: "big primary", onClick: () => go(`#/tablet/cold?room=${encodeURIComponent(t.roomCode ?? "")}`) }, "Check now")
-      : t.kind === "ALARM_ACK" && t.alarmId !== null
-        ? h("button", { class: "big primary", onClick: () => void ack(t.alarmId!) }, "Acknowledge")
+  const item = (k: Task) => {
+    const overdue = new Date(k.dueAt).getTime() < Date.now();
+    const action = k.kind === "COLD_ROOM_CHECK"
+      ? h("button", { class: "big primary", onClick: () => go(`#/tablet/cold?room=${encodeURIComponent(k.roomCode ?? "")}`) }, t("tasks.checkNow"))
+      : k.kind === "ALARM_ACK" && k.alarmId !== null
+        ? h("button", { class: "big primary", onClick: () => void ack(k.alarmId!) }, t("alarms.acknowledge"))
         : "";
-    return h("li", { class: `task ${overdue ? "overdue" : ""}`, "data-kind": t.kind, "data-room": t.roomCode ?? "" },
+    return h("li", { class: `task ${overdue ? "overdue" : ""}`, "data-kind": k.kind, "data-room": k.roomCode ?? "" },
       h("div", null,
-        h("div", { class: "task-title" }, t.title),
-        h("div", { class: "muted" }, `${t.roomCode ?? ""} · due ${fmtTime(t.dueAt)}${overdue ? " · OVERDUE" : ""}`)),
+        h("div", { class: "task-title" }, k.title),
+        h("div", { class: "muted" }, t("tasks.due", { room: k.roomCode ?? "", time: fmtTime(k.dueAt) }) + (overdue ? t("tasks.overdue") : ""))),
       action);
   };
   const ack = async (id: number) => {
@@ -49,13 +50,13 @@ export function tasksScreen(go: (hash: string) => void): { el: HTMLElement; disp
       const d = await gql<StandingQuery>(STANDING);
       const a = d.alarms.edges.map((e) => e.node).find((x) => x.id === id);
       if (!a) {
-        toast(`Alarm #${id} is no longer waiting for acknowledgement`);
+        toast(t("tasks.ackGone", { id }));
         void load();
         return;
       }
       openAckDialog(a, alarms);
     } catch (e) {
-      toast(`Alarm not available: ${errorText(e)}`, "error", 8000);
+      toast(t("tasks.alarmFailed", { error: errorText(e) }), "error", 8000);
     }
   };
   const off = alarms.onChange(() => void load());

@@ -8,22 +8,23 @@ import { h } from "../dom";
 import { loadDemoSigner, type Signer } from "../sign/signer";
 import { errorBox, openModal } from "../ui/modal";
 import { busy, field, refusal } from "./common";
+import { t } from "../i18n";
 
 /** The second person signs in on this device only to sign; `use` runs with their signer. */
-export function askVerifier(use: (verifier: Signer) => Promise<void>, what = "this clearance"): void {
-  openModal("Verification by a second person", (m) => {
+export function askVerifier(use: (verifier: Signer) => Promise<void>, what = t("verifier.thisClearance")): void {
+  openModal(t("verifier.title"), (m) => {
     const err = errorBox();
     const user = h("input", { name: "verifier", type: "text", autocomplete: "off", autocapitalize: "none", spellcheck: "false" });
     const pass = h("input", { name: "verifierPassword", type: "password", autocomplete: "off" });
-    const ok = h("button", { type: "submit", class: "primary big" }, "Verify and sign");
+    const ok = h("button", { type: "submit", class: "primary big" }, t("verifier.submit"));
     const f = h("form", { class: "tablet-form" },
-      h("p", null, `The verifier signs in here to sign ${what} as VERIFIED. They are signed out again at once.`),
-      field("Verifier username", user), field("Password", pass), err.el,
-      h("div", { class: "actions" }, h("button", { type: "button", class: "big", onClick: () => m.close() }, "Cancel"), ok));
+      h("p", null, t("verifier.intro", { what })),
+      field(t("verifier.username"), user), field(t("signin.password"), pass), err.el,
+      h("div", { class: "actions" }, h("button", { type: "button", class: "big", onClick: () => m.close() }, t("common.cancel")), ok));
     f.addEventListener("submit", (ev) => {
       ev.preventDefault();
       err.clear();
-      void busy(ok, "Signing…", async () => {
+      void busy(ok, t("sign.signing"), async () => {
         const c = await authenticate(user.value.trim(), pass.value);
         try {
           const signer = await loadDemoSigner(c.token);

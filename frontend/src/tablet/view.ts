@@ -8,32 +8,27 @@ import { coldRoomScreen } from "./coldRoom";
 import { pickingScreen } from "./picking";
 import { samplingScreen } from "./sampling";
 import { tasksScreen } from "./tasks";
+import { t } from "../i18n";
 
-const TABS = [
-  { id: "tasks", text: "Tasks" },
-  { id: "batch", text: "Batch" },
-  { id: "picking", text: "Picking" },
-  { id: "sample", text: "Sampling" },
-  { id: "cold", text: "Cold room" },
-  { id: "clearance", text: "Line clearance" },
-];
+const TABS = ["tasks", "batch", "picking", "sample", "cold", "clearance"].map((id) => ({ id }));
 
 let plantCache: Promise<PlantIndex> | null = null;
 
 export async function mountTablet(root: HTMLElement, sub: string, query: URLSearchParams): Promise<() => void> {
-  const tab = TABS.some((t) => t.id === sub) ? sub : "tasks";
+  const tab = TABS.some((x) => x.id === sub) ? sub : "tasks";
   const go = (hash: string) => {
     location.hash = hash;
   };
-  const nav = h("nav", { class: "tablet-tabs", "aria-label": "Tablet tasks" }, ...TABS.map((t) =>
-    h("a", { href: `#/tablet/${t.id}`, class: t.id === tab ? "active" : "", "aria-current": t.id === tab ? "page" : null }, t.text)));
-  const body = h("div", { class: "tablet-body" }, h("p", { class: "muted" }, "Loading…"));
+  const nav = h("nav", { class: "tablet-tabs", "aria-label": t("tablet.tabsLabel") }, ...TABS.map((x) =>
+    h("a", { href: `#/tablet/${x.id}`, class: x.id === tab ? "active" : "", "aria-current": x.id === tab ? "page" : null },
+      t(`tablet.tab.${x.id}`))));
+  const body = h("div", { class: "tablet-body" }, h("p", { class: "muted" }, t("common.loading")));
   root.replaceChildren(h("div", { class: "tablet" }, nav, body));
   let dispose = () => {};
   if (tab === "tasks") {
-    const t = tasksScreen(go);
-    body.replaceChildren(t.el);
-    dispose = t.dispose;
+    const s = tasksScreen(go);
+    body.replaceChildren(s.el);
+    dispose = s.dispose;
   } else if (tab === "picking") {
     body.replaceChildren(pickingScreen(query.get("list"), go));
   } else if (tab === "sample") {

@@ -18,6 +18,7 @@ import { errorBox, openModal, toast } from "../ui/modal";
 import { choice, field } from "./common";
 import { scanField, typedWatch } from "./scan";
 import { askVerifier } from "./verifier";
+import { t } from "../i18n";
 
 export const TAGS = /* GraphQL */ `subscription PhaseTags($tags: [String!]) {
   sensorUpdates(tags: $tags) { tag value quality sourceTime }
@@ -61,9 +62,9 @@ export function openWeighing(index: PlantIndex, need: Need, done: () => void): v
   const high = need.quantity * (1 + need.tolerancePct / 100);
   const scales = [...index.equipment.values()].filter((e) => SCALE_KINDS.includes(e.kind) && weightTag(index, e.code));
   let stopLive: (() => void) | null = null;
-  openModal(`Weigh ${need.name}`, (m) => {
+  openModal(t("weigh.title", { name: need.name }), (m) => {
     const err = errorBox();
-    const lot = h("input", { name: "lotCode", type: "text", autocomplete: "off", placeholder: "Scan the lot label" });
+    const lot = h("input", { name: "lotCode", type: "text", autocomplete: "off", placeholder: t("weigh.scanLot") });
     const typed = typedWatch(lot);
     const tare = h("input", { name: "tare", type: "text", inputmode: "decimal", autocomplete: "off", placeholder: "0" });
     const gross = h("output", { class: "scale-gross", "data-testid": "scale-gross" }, "—");
@@ -71,19 +72,19 @@ export function openWeighing(index: PlantIndex, need: Need, done: () => void): v
     let reading: number | null = null;
     const show = () => {
       gross.textContent = reading === null ? "—" : `${fmtNumber(reading)} ${need.unit}`;
-      const t = Number(tare.value.replace(",", ".") || "0");
-      if (reading === null || !Number.isFinite(t)) {
+      const tareValue = Number(tare.value.replace(",", ".") || "0");
+      if (reading === null || !Number.isFinite(tareValue)) {
         net.textContent = "—";
         net.className = "scale-net";
         return;
       }
-      const n = reading - t;
+      const n = reading - tareValue;
       const ok = n >= low && n <= high;
-      net.textContent = `${fmtNumber(n)} ${need.unit} ${ok ? "✓ within tolerance" : "✗ outside tolerance"}`;
+      net.textContent = `${fmtNumber(n)} ${need.unit} ${ok ? t("weigh.within") : t("weigh.outside")}`;
       net.className = `scale-net ${ok ? "ok" : "bad"}`;
     };
     tare.addEventListener("input", show);
-    const scale = choice("Scale", scales.map((e) => ({ value: e.code, text: `${e.code} · ${e.name}` })), null, (code) => {
+    const scale = choice(t("weigh.scale"), scales.map((e) => ({ value: e.code, text: `${e.code} · ${e.name}` })), null, (code) => {
       stopLive?.();
       reading = weightTag(index, code)?.value ?? null;
       show();
@@ -91,52 +92,52 @@ export function openWeighing(index: PlantIndex, need: Need, done: () => void): v
       stopLive = live.subscribe<PhaseTagsSubscription, PhaseTagsSubscriptionVariables>(TAGS, { tags: [tag] }, (d) => {
         reading = d.sensorUpdates.quality === "BAD" ? null : d.sensorUpdates.value;
         show();
-      }, (msg) => err.show(`Live weight refused: ${msg}`));
+      }, (msg) => err.show(t("weigh.liveRefused", { error: msg })));
     });
     // PR-17: only a scale that gives no weight is read by a person, with the reason and a photo of its display.
     const manualGross = h("input", { name: "manualGross", type: "text", inputmode: "decimal", autocomplete: "off" });
-    const reason = h("textarea", { name: "manualReason", rows: "2", placeholder: "Why the scale gives no weight" });
+    const reason = h("textarea", { name: "manualReason", rows: "2", placeholder: t("weigh.reasonPlaceholder") });
     const photo = h("input", { name: "photo", type: "file", accept: PHOTO_TYPES.join(","), capture: "environment" });
     const byHand = h("div", { class: "by-hand", hidden: true },
-      field(`Gross read from the display (${need.unit})`, manualGross), field("Reason", reason),
-      field("Photo of the display", photo, "JPEG, PNG or PDF, at most 10 MiB"));
+      field(t("weigh.grossByHand", { unit: need.unit }), manualGross), field(t("common.reason"), reason),
+      field(t("weigh.photo"), photo, t("weigh.photoHint")));
     const handToggle = h("button", { type: "button", class: "small", "data-testid": "by-hand" },
-      "The scale gives no weight: read it by hand");
+      t("weigh.byHand"));
     handToggle.addEventListener("click", () => {
       byHand.hidden = !byHand.hidden;
-      handToggle.textContent = byHand.hidden ? "The scale gives no weight: read it by hand" : "Take the weight from the scale";
+      handToggle.textContent = byHand.hidden ? t("weigh.byHand") : t("weigh.fromScale");
     });
-    const submit = h("button", { type: "submit", class: "primary big" }, "Sign, then have it verified");
+    const submit = h("button", { type: "submit", class: "primary big" }, t("clearance.submit"));
     const f = h("form", { class: "tablet-form", "data-testid": "weigh-form" },
-      h("p", null, `Target ${fmtNumber(need.quantity)} ${need.unit} ± ${need.tolerancePct} % `,
+      h("p", null, t("weigh.target", { value: fmtNumber(need.quantity), unit: need.unit, tolerance: need.tolerancePct }),
         h("span", { class: "muted" }, `(${fmtNumber(low)} … ${fmtNumber(high)} ${need.unit})`)),
-      field("Lot code", scanField(lot, () => tare.focus()), "Scan the label on the container"),
-      h("div", { class: "field" }, h("span", null, "Scale"), scales.length ? scale.el
-        : h("p", { class: "error" }, "No scale with a live weight in this plant.")),
-      h("dl", { class: "live-values" }, h("dt", null, "Gross (live)"), h("dd", null, gross),
-        h("dt", null, "Net"), h("dd", null, net)),
-      field(`Tare (${need.unit})`, tare, "The container's tare from its label or a tare weighing"),
+      field(t("weigh.lot"), scanField(lot, () => tare.focus()), t("weigh.lotHint")),
+      h("div", { class: "field" }, h("span", null, t("weigh.scale")), scales.length ? scale.el
+        : h("p", { class: "error" }, t("weigh.noScale"))),
+      h("dl", { class: "live-values" }, h("dt", null, t("weigh.grossLive")), h("dd", null, gross),
+        h("dt", null, t("weigh.net")), h("dd", null, net)),
+      field(t("weigh.tare", { unit: need.unit }), tare, t("weigh.tareHint")),
       handToggle, byHand,
       signatureLine("PERFORMED"),
-      h("p", { class: "muted" }, "The server reads the scale itself when you sign; a second person present verifies."),
+      h("p", { class: "muted" }, t("weigh.serverReads")),
       err.el,
-      h("div", { class: "actions" }, h("button", { type: "button", class: "big", onClick: () => m.close() }, "Cancel"), submit));
+      h("div", { class: "actions" }, h("button", { type: "button", class: "big", onClick: () => m.close() }, t("common.cancel")), submit));
     f.addEventListener("submit", (ev) => {
       ev.preventDefault();
       err.clear();
-      const t = Number(tare.value.replace(",", ".") || "0");
-      if (!lot.value.trim()) return err.show("Scan the lot's label.");
-      if (!scale.value()) return err.show("Choose the scale.");
-      if (!Number.isFinite(t) || t < 0) return err.show("Enter the tare as a number, 0 or more.");
+      const tareValue = Number(tare.value.replace(",", ".") || "0");
+      if (!lot.value.trim()) return err.show(t("weigh.needLot"));
+      if (!scale.value()) return err.show(t("weigh.needScale"));
+      if (!Number.isFinite(tareValue) || tareValue < 0) return err.show(t("weigh.needTare"));
       const input: WeighMaterialInput = { batchNumber: need.batchNumber, phaseCode: need.phaseCode,
-        lotCode: lot.value.trim(), scanned: !typed(), scaleCode: scale.value()!, tare: t };
+        lotCode: lot.value.trim(), scanned: !typed(), scaleCode: scale.value()!, tare: tareValue };
       const file = photo.files?.[0];
       if (!byHand.hidden) {
         const g = Number(manualGross.value.replace(",", "."));
-        if (!manualGross.value.trim() || !Number.isFinite(g)) return err.show("Enter the gross weight read from the display.");
-        if (!reason.value.trim()) return err.show("Say why the scale gives no weight.");
-        if (!file) return err.show("Take a photo of the scale's display.");
-        if (!PHOTO_TYPES.includes(file.type)) return err.show("The photo must be JPEG, PNG or PDF.");
+        if (!manualGross.value.trim() || !Number.isFinite(g)) return err.show(t("weigh.needGross"));
+        if (!reason.value.trim()) return err.show(t("weigh.needReason"));
+        if (!file) return err.show(t("weigh.needPhoto"));
+        if (!PHOTO_TYPES.includes(file.type)) return err.show(t("weigh.photoType"));
         Object.assign(input, { gross: g, reason: reason.value.trim(), evidence: "photo of the scale's display" });
       }
       askVerifier(async (verifier) => {
@@ -148,10 +149,10 @@ export function openWeighing(index: PlantIndex, need: Need, done: () => void): v
           verification: (sent) => signOperation(verifier, "weighMaterial", sent, "VERIFIED"),
         });
         const w = d.weighMaterial;
-        toast(`${need.name}: ${fmtNumber(w.net)} ${w.unit} weighed, label ${w.labelCode}`);
+        toast(t("weigh.done", { name: need.name, net: fmtNumber(w.net), unit: w.unit, label: w.labelCode }));
         m.close();
         done();
-      }, "this weighing");
+      }, t("weigh.thisWeighing"));
     });
     m.body.append(f);
     setTimeout(() => lot.focus(), 0);

@@ -2,6 +2,7 @@
 
 import { live, type LinkStatus } from "../api/live";
 import { h } from "../dom";
+import { t } from "../i18n";
 
 export function connectionBanner(): { el: HTMLElement; dispose(): void } {
   const el = h("div", { class: "conn-banner", role: "alert", hidden: true, "data-testid": "connection-banner" });
@@ -15,7 +16,7 @@ export function connectionBanner(): { el: HTMLElement; dispose(): void } {
       if (s.reconnectedAt) {
         el.hidden = false;
         el.className = "conn-banner ok";
-        el.textContent = "Connection restored: live values and alarms are current again.";
+        el.textContent = t("conn.restored");
         okTimer = window.setTimeout(() => { el.hidden = true; }, 4000);
       } else {
         el.hidden = true;
@@ -32,18 +33,17 @@ export function connectionBanner(): { el: HTMLElement; dispose(): void } {
       slowTimer = window.setTimeout(() => {
         el.hidden = false;
         el.className = "conn-banner";
-        el.textContent = "Connecting to the live plant…";
+        el.textContent = t("conn.connecting");
       }, 2000);
       return;
     }
     el.hidden = false;
     el.className = "conn-banner down";
     el.replaceChildren(
-      h("strong", null, "Connection to the server lost. "),
+      h("strong", null, t("conn.lost")),
       s.state === "closed"
-        ? `Live updates stopped${s.reason ? ` (${s.reason})` : ""}. Reload the page.`
-        : `Reconnecting${s.attempts > 1 ? ` (attempt ${s.attempts})` : ""}… Values on screen are frozen at their last reading` +
-          `${s.reason ? ` · ${s.reason}` : ""}.`);
+        ? t("conn.stopped", { reason: s.reason ? ` (${s.reason})` : "" })
+        : t(s.attempts > 1 ? "conn.reconnectingN" : "conn.reconnecting", { n: s.attempts, reason: s.reason ? ` · ${s.reason}` : "" }));
   };
   const off = live.onStatus(render);
   return { el, dispose: off };

@@ -1,0 +1,133 @@
+"""The interface's language: Simplified Chinese by default, English switchable and remembered, at the control
+room's desktop size and both tablet sizes (touch); times shown with their zone; a server refusal shown by
+its code's translated text with the server's own message below. And, without a browser, every key the code
+uses is in both catalogues, which have the same keys.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import test_ui
+from tests.test_ui import close
+from tests.ui_server import ROOT, DemoServer
+
+# The browser and demo server fixtures of the other UI tests (one demo server per module).
+chromium_path, demo, browser = test_ui.chromium_path, test_ui.demo, test_ui.browser
+
+SRC = ROOT / "frontend" / "src"
+CATALOGUES = SRC / "i18n"
+ZH = json.loads((CATALOGUES / "zh-CN.json").read_text(encoding="utf-8"))
+EN = json.loads((CATALOGUES / "en.json").read_text(encoding="utf-8"))
+
+SIZES = [
+    pytest.param({"viewport": {"width": 1920, "height": 1080}}, "#/control", id="desktop-1920x1080"),
+    pytest.param({"viewport": {"width": 1280, "height": 800}, "has_touch": True}, "#/tablet", id="tablet-1280x800"),
+    pytest.param({"viewport": {"width": 768, "height": 1024}, "has_touch": True}, "#/tablet", id="tablet-768x1024"),
+]
+# A time as the UI shows it: 24-hour clock and its zone, e.g. "21:30:05 UTC+8".
+ZONED_TIME = re.compile(r"\b([01]\d|2[0-3]):[0-5]\d:[0-5]\d UTC([+-]\d{1,2}(:\d\d)?)?\b")
+
+# t("key"), t(cond ? "a" : "b"), has("key") and t(`prefix.${...}`) in the sources.
+_STATIC = re.compile(r"\b(?:t|has)\(\s*\"([^\"]+)\"")
+_TERNARY = re.compile(r"\bt\([^\"()]*\?\s*\"([^\"]+)\"\s*:\s*\"([^\"]+)\"")
+_DYNAMIC = re.compile(r"\b(?:t|has)\(\s*`([^`$]+)\$\{")
+
+
+def _sources() -> list[Path]:
+    return [p for p in SRC.rglob("*.ts") if p.name != "generated.ts"]
+
+
+def test_every_key_the_code_uses_is_in_both_catalogues_and_they_have_the_same_keys() -> None:
+    assert set(ZH) == set(EN), {"only zh-CN": sorted(set(ZH) - set(EN)), "only en": sorted(set(EN) - set(ZH))}
+    static: set[str] = set()
+    prefixes: set[str] = set()
+    for path in _sources():
+        text = path.read_text(encoding="utf-8")
+        static.update(_STATIC.findall(text))
+        for a, b in _TERNARY.findall(text):
+            static.update((a, b))
+        prefixes.update(_DYNAMIC.findall(text))
+    assert len(static) > 300, "the key scan found too few keys: has the t() call changed shape?"
+    assert sorted(static - set(EN)) == []
+    assert [p for p in sorted(prefixes) if not any(k.startswith(p) for k in EN)] == []
+    assert [k for k, v in ZH.items() if not v.strip()] == []
+    # A server error the UI can meet has its own text: one entry per code of policies/errors.py.
+    from policies.errors import ErrorCode
+
+    assert sorted(c.value for c in ErrorCode if f"error.{c.value}" not in EN) == []
+    # Placeholders agree: a translation names the same {{values}} as the English text.
+    names = re.compile(r"\{\{(\w+)\}\}")
+    assert [k for k in EN if set(names.findall(EN[k])) != set(names.findall(ZH[k]))] == []
+
+
+def _texts(page: Any, selector: str) -> list[str]:
+    return [t.strip() for t in page.locator(selector).all_inner_texts()]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("options", "path"), SIZES)
+def test_chinese_by_default_english_on_request_and_remembered(
+        browser: Any, demo: DemoServer, options: dict[str, Any], path: str) -> None:
+    context = browser.new_context(timezone_id="Asia/Shanghai", **options)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.page_errors = errors
+    try:
+        page.goto(f"{demo.url}/{path}")
+        form = page.locator("form.signin")
+        form.wait_for()
+        assert page.evaluate("document.documentElement.lang") == "zh-CN"
+        assert form.locator("button[type=submit]").inner_text() == ZH["signin.submit"]
+        assert ZH["signin.username"] in form.inner_text()
+
+        # A wrong password: the server's UNAUTHENTICATED, said in Chinese, its own message kept below.
+        page.fill("input[name=username]", "op.chen")
+        page.fill("input[name=password]", "not the password")
+        page.click("form.signin button[type=submit]")
+        refused = form.locator(".error-box")
+        refused.wait_for(timeout=10000)
+        text = refused.inner_text()
+        assert text.startswith(ZH["signin.refused"].split("{{")[0]), text
+        assert ZH["error.UNAUTHENTICATED"] in text and "UNAUTHENTICATED" in text, text
+
+        page.fill("input[name=password]", demo.password("op.chen"))
+        page.click("form.signin button[type=submit]")
+        page.wait_for_selector("[data-testid=viewer]")
+        nav = ["nav.control", "nav.trace", "nav.tablet", "nav.batches", "nav.lab", "nav.quality"]
+        assert _texts(page, ".mainnav a") == [ZH[k] for k in nav]
+        assert page.locator(".topbar [data-testid=lang-switch]").is_visible()
+        if path == "#/tablet":
+            assert page.locator(".tablet-tabs a").first.inner_text() == ZH["tablet.tab.tasks"]
+            page.locator("[data-testid=task-list]").wait_for(timeout=5000)
+            page.click(".mainnav a[href='#/control']")
+        page.locator(".alarm-list h2").get_by_text(ZH["alarms.title"], exact=True).wait_for(timeout=10000)
+        assert page.locator(".plan-zoom button").last.inner_text() == ZH["control.fit"]
+        # Times carry their zone: the live line's last update, in the browser's zone (UTC+8 here).
+        live = page.locator(".live-line")
+        live.filter(has_text=re.compile(ZONED_TIME.pattern)).wait_for(timeout=10000)
+        assert " UTC+8" in live.inner_text(), live.inner_text()
+        raised = _texts(page, "[data-testid=alarm-list] tbody td.num:nth-child(3)")
+        assert all(ZONED_TIME.search(t) for t in raised if t), raised
+
+        # Switch to English: the page says everything in English, and still does after a reload.
+        page.select_option(".topbar [data-testid=lang-switch]", "en")
+        page.wait_for_function("document.documentElement.lang === 'en'")
+        page.locator(".mainnav a").first.wait_for()
+        assert _texts(page, ".mainnav a") == [EN[k] for k in nav]
+        page.reload()
+        page.wait_for_selector("[data-testid=viewer]")
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert _texts(page, ".mainnav a") == [EN[k] for k in nav]
+        page.locator(".alarm-list h2").get_by_text(EN["alarms.title"], exact=True).wait_for(timeout=10000)
+        # And back: the choice is the user's, either way.
+        page.select_option(".topbar [data-testid=lang-switch]", "zh-CN")
+        page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    finally:
+        close(page)
