@@ -17,6 +17,7 @@ import { busy, field, refusal } from "../tablet/common";
 import { signatureLine } from "../ui/ackDialog";
 import { fileUrl } from "../ui/files";
 import { errorBox, toast } from "../ui/modal";
+import { t } from "../i18n";
 
 const PREPARE = /* GraphQL */ `mutation PrepareRelease($batchNumber: String!) {
   prepareRelease(batchNumber: $batchNumber) { documentId algorithm toSign }
@@ -40,42 +41,42 @@ export function decisionPanel(batchNumber: string, status: string, concluded: bo
   }
   if (status !== "UNDER_REVIEW" || !concluded) return box;
   if (!session.viewer?.roles.includes("qualified_person")) {
-    box.append(h("p", { class: "muted" }, "Waiting for the qualified person's decision."));
+    box.append(h("p", { class: "muted" }, t("release.waiting")));
     return box;
   }
   const err = errorBox();
-  const release = h("button", { type: "button", class: "primary", "data-testid": "release" }, "Sign the release (RELEASED)");
+  const release = h("button", { type: "button", class: "primary", "data-testid": "release" }, t("release.sign"));
   release.addEventListener("click", () => {
     err.clear();
-    void busy(release, "Sealing the document…", async () => {
+    void busy(release, t("release.sealing"), async () => {
       const signer = await currentSigner();
       const p = (await gql<PrepareReleaseMutation, PrepareReleaseMutationVariables>(PREPARE, { batchNumber })).prepareRelease;
       if (p.algorithm !== signer.algorithm) {
-        throw new SignerUnavailable(`the release document needs a ${p.algorithm} signature; this key is ${signer.algorithm}`);
+        throw new SignerUnavailable(t("release.wrongAlgorithm", { needed: p.algorithm, key: signer.algorithm }));
       }
-      release.textContent = "Signing…";
+      release.textContent = t("sign.signing");
       const cms = toBase64(await signer.sign(fromBase64(p.toSign)));
       await sendSigned<CompleteReleaseMutation, CompleteReleaseMutationVariables>({ operation: "completeRelease",
         document: COMPLETE, meaning: "RELEASED", input: { documentId: p.documentId, cmsSignature: cms } });
-      toast(`Batch ${batchNumber} released`);
+      toast(t("release.released", { batch: batchNumber }));
       reload();
     }, (e) => err.show(refusal(e)));
   });
-  const reason = h("textarea", { name: "rejectReason", rows: "2", placeholder: "Why the batch may not be released" });
-  const reject = h("button", { type: "button", "data-testid": "reject" }, "Reject the batch (REJECTED)");
+  const reason = h("textarea", { name: "rejectReason", rows: "2", placeholder: t("release.reasonPlaceholder") });
+  const reject = h("button", { type: "button", "data-testid": "reject" }, t("release.reject"));
   reject.addEventListener("click", () => {
     err.clear();
-    if (!reason.value.trim()) return err.show("Write why the batch is rejected.");
-    void busy(reject, "Signing…", async () => {
+    if (!reason.value.trim()) return err.show(t("release.needReason"));
+    void busy(reject, t("sign.signing"), async () => {
       await sendSigned<RejectMutation, RejectMutationVariables>({ operation: "rejectBatch", document: REJECT,
         meaning: "REJECTED", input: { batchNumber, reason: reason.value.trim() } });
-      toast(`Batch ${batchNumber} rejected`);
+      toast(t("release.rejected", { batch: batchNumber }));
       reload();
     }, (e) => err.show(refusal(e)));
   });
-  box.append(h("h3", null, "Qualified person's decision"),
-    h("p", null, "Releasing seals the release document with the organisation's key and embeds your PAdES signature."),
-    signatureLine("RELEASED"), release, field("Reason for rejection", reason), reject, err.el);
+  box.append(h("h3", null, t("release.title")),
+    h("p", null, t("release.intro")),
+    signatureLine("RELEASED"), release, field(t("release.reason"), reason), reject, err.el);
   return box;
 }
 
@@ -84,11 +85,11 @@ async function showDocument(batchNumber: string, box: HTMLElement): Promise<void
     const d = (await gql<ReleaseDocQuery, ReleaseDocQueryVariables>(DOCUMENT, { batchNumber })).releaseDocument;
     if (!d) return;
     const url = fileUrl(d.pdf, "application/pdf");
-    box.replaceChildren(h("h3", null, "Released"),
-      h("p", { "data-testid": "released" }, `Released ${fmtTime(d.releasedAt)} · document ${d.documentId} · prepared by ${d.preparedBy}`),
-      h("a", { href: url, download: `${d.documentId}.pdf` }, "Download the release document (PDF)"),
+    box.replaceChildren(h("h3", null, t("release.done")),
+      h("p", { "data-testid": "released" }, t("release.line", { time: fmtTime(d.releasedAt), doc: d.documentId, by: d.preparedBy })),
+      h("a", { href: url, download: `${d.documentId}.pdf` }, t("release.download")),
       h("ul", { class: "doc-signatures" }, ...d.signatures.map((s) =>
-        h("li", { class: s.intact && s.trusted ? "ok" : "error" }, `${s.signer ?? "?"} · ${s.signingTime ?? ""} · ${s.summary}`))));
+        h("li", { class: s.intact && s.trusted ? "ok" : "error" }, `${s.signer ?? "?"} · ${s.signingTime ? fmtTime(s.signingTime) : ""} · ${s.summary}`))));
   } catch (e) {
     box.replaceChildren(h("p", { class: "error-box" }, refusal(e)));
   }

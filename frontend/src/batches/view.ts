@@ -9,12 +9,13 @@ import type {
   ItemAuditQuery, RecordPdfQuery, RecordPdfQueryVariables, ReviewBatchesQuery, ReviewItemsMutation, ReviewItemsMutationVariables, ReviewKind,
 } from "../api/generated";
 import { gql } from "../api/gql";
-import { h } from "../dom";
+import { fmtTime, h } from "../dom";
 import { sendSigned } from "../sign/keyring";
 import { busy, field, refusal } from "../tablet/common";
 import { saveFile } from "../ui/files";
 import { errorBox, toast } from "../ui/modal";
 import { decisionPanel } from "./release";
+import { t } from "../i18n";
 
 const BATCHES = /* GraphQL */ `query ReviewBatches {
   batches(first: 50) { edges { node { batchNumber product status recipeCode } } }
@@ -46,7 +47,7 @@ type Review = BatchReviewQuery["batchReview"];
 
 export async function mountBatches(main: HTMLElement, batchNumber: string): Promise<() => void> {
   const list = await gql<ReviewBatchesQuery>(BATCHES);
-  const side = h("nav", { class: "batch-list", "aria-label": "Batches" },
+  const side = h("nav", { class: "batch-list", "aria-label": t("review.batches") },
     ...list.batches.edges.map(({ node: b }) => h("a", {
       href: `#/batches/${encodeURIComponent(b.batchNumber)}`, class: b.batchNumber === batchNumber ? "active" : "",
       "data-batch": b.batchNumber,
@@ -54,7 +55,7 @@ export async function mountBatches(main: HTMLElement, batchNumber: string): Prom
   const panel = h("section", { class: "batch-review", "data-testid": "batch-review" });
   main.replaceChildren(h("div", { class: "batches" }, side, panel));
   if (!batchNumber) {
-    panel.append(h("p", { class: "muted" }, "Choose a batch to review its record by exception."));
+    panel.append(h("p", { class: "muted" }, t("review.choose")));
     return () => undefined;
   }
   const shown = new Set<ReviewKind>(KINDS);
@@ -67,77 +68,78 @@ export async function mountBatches(main: HTMLElement, batchNumber: string): Prom
 
   function render(r: Review): HTMLElement {
     const err = errorBox();
-    const filters = h("div", { class: "filters", role: "group", "aria-label": "Show" },
+    const filters = h("div", { class: "filters", role: "group", "aria-label": t("review.show") },
       ...KINDS.map((k) => {
         const box = h("input", { type: "checkbox", name: `kind-${k}`, checked: shown.has(k) });
         box.addEventListener("change", () => { box.checked ? shown.add(k) : shown.delete(k); void load(); });
-        return h("label", null, box, ` ${k.replace("_", " ").toLowerCase()}`);
+        return h("label", null, box, ` ${t(`review.kind.${k}`)}`);
       }),
       (() => {
         const box = h("input", { type: "checkbox", name: "unreviewed", checked: unreviewedOnly });
         box.addEventListener("change", () => { unreviewedOnly = box.checked; void load(); });
-        return h("label", null, box, " not yet reviewed only");
+        return h("label", null, box, t("review.unreviewedOnly"));
       })());
     const picks = new Map<string, HTMLInputElement>();
     const rows = r.items.map((i) => {
-      const pick = h("input", { type: "checkbox", "aria-label": `Select ${i.key}`, disabled: i.reviewed });
+      const pick = h("input", { type: "checkbox", "aria-label": t("review.select", { key: i.key }), disabled: i.reviewed });
       picks.set(i.key, pick);
       const trail = h("div", { class: "item-audit", hidden: true });
-      const open = h("button", { type: "button", class: "small", "data-audit": i.key }, "Audit trail");
+      const open = h("button", { type: "button", class: "small", "data-audit": i.key }, t("review.auditTrail"));
       open.addEventListener("click", () => void showTrail(i.entity, i.entityId, trail));
       return [h("tr", { "data-key": i.key, class: i.reviewed ? "reviewed" : "" },
-        h("td", null, pick), h("td", null, i.kind.replace("_", " ")), h("td", null, new Date(i.at).toLocaleString()),
-        h("td", null, i.phaseCode ?? ""), h("td", null, i.summary, i.open ? h("span", { class: "badge" }, " open") : ""),
+        h("td", null, pick), h("td", null, t(`review.kind.${i.kind}`)), h("td", null, fmtTime(i.at)),
+        h("td", null, i.phaseCode ?? ""), h("td", null, i.summary, i.open ? h("span", { class: "badge" }, t("review.openBadge")) : ""),
         h("td", { class: "conclusion" }, i.reviewed ? `${i.conclusion} (${i.reviewedBy})` : ""), h("td", null, open)),
       h("tr", { class: "audit-row" }, h("td", { colspan: "7" }, trail))];
     }).flat();
-    const conclusion = h("textarea", { name: "conclusion", rows: "2", placeholder: "Conclusion for the selected items" });
-    const sign = h("button", { type: "button", class: "primary" }, "Sign the conclusion (REVIEWED)");
+    const conclusion = h("textarea", { name: "conclusion", rows: "2", placeholder: t("review.conclusionPlaceholder") });
+    const sign = h("button", { type: "button", class: "primary" }, t("review.signConclusion"));
     sign.addEventListener("click", () => {
       err.clear();
       const keys = [...picks].filter(([, b]) => b.checked).map(([k]) => k);
-      if (!keys.length) return err.show("Select the items the conclusion is about.");
-      if (!conclusion.value.trim()) return err.show("Write the conclusion.");
-      void busy(sign, "Signing…", async () => {
+      if (!keys.length) return err.show(t("review.needItems"));
+      if (!conclusion.value.trim()) return err.show(t("review.needConclusion"));
+      void busy(sign, t("sign.signing"), async () => {
         await sendSigned<ReviewItemsMutation, ReviewItemsMutationVariables>({
           operation: "reviewBatchItems", document: REVIEW_ITEMS, meaning: "REVIEWED",
           input: { batchNumber: r.batchNumber, keys, conclusion: conclusion.value.trim() } });
-        toast(`${keys.length} item(s) reviewed`);
+        toast(t("review.reviewed", { n: keys.length }));
         await load();
       }, (e) => err.show(refusal(e)));
     });
-    const opinion = h("textarea", { name: "opinion", rows: "2", placeholder: "QA's opinion on the batch record" });
-    const conclude = h("button", { type: "button", class: "primary", "data-testid": "conclude" }, "Conclude the review");
+    const opinion = h("textarea", { name: "opinion", rows: "2", placeholder: t("review.opinionPlaceholder") });
+    const conclude = h("button", { type: "button", class: "primary", "data-testid": "conclude" }, t("review.conclude"));
     conclude.addEventListener("click", () => {
       err.clear();
-      if (!opinion.value.trim()) return err.show("Write QA's opinion on the record.");
-      void busy(conclude, "Signing…", async () => {
+      if (!opinion.value.trim()) return err.show(t("review.needOpinion"));
+      void busy(conclude, t("sign.signing"), async () => {
         await sendSigned<ConcludeReviewMutation, ConcludeReviewMutationVariables>({
           operation: "concludeBatchReview", document: CONCLUDE, meaning: "REVIEWED",
           input: { batchNumber: r.batchNumber, opinion: opinion.value.trim() } });
-        toast("Review concluded");
+        toast(t("review.concluded"));
         await load();
       }, (e) => err.show(refusal(e)));
     });
-    const pdf = h("button", { type: "button", class: "small", "data-testid": "record-pdf" }, "The whole batch record (PDF)");
-    pdf.addEventListener("click", () => void busy(pdf, "Preparing…", async () => {
+    const pdf = h("button", { type: "button", class: "small", "data-testid": "record-pdf" }, t("review.recordPdf"));
+    pdf.addEventListener("click", () => void busy(pdf, t("common.preparing"), async () => {
       const f = (await gql<RecordPdfQuery, RecordPdfQueryVariables>(RECORD, { batchNumber: r.batchNumber })).exportBatchRecord;
       saveFile(f.data, f.contentType, f.filename); // the export is audited on the server (PR-53)
     }, (e) => err.show(refusal(e))));
     return h("div", null,
-      h("div", { class: "list-head" }, h("h2", null, `Batch ${r.batchNumber} · ${r.status}`), h("span", { class: "spacer" }), pdf),
+      h("div", { class: "list-head" }, h("h2", null, t("review.title", { batch: r.batchNumber, status: r.status })), h("span", { class: "spacer" }), pdf),
       h("p", { class: "muted", "data-testid": "review-counts" },
-        `${r.total} exception(s), ${r.unreviewed} not yet reviewed`),
-      r.blockers.length ? h("ul", { class: "blockers", "aria-label": "Before release" }, ...r.blockers.map((b) => h("li", null, b)))
-        : h("p", { class: "ok" }, "Nothing stands between this record and the QP's decision."),
+        t("review.counts", { total: r.total, unreviewed: r.unreviewed })),
+      r.blockers.length ? h("ul", { class: "blockers", "aria-label": t("review.blockers") }, ...r.blockers.map((b) => h("li", null, b)))
+        : h("p", { class: "ok" }, t("review.noBlockers")),
       filters,
       r.items.length ? h("table", { class: "review-items" },
-        h("thead", null, h("tr", null, ...["", "Kind", "When", "Phase", "What", "Conclusion", ""].map((t) => h("th", null, t)))),
-        h("tbody", null, ...rows)) : h("p", { class: "muted" }, "No exceptions shown."),
-      field("Conclusion", conclusion), sign,
+        h("thead", null, h("tr", null, ...["", t("review.col.kind"), t("review.col.when"), t("review.col.phase"), t("review.col.what"), t("review.col.conclusion"), ""]
+          .map((x) => h("th", null, x)))),
+        h("tbody", null, ...rows)) : h("p", { class: "muted" }, t("review.none")),
+      field(t("review.col.conclusion"), conclusion), sign,
       r.conclusion ? h("p", { class: "ok", "data-testid": "review-concluded" },
-        `Concluded by ${r.conclusion.concludedBy}: ${r.conclusion.opinion}`)
-        : h("div", null, field("Opinion", opinion), conclude),
+        t("review.concludedBy", { by: r.conclusion.concludedBy, opinion: r.conclusion.opinion }))
+        : h("div", null, field(t("review.opinion"), opinion), conclude),
       err.el,
       decisionPanel(r.batchNumber, r.status, r.conclusion !== null && r.conclusion !== undefined, () => void load()));
   }
@@ -148,7 +150,7 @@ export async function mountBatches(main: HTMLElement, batchNumber: string): Prom
     try {
       const d = await gql<ItemAuditQuery>(AUDIT, { entity, entityId });
       box.replaceChildren(h("ol", null, ...d.auditTrail.edges.map(({ node: e }) =>
-        h("li", null, `${new Date(e.occurredAt).toLocaleString()} ${e.actor} ${e.action}${e.reason ? `: ${e.reason}` : ""}`))));
+        h("li", null, `${fmtTime(e.occurredAt)} ${e.actor} ${e.action}${e.reason ? `: ${e.reason}` : ""}`))));
     } catch (e) {
       box.replaceChildren(h("p", { class: "error-box" }, refusal(e)));
     }

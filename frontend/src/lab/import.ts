@@ -20,6 +20,7 @@ import { signatureLine } from "../ui/ackDialog";
 import { fileUrl } from "../ui/files";
 import { errorBox, toast } from "../ui/modal";
 import { plateMap } from "./plate";
+import { t } from "../i18n";
 
 /** Every document that shows a run reads the same fields through this fragment. */
 const RUN_FIELDS = /* GraphQL */ `fragment RunFields on InstrumentRun {
@@ -62,7 +63,7 @@ export function importScreen(): HTMLElement {
   const show = (run: Run) => root.replaceChildren(runView(run, () => root.replaceChildren(...start())));
   const start = (): HTMLElement[] => {
     const roles = session.viewer?.roles ?? [];
-    return [roles.includes("qc_analyst") ? importForm(show) : h("p", { class: "muted" }, "Importing is for QC analysts."),
+    return [roles.includes("qc_analyst") ? importForm(show) : h("p", { class: "muted" }, t("import.analystsOnly")),
       openForm(show)];
   };
   root.replaceChildren(...start());
@@ -77,9 +78,9 @@ function importForm(done: (run: Run) => void): HTMLElement {
   const fillItems = () => item.replaceChildren(...ITEMS[kind.value as InstrumentRunKind].map((i) => h("option", { value: i }, i)));
   kind.addEventListener("change", fillItems);
   fillItems();
-  const instrument = h("input", { name: "instrument", autocomplete: "off", required: true, placeholder: "as in the file's header" });
-  const kitLot = h("input", { name: "kitLot", autocomplete: "off", required: true, placeholder: "kit lot used on the run" });
-  const pools = h("textarea", { name: "miniPools", rows: 2, placeholder: "MP-01: D-001, D-002, D-003 (one mini-pool a line)" });
+  const instrument = h("input", { name: "instrument", autocomplete: "off", required: true, placeholder: t("import.instrumentPlaceholder") });
+  const kitLot = h("input", { name: "kitLot", autocomplete: "off", required: true, placeholder: t("import.kitLotPlaceholder") });
+  const pools = h("textarea", { name: "miniPools", rows: 2, placeholder: t("import.poolsPlaceholder") });
   let bytes: Uint8Array | null = null;
   file.addEventListener("change", () => void (async () => {
     err.clear();
@@ -92,31 +93,32 @@ function importForm(done: (run: Run) => void): HTMLElement {
     if (named && !instrument.value) instrument.value = named[1].trim();
     if (/^Format,pcr/im.test(head)) { kind.value = "PCR"; fillItems(); }
   })());
-  const submit = h("button", { type: "submit", class: "primary big", "data-testid": "import" }, "Sign and import the run (PERFORMED)");
+  const submit = h("button", { type: "submit", class: "primary big", "data-testid": "import" }, t("import.submit"));
   const f = h("form", { class: "tablet-form", "data-testid": "import-form" },
-    h("h2", null, "Import an instrument run"),
-    field("Raw file (plate reader or PCR export)", file, "Kept byte for byte with its SHA-256"),
-    field("Kind", kind), field("Test item", item), field("Instrument", instrument), field("Kit lot", kitLot),
-    field("Mini-pools in the file", pools, "Only when wells hold mini-pools"),
+    h("h2", null, t("import.title")),
+    field(t("import.file"), file, t("import.fileHint")),
+    field(t("review.col.kind"), kind), field(t("import.testItem"), item), field(t("import.instrument"), instrument),
+    field(t("import.kitLot"), kitLot),
+    field(t("import.pools"), pools, t("import.poolsHint")),
     signatureLine("PERFORMED"), err.el, submit);
   f.addEventListener("submit", (ev) => {
     ev.preventDefault();
     err.clear();
     const chosen = file.files?.[0];
-    if (!chosen || !bytes) return err.show("Choose the instrument's file.");
-    if (!instrument.value.trim() || !kitLot.value.trim()) return err.show("Name the instrument and the kit lot.");
+    if (!chosen || !bytes) return err.show(t("import.needFile"));
+    if (!instrument.value.trim() || !kitLot.value.trim()) return err.show(t("import.needInstrument"));
     const miniPools = pools.value.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
       const [code, rest = ""] = l.split(":");
       return { code: code.trim(), donationNumbers: rest.split(/[\s,;]+/).filter(Boolean) };
     });
     const data = toBase64(bytes);
-    void busy(submit, "Signing…", async () => {
+    void busy(submit, t("sign.signing"), async () => {
       const d = await sendSigned<ImportInstrumentRunMutation, ImportInstrumentRunMutationVariables>({
         operation: "importInstrumentRun", document: IMPORT, input: {
           instrumentId: instrument.value.trim(), kind: kind.value as InstrumentRunKind,
           testItem: item.value as RetestItem, kitLot: kitLot.value.trim(), filename: chosen.name, data, miniPools,
         } });
-      toast(`Run ${d.importInstrumentRun.id} imported`);
+      toast(t("import.imported", { id: d.importInstrumentRun.id }));
       done(d.importInstrumentRun);
     }, (e) => err.show(refusal(e)));
   });
@@ -125,17 +127,17 @@ function importForm(done: (run: Run) => void): HTMLElement {
 
 function openForm(done: (run: Run) => void): HTMLElement {
   const err = errorBox();
-  const id = h("input", { name: "runId", inputmode: "numeric", autocomplete: "off", placeholder: "run number" });
-  const go = h("button", { type: "submit", class: "big" }, "Open the run");
-  const f = h("form", { class: "tablet-form", "data-testid": "open-run" }, h("h2", null, "Open a run"), field("Run", id), err.el, go);
+  const id = h("input", { name: "runId", inputmode: "numeric", autocomplete: "off", placeholder: t("import.runNumber") });
+  const go = h("button", { type: "submit", class: "big" }, t("import.openRun"));
+  const f = h("form", { class: "tablet-form", "data-testid": "open-run" }, h("h2", null, t("import.openTitle")), field(t("import.run"), id), err.el, go);
   f.addEventListener("submit", (ev) => {
     ev.preventDefault();
     err.clear();
     const n = Number(id.value.trim());
-    if (!Number.isInteger(n) || n < 1) return err.show("Enter the run's number.");
-    void busy(go, "Loading…", async () => {
+    if (!Number.isInteger(n) || n < 1) return err.show(t("import.needRun"));
+    void busy(go, t("common.loading"), async () => {
       const run = (await gql<InstrumentRunQuery, InstrumentRunQueryVariables>(ONE, { id: n })).instrumentRun;
-      if (!run) return err.show(`NOT_FOUND: no instrument run ${n}`);
+      if (!run) return err.show(t("import.noRun", { n }));
       done(run);
     }, (e) => err.show(refusal(e)));
   });
@@ -146,28 +148,28 @@ function runView(run: Run, back: () => void): HTMLElement {
   const current = run.processings[run.processings.length - 1];
   const valid = run.status !== "INVALID";
   return h("div", { class: "lab-detail", "data-testid": "instrument-run", "data-run": run.id, "data-status": run.status },
-    h("button", { type: "button", class: "big", onClick: back }, "Import another run"),
-    h("h2", null, `Run ${run.id} · ${run.kind} ${run.testItem} · ${run.runLabel}`),
+    h("button", { type: "button", class: "big", onClick: back }, t("import.another")),
+    h("h2", null, t("import.runTitle", { id: run.id, kind: run.kind, item: run.testItem, label: run.runLabel })),
     h("div", { class: `tablet-result ${valid ? "ok" : "bad"}`, role: "status", "data-testid": "run-validity" },
-      h("strong", null, valid ? `Valid run · ${run.status}` : "Invalid run"),
+      h("strong", null, valid ? t("import.valid", { status: run.status }) : t("import.invalid")),
       run.invalidReason ? h("p", null, run.invalidReason) : null),
     h("dl", { class: "facts" },
-      ...fact("Cut-off", run.cutoff ?? "—", "cutoff"),
-      ...fact("Instrument", run.instrumentId), ...fact("Kit lot", run.kitLot),
-      ...fact("Analyst", run.analyst), ...fact("Rule", `${run.parser} version ${run.parserVersion}` +
-        (current && current.number > 1 ? ` (processing ${current.number}: ${current.reason})` : "")),
-      ...fact("Reviewed", run.reviewedBy ?? "not yet"),
-      ...fact("Raw file SHA-256", run.rawSha256, "sha256"),
-      ...fact("Raw file", h("a", { href: fileUrl(run.rawFile.data, run.rawFile.contentType), download: run.rawFile.filename },
+      ...fact(t("import.cutoff"), run.cutoff ?? "—", "cutoff"),
+      ...fact(t("import.instrument"), run.instrumentId), ...fact(t("import.kitLot"), run.kitLot),
+      ...fact(t("lab.col.analyst"), run.analyst), ...fact(t("import.rule"), t("import.ruleVersion", { parser: run.parser, version: run.parserVersion }) +
+        (current && current.number > 1 ? t("import.processing", { n: current.number, reason: current.reason }) : "")),
+      ...fact(t("import.reviewed"), run.reviewedBy ?? t("import.notYet")),
+      ...fact(t("import.sha"), run.rawSha256, "sha256"),
+      ...fact(t("import.rawFile"), h("a", { href: fileUrl(run.rawFile.data, run.rawFile.contentType), download: run.rawFile.filename },
         run.rawFile.filename))),
     plateMap(run.wells, run.kind),
-    h("h3", null, "Pool results"),
+    h("h3", null, t("import.poolResults")),
     run.poolResults.length ? h("table", { class: "lab-lines", "data-testid": "pool-results" },
-      h("thead", null, h("tr", null, ...["Pool", "Kind", "Units", "Result", "Value", "Reviewed"].map((c) => h("th", null, c)))),
+      h("thead", null, h("tr", null, ...["pool", "kind", "units", "result", "value", "reviewed"].map((c) => h("th", null, t(`import.col.${c}`))))),
       h("tbody", null, ...run.poolResults.map((p) => h("tr", { class: `outcome-${p.outcome}` },
         h("td", null, p.poolCode), h("td", null, p.poolKind), h("td", null, p.units.join(", ") || "—"),
         h("td", null, p.outcome), h("td", null, p.value ?? "—"), h("td", null, p.reviewedBy ?? "—")))))
-      : h("p", { class: "muted" }, "No pool on this run."),
+      : h("p", { class: "muted" }, t("import.noPool")),
     session.viewer?.roles.includes("qc_analyst") ? comparePanel(run, replace) : null,
     run.status === "IMPORTED" && session.viewer?.roles.includes("qc_reviewer") ? reviewForm(run, replace) : null);
 
@@ -180,43 +182,45 @@ function runView(run: Run, back: () => void): HTMLElement {
  * confirmed with a reason and a signature, the new processing takes effect and the original stays. */
 function comparePanel(run: Run, done: (run: Run) => void): HTMLElement {
   const err = errorBox();
-  const version = h("input", { name: "parserVersion", autocomplete: "off", placeholder: "rule version (blank: the latest)" });
-  const compare = h("button", { type: "submit", class: "big" }, "Compare");
+  const version = h("input", { name: "parserVersion", autocomplete: "off", placeholder: t("import.versionPlaceholder") });
+  const compare = h("button", { type: "submit", class: "big" }, t("import.compare"));
   const out = h("div", { "data-testid": "comparison" });
   const f = h("form", { class: "tablet-form", "data-testid": "compare-run" },
-    h("h3", null, "Process the kept file again"), field("Rule version", version), err.el, compare, out);
+    h("h3", null, t("import.again")), field(t("import.ruleVersionLabel"), version), err.el, compare, out);
   f.addEventListener("submit", (ev) => {
     ev.preventDefault();
     err.clear();
-    void busy(compare, "Processing…", async () => {
+    void busy(compare, t("import.processingBusy"), async () => {
       const c = (await gql<CompareInstrumentRunQuery, CompareInstrumentRunQueryVariables>(COMPARE,
         { id: run.id, version: version.value.trim() || null })).compareInstrumentRun;
-      const reason = h("textarea", { name: "reason", rows: 2, placeholder: "Why the run is reprocessed" });
+      const reason = h("textarea", { name: "reason", rows: 2, placeholder: t("import.reasonPlaceholder") });
       const confirm = h("button", { type: "button", class: "primary big", "data-testid": "reprocess" },
-        `Sign the reprocessing with version ${c.parserVersion} (PERFORMED)`);
+        t("import.reprocess", { version: c.parserVersion }));
       confirm.addEventListener("click", () => {
         err.clear();
-        if (!reason.value.trim()) return err.show("Write why the run is reprocessed.");
-        void busy(confirm, "Signing…", async () => {
+        if (!reason.value.trim()) return err.show(t("import.needReason"));
+        void busy(confirm, t("sign.signing"), async () => {
           const d = await sendSigned<ReprocessInstrumentRunMutation, ReprocessInstrumentRunMutationVariables>({
             operation: "reprocessInstrumentRun", document: REPROCESS,
             input: { runId: run.id, parserVersion: c.parserVersion, reason: reason.value.trim() } });
-          toast(`Run ${run.id} reprocessed with version ${c.parserVersion}`);
+          toast(t("import.reprocessed", { id: run.id, version: c.parserVersion }));
           done(d.reprocessInstrumentRun);
         }, (e) => err.show(refusal(e)));
       });
       const changed = c.wells.filter((w) => w.changed);
       out.replaceChildren(
-        h("p", { "data-testid": "compare-summary" }, `${c.parser} version ${c.parserVersion} beside processing ` +
-          `${c.original.number} (version ${c.original.parserVersion}): ${c.valid ? `valid, cut-off ${c.cutoff ?? "—"}`
-            : `invalid (${c.invalidReason ?? ""})`}; ${c.changed.length ? `changed: ${c.changed.join(", ")}` : "no outcome changes"}`),
+        h("p", { "data-testid": "compare-summary" }, t("import.compareSummary", {
+          rule: t("import.ruleVersion", { parser: c.parser, version: c.parserVersion }), n: c.original.number,
+          original: c.original.parserVersion,
+          validity: c.valid ? t("import.validCutoff", { cutoff: c.cutoff ?? "—" }) : t("import.invalidWhy", { reason: c.invalidReason ?? "" }),
+          changes: c.changed.length ? t("import.changed", { list: c.changed.join(", ") }) : t("import.noChanges") })),
         changed.length ? h("table", { class: "lab-lines" },
-          h("thead", null, h("tr", null, ...["Well", "Sample", "Before", "Now"].map((t) => h("th", null, t)))),
+          h("thead", null, h("tr", null, ...["well", "sample", "before", "now"].map((c) => h("th", null, t(`import.col.${c}`))))),
           h("tbody", null, ...changed.map((w) => h("tr", { "data-changed": w.position },
             h("td", null, w.position), h("td", null, `${w.content}${w.target ? ` ${w.target}` : ""}`),
             h("td", null, `${w.originalOutcome ?? "—"} (${w.originalRatio ?? "—"})`),
             h("td", null, `${w.outcome ?? "—"} (${w.ratio ?? "—"})`))))) : "",
-        c.valid && c.changed.length ? h("div", null, field("Reason", reason), signatureLine("PERFORMED"), confirm) : "");
+        c.valid && c.changed.length ? h("div", null, field(t("common.reason"), reason), signatureLine("PERFORMED"), confirm) : "");
     }, (e) => err.show(refusal(e)));
   });
   return f;
@@ -228,14 +232,14 @@ function fact(term: string, value: string | HTMLElement, testid?: string): HTMLE
 
 function reviewForm(run: Run, done: (run: Run) => void): HTMLElement {
   const err = errorBox();
-  const comment = h("textarea", { name: "comment", rows: 2, placeholder: "Controls, plate map and raw file checked" });
-  const submit = h("button", { type: "submit", class: "primary big", "data-testid": "review-run" }, "Sign the review (REVIEWED)");
-  const f = h("form", { class: "tablet-form" }, field("Review comment", comment), signatureLine("REVIEWED"), err.el, submit);
+  const comment = h("textarea", { name: "comment", rows: 2, placeholder: t("import.reviewPlaceholder") });
+  const submit = h("button", { type: "submit", class: "primary big", "data-testid": "review-run" }, t("labReview.sign"));
+  const f = h("form", { class: "tablet-form" }, field(t("labReview.comment"), comment), signatureLine("REVIEWED"), err.el, submit);
   f.addEventListener("submit", (ev) => {
     ev.preventDefault();
     err.clear();
-    if (!comment.value.trim()) return err.show("Write what you checked.");
-    void busy(submit, "Signing…", async () => {
+    if (!comment.value.trim()) return err.show(t("labReview.needComment"));
+    void busy(submit, t("sign.signing"), async () => {
       const d = await sendSigned<ReviewInstrumentRunMutation, ReviewInstrumentRunMutationVariables>({
         operation: "reviewInstrumentRun", document: REVIEW, meaning: "REVIEWED",
         input: { runId: run.id, comment: comment.value.trim() } });

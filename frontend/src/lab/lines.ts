@@ -1,6 +1,7 @@
 /** The result lines of a test record as a table: raw, reported, verdict, analyst and corrections. */
 
 import { fmtTime, h } from "../dom";
+import { t } from "../i18n";
 
 export interface Line {
   id: number;
@@ -18,8 +19,8 @@ export interface Line {
 
 export function linesTable(lines: Line[]): HTMLElement {
   return h("div", { class: "lab-lines-wrap" }, h("table", { class: "lab-lines" },
-    h("thead", null, h("tr", null, ...["Item", "Raw", "Reported", "Verdict", "Analyst", "Entered", "Correction"]
-      .map((c) => h("th", null, c)))),
+    h("thead", null, h("tr", null, ...["item", "raw", "reported", "verdict", "analyst", "entered", "correction"]
+      .map((c) => h("th", null, t(`lab.col.${c}`))))),
     h("tbody", null, ...lines.map((l) => h("tr", { class: `${l.current ? "" : "replaced"} verdict-${l.verdict}`, "data-line": l.id },
       h("td", null, l.item),
       h("td", null, l.raw, l.inputs?.length ? h("small", { class: "muted" },
@@ -28,6 +29,6 @@ export function linesTable(lines: Line[]): HTMLElement {
       h("td", { class: "verdict" }, l.verdict),
       h("td", null, l.analyst),
       h("td", null, l.enteredAt ? fmtTime(l.enteredAt) : "—"),
-      h("td", null, l.current ? (l.replacesId ? `corrects line ${l.replacesId}: ${l.correctionReason ?? ""}` : "")
-        : "replaced by a correction"))))));
+      h("td", null, l.current ? (l.replacesId ? t("lab.corrects", { line: l.replacesId, reason: l.correctionReason ?? "" }) : "")
+        : t("lab.replaced")))))));
 }

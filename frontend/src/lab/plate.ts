@@ -3,21 +3,21 @@
 
 import type { InstrumentRunKind, InstrumentRunQuery } from "../api/generated";
 import { h } from "../dom";
+import { t } from "../i18n";
 
 type Well = NonNullable<InstrumentRunQuery["instrumentRun"]>["wells"][number];
 const ROWS = "ABCDEFGH".split("");
 const COLS = Array.from({ length: 12 }, (_, i) => i + 1);
 // The worst outcome of a well's lines decides its colour.
 const RANK = ["NEGATIVE", "GREY_ZONE", "REACTIVE", "INVALID"];
-const LEGEND: [string, string][] = [["control", "Control (NC/PC)"], ["NEGATIVE", "Negative"], ["GREY_ZONE", "Grey zone"],
-  ["REACTIVE", "Reactive"], ["INVALID", "Invalid"], ["empty", "Empty"]];
+const LEGEND = ["control", "NEGATIVE", "GREY_ZONE", "REACTIVE", "INVALID", "empty"];
 
 export function plateMap(wells: Well[], kind: InstrumentRunKind): HTMLElement {
   const at = new Map<string, Well[]>();
   for (const w of wells) at.set(w.position, [...(at.get(w.position) ?? []), w]);
   const cell = (pos: string): HTMLElement => {
     const lines = at.get(pos) ?? [];
-    if (!lines.length) return h("td", { class: "well well-empty", "data-well": pos, "data-outcome": "empty", title: `${pos}: empty` });
+    if (!lines.length) return h("td", { class: "well well-empty", "data-well": pos, "data-outcome": "empty", title: `${pos}: ${t("plate.legend.empty")}` });
     const control = lines[0].role !== "SAMPLE";
     const outcome = control ? "control" : lines.map((l) => l.outcome ?? "").sort((a, b) => RANK.indexOf(b) - RANK.indexOf(a))[0] || "none";
     const values = lines.map((l) => (kind === "ELISA"
@@ -31,5 +31,5 @@ export function plateMap(wells: Well[], kind: InstrumentRunKind): HTMLElement {
     h("table", { class: "plate", "data-testid": "plate-map" },
       h("thead", null, h("tr", null, h("th", null, ""), ...COLS.map((c) => h("th", null, String(c))))),
       h("tbody", null, ...ROWS.map((r) => h("tr", null, h("th", null, r), ...COLS.map((c) => cell(`${r}${c}`)))))),
-    h("p", { class: "plate-legend" }, ...LEGEND.map(([k, text]) => h("span", { class: `well-${k}` }, text))));
+    h("p", { class: "plate-legend" }, ...LEGEND.map((k) => h("span", { class: `well-${k}` }, t(`plate.legend.${k}`)))));
 }

@@ -17,6 +17,7 @@ import { signatureLine } from "../ui/ackDialog";
 import { fileUrl } from "../ui/files";
 import { errorBox, toast } from "../ui/modal";
 import { linesTable } from "./lines";
+import { t } from "../i18n";
 
 const QUEUE = /* GraphQL */ `query QcReviewQueue {
   qcReviewQueue {
@@ -43,20 +44,20 @@ type Rec = QcReviewQueueQuery["qcReviewQueue"]["toReview"][number];
 export function reviewScreen(): HTMLElement {
   const root = h("section", { class: "tablet-screen lab", "data-screen": "review" });
   const load = async (): Promise<void> => {
-    root.replaceChildren(h("p", { class: "muted" }, "Loading the queue…"));
+    root.replaceChildren(h("p", { class: "muted" }, t("labReview.loading")));
     try {
       const q = (await gql<QcReviewQueueQuery>(QUEUE)).qcReviewQueue;
       const open = (r: Rec, build: (r: Rec) => HTMLElement) => root.replaceChildren(h("div", { class: "lab-detail" },
-        h("button", { type: "button", class: "big", onClick: () => void load() }, "Back to the queue"),
+        h("button", { type: "button", class: "big", onClick: () => void load() }, t("labReview.back")),
         heading(r), linesTable(r.results), build(r)));
       root.replaceChildren(h("div", { class: "lab-list" },
-        h("h2", null, "Test records to review"),
-        ...(q.toReview.length ? q.toReview.map((r) => card(r, "Open", () => open(r, (x) => reviewForm(x, load))))
-          : [h("p", { class: "muted" }, "Nothing to review.")]),
-        h("h2", null, "Test reports to issue"),
+        h("h2", null, t("labReview.toReview")),
+        ...(q.toReview.length ? q.toReview.map((r) => card(r, t("common.open"), () => open(r, (x) => reviewForm(x, load))))
+          : [h("p", { class: "muted" }, t("labReview.nothing"))]),
+        h("h2", null, t("labReview.toIssue")),
         ...(q.toIssue.length ? q.toIssue.map((d) => card(d.record, d.reportStatus === "REISSUE_REQUIRED"
-          ? `Reissue (version ${d.reportVersion} flagged)` : "Issue the report", () => open(d.record, issuePanel)))
-          : [h("p", { class: "muted" }, "No reviewed record waits for its report.")])));
+          ? t("labReview.reissue", { version: d.reportVersion }) : t("labReview.issue"), () => open(d.record, issuePanel)))
+          : [h("p", { class: "muted" }, t("labReview.noneToIssue"))])));
     } catch (e) {
       root.replaceChildren(h("div", { class: "error-box", role: "alert" }, refusal(e)));
     }
@@ -67,8 +68,8 @@ export function reviewScreen(): HTMLElement {
 
 function heading(r: Rec): HTMLElement {
   return h("div", null, h("h2", null, `${r.batchNumber} · ${r.stage} ${r.subjectCode}`),
-    h("p", { class: "muted" }, `Test record ${r.id} · specification ${r.specificationCode} v${r.specificationVersion} · ` +
-      `${r.status}${r.reviewedBy ? ` by ${r.reviewedBy}` : ""}`));
+    h("p", { class: "muted" }, t("worklist.record", { id: r.id, spec: `${r.specificationCode} v${r.specificationVersion}` }) +
+      ` · ${r.status}${r.reviewedBy ? t("labReview.by", { by: r.reviewedBy }) : ""}`));
 }
 
 function card(r: Rec, action: string, go: () => void): HTMLElement {
@@ -76,24 +77,24 @@ function card(r: Rec, action: string, go: () => void): HTMLElement {
   const failed = current.filter((l) => l.verdict !== "PASS").length;
   return h("article", { class: "lab-card", "data-record": r.id, "data-batch": r.batchNumber },
     h("h3", null, `${r.batchNumber} · ${r.stage} ${r.subjectCode}`),
-    h("p", { class: "muted" }, `${current.length} result(s) by ${[...new Set(current.map((l) => l.analyst))].join(", ")}` +
-      (failed ? ` · ${failed} not PASS` : "")),
+    h("p", { class: "muted" }, t("labReview.results", { n: current.length, by: [...new Set(current.map((l) => l.analyst))].join(", ") }) +
+      (failed ? t("labReview.notPass", { n: failed }) : "")),
     h("button", { type: "button", class: "big primary", onClick: go }, action));
 }
 
 function reviewForm(r: Rec, done: () => Promise<void>): HTMLElement {
   const err = errorBox();
-  const comment = h("textarea", { name: "comment", rows: 3, placeholder: "What you checked (raw data, calculations)" });
-  const submit = h("button", { type: "submit", class: "primary big", "data-testid": "review" }, "Sign the review (REVIEWED)");
-  const f = h("form", { class: "tablet-form" }, field("Review comment", comment), signatureLine("REVIEWED"), err.el, submit);
+  const comment = h("textarea", { name: "comment", rows: 3, placeholder: t("labReview.commentPlaceholder") });
+  const submit = h("button", { type: "submit", class: "primary big", "data-testid": "review" }, t("labReview.sign"));
+  const f = h("form", { class: "tablet-form" }, field(t("labReview.comment"), comment), signatureLine("REVIEWED"), err.el, submit);
   f.addEventListener("submit", (ev) => {
     ev.preventDefault();
     err.clear();
-    if (!comment.value.trim()) return err.show("Write what you checked.");
-    void busy(submit, "Signing…", async () => {
+    if (!comment.value.trim()) return err.show(t("labReview.needComment"));
+    void busy(submit, t("sign.signing"), async () => {
       await sendSigned<ReviewTestRecordMutation, ReviewTestRecordMutationVariables>({ operation: "reviewTestRecord",
         document: REVIEW, meaning: "REVIEWED", input: { recordId: r.id, comment: comment.value.trim() } });
-      toast(`Test record ${r.id} reviewed`);
+      toast(t("labReview.reviewed", { id: r.id }));
       await done();
     }, (e) => err.show(refusal(e)));
   });
@@ -103,30 +104,30 @@ function reviewForm(r: Rec, done: () => Promise<void>): HTMLElement {
 function issuePanel(r: Rec): HTMLElement {
   const err = errorBox();
   const box = h("section", { class: "tablet-form", "data-testid": "issue-report" });
-  const issue = h("button", { type: "button", class: "primary big", "data-testid": "issue" }, "Sign and issue the test report (APPROVED)");
+  const issue = h("button", { type: "button", class: "primary big", "data-testid": "issue" }, t("labReview.issueSign"));
   issue.addEventListener("click", () => {
     err.clear();
-    void busy(issue, "Sealing the report…", async () => {
+    void busy(issue, t("labReview.sealing"), async () => {
       const signer = await currentSigner();
       const p = (await gql<PrepareTestReportMutation, PrepareTestReportMutationVariables>(PREPARE, { recordId: r.id }))
         .prepareTestReport;
       if (p.algorithm !== signer.algorithm) {
-        throw new SignerUnavailable(`the test report needs a ${p.algorithm} signature; this key is ${signer.algorithm}`);
+        throw new SignerUnavailable(t("labReview.wrongAlgorithm", { needed: p.algorithm, key: signer.algorithm }));
       }
-      issue.textContent = "Signing…";
+      issue.textContent = t("sign.signing");
       const cms = toBase64(await signer.sign(fromBase64(p.toSign)));
       const d = (await sendSigned<CompleteTestReportMutation, CompleteTestReportMutationVariables>({
         operation: "completeTestReport", document: COMPLETE, meaning: "APPROVED",
         input: { documentId: p.documentId, cmsSignature: cms } })).completeTestReport;
       box.replaceChildren(h("div", { class: "tablet-result ok", role: "status", "data-testid": "issued" },
-        h("h3", null, `Test report ${d.documentId} version ${d.version} ${d.status.toLowerCase()}`),
-        h("p", null, `${d.conclusion.replaceAll("_", " ").toLowerCase()} · issued by ${d.issuedBy ?? ""} · ` +
-          `${d.signatures.filter((s) => s.intact && s.trusted).length} of ${d.signatures.length} signatures intact and trusted`),
-        h("a", { href: fileUrl(d.pdf, "application/pdf"), download: `${d.documentId}.pdf` }, "Download the test report (PDF)")));
-      toast(`Test report ${d.documentId} version ${d.version} issued`);
+        h("h3", null, t("labReview.reportTitle", { doc: d.documentId, version: d.version, status: d.status.toLowerCase() })),
+        h("p", null, t("labReview.reportLine", { conclusion: d.conclusion.replaceAll("_", " ").toLowerCase(), by: d.issuedBy ?? "",
+          ok: d.signatures.filter((s) => s.intact && s.trusted).length, n: d.signatures.length })),
+        h("a", { href: fileUrl(d.pdf, "application/pdf"), download: `${d.documentId}.pdf` }, t("labReview.download"))));
+      toast(t("labReview.issued", { doc: d.documentId, version: d.version }));
     }, (e) => err.show(refusal(e)));
   });
-  box.append(h("p", null, "Issuing seals the report with the organisation's key and embeds your PAdES signature."),
+  box.append(h("p", null, t("labReview.issueIntro")),
     signatureLine("APPROVED"), issue, err.el);
   return box;
 }

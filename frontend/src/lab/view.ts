@@ -6,19 +6,17 @@ import { h } from "../dom";
 import { importScreen } from "./import";
 import { reviewScreen } from "./review";
 import { worklistScreen } from "./worklist";
+import { t } from "../i18n";
 
-const TABS = [
-  { id: "worklist", text: "Worklist" },
-  { id: "review", text: "Review queue" },
-  { id: "import", text: "Instrument import" },
-];
+const TABS = ["worklist", "review", "import"].map((id) => ({ id }));
 
 export function mountLab(root: HTMLElement, sub: string): () => void {
   // Reviewers land on their queue; everyone else (analysts) on the worklist.
   const reviewer = session.viewer?.roles.includes("qc_reviewer") && !session.viewer.roles.includes("qc_analyst");
-  const tab = TABS.some((t) => t.id === sub) ? sub : reviewer ? "review" : "worklist";
-  const nav = h("nav", { class: "tablet-tabs lab-tabs", "aria-label": "QC laboratory" }, ...TABS.map((t) =>
-    h("a", { href: `#/lab/${t.id}`, class: t.id === tab ? "active" : "", "aria-current": t.id === tab ? "page" : null }, t.text)));
+  const tab = TABS.some((x) => x.id === sub) ? sub : reviewer ? "review" : "worklist";
+  const nav = h("nav", { class: "tablet-tabs lab-tabs", "aria-label": t("lab.label") }, ...TABS.map((x) =>
+    h("a", { href: `#/lab/${x.id}`, class: x.id === tab ? "active" : "", "aria-current": x.id === tab ? "page" : null },
+      t(`lab.tab.${x.id}`))));
   const body = h("div", { class: "tablet-body" }, tab === "review" ? reviewScreen()
     : tab === "import" ? importScreen() : worklistScreen());
   root.replaceChildren(h("div", { class: "tablet" }, nav, body));

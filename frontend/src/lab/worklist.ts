@@ -14,6 +14,7 @@ import { busy, field, refusal } from "../tablet/common";
 import { signatureLine } from "../ui/ackDialog";
 import { errorBox } from "../ui/modal";
 import { linesTable } from "./lines";
+import { t } from "../i18n";
 
 const WORKLIST = /* GraphQL */ `query QcWorklist {
   qcWorklist {
@@ -40,10 +41,10 @@ interface Target { batchNumber: string; stage: TestStage; subjectCode: string; s
 export function worklistScreen(): HTMLElement {
   const root = h("section", { class: "tablet-screen lab", "data-screen": "worklist" });
   const load = async (): Promise<void> => {
-    root.replaceChildren(h("p", { class: "muted" }, "Loading the worklist…"));
+    root.replaceChildren(h("p", { class: "muted" }, t("worklist.loading")));
     try {
       const w = (await gql<QcWorklistQuery>(WORKLIST)).qcWorklist;
-      root.replaceChildren(list(w, (t, item) => root.replaceChildren(entry(t, item, load))));
+      root.replaceChildren(list(w, (target, item) => root.replaceChildren(entry(target, item, load))));
     } catch (e) {
       root.replaceChildren(h("div", { class: "error-box", role: "alert" }, refusal(e)));
     }
@@ -52,69 +53,69 @@ export function worklistScreen(): HTMLElement {
   return root;
 }
 
-function itemButtons(t: Target, items: Item[], pick: (t: Target, item: Item) => void): HTMLElement {
+function itemButtons(target: Target, items: Item[], pick: (target: Target, item: Item) => void): HTMLElement {
   return h("div", { class: "choices" }, ...items.map((i) => h("button", {
-    type: "button", class: "choice", "data-item": i.name, onClick: () => pick(t, i),
+    type: "button", class: "choice", "data-item": i.name, onClick: () => pick(target, i),
   }, i.name)));
 }
 
-function list(w: QcWorklistQuery["qcWorklist"], pick: (t: Target, item: Item) => void): HTMLElement {
+function list(w: QcWorklistQuery["qcWorklist"], pick: (target: Target, item: Item) => void): HTMLElement {
   const records = w.records.map(({ record: r, missingItems }) => {
-    const t = { batchNumber: r.batchNumber, stage: r.stage, subjectCode: r.subjectCode,
+    const target = { batchNumber: r.batchNumber, stage: r.stage, subjectCode: r.subjectCode,
       spec: `${r.specificationCode} v${r.specificationVersion}` };
     return h("article", { class: "lab-card", "data-record": r.id, "data-batch": r.batchNumber },
       h("h3", null, `${r.batchNumber} · ${r.stage} ${r.subjectCode}`),
-      h("p", { class: "muted" }, `Test record ${r.id} · specification ${t.spec}`),
-      r.results.length ? h("p", null, `Entered: ${r.results.filter((x) => x.current)
-        .map((x) => `${x.item} ${x.reported} (${x.verdict})`).join(" · ")}`) : null,
-      missingItems.length ? itemButtons(t, missingItems, pick) : h("p", { class: "ok-text" }, "Every item entered: waiting for review."));
+      h("p", { class: "muted" }, t("worklist.record", { id: r.id, spec: target.spec })),
+      r.results.length ? h("p", null, t("worklist.entered", { results: r.results.filter((x) => x.current)
+        .map((x) => `${x.item} ${x.reported} (${x.verdict})`).join(" · ") })) : null,
+      missingItems.length ? itemButtons(target, missingItems, pick) : h("p", { class: "ok-text" }, t("worklist.allEntered")));
   });
   const starts = w.startable.map((s) => {
-    const t = { batchNumber: s.batchNumber, stage: s.stage, subjectCode: s.subjectCode,
+    const target = { batchNumber: s.batchNumber, stage: s.stage, subjectCode: s.subjectCode,
       spec: `${s.specificationCode} v${s.specificationVersion}` };
     return h("article", { class: "lab-card", "data-start": `${s.batchNumber}/${s.stage}/${s.subjectCode}` },
       h("h3", null, `${s.batchNumber} · ${s.stage} ${s.subjectCode}`),
-      h("p", { class: "muted" }, `${s.product} · batch ${s.batchStatus.toLowerCase().replace("_", " ")} · specification ${t.spec}`),
-      itemButtons(t, s.items, pick));
+      h("p", { class: "muted" }, t("worklist.startLine", { product: s.product, status: s.batchStatus, spec: target.spec })),
+      itemButtons(target, s.items, pick));
   });
   return h("div", { class: "lab-list" },
-    h("h2", null, "Open test records"),
-    ...(records.length ? records : [h("p", { class: "muted" }, "No open test record.")]),
-    h("h2", null, "Start a test record"),
-    ...(starts.length ? starts : [h("p", { class: "muted" }, "No batch waits for a first result.")]));
+    h("h2", null, t("worklist.open")),
+    ...(records.length ? records : [h("p", { class: "muted" }, t("worklist.noOpen"))]),
+    h("h2", null, t("worklist.start")),
+    ...(starts.length ? starts : [h("p", { class: "muted" }, t("worklist.noStart"))]));
 }
 
-function entry(t: Target, item: Item, back: () => Promise<void>): HTMLElement {
+function entry(target: Target, item: Item, back: () => Promise<void>): HTMLElement {
   const err = errorBox();
   const inputs = item.inputs.map((name) => ({ name, el: h("input", { name: `input-${name}`, inputmode: "decimal", autocomplete: "off", required: true }) }));
   const value = h("input", { name: "value", autocomplete: "off", required: true,
-    inputmode: item.textual ? "text" : "decimal", placeholder: item.textual ? "e.g. Negative" : "raw value, as read" });
-  const submit = h("button", { type: "submit", class: "primary big" }, "Sign and record the result (PERFORMED)");
-  const cancel = h("button", { type: "button", class: "big", onClick: () => void back() }, "Back to the worklist");
+    inputmode: item.textual ? "text" : "decimal", placeholder: item.textual ? t("worklist.textualPlaceholder") : t("worklist.rawPlaceholder") });
+  const submit = h("button", { type: "submit", class: "primary big" }, t("worklist.submit"));
+  const cancel = h("button", { type: "button", class: "big", onClick: () => void back() }, t("worklist.back"));
   const f = h("form", { class: "tablet-form", "data-testid": "result-entry" },
-    h("h2", null, `${item.name} · ${t.batchNumber}`),
-    h("dl", null, h("dt", null, "Stage"), h("dd", null, `${t.stage} ${t.subjectCode}`),
-      h("dt", null, "Specification"), h("dd", null, t.spec),
-      h("dt", null, "Method"), h("dd", null, item.method || "—"),
-      h("dt", null, "Limits"), h("dd", null, item.limits),
-      item.formula ? h("dt", null, "Formula") : null, item.formula ? h("dd", null, item.formula) : null),
+    h("h2", null, `${item.name} · ${target.batchNumber}`),
+    h("dl", null, h("dt", null, t("worklist.stage")), h("dd", null, `${target.stage} ${target.subjectCode}`),
+      h("dt", null, t("worklist.specification")), h("dd", null, target.spec),
+      h("dt", null, t("worklist.method")), h("dd", null, item.method || "—"),
+      h("dt", null, t("details.col.limits")), h("dd", null, item.limits),
+      item.formula ? h("dt", null, t("worklist.formula")) : null, item.formula ? h("dd", null, item.formula) : null),
     ...(item.formula
-      ? inputs.map((i) => field(`Input ${i.name}`, i.el))
-      : [field(`Result${item.unit ? ` (${item.unit})` : ""}`, value, "The server rounds it and judges it")]),
+      ? inputs.map((i) => field(t("worklist.input", { name: i.name }), i.el))
+      : [field(item.unit ? t("worklist.resultIn", { unit: item.unit }) : t("worklist.result"), value, t("worklist.resultHint"))]),
     signatureLine("PERFORMED"), err.el, submit, cancel);
   f.addEventListener("submit", (ev) => {
     ev.preventDefault();
     err.clear();
-    const input: RecordTestResultInput = { batchNumber: t.batchNumber, stage: t.stage, subjectCode: t.subjectCode,
+    const input: RecordTestResultInput = { batchNumber: target.batchNumber, stage: target.stage, subjectCode: target.subjectCode,
       item: item.name };
     if (item.formula) {
-      if (inputs.some((i) => !i.el.value.trim())) return err.show("Enter every input of the formula.");
+      if (inputs.some((i) => !i.el.value.trim())) return err.show(t("worklist.needInputs"));
       input.inputs = inputs.map((i) => ({ name: i.name, value: i.el.value.trim() }));
     } else {
-      if (!value.value.trim()) return err.show("Enter the result.");
+      if (!value.value.trim()) return err.show(t("worklist.needResult"));
       input.value = value.value.trim();
     }
-    void busy(submit, "Signing…", async () => {
+    void busy(submit, t("sign.signing"), async () => {
       const d = await sendSigned<RecordTestResultMutation, RecordTestResultMutationVariables>({
         operation: "recordTestResult", document: RECORD, input });
       const rec = d.recordTestResult;
@@ -122,11 +123,11 @@ function entry(t: Target, item: Item, back: () => Promise<void>): HTMLElement {
       f.replaceWith(h("div", { class: `tablet-result ${line?.verdict === "PASS" ? "ok" : "bad"}`, role: "status",
         "data-testid": "result-card" },
         h("h2", null, `${item.name}: ${line?.reported ?? "?"} · ${line?.verdict ?? "?"}`),
-        h("p", null, `Recorded in test record ${rec.id} (${rec.specificationCode} v${rec.specificationVersion}); ` +
-          `${line?.reason ?? ""}`),
+        h("p", null, t("worklist.recorded", { id: rec.id, spec: `${rec.specificationCode} v${rec.specificationVersion}`,
+          reason: line?.reason ?? "" })),
         linesTable(rec.results),
         h("div", { class: "actions" }, h("button", { type: "button", class: "big primary", onClick: () => void back() },
-          "Next item"))));
+          t("worklist.next")))));
     }, (e) => err.show(refusal(e)));
   });
   setTimeout(() => (item.formula ? inputs[0]?.el : value)?.focus(), 0);

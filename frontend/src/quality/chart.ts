@@ -7,6 +7,7 @@ import type { ControlChartQuery, ControlChartQueryVariables } from "../api/gener
 import { gql } from "../api/gql";
 import { fmtTime, h } from "../dom";
 import { refusal } from "../tablet/common";
+import { t } from "../i18n";
 
 const CHART = /* GraphQL */ `query ControlChart($spec: String!, $item: String!, $last: Int!) {
   controlChart(specificationCode: $spec, item: $item, last: $last) {
@@ -33,14 +34,14 @@ export async function mountChart(panel: HTMLElement, spec: string, item: string)
   panel.replaceChildren(
     h("div", { class: "list-head" }, h("h2", null, `${c.specificationCode} · ${c.item} (${c.unit})`)),
     h("p", { class: "muted", "data-testid": "chart-summary" },
-      `${c.points.length} result(s); mean ${num(c.mean)}, sigma ${num(c.sigma)}; specification ${c.specLow ?? "—"} … ${c.specHigh ?? "—"}`),
+      t("chart.summary", { n: c.points.length, mean: num(c.mean), sigma: num(c.sigma), low: c.specLow ?? "—", high: c.specHigh ?? "—" })),
     host,
     broken.length ? h("p", { class: "badge", "data-testid": "chart-alerts" },
-      `Out of trend: ${broken.map((p) => `${p.batchNumber} ${p.rules.join(", ")}`).join("; ")}`)
-      : h("p", { class: "ok" }, "No trend rule broken."),
+      t("chart.oot", { list: broken.map((p) => `${p.batchNumber} ${p.rules.join(", ")}`).join("; ") }))
+      : h("p", { class: "ok" }, t("chart.noRule")),
     h("p", { class: "muted" }, c.rulesVersion),
     h("table", { class: "review-items" },
-      h("thead", null, h("tr", null, ...["#", "Batch", "Value", "Recorded", "Rules broken"].map((t) => h("th", null, t)))),
+      h("thead", null, h("tr", null, ...["#", t("chart.col.batch"), t("chart.col.value"), t("chart.col.recorded"), t("chart.col.rules")].map((x) => h("th", null, x)))),
       h("tbody", null, ...c.points.map((p, i) => h("tr", { class: p.rules.length ? "oot" : "", "data-point": p.batchNumber },
         h("td", null, String(i + 1)), h("td", null, p.batchNumber), h("td", null, p.reported),
         h("td", null, fmtTime(p.time)), h("td", null, p.rules.join(", ")))))));
@@ -83,10 +84,10 @@ function draw(c: Chart, host: HTMLElement): uPlot {
     series: [
       { label: "#" },
       { label: `${c.item} (${c.unit})`, stroke: "#2b2b2b", width: 1.5, points: { show: true, size: 5 } },
-      { label: "out of trend", stroke: "#c0392b", width: 0, points: { show: true, size: 11, fill: "#c0392b" } },
-      line("mean", "#555"), line("+1σ", "#bbb", [2, 4]), line("−1σ", "#bbb", [2, 4]),
+      { label: t("chart.ootLabel"), stroke: "#c0392b", width: 0, points: { show: true, size: 11, fill: "#c0392b" } },
+      line(t("chart.mean"), "#555"), line("+1σ", "#bbb", [2, 4]), line("−1σ", "#bbb", [2, 4]),
       line("+2σ", "#999", [4, 4]), line("−2σ", "#999", [4, 4]), line("+3σ", "#777", [8, 4]), line("−3σ", "#777", [8, 4]),
-      line("spec low", "#333", [1, 0]), line("spec high", "#333", [1, 0]),
+      line(t("chart.specLow"), "#333", [1, 0]), line(t("chart.specHigh"), "#333", [1, 0]),
     ],
   };
   return new uPlot(opts, data, host);
@@ -103,12 +104,12 @@ export interface YearTrend {
   points: { batchNumber: string; value: number }[];
 }
 
-export function drawYearTrend(t: YearTrend, host: HTMLElement): () => void {
-  const xs = t.points.map((_, i) => i + 1);
+export function drawYearTrend(yt: YearTrend, host: HTMLElement): () => void {
+  const xs = yt.points.map((_, i) => i + 1);
   const flat = (v: number | null | undefined) => xs.map(() => (v === null || v === undefined ? null : v));
   const line = (label: string, stroke: string, dash: number[] = []) =>
     ({ label, stroke, dash, width: 1.5, points: { show: false } });
-  const data = [xs, t.points.map((p) => p.value), flat(t.mean), flat(t.low), flat(t.high)] as uPlot.AlignedData;
+  const data = [xs, yt.points.map((p) => p.value), flat(yt.mean), flat(yt.low), flat(yt.high)] as uPlot.AlignedData;
   const plot = new uPlot({
     width: Math.max(host.clientWidth || 600, 300),
     height: 240,
@@ -116,13 +117,13 @@ export function drawYearTrend(t: YearTrend, host: HTMLElement): () => void {
     scales: { x: { time: false, range: (_u, lo, hi) => [lo - 0.3, hi + 0.3] } },  // room for the end labels
     axes: [
       { stroke: "#555", grid: { stroke: "#e2e2e2" }, incrs: [1, 2, 5, 10, 20, 50],
-        values: (_u, vals) => vals.map((v) => (Number.isInteger(v) ? t.points[v - 1]?.batchNumber ?? "" : "")) },
+        values: (_u, vals) => vals.map((v) => (Number.isInteger(v) ? yt.points[v - 1]?.batchNumber ?? "" : "")) },
       { stroke: "#555", grid: { stroke: "#e2e2e2" }, size: 56 },
     ],
     series: [
       { label: "#" },
-      { label: `${t.item}${t.unit ? ` (${t.unit})` : ""}`, stroke: "#2b2b2b", width: 1.5, points: { show: true, size: 6 } },
-      line("mean", "#777", [4, 4]), line("low limit", "#c0392b"), line("high limit", "#c0392b"),
+      { label: `${yt.item}${yt.unit ? ` (${yt.unit})` : ""}`, stroke: "#2b2b2b", width: 1.5, points: { show: true, size: 6 } },
+      line(t("chart.mean"), "#777", [4, 4]), line(t("trend.low"), "#c0392b"), line(t("trend.high"), "#c0392b"),
     ],
   }, data, host);
   const resize = new ResizeObserver(() => {

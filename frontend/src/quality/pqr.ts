@@ -7,6 +7,7 @@ import { gql } from "../api/gql";
 import { fmtTime, h } from "../dom";
 import { busy, field, refusal } from "../tablet/common";
 import { drawYearTrend } from "./chart";
+import { t } from "../i18n";
 
 const REVIEW = /* GraphQL */ `query ProductQualityReview($product: String!, $year: Int!) {
   productQualityReview(product: $product, year: $year) {
@@ -32,11 +33,11 @@ export async function mountReview(panel: HTMLElement, query: URLSearchParams): P
   const year = h("input", { name: "year", inputmode: "numeric", required: true,
     value: query.get("year") ?? String(new Date().getFullYear()) });
   const products = h("datalist", { id: "pqr-products" });
-  const submit = h("button", { type: "submit", class: "primary" }, "Show the review");
+  const submit = h("button", { type: "submit", class: "primary" }, t("pqr.show"));
   const out = h("div", { "data-testid": "pqr" });
-  const form = h("form", { class: "pqr-form", "data-testid": "pqr-form" }, field("Product", product), products,
-    field("Year", year), submit);
-  panel.replaceChildren(h("div", { class: "list-head" }, h("h2", null, "Product quality review")), form, out);
+  const form = h("form", { class: "pqr-form", "data-testid": "pqr-form" }, field(t("common.product"), product), products,
+    field(t("pqr.year"), year), submit);
+  panel.replaceChildren(h("div", { class: "list-head" }, h("h2", null, t("pqr.title"))), form, out);
   void gql<ReviewProductsQuery>(PRODUCTS).then((d) => products.replaceChildren(...[...new Set(
     d.batches.edges.map((e) => e.node.product))].sort().map((p) => h("option", { value: p })))).catch(() => undefined);
   form.addEventListener("submit", (ev) => {
@@ -46,7 +47,7 @@ export async function mountReview(panel: HTMLElement, query: URLSearchParams): P
   });
   const chosen = query.get("product");
   if (chosen) {
-    await busy(submit, "Loading…", async () => {
+    await busy(submit, t("common.loading"), async () => {
       const r = (await gql<ProductQualityReviewQuery, ProductQualityReviewQueryVariables>(REVIEW,
         { product: chosen, year: Number(query.get("year")) })).productQualityReview;
       out.replaceChildren(...render(r, disposers));
@@ -56,33 +57,33 @@ export async function mountReview(panel: HTMLElement, query: URLSearchParams): P
 }
 
 function render(r: Review, disposers: (() => void)[]): HTMLElement[] {
-  const trends = r.trends.map((t) => {
+  const trends = r.trends.map((tr) => {
     const host = h("div", { class: "trend pqr-chart", "data-testid": "pqr-chart" });
-    const box = h("section", { class: "pqr-trend", "data-trend": `${t.specificationCode}/${t.stage}/${t.item}` },
-      h("h4", null, `${t.item}${t.unit ? ` (${t.unit})` : ""} · ${t.stage} · ${t.specificationCode}`),
+    const box = h("section", { class: "pqr-trend", "data-trend": `${tr.specificationCode}/${tr.stage}/${tr.item}` },
+      h("h4", null, `${tr.item}${tr.unit ? ` (${tr.unit})` : ""} · ${tr.stage} · ${tr.specificationCode}`),
       h("p", { class: "pqr-stats", "data-testid": "pqr-stats" },
-        `${t.points.length} batch(es); limits ${t.low ?? "—"} … ${t.high ?? "—"}; mean ${num(t.mean)}, sd ${num(t.sd)}, ` +
-        `Cpk ${num(t.cpk)}; min ${num(t.minimum)}, max ${num(t.maximum)}; ${t.outsideLimits} outside the limits`),
+        t("pqr.stats", { n: tr.points.length, low: tr.low ?? "—", high: tr.high ?? "—", mean: num(tr.mean), sd: num(tr.sd),
+          cpk: num(tr.cpk), min: num(tr.minimum), max: num(tr.maximum), outside: tr.outsideLimits })),
       host);
     // Drawn once the host is in the page, so uPlot measures its width.
-    requestAnimationFrame(() => { if (host.isConnected) disposers.push(drawYearTrend(t, host)); });
+    requestAnimationFrame(() => { if (host.isConnected) disposers.push(drawYearTrend(tr, host)); });
     return box;
   });
   return [
     h("h3", { "data-testid": "pqr-title" }, `${r.product} · ${r.year}`),
-    h("p", { "data-testid": "pqr-batches" }, `${r.batches.length} batch(es): ` +
-      (r.batchesByStatus.map((s) => `${s.count} ${s.status}`).join(", ") || "none")),
-    table(["Batch", "Status", "Started"], r.batches.map((b) => [b.batchNumber, b.status, b.startedAt ? fmtTime(b.startedAt) : "—"])),
-    h("h3", null, `Deviations (${r.deviations.length})`), records(r.deviations),
-    h("h3", null, `OOS (${r.oos.length})`), h("div", { "data-testid": "pqr-oos" }, records(r.oos)),
-    h("h3", null, `CAPA (${r.capas.length})`), records(r.capas),
-    h("h3", null, `Trends (${r.trends.length})`),
-    ...(trends.length ? trends : [h("p", { class: "muted" }, "No numeric test result in this year's batches.")]),
+    h("p", { "data-testid": "pqr-batches" }, t("pqr.batches", { n: r.batches.length }) +
+      (r.batchesByStatus.map((s) => `${s.count} ${s.status}`).join(", ") || t("pqr.noneWord"))),
+    table([t("chart.col.batch"), t("details.status"), t("pqr.started")], r.batches.map((b) => [b.batchNumber, b.status, b.startedAt ? fmtTime(b.startedAt) : "—"])),
+    h("h3", null, t("pqr.deviations", { n: r.deviations.length })), records(r.deviations),
+    h("h3", null, t("pqr.oos", { n: r.oos.length })), h("div", { "data-testid": "pqr-oos" }, records(r.oos)),
+    h("h3", null, t("pqr.capa", { n: r.capas.length })), records(r.capas),
+    h("h3", null, t("pqr.trends", { n: r.trends.length })),
+    ...(trends.length ? trends : [h("p", { class: "muted" }, t("pqr.noTrends"))]),
   ];
 }
 
 function records(rows: Rec[]): HTMLElement {
-  return table(["Number", "Status", "Title", "Batch"], rows.map((x) => [x.number, x.status, x.title, x.batchNumber ?? "—"]));
+  return table([t("pqr.number"), t("details.status"), t("pqr.titleCol"), t("chart.col.batch")], rows.map((x) => [x.number, x.status, x.title, x.batchNumber ?? "—"]));
 }
 
 function num(v: number | null | undefined): string {
@@ -90,8 +91,8 @@ function num(v: number | null | undefined): string {
 }
 
 function table(head: string[], rows: string[][]): HTMLElement {
-  if (!rows.length) return h("p", { class: "muted" }, "None.");
+  if (!rows.length) return h("p", { class: "muted" }, t("pqr.none"));
   return h("table", { class: "review-items" },
-    h("thead", null, h("tr", null, ...head.map((t) => h("th", null, t)))),
+    h("thead", null, h("tr", null, ...head.map((x) => h("th", null, x)))),
     h("tbody", null, ...rows.map((row) => h("tr", null, ...row.map((c) => h("td", null, c))))));
 }

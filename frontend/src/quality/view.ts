@@ -17,6 +17,7 @@ import { busy, field, refusal } from "../tablet/common";
 import { errorBox, toast } from "../ui/modal";
 import { mountChart } from "./chart";
 import { mountReview } from "./pqr";
+import { t } from "../i18n";
 
 const LIST = /* GraphQL */ `query OosList($batchNumber: String) {
   oosRecords(batchNumber: $batchNumber) { id number status batchNumber subjectCode item value limits openedAt specificationCode }
@@ -52,7 +53,7 @@ const CLOSE = /* GraphQL */ `mutation CloseOos($input: CloseOosInput!, $signatur
 type Investigation = NonNullable<OosInvestigationQuery["oos"]>;
 
 export async function mountQuality(main: HTMLElement, sub: string, query: URLSearchParams): Promise<() => void> {
-  const side = h("nav", { class: "batch-list oos-list", "aria-label": "OOS records" });
+  const side = h("nav", { class: "batch-list oos-list", "aria-label": t("oos.records") });
   const panel = h("section", { class: "batch-review oos-panel", "data-testid": "quality-panel" });
   main.replaceChildren(h("div", { class: "batches" }, side, panel));
   const batch = query.get("batch");
@@ -62,17 +63,17 @@ export async function mountQuality(main: HTMLElement, sub: string, query: URLSea
   ]);
   const chosen = query.get("id");
   side.append(h("a", { href: "#/quality/review", class: sub === "review" ? "active" : "", "data-testid": "pqr-link" },
-    h("strong", null, "Product quality review")),
-    h("h2", null, batch ? `OOS of ${batch}` : "OOS records"),
+    h("strong", null, t("pqr.title"))),
+    h("h2", null, batch ? t("oos.ofBatch", { batch }) : t("oos.records")),
     ...(list.oosRecords.length ? list.oosRecords.map((o) => h("a", {
       href: `#/quality/oos?id=${o.id}`, class: sub === "oos" && String(o.id) === chosen ? "active" : "",
       "data-oos": o.number,
     }, h("strong", null, o.number), h("span", { class: "badge" }, ` ${o.status.replace("_", " ")}`),
-    h("span", { class: "muted" }, ` ${o.batchNumber ?? o.subjectCode} · ${o.item} ${o.value}`))) : [h("p", { class: "muted" }, "No OOS records.")]),
-    overdue ? h("h2", null, "Overdue CAPA") : "",
-    overdue && !overdue.capas.length ? h("p", { class: "muted" }, "None.") : "",
+    h("span", { class: "muted" }, ` ${o.batchNumber ?? o.subjectCode} · ${o.item} ${o.value}`))) : [h("p", { class: "muted" }, t("oos.none"))]),
+    overdue ? h("h2", null, t("oos.overdueCapa")) : "",
+    overdue && !overdue.capas.length ? h("p", { class: "muted" }, t("pqr.none")) : "",
     ...(overdue?.capas ?? []).map((c) => h("p", { class: "overdue", "data-capa": c.number },
-      h("strong", null, c.number), ` ${c.owner}, due ${c.dueDate}: ${c.action} (${c.oosNumber ?? c.deviationNumber})`)));
+      h("strong", null, c.number), t("oos.capaLine", { owner: c.owner, due: c.dueDate, action: c.action, ref: c.oosNumber ?? c.deviationNumber }))));
   if (sub === "review") {
     return mountReview(panel, query);
   }
@@ -83,7 +84,7 @@ export async function mountQuality(main: HTMLElement, sub: string, query: URLSea
     await showOos(panel, Number(chosen));
     return () => undefined;
   }
-  panel.append(h("p", { class: "muted" }, "Choose an OOS record to see its investigation."));
+  panel.append(h("p", { class: "muted" }, t("oos.choose")));
   return () => undefined;
 }
 
@@ -94,7 +95,7 @@ function dl(rows: [string, string | number | null | undefined][]): HTMLElement {
 async function showOos(panel: HTMLElement, id: number): Promise<void> {
   const load = async (): Promise<void> => {
     const d = await gql<OosInvestigationQuery, OosInvestigationQueryVariables>(ONE, { id });
-    panel.replaceChildren(d.oos ? render(d.oos) : h("p", { class: "error-box" }, `No OOS record ${id}.`));
+    panel.replaceChildren(d.oos ? render(d.oos) : h("p", { class: "error-box" }, t("oos.noRecord", { id })));
   };
 
   function render(inv: Investigation): HTMLElement {
@@ -102,37 +103,40 @@ async function showOos(panel: HTMLElement, id: number): Promise<void> {
     const chartLink = o.specificationCode ? h("a", {
       href: `#/quality/chart?spec=${encodeURIComponent(o.specificationCode)}&item=${encodeURIComponent(o.item)}`,
       "data-testid": "chart-link",
-    }, "Control chart of this item") : "";
+    }, t("oos.chartLink")) : "";
     return h("div", { "data-testid": "oos-investigation", "data-status": o.status },
       h("div", { class: "list-head" }, h("h2", null, `${o.number} · ${o.status.replace("_", " ")}`), h("span", { class: "spacer" }), chartLink),
       h("p", { class: "muted" }, o.reason),
-      h("h3", null, "The result"),
-      dl([["Subject", `${o.subjectKind} ${o.subjectCode}${o.stage ? ` (${o.stage})` : ""}`], ["Sample tested", o.sampleCode ?? inv.testedSamples.join(", ")],
-        ["Batch", inv.batch ? `${inv.batch.batchNumber} · ${inv.batch.product} · ${inv.batch.status}` : o.batchNumber],
-        ["Item", o.item], ["Value", o.value], ["Raw value", inv.rawValue], ["Rounding", inv.rounding], ["Limits", o.limits],
-        ["Specification", o.specificationCode ? `${o.specificationCode} v${o.specificationVersion}` : null],
-        ["Analyst", o.analyst], ["Instrument", o.instrument], ["Method", o.method],
-        ["Method document", inv.methodDocument], ["Tested at", fmtTime(o.testedAt)], ["Source", o.source],
-        ["Test record", inv.testRecordId ? `${inv.testRecordId}${inv.testRecordReviewedBy ? `, reviewed by ${inv.testRecordReviewedBy}` : ", not reviewed"}` : null]]),
-      h("h3", null, "Samples of the batch"),
-      table(["Code", "Kind", "Taken", "By", "Stored"], inv.samples.map((x) => [x.code, x.kind, fmtTime(x.takenAt), x.takenBy, x.storageLocation ?? ""])),
-      h("h3", null, "Reagents and kits used"),
-      table(["Code", "Name", "Lot", "Expires", "Used"], inv.reagents.map((r) => [r.code, r.name, r.lotNumber, r.expiresOn, fmtTime(r.usedAt)])),
-      h("h3", null, `Room environment around the test${inv.roomCode ? ` (${inv.roomCode})` : ""}`),
-      table(["Tag", "Name", "Limits", "Lowest", "Highest", "Readings"], inv.environment.map((e) => {
+      h("h3", null, t("oos.result")),
+      dl([[t("oos.subject"), `${o.subjectKind} ${o.subjectCode}${o.stage ? ` (${o.stage})` : ""}`], [t("oos.sampleTested"), o.sampleCode ?? inv.testedSamples.join(", ")],
+        [t("chart.col.batch"), inv.batch ? `${inv.batch.batchNumber} · ${inv.batch.product} · ${inv.batch.status}` : o.batchNumber],
+        [t("lab.col.item"), o.item], [t("chart.col.value"), o.value], [t("oos.rawValue"), inv.rawValue], [t("oos.rounding"), inv.rounding],
+        [t("details.col.limits"), o.limits],
+        [t("worklist.specification"), o.specificationCode ? `${o.specificationCode} v${o.specificationVersion}` : null],
+        [t("lab.col.analyst"), o.analyst], [t("import.instrument"), o.instrument], [t("worklist.method"), o.method],
+        [t("oos.methodDocument"), inv.methodDocument], [t("oos.testedAt"), fmtTime(o.testedAt)], [t("alarms.col.source"), o.source],
+        [t("oos.testRecord"), inv.testRecordId ? `${inv.testRecordId}${inv.testRecordReviewedBy
+          ? t("oos.reviewedBy", { by: inv.testRecordReviewedBy }) : t("oos.notReviewed")}` : null]]),
+      h("h3", null, t("oos.samples")),
+      table([t("oos.col.code"), t("review.col.kind"), t("oos.col.taken"), t("oos.col.by"), t("oos.col.stored")], inv.samples.map((x) => [x.code, x.kind, fmtTime(x.takenAt), x.takenBy, x.storageLocation ?? ""])),
+      h("h3", null, t("oos.reagents")),
+      table([t("oos.col.code"), t("oos.col.name"), t("oos.col.lot"), t("oos.col.expires"), t("oos.col.used")], inv.reagents.map((r) => [r.code, r.name, r.lotNumber, r.expiresOn, fmtTime(r.usedAt)])),
+      h("h3", null, t("oos.environment") + (inv.roomCode ? ` (${inv.roomCode})` : "")),
+      table([t("oos.col.tag"), t("oos.col.name"), t("details.col.limits"), t("oos.col.lowest"), t("oos.col.highest"), t("oos.col.readings")], inv.environment.map((e) => {
         const vals = e.points.flatMap((p) => [p.min, p.max]).filter((v): v is number => v !== null && v !== undefined);
         return [e.tag, e.name, `${e.lowLimit ?? "—"} … ${e.highLimit ?? "—"} ${e.unit}`,
           vals.length ? `${Math.min(...vals)} ${e.unit}` : "—", vals.length ? `${Math.max(...vals)} ${e.unit}` : "—", String(e.points.length)];
       })),
-      inv.ootAlerts.length ? h("p", { class: "badge" }, `Out of trend: ${inv.ootAlerts.flatMap((a) => a.rules).join(", ")}`) : "",
-      h("h3", null, "Investigation"),
-      dl([["Phase 1 (laboratory)", o.phase1By ? `${o.phase1By}, ${fmtTime(o.phase1At)}` : null], ["Phase 1 findings", o.phase1Findings],
-        ["Phase 2 (full)", o.phase2By ? `${o.phase2By}, ${fmtTime(o.phase2At)}` : null], ["Phase 2 findings", o.phase2Findings],
-        ["Conclusion", o.conclusion], ["Assignable cause", o.assignableCause],
-        ["Closed", o.closedBy ? `${o.closedBy}, ${fmtTime(o.closedAt)}` : null]]),
+      inv.ootAlerts.length ? h("p", { class: "badge" }, t("chart.oot", { list: inv.ootAlerts.flatMap((a) => a.rules).join(", ") })) : "",
+      h("h3", null, t("oos.investigation")),
+      dl([[t("oos.phase1"), o.phase1By ? `${o.phase1By}, ${fmtTime(o.phase1At)}` : null], [t("oos.phase1Findings"), o.phase1Findings],
+        [t("oos.phase2"), o.phase2By ? `${o.phase2By}, ${fmtTime(o.phase2At)}` : null], [t("oos.phase2Findings"), o.phase2Findings],
+        [t("review.col.conclusion"), o.conclusion], [t("oos.cause"), o.assignableCause],
+        [t("oos.closed"), o.closedBy ? `${o.closedBy}, ${fmtTime(o.closedAt)}` : null]]),
       h("h3", null, "CAPA"),
-      table(["Number", "Kind", "Action", "Owner", "Due", "Status", "Effectiveness"], inv.capas.map((c) =>
-        [c.number, c.kind, c.action, c.owner, `${c.dueDate}${c.overdue ? " (overdue)" : ""}`, c.status, c.effectiveness ? `${c.effectiveness} (${c.checkedBy})` : ""])),
+      table([t("pqr.number"), t("review.col.kind"), t("oos.col.action"), t("oos.col.owner"), t("oos.col.due"), t("details.status"),
+        t("oos.col.effectiveness")], inv.capas.map((c) =>
+        [c.number, c.kind, c.action, c.owner, `${c.dueDate}${c.overdue ? t("oos.overdue") : ""}`, c.status, c.effectiveness ? `${c.effectiveness} (${c.checkedBy})` : ""])),
       steps(inv));
   }
 
@@ -141,43 +145,43 @@ async function showOos(panel: HTMLElement, id: number): Promise<void> {
     const err = errorBox();
     const box = h("div", { class: "oos-steps" });
     if (o.status === "OPEN") {
-      const go = h("button", { type: "button", class: "primary", "data-step": "start" }, "Start the laboratory investigation (sign)");
-      go.addEventListener("click", () => void busy(go, "Signing…", async () => {
+      const go = h("button", { type: "button", class: "primary", "data-step": "start" }, t("oos.start"));
+      go.addEventListener("click", () => void busy(go, t("sign.signing"), async () => {
         await sendSigned<StartOosMutation, StartOosMutationVariables>({ operation: "startOosInvestigation", document: START, input: { oosId: o.id } });
-        toast(`${o.number}: laboratory investigation started`);
+        toast(t("oos.started", { number: o.number }));
         await load();
       }, (e) => err.show(refusal(e))));
       box.append(go);
     }
     if (o.status === "PHASE_1") {
-      const findings = h("textarea", { name: "phase1", rows: "2", placeholder: "Laboratory findings: no assignable cause" });
-      const go = h("button", { type: "button", "data-step": "escalate" }, "Escalate to a full investigation (sign)");
+      const findings = h("textarea", { name: "phase1", rows: "2", placeholder: t("oos.labFindingsPlaceholder") });
+      const go = h("button", { type: "button", "data-step": "escalate" }, t("oos.escalate"));
       go.addEventListener("click", () => {
-        if (!findings.value.trim()) return err.show("Write the laboratory findings.");
-        void busy(go, "Signing…", async () => {
+        if (!findings.value.trim()) return err.show(t("oos.needLabFindings"));
+        void busy(go, t("sign.signing"), async () => {
           await sendSigned<EscalateOosMutation, EscalateOosMutationVariables>({ operation: "escalateOos", document: ESCALATE,
             input: { oosId: o.id, findings: findings.value.trim() } });
           await load();
         }, (e) => err.show(refusal(e)));
       });
-      box.append(field("Laboratory findings", findings), go);
+      box.append(field(t("oos.labFindings"), findings), go);
     }
     if (o.status === "PHASE_1" || o.status === "PHASE_2") {
       const conclusion = h("select", { name: "conclusion" },
         ...(o.status === "PHASE_2" ? ["CONFIRMED", "INVALIDATED"] : ["INVALIDATED"]).map((c) => h("option", { value: c }, c)));
-      const findings = h("textarea", { name: "findings", rows: "2", placeholder: "Findings of the investigation" });
-      const cause = h("input", { name: "cause", placeholder: "Assignable cause (to invalidate)" });
-      const go = h("button", { type: "button", class: "primary", "data-step": "close" }, "Close with this conclusion (QA, sign APPROVED)");
+      const findings = h("textarea", { name: "findings", rows: "2", placeholder: t("oos.findingsPlaceholder") });
+      const cause = h("input", { name: "cause", placeholder: t("oos.causePlaceholder") });
+      const go = h("button", { type: "button", class: "primary", "data-step": "close" }, t("oos.close"));
       go.addEventListener("click", () => {
-        if (!findings.value.trim()) return err.show("Write the findings.");
-        void busy(go, "Signing…", async () => {
+        if (!findings.value.trim()) return err.show(t("oos.needFindings"));
+        void busy(go, t("sign.signing"), async () => {
           await sendSigned<CloseOosMutation, CloseOosMutationVariables>({ operation: "closeOos", document: CLOSE, meaning: "APPROVED",
             input: { oosId: o.id, conclusion: conclusion.value as OosConclusion, findings: findings.value.trim(),
               assignableCause: cause.value.trim() || null } });
           await load();
         }, (e) => err.show(refusal(e)));
       });
-      box.append(field("Conclusion", conclusion), field("Findings", findings), field("Assignable cause", cause), go);
+      box.append(field(t("review.col.conclusion"), conclusion), field(t("oos.findings"), findings), field(t("oos.cause"), cause), go);
     }
     box.append(err.el);
     return box;
@@ -187,8 +191,8 @@ async function showOos(panel: HTMLElement, id: number): Promise<void> {
 }
 
 function table(head: string[], rows: string[][]): HTMLElement {
-  if (!rows.length) return h("p", { class: "muted" }, "None recorded.");
+  if (!rows.length) return h("p", { class: "muted" }, t("oos.noneRecorded"));
   return h("table", { class: "review-items" },
-    h("thead", null, h("tr", null, ...head.map((t) => h("th", null, t)))),
+    h("thead", null, h("tr", null, ...head.map((x) => h("th", null, x)))),
     h("tbody", null, ...rows.map((r) => h("tr", null, ...r.map((c) => h("td", null, c))))));
 }

@@ -5,6 +5,7 @@
  */
 
 import type { TraceBackwardQuery } from "../api/generated";
+import { has, t } from "../i18n";
 
 /** Both directions select the same fields (trace/view.ts). */
 type TraceGraph = TraceBackwardQuery["graph"];
@@ -12,10 +13,10 @@ export type TraceNode = TraceGraph["nodes"][number];
 export type TraceEdge = TraceGraph["edges"][number];
 
 export const KIND_ORDER = ["STATION", "DONOR", "PLASMA_UNIT", "POOL", "BATCH", "INTERMEDIATE", "FINAL_LOT", "PACKAGING_UNIT"];
-export const KIND_TEXT: Record<string, string> = {
-  STATION: "Plasma stations", DONOR: "Donors", PLASMA_UNIT: "Plasma units", POOL: "Pools", BATCH: "Batches",
-  INTERMEDIATE: "Intermediates", FINAL_LOT: "Final lots", PACKAGING_UNIT: "Packaging codes",
-};
+/** A node kind as a column title: "Plasma units". */
+export function kindText(kind: string): string {
+  return has(`trace.kind.${kind}`) ? t(`trace.kind.${kind}`) : kind;
+}
 
 export interface PlacedNode {
   id: string;

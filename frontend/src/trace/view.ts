@@ -4,7 +4,8 @@ import type { TraceBackwardQuery, TraceBackwardQueryVariables, TraceForwardQuery
   TraceForwardQueryVariables } from "../api/generated";
 import { errorText, gql } from "../api/gql";
 import { h, s } from "../dom";
-import { KIND_TEXT, layout, NODE_H, NODE_W, type Layout, type PlacedNode } from "./layout";
+import { kindText, layout, NODE_H, NODE_W, type Layout, type PlacedNode } from "./layout";
+import { t } from "../i18n";
 
 type Direction = "backward" | "forward";
 
@@ -36,31 +37,31 @@ export function mountTrace(root: HTMLElement): () => void {
   const start = params();
   const input = h("input", {
     type: "text", name: "code", value: start.code, autocomplete: "off", spellcheck: "false",
-    placeholder: "Scan or type a packaging code, lot, batch, pool, unit or donor card", "aria-label": "Code to trace",
+    placeholder: t("trace.placeholder"), "aria-label": t("trace.codeLabel"),
   });
   const dirBackward = h("input", { type: "radio", name: "dir", value: "backward", checked: start.dir === "backward" });
   const dirForward = h("input", { type: "radio", name: "dir", value: "forward", checked: start.dir === "forward" });
-  const go = h("button", { type: "submit", class: "primary" }, "Trace");
+  const go = h("button", { type: "submit", class: "primary" }, t("trace.submit"));
   const status = h("div", { class: "trace-status", role: "status" });
   const canvas = h("div", { class: "trace-canvas", "data-testid": "trace-graph" });
-  const info = h("aside", { class: "trace-info" }, h("p", { class: "muted" }, "Click a node for its details."));
+  const info = h("aside", { class: "trace-info" }, h("p", { class: "muted" }, t("trace.clickNode")));
   const form = h("form", { class: "trace-form" }, input,
-    h("label", { class: "inline" }, dirBackward, " backward (to donors)"),
-    h("label", { class: "inline" }, dirForward, " forward (to packaging)"), go);
+    h("label", { class: "inline" }, dirBackward, t("trace.backwardLabel")),
+    h("label", { class: "inline" }, dirForward, t("trace.forwardLabel")), go);
   root.replaceChildren(h("div", { class: "trace-view" },
-    h("h1", null, "Traceability"), form, status, h("div", { class: "trace-body" }, canvas, info)));
+    h("h1", null, t("trace.title")), form, status, h("div", { class: "trace-body" }, canvas, info)));
 
   let seq = 0;
   const run = async (code: string, dir: Direction) => {
     code = code.trim();
     if (!code) {
-      status.textContent = "Scan or type a code first.";
+      status.textContent = t("trace.needCode");
       return;
     }
     const mine = ++seq;
     history.replaceState(null, "", `#/trace?code=${encodeURIComponent(code)}&dir=${dir}`);
     status.className = "trace-status";
-    status.textContent = `Tracing ${code} ${dir}…`;
+    status.textContent = t("trace.tracing", { code, dir: t(`trace.dir.${dir}`) });
     canvas.replaceChildren();
     go.disabled = true;
     try {
@@ -68,18 +69,18 @@ export function mountTrace(root: HTMLElement): () => void {
         TraceBackwardQueryVariables | TraceForwardQueryVariables>(QUERY[dir], { code, maxNodes: 2000 });
       if (mine !== seq) return;
       const g = d.graph;
-      const counts = g.summary.map((c) => `${c.count} ${(KIND_TEXT[c.kind] ?? c.kind).toLowerCase()}`).join(" · ");
-      status.replaceChildren(h("strong", null, `${code} ${dir}: `), counts || "nothing linked",
-        g.truncated ? h("span", { class: "warn" }, ` · showing ${g.nodes.length} nodes of a larger graph (cut at 2000)`) : "");
+      const counts = g.summary.map((c) => `${c.count} ${kindText(c.kind).toLowerCase()}`).join(" · ");
+      status.replaceChildren(h("strong", null, `${code} ${t(`trace.dir.${dir}`)}: `), counts || t("trace.nothing"),
+        g.truncated ? h("span", { class: "warn" }, t("trace.truncated", { n: g.nodes.length })) : "");
       if (!g.nodes.length) {
-        canvas.replaceChildren(h("p", { class: "muted" }, "No nodes."));
+        canvas.replaceChildren(h("p", { class: "muted" }, t("trace.noNodes")));
         return;
       }
       canvas.replaceChildren(draw(layout(g.nodes, g.edges, code), code, (p) => showInfo(p)));
     } catch (e) {
       if (mine !== seq) return;
       status.className = "trace-status error";
-      status.textContent = `Trace refused: ${errorText(e)}`;
+      status.textContent = t("trace.refused", { error: errorText(e) });
     } finally {
       if (mine === seq) go.disabled = false;
     }
@@ -87,8 +88,8 @@ export function mountTrace(root: HTMLElement): () => void {
 
   const showInfo = (p: PlacedNode) => {
     if (!p.node) {
-      info.replaceChildren(h("h3", null, KIND_TEXT[p.kind] ?? p.kind),
-        h("p", null, `${p.hidden} more not drawn. Trace one of them to see it in the middle of its own graph.`));
+      info.replaceChildren(h("h3", null, kindText(p.kind)),
+        h("p", null, t("trace.moreNotDrawn", { n: p.hidden })));
       return;
     }
     const n = p.node;
@@ -99,11 +100,11 @@ export function mountTrace(root: HTMLElement): () => void {
     };
     info.replaceChildren(
       h("h3", null, n.code),
-      h("dl", null, h("dt", null, "Kind"), h("dd", null, KIND_TEXT[n.kind] ?? n.kind),
-        h("dt", null, "Label"), h("dd", null, n.label), h("dt", null, "Status"), h("dd", null, n.status ?? "—")),
+      h("dl", null, h("dt", null, t("review.col.kind")), h("dd", null, kindText(n.kind)),
+        h("dt", null, t("trace.label")), h("dd", null, n.label), h("dt", null, t("details.status")), h("dd", null, n.status ?? "—")),
       h("div", { class: "actions" },
-        h("button", { onClick: () => traceFrom("backward") }, "Trace backward from here"),
-        FORWARD_KINDS.has(n.kind) ? h("button", { onClick: () => traceFrom("forward") }, "Trace forward from here") : ""));
+        h("button", { onClick: () => traceFrom("backward") }, t("trace.fromHereBackward")),
+        FORWARD_KINDS.has(n.kind) ? h("button", { onClick: () => traceFrom("forward") }, t("trace.fromHereForward")) : ""));
   };
 
   form.addEventListener("submit", (ev) => {
@@ -119,9 +120,9 @@ export function mountTrace(root: HTMLElement): () => void {
 
 function draw(l: Layout, focus: string, onPick: (p: PlacedNode) => void): SVGSVGElement {
   const svg = s("svg", { class: "trace-svg", width: l.width, height: l.height, viewBox: `-10 0 ${l.width} ${l.height}`,
-    role: "img", "aria-label": "Trace graph" });
+    role: "img", "aria-label": t("trace.graph") });
   for (const c of l.columns) {
-    svg.append(s("text", { class: "col-title", x: c.x, y: 16 }, `${KIND_TEXT[c.kind] ?? c.kind} (${c.total})`));
+    svg.append(s("text", { class: "col-title", x: c.x, y: 16 }, `${kindText(c.kind)} (${c.total})`));
   }
   const edges = s("g", { class: "edges" });
   for (const e of l.edges) {
@@ -149,9 +150,9 @@ function draw(l: Layout, focus: string, onPick: (p: PlacedNode) => void): SVGSVG
     const g = s("g", { class: cls, transform: `translate(${p.x},${p.y})`, tabindex: 0, role: "button",
       "data-kind": p.kind, "data-code": n?.code ?? "" },
     s("rect", { width: NODE_W, height: NODE_H, rx: 4 }),
-    s("text", { x: 8, y: 15, class: "tnode-code" }, n ? n.code : `+ ${p.hidden} more`),
+    s("text", { x: 8, y: 15, class: "tnode-code" }, n ? n.code : t("trace.more", { n: p.hidden })),
     s("text", { x: 8, y: 29, class: "tnode-label" },
-      n ? `${n.label}${n.status ? ` · ${n.status}` : ""}`.slice(0, 27) : (KIND_TEXT[p.kind] ?? p.kind).toLowerCase()));
+      n ? `${n.label}${n.status ? ` · ${n.status}` : ""}`.slice(0, 27) : (kindText(p.kind)).toLowerCase()));
     if (attention) g.append(s("text", { x: NODE_W - 8, y: 15, class: "tnode-flag", "text-anchor": "end" }, "!"));
     g.addEventListener("click", () => onPick(p));
     g.addEventListener("keydown", (ev) => {
