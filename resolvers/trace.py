@@ -65,6 +65,20 @@ class Graph:
     def edge(self, source: str, target: str, kind: str) -> None:
         self.edges.add(Edge(source, target, kind))
 
+    def reachable_from(self, start: str) -> Graph:
+        """The part of the graph reachable from `start` along the edges' direction (what it became)."""
+        out: dict[str, list[Edge]] = {}
+        for e in self.edges:
+            out.setdefault(e.source, []).append(e)
+        seen, todo, kept = {start}, [start], set()
+        while todo:
+            for e in out.get(todo.pop(), ()):
+                kept.add(e)
+                if e.target not in seen:
+                    seen.add(e.target)
+                    todo.append(e.target)
+        return Graph({k: n for k, n in self.nodes.items() if k in seen}, kept)
+
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for n in self.nodes.values():
@@ -130,7 +144,8 @@ async def trace_backward(ctx: Context, code: str) -> Graph:
 
 
 async def trace_forward(ctx: Context, code: str) -> Graph:
-    """The forward graph from a donor, unit or pool, within the caller's scope."""
+    """The forward graph from any code the graph holds (donor, unit, pool, batch, lot, packaging code),
+    within the caller's scope."""
     async with ctx.db.read() as s:
         return await forward(s, code.strip(), ctx.scope())
 
@@ -314,6 +329,8 @@ async def forward(s: AsyncSession, code: str, scope: TraceScope) -> Graph:
     if start is None:
         raise _missing(code, scope)
     kind, key = start
+    if kind in PRODUCT_KINDS:
+        return await _forward_product(s, g, kind, key, code, scope)
     unit_rows: list[Any] = []
     if kind == "POOL":
         pool_ids = {key}
@@ -334,6 +351,31 @@ async def forward(s: AsyncSession, code: str, scope: TraceScope) -> Graph:
     if pool_ids:
         await _downstream(s, g, await _pooled_into(s, g, pool_ids, unit_rows, scope), scope)
     return g
+
+
+# Codes of what a batch became: a forward trace from one follows it down to the packaging.
+PRODUCT_KINDS = ("BATCH", "FINAL_LOT", "PACKAGING_UNIT")
+
+
+async def _forward_product(s: AsyncSession, g: Graph, kind: str, key: int, code: str, scope: TraceScope) -> Graph:
+    """Forward from a batch, a final lot or a packaging code: its batch's downstream graph, kept to what is
+    reachable from the code (a lot: its packaging; a carton: the cases and pallets it went into)."""
+    stmt = select(Batch.id, Batch.batch_number, Batch.product, Batch.status)
+    if kind == "BATCH":
+        stmt = stmt.where(Batch.id == key)
+    else:
+        stmt = stmt.join(Intermediate, Intermediate.batch_id == Batch.id).join(
+            FinalLot, FinalLot.intermediate_id == Intermediate.id)
+        if kind == "FINAL_LOT":
+            stmt = stmt.where(FinalLot.id == key)
+        else:
+            stmt = stmt.join(PackagingUnit, PackagingUnit.final_lot_id == FinalLot.id).where(PackagingUnit.id == key)
+    b = (await s.execute(stmt.limit(1))).first()
+    if b is None or not batch_visible(scope, b.product, b.batch_number):
+        raise _missing(code, scope)
+    g.node(Node(nid("BATCH", b.id), "BATCH", b.batch_number, b.product, b.status))
+    await _downstream(s, g, {b.id}, scope)
+    return g.reachable_from(nid(kind, key))
 
 
 async def _forward_units(s: AsyncSession, kind: str, key: int) -> list[Any]:
@@ -376,8 +418,8 @@ async def forward_start(s: AsyncSession, code: str, scope: TraceScope) -> tuple[
     if start is None:
         raise _missing(code, scope)
     kind, key = start
-    if kind not in ("DONOR", "PLASMA_UNIT", "POOL"):
-        raise AppError(ErrorCode.VALIDATION_FAILED, f"forward traces start from a donor, unit or pool, not a {kind}")
+    if kind in PRODUCT_KINDS:
+        return None  # the object path follows a batch, lot or packaging code down (`forward`)
     if kind == "DONOR" and (await s.execute(select(PlasmaUnit.id).where(PlasmaUnit.donor_id == key).limit(1))
                             ).first() is None:
         return None

@@ -78,7 +78,8 @@ class TraceQuery:
     async def trace_backward(self, info: Info[Context, None], code: str, max_nodes: int = 10_000) -> TraceGraph:
         return await backward_graph(info.context, code, max_nodes)
 
-    @strawberry.field(description="From a donor, unit or pool forward to every batch, lot and packaging code.",
+    @strawberry.field(description="From any code the graph holds (donor, unit, pool, batch, lot, packaging code) "
+                                  "forward to every batch, lot and packaging code it reached.",
                       extensions=can("trace:graph", "read"))
     async def trace_forward(self, info: Info[Context, None], code: str, max_nodes: int = 10_000) -> TraceGraph:
         return await forward_graph(info.context, code, max_nodes)

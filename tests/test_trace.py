@@ -155,3 +155,30 @@ async def test_unknown_code_for_plant_users_is_not_found(world: dict[str, Any]) 
     body = await qa(BACK, {"c": "NOPE"})
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert (await qa(BACK, {"c": world["donor"]}))["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
+
+
+@pytest.mark.req("PR-36")
+async def test_forward_from_a_batch_a_lot_or_a_packaging_code_follows_it_down(world: dict[str, Any]) -> None:
+    """A forward trace starts from any code the graph holds, not only a donor, unit or pool: from a batch to its
+    lots and packaging, from a lot to its packaging only, from a carton to the case and pallet it went into."""
+    qa = await world["gql"].sign_in("qa.one")
+    batch = (await qa(FWD, {"c": world["albumin"]}))["data"]["traceForward"]
+    kinds = _kinds(batch)
+    assert kinds["BATCH"] == 1 and kinds["FINAL_LOT"] == 2 and kinds["PACKAGING_UNIT"] > 0
+    assert not {"POOL", "PLASMA_UNIT", "DONOR"} & set(kinds)  # forward: what it became, not where it came from
+    lot_code = next(n["code"] for n in batch["nodes"] if n["kind"] == "FINAL_LOT")
+    lot = (await qa(FWD, {"c": lot_code}))["data"]["traceForward"]
+    assert _kinds(lot)["FINAL_LOT"] == 1 and "BATCH" not in _kinds(lot)
+    assert 0 < _kinds(lot)["PACKAGING_UNIT"] < kinds["PACKAGING_UNIT"]
+    carton = (await qa(FWD, {"c": world["unit_code"]}))["data"]["traceForward"]
+    codes = {n["kind"] for n in carton["nodes"]}
+    assert codes == {"PACKAGING_UNIT"} and len(carton["nodes"]) >= 2  # the unit and what it was packed into
+    assert {e["kind"] for e in carton["edges"]} == {"AGGREGATED"}
+    ids = {n["id"] for n in lot["nodes"]}
+    assert all(e["source"] in ids and e["target"] in ids for e in lot["edges"])
+    # A regulator scoped to another product gets the refusal an unknown code gets.
+    reg = await _token(world, "reg.one", products=[ALBUMIN])
+    assert (await reg(FWD, {"c": world["albumin"]}))["data"]["traceForward"]["nodes"]
+    body = await reg(FWD, {"c": world["other"]})
+    refusal = body["errors"][0]
+    assert refusal["extensions"]["code"] == "OUT_OF_SCOPE" and world["other"] not in refusal["message"]
