@@ -284,6 +284,8 @@ class _Background:
             svc.twin.tags = frozenset(recorder.sensor_ids)
             svc.twin.backlog = recorder.backlog
             svc.twin.durable = recorder.durable
+            # A running phase's parameters are stored reading by reading whatever the plant's thinning.
+            recorder.keep_all = lambda tag: tag in svc.alarms.process.watched
             app_.state.recorder = recorder
             self.metrics.recorder = recorder
             await svc.alarms.start()

@@ -19,7 +19,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -83,6 +83,9 @@ class Metrics:
         }
         if self.recorder is not None:
             snap.counters["plasmatwin_readings_stored"] = ("Readings written to storage", self.recorder.stored)
+            snap.counters["plasmatwin_readings_thinned"] = (
+                "Readings not stored under the setting readings.storeEverySeconds (live and alarms only)",
+                self.recorder.thinned)
             snap.gauges["plasmatwin_readings_pending"] = (
                 "Readings waiting to be stored", self.recorder.queue.qsize() + len(self.recorder.pending))
         depths = {name: float(d) for name, d in svc.bridges.items()}
@@ -96,6 +99,8 @@ class Metrics:
             snap.counters["plasmatwin_bus_redis_received"] = ("Events received from other nodes", svc.bus.received)
             snap.gauges["plasmatwin_bus_redis_connected"] = ("1 when Redis is reachable", float(svc.bus.connected))
         async with svc.db.read() as s:
+            snap.gauges["plasmatwin_database_bytes"] = ("Size of the database (SQLite: its files)",
+                                                        float(await database_bytes(s)))
             counts = (await s.execute(select(Alarm.priority, Alarm.state, func.count()).where(
                 Alarm.state != AlarmState.CLOSED).group_by(Alarm.priority, Alarm.state))).all()
         active = {str(p): float(sum(n for q, st, n in counts if q == p and st in UNCLEARED)) for p in PRIORITIES}
@@ -165,3 +170,13 @@ class RequestTimer:
         finally:
             route = scope["path"] if scope["path"] in self.ROUTES else "other"
             self.histogram.labels(route, scope["method"]).observe(time.perf_counter() - start)
+
+
+async def database_bytes(s: Any) -> int:
+    """The store's size on disk: PostgreSQL's own count, or SQLite's file with its write-ahead log."""
+    conn = await s.connection()
+    if conn.dialect.name == "postgresql":
+        return int((await s.execute(text("SELECT pg_database_size(current_database())"))).scalar_one())
+    pages = (await s.execute(text("PRAGMA page_count"))).scalar_one()
+    size = (await s.execute(text("PRAGMA page_size"))).scalar_one()
+    return int(pages) * int(size)

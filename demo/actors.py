@@ -70,7 +70,8 @@ class Actors:
             params, args = f"{params}, $v: SignatureInput!", f"{args}, verification: $v"
             variables["v"] = self.sign(second[0], operation, inp, second[1])
             await self.reauthenticate(user, second[0])  # the second person's password, for this signature
-        document = f"mutation({params}) {{ {operation}({args}) {{ {answer} }} }}"
+        selection = f" {{ {answer} }}" if answer else ""  # a scalar answer (setSetting's JSON) takes none
+        document = f"mutation({params}) {{ {operation}({args}){selection} }}"
         try:
             return await self.query(user, document, variables)
         except ActorError as e:

@@ -25,6 +25,7 @@ from demo.recipes import RECIPES
 from demo.seed import new_password, seed_plant, seed_stations
 from records.db import Database
 from records.migrate import upgrade
+from records.readings import STORE_EVERY_KEY
 from records.recipe import Recipe
 
 ORG_KEY_NAME = "organisation"
@@ -86,6 +87,11 @@ async def seed_recipes(settings: Settings, db: Database, data_dir: Path) -> None
             return
     app = create_app(settings, build_services(settings, db))
     async with Actors(app, data_dir) as people:
+        # The demo's tags read once a second; one stored reading per tag per 10 s outside excursions keeps
+        # its database small (a plant validates its own interval: resolvers/settings.py, twin/recorder.py).
+        await people.signed("adm.lin", "setSetting", {"key": STORE_EVERY_KEY, "value": 10, "reason":
+                            "demo: store a steady tag every 10 s; excursions and quality changes reading by reading"},
+                            answer="")
         await seed_documents(people)  # the SOPs the recipes' phases are carried out under, and their training
         for recipe in RECIPES:
             decision = {"code": recipe["code"], "version": 1, "comment": "checked against the process procedure"}

@@ -12,6 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from records.base import Base, BigId
 
+# The plant's setting that thins stored readings (twin/recorder.py); 0 or unset stores every reading.
+STORE_EVERY_KEY = "readings.storeEverySeconds"
+
 
 class Quality(StrEnum):
     """OPC UA's quality of a value; STALE marks a tag silent past its limit (device-bridge)."""

@@ -91,8 +91,10 @@ async def reauthenticate(ctx: Context, password: str, signer: str | None = None)
             until = await _open(s, me, user, second, now, ctx.services.signature_window)
             await audit.add(s, PendingEvent("REAUTHENTICATED", "app_user", target, details))
     if failure is not None:  # committed above: the attempt and any lockout stay recorded
-        raise AppError(ErrorCode.UNAUTHENTICATED, "re-authentication failed: wrong password, or the account is "
-                                                  "locked or deactivated")
+        # Not UNAUTHENTICATED: the session itself stands, and clients end a session on that code.
+        raise AppError(ErrorCode.REAUTHENTICATION_REQUIRED, "re-authentication failed: wrong password, or the "
+                                                            "account is locked or deactivated",
+                       signer=username, secondPerson=second)
     return Confirmed(username, second, until)
 
 

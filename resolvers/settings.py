@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
 from records.identity import Setting
+from records.readings import STORE_EVERY_KEY
 from records.training import ENFORCED_KEY as TRAINING_KEY
 from resolvers import alarms, manual_rules, reagents, reauth, signing
 from resolvers.context import POLICY_KEY, Context
@@ -56,6 +57,7 @@ PLAIN: dict[str, Callable[[str, Any], None]] = {
     signing.KEY_ROLES_KEY: signing.check_key_roles,
     reauth.ENFORCED_KEY: _flag,
     reauth.CONTINUOUS_KEY: reauth.check_minutes,
+    STORE_EVERY_KEY: _int_between(0, 3600),
 }
 
 # Keys changed only through their own signed mutation.

@@ -8,6 +8,8 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v chromium >/dev/null || need+=(chromium)
 command -v node >/dev/null || need+=(nodejs npm)
+# The interface is Chinese by default: without a CJK font Chromium draws its text (and the screenshots) as boxes.
+fc-list 2>/dev/null | grep -qi -e "wenquanyi" -e "noto sans cjk" || need+=(fonts-wqy-microhei)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing system packages: ${need[*]}"

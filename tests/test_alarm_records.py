@@ -263,6 +263,7 @@ async def test_metrics_show_ingest_alarms_subscribers_and_latency(plant: Any) ->
     assert float(lines["plasmatwin_subscribers"]) == own + 1
     assert float(lines['plasmatwin_http_request_seconds_count{method="POST",route="/ingest"}']) == 2
     assert float(lines['plasmatwin_bridge_buffer_depth{bridge="area-fra"}']) == 42
+    assert float(lines["plasmatwin_database_bytes"]) > 0
     # Back to normal without an acknowledgement: no longer active, still standing for the operator.
     await _ingest(gql, bridge, [_r(-32, 130)])
     await svc.alarms.drain()

@@ -78,7 +78,8 @@ async def test_the_first_signature_of_a_session_needs_the_password_again(on: Any
     assert (await _actions(db, "SIGNATURE_REJECTED"))[-1]["code"] == "REAUTHENTICATION_REQUIRED"
 
     wrong = await me(REAUTH, {"p": "not the password"})
-    assert _error(wrong)["code"] == "UNAUTHENTICATED"
+    assert _error(wrong)["code"] == "REAUTHENTICATION_REQUIRED"  # not UNAUTHENTICATED: the session stands
+    assert (await me("{ viewer { username } }"))["data"]["viewer"]["username"] == "op.one"
     assert (await _actions(db, "REAUTHENTICATION_FAILED"))[-1]["result"] == "wrong password"
     async with db.read() as s:
         assert (await s.execute(select(User.failed_attempts).where(User.username == "op.one"))).scalar_one() == 1
@@ -160,9 +161,9 @@ async def test_wrong_passwords_at_signing_lock_the_account_as_at_sign_in(on: Any
     me = await gql.sign_in("op.one")
     attempts = gql.client.app_services.lockout.attempts
     for _ in range(attempts):
-        assert _error(await me(REAUTH, {"p": "guess"}))["code"] == "UNAUTHENTICATED"
+        assert _error(await me(REAUTH, {"p": "guess"}))["code"] == "REAUTHENTICATION_REQUIRED"
     # Locked now: even the right password is refused, here and at sign-in.
-    assert _error(await me(REAUTH, {"p": PASSWORD}))["code"] == "UNAUTHENTICATED"
+    assert _error(await me(REAUTH, {"p": PASSWORD}))["code"] == "REAUTHENTICATION_REQUIRED"
     assert (await _actions(db, "REAUTHENTICATION_FAILED"))[-1]["result"] == "account locked"
     with pytest.raises(AssertionError):
         await gql.sign_in("op.one")

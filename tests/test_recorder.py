@@ -78,3 +78,32 @@ async def test_unknown_tags_are_counted_not_stored(db: Database) -> None:
         assert (await s.execute(select(func.count()).select_from(SensorReading))).scalar_one() == 0
 
 
+
+
+async def test_a_plant_that_thins_storage_keeps_excursions_quality_changes_and_one_reading_per_interval(
+        db: Database) -> None:
+    """`readings.storeEverySeconds`: a steady tag costs one row per interval; every reading outside the
+    sensor's limits, the first back inside, and every quality change are stored all the same."""
+    from records.identity import Setting
+    from records.readings import STORE_EVERY_KEY
+
+    await _sensor(db)
+    async with db.write(AuditContext("system", reason="test: limits and thinning")) as s:
+        sensor = (await s.execute(select(Sensor).where(Sensor.tag == "R1-TT-1"))).scalar_one()
+        sensor.low_limit, sensor.high_limit = 2.0, 8.0
+        s.add(Setting(key=STORE_EVERY_KEY, value=10))
+    rec = Recorder(db)
+    await rec.load_sensors()
+    values = [5.0] * 25 + [9.0, 9.5, 9.1, 5.0, 5.0] + [5.0] * 10  # 40 s at 1 Hz, an excursion at 25-27 s
+    quality = {33: Quality.UNCERTAIN}
+    for i, v in enumerate(values):
+        rec.record(Reading("R1-TT-1", v, quality.get(i, Quality.GOOD), T0 + timedelta(seconds=i), T0))
+    await rec.flush()
+    async with db.read() as s:
+        kept = [(int((t - T0).total_seconds()), v, q) for t, v, q in (await s.execute(
+            select(SensorReading.source_time, SensorReading.value, SensorReading.quality)
+            .order_by(SensorReading.source_time))).all()]
+    assert [k[0] for k in kept] == [0, 10, 20, 25, 26, 27, 28, 33, 34]
+    assert kept[3:6] == [(25, 9.0, "GOOD"), (26, 9.5, "GOOD"), (27, 9.1, "GOOD")]  # the excursion, reading by reading
+    assert kept[6] == (28, 5.0, "GOOD") and kept[7] == (33, 5.0, "UNCERTAIN")  # back inside; quality changed
+    assert rec.thinned == 40 - len(kept) and rec.committed == rec.recorded

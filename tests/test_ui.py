@@ -745,3 +745,55 @@ def test_a_flood_is_acknowledged_together_with_one_signature(browser: Any, demo:
             page.locator(f'[data-testid=alarm-list] tr[data-alarm-id="{alarm_id}"]:not(.unack)').wait_for(timeout=3000)
     finally:
         close(page)
+
+
+def _reauthentication(demo: DemoServer, on: bool) -> None:
+    """The plant's signed setting, changed by its system administrator through the API."""
+    inp = {"key": "signing.reauthentication", "value": on, "reason": "browser test of re-authentication at signing"}
+    demo.gql('mutation($p: String!) { reauthenticate(password: $p) { signer } }', {"p": demo.password("adm.lin")},
+             as_user="adm.lin")
+    demo.gql("mutation($input: SetSettingInput!, $sig: SignatureInput!) { setSetting(input: $input, signature: $sig) }",
+             {"input": inp, "sig": _signature(demo, "adm.lin", "setSetting", inp)}, as_user="adm.lin")
+
+
+@pytest.mark.req("IT-44")
+def test_the_tablet_asks_the_signer_for_the_password_at_the_first_signature(browser: Any, demo: DemoServer) -> None:
+    """With re-authentication on, the first signature of a session opens a password dialog: a wrong password
+    is refused there with the server's reason, the right one signs, and the next signature asks nothing."""
+    _reauthentication(demo, True)
+    page = open_app(browser, demo.url, "op.wang", demo.password("op.wang"), "#/tablet", TABLET)
+    try:
+        for n, temperature in enumerate(("30.5", "30.8")):
+            task = page.locator('[data-testid=task-list] li[data-kind="COLD_ROOM_CHECK"]').first
+            task.wait_for(timeout=5000)
+            task.get_by_role("button", name="Check now").click()
+            page.wait_for_function(
+                "() => /°C/.test(document.querySelector('[data-testid=room-live] dd.value')?.textContent)")
+            page.fill("input[name=temperature]", temperature)
+            page.click(".sign-toggle")
+            page.click('[data-choice="Door"] button[data-value="closed"]')
+            page.click('[data-screen="cold-room"] button[type=submit]')
+            if n == 0:
+                dialog = page.locator("dialog.reauth-modal")
+                dialog.wait_for(timeout=5000)
+                assert "op.wang" in dialog.inner_text()
+                dialog.locator("input[name=signingPassword]").fill("not the password")
+                dialog.locator("button[type=submit]").click()
+                refusal = dialog.locator(".error-box")
+                refusal.wait_for(state="visible", timeout=5000)
+                assert "REAUTHENTICATION_REQUIRED" in refusal.inner_text() and "wrong password" in refusal.inner_text()
+                dialog.locator("input[name=signingPassword]").fill(demo.password("op.wang"))
+                dialog.locator("button[type=submit]").click()
+                dialog.wait_for(state="detached", timeout=5000)
+            result = page.locator("[data-testid=cold-check-result]")
+            result.wait_for(timeout=5000)
+            assert "check recorded" in result.inner_text()
+            assert page.locator("dialog.reauth-modal").count() == 0
+            page.click(".tablet-tabs >> text=Tasks")
+    finally:
+        close(page)
+        _reauthentication(demo, False)
+    checks = demo.gql('{ auditTrail(filter: {entity: "app_user"}, first: 50) { edges { node { action actor } } } }',
+                      as_user="qa.li")["auditTrail"]["edges"]
+    actions = [(e["node"]["action"], e["node"]["actor"]) for e in checks]
+    assert ("REAUTHENTICATION_FAILED", "op.wang") in actions and ("REAUTHENTICATED", "op.wang") in actions

@@ -1,23 +1,36 @@
 """Batched storage of readings: a writer task flushes queued readings in one INSERT per batch (every
 `interval` seconds, or at once when someone waits for them). `durable()` is how ingest answers only
-after the readings it took are committed: many waiters share one commit (group commit)."""
+after the readings it took are committed: many waiters share one commit (group commit).
+
+What is stored can be thinned by the plant's setting `readings.storeEverySeconds` (0, the default,
+stores every reading): then a tag's reading is stored when that long has passed since its last
+stored one, when its quality changed, when it is outside the sensor's limits, and when it is the
+first back inside them; every reading still reaches the twin, the alarms and the subscribers. So an
+excursion is in the history reading by reading, and a steady tag costs one row per interval. The
+tags of a running phase's process parameters (`keep_all`) are stored in full: the batch record takes
+their minimum, maximum, mean and trend from the stored readings (resolvers/execution.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from records.db import Database
+from records.identity import Setting
 from records.plant import Sensor
-from records.readings import SensorReading
+from records.readings import STORE_EVERY_KEY, SensorReading
 from twin.state import Reading
 
 log = logging.getLogger("plasmatwin.recorder")
+
+# How often the writer reads the tags and the setting again (a layout import also reloads them at once).
+RELOAD_SECONDS = 60.0
 
 
 class Recorder:
@@ -28,6 +41,12 @@ class Recorder:
         self.interval = interval
         self.queue: asyncio.Queue[Reading] = asyncio.Queue()
         self.sensor_ids: dict[str, int] = {}
+        self.limits: dict[str, tuple[float | None, float | None]] = {}
+        self.store_every = 0.0
+        # Per tag: the source time and quality of its last stored reading, and whether it was outside limits.
+        self._last: dict[str, tuple[datetime, str, bool]] = {}
+        self.thinned = 0  # readings not stored under `readings.storeEverySeconds`
+        self.keep_all: Callable[[str], bool] = lambda _tag: False
         self.stored = 0
         self.unknown_tags = 0
         # Drained from the queue but not yet committed, as the driver's parameters: kept until an insert succeeds.
@@ -44,7 +63,23 @@ class Recorder:
     async def load_sensors(self) -> None:
         """The tags it stores readings of (again after a layout import)."""
         async with self.db.read() as s:
-            self.sensor_ids = {t: i for t, i in (await s.execute(select(Sensor.tag, Sensor.id))).all()}
+            rows = (await s.execute(select(Sensor.tag, Sensor.id, Sensor.low_limit, Sensor.high_limit))).all()
+            setting = await s.get(Setting, STORE_EVERY_KEY)
+        self.sensor_ids = {r.tag: r.id for r in rows}
+        self.limits = {r.tag: (r.low_limit, r.high_limit) for r in rows}
+        self.store_every = float(setting.value) if setting is not None else 0.0
+
+    def _keep(self, r: Reading) -> bool:
+        if self.store_every <= 0 or self.keep_all(r.tag):
+            return True
+        low, high = self.limits.get(r.tag, (None, None))
+        outside = r.value is not None and ((low is not None and r.value < low) or (high is not None and r.value > high))
+        last = self._last.get(r.tag)
+        keep = (last is None or outside or last[2] or r.quality.value != last[1]
+                or (r.source_time - last[0]).total_seconds() >= self.store_every)
+        if keep:
+            self._last[r.tag] = (r.source_time, r.quality.value, outside)
+        return keep
 
     async def start(self) -> None:
         await self.load_sensors()
@@ -89,6 +124,9 @@ class Recorder:
             if sid is None:
                 self.unknown_tags += 1
                 continue
+            if not self._keep(r):
+                self.thinned += 1
+                continue
             self.pending.append((sid, time(r.source_time), time(r.received_at), r.value, r.quality.value))
         written = 0
         while self.pending:
@@ -114,12 +152,17 @@ class Recorder:
                 f"VALUES ({marks}) ON CONFLICT (sensor_id, source_time) DO NOTHING")
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        reloaded = loop.time()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
             try:
                 await self.flush()
+                if loop.time() - reloaded >= RELOAD_SECONDS:
+                    reloaded = loop.time()
+                    await self.load_sensors()
             except Exception:  # keep the readings flowing; the failure is logged and retried next tick
                 log.exception("storing readings failed")
 

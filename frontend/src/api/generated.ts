@@ -846,6 +846,14 @@ export type CloseOosMutationVariables = Exact<{
 
 export type CloseOosMutation = { closeOos: { status: OosStatus } };
 
+export type ReauthenticateMutationVariables = Exact<{
+  password: string;
+  signer?: string | null | undefined;
+}>;
+
+
+export type ReauthenticateMutation = { reauthenticate: { signer: string, validUntil: string } };
+
 export type PhaseBatchesQueryVariables = Exact<{ [key: string]: never; }>;
 
 

@@ -8,7 +8,8 @@ import { has, t } from "../i18n";
 import { session } from "./session";
 
 export class GqlError extends Error {
-  constructor(public readonly code: string, message: string, public readonly path?: readonly (string | number)[]) {
+  constructor(public readonly code: string, message: string, public readonly path?: readonly (string | number)[],
+              public readonly extensions: Readonly<Record<string, unknown>> = {}) {
     super(message);
     this.name = "GqlError";
   }
@@ -22,7 +23,7 @@ export class GqlError extends Error {
 
 interface GqlResponse<T> {
   data?: T | null;
-  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[];
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [k: string]: unknown } }[];
 }
 
 let onUnauthenticated: (() => void) | null = null;
@@ -63,7 +64,7 @@ export async function gql<T, V extends Variables = Variables>(
     const code = first.extensions?.code ?? "ERROR";
     if (code === "UNAUTHENTICATED" && token === session.token && onUnauthenticated) onUnauthenticated();
     const more = body.errors.length > 1 ? t("error.detail.more", { n: body.errors.length - 1 }) : "";
-    throw new GqlError(code, first.message + more, first.path);
+    throw new GqlError(code, first.message + more, first.path, first.extensions ?? {});
   }
   if (!body.data) throw new GqlError(`HTTP_${resp.status}`, t("error.detail.noData"));
   return body.data;

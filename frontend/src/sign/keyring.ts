@@ -1,10 +1,11 @@
 /** The current user's signer, loaded once per session, and the signed-mutation round trip. */
 
-import { gql } from "../api/gql";
+import { gql, GqlError } from "../api/gql";
 import { session } from "../api/session";
 import { asSent, loadDemoSigner, signOperation, SignerUnavailable, type Meaning, type SignatureInput,
   type Signer } from "./signer";
 import { t } from "../i18n";
+import { askPassword } from "./reauth";
 
 let cached: { token: string; signer: Promise<Signer> } | null = null;
 
@@ -43,8 +44,18 @@ export interface SignedRequest<I extends object> {
 export async function sendSigned<T, V extends { input: object }>(req: SignedRequest<V["input"]>): Promise<T> {
   const input = asSent(req.input);
   const signer = await currentSigner();
-  const signature = await signOperation(signer, req.operation, input, req.meaning ?? "PERFORMED");
-  const variables: Record<string, unknown> = { input, signature };
-  if (req.verification) variables.verification = await req.verification(input);
-  return gql<T>(req.document, variables);
+  for (let attempt = 0; ; attempt++) {
+    // Signed again on every attempt: a nonce is used once, and signedAt must be fresh.
+    const signature = await signOperation(signer, req.operation, input, req.meaning ?? "PERFORMED");
+    const variables: Record<string, unknown> = { input, signature };
+    if (req.verification) variables.verification = await req.verification(input);
+    try {
+      return await gql<T>(req.document, variables);
+    } catch (e) {
+      // The first signature of the session, or after a pause: the signer's password, then the same request.
+      if (!(e instanceof GqlError) || e.code !== "REAUTHENTICATION_REQUIRED" || attempt >= 2) throw e;
+      const who = typeof e.extensions.signer === "string" ? e.extensions.signer : signer.username;
+      await askPassword(who, e.extensions.secondPerson === true);
+    }
+  }
 }

@@ -5,6 +5,7 @@
 
 import { authenticate, revoke } from "../api/auth";
 import { h } from "../dom";
+import { confirmPassword } from "../sign/reauth";
 import { loadDemoSigner, type Signer } from "../sign/signer";
 import { errorBox, openModal } from "../ui/modal";
 import { busy, field, refusal } from "./common";
@@ -27,6 +28,8 @@ export function askVerifier(use: (verifier: Signer) => Promise<void>, what = t("
       void busy(ok, t("sign.signing"), async () => {
         const c = await authenticate(user.value.trim(), pass.value);
         try {
+          // The same password confirms their one signature on this session (docs/signatures.md).
+          await confirmPassword(pass.value, user.value.trim());
           const signer = await loadDemoSigner(c.token);
           await use(signer);
         } finally {
