@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
-from resolvers import identity, reauth, users
+from resolvers import identity, permissions, reauth, users
 from resolvers.context import Context
+from schema.permissions import Can
 
 
 @strawberry.type
@@ -18,6 +20,26 @@ class Viewer:
     roles: list[str]
     password_change_required: bool = strawberry.field(
         description="Signed in with a one-time password: only changePassword is allowed until it is replaced")
+    permissions: list[str] = strawberry.field(
+        description="The \"object:action\" pairs the caller's roles and token scope allow (\"plant:alarm:"
+                    "acknowledge\"), for showing only what the caller can do; the server still checks each request")
+
+
+# The pairs the schema's fields declare with can(...), per schema: read once from its types.
+_declared: dict[int, frozenset[tuple[str, str]]] = {}
+
+
+def declared(schema: strawberry.Schema) -> frozenset[tuple[str, str]]:
+    key = id(schema)
+    if key not in _declared:
+        found: set[tuple[str, str]] = set()
+        for t in schema.schema_converter.type_map.values():
+            for f in getattr(t.definition, "fields", None) or ():
+                for ext in getattr(f, "extensions", None) or ():
+                    if isinstance(ext, PermissionExtension):
+                        found.update((c.obj, c.act) for c in ext.permissions if isinstance(c, Can))
+        _declared[key] = frozenset(found)
+    return _declared[key]
 
 
 @strawberry.type
@@ -39,8 +61,11 @@ class IdentityQuery:
     @strawberry.field(description="The signed-in caller, or null when the request has no valid token.")
     def viewer(self, info: Info[Context, None]) -> Viewer | None:
         p = info.context.principal
+        if p is None:
+            return None
         return Viewer(username=p.username, display_name=p.display_name, roles=p.roles,
-                      password_change_required=p.password_change_required) if p else None
+                      password_change_required=p.password_change_required,
+                      permissions=permissions.granted(info.context, declared(info.schema)))
 
 
 @strawberry.type

@@ -7,7 +7,7 @@ import { gql } from "./gql";
 import { session, type Viewer } from "./session";
 
 const SIGN_IN = /* GraphQL */ `mutation SignIn($u: String!, $p: String!) { signIn(username: $u, password: $p) { token expiresAt } }`;
-const VIEWER = /* GraphQL */ `query Viewer { viewer { username displayName roles passwordChangeRequired } }`;
+const VIEWER = /* GraphQL */ `query Viewer { viewer { username displayName roles passwordChangeRequired permissions } }`;
 const CHANGE_PASSWORD = /* GraphQL */ `mutation ChangePassword($c: String!, $n: String!) { changePassword(current: $c, new: $n) }`;
 const SIGN_OUT = /* GraphQL */ `mutation SignOut { signOut }`;
 

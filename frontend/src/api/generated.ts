@@ -529,7 +529,7 @@ export type SignInMutation = { signIn: { token: string, expiresAt: string } };
 export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type ViewerQuery = { viewer: { username: string, displayName: string, roles: Array<string>, passwordChangeRequired: boolean } | null };
+export type ViewerQuery = { viewer: { username: string, displayName: string, roles: Array<string>, passwordChangeRequired: boolean, permissions: Array<string> } | null };
 
 export type ChangePasswordMutationVariables = Exact<{
   c: string;
