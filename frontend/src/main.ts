@@ -1,9 +1,11 @@
-/** The app shell: sign-in, navigation between the control room, trace and tablet views. */
+/** The app shell: sign-in, navigation between the views the user's roles can use (control room, trace, tablet,
+ * batch records, lab, quality, audit trail). */
 
 import "./styles.css";
 import { changePassword, signIn, signOut } from "./api/auth";
 import { errorText, setUnauthenticatedHandler } from "./api/gql";
 import { live } from "./api/live";
+import { canAny } from "./api/permissions";
 import { session } from "./api/session";
 import { h } from "./dom";
 import { currentSigner } from "./sign/keyring";
@@ -11,13 +13,31 @@ import { SignerUnavailable } from "./sign/signer";
 import { connectionBanner } from "./ui/connection";
 import { languageSwitch, t } from "./i18n";
 
-type Route = { name: "control" | "trace" | "tablet" | "batches" | "lab" | "quality"; sub: string; query: URLSearchParams };
+type View = "control" | "trace" | "tablet" | "batches" | "lab" | "quality" | "audit";
+type Route = { name: View; sub: string; query: URLSearchParams; asked: boolean };
+
+/** The views in the navigation's order, each with the permissions ("object:action", any one) its queries need
+ * (schema/ can(...)): a view the user's roles cannot read is not offered. */
+const VIEWS: { name: View; needs: string[] }[] = [
+  { name: "control", needs: ["plant:alarm:read"] },
+  { name: "trace", needs: ["trace:graph:read"] },
+  { name: "tablet", needs: ["plant:task:read"] },  // its task list opens it, for the floor
+  { name: "batches", needs: ["batch:record:read"] },
+  { name: "lab", needs: ["quality:test_record:write", "quality:test_record:review", "quality:instrument_run:read"] },
+  { name: "quality", needs: ["quality:oos:read", "quality:review:read"] },
+  { name: "audit", needs: ["audit:trail:read"] },
+];
+
+function usable(name: View): boolean {
+  return canAny(...(VIEWS.find((v) => v.name === name)?.needs ?? []));
+}
 
 function route(): Route {
   const [path, qs] = location.hash.replace(/^#/, "").split("?");
   const parts = path.split("/").filter(Boolean);
-  const name = ["trace", "tablet", "batches", "lab", "quality"].includes(parts[0]) ? (parts[0] as Route["name"]) : "control";
-  return { name, sub: decodeURIComponent(parts[1] ?? ""), query: new URLSearchParams(qs ?? "") };
+  const known = VIEWS.some((v) => v.name === parts[0]);
+  const name = known ? (parts[0] as View) : "control";
+  return { name, sub: decodeURIComponent(parts[1] ?? ""), query: new URLSearchParams(qs ?? ""), asked: known };
 }
 
 const app = document.getElementById("app")!;
@@ -27,13 +47,13 @@ let signInNotice: string | null = null;
 
 function header(r: Route): HTMLElement {
   const v = session.viewer!;
-  const link = (name: Route["name"], text: string) =>
-    h("a", { href: `#/${name}`, class: r.name === name ? "active" : "", "aria-current": r.name === name ? "page" : null }, text);
+  const link = (name: View) =>
+    h("a", { href: `#/${name}`, class: r.name === name ? "active" : "", "aria-current": r.name === name ? "page" : null,
+      "data-view": name }, t(`nav.${name}`));
   return h("header", { class: "topbar" },
     h("span", { class: "brand" }, "PlasmaTwin"),
     h("nav", { class: "mainnav", "aria-label": t("nav.label") },
-      link("control", t("nav.control")), link("trace", t("nav.trace")), link("tablet", t("nav.tablet")),
-      link("batches", t("nav.batches")), link("lab", t("nav.lab")), link("quality", t("nav.quality"))),
+      ...VIEWS.filter((v) => usable(v.name)).map((v) => link(v.name))),
     h("span", { class: "spacer" }),
     h("span", { class: "who", "data-testid": "viewer" }, `${v.displayName} (${v.username})`,
       h("span", { class: "roles" }, ` · ${v.roles.join(", ")}`)),
@@ -132,6 +152,15 @@ function signingNotice(): HTMLElement {
   return el;
 }
 
+/** Without a view asked for, the first the user can use (a regulator has no control room). */
+function landing(r: Route): boolean {
+  if (r.asked || usable(r.name)) return false;
+  const first = VIEWS.find((v) => usable(v.name));
+  if (!first) return false;
+  location.replace(`#/${first.name}`);
+  return true;
+}
+
 async function render(): Promise<void> {
   const r = route();
   document.body.classList.toggle("tablet-mode", r.name === "tablet" || r.name === "lab");
@@ -147,6 +176,7 @@ async function render(): Promise<void> {
     app.replaceChildren(changePasswordView());
     return;
   }
+  if (landing(r)) return;  // the hash change renders it
   live.start();
   const key = `${session.viewer.username}|${location.hash.split("?")[0]}|${r.name === "trace" ? "" : r.query.toString()}`;
   if (key === mountedKey) return;
@@ -155,7 +185,13 @@ async function render(): Promise<void> {
   const main = h("main", { class: `view view-${r.name}` });
   app.replaceChildren(header(r), banner.el, signingNotice(), main);
   try {
-    if (r.name === "control") {
+    if (!usable(r.name)) {
+      main.replaceChildren(h("div", { class: "notice", role: "status", "data-testid": "view-not-permitted" },
+        t("shell.viewNotPermitted", { view: t(`nav.${r.name}`) })));
+    } else if (r.name === "audit") {
+      const { mountAudit } = await import("./audit/view");
+      disposeView = mountAudit(main);
+    } else if (r.name === "control") {
       const { mountControlRoom } = await import("./control/view");
       disposeView = await mountControlRoom(main);
     } else if (r.name === "batches") {

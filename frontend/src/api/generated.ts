@@ -37,6 +37,15 @@ export type AlarmState =
   | 'CLEARED'
   | 'CLOSED';
 
+export type AuditFilter = {
+  action?: string | null | undefined;
+  actor?: string | null | undefined;
+  entity?: string | null | undefined;
+  entityId?: string | null | undefined;
+  from?: string | null | undefined;
+  to?: string | null | undefined;
+};
+
 /** A production batch's status */
 export type BatchStatus =
   | 'COMPLETED'
@@ -543,6 +552,15 @@ export type SignOutMutationVariables = Exact<{ [key: string]: never; }>;
 
 
 export type SignOutMutation = { signOut: boolean };
+
+export type AuditPageQueryVariables = Exact<{
+  filter?: AuditFilter | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type AuditPageQuery = { auditTrail: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, occurredAt: string, actor: string, action: string, entity: string, entityId: string | null, changes: unknown, reason: string | null, clientAddress: string | null } }> } };
 
 export type PrepareReleaseMutationVariables = Exact<{
   batchNumber: string;

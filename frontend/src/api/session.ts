@@ -24,6 +24,8 @@ class Session {
       const raw = sessionStorage.getItem(KEY);
       if (raw) this.stored = JSON.parse(raw) as Stored;
       if (this.stored && new Date(this.stored.expiresAt).getTime() < Date.now()) this.stored = null;
+      // Kept by an older build without the viewer's permissions: sign in again to have them.
+      if (this.stored && !Array.isArray(this.stored.viewer?.permissions)) this.stored = null;
     } catch {
       this.stored = null;
     }

@@ -8,7 +8,7 @@ import { saveFile } from "../ui/files";
 import { alarmBadge } from "../ui/symbols";
 import { toast } from "../ui/modal";
 import { has, t } from "../i18n";
-import { ALARM_FIELDS, compareAlarms, needsAck, type Alarm, type AlarmStore, type Priority } from "./alarms";
+import { ALARM_FIELDS, ackable, compareAlarms, needsAck, type Alarm, type AlarmStore, type Priority } from "./alarms";
 
 const PRIORITIES: Priority[] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
 const REPORT = /* GraphQL */ `query Report($format: ReportFormat!) { alarmReport(format: $format) { filename contentType data count } }`;
@@ -47,7 +47,7 @@ export function alarmBanner(store: AlarmStore, onShow: (a: Alarm) => void): { el
       el.append(
         h("button", { class: "banner-top", onClick: () => onShow(top), title: t("alarms.showInList") },
           alarmBadge(top, 18), ` ${fmtTime(top.raisedAt).slice(11)} ${top.roomCode ?? ""} ${top.message}`),
-        h("button", { class: "small primary", onClick: () => openAckDialog(top, store) }, t("alarms.acknowledge")));
+        ackable(top) ? h("button", { class: "small primary", onClick: () => openAckDialog(top, store) }, t("alarms.acknowledge")) : "");
     }
   };
   const off = store.onChange(render);
@@ -72,7 +72,7 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
   const body = h("tbody");
   const historyToggle = h("input", { type: "checkbox", "aria-label": t("alarms.includeClosedLabel") });
   const ackAll = h("button", { class: "small primary", "data-testid": "ack-all", hidden: true,
-    onClick: () => openGroupAckDialog(store.standing().filter(needsAck), store) }, "");
+    onClick: () => openGroupAckDialog(store.standing().filter(ackable), store) }, "");
   const table = h("table", { class: "alarm-table", "data-testid": "alarm-list" },
     h("thead", null, h("tr", null,
       h("th", null, t("alarms.col.priority")), h("th", null, t("alarms.col.state")), h("th", null, t("alarms.col.raised")),
@@ -102,7 +102,7 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
     h("td", null, a.message),
     h("td", { class: "num" }, value),
     h("td", null, a.acknowledgedBy ? `${a.acknowledgedBy}: ${a.handling ?? ""}` : ""),
-    h("td", null, needsAck(a)
+    h("td", null, ackable(a)
       ? h("button", { class: "small primary", "data-ack": a.id, onClick: (ev: Event) => {
         ev.stopPropagation();
         openAckDialog(a, store);
@@ -113,7 +113,7 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
   };
 
   const render = () => {
-    const unacked = store.standing().filter(needsAck).length;
+    const unacked = store.standing().filter(ackable).length;
     ackAll.hidden = unacked < 2;
     ackAll.textContent = t("alarms.ackTogether", { n: Math.min(unacked, 100) });
     const rows: Alarm[] = store.standing();

@@ -5,6 +5,7 @@ import type { AckAllMutation, AckAllMutationVariables, AckMutation, AckMutationV
 import { errorText, gql } from "../api/gql";
 import { t } from "../i18n";
 import { live } from "../api/live";
+import { can } from "../api/permissions";
 import { sendSigned } from "../sign/keyring";
 
 /** The priorities the server raises; the schema types `Alarm.priority` as a String. */
@@ -24,6 +25,11 @@ export const PRIORITY_NUMBER: Record<string, string> =
 
 export function needsAck(a: Alarm): boolean {
   return a.state === "ACTIVE" || a.state === "CLEARED";
+}
+
+/** Needs acknowledging and this user may do it (plant:alarm acknowledge): where Acknowledge buttons show. */
+export function ackable(a: Alarm): boolean {
+  return needsAck(a) && can("plant:alarm", "acknowledge");
 }
 
 /** Higher priority first, then unacknowledged first, then newest first. */
