@@ -53,15 +53,71 @@ function corners(poly: number[][]): { top: [number, number]; bottom: [number, nu
   return { top, bottom, topRight };
 }
 
-/** Rough glyph widths (DejaVu Sans) in font-size units: enough to fit labels without measuring. */
-function textWidth(text: string, size: number, bold = false): number {
-  return text.length * size * (bold ? 0.66 : 0.58);
-}
+/**
+ * On-screen sizes (CSS px) of the plan's texts, kept whatever the zoom or window: ISA-101's overview
+ * (level 1) shows each room's name, state and alarms; values appear once zoomed in where they fit.
+ */
+const PX = { code: 14, name: 13, state: 12.5, value: 12.5, eqStatus: 12.5, eqValue: 12.5, sym: 12.5, pad: 5, gap: 10, halo: 3 };
+/** Lines a room's name may wrap to before it is abbreviated (the full name is in its title). */
+const NAME_LINES = 4;
 
-function fitText(text: string, size: number, width: number): string {
-  if (textWidth(text, size) <= width) return text;
-  const n = Math.floor(width / (size * 0.58)) - 1;
-  return n >= 4 ? `${text.slice(0, n).trimEnd()}…` : "";
+/** Text widths in screen px, measured with the page's own font (no layout, so cheap on every zoom). */
+class Measure {
+  private ctx = document.createElement("canvas").getContext("2d");
+  private family = "sans-serif";
+
+  setFamily(f: string): void {
+    if (f) this.family = f;
+  }
+
+  width(text: string, px: number, bold = false): number {
+    if (!this.ctx) return text.length * px * (bold ? 0.66 : 0.6);
+    this.ctx.font = `${bold ? "bold " : ""}${px}px ${this.family}`;
+    return this.ctx.measureText(text).width * 1.04;
+  }
+
+  /** `text` cut with an ellipsis to `max` px, or "" when not even one character fits. */
+  fit(text: string, px: number, max: number, bold = false): string {
+    if (this.width(text, px, bold) <= max) return text;
+    for (let n = text.length - 1; n >= 1; n--) {
+      const cut = `${text.slice(0, n).trimEnd()}…`;
+      if (this.width(cut, px, bold) <= max) return cut;
+    }
+    return "";
+  }
+
+  /** Words wrapped to `max` px (long words and CJK broken by character), at most `lines`, the last abbreviated. */
+  wrap(text: string, px: number, max: number, lines: number, bold = false): string[] {
+    const out: string[] = [];
+    let line = "";
+    const push = (l: string) => out.push(l);
+    for (const word of text.split(/\s+/).filter(Boolean)) {
+      const tryLine = line ? `${line} ${word}` : word;
+      if (this.width(tryLine, px, bold) <= max) {
+        line = tryLine;
+        continue;
+      }
+      if (line) push(line);
+      line = "";
+      // A word wider than the room: CJK breaks anywhere, other scripts with a hyphen.
+      const cjk = /[\u3000-\u9fff\uff00-\uffef]/.test(word);
+      const chars = [...word];
+      chars.forEach((ch, i) => {
+        const last = i === chars.length - 1;
+        if (line && this.width(line + ch + (cjk || last ? "" : "-"), px, bold) > max) {
+          push(cjk ? line : `${line}-`);
+          line = "";
+        }
+        line += ch;
+      });
+    }
+    if (line) push(line);
+    if (out.length <= lines) return out;
+    // The greedy wrap left no room on the last line for the next word: the rest never fits whole.
+    const kept = out.slice(0, lines);
+    kept[lines - 1] = this.fit(out.slice(lines - 1).join(" "), px, max, bold);
+    return kept;
+  }
 }
 
 /** Length of the lowest horizontal wall, where the key values are written. */
@@ -85,31 +141,63 @@ export function qualityMark(q: string | null | undefined): string {
   }
 }
 
+interface RoomNode {
+  room: Room;
+  g: SVGGElement;
+  texts: SVGGElement;
+  marker: Marked;
+  code: SVGTextElement;
+  grade: SVGTextElement;
+  gradeText: string;
+  name: SVGTextElement;
+  state: SVGTextElement;
+  word: SVGTSpanElement | null;
+  batch: SVGTextElement;
+  running: string;
+  count: SVGTextElement;
+  values: SVGTextElement;
+  valueSpans: SVGTSpanElement[];
+  /** Sample texts of the values line, to know before showing it whether it fits. */
+  samples: string[];
+}
+
+interface EqNode {
+  g: SVGGElement;
+  status: SVGTextElement;
+  label: SVGTextElement | null;
+  sample: string;
+  marker: Marked;
+}
+
 export class FloorPlan {
   readonly el: SVGSVGElement;
   private values = new Map<string, ValueNode[]>();
-  private eqNodes = new Map<string, { g: SVGGElement; status: SVGTextElement; marker: Marked }>();
-  private roomNodes = new Map<string, { g: SVGGElement; marker: Marked }>();
-  private batchTexts = new Map<string, { text: SVGTextElement; width: number }>();
+  private eqNodes = new Map<string, EqNode>();
+  private roomNodes = new Map<string, RoomNode>();
   private tagAlarms = new Map<string, Alarm>();
   private selected: Element | null = null;
+  private selection: Selection = null;
   private unsubscribe: (() => void)[] = [];
+  private measure = new Measure();
+  private scale = 0;
 
   constructor(private readonly index: PlantIndex, private readonly store: LiveStore,
               private readonly alarms: AlarmStore, private readonly onSelect: (sel: Selection) => void) {
     const p = index.plant;
     this.el = s("svg", {
       class: "plan", viewBox: `-1 -1 ${p.width + 2} ${p.height + 2}`, preserveAspectRatio: "xMidYMid meet",
-      role: "img", "aria-label": t("plan.label", { name: p.name }),
+      role: "img", "aria-label": t("plan.label", { name: p.name }), "data-level": "1",
     });
     const defs = s("defs", null,
       s("pattern", { id: "hatch", width: 0.6, height: 0.6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" },
         s("line", { x1: 0, y1: 0, x2: 0, y2: 0.6, class: "hatch-line" })));
     const roomsLayer = s("g", { class: "rooms" });
     const eqLayer = s("g", { class: "equipment-layer" });
-    this.el.append(defs, roomsLayer, eqLayer);
+    // Rooms' texts above the equipment drawn in them, haloed, letting clicks through to what is below.
+    const textLayer = s("g", { class: "room-texts" });
+    this.el.append(defs, roomsLayer, eqLayer, textLayer);
     for (const room of p.rooms) {
-      roomsLayer.append(this.drawRoom(room, defs));
+      roomsLayer.append(this.drawRoom(room, defs, textLayer));
       for (const e of room.equipment) eqLayer.append(this.drawEquipment(e.code));
     }
     this.enableZoom();
@@ -124,6 +212,11 @@ export class FloorPlan {
       if (eq) this.select({ kind: "equipment", code: eq.getAttribute("data-eq")! });
       else if (room) this.select({ kind: "room", code: room.getAttribute("data-room")! });
     });
+    // A double click (or the zoom button) goes down a level: into the room, where its values show.
+    this.el.addEventListener("dblclick", (ev) => {
+      const room = (ev.target as Element).closest("[data-room]");
+      if (room) this.zoomToRoom(room.getAttribute("data-room")!);
+    });
     this.el.addEventListener("keydown", (ev) => {
       if (ev.key !== "Enter" && ev.key !== " ") return;
       const target = ev.target as Element;
@@ -137,6 +230,10 @@ export class FloorPlan {
     this.unsubscribe.push(alarms.onChange(() => this.paintAlarms()));
     this.paint({ tags: new Set(index.sensors.keys()), equipment: new Set(index.equipment.keys()) });
     this.paintAlarms();
+    // Sizes follow the drawn scale: on first layout, window resizes and every zoom.
+    const ro = new ResizeObserver(() => this.relayout());
+    ro.observe(this.el);
+    this.unsubscribe.push(() => ro.disconnect());
   }
 
   dispose(): void {
@@ -201,9 +298,26 @@ export class FloorPlan {
     this.setView({ x: cx - w / 2, y: cy - h / 2, w, h });
   }
 
+  /** The room (or the selected equipment's room) filling the plan: level 2, its values shown. */
+  zoomToRoom(code: string): void {
+    const room = this.index.rooms.get(code);
+    if (!room) return;
+    const b = bbox(room.polygon);
+    const m = 1;
+    this.setView({ x: b.x0 - m, y: b.y0 - m, w: b.x1 - b.x0 + 2 * m, h: b.y1 - b.y0 + 2 * m });
+  }
+
+  zoomToSelection(): void {
+    const sel = this.selection;
+    if (!sel) return;
+    const code = sel.kind === "room" ? sel.code : this.index.equipment.get(sel.code)?.roomCode;
+    if (code) this.zoomToRoom(code);
+  }
+
   private setView(v: { x: number; y: number; w: number; h: number }): void {
     this.view = v;
     this.el.setAttribute("viewBox", `${v.x} ${v.y} ${v.w} ${v.h}`);
+    this.relayout();
   }
 
   /** Cameras as small grey glyphs with their field of view; a click opens their room. */
@@ -226,6 +340,7 @@ export class FloorPlan {
   select(sel: Selection): void {
     this.selected?.classList.remove("selected");
     this.selected = null;
+    this.selection = sel;
     if (sel) {
       const node = sel.kind === "room" ? this.roomNodes.get(sel.code)?.g : this.eqNodes.get(sel.code)?.g;
       if (node) {
@@ -236,61 +351,70 @@ export class FloorPlan {
     this.onSelect(sel);
   }
 
-  /** The batch and phase running in each room, under the room's name; rooms without one show nothing. */
+  /** The batch and phase running in each room: the room's state line; rooms without one show their equipment. */
   setRunning(byRoom: Map<string, string>): void {
-    for (const [code, { text, width }] of this.batchTexts) {
+    for (const [code, n] of this.roomNodes) {
       const line = byRoom.get(code) ?? "";
-      text.textContent = line ? fitText(`▶ ${line}`, 0.95, width) : "";
+      if (line === n.running) continue;
+      n.running = line;
+      this.layoutRoom(n);
     }
   }
 
-  private drawRoom(room: Room, defs: SVGDefsElement): SVGGElement {
+  private drawRoom(room: Room, defs: SVGDefsElement, textLayer: SVGGElement): SVGGElement {
     const pts = room.polygon.map(([x, y]) => `${x},${y}`).join(" ");
     const clipId = `clip-${room.code}`;
     defs.append(s("clipPath", { id: clipId }, s("polygon", { points: pts })));
-    const c = corners(room.polygon);
     const gradeText = room.grade === "CNC" ? t("room.gradeCNCShort") : t("room.grade", { grade: room.grade });
-    // Names are cut to the room's width (estimated glyph widths): the full name is in the details.
-    const topWidth = c.topRight[0] - c.top[0];
-    const nameRoom = topWidth - 1.2 - textWidth(room.code, 1.15, true) - 0.6 - textWidth(gradeText, 0.85) - 0.6;
-    const header = s("text", { class: "room-label", x: c.top[0] + 0.6, y: c.top[1] + 1.5 },
-      s("tspan", { class: "room-code" }, room.code),
-      s("tspan", { class: "room-name", dx: 0.6 }, fitText(room.name, 0.95, nameRoom)));
-    const valuesText = s("text", { class: "room-values", x: c.bottom[0] + 0.6, y: c.bottom[1] - 0.55 });
-    const batchText = s("text", { class: "room-batch", "data-room-batch": room.code, x: c.top[0] + 0.6, y: c.top[1] + 2.9 });
-    this.batchTexts.set(room.code, { text: batchText, width: topWidth - 1.2 });
+    const code = s("text", { class: "room-label" }, s("tspan", { class: "room-code" }, room.code));
+    const name = s("text", { class: "room-name", "data-room-name": room.code });
+    for (let i = 0; i < NAME_LINES; i++) name.append(s("tspan", { class: "room-name-line" }));
+    const grade = s("text", { class: "room-grade", "text-anchor": "end" }, gradeText);
+    const batch = s("text", { class: "room-batch", "data-room-batch": room.code },
+      s("tspan", null), s("tspan", null));
+    const state = s("text", { class: "room-state", "data-room-state": room.code });
+    const count = s("text", { class: "room-alarm-count", "data-room-alarms": room.code, "text-anchor": "end" });
+    const values = s("text", { class: "room-values" });
+    // A cold room's state is its air temperature (what its GMP status hangs on); other rooms show their equipment.
+    const cold = this.index.coldRooms().some((r) => r.code === room.code) ? this.index.roomTemperature(room.code) : undefined;
+    let word: SVGTSpanElement | null = null;
+    if (cold) {
+      const value = s("tspan", { class: "v", "data-tag": cold.tag });
+      const mark = s("tspan", { class: "q" });
+      state.append(value, mark);
+      this.addValue(cold, value, mark);
+    } else {
+      word = s("tspan", { class: "room-state-word" });
+      state.append(word);
+    }
     const candidates = ROOM_KINDS
       .map((k) => this.index.roomSensors(room.code).filter((sn) => sn.kind === k).sort((a, b) => a.tag.localeCompare(b.tag))[0])
-      .filter((sn): sn is Sensor => !!sn);
-    // As many key values as the bottom wall holds; a door only when open (the text says "OPEN").
-    const bottomWidth = bottomEdge(room.polygon) - 1.2;
-    const shown: Sensor[] = [];
-    let used = 0;
-    for (const sn of candidates) {
-      const w = textWidth(`-00.0 ${sn.unit}`, 1.05) + 0.9;
-      if (used + w > bottomWidth && shown.length) break;
-      shown.push(sn);
-      used += w;
-    }
+      .filter((sn): sn is Sensor => !!sn && sn.tag !== cold?.tag);
     const door = this.index.roomSensors(room.code).find((sn) => sn.kind === "door");
-    const all = door ? [...shown, door] : shown;
-    all.forEach((sn, i) => {
-      const value = s("tspan", { class: "v", "data-tag": sn.tag, dx: i ? 0.9 : 0 });
+    const all = door ? [...candidates, door] : candidates;
+    const valueSpans: SVGTSpanElement[] = [];
+    for (const sn of all) {
+      const value = s("tspan", { class: "v", "data-tag": sn.tag });
       const mark = s("tspan", { class: "q" });
-      valuesText.append(value, mark);
+      values.append(value, mark);
+      valueSpans.push(value);
       this.addValue(sn, value, mark);
-    });
-    const grade = s("text", { class: "room-grade", x: c.topRight[0] - 0.5, y: c.top[1] + 1.5, "text-anchor": "end" }, gradeText);
-    const holder = s("g", { class: "alarm-holder", transform: `translate(${c.topRight[0] - 1.5},${c.top[1] + 3.3})` });
+    }
+    const holder = s("g", { class: "alarm-holder" });
     const g = s("g", {
       class: "room", "data-room": room.code, tabindex: 0, role: "button",
       "aria-label": `${room.code} ${room.name}`,
     },
     s("title", null, `${room.code} — ${room.name} (${gradeText})`),
     s("polygon", { class: "room-shape", points: pts }),
-    s("g", { "clip-path": `url(#${clipId})` }, header, grade, batchText, valuesText),
     holder);
-    this.roomNodes.set(room.code, { g, marker: { holder, target: g, alarm: null } });
+    const texts = s("g", { "clip-path": `url(#${clipId})`, "data-texts-of": room.code }, code, name, grade, state, batch, values, count);
+    textLayer.append(texts);
+    this.roomNodes.set(room.code, {
+      room, g, texts, marker: { holder, target: g, alarm: null }, code, grade, gradeText, name, state, word, batch,
+      running: "", count, values, valueSpans,
+      samples: all.filter((sn) => sn.kind !== "door").map((sn) => (isState(sn) ? t("state.closed") : `-00.0 ${sn.unit}`)),
+    });
     return g;
   }
 
@@ -298,21 +422,17 @@ export class FloorPlan {
     const e = this.index.equipment.get(code)!;
     const sensors = this.index.sensorsOf(code);
     const primary = sensors.find((sn) => sn.highLimit !== null || sn.lowLimit !== null) ?? sensors[0];
-    const status = s("text", { class: "eq-status", x: e.x, y: e.y + 0.22, "text-anchor": "middle" }, "");
-    const holder = s("g", { class: "alarm-holder", transform: `translate(${e.x - EQ_W / 2 - 0.2},${e.y - EQ_H / 2 - 0.2})` });
+    const status = s("text", { class: "eq-status", x: e.x, "text-anchor": "middle" }, "");
+    const holder = s("g", { class: "alarm-holder" });
     const g = s("g", {
       class: "eq", "data-eq": code, "data-status": "", tabindex: 0, role: "button", "aria-label": `${code} ${e.name}`,
     },
     s("title", null, `${code} — ${e.name}`),
     s("rect", { class: "eq-body", x: e.x - EQ_W / 2, y: e.y - EQ_H / 2, width: EQ_W, height: EQ_H, rx: 0.2 }),
     status);
+    let label: SVGTextElement | null = null;
     if (primary) {
-      // Below the symbol, unless the room's wall is too close: then above it.
-      const room = this.index.rooms.get(e.roomCode);
-      const bottom = room ? bbox(room.polygon).y1 : Number.POSITIVE_INFINITY;
-      const below = e.y + EQ_H / 2 + 1.1;
-      const y = bottom - below < 1.6 ? e.y - EQ_H / 2 - 0.35 : below;
-      const label = s("text", { class: "eq-value", x: e.x, y, "text-anchor": "middle" });
+      label = s("text", { class: "eq-value", x: e.x, "text-anchor": "middle" });
       const value = s("tspan", { class: "v", "data-tag": primary.tag });
       const mark = s("tspan", { class: "q" });
       label.append(value, mark);
@@ -320,8 +440,170 @@ export class FloorPlan {
       this.addValue(primary, value, mark);
     }
     g.append(holder);
-    this.eqNodes.set(code, { g, status, marker: { holder, target: g, alarm: null } });
+    const sample = primary ? (isState(primary) ? t("state.closed") : `-00.0 ${primary.unit}`) : "";
+    this.eqNodes.set(code, { g, status, label, sample, marker: { holder, target: g, alarm: null } });
     return g;
+  }
+
+  /** Screen px per metre now, or 0 before the plan is laid out. */
+  private currentScale(): number {
+    const m = this.el.getScreenCTM();
+    return m && this.el.isConnected ? Math.abs(m.a) : 0;
+  }
+
+  /** Place and size every text for the current scale; hide what cannot be drawn at 12 px or more. */
+  private relayout(): void {
+    const scale = this.currentScale();
+    if (!scale) return;
+    this.scale = scale;
+    this.measure.setFamily(getComputedStyle(this.el).fontFamily);
+    const whole = this.view.w >= this.index.plant.width + 2 - 1e-6 && this.view.h >= this.index.plant.height + 2 - 1e-6;
+    this.el.setAttribute("data-level", whole ? "1" : "2");
+    for (const n of this.roomNodes.values()) this.layoutRoom(n);
+    for (const [code, n] of this.eqNodes) this.layoutEquipment(code, n);
+  }
+
+  private layoutRoom(n: RoomNode): void {
+    const k = this.scale;
+    if (!k) return;
+    const u = (px: number) => px / k; // screen px to metres
+    const pad = u(PX.pad);
+    n.texts.setAttribute("stroke-width", String(u(PX.halo)));
+    const c = corners(n.room.polygon);
+    const b = bbox(n.room.polygon);
+    const widthPx = (c.topRight[0] - c.top[0]) * k - 2 * PX.pad;
+    const x = c.top[0] + pad;
+    let y = c.top[1] + pad;
+    const bottom = b.y1 - pad;
+    const place = (el: SVGTextElement, px: number) => {
+      el.setAttribute("font-size", String(u(px)));
+      el.setAttribute("x", String(x));
+      el.setAttribute("y", String(y + u(px * 0.95)));
+      y += u(px * 1.25);
+    };
+    const show = (el: Element, on: boolean) => {
+      if (on) el.removeAttribute("display");
+      else el.setAttribute("display", "none");
+    };
+    // Line 1: code, alarm symbol and count at the right, the grade between when it fits.
+    const symPx = PX.sym * 2;
+    const alarmCount = this.alarmCount(n.room.code);
+    const countText = alarmCount ? t("plan.alarmCount", { n: alarmCount }) : "";
+    if (n.count.textContent !== countText) n.count.textContent = countText;
+    const countPx = countText ? this.measure.width(countText, PX.state, true) + 4 : 0;
+    const codePx = this.measure.width(n.room.code, PX.code, true);
+    const lineY = y;
+    const codeFits = codePx <= widthPx;
+    show(n.code, codeFits);
+    place(n.code, PX.code);
+    n.marker.holder.setAttribute("transform",
+      `translate(${c.topRight[0] - pad - u(PX.sym)},${lineY + u(PX.sym)}) scale(${u(PX.sym)})`);
+    n.count.setAttribute("font-size", String(u(PX.state)));
+    n.count.setAttribute("x", String(c.topRight[0] - pad - u(symPx + 4)));
+    n.count.setAttribute("y", String(lineY + u(PX.state * 0.95)));
+    const gradeRoom = widthPx - codePx - symPx - countPx - 2 * PX.gap;
+    const gradeFits = this.measure.width(n.gradeText, PX.state) <= gradeRoom;
+    show(n.grade, gradeFits);
+    n.grade.setAttribute("font-size", String(u(PX.state)));
+    n.grade.setAttribute("x", String(c.topRight[0] - pad - u(symPx + countPx + PX.gap)));
+    n.grade.setAttribute("y", String(lineY + u(PX.state * 0.95)));
+    if (alarmCount || n.marker.alarm) y = Math.max(y, lineY + u(symPx + 2));
+    // The values line (level 2) at the bottom wall, only when zoomed in and the line fits.
+    const level2 = this.el.getAttribute("data-level") !== "1";
+    const bottomPx = bottomEdge(n.room.polygon) * k - 2 * PX.pad;
+    const valuesPx = n.samples.reduce((a, sm) => a + this.measure.width(sm, PX.value) + PX.gap, 0);
+    // State: the running batch and phase, else a cold room's temperature or the equipment's state.
+    const lines = Math.floor((bottom - y) / u(PX.name * 1.25));
+    const reserve = (n.running ? 2 : 0) + 1 + (level2 ? 1 : 0);
+    const nameLines = Math.max(0, Math.min(NAME_LINES, lines - reserve));
+    const words = nameLines ? this.measure.wrap(n.room.name, PX.name, widthPx, nameLines) : [];
+    n.name.setAttribute("font-size", String(u(PX.name)));
+    const spans = n.name.querySelectorAll("tspan");
+    spans.forEach((sp, i) => {
+      const text = words[i] ?? "";
+      if (sp.textContent !== text) sp.textContent = text;
+      sp.setAttribute("x", String(x));
+      sp.setAttribute("y", String(y + u(PX.name * (0.95 + 1.25 * i))));
+      show(sp, !!text);
+    });
+    y += u(PX.name * 1.25) * words.length;
+    const roomFor = (px: number) => y + u(px * 1.25) <= bottom + 1e-9;
+    // The batch and phase on up to two lines (the space kept between them: the text reads whole).
+    const batchLines = n.running ? this.measure.wrap(`▶ ${n.running}`, PX.state, widthPx, 2, true) : [];
+    const batchOn = batchLines.length > 0 && roomFor(PX.state);
+    show(n.batch, batchOn);
+    n.batch.setAttribute("font-size", String(u(PX.state)));
+    n.batch.querySelectorAll("tspan").forEach((sp, i) => {
+      const text = (batchLines[i] ?? "") + (i < batchLines.length - 1 && !batchLines[i].endsWith("-") ? " " : "");
+      if (sp.textContent !== text) sp.textContent = text;
+      sp.setAttribute("x", String(x));
+      sp.setAttribute("y", String(y + u(PX.state * (0.95 + 1.25 * i))));
+    });
+    if (batchOn) y += u(PX.state * 1.25) * batchLines.length;
+    if (n.word) {
+      const word = this.roomStateWord(n.room);
+      const fitted = this.measure.fit(word, PX.state, widthPx);
+      if (n.word.textContent !== fitted) n.word.textContent = fitted;
+      show(n.state, !n.running && !!fitted && roomFor(PX.state));
+      if (!n.running) place(n.state, PX.state);
+    } else {
+      show(n.state, this.measure.width("-00.0 °C", PX.state) <= widthPx && roomFor(PX.state));
+      place(n.state, PX.state);
+    }
+    const valuesOn = level2 && valuesPx <= bottomPx && y + u(PX.value * 1.25) <= bottom + 1e-9;
+    show(n.values, valuesOn);
+    n.values.setAttribute("font-size", String(u(PX.value)));
+    n.values.setAttribute("x", String(c.bottom[0] + pad));
+    n.values.setAttribute("y", String(b.y1 - pad - u(PX.value * 0.25)));
+    n.valueSpans.forEach((sp, i) => sp.setAttribute("dx", i ? String(u(PX.gap)) : "0"));
+  }
+
+  private layoutEquipment(code: string, n: EqNode): void {
+    const k = this.scale;
+    const u = (px: number) => px / k;
+    const e = this.index.equipment.get(code)!;
+    const level2 = this.el.getAttribute("data-level") !== "1";
+    const widest = Math.max(...["RUN", "IDLE", "MAINT", "OOS", "FAULT"].map((w) => this.measure.width(statusShort(w), PX.eqStatus, true)));
+    const statusOn = level2 && widest + 4 <= EQ_W * k && PX.eqStatus * 1.15 <= EQ_H * k;
+    n.status.setAttribute("display", statusOn ? "inline" : "none");
+    n.status.setAttribute("font-size", String(u(PX.eqStatus)));
+    n.status.setAttribute("y", String(e.y + u(PX.eqStatus * 0.36)));
+    if (n.label) {
+      // Below the symbol, unless the room's wall is too close: then above it.
+      const room = this.index.rooms.get(e.roomCode);
+      const wall = room ? bbox(room.polygon).y1 : Number.POSITIVE_INFINITY;
+      const below = e.y + EQ_H / 2 + u(PX.eqValue * 1.05);
+      const y = wall - below < u(PX.value * 2) ? e.y - EQ_H / 2 - u(PX.eqValue * 0.3) : below;
+      const on = level2 && this.measure.width(n.sample, PX.eqValue) <= (EQ_W + 1.2) * k;
+      n.label.setAttribute("display", on ? "inline" : "none");
+      n.label.setAttribute("font-size", String(u(PX.eqValue)));
+      n.label.setAttribute("y", String(y));
+    }
+    n.marker.holder.setAttribute("transform",
+      `translate(${e.x - EQ_W / 2},${e.y - EQ_H / 2}) scale(${u(PX.sym)})`);
+  }
+
+  /** A room's state word from its equipment: how many run, else maintenance or a fault, else idle. */
+  private roomStateWord(room: Room): string {
+    let running = 0;
+    let maint = 0;
+    let fault = 0;
+    for (const e of room.equipment) {
+      const st = this.store.equipment.get(e.code) ?? "IDLE";
+      if (st === "RUNNING") running++;
+      else if (st === "MAINTENANCE" || st === "OUT_OF_SERVICE") maint++;
+      else if (st === "FAULT") fault++;
+    }
+    if (fault) return t("plan.state.fault", { n: fault });
+    if (running) return t("plan.state.running", { n: running });
+    if (maint) return t("plan.state.maintenance", { n: maint });
+    return room.equipment.length ? t("plan.state.idle") : "";
+  }
+
+  private alarmCount(room: string): number {
+    let n = 0;
+    for (const a of this.alarms.standing()) if (a.roomCode === room) n++;
+    return n;
   }
 
   private addValue(sensor: Sensor, value: SVGTSpanElement, mark: SVGTSpanElement): void {
@@ -335,6 +617,7 @@ export class FloorPlan {
       const nodes = this.values.get(tag);
       if (nodes) for (const n of nodes) this.paintValue(n);
     }
+    const rooms = new Set<string>();
     for (const code of c.equipment) {
       const n = this.eqNodes.get(code);
       if (!n) continue;
@@ -342,7 +625,13 @@ export class FloorPlan {
       if (n.g.getAttribute("data-status") !== st) {
         n.g.setAttribute("data-status", st);
         n.status.textContent = statusShort(st);
+        const room = this.index.equipment.get(code)?.roomCode;
+        if (room) rooms.add(room);
       }
+    }
+    for (const code of rooms) {
+      const n = this.roomNodes.get(code);
+      if (n) this.layoutRoom(n);
     }
   }
 
@@ -364,8 +653,12 @@ export class FloorPlan {
 
   private paintAlarms(): void {
     const worst = this.alarms.worst();
-    for (const [code, n] of this.roomNodes) this.mark(n.marker, worst.rooms.get(code) ?? null, 1.1);
-    for (const [code, n] of this.eqNodes) this.mark(n.marker, worst.equipment.get(code) ?? null, 0.75);
+    // Symbols of radius 1, scaled by their holder to a constant size on screen (see layoutRoom).
+    for (const [code, n] of this.roomNodes) {
+      this.mark(n.marker, worst.rooms.get(code) ?? null, 1);
+      this.layoutRoom(n);
+    }
+    for (const [code, n] of this.eqNodes) this.mark(n.marker, worst.equipment.get(code) ?? null, 1);
     const before = this.tagAlarms;
     this.tagAlarms = worst.tags;
     const touched = new Set<string>([...before.keys(), ...worst.tags.keys()]);

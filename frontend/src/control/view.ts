@@ -33,6 +33,8 @@ export async function mountControlRoom(root: HTMLElement): Promise<() => void> {
   const zoom = h("div", { class: "plan-zoom", role: "group", "aria-label": t("control.zoom") },
     h("button", { class: "small", title: t("control.zoomIn"), onClick: () => plan?.zoom(1 / 1.4) }, "+"),
     h("button", { class: "small", title: t("control.zoomOut"), onClick: () => plan?.zoom(1.4) }, "−"),
+    h("button", { class: "small", title: t("control.zoomRoomHint"), "data-testid": "zoom-room",
+      onClick: () => plan?.zoomToSelection() }, t("control.zoomRoom")),
     h("button", { class: "small", title: t("control.wholePlant"), onClick: () => plan?.resetZoom() }, t("control.fit")));
   const planBox = h("div", { class: "plan-box" }, plan.el, zoom, liveLine);
   root.replaceChildren(h("div", { class: "control-room" },

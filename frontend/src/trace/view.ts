@@ -4,7 +4,7 @@ import type { TraceBackwardQuery, TraceBackwardQueryVariables, TraceForwardQuery
   TraceForwardQueryVariables } from "../api/generated";
 import { errorText, gql } from "../api/gql";
 import { h, s } from "../dom";
-import { kindText, layout, NODE_H, NODE_W, type Layout, type PlacedNode } from "./layout";
+import { kindText, layout, NODE_H, NODE_W, type Layout, type PlacedNode, type TraceEdge, type TraceNode } from "./layout";
 import { t } from "../i18n";
 
 type Direction = "backward" | "forward";
@@ -25,8 +25,10 @@ const QUERY: Record<Direction, string> = {
 
 /** Statuses that need a look: shown with a marker and outline, not colour alone. */
 const ATTENTION = /DEFER|BLOCK|REJECT|RECALL|QUARANTINE|MISSING|FAIL|HOLD|DESTROY/i;
-/** What a forward trace may start from (the server refuses the rest). */
-const FORWARD_KINDS = new Set(["DONOR", "PLASMA_UNIT", "POOL"]);
+/** What a forward trace may start from: every code the server looks up (stations and intermediates are not codes one traces). */
+const START_KINDS = new Set(["DONOR", "PLASMA_UNIT", "POOL", "BATCH", "FINAL_LOT", "PACKAGING_UNIT"]);
+/** Kinds the filter offers, in supply-chain order; others in a graph are listed after them. */
+const FILTER_KINDS = ["DONOR", "PLASMA_UNIT", "POOL", "BATCH", "INTERMEDIATE", "FINAL_LOT", "PACKAGING_UNIT", "STATION"];
 
 function params(): { code: string; dir: Direction } {
   const q = new URLSearchParams(location.hash.split("?")[1] ?? "");
@@ -44,14 +46,71 @@ export function mountTrace(root: HTMLElement): () => void {
   const go = h("button", { type: "submit", class: "primary" }, t("trace.submit"));
   const status = h("div", { class: "trace-status", role: "status" });
   const canvas = h("div", { class: "trace-canvas", "data-testid": "trace-graph" });
-  const info = h("aside", { class: "trace-info" }, h("p", { class: "muted" }, t("trace.clickNode")));
+  const info = h("aside", { class: "trace-info", "data-testid": "trace-info" });
+  const kinds = h("fieldset", { class: "trace-kinds", "data-testid": "trace-kinds" });
+  const fit = h("button", { type: "button", class: "small", "data-testid": "trace-fit", "aria-pressed": "false",
+    onClick: () => setFit(!fitted) }, t("trace.fit"));
+  const toolbar = h("div", { class: "trace-toolbar", hidden: true }, fit, kinds);
   const form = h("form", { class: "trace-form" }, input,
     h("label", { class: "inline" }, dirBackward, t("trace.backwardLabel")),
     h("label", { class: "inline" }, dirForward, t("trace.forwardLabel")), go);
   root.replaceChildren(h("div", { class: "trace-view" },
-    h("h1", null, t("trace.title")), form, status, h("div", { class: "trace-body" }, canvas, info)));
+    h("h1", null, t("trace.title")), form, status, toolbar, h("div", { class: "trace-body" }, canvas, info)));
+
+  /** The canvas with a message and what to do next: before any trace and when a trace finds nothing. */
+  const empty = (title: string, hint: string) => {
+    toolbar.hidden = true;
+    canvas.replaceChildren(h("div", { class: "trace-empty", "data-testid": "trace-empty" },
+      h("h2", null, title), h("p", { class: "muted" }, hint)));
+  };
+  const clearInfo = () => info.replaceChildren(h("p", { class: "muted" }, t("trace.clickNode")));
 
   let seq = 0;
+  let graph: { nodes: TraceNode[]; edges: TraceEdge[]; code: string } | null = null;
+  const hidden = new Set<string>();
+  let fitted = false;
+
+  const setFit = (on: boolean) => {
+    fitted = on;
+    fit.textContent = on ? t("trace.actualSize") : t("trace.fit");
+    fit.setAttribute("aria-pressed", String(on));
+    canvas.classList.toggle("fit", on);
+    const svg = canvas.querySelector<SVGSVGElement>("svg.trace-svg");
+    if (!svg) return;
+    // Fitted: the whole graph scaled into the canvas (viewBox, aspect kept); else drawn at its own size.
+    svg.setAttribute("width", on ? String(Math.max(1, canvas.clientWidth - 2)) : svg.dataset.width ?? "");
+    svg.setAttribute("height", on ? String(Math.max(1, canvas.clientHeight - 2)) : svg.dataset.height ?? "");
+  };
+
+  const redraw = () => {
+    if (!graph) return;
+    const nodes = graph.nodes.filter((n) => !hidden.has(n.kind));
+    clearInfo();
+    if (!nodes.length) {
+      canvas.replaceChildren(h("div", { class: "trace-empty", "data-testid": "trace-empty" },
+        h("p", { class: "muted" }, t("trace.allFiltered"))));
+      return;
+    }
+    const ids = new Set(nodes.map((n) => n.id));
+    const edges = graph.edges.filter((e) => ids.has(e.source) && ids.has(e.target));
+    canvas.replaceChildren(draw(layout(nodes, edges, graph.code), graph.code, (p) => showInfo(p)));
+    setFit(fitted);
+  };
+
+  const showKinds = (present: Map<string, number>) => {
+    const order = [...FILTER_KINDS.filter((k) => present.has(k)), ...[...present.keys()].filter((k) => !FILTER_KINDS.includes(k))];
+    kinds.replaceChildren(h("legend", null, t("trace.showKinds")), ...order.map((k) => {
+      const box = h("input", { type: "checkbox", name: "kind", value: k, checked: !hidden.has(k) });
+      box.addEventListener("change", () => {
+        if (box.checked) hidden.delete(k);
+        else hidden.add(k);
+        redraw();
+      });
+      return h("label", { "data-kind": k }, box, `${kindText(k)} (${present.get(k)})`);
+    }));
+    toolbar.hidden = false;
+  };
+
   const run = async (code: string, dir: Direction) => {
     code = code.trim();
     if (!code) {
@@ -63,6 +122,9 @@ export function mountTrace(root: HTMLElement): () => void {
     status.className = "trace-status";
     status.textContent = t("trace.tracing", { code, dir: t(`trace.dir.${dir}`) });
     canvas.replaceChildren();
+    toolbar.hidden = true;
+    graph = null;
+    clearInfo(); // the last trace's node is not this one's
     go.disabled = true;
     try {
       const d = await gql<TraceBackwardQuery | TraceForwardQuery,
@@ -73,14 +135,20 @@ export function mountTrace(root: HTMLElement): () => void {
       status.replaceChildren(h("strong", null, `${code} ${t(`trace.dir.${dir}`)}: `), counts || t("trace.nothing"),
         g.truncated ? h("span", { class: "warn" }, t("trace.truncated", { n: g.nodes.length })) : "");
       if (!g.nodes.length) {
-        canvas.replaceChildren(h("p", { class: "muted" }, t("trace.noNodes")));
+        empty(t("trace.noNodes"), t("trace.noNodesHint"));
         return;
       }
-      canvas.replaceChildren(draw(layout(g.nodes, g.edges, code), code, (p) => showInfo(p)));
+      graph = { nodes: g.nodes, edges: g.edges, code };
+      const present = new Map<string, number>();
+      for (const n of g.nodes) present.set(n.kind, (present.get(n.kind) ?? 0) + 1);
+      showKinds(present);
+      redraw();
     } catch (e) {
       if (mine !== seq) return;
       status.className = "trace-status error";
       status.textContent = t("trace.refused", { error: errorText(e) });
+      empty(t("trace.failedTitle"), t("trace.emptyHint"));
+      clearInfo();
     } finally {
       if (mine === seq) go.disabled = false;
     }
@@ -104,13 +172,15 @@ export function mountTrace(root: HTMLElement): () => void {
         h("dt", null, t("trace.label")), h("dd", null, n.label), h("dt", null, t("details.status")), h("dd", null, n.status ?? "—")),
       h("div", { class: "actions" },
         h("button", { onClick: () => traceFrom("backward") }, t("trace.fromHereBackward")),
-        FORWARD_KINDS.has(n.kind) ? h("button", { onClick: () => traceFrom("forward") }, t("trace.fromHereForward")) : ""));
+        START_KINDS.has(n.kind) ? h("button", { onClick: () => traceFrom("forward") }, t("trace.fromHereForward")) : ""));
   };
 
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     void run(input.value, dirForward.checked ? "forward" : "backward");
   });
+  clearInfo();
+  empty(t("trace.emptyTitle"), t("trace.emptyHint"));
   if (start.code) void run(start.code, start.dir);
   setTimeout(() => input.focus(), 0);
   return () => {
@@ -120,7 +190,7 @@ export function mountTrace(root: HTMLElement): () => void {
 
 function draw(l: Layout, focus: string, onPick: (p: PlacedNode) => void): SVGSVGElement {
   const svg = s("svg", { class: "trace-svg", width: l.width, height: l.height, viewBox: `-10 0 ${l.width} ${l.height}`,
-    role: "img", "aria-label": t("trace.graph") });
+    role: "img", "aria-label": t("trace.graph"), "data-width": l.width, "data-height": l.height });
   for (const c of l.columns) {
     svg.append(s("text", { class: "col-title", x: c.x, y: 16 }, `${kindText(c.kind)} (${c.total})`));
   }
