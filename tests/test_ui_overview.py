@@ -170,6 +170,7 @@ def test_trace_view_empty_state_forward_from_a_batch_kind_filter_and_fit(browser
         empty = graph.locator("[data-testid=trace-empty]")
         empty.wait_for()
         assert "Nothing traced yet" in empty.inner_text()
+        assert not page.locator("[data-testid=trace-fit]").is_visible()  # nothing to fit or filter yet
         # Forward from a batch number (the server accepts any code the graph holds).
         page.check("input[name=dir][value=forward]")
         page.fill("input[name=code]", batch)

@@ -183,8 +183,14 @@ export function mountTrace(root: HTMLElement): () => void {
   empty(t("trace.emptyTitle"), t("trace.emptyHint"));
   if (start.code) void run(start.code, start.dir);
   setTimeout(() => input.focus(), 0);
+  // A fitted graph follows the window's size.
+  const resized = new ResizeObserver(() => {
+    if (fitted) setFit(true);
+  });
+  resized.observe(canvas);
   return () => {
     seq++;
+    resized.disconnect();
   };
 }
 
