@@ -764,9 +764,11 @@ def test_the_tablet_asks_the_signer_for_the_password_at_the_first_signature(brow
     page = open_app(browser, demo.url, "op.wang", demo.password("op.wang"), "#/tablet", TABLET)
     try:
         for n, temperature in enumerate(("30.5", "30.8")):
-            task = page.locator('[data-testid=task-list] li[data-kind="COLD_ROOM_CHECK"]').first
-            task.wait_for(timeout=5000)
-            task.get_by_role("button", name="Check now").click()
+            # Straight to the room's check (other tests may have done the task list's), then another one.
+            if n == 0:
+                page.goto(f"{demo.url}/#/tablet/cold?room=CS1")
+            else:
+                page.get_by_role("button", name="Another check").click()
             page.wait_for_function(
                 "() => /°C/.test(document.querySelector('[data-testid=room-live] dd.value')?.textContent)")
             page.fill("input[name=temperature]", temperature)
@@ -789,7 +791,6 @@ def test_the_tablet_asks_the_signer_for_the_password_at_the_first_signature(brow
             result.wait_for(timeout=5000)
             assert "check recorded" in result.inner_text()
             assert page.locator("dialog.reauth-modal").count() == 0
-            page.click(".tablet-tabs >> text=Tasks")
     finally:
         close(page)
         _reauthentication(demo, False)
