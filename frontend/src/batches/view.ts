@@ -9,6 +9,7 @@ import type {
   ItemAuditQuery, RecordPdfQuery, RecordPdfQueryVariables, ReviewBatchesQuery, ReviewItemsMutation, ReviewItemsMutationVariables, ReviewKind,
 } from "../api/generated";
 import { gql } from "../api/gql";
+import { can } from "../api/permissions";
 import { fmtTime, h } from "../dom";
 import { sendSigned } from "../sign/keyring";
 import { busy, field, refusal } from "../tablet/common";
@@ -126,7 +127,8 @@ export async function mountBatches(main: HTMLElement, batchNumber: string): Prom
       saveFile(f.data, f.contentType, f.filename); // the export is audited on the server (PR-53)
     }, (e) => err.show(refusal(e))));
     return h("div", null,
-      h("div", { class: "list-head" }, h("h2", null, t("review.title", { batch: r.batchNumber, status: r.status })), h("span", { class: "spacer" }), pdf),
+      h("div", { class: "list-head" }, h("h2", null, t("review.title", { batch: r.batchNumber, status: r.status })), h("span", { class: "spacer" }),
+        can("batch:record", "export") ? pdf : ""),
       h("p", { class: "muted", "data-testid": "review-counts" },
         t("review.counts", { total: r.total, unreviewed: r.unreviewed })),
       r.blockers.length ? h("ul", { class: "blockers", "aria-label": t("review.blockers") }, ...r.blockers.map((b) => h("li", null, b)))
@@ -136,10 +138,10 @@ export async function mountBatches(main: HTMLElement, batchNumber: string): Prom
         h("thead", null, h("tr", null, ...["", t("review.col.kind"), t("review.col.when"), t("review.col.phase"), t("review.col.what"), t("review.col.conclusion"), ""]
           .map((x) => h("th", null, x)))),
         h("tbody", null, ...rows)) : h("p", { class: "muted" }, t("review.none")),
-      field(t("review.col.conclusion"), conclusion), sign,
+      can("batch:review", "write") ? h("div", null, field(t("review.col.conclusion"), conclusion), sign) : "",
       r.conclusion ? h("p", { class: "ok", "data-testid": "review-concluded" },
         t("review.concludedBy", { by: r.conclusion.concludedBy, opinion: r.conclusion.opinion }))
-        : h("div", null, field(t("review.opinion"), opinion), conclude),
+        : can("batch:review", "write") ? h("div", null, field(t("review.opinion"), opinion), conclude) : "",
       err.el,
       decisionPanel(r.batchNumber, r.status, r.conclusion !== null && r.conclusion !== undefined, () => void load()));
   }
