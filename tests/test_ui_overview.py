@@ -153,6 +153,27 @@ def test_zooming_into_a_room_shows_its_values_at_12_px_or_more(browser: Any, dem
         page.click('svg.plan [data-room="CS2"] .room-shape', position={"x": 20, "y": 60})
         page.click("[data-testid=zoom-room]")
         page.locator('svg.plan [data-texts-of="CS2"] .room-values').wait_for(state="visible", timeout=3000)
+        # Touch: two fingers spread apart zoom in around their midpoint.
+        page.get_by_title("Whole plant").click()
+        page.wait_for_selector('svg.plan[data-level="1"]')
+        width = float(page.get_attribute("svg.plan", "viewBox").split()[2])
+        page.evaluate("""() => {
+          const svg = document.querySelector('svg.plan');
+          const r = svg.getBoundingClientRect();
+          const cx = r.left + r.width / 2, cy = r.top + r.height / 2;
+          const fire = (type, id, x) => svg.dispatchEvent(new PointerEvent(type, { pointerId: id,
+            pointerType: 'touch', clientX: x, clientY: cy, button: type === 'pointermove' ? -1 : 0, bubbles: true }));
+          fire('pointerdown', 11, cx - 20); fire('pointerdown', 12, cx + 20);
+          for (let i = 1; i <= 5; i++) {
+            fire('pointermove', 11, cx - 20 - 30 * i);
+            fire('pointermove', 12, cx + 20 + 30 * i);
+          }
+          fire('pointerup', 11, cx - 170); fire('pointerup', 12, cx + 170);
+        }""")
+        page.wait_for_selector('svg.plan[data-level="2"]')
+        assert float(page.get_attribute("svg.plan", "viewBox").split()[2]) < width / 3
+        small = [x for x in page.evaluate(VISIBLE_TEXTS) if x["px"] < 12]
+        assert small == [], small
     finally:
         close(page)
 

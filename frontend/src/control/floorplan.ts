@@ -243,7 +243,7 @@ export class FloorPlan {
   private view = { x: -1, y: -1, w: 0, h: 0 };
   private dragged = false;
 
-  /** Wheel to zoom around the pointer, drag to pan; `resetZoom` shows the whole plant again. */
+  /** Wheel or two fingers to zoom, drag to pan; `resetZoom` shows the whole plant again. */
   private enableZoom(): void {
     const p = this.index.plant;
     this.view = { x: -1, y: -1, w: p.width + 2, h: p.height + 2 };
@@ -262,12 +262,37 @@ export class FloorPlan {
       this.setView({ x: at.x - (at.x - this.view.x) * k, y: at.y - (at.y - this.view.y) * k, w, h: this.view.h * k });
     }, { passive: false });
     let start: { x: number; y: number; vx: number; vy: number; id: number } | null = null;
+    // Touch: two pointers down pinch-zoom around their midpoint (and a pinch is never a click).
+    const fingers = new Map<number, { x: number; y: number }>();
+    let pinch = 0;
+    const spread = () => {
+      const [a, b] = [...fingers.values()];
+      return { d: Math.hypot(a.x - b.x, a.y - b.y), x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+    };
     this.el.addEventListener("pointerdown", (ev) => {
       if (ev.button !== 0) return;
+      fingers.set(ev.pointerId, { x: ev.clientX, y: ev.clientY });
+      if (fingers.size === 2) {
+        start = null;
+        this.dragged = true;
+        pinch = spread().d;
+        return;
+      }
       this.dragged = false;
       start = { x: ev.clientX, y: ev.clientY, vx: this.view.x, vy: this.view.y, id: ev.pointerId };
     });
     this.el.addEventListener("pointermove", (ev) => {
+      if (fingers.has(ev.pointerId)) fingers.set(ev.pointerId, { x: ev.clientX, y: ev.clientY });
+      if (pinch && fingers.size === 2) {
+        const now = spread();
+        if (!now.d) return;
+        const at = toPlant(now.x, now.y);
+        const w = Math.min(Math.max(this.view.w * (pinch / now.d), 12), p.width + 2);
+        const k = w / this.view.w;
+        pinch = now.d;
+        this.setView({ x: at.x - (at.x - this.view.x) * k, y: at.y - (at.y - this.view.y) * k, w, h: this.view.h * k });
+        return;
+      }
       if (!start || ev.pointerId !== start.id) return;
       const dx = ev.clientX - start.x;
       const dy = ev.clientY - start.y;
@@ -278,7 +303,9 @@ export class FloorPlan {
       const scale = m ? m.a : 1;
       this.setView({ ...this.view, x: start.vx - dx / scale, y: start.vy - dy / scale });
     });
-    const end = () => {
+    const end = (ev: PointerEvent) => {
+      fingers.delete(ev.pointerId);
+      if (fingers.size < 2) pinch = 0;
       start = null;
     };
     this.el.addEventListener("pointerup", end);
