@@ -9,7 +9,7 @@ import { errorText, gql } from "../api/gql";
 import { fmtTime, h } from "../dom";
 import { openAckDialog } from "../ui/ackDialog";
 import { alarmBadge } from "../ui/symbols";
-import { needsAck, type AlarmStore } from "./alarms";
+import { ackable, type AlarmStore } from "./alarms";
 import { formatValue, qualityMark, type Selection } from "./floorplan";
 import { outOfLimits, type PlantIndex, type Sensor } from "./plant";
 import type { Production } from "./production";
@@ -211,7 +211,7 @@ export class DetailsPanel {
       : a.equipmentCode === sel.code || (a.tag !== null && this.index.sensors.get(a.tag)?.equipmentCode === sel.code));
     box.replaceChildren(...list.map((a) => h("div", { class: "details-alarm" },
       alarmBadge(a, 20), h("span", null, `${a.message} (${t(`alarm.stateLong.${a.state}`)})`),
-      needsAck(a) ? h("button", { class: "small primary", onClick: () => openAckDialog(a, this.alarms) }, t("alarms.acknowledge")) : "")));
+      ackable(a) ? h("button", { class: "small primary", onClick: () => openAckDialog(a, this.alarms) }, t("alarms.acknowledge")) : "")));
     // Values shown here take their alarm colour from the same list.
     for (const nodes of this.valueCells.values()) for (const n of nodes) this.paintValue(n.sensor, n.cell, n.time);
   }
