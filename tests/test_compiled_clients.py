@@ -29,6 +29,7 @@ SPLICE = re.compile(r"\$\{(\w+)\}")
 
 # The read queries of the app answered by one SQL statement, by operation name.
 COMPILED = {
+    "AuditPage",  # audit-trail screen: a page of the filtered trail
     "AlarmHistory",  # control room: the alarm list (fragment AlarmFields)
     "Cameras",  # control room: cameras on the floor plan with their key posts
     "ColdRoom",  # tablet: a cold room's standing alarms and its last checks (two root fields, fragments)
