@@ -20,9 +20,6 @@ from schema.signing import SignatureInput, signed
 
 @strawberry.type(description="A lot of a raw material, excipient or packaging material (B.3).")
 class MaterialLot(Node):
-    def node_key(self) -> str:
-        return self.code
-
     code: str = strawberry.field(description="The lot's code on its label (TMBH), from the material-code generator")
     kind: MaterialKind
     material_code: str = strawberry.field(description="WLBM")

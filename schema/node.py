@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import ClassVar
 
 import strawberry
 from strawberry.types import get_object_definition
@@ -38,6 +39,8 @@ class Node:
         definition = get_object_definition(self, strict=True)
         return strawberry.ID(to_global_id(definition.name, self.node_key()))
 
+    # The attribute holding the key the type's root query takes; a type whose key is not `code` names its own.
+    node_key_field: ClassVar[str] = "code"
+
     def node_key(self) -> str:
-        """The key the type's root query takes."""
-        raise NotImplementedError
+        return str(getattr(self, self.node_key_field))

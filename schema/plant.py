@@ -49,9 +49,6 @@ class Sensor:
 class Equipment(Node):
     """Appendix B.2 equipment identification: status, cleaning, sterilisation and calibration."""
 
-    def node_key(self) -> str:
-        return self.code
-
     code: str
     name: str
     kind: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -19,9 +20,6 @@ from schema.relay import Connection, Edge, connection, decode_cursor, encode_cur
 
 @strawberry.type
 class Station(Node):
-    def node_key(self) -> str:
-        return self.code
-
     code: str
     name: str
     province: str
@@ -29,8 +27,7 @@ class Station(Node):
 
 @strawberry.type(description="A donor as the plant may know them: no name or identity number is exposed.")
 class Donor(Node):
-    def node_key(self) -> str:
-        return self.card_number
+    node_key_field: ClassVar[str] = "card_number"
 
     card_number: str
     blood_type: str
@@ -84,8 +81,7 @@ class UnitStorage:
 
 @strawberry.type(description="One donation (B.3: XJBH, KH, XX, CXJRQ, XJZL, WLBM).")
 class PlasmaUnit(Node):
-    def node_key(self) -> str:
-        return self.donation_number
+    node_key_field: ClassVar[str] = "donation_number"
 
     donation_number: str
     material_code: str | None
@@ -122,8 +118,7 @@ def unit_of(u: res.PlasmaUnit, station: Station | None = None) -> PlasmaUnit:
 
 @strawberry.type
 class Batch(Node):
-    def node_key(self) -> str:
-        return self.batch_number
+    node_key_field: ClassVar[str] = "batch_number"
 
     batch_number: str
     product: str

@@ -41,9 +41,6 @@ class ReagentMovement:
 
 @strawberry.type(description="A lot of a reagent, reference standard, test solution or test kit.")
 class ReagentLot(Node):
-    def node_key(self) -> str:
-        return self.code
-
     code: str = strawberry.field(description="The code on its label, scanned at use")
     kind: ReagentKind
     name: str

@@ -59,9 +59,6 @@ class SampleStorage:
 
 @strawberry.type
 class SampleInfo(Node):
-    def node_key(self) -> str:
-        return self.code
-
     code: str
     kind: SampleKind
     status: SampleStatus
