@@ -65,25 +65,27 @@ class Actors:
         signature carried as `verification` where given; the input's type is <Operation>Input unless named."""
         name = input_type or f"{operation[0].upper()}{operation[1:]}Input"
         params, args = f"$input: {name}!, $sig: SignatureInput!", "input: $input, signature: $sig"
-        variables: dict[str, Any] = {"input": inp, "sig": self.sign(user, operation, inp, meaning)}
         if second is not None:
             params, args = f"{params}, $v: SignatureInput!", f"{args}, verification: $v"
-            variables["v"] = self.sign(second[0], operation, inp, second[1])
             await self.reauthenticate(user, second[0])  # the second person's password, for this signature
         selection = f" {{ {answer} }}" if answer else ""  # a scalar answer (setSetting's JSON) takes none
         document = f"mutation({params}) {{ {operation}({args}){selection} }}"
+
+        def signatures() -> dict[str, Any]:  # fresh on every attempt: a nonce is used once
+            out = {"input": inp, "sig": self.sign(user, operation, inp, meaning)}
+            if second is not None:
+                out["v"] = self.sign(second[0], operation, inp, second[1])
+            return out
+
         try:
-            return await self.query(user, document, variables)
+            return await self.query(user, document, signatures())
         except ActorError as e:
             if "REAUTHENTICATION_REQUIRED" not in str(e):
                 raise
-        # The first signature of the session, or after a pause: the password again, then a fresh nonce.
+        # The first signature of the session, or after a pause: the caller's password again. A refused request
+        # spent nothing, so the second person's confirmation still stands.
         await self.reauthenticate(user)
-        variables["sig"] = self.sign(user, operation, inp, meaning)
-        if second is not None:
-            variables["v"] = self.sign(second[0], operation, inp, second[1])
-            await self.reauthenticate(user, second[0])
-        return await self.query(user, document, variables)
+        return await self.query(user, document, signatures())
 
     async def reauthenticate(self, user: str, signer: str | None = None) -> None:
         """`signer`'s password (the caller's own when None) given again on `user`'s session (resolvers/reauth.py)."""
