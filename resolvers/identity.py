@@ -77,31 +77,11 @@ async def sign_in(
     username, password = (v.encode("utf-8", "backslashreplace").decode() for v in (username, password))
     async with db.write(AuditContext(actor=username[:64] or "?", client_address=client)) as s:
         user = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
-        failure: tuple[str, int | None] | None
-        if user is None or (user.locked_until and user.locked_until > now) or not user.active:
-            # The same Argon2 work as checking a real password, so the time of the answer does not
-            # tell an unknown, a locked or a deactivated account from a wrong password.
-            _password_ok(_DUMMY_HASH, password)
-        if user is None:
-            failure = ("unknown user", None)
-        elif user.locked_until and user.locked_until > now:
-            failure = ("account locked", user.id)
-        elif not user.active:
-            failure = ("account deactivated", user.id)
-        elif not _password_ok(user.password_hash, password):
-            user.failed_attempts += 1
-            locked = user.failed_attempts >= lockout.attempts
-            if locked:
-                user.locked_until = now + timedelta(seconds=lockout.seconds)
-                user.failed_attempts = 0
-            failure = ("wrong password" + (", account locked" if locked else ""), user.id)
-        else:
-            failure = None
+        wrong = password_refusal(user, password, now, lockout)
+        failure = None if wrong is None else (wrong, user.id if user is not None else None)
         if failure is None:
             assert user is not None
             token = secrets.token_urlsafe(32)
-            if user.failed_attempts:
-                user.failed_attempts = 0
             s.add(ApiToken(token_hash=token_digest(token), user_id=user.id, expires_at=now + ttl))
             s.info["audit"] = AuditContext(actor=username, actor_id=user.id, client_address=client,
                                            reason="sign-in")
@@ -112,6 +92,30 @@ async def sign_in(
         await _audit(s, "SIGN_IN_FAILED", user_id, {"result": reason})
     # Committed above: the failed attempt and any lockout are recorded, then the caller is refused.
     raise AppError(ErrorCode.UNAUTHENTICATED, "sign-in failed: wrong username or password, or account locked")
+
+
+def password_refusal(user: User | None, password: str, now: datetime, lockout: Lockout) -> str | None:
+    """Why `password` does not admit `user` (None when it does), counting the failure towards the lockout on
+    the row, whose session the caller commits. Sign-in and re-authentication at signing share this rule."""
+    if user is None or (user.locked_until and user.locked_until > now) or not user.active:
+        # The same Argon2 work as checking a real password, so the time of the answer does not
+        # tell an unknown, a locked or a deactivated account from a wrong password.
+        _password_ok(_DUMMY_HASH, password)
+    if user is None:
+        return "unknown user"
+    if user.locked_until and user.locked_until > now:
+        return "account locked"
+    if not user.active:
+        return "account deactivated"
+    if not _password_ok(user.password_hash, password):
+        user.failed_attempts += 1
+        if user.failed_attempts < lockout.attempts:
+            return "wrong password"
+        user.locked_until, user.failed_attempts = now + timedelta(seconds=lockout.seconds), 0
+        return "wrong password, account locked"
+    if user.failed_attempts:
+        user.failed_attempts = 0
+    return None
 
 
 async def _audit(s: AsyncSession, action: str, user_id: int | None, changes: dict[str, object]) -> None:
@@ -170,11 +174,6 @@ def account_scope(user: User) -> dict[str, Any]:
     if org and "distributor_partner" in roles:
         return {"readOnly": True, "distributors": [org]}
     return {"readOnly": True}
-
-
-def dummy_check(password: str) -> None:
-    """The work of checking a password, for an account that has none to check (unknown, deactivated)."""
-    _password_ok(_DUMMY_HASH, password)
 
 
 def password_ok(stored: str, password: str) -> bool:

@@ -31,7 +31,7 @@ from records.audit import PendingEvent
 from records.base import utcnow
 from records.identity import Setting, SigningSession, User
 from resolvers.context import Context
-from resolvers.identity import dummy_check, password_ok
+from resolvers.identity import password_refusal
 
 ENFORCED_KEY = "signing.reauthentication"
 CONTINUOUS_KEY = "signing.continuousMinutes"
@@ -65,21 +65,9 @@ async def reauthenticate(ctx: Context, password: str, signer: str | None = None)
     username = signer or me.username
     second = username != me.username
     now = utcnow()
-    lockout = ctx.services.lockout
     async with ctx.db.write(ctx.audit_context("re-authentication at signing")) as s:
         user = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
-        failure: str | None = None
-        if user is None or not user.active:
-            dummy_check(password)  # the same work as a real check: the answer's time tells nothing
-            failure = "unknown or deactivated account"
-        elif user.locked_until and user.locked_until > now:
-            failure = "account locked"
-        elif not password_ok(user.password_hash, password):
-            user.failed_attempts += 1
-            failure = "wrong password"
-            if user.failed_attempts >= lockout.attempts:
-                user.locked_until, user.failed_attempts = now + timedelta(seconds=lockout.seconds), 0
-                failure += ", account locked"
+        failure = password_refusal(user, password, now, ctx.services.lockout)
         details = {"signer": username, "secondPerson": second}
         target = str(user.id) if user is not None else None
         if failure is not None:
@@ -87,7 +75,6 @@ async def reauthenticate(ctx: Context, password: str, signer: str | None = None)
                                             {**details, "result": failure}))
         else:
             assert user is not None
-            user.failed_attempts = 0
             until = await _open(s, me, user, second, now, ctx.services.signature_window)
             await audit.add(s, PendingEvent("REAUTHENTICATED", "app_user", target, details))
     if failure is not None:  # committed above: the attempt and any lockout stay recorded
