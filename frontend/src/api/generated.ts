@@ -412,6 +412,13 @@ export type SampleKind =
   | 'RETEST'
   | 'WATER';
 
+export type ShelveAlarmInput = {
+  /** 1 to 720 */
+  minutes: number;
+  reason: string;
+  tag: string;
+};
+
 /** The signature algorithm */
 export type SignatureAlgorithm =
   | 'ES256'
@@ -485,6 +492,11 @@ export type UnitStatus =
   | 'QUARANTINED'
   | 'RECEIVED'
   | 'RELEASED';
+
+export type UnshelveAlarmInput = {
+  reason: string;
+  tag: string;
+};
 
 export type UploadAttachmentInput = {
   /** image/jpeg, image/png or application/pdf */
@@ -676,6 +688,29 @@ export type AckAllMutationVariables = Exact<{
 
 
 export type AckAllMutation = { acknowledgeAlarms: Array<{ id: number, source: AlarmSource, condition: string, priority: Priority, state: AlarmState, tag: string | null, roomCode: string | null, equipmentCode: string | null, cameraCode: string | null, message: string, value: number | null, limitValue: number | null, peak: number | null, beganAt: string, raisedAt: string, clearedAt: string | null, acknowledgedAt: string | null, acknowledgedBy: string | null, handling: string | null }> };
+
+export type ShelfFieldsFragment = { id: number, tag: string, reason: string, shelvedBy: string, shelvedAt: string, until: string, endedAt: string | null, endedBy: string | null };
+
+export type AlarmShelvesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type AlarmShelvesQuery = { alarmShelves: Array<{ id: number, tag: string, reason: string, shelvedBy: string, shelvedAt: string, until: string, endedAt: string | null, endedBy: string | null }> };
+
+export type ShelveAlarmMutationVariables = Exact<{
+  input: ShelveAlarmInput;
+  signature: SignatureInput;
+}>;
+
+
+export type ShelveAlarmMutation = { shelveAlarm: { id: number, tag: string, reason: string, shelvedBy: string, shelvedAt: string, until: string, endedAt: string | null, endedBy: string | null } };
+
+export type UnshelveAlarmMutationVariables = Exact<{
+  input: UnshelveAlarmInput;
+  signature: SignatureInput;
+}>;
+
+
+export type UnshelveAlarmMutation = { unshelveAlarm: { id: number, tag: string, reason: string, shelvedBy: string, shelvedAt: string, until: string, endedAt: string | null, endedBy: string | null } };
 
 export type CamerasQueryVariables = Exact<{ [key: string]: never; }>;
 

@@ -1,4 +1,4 @@
-/** The alarm banner (always visible) and the alarm list with acknowledge, history and prints. */
+/** The alarm banner (always visible) and the alarm list with acknowledge, shelving, history and prints. */
 
 import type { AlarmHistoryQuery, ReportQuery, ReportQueryVariables } from "../api/generated";
 import { errorText, gql } from "../api/gql";
@@ -9,6 +9,7 @@ import { alarmBadge } from "../ui/symbols";
 import { toast } from "../ui/modal";
 import { has, t } from "../i18n";
 import { ALARM_FIELDS, ackable, compareAlarms, needsAck, type Alarm, type AlarmStore, type Priority } from "./alarms";
+import { openShelveDialog, shelfList, shelfMark, shelvable } from "./shelving";
 
 const PRIORITIES: Priority[] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
 const REPORT = /* GraphQL */ `query Report($format: ReportFormat!) { alarmReport(format: $format) { filename contentType data count } }`;
@@ -79,6 +80,7 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
       h("th", null, t("alarms.col.room")), h("th", null, t("alarms.col.source")), h("th", null, t("alarms.col.message")),
       h("th", null, t("alarms.col.value")), h("th", null, t("alarms.col.handled")), h("th", null, ""))),
     body);
+  const shelves = shelfList(store);
   const el = h("section", { class: "alarm-list", "aria-label": t("alarms.listLabel") },
     h("div", { class: "list-head" },
       h("h2", null, t("alarms.title")),
@@ -87,26 +89,33 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
       ackAll,
       h("button", { class: "small", onClick: () => void download("CSV") }, t("alarms.printCsv")),
       h("button", { class: "small", onClick: () => void download("PDF") }, t("alarms.printPdf"))),
-    h("div", { class: "table-scroll" }, table));
+    h("div", { class: "alarm-body" }, h("div", { class: "table-scroll" }, table), shelves.el));
 
   const row = (a: Alarm): HTMLTableRowElement => {
     const src = a.tag ?? a.equipmentCode ?? a.cameraCode ?? a.source;
     const value = a.value !== null ? `${fmtNumber(a.value)} / ${a.limitValue !== null ? fmtNumber(a.limitValue) : "—"}` : "";
+    const shelf = a.state !== "CLOSED" ? store.shelfOf(a.tag) : undefined;
     const tr = h("tr", { "data-alarm-id": a.id, "data-state": a.state, "data-priority": a.priority,
-      class: needsAck(a) ? "unack" : "" },
+      "data-shelved": !!shelf, class: [needsAck(a) ? "unack" : "", shelf ? "shelved" : ""].join(" ").trim() },
     h("td", null, alarmBadge(a, 20), h("span", { class: "sr" }, t(`priority.${a.priority}`))),
     h("td", null, h("span", { class: `state state-${a.state}` }, stateText(a.state))),
     h("td", { class: "num" }, fmtTime(a.raisedAt)),
     h("td", null, a.roomCode ?? ""),
-    h("td", null, src),
+    h("td", null, src, shelf ? shelfMark(shelf) : ""),
     h("td", null, a.message),
     h("td", { class: "num" }, value),
     h("td", null, a.acknowledgedBy ? `${a.acknowledgedBy}: ${a.handling ?? ""}` : ""),
-    h("td", null, ackable(a)
+    h("td", { class: "row-actions" }, ackable(a)
       ? h("button", { class: "small primary", "data-ack": a.id, onClick: (ev: Event) => {
         ev.stopPropagation();
         openAckDialog(a, store);
       } }, t("alarms.acknowledge"))
+      : "",
+    shelvable(a, store)
+      ? h("button", { class: "small", "data-shelve": a.tag, title: t("shelf.buttonTitle"), onClick: (ev: Event) => {
+        ev.stopPropagation();
+        openShelveDialog(a, store);
+      } }, t("shelf.shelve"))
       : ""));
     tr.addEventListener("click", () => onPick(a));
     return tr;
@@ -158,6 +167,9 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
         setTimeout(() => tr.classList.remove("flash"), 1500);
       }
     },
-    dispose: off,
+    dispose() {
+      off();
+      shelves.dispose();
+    },
   };
 }

@@ -1,7 +1,8 @@
 /** Standing alarms: the list read once (and after every reconnect), then kept by alarmEvents. */
 
 import type { AckAllMutation, AckAllMutationVariables, AckMutation, AckMutationVariables, AlarmEventsSubscription, AlarmFieldsFragment,
-  StandingAlarmsQuery } from "../api/generated";
+  AlarmShelvesQuery, ShelfFieldsFragment, ShelveAlarmMutation, ShelveAlarmMutationVariables, StandingAlarmsQuery,
+  UnshelveAlarmMutation, UnshelveAlarmMutationVariables } from "../api/generated";
 import { errorText, gql } from "../api/gql";
 import { t } from "../i18n";
 import { live } from "../api/live";
@@ -51,12 +52,35 @@ const ACK_ALL = /* GraphQL */ `mutation AckAll($input: AcknowledgeAlarmsInput!, 
   acknowledgeAlarms(input: $input, signature: $signature) { ...AlarmFields }
 } ${ALARM_FIELDS}`;
 
+/** A tag's limit alarms shelved with a reason until a time (ISA-18.2), as alarmShelves returns it. */
+export type AlarmShelf = ShelfFieldsFragment;
+
+/** The server's limit (resolvers/alarm_shelves.py MAX_MINUTES): a shelf lasts at most 12 hours. */
+export const MAX_SHELF_MINUTES = 12 * 60;
+
+/** Roles that may shelve (plant:alarm shelve): where Shelve and Unshelve buttons show. */
+export function canShelve(): boolean {
+  return can("plant:alarm", "shelve");
+}
+
+const SHELF_FIELDS = /* GraphQL */ `fragment ShelfFields on AlarmShelf { id tag reason shelvedBy shelvedAt until endedAt endedBy }`;
+const SHELVES = /* GraphQL */ `query AlarmShelves { alarmShelves(active: true) { ...ShelfFields } } ${SHELF_FIELDS}`;
+const SHELVE = /* GraphQL */ `mutation ShelveAlarm($input: ShelveAlarmInput!, $signature: SignatureInput!) {
+  shelveAlarm(input: $input, signature: $signature) { ...ShelfFields }
+} ${SHELF_FIELDS}`;
+const UNSHELVE = /* GraphQL */ `mutation UnshelveAlarm($input: UnshelveAlarmInput!, $signature: SignatureInput!) {
+  unshelveAlarm(input: $input, signature: $signature) { ...ShelfFields }
+} ${SHELF_FIELDS}`;
+
 type Listener = () => void;
 
 export class AlarmStore {
   readonly alarms = new Map<number, Alarm>();
+  /** The tags shelved now, by tag. */
+  readonly shelves = new Map<string, AlarmShelf>();
   loaded = false;
   error: string | null = null;
+  shelvesError: string | null = null;
   private queue: Alarm[] | null = null;
   private listeners = new Set<Listener>();
   private stops: (() => void)[] = [];
@@ -67,10 +91,16 @@ export class AlarmStore {
       (d) => this.event(d.alarmEvents.alarm), (msg) => this.fail(msg)));
     this.stops.push(live.onReconnect(() => void this.reload()));
     // Re-read now and then as well: an event raised before the subscription was in place is
-    // never lost for longer than this.
-    const timer = window.setInterval(() => void this.reload(), 60_000);
-    this.stops.push(() => window.clearInterval(timer));
+    // never lost for longer than this. Shelves have no events: others' shelves show within this too.
+    const timer = window.setInterval(() => {
+      void this.reload();
+      void this.reloadShelves();
+    }, 60_000);
+    // A shelf that runs out leaves the screen when it ends, not at the next read.
+    const expiry = window.setInterval(() => this.dropExpired(), 5_000);
+    this.stops.push(() => window.clearInterval(timer), () => window.clearInterval(expiry));
     void this.reload();
+    void this.reloadShelves();
   }
 
   dispose(): void {
@@ -96,6 +126,49 @@ export class AlarmStore {
       return;
     }
     this.changed();
+  }
+
+  async reloadShelves(): Promise<void> {
+    try {
+      const d = await gql<AlarmShelvesQuery>(SHELVES);
+      this.shelves.clear();
+      for (const x of d.alarmShelves) this.shelves.set(x.tag, x);
+      this.shelvesError = null;
+    } catch (e) {
+      this.shelvesError = t("shelf.listFailed", { error: errorText(e) });
+    }
+    this.changed();
+  }
+
+  /** The tag's shelf if it is shelved now. */
+  shelfOf(tag: string | null): AlarmShelf | undefined {
+    const x = tag ? this.shelves.get(tag) : undefined;
+    return x && !x.endedAt && new Date(x.until).getTime() > Date.now() ? x : undefined;
+  }
+
+  /** Shelved now, the soonest to end first. */
+  shelved(): AlarmShelf[] {
+    return [...this.shelves.values()].filter((x) => this.shelfOf(x.tag)).sort((a, b) => a.until.localeCompare(b.until));
+  }
+
+  /** Shelve a tag's limit alarms for `minutes` with a reason, signed PERFORMED by the current user. */
+  async shelve(tag: string, minutes: number, reason: string): Promise<AlarmShelf> {
+    const d = await sendSigned<ShelveAlarmMutation, ShelveAlarmMutationVariables>({
+      operation: "shelveAlarm", document: SHELVE, input: { tag, minutes, reason }, meaning: "PERFORMED",
+    });
+    this.shelves.set(d.shelveAlarm.tag, d.shelveAlarm);
+    this.changed();
+    return d.shelveAlarm;
+  }
+
+  /** End a tag's shelf early with a reason, signed PERFORMED; an excursion held back is raised within seconds. */
+  async unshelve(tag: string, reason: string): Promise<AlarmShelf> {
+    const d = await sendSigned<UnshelveAlarmMutation, UnshelveAlarmMutationVariables>({
+      operation: "unshelveAlarm", document: UNSHELVE, input: { tag, reason }, meaning: "PERFORMED",
+    });
+    this.shelves.delete(tag);
+    this.changed();
+    return d.unshelveAlarm;
   }
 
   standing(): Alarm[] {
@@ -157,6 +230,12 @@ export class AlarmStore {
   private put(a: Alarm): void {
     if (a.state === "CLOSED") this.alarms.delete(a.id);
     else this.alarms.set(a.id, a);
+  }
+
+  private dropExpired(): void {
+    const ended = [...this.shelves.keys()].filter((tag) => !this.shelfOf(tag));
+    for (const tag of ended) this.shelves.delete(tag);
+    if (ended.length) this.changed();
   }
 
   private fail(msg: string): void {
