@@ -342,7 +342,8 @@ CATALOG = Catalog(
             ("product", "{b}.product = :product"), ("status", "{b}.status = :status"),
             ("number", "{b}.batch_number LIKE :number ESCAPE '/'"),
             ("since", "{b}.started_at >= :since"), ("until", "{b}.started_at < :until"))),
-        # Alarms and the audit trail: a scoped token may read neither (Context.require refuses it).
+        # Alarms: a scoped token may not read them (Context.require refuses it). The audit trail has no
+        # scope filter here, so a regulator's scoped read runs the normal way (resolvers/audit.py visible_events).
         "alarms": Root(ALARM_ROWS, bind=_alarms, page=ALARM_PAGE, conds=(
             ("standing", "{al}.state IN (" + ", ".join(f"'{s.value}'" for s in STANDING) + ")"),
             ("closed", "{al}.state = 'CLOSED'"),

@@ -35,6 +35,18 @@ log = logging.getLogger("plasmatwin.policy")
 
 # What a scoped (partner or regulator) token can reach at all; plant and live data are outside.
 SCOPED_AREAS = frozenset({"plasma", "trace", "batch"})
+# Reads outside those areas a scoped token may still make, each kept by its resolver to the records the
+# scope names (resolvers/audit.py: the audit trail of its batches and plasma units); roles still decide.
+SCOPED_READS = frozenset({("audit:trail", "read")})
+
+
+def in_reach(p: Principal, obj: str, act: str) -> bool:
+    """Whether a scoped principal's token reaches obj/act at all: its areas, or a scoped read when the
+    scope names a station, product or batch (a regulator signed in without a token names none)."""
+    if obj.split(":")[0] in SCOPED_AREAS:
+        return True
+    scope = p.scope or {}
+    return (obj, act) in SCOPED_READS and any(scope.get(k) for k in ("stations", "products", "batchNumbers"))
 
 
 @dataclass
@@ -150,7 +162,7 @@ class Context:
         self.signed_in()
         assert self.principal is not None
         await self.services.sync_policy()
-        if self.principal.is_scoped and obj.split(":")[0] not in SCOPED_AREAS:
+        if self.principal.is_scoped and not in_reach(self.principal, obj, act):
             await self._deny(obj, act, {"reason": "out of scope"})
             raise _audited(AppError(ErrorCode.OUT_OF_SCOPE, "this token's scope does not cover that data"))
         if not self.services.authorizer.allows(self.principal, obj, act, site):

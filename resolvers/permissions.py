@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policies.principal import Principal
-from resolvers.context import SCOPED_AREAS, Context
+from resolvers.context import Context, in_reach
 
 # What a read-only scope still does: it is refused every mutation (api/access.py), so it only reads.
 READ_ACTIONS = frozenset({"read", "export"})
@@ -22,7 +22,7 @@ def candidates(policy: Iterable[list[str]], declared: Iterable[tuple[str, str]])
 
 
 def _allowed(ctx: Context, p: Principal, obj: str, act: str) -> bool:
-    if p.is_scoped and (obj.split(":")[0] not in SCOPED_AREAS
+    if p.is_scoped and (not in_reach(p, obj, act)
                         or ((p.scope or {}).get("readOnly", True) and act not in READ_ACTIONS)):
         return False
     authz = ctx.services.authorizer

@@ -97,7 +97,9 @@ class AuditQuery:
     ) -> Connection[AuditEvent]:
         f = filter or AuditFilter()
         q = res.AuditQuery(f.entity, f.entity_id, f.actor, f.action, f.since, f.until)
-        rows, more, total = await res.page(info.context.db, q, page_size(first), decode_cursor("audit", after))
+        # A scoped token's events are those of its own records (resolvers/audit.py visible_events).
+        ctx = info.context
+        rows, more, total = await res.page(ctx.db, q, page_size(first), decode_cursor("audit", after), ctx.scope())
         edges = [Edge(node=of(AuditEvent, r, id=strawberry.ID(str(r.id))), cursor=encode_cursor("audit", r.id))
                  for r in rows]
         return connection(edges, total, more, after is not None)

@@ -1,5 +1,6 @@
-/** The audit trail for QA, the QP and audit administrators: filtered by entity, actor and time, read page by
- * page (newest first), and the loaded rows exported as CSV. Read-only: nothing here writes. */
+/** The audit trail for QA, the QP and audit administrators (and a regulator's token: the server keeps it to the
+ * records in its scope): filtered by entity, actor and time, read page by page (newest first), and the loaded
+ * rows exported as CSV. Read-only: nothing here writes. */
 
 import type { AuditPageQuery, AuditPageQueryVariables } from "../api/generated";
 import { errorText, gql } from "../api/gql";
