@@ -89,7 +89,10 @@ export class AlarmStore {
   start(): void {
     this.stops.push(live.subscribe<AlarmEventsSubscription>(EVENTS, {},
       (d) => this.event(d.alarmEvents.alarm), (msg) => this.fail(msg)));
-    this.stops.push(live.onReconnect(() => void this.reload()));
+    this.stops.push(live.onReconnect(() => {
+      void this.reload();
+      void this.reloadShelves();
+    }));
     // Re-read now and then as well: an event raised before the subscription was in place is
     // never lost for longer than this. Shelves have no events: others' shelves show within this too.
     const timer = window.setInterval(() => {
