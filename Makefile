@@ -16,8 +16,8 @@ PYTEST_WORKERS ?= 2
 	frontend-codegen \
 	constraints bench-peer bench-workers soak
 
-FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts \
-	frontend/tsconfig.json
+FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/explorer.html \
+	frontend/vite.config.ts frontend/tsconfig.json
 NODE_STAMP := frontend/node_modules/.installed
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)

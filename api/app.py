@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql (HTTP and WebSocket), /health, and the frontend at /."""
+"""The Starlette application: /graphql (HTTP and WebSocket), /health, the frontend at / and its schema explorer."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from api.duty import Duty
 from api.engine.execution import Engine
 from api.engine.fast_path import FastField
 from api.engine.persisted import PersistedQueries
+from api.explorer import explorer_routes
 from api.graphql_http import RETRY_AFTER, GraphQLHTTP, unavailable
 from api.graphql_ws import LiveGraphQL
 from api.ingest import error_response, ingest_endpoint
@@ -228,6 +229,7 @@ def _no_demo_and_frontend_routes(settings: Settings) -> list[Any]:
     # serves /demo first: the Mount of `plasmatwin demo`.
     routes: list[Any] = [Route("/demo/{rest:path}", _no_demo, methods=DEMO_METHODS)]
     static = static_dir(settings)
+    routes += explorer_routes(static / "explorer.html")
     if (static / "index.html").exists():
         routes.append(Mount("/", StaticFiles(directory=static, html=True)))
     else:

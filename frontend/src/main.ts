@@ -57,8 +57,17 @@ function header(r: Route): HTMLElement {
     h("span", { class: "spacer" }),
     h("span", { class: "who", "data-testid": "viewer" }, `${v.displayName} (${v.username})`,
       h("span", { class: "roles" }, ` · ${v.roles.join(", ")}`)),
+    explorerLink(r),
     languageSwitch(),
     h("button", { class: "small", onClick: () => void doSignOut() }, t("shell.signOut")));
+}
+
+/** The schema explorer for developers (/explorer, issue 15), opened in this tab since it uses this tab's session;
+ * not on the touch screens (tablet, lab bench). */
+function explorerLink(r: Route): HTMLElement | null {
+  if (r.name === "tablet" || r.name === "lab") return null;
+  return h("a", { href: "/explorer", class: "who explorer-link", title: t("explorer.linkTitle"),
+    "data-testid": "explorer-link" }, t("explorer.link"));
 }
 
 async function doSignOut(): Promise<void> {
