@@ -11,7 +11,10 @@ import pytest_asyncio
 from sqlalchemy import and_, or_, select
 
 from records.audit import AuditContext, AuditEvent
+from records.db import Database
 from records.plasma import Batch, Donor, PlasmaStation, PlasmaUnit, Pool
+from resolvers import audit
+from resolvers.trace import TraceScope
 from tests.conftest import GQL
 from tests.signing_env import issue_token
 
@@ -20,11 +23,9 @@ TRAIL = """query($f: AuditFilter, $first: Int, $after: String) { auditTrail(filt
 ALBUMIN, IVIG = "Human Albumin 20%", "Human Immunoglobulin"
 
 
-@pytest_asyncio.fixture
-async def plant(env: Any) -> dict[str, Any]:
+async def _seed(db: Database) -> tuple[dict[str, int], dict[str, int]]:
     """Two stations, two batches each made from its own pool of units, and a unit in no pool; every row
-    created (and the batches changed) through the audited unit of work."""
-    gql, signers, db = env
+    created (and the batches changed) through the audited unit of work. Returns the batch and unit row ids."""
     async with db.write(AuditContext("system", reason="audit scope test")) as s:
         st = {c: PlasmaStation(code=c, name=c, province="P", licence_number=f"L-{c}") for c in ("PS-A", "PS-B")}
         donors = {c: Donor(card_number=f"D-{c}", station=st[c], name="Donor", blood_type="A") for c in st}
@@ -41,10 +42,17 @@ async def plant(env: Any) -> dict[str, Any]:
     async with db.read() as s:
         batches = {b.batch_number: b.id for b in (await s.execute(select(Batch))).scalars()}
         units = {u.donation_number: u.id for u in (await s.execute(select(PlasmaUnit))).scalars()}
+    return batches, units
+
+
+@pytest_asyncio.fixture
+async def plant(env: Any) -> dict[str, Any]:
+    gql, signers, db = env
+    batches, units = await _seed(db)
     return {"gql": gql, "signers": signers, "db": db, "batches": batches, "units": units}
 
 
-async def _events(db: Any, batches: list[int], units: list[int]) -> list[str]:
+async def _events(db: Database, batches: list[int], units: list[int]) -> list[str]:
     """Ids (newest first) of the events of these batch and unit rows, straight from the table."""
     async with db.read() as s:
         rows = (await s.execute(select(AuditEvent.id).where(or_(
@@ -77,7 +85,7 @@ async def _total(client: GQL, f: dict[str, Any]) -> int:
     return int(body["data"]["auditTrail"]["totalCount"])
 
 
-async def _denials(db: Any) -> list[tuple[str, dict[str, Any]]]:
+async def _denials(db: Database) -> list[tuple[str, dict[str, Any]]]:
     async with db.read() as s:
         return [(e.actor, e.changes) for e in (await s.execute(
             select(AuditEvent).where(AuditEvent.action == "ACCESS_DENIED").order_by(AuditEvent.id))).scalars()]
@@ -118,6 +126,24 @@ async def test_a_product_or_station_scope_reads_the_events_of_what_it_sees(plant
     ids, totals = await _walk(by_station)
     assert ids == await _events(plant["db"], [], [u["U-B1"], u["U-F"]]) and totals == {2}
     assert await _total(by_station, {"entity": "batch"}) == 0
+
+
+@pytest.mark.req("IT-55")
+async def test_the_scope_is_a_condition_of_the_statement_on_both_databases(db: Database) -> None:
+    """The resolver on SQLite and PostgreSQL: pages and the total of a scoped read, keyset after a page."""
+    b, u = await _seed(db)
+    scope = TraceScope.of({"readOnly": True, "batchNumbers": ["AS-A"]})
+    expected = [int(i) for i in await _events(db, [b["AS-A"]], [u["U-A1"], u["U-A2"]])]
+    rows, more, total = await audit.page(db, audit.AuditQuery(), 3, None, scope)
+    assert [r.id for r in rows] == expected[:3] and more and total == len(expected) == 4
+    rows, more, total = await audit.page(db, audit.AuditQuery(), 3, rows[-1].id, scope)
+    assert [r.id for r in rows] == expected[3:] and not more and total == 4
+    by_station = TraceScope.of({"readOnly": True, "stations": ["PS-B"]})
+    rows, _, total = await audit.page(db, audit.AuditQuery(entity="plasma_unit"), 10, None, by_station)
+    assert sorted(int(r.entity_id or 0) for r in rows) == [u["U-B1"], u["U-F"]] and total == 2
+    nothing = TraceScope.of({"readOnly": True, "distributors": ["DIST-01"]})
+    assert (await audit.page(db, audit.AuditQuery(), 10, None, nothing))[2] == 0
+    assert (await audit.page(db, audit.AuditQuery(entity="batch"), 10, None))[2] == 4  # unscoped: both batches
 
 
 @pytest.mark.req("IT-11", "IT-55")
