@@ -20,6 +20,9 @@ const config: CodegenConfig = {
         enumType: "string-literal",
         skipTypename: true,
         useTypeImports: true,
+        // Root fields are nullable on the wire with @semanticNonNull (schema/nullability.py); src/api/gql.ts
+        // throws on any error, so their types stay non-null here.
+        nullability: { errorHandlingClient: true },
       },
     },
   },

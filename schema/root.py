@@ -31,6 +31,7 @@ from schema.live import BatchEventSubscription, HistoryQuery, LiveSubscription, 
 from schema.lookback import LookbackMutation, LookbackQuery, StationDonorMutation
 from schema.materials import MaterialMutation, MaterialQuery
 from schema.node_query import NodeQuery
+from schema.nullability import semantic_root
 from schema.oos import OosMutation, OosQuery
 from schema.packaging import PackagingMutation, PackagingQuery
 from schema.packaging_record import PackagingRecordMutation, PackagingRecordQuery
@@ -78,6 +79,9 @@ class Query(
     InstrumentRunQuery, NodeQuery,
 ):
     pass
+
+
+semantic_root(Query)  # one refused or failed root field never empties the rest of `data`
 
 
 @strawberry.type

@@ -38,6 +38,32 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
+def chromium_path() -> str:
+    from tests.ui_server import check_chromium
+
+    try:
+        return check_chromium()
+    except services.ServiceUnavailable as e:
+        _unavailable(str(e))
+        raise
+
+
+@pytest.fixture(scope="session")
+def demo(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """`plasmatwin demo` for the browser tests: one per test process, since each start makes the demo's
+    production again (minutes of CPU); the UI tests name their own records, so they share it."""
+    from tests.ui_server import ensure_frontend, start_demo
+
+    try:
+        ensure_frontend()
+    except services.ServiceUnavailable as e:
+        _unavailable(str(e))
+    server = start_demo(tmp_path_factory.mktemp("ui-demo"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def pg_server() -> Iterator[services.Postgres]:
     try:
         pg = services.start_postgres()

@@ -143,7 +143,7 @@ async def test_an_unexpected_exception_is_masked_the_same_on_both_transports(
     status, http = await over_http(live, tokens["op.one"], "{ plants { id } }")
     kind, ws = await over_ws(live, tokens["op.one"], "{ plants { id } }")
     assert (status, kind) == (200, "next")
-    assert http == ws == {"data": None, "errors": [{
+    assert http == ws == {"data": {"plants": None}, "errors": [{
         "message": "internal server error", "locations": [{"line": 1, "column": 3}], "path": ["plants"],
         "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
 
@@ -213,7 +213,8 @@ async def test_an_unexpected_exception_on_the_fast_path_is_masked_as_the_executo
     plain = '{ traceBackward(code: "X") { truncated } }'
     twin = '{ traceBackward(code: "X") { truncated @include(if: true) } }'
     assert _fast_path_takes(_engine(live), plain) and not _fast_path_takes(_engine(live), twin)
-    masked = {"data": None, "errors": [{"message": "internal server error", "locations": [{"line": 1, "column": 3}],
+    masked = {"data": {"traceBackward": None}, "errors": [{"message": "internal server error",
+                                                           "locations": [{"line": 1, "column": 3}],
                                         "path": ["traceBackward"], "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
     for query in (plain, twin):
         assert await over_http(live, tokens["qa.one"], query) == (200, masked)

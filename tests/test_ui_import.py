@@ -19,8 +19,8 @@ from tests.test_ui import SHOTS, TABLET, _call, close, open_app
 from tests.ui_server import DemoServer
 
 pytestmark = pytest.mark.browser
-# The browser and demo server fixtures of the other UI tests (one demo server per module).
-chromium_path, demo, browser = test_ui.chromium_path, test_ui.demo, test_ui.browser
+# The browser fixture of the other UI tests (the demo server is shared: tests/conftest.py).
+browser = test_ui.browser
 
 # The example plate without its production-pool well: the demo has no pool PL-IT-1.
 PLATE = (Path(__file__).parent / "data" / "elisa_plate.csv").read_bytes().replace(b",PL-IT-1,", b",,")

@@ -16,8 +16,8 @@ from tests.test_ui import SHOTS, TABLET, _call, close, open_app
 from tests.ui_server import DemoServer
 
 pytestmark = pytest.mark.browser
-# The browser and demo server fixtures of the other UI tests (one demo server per module).
-chromium_path, demo, browser = test_ui.chromium_path, test_ui.demo, test_ui.browser
+# The browser fixture of the other UI tests (the demo server is shared: tests/conftest.py).
+browser = test_ui.browser
 
 ITEMS = [
     {"name": "pH", "method": "ChP 2020 0631", "unit": "pH", "low": "6.4", "high": "7.4", "rounding": "DECIMALS",

@@ -17,8 +17,8 @@ from tests import test_ui
 from tests.test_ui import close
 from tests.ui_server import ROOT, DemoServer
 
-# The browser and demo server fixtures of the other UI tests (one demo server per module).
-chromium_path, demo, browser = test_ui.chromium_path, test_ui.demo, test_ui.browser
+# The browser fixture of the other UI tests (the demo server is shared: tests/conftest.py).
+browser = test_ui.browser
 
 SRC = ROOT / "frontend" / "src"
 CATALOGUES = SRC / "i18n"

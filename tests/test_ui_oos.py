@@ -17,8 +17,8 @@ from tests.test_ui import SHOTS, _call, close, open_app
 from tests.ui_server import DemoServer
 
 pytestmark = pytest.mark.browser
-# The browser and demo server fixtures of the other UI tests (one demo server per module).
-chromium_path, demo, browser = test_ui.chromium_path, test_ui.demo, test_ui.browser
+# The browser fixture of the other UI tests (the demo server is shared: tests/conftest.py).
+browser = test_ui.browser
 
 SPEC = {"code": "SPEC-UI-OOS", "subjectKind": "PRODUCT", "subjectCode": "UI-OOS", "title": "UI OOS test",
         "effectiveDate": "2026-01-01", "changeNote": "first version",

@@ -17,14 +17,17 @@ import pytest
 
 from tests import test_ui
 from tests.test_ui import SHOTS, _call, close, open_app
-from tests.test_ui_oos import RESULT, SPEC
+from tests.test_ui_oos import RESULT
+from tests.test_ui_oos import SPEC as OOS_SPEC
 from tests.ui_server import DemoServer
 
 pytestmark = pytest.mark.browser
-# The browser and demo server fixtures of the other UI tests (one demo server per module).
-chromium_path, demo, browser = test_ui.chromium_path, test_ui.demo, test_ui.browser
+# The browser fixture of the other UI tests (the demo server is shared: tests/conftest.py).
+browser = test_ui.browser
 
 
+# Its own specification: the OOS test records on SPEC-UI-OOS in the same demo (tests/conftest.py `demo`).
+SPEC = {**OOS_SPEC, "code": "SPEC-UI-PQR", "subjectCode": "UI-PQR", "title": "UI PQR test"}
 VALUES = {"BULK": ["7.0", "6.9", "7.2"], "FINAL": ["7.1", "7.0", "7.9"]}
 
 
@@ -67,7 +70,7 @@ def test_qa_opens_a_products_year_with_its_trend_chart(browser: Any, demo: DemoS
         assert all(b in listed for b in batches), listed
         for stage, raw in VALUES.items():
             values = [float(v) for v in raw]
-            trend = out.locator(f'[data-trend="SPEC-UI-OOS/{stage}/pH"]')
+            trend = out.locator(f'[data-trend="SPEC-UI-PQR/{stage}/pH"]')
             trend.locator("canvas").first.wait_for(timeout=10000)  # drawn by uPlot
             stats = trend.locator("[data-testid=pqr-stats]").inner_text()
             mean, sd = statistics.fmean(values), statistics.stdev(values)
@@ -75,7 +78,7 @@ def test_qa_opens_a_products_year_with_its_trend_chart(browser: Any, demo: DemoS
             for shown in ("3 batch(es)", "limits 6.4 … 7.4", f"mean {float(f'{mean:.4g}')}",
                           f"sd {float(f'{sd:.4g}')}", f"Cpk {float(f'{cpk:.4g}')}"):
                 assert shown in stats, (shown, stats)
-        assert "1 outside the limits" in out.locator('[data-trend="SPEC-UI-OOS/FINAL/pH"]').inner_text()
+        assert "1 outside the limits" in out.locator('[data-trend="SPEC-UI-PQR/FINAL/pH"]').inner_text()
         page.screenshot(path=str(SHOTS / "quality-review.png"), full_page=True)
     finally:
         close(page)

@@ -14,8 +14,8 @@ from tests.test_ui import close, open_app
 from tests.ui_server import DemoServer, http_json
 
 pytestmark = pytest.mark.browser
-# The browser and demo server fixtures of the other UI tests (one demo server per module).
-chromium_path, demo, browser = test_ui.chromium_path, test_ui.demo, test_ui.browser
+# The browser fixture of the other UI tests (the demo server is shared: tests/conftest.py).
+browser = test_ui.browser
 
 
 def _nav(page: Any) -> list[str]:
