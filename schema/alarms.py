@@ -226,7 +226,7 @@ class AlarmMutation:
                                                          input.minutes, input.reason))
 
     @strawberry.mutation(description="End a tag's shelf early, with a reason; signed PERFORMED.",
-                         extensions=can("plant:alarm", "shelve"))
+                         extensions=can("plant:alarm", "unshelve"))
     async def unshelve_alarm(self, info: Info[Context, None], input: UnshelveAlarmInput,
                              signature: SignatureInput) -> AlarmShelf:
         return of(AlarmShelf, await alarm_shelves.unshelve(info.context, signed(info, signature), input.tag.strip(),

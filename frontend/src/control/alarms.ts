@@ -58,9 +58,14 @@ export type AlarmShelf = ShelfFieldsFragment;
 /** The server's limit (resolvers/alarm_shelves.py MAX_MINUTES): a shelf lasts at most 12 hours. */
 export const MAX_SHELF_MINUTES = 12 * 60;
 
-/** Roles that may shelve (plant:alarm shelve): where Shelve and Unshelve buttons show. */
+/** Roles that may shelve (plant:alarm shelve): where Shelve buttons show. */
 export function canShelve(): boolean {
   return can("plant:alarm", "shelve");
+}
+
+/** Roles that may end a shelf early (plant:alarm unshelve): QA too, as oversight, though QA does not shelve. */
+export function canUnshelve(): boolean {
+  return can("plant:alarm", "unshelve");
 }
 
 const SHELF_FIELDS = /* GraphQL */ `fragment ShelfFields on AlarmShelf { id tag reason shelvedBy shelvedAt until endedAt endedBy }`;

@@ -11,7 +11,7 @@ import { currentSigner } from "../sign/keyring";
 import { SignerUnavailable } from "../sign/signer";
 import { signatureLine } from "../ui/ackDialog";
 import { errorBox, openModal, toast, type ModalHandle } from "../ui/modal";
-import { canShelve, MAX_SHELF_MINUTES, type Alarm, type AlarmShelf, type AlarmStore } from "./alarms";
+import { canShelve, canUnshelve, MAX_SHELF_MINUTES, type Alarm, type AlarmShelf, type AlarmStore } from "./alarms";
 
 /** The durations offered, in minutes; the server allows at most MAX_SHELF_MINUTES. */
 const DURATIONS = [60, 120, 240, 480, 720].filter((m) => m <= MAX_SHELF_MINUTES);
@@ -131,7 +131,7 @@ export function shelfList(store: AlarmStore): { el: HTMLElement; dispose(): void
     h("td", null, t("common.atBy", { time: fmtTime(x.shelvedAt).slice(11), by: x.shelvedBy })),
     h("td", { class: "num" }, fmtTime(x.until)),
     h("td", { class: "num", "data-testid": "shelf-left" }, timeLeft(x.until)),
-    h("td", null, canShelve()
+    h("td", null, canUnshelve()
       ? h("button", { class: "small", "data-unshelve": x.tag, onClick: () => openUnshelveDialog(x, store) },
         t("shelf.unshelve"))
       : ""));
