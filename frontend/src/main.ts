@@ -2,7 +2,7 @@
  * batch records, lab, quality, audit trail). */
 
 import "./styles.css";
-import { changePassword, signIn, signOut } from "./api/auth";
+import { changePassword, signIn, signInWithToken, signOut, tokenErrorText } from "./api/auth";
 import { errorText, setUnauthenticatedHandler } from "./api/gql";
 import { live } from "./api/live";
 import { canAny } from "./api/permissions";
@@ -44,6 +44,8 @@ const app = document.getElementById("app")!;
 let disposeView: (() => void) | null = null;
 let mountedKey = "";
 let signInNotice: string | null = null;
+// The sign-in form asks for an access token instead of a username and password (a regulator's scoped token).
+let tokenMode = false;
 
 function header(r: Route): HTMLElement {
   const v = session.viewer!;
@@ -57,9 +59,19 @@ function header(r: Route): HTMLElement {
     h("span", { class: "spacer" }),
     h("span", { class: "who", "data-testid": "viewer" }, `${v.displayName} (${v.username})`,
       h("span", { class: "roles" }, ` · ${v.roles.join(", ")}`)),
+    tokenBadge(),
     explorerLink(r),
     languageSwitch(),
     h("button", { class: "small", onClick: () => void doSignOut() }, t("shell.signOut")));
+}
+
+/** A session made with an access token says so: its scope is what QA issued (the Viewer does not name it), and
+ * it is read-only when the server lists only reads for it. */
+function tokenBadge(): HTMLElement | null {
+  if (session.kind !== "token") return null;
+  const readOnly = (session.viewer?.permissions ?? []).every((p) => /:(read|export)$/.test(p));
+  return h("span", { class: "token-badge", "data-testid": "token-session", title: t("shell.tokenSessionTitle") },
+    t(readOnly ? "shell.tokenReadOnly" : "shell.tokenSession"));
 }
 
 /** The schema explorer for developers (/explorer, issue 15), opened in this tab since it uses this tab's session;
@@ -84,6 +96,7 @@ function teardown(): void {
 }
 
 function signInView(r: Route): HTMLElement {
+  if (tokenMode) return tokenSignInView(r);
   const user = h("input", { name: "username", autocomplete: "username", autocapitalize: "none", spellcheck: "false", required: true });
   const pass = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
   const err = h("div", { class: "error-box", role: "alert", hidden: !signInNotice }, signInNotice ?? "");
@@ -94,7 +107,7 @@ function signInView(r: Route): HTMLElement {
     h("p", { class: "muted" }, r.name === "tablet" ? t("signin.tabletSubtitle") : t("signin.subtitle")),
     h("label", { class: "field" }, h("span", null, t("signin.username")), user),
     h("label", { class: "field" }, h("span", null, t("signin.password")), pass),
-    err, submit, h("div", { class: "signin-lang" }, languageSwitch()));
+    err, submit, switchMode(true), h("div", { class: "signin-lang" }, languageSwitch()));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     submit.disabled = true;
@@ -109,6 +122,45 @@ function signInView(r: Route): HTMLElement {
     }
   });
   setTimeout(() => user.focus(), 0);
+  return h("main", { class: `signin-page ${r.name === "tablet" ? "tablet-mode" : ""}` }, form);
+}
+
+/** The secondary action between the two ways of signing in. */
+function switchMode(toToken: boolean): HTMLElement {
+  return h("button", { type: "button", class: "link signin-switch", "data-testid": toToken ? "use-token" : "use-password",
+    onClick: () => { tokenMode = toToken; void render(); } },
+  t(toToken ? "signin.useToken" : "signin.usePassword"));
+}
+
+/** Sign in with the access token QA issued (a regulator's scoped token): kept in this tab only. */
+function tokenSignInView(r: Route): HTMLElement {
+  const token = h("input", { name: "token", type: "password", autocomplete: "off", autocapitalize: "none",
+    spellcheck: "false", required: true });
+  const err = h("div", { class: "error-box", role: "alert", hidden: !signInNotice, "data-testid": "token-refused" },
+    signInNotice ?? "");
+  signInNotice = null;
+  const submit = h("button", { type: "submit", class: "primary big" }, t("signin.tokenSubmit"));
+  const form = h("form", { class: "signin signin-token", "data-testid": "token-sign-in" },
+    h("h1", null, "PlasmaTwin"),
+    h("p", { class: "muted" }, t("signin.tokenIntro")),
+    h("label", { class: "field" }, h("span", null, t("signin.token")), token),
+    err, submit, switchMode(false), h("div", { class: "signin-lang" }, languageSwitch()));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    submit.disabled = true;
+    err.hidden = true;
+    try {
+      await signInWithToken(token.value);
+      tokenMode = false;
+      token.value = "";
+      render();
+    } catch (e) {
+      err.hidden = false;
+      err.textContent = t("signin.tokenRefused", { error: tokenErrorText(e) });
+      submit.disabled = false;
+    }
+  });
+  setTimeout(() => token.focus(), 0);
   return h("main", { class: `signin-page ${r.name === "tablet" ? "tablet-mode" : ""}` }, form);
 }
 
@@ -228,6 +280,7 @@ async function render(): Promise<void> {
 const expired = () => {
   if (!session.token) return;
   signInNotice = t("shell.sessionEnded");
+  tokenMode = session.kind === "token";  // the form it was made with: an expired or revoked token asks for a new one
   teardown();
   live.stop();
   session.clear();

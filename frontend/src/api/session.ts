@@ -1,16 +1,23 @@
-/** The signed-in user of this tab: token and viewer, kept in sessionStorage. */
+/** The signed-in user of this tab: token and viewer, kept in sessionStorage; also how the session was made
+ * (a password, or an access token QA issued to a regulator or partner, which only this tab forgets). */
 
 import type { ViewerQuery } from "./generated";
 
 /** The user as the Viewer query answers (`passwordChangeRequired`: signed in with a one-time password). */
 export type Viewer = NonNullable<ViewerQuery["viewer"]>;
 
+/** "password": signIn made the token, and signing out revokes it; "token": pasted on the sign-in form (a scoped
+ * token issued for weeks), signing out only forgets it here. */
+export type SessionKind = "password" | "token";
+
 const KEY = "plasmatwin.session";
 
 interface Stored {
   token: string;
+  /** Empty for a pasted token: the Viewer does not tell its end, the server refuses it once it is over. */
   expiresAt: string;
   viewer: Viewer;
+  kind?: SessionKind;  // absent: kept by an older build, a password session
 }
 
 type Listener = () => void;
@@ -23,7 +30,7 @@ class Session {
     try {
       const raw = sessionStorage.getItem(KEY);
       if (raw) this.stored = JSON.parse(raw) as Stored;
-      if (this.stored && new Date(this.stored.expiresAt).getTime() < Date.now()) this.stored = null;
+      if (this.stored?.expiresAt && new Date(this.stored.expiresAt).getTime() < Date.now()) this.stored = null;
       // Kept by an older build without the viewer's permissions: sign in again to have them.
       if (this.stored && !Array.isArray(this.stored.viewer?.permissions)) this.stored = null;
     } catch {
@@ -43,8 +50,12 @@ class Session {
     return this.stored?.expiresAt ?? null;
   }
 
-  set(token: string, expiresAt: string, viewer: Viewer): void {
-    this.stored = { token, expiresAt, viewer };
+  get kind(): SessionKind | null {
+    return this.stored ? this.stored.kind ?? "password" : null;
+  }
+
+  set(token: string, expiresAt: string, viewer: Viewer, kind: SessionKind = "password"): void {
+    this.stored = { token, expiresAt, viewer, kind };
     sessionStorage.setItem(KEY, JSON.stringify(this.stored));
     this.emit();
   }
