@@ -17,6 +17,7 @@ import { saveFile } from "../ui/files";
 import { errorBox, toast } from "../ui/modal";
 import { decisionPanel } from "./release";
 import { t } from "../i18n";
+import { enumLabel } from "../i18n/enums";
 
 const BATCHES = /* GraphQL */ `query ReviewBatches {
   batches(first: 50) { edges { node { batchNumber product status recipeCode } } }
@@ -52,7 +53,7 @@ export async function mountBatches(main: HTMLElement, batchNumber: string): Prom
     ...list.batches.edges.map(({ node: b }) => h("a", {
       href: `#/batches/${encodeURIComponent(b.batchNumber)}`, class: b.batchNumber === batchNumber ? "active" : "",
       "data-batch": b.batchNumber,
-    }, h("strong", null, b.batchNumber), h("span", { class: "muted" }, ` ${b.product} · ${b.status}`))));
+    }, h("strong", null, b.batchNumber), h("span", { class: "muted" }, ` ${b.product} · ${enumLabel("BatchStatus", b.status)}`))));
   const panel = h("section", { class: "batch-review", "data-testid": "batch-review" });
   main.replaceChildren(h("div", { class: "batches" }, side, panel));
   if (!batchNumber) {
@@ -127,7 +128,7 @@ export async function mountBatches(main: HTMLElement, batchNumber: string): Prom
       saveFile(f.data, f.contentType, f.filename); // the export is audited on the server (PR-53)
     }, (e) => err.show(refusal(e))));
     return h("div", null,
-      h("div", { class: "list-head" }, h("h2", null, t("review.title", { batch: r.batchNumber, status: r.status })), h("span", { class: "spacer" }),
+      h("div", { class: "list-head" }, h("h2", null, t("review.title", { batch: r.batchNumber, status: enumLabel("BatchStatus", r.status) })), h("span", { class: "spacer" }),
         can("batch:record", "export") ? pdf : ""),
       h("p", { class: "muted", "data-testid": "review-counts" },
         t("review.counts", { total: r.total, unreviewed: r.unreviewed })),

@@ -8,15 +8,17 @@ import { saveFile } from "../ui/files";
 import { alarmBadge } from "../ui/symbols";
 import { toast } from "../ui/modal";
 import { has, t } from "../i18n";
+import { enumLabel } from "../i18n/enums";
+import { alarmText } from "./alarmText";
 import { ALARM_FIELDS, ackable, compareAlarms, needsAck, type Alarm, type AlarmStore, type Priority } from "./alarms";
 import { openShelveDialog, shelfList, shelfMark, shelvable } from "./shelving";
 
 const PRIORITIES: Priority[] = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
 const REPORT = /* GraphQL */ `query Report($format: ReportFormat!) { alarmReport(format: $format) { filename contentType data count } }`;
 const HISTORY = /* GraphQL */ `query AlarmHistory { alarms(first: 100) { edges { node { ...AlarmFields } } } } ${ALARM_FIELDS}`;
-/** The alarm state as the list says it. */
+/** The alarm state as the list says it (longer than its enum label, which badges use). */
 function stateText(state: string): string {
-  return has(`alarm.stateLong.${state}`) ? t(`alarm.stateLong.${state}`) : state;
+  return has(`alarm.stateLong.${state}`) ? t(`alarm.stateLong.${state}`) : enumLabel("AlarmState", state);
 }
 
 export function alarmBanner(store: AlarmStore, onShow: (a: Alarm) => void): { el: HTMLElement; dispose(): void } {
@@ -46,8 +48,8 @@ export function alarmBanner(store: AlarmStore, onShow: (a: Alarm) => void): { el
     const top = unack[0];
     if (top) {
       el.append(
-        h("button", { class: "banner-top", onClick: () => onShow(top), title: t("alarms.showInList") },
-          alarmBadge(top, 18), ` ${fmtTime(top.raisedAt).slice(11)} ${top.roomCode ?? ""} ${top.message}`),
+        h("button", { class: "banner-top", onClick: () => onShow(top), title: `${t("alarms.showInList")}\n${top.message}` },
+          alarmBadge(top, 18), ` ${fmtTime(top.raisedAt).slice(11)} ${top.roomCode ?? ""} ${alarmText(top)}`),
         ackable(top) ? h("button", { class: "small primary", onClick: () => openAckDialog(top, store) }, t("alarms.acknowledge")) : "");
     }
   };
@@ -92,17 +94,18 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
     h("div", { class: "alarm-body" }, h("div", { class: "table-scroll" }, table), shelves.el));
 
   const row = (a: Alarm): HTMLTableRowElement => {
-    const src = a.tag ?? a.equipmentCode ?? a.cameraCode ?? a.source;
+    const src = a.tag ?? a.equipmentCode ?? a.cameraCode ?? enumLabel("AlarmSource", a.source);
     const value = a.value !== null ? `${fmtNumber(a.value)} / ${a.limitValue !== null ? fmtNumber(a.limitValue) : "—"}` : "";
     const shelf = a.state !== "CLOSED" ? store.shelfOf(a.tag) : undefined;
     const tr = h("tr", { "data-alarm-id": a.id, "data-state": a.state, "data-priority": a.priority,
       "data-shelved": !!shelf, class: [needsAck(a) ? "unack" : "", shelf ? "shelved" : ""].join(" ").trim() },
-    h("td", null, alarmBadge(a, 20), h("span", { class: "sr" }, t(`priority.${a.priority}`))),
+    h("td", null, alarmBadge(a, 20), h("span", { class: "sr" }, enumLabel("Priority", a.priority))),
     h("td", null, h("span", { class: `state state-${a.state}` }, stateText(a.state))),
     h("td", { class: "num" }, fmtTime(a.raisedAt)),
     h("td", null, a.roomCode ?? ""),
     h("td", null, src, shelf ? shelfMark(shelf) : ""),
-    h("td", null, a.message),
+    // The composed text in the reader's language; the recorded (server's) message as the tooltip.
+    h("td", { class: "alarm-message", title: a.message }, alarmText(a)),
     h("td", { class: "num" }, value),
     h("td", null, a.acknowledgedBy ? `${a.acknowledgedBy}: ${a.handling ?? ""}` : ""),
     h("td", { class: "row-actions" }, ackable(a)

@@ -10,12 +10,14 @@ import { fmtTime, h } from "../dom";
 import { openAckDialog } from "../ui/ackDialog";
 import { alarmBadge } from "../ui/symbols";
 import { ackable, type AlarmStore } from "./alarms";
+import { alarmText } from "./alarmText";
 import { formatValue, qualityMark, type Selection } from "./floorplan";
 import { outOfLimits, type PlantIndex, type Sensor } from "./plant";
 import type { Production } from "./production";
 import type { LiveStore } from "./store";
 import { Trend } from "./trend";
-import { has, t } from "../i18n";
+import { t } from "../i18n";
+import { enumLabel } from "../i18n/enums";
 
 export type Camera = CamerasQuery["cameras"][number];
 
@@ -27,7 +29,7 @@ const EQUIPMENT = /* GraphQL */ `query Equipment($code: String!) { equipment(cod
   sterilizationValidUntil calibrationStatus calibratedOn calibrationValidUntil } }`;
 
 function statusWord(st: string): string {
-  return has(`eq.status.${st}`) ? t(`eq.status.${st}`) : st;
+  return enumLabel("EquipmentStatus", st);
 }
 
 export class DetailsPanel {
@@ -210,7 +212,8 @@ export class DetailsPanel {
       ? a.roomCode === sel.code
       : a.equipmentCode === sel.code || (a.tag !== null && this.index.sensors.get(a.tag)?.equipmentCode === sel.code));
     box.replaceChildren(...list.map((a) => h("div", { class: "details-alarm" },
-      alarmBadge(a, 20), h("span", null, `${a.message} (${t(`alarm.stateLong.${a.state}`)})`),
+      alarmBadge(a, 20), h("span", { title: a.message, "data-state": a.state },
+        `${alarmText(a, a.tag ? this.index.sensors.get(a.tag)?.unit : null)} (${t(`alarm.stateLong.${a.state}`)})`),
       ackable(a) ? h("button", { class: "small primary", onClick: () => openAckDialog(a, this.alarms) }, t("alarms.acknowledge")) : "")));
     // Values shown here take their alarm colour from the same list.
     for (const nodes of this.valueCells.values()) for (const n of nodes) this.paintValue(n.sensor, n.cell, n.time);

@@ -21,6 +21,7 @@ import { fileUrl } from "../ui/files";
 import { errorBox, toast } from "../ui/modal";
 import { plateMap } from "./plate";
 import { t } from "../i18n";
+import { enumLabel } from "../i18n/enums";
 
 /** Every document that shows a run reads the same fields through this fragment. */
 const RUN_FIELDS = /* GraphQL */ `fragment RunFields on InstrumentRun {
@@ -149,9 +150,9 @@ function runView(run: Run, back: () => void): HTMLElement {
   const valid = run.status !== "INVALID";
   return h("div", { class: "lab-detail", "data-testid": "instrument-run", "data-run": run.id, "data-status": run.status },
     h("button", { type: "button", class: "big", onClick: back }, t("import.another")),
-    h("h2", null, t("import.runTitle", { id: run.id, kind: run.kind, item: run.testItem, label: run.runLabel })),
+    h("h2", null, t("import.runTitle", { id: run.id, kind: enumLabel("InstrumentRunKind", run.kind), item: run.testItem, label: run.runLabel })),
     h("div", { class: `tablet-result ${valid ? "ok" : "bad"}`, role: "status", "data-testid": "run-validity" },
-      h("strong", null, valid ? t("import.valid", { status: run.status }) : t("import.invalid")),
+      h("strong", null, valid ? t("import.valid", { status: enumLabel("InstrumentRunStatus", run.status) }) : t("import.invalid")),
       run.invalidReason ? h("p", null, run.invalidReason) : null),
     h("dl", { class: "facts" },
       ...fact(t("import.cutoff"), run.cutoff ?? "—", "cutoff"),
@@ -168,7 +169,7 @@ function runView(run: Run, back: () => void): HTMLElement {
       h("thead", null, h("tr", null, ...["pool", "kind", "units", "result", "value", "reviewed"].map((c) => h("th", null, t(`import.col.${c}`))))),
       h("tbody", null, ...run.poolResults.map((p) => h("tr", { class: `outcome-${p.outcome}` },
         h("td", null, p.poolCode), h("td", null, p.poolKind), h("td", null, p.units.join(", ") || "—"),
-        h("td", null, p.outcome), h("td", null, p.value ?? "—"), h("td", null, p.reviewedBy ?? "—")))))
+        h("td", null, enumLabel("WellOutcome", p.outcome)), h("td", null, p.value ?? "—"), h("td", null, p.reviewedBy ?? "—")))))
       : h("p", { class: "muted" }, t("import.noPool")),
     session.viewer?.roles.includes("qc_analyst") ? comparePanel(run, replace) : null,
     run.status === "IMPORTED" && session.viewer?.roles.includes("qc_reviewer") ? reviewForm(run, replace) : null);
@@ -219,7 +220,7 @@ function comparePanel(run: Run, done: (run: Run) => void): HTMLElement {
           h("tbody", null, ...changed.map((w) => h("tr", { "data-changed": w.position },
             h("td", null, w.position), h("td", null, `${w.content}${w.target ? ` ${w.target}` : ""}`),
             h("td", null, `${w.originalOutcome ?? "—"} (${w.originalRatio ?? "—"})`),
-            h("td", null, `${w.outcome ?? "—"} (${w.ratio ?? "—"})`))))) : "",
+            h("td", null, `${enumLabel("WellOutcome", w.outcome)} (${w.ratio ?? "—"})`))))) : "",
         c.valid && c.changed.length ? h("div", null, field(t("common.reason"), reason), signatureLine("PERFORMED"), confirm) : "");
     }, (e) => err.show(refusal(e)));
   });

@@ -2,6 +2,7 @@
 
 import { fmtTime, h } from "../dom";
 import { t } from "../i18n";
+import { enumLabel } from "../i18n/enums";
 
 export interface Line {
   id: number;
@@ -26,7 +27,7 @@ export function linesTable(lines: Line[]): HTMLElement {
       h("td", null, l.raw, l.inputs?.length ? h("small", { class: "muted" },
         ` (${l.inputs.map((i) => `${i.name} = ${i.value}`).join(", ")})`) : null),
       h("td", null, l.reported),
-      h("td", { class: "verdict" }, l.verdict),
+      h("td", { class: "verdict" }, enumLabel("Verdict", l.verdict)),
       h("td", null, l.analyst),
       h("td", null, l.enteredAt ? fmtTime(l.enteredAt) : "—"),
       h("td", null, l.current ? (l.replacesId ? t("lab.corrects", { line: l.replacesId, reason: l.correctionReason ?? "" }) : "")

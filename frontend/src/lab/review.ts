@@ -18,6 +18,7 @@ import { fileUrl } from "../ui/files";
 import { errorBox, toast } from "../ui/modal";
 import { linesTable } from "./lines";
 import { t } from "../i18n";
+import { enumLabel } from "../i18n/enums";
 
 const QUEUE = /* GraphQL */ `query QcReviewQueue {
   qcReviewQueue {
@@ -67,16 +68,16 @@ export function reviewScreen(): HTMLElement {
 }
 
 function heading(r: Rec): HTMLElement {
-  return h("div", null, h("h2", null, `${r.batchNumber} · ${r.stage} ${r.subjectCode}`),
+  return h("div", null, h("h2", null, `${r.batchNumber} · ${enumLabel("TestStage", r.stage)} ${r.subjectCode}`),
     h("p", { class: "muted" }, t("worklist.record", { id: r.id, spec: `${r.specificationCode} v${r.specificationVersion}` }) +
-      ` · ${r.status}${r.reviewedBy ? t("labReview.by", { by: r.reviewedBy }) : ""}`));
+      ` · ${enumLabel("TestRecordStatus", r.status)}${r.reviewedBy ? t("labReview.by", { by: r.reviewedBy }) : ""}`));
 }
 
 function card(r: Rec, action: string, go: () => void): HTMLElement {
   const current = r.results.filter((l) => l.current);
   const failed = current.filter((l) => l.verdict !== "PASS").length;
   return h("article", { class: "lab-card", "data-record": r.id, "data-batch": r.batchNumber },
-    h("h3", null, `${r.batchNumber} · ${r.stage} ${r.subjectCode}`),
+    h("h3", null, `${r.batchNumber} · ${enumLabel("TestStage", r.stage)} ${r.subjectCode}`),
     h("p", { class: "muted" }, t("labReview.results", { n: current.length, by: [...new Set(current.map((l) => l.analyst))].join(", ") }) +
       (failed ? t("labReview.notPass", { n: failed }) : "")),
     h("button", { type: "button", class: "big primary", onClick: go }, action));
@@ -120,8 +121,8 @@ function issuePanel(r: Rec): HTMLElement {
         operation: "completeTestReport", document: COMPLETE, meaning: "APPROVED",
         input: { documentId: p.documentId, cmsSignature: cms } })).completeTestReport;
       box.replaceChildren(h("div", { class: "tablet-result ok", role: "status", "data-testid": "issued" },
-        h("h3", null, t("labReview.reportTitle", { doc: d.documentId, version: d.version, status: d.status.toLowerCase() })),
-        h("p", null, t("labReview.reportLine", { conclusion: d.conclusion.replaceAll("_", " ").toLowerCase(), by: d.issuedBy ?? "",
+        h("h3", null, t("labReview.reportTitle", { doc: d.documentId, version: d.version, status: enumLabel("ReportStatus", d.status) })),
+        h("p", null, t("labReview.reportLine", { conclusion: enumLabel("ReportConclusion", d.conclusion), by: d.issuedBy ?? "",
           ok: d.signatures.filter((s) => s.intact && s.trusted).length, n: d.signatures.length })),
         h("a", { href: fileUrl(d.pdf, "application/pdf"), download: `${d.documentId}.pdf` }, t("labReview.download"))));
       toast(t("labReview.issued", { doc: d.documentId, version: d.version }));

@@ -15,6 +15,7 @@ import { signatureLine } from "../ui/ackDialog";
 import { errorBox } from "../ui/modal";
 import { linesTable } from "./lines";
 import { t } from "../i18n";
+import { enumLabel } from "../i18n/enums";
 
 const WORKLIST = /* GraphQL */ `query QcWorklist {
   qcWorklist {
@@ -64,17 +65,17 @@ function list(w: QcWorklistQuery["qcWorklist"], pick: (target: Target, item: Ite
     const target = { batchNumber: r.batchNumber, stage: r.stage, subjectCode: r.subjectCode,
       spec: `${r.specificationCode} v${r.specificationVersion}` };
     return h("article", { class: "lab-card", "data-record": r.id, "data-batch": r.batchNumber },
-      h("h3", null, `${r.batchNumber} · ${r.stage} ${r.subjectCode}`),
+      h("h3", null, `${r.batchNumber} · ${enumLabel("TestStage", r.stage)} ${r.subjectCode}`),
       h("p", { class: "muted" }, t("worklist.record", { id: r.id, spec: target.spec })),
       r.results.length ? h("p", null, t("worklist.entered", { results: r.results.filter((x) => x.current)
-        .map((x) => `${x.item} ${x.reported} (${x.verdict})`).join(" · ") })) : null,
+        .map((x) => `${x.item} ${x.reported} (${enumLabel("Verdict", x.verdict)})`).join(" · ") })) : null,
       missingItems.length ? itemButtons(target, missingItems, pick) : h("p", { class: "ok-text" }, t("worklist.allEntered")));
   });
   const starts = w.startable.map((s) => {
     const target = { batchNumber: s.batchNumber, stage: s.stage, subjectCode: s.subjectCode,
       spec: `${s.specificationCode} v${s.specificationVersion}` };
     return h("article", { class: "lab-card", "data-start": `${s.batchNumber}/${s.stage}/${s.subjectCode}` },
-      h("h3", null, `${s.batchNumber} · ${s.stage} ${s.subjectCode}`),
+      h("h3", null, `${s.batchNumber} · ${enumLabel("TestStage", s.stage)} ${s.subjectCode}`),
       h("p", { class: "muted" }, t("worklist.startLine", { product: s.product, status: s.batchStatus, spec: target.spec })),
       itemButtons(target, s.items, pick));
   });
@@ -94,7 +95,7 @@ function entry(target: Target, item: Item, back: () => Promise<void>): HTMLEleme
   const cancel = h("button", { type: "button", class: "big", onClick: () => void back() }, t("worklist.back"));
   const f = h("form", { class: "tablet-form", "data-testid": "result-entry" },
     h("h2", null, `${item.name} · ${target.batchNumber}`),
-    h("dl", null, h("dt", null, t("worklist.stage")), h("dd", null, `${target.stage} ${target.subjectCode}`),
+    h("dl", null, h("dt", null, t("worklist.stage")), h("dd", null, `${enumLabel("TestStage", target.stage)} ${target.subjectCode}`),
       h("dt", null, t("worklist.specification")), h("dd", null, target.spec),
       h("dt", null, t("worklist.method")), h("dd", null, item.method || "—"),
       h("dt", null, t("details.col.limits")), h("dd", null, item.limits),
@@ -122,7 +123,7 @@ function entry(target: Target, item: Item, back: () => Promise<void>): HTMLEleme
       const line = rec.results.find((r) => r.current && r.item.toLowerCase() === item.name.toLowerCase());
       f.replaceWith(h("div", { class: `tablet-result ${line?.verdict === "PASS" ? "ok" : "bad"}`, role: "status",
         "data-testid": "result-card" },
-        h("h2", null, `${item.name}: ${line?.reported ?? "?"} · ${line?.verdict ?? "?"}`),
+        h("h2", null, `${item.name}: ${line?.reported ?? "?"} · ${line ? enumLabel("Verdict", line.verdict) : "?"}`),
         h("p", null, t("worklist.recorded", { id: rec.id, spec: `${rec.specificationCode} v${rec.specificationVersion}`,
           reason: line?.reason ?? "" })),
         linesTable(rec.results),

@@ -8,6 +8,7 @@ import { fmtTime, h } from "../dom";
 import { busy, field, refusal } from "../tablet/common";
 import { drawYearTrend } from "./chart";
 import { t } from "../i18n";
+import { enumLabel, type EnumType } from "../i18n/enums";
 
 const REVIEW = /* GraphQL */ `query ProductQualityReview($product: String!, $year: Int!) {
   productQualityReview(product: $product, year: $year) {
@@ -60,7 +61,7 @@ function render(r: Review, disposers: (() => void)[]): HTMLElement[] {
   const trends = r.trends.map((tr) => {
     const host = h("div", { class: "trend pqr-chart", "data-testid": "pqr-chart" });
     const box = h("section", { class: "pqr-trend", "data-trend": `${tr.specificationCode}/${tr.stage}/${tr.item}` },
-      h("h4", null, `${tr.item}${tr.unit ? ` (${tr.unit})` : ""} · ${tr.stage} · ${tr.specificationCode}`),
+      h("h4", null, `${tr.item}${tr.unit ? ` (${tr.unit})` : ""} · ${enumLabel("TestStage", tr.stage)} · ${tr.specificationCode}`),
       h("p", { class: "pqr-stats", "data-testid": "pqr-stats" },
         t("pqr.stats", { n: tr.points.length, low: tr.low ?? "—", high: tr.high ?? "—", mean: num(tr.mean), sd: num(tr.sd),
           cpk: num(tr.cpk), min: num(tr.minimum), max: num(tr.maximum), outside: tr.outsideLimits })),
@@ -72,18 +73,18 @@ function render(r: Review, disposers: (() => void)[]): HTMLElement[] {
   return [
     h("h3", { "data-testid": "pqr-title" }, `${r.product} · ${r.year}`),
     h("p", { "data-testid": "pqr-batches" }, t("pqr.batches", { n: r.batches.length }) +
-      (r.batchesByStatus.map((s) => `${s.count} ${s.status}`).join(", ") || t("pqr.noneWord"))),
-    table([t("chart.col.batch"), t("details.status"), t("pqr.started")], r.batches.map((b) => [b.batchNumber, b.status, b.startedAt ? fmtTime(b.startedAt) : "—"])),
-    h("h3", null, t("pqr.deviations", { n: r.deviations.length })), records(r.deviations),
-    h("h3", null, t("pqr.oos", { n: r.oos.length })), h("div", { "data-testid": "pqr-oos" }, records(r.oos)),
-    h("h3", null, t("pqr.capa", { n: r.capas.length })), records(r.capas),
+      (r.batchesByStatus.map((s) => `${s.count} ${enumLabel("BatchStatus", s.status)}`).join(", ") || t("pqr.noneWord"))),
+    table([t("chart.col.batch"), t("details.status"), t("pqr.started")], r.batches.map((b) => [b.batchNumber, enumLabel("BatchStatus", b.status), b.startedAt ? fmtTime(b.startedAt) : "—"])),
+    h("h3", null, t("pqr.deviations", { n: r.deviations.length })), records(r.deviations, "DeviationStatus"),
+    h("h3", null, t("pqr.oos", { n: r.oos.length })), h("div", { "data-testid": "pqr-oos" }, records(r.oos, "OosStatus")),
+    h("h3", null, t("pqr.capa", { n: r.capas.length })), records(r.capas, "CapaStatus"),
     h("h3", null, t("pqr.trends", { n: r.trends.length })),
     ...(trends.length ? trends : [h("p", { class: "muted" }, t("pqr.noTrends"))]),
   ];
 }
 
-function records(rows: Rec[]): HTMLElement {
-  return table([t("pqr.number"), t("details.status"), t("pqr.titleCol"), t("chart.col.batch")], rows.map((x) => [x.number, x.status, x.title, x.batchNumber ?? "—"]));
+function records(rows: Rec[], status: EnumType): HTMLElement {
+  return table([t("pqr.number"), t("details.status"), t("pqr.titleCol"), t("chart.col.batch")], rows.map((x) => [x.number, enumLabel(status, x.status), x.title, x.batchNumber ?? "—"]));
 }
 
 function num(v: number | null | undefined): string {

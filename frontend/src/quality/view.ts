@@ -18,6 +18,7 @@ import { errorBox, toast } from "../ui/modal";
 import { mountChart } from "./chart";
 import { mountReview } from "./pqr";
 import { t } from "../i18n";
+import { enumLabel } from "../i18n/enums";
 
 const LIST = /* GraphQL */ `query OosList($batchNumber: String) {
   oosRecords(batchNumber: $batchNumber) { id number status batchNumber subjectCode item value limits openedAt specificationCode }
@@ -68,7 +69,7 @@ export async function mountQuality(main: HTMLElement, sub: string, query: URLSea
     ...(list.oosRecords.length ? list.oosRecords.map((o) => h("a", {
       href: `#/quality/oos?id=${o.id}`, class: sub === "oos" && String(o.id) === chosen ? "active" : "",
       "data-oos": o.number,
-    }, h("strong", null, o.number), h("span", { class: "badge" }, ` ${o.status.replace("_", " ")}`),
+    }, h("strong", null, o.number), h("span", { class: "badge" }, ` ${enumLabel("OosStatus", o.status)}`),
     h("span", { class: "muted" }, ` ${o.batchNumber ?? o.subjectCode} · ${o.item} ${o.value}`))) : [h("p", { class: "muted" }, t("oos.none"))]),
     overdue ? h("h2", null, t("oos.overdueCapa")) : "",
     overdue && !overdue.capas.length ? h("p", { class: "muted" }, t("pqr.none")) : "",
@@ -105,20 +106,20 @@ async function showOos(panel: HTMLElement, id: number): Promise<void> {
       "data-testid": "chart-link",
     }, t("oos.chartLink")) : "";
     return h("div", { "data-testid": "oos-investigation", "data-status": o.status },
-      h("div", { class: "list-head" }, h("h2", null, `${o.number} · ${o.status.replace("_", " ")}`), h("span", { class: "spacer" }), chartLink),
+      h("div", { class: "list-head" }, h("h2", null, `${o.number} · ${enumLabel("OosStatus", o.status)}`), h("span", { class: "spacer" }), chartLink),
       h("p", { class: "muted" }, o.reason),
       h("h3", null, t("oos.result")),
-      dl([[t("oos.subject"), `${o.subjectKind} ${o.subjectCode}${o.stage ? ` (${o.stage})` : ""}`], [t("oos.sampleTested"), o.sampleCode ?? inv.testedSamples.join(", ")],
-        [t("chart.col.batch"), inv.batch ? `${inv.batch.batchNumber} · ${inv.batch.product} · ${inv.batch.status}` : o.batchNumber],
+      dl([[t("oos.subject"), `${enumLabel("SubjectKind", o.subjectKind)} ${o.subjectCode}${o.stage ? ` (${enumLabel("TestStage", o.stage)})` : ""}`], [t("oos.sampleTested"), o.sampleCode ?? inv.testedSamples.join(", ")],
+        [t("chart.col.batch"), inv.batch ? `${inv.batch.batchNumber} · ${inv.batch.product} · ${enumLabel("BatchStatus", inv.batch.status)}` : o.batchNumber],
         [t("lab.col.item"), o.item], [t("chart.col.value"), o.value], [t("oos.rawValue"), inv.rawValue], [t("oos.rounding"), inv.rounding],
         [t("details.col.limits"), o.limits],
         [t("worklist.specification"), o.specificationCode ? `${o.specificationCode} v${o.specificationVersion}` : null],
         [t("lab.col.analyst"), o.analyst], [t("import.instrument"), o.instrument], [t("worklist.method"), o.method],
-        [t("oos.methodDocument"), inv.methodDocument], [t("oos.testedAt"), fmtTime(o.testedAt)], [t("alarms.col.source"), o.source],
+        [t("oos.methodDocument"), inv.methodDocument], [t("oos.testedAt"), fmtTime(o.testedAt)], [t("alarms.col.source"), enumLabel("ResultSource", o.source)],
         [t("oos.testRecord"), inv.testRecordId ? `${inv.testRecordId}${inv.testRecordReviewedBy
           ? t("oos.reviewedBy", { by: inv.testRecordReviewedBy }) : t("oos.notReviewed")}` : null]]),
       h("h3", null, t("oos.samples")),
-      table([t("oos.col.code"), t("review.col.kind"), t("oos.col.taken"), t("oos.col.by"), t("oos.col.stored")], inv.samples.map((x) => [x.code, x.kind, fmtTime(x.takenAt), x.takenBy, x.storageLocation ?? ""])),
+      table([t("oos.col.code"), t("review.col.kind"), t("oos.col.taken"), t("oos.col.by"), t("oos.col.stored")], inv.samples.map((x) => [x.code, enumLabel("SampleKind", x.kind), fmtTime(x.takenAt), x.takenBy, x.storageLocation ?? ""])),
       h("h3", null, t("oos.reagents")),
       table([t("oos.col.code"), t("oos.col.name"), t("oos.col.lot"), t("oos.col.expires"), t("oos.col.used")], inv.reagents.map((r) => [r.code, r.name, r.lotNumber, r.expiresOn, fmtTime(r.usedAt)])),
       h("h3", null, t("oos.environment") + (inv.roomCode ? ` (${inv.roomCode})` : "")),
@@ -131,12 +132,13 @@ async function showOos(panel: HTMLElement, id: number): Promise<void> {
       h("h3", null, t("oos.investigation")),
       dl([[t("oos.phase1"), o.phase1By ? `${o.phase1By}, ${fmtTime(o.phase1At)}` : null], [t("oos.phase1Findings"), o.phase1Findings],
         [t("oos.phase2"), o.phase2By ? `${o.phase2By}, ${fmtTime(o.phase2At)}` : null], [t("oos.phase2Findings"), o.phase2Findings],
-        [t("review.col.conclusion"), o.conclusion], [t("oos.cause"), o.assignableCause],
+        [t("review.col.conclusion"), o.conclusion ? enumLabel("OosConclusion", o.conclusion) : null], [t("oos.cause"), o.assignableCause],
         [t("oos.closed"), o.closedBy ? `${o.closedBy}, ${fmtTime(o.closedAt)}` : null]]),
       h("h3", null, "CAPA"),
       table([t("pqr.number"), t("review.col.kind"), t("oos.col.action"), t("oos.col.owner"), t("oos.col.due"), t("details.status"),
         t("oos.col.effectiveness")], inv.capas.map((c) =>
-        [c.number, c.kind, c.action, c.owner, `${c.dueDate}${c.overdue ? t("oos.overdue") : ""}`, c.status, c.effectiveness ? `${c.effectiveness} (${c.checkedBy})` : ""])),
+        [c.number, enumLabel("CapaKind", c.kind), c.action, c.owner, `${c.dueDate}${c.overdue ? t("oos.overdue") : ""}`, enumLabel("CapaStatus", c.status),
+          c.effectiveness ? `${enumLabel("Effectiveness", c.effectiveness)} (${c.checkedBy})` : ""])),
       steps(inv));
   }
 
@@ -168,7 +170,7 @@ async function showOos(panel: HTMLElement, id: number): Promise<void> {
     }
     if (o.status === "PHASE_1" || o.status === "PHASE_2") {
       const conclusion = h("select", { name: "conclusion" },
-        ...(o.status === "PHASE_2" ? ["CONFIRMED", "INVALIDATED"] : ["INVALIDATED"]).map((c) => h("option", { value: c }, c)));
+        ...(o.status === "PHASE_2" ? ["CONFIRMED", "INVALIDATED"] : ["INVALIDATED"]).map((c) => h("option", { value: c }, enumLabel("OosConclusion", c))));
       const findings = h("textarea", { name: "findings", rows: "2", placeholder: t("oos.findingsPlaceholder") });
       const cause = h("input", { name: "cause", placeholder: t("oos.causePlaceholder") });
       const go = h("button", { type: "button", class: "primary", "data-step": "close" }, t("oos.close"));

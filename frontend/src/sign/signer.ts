@@ -7,6 +7,7 @@
 
 import canonicalize from "canonicalize";
 import type { SignatureAlgorithm, SignatureInput, SignatureMeaning } from "../api/generated";
+import { t } from "../i18n";
 
 export type { SignatureInput };
 export type Algorithm = SignatureAlgorithm;
@@ -61,7 +62,7 @@ function newNonce(): string {
 export function signingInput(operation: string, input: unknown, meaning: Meaning, signedAt: string,
                              nonce: string, signer: string): Uint8Array {
   const text = canonicalize({ operation, input, meaning, signedAt, nonce, signer });
-  if (text === undefined) throw new Error("the input cannot be signed (not JSON)");
+  if (text === undefined) throw new Error(t("sign.err.notJson"));
   return new TextEncoder().encode(text);
 }
 
@@ -90,16 +91,13 @@ export class WebCryptoSigner implements Signer {
   static async fromPem(username: string, algorithm: string, pkcs8Pem: string,
                        certificate: string | null): Promise<WebCryptoSigner> {
     if (algorithm === "SM2_SM3") {
-      throw new SignerUnavailable(
-        `${username}'s certificate uses SM2/SM3, which browsers cannot sign with (WebCrypto has no SM2). ` +
-        "Sign this on a workstation with a hardware token or the `plasmatwin sign` command.");
+      throw new SignerUnavailable(t("sign.err.sm2", { username }));
     }
     if (algorithm !== "ES256" && algorithm !== "RS256") {
-      throw new SignerUnavailable(`unknown signature algorithm ${algorithm}`);
+      throw new SignerUnavailable(t("sign.err.algorithm", { algorithm }));
     }
     if (!globalThis.crypto?.subtle) {
-      throw new SignerUnavailable(
-        "this page is not a secure context (HTTPS or localhost), so the browser offers no signing (WebCrypto)");
+      throw new SignerUnavailable(t("sign.err.insecure"));
     }
     const params = algorithm === "ES256"
       ? { name: "ECDSA", namedCurve: "P-256" }
@@ -108,7 +106,7 @@ export class WebCryptoSigner implements Signer {
     try {
       key = await crypto.subtle.importKey("pkcs8", pemBody(pkcs8Pem) as BufferSource, params, false, ["sign"]);
     } catch (e) {
-      throw new SignerUnavailable(`the signing key of ${username} cannot be used: ${(e as Error).message}`);
+      throw new SignerUnavailable(t("sign.err.keyUnusable", { username, reason: (e as Error).message }));
     }
     return new WebCryptoSigner(username, algorithm, certificate, key);
   }
@@ -135,18 +133,17 @@ export async function loadDemoSigner(token: string): Promise<Signer> {
   try {
     resp = await fetch("/demo/key", { headers: { authorization: `Bearer ${token}` } });
   } catch (e) {
-    throw new SignerUnavailable(`the signing key cannot be loaded: ${(e as Error).message}`);
+    throw new SignerUnavailable(t("sign.err.keyLoad", { reason: (e as Error).message }));
   }
   if (resp.status === 404) {
-    throw new SignerUnavailable(
-      "this server provides no browser-held keys (only the demo does): connect a signing device");
+    throw new SignerUnavailable(t("sign.err.noBrowserKeys"));
   }
   if (!resp.ok) {
     let detail = "";
     try {
       detail = await resp.text();
     } catch { /* keep the status */ }
-    throw new SignerUnavailable(`the signing key cannot be loaded: ${resp.status} ${detail}`.trim());
+    throw new SignerUnavailable(t("sign.err.keyLoad", { reason: `${resp.status} ${detail}`.trim() }));
   }
   const k = (await resp.json()) as DemoKey;
   return WebCryptoSigner.fromPem(k.username, k.algorithm, k.privateKey, k.certificate ?? null);

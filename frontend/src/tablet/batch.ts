@@ -23,6 +23,7 @@ import { busy, choice, field, refusal } from "./common";
 import { askVerifier } from "./verifier";
 import { openWeighing, TAGS, uploadPhoto } from "./weigh";
 import { t } from "../i18n";
+import { enumLabel } from "../i18n/enums";
 
 const BATCHES = /* GraphQL */ `query PhaseBatches {
   batches(first: 50) { edges { node { batchNumber product status recipeCode } } }
@@ -108,10 +109,10 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
     const head = h("div", { class: "list-head" },
       h("h2", null, `${batch.batchNumber} · ${batch.product}`), h("span", { class: "spacer" }),
       h("button", { type: "button", class: "big", onClick: () => go("#/tablet/batch") }, t("batch.other")));
-    const card = !OPEN.has(batch.status) ? h("p", { class: "tablet-result ok" }, t("batch.nothing", { status: batch.status }))
+    const card = !OPEN.has(batch.status) ? h("p", { class: "tablet-result ok" }, t("batch.nothing", { status: enumLabel("BatchStatus", batch.status) }))
       : !next ? h("p", { class: "muted" }, t("batch.noPhase"))
         : running ? runningCard(d, next, runs.get(next.code)!) : startCard(d, next);
-    root.replaceChildren(head, h("p", { class: "muted" }, t("batch.statusLine", { status: batch.status, recipe: batch.recipeCode, version: batch.recipeVersion })),
+    root.replaceChildren(head, h("p", { class: "muted" }, t("batch.statusLine", { status: enumLabel("BatchStatus", batch.status), recipe: batch.recipeCode, version: batch.recipeVersion })),
       list, card);
   }
 
@@ -131,7 +132,7 @@ export function batchScreen(index: PlantIndex, batchNumber: string | null, go: G
     const usable = [...index.equipment.values()].filter((e) => e.kind === step.equipmentClass);
     // Statuses as of now: the plant layout was read once, the running phases just now.
     const inUse = new Map(d.runningPhases.map((p) => [p.equipmentCode, t("batch.inUse", { batch: p.batchNumber, phase: p.phaseCode })]));
-    const state = (code: string, status: string) => inUse.get(code) ?? (status === "RUNNING" ? "IDLE" : status);
+    const state = (code: string, status: string) => inUse.get(code) ?? enumLabel("EquipmentStatus", status === "RUNNING" ? "IDLE" : status);
     const equipment = choice(t("details.equipment"), usable.map((e) => ({ value: e.code, text: `${e.code} · ${e.name} · ${state(e.code, e.status)}` })),
       usable.length === 1 ? usable[0].code : null);
     const checks = d.preOperationCheck.map((item) =>
@@ -273,7 +274,7 @@ async function pickBatch(root: HTMLElement, go: Go): Promise<void> {
     const open = d.batches.edges.map((e) => e.node).filter((b) => OPEN.has(b.status) && b.recipeCode);
     root.replaceChildren(h("h2", null, t("batch.toExecute")), open.length
       ? h("ul", { class: "task-list" }, ...open.map((b) => h("li", { class: "task", "data-batch": b.batchNumber },
-        h("div", null, h("div", { class: "task-title" }, b.batchNumber), h("div", { class: "muted" }, `${b.product} · ${b.status}`)),
+        h("div", null, h("div", { class: "task-title" }, b.batchNumber), h("div", { class: "muted" }, `${b.product} · ${enumLabel("BatchStatus", b.status)}`)),
         h("button", { class: "big primary", onClick: () => go(`#/tablet/batch?b=${encodeURIComponent(b.batchNumber)}`) }, t("common.open")))))
       : h("p", { class: "muted" }, t("batch.noneOpen")));
   } catch (e) {

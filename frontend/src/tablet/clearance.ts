@@ -16,6 +16,7 @@ import { choice, field } from "./common";
 import { askVerifier } from "./verifier";
 import { scanField } from "./scan";
 import { t } from "../i18n";
+import { enumLabel } from "../i18n/enums";
 
 /** The checklist's items in the reader's language: the operator signs the words they read. */
 export function defaultChecklist(): string[] {
@@ -42,7 +43,7 @@ export function clearanceScreen(index: PlantIndex): HTMLElement {
     const batch = h("input", { name: "batchNumber", type: "text", autocomplete: "off", placeholder: t("common.scanOrType"), list: "batch-list" });
     const batchList = h("datalist", { id: "batch-list" });
     void gql<OpenBatchesQuery>(OPEN_BATCHES).then((d) => {
-      batchList.replaceChildren(...d.batches.edges.map((e) => h("option", { value: e.node.batchNumber }, `${e.node.product} · ${e.node.status}`)));
+      batchList.replaceChildren(...d.batches.edges.map((e) => h("option", { value: e.node.batchNumber }, `${e.node.product} · ${enumLabel("BatchStatus", e.node.status)}`)));
     }).catch(() => undefined); // typing the number works without the list
     const step = h("input", { name: "processStep", type: "text", autocomplete: "off", placeholder: t("clearance.stepPlaceholder") });
     const items = defaultChecklist().map((text, i) => {

@@ -20,6 +20,7 @@ import { busy, choice, field, refusal } from "./common";
 import { scanField, typedWatch } from "./scan";
 import { askVerifier } from "./verifier";
 import { t } from "../i18n";
+import { enumLabel } from "../i18n/enums";
 
 const FIELDS = /* GraphQL */ `fragment PickingListFields on PickingList {
   code product requested status createdBy createdAt picked poolCode
@@ -79,7 +80,7 @@ async function overview(root: HTMLElement, go: Go): Promise<void> {
       h("h2", null, t("picking.title")),
       open.length ? h("ul", { class: "task-list" }, ...open.map((l) => h("li", { class: "task", "data-list": l.code },
         h("div", null, h("div", { class: "task-title" }, `${l.code} · ${l.product}`),
-          h("div", { class: "muted" }, t("picking.progress", { picked: l.picked, requested: l.requested, status: l.status }) + ` · ${fmtTime(l.createdAt)}`)),
+          h("div", { class: "muted" }, t("picking.progress", { picked: l.picked, requested: l.requested, status: enumLabel("PickingStatus", l.status) }) + ` · ${fmtTime(l.createdAt)}`)),
         h("button", { class: "big primary", onClick: () => go(`#/tablet/picking?list=${encodeURIComponent(l.code)}`) }, t("common.open")))))
         : h("p", { class: "muted" }, t("picking.noOpen")),
       h("div", { class: "tablet-form" }, h("h3", null, t("picking.new")),
@@ -122,7 +123,7 @@ function listView(initial: List, go: Go): HTMLElement {
     root.replaceChildren(
       h("div", { class: "list-head" }, h("h2", null, `${l.code} · ${l.product}`), h("span", { class: "spacer" }),
         h("button", { type: "button", class: "big", onClick: () => go("#/tablet/picking") }, t("picking.all"))),
-      h("p", { "data-testid": "picking-progress", class: "muted" }, t("picking.progress", { picked: l.picked, requested: l.requested, status: l.status })
+      h("p", { "data-testid": "picking-progress", class: "muted" }, t("picking.progress", { picked: l.picked, requested: l.requested, status: enumLabel("PickingStatus", l.status) })
         + (l.poolCode ? t("picking.chargedInto", { pool: l.poolCode }) : "")),
       canPick ? h("div", { class: "tablet-form" }, field(t("picking.unit"), scanField(scan, pick), t("picking.unitHint")),
         signatureLine("PERFORMED"), err.el) : "",

@@ -6,6 +6,7 @@ import { errorText, gql } from "../api/gql";
 import { h, s } from "../dom";
 import { kindText, layout, NODE_H, NODE_W, type Layout, type PlacedNode, type TraceEdge, type TraceNode } from "./layout";
 import { t } from "../i18n";
+import { traceStatusLabel } from "../i18n/enums";
 
 type Direction = "backward" | "forward";
 
@@ -169,7 +170,7 @@ export function mountTrace(root: HTMLElement): () => void {
     info.replaceChildren(
       h("h3", null, n.code),
       h("dl", null, h("dt", null, t("review.col.kind")), h("dd", null, kindText(n.kind)),
-        h("dt", null, t("trace.label")), h("dd", null, n.label), h("dt", null, t("details.status")), h("dd", null, n.status ?? "—")),
+        h("dt", null, t("trace.label")), h("dd", null, n.label), h("dt", null, t("details.status")), h("dd", null, n.status ? traceStatusLabel(n.kind, n.status) : "—")),
       h("div", { class: "actions" },
         h("button", { onClick: () => traceFrom("backward") }, t("trace.fromHereBackward")),
         START_KINDS.has(n.kind) ? h("button", { onClick: () => traceFrom("forward") }, t("trace.fromHereForward")) : ""));
@@ -228,7 +229,7 @@ function draw(l: Layout, focus: string, onPick: (p: PlacedNode) => void): SVGSVG
     s("rect", { width: NODE_W, height: NODE_H, rx: 4 }),
     s("text", { x: 8, y: 15, class: "tnode-code" }, n ? n.code : t("trace.more", { n: p.hidden })),
     s("text", { x: 8, y: 29, class: "tnode-label" },
-      n ? `${n.label}${n.status ? ` · ${n.status}` : ""}`.slice(0, 27) : (kindText(p.kind)).toLowerCase()));
+      n ? `${n.label}${n.status ? ` · ${traceStatusLabel(n.kind, n.status)}` : ""}`.slice(0, 27) : (kindText(p.kind)).toLowerCase()));
     if (attention) g.append(s("text", { x: NODE_W - 8, y: 15, class: "tnode-flag", "text-anchor": "end" }, "!"));
     g.addEventListener("click", () => onPick(p));
     g.addEventListener("keydown", (ev) => {
