@@ -4,8 +4,9 @@
 `records.release` keeps the signed file. The same summary always gives the same bytes, and its
 `document_id` (printed in the footer) is derived from its content.
 
-Rendering uses fpdf2's core fonts: text must be Windows-1252 (ASCII/Latin-1 plus typographic quotes and
-dashes); Chinese text is refused rather than printed as '?'.
+The fixed text is bilingual, Simplified Chinese beside or above the English (records/pdf_text.py), and
+times carry their zone. Record values are in fpdf2's core fonts: they must be Windows-1252 (ASCII/Latin-1
+plus typographic quotes and dashes); Chinese values are refused rather than printed as '?'.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from datetime import UTC, datetime
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
+from fpdf.table import Table
+
+from records.pdf_text import CJK, SEAL_NOTES, ZH, has_cjk, note, pair, runs, use_cjk, when, zh
+
+LABEL = FontFace(emphasis="BOLD", fill_color=(235, 239, 246))
+LABEL_ZH = FontFace(family=CJK, emphasis="", fill_color=(235, 239, 246))
 
 
 @dataclass(frozen=True)
@@ -75,47 +82,64 @@ class A4Pdf(FPDF):
         self.core_fonts_encoding = "cp1252"  # what /WinAnsiEncoding shows
         self.set_margins(18, 18, 18)
         self.set_auto_page_break(auto=True, margin=22)
+        use_cjk(self)
 
     def footer(self) -> None:
         self.set_y(-14)
         self.set_draw_color(160)
         self.line(self.l_margin, self.get_y() - 1.5, self.w - self.r_margin, self.get_y() - 1.5)
-        self.set_font("Helvetica", size=8)
         self.set_text_color(90)
-        self.cell(0, 5, f"{self.organisation}  |  Document ID: {self.doc_id}")
-        self.set_x(self.l_margin)
-        self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
+        y = self.get_y()
+        runs(self, 5, [(f"{self.organisation}  |  ", False), (zh(self, "Document ID"), True),
+                       (f" Document ID: {self.doc_id}", False)], 8)
+        page = f"Page {self.page_no()} of {{nb}}"
+        self.set_font("Helvetica", size=8)
+        # "{nb}" is measured as written; the page count is as narrow or narrower.
+        width = self.get_string_width(page) + 1 + (self.get_string_width("99") if has_cjk(self) else 0)
+        self.set_xy(self.w - self.r_margin - width, y)
+        runs(self, 5, [(zh(self, "Page"), True), (" " + page if has_cjk(self) else page, False)], 8)
 
 
 def heading(pdf: FPDF, text: str) -> None:
+    """A section heading: its Chinese, then the English beside it."""
     pdf.ln(4)
-    pdf.set_font("Helvetica", "B", 12)
     pdf.set_text_color(20, 40, 90)
-    pdf.cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
+    pair(pdf, 8, text, 12, "B")
     pdf.set_text_color(0)
     pdf.set_font("Helvetica", size=10)
 
 
 def field_table(pdf: FPDF, rows: list[tuple[str, str]]) -> None:
-    label_style = FontFace(emphasis="BOLD", fill_color=(235, 239, 246))
-    with pdf.table(col_widths=(34, 66), first_row_as_headings=False, text_align=("LEFT", "LEFT"),
-                   line_height=6, padding=1.5) as table:
+    """Field name (Chinese and English columns when the font is there) and value."""
+    chinese = has_cjk(pdf)
+    with pdf.table(col_widths=(20, 30, 70) if chinese else (34, 66), first_row_as_headings=False,
+                   text_align="LEFT", line_height=6, padding=1.5) as table:
         for label, value in rows:
             row = table.row()
-            row.cell(label, style=label_style)
+            if chinese:
+                row.cell(zh(pdf, label), style=LABEL_ZH)
+            row.cell(label, style=LABEL)
             row.cell(value)
+
+
+def headings(pdf: FPDF, table: Table, names: list[str]) -> None:
+    """The heading rows of a table: the Chinese names (when the font is there), then the English."""
+    if has_cjk(pdf):
+        row = table.row()
+        for name in names:
+            row.cell(zh(pdf, name), style=LABEL_ZH)
+    table.row(names)
 
 
 def signature_table(pdf: FPDF, signatures: list[tuple[str, str, str]]) -> None:
     if not signatures:
-        pdf.multi_cell(0, 6, "No electronic signatures recorded.", new_x="LMARGIN", new_y="NEXT")
+        pair(pdf, 6, "No electronic signatures recorded.", 10)
         return
-    heading = FontFace(emphasis="BOLD", fill_color=(235, 239, 246))
-    with pdf.table(col_widths=(40, 30, 30), headings_style=heading, text_align="LEFT", line_height=6,
-                   padding=1.5) as table:
-        table.row(["Printed name", "Meaning", "Time"])
-        for name, meaning, when in signatures:
-            table.row([name, meaning, when])
+    with pdf.table(col_widths=(40, 30, 30), headings_style=LABEL, text_align="LEFT", line_height=6,
+                   padding=1.5, num_heading_rows=2 if has_cjk(pdf) else 1) as table:
+        headings(pdf, table, ["Printed name", "Meaning", "Time"])
+        for name, meaning, at in signatures:
+            table.row([name, meaning, when(at)])
 
 
 def render_release_pdf(doc: ReleaseSummary) -> bytes:
@@ -130,16 +154,15 @@ def render_release_pdf(doc: ReleaseSummary) -> bytes:
     pdf.set_author(doc.organisation)
     pdf.set_creator("PlasmaTwin")
     pdf.set_keywords(f"batch {doc.batch_number}; {doc_id}")
-    pdf.set_lang("en")
+    pdf.set_lang("zh-CN" if has_cjk(pdf) else "en")
     pdf.add_page()
     pdf.set_font("Helvetica", size=9)
     pdf.set_text_color(90)
     pdf.cell(0, 5, doc.organisation, new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0)
-    pdf.set_font("Helvetica", "B", 17)
-    pdf.multi_cell(0, 9, doc.title, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=10)
-    pdf.cell(0, 6, f"Batch {doc.batch_number}  -  issued {doc.issued_at}", new_x="LMARGIN", new_y="NEXT")
+    title(pdf, doc.title, "Batch release certificate", 17, 9)
+    runs(pdf, 6, [(zh(pdf, "Batch number"), True), (f" Batch {doc.batch_number}  -  ", False),
+                  (zh(pdf, "Issued"), True), (f" issued {when(doc.issued_at)}", False)], 10)
     pdf.set_draw_color(20, 40, 90)
     pdf.line(pdf.l_margin, pdf.get_y() + 2, pdf.w - pdf.r_margin, pdf.get_y() + 2)
     pdf.set_draw_color(150)
@@ -151,9 +174,17 @@ def render_release_pdf(doc: ReleaseSummary) -> bytes:
     heading(pdf, "Electronic signatures")
     signature_table(pdf, doc.signatures)
     pdf.ln(3)
-    pdf.set_font("Helvetica", "I", 8.5)
     pdf.set_text_color(70)
-    pdf.multi_cell(0, 4.5, "This certificate is sealed with PAdES digital signatures of the organisation and of "
-                   "the Qualified Person. Any change to this file invalidates them.",
-                   new_x="LMARGIN", new_y="NEXT")
+    note(pdf, 4.5, *SEAL_NOTES["release"], 8.5)
     return bytes(pdf.output())
+
+
+def title(pdf: FPDF, text: str, kind: str, size: float, h: float) -> None:
+    """The document's title: the Chinese of the whole title (or of its kind) above, then the English."""
+    chinese = ZH.get(text) or ZH.get(kind, "")
+    if has_cjk(pdf) and chinese:
+        pdf.set_font(CJK, size=size - 2)
+        pdf.multi_cell(0, h - 1, chinese, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "B", size)
+    pdf.multi_cell(0, h, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)

@@ -1,6 +1,7 @@
 """The test report's layout: an A4 PDF of a reviewed test record (fpdf2), in the release certificate's
 style (records/release_pdf.py). `policies.pades` seals and signs it; records/test_report.py keeps it.
-The same content gives the same bytes, and its `document_id` is derived from that content."""
+The same content gives the same bytes, and its `document_id` is derived from that content. The fixed text is
+bilingual (records/pdf_text.py), the record's values print as recorded."""
 
 from __future__ import annotations
 
@@ -8,9 +9,18 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-from fpdf.fonts import FontFace
-
-from records.release_pdf import A4Pdf, cp1252_only, creation_date, field_table, heading, signature_table
+from records.pdf_text import SEAL_NOTES, has_cjk, note, runs, when, zh
+from records.release_pdf import (
+    LABEL,
+    A4Pdf,
+    cp1252_only,
+    creation_date,
+    field_table,
+    heading,
+    headings,
+    signature_table,
+    title,
+)
 
 
 @dataclass(frozen=True)
@@ -49,10 +59,9 @@ def _texts(doc: TestReportDoc) -> list[str]:
 
 
 def _results(pdf: A4Pdf, lines: list[ReportLine]) -> None:
-    style = FontFace(emphasis="BOLD", fill_color=(235, 239, 246))
-    with pdf.table(col_widths=(34, 30, 24, 18, 14), headings_style=style, text_align="LEFT", line_height=5.5,
-                   padding=1.2) as table:
-        table.row(["Test item", "Method", "Limits", "Result", "Verdict"])
+    with pdf.table(col_widths=(34, 30, 24, 18, 14), headings_style=LABEL, text_align="LEFT", line_height=5.5,
+                   padding=1.2, num_heading_rows=2 if has_cjk(pdf) else 1) as table:
+        headings(pdf, table, ["Test item", "Method", "Limits", "Result", "Verdict"])
         for r in lines:
             table.row([r.item, r.method, r.limits, r.reported, r.verdict])
 
@@ -69,12 +78,11 @@ def render_test_report_pdf(doc: TestReportDoc) -> bytes:
     pdf.set_author(doc.organisation)
     pdf.set_creator("PlasmaTwin")
     pdf.set_keywords(f"test report; {doc_id}")
-    pdf.set_lang("en")
+    pdf.set_lang("zh-CN" if has_cjk(pdf) else "en")
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.multi_cell(0, 8, doc.title, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=10)
-    pdf.cell(0, 6, f"Version {doc.version}  -  issued {doc.issued_at}", new_x="LMARGIN", new_y="NEXT")
+    title(pdf, doc.title, "Test report", 16, 8)
+    runs(pdf, 6, [(zh(pdf, "Version"), True), (f" Version {doc.version}  -  ", False),
+                  (zh(pdf, "Issued"), True), (f" issued {when(doc.issued_at)}", False)], 10)
     if doc.reissue:
         pdf.set_font("Helvetica", "B", 10)
         pdf.multi_cell(0, 5.5, doc.reissue, new_x="LMARGIN", new_y="NEXT")
@@ -88,9 +96,6 @@ def render_test_report_pdf(doc: TestReportDoc) -> bytes:
     heading(pdf, "Electronic signatures")
     signature_table(pdf, doc.signatures)
     pdf.ln(3)
-    pdf.set_font("Helvetica", "I", 8.5)
     pdf.set_text_color(70)
-    pdf.multi_cell(0, 4.5, "This report is sealed with PAdES digital signatures of the organisation and of the "
-                   "person who approved it. Any change to this file invalidates them.", new_x="LMARGIN",
-                   new_y="NEXT")
+    note(pdf, 4.5, *SEAL_NOTES["report"], 8.5)
     return bytes(pdf.output())
