@@ -244,7 +244,8 @@ async function render(): Promise<void> {
   teardown();
   mountedKey = key;
   const main = h("main", { class: `view view-${r.name}` });
-  app.replaceChildren(header(r), banner.el, signingNotice(), main);
+  // An access token session is read-only and cannot sign: no notice about this browser's signing.
+  app.replaceChildren(header(r), banner.el, ...(session.kind === "token" ? [] : [signingNotice()]), main);
   try {
     if (!usable(r.name)) {
       main.replaceChildren(h("div", { class: "notice", role: "status", "data-testid": "view-not-permitted" },
