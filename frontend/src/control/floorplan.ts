@@ -13,6 +13,9 @@ import { isState, outOfLimits, stateText, type PlantIndex, type Room, type Senso
 import type { Changes, LiveStore } from "./store";
 import { alarmSymbol } from "../ui/symbols";
 
+/** How a cold room's temperature is drawn in its room: see `FloorPlan.temperatureFit`. */
+type TempFit = "" | "line" | "tight" | "turned";
+
 export type Selection = { kind: "room"; code: string } | { kind: "equipment"; code: string } | null;
 
 /** The status word inside an equipment symbol (short: RUN, MAINT, OOS). */
@@ -57,7 +60,10 @@ function corners(poly: number[][]): { top: [number, number]; bottom: [number, nu
  * On-screen sizes (CSS px) of the plan's texts, kept whatever the zoom or window: ISA-101's overview
  * (level 1) shows each room's name, state and alarms; values appear once zoomed in where they fit.
  */
-const PX = { code: 14, name: 13, state: 12.5, value: 12.5, eqStatus: 12.5, eqValue: 12.5, sym: 12.5, pad: 5, gap: 10, halo: 3 };
+const PX = { code: 14, name: 13, state: 12.5, value: 12.5, eqStatus: 12.5, eqValue: 12.5, sym: 12.5, pad: 5, gap: 10, halo: 3,
+  tight: 2 };
+/** The widest temperature a cold room shows, to know before drawing it whether it fits. */
+const TEMP_SAMPLE = "-00.0 °C";
 /** Lines a room's name may wrap to before it is abbreviated (the full name is in its title). */
 const NAME_LINES = 4;
 
@@ -541,7 +547,12 @@ export class FloorPlan {
     const valuesPx = n.samples.reduce((a, sm) => a + this.measure.width(sm, PX.value) + PX.gap, 0);
     // State: the running batch and phase, else a cold room's temperature or the equipment's state.
     const lines = Math.floor((bottom - y) / u(PX.name * 1.25));
-    const reserve = (n.running ? 2 : 0) + 1 + (level2 ? 1 : 0);
+    // A cold room's temperature is what its GMP status hangs on: in a narrow room it is drawn with less
+    // padding, else turned upright along the wall, and the name gives up lines for it before it is hidden.
+    const temp = n.word ? "" : this.temperatureFit(widthPx, (bottom - y) * k);
+    const tempLines = temp === "turned"
+      ? Math.ceil((this.measure.width(TEMP_SAMPLE, PX.state) + PX.gap) / (PX.name * 1.25)) : 1;
+    const reserve = (n.running ? 2 : 0) + tempLines + (level2 ? 1 : 0);
     const nameLines = Math.max(0, Math.min(NAME_LINES, lines - reserve));
     const words = nameLines ? this.measure.wrap(n.room.name, PX.name, widthPx, nameLines) : [];
     n.name.setAttribute("font-size", String(u(PX.name)));
@@ -574,8 +585,7 @@ export class FloorPlan {
       show(n.state, !n.running && !!fitted && roomFor(PX.state));
       if (!n.running) place(n.state, PX.state);
     } else {
-      show(n.state, this.measure.width("-00.0 °C", PX.state) <= widthPx && roomFor(PX.state));
-      place(n.state, PX.state);
+      y += this.placeTemperature(n, temp, x, y, bottom);
     }
     const valuesOn = level2 && valuesPx <= bottomPx && y + u(PX.value * 1.25) <= bottom + 1e-9;
     show(n.values, valuesOn);
@@ -583,6 +593,50 @@ export class FloorPlan {
     n.values.setAttribute("x", String(c.bottom[0] + pad));
     n.values.setAttribute("y", String(b.y1 - pad - u(PX.value * 0.25)));
     n.valueSpans.forEach((sp, i) => sp.setAttribute("dx", i ? String(u(PX.gap)) : "0"));
+  }
+
+  /**
+   * How a cold room's temperature fits its room at this scale (screen px): on a line of its own ("line"), the
+   * same with the walls' padding cut to a hair ("tight"), turned to read upwards along the left wall ("turned",
+   * for tall narrow rooms), or not at all ("") when even that would need text under 12 px.
+   */
+  private temperatureFit(widthPx: number, heightPx: number): TempFit {
+    const len = this.measure.width(TEMP_SAMPLE, PX.state);
+    const lineH = PX.state * 1.25;
+    if (len <= widthPx && lineH <= heightPx) return "line";
+    if (len <= widthPx + 2 * (PX.pad - PX.tight) && lineH <= heightPx) return "tight";
+    if (lineH <= widthPx && len + PX.gap <= heightPx) return "turned";
+    return "";
+  }
+
+  /** Draws a cold room's temperature as `temperatureFit` decided, between `y` and `bottom`; the metres it took. */
+  private placeTemperature(n: RoomNode, fit: TempFit, x: number, y: number, bottom: number): number {
+    const u = (px: number) => px / this.scale;
+    const el = n.state;
+    const c = corners(n.room.polygon);
+    const left = c.top[0];
+    // What the name and batch lines left below them (they gave up lines for it, unless a batch took them).
+    const len = fit === "turned" ? this.measure.width(TEMP_SAMPLE, PX.state) + PX.gap : PX.state * 1.25;
+    const how = y + u(len) <= bottom + 1e-9 ? fit : "";
+    el.setAttribute("font-size", String(u(PX.state)));
+    if (how === "turned") {
+      // Reads upwards from the bottom wall; its glyphs stand left of the baseline, so the baseline is set in.
+      const bx = left + u(PX.pad + PX.state * 0.95);
+      const by = bottom;
+      el.setAttribute("x", String(bx));
+      el.setAttribute("y", String(by));
+      el.setAttribute("transform", `rotate(-90 ${bx} ${by})`);
+    } else {
+      el.removeAttribute("transform");
+      // Tight: centred between the walls, as far from each as the room allows.
+      const spare = ((c.topRight[0] - left) * this.scale - this.measure.width(TEMP_SAMPLE, PX.state)) / 2;
+      el.setAttribute("x", String(how === "tight" ? left + u(Math.max(PX.tight, spare)) : x));
+      el.setAttribute("y", String(y + u(PX.state * 0.95)));
+    }
+    if (how) el.removeAttribute("display");
+    else el.setAttribute("display", "none");
+    el.setAttribute("data-fit", how || "hidden");
+    return how ? u(len) : 0;
   }
 
   private layoutEquipment(code: string, n: EqNode): void {
