@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 
 LOG = logging.getLogger(__name__)
 
@@ -109,6 +110,28 @@ ZH = {
     "recovered at": "恢复时间",
 }
 
+# The exchange datasets' fields (Appendix B of the guideline) by their short names, which are the pinyin
+# initials of these Chinese names.
+ZH_FIELDS = {
+    "CJMC": "秤具名称", "CJBH": "秤具编号", "CJZT": "秤具状态", "CJJD": "秤具精度", "CPMC": "产品名称",
+    "CPGG": "产品规格", "CPPH": "产品批号", "WLMC": "物料名称", "WLPH": "物料批号", "CLZL": "称量重量",
+    "CLR": "称量人", "CLRQ": "称量日期", "TMBH": "条码编号", "CPBM": "产品编码", "PL": "批量",
+    "SCKSSJ": "生产开始时间", "SCJSSJ": "生产结束时间", "SCGX": "生产工序", "GXKSSJ": "工序开始时间",
+    "GXJSSJ": "工序结束时间", "SBBH": "设备编号", "SBMC": "设备名称", "CZR": "操作人", "FHR": "复核人",
+    "GJGYCS": "关键工艺参数", "RGCZJL": "人工操作记录", "ZJKZJG": "中间控制结果", "GXWLPH": "工序物料平衡",
+    "PCMS": "偏差描述", "PCFSSJ": "偏差发生时间", "JJCLCS": "紧急处理措施", "SYXCPBM": "受影响产品编码",
+    "SYXCPMC": "受影响产品名称", "SYXCPPH": "受影响产品批号", "PCJLR": "偏差记录人", "PCFHR": "偏差复核人",
+    "CZJBH": "操作间编号", "QCRQ": "清场日期", "JCXM": "检查项目", "JCJG": "检查结果", "QCRY": "清场人员",
+    "QCFHR": "清场复核人",
+    # the export's own parts (keys of its JSON)
+    "phase": "工序", "code": "编号", "name": "名称", "status": "状态", "cleaning": "清洁", "sterilization": "灭菌",
+    "calibration": "校准", "stage": "阶段", "subject": "检品", "specification": "质量标准", "item": "检验项目",
+    "reported": "报告值", "verdict": "判定", "analyst": "检验人", "record": "记录", "reviewedBy": "复核人",
+    "document": "文件编号", "version": "版本", "conclusion": "结论", "issuedBy": "签发人", "number": "编号",
+    "value": "数值", "key": "键", "kind": "类别", "summary": "摘要", "operation": "操作", "meaning": "签名含义",
+    "signer": "签名账号", "printedName": "签名人", "signedAt": "签名时间",
+}
+
 SEAL_NOTES = {
     "release": ("本证书以组织及质量受权人的PAdES数字签名封印，对本文件的任何改动都会使签名失效。",  # noqa: RUF001
                 "This certificate is sealed with PAdES digital signatures of the organisation and of the "
@@ -150,6 +173,27 @@ def zh(pdf: FPDF, en: str) -> str:
     return ZH.get(en, "") if has_cjk(pdf) else ""
 
 
+def core_ok(pdf: FPDF, text: str) -> bool:
+    """Whether the core fonts (Helvetica) show the text."""
+    try:
+        text.encode(pdf.core_fonts_encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown(pdf: FPDF, text: str) -> str:
+    """A value as printed: as recorded when a font of the document shows it, else '?' for what none does."""
+    if core_ok(pdf, text) or has_cjk(pdf):
+        return text
+    return text.encode(pdf.core_fonts_encoding, "replace").decode(pdf.core_fonts_encoding)
+
+
+def value_face(pdf: FPDF, text: str) -> FontFace | None:
+    """The face of a table cell holding a value: the CJK font for text the core fonts cannot show."""
+    return None if core_ok(pdf, text) or not has_cjk(pdf) else FontFace(family=CJK, emphasis="")
+
+
 def when(text: str) -> str:
     """A recorded ISO 8601 time as printed: to the second, with its zone (UTC: the plant has no zone setting).
 
@@ -163,11 +207,13 @@ def when(text: str) -> str:
 
 
 def runs(pdf: FPDF, h: float, parts: list[tuple[str, bool]], size: float, style: str = "") -> None:
-    """One line of runs side by side: (text, is_chinese); Chinese in the CJK font, the rest in Helvetica."""
-    for text, chinese in parts:
+    """One line of runs side by side: (text, is_chinese); Chinese in the CJK font, the rest in Helvetica
+    (values the core fonts cannot show in the CJK font too)."""
+    for part, chinese in parts:
+        text = shown(pdf, part)
         if not text:
             continue
-        if chinese:
+        if chinese or not core_ok(pdf, text):
             pdf.set_font(CJK, size=size)
         else:
             pdf.set_font("Helvetica", style, size)

@@ -13,11 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
 from policies.principal import Principal
+from records import pdf_text
 from records.alarms import CHATTER_COUNT_KEY as CHATTER_COUNT_KEY  # plain settings (resolvers/settings.py)
 from records.alarms import CHATTER_SECONDS_KEY as CHATTER_SECONDS_KEY
 from records.alarms import STANDING, Alarm, AlarmAcknowledgement, AlarmEvent, alarm_unit, snapshot
@@ -228,25 +230,33 @@ def to_csv(rows: list[Alarm], rooms: dict[int, str], eq: dict[int, str]) -> byte
 WIDTHS = (10, 30, 16, 18, 24, 16, 60, 14, 14, 16, 30, 18, 50, 30)
 
 
+# The PDF's column names: the time columns are UTC, printed without a zone of their own.
+TIMES = ("raised at", "acknowledged at", "recovered at")
+
+
 def to_pdf(rows: list[Alarm], rooms: dict[int, str], eq: dict[int, str], title: str, printed_by: str) -> bytes:
+    """The alarm record, its fixed text in Chinese beside the English (issue 15), values as recorded."""
     pdf = FPDF(orientation="L", unit="mm", format="A3")
     pdf.set_auto_page_break(True, margin=12)
+    chinese = pdf_text.use_cjk(pdf)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=8)
-    pdf.cell(0, 6, f"Printed {utcnow():%Y-%m-%d %H:%M:%S} UTC by {printed_by}; {len(rows)} alarms",
-             new_x="LMARGIN", new_y="NEXT")
-    with pdf.table(col_widths=WIDTHS, text_align="LEFT", line_height=4) as table:
-        table.row(COLUMNS)
+    pdf_text.pair(pdf, 8, title, 12, "B")
+    zh = pdf_text.zh
+    pdf_text.runs(pdf, 6, [(zh(pdf, "Printed"), True), (f" Printed {utcnow():%Y-%m-%d %H:%M:%S} UTC ", False),
+                           (zh(pdf, "Printed by"), True), (f" by {printed_by}; ", False),
+                           (zh(pdf, "Alarms"), True), (f" {len(rows)} alarms", False)], 8)
+    face = FontFace(family=pdf_text.CJK, emphasis="")
+    with pdf.table(col_widths=WIDTHS, text_align="LEFT", line_height=4, num_heading_rows=2 if chinese else 1) as table:
+        if chinese:
+            head = table.row()
+            for c in COLUMNS:
+                head.cell(zh(pdf, c), style=face)
+        table.row([f"{c} (UTC)" if c in TIMES else c for c in COLUMNS])
         for a in rows:
-            table.row([_latin(c) for c in _cells(a, rooms, eq)])
+            row = table.row()
+            for c in _cells(a, rooms, eq):
+                row.cell(pdf_text.shown(pdf, c), style=pdf_text.value_face(pdf, c))
     return bytes(pdf.output())
-
-
-def _latin(text: str) -> str:
-    # The core PDF fonts are Latin-1; units such as µS/cm and °C are, other characters are replaced.
-    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 async def codes(s: AsyncSession) -> tuple[dict[int, str], dict[int, str]]:

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
+from records import pdf_text
 from records.audit import PendingEvent
 from records.base import utcnow
 from records.execution import PhaseRun
@@ -104,22 +106,47 @@ async def _qc(s: AsyncSession, batch_id: int) -> dict[str, list[dict[str, Any]]]
                  "conclusion": o.conclusion} for o in found]}
 
 
-def _latin(text: Any) -> str:
-    # The core PDF fonts are Latin-1; the JSON export carries every character.
-    return str(text).encode("latin-1", "replace").decode("latin-1")
+def _table(pdf: FPDF, rows: list[dict[str, Any]], names: dict[str, str]) -> None:
+    """One section's rows: the column names in Chinese (when the font is there) and English, values as recorded."""
+    chinese = pdf_text.has_cjk(pdf)
+    face = FontFace(family=pdf_text.CJK, emphasis="")
+    with pdf.table(text_align="LEFT", line_height=3, num_heading_rows=2 if chinese else 1) as table:
+        if chinese:
+            head = table.row()
+            for k in rows[0]:
+                head.cell(pdf_text.ZH_FIELDS.get(k, ""), style=face)
+        table.row([names.get(k, k) for k in rows[0]])
+        for r in rows:
+            row = table.row()
+            for v in r.values():
+                text = str(v if v is not None else "")
+                row.cell(pdf_text.shown(pdf, text), style=pdf_text.value_face(pdf, text))
+
+
+def _header(pdf: FPDF, record: dict[str, Any], printed_by: str) -> None:
+    zh = pdf_text.zh
+    if pdf_text.has_cjk(pdf):
+        pdf.set_font(pdf_text.CJK, size=12)
+        pdf.cell(0, 7, zh(pdf, "Electronic batch record"), new_x="LMARGIN", new_y="NEXT")
+    pdf_text.runs(pdf, 8, [(f"Electronic batch record {record['batchNumber']} - {record['product']}", False)],
+                  13, "B")
+    pdf_text.runs(pdf, 5, [
+        (zh(pdf, "Status"), True), (f" Status {record['status']}; ", False),
+        (zh(pdf, "Recipe"), True), (f" recipe {record['recipe']}; ", False),
+        (zh(pdf, "Pools"), True), (f" pools {', '.join(record['pools'])}; ", False),
+        (zh(pdf, "Exported"), True), (f" exported {record['exported']} UTC ", False),
+        (zh(pdf, "Exported by"), True), (f" by {printed_by}", False)], 8)
 
 
 def to_pdf(record: dict[str, Any], printed_by: str) -> bytes:
     pdf = FPDF(orientation="L", unit="mm", format="A3")
     pdf.set_auto_page_break(True, margin=12)
+    pdf_text.use_cjk(pdf)  # Chinese beside the English fixed text (issue 15); English only without the font
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 13)
-    pdf.cell(0, 8, _latin(f"Electronic batch record {record['batchNumber']} - {record['product']}"),
-             new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=8)
-    pdf.cell(0, 5, _latin(f"Status {record['status']}; recipe {record['recipe']}; pools {', '.join(record['pools'])}; "
-                          f"exported {record['exported']} UTC by {printed_by}"), new_x="LMARGIN", new_y="NEXT")
-    names = {f.short: f.name_en for d in DATASETS.values() for f in d.fields}
+    _header(pdf, record, printed_by)
+    # Appendix B times are in UTC without a zone of their own (YYYYMMDDThhmmss): the column names say it.
+    names = {f.short: f.name_en + (" (UTC)" if f.type == "datetime" else "") for d in DATASETS.values()
+             for f in d.fields}
     tables = [(title, record["sections"][code]) for title, code in SECTIONS]
     used = [{k: (f"{v['state'] or '-'} until {v['validUntil'] or '-'}" if isinstance(v, dict) else v)
              for k, v in u.items()} for u in record["equipmentUsed"]]
@@ -128,21 +155,17 @@ def to_pdf(record: dict[str, Any], printed_by: str) -> bytes:
                ("OOS results", record["oos"]),
                ("Exceptions and their review", record["exceptions"]), ("Signatures", record["signatures"])]
     for title, rows in tables:
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(0, 8, _latin(f"{title}: {len(rows)}"), new_x="LMARGIN", new_y="NEXT")
+        pdf_text.pair(pdf, 8, title, 10, "B", after=f": {len(rows)}")
         pdf.set_font("Helvetica", size=6)
         if rows:
-            with pdf.table(text_align="LEFT", line_height=3) as table:
-                table.row([_latin(names.get(k, k)) for k in rows[0]])
-                for r in rows:
-                    table.row([_latin(v if v is not None else "") for v in r.values()])
+            _table(pdf, rows, names)
     if record["review"]:
-        pdf.set_font("Helvetica", size=9)
         r = record["review"]
-        pdf.multi_cell(0, 5, _latin(f"QA review: {r['opinion']} ({r['by']}, {r['at']} UTC)"))
+        pdf_text.pair(pdf, 5, "QA review", 9, after=f": {r['opinion']} ({r['by']}, {r['at']} UTC)")
     if record["release"]:
         r = record["release"]
-        pdf.multi_cell(0, 5, _latin(f"Release document {r['document']}: {r['status']} {r['at'] or ''}"))
+        at = f" {r['at']} UTC" if r["at"] else ""
+        pdf_text.pair(pdf, 5, "Release document", 9, after=f" {r['document']}: {r['status']}{at}")
     return bytes(pdf.output())
 
 
