@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -12,6 +13,32 @@ from barcode.writer import SVGWriter
 
 PLASMA_NAME = "Source plasma (human), frozen"
 PLASMA_SHELF_LIFE = timedelta(days=3 * 365)
+
+# Each line's field name (English, as printed and as tests read it) -> its stable key, which clients translate
+# (frontend labelLine.<key>) so a printed label names its fields in the reader's language (issue 15).
+# Every line a label below or a resolver passing its own lines prints is listed here.
+LINE_KEYS = {
+    # a received plasma unit
+    "Donation number": "donationNumber", "Collecting unit": "collectingUnit", "Collected": "collectedOn",
+    "Quantity": "quantity", "Expiry": "expiry",
+    # a sample (QC-15)
+    "Sample": "sample", "From": "from", "Taken": "takenAt", "By": "takenBy", "Sample name": "sampleName",
+    "Batch number": "batchNumber", "Donor": "donor", "Plasma station": "plasmaStation", "Taken at": "sampledFrom",
+    # a weighed portion (PR-19, PR-20)
+    "Product": "product", "Specification": "specification", "Batch": "batch", "Material": "material",
+    "Material batch": "materialBatch", "Weight": "weight", "Weighed by": "weighedBy", "Checked by": "checkedBy",
+    "Date": "date", "Scale": "scale",
+    # an intermediate (PR-23) and a material lot (PR-13)
+    "Storage": "storage", "Status": "status", "Material code": "materialCode", "Supplier": "supplier",
+}
+
+
+def line_key(name: str) -> str:
+    """The key of a line by its field name; a name not listed gets one made from its words (camelCase)."""
+    if name in LINE_KEYS:
+        return LINE_KEYS[name]
+    words: list[str] = re.findall(r"[A-Za-z0-9]+", name) or ["line"]
+    return words[0].lower() + "".join(w.title() for w in words[1:])
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
-from records import audit, report_pdf
+from records import audit, pdf_text, report_pdf
 from records.base import utcnow
 from records.judgement import SpecItem
 from records.plasma import Batch
@@ -100,7 +100,8 @@ async def _document(s: AsyncSession, record: TestRecord, version: int, previous:
                 ("Specification", f"{spec.code} version {spec.version} - {spec.title}"),
                 ("Test record", str(record.id)),
                 ("Analysts", ", ".join(sorted({r.analyst for r in current}))),
-                ("Reviewed by", f"{record.reviewed_by} at {audit.iso(record.reviewed_at)}"
+                # The field name prints bilingual (records/pdf_text.py); the value names no English word.
+                ("Reviewed by", f"{record.reviewed_by}, {pdf_text.when(audit.iso(record.reviewed_at))}"
                  if record.reviewed_at else "-"),
                 ("Approved by", f"{approver} - meaning APPROVED, signed in this document's PAdES signature")],
         results=[report_pdf.ReportLine(r.item, r.method or "-", limits(items.get(r.item)), r.reported, r.verdict)

@@ -15,10 +15,15 @@ from schema.plasma import PlasmaUnit, unit_of
 from schema.signing import SignatureInput, signed
 
 
-@strawberry.type
+@strawberry.type(description="One line of a printed label: the field name in English, its stable key and the value")
 class LabelLine:
-    label: str
-    value: str
+    label: str = strawberry.field(description="The field name in English, as printed")
+    value: str = strawberry.field(description="The value as recorded")
+
+    @strawberry.field(description="The field's stable key (camelCase, e.g. quantity, collectedOn), for printing "
+                                  "the field name in the reader's language (issue 15)")
+    def key(self) -> str:
+        return labels.line_key(self.label)
 
 
 @strawberry.type(description="A printable label (PR-13): name, batch information, the code as Code 128 and QR")

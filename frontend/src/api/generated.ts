@@ -1032,7 +1032,7 @@ export type RecordSampleMutationVariables = Exact<{
 }>;
 
 
-export type RecordSampleMutation = { recordSample: { code: string, kind: SampleKind, sourceCode: string, takenAt: string, takenBy: string, storageLocation: string | null, label: { code128Svg: string, qrSvg: string, lines: Array<{ label: string, value: string }> } } };
+export type RecordSampleMutation = { recordSample: { code: string, kind: SampleKind, sourceCode: string, takenAt: string, takenBy: string, storageLocation: string | null, label: { code128Svg: string, qrSvg: string, lines: Array<{ key: string, label: string, value: string }> } } };
 
 export type TasksQueryVariables = Exact<{ [key: string]: never; }>;
 

@@ -4,7 +4,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { HistoryQuery, HistoryQueryVariables } from "../api/generated";
 import { gql, errorText } from "../api/gql";
-import { h } from "../dom";
+import { fmtTime, h } from "../dom";
 import type { Sensor } from "./plant";
 import type { LiveStore } from "./store";
 import { t, zoneLabel } from "../i18n";
@@ -131,7 +131,7 @@ export class Trend {
           values: (_u, vals) => vals.map((v) => (v === null ? "" : `${+v.toPrecision(4)}`)) },
       ],
       series: [
-        {},
+        { label: t("trend.time"), value: (_u, v) => (v === null || v === undefined ? "—" : fmtTime(new Date(v * 1000).toISOString())) },
         { label: `${this.sensor.tag} (${unit})`, stroke: "#2b2b2b", width: 1.5, spanGaps: false,
           value: (_u, v) => (v === null || v === undefined ? "—" : `${+v.toPrecision(5)} ${unit}`) },
         { label: t("trend.low"), stroke: "#8a8a8a", dash: [5, 4], width: 1, points: { show: false },

@@ -6,6 +6,7 @@ import { sendSigned } from "../sign/keyring";
 import { signatureLine } from "../ui/ackDialog";
 import { errorBox } from "../ui/modal";
 import { busy, choice, field, refusal, svgImage } from "./common";
+import { labelLinesTable } from "./labelLines";
 import { scanField } from "./scan";
 import { t } from "../i18n";
 
@@ -16,7 +17,7 @@ type SampleRecord = RecordSampleMutation["recordSample"];
 
 const RECORD = /* GraphQL */ `mutation RecordSample($input: RecordSampleInput!, $signature: SignatureInput!) {
   recordSample(input: $input, signature: $signature) {
-    code kind sourceCode takenAt takenBy storageLocation label { lines { label value } code128Svg qrSvg }
+    code kind sourceCode takenAt takenBy storageLocation label { lines { key label value } code128Svg qrSvg }
   }
 }`;
 
@@ -80,8 +81,7 @@ export function samplingScreen(): HTMLElement {
 function labelCard(r: SampleRecord, again: () => void): HTMLElement {
   const label = h("div", { class: "label-card printable", "data-testid": "sample-label", "data-code": r.code },
     h("div", { class: "label-code" }, r.code),
-    h("table", { class: "label-lines" }, h("tbody", null,
-      ...r.label.lines.map((l) => h("tr", null, h("th", null, l.label), h("td", null, l.value))))),
+    labelLinesTable(r.label.lines),
     h("div", { class: "label-codes" },
       svgImage(r.label.code128Svg, t("sample.code128", { code: r.code }), "barcode"),
       svgImage(r.label.qrSvg, t("sample.qr", { code: r.code }), "qr")));
