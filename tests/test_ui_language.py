@@ -131,3 +131,57 @@ def test_chinese_by_default_english_on_request_and_remembered(
         page.wait_for_function("document.documentElement.lang === 'zh-CN'")
     finally:
         close(page)
+
+
+@pytest.mark.browser
+def test_server_codes_are_shown_in_chinese_with_the_raw_code_kept_in_data_attributes(
+        browser: Any, demo: DemoServer) -> None:
+    """An alarm's priority and state, its limit message and a batch's status read in Chinese (enums.ts, alarmText.ts);
+    the rows keep the raw codes in data-* and the server's recorded (English) message as the tooltip."""
+    from tests.ui_server import http_json
+
+    # The UF/DF room's pressure cascade: a tag no other UI test touches (flood: temperatures, shelving: humidity,
+    # screenshots: FIL-PDT-103), so this limit alarm is this test's own.
+    alarm_tag = "UFD-PDT-103"
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.page_errors = errors
+    try:
+        page.goto(f"{demo.url}/#/control")
+        page.fill("input[name=username]", "op.chen")
+        page.fill("input[name=password]", demo.password("op.chen"))
+        page.click("form.signin button[type=submit]")
+        page.wait_for_selector("[data-testid=viewer]")
+        assert page.evaluate("document.documentElement.lang") == "zh-CN"
+        result = http_json(f"{demo.url}/demo/simulate", {"tag": alarm_tag, "delta": 40, "seconds": 120},
+                           demo.token("op.chen"))
+        assert result["ok"] is True, result
+        page.locator("[data-testid=alarm-list] tr[data-alarm-id]", has_text=alarm_tag).first.wait_for(timeout=30000)
+        rows = page.eval_on_selector_all("[data-testid=alarm-list] tr[data-alarm-id]", """rows => rows.map(r => ({
+            priority: r.dataset.priority, state: r.dataset.state, condition: r.dataset.condition,
+            priorityText: r.querySelector('td .sr').textContent, stateText: r.querySelector('span.state').textContent,
+            message: r.querySelector('td.alarm-message').textContent,
+            recorded: r.querySelector('td.alarm-message').getAttribute('title')}))""")
+        assert any(alarm_tag in r["message"] for r in rows), rows
+        for r in rows:
+            assert r["priorityText"] == ZH[f"enum.Priority.{r['priority']}"], r
+            assert r["stateText"] == ZH[f"alarm.stateLong.{r['state']}"], r
+            assert r["recorded"], r  # the GMP record's own text stays at hand
+        limits = [r for r in rows if r["condition"] in ("HIGH", "LOW") and r["message"] != r["recorded"]]
+        assert any(alarm_tag in r["message"] and r["condition"] == "HIGH" for r in limits), rows
+        for r in limits:
+            word = "高报" if r["condition"] == "HIGH" else "低报"
+            assert word in r["message"] and "limit" not in r["message"] and "limit" in r["recorded"], r
+
+        page.click(".mainnav a[href='#/batches']")
+        page.locator(".batch-list a[data-batch]").first.wait_for(timeout=10000)
+        batches = page.eval_on_selector_all(".batch-list a[data-batch]", """links => links.map(a => ({
+            status: a.dataset.status, text: a.querySelector('.muted').textContent}))""")
+        assert batches
+        for b in batches:
+            label = ZH["enum.BatchStatus." + b["status"]]
+            assert b["text"].endswith(f" · {label}") and label != b["status"], b
+    finally:
+        close(page)

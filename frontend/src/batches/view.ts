@@ -52,7 +52,7 @@ export async function mountBatches(main: HTMLElement, batchNumber: string): Prom
   const side = h("nav", { class: "batch-list", "aria-label": t("review.batches") },
     ...list.batches.edges.map(({ node: b }) => h("a", {
       href: `#/batches/${encodeURIComponent(b.batchNumber)}`, class: b.batchNumber === batchNumber ? "active" : "",
-      "data-batch": b.batchNumber,
+      "data-batch": b.batchNumber, "data-status": b.status,
     }, h("strong", null, b.batchNumber), h("span", { class: "muted" }, ` ${b.product} · ${enumLabel("BatchStatus", b.status)}`))));
   const panel = h("section", { class: "batch-review", "data-testid": "batch-review" });
   main.replaceChildren(h("div", { class: "batches" }, side, panel));
@@ -74,7 +74,7 @@ export async function mountBatches(main: HTMLElement, batchNumber: string): Prom
       ...KINDS.map((k) => {
         const box = h("input", { type: "checkbox", name: `kind-${k}`, checked: shown.has(k) });
         box.addEventListener("change", () => { box.checked ? shown.add(k) : shown.delete(k); void load(); });
-        return h("label", null, box, ` ${t(`review.kind.${k}`)}`);
+        return h("label", null, box, ` ${enumLabel("ReviewKind", k)}`);
       }),
       (() => {
         const box = h("input", { type: "checkbox", name: "unreviewed", checked: unreviewedOnly });
@@ -89,7 +89,7 @@ export async function mountBatches(main: HTMLElement, batchNumber: string): Prom
       const open = h("button", { type: "button", class: "small", "data-audit": i.key }, t("review.auditTrail"));
       open.addEventListener("click", () => void showTrail(i.entity, i.entityId, trail));
       return [h("tr", { "data-key": i.key, class: i.reviewed ? "reviewed" : "" },
-        h("td", null, pick), h("td", null, t(`review.kind.${i.kind}`)), h("td", null, fmtTime(i.at)),
+        h("td", null, pick), h("td", null, enumLabel("ReviewKind", i.kind)), h("td", null, fmtTime(i.at)),
         h("td", null, i.phaseCode ?? ""), h("td", null, i.summary, i.open ? h("span", { class: "badge" }, t("review.openBadge")) : ""),
         h("td", { class: "conclusion" }, i.reviewed ? `${i.conclusion} (${i.reviewedBy})` : ""), h("td", null, open)),
       h("tr", { class: "audit-row" }, h("td", { colspan: "7" }, trail))];

@@ -98,7 +98,8 @@ export function alarmList(store: AlarmStore, onPick: (a: Alarm) => void): {
     const value = a.value !== null ? `${fmtNumber(a.value)} / ${a.limitValue !== null ? fmtNumber(a.limitValue) : "—"}` : "";
     const shelf = a.state !== "CLOSED" ? store.shelfOf(a.tag) : undefined;
     const tr = h("tr", { "data-alarm-id": a.id, "data-state": a.state, "data-priority": a.priority,
-      "data-shelved": !!shelf, class: [needsAck(a) ? "unack" : "", shelf ? "shelved" : ""].join(" ").trim() },
+      "data-condition": a.condition, "data-shelved": !!shelf,
+      class: [needsAck(a) ? "unack" : "", shelf ? "shelved" : ""].join(" ").trim() },
     h("td", null, alarmBadge(a, 20), h("span", { class: "sr" }, enumLabel("Priority", a.priority))),
     h("td", null, h("span", { class: `state state-${a.state}` }, stateText(a.state))),
     h("td", { class: "num" }, fmtTime(a.raisedAt)),

@@ -28,7 +28,8 @@ export function alarmText(a: Fields, unit?: string | null): string {
       && a.limitValue !== null && a.limitValue !== undefined) {
     const u = unit ?? unitFromMessage(a);
     const shown = u && u !== "state" ? ` ${u}` : "";
-    return t(`alarm.msg.${a.condition}`, { tag: a.tag, value: fmtNumber(a.value), limit: fmtNumber(a.limitValue), unit: shown });
+    return t(`alarm.msg.${a.condition}`, { tag: a.tag, value: fmtNumber(a.value, u), limit: fmtNumber(a.limitValue, u),
+      unit: shown });
   }
   if (a.source === "VIDEO" && has(`enum.VideoAnalyticsKind.${a.condition}`)) {
     return t("alarm.msg.VIDEO", { what: enumLabel("VideoAnalyticsKind", a.condition), camera: a.cameraCode ?? "",

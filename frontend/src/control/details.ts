@@ -238,7 +238,7 @@ export class DetailsPanel {
     if (!cams.length) return h("p", { class: "muted" }, t("details.noCamera"));
     const sorted = equipmentCode ? [...cams].sort((a, b) => Number(b.equipmentCode === equipmentCode) - Number(a.equipmentCode === equipmentCode)) : cams;
     return h("ul", { class: "cam-list" }, ...sorted.map((c) => h("li", { "data-camera": c.code },
-      h("strong", null, c.code), ` ${c.name} · ${c.deviceType.replace("_", " ").toLowerCase()}`,
+      h("strong", null, c.code), ` ${c.name} · ${enumLabel("CameraDeviceType", c.deviceType)}`,
       c.equipmentCode ? t("details.watches", { code: c.equipmentCode }) : "",
       c.active ? "" : t("details.inactive"),
       c.keyPosts.length ? h("div", { class: "muted" }, t("details.keyPosts", { posts: c.keyPosts.map((k) => k.name).join(", ") })) : "",

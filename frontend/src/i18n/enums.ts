@@ -9,7 +9,7 @@ import { has, t } from "./index";
 
 /** The schema's enums the views show; `enumLabel` takes only these, so the test's list is the views' list. */
 export const VIEW_ENUMS = [
-  "AlarmSource", "AlarmState", "BatchStatus", "CapaKind", "CapaStatus", "CheckResult", "DeviationStatus",
+  "AlarmSource", "AlarmState", "BatchStatus", "CameraDeviceType", "CapaKind", "CapaStatus", "CheckResult", "DeviationStatus",
   "DonorStatus", "Effectiveness", "EquipmentStatus", "InstrumentRunKind", "InstrumentRunStatus", "LotStatus",
   "OosConclusion", "OosStatus", "PhaseStatus", "PickingStatus", "PoolStatus", "Priority", "ReportConclusion",
   "ReportStatus", "ResultSource", "ReviewKind", "SampleKind", "SignatureMeaning", "SubjectKind",

@@ -9,6 +9,7 @@ import { busy, choice, field, refusal, svgImage } from "./common";
 import { labelLinesTable } from "./labelLines";
 import { scanField } from "./scan";
 import { t } from "../i18n";
+import { enumLabel } from "../i18n/enums";
 
 const KINDS = ["RETEST", "RETAINED", "IPC", "RELEASE", "ENVIRONMENT", "WATER"] as const;
 type Kind = (typeof KINDS)[number];
@@ -27,7 +28,7 @@ export function samplingScreen(): HTMLElement {
     const err = errorBox();
     const source = h("input", { name: "sourceCode", type: "text", autocomplete: "off", spellcheck: "false", required: true,
       placeholder: t("common.scanOrType"), enterkeyhint: "next" });
-    const kind = choice<Kind>(t("sample.kindLabel"), KINDS.map((k) => ({ value: k, text: t(`sample.kind.${k}`) })));
+    const kind = choice<Kind>(t("sample.kindLabel"), KINDS.map((k) => ({ value: k, text: enumLabel("SampleKind", k) })));
     const location = h("input", { name: "storageLocation", type: "text", autocomplete: "off", placeholder: t("sample.locationPlaceholder") });
     const from = h("input", { name: "sampledFrom", type: "text", autocomplete: "off", placeholder: t("sample.fromPlaceholder") });
     const quantity = h("input", { name: "quantity", type: "number", inputmode: "decimal", min: "0", step: "any" });
@@ -87,7 +88,7 @@ function labelCard(r: SampleRecord, again: () => void): HTMLElement {
       svgImage(r.label.qrSvg, t("sample.qr", { code: r.code }), "qr")));
   return h("div", { class: "tablet-result ok", role: "status" },
     h("h2", null, t("sample.recorded", { code: r.code })),
-    h("p", null, t("sample.summary", { kind: t(`sample.kind.${r.kind}`), source: r.sourceCode, time: fmtTime(r.takenAt), by: r.takenBy }) +
+    h("p", null, t("sample.summary", { kind: enumLabel("SampleKind", r.kind), source: r.sourceCode, time: fmtTime(r.takenAt), by: r.takenBy }) +
       (r.storageLocation ? t("sample.storedAt", { location: r.storageLocation }) : "")),
     label,
     h("div", { class: "actions" },
