@@ -84,6 +84,8 @@ def render_test_report_pdf(doc: TestReportDoc) -> bytes:
     runs(pdf, 6, [(zh(pdf, "Version"), True), (f" Version {doc.version}  -  ", False),
                   (zh(pdf, "Issued"), True), (f" issued {when(doc.issued_at)}", False)], 10)
     if doc.reissue:
+        if has_cjk(pdf):  # the reason is as recorded (English-only fonts); the heading says it in Chinese too
+            runs(pdf, 5.5, [(zh(pdf, "Reissued"), True)], 10, "B")
         pdf.set_font("Helvetica", "B", 10)
         pdf.multi_cell(0, 5.5, doc.reissue, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=10)
