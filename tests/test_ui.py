@@ -672,10 +672,13 @@ SMALL_TARGETS = """() => [...document.querySelectorAll('button, a[href], input, 
             + ` ${Math.round(e.getBoundingClientRect().height)} px`)"""
 
 
-def test_every_touch_target_on_the_tablet_is_at_least_48_px(browser: Any, demo: DemoServer) -> None:
+@pytest.mark.parametrize("viewport", [TABLET, {"width": 1280, "height": 800}, {"width": 768, "height": 1024}],
+                         ids=["820x1180", "1280x800", "768x1024"])
+def test_every_touch_target_on_the_tablet_is_at_least_48_px(browser: Any, demo: DemoServer,
+                                                            viewport: dict[str, int]) -> None:
     """Operators in clean areas work in gloves: every control of the tablet screens, the navigation included,
-    is at least 48 px high."""
-    page = open_app(browser, demo.url, "op.chen", demo.password("op.chen"), "#/tablet", TABLET)
+    is at least 48 px high, at each tablet size."""
+    page = open_app(browser, demo.url, "op.chen", demo.password("op.chen"), "#/tablet", viewport)
     try:
         page.locator("[data-testid=task-list]").wait_for(timeout=5000)
         for tab in ("Sampling", "Cold room"):
@@ -689,6 +692,9 @@ def test_every_touch_target_on_the_tablet_is_at_least_48_px(browser: Any, demo: 
 
 
 def test_a_flood_is_acknowledged_together_with_one_signature(browser: Any, demo: DemoServer) -> None:
+    """A flood is shown as one, and its alarms are acknowledged as a group with one signature, for which the
+    operator re-authenticates (the first signature of the session)."""
+    _reauthentication(demo, True)
     page = open_app(browser, demo.url, "op.chen", demo.password("op.chen"))
     try:
         page.wait_for_selector('svg.plan tspan[data-tag="CS2-TT-101"]')
@@ -715,11 +721,20 @@ def test_a_flood_is_acknowledged_together_with_one_signature(browser: Any, demo:
         assert "ACKNOWLEDGED" in dialog.inner_text()
         dialog.locator("textarea[name=handling]").fill("Cold store 2 door held open during a delivery; closed it")
         dialog.locator("button[type=submit]").click()
-        dialog.wait_for(state="detached", timeout=5000)
+        password = page.locator("dialog.reauth-modal")
+        password.wait_for(timeout=10000)
+        assert "op.chen" in password.inner_text()
+        password.locator("input[name=signingPassword]").fill(demo.password("op.chen"))
+        password.locator("button[type=submit]").click()
+        dialog.wait_for(state="detached", timeout=10000)
         for alarm_id in ids:
-            page.locator(f'[data-testid=alarm-list] tr[data-alarm-id="{alarm_id}"]:not(.unack)').wait_for(timeout=3000)
+            page.locator(f'[data-testid=alarm-list] tr[data-alarm-id="{alarm_id}"]:not(.unack)').wait_for(timeout=5000)
     finally:
         close(page)
+        _reauthentication(demo, False)
+    acks = demo.gql('{ auditTrail(filter: {actor: "op.chen", action: "REAUTHENTICATED"}, first: 5) { totalCount } }',
+                    as_user="qa.li")["auditTrail"]["totalCount"]
+    assert acks >= 1
 
 
 def _reauthentication(demo: DemoServer, on: bool) -> None:
