@@ -38,7 +38,7 @@ ZH = {
     "Expiry date": "有效期至",
     "Status": "状态",
     "Issued": "签发时间",
-    "Reissued": "重新签发（替代前一版本）",
+    "Reissued": "重新签发",
     "Plasma pools": "血浆合并池",
     "Plasma units charged": "投料血浆袋数",
     "Donors": "献浆员人数",
