@@ -12,7 +12,7 @@ export const VIEW_ENUMS = [
   "AlarmSource", "AlarmState", "BatchStatus", "CameraDeviceType", "CapaKind", "CapaStatus", "CheckResult", "DeviationStatus",
   "DonorStatus", "Effectiveness", "EquipmentStatus", "InstrumentRunKind", "InstrumentRunStatus", "LotStatus",
   "OosConclusion", "OosStatus", "PhaseStatus", "PickingStatus", "PoolStatus", "Priority", "ReportConclusion",
-  "ReportStatus", "ResultSource", "ReviewKind", "SampleKind", "SignatureMeaning", "SubjectKind",
+  "ReportStatus", "ResultSource", "ReviewKind", "Rule", "SampleKind", "SignatureMeaning", "SubjectKind",
   "TestRecordStatus", "TestStage", "UnitStatus", "Verdict", "VideoAnalyticsKind", "WellOutcome",
 ] as const;
 

@@ -8,6 +8,7 @@ import { gql } from "../api/gql";
 import { fmtTime, h } from "../dom";
 import { refusal } from "../tablet/common";
 import { t } from "../i18n";
+import { enumLabel } from "../i18n/enums";
 
 const CHART = /* GraphQL */ `query ControlChart($spec: String!, $item: String!, $last: Int!) {
   controlChart(specificationCode: $spec, item: $item, last: $last) {
@@ -37,14 +38,14 @@ export async function mountChart(panel: HTMLElement, spec: string, item: string)
       t("chart.summary", { n: c.points.length, mean: num(c.mean), sigma: num(c.sigma), low: c.specLow ?? "—", high: c.specHigh ?? "—" })),
     host,
     broken.length ? h("p", { class: "badge", "data-testid": "chart-alerts" },
-      t("chart.oot", { list: broken.map((p) => `${p.batchNumber} ${p.rules.join(", ")}`).join("; ") }))
+      t("chart.oot", { list: broken.map((p) => `${p.batchNumber} ${rules(p.rules)}`).join("; ") }))
       : h("p", { class: "ok" }, t("chart.noRule")),
     h("p", { class: "muted" }, c.rulesVersion),
     h("table", { class: "review-items" },
       h("thead", null, h("tr", null, ...["#", t("chart.col.batch"), t("chart.col.value"), t("chart.col.recorded"), t("chart.col.rules")].map((x) => h("th", null, x)))),
       h("tbody", null, ...c.points.map((p, i) => h("tr", { class: p.rules.length ? "oot" : "", "data-point": p.batchNumber },
         h("td", null, String(i + 1)), h("td", null, p.batchNumber), h("td", null, p.reported),
-        h("td", null, fmtTime(p.time)), h("td", null, p.rules.join(", ")))))));
+        h("td", null, fmtTime(p.time)), h("td", null, rules(p.rules)))))));
   if (c.points.length) plot = draw(c, host);
   if (plot) {
     resize = new ResizeObserver(() => {
@@ -54,6 +55,11 @@ export async function mountChart(panel: HTMLElement, spec: string, item: string)
     resize.observe(host);
   }
   return dispose;
+}
+
+/** The trend rules a point breaks, as the reader's language names them. */
+function rules(list: readonly string[]): string {
+  return list.map((r) => enumLabel("Rule", r)).join(", ");
 }
 
 function num(v: number | null | undefined): string {

@@ -128,7 +128,8 @@ async function showOos(panel: HTMLElement, id: number): Promise<void> {
         return [e.tag, e.name, `${e.lowLimit ?? "—"} … ${e.highLimit ?? "—"} ${e.unit}`,
           vals.length ? `${Math.min(...vals)} ${e.unit}` : "—", vals.length ? `${Math.max(...vals)} ${e.unit}` : "—", String(e.points.length)];
       })),
-      inv.ootAlerts.length ? h("p", { class: "badge" }, t("chart.oot", { list: inv.ootAlerts.flatMap((a) => a.rules).join(", ") })) : "",
+      inv.ootAlerts.length ? h("p", { class: "badge" },
+        t("chart.oot", { list: inv.ootAlerts.flatMap((a) => a.rules).map((r) => enumLabel("Rule", r)).join(", ") })) : "",
       h("h3", null, t("oos.investigation")),
       dl([[t("oos.phase1"), o.phase1By ? `${o.phase1By}, ${fmtTime(o.phase1At)}` : null], [t("oos.phase1Findings"), o.phase1Findings],
         [t("oos.phase2"), o.phase2By ? `${o.phase2By}, ${fmtTime(o.phase2At)}` : null], [t("oos.phase2Findings"), o.phase2Findings],

@@ -15,6 +15,16 @@ const STANDING = /* GraphQL */ `query Standing {
   alarms(active: true, first: 500) { edges { node { ...AlarmFields } } }
 } ${ALARM_FIELDS}`;
 
+/** The task in the reader's language; the server's (English) title stays as the tooltip (resolvers/tablet.py). */
+function taskTitle(k: Task): string {
+  if (k.kind === "COLD_ROOM_CHECK" && k.roomCode) return t("tasks.title.COLD_ROOM_CHECK", { room: k.roomCode });
+  if (k.kind === "ALARM_ACK") {
+    const prefix = "Acknowledge: ";
+    return t("tasks.title.ALARM_ACK", { message: k.title.startsWith(prefix) ? k.title.slice(prefix.length) : k.title });
+  }
+  return k.title;
+}
+
 export function tasksScreen(go: (hash: string) => void): { el: HTMLElement; dispose(): void } {
   const list = h("ul", { class: "task-list", "data-testid": "task-list" });
   const status = h("p", { class: "muted", role: "status" }, t("tasks.loading"));
@@ -41,7 +51,7 @@ export function tasksScreen(go: (hash: string) => void): { el: HTMLElement; disp
         : "";
     return h("li", { class: `task ${overdue ? "overdue" : ""}`, "data-kind": k.kind, "data-room": k.roomCode ?? "" },
       h("div", null,
-        h("div", { class: "task-title" }, k.title),
+        h("div", { class: "task-title", title: k.title }, taskTitle(k)),
         h("div", { class: "muted" }, t("tasks.due", { room: k.roomCode ?? "", time: fmtTime(k.dueAt) }) + (overdue ? t("tasks.overdue") : ""))),
       action);
   };
