@@ -97,7 +97,16 @@ async def _picked(people: Actors, d: Demo) -> tuple[str, list[str]]:
     for line in lines:
         if not line["picked"]:
             pick = {"listCode": code, "donationNumber": line["donationNumber"]}
-            await people.signed("log.sun", "pickPlasmaUnit", pick)
+            try:
+                await people.signed("log.sun", "pickPlasmaUnit", pick)
+            except ActorError as e:
+                # A cold-store excursion since the list was made: the unit is refused at the scan, as it should
+                # be. Logistics cancels the list; the caller picks again, and the new list leaves the store out.
+                if "may not be pooled" not in str(e):
+                    raise
+                await people.signed("log.sun", "cancelPickingList", {"code": code,
+                                                                     "reason": "a unit refused at picking: storage"})
+                raise
     return code, [x["donationNumber"] for x in lines]
 
 
@@ -111,7 +120,13 @@ async def _plan(people: Actors, db: Database, d: Demo) -> bool:
     if await _status(db, d.batch) is not None:
         return True
     for attempt in range(3):
-        picking, units = await _picked(people, d)
+        try:
+            picking, units = await _picked(people, d)
+        except ActorError as e:
+            if attempt == 2 or "pooled" not in str(e):
+                raise
+            log.warning("demo production: %s; picking again", e)
+            continue  # _picked cancelled its list
         if len(units) < 2:
             log.warning("demo production: no released plasma that can be pooled; no batch %s", d.batch)
             return False

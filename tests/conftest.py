@@ -48,19 +48,58 @@ def chromium_path() -> str:
         raise
 
 
-@pytest.fixture(scope="session")
-def demo(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """`plasmatwin demo` for the browser tests: one per test process, since each start makes the demo's
-    production again (minutes of CPU); the UI tests name their own records, so they share it."""
+_DEMO: list[Any] = []  # the running `plasmatwin demo` of this test process, if any
+
+
+@pytest.fixture
+def demo(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """`plasmatwin demo` for the browser tests, shared by every test that asks for it: each start makes the
+    demo's production again (minutes of CPU), and the tests name their own records. Their modules run as one
+    xdist unit (below), and the server stops as soon as the next test is outside them: a demo running in the
+    background would slow every other test of the process."""
     from tests.ui_server import ensure_frontend, start_demo
 
-    try:
-        ensure_frontend()
-    except services.ServiceUnavailable as e:
-        _unavailable(str(e))
-    server = start_demo(tmp_path_factory.mktemp("ui-demo"))
-    yield server
-    server.stop()
+    if not _DEMO:
+        try:
+            ensure_frontend()
+        except services.ServiceUnavailable as e:
+            _unavailable(str(e))
+        _DEMO.append(start_demo(tmp_path_factory.mktemp("ui-demo")))
+    return _DEMO[0]
+
+
+# The modules whose tests use `demo`: under xdist they are one unit of work, so one process runs them one
+# after another on one demo server while the other takes the rest (tests/conftest.py `demo`). A module
+# missing here still works; it only starts a demo of its own.
+DEMO_MODULES = ("tests/test_ui", "tests/test_label_lines.py")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    if config.getvalue("dist") != "load":
+        return None
+
+    class DemoTogether(LoadScopeScheduling):
+        """`load`, except that the demo's tests are one scope (xdist's own loadgroup no longer moves a test
+        into its group under pytest 9: it renames `_nodeid`, which pytest 9 no longer reads)."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return "demo" if nodeid.split("::", 1)[0].startswith(DEMO_MODULES) else nodeid
+
+    return DemoTogether(config, log)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    # Kept across the demo modules' tests that do not use it (a catalogue check between two browser tests).
+    if _DEMO and (nextitem is None or not nextitem.nodeid.split("::", 1)[0].startswith(DEMO_MODULES)):
+        _DEMO.pop().stop()
+
+
+def pytest_sessionfinish() -> None:
+    while _DEMO:  # an interrupted run
+        _DEMO.pop().stop()
 
 
 @pytest.fixture(scope="session")

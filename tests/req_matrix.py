@@ -99,7 +99,8 @@ def _matrix(items: Sequence[pytest.Item]) -> str:
     for item in items:
         for mark in item.iter_markers("req"):
             for rid in mark.args:
-                proofs[str(rid)].add(item.nodeid.split("[")[0])
+                # xdist's --dist loadgroup suffixes a grouped test's id with "@group" (tests/conftest.py)
+                proofs[str(rid)].add(item.nodeid.split("[")[0].split("@")[0])
     reqs = _requirements()
     unknown = sorted(set(proofs) - set(reqs)) if reqs else []
     lines = ["# Requirement traceability matrix", "",

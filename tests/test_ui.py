@@ -36,9 +36,9 @@ TABLET = {"width": 820, "height": 1180}
 DESKTOP = {"width": 1600, "height": 1000}
 
 
-# One demo server per test process, shared by every UI module (tests/conftest.py); one browser per module.
+# One demo server shared by the UI tests (tests/conftest.py `demo`); one browser per module.
 @pytest.fixture(scope="module")
-def browser(chromium_path: str, demo: DemoServer) -> Iterator[Any]:
+def browser(chromium_path: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
