@@ -721,11 +721,7 @@ def test_a_flood_is_acknowledged_together_with_one_signature(browser: Any, demo:
         assert "ACKNOWLEDGED" in dialog.inner_text()
         dialog.locator("textarea[name=handling]").fill("Cold store 2 door held open during a delivery; closed it")
         dialog.locator("button[type=submit]").click()
-        password = page.locator("dialog.reauth-modal")
-        password.wait_for(timeout=10000)
-        assert "op.chen" in password.inner_text()
-        password.locator("input[name=signingPassword]").fill(demo.password("op.chen"))
-        password.locator("button[type=submit]").click()
+        give_password(page, demo, "op.chen")
         dialog.wait_for(state="detached", timeout=10000)
         for alarm_id in ids:
             page.locator(f'[data-testid=alarm-list] tr[data-alarm-id="{alarm_id}"]:not(.unack)').wait_for(timeout=5000)
@@ -735,6 +731,16 @@ def test_a_flood_is_acknowledged_together_with_one_signature(browser: Any, demo:
     acks = demo.gql('{ auditTrail(filter: {actor: "op.chen", action: "REAUTHENTICATED"}, first: 5) { totalCount } }',
                     as_user="qa.li")["auditTrail"]["totalCount"]
     assert acks >= 1
+
+
+def give_password(page: Any, demo: DemoServer, user: str) -> None:
+    """Re-authentication at signing: the password dialog names the signer, takes the password, and closes."""
+    dialog = page.locator("dialog.reauth-modal")
+    dialog.wait_for(timeout=10000)
+    assert user in dialog.inner_text()
+    dialog.locator("input[name=signingPassword]").fill(demo.password(user))
+    dialog.locator("button[type=submit]").click()
+    dialog.wait_for(state="detached", timeout=10000)
 
 
 def _reauthentication(demo: DemoServer, on: bool) -> None:

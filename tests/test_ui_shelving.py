@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests import test_ui
-from tests.test_ui import _reauthentication, _signature, close, open_app
+from tests.test_ui import _reauthentication, _signature, close, give_password, open_app
 from tests.ui_server import DemoServer, http_json
 
 pytestmark = pytest.mark.browser
@@ -75,12 +75,7 @@ def test_an_operator_shelves_a_tag_for_an_hour_with_a_reason_and_unshelves_it(
         dialog.locator("button[type=submit]").click()
 
         # Re-authentication on: the first signature of the session asks for the password, then signs.
-        reauth = page.locator("dialog.reauth-modal")
-        reauth.wait_for(timeout=10000)
-        assert "op.chen" in reauth.inner_text()
-        reauth.locator("input[name=signingPassword]").fill(demo.password("op.chen"))
-        reauth.locator("button[type=submit]").click()
-        reauth.wait_for(state="detached", timeout=10000)
+        give_password(page, demo, "op.chen")
         dialog.wait_for(state="detached", timeout=10000)
 
         shelf = page.locator(f'[data-testid=shelf-list] tr[data-shelf-tag="{TAG}"]')
