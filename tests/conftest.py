@@ -25,7 +25,13 @@ from records.migrate import upgrade
 from resolvers import identity
 from tests import services
 
-# Cheap Argon2 for suites that create many users (the command line applies PLASMATWIN_ARGON2_*).
+# Cheap Argon2 for suites that create many users. Also in the environment: the command line applies
+# PLASMATWIN_ARGON2_*, so a test calling `cli.main` in this process (and every server the tests start)
+# would otherwise hash at the production cost, 0.3 s a password, for the rest of the session.
+_CHEAP_ARGON2 = {"PLASMATWIN_ARGON2_TIME_COST": "1", "PLASMATWIN_ARGON2_MEMORY_KIB": "1024",
+                 "PLASMATWIN_ARGON2_PARALLELISM": "1"}
+for _key, _value in _CHEAP_ARGON2.items():
+    os.environ.setdefault(_key, _value)
 identity.configure_hashing(time_cost=1, memory_kib=1024, parallelism=1)
 
 PASSWORD = "correct horse battery staple"
