@@ -81,7 +81,7 @@ async def _age(db: Any, code: str, **dates: date) -> None:
         await s.execute(update(ReagentLot).where(ReagentLot.code == code).values(**dates))
 
 
-@pytest.mark.req("QC-23")
+@pytest.mark.req("QC-02", "QC-23")
 async def test_a_lot_is_received_released_prepared_standardised_issued_returned_and_destroyed(env: Any) -> None:
     gql, signers, db = env
     naoh = _ok(await _do(gql, signers, "qc.sig", "receiveReagent", _receipt("R-NAOH", days=400)), "receiveReagent")

@@ -121,7 +121,7 @@ async def lab(env: Any) -> Any:
     return gql, signers, db
 
 
-@pytest.mark.req("QC-18", "QC-19", "QC-20", "PR-27")
+@pytest.mark.req("QC-02", "QC-18", "QC-19", "QC-20", "PR-27")
 async def test_a_sample_from_sampling_to_disposal(lab: Any) -> None:
     gql, signers, db = lab
     release = {"sourceCode": "B-QC-1", "kind": "RELEASE", "quantity": 20, "unit": "mL", "pieces": 2,
