@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from policies.errors import AppError, ErrorCode
@@ -413,27 +413,31 @@ async def _pooled_into(s: AsyncSession, g: Graph, pool_ids: set[int], unit_rows:
 
 async def forward_start(s: AsyncSession, code: str, scope: TraceScope) -> tuple[str, int] | None:
     """Where a forward trace starts, refused as `forward` refuses; None when the object path must answer
-    (a donor without units)."""
-    start = await _resolve(s, code)
-    if start is None:
+    (a product code, or a donor without units)."""
+    return forward_checked(await resolve(s, code), code, scope)
+
+
+def forward_checked(found: Resolved | None, code: str, scope: TraceScope) -> tuple[str, int] | None:
+    if found is None:
         raise _missing(code, scope)
-    kind, key = start
-    if kind in PRODUCT_KINDS:
+    if found.kind in PRODUCT_KINDS:
         return None  # the object path follows a batch, lot or packaging code down (`forward`)
-    if kind == "DONOR" and (await s.execute(select(PlasmaUnit.id).where(PlasmaUnit.donor_id == key).limit(1))
-                            ).first() is None:
+    if found.kind == "DONOR" and not found.has_units:
         return None
-    return kind, key
+    return found.kind, found.key
 
 
 async def backward_start(s: AsyncSession, code: str, scope: TraceScope) -> tuple[str, int]:
     """Where a backward trace starts, refused as `backward` refuses."""
-    start = await _resolve(s, code)
-    if start is None:
+    return backward_checked(await resolve(s, code), code, scope)
+
+
+def backward_checked(found: Resolved | None, code: str, scope: TraceScope) -> tuple[str, int]:
+    if found is None:
         raise _missing(code, scope)
-    if start[0] not in ("PACKAGING_UNIT", "FINAL_LOT", "BATCH", "POOL", "PLASMA_UNIT"):
-        raise AppError(ErrorCode.VALIDATION_FAILED, f"backward traces start from a product code, not a {start[0]}")
-    return start
+    if found.kind not in ("PACKAGING_UNIT", "FINAL_LOT", "BATCH", "POOL", "PLASMA_UNIT"):
+        raise AppError(ErrorCode.VALIDATION_FAILED, f"backward traces start from a product code, not a {found.kind}")
+    return found.kind, found.key
 
 
 async def _lonely_donor(s: AsyncSession, g: Graph, key: int) -> Graph:
@@ -475,24 +479,38 @@ async def _downstream(s: AsyncSession, g: Graph, batch_ids: set[int], scope: Tra
 
 # --- starting points ----------------------------------------------------------------------
 
+class Resolved(NamedTuple):
+    kind: str
+    key: int
+    has_units: bool  # a donor's: whether any unit of theirs is recorded (true for every other kind)
+
+
+# What a code names, in this order: packaging code, lot, batch, pool, donation number, material code,
+# donor card; the first probe that finds it wins. One statement, run by the session or by the driver.
+_PROBES = (("PACKAGING_UNIT", "packaging_unit", "code"), ("FINAL_LOT", "final_lot", "lot_number"),
+           ("BATCH", "batch", "batch_number"), ("POOL", "pool", "code"),
+           ("PLASMA_UNIT", "plasma_unit", "donation_number"), ("PLASMA_UNIT", "plasma_unit", "material_code"),
+           ("DONOR", "donor", "card_number"))
+_PROBE_SQL = " UNION ALL ".join(
+    f"SELECT {rank} AS r, '{kind}' AS kind, (SELECT id FROM {table} WHERE {column} = :code LIMIT 1) AS id"  # noqa: S608
+    for rank, (kind, table, column) in enumerate(_PROBES))  # fixed names above; the code is a parameter
+RESOLVE_SQL = ("SELECT kind, id, CASE WHEN kind <> 'DONOR' OR EXISTS (SELECT 1 FROM plasma_unit "  # noqa: S608
+               f"WHERE donor_id = x.id) THEN 1 ELSE 0 END FROM ({_PROBE_SQL}) x "
+               "WHERE id IS NOT NULL ORDER BY r LIMIT 1")
+
+
+def resolved(row: Sequence[Any] | None) -> Resolved | None:
+    return Resolved(str(row[0]), int(row[1]), bool(row[2])) if row is not None else None
+
+
+async def resolve(s: AsyncSession, code: str) -> Resolved | None:
+    """What a code names (RESOLVE_SQL), or None."""
+    return resolved((await s.execute(text(RESOLVE_SQL), {"code": code})).first())
+
+
 async def _resolve(s: AsyncSession, code: str) -> tuple[str, int] | None:
-    """What a code names: packaging code, lot, batch, pool, donation number, donor card."""
-    probes: list[tuple[str, Any]] = [
-        ("PACKAGING_UNIT", select(PackagingUnit.id).where(PackagingUnit.code == code)),
-        ("FINAL_LOT", select(FinalLot.id).where(FinalLot.lot_number == code)),
-        ("BATCH", select(Batch.id).where(Batch.batch_number == code)),
-        ("POOL", select(Pool.id).where(Pool.code == code)),
-        ("PLASMA_UNIT", select(PlasmaUnit.id).where(PlasmaUnit.donation_number == code)),
-        ("PLASMA_UNIT", select(PlasmaUnit.id).where(PlasmaUnit.material_code == code)),
-        ("DONOR", select(Donor.id).where(Donor.card_number == code)),
-    ]
-    # One round trip: every probe, in the order above; the first that finds the code wins.
-    union = union_all(*(
-        select(literal(rank).label("rank"), literal(kind).label("kind"), stmt.limit(1).scalar_subquery().label("id"))
-        for rank, (kind, stmt) in enumerate(probes))).subquery()
-    rows = (await s.execute(select(union.c.kind, union.c.id).where(union.c.id.is_not(None))
-                            .order_by(union.c.rank).limit(1))).all()
-    return (str(rows[0][0]), int(rows[0][1])) if rows else None
+    found = await resolve(s, code)
+    return (found.kind, found.key) if found is not None else None
 
 
 def _missing(code: str, scope: TraceScope) -> AppError:

@@ -15,6 +15,7 @@ that path (tests/test_trace_sql.py compares them).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from graphql import FieldNode
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from records.reader import positional, reader
 from resolvers import trace
 
 if TYPE_CHECKING:
@@ -205,14 +207,39 @@ async def document(ctx: Context, direction: str, code: str, max_nodes: int, root
     if sel is None or not scope.unrestricted:
         return None
     limit = trace.node_limit(max_nodes)
-    async with ctx.db.read() as s:
-        if direction == "backward":
-            kind, key = await trace.backward_start(s, code.strip(), scope)
-            return await graph_json(s, "backward", kind, key, sel, limit)
-        start = await trace.forward_start(s, code.strip(), scope)
+    run = reader(ctx.db)
+    if run is None:  # an in-memory SQLite store: SQLAlchemy's session runs both statements
+        async with ctx.db.read() as s:
+            if direction == "backward":
+                kind, key = await trace.backward_start(s, code.strip(), scope)
+                return await graph_json(s, "backward", kind, key, sel, limit)
+            start = await trace.forward_start(s, code.strip(), scope)
+            if start is None:
+                return None
+            return await forward_json(s, start[0], start[1], sel, limit)
+    # Two statements on the driver, in autocommit: what the code names, then its graph (records are never
+    # renumbered, so the second reads what the first found).
+    pg = ctx.db.engine.dialect.name == "postgresql"
+    found = trace.resolved(await run.row(_resolve_sql(pg), [code.strip()]))
+    if direction == "backward":
+        kind, key = trace.backward_checked(found, code.strip(), scope)
+    else:
+        start = trace.forward_checked(found, code.strip(), scope)
         if start is None:
             return None
-        return await forward_json(s, start[0], start[1], sel, limit)
+        kind, key = start
+    doc = await run.value(_driver_statement(pg, kind, sel, direction), [key, limit])
+    return doc if isinstance(doc, str) else _dumps(doc)
+
+
+@functools.cache
+def _resolve_sql(pg: bool) -> str:
+    return positional(trace.RESOLVE_SQL, ("code",), pg)
+
+
+@functools.lru_cache(maxsize=256)
+def _driver_statement(pg: bool, start_kind: str, sel: Selection, direction: str) -> str:
+    return positional(statement("postgresql" if pg else "sqlite", start_kind, sel, direction), ("key", "max_nodes"), pg)
 
 
 async def forward_json(s: AsyncSession, start_kind: str, key: int, sel: Selection, max_nodes: int) -> str:

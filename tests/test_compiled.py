@@ -18,11 +18,12 @@ from graphql import get_operation_ast, parse
 from sqlalchemy import select, update
 
 from api.app import build_services, create_app
-from api.engine import compiled, driver
+from api.engine import compiled
 from api.engine.execution import Engine
 from demo import population
 from demo.plant import DEMO_PLANT
 from demo.seed import seed_plant, seed_stations
+from records import reader as driver
 from records.audit import AuditContext
 from records.db import Database
 from records.plant import Area, Equipment, Plant, Room, Sensor

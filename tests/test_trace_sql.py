@@ -49,17 +49,25 @@ async def _both(me: GQL, selection: str, code: str, max_nodes: int = 10_000) -> 
     return json.loads(fast.content), slow
 
 
+def _count_sql_answers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The directions of the traces answered by the database's JSON (not handed to the object path)."""
+    calls: list[str] = []
+    real = trace_sql.document
+
+    async def counted(*args: Any) -> str | None:
+        doc = await real(*args)
+        if doc is not None:
+            calls.append(args[1])
+        return doc
+
+    monkeypatch.setattr(trace_sql, "document", counted)
+    return calls
+
+
 @pytest.mark.req("PR-36")
 async def test_sql_json_matches_the_object_path(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     me, db = client
-    calls: list[str] = []
-    real = trace_sql.forward_json
-
-    async def counted(*args: Any) -> str:
-        calls.append(args[1])
-        return await real(*args)
-
-    monkeypatch.setattr(trace_sql, "forward_json", counted)
+    calls = _count_sql_answers(monkeypatch)
     async with db.read() as s:
         donors = (await s.execute(select(Donor.card_number).order_by(Donor.id).limit(6))).scalars().all()
         units = (await s.execute(select(PlasmaUnit.donation_number).order_by(PlasmaUnit.id.desc()).limit(2))
@@ -76,6 +84,13 @@ async def test_sql_json_matches_the_object_path(client: Any, monkeypatch: pytest
     aliased = "t: traceForward(code:$c, maxNodes:$m){cut: truncated n: nodes{c: code k: kind} s: summary{count}}"
     fast, slow = await _both(me, aliased, donors[1])
     assert fast == slow and list(fast["data"]["t"]) == ["cut", "n", "s"]
+    # Without the driver's own connections (an in-memory store) SQLAlchemy's session runs the same statements.
+    answered = len(calls)
+    monkeypatch.setattr(trace_sql, "reader", lambda _db: None)
+    for direction, code in (("traceForward", donors[0]), ("traceBackward", pools[0])):
+        fast, slow = await _both(me, FULL.replace("traceForward", direction), code)
+        assert fast == slow and fast["data"][direction]["nodes"], code
+    assert len(calls) == answered + 2
 
 
 async def test_refusals_are_the_same_as_the_object_path(client: Any) -> None:
@@ -92,14 +107,7 @@ async def test_refusals_are_the_same_as_the_object_path(client: Any) -> None:
 @pytest.mark.req("PR-36")
 async def test_backward_sql_json_matches_the_object_path(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     me, db = client
-    calls: list[str] = []
-    real = trace_sql.graph_json
-
-    async def counted(*args: Any) -> str:
-        calls.append(args[1])
-        return await real(*args)
-
-    monkeypatch.setattr(trace_sql, "graph_json", counted)
+    calls = _count_sql_answers(monkeypatch)
     back = FULL.replace("traceForward", "traceBackward")
     async with db.read() as s:
         codes = [*(await s.execute(select(PackagingUnit.code).order_by(PackagingUnit.id).limit(3))).scalars(),

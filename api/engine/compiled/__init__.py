@@ -12,7 +12,7 @@ Design, after PostGraphile 5 and Hasura:
 - Permissions inside: the field's permission is checked first, as the normal path does (same error,
   same audit); row filters of scoped tokens are part of the WHERE clause, their values bound (Hasura
   compiles a role's permission filter into each table's subselect). The statement text is cached per
-  dialect and scope shape and run on the driver itself (api/engine/driver.py), so PostgreSQL runs it
+  dialect and scope shape and run on the driver itself (records/reader.py), so PostgreSQL runs it
   prepared from each connection's statement cache.
 - Selections as graphql-core collects them: named and inline fragments whose type condition is the
   object's type (or an interface or union it belongs to) are merged in, fields of the same response

@@ -13,11 +13,11 @@ from graphql import ExecutionResult, GraphQLNonNull, GraphQLSchema, located_erro
 from graphql.execution.values import VariableValues, get_argument_values
 from sqlalchemy import Dialect
 
-from api.engine import driver
 from api.engine.compiled.plan import Compiled
 from api.engine.compiled.sql import statement_for
 from api.engine.compiled.tree import Plan, Typename
 from api.engine.fast_path import Raw, dumps
+from records import reader as driver
 from records.base import UTCDateTime
 from resolvers.sql_catalog import Root
 from schema.relay import decode_cursor, page_size
