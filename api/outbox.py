@@ -3,8 +3,10 @@
 Pushed subscriptions (api/engine/live_fast.py `Push`) queue their frames here in the publisher's turn;
 the connection's one writer sends them. A client that reads slower than its events come loses its
 oldest frames beyond `per_operation` frames per pushed operation (state streams: the newest value
-wins), counted in the bus's dropped total, so a slow client bounds its memory and its lag. Frames of
-an operation that completed meanwhile are not sent.
+wins), counted in the bus's dropped total, so a slow client bounds its memory and its lag. The bound
+applies while a write to the client is waiting: a burst queued in one turn for a client whose socket
+takes it (an /ingest chunk of one tag's readings) is sent whole. Frames of an operation that completed
+meanwhile are not sent.
 
 Where the server offers it (api/ws_protocol.py), everything waiting is written with one call and one
 socket write instead of one ASGI message per frame.
@@ -33,12 +35,13 @@ class Outbox:
         self.operations = 0
         self.frames: deque[tuple[Any, str]] = deque()
         self.dropped = 0
+        self.writing = False  # a write is waiting on the client's socket
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def put(self, operation: Any, frame: str) -> None:
         """Queue a frame of `operation` (anything with `completed`); never waits."""
-        if len(self.frames) >= self.per_operation * max(1, self.operations):
+        if self.writing and len(self.frames) >= self.per_operation * max(1, self.operations):
             self.frames.popleft()
             self.dropped += 1
             if self.on_drop is not None:
@@ -67,11 +70,19 @@ class Outbox:
             log.debug("outbox stopped: %s", exc)
 
     async def _write(self, frame: str) -> None:
-        await self.send(frame)
+        self.writing = True
+        try:
+            await self.send(frame)
+        finally:
+            self.writing = False
 
     async def _write_many(self, frames: list[str]) -> None:
         assert self.send_many is not None
-        await self.send_many(frames)
+        self.writing = True
+        try:
+            await self.send_many(frames)
+        finally:
+            self.writing = False
 
     async def close(self) -> None:
         self.frames.clear()

@@ -167,6 +167,33 @@ async def test_a_client_that_does_not_read_loses_its_oldest_frames_not_the_serve
     await box.close()
 
 
+async def test_a_burst_in_one_turn_reaches_a_client_that_reads_whole() -> None:
+    """The bound is for clients that do not read: forty readings of one tag applied in one turn (an
+    /ingest chunk) all reach a subscriber whose socket takes them, one write or many."""
+    from api.outbox import Outbox
+
+    class Op:
+        completed = False
+
+    for batching in (False, True):
+        sent: list[str] = []
+
+        async def one(frame: str, sent: list[str] = sent) -> None:
+            sent.append(frame)
+
+        async def many(frames: Any, sent: list[str] = sent) -> None:
+            sent.extend(frames)
+
+        box = Outbox(one, 4, None, many if batching else None)
+        box.operations = 1
+        op = Op()
+        for i in range(40):
+            box.put(op, f"f{i}")
+        await asyncio.sleep(0.05)
+        assert sent == [f"f{i}" for i in range(40)] and box.dropped == 0, batching
+        await box.close()
+
+
 async def test_a_batching_server_gets_every_waiting_frame_in_one_write_in_order() -> None:
     """Where the server offers one write for many frames (api/ws_protocol.py), the outbox hands it all
     that waits, in order, without the frames of completed operations, and the bound still holds."""
