@@ -102,7 +102,7 @@ async def _picked(people: Actors, d: Demo) -> tuple[str, list[str]]:
             except ActorError as e:
                 # A cold-store excursion since the list was made: the unit is refused at the scan, as it should
                 # be. Logistics cancels the list; the caller picks again, and the new list leaves the store out.
-                if "may not be pooled" not in str(e):
+                if not _storage_refusal(e):
                     raise
                 await people.signed("log.sun", "cancelPickingList", {"code": code,
                                                                      "reason": "a unit refused at picking: storage"})
@@ -115,6 +115,12 @@ async def _status(db: Database, batch: str) -> str | None:
         return (await s.execute(select(Batch.status).where(Batch.batch_number == batch))).scalar_one_or_none()
 
 
+def _storage_refusal(e: ActorError) -> bool:
+    """The server refused units for their storage record: at the scan ("may not be pooled") or at the
+    pool charge ("cannot be pooled"). Logistics picks again; anything else stops the demo's production."""
+    return "pooled" in str(e)
+
+
 async def _plan(people: Actors, db: Database, d: Demo) -> bool:
     """The batch's pool charged and the batch created; False when no plasma can be pooled."""
     if await _status(db, d.batch) is not None:
@@ -123,7 +129,7 @@ async def _plan(people: Actors, db: Database, d: Demo) -> bool:
         try:
             picking, units = await _picked(people, d)
         except ActorError as e:
-            if attempt == 2 or "pooled" not in str(e):
+            if attempt == 2 or not _storage_refusal(e):
                 raise
             log.warning("demo production: %s; picking again", e)
             continue  # _picked cancelled its list
@@ -138,7 +144,7 @@ async def _plan(people: Actors, db: Database, d: Demo) -> bool:
         except ActorError as e:
             # A cold-store excursion since the list was made (a door held open): the server refuses those units,
             # as it should. Logistics cancels the list; a new one leaves them out.
-            if attempt == 2 or "pooled" not in str(e):
+            if attempt == 2 or not _storage_refusal(e):
                 raise
             log.warning("demo production: %s; picking again", e)
             await people.signed("log.sun", "cancelPickingList", {"code": picking,

@@ -80,6 +80,10 @@ def demo(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
 DEMO_MODULES = ("tests/test_ui", "tests/test_label_lines.py")
 
 
+def _in_demo_modules(nodeid: str) -> bool:
+    return nodeid.split("::", 1)[0].startswith(DEMO_MODULES)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from xdist.scheduler import LoadScopeScheduling
 
@@ -91,7 +95,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         into its group under pytest 9: it renames `_nodeid`, which pytest 9 no longer reads)."""
 
         def _split_scope(self, nodeid: str) -> str:
-            return "demo" if nodeid.split("::", 1)[0].startswith(DEMO_MODULES) else nodeid
+            return "demo" if _in_demo_modules(nodeid) else nodeid
 
     return DemoTogether(config, log)
 
@@ -99,7 +103,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     # Kept across the demo modules' tests that do not use it (a catalogue check between two browser tests).
-    if _DEMO and (nextitem is None or not nextitem.nodeid.split("::", 1)[0].startswith(DEMO_MODULES)):
+    if _DEMO and (nextitem is None or not _in_demo_modules(nextitem.nodeid)):
         _DEMO.pop().stop()
 
 
