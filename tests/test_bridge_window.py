@@ -63,6 +63,20 @@ async def test_a_window_of_batches_reaches_the_sink_in_file_order(tmp_path: Path
     buf.close()
 
 
+async def test_a_full_buffer_keeps_exactly_the_window_with_the_sink(tmp_path: Path) -> None:
+    """With rows waiting and a core that answers slowly, the bridge fills its window, never more: the
+    exact bound that the random-delay test above can only bracket."""
+    core = SlowCore(delays=[0.05] * 30)
+    buf = Buffer(tmp_path / "b.db")
+    buf.append(readings(600))
+    fwd = Forwarder(buf, core, batch_max=20, window=4)
+    await fwd.start()
+    await until(lambda: fwd.forwarded == 600 and buf.depth == 0)
+    assert core.most_open == 4 and core.memory.readings == readings(600) and core.memory.duplicates == 0
+    await fwd.stop()
+    buf.close()
+
+
 async def test_window_one_keeps_one_batch_with_the_sink(tmp_path: Path) -> None:
     core = SlowCore()
     buf = Buffer(tmp_path / "b.db")
