@@ -3,13 +3,16 @@ read back exactly as the ORM wrote them, on SQLite and PostgreSQL, and a replay 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects import sqlite
 
 from records.audit import AuditContext
 from records.base import UTCDateTime
+from records.bulk import PgBulk, bulk
 from records.db import Database
 from records.plant import Room, Sensor
 from records.readings import SensorReading
@@ -107,3 +110,64 @@ async def test_a_plant_that_thins_storage_keeps_excursions_quality_changes_and_o
     assert kept[3:6] == [(25, 9.0, "GOOD"), (26, 9.5, "GOOD"), (27, 9.1, "GOOD")]  # the excursion, reading by reading
     assert kept[6] == (28, 5.0, "GOOD") and kept[7] == (33, 5.0, "UNCERTAIN")  # back inside; quality changed
     assert rec.thinned == 40 - len(kept) and rec.committed == rec.recorded
+
+
+async def test_a_flush_the_database_refuses_writes_nothing_and_keeps_every_reading(db: Database) -> None:
+    """The driver's bulk insert is one transaction: a batch with a row the database refuses stores none of
+    it, the readings stay pending (ingest keeps waiting for them), and the next flush stores them once."""
+    sid = await _sensor(db)
+    rec = Recorder(db)
+    await rec.load_sensors()
+    assert bulk(db) is not None  # a file or server store: the recorder writes on the driver
+    rec.record(Reading("R1-TT-1", 1.0, Quality.GOOD, T0, T0))
+    poison = (sid, sqlite_time(T0 + timedelta(seconds=1)) if db.is_sqlite else T0 + timedelta(seconds=1),
+              sqlite_time(T0) if db.is_sqlite else T0, 2.0, None)  # quality is NOT NULL
+    rec.pending.append(poison)
+    with pytest.raises(Exception, match=r"(?i)not null|null value"):
+        await rec.flush()
+    assert len(rec.pending) == 2 and rec.committed < rec.recorded
+    async with db.read() as s:
+        assert (await s.execute(select(func.count()).select_from(SensorReading))).scalar_one() == 0
+    rec.pending.remove(poison)
+    assert await rec.flush() == 1  # the connection is usable again: no transaction left open
+    assert rec.committed == rec.recorded and await rec.durable()
+    async with db.read() as s:
+        assert (await s.execute(select(SensorReading.value))).scalars().all() == [1.0]
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+async def test_a_connection_cut_between_flushes_is_replaced_and_nothing_is_lost(db: Database) -> None:
+    """PostgreSQL restarted or the connection cut between flushes: the next flush opens a new connection
+    and stores the readings (a flush that fails midway keeps them: the test above)."""
+    await _sensor(db)
+    rec = Recorder(db)
+    await rec.load_sensors()
+    rec.record(Reading("R1-TT-1", 1.0, Quality.GOOD, T0, T0))
+    assert await rec.flush() == 1
+    driver = bulk(db)
+    assert isinstance(driver, PgBulk) and driver.conn is not None
+    cut = driver.conn.get_server_pid()
+    async with db.write_engine.connect() as conn:
+        await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": cut})
+    for _ in range(100):
+        if driver.conn.is_closed():
+            break
+        await asyncio.sleep(0.01)
+    rec.record(Reading("R1-TT-1", 2.0, Quality.GOOD, T0 + timedelta(seconds=1), T0))
+    assert await rec.flush() == 1
+    assert driver.conn.get_server_pid() != cut and rec.committed == rec.recorded
+    async with db.read() as s:
+        assert (await s.execute(select(SensorReading.value).order_by(SensorReading.source_time))).scalars().all() \
+            == [1.0, 2.0]
+
+
+async def test_the_driver_connection_closes_with_the_database(db: Database) -> None:
+    await _sensor(db)
+    rec = Recorder(db)
+    await rec.load_sensors()
+    rec.record(Reading("R1-TT-1", 1.0, Quality.GOOD, T0, T0))
+    await rec.flush()
+    driver = bulk(db)
+    assert driver is not None and driver.conn is not None
+    await db.dispose()
+    assert driver.conn is None

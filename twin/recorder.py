@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from records.bulk import bulk
 from records.db import Database
 from records.identity import Setting
 from records.plant import Sensor
@@ -129,10 +130,14 @@ class Recorder:
                 continue
             self.pending.append((sid, time(r.source_time), time(r.received_at), r.value, r.quality.value))
         written = 0
+        driver = bulk(self.db)
         while self.pending:
             chunk = self.pending[:self.batch]
-            async with self.db.write_engine.begin() as conn:
-                await conn.exec_driver_sql(self._insert(), chunk)
+            if driver is not None:
+                await driver.insert(self._insert(), chunk)
+            else:
+                async with self.db.write_engine.begin() as conn:
+                    await conn.exec_driver_sql(self._insert(), chunk)
             del self.pending[:len(chunk)]
             written += len(chunk)
         self.stored += written
