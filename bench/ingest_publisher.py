@@ -1,5 +1,9 @@
 """The bench's devices: publishes readings over MQTT (QoS 1) at a target rate, batched per tag per
-tick because the Python client, not the broker, is the limit (notes/stack.md). Prints a JSON line."""
+tick because the Python client, not the broker, is the limit (notes/stack.md). Prints a JSON line.
+
+Each tag reads its sensor's nominal value with a little noise, as a plant in steady state does: values
+drawn at random for every tag put most of them past their limits, and ten seconds in (the on-delay)
+the core was storing a flood of a hundred alarms instead of measuring the live path."""
 
 from __future__ import annotations
 
@@ -14,7 +18,13 @@ from datetime import UTC, datetime, timedelta
 import aiomqtt
 
 
-async def main(port: int, rate: int, seconds: float, topics: list[str], tick: float = 0.1) -> None:
+def _near(nominal: float) -> float:
+    """The nominal value and noise of a thousandth of it, within every demo sensor's deadband."""
+    return round(nominal + (random.random() - 0.5) * 0.002 * (abs(nominal) or 1.0), 4)
+
+
+async def main(port: int, rate: int, seconds: float, nominal: dict[str, float], tick: float = 0.1) -> None:
+    topics = list(nominal)
     per_tick = rate * tick / len(topics)
     sent = 0
     carry = 0.0
@@ -30,7 +40,7 @@ async def main(port: int, rate: int, seconds: float, topics: list[str], tick: fl
                     # device's batch in turn (a PUBACK each) must not count its own queue as system latency
                     now = datetime.now(UTC)
                     # distinct source times a microsecond apart: (tag, time) is the reading's identity
-                    batch = [{"value": round(20 + random.random(), 3), "quality": "GOOD",
+                    batch = [{"value": _near(nominal[topic]), "quality": "GOOD",
                               "timestamp": (now - timedelta(microseconds=k - i)).isoformat()} for i in range(k)]
                     await c.publish(topic, json.dumps(batch), qos=1)
                     sent += k
@@ -47,6 +57,7 @@ if __name__ == "__main__":
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--rate", type=int, required=True)
     p.add_argument("--seconds", type=float, required=True)
-    p.add_argument("--topics", required=True)
+    p.add_argument("--nominal", required=True, help="JSON file: topic -> the tag's nominal value")
     a = p.parse_args()
-    asyncio.run(main(a.port, a.rate, a.seconds, a.topics.split(",")))
+    with open(a.nominal) as f:
+        asyncio.run(main(a.port, a.rate, a.seconds, json.load(f)))

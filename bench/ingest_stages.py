@@ -25,11 +25,14 @@ from typing import Any
 
 CAP = 400_000
 samples: dict[str, list[float]] = defaultdict(list)
+flowing = False  # a reading has reached a stage: collections before it (start-up) are not the live path's
 
 
 def stamp(stage: str, source: datetime | None, now: float | None = None) -> None:
+    global flowing
     if source is None:
         return
+    flowing = True
     got = samples[stage]
     if len(got) < CAP:
         got.append(((now or time.time()) - source.timestamp()) * 1000)
@@ -68,14 +71,15 @@ async def _loop_lag(every: float = 0.01) -> None:
 
 
 def _collector_pauses(part: str) -> None:
-    """How long each full collection (generation 2) held the core: the event loop waits meanwhile."""
+    """How long each full collection (generation 2) held the process while readings flowed (start-up's
+    collections, over everything the imports made before gc.freeze, are left out): its loop waits meanwhile."""
     import gc
 
     started: list[float] = []
     got = samples[f"{part}: full GC pause (ms, not after publish)"]
 
     def note(phase: str, info: dict[str, Any]) -> None:
-        if info["generation"] != 2:
+        if info["generation"] != 2 or not flowing:
             return
         if phase == "start":
             started.append(time.perf_counter())

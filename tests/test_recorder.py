@@ -12,12 +12,12 @@ from sqlalchemy.dialects import sqlite
 
 from records.audit import AuditContext
 from records.base import UTCDateTime
-from records.bulk import PgBulk, bulk
+from records.bulk import PgBulk, SqliteBulk, bulk
 from records.db import Database
 from records.plant import Room, Sensor
 from records.readings import SensorReading
 from tests.signing_env import add_tiny_plant
-from twin.recorder import Recorder, sqlite_time
+from twin.recorder import COLUMNS, KEY, Recorder, sqlite_time
 from twin.state import Quality, Reading
 
 T0 = datetime(2026, 12, 5, 8, 30, 0, tzinfo=UTC)
@@ -171,3 +171,30 @@ async def test_the_driver_connection_closes_with_the_database(db: Database) -> N
     assert driver is not None and driver.conn is not None
     await db.dispose()
     assert driver.conn is None
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("json_each", [True, False], ids=["json_each", "executemany"])
+async def test_sqlite_rows_from_either_insert_have_the_orms_types(db: Database, json_each: bool) -> None:
+    """SQLite stores what it is given: the JSON array route (one statement for the batch) and the
+    executemany route (a SQLite without JSON) must both store the types the ORM stores, or a query by
+    time or value would miss the recorder's rows."""
+    sid = await _sensor(db)
+    async with db.write(AuditContext("system", reason="test: an ORM row")) as s:
+        s.add(SensorReading(sensor_id=sid, source_time=T0, received_at=T0, value=2.0, quality="GOOD"))
+    driver = bulk(db)
+    assert isinstance(driver, SqliteBulk)
+    await driver.insert(SensorReading.__tablename__, COLUMNS, KEY, [])  # opens the connection
+    driver.json = json_each
+    when = T0 + timedelta(seconds=1)
+    await driver.insert(SensorReading.__tablename__, COLUMNS, KEY, [
+        (sid, sqlite_time(when), sqlite_time(T0), 3.0, "GOOD"), (sid, sqlite_time(when), sqlite_time(T0), 9.0, "BAD"),
+        (sid, sqlite_time(when + timedelta(seconds=1)), sqlite_time(T0), None, "BAD")])
+    async with db.read() as s:
+        types = (await s.execute(text(
+            "SELECT typeof(sensor_id), typeof(source_time), typeof(received_at), typeof(value), typeof(quality) "
+            "FROM sensor_reading ORDER BY source_time"))).all()
+        found = (await s.execute(select(SensorReading.value).where(SensorReading.source_time == when))).scalars().all()
+    assert types[0] == types[1] == ("integer", "text", "text", "real", "text")
+    assert types[2][3] == "null"
+    assert found == [3.0]  # found by the ORM's own time; the second row with the same key was skipped

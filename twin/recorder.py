@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from records.bulk import bulk
+from records.bulk import bulk, values_sql
 from records.db import Database
 from records.identity import Setting
 from records.plant import Sensor
@@ -32,6 +32,10 @@ log = logging.getLogger("plasmatwin.recorder")
 
 # How often the writer reads the tags and the setting again (a layout import also reloads them at once).
 RELOAD_SECONDS = 60.0
+# A stored reading's columns, in the order of `pending`'s tuples; a reading already stored (same sensor
+# and source time) is a replay: skipped, the batch kept.
+COLUMNS = ("sensor_id", "source_time", "received_at", "value", "quality")
+KEY = ("sensor_id", "source_time")
 
 
 class Recorder:
@@ -134,7 +138,7 @@ class Recorder:
         while self.pending:
             chunk = self.pending[:self.batch]
             if driver is not None:
-                await driver.insert(self._insert(), chunk)
+                await driver.insert(SensorReading.__tablename__, COLUMNS, KEY, chunk)
             else:
                 async with self.db.write_engine.begin() as conn:
                     await conn.exec_driver_sql(self._insert(), chunk)
@@ -148,13 +152,11 @@ class Recorder:
         return _pg_time if self.db.write_engine.dialect.name == "postgresql" else sqlite_time
 
     def _insert(self) -> str:
-        # A reading already stored (same sensor and source time) is a replay: skip it, keep the batch.
+        # The same insert through the write engine, where the driver cannot be reached (in-memory SQLite).
         # Written for the driver with its parameters converted here: SQLAlchemy's per-row processing of
         # the same insert was a seventh of the core's time at 20,000 readings/s.
-        marks = ("$1, $2, $3, $4, $5" if self.db.write_engine.dialect.paramstyle == "numeric_dollar"
-                 else "?, ?, ?, ?, ?")
-        return (f"INSERT INTO {SensorReading.__tablename__} (sensor_id, source_time, received_at, value, quality) "  # noqa: S608 - fixed text
-                f"VALUES ({marks}) ON CONFLICT (sensor_id, source_time) DO NOTHING")
+        mark = "$" if self.db.write_engine.dialect.paramstyle == "numeric_dollar" else "?"
+        return values_sql(SensorReading.__tablename__, COLUMNS, KEY, mark)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
