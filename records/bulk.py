@@ -63,7 +63,7 @@ class SqliteBulk:
     def _connection(self) -> sqlite3.Connection:
         if self.conn is None:
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=15000", "synchronous=NORMAL", "wal_autocheckpoint=100000"):
+            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=15000", "synchronous=NORMAL"):
                 conn.execute(f"PRAGMA {pragma}")
             try:
                 self.json = conn.execute("SELECT count(*) FROM json_each('[1]')").fetchone()[0] == 1
