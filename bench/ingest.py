@@ -46,7 +46,7 @@ HERE = Path(__file__).resolve().parents[1]
 ALARMS = "plasmatwin_alarms_raised_total"
 
 
-def _env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
@@ -156,13 +156,14 @@ def ceiling(rate: int, seconds: int, subscribers: int, mode: str, tags: list[str
     return seen
 
 
-def run() -> dict[str, Any]:
-    seconds = _env_int("BENCH_INGEST_SECONDS", 30)
-    rate = _env_int("BENCH_INGEST_RATE", 20_000)
-    subscribers = _env_int("BENCH_INGEST_SUBSCRIBERS", 500)
+def run(at_rate: int | None = None, to_subscribers: int | None = None) -> dict[str, Any]:
+    """One run at `at_rate` readings/s to `to_subscribers` clients (BENCH_INGEST_RATE, _SUBSCRIBERS when not given)."""
+    seconds = env_int("BENCH_INGEST_SECONDS", 30)
+    rate = at_rate or env_int("BENCH_INGEST_RATE", 20_000)
+    subscribers = to_subscribers or env_int("BENCH_INGEST_SUBSCRIBERS", 500)
     mode = os.environ.get("BENCH_INGEST_MODE", "tag")
-    window = _env_int("BENCH_INGEST_WINDOW", 4)
-    batch = _env_int("BENCH_INGEST_BATCH", 2000)
+    window = env_int("BENCH_INGEST_WINDOW", 4)
+    batch = env_int("BENCH_INGEST_BATCH", 2000)
     warmup = float(os.environ.get("BENCH_INGEST_WARMUP", "1"))
     password = secrets.token_urlsafe(12)
     procs: list[subprocess.Popen[bytes]] = []
@@ -243,7 +244,7 @@ def run() -> dict[str, Any]:
             broker.stop()
         stages = _stages(tmp / "bridge-stages.json", tmp / "core-stages.json")
         tags = [t.rsplit("/", 1)[1] for t in topics]
-        interval = _env_int("PLASMATWIN_PLANT_STATE_INTERVAL_MS", 250) / 1000
+        interval = env_int("PLASMATWIN_PLANT_STATE_INTERVAL_MS", 250) / 1000
         roof = ceiling(rate, seconds, subscribers, mode, tags, "-", tmp, interval) \
             if os.environ.get("BENCH_INGEST_CEILING", "1") != "0" else None
 
