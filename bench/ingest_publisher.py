@@ -3,7 +3,8 @@ tick because the Python client, not the broker, is the limit (notes/stack.md). P
 
 Each tag reads its sensor's nominal value with a little noise, as a plant in steady state does: values
 drawn at random for every tag put most of them past their limits, and ten seconds in (the on-delay)
-the core was storing a flood of a hundred alarms instead of measuring the live path."""
+the core was storing a flood of a hundred alarms instead of measuring the live path. `--flood` does
+that on purpose (BENCH_INGEST_FLOOD=1): the live path during an alarm flood."""
 
 from __future__ import annotations
 
@@ -23,7 +24,14 @@ def _near(nominal: float) -> float:
     return round(nominal + (random.random() - 0.5) * 0.002 * (abs(nominal) or 1.0), 4)
 
 
-async def main(port: int, rate: int, seconds: float, nominal: dict[str, float], tick: float = 0.1) -> None:
+def _flood(_nominal: float) -> float:
+    """20-21 whatever the sensor: most tags past a limit."""
+    return round(20 + random.random(), 3)
+
+
+async def main(port: int, rate: int, seconds: float, nominal: dict[str, float], flood: bool = False,
+               tick: float = 0.1) -> None:
+    value = _flood if flood else _near
     topics = list(nominal)
     per_tick = rate * tick / len(topics)
     sent = 0
@@ -40,7 +48,7 @@ async def main(port: int, rate: int, seconds: float, nominal: dict[str, float], 
                     # device's batch in turn (a PUBACK each) must not count its own queue as system latency
                     now = datetime.now(UTC)
                     # distinct source times a microsecond apart: (tag, time) is the reading's identity
-                    batch = [{"value": _near(nominal[topic]), "quality": "GOOD",
+                    batch = [{"value": value(nominal[topic]), "quality": "GOOD",
                               "timestamp": (now - timedelta(microseconds=k - i)).isoformat()} for i in range(k)]
                     await c.publish(topic, json.dumps(batch), qos=1)
                     sent += k
@@ -58,6 +66,7 @@ if __name__ == "__main__":
     p.add_argument("--rate", type=int, required=True)
     p.add_argument("--seconds", type=float, required=True)
     p.add_argument("--nominal", required=True, help="JSON file: topic -> the tag's nominal value")
+    p.add_argument("--flood", action="store_true", help="values past most tags' limits: an alarm flood")
     a = p.parse_args()
     with open(a.nominal) as f:
-        asyncio.run(main(a.port, a.rate, a.seconds, json.load(f)))
+        asyncio.run(main(a.port, a.rate, a.seconds, json.load(f), a.flood))
