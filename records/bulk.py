@@ -30,9 +30,9 @@ from weakref import WeakKeyDictionary
 
 import asyncpg
 import orjson
-from sqlalchemy import event
 
 from records.db import Database
+from records.reader import close_with, driver_target
 
 
 @cache
@@ -116,7 +116,13 @@ class PgBulk:
         async with self.lock:
             if self.conn is None or self.conn.is_closed():
                 self.conn = await asyncpg.connect(self.dsn)
-            await self.conn.executemany(values_sql(table, columns, key, "$"), rows)  # atomic: all or none
+            try:
+                await self.conn.executemany(values_sql(table, columns, key, "$"), rows)  # atomic: all or none
+            except asyncpg.PostgresError:
+                raise  # refused by the server: the connection is fine
+            except BaseException:
+                self.close()  # lost, or cancelled midway (its protocol state unknown): a new one next time
+                raise
 
     def close(self) -> None:
         conn, self.conn = self.conn, None
@@ -133,14 +139,10 @@ def bulk(db: Database) -> Bulk | None:
     (an in-memory SQLite database has no second connection to it)."""
     if db in _bulks:
         return _bulks[db]
-    url = db.write_engine.url
+    target = driver_target(db.write_engine)
     found: Bulk | None = None
-    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg":
-        found = PgBulk(url.set(drivername="postgresql").render_as_string(hide_password=False))
-    elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
-            and not str(url.database).startswith("file:"):
-        found = SqliteBulk(str(url.database))
+    if target is not None:
+        found = PgBulk(target[1]) if target[0] == "postgresql" else SqliteBulk(target[1])
+        close_with(db.write_engine, found)
     _bulks[db] = found
-    if found is not None:
-        event.listen(db.write_engine.sync_engine, "engine_disposed", lambda _engine: found.close())
     return found

@@ -23,6 +23,7 @@ from weakref import WeakKeyDictionary
 
 import asyncpg
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from records.db import Database
 
@@ -186,18 +187,32 @@ def positional(sql: str, names: Sequence[str], pg: bool) -> str:
 _readers: WeakKeyDictionary[Database, Reader | None] = WeakKeyDictionary()
 
 
+def driver_target(engine: AsyncEngine) -> tuple[str, str] | None:
+    """Where the engine's driver can be reached past SQLAlchemy: ("postgresql", a DSN for asyncpg) or
+    ("sqlite", the file's path); None for an in-memory SQLite database (no second connection reaches it)
+    and any other driver."""
+    url = engine.url
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg":
+        return "postgresql", url.set(drivername="postgresql").render_as_string(hide_password=False)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not str(url.database).startswith("file:"):
+        return "sqlite", str(url.database)
+    return None
+
+
+def close_with(engine: AsyncEngine, closeable: Any) -> None:
+    """Close `closeable` (it holds the driver's own connections) when the engine is disposed."""
+    event.listen(engine.sync_engine, "engine_disposed", lambda _engine: closeable.close())
+
+
 def reader(db: Database) -> Reader | None:
     """The Database's driver-level reader, made on first use; None when SQLAlchemy must run the read."""
     if db in _readers:
         return _readers[db]
-    url = db.engine.url
+    target = driver_target(db.engine)
     found: Reader | None = None
-    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg":
-        found = PgReader(url.set(drivername="postgresql").render_as_string(hide_password=False))
-    elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
-            and not str(url.database).startswith("file:"):
-        found = SqliteReader(str(url.database))
+    if target is not None:
+        found = PgReader(target[1]) if target[0] == "postgresql" else SqliteReader(target[1])
+        close_with(db.engine, found)
     _readers[db] = found
-    if found is not None:
-        event.listen(db.engine.sync_engine, "engine_disposed", lambda _engine: found.close())
     return found

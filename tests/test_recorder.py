@@ -198,3 +198,35 @@ async def test_sqlite_rows_from_either_insert_have_the_orms_types(db: Database, 
     assert types[0] == types[1] == ("integer", "text", "text", "real", "text")
     assert types[2][3] == "null"
     assert found == [3.0]  # found by the ORM's own time; the second row with the same key was skipped
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+async def test_an_insert_cancelled_midway_leaves_no_busy_connection_behind(db: Database) -> None:
+    """The recorder stopped while a flush was on its way: the connection's protocol state is unknown, so
+    the next insert opens a new one instead of failing with "another operation is in progress". The
+    server may still finish the cancelled batch; the recorder keeps it pending and sends it again, and
+    the replay stores nothing twice."""
+    sid = await _sensor(db)
+    driver = bulk(db)
+    assert isinstance(driver, PgBulk)
+    await driver.insert(SensorReading.__tablename__, COLUMNS, KEY, [(sid, T0, T0, 1.0, "GOOD")])
+    assert driver.conn is not None
+    first = driver.conn
+    async with db.write_engine.connect() as conn:  # hold the row's key so the next insert waits on it
+        await conn.execute(text("BEGIN"))
+        await conn.execute(text("INSERT INTO sensor_reading (sensor_id, source_time, received_at, value, quality) "
+                                "VALUES (:s, :t, :t, 2.0, 'GOOD')"), {"s": sid, "t": T0 + timedelta(seconds=1)})
+        task = asyncio.create_task(driver.insert(SensorReading.__tablename__, COLUMNS, KEY,
+                                                 [(sid, T0 + timedelta(seconds=1), T0, 3.0, "GOOD")]))
+        await asyncio.sleep(0.3)
+        assert not task.done()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await conn.execute(text("ROLLBACK"))
+    assert driver.conn is None and first.is_closed()
+    await driver.insert(SensorReading.__tablename__, COLUMNS, KEY, [
+        (sid, T0 + timedelta(seconds=1), T0, 3.0, "GOOD"), (sid, T0 + timedelta(seconds=2), T0, 4.0, "GOOD")])
+    async with db.read() as s:
+        assert (await s.execute(select(SensorReading.value).order_by(SensorReading.source_time))).scalars().all() \
+            == [1.0, 3.0, 4.0]
