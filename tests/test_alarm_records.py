@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -325,7 +326,7 @@ async def test_designated_people_are_notified_of_their_alarms(plant: Any) -> Non
     assert got["op.one"] == []
 
 
-async def test_ingest_answers_only_once_the_readings_are_stored(plant: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_ingest_answers_only_once_the_readings_are_stored(plant: Any) -> None:
     """The bridge deletes its copy of a batch on the answer: so the answer waits for the commit, and a
     database that cannot take the readings gets BUSY (the bridge keeps the batch and retries)."""
     gql, _, db, svc, rec, bridge = plant
@@ -342,20 +343,22 @@ async def test_ingest_answers_only_once_the_readings_are_stored(plant: Any, monk
     assert r.status_code == 200 and r.json()["accepted"] == 2, r.text
     assert await stored() == before + 2  # committed before the answer
 
-    real_insert = rec._insert
-
-    def refused() -> Any:
-        raise RuntimeError("database unavailable")
-
-    monkeypatch.setattr(rec, "_insert", refused)
-    rec.durable_within = 0.3
-    r = await _ingest(gql, bridge, [_r(-30.2, 3)])
-    assert r.status_code == 503 and r.json()["errors"][0]["extensions"]["code"] == "BUSY", r.text
-    assert r.headers["retry-after"] == "1" and await stored() == before + 2
-    # The bridge sends the same batch again: a replay for the twin, but still answered only once stored.
-    r = await _ingest(gql, bridge, [_r(-30.2, 3)])
-    assert r.status_code == 503
-    monkeypatch.setattr(rec, "_insert", real_insert)
+    # The database cannot take them: another writer holds SQLite's one write lock (a backup, a long
+    # migration). The recorder's insert waits for it; ingest's wait for the commit gives up first.
+    holder = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        rec.durable_within = 0.3
+        r = await _ingest(gql, bridge, [_r(-30.2, 3)])
+        assert r.status_code == 503 and r.json()["errors"][0]["extensions"]["code"] == "BUSY", r.text
+        assert r.headers["retry-after"] == "1" and await stored() == before + 2
+        # The bridge sends the same batch again: a replay for the twin, but still answered only once stored.
+        r = await _ingest(gql, bridge, [_r(-30.2, 3)])
+        assert r.status_code == 503
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    rec.durable_within = 5.0
     r = await _ingest(gql, bridge, [_r(-30.2, 3)])
     assert r.status_code == 200 and r.json()["duplicates"] == 1, r.text
     assert await stored() == before + 3  # nothing lost, nothing doubled
