@@ -66,6 +66,40 @@ def test_every_key_the_code_uses_is_in_both_catalogues_and_they_have_the_same_ke
     assert [k for k in EN if set(names.findall(EN[k])) != set(names.findall(ZH[k]))] == []
 
 
+def _audit_actions() -> set[str]:
+    """Every audit action the server's code writes: PendingEvent's first argument where it is written out
+    (or either side of a conditional), `action=` keywords and `action = ...` assignments, plus the
+    automatic CREATE, UPDATE and DELETE of records/audit.py."""
+    import ast
+
+    found = {"CREATE", "UPDATE", "DELETE"}
+    code = re.compile(r"[A-Z][A-Z_]+")
+    for package in ("api", "resolvers", "records", "twin", "policies", "subscriptions", "demo"):
+        for path in (ROOT / package).rglob("*.py"):
+            for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                values: list[ast.AST] = []
+                if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) in (
+                        "PendingEvent", "_audit") and n.args:
+                    first = n.args[0] if getattr(n.func, "id", None) == "PendingEvent" else n.args[1:2]
+                    values = [first] if isinstance(first, ast.AST) else list(first)
+                elif isinstance(n, ast.keyword) and n.arg == "action":
+                    values = [n.value]
+                elif isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "action" for t in n.targets):
+                    values = [n.value]
+                for v in values:
+                    found.update(c.value for c in ast.walk(v) if isinstance(c, ast.Constant)
+                                 and isinstance(c.value, str) and code.fullmatch(c.value))
+    return found
+
+
+def test_every_audit_action_the_server_writes_has_its_words_in_both_catalogues() -> None:
+    """The audit trail shows an action in the reader's language (the recorded code as its tooltip and in
+    the export): a new action without its words would show as a bare code to a Chinese QA reviewer."""
+    actions = _audit_actions()
+    assert {"SIGN", "SIGN_IN", "SIGN_IN_FAILED", "ACCESS", "SOD_VIOLATION", "RESULT_CORRECTED"} <= actions
+    assert sorted(a for a in actions if f"audit.action.{a}" not in EN) == []
+
+
 def _texts(page: Any, selector: str) -> list[str]:
     return [t.strip() for t in page.locator(selector).all_inner_texts()]
 

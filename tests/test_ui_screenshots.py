@@ -184,6 +184,11 @@ def test_the_audit_trail_for_qa_in_chinese(browser: Any, demo: DemoServer) -> No
         assert page.locator("h1").first.inner_text().strip() == ZH["audit.title"]
         counted = page.locator("[data-testid=audit-count]").inner_text()
         assert counted.startswith(ZH["audit.count"].split("{{")[0]), counted
+        # Each action in Chinese, its recorded code kept as the cell's tooltip
+        cells = page.locator("[data-testid=audit-table] td.audit-action")
+        shown = [(c.get_attribute("title") or "", c.inner_text().strip()) for c in cells.all()]
+        assert shown and all(text == ZH.get(f"audit.action.{code}", code) for code, text in shown), shown
+        assert any(code != text for code, text in shown), shown
         _shoot(page, "audit-trail.png")
     finally:
         close(page)

@@ -5,7 +5,7 @@
 import type { AuditPageQuery, AuditPageQueryVariables } from "../api/generated";
 import { errorText, gql } from "../api/gql";
 import { fmtTime, h } from "../dom";
-import { t } from "../i18n";
+import { has, t } from "../i18n";
 
 const PAGE = 50;
 const QUERY = /* GraphQL */ `query AuditPage($filter: AuditFilter, $first: Int, $after: String) {
@@ -87,8 +87,11 @@ export function mountAudit(root: HTMLElement): () => void {
   let filter: Filter = {};
   let disposed = false;
 
+  // The action in the reader's language; the recorded code stays as the tooltip and in the export.
+  const actionLabel = (code: string) => (has(`audit.action.${code}`) ? t(`audit.action.${code}`) : code);
   const row = (e: Event) => h("tr", { "data-audit-id": e.id },
-    h("td", { class: "num" }, fmtTime(e.occurredAt)), h("td", null, e.actor), h("td", null, e.action),
+    h("td", { class: "num" }, fmtTime(e.occurredAt)), h("td", null, e.actor),
+    h("td", { class: "audit-action", title: e.action }, actionLabel(e.action)),
     h("td", null, e.entityId ? `${e.entity} #${e.entityId}` : e.entity), h("td", null, e.reason ?? ""),
     h("td", { class: "audit-changes", title: JSON.stringify(e.changes ?? {}) }, changesText(e.changes)));
 
