@@ -53,21 +53,24 @@ class PgReader:
         if self.loop is not loop:  # a new event loop (tests, a restarted app): the old connections are its
             self.close()
             self.loop = loop
-        if self.free:
-            return self.free.pop(), self.generation
+        while self.free:
+            conn = self.free.pop()
+            if not conn.is_closed():
+                return conn, self.generation
+            self.opened -= 1  # lost while it lay free (the server restarted, an idle timeout): not handed out
         while self.opened >= POOL_SIZE:
             waiter: asyncio.Future[asyncpg.Connection | None] = loop.create_future()
             self.waiting.append(waiter)
             try:
-                conn = await waiter
+                handed_over = await waiter
             except BaseException:
                 if waiter.done() and not waiter.cancelled() and (handed := waiter.result()) is not None:
                     self._release(handed, True, self.generation)  # handed over as we were cancelled: pass it on
                 elif waiter in self.waiting:
                     self.waiting.remove(waiter)
                 raise
-            if conn is not None:
-                return conn, self.generation
+            if handed_over is not None:
+                return handed_over, self.generation
             # None: a connection was closed, so there is room to open one (unless someone got there first)
         generation = self.generation
         self.opened += 1
