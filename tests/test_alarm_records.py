@@ -455,3 +455,59 @@ async def test_a_shelved_tag_holds_its_alarm_back_until_unshelved(plant: Any) ->
         alarms = (await s.execute(select(Alarm))).scalars().all()
     assert [(a.tag, a.state) for a in alarms] == [(TAG, "ACTIVE")]
     assert (await op("{ alarmShelves { tag } }"))["data"]["alarmShelves"] == []
+
+
+async def test_an_alarm_flood_is_stored_in_one_transaction_each_alarm_audited_and_logged(env: Any) -> None:
+    """Twenty tags past their limit in one batch: the writer takes every waiting transition at once and
+    stores the raised alarms in one transaction (on SQLite one hold of the write lock, so the readings'
+    commit does not queue behind twenty), each alarm with its own audit event and logbook line; the two
+    of equipment in maintenance are held back and audited once each."""
+    from sqlalchemy import event
+
+    from records.plant import Equipment, EquipmentLog
+
+    gql, _, db = env
+    async with db.write(AuditContext("system", reason="test tanks")) as s:
+        room = (await s.execute(select(Room))).scalars().first()
+        assert room is not None
+        running = Equipment(code="EQ-TANK-7", name="Tank 7", kind="tank", room_id=room.id, x=1, y=1, status="IDLE")
+        service = Equipment(code="EQ-TANK-8", name="Tank 8", kind="tank", room_id=room.id, x=2, y=1,
+                            status="MAINTENANCE")
+        s.add_all([running, service])
+        await s.flush()
+        tags = {f"TK7-TT-{i:03d}": running.id for i in range(18)} | {f"TK8-TT-{i:03d}": service.id for i in range(2)}
+        for tag, equipment_id in tags.items():
+            s.add(Sensor(tag=tag, name="Tank temperature", kind="temperature", unit="°C", room_id=room.id,
+                         equipment_id=equipment_id, high_limit=10.0, alarm_delay_s=0, alarm_priority="HIGH"))
+    commits: list[int] = []
+
+    def count(_conn: Any) -> None:
+        commits.append(1)
+
+    async with recording(gql, db) as (svc, _):
+        bridge = await gql.sign_in("bridge.one")
+        event.listen(db.write_engine.sync_engine, "commit", count)
+        try:
+            r = await _ingest(gql, bridge, [{"tag": tag, "value": 30.0, "quality": "GOOD", "sourceTime": _at(0)}
+                                            for tag in tags])
+            assert r.status_code == 200 and r.json()["accepted"] == 20, r.text
+            await svc.alarms.drain()
+        finally:
+            event.remove(db.write_engine.sync_engine, "commit", count)
+        assert svc.alarms.raised == 18
+    assert len(commits) == 3  # the 18 raised together, and each suppression's audit event
+    async with db.read() as s:
+        alarms = (await s.execute(select(Alarm).order_by(Alarm.tag))).scalars().all()
+        created = (await s.execute(select(AuditEvent.entity_id).where(
+            AuditEvent.entity == "alarm", AuditEvent.action == "CREATE"))).scalars().all()
+        logged = (await s.execute(select(EquipmentLog.reference).where(EquipmentLog.kind == "ALARM"))).scalars().all()
+        held = (await s.execute(select(AuditEvent.entity_id).where(AuditEvent.action == "ALARM_SUPPRESSED"))
+                ).scalars().all()
+        from records.audit_state import verify_state
+
+        assert (await verify_state(s)).ok
+    assert [a.tag for a in alarms] == sorted(t for t in tags if t.startswith("TK7"))
+    assert all(a.state == "ACTIVE" and a.message.endswith("above high limit 10 °C") for a in alarms)
+    assert sorted(created) == sorted(str(a.id) for a in alarms)
+    assert sorted(logged) == sorted(f"alarm:{a.id}" for a in alarms)
+    assert sorted(held) == ["TK8-TT-000", "TK8-TT-001"]

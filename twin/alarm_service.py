@@ -15,7 +15,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import insert, select
 
@@ -50,6 +50,21 @@ from twin.state import Reading
 log = logging.getLogger("plasmatwin.alarms")
 
 SYSTEM = AuditContext("system", reason="alarm rules")
+# Waiting transitions the writer takes at once; consecutive RAISED ones among them share one transaction.
+RAISE_TOGETHER = 200
+
+
+def _groups(items: list[Transition | Excursion]) -> list[list[Transition | Excursion]]:
+    """The items in order, consecutive limit alarms RAISED together in one group, every other alone (a
+    tag's RAISED and its CLEARED never trade places)."""
+    out: list[list[Transition | Excursion]] = []
+    for item in items:
+        raising = isinstance(item, Transition) and item.kind == "RAISED"
+        if raising and out and isinstance(out[-1][0], Transition) and out[-1][0].kind == "RAISED":
+            out[-1].append(item)
+        else:
+            out.append([item])
+    return out
 # Equipment states in which its tags' limit alarms are suppressed (ISA-18.2 suppression by state): held back,
 # audited, and raised when the equipment leaves the state while the value is still out of its limits.
 SUPPRESSING = frozenset({"MAINTENANCE", "OUT_OF_SERVICE"})
@@ -216,17 +231,24 @@ class AlarmService:
 
     async def _run(self) -> None:
         while True:
-            t = await self._queue.get()
+            items = [await self._queue.get()]
+            while len(items) < RAISE_TOGETHER and not self._queue.empty():
+                items.append(self._queue.get_nowait())
             try:
-                for attempt in range(1, 1_000_000):
-                    try:
-                        await self._apply(t)
-                        break
-                    except Exception:  # keep the alarm: retry until the database takes it
-                        log.exception("storing alarm transition %s failed (attempt %d)", t, attempt)
-                        await asyncio.sleep(min(5.0, 0.1 * 2 ** attempt))
+                for group in _groups(items):
+                    for attempt in range(1, 1_000_000):
+                        try:
+                            if len(group) > 1:
+                                await self._raise(cast("list[Transition]", group))
+                            else:
+                                await self._apply(group[0])
+                            break
+                        except Exception:  # keep the alarm: retry until the database takes it
+                            log.exception("storing alarm transition %s failed (attempt %d)", group[0], attempt)
+                            await asyncio.sleep(min(5.0, 0.1 * 2 ** attempt))
             finally:
-                self._queue.task_done()
+                for _ in items:
+                    self._queue.task_done()
 
     async def _apply(self, item: Transition | Excursion) -> None:
         if isinstance(item, Excursion):
@@ -240,33 +262,7 @@ class AlarmService:
             await self._apply_chatter(t, place)
             return
         if t.kind == "RAISED":
-            word = "above high limit" if t.condition == "HIGH" else "below low limit"
-            msg = f"{place.name} {t.value:g} {place.unit} {word} {t.limit:g} {place.unit}"
-            why = await self._suppressed_by(t.tag, place)
-            if why is not None:
-                self.held[t.tag] = t
-                await self.db.record(AuditContext("system", reason=why),
-                                     PendingEvent("ALARM_SUPPRESSED", "alarm_suppression", t.tag, {
-                                         "condition": [None, t.condition], "value": [None, t.value],
-                                         "limit": [None, t.limit], "why": [None, why], "message": [None, msg]}))
-                return
-            link = self.process.watched.get(t.tag)  # the tag is a parameter of a running phase
-            async with self.db.write(SYSTEM) as s:
-                a = Alarm(source="LIMIT", condition=t.condition, priority=t.priority.value, state="ACTIVE",
-                          tag=t.tag, room_id=place.room_id, equipment_id=place.equipment_id, message=msg,
-                          value=t.value, limit_value=t.limit, peak=t.value, began_at=t.since, raised_at=t.at,
-                          batch_number=link.batch_number if link else None,
-                          phase_code=link.phase_code if link else None)
-                s.add(a)
-                await s.flush()
-                if place.equipment_id is not None:  # the equipment's logbook (B.2) notes it as it happens
-                    s.add(log_line(place.equipment_id, LogKind.ALARM, f"alarm raised: {msg}", "system", at=t.at,
-                                   reference=f"alarm:{a.id}"))
-                if place.cold_store:
-                    await self._link_stored_units(s, a.id, place.room_code)
-            self.open_ids[t.tag] = a.id
-            self.raised += 1
-            self._publish("RAISED", a)
+            await self._raise([t])
             return
         if self.held.pop(t.tag, None) is not None:  # back within limits while suppressed: nothing to raise
             return
@@ -283,6 +279,52 @@ class AlarmService:
                 s.add(log_line(a.equipment_id, LogKind.ALARM, f"returned to normal: {a.message}", "system", at=t.at,
                                reference=f"alarm:{a.id}"))
         self._publish("CLEARED", a)
+
+    async def _raise(self, ts: list[Transition]) -> None:
+        """Raise limit alarms, all in one transaction: in an alarm flood, one write (and on SQLite one hold
+        of the write lock) for every transition waiting, not one each. A suppressed one is held back and
+        audited once; it leaves `ts`, so a retry after a failed write does not audit it again."""
+        prepared: list[tuple[Transition, Place, str]] = []
+        for t in list(ts):
+            place = self.places.get(t.tag)
+            if place is None:
+                ts.remove(t)
+                continue
+            word = "above high limit" if t.condition == "HIGH" else "below low limit"
+            msg = f"{place.name} {t.value:g} {place.unit} {word} {t.limit:g} {place.unit}"
+            why = await self._suppressed_by(t.tag, place)
+            if why is not None:
+                self.held[t.tag] = t
+                await self.db.record(AuditContext("system", reason=why),
+                                     PendingEvent("ALARM_SUPPRESSED", "alarm_suppression", t.tag, {
+                                         "condition": [None, t.condition], "value": [None, t.value],
+                                         "limit": [None, t.limit], "why": [None, why], "message": [None, msg]}))
+                ts.remove(t)
+                continue
+            prepared.append((t, place, msg))
+        if not prepared:
+            return
+        raised: list[Alarm] = []
+        async with self.db.write(SYSTEM) as s:
+            for t, place, msg in prepared:
+                link = self.process.watched.get(t.tag)  # the tag is a parameter of a running phase
+                a = Alarm(source="LIMIT", condition=t.condition, priority=t.priority.value, state="ACTIVE",
+                          tag=t.tag, room_id=place.room_id, equipment_id=place.equipment_id, message=msg,
+                          value=t.value, limit_value=t.limit, peak=t.value, began_at=t.since, raised_at=t.at,
+                          batch_number=link.batch_number if link else None,
+                          phase_code=link.phase_code if link else None)
+                s.add(a)
+                await s.flush()
+                if place.equipment_id is not None:  # the equipment's logbook (B.2) notes it as it happens
+                    s.add(log_line(place.equipment_id, LogKind.ALARM, f"alarm raised: {msg}", "system", at=t.at,
+                                   reference=f"alarm:{a.id}"))
+                if place.cold_store:
+                    await self._link_stored_units(s, a.id, place.room_code)
+                raised.append(a)
+        for (t, _, _), a in zip(prepared, raised, strict=True):
+            self.open_ids[t.tag] = a.id
+            self.raised += 1
+            self._publish("RAISED", a)
 
     async def _apply_chatter(self, t: Transition, place: Place) -> None:
         """Declared chattering (no new alarm for the tag meanwhile), or the declaration ended: recorded, audited."""
