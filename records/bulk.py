@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -32,7 +32,7 @@ import asyncpg
 import orjson
 
 from records.db import Database
-from records.reader import close_with, driver_target
+from records.reader import per_database
 
 
 @cache
@@ -135,14 +135,6 @@ _bulks: WeakKeyDictionary[Database, Bulk | None] = WeakKeyDictionary()
 
 
 def bulk(db: Database) -> Bulk | None:
-    """The Database's driver-level bulk writer, made on first use; None when SQLAlchemy must run it
-    (an in-memory SQLite database has no second connection to it)."""
-    if db in _bulks:
-        return _bulks[db]
-    target = driver_target(db.write_engine)
-    found: Bulk | None = None
-    if target is not None:
-        found = PgBulk(target[1]) if target[0] == "postgresql" else SqliteBulk(target[1])
-        close_with(db.write_engine, found)
-    _bulks[db] = found
-    return found
+    """The Database's driver-level bulk writer; None when SQLAlchemy must run it."""
+    pg: Callable[[str], Bulk] = PgBulk
+    return per_database(_bulks, db, db.write_engine, pg, SqliteBulk)

@@ -17,8 +17,8 @@ import re
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 from weakref import WeakKeyDictionary
 
 import asyncpg
@@ -187,35 +187,39 @@ def positional(sql: str, names: Sequence[str], pg: bool) -> str:
     mark = "$" if pg else "?"
     pattern = re.compile(r"(?<![:\w]):(" + "|".join(map(re.escape, names)) + r")\b")
     return pattern.sub(lambda m: f"{mark}{numbers[m.group(1)]}", sql)
+
+
+class Closeable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=Closeable)
+
+
+def per_database(made: WeakKeyDictionary[Database, C | None], db: Database, engine: AsyncEngine,
+                 pg: Callable[[str], C], sqlite: Callable[[str], C]) -> C | None:
+    """The object holding `db`'s own driver connections past SQLAlchemy, made on first use and kept in
+    `made`: `pg(an asyncpg DSN)` or `sqlite(the file's path)`, closed when `engine` is disposed. None for an
+    in-memory SQLite database (no second connection reaches it) and any other driver: SQLAlchemy runs it."""
+    if db in made:
+        return made[db]
+    url = engine.url
+    found: C | None = None
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg":
+        found = pg(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not str(url.database).startswith("file:"):
+        found = sqlite(str(url.database))
+    if found is not None:
+        event.listen(engine.sync_engine, "engine_disposed", lambda _engine: found.close())
+    made[db] = found
+    return found
+
+
 _readers: WeakKeyDictionary[Database, Reader | None] = WeakKeyDictionary()
 
 
-def driver_target(engine: AsyncEngine) -> tuple[str, str] | None:
-    """Where the engine's driver can be reached past SQLAlchemy: ("postgresql", a DSN for asyncpg) or
-    ("sqlite", the file's path); None for an in-memory SQLite database (no second connection reaches it)
-    and any other driver."""
-    url = engine.url
-    if url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg":
-        return "postgresql", url.set(drivername="postgresql").render_as_string(hide_password=False)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
-            and not str(url.database).startswith("file:"):
-        return "sqlite", str(url.database)
-    return None
-
-
-def close_with(engine: AsyncEngine, closeable: Any) -> None:
-    """Close `closeable` (it holds the driver's own connections) when the engine is disposed."""
-    event.listen(engine.sync_engine, "engine_disposed", lambda _engine: closeable.close())
-
-
 def reader(db: Database) -> Reader | None:
-    """The Database's driver-level reader, made on first use; None when SQLAlchemy must run the read."""
-    if db in _readers:
-        return _readers[db]
-    target = driver_target(db.engine)
-    found: Reader | None = None
-    if target is not None:
-        found = PgReader(target[1]) if target[0] == "postgresql" else SqliteReader(target[1])
-        close_with(db.engine, found)
-    _readers[db] = found
-    return found
+    """The Database's driver-level reader; None when SQLAlchemy must run the read."""
+    pg: Callable[[str], Reader] = PgReader
+    return per_database(_readers, db, db.engine, pg, SqliteReader)
